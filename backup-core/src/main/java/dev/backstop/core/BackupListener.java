@@ -1,0 +1,101 @@
+package dev.backstop.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Observes backups and restores: the seam for metrics, structured logs and failure alerts.
+ *
+ * <p><b>Restrictions.</b> Callbacks run on the pipeline's threads and must be fast; they must not
+ * throw. Backstop guards the call anyway ({@link #guarded}): an exception from a listener is
+ * logged and never fails a backup. All methods default to doing nothing.
+ */
+public interface BackupListener {
+
+    /** A listener that does nothing. */
+    BackupListener NONE = new BackupListener() {
+    };
+
+    /** A backup got its id and is about to capture. */
+    default void backupStarted(BackupId id, CaptureSource source) {
+    }
+
+    /** One data object was committed to the repository. */
+    default void objectStored(BackupId id, StoredObject object) {
+    }
+
+    /** The manifest is written: the backup exists. */
+    default void backupSucceeded(Manifest manifest) {
+    }
+
+    /** The backup failed; nothing of it is visible. This is where alerts hook in. */
+    default void backupFailed(BackupId id, BackupException failure) {
+    }
+
+    /** A validator finished with a result, passed or not. */
+    default void validated(ValidationResult result) {
+    }
+
+    /** A restore or verification read of a backup finished. */
+    default void restoreFinished(BackupId id, long plaintextBytes, java.time.Duration elapsed) {
+    }
+
+    /** Both this listener and {@code other}, in that order. */
+    default BackupListener plus(BackupListener other) {
+        Objects.requireNonNull(other, "other");
+        List<BackupListener> all = new ArrayList<>();
+        for (BackupListener l : new BackupListener[] {this, other}) {
+            if (l instanceof Composite c) {
+                all.addAll(c.listeners);
+            } else if (l != NONE) {
+                all.add(l);
+            }
+        }
+        return all.size() == 1 ? all.get(0) : new Composite(List.copyOf(all));
+    }
+
+    /** Wraps {@code listener} so that nothing it throws reaches the caller. */
+    static BackupListener guarded(BackupListener listener) {
+        return listener instanceof GuardedListener || listener == NONE ? listener : new GuardedListener(listener);
+    }
+
+    /** Several listeners called in order. */
+    final class Composite implements BackupListener {
+        private final List<BackupListener> listeners;
+
+        private Composite(List<BackupListener> listeners) {
+            this.listeners = listeners;
+        }
+
+        @Override
+        public void backupStarted(BackupId id, CaptureSource source) {
+            listeners.forEach(l -> l.backupStarted(id, source));
+        }
+
+        @Override
+        public void objectStored(BackupId id, StoredObject object) {
+            listeners.forEach(l -> l.objectStored(id, object));
+        }
+
+        @Override
+        public void backupSucceeded(Manifest manifest) {
+            listeners.forEach(l -> l.backupSucceeded(manifest));
+        }
+
+        @Override
+        public void backupFailed(BackupId id, BackupException failure) {
+            listeners.forEach(l -> l.backupFailed(id, failure));
+        }
+
+        @Override
+        public void validated(ValidationResult result) {
+            listeners.forEach(l -> l.validated(result));
+        }
+
+        @Override
+        public void restoreFinished(BackupId id, long plaintextBytes, java.time.Duration elapsed) {
+            listeners.forEach(l -> l.restoreFinished(id, plaintextBytes, elapsed));
+        }
+    }
+}

@@ -1,0 +1,490 @@
+package dev.backstop.core;
+
+import dev.backstop.core.transform.ZstdTransform;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.random.RandomGenerator;
+import java.security.SecureRandom;
+
+/**
+ * Takes backups: {@link CaptureSource} → transforms → repository, manifest last.
+ *
+ * <pre>{@code
+ * BackupPipeline pipeline = BackupPipeline.builder()
+ *     .source(FileSource.of(Path.of("app.db")))
+ *     .compress(ZstdTransform.level(3))
+ *     .encrypt(Encryption.with(LocalKeysetKek.loadOrCreate(kekFile)))
+ *     .repository(Repository.filesystem(Path.of("/backups")))
+ *     .build();
+ * Manifest m = pipeline.run();
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> Bytes stream through with memory bounded by buffer sizes. For each stream
+ * the manifest records plaintext size and SHA-256 (before any transform) and stored size and
+ * SHA-256 (after all). Objects are committed only after the source returned normally (for a
+ * process: exited 0); the wrapped data key next; the manifest last. If anything fails, every
+ * upload is aborted, no manifest is written, and the {@link BackupException} names the stage.
+ *
+ * <p><b>Threading.</b> A built pipeline is immutable; {@link #run()} may be called repeatedly and
+ * concurrently, each call taking one backup. With pipelining on (the default) each stream uses one
+ * extra thread from the executor, so that compression and encryption run on different cores.
+ */
+public final class BackupPipeline {
+    private static final int TOP_BUFFER = 128 * 1024;
+    private static final int CHUNK = 256 * 1024;
+    private static final int DEPTH = 8;
+
+    private final CaptureSource source;
+    private final Repository repository;
+    private final List<Transform> transforms;
+    private final Encryption encryption;
+    private final BackupListener listener;
+    private final Clock clock;
+    private final RandomGenerator random;
+    private final Executor executor;
+    private final boolean pipelining;
+    private final Map<String, String> labels;
+
+    private BackupPipeline(Builder b) {
+        this.source = b.source;
+        this.repository = b.repository;
+        this.transforms = List.copyOf(b.transforms);
+        this.encryption = b.encryption;
+        this.listener = BackupListener.guarded(b.listener);
+        this.clock = b.clock;
+        this.random = b.random;
+        this.executor = b.executor;
+        this.pipelining = b.pipelining;
+        this.labels = Map.copyOf(b.labels);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Takes one backup and returns its manifest, or throws a {@link BackupException}. */
+    public Manifest run() {
+        Instant started = clock.instant();
+        BackupId id = BackupId.generate(started, source.type(), random);
+        listener.backupStarted(id, source);
+        Run run = new Run(id);
+        try {
+            Manifest m = run.execute(started);
+            listener.backupSucceeded(m);
+            return m;
+        } catch (BackupException e) {
+            listener.backupFailed(id, e);
+            throw e;
+        } catch (RuntimeException | Error e) {
+            BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
+            listener.backupFailed(id, be);
+            throw be;
+        } finally {
+            run.abortUnpublished();
+        }
+    }
+
+    /**
+     * Checks the configuration and the repository without taking a backup: the repository is
+     * listed and a probe object is written and aborted; the KEK is asked to wrap a throwaway key.
+     *
+     * @return what a run would do, one line per fact
+     */
+    public List<String> dryRun() {
+        List<String> out = new ArrayList<>();
+        BackupId id = BackupId.generate(clock.instant(), source.type(), random);
+        out.add("backup id would be " + id);
+        out.add("source: " + source);
+        out.add("transforms: " + transforms + (encryption == null ? ", no encryption" : ", then " + encryption));
+        out.add("objects under " + Repository.dataKey(id, "") + ", manifest last at " + Repository.manifestKey(id));
+        try {
+            int n = repository.catalog().list().size();
+            out.add("repository " + repository.sink() + " readable: " + n + " backups");
+        } catch (IOException | RuntimeException e) {
+            throw new StorageException(null, "repository " + repository.sink() + " cannot be listed: " + e, e, true, null);
+        }
+        String probe = "backups/.probe-" + id.value();
+        try (Sink.Upload up = repository.sink().create(probe.replace("/.", "/probe-"), ObjectKind.DATA)) {
+            up.stream().write(new byte[] {1});
+            out.add("repository writable (probe written and aborted)");
+        } catch (IOException e) {
+            throw new StorageException(probe, "repository is not writable: " + e, e, true, null);
+        }
+        if (encryption != null) {
+            encryption.newDataKey(id);
+            out.add("key-encryption key " + encryption.kek().id() + " wraps data keys");
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "BackupPipeline[" + source + " -> " + transforms + (encryption == null ? "" : " -> " + encryption)
+                + " -> " + repository.sink() + "]";
+    }
+
+    /** The state of one run: its open uploads and what they have written. */
+    private final class Run implements CaptureSource.Streams {
+        private final BackupId id;
+        private final List<ObjectWriter> writers = new ArrayList<>();
+        private final List<Transform> chain = new ArrayList<>(transforms);
+        private Encryption.DataKey dataKey;
+        private volatile StoreFailure storeFailure;
+
+        Run(BackupId id) {
+            this.id = id;
+        }
+
+        Manifest execute(Instant started) {
+            if (encryption != null) {
+                dataKey = encryption.newDataKey(id);
+                chain.add(dataKey.transform());
+            }
+            CaptureResult result;
+            try {
+                result = source.capture(this);
+                if (result == null) {
+                    throw new IllegalStateException(source + " returned no CaptureResult");
+                }
+                for (ObjectWriter w : writers) {
+                    if (!w.closed) {
+                        throw new IllegalStateException(source + " returned without closing stream '" + w.name + "'");
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                throw translate(e);
+            }
+            if (writers.isEmpty()) {
+                throw new CaptureException(source + " wrote no stream", null, null, null, id);
+            }
+            Manifest.Builder mb = Manifest.builder(id).startedAt(started).source(result.source())
+                    .consistency(result.consistency()).labels(labels).attributes(result.attributes());
+            result.fingerprints().ifPresent(mb::fingerprints);
+            result.requiredLogs().ifPresent(mb::requiredLogs);
+            List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
+            for (ObjectWriter w : writers) {
+                try {
+                    w.upload.commit();
+                } catch (IOException e) {
+                    throw new StorageException(w.key, "commit failed: " + e, e, !(e instanceof ObjectExistsException), id);
+                }
+                StoredObject so = new StoredObject(w.name, w.key, w.plain.count(), w.plain.digest(), w.stored.count(),
+                        w.stored.digest(), specs);
+                mb.addObject(so);
+                listener.objectStored(id, so);
+            }
+            if (dataKey != null) {
+                try {
+                    Encryption.storeDataKey(repository, dataKey);
+                } catch (IOException e) {
+                    throw new StorageException(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, true, id);
+                }
+                mb.encryption(new EncryptionInfo(dataKey.transform().spec().require("algorithm"), dataKey.kekId(),
+                        Repository.dataKeyObject(id)));
+            }
+            Manifest m = mb.finishedAt(clock.instant()).build();
+            try {
+                repository.catalog().put(m);
+            } catch (IOException e) {
+                throw new StorageException(Repository.manifestKey(id), "could not write the manifest: " + e, e,
+                        !(e instanceof ObjectExistsException), id);
+            }
+            return m;
+        }
+
+        private BackupException translate(Exception e) {
+            StoreFailure sf = storeFailure;
+            if (sf != null) {
+                StorageException se = new StorageException(sf.key, "write failed: " + sf.getCause(), sf.getCause(), true, id);
+                if (e != sf && !(e.getCause() == sf)) {
+                    se.addSuppressed(e);
+                }
+                return se;
+            }
+            if (e instanceof BackupException be) {
+                return be;
+            }
+            if (e instanceof CaptureFailedException cf) {
+                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id);
+            }
+            if (e instanceof IllegalStateException || e instanceof IllegalArgumentException) {
+                return new BackupException(Stage.CAPTURE, e.getMessage(), e, false, id);
+            }
+            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id);
+        }
+
+        @Override
+        public OutputStream open(String name) throws IOException {
+            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}") || name.equals(Repository.MANIFEST)
+                    || name.equals("validations")) {
+                throw new IllegalArgumentException("stream name: got '" + name
+                        + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
+            }
+            for (ObjectWriter w : writers) {
+                if (w.name.equals(name)) {
+                    throw new IllegalArgumentException("stream name '" + name + "' opened twice in backup " + id);
+                }
+            }
+            String key = Repository.dataKey(id, name);
+            Sink.Upload upload;
+            try {
+                upload = repository.sink().create(key, ObjectKind.DATA);
+            } catch (IOException e) {
+                storeFailure = new StoreFailure(key, e);
+                throw storeFailure;
+            }
+            ObjectWriter w = new ObjectWriter(name, key, upload);
+            writers.add(w);
+            try {
+                w.build(chain, ObjectBinding.of(id, key));
+            } catch (IOException | RuntimeException e) {
+                w.abort();
+                throw e;
+            }
+            return w.top;
+        }
+
+        void abortUnpublished() {
+            for (ObjectWriter w : writers) {
+                w.abort();
+            }
+        }
+
+        /** One stream of the backup: taps, transforms and its upload. */
+        private final class ObjectWriter {
+            final String name;
+            final String key;
+            final Sink.Upload upload;
+            HashingOutputStream plain;
+            HashingOutputStream stored;
+            PipelinedOutputStream handoff;
+            OutputStream top;
+            volatile boolean closed;
+
+            ObjectWriter(String name, String key, Sink.Upload upload) {
+                this.name = name;
+                this.key = key;
+                this.upload = upload;
+            }
+
+            void build(List<Transform> chain, ObjectBinding binding) throws IOException {
+                stored = new HashingOutputStream(new StoreGuard(upload.stream(), key));
+                OutputStream s = stored;
+                for (int i = chain.size() - 1; i >= 1; i--) {
+                    s = chain.get(i).encode(s, binding);
+                }
+                if (pipelining && !chain.isEmpty()) {
+                    handoff = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
+                    s = handoff;
+                }
+                if (!chain.isEmpty()) {
+                    s = chain.get(0).encode(s, binding);
+                }
+                plain = new HashingOutputStream(s);
+                top = new BufferedOutputStream(plain, TOP_BUFFER) {
+                    @Override
+                    public void close() throws IOException {
+                        if (!closed) {
+                            super.close();
+                            closed = true;
+                        }
+                    }
+                };
+            }
+
+            /** Discards the upload (a no-op after commit) and stops the hand-off thread. */
+            void abort() {
+                if (handoff != null && !closed) {
+                    handoff.cancel();
+                }
+                upload.close();
+            }
+        }
+
+        /** Marks failures of the repository's stream, so they are reported as storage failures. */
+        private final class StoreGuard extends OutputStream {
+            private final OutputStream out;
+            private final String key;
+
+            StoreGuard(OutputStream out, String key) {
+                this.out = out;
+                this.key = key;
+            }
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    out.write(b, off, len);
+                } catch (IOException e) {
+                    throw fail(e);
+                }
+            }
+
+            @Override
+            public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    throw fail(e);
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    throw fail(e);
+                }
+            }
+
+            private StoreFailure fail(IOException e) {
+                StoreFailure f = new StoreFailure(key, e);
+                if (storeFailure == null) {
+                    storeFailure = f;
+                }
+                return f;
+            }
+        }
+    }
+
+    /** An I/O failure of the repository, as opposed to one of the source. */
+    private static final class StoreFailure extends IOException {
+        private static final long serialVersionUID = 1L;
+        final String key;
+
+        StoreFailure(String key, IOException cause) {
+            super("repository write of " + key + " failed: " + cause.getMessage(), cause);
+            this.key = key;
+        }
+    }
+
+    /**
+     * Builder for {@link BackupPipeline}. Source and repository are required; each other setting
+     * may be given once. {@link #build()} checks combinations and names the offending setting.
+     */
+    public static final class Builder {
+        private CaptureSource source;
+        private Repository repository;
+        private final List<Transform> transforms = new ArrayList<>();
+        private Encryption encryption;
+        private BackupListener listener = BackupListener.NONE;
+        private Clock clock = Clock.systemUTC();
+        private RandomGenerator random = new SecureRandom();
+        private Executor executor = StageThreads.INSTANCE;
+        private boolean pipelining = true;
+        private final Map<String, String> labels = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        public Builder source(CaptureSource source) {
+            this.source = once("source", this.source, source);
+            return this;
+        }
+
+        public Builder repository(Repository repository) {
+            this.repository = once("repository", this.repository, repository);
+            return this;
+        }
+
+        /** Compresses with zstd; must come before any other transform. */
+        public Builder compress(ZstdTransform zstd) {
+            Objects.requireNonNull(zstd, "zstd");
+            if (!transforms.isEmpty()) {
+                throw new IllegalStateException("compress: must be the first transform (compressing after "
+                        + transforms.get(0).spec().id() + " gains nothing); have " + transforms);
+            }
+            transforms.add(zstd);
+            return this;
+        }
+
+        /** Adds a custom transform after the ones added so far (and before encryption). */
+        public Builder transform(Transform transform) {
+            transforms.add(Objects.requireNonNull(transform, "transform"));
+            return this;
+        }
+
+        /** Encrypts every object with a fresh per-backup data key; always the last transform. */
+        public Builder encrypt(Encryption encryption) {
+            this.encryption = once("encrypt", this.encryption, encryption);
+            return this;
+        }
+
+        public Builder listener(BackupListener listener) {
+            this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Randomness for backup id suffixes (tests pass a seeded generator). */
+        public Builder random(RandomGenerator random) {
+            this.random = Objects.requireNonNull(random, "random");
+            return this;
+        }
+
+        /** Runs the hand-off stage of each stream; the pipeline never shuts it down. */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** Whether the first transform runs on a different thread from the rest (default true). */
+        public Builder pipelining(boolean pipelining) {
+            this.pipelining = pipelining;
+            return this;
+        }
+
+        /** A label recorded in the manifest (environment, service, ...). */
+        public Builder label(String name, String value) {
+            labels.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        public BackupPipeline build() {
+            if (source == null) {
+                throw new IllegalStateException("source: not set; call source(...) with a CaptureSource");
+            }
+            if (repository == null) {
+                throw new IllegalStateException("repository: not set; call repository(...), e.g. Repository.filesystem(path)");
+            }
+            long zstds = transforms.stream().filter(t -> ZstdTransform.ID.equals(t.spec().id())).count();
+            if (zstds > 1) {
+                throw new IllegalStateException("transforms: zstd given " + zstds + " times, allowed at most once");
+            }
+            for (Transform t : transforms) {
+                if ("aead".equals(t.spec().id())) {
+                    throw new IllegalStateException("transforms: an aead transform was added directly; use encrypt(Encryption) "
+                            + "so each backup gets its own wrapped data key");
+                }
+            }
+            return new BackupPipeline(this);
+        }
+
+        private static <T> T once(String setting, T current, T value) {
+            Objects.requireNonNull(value, setting);
+            if (current != null) {
+                throw new IllegalStateException(setting + ": already set to " + current + ", given again " + value);
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.backstop.core;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a {@link CaptureSource} reports about the backup it just wrote: the source, the
+ * consistency point, the fingerprints taken inside the same snapshot, and the log range a
+ * physical backup needs. Immutable; build with {@link #builder(SourceInfo)}.
+ */
+public final class CaptureResult {
+    private final SourceInfo source;
+    private final ConsistencyPoint consistency;
+    private final Fingerprints fingerprints;
+    private final LogRange requiredLogs;
+    private final Map<String, String> attributes;
+
+    private CaptureResult(Builder b) {
+        this.source = b.source;
+        this.consistency = b.consistency;
+        this.fingerprints = b.fingerprints;
+        this.requiredLogs = b.requiredLogs;
+        this.attributes = Map.copyOf(b.attributes);
+    }
+
+    public static Builder builder(SourceInfo source) {
+        return new Builder(source);
+    }
+
+    public SourceInfo source() {
+        return source;
+    }
+
+    public ConsistencyPoint consistency() {
+        return consistency;
+    }
+
+    public Optional<Fingerprints> fingerprints() {
+        return Optional.ofNullable(fingerprints);
+    }
+
+    public Optional<LogRange> requiredLogs() {
+        return Optional.ofNullable(requiredLogs);
+    }
+
+    /** Extra facts worth recording (database size, tool versions, ...). */
+    public Map<String, String> attributes() {
+        return attributes;
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder(source);
+        b.consistency = consistency;
+        b.fingerprints = fingerprints;
+        b.requiredLogs = requiredLogs;
+        b.attributes.putAll(attributes);
+        return b;
+    }
+
+    /** Builder for {@link CaptureResult}; not thread-safe. */
+    public static final class Builder {
+        private final SourceInfo source;
+        private ConsistencyPoint consistency = ConsistencyPoint.NONE;
+        private Fingerprints fingerprints;
+        private LogRange requiredLogs;
+        private final Map<String, String> attributes = new LinkedHashMap<>();
+
+        private Builder(SourceInfo source) {
+            this.source = Objects.requireNonNull(source, "source");
+        }
+
+        public Builder consistency(ConsistencyPoint consistency) {
+            this.consistency = Objects.requireNonNull(consistency, "consistency");
+            return this;
+        }
+
+        public Builder fingerprints(Fingerprints fingerprints) {
+            this.fingerprints = Objects.requireNonNull(fingerprints, "fingerprints");
+            return this;
+        }
+
+        public Builder requiredLogs(LogRange requiredLogs) {
+            this.requiredLogs = Objects.requireNonNull(requiredLogs, "requiredLogs");
+            return this;
+        }
+
+        public Builder attribute(String name, String value) {
+            attributes.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        public CaptureResult build() {
+            return new CaptureResult(this);
+        }
+    }
+}

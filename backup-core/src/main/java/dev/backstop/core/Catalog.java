@@ -1,0 +1,28 @@
+package dev.backstop.core;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The set of backups that exist: one {@link Manifest} each. Putting the manifest is the last
+ * step of a backup, so a backup without a manifest does not exist.
+ *
+ * <p><b>Guarantees.</b> {@link #put} is atomic and refuses to replace an existing manifest
+ * ({@link ObjectExistsException}). {@link #get} and {@link #list} return only manifests whose own
+ * checksum verifies; a manifest that fails it raises {@link IntegrityException}.
+ */
+public interface Catalog {
+
+    /** Records a finished backup. */
+    void put(Manifest manifest) throws IOException;
+
+    /** Every backup, oldest first. */
+    List<Manifest> list() throws IOException;
+
+    /** One backup, or empty if it does not exist. */
+    Optional<Manifest> get(BackupId id) throws IOException;
+
+    /** Forgets a backup: its manifest goes first, so nothing visible points to deleted data. */
+    void delete(BackupId id) throws IOException;
+}

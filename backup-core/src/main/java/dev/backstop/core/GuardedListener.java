@@ -1,0 +1,57 @@
+package dev.backstop.core;
+
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Calls a user listener and logs, instead of propagating, whatever it throws. */
+final class GuardedListener implements BackupListener {
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedListener.class);
+
+    private final BackupListener delegate;
+
+    GuardedListener(BackupListener delegate) {
+        this.delegate = delegate;
+    }
+
+    private void call(String event, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError vme) {
+                throw vme;
+            }
+            LOG.warn("listener {} threw from {}; ignored", delegate.getClass().getName(), event, e);
+        }
+    }
+
+    @Override
+    public void backupStarted(BackupId id, CaptureSource source) {
+        call("backupStarted", () -> delegate.backupStarted(id, source));
+    }
+
+    @Override
+    public void objectStored(BackupId id, StoredObject object) {
+        call("objectStored", () -> delegate.objectStored(id, object));
+    }
+
+    @Override
+    public void backupSucceeded(Manifest manifest) {
+        call("backupSucceeded", () -> delegate.backupSucceeded(manifest));
+    }
+
+    @Override
+    public void backupFailed(BackupId id, BackupException failure) {
+        call("backupFailed", () -> delegate.backupFailed(id, failure));
+    }
+
+    @Override
+    public void validated(ValidationResult result) {
+        call("validated", () -> delegate.validated(result));
+    }
+
+    @Override
+    public void restoreFinished(BackupId id, long plaintextBytes, Duration elapsed) {
+        call("restoreFinished", () -> delegate.restoreFinished(id, plaintextBytes, elapsed));
+    }
+}

@@ -1,0 +1,31 @@
+package dev.backstop.core;
+
+/**
+ * What an object in a repository is for. Sinks use it to pick storage class and object lock,
+ * and it decides whether publishing may replace an existing object.
+ */
+public enum ObjectKind {
+    /** Backup data; immutable once published. */
+    DATA(false),
+    /** A backup manifest; immutable; its presence is what makes a backup exist. */
+    MANIFEST(false),
+    /** Archived WAL or binlog; immutable. */
+    LOG(false),
+    /** A validation record appended to the catalog; immutable. */
+    VALIDATION(false),
+    /** A wrapped data key; replaced in place when the key-encryption key is rotated. */
+    KEY(true),
+    /** A lease object of the repository lock; replaced on renewal. */
+    LOCK(true);
+
+    private final boolean replaceable;
+
+    ObjectKind(boolean replaceable) {
+        this.replaceable = replaceable;
+    }
+
+    /** Whether {@link Sink.Upload#commit()} may replace an existing object of this kind. */
+    public boolean replaceable() {
+        return replaceable;
+    }
+}

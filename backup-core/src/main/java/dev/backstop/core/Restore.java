@@ -1,0 +1,396 @@
+package dev.backstop.core;
+
+import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.transform.ZstdTransform;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Reads backups back: the mirror of {@link BackupPipeline}.
+ *
+ * <pre>{@code
+ * Restore restore = Restore.builder().repository(repo).keys(kek).build();
+ * Manifest m = restore.manifest(id);
+ * restore.toFile(m, "data", Path.of("restored.db"));   // verified before it appears
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> Every byte read is checked three ways: the stored bytes' size and SHA-256
+ * against the manifest, authentication by the AEAD (segment by segment), and the plaintext's size
+ * and SHA-256. A stream from {@link #open} delivers end-of-stream only after all checks passed;
+ * any mismatch raises {@link IntegrityException} naming the object, what was expected and what
+ * was found, instead. {@link #toFile} publishes the file only after that. A missing object is a
+ * {@link StorageException}; a missing or unusable key a {@link BackupException} at {@link
+ * Stage#KEY}.
+ *
+ * <p><b>Threading.</b> Immutable and thread-safe; streams it returns are single-threaded.
+ */
+public final class Restore {
+    private final Repository repository;
+    private final Encryption encryption;
+    private final BackupListener listener;
+    private final Clock clock;
+    private final Map<String, Function<TransformSpec, Transform>> decoders;
+
+    private Restore(Builder b) {
+        this.repository = b.repository;
+        this.encryption = b.kek == null ? null : Encryption.with(b.kek);
+        this.listener = BackupListener.guarded(b.listener);
+        this.clock = b.clock;
+        this.decoders = Map.copyOf(b.decoders);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Repository repository() {
+        return repository;
+    }
+
+    /** The manifest of backup {@code id}, checked; a {@link BackupException} if it does not exist. */
+    public Manifest manifest(BackupId id) {
+        try {
+            return repository.catalog().get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
+                    "backup " + id + " does not exist (no manifest in " + repository.sink() + ")", null, false, id));
+        } catch (IOException e) {
+            throw new StorageException(Repository.manifestKey(id), "could not read manifest: " + e, e, true, id);
+        }
+    }
+
+    /** The newest backup in the repository; a {@link BackupException} if there is none. */
+    public Manifest latest() {
+        try {
+            List<Manifest> all = repository.catalog().list();
+            if (all.isEmpty()) {
+                throw new BackupException(Stage.CATALOG, "repository " + repository.sink() + " holds no backup", null);
+            }
+            return all.get(all.size() - 1);
+        } catch (IOException e) {
+            throw new StorageException(null, "could not list backups: " + e, e, true, null);
+        }
+    }
+
+    /**
+     * Opens stream {@code name} of a backup, decoded. Read it to the end: the final checks run
+     * when the stored data ends, and a failure surfaces from {@code read} as an unchecked
+     * {@link IntegrityException} instead of end-of-stream.
+     */
+    public InputStream open(Manifest m, String name) {
+        StoredObject o = m.object(name).orElseThrow(() -> new IllegalArgumentException(
+                "stream '" + name + "' is not in backup " + m.id() + "; it has " + m.objects().stream().map(StoredObject::name).toList()));
+        return open(m, o);
+    }
+
+    private InputStream open(Manifest m, StoredObject o) {
+        ObjectBinding binding = ObjectBinding.of(m.id(), o.key());
+        List<Transform> chain = decodersFor(m, o);
+        InputStream raw = openStored(m.id(), o.key());
+        HashingInputStream stored = new HashingInputStream(raw, o.key(), "stored", o.storedSize(), o.storedSha256(), m.id());
+        InputStream s = stored;
+        try {
+            for (int i = chain.size() - 1; i >= 0; i--) {
+                s = chain.get(i).decode(s, binding);
+            }
+        } catch (IOException e) {
+            closeQuietly(s);
+            throw integrity(o.key(), m.id(), e);
+        }
+        HashingInputStream plain = new HashingInputStream(s, o.key(), "plaintext", o.plaintextSize(), o.plaintextSha256(), m.id());
+        return new VerifyingStream(plain, stored, o.key(), m.id());
+    }
+
+    /**
+     * Writes stream {@code name} to {@code target}, which appears only once every check passed
+     * (written to a temporary file beside it, then moved). Returns the bytes written.
+     */
+    public long toFile(Manifest m, String name, Path target) {
+        Instant start = clock.instant();
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".restoring");
+            long n;
+            try (InputStream in = open(m, name); OutputStream out = Files.newOutputStream(tmp)) {
+                n = in.transferTo(out);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            listener.restoreFinished(m.id(), n, Duration.between(start, clock.instant()));
+            return n;
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not write " + target + ": " + e, e, false, m.id());
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a leftover temporary file never looks like the target
+                }
+            }
+        }
+    }
+
+    /** Copies stream {@code name} decoded into {@code out} (not closed). Checks as {@link #open}. */
+    public long copyTo(Manifest m, String name, OutputStream out) {
+        Instant start = clock.instant();
+        try (InputStream in = open(m, name)) {
+            long n = in.transferTo(out);
+            listener.restoreFinished(m.id(), n, Duration.between(start, clock.instant()));
+            return n;
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not write stream " + name + " of " + m.id() + ": " + e, e, false, m.id());
+        }
+    }
+
+    /**
+     * Decodes every object of a backup and checks all digests and authentication, writing
+     * nothing; needs the keys. Problems are findings in the result, not exceptions.
+     */
+    public ValidationResult verify(Manifest m) {
+        return check(m, "full-decode", o -> {
+            try (InputStream in = open(m, o)) {
+                in.transferTo(OutputStream.nullOutputStream());
+            }
+        });
+    }
+
+    /** Checks the stored size and SHA-256 of every object; needs no keys. */
+    public ValidationResult verifyStored(Manifest m) {
+        return check(m, "stored-checksums", o -> {
+            try (InputStream in = new HashingInputStream(openStored(m.id(), o.key()), o.key(), "stored", o.storedSize(),
+                    o.storedSha256(), m.id())) {
+                in.transferTo(OutputStream.nullOutputStream());
+            }
+        });
+    }
+
+    private interface ObjectCheck {
+        void run(StoredObject o) throws IOException;
+    }
+
+    private ValidationResult check(Manifest m, String name, ObjectCheck check) {
+        Instant start = clock.instant();
+        List<String> findings = new ArrayList<>();
+        long bytes = 0;
+        for (StoredObject o : m.objects()) {
+            try {
+                check.run(o);
+                bytes += o.storedSize();
+            } catch (IntegrityException e) {
+                findings.add(e.getMessage());
+            } catch (BackupException e) {
+                if (e.retryable()) {
+                    throw e;
+                }
+                findings.add(e.getMessage());
+            } catch (IOException e) {
+                findings.add(integrity(o.key(), m.id(), e).getMessage());
+            }
+        }
+        Instant end = clock.instant();
+        ValidationResult r = new ValidationResult(m.id(), name, end, Duration.between(start, end), findings,
+                Map.of("objects", Integer.toString(m.objects().size()), "storedBytesChecked", Long.toString(bytes)));
+        listener.validated(r);
+        return r;
+    }
+
+    /** The raw stored bytes of an object; no checks. */
+    public InputStream openStored(BackupId id, String key) {
+        try {
+            return new StoreReadGuard(repository.sink().open(key), key, id);
+        } catch (IOException e) {
+            throw new StorageException(key, Repository.isMissing(e) ? "missing from the repository" : "could not open: " + e, e,
+                    !Repository.isMissing(e), id);
+        }
+    }
+
+    private List<Transform> decodersFor(Manifest m, StoredObject o) {
+        List<Transform> chain = new ArrayList<>();
+        for (TransformSpec spec : o.transforms()) {
+            if (ZstdTransform.ID.equals(spec.id())) {
+                chain.add(ZstdTransform.fromSpec(spec));
+            } else if (AeadTransform.ID.equals(spec.id())) {
+                if (m.encryption().isEmpty()) {
+                    throw new IntegrityException(o.key(), "encryption record", "an encryption section for an aead object",
+                            "none (manifest inconsistent)", null, m.id());
+                }
+                if (encryption == null) {
+                    throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
+                            + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
+                }
+                chain.add(encryption.openDataKey(repository, m));
+            } else if (decoders.containsKey(spec.id())) {
+                chain.add(decoders.get(spec.id()).apply(spec));
+            } else {
+                throw new BackupException(Stage.TRANSFORM, "object " + o.key() + " uses transform '" + spec.id()
+                        + "', unknown here; register it with Restore.builder().decoder(...)", null, false, m.id());
+            }
+        }
+        return chain;
+    }
+
+    private static IntegrityException integrity(String key, BackupId id, IOException e) {
+        return new IntegrityException(key, "decoding", "authentic, complete data",
+                "failure: " + e.getMessage() + " (corrupted, truncated, moved or wrongly keyed)", e, id);
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // already failing
+        }
+    }
+
+    /** Turns decoder failures into {@link IntegrityException}, and checks stored bytes at the end. */
+    private static final class VerifyingStream extends FilterInputStream {
+        private final HashingInputStream stored;
+        private final String key;
+        private final BackupId id;
+
+        VerifyingStream(HashingInputStream plain, HashingInputStream stored, String key, BackupId id) {
+            super(plain);
+            this.stored = stored;
+            this.key = key;
+            this.id = id;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                int n = in.read(b, off, len);
+                if (n < 0) {
+                    // the decoders may stop before the stored stream ends: anything after must not exist
+                    byte[] rest = new byte[8192];
+                    while (stored.read(rest, 0, rest.length) >= 0) {
+                        // counts and hashes; throws on extra bytes or mismatch
+                    }
+                }
+                return n;
+            } catch (StoreReadFailure e) {
+                throw new StorageException(key, "read failed: " + e.getCause(), e.getCause(), true, id);
+            } catch (IOException e) {
+                if (e.getCause() instanceof StoreReadFailure f) {
+                    throw new StorageException(key, "read failed: " + f.getCause(), f.getCause(), true, id);
+                }
+                throw integrity(key, id, e);
+            }
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] buf = new byte[(int) Math.min(Math.max(n, 0), 8192)];
+            int r = read(buf, 0, buf.length);
+            return Math.max(r, 0);
+        }
+    }
+
+    /** Marks read failures of the repository, to tell them from corrupted data. */
+    private static final class StoreReadFailure extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        StoreReadFailure(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    private static final class StoreReadGuard extends FilterInputStream {
+        StoreReadGuard(InputStream in, String key, BackupId id) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return in.read();
+            } catch (IOException e) {
+                throw new StoreReadFailure(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return in.read(b, off, len);
+            } catch (IOException e) {
+                throw new StoreReadFailure(e);
+            }
+        }
+    }
+
+    /** Builder for {@link Restore}; the repository is required. */
+    public static final class Builder {
+        private Repository repository;
+        private KeyEncryptionKey kek;
+        private BackupListener listener = BackupListener.NONE;
+        private Clock clock = Clock.systemUTC();
+        private final Map<String, Function<TransformSpec, Transform>> decoders = new HashMap<>();
+
+        private Builder() {
+        }
+
+        public Builder repository(Repository repository) {
+            if (this.repository != null) {
+                throw new IllegalStateException("repository: already set to " + this.repository.sink());
+            }
+            this.repository = Objects.requireNonNull(repository, "repository");
+            return this;
+        }
+
+        /** The key-encryption key that unwraps data keys; needed for encrypted backups. */
+        public Builder keys(KeyEncryptionKey kek) {
+            if (this.kek != null) {
+                throw new IllegalStateException("keys: already set to " + this.kek.id());
+            }
+            this.kek = Objects.requireNonNull(kek, "kek");
+            return this;
+        }
+
+        public Builder listener(BackupListener listener) {
+            this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Rebuilds a custom transform from its manifest entry, for backups written with one. */
+        public Builder decoder(String transformId, Function<TransformSpec, Transform> factory) {
+            if (ZstdTransform.ID.equals(transformId) || AeadTransform.ID.equals(transformId)) {
+                throw new IllegalArgumentException("decoder: '" + transformId + "' is built in and cannot be replaced");
+            }
+            decoders.put(Objects.requireNonNull(transformId, "transformId"), Objects.requireNonNull(factory, "factory"));
+            return this;
+        }
+
+        public Restore build() {
+            if (repository == null) {
+                throw new IllegalStateException("repository: not set; call repository(...)");
+            }
+            return new Restore(this);
+        }
+    }
+}

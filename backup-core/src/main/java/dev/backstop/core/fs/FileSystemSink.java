@@ -1,0 +1,239 @@
+package dev.backstop.core.fs;
+
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Sink;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A {@link Sink} in a local directory.
+ *
+ * <p><b>Guarantees.</b> Bytes go to a hidden temporary file next to the target ({@code
+ * .<name>.<random>.tmp}); commit forces the file to disk, publishes it atomically and forces the
+ * directory, so after a crash an object is either wholly there or not listed. Immutable kinds are
+ * published with a hard link, which fails atomically if the key is taken; replaceable kinds with
+ * an atomic rename. Temporary files are never listed.
+ *
+ * <p><b>Restrictions.</b> The directory must be on a filesystem with hard links and atomic rename
+ * (any local Linux filesystem, NFSv3+).
+ */
+public final class FileSystemSink implements Sink {
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
+
+    private final Path root;
+
+    private FileSystemSink(Path root) {
+        this.root = root;
+    }
+
+    /** A sink rooted at {@code root}, which is created if missing. */
+    public static FileSystemSink open(Path root) {
+        Objects.requireNonNull(root, "root");
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("repository directory " + root + " cannot be created: " + e.getMessage(), e);
+        }
+        return new FileSystemSink(root.toAbsolutePath().normalize());
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** The file an object is (or would be) published as. */
+    public Path pathOf(String key) {
+        String[] parts = key.split("/", -1);
+        for (String p : parts) {
+            if (!SEGMENT.matcher(p).matches() || p.equals(".") || p.equals("..")) {
+                throw new IllegalArgumentException("object key: got '" + key
+                        + "', segments must match [A-Za-z0-9_-][A-Za-z0-9._-]* and be separated by single '/'");
+            }
+        }
+        return root.resolve(key);
+    }
+
+    @Override
+    public Upload create(String key, ObjectKind kind) throws IOException {
+        Path target = pathOf(key);
+        Files.createDirectories(target.getParent());
+        Path temp = target.resolveSibling("." + target.getFileName() + "."
+                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+        FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return new FsUpload(key, kind, target, temp, ch);
+    }
+
+    @Override
+    public InputStream open(String key) throws IOException {
+        Path p = pathOf(key);
+        if (!Files.isRegularFile(p)) {
+            throw new NoSuchFileException(key, null, "no object under this key in " + root);
+        }
+        return Files.newInputStream(p);
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) throws IOException {
+        List<ObjectInfo> out = new ArrayList<>();
+        // walk only the deepest directory the prefix names, not the whole repository
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return out;
+        }
+        try (Stream<Path> walk = Files.walk(start)) {
+            walk.filter(Files::isRegularFile).forEach(p -> {
+                if (p.getFileName().toString().startsWith(".")) {
+                    return;
+                }
+                String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                if (key.startsWith(prefix)) {
+                    try {
+                        out.add(new ObjectInfo(key, Files.size(p), Files.getLastModifiedTime(p).toInstant()));
+                    } catch (NoSuchFileException gone) {
+                        // deleted while listing: not there
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        out.sort((a, b) -> a.key().compareTo(b.key()));
+        return out;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path p = pathOf(key);
+        if (Files.deleteIfExists(p)) {
+            forceDirectory(p.getParent());
+        }
+    }
+
+    /**
+     * Temporary files older than {@code maxAge} left by crashed writers; they are never listed and
+     * hold nothing a reader can see, so removing them is always safe once their writer is gone.
+     */
+    public List<Path> staleTemporaryFiles(java.time.Instant olderThan) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(p)
+                        && Files.getLastModifiedTime(p).toInstant().isBefore(olderThan)) {
+                    out.add(p);
+                }
+            }
+        }
+        return out;
+    }
+
+    static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileSystemSink[" + root + "]";
+    }
+
+    private static final class FsUpload implements Upload {
+        private final String key;
+        private final ObjectKind kind;
+        private final Path target;
+        private final Path temp;
+        private final FileChannel channel;
+        private final OutputStream stream;
+        private boolean committed;
+        private boolean closed;
+
+        FsUpload(String key, ObjectKind kind, Path target, Path temp, FileChannel channel) {
+            this.key = key;
+            this.kind = kind;
+            this.target = target;
+            this.temp = temp;
+            this.channel = channel;
+            // closing the stream ends the bytes; the channel stays open for force() at commit
+            this.stream = new FilterOutputStream(Channels.newOutputStream(channel)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    out.write(b, off, len);
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
+
+        @Override
+        public OutputStream stream() {
+            if (closed) {
+                throw new IllegalStateException("upload of " + key + " is closed");
+            }
+            return stream;
+        }
+
+        @Override
+        public void commit() throws IOException {
+            if (closed || committed) {
+                throw new IllegalStateException("upload of " + key + " is " + (committed ? "already committed" : "closed"));
+            }
+            channel.force(true);
+            channel.close();
+            if (kind.replaceable()) {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                try {
+                    Files.createLink(target, temp);
+                } catch (FileAlreadyExistsException e) {
+                    throw new ObjectExistsException(key);
+                }
+                Files.delete(temp);
+            }
+            forceDirectory(target.getParent());
+            committed = true;
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the file is deleted next; nothing of it can be used
+            }
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // a leftover temporary file is never listed and is removed as stale later
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package dev.backstop.core.source;
+
+import dev.backstop.core.BackupType;
+import dev.backstop.core.CaptureFailedException;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.SourceInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Backs up the standard output of a command, e.g. {@code tar -C /etc -c .}. The backup is
+ * published only if the command exits 0; otherwise the failure carries the exit code and the
+ * last lines of its stderr. If the repository fails mid-stream, the command is killed.
+ *
+ * <p>Environment values are passed to the process only and never recorded; the manifest
+ * records the program name, not its arguments, which may hold secrets.
+ */
+public final class CommandSource implements CaptureSource {
+    private static final int TAIL_BYTES = 4096;
+
+    private final List<String> command;
+    private final Map<String, String> environment;
+    private final Path directory;
+    private final String streamName;
+    private final BackupType type;
+
+    private CommandSource(Builder b) {
+        this.command = List.copyOf(b.command);
+        this.environment = Map.copyOf(b.environment);
+        this.directory = b.directory;
+        this.streamName = b.streamName;
+        this.type = b.type;
+    }
+
+    /** A source running {@code command} (program and arguments). */
+    public static Builder builder(List<String> command) {
+        return new Builder(command);
+    }
+
+    public static CommandSource of(String... command) {
+        return builder(List.of(command)).build();
+    }
+
+    @Override
+    public BackupType type() {
+        return type;
+    }
+
+    @Override
+    public CaptureResult capture(Streams streams) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().putAll(environment);
+        if (directory != null) {
+            pb.directory(directory.toFile());
+        }
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new CaptureFailedException("could not start " + command.get(0) + ": " + e.getMessage(), null, null, e);
+        }
+        StderrTail tail = StderrTail.start(p.getErrorStream(), command.get(0));
+        long bytes = 0;
+        try (OutputStream out = streams.open(streamName); InputStream in = p.getInputStream()) {
+            byte[] buf = new byte[128 * 1024];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                out.write(buf, 0, n);
+                bytes += n;
+            }
+        } catch (IOException | RuntimeException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+        int exit;
+        try {
+            exit = p.waitFor();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException(command.get(0) + " interrupted", null, tail.text(), e);
+        }
+        if (exit != 0) {
+            throw new CaptureFailedException(command.get(0) + " failed after " + bytes + " bytes", exit, tail.await(), null);
+        }
+        return CaptureResult.builder(new SourceInfo("command", "n/a", Map.of("program", Path.of(command.get(0)).getFileName().toString())))
+                .attribute("bytes", Long.toString(bytes))
+                .build();
+    }
+
+    @Override
+    public String toString() {
+        return "CommandSource[" + command.get(0) + "]";
+    }
+
+    /** Keeps the last {@value #TAIL_BYTES} bytes a process writes to stderr. */
+    static final class StderrTail {
+        private final Deque<Byte> tail = new ArrayDeque<>();
+        private final Thread thread;
+
+        private StderrTail(InputStream err, String name) {
+            this.thread = new Thread(() -> {
+                byte[] buf = new byte[4096];
+                try (err) {
+                    int n;
+                    while ((n = err.read(buf)) >= 0) {
+                        synchronized (tail) {
+                            for (int i = 0; i < n; i++) {
+                                tail.addLast(buf[i]);
+                                if (tail.size() > TAIL_BYTES) {
+                                    tail.removeFirst();
+                                }
+                            }
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process went away; what we have is the tail
+                }
+            }, "backstop-stderr-" + name);
+            thread.setDaemon(true);
+        }
+
+        static StderrTail start(InputStream err, String name) {
+            StderrTail t = new StderrTail(err, name);
+            t.thread.start();
+            return t;
+        }
+
+        /** The tail once the process closed stderr (waits at most 5 s). */
+        String await() {
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return text();
+        }
+
+        String text() {
+            synchronized (tail) {
+                byte[] b = new byte[tail.size()];
+                int i = 0;
+                for (Byte x : tail) {
+                    b[i++] = x;
+                }
+                return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    /** Builder for {@link CommandSource}. */
+    public static final class Builder {
+        private final List<String> command;
+        private final Map<String, String> environment = new LinkedHashMap<>();
+        private Path directory;
+        private String streamName = "data";
+        private BackupType type = BackupType.RAW;
+
+        private Builder(List<String> command) {
+            Objects.requireNonNull(command, "command");
+            if (command.isEmpty()) {
+                throw new IllegalArgumentException("command: got an empty list, need at least the program");
+            }
+            this.command = new ArrayList<>(command);
+        }
+
+        /** Adds an environment variable for the process (never logged or recorded). */
+        public Builder environment(String name, String value) {
+            environment.put(name, value);
+            return this;
+        }
+
+        public Builder directory(Path directory) {
+            this.directory = directory;
+            return this;
+        }
+
+        /** The stream name in the backup ({@code data} by default). */
+        public Builder streamName(String streamName) {
+            this.streamName = Objects.requireNonNull(streamName, "streamName");
+            return this;
+        }
+
+        public Builder type(BackupType type) {
+            this.type = Objects.requireNonNull(type, "type");
+            return this;
+        }
+
+        public CommandSource build() {
+            return new CommandSource(this);
+        }
+    }
+}

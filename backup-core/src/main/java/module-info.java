@@ -1,0 +1,17 @@
+/**
+ * Backstop core: the six interfaces, the pipeline, manifests and catalog, streaming transforms,
+ * envelope encryption, the filesystem repository and retention.
+ */
+module dev.backstop.core {
+    requires com.github.luben.zstd_jni;
+    requires com.google.crypto.tink;
+    requires com.fasterxml.jackson.databind;
+    requires org.slf4j;
+
+    exports dev.backstop.core;
+    exports dev.backstop.core.transform;
+    exports dev.backstop.core.crypto;
+    exports dev.backstop.core.fs;
+    exports dev.backstop.core.source;
+    exports dev.backstop.core.retention;
+}

@@ -1,0 +1,2 @@
+/** MySQL and MariaDB capture and binlog archiving. */
+package dev.backstop.mysql;

@@ -1,0 +1,2 @@
+/** PostgreSQL capture, restore and verification. */
+package dev.backstop.postgres;

@@ -1,0 +1,2 @@
+/** S3 repository. */
+package dev.backstop.s3;

@@ -1,0 +1,2 @@
+/** Ephemeral databases, restore assertions and contract kits. */
+package dev.backstop.testkit;

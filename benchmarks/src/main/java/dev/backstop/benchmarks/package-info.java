@@ -1,0 +1,2 @@
+/** JMH benchmarks of the streaming core. */
+package dev.backstop.benchmarks;
