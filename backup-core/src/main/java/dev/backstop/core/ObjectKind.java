@@ -15,8 +15,11 @@ public enum ObjectKind {
     VALIDATION(false),
     /** A wrapped data key; replaced in place when the key-encryption key is rotated. */
     KEY(true),
-    /** A lease object of the repository lock; replaced on renewal. */
-    LOCK(true);
+    /**
+     * A lease object of the repository lock. Immutable, so that creating one is a conditional
+     * write that only one contender wins; a renewal writes a new lease.
+     */
+    LOCK(false);
 
     private final boolean replaceable;
 
