@@ -30,9 +30,10 @@ import java.util.Set;
  *   <li>unverified backups younger than {@link Builder#unverifiedGrace} (their drill may still be
  *       pending) and failed ones younger than {@link Builder#failedGrace} (for inspection);</li>
  *   <li>every incremental parent of a kept backup, transitively;</li>
- *   <li>per log stream, every log from the oldest kept backup's required start on, and from every
- *       recovery window's floor on. Streams no kept backup or window uses keep all their logs: they
- *       may belong to a first backup still being taken.</li>
+ *   <li>per log stream, every log from the oldest kept backup's required start on, from every
+ *       recovery window's floor on, and from the newest backup of the stream on (kept or not).
+ *       Streams no backup uses keep all their logs: they may belong to a first backup still being
+ *       taken.</li>
  * </ul>
  * A policy that throws or returns null fails planning with a {@link BackupException} of stage
  * {@link Stage#RETENTION}; it never causes a deletion.
@@ -114,6 +115,14 @@ public final class RetentionPlanner {
             history.get(id).flatMap(BackupRecord::requiredLogs)
                     .ifPresent(l -> floors.merge(l.stream(), l.start(), Math::min));
         }
+        // logs from the newest backup of each stream on stay, kept or not: they may serve the next
+        // backup, and without this floor a stream whose backups are all deleted would keep every
+        // log while keeping one more backup would delete some (adding a rule must never delete more)
+        Map<String, Long> newestStart = new HashMap<>();
+        for (BackupRecord r : history.backups()) {
+            r.requiredLogs().ifPresent(l -> newestStart.put(l.stream(), l.start()));
+        }
+        newestStart.forEach((stream, start) -> floors.merge(stream, start, Math::min));
         List<LogSegment> logsToDelete = new ArrayList<>();
         int logsKept = 0;
         for (LogSegment s : history.logs()) {
