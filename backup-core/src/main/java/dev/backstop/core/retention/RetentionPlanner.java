@@ -30,10 +30,11 @@ import java.util.Set;
  *   <li>unverified backups younger than {@link Builder#unverifiedGrace} (their drill may still be
  *       pending) and failed ones younger than {@link Builder#failedGrace} (for inspection);</li>
  *   <li>every incremental parent of a kept backup, transitively;</li>
- *   <li>per log stream, every log from the oldest kept backup's required start on, from every
- *       recovery window's floor on, and from the newest backup of the stream on (kept or not).
- *       Streams no backup uses keep all their logs: they may belong to a first backup still being
- *       taken.</li>
+ *   <li>per log stream, every log a kept backup needs (its start to its consistency point), every
+ *       log from a recovery window's floor on and from the newest backup of the stream on (kept
+ *       or not), and with {@link LogRetention#CONTIGUOUS} (the default) every log from the oldest
+ *       kept backup on. Streams no backup uses keep all their logs: they may belong to a first
+ *       backup still being taken.</li>
  * </ul>
  * A policy that throws or returns null fails planning with a {@link BackupException} of stage
  * {@link Stage#RETENTION}; it never causes a deletion.
@@ -47,12 +48,14 @@ public final class RetentionPlanner {
     private final Duration unverifiedGrace;
     private final Duration failedGrace;
     private final TierSchedule tiers;
+    private final LogRetention logRetention;
 
     private RetentionPlanner(Builder b) {
         this.policy = Objects.requireNonNull(b.policy, "policy");
         this.unverifiedGrace = b.unverifiedGrace;
         this.failedGrace = b.failedGrace;
         this.tiers = b.tiers;
+        this.logRetention = b.logRetention;
     }
 
     /** A planner with default grace periods and no tier schedule. */
@@ -109,32 +112,56 @@ public final class RetentionPlanner {
                     : new RetentionPlan.Decision(r, RetentionPlan.Action.DELETE, List.of(deleteReason(r))));
         }
 
-        Map<String, Long> floors = new HashMap<>();
-        sel.logFloors().forEach((stream, f) -> floors.merge(stream, f.position(), Math::min));
-        for (BackupId id : keep.keySet()) {
-            history.get(id).flatMap(BackupRecord::requiredLogs)
-                    .ifPresent(l -> floors.merge(l.stream(), l.start(), Math::min));
-        }
-        // logs from the newest backup of each stream on stay, kept or not: they may serve the next
-        // backup, and without this floor a stream whose backups are all deleted would keep every
-        // log while keeping one more backup would delete some (adding a rule must never delete more)
-        Map<String, Long> newestStart = new HashMap<>();
-        for (BackupRecord r : history.backups()) {
-            r.requiredLogs().ifPresent(l -> newestStart.put(l.stream(), l.start()));
-        }
-        newestStart.forEach((stream, start) -> floors.merge(stream, start, Math::min));
         List<LogSegment> logsToDelete = new ArrayList<>();
         int logsKept = 0;
+        Map<String, Long> floors = logFloors(history, sel, keep.keySet());
+        List<LogRange> neededRanges = new ArrayList<>();
+        keep.keySet().forEach(id -> history.get(id).flatMap(BackupRecord::requiredLogs).ifPresent(neededRanges::add));
         for (LogSegment s : history.logs()) {
             LogRange range = s.range();
             Long floor = floors.get(range.stream());
-            if (floor != null && range.end() <= floor) {
-                logsToDelete.add(s);
-            } else {
+            boolean keepIt = floor == null || range.end() > floor
+                    || (logRetention == LogRetention.NEEDED && overlapsAny(neededRanges, range));
+            if (keepIt) {
                 logsKept++;
+            } else {
+                logsToDelete.add(s);
             }
         }
         return new RetentionPlan(now, decisions, logsToDelete, logsKept, tierMoves(history, keep.keySet(), now), warnings);
+    }
+
+    /**
+     * Per stream, the position from which every log stays. Streams without an entry keep all their
+     * logs: no backup uses them yet, and they may belong to a first backup still being taken.
+     */
+    private Map<String, Long> logFloors(BackupHistory history, Selection sel, Set<BackupId> kept) {
+        Map<String, Long> floors = new HashMap<>();
+        // logs from the newest backup of each stream on stay, kept or not: they may serve the next
+        // backup, and without this floor a stream whose backups are all deleted would keep every
+        // log while keeping one more backup would delete some (adding a rule must never delete more)
+        for (BackupRecord r : history.backups()) {
+            r.requiredLogs().ifPresent(l -> floors.put(l.stream(), l.start()));
+        }
+        sel.logFloors().forEach((stream, f) -> floors.merge(stream, f.position(), Math::min));
+        if (logRetention == LogRetention.CONTIGUOUS) {
+            for (BackupId id : kept) {
+                history.get(id).flatMap(BackupRecord::requiredLogs)
+                        .ifPresent(l -> floors.merge(l.stream(), l.start(), Math::min));
+            }
+        }
+        return floors;
+    }
+
+    private static boolean overlapsAny(List<LogRange> needed, LogRange segment) {
+        for (LogRange need : needed) {
+            // an empty range [p, p) still needs the segment holding p
+            if (need.stream().equals(segment.stream()) && segment.start() < Math.max(need.end(), need.start() + 1)
+                    && need.start() < segment.end()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Selection select(BackupHistory history, Instant now) {
@@ -212,6 +239,7 @@ public final class RetentionPlanner {
         private Duration unverifiedGrace = Duration.ofDays(2);
         private Duration failedGrace = Duration.ofDays(7);
         private TierSchedule tiers;
+        private LogRetention logRetention = LogRetention.CONTIGUOUS;
         private final Set<String> set = new LinkedHashSet<>();
 
         private Builder() {
@@ -241,6 +269,13 @@ public final class RetentionPlanner {
         public Builder tiers(TierSchedule tiers) {
             once("tiers");
             this.tiers = Objects.requireNonNull(tiers, "tiers");
+            return this;
+        }
+
+        /** Which logs stay besides recovery windows; default {@link LogRetention#CONTIGUOUS}. */
+        public Builder logRetention(LogRetention logRetention) {
+            once("logRetention");
+            this.logRetention = Objects.requireNonNull(logRetention, "logRetention");
             return this;
         }
 

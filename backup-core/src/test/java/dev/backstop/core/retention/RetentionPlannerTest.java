@@ -185,4 +185,29 @@ class RetentionPlannerTest {
                 """);
         assertThat(plan.bytesFreed()).isEqualTo(1024L * 1024 + 4096);
     }
+
+    @Test
+    void logRetentionNeeded_expiresLogsBetweenOldKeptBackups_butKeepsTheirOwnRangesAndTheTail() {
+        Instant t = Instant.parse("2026-01-01T00:00:00Z");
+        List<BackupRecord> bs = new ArrayList<>();
+        for (int m = 0; m < 3; m++) {
+            bs.add(BackupRecord.builder(Backups.id(t.plus(Duration.ofDays(31L * m)), BackupType.PHYSICAL, m)).verified()
+                    .requiredLogs(new LogRange("wal/1", m * 1000L, m * 1000L + 50)).build());
+        }
+        List<LogSegment> logs = new ArrayList<>();
+        for (long p = 0; p < 2500; p += 100) {
+            logs.add(new LogSegment("wal/1/" + p, new LogRange("wal/1", p, p + 100), 16));
+        }
+        BackupHistory h = BackupHistory.of(bs, logs);
+        Instant now = t.plus(Duration.ofDays(70));
+
+        RetentionPlan contiguous = RetentionPlanner.of(RetentionPolicy.keepMonthly(3, BERLIN)).plan(h, now);
+        RetentionPlan needed = RetentionPlanner.builder().policy(RetentionPolicy.keepMonthly(3, BERLIN))
+                .logRetention(LogRetention.NEEDED).build().plan(h, now);
+
+        assertThat(contiguous.logsToDelete()).isEmpty();
+        // kept: [0,100) for backup 0, [1000,1100) for backup 1, [2000, ...) from the newest on
+        assertThat(needed.logsToDelete()).extracting(LogSegment::key).hasSize(18)
+                .doesNotContain("wal/1/0", "wal/1/1000", "wal/1/2000", "wal/1/2400").contains("wal/1/100", "wal/1/1900");
+    }
 }

@@ -79,7 +79,9 @@ class RetentionPropertiesTest {
     }
 
     private static RetentionPlan plan(RetentionPolicy p, Scenario s) {
-        return RetentionPlanner.builder().policy(p).tiers(TIERS).build().plan(s.history(), s.now());
+        // the scenario's seed picks the log retention mode, so every property covers both
+        LogRetention mode = (s.seed() & 1) == 0 ? LogRetention.CONTIGUOUS : LogRetention.NEEDED;
+        return RetentionPlanner.builder().policy(p).tiers(TIERS).logRetention(mode).build().plan(s.history(), s.now());
     }
 
     @Property(tries = 400, seed = "20261121")
