@@ -88,7 +88,7 @@ public final class RetentionSimulation {
                 Duration took = Duration.ofSeconds(Math.max(60, size / (100L << 20)));
                 long walDuring = walPerHour * Math.max(1, took.toMinutes()) / 60;
                 BackupStatus status = rnd.nextDouble() < s.failRate() ? BackupStatus.FAILED : BackupStatus.VERIFIED;
-                backups.add(BackupRecord.builder(BackupId.generate(t, BackupType.PHYSICAL, rnd::nextInt))
+                backups.add(BackupRecord.builder(BackupId.generate(t, BackupType.PHYSICAL, rnd))
                         .startedAt(t).finishedAt(t.plus(took)).storedBytes(size).status(status)
                         .requiredLogs(new LogRange(STREAM, pos, pos + Math.max(1, walDuring)))
                         .tier(s.planner().tiers().map(x -> x.initial()).orElse(StorageTier.HOT)).build());

@@ -128,7 +128,8 @@ public final class Expiry {
      */
     public ExpiryReport execute(RetentionPlan approved) {
         try (RepositoryLock.Lease lease = lock.acquire()) {
-            List<BackupId> resumed = resume(lease);
+            List<ExpiryReport.Skip> skipped = new ArrayList<>();
+            List<BackupId> resumed = resume(lease, skipped);
             RetentionPlan plan = planner.plan(history(), clock.instant());
             List<RetentionPlan.Decision> toDelete = new ArrayList<>(plan.deletions());
             List<LogSegment> logsToDelete = new ArrayList<>(plan.logsToDelete());
@@ -146,7 +147,6 @@ public final class Expiry {
             }
             // children are newer than their parents: newest first never leaves a child without its parent
             toDelete.sort((a, b) -> b.backup().startedAt().compareTo(a.backup().startedAt()));
-            List<ExpiryReport.Skip> skipped = new ArrayList<>();
             List<BackupId> deleted = new ArrayList<>();
             long freed = 0;
             String journal = toDelete.isEmpty() ? null : writeJournal(toDelete);
@@ -210,7 +210,7 @@ public final class Expiry {
     }
 
     /** Finishes backups an interrupted run had begun to delete (manifest already gone). */
-    private List<BackupId> resume(RepositoryLock.Lease lease) {
+    private List<BackupId> resume(RepositoryLock.Lease lease, List<ExpiryReport.Skip> skipped) {
         List<BackupId> finished = new ArrayList<>();
         try {
             for (ObjectInfo j : repository.sink().list(JOURNALS)) {
@@ -222,7 +222,7 @@ public final class Expiry {
                     }
                     boolean any = !repository.sink().list("backups/" + id.value() + "/").isEmpty()
                             || !repository.sink().list(Repository.dataKeyObject(id)).isEmpty();
-                    if (deleteBackup(id, new ArrayList<>()) != Outcome.DELETED) {
+                    if (deleteBackup(id, skipped) != Outcome.DELETED) {
                         leftovers = true;
                     } else if (any) {
                         finished.add(id);

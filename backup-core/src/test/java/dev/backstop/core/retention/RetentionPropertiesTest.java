@@ -190,6 +190,8 @@ class RetentionPropertiesTest {
                 r -> r.startedAt().atZone(z).toLocalDate().toString());
         checkOnePerBucket(RetentionPolicy.keepWeekly(Integer.MAX_VALUE, z), s, verified,
                 r -> r.startedAt().atZone(z).toLocalDate().with(java.time.DayOfWeek.MONDAY).toString());
+        checkOnePerBucket(RetentionPolicy.keepMonthly(Integer.MAX_VALUE, z), s, verified,
+                r -> java.time.YearMonth.from(r.startedAt().atZone(z)).toString());
         checkOnePerBucket(RetentionPolicy.keepYearly(Integer.MAX_VALUE, z), s, verified,
                 r -> Integer.toString(r.startedAt().atZone(z).getYear()));
     }
