@@ -83,6 +83,6 @@ final class CalendarRule implements RetentionPolicy {
 
     @Override
     public String toString() {
-        return "keep" + unit.label + "(" + n + ", " + zone.getId() + ")";
+        return "keep" + Character.toUpperCase(unit.label.charAt(0)) + unit.label.substring(1) + "(" + n + ", " + zone.getId() + ")";
     }
 }

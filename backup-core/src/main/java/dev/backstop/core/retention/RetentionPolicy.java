@@ -41,12 +41,12 @@ public interface RetentionPolicy {
     default RetentionPolicy and(RetentionPolicy other) {
         Objects.requireNonNull(other, "other");
         RetentionPolicy self = this;
-        return (history, now) -> self.select(history, now).union(other.select(history, now));
+        return named(self + ".and(" + other + ")", (history, now) -> self.select(history, now).union(other.select(history, now)));
     }
 
     /** Keeps nothing by itself; the planner's guards still apply. */
     static RetentionPolicy none() {
-        return (history, now) -> Selection.none();
+        return named("none()", (history, now) -> Selection.none());
     }
 
     /** Keeps every backup {@code policies} keep. */
@@ -61,14 +61,14 @@ public interface RetentionPolicy {
     /** Keeps the {@code n} newest verified backups ({@code Integer.MAX_VALUE}: all). */
     static RetentionPolicy keepLast(int n) {
         requireCount("keepLast", n);
-        return (history, now) -> {
+        return named("keepLast(" + n + ")", (history, now) -> {
             List<BackupRecord> v = history.verified();
             Selection.Builder b = Selection.builder();
             for (int i = v.size() - 1, k = 1; i >= 0 && k <= n; i--, k++) {
                 b.keep(v.get(i).id(), "last " + k + " of " + n);
             }
             return b.build();
-        };
+        });
     }
 
     /**
@@ -77,14 +77,14 @@ public interface RetentionPolicy {
      */
     static RetentionPolicy keepAtLeast(int n) {
         requireCount("keepAtLeast", n);
-        return (history, now) -> {
+        return named("keepAtLeast(" + n + ")", (history, now) -> {
             List<BackupRecord> v = history.verified();
             Selection.Builder b = Selection.builder();
             for (int i = v.size() - 1, k = 1; i >= 0 && k <= n; i--, k++) {
                 b.keep(v.get(i).id(), "minimum count " + n);
             }
             return b.build();
-        };
+        });
     }
 
     /**
@@ -122,7 +122,7 @@ public interface RetentionPolicy {
      */
     static RetentionPolicy keepWithin(Duration age) {
         requirePositive("keepWithin", age);
-        return (history, now) -> {
+        return named("keepWithin(" + age + ")", (history, now) -> {
             Instant from = now.minus(age);
             Selection.Builder b = Selection.builder();
             for (BackupRecord r : history.verified()) {
@@ -133,7 +133,7 @@ public interface RetentionPolicy {
                 }
             }
             return b.build();
-        };
+        });
     }
 
     /**
@@ -148,7 +148,7 @@ public interface RetentionPolicy {
 
     /** Keeps pinned backups and backups under legal hold (the planner does so in any case). */
     static RetentionPolicy keepPinned() {
-        return (history, now) -> {
+        return named("keepPinned()", (history, now) -> {
             Selection.Builder b = Selection.builder();
             for (BackupRecord r : history.backups()) {
                 if (r.pinned()) {
@@ -159,6 +159,23 @@ public interface RetentionPolicy {
                 }
             }
             return b.build();
+        });
+    }
+
+    /** Gives a rule (your own, typically) the name plans and error messages show for it. */
+    static RetentionPolicy named(String name, RetentionPolicy rule) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(rule, "rule");
+        return new RetentionPolicy() {
+            @Override
+            public Selection select(BackupHistory history, Instant now) {
+                return rule.select(history, now);
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
         };
     }
 

@@ -142,14 +142,15 @@ class RetentionPlannerTest {
     @Test
     void aCustomPolicyThatThrowsOrReturnsNull_failsPlanning_neverDeletes() {
         BackupHistory h = BackupHistory.of(List.of(verified(Instant.parse("2026-11-01T00:00:00Z"))));
-        RetentionPolicy throwing = (history, now) -> {
+        RetentionPolicy throwing = RetentionPolicy.keepLast(3).and(RetentionPolicy.named("mine", (history, now) -> {
             throw new IllegalStateException("boom");
-        };
+        }));
         RetentionPolicy nulling = (history, now) -> null;
 
         assertThatThrownBy(() -> RetentionPlanner.of(throwing).plan(h, Instant.parse("2026-12-01T00:00:00Z")))
                 .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.stage()).isEqualTo(Stage.RETENTION))
-                .hasMessageContaining("boom").hasMessageContaining("nothing is deleted");
+                .hasMessageContaining("boom").hasMessageContaining("nothing is deleted")
+                .hasMessageContaining("retention policy keepLast(3).and(mine) failed");
         assertThatThrownBy(() -> RetentionPlanner.of(nulling).plan(h, Instant.parse("2026-12-01T00:00:00Z")))
                 .hasMessageContaining("returned null");
     }
