@@ -4,6 +4,7 @@ import dev.backstop.core.BackupId;
 import dev.backstop.core.DataSize;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -40,6 +41,8 @@ public final class RetentionPlan {
     private final int logsKept;
     private final List<TierMove> tierMoves;
     private final List<String> warnings;
+    private final Set<BackupId> kept;
+    private final Set<BackupId> deleted;
 
     RetentionPlan(Instant now, List<Decision> decisions, List<LogSegment> logsToDelete, int logsKept,
                   List<TierMove> tierMoves, List<String> warnings) {
@@ -49,6 +52,13 @@ public final class RetentionPlan {
         this.logsKept = logsKept;
         this.tierMoves = List.copyOf(tierMoves);
         this.warnings = List.copyOf(warnings);
+        Set<BackupId> k = new LinkedHashSet<>();
+        Set<BackupId> d = new LinkedHashSet<>();
+        for (Decision x : this.decisions) {
+            (x.action() == Action.KEEP ? k : d).add(x.id());
+        }
+        this.kept = Collections.unmodifiableSet(k);
+        this.deleted = Collections.unmodifiableSet(d);
     }
 
     /** The instant the plan was made for. */
@@ -67,16 +77,12 @@ public final class RetentionPlan {
 
     /** Ids of the kept backups, oldest first. */
     public Set<BackupId> kept() {
-        Set<BackupId> out = new LinkedHashSet<>();
-        decisions.stream().filter(d -> d.action() == Action.KEEP).forEach(d -> out.add(d.id()));
-        return out;
+        return kept;
     }
 
     /** Ids of the backups to delete, oldest first. */
     public Set<BackupId> deleted() {
-        Set<BackupId> out = new LinkedHashSet<>();
-        deletions().forEach(d -> out.add(d.id()));
-        return out;
+        return deleted;
     }
 
     public List<LogSegment> logsToDelete() {
