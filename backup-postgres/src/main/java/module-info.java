@@ -9,4 +9,6 @@ module dev.backstop.postgres {
     requires org.postgresql.jdbc;
     requires org.apache.commons.compress;
     exports dev.backstop.postgres;
+    exports dev.backstop.postgres.physical;
+    exports dev.backstop.postgres.wal;
 }
