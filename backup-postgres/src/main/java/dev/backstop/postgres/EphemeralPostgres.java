@@ -99,6 +99,11 @@ public final class EphemeralPostgres implements PostgresInstance {
         return version;
     }
 
+    /** Whether the server process still runs (a recovering server exits when it cannot reach its target). */
+    public boolean isAlive() {
+        return server.isAlive();
+    }
+
     /** The directory holding the data directory, the socket and the server log. */
     public Path directory() {
         return dir;
