@@ -212,6 +212,9 @@ public final class PointInTimeRecovery {
             if (broker != null && broker.failure() != null) {
                 throw broker.failure();
             }
+            if (!server.isAlive()) {
+                throw new IOException("the restored server stopped before promotion (target " + target + "): " + logTail(server));
+            }
             try (Connection c = server.connect("postgres"); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_is_in_recovery()")) {
                 rs.next();
@@ -228,11 +231,14 @@ public final class PointInTimeRecovery {
                 throw new IOException("interrupted while waiting for promotion", e);
             }
         }
+        throw new IOException("the restored server was not promoted within " + timeout + " (target " + target + ", last error "
+                + (last == null ? "none" : last.getMessage()) + "): " + logTail(server));
+    }
+
+    private static String logTail(EphemeralPostgres server) throws IOException {
         Path log = server.directory().resolve("server.log");
         String tail = Files.exists(log) ? Files.readString(log) : "";
-        tail = tail.length() > 2000 ? tail.substring(tail.length() - 2000) : tail;
-        throw new IOException("the restored server was not promoted within " + timeout + " (target " + target + ", last error "
-                + (last == null ? "none" : last.getMessage()) + "): " + tail);
+        return tail.length() > 2000 ? tail.substring(tail.length() - 2000) : tail;
     }
 
     private static void closeQuietly(EphemeralPostgres server) {

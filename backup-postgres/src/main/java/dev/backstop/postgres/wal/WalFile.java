@@ -6,7 +6,8 @@ import java.util.regex.Pattern;
 
 /**
  * The name of one file PostgreSQL archives: a WAL segment ({@code 000000010000000000000003}), a
- * partial segment ({@code ….partial}) or a timeline history file ({@code 00000002.history}).
+ * partial segment ({@code ….partial}), a backup history file ({@code ….00000028.backup}, written
+ * at the end of every base backup) or a timeline history file ({@code 00000002.history}).
  * Backstop assumes the default segment size of 16 MiB.
  *
  * <p>Immutable value; {@link #parse} rejects anything else with a message naming the name.
@@ -15,11 +16,11 @@ public record WalFile(String name, Kind kind, int timeline, long segmentNumber) 
     /** Bytes in one segment (PostgreSQL's default {@code wal_segment_size}). */
     public static final long SEGMENT_BYTES = 16L * 1024 * 1024;
     private static final long SEGMENTS_PER_XLOGID = 0x1_0000_0000L / SEGMENT_BYTES;
-    private static final Pattern SEGMENT = Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})(\\.partial)?");
+    private static final Pattern SEGMENT = Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})(\\.partial|\\.[0-9A-F]{8}\\.backup)?");
     private static final Pattern HISTORY = Pattern.compile("([0-9A-F]{8})\\.history");
 
     /** What the file holds. */
-    public enum Kind { SEGMENT, PARTIAL, HISTORY }
+    public enum Kind { SEGMENT, PARTIAL, BACKUP, HISTORY }
 
     /** Parses a file name as PostgreSQL passes it to {@code archive_command} ({@code %f}). */
     public static WalFile parse(String name) {
@@ -33,7 +34,8 @@ public record WalFile(String name, Kind kind, int timeline, long segmentNumber) 
                         + " is past " + Long.toHexString(SEGMENTS_PER_XLOGID - 1) + " for 16 MiB segments");
             }
             checkTimeline(name, tli);
-            return new WalFile(name, m.group(4) == null ? Kind.SEGMENT : Kind.PARTIAL, tli, log * SEGMENTS_PER_XLOGID + seg);
+            Kind kind = m.group(4) == null ? Kind.SEGMENT : m.group(4).equals(".partial") ? Kind.PARTIAL : Kind.BACKUP;
+            return new WalFile(name, kind, tli, log * SEGMENTS_PER_XLOGID + seg);
         }
         m = HISTORY.matcher(name);
         if (m.matches()) {
@@ -42,7 +44,7 @@ public record WalFile(String name, Kind kind, int timeline, long segmentNumber) 
             return new WalFile(name, Kind.HISTORY, tli, -1);
         }
         throw new IllegalArgumentException("WAL file name: got '" + name + "', expected 24 upper-case hex digits "
-                + "(optionally + '.partial') or 8 hex digits + '.history'");
+                + "(optionally + '.partial' or '.<8 hex digits>.backup') or 8 hex digits + '.history'");
     }
 
     private static void checkTimeline(String name, int tli) {
@@ -84,12 +86,12 @@ public record WalFile(String name, Kind kind, int timeline, long segmentNumber) 
     }
 
     public boolean isSegment() {
-        return kind != Kind.HISTORY;
+        return kind == Kind.SEGMENT || kind == Kind.PARTIAL;
     }
 
     private void requireSegment() {
         if (!isSegment()) {
-            throw new IllegalStateException(name + " is a history file, not a segment");
+            throw new IllegalStateException(name + " is a " + kind.name().toLowerCase(Locale.ROOT) + " file, not a segment");
         }
     }
 

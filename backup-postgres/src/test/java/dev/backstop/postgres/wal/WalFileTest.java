@@ -28,6 +28,9 @@ class WalFileTest {
         assertThat(WalFile.parse("000000010000000000000003.partial").kind()).isEqualTo(WalFile.Kind.PARTIAL);
         assertThat(WalFile.parse("0000000A.history").timeline()).isEqualTo(10);
         assertThat(WalFile.historyOf(3).name()).isEqualTo("00000003.history");
+        WalFile backup = WalFile.parse("000000010000000000000003.00000150.backup");
+        assertThat(backup.kind()).isEqualTo(WalFile.Kind.BACKUP);
+        assertThat(backup.isSegment()).isFalse();
     }
 
     @Test
