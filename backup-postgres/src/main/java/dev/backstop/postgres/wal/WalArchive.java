@@ -338,7 +338,8 @@ public final class WalArchive implements LogArchive {
     /**
      * Reads the long page header every segment starts with: magic, timeline, page address, and the
      * system identifier at offset 24 (XLogLongPageHeaderData, little-endian on the platforms
-     * PostgreSQL runs on here).
+     * PostgreSQL runs on here). The header's timeline may be an ancestor of the name's: the
+     * segment that holds a switch point begins with the parent timeline's pages.
      */
     private void checkHeader(Path source, WalFile file, long size) throws IOException {
         String name = file.name();
@@ -359,7 +360,8 @@ public final class WalArchive implements LogArchive {
             throw new IntegrityException(name, "system identifier of " + name, Long.toUnsignedString(systemId),
                     Long.toUnsignedString(sysid) + ": this WAL comes from another cluster; refusing to mix it into this archive", null, null);
         }
-        if (tli != file.timeline() || pageAddr != file.startLsn()) {
+        // the segment holding a timeline switch starts with pages its parent timeline wrote
+        if (tli < 1 || tli > file.timeline() || pageAddr != file.startLsn()) {
             throw new IntegrityException(name, "page header of " + name, "timeline " + file.timeline() + " at "
                     + WalFile.formatLsn(file.startLsn()), "timeline " + tli + " at " + WalFile.formatLsn(pageAddr), null, null);
         }

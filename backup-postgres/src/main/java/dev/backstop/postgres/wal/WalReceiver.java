@@ -49,9 +49,16 @@ import org.postgresql.replication.PGReplicationStream;
  * identifier differs from the archive's is refused. Connection failures are retried with
  * exponential backoff; the status says how many and the last error.
  *
- * <p><b>Restrictions.</b> One timeline: at a timeline switch PgJDBC stops delivering data without
- * ending the stream, so following a promotion needs a restart of the receiver (not automatic
- * yet). 16 MiB segments. The role needs REPLICATION. One receiver per slot.
+ * <p><b>Timelines.</b> At a timeline switch (a promoted standby) PgJDBC stops delivering data
+ * without ending the stream, so after a second of silence the receiver asks the server for its
+ * timeline; on a newer one it reconnects, archives the {@code TIMELINE_HISTORY} file and resumes
+ * from the end of the archive on the new timeline, naming each segment after the timeline that
+ * owns it in that history (the segment holding the switch point under the new timeline, as
+ * recovery expects).
+ *
+ * <p><b>Restrictions.</b> Always streams the server's current timeline (PgJDBC cannot ask for an
+ * older one): WAL of an old timeline past the switch point that the server never had is not
+ * archived. 16 MiB segments. The role needs REPLICATION. One receiver per slot.
  *
  * <p><b>Threading.</b> {@link #start()} runs the receiver on its own thread; {@link #status()} is
  * safe from any thread; {@link #close()} stops it and waits.
@@ -59,6 +66,7 @@ import org.postgresql.replication.PGReplicationStream;
 public final class WalReceiver implements AutoCloseable {
     private static final long FORCE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final int MAX_PENDING = 4;
+    private static final long TIMELINE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final PgEndpoint endpoint;
     private final WalArchive archive;
     private final String slot;
@@ -161,7 +169,8 @@ public final class WalReceiver implements AutoCloseable {
                 }
             }
             ensureSlot(c);
-            long start = startLsn(c, timeline);
+            Timelines history = history(c, timeline);
+            long start = startLsn(c, history);
             int tli = timeline;
             update(s -> new Status(tli, Math.max(s.receivedLsn, start), Math.max(s.archivedLsn, start), s.archivedAt,
                     s.segments, s.reconnects, s.lastError));
@@ -169,7 +178,7 @@ public final class WalReceiver implements AutoCloseable {
                     .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
             try {
-                receive(stream, timeline, start);
+                receive(stream, history, start);
             } finally {
                 stream.close();
             }
@@ -192,7 +201,7 @@ public final class WalReceiver implements AutoCloseable {
      * Where to resume: the end of the newest archived segment of this timeline, or the start of
      * the segment holding the slot's restart position, whichever is later (both segment starts).
      */
-    private long startLsn(Connection c, int timeline) throws SQLException {
+    private long startLsn(Connection c, Timelines history) throws SQLException {
         long restart = 0;
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("READ_REPLICATION_SLOT " + slot)) {
             if (rs.next() && rs.getString("restart_lsn") != null) {
@@ -201,7 +210,7 @@ public final class WalReceiver implements AutoCloseable {
         }
         long archived = 0;
         for (WalFile f : archive.files()) {
-            if (f.kind() == WalFile.Kind.SEGMENT && f.timeline() == timeline) {
+            if (f.kind() == WalFile.Kind.SEGMENT && history.contains(f.timeline())) {
                 archived = Math.max(archived, f.endLsn());
             }
         }
@@ -209,9 +218,89 @@ public final class WalReceiver implements AutoCloseable {
         return Math.max(archived, fromSlot);
     }
 
-    private void receive(PGReplicationStream stream, int timeline, long start) throws SQLException, IOException {
+    /**
+     * The timeline the server is on and where each of its ancestors ended, from {@code
+     * TIMELINE_HISTORY}; the history file is archived too, as recovery across the switch needs it.
+     */
+    private Timelines history(Connection c, int timeline) throws SQLException, IOException {
+        if (timeline == 1) {
+            return new Timelines(1, new long[] {0});
+        }
+        byte[] content;
+        String name;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("TIMELINE_HISTORY " + timeline)) {
+            rs.next();
+            name = rs.getString(1);
+            content = rs.getBytes(2);
+        }
+        Path file = Files.createDirectories(workDir).resolve(name);
+        Files.write(file, content);
+        archive.put(file, name);
+        Files.delete(file);
+        return Timelines.parse(timeline, new String(content, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Timelines 1..current of one history and the LSN each began at. A segment is named after
+     * the newest timeline that began before the segment ends, as PostgreSQL names the files it
+     * looks for during recovery.
+     */
+    record Timelines(int current, long[] begins) {
+        static Timelines parse(int current, String history) {
+            long[] begins = new long[current];
+            for (String line : history.split("\n")) {
+                String[] f = line.strip().split("\\s+");
+                if (f.length >= 2 && f[0].matches("\\d+")) {
+                    int parent = Integer.parseInt(f[0]);
+                    if (parent >= 1 && parent < current) {
+                        begins[parent] = WalFile.parseLsn(f[1]);
+                    }
+                }
+            }
+            return new Timelines(current, begins);
+        }
+
+        boolean contains(int timeline) {
+            return timeline >= 1 && timeline <= current;
+        }
+
+        int owner(long segmentStart) {
+            for (int t = current; t > 1; t--) {
+                if (begins[t - 1] < segmentStart + WalFile.SEGMENT_BYTES) {
+                    return t;
+                }
+            }
+            return 1;
+        }
+
+        WalFile segmentAt(long lsn) {
+            return WalFile.segmentOf(owner(lsn - Long.remainderUnsigned(lsn, WalFile.SEGMENT_BYTES)), lsn);
+        }
+    }
+
+    /** A newer timeline on the server while the stream is idle: PgJDBC stalls there instead of ending the stream. */
+    private int serverTimeline() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", endpoint.user());
+        if (endpoint.password() != null) {
+            p.setProperty("password", endpoint.password());
+        }
+        p.setProperty("replication", "true");
+        p.setProperty("assumeMinServerVersion", "10");
+        p.setProperty("preferQueryMode", "simple");
+        p.setProperty("connectTimeout", "10");
+        try (Connection c = DriverManager.getConnection(endpoint.jdbcUrl("postgres"), p); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+            rs.next();
+            return rs.getInt("timeline");
+        }
+    }
+
+    private void receive(PGReplicationStream stream, Timelines history, long start) throws SQLException, IOException {
         Files.createDirectories(workDir);
-        WalFile seg = WalFile.segmentOf(timeline, start);
+        int timeline = history.current();
+        long idleSince = System.nanoTime();
+        WalFile seg = history.segmentAt(start);
         Path partial = workDir.resolve(seg.name() + ".partial");
         FileChannel ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
@@ -242,9 +331,18 @@ public final class WalReceiver implements AutoCloseable {
                     lastForce = System.nanoTime();
                 }
                 if (buf == null) {
+                    if (System.nanoTime() - idleSince > TIMELINE_CHECK_NANOS) {
+                        int now = serverTimeline();
+                        if (now != timeline) {
+                            throw new IOException("the server switched from timeline " + timeline + " to " + now
+                                    + "; resuming on the new timeline");
+                        }
+                        idleSince = System.nanoTime();
+                    }
                     sleep(2);
                     continue;
                 }
+                idleSince = System.nanoTime();
                 // for physical streams PgJDBC reports the end of the message's data, not its start
                 long lsn = stream.getLastReceiveLSN().asLong() - buf.remaining();
                 if (lsn != written) {
@@ -272,7 +370,7 @@ public final class WalReceiver implements AutoCloseable {
                         Path done = workDir.resolve(seg.name());
                         Files.move(partial, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                         uploader.submit(done, seg);
-                        seg = seg.next();
+                        seg = history.segmentAt(seg.endLsn());
                         partial = workDir.resolve(seg.name() + ".partial");
                         ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                                 StandardOpenOption.TRUNCATE_EXISTING);

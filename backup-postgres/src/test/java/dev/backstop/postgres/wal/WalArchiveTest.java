@@ -109,6 +109,16 @@ class WalArchiveTest {
     }
 
     @Test
+    void put_segmentWhoseHeaderNamesALaterTimeline_isRefused_butAnAncestorIsAccepted() throws Exception {
+        Path fromTimeline2 = segment(tmp, "000000020000000000000003", SYSID, 1);
+        Path fromTimeline1 = segment(tmp, "000000010000000000000003", SYSID, 1);
+
+        assertThatThrownBy(() -> archive.put(fromTimeline2, "000000010000000000000003"))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining("found timeline 2");
+        assertThat(archive.put(fromTimeline1, "000000020000000000000003")).isEqualTo(WalArchive.PutResult.ARCHIVED);
+    }
+
+    @Test
     void put_badName_namesTheExpectedForm() throws Exception {
         Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
 
