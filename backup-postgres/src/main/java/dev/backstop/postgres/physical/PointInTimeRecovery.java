@@ -106,11 +106,7 @@ public final class PointInTimeRecovery {
         WalBroker broker = null;
         EphemeralPostgres server = null;
         try {
-            Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            try (InputStream in = restore.open(manifest, BaseBackupSource.STREAM)) {
-                extract(in, data);
-            }
-            verifyBackup(data);
+            restoreTo(data);
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put("archive_mode", "off");
             settings.put("archive_command", "");
@@ -152,6 +148,28 @@ public final class PointInTimeRecovery {
     }
 
     /**
+     * Only restores the files: fetches the base backup (digests and AEAD verified as it streams),
+     * extracts it into the new directory {@code data} and checks it with {@code pg_verifybackup}.
+     * No recovery settings are written and no server is started.
+     *
+     * @return the number of files extracted
+     */
+    public int restoreTo(Path data) {
+        try {
+            Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            int n;
+            try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16)) {
+                n = extract(in, data);
+            }
+            verifyBackup(data);
+            return n;
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + " into " + data + " failed: "
+                    + e.getMessage(), e, false, manifest.id());
+        }
+    }
+
+    /**
      * Unpacks pg_basebackup's tar: directories and regular files only, each inside {@code data}.
      * Reads to the end so the verifying stream sees every byte and checks the digests.
      */
@@ -160,6 +178,7 @@ public final class PointInTimeRecovery {
         int n = 0;
         TarArchiveEntry e;
         Path root = data.toAbsolutePath().normalize();
+        byte[] buf = new byte[256 * 1024];
         while ((e = tar.getNextEntry()) != null) {
             Path p = root.resolve(e.getName()).normalize();
             if (!p.startsWith(root) || p.equals(root) && !e.isDirectory()) {
@@ -171,7 +190,10 @@ public final class PointInTimeRecovery {
             } else if (e.isFile()) {
                 Files.createDirectories(p.getParent());
                 try (OutputStream out = Files.newOutputStream(p)) {
-                    tar.transferTo(out);
+                    int r;
+                    while ((r = tar.read(buf)) >= 0) {
+                        out.write(buf, 0, r);
+                    }
                 }
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
                 n++;

@@ -114,6 +114,21 @@ class PgBaseBackupIT {
     }
 
     @Test
+    void restoreTo_ofATamperedBaseBackup_fails() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(pg, repo, kek);
+        Path stored = tmp.resolve("repo").resolve(m.object("base.tar").orElseThrow().key());
+        byte[] b = Files.readAllBytes(stored);
+        b[b.length / 3] ^= 0x10;
+        Files.write(stored, b);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(restore, m).build().restoreTo(tmp.resolve("data")))
+                .isInstanceOf(BackupException.class);
+    }
+
+    @Test
     void clusterWithATablespace_isRefusedNamingIt() throws Exception {
         try (EphemeralPostgres other = EphemeralPostgres.start()) {
             Path loc = Files.createDirectories(other.directory().resolve("ts"));
