@@ -2,10 +2,10 @@
 # Backstop's physical (base) backup and restore against pgBackRest and the plain shell pipeline, on one
 # machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
 #
-#   backup:  Backstop (pg_basebackup -Ft -X fetch -> zstd-3 -> SHA-256 -> AES-GCM -> local repository)
+#   backup:  Backstop (pg_basebackup -Ft -X fetch -> zstd-3 with 2 workers -> SHA-256 -> AES-GCM -> local repository)
 #            vs pgBackRest full (zst level 3, process-max 2, aes-256-cbc)
 #            vs pg_basebackup -D - -Ft -X fetch | zstd -3 -T0
-#   restore: Backstop (fetch + verify digests/AEAD + extract + pg_verifybackup)  vs  pgBackRest restore
+#   restore: Backstop (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
 #
 # Fixtures, one cluster each: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic
 # application-like database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
@@ -160,7 +160,7 @@ for fixture in pgbench realistic; do
           s_br=$(elapsed "$t0" "$t1") ;;
         backstop)
           rm -rf "$WORK/repo"
-          t0=$(now); out=$(bench backup --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json"); t1=$(now)
+          t0=$(now); out=$(bench backup --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
           s_bs=$(elapsed "$t0" "$t1")
           id=$(sed -n 's/^backup_id=//p' <<<"$out")
           stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
