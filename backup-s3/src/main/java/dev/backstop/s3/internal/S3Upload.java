@@ -65,6 +65,7 @@ public final class S3Upload implements Sink.Upload {
     private byte[] buffer;
     private int filled;
     private String uploadId;
+    private String versionId;
     private volatile boolean aborted;
     private boolean ended;
     private boolean committed;
@@ -121,15 +122,17 @@ public final class S3Upload implements Sink.Upload {
             complete(done);
         }
         committed = true;
+        if (template.lockMode() != null || template.legalHold() != null) {
+            LockCheck.ensure(client, bucket, s3Key, key, versionId, template);
+        }
         buffer = null;
     }
 
     private void putWhole() throws IOException {
         int len = filled;
         byte[] bytes = buffer == null ? new byte[0] : buffer;
-        String sha = sha256Base64(bytes, len);
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(s3Key).contentLength((long) len)
-                .checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sha)
+                .checksumAlgorithm(ChecksumAlgorithm.SHA256)
                 .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
                 .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
                 .objectLockLegalHoldStatus(template.legalHold());
@@ -139,11 +142,12 @@ public final class S3Upload implements Sink.Upload {
         PutObjectRequest request = req.build();
         for (int attempt = 1; ; attempt++) {
             try {
-                client.putObject(request, AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, len))).join();
+                versionId = client.putObject(request, AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, len)))
+                        .join().versionId();
                 return;
             } catch (CompletionException e) {
                 IOException io = S3Errors.translate("PUT", bucket, s3Key, e);
-                if (io instanceof ObjectExistsException && attempt > 1 && isOurs(sha)) {
+                if (io instanceof ObjectExistsException && attempt > 1 && isOurs(sha256Base64(bytes, len))) {
                     // an earlier attempt landed but its response was lost: the object is ours
                     return;
                 }
@@ -167,12 +171,12 @@ public final class S3Upload implements Sink.Upload {
     private void complete(List<CompletedPart> done) throws IOException {
         for (int attempt = 1; ; attempt++) {
             try {
-                client.completeMultipartUpload(b -> {
+                versionId = client.completeMultipartUpload(b -> {
                     b.bucket(bucket).key(s3Key).uploadId(uploadId).multipartUpload(m -> m.parts(done));
                     if (template.ifNoneMatch()) {
                         b.ifNoneMatch("*");
                     }
-                }).join();
+                }).join().versionId();
                 return;
             } catch (CompletionException e) {
                 // 409 ConditionalRequestConflict: a concurrent conditional write on the key; S3 asks to retry
@@ -251,9 +255,12 @@ public final class S3Upload implements Sink.Upload {
         }
     }
 
-    /** Runs on the executor: sends one buffered part, retrying the same bytes. */
+    /**
+     * Runs on the executor: sends one buffered part, retrying the same bytes. The SDK computes
+     * the part's SHA-256 as it sends and S3 refuses the part if its own differs; the digest S3
+     * returns goes into CompleteMultipartUpload, so S3 checks the assembly too.
+     */
     private CompletedPart sendPart(int number, byte[] buf, int len) {
-        String sha = sha256Base64(buf, len);
         for (int attempt = 1; ; attempt++) {
             if (aborted) {
                 throw new CompletionException(new IOException("upload of " + key + " was aborted"));
@@ -261,13 +268,9 @@ public final class S3Upload implements Sink.Upload {
             try {
                 UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(s3Key).uploadId(uploadId)
                                 .partNumber(number).contentLength((long) len)
-                                .checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sha),
+                                .checksumAlgorithm(ChecksumAlgorithm.SHA256),
                         AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(buf, 0, len))).join();
-                if (r.checksumSHA256() != null && !r.checksumSHA256().equals(sha)) {
-                    throw new CompletionException(new IOException("part " + number + " of " + key + ": S3 stored SHA-256 "
-                            + r.checksumSHA256() + " but we sent " + sha));
-                }
-                return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(sha).build();
+                return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(r.checksumSHA256()).build();
             } catch (CompletionException e) {
                 if (!S3Errors.retryable(e) || attempt >= retry.maxAttempts() || aborted) {
                     throw new CompletionException(S3Errors.translate("upload of part " + number + " (attempt " + attempt + ")",
