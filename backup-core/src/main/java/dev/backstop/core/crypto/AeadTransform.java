@@ -52,6 +52,7 @@ public final class AeadTransform implements Transform {
                     .build();
             AesGcmHkdfStreamingKey key = AesGcmHkdfStreamingKey.create(params,
                     SecretBytes.copyFrom(keyMaterial, InsecureSecretKeyAccess.get()));
+            AeadWarmup.startOnce();
             return new AeadTransform(AesGcmHkdfStreaming.create(key));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("this JDK cannot run " + ALGORITHM, e);

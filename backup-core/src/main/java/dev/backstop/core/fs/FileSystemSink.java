@@ -132,7 +132,7 @@ public final class FileSystemSink implements Sink {
     }
 
     /**
-     * Temporary files older than {@code maxAge} left by crashed writers; they are never listed and
+     * Temporary files last modified before {@code olderThan}, left by crashed writers; they are never listed and
      * hold nothing a reader can see, so removing them is always safe once their writer is gone.
      */
     public List<Path> staleTemporaryFiles(java.time.Instant olderThan) throws IOException {
@@ -147,6 +147,15 @@ public final class FileSystemSink implements Sink {
             }
         }
         return out;
+    }
+
+    /** Deletes what {@link #staleTemporaryFiles} finds; returns what was deleted. */
+    public List<Path> removeStaleTemporaryFiles(java.time.Instant olderThan) throws IOException {
+        List<Path> stale = staleTemporaryFiles(olderThan);
+        for (Path p : stale) {
+            Files.deleteIfExists(p);
+        }
+        return stale;
     }
 
     static void forceDirectory(Path dir) throws IOException {

@@ -1,0 +1,60 @@
+package dev.backstop.core.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Sink;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What only a filesystem sink has: files on disk, crash leftovers, path safety. */
+class FileSystemSinkTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void writerThatCrashedBeforeClosing_leavesOnlyAHiddenTempFile_removableOnceStale() throws IOException {
+        FileSystemSink sink = FileSystemSink.open(dir);
+        Sink.Upload crashed = sink.create("backups/x/data", ObjectKind.DATA);
+        crashed.stream().write(new byte[4096]);
+        // no commit, no close: what a killed JVM leaves behind
+
+        assertThat(sink.list("")).isEmpty();
+        try (Stream<Path> files = Files.walk(dir)) {
+            assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+                    .singleElement().asString().startsWith(".data.").endsWith(".tmp");
+        }
+        assertThat(sink.staleTemporaryFiles(Instant.now().minus(Duration.ofHours(1)))).as("too young").isEmpty();
+        assertThat(sink.removeStaleTemporaryFiles(Instant.now().plus(Duration.ofMinutes(1)))).hasSize(1);
+        try (Stream<Path> files = Files.walk(dir)) {
+            assertThat(files.filter(Files::isRegularFile)).isEmpty();
+        }
+        crashed.close();
+    }
+
+    @Test
+    void keysThatCouldEscapeTheRoot_areRefused() {
+        FileSystemSink sink = FileSystemSink.open(dir);
+        for (String bad : new String[] {"../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", "", "a/.hidden"}) {
+            assertThatThrownBy(() -> sink.create(bad, ObjectKind.DATA)).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("object key: got '" + bad + "'");
+        }
+    }
+
+    @Test
+    void committedObject_isARegularFileWithTheBytes() throws IOException {
+        FileSystemSink sink = FileSystemSink.open(dir);
+        try (Sink.Upload up = sink.create("backups/x/data", ObjectKind.DATA)) {
+            up.stream().write(new byte[] {1, 2, 3});
+            up.commit();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("backups/x/data"))).containsExactly(1, 2, 3);
+    }
+}
