@@ -47,6 +47,7 @@ public final class S3Upload implements Sink.Upload {
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
     private static final int MAX_PARTS = 10_000;
     private static final int FIRST_BUFFER = 64 * 1024;
+    private static final int SLICE = 128 * 1024;
 
     private final S3AsyncClient client;
     private final Executor executor;
@@ -269,7 +270,7 @@ public final class S3Upload implements Sink.Upload {
                 UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(s3Key).uploadId(uploadId)
                                 .partNumber(number).contentLength((long) len)
                                 .checksumAlgorithm(ChecksumAlgorithm.SHA256),
-                        AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(buf, 0, len))).join();
+                        body(buf, len)).join();
                 return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(r.checksumSHA256()).build();
             } catch (CompletionException e) {
                 if (!S3Errors.retryable(e) || attempt >= retry.maxAttempts() || aborted) {
@@ -284,6 +285,23 @@ public final class S3Upload implements Sink.Upload {
                 }
             }
         }
+    }
+
+    /**
+     * The part as slices of the buffer, not one huge buffer: the SDK frames and checksums each
+     * buffer it is given and copies it once more on the way to the socket, and for one 16 MiB
+     * buffer that costs measurably more than for many small ones. No bytes are copied here.
+     */
+    private static AsyncRequestBody body(byte[] buf, int len) {
+        int n = (len + SLICE - 1) / SLICE;
+        ByteBuffer[] slices = new ByteBuffer[Math.max(n, 1)];
+        for (int i = 0; i < n; i++) {
+            slices[i] = ByteBuffer.wrap(buf, i * SLICE, Math.min(SLICE, len - i * SLICE)).slice();
+        }
+        if (n == 0) {
+            slices[0] = ByteBuffer.allocate(0);
+        }
+        return AsyncRequestBody.fromRemainingByteBuffersUnsafe(slices);
     }
 
     private void pause(int attempt) throws InterruptedIOException {
