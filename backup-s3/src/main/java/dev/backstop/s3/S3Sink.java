@@ -74,6 +74,9 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * <p><b>Threading.</b> Safe for concurrent use; each upload by one thread at a time. A client
  * passed to {@link Builder#client} is never closed; {@link #close()} closes only what the sink
  * created (its own client and part-upload threads).
+ *
+ * <p>(Longer than our usual bound because half of it is the builder's validated settings; the
+ * upload itself lives in {@code internal.S3Upload}.)
  */
 public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
     /** The largest object S3 copies in one CopyObject call. */
