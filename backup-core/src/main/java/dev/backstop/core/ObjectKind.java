@@ -19,7 +19,12 @@ public enum ObjectKind {
      * A lease object of the repository lock. Immutable, so that creating one is a conditional
      * write that only one contender wins; a renewal writes a new lease.
      */
-    LOCK(false);
+    LOCK(false),
+    /**
+     * Small mutable repository state that is not a backup: pins, legal holds, the expiry journal.
+     * Replaced or deleted in place, so sinks must not put object lock on it.
+     */
+    STATE(true);
 
     private final boolean replaceable;
 

@@ -103,8 +103,12 @@ public final class CommandSource implements CaptureSource {
         return "CommandSource[" + command.get(0) + "]";
     }
 
-    /** Keeps the last {@value #TAIL_BYTES} bytes a process writes to stderr. */
-    static final class StderrTail {
+    /**
+     * Keeps the last {@value #TAIL_BYTES} bytes a process writes to stderr, read on a daemon
+     * thread so the process never blocks on a full pipe. Public for other process sources
+     * (pg_dump, pg_restore); thread-safe.
+     */
+    public static final class StderrTail {
         private final Deque<Byte> tail = new ArrayDeque<>();
         private final Thread thread;
 
@@ -130,14 +134,15 @@ public final class CommandSource implements CaptureSource {
             thread.setDaemon(true);
         }
 
-        static StderrTail start(InputStream err, String name) {
+        /** Starts draining {@code err}; {@code name} names the reading thread. */
+        public static StderrTail start(InputStream err, String name) {
             StderrTail t = new StderrTail(err, name);
             t.thread.start();
             return t;
         }
 
         /** The tail once the process closed stderr (waits at most 5 s). */
-        String await() {
+        public String await() {
             try {
                 thread.join(5000);
             } catch (InterruptedException e) {
@@ -146,7 +151,8 @@ public final class CommandSource implements CaptureSource {
             return text();
         }
 
-        String text() {
+        /** What was read so far, decoded as UTF-8. */
+        public String text() {
             synchronized (tail) {
                 byte[] b = new byte[tail.size()];
                 int i = 0;

@@ -1,0 +1,364 @@
+package dev.backstop.core.retention;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.ObjectLockedException;
+import dev.backstop.core.Repository;
+import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.Sink;
+import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.StorageTier;
+import dev.backstop.core.StoredObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Executes retention on a repository: loads its history, plans, and deletes under the repository
+ * lock.
+ *
+ * <pre>{@code
+ * Expiry expiry = Expiry.builder().repository(repo).planner(RetentionPlanner.of(policy))
+ *     .logs(walArchive).clock(clock).build();
+ * System.out.print(expiry.plan().toTable());   // dry run
+ * ExpiryReport done = expiry.run();            // or execute(approvedPlan)
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b>
+ * <ul>
+ *   <li>Runs under {@link RepositoryLock} and checks the lease before every deletion.</li>
+ *   <li>Refuses to delete anything when the plan would leave no verified backup.</li>
+ *   <li>Nothing visible ever points to deleted data: a backup's manifest goes before its objects,
+ *       children before their parents (newest first), logs oldest first so the rest stays
+ *       contiguous, and nothing a kept backup needs is touched.</li>
+ *   <li>Crash-safe and re-runnable: the backups to delete are journaled before the first deletion;
+ *       a later run first finishes backups whose manifest an interrupted run already removed, then
+ *       plans afresh. Running again after a finished run deletes nothing.</li>
+ *   <li>Objects under object lock are skipped and reported with the reason.</li>
+ * </ul>
+ *
+ * <p><b>Restrictions.</b> Pins and legal holds placed while a run is deleting are seen by the
+ * next run. Objects without a manifest (a backup being written) are never touched; {@link
+ * Repository#removeOrphans} handles crashed backups.
+ *
+ * <p><b>Threading.</b> One run at a time per instance; the lock keeps runs on other hosts out.
+ */
+public final class Expiry {
+    static final String JOURNALS = "state/expiry/";
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    private final Repository repository;
+    private final RetentionPlanner planner;
+    private final LogArchive logs;
+    private final Clock clock;
+    private final RepositoryLock lock;
+    private final TierMover mover;
+    private final Holds holds;
+
+    private Expiry(Builder b) {
+        this.repository = b.repository;
+        this.planner = b.planner;
+        this.logs = b.logs;
+        this.clock = b.clock;
+        RepositoryLock.Builder lb = RepositoryLock.builder(b.repository.sink()).ttl(b.lockTtl).clock(b.clock);
+        if (b.holder != null) {
+            lb.holder(b.holder);
+        }
+        this.lock = lb.build();
+        this.mover = b.mover;
+        this.holds = Holds.of(b.repository);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The repository's backups and logs as retention sees them now. */
+    public BackupHistory history() {
+        try {
+            Set<BackupId> pinned = holds.pinned();
+            Set<BackupId> held = holds.legalHolds();
+            Map<BackupId, StorageTier> tiers = holds.tiers();
+            StorageTier initial = planner.tiers().map(TierSchedule::initial).orElse(StorageTier.HOT);
+            List<BackupRecord> records = new ArrayList<>();
+            for (Manifest m : repository.catalog().list()) {
+                records.add(BackupRecord.from(m, repository.latestValidation(m.id()))
+                        .pinned(pinned.contains(m.id())).legalHold(held.contains(m.id()))
+                        .tier(tiers.getOrDefault(m.id(), initial)).build());
+            }
+            return BackupHistory.of(records, logs.segments());
+        } catch (IOException e) {
+            throw new StorageException(null, "could not load the backup history: " + e, e, true, null);
+        }
+    }
+
+    /** The dry run: what {@link #run()} would do now. Takes no lock and changes nothing. */
+    public RetentionPlan plan() {
+        return planner.plan(history(), clock.instant());
+    }
+
+    /** Plans and executes under the lock. */
+    public ExpiryReport run() {
+        return execute(null);
+    }
+
+    /**
+     * Executes an approved plan (from {@link #plan()}): re-plans under the lock and deletes only
+     * what both the approved and the fresh plan delete, so a plan that went stale (a new backup,
+     * a pin) never deletes more than either allows.
+     */
+    public ExpiryReport execute(RetentionPlan approved) {
+        try (RepositoryLock.Lease lease = lock.acquire()) {
+            List<ExpiryReport.Skip> skipped = new ArrayList<>();
+            List<BackupId> resumed = resume(lease, skipped);
+            RetentionPlan plan = planner.plan(history(), clock.instant());
+            List<RetentionPlan.Decision> toDelete = new ArrayList<>(plan.deletions());
+            List<LogSegment> logsToDelete = new ArrayList<>(plan.logsToDelete());
+            if (approved != null) {
+                Set<BackupId> ok = approved.deleted();
+                toDelete.removeIf(d -> !ok.contains(d.id()));
+                Set<String> okLogs = new HashSet<>();
+                approved.logsToDelete().forEach(s -> okLogs.add(s.key()));
+                logsToDelete.removeIf(s -> !okLogs.contains(s.key()));
+            }
+            if ((!toDelete.isEmpty() || !logsToDelete.isEmpty()) && !plan.keepsAVerifiedBackup()) {
+                throw new BackupException(Stage.RETENTION, "refusing to expire: the plan would leave no verified backup ("
+                        + plan.decisions().size() + " backups, none verified and kept); verify a backup first, e.g. with "
+                        + "Validators.storedChecksums() or a restore drill", null);
+            }
+            // children are newer than their parents: newest first never leaves a child without its parent
+            toDelete.sort((a, b) -> b.backup().startedAt().compareTo(a.backup().startedAt()));
+            List<BackupId> deleted = new ArrayList<>();
+            long freed = 0;
+            String journal = toDelete.isEmpty() ? null : writeJournal(toDelete);
+            boolean leftovers = false;
+            for (RetentionPlan.Decision d : toDelete) {
+                lease.ensureHeld();
+                switch (deleteBackup(d.id(), skipped)) {
+                    case DELETED -> {
+                        deleted.add(d.id());
+                        freed += d.backup().storedBytes();
+                    }
+                    case PARTLY -> leftovers = true;
+                    case LOCKED -> { }
+                }
+            }
+            if (journal != null && !leftovers) {
+                deleteQuietly(journal);
+            }
+            List<LogSegment> deletedLogs = new ArrayList<>();
+            // oldest first: an interrupted run leaves a contiguous suffix of the archive
+            for (LogSegment s : logsToDelete) {
+                lease.ensureHeld();
+                try {
+                    logs.delete(s);
+                    deletedLogs.add(s);
+                    freed += s.bytes();
+                } catch (ObjectLockedException e) {
+                    skipped.add(new ExpiryReport.Skip(s.key(), lockedReason(e)));
+                } catch (IOException e) {
+                    throw new StorageException(s.key(), "could not delete log segment: " + e, e, true, null);
+                }
+            }
+            List<TierMove> moved = moveTiers(plan, lease);
+            return new ExpiryReport(plan, deleted, deletedLogs, moved, skipped, resumed, freed);
+        }
+    }
+
+    private enum Outcome { DELETED, PARTLY, LOCKED }
+
+    private Outcome deleteBackup(BackupId id, List<ExpiryReport.Skip> skipped) {
+        try {
+            repository.catalog().delete(id);
+            holds.forget(id);
+            return Outcome.DELETED;
+        } catch (ObjectLockedException e) {
+            if (Repository.manifestKey(id).equals(e.key())) {
+                skipped.add(new ExpiryReport.Skip(e.key(), lockedReason(e) + "; backup " + id + " left whole"));
+                return Outcome.LOCKED;
+            }
+            skipped.add(new ExpiryReport.Skip(e.key(), lockedReason(e) + "; backup " + id
+                    + " is gone from the catalog, the rest of its objects go in a later run"));
+            return Outcome.PARTLY;
+        } catch (IOException e) {
+            throw new StorageException(Repository.manifestKey(id), "could not delete backup; run expiry again to finish: " + e,
+                    e, true, id);
+        }
+    }
+
+    private static String lockedReason(ObjectLockedException e) {
+        return "object lock" + e.retainUntil().map(t -> " until " + t).orElse(" (legal hold or retention)");
+    }
+
+    /** Finishes backups an interrupted run had begun to delete (manifest already gone). */
+    private List<BackupId> resume(RepositoryLock.Lease lease, List<ExpiryReport.Skip> skipped) {
+        List<BackupId> finished = new ArrayList<>();
+        try {
+            for (ObjectInfo j : repository.sink().list(JOURNALS)) {
+                boolean leftovers = false;
+                for (BackupId id : readJournal(j.key())) {
+                    lease.ensureHeld();
+                    if (repository.catalog().get(id).isPresent()) {
+                        continue; // not begun: the fresh plan decides again
+                    }
+                    boolean any = !repository.sink().list("backups/" + id.value() + "/").isEmpty()
+                            || !repository.sink().list(Repository.dataKeyObject(id)).isEmpty();
+                    if (deleteBackup(id, skipped) != Outcome.DELETED) {
+                        leftovers = true;
+                    } else if (any) {
+                        finished.add(id);
+                    }
+                }
+                if (!leftovers) {
+                    deleteQuietly(j.key());
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(JOURNALS, "could not resume an interrupted expiry: " + e, e, true, null);
+        }
+        return finished;
+    }
+
+    private String writeJournal(List<RetentionPlan.Decision> toDelete) {
+        String key = JOURNALS + STAMP.format(clock.instant()) + "-"
+                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+        StringBuilder body = new StringBuilder();
+        toDelete.forEach(d -> body.append(d.id().value()).append('\n'));
+        try (Sink.Upload up = repository.sink().create(key, ObjectKind.STATE)) {
+            try (OutputStream out = up.stream()) {
+                out.write(body.toString().getBytes(StandardCharsets.UTF_8));
+            }
+            up.commit();
+        } catch (IOException e) {
+            throw new StorageException(key, "could not write the expiry journal; nothing was deleted: " + e, e, true, null);
+        }
+        return key;
+    }
+
+    private List<BackupId> readJournal(String key) throws IOException {
+        List<BackupId> ids = new ArrayList<>();
+        try (InputStream in = repository.sink().open(key)) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (BackupId.isValid(line.trim())) {
+                    ids.add(BackupId.parse(line.trim()));
+                }
+            }
+        }
+        return ids;
+    }
+
+    private void deleteQuietly(String key) {
+        try {
+            repository.sink().delete(key);
+        } catch (IOException e) {
+            // a finished journal left behind only makes the next run check ids that are already gone
+        }
+    }
+
+    private List<TierMove> moveTiers(RetentionPlan plan, RepositoryLock.Lease lease) {
+        List<TierMove> moved = new ArrayList<>();
+        if (mover == null) {
+            return moved;
+        }
+        for (TierMove m : plan.tierMoves()) {
+            lease.ensureHeld();
+            try {
+                Optional<Manifest> manifest = repository.catalog().get(m.backup());
+                if (manifest.isEmpty()) {
+                    continue;
+                }
+                for (StoredObject o : manifest.get().objects()) {
+                    mover.move(o.key(), m.to());
+                }
+                holds.recordTier(m.backup(), m.to());
+                moved.add(m);
+            } catch (IOException e) {
+                throw new StorageException(Repository.manifestKey(m.backup()), "could not move to " + m.to() + ": " + e, e,
+                        true, m.backup());
+            }
+        }
+        return moved;
+    }
+
+    /** Builder for {@link Expiry}; not thread-safe. */
+    public static final class Builder {
+        private Repository repository;
+        private RetentionPlanner planner;
+        private LogArchive logs = LogArchive.NONE;
+        private Clock clock = Clock.systemUTC();
+        private Duration lockTtl = Duration.ofMinutes(5);
+        private String holder;
+        private TierMover mover;
+
+        private Builder() {
+        }
+
+        public Builder repository(Repository repository) {
+            this.repository = Objects.requireNonNull(repository, "repository");
+            return this;
+        }
+
+        public Builder planner(RetentionPlanner planner) {
+            this.planner = Objects.requireNonNull(planner, "planner");
+            return this;
+        }
+
+        /** The archived logs to expire with the backups; none by default. */
+        public Builder logs(LogArchive logs) {
+            this.logs = Objects.requireNonNull(logs, "logs");
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** The repository lock's lease time; default 5 minutes. */
+        public Builder lockTtl(Duration ttl) {
+            this.lockTtl = Objects.requireNonNull(ttl, "lockTtl");
+            return this;
+        }
+
+        /** Who holds the lock, for messages; default pid and random. */
+        public Builder holder(String holder) {
+            this.holder = Objects.requireNonNull(holder, "holder");
+            return this;
+        }
+
+        /** Carries out tier moves by copy-on-transition; without one they are only planned. */
+        public Builder tierMover(TierMover mover) {
+            this.mover = Objects.requireNonNull(mover, "tierMover");
+            return this;
+        }
+
+        public Expiry build() {
+            if (repository == null) {
+                throw new IllegalStateException("expiry: repository is required, e.g. Repository.filesystem(path)");
+            }
+            if (planner == null) {
+                throw new IllegalStateException("expiry: planner is required, e.g. RetentionPlanner.of(RetentionPolicy.keepLast(7))");
+            }
+            return new Expiry(this);
+        }
+    }
+}

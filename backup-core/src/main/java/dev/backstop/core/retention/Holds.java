@@ -1,0 +1,166 @@
+package dev.backstop.core.retention;
+
+import dev.backstop.core.BackupId;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Sink;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.StorageTier;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Pins, legal holds and recorded storage tiers of backups: the mutable state retention reads.
+ * Manifests are immutable, so this state lives in small replaceable objects beside them:
+ *
+ * <pre>
+ *   state/backups/&lt;id&gt;/pin          a person pinned the backup (body: the reason)
+ *   state/backups/&lt;id&gt;/legal-hold   the backup is under legal hold (body: the reason)
+ *   state/backups/&lt;id&gt;/tier         the tier its objects were last moved to
+ * </pre>
+ *
+ * <p><b>Guarantees.</b> A pinned or legally held backup is never deleted by expiry, whatever the
+ * policy. Placing a hold is one atomic object write.
+ *
+ * <p><b>Threading.</b> Thread-safe when the repository's sink is.
+ */
+public final class Holds {
+    static final String PREFIX = "state/backups/";
+    private static final String PIN = "pin";
+    private static final String LEGAL_HOLD = "legal-hold";
+    private static final String TIER = "tier";
+
+    private final Repository repository;
+
+    private Holds(Repository repository) {
+        this.repository = Objects.requireNonNull(repository, "repository");
+    }
+
+    public static Holds of(Repository repository) {
+        return new Holds(repository);
+    }
+
+    /** Pins an existing backup so no policy deletes it. */
+    public void pin(BackupId id, String reason) {
+        put(requireExisting(id), PIN, reason);
+    }
+
+    public void unpin(BackupId id) {
+        remove(id, PIN);
+    }
+
+    /** Puts an existing backup under legal hold so no policy deletes it. */
+    public void placeLegalHold(BackupId id, String reason) {
+        put(requireExisting(id), LEGAL_HOLD, reason);
+    }
+
+    public void releaseLegalHold(BackupId id) {
+        remove(id, LEGAL_HOLD);
+    }
+
+    public Set<BackupId> pinned() {
+        return ids(PIN);
+    }
+
+    public Set<BackupId> legalHolds() {
+        return ids(LEGAL_HOLD);
+    }
+
+    /** The tier each backup was last recorded in; backups not listed are in their initial tier. */
+    public Map<BackupId, StorageTier> tiers() {
+        Map<BackupId, StorageTier> out = new TreeMap<>();
+        try {
+            for (ObjectInfo o : repository.sink().list(PREFIX)) {
+                BackupId id = idOf(o.key(), TIER);
+                if (id != null) {
+                    out.put(id, StorageTier.valueOf(read(o.key()).trim()));
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StorageException(PREFIX, "could not read recorded tiers: " + e, e, true, null);
+        }
+        return out;
+    }
+
+    void recordTier(BackupId id, StorageTier tier) {
+        put(id, TIER, tier.name());
+    }
+
+    /** Removes every state object of a deleted backup. */
+    void forget(BackupId id) throws IOException {
+        for (ObjectInfo o : repository.sink().list(PREFIX + id.value() + "/")) {
+            repository.sink().delete(o.key());
+        }
+    }
+
+    private BackupId requireExisting(BackupId id) {
+        try {
+            if (repository.catalog().get(id).isEmpty()) {
+                throw new IllegalArgumentException("backup " + id + ": no such backup in the repository, nothing to hold");
+            }
+        } catch (IOException e) {
+            throw new StorageException(Repository.manifestKey(id), "could not read manifest: " + e, e, true, id);
+        }
+        return id;
+    }
+
+    private void put(BackupId id, String what, String body) {
+        Objects.requireNonNull(body, "reason");
+        String key = PREFIX + id.value() + "/" + what;
+        try (Sink.Upload up = repository.sink().create(key, ObjectKind.STATE)) {
+            try (OutputStream out = up.stream()) {
+                out.write(body.getBytes(StandardCharsets.UTF_8));
+            }
+            up.commit();
+        } catch (IOException e) {
+            throw new StorageException(key, "could not write " + what + ": " + e, e, true, id);
+        }
+    }
+
+    private void remove(BackupId id, String what) {
+        String key = PREFIX + id.value() + "/" + what;
+        try {
+            repository.sink().delete(key);
+        } catch (IOException e) {
+            throw new StorageException(key, "could not remove " + what + ": " + e, e, true, id);
+        }
+    }
+
+    private Set<BackupId> ids(String what) {
+        Set<BackupId> out = new TreeSet<>();
+        try {
+            for (ObjectInfo o : repository.sink().list(PREFIX)) {
+                BackupId id = idOf(o.key(), what);
+                if (id != null) {
+                    out.add(id);
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(PREFIX, "could not list " + what + " markers: " + e, e, true, null);
+        }
+        return out;
+    }
+
+    private static BackupId idOf(String key, String what) {
+        String rest = key.substring(PREFIX.length());
+        int slash = rest.indexOf('/');
+        if (slash < 0 || !rest.substring(slash + 1).equals(what) || !BackupId.isValid(rest.substring(0, slash))) {
+            return null;
+        }
+        return BackupId.parse(rest.substring(0, slash));
+    }
+
+    private String read(String key) throws IOException {
+        try (InputStream in = repository.sink().open(key)) {
+            return new String(in.readNBytes(4096), StandardCharsets.UTF_8);
+        }
+    }
+}

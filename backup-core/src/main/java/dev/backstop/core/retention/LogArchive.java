@@ -1,0 +1,36 @@
+package dev.backstop.core.retention;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The archived logs retention may expire. WAL and binlog archiving implement it; retention only
+ * needs to see each segment's range and to delete one.
+ *
+ * <p><b>Guarantees an implementation must give.</b> {@link #segments()} lists only segments that
+ * are wholly archived. {@link #delete} of a missing segment is not an error (expiry is re-run
+ * after a crash). Deleting a segment under object lock throws {@link
+ * dev.backstop.core.ObjectLockedException}.
+ *
+ * <p><b>Threading.</b> Called from one thread at a time by the expiry.
+ */
+public interface LogArchive {
+
+    /** Every archived segment, in any order. */
+    List<LogSegment> segments() throws IOException;
+
+    /** Deletes one segment. */
+    void delete(LogSegment segment) throws IOException;
+
+    /** An archive that holds nothing: for repositories of logical backups only. */
+    LogArchive NONE = new LogArchive() {
+        @Override
+        public List<LogSegment> segments() {
+            return List.of();
+        }
+
+        @Override
+        public void delete(LogSegment segment) {
+        }
+    };
+}

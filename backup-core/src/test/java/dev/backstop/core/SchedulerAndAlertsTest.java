@@ -1,0 +1,198 @@
+package dev.backstop.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SchedulerAndAlertsTest {
+    @TempDir
+    Path tmp;
+    ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
+
+    @AfterEach
+    void stop() {
+        executor.shutdownNow();
+    }
+
+    /** A sink whose first {@code failures} creates fail like a network blip. */
+    static Sink flaky(Sink real, int failures) {
+        AtomicInteger left = new AtomicInteger(failures);
+        return new ForwardingSink(real) {
+            @Override
+            public Upload create(String key, ObjectKind kind) throws IOException {
+                if (kind == ObjectKind.DATA && left.getAndDecrement() > 0) {
+                    throw new IOException("injected: connection reset");
+                }
+                return super.create(key, kind);
+            }
+        };
+    }
+
+    @Test
+    void retryableFailure_isRetried_thenTheBackupIsValidatedAndRecorded() throws IOException {
+        Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
+        Repository repo = Repository.on(flaky(fsRepo.sink(), 2));
+        List<ValidationResult> seen = new CopyOnWriteArrayList<>();
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).build())
+                .schedule(Schedule.every(Duration.ofDays(1)))
+                .executor(executor)
+                .retries(3, Duration.ofMillis(10))
+                .validateWith(Restore.builder().repository(repo).build(), Validators.storedChecksums())
+                .listener(new BackupListener() {
+                    @Override
+                    public void validated(ValidationResult result) {
+                        seen.add(result);
+                    }
+                })
+                .build();
+
+        Manifest m = s.runNow();
+
+        assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(m.id());
+        assertThat(seen).singleElement().satisfies(r -> assertThat(r.passed()).isTrue());
+        assertThat(repo.latestValidation(m.id())).hasValueSatisfying(r -> {
+            assertThat(r.validator()).isEqualTo("stored-checksums");
+            assertThat(r.passed()).isTrue();
+        });
+    }
+
+    @Test
+    void failureOutlastingTheRetries_isThrown_andNothingIsPublished() throws IOException {
+        Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
+                        .repository(Repository.on(flaky(fsRepo.sink(), 5))).build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor)
+                .retries(2, Duration.ofMillis(1)).build();
+        assertThatThrownBy(s::runNow).isInstanceOf(StorageException.class).hasMessageContaining("connection reset");
+        assertThat(fsRepo.sink().list("")).isEmpty();
+    }
+
+    @Test
+    void nonRetryableFailure_isNotRetried() {
+        AtomicInteger attempts = new AtomicInteger();
+        CaptureSource failing = new CaptureSource() {
+            @Override
+            public BackupType type() {
+                return BackupType.RAW;
+            }
+
+            @Override
+            public CaptureResult capture(Streams streams) throws IOException {
+                attempts.incrementAndGet();
+                throw new CaptureFailedException("pg_dump failed", 1, "FATAL: password authentication failed", null);
+            }
+        };
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(failing).repository(Repository.filesystem(tmp)).build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(5, Duration.ZERO).build();
+        assertThatThrownBy(s::runNow).isInstanceOf(CaptureException.class).hasMessageContaining("password authentication failed");
+        assertThat(attempts).hasValue(1);
+    }
+
+    @Test
+    void runsDoNotOverlap_aTickDuringARunIsSkipped() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CaptureSource slow = new CaptureSource() {
+            @Override
+            public BackupType type() {
+                return BackupType.RAW;
+            }
+
+            @Override
+            public CaptureResult capture(Streams streams) throws IOException {
+                inside.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                try (var out = streams.open("data")) {
+                    out.write(1);
+                }
+                return CaptureResult.builder(SourceInfo.of("t", "1")).build();
+            }
+        };
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(slow).repository(Repository.filesystem(tmp)).build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).build();
+        Thread first = new Thread(s::runNow);
+        first.start();
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(s.runNow()).isNull();
+        release.countDown();
+        first.join(10_000);
+        assertThat(s.skippedRuns()).isEqualTo(1);
+        assertThat(Repository.filesystem(tmp).catalog().list()).hasSize(1);
+    }
+
+    @Test
+    void scheduledTicks_takeBackups() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        try (BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).build())
+                .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (repo.catalog().list().size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+        }
+        assertThat(repo.catalog().list().size()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void alerts_fireOnFailure_onFailedValidation_andWhenBackupsGoStale() {
+        List<Alerts.Alert> alerts = new ArrayList<>();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
+        Alerts a = Alerts.to(alerts::add, Duration.ofHours(25), clock);
+        BackupId id = BackupId.parse("20261121T000000Z-raw-abc123");
+
+        assertThat(a.check()).isFalse();
+        a.backupFailed(id, new StorageException("backups/x", "disk full", null, true, id));
+        a.validated(new ValidationResult(id, "restore-drill", clock.instant(), Duration.ZERO,
+                List.of("table public.orders: expected 10 rows, found 9"), java.util.Map.of()));
+        clock.advance(Duration.ofHours(26));
+        assertThat(a.check()).isTrue();
+
+        assertThat(alerts).extracting(Alerts.Alert::kind).containsExactly(Alerts.Kind.BACKUP_FAILED,
+                Alerts.Kind.VALIDATION_FAILED, Alerts.Kind.NO_RECENT_BACKUP);
+        assertThat(alerts.get(1).message()).contains("expected 10 rows, found 9");
+    }
+
+    @Test
+    void metrics_countSuccessesFailuresAndTheAgeOfTheNewestBackup() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
+        BackupMetrics metrics = BackupMetrics.create(clock);
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        BackupPipeline.builder().source(TestSources.bytes(new byte[1000])).repository(repo).listener(metrics)
+                .clock(clock).build().run();
+        assertThatThrownBy(() -> BackupPipeline.builder().source(TestSources.failingAfter(10, false)).repository(repo)
+                .listener(metrics).clock(clock).build().run()).isInstanceOf(CaptureException.class);
+        clock.advance(Duration.ofMinutes(90));
+
+        BackupMetrics.Snapshot s = metrics.snapshot();
+        assertThat(s.succeeded()).isEqualTo(1);
+        assertThat(s.failed()).isEqualTo(1);
+        assertThat(s.consecutiveFailures()).isEqualTo(1);
+        assertThat(s.lastPlaintextBytes()).isEqualTo(1000);
+        assertThat(s.lastFailureStage()).contains(Stage.CAPTURE);
+        assertThat(s.newestBackupAge()).contains(Duration.ofMinutes(90));
+    }
+}

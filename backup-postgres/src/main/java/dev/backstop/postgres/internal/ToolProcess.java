@@ -1,0 +1,113 @@
+package dev.backstop.postgres.internal;
+
+import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.postgres.PgEndpoint;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One run of a PostgreSQL program against an endpoint: connection options on the command line,
+ * the password in a private pgpass file, stderr drained into a tail. Closing kills the process
+ * if it still runs and deletes the pgpass file.
+ */
+public final class ToolProcess implements AutoCloseable {
+    private final Process process;
+    private final StderrTail stderr;
+    private final PgPassFile pgpass;
+    private final String name;
+
+    private ToolProcess(Process process, StderrTail stderr, PgPassFile pgpass, String name) {
+        this.process = process;
+        this.stderr = stderr;
+        this.pgpass = pgpass;
+        this.name = name;
+    }
+
+    /**
+     * Starts {@code program} with {@code args} followed by the endpoint's connection options.
+     *
+     * @param stdin  a file to read standard input from, or null for /dev/null
+     * @param stdout where standard output goes ({@link ProcessBuilder.Redirect#PIPE} to read it)
+     */
+    public static ToolProcess start(Path program, List<String> args, PgEndpoint endpoint, Path stdin,
+                                    ProcessBuilder.Redirect stdout) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(program.toString());
+        cmd.addAll(args);
+        PgPassFile pgpass = null;
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        Map<String, String> env = pb.environment();
+        env.remove("PGPASSWORD");
+        env.remove("PGSERVICE");
+        env.put("PGCONNECT_TIMEOUT", "10");
+        env.put("PGAPPNAME", "backstop");
+        if (endpoint != null) {
+            cmd.add("--host=" + endpoint.host());
+            cmd.add("--port=" + endpoint.port());
+            cmd.add("--username=" + endpoint.user());
+            cmd.add("--no-password");
+            if (endpoint.password() != null) {
+                pgpass = PgPassFile.create(endpoint.user(), endpoint.password());
+                env.put("PGPASSFILE", pgpass.path().toString());
+            }
+        }
+        pb.command(cmd);
+        pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.from(stdin.toFile()));
+        pb.redirectOutput(stdout);
+        String name = program.getFileName().toString();
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            if (pgpass != null) {
+                pgpass.close();
+            }
+            throw new IOException("could not start " + program + ": " + e.getMessage(), e);
+        }
+        return new ToolProcess(p, StderrTail.start(p.getErrorStream(), name), pgpass, name);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public InputStream stdout() {
+        return process.getInputStream();
+    }
+
+    /** Waits for the exit and returns its code. */
+    public int waitFor() throws IOException {
+        try {
+            return process.waitFor();
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException(name + " interrupted", e);
+        }
+    }
+
+    /** The last bytes the program wrote to stderr, once it closed stderr. */
+    public String stderrTail() {
+        return stderr.await();
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (pgpass != null) {
+            pgpass.close();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/**
+ * Backstop for PostgreSQL: logical capture with pg_dump inside an exported snapshot, restore with
+ * pg_restore or psql, restore drills against throwaway servers, and fingerprints that prove a
+ * restore is exact.
+ */
+module dev.backstop.postgres {
+    requires transitive dev.backstop.core;
+    requires transitive java.sql;
+    requires org.postgresql.jdbc;
+    requires org.apache.commons.compress;
+    exports dev.backstop.postgres;
+}

@@ -1,0 +1,180 @@
+package dev.backstop.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PgLogicalBackupIT {
+    static EphemeralPostgres pg;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pg = EphemeralPostgres.start();
+        pg.createDatabase("shop");
+        try (Connection c = pg.connect("shop")) {
+            Shop.create(c, 2000);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        pg.close();
+    }
+
+    Manifest backup(DumpFormat format, Repository repo, KeyEncryptionKey kek) {
+        return BackupPipeline.builder()
+                .source(PgDumpSource.builder(pg.endpoint(), "shop").format(format).build())
+                .compress(ZstdTransform.level(3))
+                .encrypt(Encryption.with(kek))
+                .repository(repo)
+                .build().run();
+    }
+
+    @Test
+    void customDump_restoreDrill_reproducesEveryFingerprint() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+
+        assertThat(m.objects()).extracting(o -> o.name()).containsExactly("dump.pgc");
+        assertThat(m.fingerprints()).isPresent();
+        assertThat(m.fingerprints().get().tables()).containsKeys("shop.customer", "shop.orders", "shop.order_line",
+                "shop.product", "public.empty_table");
+        assertThat(m.fingerprints().get().tables().get("shop.customer").rows()).isEqualTo(2000);
+        assertThat(m.fingerprints().get().tables().get("shop.order_line").rows()).isEqualTo(18000);
+
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        ValidationResult r = RestoreDrill.builder().build().validate(m, restore);
+
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.measurements()).containsEntry("amcheck", "passed").containsEntry("rows", "26200")
+                .containsKey("rto_ms");
+        assertThat(repo.latestValidation(m.id())).hasValueSatisfying(v -> {
+            assertThat(v.validator()).isEqualTo("restore-drill");
+            assertThat(v.passed()).isTrue();
+        });
+    }
+
+    @Test
+    void capture_recordsConsistencyPointAndServerFacts() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, LocalKeysetKek.create(tmp.resolve("kek.json")));
+
+        assertThat(m.source().engine()).isEqualTo("postgresql");
+        assertThat(m.source().version()).isEqualTo(pg.version());
+        assertThat(m.consistency().properties()).containsKeys("snapshot_id", "snapshot", "lsn", "timestamp");
+        assertThat(m.consistency().properties().get("lsn")).matches("[0-9A-F]+/[0-9A-F]+");
+        assertThat(m.attributes()).containsEntry("postgresql.format", "custom").containsKey("postgresql.database_size_bytes");
+        assertThat(Long.parseLong(m.attributes().get("postgresql.database_size_bytes"))).isPositive();
+        assertThat(m.fingerprints().get().schemaHash()).startsWith("sha256:");
+    }
+
+    @Test
+    void directoryDump_travelsAsOneTar_andRestoresExactly() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.DIRECTORY, repo, kek);
+
+        assertThat(m.objects()).extracting(o -> o.name()).containsExactly("dump.tar");
+        ValidationResult r = RestoreDrill.builder().amcheck(false).build()
+                .validate(m, Restore.builder().repository(repo).keys(kek).build());
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.measurements()).containsEntry("tables", "5");
+    }
+
+    @Test
+    void plainDump_restoresThroughPsql_exactly() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.PLAIN, repo, kek);
+
+        assertThat(m.objects()).extracting(o -> o.name()).containsExactly("dump.sql");
+        ValidationResult r = RestoreDrill.builder().amcheck(false).build()
+                .validate(m, Restore.builder().repository(repo).keys(kek).build());
+        assertThat(r.findings()).isEmpty();
+    }
+
+    @Test
+    void changesAfterTheSnapshot_areNotInTheBackup_andTheDrillStillPasses() throws Exception {
+        pg.createDatabase("moving");
+        try (Connection c = pg.connect("moving"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+            st.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
+        }
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = BackupPipeline.builder().source(PgDumpSource.builder(pg.endpoint(), "moving").build())
+                .compress(ZstdTransform.level(3)).encrypt(Encryption.with(kek)).repository(repo).build().run();
+        try (Connection c = pg.connect("moving"); Statement st = c.createStatement()) {
+            st.execute("UPDATE t SET v = 'changed' WHERE id <= 10");
+            st.execute("INSERT INTO t VALUES (1001, 'new')");
+        }
+
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        ValidationResult r = RestoreDrill.builder().amcheck(false).build().validate(m, restore);
+
+        assertThat(r.findings()).isEmpty();
+        assertThat(m.fingerprints().get().tables().get("public.t").rows()).isEqualTo(1000);
+    }
+
+    @Test
+    void restore_ofOneTable_restoresOnlyThatTable() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        try (EphemeralPostgres target = EphemeralPostgres.start()) {
+            target.createDatabase("one");
+            try (Connection c = target.connect("one"); Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA shop");
+            }
+            PostgresRestore.Report report = PostgresRestore.builder(restore, target.endpoint(), "one")
+                    .table("product").schema("shop").allowNonEmpty(true).build().run(m);
+
+            assertThat(report.plaintextBytes()).isEqualTo(m.plaintextBytes());
+            try (Connection c = target.connect("one"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT string_agg(tablename, ',' ORDER BY tablename), "
+                         + "(SELECT count(*) FROM shop.product) FROM pg_tables WHERE schemaname = 'shop'")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("product");
+                assertThat(rs.getLong(2)).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
+    void restore_createsAMissingTargetDatabase_andLoadsEveryRow() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        try (EphemeralPostgres target = EphemeralPostgres.start()) {
+            PostgresRestore.builder(restore, target.endpoint(), "copy").jobs(2).build().run(m);
+            try (Connection c = target.connect("copy")) {
+                c.setAutoCommit(false);
+                assertThat(m.fingerprints().get().differencesFrom(PgFingerprints.compute(c))).isEmpty();
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.backstop.testkit;
+
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.DataSize;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.DumpFormat;
+import dev.backstop.postgres.PgDumpSource;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PostgresRestore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Backstop side of {@code benchmarks/compare-logical.sh}: one backup, one restore or one
+ * fixture load per process, each printing {@code key=value} lines. Not a public API.
+ *
+ * <pre>
+ *   backup  --port=P --db=D --repo=DIR --kek=FILE [--format=custom] [--level=3] [--zstd-workers=0] [--fingerprints=true]
+ *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--jobs=2]
+ *   load    --port=P --db=D --size=1536MiB
+ * </pre>
+ * Connects to 127.0.0.1 as {@code postgres}; a password, if the server needs one, comes from
+ * the environment variable {@code BACKSTOP_PGPASSWORD}.
+ */
+public final class LogicalBench {
+    private LogicalBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("usage: LogicalBench backup|restore|load --option=value ...");
+        }
+        Map<String, String> o = new HashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            int eq = a.indexOf('=');
+            if (!a.startsWith("--") || eq < 0) {
+                throw new IllegalArgumentException("option '" + a + "': expected --name=value");
+            }
+            o.put(a.substring(2, eq), a.substring(eq + 1));
+        }
+        PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(req(o, "port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
+        long start = System.nanoTime();
+        switch (args[0]) {
+            case "backup" -> {
+                Repository repo = Repository.filesystem(Path.of(req(o, "repo")));
+                Path kekFile = Path.of(req(o, "kek"));
+                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
+                Manifest m = BackupPipeline.builder()
+                        .source(PgDumpSource.builder(ep, req(o, "db"))
+                                .format(DumpFormat.fromLabel(o.getOrDefault("format", "custom")))
+                                .fingerprints(Boolean.parseBoolean(o.getOrDefault("fingerprints", "true"))).build())
+                        .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
+                                .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
+                        .encrypt(Encryption.with(kek))
+                        .repository(repo).build().run();
+                System.out.println("backup_id=" + m.id());
+                System.out.println("plaintext_bytes=" + m.plaintextBytes());
+                System.out.println("stored_bytes=" + m.storedBytes());
+            }
+            case "restore" -> {
+                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(req(o, "repo"))))
+                        .keys(LocalKeysetKek.load(Path.of(req(o, "kek")))).build();
+                Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
+                PostgresRestore.Report r = PostgresRestore.builder(restore, ep, req(o, "db"))
+                        .jobs(Integer.parseInt(o.getOrDefault("jobs", "2"))).build().run(m);
+                System.out.printf(Locale.ROOT, "fetch_seconds=%.3f%nload_seconds=%.3f%n", r.fetchAndVerify().toNanos() / 1e9,
+                        r.load().toNanos() / 1e9);
+            }
+            case "load" -> {
+                try (Connection c = ep.connect(req(o, "db"))) {
+                    long bytes = RealisticFixture.ofSize(DataSize.parse(req(o, "size"))).load(c);
+                    System.out.println("db_bytes=" + bytes);
+                }
+            }
+            default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup, restore or load");
+        }
+        System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    private static String req(Map<String, String> o, String name) {
+        String v = o.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("missing option --" + name + "=...");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.backstop.testkit;
+
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PostgresInstance;
+import dev.backstop.postgres.PostgresProvider;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Objects;
+
+/**
+ * Throwaway PostgreSQL servers in Docker containers through Testcontainers, behind the same
+ * {@link PostgresProvider} interface as {@link dev.backstop.postgres.EphemeralPostgres}.
+ *
+ * <p><b>Restrictions.</b> Needs a reachable Docker engine and Testcontainers on the class path
+ * (an optional dependency of the testkit); {@link #dockerAvailable()} tells, without throwing.
+ * The client tools (pg_dump, pg_restore) still run on the host: use an image whose major version
+ * is not newer than theirs.
+ *
+ * <p><b>Threading.</b> Thread-safe; each {@link #start()} starts a new container.
+ */
+public final class TestcontainersPostgres implements PostgresProvider {
+    private final String image;
+
+    private TestcontainersPostgres(String image) {
+        this.image = image;
+    }
+
+    /** Containers of {@code image}, e.g. {@code postgres:15-alpine}. */
+    public static TestcontainersPostgres of(String image) {
+        return new TestcontainersPostgres(Objects.requireNonNull(image, "image"));
+    }
+
+    /**
+     * Whether Testcontainers is on the class path and a Docker engine answers. Without a
+     * {@code DOCKER_HOST} and without {@code /var/run/docker.sock} the answer is no at once, so
+     * machines without Docker pay nothing and log nothing.
+     */
+    public static boolean dockerAvailable() {
+        if (System.getenv("DOCKER_HOST") == null && !java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/docker.sock"))) {
+            return false;
+        }
+        try {
+            Class.forName("org.testcontainers.DockerClientFactory");
+            return org.testcontainers.DockerClientFactory.instance().isDockerAvailable();
+        } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public PostgresInstance start() throws IOException {
+        org.testcontainers.containers.PostgreSQLContainer<?> c =
+                new org.testcontainers.containers.PostgreSQLContainer<>(
+                        org.testcontainers.utility.DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"));
+        try {
+            c.start();
+        } catch (RuntimeException e) {
+            throw new IOException("could not start container " + image + ": " + e.getMessage(), e);
+        }
+        PgEndpoint ep = PgEndpoint.of(c.getHost(), c.getMappedPort(5432), c.getUsername(), c.getPassword());
+        String version;
+        try (Connection conn = ep.connect(c.getDatabaseName()); Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            version = rs.getString(1).split(" ")[0];
+        } catch (SQLException e) {
+            c.stop();
+            throw new IOException("container " + image + " started but does not answer: " + e.getMessage(), e);
+        }
+        return new PostgresInstance() {
+            @Override
+            public PgEndpoint endpoint() {
+                return ep;
+            }
+
+            @Override
+            public String version() {
+                return version;
+            }
+
+            @Override
+            public void close() {
+                c.stop();
+            }
+
+            @Override
+            public String toString() {
+                return "TestcontainersPostgres[" + image + " " + version + " at " + ep.host() + ":" + ep.port() + "]";
+            }
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "TestcontainersPostgres[" + image + "]";
+    }
+}

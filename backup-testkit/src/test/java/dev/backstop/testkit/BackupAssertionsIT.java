@@ -1,0 +1,91 @@
+package dev.backstop.testkit;
+
+import static dev.backstop.testkit.BackupAssertions.assertThatBackup;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.DataSize;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.TableFingerprint;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.PgDumpSource;
+import dev.backstop.postgres.PostgresInstance;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class BackupAssertionsIT {
+    @RegisterExtension
+    static final PostgresExtension PG = PostgresExtension.create();
+
+    @TempDir
+    static Path tmp;
+    static Manifest backup;
+    static Restore restore;
+
+    @BeforeAll
+    static void backUpASampleDatabase() throws Exception {
+        PostgresInstance db = PG.instance();
+        db.createDatabase("app");
+        try (Connection c = db.connect("app")) {
+            RealisticFixture.ofSize(DataSize.ofMiB(2)).load(c);
+        }
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        backup = BackupPipeline.builder().source(PgDumpSource.builder(db.endpoint(), "app").build())
+                .compress(ZstdTransform.level(3)).encrypt(Encryption.with(kek)).repository(repo).build().run();
+        restore = Restore.builder().repository(repo).keys(kek).build();
+    }
+
+    @Test
+    void restoresInto_withSameFingerprints_passesForAFaithfulRestore(PostgresInstance db) {
+        long customers = backup.fingerprints().get().tables().get("app.customer").rows();
+
+        assertThatBackup(backup, restore).isIntact()
+                .restoresInto(db)
+                .withSameFingerprints()
+                .hasRowCount("app.customer", customers);
+    }
+
+    @Test
+    void withSameFingerprints_failsNamingTheTableExpectedAndFound(PostgresInstance db) {
+        Map<String, TableFingerprint> tables = new HashMap<>(backup.fingerprints().get().tables());
+        tables.put("app.orders", new TableFingerprint(tables.get("app.orders").rows() + 1, "0".repeat(32)));
+        Manifest lying = backup.toBuilder()
+                .fingerprints(new dev.backstop.core.Fingerprints(backup.fingerprints().get().schemaHash(), tables)).build();
+
+        assertThatThrownBy(() -> assertThatBackup(lying, restore).restoresInto(db).withSameFingerprints())
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("table app.orders: expected " + tables.get("app.orders").rows() + " rows, found "
+                        + (tables.get("app.orders").rows() - 1));
+    }
+
+    @Test
+    void restoresInto_aNonEmptyDatabase_failsWithTheReason(PostgresInstance db) throws Exception {
+        db.createDatabase("taken");
+        try (Connection c = db.connect("taken")) {
+            c.createStatement().execute("CREATE TABLE x (id int)");
+        }
+
+        assertThatThrownBy(() -> assertThatBackup(backup, restore).restoresInto(db, "taken"))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("is not empty");
+    }
+
+    @Test
+    void extension_resolvesTheSameServerForEveryTest(PostgresInstance db) {
+        assertThat(db).isSameAs(PG.instance());
+        assertThat(db.version()).matches("\\d+\\.\\d+.*");
+    }
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Backstop's logical backup and restore against the tools people use instead, on one machine,
+# interleaved round by round so that a slow moment of a shared VM hits every contender alike.
+#
+#   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 -> SHA-256 -> AES-GCM -> local repository, fingerprints
+#            in the same snapshot)  vs  pg_dump -Fc  vs  pg_dump -Fp | zstd -3 -T0 | sha256sum
+#            plus Backstop with fingerprints off, to show what the in-snapshot proof costs
+#   restore: Backstop (fetch + verify + pg_restore -j2)  vs  pg_restore -j2 of the -Fc dump
+#
+# Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
+# database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
+# Starts and stops its own PostgreSQL (trust auth on 127.0.0.1, a random port, data in --work).
+# Prints medians and same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x>,
+# the worse of the two fixtures.
+#
+# Usage: benchmarks/compare-logical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
+#                                      [--work=DIR] [--keep]
+# Quick check (a few minutes): benchmarks/compare-logical.sh --pgbench-scale=5 --realistic-size=80MiB
+set -euo pipefail
+
+ROUNDS=3
+SCALE=100
+RSIZE=1536MiB
+WORK=""
+KEEP=0
+for a in "$@"; do
+  case "$a" in
+    --rounds=*) ROUNDS=${a#*=} ;;
+    --pgbench-scale=*) SCALE=${a#*=} ;;
+    --realistic-size=*) RSIZE=${a#*=} ;;
+    --work=*) WORK=${a#*=} ;;
+    --keep) KEEP=1 ;;
+    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$(pg_config --bindir 2>/dev/null || true)
+if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
+  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+fi
+for t in initdb pg_ctl pg_dump pg_restore psql pgbench createdb dropdb; do
+  [ -x "$BIN/$t" ] || { echo "error: $t not found in '$BIN' (install the PostgreSQL server package)" >&2; exit 2; }
+done
+for t in zstd sha256sum java; do
+  command -v "$t" >/dev/null || { echo "error: $t not found on PATH" >&2; exit 2; }
+done
+
+WORK=${WORK:-$(mktemp -d /tmp/backstop-bench-XXXXXX)}
+mkdir -p "$WORK"
+chmod 755 "$WORK"
+AS=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb and postgres refuse to run as root
+  AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+PGDIR="$WORK/pg"
+mkdir -p "$PGDIR"
+[ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"
+
+cleanup() {
+  "${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# 'package' in the same reactor run makes the class path point at this tree's jars, never at
+# whatever dev.backstop snapshots may sit in ~/.m2
+echo "# building backup-testkit" >&2
+"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
+CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
+bench() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+
+PORT=0
+for _ in $(seq 1 50); do
+  p=$(( 20000 + RANDOM % 40000 ))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+done
+[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+
+"${AS[@]}" "$BIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+"${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
+  -o "-p $PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+      -c shared_buffers=256MB -c max_wal_size=8GB -c checkpoint_timeout=1h -c maintenance_work_mem=256MB" >/dev/null
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+echo "# server $("$BIN/psql" -Atc 'SHOW server_version' postgres) on port $PORT, work dir $WORK" >&2
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+"$BIN/createdb" pgbench
+echo "# loading pgbench scale $SCALE" >&2
+"$BIN/pgbench" -i -q -s "$SCALE" pgbench >/dev/null 2>&1
+"$BIN/createdb" realistic
+echo "# loading the realistic fixture at $RSIZE" >&2
+bench load --port="$PORT" --db=realistic --size="$RSIZE" >/dev/null
+"$BIN/psql" -q -c 'VACUUM ANALYZE' pgbench
+"$BIN/psql" -q -c 'VACUUM ANALYZE' realistic
+"$BIN/psql" -q -c 'CHECKPOINT' postgres
+
+WORST=0
+for db in pgbench realistic; do
+  size=$("$BIN/psql" -Atc "SELECT pg_database_size('$db')" postgres)
+  echo "${db}_db_bytes=$size"
+  shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=()
+  for round in $(seq 1 "$ROUNDS"); do
+    # rotate the order every round: no contender always runs first after a pause
+    order=(shell fc backstop nofp)
+    k=$(( (round - 1) % 4 ))
+    order=("${order[@]:$k}" "${order[@]:0:$k}")
+    for who in "${order[@]}"; do
+      case $who in
+        shell)
+          t0=$(now); "$BIN/pg_dump" -Fp "$db" | zstd -3 -T0 -q | sha256sum >/dev/null; t1=$(now)
+          s_shell=$(elapsed "$t0" "$t1") ;;
+        fc)
+          rm -f "$WORK/fc.dump"
+          t0=$(now); "$BIN/pg_dump" -Fc -f "$WORK/fc.dump" "$db"; t1=$(now)
+          s_fc=$(elapsed "$t0" "$t1") ;;
+        backstop)
+          rm -rf "$WORK/repo"
+          t0=$(now); out=$(bench backup --port="$PORT" --db="$db" --repo="$WORK/repo" --kek="$WORK/kek.json"); t1=$(now)
+          s_bs=$(elapsed "$t0" "$t1")
+          id=$(sed -n 's/^backup_id=//p' <<<"$out")
+          stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
+          plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
+        nofp)
+          rm -rf "$WORK/repo-nofp"
+          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --fingerprints=false >/dev/null; t1=$(now)
+          s_nofp=$(elapsed "$t0" "$t1")
+          rm -rf "$WORK/repo-nofp" ;;
+      esac
+    done
+    # restores, alternating which goes first
+    "$BIN/dropdb" --if-exists -f r_pg 2>/dev/null; "$BIN/dropdb" --if-exists -f r_bs 2>/dev/null
+    if [ $(( round % 2 )) = 1 ]; then first=pg; else first=bs; fi
+    for who in $first $([ $first = pg ] && echo bs || echo pg); do
+      if [ $who = pg ]; then
+        "$BIN/createdb" r_pg
+        t0=$(now); "$BIN/pg_restore" -j2 -d r_pg "$WORK/fc.dump"; t1=$(now)
+        s_pgr=$(elapsed "$t0" "$t1")
+      else
+        t0=$(now); bench restore --port="$PORT" --db=r_bs --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" >/dev/null; t1=$(now)
+        s_bsr=$(elapsed "$t0" "$t1")
+      fi
+    done
+    "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs
+    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s" >&2
+    shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr")
+    r_shell+=("$(ratio "$s_bs" "$s_shell")"); r_fc+=("$(ratio "$s_bs" "$s_fc")"); r_rest+=("$(ratio "$s_bsr" "$s_pgr")")
+    r_nofp+=("$(ratio "$s_nofp" "$s_shell")")
+  done
+  echo "${db}_backstop_plaintext_bytes=$plain"
+  echo "${db}_backstop_stored_bytes=$stored"
+  echo "${db}_backstop_compression_ratio=$(ratio "$plain" "$stored")"
+  echo "${db}_fc_dump_bytes=$(stat -c %s "$WORK/fc.dump")"
+  echo "${db}_shell_backup_median_s=$(median "${shell[@]}")"
+  echo "${db}_pg_dump_fc_median_s=$(median "${fc[@]}")"
+  echo "${db}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${db}_backstop_no_fingerprints_median_s=$(median "${nofp[@]}")"
+  echo "${db}_pg_restore_j2_median_s=$(median "${pgr[@]}")"
+  echo "${db}_backstop_restore_median_s=$(median "${bsr[@]}")"
+  echo "${db}_ratio_backup_vs_shell=$(median "${r_shell[@]}")"
+  echo "${db}_ratio_backup_vs_pg_dump_fc=$(median "${r_fc[@]}")"
+  echo "${db}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
+  echo "${db}_ratio_restore_vs_pg_restore_j2=$(median "${r_rest[@]}")"
+  WORST=$(awk -v a="$WORST" -v b="$(median "${r_shell[@]}")" 'BEGIN { print (b > a ? b : a) }')
+done
+echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE"
+echo "ratio_backup_vs_shell=$WORST"
