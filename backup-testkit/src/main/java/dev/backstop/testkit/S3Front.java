@@ -49,7 +49,9 @@ public final class S3Front implements AutoCloseable {
         /** Answer {@code 500 InternalError} without forwarding. */
         SERVER_ERROR,
         /** Read some of the body, then close the connection without an answer. */
-        DROP_CONNECTION
+        DROP_CONNECTION,
+        /** Forward the request, then close the connection without passing the answer on. */
+        LOSE_RESPONSE
     }
 
     /** One request as the front saw it. */
@@ -108,6 +110,11 @@ public final class S3Front implements AutoCloseable {
         return s -> s.method().equals("PUT") && s.query() != null && s.query().matches("(.*&)?partNumber=" + number + "(&.*)?");
     }
 
+    /** Matches CompleteMultipartUpload. */
+    public static Predicate<Seen> completeOfMultipart() {
+        return s -> s.method().equals("POST") && s.query() != null && s.query().matches("(.*&)?uploadId=.*");
+    }
+
     /** Refuses requests whose signature names another access key id. */
     public S3Front requireAccessKey(String accessKeyId) {
         this.requiredAccessKey = accessKeyId;
@@ -134,7 +141,9 @@ public final class S3Front implements AutoCloseable {
             }
             for (Rule r : rules) {
                 if (r.matches().test(s) && r.remaining().getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                    if (r.fault() == Fault.SERVER_ERROR) {
+                    if (r.fault() == Fault.LOSE_RESPONSE) {
+                        forward(ex, true);
+                    } else if (r.fault() == Fault.SERVER_ERROR) {
                         ex.getRequestBody().readAllBytes();
                         error(ex, 500, "InternalError", "We encountered an internal error. Please try again.");
                     } else {
@@ -148,17 +157,17 @@ public final class S3Front implements AutoCloseable {
                 ReentrantLock lock = keyLocks.computeIfAbsent(s.path(), p -> new ReentrantLock());
                 lock.lock();
                 try {
-                    forward(ex);
+                    forward(ex, false);
                 } finally {
                     lock.unlock();
                 }
             } else {
-                forward(ex);
+                forward(ex, false);
             }
         }
     }
 
-    private void forward(HttpExchange ex) throws IOException {
+    private void forward(HttpExchange ex, boolean loseResponse) throws IOException {
         byte[] body;
         try (InputStream in = ex.getRequestBody()) {
             body = in.readAllBytes();
@@ -179,6 +188,9 @@ public final class S3Front implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted forwarding " + uri, e);
+        }
+        if (loseResponse) {
+            return;
         }
         resp.headers().map().forEach((name, values) -> {
             String n = name.toLowerCase(java.util.Locale.ROOT);

@@ -100,6 +100,31 @@ class S3SinkFaultTest {
     }
 
     @Test
+    void completeWhoseAnswerIsLost_isRetried_andRecognizesItsOwnObject() throws IOException {
+        String bucket = s3.createBucket("fault-lost-complete");
+        front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
+        byte[] data = random(2 * PART + 7, 6);
+        S3Sink sink = sink(bucket);
+
+        put(sink, "backups/b1/dump", ObjectKind.DATA, data);
+
+        assertThat(read(sink, "backups/b1/dump")).isEqualTo(data);
+        assertThat(front.seen().stream().filter(S3Front.completeOfMultipart()).count()).isEqualTo(2);
+    }
+
+    @Test
+    void putWhoseAnswerIsLost_isRetried_andRecognizesItsOwnObject() throws IOException {
+        String bucket = s3.createBucket("fault-lost-put");
+        front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/manifest.json"), S3Front.Fault.LOSE_RESPONSE, 1);
+        byte[] data = random(500, 7);
+        S3Sink sink = sink(bucket);
+
+        put(sink, "backups/b1/manifest.json", ObjectKind.MANIFEST, data);
+
+        assertThat(read(sink, "backups/b1/manifest.json")).isEqualTo(data);
+    }
+
+    @Test
     void partFailingEveryAttempt_failsTheCommit_publishesNothing_andLeavesNoUpload() {
         String bucket = s3.createBucket("fault-persistent");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.SERVER_ERROR, 100);

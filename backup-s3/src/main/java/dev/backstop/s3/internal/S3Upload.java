@@ -148,8 +148,9 @@ public final class S3Upload implements Sink.Upload {
                 return;
             } catch (CompletionException e) {
                 IOException io = S3Errors.translate("PUT", bucket, s3Key, e);
-                if (io instanceof ObjectExistsException && attempt > 1 && isOurs(sha256Base64(bytes, len))) {
-                    // an earlier attempt landed but its response was lost: the object is ours
+                if (io instanceof ObjectExistsException && isOurs(sha256Base64(bytes, len))) {
+                    // an earlier attempt (ours or the SDK's own retry) landed but its answer was
+                    // lost: the object is ours
                     return;
                 }
                 if (!S3Errors.retryable(e) || attempt >= retry.maxAttempts()) {
@@ -161,6 +162,9 @@ public final class S3Upload implements Sink.Upload {
     }
 
     private boolean isOurs(String sha) {
+        if (sha == null) {
+            return false;
+        }
         try {
             HeadObjectResponse head = client.headObject(b -> b.bucket(bucket).key(s3Key).checksumMode(ChecksumMode.ENABLED)).join();
             return sha.equals(head.checksumSHA256());
@@ -187,6 +191,12 @@ public final class S3Upload implements Sink.Upload {
                     continue;
                 }
                 IOException io = S3Errors.translate("CompleteMultipartUpload", bucket, s3Key, e);
+                boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(S3Errors.code(e));
+                if (maybeDone && attemptsMade(e, attempt) && isOurs(compositeSha256(done))) {
+                    // a timed-out attempt (the SDK retries too) completed the upload after all;
+                    // measured: a 3 GiB complete on a loaded S3Mock outlasted the 30 s read timeout
+                    return;
+                }
                 if (io instanceof ObjectExistsException) {
                     // lost the race for the key. Aborting would be right on AWS, but S3Mock 5.2
                     // deletes the winner's object on abort; the bucket's AbortIncompleteMultipartUpload
@@ -318,6 +328,26 @@ public final class S3Upload implements Sink.Upload {
         if (t != null) {
             throw S3Errors.translate("upload of a part", bucket, s3Key, t);
         }
+    }
+
+    /** Whether this request was sent more than once, by us or by the SDK's own retries. */
+    private static boolean attemptsMade(Throwable e, int attempt) {
+        return attempt > 1 || S3Errors.unwrap(e).getSuppressed().length > 0;
+    }
+
+    /**
+     * S3's checksum of a multipart object: SHA-256 over the parts' raw SHA-256s, then
+     * {@code -<part count>}. Null when a part's checksum is unknown.
+     */
+    private static String compositeSha256(List<CompletedPart> done) {
+        MessageDigest md = Digest.newSha256();
+        for (CompletedPart p : done) {
+            if (p.checksumSHA256() == null) {
+                return null;
+            }
+            md.update(Base64.getDecoder().decode(p.checksumSHA256()));
+        }
+        return Base64.getEncoder().encodeToString(md.digest()) + "-" + done.size();
     }
 
     private static String sha256Base64(byte[] buf, int len) {
