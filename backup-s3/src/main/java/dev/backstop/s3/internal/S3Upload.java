@@ -42,6 +42,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * CompleteMultipartUpload carries {@code If-None-Match: *} for immutable kinds, which is where
  * S3 decides who owns the key. Close without commit aborts the multipart upload, so S3 keeps no
  * parts.
+ *
+ * <p>(Past our usual length because the single PUT, the multipart path and the recognition of a
+ * retried write that already landed share one buffer state; split them and that state leaks.)
  */
 public final class S3Upload implements Sink.Upload {
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
