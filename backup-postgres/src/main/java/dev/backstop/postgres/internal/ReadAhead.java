@@ -7,9 +7,10 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
 /**
- * Drains a process's stdout on its own thread into a bounded queue of chunks, so the process
- * never waits on a 64 KiB pipe while the reader compresses. Memory is bounded by
- * {@code depth × chunkSize}. Read failures surface from {@link #read}; {@link #close()} stops the
+ * Reads a stream on its own thread into a bounded queue of chunks: pg_dump's stdout, so the
+ * process never waits on a 64 KiB pipe while the reader compresses; a restore's decoding
+ * stream, so decoding and writing the spool run on two cores. Memory is bounded by
+ * {@code depth × chunkSize}. Read failures, checked or not, surface from {@link #read} as thrown; {@link #close()} stops the
  * thread and closes the source. Single reader.
  */
 public final class ReadAhead extends InputStream {
@@ -18,7 +19,7 @@ public final class ReadAhead extends InputStream {
     private final InputStream in;
     private final BlockingQueue<byte[]> queue;
     private final Thread thread;
-    private volatile IOException failure;
+    private volatile Throwable failure;
     private volatile boolean closed;
     private byte[] current;
     private int pos;
@@ -44,10 +45,12 @@ public final class ReadAhead extends InputStream {
                     break;
                 }
             }
-        } catch (IOException e) {
-            failure = e;
         } catch (InterruptedException e) {
             return;
+        } catch (IOException | RuntimeException | Error e) {
+            // unchecked failures too (a verifying stream reports corruption unchecked): the
+            // reader must see them instead of waiting for an end that never comes
+            failure = e;
         }
         try {
             queue.put(END);
@@ -81,8 +84,15 @@ public final class ReadAhead extends InputStream {
             pos = 0;
             limit = current.length;
             if (current == END) {
-                if (failure != null) {
-                    throw failure;
+                Throwable f = failure;
+                if (f instanceof IOException io) {
+                    throw io;
+                }
+                if (f instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (f instanceof Error er) {
+                    throw er;
                 }
                 return -1;
             }

@@ -40,4 +40,17 @@ class ReadAheadTest {
 
         assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class).hasMessage("pipe broke");
     }
+
+    @Test
+    void read_afterAnUncheckedFailureOfTheSource_throwsIt_insteadOfWaitingForever() {
+        InputStream corrupt = new InputStream() {
+            @Override
+            public int read() {
+                throw new IllegalStateException("digest mismatch");
+            }
+        };
+        ReadAhead in = new ReadAhead(corrupt, 4, 2, "test");
+
+        assertThatThrownBy(in::readAllBytes).isInstanceOf(IllegalStateException.class).hasMessage("digest mismatch");
+    }
 }
