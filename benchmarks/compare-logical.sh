@@ -4,6 +4,7 @@
 #
 #   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 -> SHA-256 -> AES-GCM -> local repository, fingerprints
 #            in the same snapshot)  vs  pg_dump -Fc  vs  pg_dump -Fp | zstd -3 -T0 | sha256sum
+#            plus Backstop with fingerprints off, to show what the in-snapshot proof costs
 #   restore: Backstop (fetch + verify + pg_restore -j2)  vs  pg_restore -j2 of the -Fc dump
 #
 # Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
@@ -105,11 +106,11 @@ WORST=0
 for db in pgbench realistic; do
   size=$("$BIN/psql" -Atc "SELECT pg_database_size('$db')" postgres)
   echo "${db}_db_bytes=$size"
-  shell=(); fc=(); bs=(); pgr=(); bsr=(); r_shell=(); r_fc=(); r_rest=()
+  shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=()
   for round in $(seq 1 "$ROUNDS"); do
     # rotate the order every round: no contender always runs first after a pause
-    order=(shell fc backstop)
-    k=$(( (round - 1) % 3 ))
+    order=(shell fc backstop nofp)
+    k=$(( (round - 1) % 4 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       case $who in
@@ -127,6 +128,11 @@ for db in pgbench realistic; do
           id=$(sed -n 's/^backup_id=//p' <<<"$out")
           stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
           plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
+        nofp)
+          rm -rf "$WORK/repo-nofp"
+          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --fingerprints=false >/dev/null; t1=$(now)
+          s_nofp=$(elapsed "$t0" "$t1")
+          rm -rf "$WORK/repo-nofp" ;;
       esac
     done
     # restores, alternating which goes first
@@ -143,9 +149,10 @@ for db in pgbench realistic; do
       fi
     done
     "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs
-    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s" >&2
-    shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); pgr+=("$s_pgr"); bsr+=("$s_bsr")
+    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s" >&2
+    shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr")
     r_shell+=("$(ratio "$s_bs" "$s_shell")"); r_fc+=("$(ratio "$s_bs" "$s_fc")"); r_rest+=("$(ratio "$s_bsr" "$s_pgr")")
+    r_nofp+=("$(ratio "$s_nofp" "$s_shell")")
   done
   echo "${db}_backstop_plaintext_bytes=$plain"
   echo "${db}_backstop_stored_bytes=$stored"
@@ -154,10 +161,12 @@ for db in pgbench realistic; do
   echo "${db}_shell_backup_median_s=$(median "${shell[@]}")"
   echo "${db}_pg_dump_fc_median_s=$(median "${fc[@]}")"
   echo "${db}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${db}_backstop_no_fingerprints_median_s=$(median "${nofp[@]}")"
   echo "${db}_pg_restore_j2_median_s=$(median "${pgr[@]}")"
   echo "${db}_backstop_restore_median_s=$(median "${bsr[@]}")"
   echo "${db}_ratio_backup_vs_shell=$(median "${r_shell[@]}")"
   echo "${db}_ratio_backup_vs_pg_dump_fc=$(median "${r_fc[@]}")"
+  echo "${db}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
   echo "${db}_ratio_restore_vs_pg_restore_j2=$(median "${r_rest[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_shell[@]}")" 'BEGIN { print (b > a ? b : a) }')
 done

@@ -53,6 +53,7 @@ public final class BackupPipeline {
     private final Executor executor;
     private final boolean pipelining;
     private final Map<String, String> labels;
+    private final RepositoryLock lock;
 
     private BackupPipeline(Builder b) {
         this.source = b.source;
@@ -65,6 +66,7 @@ public final class BackupPipeline {
         this.executor = b.executor;
         this.pipelining = b.pipelining;
         this.labels = Map.copyOf(b.labels);
+        this.lock = b.lock;
     }
 
     public static Builder builder() {
@@ -78,6 +80,9 @@ public final class BackupPipeline {
         listener.backupStarted(id, source);
         Run run = new Run(id);
         try {
+            if (lock != null) {
+                run.takeLock();
+            }
             Manifest m = run.execute(started);
             listener.backupSucceeded(m);
             return m;
@@ -90,6 +95,7 @@ public final class BackupPipeline {
             throw be;
         } finally {
             run.abortUnpublished();
+            run.releaseLock();
         }
     }
 
@@ -139,9 +145,41 @@ public final class BackupPipeline {
         private final List<Transform> chain = new ArrayList<>(transforms);
         private Encryption.DataKey dataKey;
         private volatile StoreFailure storeFailure;
+        private RepositoryLock.Lease lease;
+        private LeaseKeeper keeper;
 
         Run(BackupId id) {
             this.id = id;
+        }
+
+        void takeLock() {
+            try {
+                lease = lock.acquire();
+            } catch (BackupException e) {
+                throw new BackupException(Stage.LOCK, e.getMessage().replaceFirst("^\\[LOCK\\] ", ""), e, e.retryable(), id);
+            }
+            keeper = LeaseKeeper.start(lease, lock.ttl(), executor);
+        }
+
+        /** Before anything is published: the lease must still be ours, or another writer may be running. */
+        private void checkLock() {
+            if (keeper != null) {
+                try {
+                    keeper.stopAndCheck();
+                } catch (BackupException | IllegalStateException e) {
+                    throw new BackupException(Stage.LOCK, "repository lock lost during the backup; nothing published: "
+                            + e.getMessage(), e, true, id);
+                }
+            }
+        }
+
+        void releaseLock() {
+            if (keeper != null) {
+                keeper.stopQuietly();
+            }
+            if (lease != null) {
+                lease.close();
+            }
         }
 
         Manifest execute(Instant started) {
@@ -166,6 +204,7 @@ public final class BackupPipeline {
             if (writers.isEmpty()) {
                 throw new CaptureException(source + " wrote no stream", null, null, null, id);
             }
+            checkLock();
             Manifest.Builder mb = Manifest.builder(id).startedAt(started).source(result.source())
                     .consistency(result.consistency()).labels(labels).attributes(result.attributes());
             result.fingerprints().ifPresent(mb::fingerprints);
@@ -388,8 +427,20 @@ public final class BackupPipeline {
         private Executor executor = StageThreads.INSTANCE;
         private boolean pipelining = true;
         private final Map<String, String> labels = new LinkedHashMap<>();
+        private RepositoryLock lock;
 
         private Builder() {
+        }
+
+        /**
+         * Holds {@code lock} for the whole backup (kept alive while the capture runs and checked
+         * before anything is published), so backups on other hosts and expiry, which takes the same
+         * lock, never run at the same time as this one. A held lock fails the run at
+         * {@link Stage#LOCK}, retryable.
+         */
+        public Builder lock(RepositoryLock lock) {
+            this.lock = once("lock", this.lock, lock);
+            return this;
         }
 
         public Builder source(CaptureSource source) {

@@ -133,7 +133,7 @@ class AbortTest {
     @Test
     void fullDisk_isAStorageFailureNamingTheObject_andPublishesNothing() throws IOException {
         // /dev/full answers every write with ENOSPC, the kernel's own "No space left on device"
-        Sink fullDisk = new DelegatingSink(sink) {
+        Sink fullDisk = new ForwardingSink(sink) {
             @Override
             public Upload create(String key, ObjectKind kind) throws IOException {
                 Upload real = sink.create(key, kind);
@@ -172,7 +172,7 @@ class AbortTest {
 
     @Test
     void failingManifestWrite_leavesOnlyOrphans_whichAreFoundAndRemoved() throws IOException {
-        Sink noManifests = new DelegatingSink(sink) {
+        Sink noManifests = new ForwardingSink(sink) {
             @Override
             public Upload create(String key, ObjectKind kind) throws IOException {
                 if (kind == ObjectKind.MANIFEST) {
@@ -255,7 +255,7 @@ class AbortTest {
     void dryRun_onAnUnwritableRepository_fails() throws IOException {
         Path ro = tmp.resolve("ro");
         Files.createDirectories(ro);
-        Sink refusing = new DelegatingSink(FileSystemSink.open(ro)) {
+        Sink refusing = new ForwardingSink(FileSystemSink.open(ro)) {
             @Override
             public Upload create(String key, ObjectKind kind) throws IOException {
                 throw new java.nio.file.AccessDeniedException(key);
@@ -263,34 +263,5 @@ class AbortTest {
         };
         assertThatThrownBy(() -> pipeline(TestSources.bytes(new byte[1]), Repository.on(refusing)).dryRun())
                 .isInstanceOf(StorageException.class).hasMessageContaining("not writable");
-    }
-
-    /** Forwards everything; tests override what they break. */
-    static class DelegatingSink implements Sink {
-        final Sink sink;
-
-        DelegatingSink(Sink sink) {
-            this.sink = sink;
-        }
-
-        @Override
-        public Upload create(String key, ObjectKind kind) throws IOException {
-            return sink.create(key, kind);
-        }
-
-        @Override
-        public InputStream open(String key) throws IOException {
-            return sink.open(key);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) throws IOException {
-            return sink.list(prefix);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            sink.delete(key);
-        }
     }
 }

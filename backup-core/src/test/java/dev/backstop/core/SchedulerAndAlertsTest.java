@@ -32,7 +32,7 @@ class SchedulerAndAlertsTest {
     /** A sink whose first {@code failures} creates fail like a network blip. */
     static Sink flaky(Sink real, int failures) {
         AtomicInteger left = new AtomicInteger(failures);
-        return new AbortTest.DelegatingSink(real) {
+        return new ForwardingSink(real) {
             @Override
             public Upload create(String key, ObjectKind kind) throws IOException {
                 if (kind == ObjectKind.DATA && left.getAndDecrement() > 0) {

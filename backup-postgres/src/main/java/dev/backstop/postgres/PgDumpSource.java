@@ -7,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
@@ -203,8 +204,10 @@ public final class PgDumpSource implements CaptureSource {
         }
         try (ToolProcess p = ToolProcess.start(pgDump, args, endpoint, null, ProcessBuilder.Redirect.PIPE)) {
             long bytes = 0;
-            try (OutputStream out = streams.open(format.streamName()); InputStream in = p.stdout()) {
-                byte[] buf = new byte[128 * 1024];
+            // read ahead on another thread: pg_dump keeps dumping while this thread compresses
+            try (OutputStream out = streams.open(format.streamName());
+                 InputStream in = new ReadAhead(p.stdout(), 256 * 1024, 16, "pg_dump")) {
+                byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     out.write(buf, 0, n);

@@ -5,10 +5,12 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -168,12 +170,15 @@ public final class PostgresRestore {
 
     /** Decodes and verifies the dump into the spool; nothing after this reads the repository. */
     private long fetch(Manifest m, DumpFormat format, Path input) throws IOException {
-        if (format != DumpFormat.DIRECTORY) {
-            return restore.toFile(m, format.streamName(), input);
-        }
-        Files.createDirectory(input);
-        try (InputStream in = restore.open(m, format.streamName());
-             CountingInput counted = new CountingInput(in)) {
+        // decoding runs on the read-ahead thread, writing the spool on this one
+        try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+            if (format != DumpFormat.DIRECTORY) {
+                try (OutputStream out = Files.newOutputStream(input)) {
+                    return in.transferTo(out);
+                }
+            }
+            Files.createDirectory(input);
+            CountingInput counted = new CountingInput(in);
             TarStreams.extract(counted, input);
             return counted.count;
         }

@@ -109,7 +109,7 @@ public final class RestoreDrill implements Validator {
             measured.put("load_ms", Long.toString(report.load().toMillis()));
             measured.put("plaintext_bytes", Long.toString(report.plaintextBytes()));
             long verifyStart = System.nanoTime();
-            Fingerprints actual = fingerprints(db);
+            Fingerprints actual = fingerprints(db, expected);
             measured.put("tables", Integer.toString(actual.tables().size()));
             measured.put("rows", Long.toString(actual.totalRows()));
             if (expected != null) {
@@ -139,12 +139,12 @@ public final class RestoreDrill implements Validator {
         return r;
     }
 
-    private static Fingerprints fingerprints(PostgresInstance db) throws IOException {
+    private static Fingerprints fingerprints(PostgresInstance db, Fingerprints expected) throws IOException {
         try (Connection c = db.connect(DATABASE)) {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {
-                return PgFingerprints.compute(c);
+                return PgFingerprints.compute(c, expected);
             } finally {
                 c.rollback();
             }

@@ -89,4 +89,35 @@ class PgFingerprintsIT {
                     .hasMessageContaining("REPEATABLE READ");
         }
     }
+
+    @Test
+    void rowsAreHashedByValue_exceptInTablesWithATypeThatHasNoHashFunction() throws Exception {
+        Fingerprints f = withData("CREATE TABLE plain (a int, b jsonb)", "CREATE TABLE odd (a int, j json, p point)",
+                "INSERT INTO plain VALUES (1, '{}')", "INSERT INTO odd VALUES (1, '{}', '(1,2)')");
+
+        assertThat(f.tables().get("public.plain").contentHash()).startsWith("r:");
+        assertThat(f.tables().get("public.odd").contentHash()).startsWith("t:");
+        assertThat(f.tables().get("public.odd").rows()).isEqualTo(1);
+    }
+
+    @Test
+    void computeLike_reusesTheRecordedMethod_soTextHashedBackupsStayComparable() throws Exception {
+        String db = "fp" + (++databases);
+        pg.createDatabase(db);
+        try (Connection c = pg.connect(db)) {
+            try (Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (a int)");
+                st.execute("INSERT INTO t SELECT generate_series(1, 10)");
+            }
+            c.setAutoCommit(false);
+            Fingerprints byValue = PgFingerprints.compute(c);
+            java.util.Map<String, dev.backstop.core.TableFingerprint> text = java.util.Map.of("public.t",
+                    new dev.backstop.core.TableFingerprint(10, "t:whatever"));
+            Fingerprints like = PgFingerprints.compute(c, new Fingerprints(byValue.schemaHash(), text));
+
+            assertThat(byValue.tables().get("public.t").contentHash()).startsWith("r:");
+            assertThat(like.tables().get("public.t").contentHash()).startsWith("t:");
+            assertThat(like.tables().get("public.t").rows()).isEqualTo(10);
+        }
+    }
 }

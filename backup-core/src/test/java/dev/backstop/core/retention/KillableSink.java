@@ -1,13 +1,11 @@
 package dev.backstop.core.retention;
 
-import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ForwardingSink;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.Sink;
 import java.io.IOException;
-import java.io.InputStream;
 import java.time.Instant;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,13 +13,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * A real sink that dies after a given number of deletes (a process killed mid-expiry) and
  * refuses to delete keys under "object lock".
  */
-final class KillableSink implements Sink {
-    private final Sink delegate;
+final class KillableSink extends ForwardingSink {
     private volatile int deletesLeft = Integer.MAX_VALUE;
     final Set<String> locked = ConcurrentHashMap.newKeySet();
 
     KillableSink(Sink delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     void killAfterDeletes(int n) {
@@ -37,17 +34,7 @@ final class KillableSink implements Sink {
         if (deletesLeft <= 0) {
             throw new IOException("killed");
         }
-        return delegate.create(key, kind);
-    }
-
-    @Override
-    public InputStream open(String key) throws IOException {
-        return delegate.open(key);
-    }
-
-    @Override
-    public List<ObjectInfo> list(String prefix) throws IOException {
-        return delegate.list(prefix);
+        return super.create(key, kind);
     }
 
     @Override
@@ -59,6 +46,6 @@ final class KillableSink implements Sink {
             throw new IOException("killed before deleting " + key);
         }
         deletesLeft--;
-        delegate.delete(key);
+        super.delete(key);
     }
 }

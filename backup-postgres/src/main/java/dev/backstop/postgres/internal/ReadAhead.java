@@ -1,0 +1,112 @@
+package dev.backstop.postgres.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Reads a stream on its own thread into a bounded queue of chunks: pg_dump's stdout, so the
+ * process never waits on a 64 KiB pipe while the reader compresses; a restore's decoding
+ * stream, so decoding and writing the spool run on two cores. Memory is bounded by
+ * {@code depth × chunkSize}. Read failures, checked or not, surface from {@link #read} as thrown; {@link #close()} stops the
+ * thread and closes the source. Single reader.
+ */
+public final class ReadAhead extends InputStream {
+    private static final byte[] END = new byte[0];
+
+    private final InputStream in;
+    private final BlockingQueue<byte[]> queue;
+    private final Thread thread;
+    private volatile Throwable failure;
+    private volatile boolean closed;
+    private byte[] current;
+    private int pos;
+    private int limit;
+
+    public ReadAhead(InputStream in, int chunkSize, int depth, String name) {
+        this.in = in;
+        this.queue = new ArrayBlockingQueue<>(depth);
+        this.thread = new Thread(() -> pump(chunkSize), "backstop-readahead-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void pump(int chunkSize) {
+        try {
+            while (!closed) {
+                byte[] buf = new byte[chunkSize];
+                int n = in.readNBytes(buf, 0, chunkSize);
+                if (n > 0) {
+                    queue.put(n == chunkSize ? buf : java.util.Arrays.copyOf(buf, n));
+                }
+                if (n < chunkSize) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            return;
+        } catch (IOException | RuntimeException | Error e) {
+            // unchecked failures too (a verifying stream reports corruption unchecked): the
+            // reader must see them instead of waiting for an end that never comes
+            failure = e;
+        }
+        try {
+            queue.put(END);
+        } catch (InterruptedException ignored) {
+            // closing: no reader is waiting
+        }
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        if (current == null || pos == limit) {
+            if (current == END) {
+                return -1;
+            }
+            try {
+                current = queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while reading ahead");
+            }
+            pos = 0;
+            limit = current.length;
+            if (current == END) {
+                Throwable f = failure;
+                if (f instanceof IOException io) {
+                    throw io;
+                }
+                if (f instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (f instanceof Error er) {
+                    throw er;
+                }
+                return -1;
+            }
+        }
+        int n = Math.min(len, limit - pos);
+        System.arraycopy(current, pos, b, off, n);
+        pos += n;
+        return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        thread.interrupt();
+        in.close();
+    }
+}

@@ -1,0 +1,56 @@
+package dev.backstop.postgres.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ReadAheadTest {
+
+    @Test
+    void read_deliversEveryByteInOrder_acrossChunkBoundaries() throws IOException {
+        for (int size : new int[] {0, 1, 1023, 1024, 1025, 50_000}) {
+            byte[] data = new byte[size];
+            new Random(size).nextBytes(data);
+            try (ReadAhead in = new ReadAhead(new ByteArrayInputStream(data), 1024, 3, "test")) {
+                assertThat(in.readAllBytes()).as("size %d", size).isEqualTo(data);
+                assertThat(in.read()).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void read_afterTheSourceFailed_throwsItsFailure_notEndOfStream() {
+        InputStream failing = new InputStream() {
+            int n;
+
+            @Override
+            public int read() throws IOException {
+                if (n++ < 10) {
+                    return 7;
+                }
+                throw new IOException("pipe broke");
+            }
+        };
+        ReadAhead in = new ReadAhead(failing, 4, 2, "test");
+
+        assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class).hasMessage("pipe broke");
+    }
+
+    @Test
+    void read_afterAnUncheckedFailureOfTheSource_throwsIt_insteadOfWaitingForever() {
+        InputStream corrupt = new InputStream() {
+            @Override
+            public int read() {
+                throw new IllegalStateException("digest mismatch");
+            }
+        };
+        ReadAhead in = new ReadAhead(corrupt, 4, 2, "test");
+
+        assertThatThrownBy(in::readAllBytes).isInstanceOf(IllegalStateException.class).hasMessage("digest mismatch");
+    }
+}

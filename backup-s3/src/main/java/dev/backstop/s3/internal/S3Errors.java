@@ -1,0 +1,103 @@
+package dev.backstop.s3.internal;
+
+import dev.backstop.core.ObjectExistsException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.file.NoSuchFileException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+
+/**
+ * Turns SDK failures into the {@link IOException}s the {@link dev.backstop.core.Sink} contract
+ * speaks, each naming the bucket, the object and what S3 said.
+ */
+public final class S3Errors {
+    private S3Errors() {
+    }
+
+    /** The SDK exception inside completion wrappers, or the throwable itself. */
+    public static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** The S3 error code, or null when the failure did not come from the service. */
+    public static String code(Throwable t) {
+        Throwable u = unwrap(t);
+        if (u instanceof AwsServiceException e && e.awsErrorDetails() != null) {
+            return e.awsErrorDetails().errorCode();
+        }
+        return null;
+    }
+
+    public static int status(Throwable t) {
+        return unwrap(t) instanceof AwsServiceException e ? e.statusCode() : -1;
+    }
+
+    /** Whether sending the same request again may succeed: throttling, 5xx, broken connections. */
+    public static boolean retryable(Throwable t) {
+        Throwable u = unwrap(t);
+        if (u instanceof AwsServiceException e) {
+            int s = e.statusCode();
+            return s >= 500 || s == 429 || e.isThrottlingException() || "RequestTimeout".equals(code(e));
+        }
+        return u instanceof SdkClientException || u instanceof IOException;
+    }
+
+    /**
+     * The failure of {@code operation} on {@code key} in {@code bucket} as an {@link IOException}:
+     * a missing object becomes {@link NoSuchFileException}, a refused conditional write
+     * {@link ObjectExistsException}, missing buckets and rejected credentials say so.
+     */
+    public static IOException translate(String operation, String bucket, String key, Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            InterruptedIOException e = new InterruptedIOException(operation + " of s3://" + bucket + "/" + key + " interrupted");
+            e.initCause(t);
+            return e;
+        }
+        if (t instanceof IOException io && !(t.getCause() instanceof SdkException)) {
+            return io;
+        }
+        String code = code(t);
+        int status = status(t);
+        String where = "s3://" + bucket + "/" + (key == null ? "" : key);
+        if ("NoSuchBucket".equals(code)) {
+            return new IOException("bucket '" + bucket + "' does not exist (or is in another region/endpoint); "
+                    + operation + " of " + where + " failed: " + describe(t), t);
+        }
+        if ("NoSuchKey".equals(code) || (status == 404 && code == null) || (status == 404 && "NotFound".equals(code))) {
+            NoSuchFileException e = new NoSuchFileException(key, null, "no object under this key in s3://" + bucket);
+            e.initCause(t);
+            return e;
+        }
+        if (status == 412 || "PreconditionFailed".equals(code)) {
+            ObjectExistsException e = new ObjectExistsException(key);
+            e.initCause(t);
+            return e;
+        }
+        if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code) || "ExpiredToken".equals(code)
+                || "InvalidToken".equals(code)) {
+            return new IOException("S3 rejected the credentials (" + code + ") for " + operation + " of " + where
+                    + ": check the access key id and secret the client uses", t);
+        }
+        if (status == 403) {
+            return new IOException("S3 denied " + operation + " of " + where + " (" + code
+                    + "): the credentials lack permission for it", t);
+        }
+        return new IOException(operation + " of " + where + " failed: " + describe(t), t);
+    }
+
+    private static String describe(Throwable t) {
+        if (t instanceof AwsServiceException e) {
+            return "HTTP " + e.statusCode() + " " + code(e) + " (request id " + e.requestId() + ")";
+        }
+        return String.valueOf(t);
+    }
+}

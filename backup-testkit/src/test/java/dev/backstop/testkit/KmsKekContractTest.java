@@ -1,0 +1,63 @@
+package dev.backstop.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.s3.KmsKek;
+import dev.backstop.testkit.contract.KeyEncryptionKeyContract;
+import java.io.IOException;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+
+/** AWS KMS as KEK, through the real SDK v2 {@link KmsClient}, against {@link FakeKmsEndpoint}. */
+class KmsKekContractTest extends KeyEncryptionKeyContract {
+    private static final FakeKmsEndpoint KMS = new FakeKmsEndpoint();
+    private static final KmsClient CLIENT = KmsClient.builder().endpointOverride(KMS.endpoint()).region(Region.US_EAST_1)
+            .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("kms-access", "kms-secret-value")))
+            .build();
+    private String keyArn;
+
+    @AfterAll
+    static void stop() {
+        CLIENT.close();
+        KMS.close();
+    }
+
+    @Override
+    protected KeyEncryptionKey newKek() {
+        keyArn = KMS.createKey();
+        return KmsKek.of(CLIENT, keyArn);
+    }
+
+    @Override
+    protected KeyEncryptionKey newOtherKek() {
+        return KmsKek.of(CLIENT, KMS.createKey());
+    }
+
+    @Override
+    protected Collection<String> secrets() {
+        byte[] m = KMS.material(keyArn);
+        return List.of(Base64.getEncoder().encodeToString(m), HexFormat.of().formatHex(m), "kms-secret-value");
+    }
+
+    @Test
+    void id_namesTheKmsKey() {
+        assertThat(kek.id()).isEqualTo("aws-kms:" + keyArn);
+    }
+
+    @Test
+    void unknownKey_failsWithAnIOExceptionNamingIt() {
+        KmsKek missing = KmsKek.of(CLIENT, "arn:aws:kms:us-east-1:111122223333:key/missing");
+        assertThatThrownBy(() -> missing.wrap(new byte[32], new byte[] {1}))
+                .isInstanceOf(IOException.class).hasMessageContaining("key/missing").hasMessageContaining("NotFoundException");
+    }
+}
