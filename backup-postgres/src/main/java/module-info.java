@@ -8,5 +8,8 @@ module dev.backstop.postgres {
     requires transitive java.sql;
     requires org.postgresql.jdbc;
     requires org.apache.commons.compress;
+    requires com.fasterxml.jackson.databind;
     exports dev.backstop.postgres;
+    exports dev.backstop.postgres.physical;
+    exports dev.backstop.postgres.wal;
 }

@@ -99,6 +99,11 @@ public final class EphemeralPostgres implements PostgresInstance {
         return version;
     }
 
+    /** Whether the server process still runs (a recovering server exits when it cannot reach its target). */
+    public boolean isAlive() {
+        return server.isAlive();
+    }
+
     /** The directory holding the data directory, the socket and the server log. */
     public Path directory() {
         return dir;
@@ -301,14 +306,47 @@ public final class EphemeralPostgres implements PostgresInstance {
                 } finally {
                     Files.deleteIfExists(pwfile);
                 }
-                return launch(dir, asUser, postgres, password);
+                return launch(dir, asUser, postgres, "postgres", password);
             } catch (IOException | RuntimeException e) {
                 deleteTree(dir);
                 throw e;
             }
         }
 
-        private EphemeralPostgres launch(Path dir, List<String> asUser, Path postgres, String password) throws IOException {
+        /**
+         * Starts a server on a data directory prepared by someone else, {@code directory/data} (a
+         * restored base backup, for example), and connects as {@code user} with {@code password}.
+         * The instance owns {@code directory} from now on: {@link #close()} deletes it, and so does
+         * a failed start. When the JVM runs as root, the directory tree is first handed to the
+         * server's OS user. Returns once the server accepts connections (for a server in recovery:
+         * once it is consistent and hot standby is on).
+         */
+        public EphemeralPostgres startExisting(Path directory, String user, String password) throws IOException {
+            boolean root = "root".equals(System.getProperty("user.name"));
+            List<String> asUser = List.of();
+            try {
+                if (!Files.isDirectory(directory.resolve("data"))) {
+                    throw new IOException("startExisting: " + directory + " has no data directory 'data'");
+                }
+                if (root) {
+                    String osUser = runAs == null ? "postgres" : runAs;
+                    asUser = List.of("setpriv", "--reuid=" + osUser, "--regid=" + osUser, "--init-groups", "--");
+                    UserPrincipal owner = directory.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser);
+                    try (Stream<Path> s = Files.walk(directory)) {
+                        for (Path p : (Iterable<Path>) s::iterator) {
+                            Files.setOwner(p, owner);
+                        }
+                    }
+                }
+                return launch(directory, asUser, tools.tool("postgres"), user, password);
+            } catch (IOException | RuntimeException e) {
+                deleteTree(directory);
+                throw e;
+            }
+        }
+
+        private EphemeralPostgres launch(Path dir, List<String> asUser, Path postgres, String user, String password)
+                throws IOException {
             IOException last = null;
             for (int attempt = 0; attempt < 3; attempt++) {
                 int port = freePort();
@@ -320,7 +358,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-                PgEndpoint ep = PgEndpoint.of("127.0.0.1", port, "postgres", password);
+                PgEndpoint ep = PgEndpoint.of("127.0.0.1", port, user, password);
                 try {
                     String version = awaitReady(p, ep, log);
                     return new EphemeralPostgres(dir, asUser, tools, p, ep, version);

@@ -1,0 +1,259 @@
+package dev.backstop.postgres.physical;
+
+import dev.backstop.core.BackupType;
+import dev.backstop.core.CaptureFailedException;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.LogRange;
+import dev.backstop.core.SourceInfo;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.wal.WalArchive;
+import dev.backstop.postgres.wal.WalFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A physical backup of a whole PostgreSQL cluster with {@code pg_basebackup -D - -Ft -X fetch},
+ * streamed as one tar ({@value #STREAM}) through the pipeline.
+ *
+ * <pre>{@code
+ * CaptureSource source = BaseBackupSource.builder(PgEndpoint.of("127.0.0.1", 5432, "replicator", password)).build();
+ * Manifest m = BackupPipeline.builder().source(source).compress(ZstdTransform.level(3))
+ *     .encrypt(Encryption.with(kek)).repository(repo).build().run();
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The tar holds the data directory, the WAL needed to make it consistent
+ * ({@code -X fetch}) and pg_basebackup's {@code backup_manifest}, which {@link PointInTimeRecovery}
+ * checks with {@code pg_verifybackup} before starting a server on it. The result records the
+ * system identifier, the timeline and the start and stop LSN (read from {@code backup_label} and
+ * the manifest's WAL ranges as the tar streams by), and {@code requiredLogs} =
+ * {@code wal/<system-id>} from start to stop LSN. If pg_basebackup exits non-zero the capture
+ * throws {@link CaptureFailedException} with its stderr tail and nothing is published.
+ *
+ * <p><b>Restrictions.</b> A cluster with tablespaces besides {@code pg_default} and {@code
+ * pg_global} is refused before anything runs (pg_basebackup cannot stream several tablespaces to
+ * stdout). The role needs the REPLICATION attribute and a {@code pg_hba.conf} line for
+ * replication connections. {@code -X stream} is not used: it cannot write a tar to stdout.
+ *
+ * <p><b>Threading.</b> Immutable; one {@link #capture} at a time per cluster (PostgreSQL allows
+ * concurrent base backups, but they compete for the same disk).
+ */
+public final class BaseBackupSource implements CaptureSource {
+    /** The name of the one stream a base backup writes. */
+    public static final String STREAM = "base.tar";
+    /** Consistency point keys. */
+    public static final String SYSTEM_IDENTIFIER = "system_identifier";
+    public static final String TIMELINE = "timeline";
+    public static final String START_LSN = "start_lsn";
+    public static final String STOP_LSN = "stop_lsn";
+    public static final String START_WAL_FILE = "start_wal_file";
+    public static final String START_TIME = "start_time";
+
+    private static final Pattern LABEL_START = Pattern.compile("START WAL LOCATION: ([0-9A-Fa-f]+/[0-9A-Fa-f]+) \\(file ([0-9A-F]{24})\\)");
+    private static final Pattern LABEL_TLI = Pattern.compile("START TIMELINE: (\\d+)");
+    private static final Pattern LABEL_TIME = Pattern.compile("START TIME: (.+)");
+    private static final Pattern WAL_RANGE = Pattern.compile(
+            "\"Timeline\":\\s*(\\d+),\\s*\"Start-LSN\":\\s*\"([0-9A-Fa-f]+/[0-9A-Fa-f]+)\",\\s*\"End-LSN\":\\s*\"([0-9A-Fa-f]+/[0-9A-Fa-f]+)\"");
+
+    private final PgEndpoint endpoint;
+    private final PgTools tools;
+    private final String label;
+    private final boolean fastCheckpoint;
+    private final int maxRateKbps;
+
+    private BaseBackupSource(Builder b) {
+        this.endpoint = b.endpoint;
+        this.tools = b.tools;
+        this.label = b.label;
+        this.fastCheckpoint = b.fastCheckpoint;
+        this.maxRateKbps = b.maxRateKbps;
+    }
+
+    /** A source backing up the cluster at {@code endpoint}. */
+    public static Builder builder(PgEndpoint endpoint) {
+        return new Builder(endpoint);
+    }
+
+    @Override
+    public BackupType type() {
+        return BackupType.PHYSICAL;
+    }
+
+    @Override
+    public CaptureResult capture(Streams streams) throws IOException {
+        Path program;
+        try {
+            program = tools.tool("pg_basebackup");
+        } catch (NoSuchFileException e) {
+            throw new CaptureFailedException(e.getReason(), null, null, e);
+        }
+        Map<String, String> facts = facts();
+        List<String> args = new ArrayList<>(List.of("--pgdata=-", "--format=tar", "--wal-method=fetch",
+                "--checkpoint=" + (fastCheckpoint ? "fast" : "spread"), "--label=" + label));
+        if (maxRateKbps > 0) {
+            args.add("--max-rate=" + maxRateKbps + "k");
+        }
+        TarSniffer sniffer;
+        long bytes = 0;
+        try (ToolProcess p = ToolProcess.start(program, args, endpoint, null, ProcessBuilder.Redirect.PIPE)) {
+            try (OutputStream out = streams.open(STREAM); InputStream in = p.stdout()) {
+                sniffer = new TarSniffer(out);
+                byte[] buf = new byte[256 * 1024];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    sniffer.write(buf, 0, n);
+                    bytes += n;
+                }
+                sniffer.flush();
+            }
+            int exit = p.waitFor();
+            if (exit != 0) {
+                throw new CaptureFailedException("pg_basebackup of " + endpoint + " failed after " + bytes + " bytes", exit,
+                        p.stderrTail(), null);
+            }
+        }
+        Map<String, String> point = consistency(sniffer, facts.get(SYSTEM_IDENTIFIER));
+        long start = WalFile.parseLsn(point.get(START_LSN));
+        long stop = WalFile.parseLsn(point.get(STOP_LSN));
+        long sysid = Long.parseUnsignedLong(facts.get(SYSTEM_IDENTIFIER));
+        return CaptureResult.builder(new SourceInfo("postgresql", facts.get("server_version"),
+                        Map.of(SYSTEM_IDENTIFIER, facts.get(SYSTEM_IDENTIFIER), "host", endpoint.host() + ":" + endpoint.port())))
+                .consistency(ConsistencyPoint.of(point))
+                .requiredLogs(new LogRange(WalArchive.streamOf(sysid), start, Math.max(start, stop)))
+                .attribute("postgresql.server_version_num", facts.get("server_version_num"))
+                .attribute("postgresql.cluster_size_bytes", facts.get("cluster_size"))
+                .attribute("postgresql.tar_bytes", Long.toString(bytes))
+                .attribute("postgresql.tar_entries", Integer.toString(sniffer.entries()))
+                .build();
+    }
+
+    /** Start and stop of the backup as pg_basebackup wrote them into the tar it streamed. */
+    static Map<String, String> consistency(TarSniffer sniffer, String systemId) throws CaptureFailedException {
+        String lbl = sniffer.backupLabel();
+        Matcher start = LABEL_START.matcher(lbl);
+        Matcher tli = LABEL_TLI.matcher(lbl);
+        if (!start.find() || !tli.find()) {
+            throw new CaptureFailedException("pg_basebackup's tar has no readable backup_label (got "
+                    + (lbl.isEmpty() ? "none" : "'" + lbl.strip() + "'") + "); cannot record where the backup starts", null, null, null);
+        }
+        Matcher range = WAL_RANGE.matcher(sniffer.manifestTail());
+        String stopLsn = null;
+        while (range.find()) {
+            stopLsn = range.group(3);
+        }
+        if (stopLsn == null) {
+            throw new CaptureFailedException("pg_basebackup's tar has no backup_manifest with WAL-Ranges; "
+                    + "cannot record where the backup stops (was --no-manifest set?)", null, null, null);
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put(SYSTEM_IDENTIFIER, systemId);
+        out.put(TIMELINE, tli.group(1));
+        out.put(START_LSN, start.group(1));
+        out.put(STOP_LSN, stopLsn);
+        out.put(START_WAL_FILE, start.group(2));
+        Matcher time = LABEL_TIME.matcher(lbl);
+        if (time.find()) {
+            out.put(START_TIME, time.group(1).strip());
+        }
+        return out;
+    }
+
+    private Map<String, String> facts() throws CaptureFailedException {
+        try (Connection c = endpoint.connect("postgres"); Statement st = c.createStatement()) {
+            List<String> spaces = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT spcname, pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace "
+                    + "WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname")) {
+                while (rs.next()) {
+                    spaces.add(rs.getString(1) + " at " + rs.getString(2));
+                }
+            }
+            if (!spaces.isEmpty()) {
+                throw new CaptureFailedException("cluster at " + endpoint + " has tablespaces besides pg_default and pg_global ("
+                        + String.join(", ", spaces) + "); BaseBackupSource supports only the data directory: move their "
+                        + "objects to pg_default or back them up with PgDumpSource", null, null, null);
+            }
+            Map<String, String> out = new LinkedHashMap<>();
+            try (ResultSet rs = st.executeQuery("SELECT s.system_identifier, current_setting('server_version'), "
+                    + "current_setting('server_version_num'), (SELECT sum(pg_catalog.pg_database_size(oid)) FROM pg_catalog.pg_database) "
+                    + "FROM pg_catalog.pg_control_system() s")) {
+                rs.next();
+                out.put(SYSTEM_IDENTIFIER, Long.toUnsignedString(rs.getLong(1)));
+                out.put("server_version", rs.getString(2).split(" ")[0]);
+                out.put("server_version_num", rs.getString(3));
+                out.put("cluster_size", rs.getString(4));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new CaptureFailedException("could not inspect the cluster at " + endpoint + ": " + e.getMessage()
+                    + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BaseBackupSource[" + endpoint + ", label=" + label + "]";
+    }
+
+    /** Builder for {@link BaseBackupSource}; not thread-safe. */
+    public static final class Builder {
+        private final PgEndpoint endpoint;
+        private PgTools tools = PgTools.locate();
+        private String label = "backstop";
+        private boolean fastCheckpoint = true;
+        private int maxRateKbps;
+
+        private Builder(PgEndpoint endpoint) {
+            this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+        }
+
+        public Builder tools(PgTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /** The label pg_basebackup writes into backup_label (default {@code backstop}). */
+        public Builder label(String label) {
+            if (label == null || label.isBlank() || label.length() > 1023 || label.contains("\n")) {
+                throw new IllegalArgumentException("label: got '" + label + "', need 1..1023 characters on one line");
+            }
+            this.label = label;
+            return this;
+        }
+
+        /** Whether to ask for an immediate checkpoint (default true) instead of a spread one. */
+        public Builder fastCheckpoint(boolean fast) {
+            this.fastCheckpoint = fast;
+            return this;
+        }
+
+        /** Caps pg_basebackup's transfer rate in kB/s (32..1048576); 0 (default) means no cap. */
+        public Builder maxRateKbps(int kbps) {
+            if (kbps != 0 && (kbps < 32 || kbps > 1048576)) {
+                throw new IllegalArgumentException("maxRateKbps: got " + kbps + ", must be 0 or 32..1048576");
+            }
+            this.maxRateKbps = kbps;
+            return this;
+        }
+
+        public BaseBackupSource build() {
+            return new BaseBackupSource(this);
+        }
+    }
+}

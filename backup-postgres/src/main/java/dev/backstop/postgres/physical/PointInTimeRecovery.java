@@ -1,0 +1,431 @@
+package dev.backstop.postgres.physical;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupType;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.wal.WalArchive;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Restores a base backup taken by {@link BaseBackupSource} into a fresh server and recovers it
+ * to a {@link RecoveryTarget}: fetch and verify the base backup, extract it, check it with
+ * {@code pg_verifybackup}, configure recovery, start, serve WAL from the archive with parallel
+ * prefetch, wait for promotion.
+ *
+ * <pre>{@code
+ * try (EphemeralPostgres pg = PointInTimeRecovery.builder(restore, manifest)
+ *         .archive(walArchive).target(RecoveryTarget.time(t, true))
+ *         .credentials("postgres", password).build().recover()) { ... }
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The base backup's bytes are verified against the manifest while they
+ * stream (stored and plaintext SHA-256, AEAD); {@code pg_verifybackup} checks every file against
+ * pg_basebackup's own manifest before the server is started; the restored configuration has
+ * {@code archive_mode = off} and an empty {@code archive_command}, so the copy never writes into
+ * the production archive; recovery promotes at the target ({@code recovery_target_action =
+ * promote}). A WAL file that fails its integrity check makes recovery abort (restore_command exits
+ * 255) rather than promote early; the failure is reported. Returned only once the server is
+ * promoted and accepts writes; on any failure the directory is deleted.
+ *
+ * <p><b>Restrictions.</b> The server runs from this machine's binaries (same major version as
+ * the backup). It authenticates with the backed-up cluster's roles: give a superuser's name and
+ * password with {@link Builder#credentials}. Needs free disk for the extracted cluster.
+ *
+ * <p><b>Threading.</b> Immutable; {@link #recover()} may run concurrently, each into its own
+ * directory, using {@code parallelism} prefetch threads of its own.
+ */
+public final class PointInTimeRecovery {
+    private final Restore restore;
+    private final Manifest manifest;
+    private final WalArchive archive;
+    private final RecoveryTarget target;
+    private final String user;
+    private final String password;
+    private final Path workDir;
+    private final PgTools tools;
+    private final int parallelism;
+    private final int prefetchDepth;
+    private final Duration timeout;
+    private final Clock clock;
+
+    private PointInTimeRecovery(Builder b) {
+        this.restore = b.restore;
+        this.manifest = b.manifest;
+        this.archive = b.archive;
+        this.target = b.target;
+        this.user = b.user;
+        this.password = b.password;
+        this.workDir = b.workDir;
+        this.tools = b.tools;
+        this.parallelism = b.parallelism;
+        this.prefetchDepth = b.prefetchDepth;
+        this.timeout = b.timeout;
+        this.clock = b.clock;
+    }
+
+    public static Builder builder(Restore restore, Manifest manifest) {
+        return new Builder(restore, manifest);
+    }
+
+    /** Restores, recovers and returns the promoted server; the caller closes it. */
+    public EphemeralPostgres recover() {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory(workDir, "backstop-pitr-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not create a directory under " + workDir + ": " + e, e);
+        }
+        Path data = dir.resolve("data");
+        WalBroker broker = null;
+        EphemeralPostgres server = null;
+        try {
+            restoreTo(data);
+            Map<String, String> settings = new LinkedHashMap<>();
+            settings.put("archive_mode", "off");
+            settings.put("archive_command", "");
+            settings.put("primary_conninfo", "");
+            settings.put("primary_slot_name", "");
+            if (target.needsArchive()) {
+                broker = new WalBroker(archive, dir.resolve("wal-broker"), parallelism, prefetchDepth);
+                settings.put("restore_command", broker.restoreCommand());
+                settings.put("recovery_target_timeline", "latest");
+                settings.putAll(target.settings());
+                Files.writeString(data.resolve("recovery.signal"), "");
+                broker.start();
+            }
+            appendSettings(data.resolve("postgresql.auto.conf"), settings);
+            server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
+            awaitPromotion(server, broker);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            RuntimeException brokerFailure = broker == null ? null : broker.failure();
+            if (server != null) {
+                closeQuietly(server);
+            } else {
+                deleteQuietly(dir);
+            }
+            if (brokerFailure != null) {
+                brokerFailure.addSuppressed(e);
+                throw brokerFailure;
+            }
+            if (e instanceof BackupException be) {
+                throw be;
+            }
+            throw new BackupException(Stage.RESTORE, "point-in-time recovery of " + manifest.id() + " to " + target + " failed: "
+                    + e.getMessage(), e, false, manifest.id());
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+        }
+    }
+
+    /**
+     * Only restores the files: fetches the base backup (digests and AEAD verified as it streams),
+     * extracts it into the new directory {@code data} and checks it with {@code pg_verifybackup}.
+     * No recovery settings are written and no server is started.
+     *
+     * @return the number of files extracted
+     */
+    public int restoreTo(Path data) {
+        try {
+            Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Map<String, long[]> crcs = new java.util.HashMap<>();
+            int n;
+            try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16)) {
+                n = extract(in, data, crcs);
+            }
+            verifyBackup(data, crcs);
+            return n;
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + " into " + data + " failed: "
+                    + e.getMessage(), e, false, manifest.id());
+        }
+    }
+
+    /**
+     * Unpacks pg_basebackup's tar: directories and regular files only, each inside {@code data}.
+     * Reads to the end so the verifying stream sees every byte and checks the digests.
+     */
+    static int extract(InputStream in, Path data) throws IOException {
+        return extract(in, data, new java.util.HashMap<>());
+    }
+
+    /** As {@link #extract(InputStream, Path)}, recording each file's size and CRC-32C under its tar name. */
+    static int extract(InputStream in, Path data, Map<String, long[]> crcs) throws IOException {
+        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        int n = 0;
+        TarArchiveEntry e;
+        Path root = data.toAbsolutePath().normalize();
+        byte[] buf = new byte[256 * 1024];
+        while ((e = tar.getNextEntry()) != null) {
+            Path p = root.resolve(e.getName()).normalize();
+            if (!p.startsWith(root) || p.equals(root) && !e.isDirectory()) {
+                throw new IOException("tar entry '" + e.getName() + "' points outside the data directory; refusing it");
+            }
+            if (e.isDirectory()) {
+                Files.createDirectories(p);
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+            } else if (e.isFile()) {
+                Files.createDirectories(p.getParent());
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                long size = 0;
+                try (OutputStream out = Files.newOutputStream(p)) {
+                    int r;
+                    while ((r = tar.read(buf)) >= 0) {
+                        out.write(buf, 0, r);
+                        crc.update(buf, 0, r);
+                        size += r;
+                    }
+                }
+                crcs.put(e.getName(), new long[] {size, crc.getValue()});
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
+                n++;
+            } else {
+                throw new IOException("tar entry '" + e.getName() + "' is a link or special file; base backups with "
+                        + "tablespaces are not supported");
+            }
+        }
+        in.transferTo(OutputStream.nullOutputStream());
+        return n;
+    }
+
+    /**
+     * Checks the restored files against pg_basebackup's {@code backup_manifest}. The CRC-32C of
+     * every file was computed while it was written, so when the manifest uses CRC-32C (the
+     * default) the checksums are compared here and {@code pg_verifybackup --skip-checksums} checks
+     * the rest (manifest checksum, files present and sizes, WAL parses): one read of the data
+     * instead of two. Any other algorithm is left to a full {@code pg_verifybackup}.
+     */
+    private void verifyBackup(Path data, Map<String, long[]> crcs) throws IOException {
+        Path manifestFile = data.resolve("backup_manifest");
+        if (!Files.exists(manifestFile)) {
+            throw new IntegrityException(BaseBackupSource.STREAM, "backup_manifest in " + manifest.id(),
+                    "pg_basebackup's manifest", "none in the tar", null, manifest.id());
+        }
+        boolean inline = checkCrcs(manifestFile, crcs);
+        List<String> args = inline ? List.of("--quiet", "--skip-checksums", data.toString()) : List.of("--quiet", data.toString());
+        try (ToolProcess p = ToolProcess.start(tools.tool("pg_verifybackup"), args, null, null,
+                ProcessBuilder.Redirect.DISCARD)) {
+            int exit = p.waitFor();
+            if (exit != 0) {
+                throw new IntegrityException(BaseBackupSource.STREAM, "pg_verifybackup of " + manifest.id(),
+                        "exit 0", "exit " + exit + ": " + p.stderrTail().strip(), null, manifest.id());
+            }
+        }
+    }
+
+    /** Compares CRC-32Cs; returns false (check nothing) if the manifest uses another algorithm anywhere. */
+    private boolean checkCrcs(Path manifestFile, Map<String, long[]> crcs) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode files = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(manifestFile.toFile()).path("Files");
+        for (com.fasterxml.jackson.databind.JsonNode f : files) {
+            if (!"CRC32C".equals(f.path("Checksum-Algorithm").asText()) || !f.has("Path")) {
+                return false;
+            }
+        }
+        for (com.fasterxml.jackson.databind.JsonNode f : files) {
+            String path = f.path("Path").asText();
+            long[] got = crcs.get(path);
+            if (got == null) {
+                continue; // pg_verifybackup reports a missing file
+            }
+            // PostgreSQL writes the CRC's bytes in memory (little-endian) order as hex
+            String hex = String.format("%08x", Integer.reverseBytes((int) got[1]));
+            if (got[0] != f.path("Size").asLong() || !hex.equalsIgnoreCase(f.path("Checksum").asText())) {
+                throw new IntegrityException(BaseBackupSource.STREAM, "file " + path + " of " + manifest.id(),
+                        f.path("Size").asLong() + " bytes, CRC-32C " + f.path("Checksum").asText() + " (backup_manifest)",
+                        got[0] + " bytes, CRC-32C " + hex, null, manifest.id());
+            }
+        }
+        return true;
+    }
+
+    private static void appendSettings(Path autoConf, Map<String, String> settings) throws IOException {
+        StringBuilder sb = new StringBuilder("\n# Added by Backstop point-in-time recovery: never archive into the source's repository\n");
+        settings.forEach((k, v) -> sb.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+        Files.writeString(autoConf, sb.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private void awaitPromotion(EphemeralPostgres server, WalBroker broker) throws IOException {
+        Instant deadline = clock.instant().plus(timeout);
+        SQLException last = null;
+        while (clock.instant().isBefore(deadline)) {
+            if (broker != null && broker.failure() != null) {
+                throw broker.failure();
+            }
+            if (!server.isAlive()) {
+                throw new IOException("the restored server stopped before promotion (target " + target + "): " + logTail(server));
+            }
+            try (Connection c = server.connect("postgres"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_is_in_recovery()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return;
+                }
+            } catch (SQLException e) {
+                last = e;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for promotion", e);
+            }
+        }
+        throw new IOException("the restored server was not promoted within " + timeout + " (target " + target + ", last error "
+                + (last == null ? "none" : last.getMessage()) + "): " + logTail(server));
+    }
+
+    private static String logTail(EphemeralPostgres server) throws IOException {
+        Path log = server.directory().resolve("server.log");
+        String tail = Files.exists(log) ? Files.readString(log) : "";
+        return tail.length() > 2000 ? tail.substring(tail.length() - 2000) : tail;
+    }
+
+    private static void closeQuietly(EphemeralPostgres server) {
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // the failure being reported matters more than a failed cleanup
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: only throwaway data
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PointInTimeRecovery[" + manifest.id() + " to " + target + (archive == null ? "" : " with " + archive) + "]";
+    }
+
+    /** Builder for {@link PointInTimeRecovery}; not thread-safe. */
+    public static final class Builder {
+        private final Restore restore;
+        private final Manifest manifest;
+        private WalArchive archive;
+        private RecoveryTarget target = RecoveryTarget.consistent();
+        private String user = "postgres";
+        private String password;
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private PgTools tools = PgTools.locate();
+        private int parallelism = 2;
+        private int prefetchDepth = 8;
+        private Duration timeout = Duration.ofMinutes(10);
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(Restore restore, Manifest manifest) {
+            this.restore = Objects.requireNonNull(restore, "restore");
+            this.manifest = Objects.requireNonNull(manifest, "manifest");
+            if (manifest.type() != BackupType.PHYSICAL || manifest.object(BaseBackupSource.STREAM).isEmpty()) {
+                throw new IllegalArgumentException("backup " + manifest.id() + ": got a " + manifest.type().label()
+                        + " backup with objects " + manifest.objects().stream().map(o -> o.name()).toList()
+                        + ", need a physical backup with '" + BaseBackupSource.STREAM + "' from BaseBackupSource");
+            }
+        }
+
+        /** The WAL archive to recover from; required unless the target is {@link RecoveryTarget#consistent()}. */
+        public Builder archive(WalArchive archive) {
+            this.archive = Objects.requireNonNull(archive, "archive");
+            return this;
+        }
+
+        public Builder target(RecoveryTarget target) {
+            this.target = Objects.requireNonNull(target, "target");
+            return this;
+        }
+
+        /** A superuser of the backed-up cluster, used to connect to the restored one. */
+        public Builder credentials(String user, String password) {
+            this.user = Objects.requireNonNull(user, "user");
+            this.password = password;
+            return this;
+        }
+
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        public Builder tools(PgTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /** Threads fetching WAL ahead of replay (1..16, default 2). */
+        public Builder parallelism(int parallelism) {
+            if (parallelism < 1 || parallelism > 16) {
+                throw new IllegalArgumentException("parallelism: got " + parallelism + ", must be 1..16");
+            }
+            this.parallelism = parallelism;
+            return this;
+        }
+
+        /** Segments fetched ahead of the one being replayed (0..256, default 8): bounds the disk used. */
+        public Builder prefetchDepth(int depth) {
+            if (depth < 0 || depth > 256) {
+                throw new IllegalArgumentException("prefetchDepth: got " + depth + ", must be 0..256");
+            }
+            this.prefetchDepth = depth;
+            return this;
+        }
+
+        /** How long start-up, replay and promotion may take together (default 10 minutes). */
+        public Builder timeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout: got " + timeout + ", must be positive");
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public PointInTimeRecovery build() {
+            if (target.needsArchive() && archive == null) {
+                throw new IllegalStateException("target " + target + " needs WAL from the archive: set archive(WalArchive)");
+            }
+            String sysid = manifest.consistency().properties().get(BaseBackupSource.SYSTEM_IDENTIFIER);
+            if (archive != null && sysid != null && Long.parseUnsignedLong(sysid) != archive.systemId()) {
+                throw new IllegalArgumentException("archive: got the WAL of system " + Long.toUnsignedString(archive.systemId())
+                        + ", but backup " + manifest.id() + " is of system " + sysid);
+            }
+            return new PointInTimeRecovery(this);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.backstop.postgres.physical;
+
+import java.io.ByteArrayOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Passes a tar stream through unchanged while reading its headers, and keeps two small things on
+ * the way: the whole {@code backup_label} and the tail of {@code backup_manifest}, where
+ * pg_basebackup writes the start and end of the backup's WAL. Memory stays bounded whatever the
+ * size of the backup.
+ */
+final class TarSniffer extends FilterOutputStream {
+    private static final int BLOCK = 512;
+    private static final int LABEL_MAX = 64 * 1024;
+    private static final int MANIFEST_TAIL = 16 * 1024;
+
+    private final byte[] header = new byte[BLOCK];
+    private int headerFill;
+    private long dataLeft;
+    private long padLeft;
+    private boolean ended;
+    private String current;
+    private final ByteArrayOutputStream label = new ByteArrayOutputStream();
+    private final byte[] manifestTail = new byte[MANIFEST_TAIL];
+    private long manifestBytes;
+    private int entries;
+
+    TarSniffer(OutputStream out) {
+        super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len);
+        int i = off;
+        int end = off + len;
+        while (i < end && !ended) {
+            if (dataLeft > 0) {
+                int n = (int) Math.min(dataLeft, end - i);
+                keep(b, i, n);
+                dataLeft -= n;
+                i += n;
+            } else if (padLeft > 0) {
+                int n = (int) Math.min(padLeft, end - i);
+                padLeft -= n;
+                i += n;
+            } else {
+                int n = Math.min(BLOCK - headerFill, end - i);
+                System.arraycopy(b, i, header, headerFill, n);
+                headerFill += n;
+                i += n;
+                if (headerFill == BLOCK) {
+                    headerFill = 0;
+                    parseHeader();
+                }
+            }
+        }
+    }
+
+    private void parseHeader() throws IOException {
+        boolean zero = true;
+        for (byte x : header) {
+            if (x != 0) {
+                zero = false;
+                break;
+            }
+        }
+        if (zero) {
+            ended = true;
+            return;
+        }
+        String name = cString(0, 100);
+        String prefix = cString(345, 155);
+        if (!prefix.isEmpty()) {
+            name = prefix + "/" + name;
+        }
+        long size = size();
+        current = name;
+        entries++;
+        dataLeft = size;
+        padLeft = (BLOCK - size % BLOCK) % BLOCK;
+    }
+
+    private long size() throws IOException {
+        if ((header[124] & 0x80) != 0) {
+            long v = 0;
+            for (int k = 125; k < 136; k++) {
+                v = v << 8 | (header[k] & 0xFF);
+            }
+            return v;
+        }
+        String octal = cString(124, 12).trim();
+        try {
+            return octal.isEmpty() ? 0 : Long.parseLong(octal, 8);
+        } catch (NumberFormatException e) {
+            throw new IOException("pg_basebackup wrote a tar header for '" + current + "' with size field '" + octal + "'");
+        }
+    }
+
+    private String cString(int from, int max) {
+        int n = 0;
+        while (n < max && header[from + n] != 0) {
+            n++;
+        }
+        return new String(header, from, n, StandardCharsets.UTF_8);
+    }
+
+    private void keep(byte[] b, int off, int n) {
+        if ("backup_label".equals(current) && label.size() + n <= LABEL_MAX) {
+            label.write(b, off, n);
+        } else if ("backup_manifest".equals(current)) {
+            for (int k = 0; k < n; k++) {
+                manifestTail[(int) (manifestBytes++ % MANIFEST_TAIL)] = b[off + k];
+            }
+        }
+    }
+
+    /** The backup_label seen in the stream, or empty. */
+    String backupLabel() {
+        return label.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The last bytes of backup_manifest (up to 16 KiB), or empty. */
+    String manifestTail() {
+        int n = (int) Math.min(manifestBytes, MANIFEST_TAIL);
+        byte[] out = new byte[n];
+        long start = manifestBytes - n;
+        for (int k = 0; k < n; k++) {
+            out[k] = manifestTail[(int) ((start + k) % MANIFEST_TAIL)];
+        }
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    int entries() {
+        return entries;
+    }
+
+    /** Does not close the pipeline's stream: the source closes it when pg_basebackup has exited. */
+    @Override
+    public void close() throws IOException {
+        out.flush();
+    }
+}

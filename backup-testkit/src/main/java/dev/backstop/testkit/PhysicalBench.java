@@ -1,0 +1,83 @@
+package dev.backstop.testkit;
+
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.physical.BaseBackupSource;
+import dev.backstop.postgres.physical.PointInTimeRecovery;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Backstop side of {@code benchmarks/compare-physical.sh}: one base backup or one restore per
+ * process, printing {@code key=value} lines. Not a public API.
+ *
+ * <pre>
+ *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=0]
+ *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR   (extract + pg_verifybackup, no start)
+ * </pre>
+ * Connects to 127.0.0.1 as {@code postgres}; a password, if needed, comes from {@code BACKSTOP_PGPASSWORD}.
+ */
+public final class PhysicalBench {
+    private PhysicalBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("usage: PhysicalBench backup|restore --option=value ...");
+        }
+        Map<String, String> o = new HashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            int eq = a.indexOf('=');
+            if (!a.startsWith("--") || eq < 0) {
+                throw new IllegalArgumentException("option '" + a + "': expected --name=value");
+            }
+            o.put(a.substring(2, eq), a.substring(eq + 1));
+        }
+        long start = System.nanoTime();
+        switch (args[0]) {
+            case "backup" -> {
+                PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(req(o, "port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
+                Path kekFile = Path.of(req(o, "kek"));
+                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
+                Manifest m = BackupPipeline.builder()
+                        .source(BaseBackupSource.builder(ep).build())
+                        .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
+                                .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
+                        .encrypt(Encryption.with(kek))
+                        .repository(Repository.filesystem(Path.of(req(o, "repo")))).build().run();
+                System.out.println("backup_id=" + m.id());
+                System.out.println("plaintext_bytes=" + m.plaintextBytes());
+                System.out.println("stored_bytes=" + m.storedBytes());
+            }
+            case "restore" -> {
+                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(req(o, "repo"))))
+                        .keys(LocalKeysetKek.load(Path.of(req(o, "kek")))).build();
+                Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
+                int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(Path.of(req(o, "target")));
+                System.out.println("files=" + files);
+            }
+            default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup or restore");
+        }
+        System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    private static String req(Map<String, String> o, String name) {
+        String v = o.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("missing option --" + name + "=...");
+        }
+        return v;
+    }
+}

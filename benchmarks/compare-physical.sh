@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Backstop's physical (base) backup and restore against pgBackRest and the plain shell pipeline, on one
+# machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
+#
+#   backup:  Backstop (pg_basebackup -Ft -X fetch -> zstd-3 with 2 workers -> SHA-256 -> AES-GCM -> local repository)
+#            vs pgBackRest full (zst level 3, process-max 2, aes-256-cbc)
+#            vs pg_basebackup -D - -Ft -X fetch | zstd -3 -T0
+#   restore: Backstop (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
+#
+# Fixtures, one cluster each: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic
+# application-like database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
+# Installs pgbackrest with apt-get if missing. Starts and stops its own PostgreSQL (trust auth on
+# 127.0.0.1, a random port, data in --work). Prints medians and same-round ratios as key=value lines;
+# the last line is ratio_backup_vs_pgbackrest=<x>, the worse of the two fixtures.
+#
+# Usage: benchmarks/compare-physical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
+#                                       [--work=DIR] [--keep]
+# Quick check (a few minutes): benchmarks/compare-physical.sh --pgbench-scale=5 --realistic-size=80MiB
+set -euo pipefail
+
+ROUNDS=3
+SCALE=100
+RSIZE=1536MiB
+WORK=""
+KEEP=0
+for a in "$@"; do
+  case "$a" in
+    --rounds=*) ROUNDS=${a#*=} ;;
+    --pgbench-scale=*) SCALE=${a#*=} ;;
+    --realistic-size=*) RSIZE=${a#*=} ;;
+    --work=*) WORK=${a#*=} ;;
+    --keep) KEEP=1 ;;
+    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$(pg_config --bindir 2>/dev/null || true)
+if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
+  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+fi
+for t in initdb pg_ctl pg_basebackup pg_verifybackup psql pgbench createdb; do
+  [ -x "$BIN/$t" ] || { echo "error: $t not found in '$BIN' (install the PostgreSQL server package)" >&2; exit 2; }
+done
+if ! command -v pgbackrest >/dev/null; then
+  echo "# installing pgbackrest" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbackrest >&2
+fi
+for t in zstd java pgbackrest; do
+  command -v "$t" >/dev/null || { echo "error: $t not found on PATH" >&2; exit 2; }
+done
+
+WORK=${WORK:-$(mktemp -d /tmp/backstop-physbench-XXXXXX)}
+mkdir -p "$WORK"
+chmod 755 "$WORK"
+AS=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb, postgres and pgbackrest run as the server's OS user
+  AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+PGDIR="$WORK/pg"
+
+cleanup() {
+  "${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+echo "# building backup-testkit" >&2
+"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
+CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
+bench() { java -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
+load() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+
+PORT=0
+for _ in $(seq 1 50); do
+  p=$(( 20000 + RANDOM % 40000 ))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+done
+[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+as_pg() { "${AS[@]}" "$@"; }
+
+start_cluster() {
+  rm -rf "$PGDIR"; mkdir -p "$PGDIR"; [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"
+  as_pg "$BIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+  as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
+    -o "-p $PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c shared_buffers=256MB -c max_wal_size=8GB -c checkpoint_timeout=1h -c maintenance_work_mem=256MB \
+        -c archive_mode=on -c archive_command=/bin/true" >/dev/null
+  echo "# server $("$BIN/psql" -Atc 'SHOW server_version' postgres) on port $PORT, work dir $WORK" >&2
+}
+
+# pgBackRest: repository and configuration owned by the server's OS user, WAL archive check off
+# (archiving is out of scope of this comparison: Backstop's base backup carries its WAL with -X fetch)
+pgbr_setup() {
+  rm -rf "$WORK/pgbr"; mkdir -p "$WORK/pgbr/repo" "$WORK/pgbr/log" "$WORK/pgbr/lock"
+  cat > "$WORK/pgbr/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$WORK/pgbr/repo
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=backstop-benchmark-not-a-secret
+compress-type=zst
+compress-level=3
+process-max=2
+start-fast=y
+archive-check=n
+repo1-retention-full=1
+log-path=$WORK/pgbr/log
+lock-path=$WORK/pgbr/lock
+log-level-console=warn
+
+[bench]
+pg1-path=$PGDIR/data
+pg1-port=$PORT
+pg1-socket-path=$PGDIR
+CONF
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$WORK/pgbr"
+  as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench stanza-create >&2
+}
+pgbr() { as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench "$@"; }
+
+WORST=0
+for fixture in pgbench realistic; do
+  start_cluster
+  if [ "$fixture" = pgbench ]; then
+    echo "# loading pgbench scale $SCALE" >&2
+    "$BIN/pgbench" -i -q -s "$SCALE" postgres >/dev/null 2>&1
+  else
+    echo "# loading the realistic fixture at $RSIZE" >&2
+    load load --port="$PORT" --db=postgres --size="$RSIZE" >/dev/null
+  fi
+  "$BIN/psql" -q -c 'VACUUM ANALYZE' postgres
+  "$BIN/psql" -q -c 'CHECKPOINT' postgres
+  pgbr_setup
+  size=$("$BIN/psql" -Atc "SELECT sum(pg_database_size(oid)) FROM pg_database" postgres)
+  echo "${fixture}_cluster_bytes=$size"
+  sh=(); br=(); bs=(); brr=(); bsr=(); r_br=(); r_sh=(); r_rest=()
+  for round in $(seq 1 "$ROUNDS"); do
+    order=(shell pgbackrest backstop)
+    k=$(( (round - 1) % 3 ))
+    order=("${order[@]:$k}" "${order[@]:0:$k}")
+    for who in "${order[@]}"; do
+      case $who in
+        shell)
+          rm -f "$WORK/base.tar.zst"
+          t0=$(now); "$BIN/pg_basebackup" -D - -Ft -X fetch -c fast | zstd -3 -T0 -q > "$WORK/base.tar.zst"; t1=$(now)
+          s_sh=$(elapsed "$t0" "$t1") ;;
+        pgbackrest)
+          t0=$(now); pgbr --type=full backup; t1=$(now)
+          s_br=$(elapsed "$t0" "$t1") ;;
+        backstop)
+          rm -rf "$WORK/repo"
+          t0=$(now); out=$(bench backup --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
+          s_bs=$(elapsed "$t0" "$t1")
+          id=$(sed -n 's/^backup_id=//p' <<<"$out")
+          stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
+          plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
+      esac
+    done
+    if [ $(( round % 2 )) = 1 ]; then first=br; else first=bs; fi
+    for who in $first $([ $first = br ] && echo bs || echo br); do
+      rm -rf "$WORK/restore-$who"
+      if [ $who = br ]; then
+        mkdir -p "$WORK/restore-br"; chmod 700 "$WORK/restore-br"; [ "$(id -u)" = 0 ] && chown postgres: "$WORK/restore-br"
+        t0=$(now); pgbr --pg1-path="$WORK/restore-br" restore; t1=$(now)
+        s_brr=$(elapsed "$t0" "$t1")
+      else
+        t0=$(now); bench restore --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --target="$WORK/restore-bs" >/dev/null; t1=$(now)
+        s_bsr=$(elapsed "$t0" "$t1")
+      fi
+      rm -rf "$WORK/restore-$who"
+    done
+    echo "${fixture}_round${round}: shell=${s_sh}s pgbackrest=${s_br}s backstop=${s_bs}s pgbackrest_restore=${s_brr}s backstop_restore=${s_bsr}s" >&2
+    sh+=("$s_sh"); br+=("$s_br"); bs+=("$s_bs"); brr+=("$s_brr"); bsr+=("$s_bsr")
+    r_br+=("$(ratio "$s_bs" "$s_br")"); r_sh+=("$(ratio "$s_sh" "$s_br")"); r_rest+=("$(ratio "$s_bsr" "$s_brr")")
+  done
+  echo "${fixture}_backstop_plaintext_bytes=$plain"
+  echo "${fixture}_backstop_stored_bytes=$stored"
+  echo "${fixture}_shell_backup_median_s=$(median "${sh[@]}")"
+  echo "${fixture}_pgbackrest_backup_median_s=$(median "${br[@]}")"
+  echo "${fixture}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${fixture}_pgbackrest_restore_median_s=$(median "${brr[@]}")"
+  echo "${fixture}_backstop_restore_median_s=$(median "${bsr[@]}")"
+  echo "${fixture}_ratio_shell_vs_pgbackrest=$(median "${r_sh[@]}")"
+  echo "${fixture}_ratio_backup_vs_pgbackrest=$(median "${r_br[@]}")"
+  echo "${fixture}_ratio_restore_vs_pgbackrest=$(median "${r_rest[@]}")"
+  WORST=$(awk -v a="$WORST" -v b="$(median "${r_br[@]}")" 'BEGIN { print (b > a ? b : a) }')
+  as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null
+done
+echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE"
+echo "ratio_backup_vs_pgbackrest=$WORST"
