@@ -107,6 +107,13 @@ public final class ReadAhead extends InputStream {
     public void close() throws IOException {
         closed = true;
         thread.interrupt();
+        // the pump must be done with the source before it is closed under it
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        queue.clear();
         in.close();
     }
 }

@@ -1,5 +1,7 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.postgres.internal.ReadAhead;
+
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.IntegrityException;
@@ -159,7 +161,7 @@ public final class PointInTimeRecovery {
             Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Map<String, long[]> crcs = new java.util.HashMap<>();
             int n;
-            try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16)) {
+            try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
                 n = extract(in, data, crcs);
             }
             verifyBackup(data, crcs);
