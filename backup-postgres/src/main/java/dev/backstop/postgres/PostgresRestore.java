@@ -44,6 +44,9 @@ import java.util.Objects;
  *   session loading a new staging database {@code backstop_staging_<random>}; only after the
  *   stream ended verified and the tool exited 0 is the staging database renamed to the target.
  *   On any failure the staging database is dropped. No spool, and decoding overlaps loading.
+ *   For a custom dump with {@link Builder#jobs} &gt; 1 the stream loads schema and data, and
+ *   indexes and constraints (post-data) are then built by {@code pg_restore -j N} from the dump's
+ *   head, which holds its table of contents (the first 16 MiB are kept in a temporary file).
  *   <li><b>Spooled</b> (an existing target, a directory dump, or {@link Builder#streaming(boolean)
  *   streaming(false)}): the stream is decoded and verified into a private temporary spool, which
  *   {@code pg_restore -j N} then loads. The spool is deleted afterwards in every case.
@@ -53,8 +56,9 @@ import java.util.Objects;
  * in one transaction; a failure is a {@link BackupException} at {@link Stage#RESTORE} with the
  * tool's stderr tail.
  *
- * <p><b>Restrictions.</b> Streaming loads in one session ({@link Builder#jobs} applies to spooled
- * restores only) and needs the right to create and rename databases. The spool needs free disk in
+ * <p><b>Restrictions.</b> Streaming loads data in one session (in parallel only post-data, and
+ * only when the table of contents fits in 16 MiB) and needs the right to create and rename
+ * databases. The spool needs free disk in
  * {@link Builder#workDir} for one uncompressed dump. Subsets of schemas or tables need a custom or
  * directory dump. Longer than most classes: the two restore paths share target checks and tool
  * arguments, and splitting them would spread one guarantee over two files.
@@ -63,6 +67,8 @@ import java.util.Objects;
  */
 public final class PostgresRestore {
     private static final SecureRandom STAGING_IDS = new SecureRandom();
+    /** How much of a streamed custom dump is kept to find its table of contents (bytes, on disk). */
+    private static final long TOC_HEAD = 16L << 20;
     private final Restore restore;
     private final PgEndpoint target;
     private final String database;
@@ -212,27 +218,50 @@ public final class PostgresRestore {
         long start = System.nanoTime();
         createDatabase(m, staging);
         boolean renamed = false;
+        Path head = null;
         try {
             Duration fetched;
             long bytes;
-            try (ToolProcess p = ToolProcess.startWith(program, args(format, null, staging, 1), target,
-                    ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.DISCARD)) {
-                try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore");
-                     OutputStream out = p.stdin()) {
-                    bytes = in.transferTo(out);
-                } catch (IOException e) {
-                    // a tool that died early closes its end of the pipe: its stderr says why, the pipe does not
-                    if (p.exitsWithin(Duration.ofSeconds(5))) {
-                        throw toolFailed(m, p, p.waitFor(), staging);
+            boolean split = false;
+            try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+                long headBytes = 0;
+                if (format == DumpFormat.CUSTOM && jobs > 1) {
+                    // a custom dump starts with its table of contents: if the head holds it whole, indexes and
+                    // constraints (post-data) can be built by pg_restore -j N from the head alone, after the stream
+                    head = Files.createTempDirectory(workDir, "backstop-restore-toc-");
+                    headBytes = copyAtMost(in, head.resolve("head.pgc"), TOC_HEAD);
+                    split = tocComplete(head.resolve("head.pgc"));
+                }
+                List<String> args = args(format, null, staging, 1);
+                if (split) {
+                    args.addAll(List.of("--section=pre-data", "--section=data"));
+                }
+                try (ToolProcess p = ToolProcess.startWith(program, args, target, ProcessBuilder.Redirect.PIPE,
+                        ProcessBuilder.Redirect.DISCARD)) {
+                    try (OutputStream out = p.stdin()) {
+                        if (head != null) {
+                            Files.copy(head.resolve("head.pgc"), out);
+                        }
+                        bytes = headBytes + in.transferTo(out);
+                    } catch (IOException e) {
+                        // a tool that died early closes its end of the pipe: its stderr says why, the pipe does not
+                        if (p.exitsWithin(Duration.ofSeconds(5))) {
+                            throw toolFailed(m, p, p.waitFor(), staging);
+                        }
+                        throw e;
                     }
-                    throw e;
+                    // the stream ended and every check at its end passed: only now may the result become the target
+                    fetched = Duration.ofNanos(System.nanoTime() - start);
+                    int exit = p.waitFor();
+                    if (exit != 0) {
+                        throw toolFailed(m, p, exit, staging);
+                    }
                 }
-                // the stream ended and every check at its end passed: only now may the result become the target
-                fetched = Duration.ofNanos(System.nanoTime() - start);
-                int exit = p.waitFor();
-                if (exit != 0) {
-                    throw toolFailed(m, p, exit, staging);
-                }
+            }
+            if (split) {
+                List<String> post = args(format, head.resolve("head.pgc"), staging, jobs);
+                post.add(post.size() - 1, "--section=post-data");
+                run(m, program, post, staging);
             }
             try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
                 st.execute("ALTER DATABASE " + PostgresInstance.quoteIdent(staging) + " RENAME TO "
@@ -251,6 +280,37 @@ public final class PostgresRestore {
             if (!renamed) {
                 dropQuietly(staging);
             }
+            if (head != null) {
+                PgDumpSource.deleteTree(head);
+            }
+        }
+    }
+
+    /** Copies at most {@code limit} bytes of {@code in} to {@code file}; returns how many. */
+    private static long copyAtMost(InputStream in, Path file, long limit) throws IOException {
+        byte[] buf = new byte[256 * 1024];
+        long n = 0;
+        try (OutputStream out = Files.newOutputStream(file)) {
+            int r;
+            while (n < limit && (r = in.read(buf, 0, (int) Math.min(buf.length, limit - n))) > 0) {
+                out.write(buf, 0, r);
+                n += r;
+            }
+        }
+        return n;
+    }
+
+    /** Whether {@code head} holds a custom dump's whole table of contents: pg_restore can list it. */
+    private boolean tocComplete(Path head) throws IOException {
+        Path pgRestore;
+        try {
+            pgRestore = tools.tool("pg_restore");
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        try (ToolProcess p = ToolProcess.start(pgRestore, List.of("--list", head.toString()), null, (Path) null,
+                ProcessBuilder.Redirect.DISCARD)) {
+            return p.waitFor() == 0;
         }
     }
 
@@ -302,8 +362,11 @@ public final class PostgresRestore {
     }
 
     private void load(Manifest m, DumpFormat format, Path program, Path input, String into) throws IOException {
-        try (ToolProcess p = ToolProcess.start(program, args(format, input, into, jobs), target, null,
-                ProcessBuilder.Redirect.DISCARD)) {
+        run(m, program, args(format, input, into, jobs), into);
+    }
+
+    private void run(Manifest m, Path program, List<String> args, String into) throws IOException {
+        try (ToolProcess p = ToolProcess.start(program, args, target, (Path) null, ProcessBuilder.Redirect.DISCARD)) {
             int exit = p.waitFor();
             if (exit != 0) {
                 throw toolFailed(m, p, exit, into);
