@@ -5,7 +5,9 @@
 #   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 -> SHA-256 -> AES-GCM -> local repository, fingerprints
 #            in the same snapshot)  vs  pg_dump -Fc  vs  pg_dump -Fp | zstd -3 -T0 | sha256sum
 #            plus Backstop with fingerprints off, to show what the in-snapshot proof costs
-#   restore: Backstop (fetch + verify + pg_restore -j2)  vs  pg_restore -j2 of the -Fc dump
+#   restore: Backstop (streamed into a staging database while verified, renamed after)  vs
+#            pg_restore -j2 of the -Fc dump, plus Backstop's spooled restore (fetch + verify to a
+#            temp file, then pg_restore -j2), the path taken for existing targets
 #
 # Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
 # database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
@@ -106,7 +108,7 @@ WORST=0
 for db in pgbench realistic; do
   size=$("$BIN/psql" -Atc "SELECT pg_database_size('$db')" postgres)
   echo "${db}_db_bytes=$size"
-  shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=()
+  shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); bss=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=(); r_spool=()
   for round in $(seq 1 "$ROUNDS"); do
     # rotate the order every round: no contender always runs first after a pause
     order=(shell fc backstop nofp)
@@ -135,11 +137,17 @@ for db in pgbench realistic; do
           rm -rf "$WORK/repo-nofp" ;;
       esac
     done
-    # restores, alternating which goes first
+    # restores, rotating which goes first
     "$BIN/dropdb" --if-exists -f r_pg 2>/dev/null; "$BIN/dropdb" --if-exists -f r_bs 2>/dev/null
-    if [ $(( round % 2 )) = 1 ]; then first=pg; else first=bs; fi
-    for who in $first $([ $first = pg ] && echo bs || echo pg); do
-      if [ $who = pg ]; then
+    "$BIN/dropdb" --if-exists -f r_bss 2>/dev/null
+    order=(pg bs bss)
+    k=$(( (round - 1) % 3 ))
+    order=("${order[@]:$k}" "${order[@]:0:$k}")
+    for who in "${order[@]}"; do
+      if [ $who = bss ]; then
+        t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now)
+        s_bss=$(elapsed "$t0" "$t1")
+      elif [ $who = pg ]; then
         "$BIN/createdb" r_pg
         t0=$(now); "$BIN/pg_restore" -j2 -d r_pg "$WORK/fc.dump"; t1=$(now)
         s_pgr=$(elapsed "$t0" "$t1")
@@ -148,11 +156,11 @@ for db in pgbench realistic; do
         s_bsr=$(elapsed "$t0" "$t1")
       fi
     done
-    "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs
-    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s" >&2
-    shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr")
+    "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs; "$BIN/dropdb" -f r_bss
+    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s backstop_restore_spooled=${s_bss}s" >&2
+    shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr"); bss+=("$s_bss")
     r_shell+=("$(ratio "$s_bs" "$s_shell")"); r_fc+=("$(ratio "$s_bs" "$s_fc")"); r_rest+=("$(ratio "$s_bsr" "$s_pgr")")
-    r_nofp+=("$(ratio "$s_nofp" "$s_shell")")
+    r_nofp+=("$(ratio "$s_nofp" "$s_shell")"); r_spool+=("$(ratio "$s_bss" "$s_pgr")")
   done
   echo "${db}_backstop_plaintext_bytes=$plain"
   echo "${db}_backstop_stored_bytes=$stored"
@@ -164,11 +172,13 @@ for db in pgbench realistic; do
   echo "${db}_backstop_no_fingerprints_median_s=$(median "${nofp[@]}")"
   echo "${db}_pg_restore_j2_median_s=$(median "${pgr[@]}")"
   echo "${db}_backstop_restore_median_s=$(median "${bsr[@]}")"
+  echo "${db}_backstop_restore_spooled_median_s=$(median "${bss[@]}")"
   echo "${db}_ratio_backup_vs_shell=$(median "${r_shell[@]}")"
   echo "${db}_ratio_backup_vs_pg_dump_fc=$(median "${r_fc[@]}")"
   echo "${db}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
   echo "${db}_ratio_restore_vs_pg_restore_j2=$(median "${r_rest[@]}")"
+  echo "${db}_ratio_restore_spooled_vs_pg_restore_j2=$(median "${r_spool[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_shell[@]}")" 'BEGIN { print (b > a ? b : a) }')
 done
-echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE"
+echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 echo "ratio_backup_vs_shell=$WORST"

@@ -14,6 +14,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -33,22 +34,41 @@ import java.util.Objects;
  *     .run(restore.latest());
  * }</pre>
  *
- * <p><b>Guarantees.</b> Every object is decoded and verified in full (stored SHA-256, AEAD
- * authentication, plaintext SHA-256) into a private temporary spool before anything touches the
- * target: a corrupted, truncated or wrongly keyed backup fails with {@link IntegrityException}
- * and the target is left as it was (not even created). The spool is deleted afterwards in every
- * case. The target database is created if missing; a target holding any user relation is
- * refused unless {@link Builder#allowNonEmpty(boolean)}. Custom and directory dumps are restored
- * by {@code pg_restore --exit-on-error -j N}, plain dumps by {@code psql -v ON_ERROR_STOP=1}
+ * <p><b>Guarantees.</b> Every object is verified in full (stored SHA-256, AEAD authentication,
+ * plaintext SHA-256) before anything touches the target: a corrupted, truncated or wrongly keyed
+ * backup fails with {@link IntegrityException} and the target is left as it was (not even
+ * created). Two ways get there:
+ * <ul>
+ *   <li><b>Streaming</b> (the default when the target does not exist yet and the dump is custom
+ *   or plain): the decoded stream flows straight into one {@code pg_restore}/{@code psql}
+ *   session loading a new staging database {@code backstop_staging_<random>}; only after the
+ *   stream ended verified and the tool exited 0 is the staging database renamed to the target.
+ *   On any failure the staging database is dropped. No spool, and decoding overlaps loading.
+ *   For a custom dump with {@link Builder#jobs} &gt; 1 the stream loads schema and data, and
+ *   indexes and constraints (post-data) are then built by {@code pg_restore -j N} from the dump's
+ *   head, which holds its table of contents (the first 16 MiB are kept in a temporary file).
+ *   <li><b>Spooled</b> (an existing target, a directory dump, or {@link Builder#streaming(boolean)
+ *   streaming(false)}): the stream is decoded and verified into a private temporary spool, which
+ *   {@code pg_restore -j N} then loads. The spool is deleted afterwards in every case.
+ * </ul>
+ * A target holding any user relation is refused unless {@link Builder#allowNonEmpty(boolean)}.
+ * Restores use {@code pg_restore --exit-on-error}, plain dumps {@code psql -v ON_ERROR_STOP=1}
  * in one transaction; a failure is a {@link BackupException} at {@link Stage#RESTORE} with the
  * tool's stderr tail.
  *
- * <p><b>Restrictions.</b> The spool needs free disk in {@link Builder#workDir} for one
- * uncompressed dump. Subsets of schemas or tables need a custom or directory dump.
+ * <p><b>Restrictions.</b> Streaming loads data in one session (in parallel only post-data, and
+ * only when the table of contents fits in 16 MiB) and needs the right to create and rename
+ * databases. The spool needs free disk in
+ * {@link Builder#workDir} for one uncompressed dump. Subsets of schemas or tables need a custom or
+ * directory dump. Longer than most classes: the two restore paths share target checks and tool
+ * arguments, and splitting them would spread one guarantee over two files.
  *
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
  */
 public final class PostgresRestore {
+    private static final SecureRandom STAGING_IDS = new SecureRandom();
+    /** How much of a streamed custom dump is kept to find its table of contents (bytes, on disk). */
+    private static final long TOC_HEAD = 16L << 20;
     private final Restore restore;
     private final PgEndpoint target;
     private final String database;
@@ -59,6 +79,7 @@ public final class PostgresRestore {
     private final List<String> tables;
     private final PgTools tools;
     private final Path workDir;
+    private final boolean streaming;
 
     private PostgresRestore(Builder b) {
         this.restore = b.restore;
@@ -71,6 +92,7 @@ public final class PostgresRestore {
         this.tables = List.copyOf(b.tables);
         this.tools = b.tools;
         this.workDir = b.workDir;
+        this.streaming = b.streaming;
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -95,6 +117,9 @@ public final class PostgresRestore {
         }
         Path program = program(m, format == DumpFormat.PLAIN ? "psql" : "pg_restore");
         boolean exists = checkTarget(m);
+        if (streaming && !exists && format != DumpFormat.DIRECTORY) {
+            return stream(m, format, program);
+        }
         Path spool = null;
         try {
             spool = Files.createTempDirectory(workDir, "backstop-restore-");
@@ -103,10 +128,10 @@ public final class PostgresRestore {
             long bytes = fetch(m, format, input);
             Duration fetched = Duration.ofNanos(System.nanoTime() - start);
             if (!exists) {
-                createDatabase(m);
+                createDatabase(m, database);
             }
             long loadStart = System.nanoTime();
-            load(m, format, program, input);
+            load(m, format, program, input, database);
             return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - loadStart));
         } catch (IOException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
@@ -184,34 +209,167 @@ public final class PostgresRestore {
         }
     }
 
-    private void createDatabase(Manifest m) {
+    /**
+     * Loads the decoded stream into a staging database while it is verified; renames it to the
+     * target only once the stream ended verified and the tool succeeded, drops it otherwise.
+     */
+    private Report stream(Manifest m, DumpFormat format, Path program) {
+        String staging = "backstop_staging_" + Long.toHexString(STAGING_IDS.nextLong() & Long.MAX_VALUE);
+        long start = System.nanoTime();
+        createDatabase(m, staging);
+        boolean renamed = false;
+        Path head = null;
+        try {
+            Duration fetched;
+            long bytes;
+            boolean split = false;
+            try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+                long headBytes = 0;
+                if (format == DumpFormat.CUSTOM && jobs > 1) {
+                    // a custom dump starts with its table of contents: if the head holds it whole, indexes and
+                    // constraints (post-data) can be built by pg_restore -j N from the head alone, after the stream
+                    head = Files.createTempDirectory(workDir, "backstop-restore-toc-");
+                    headBytes = copyAtMost(in, head.resolve("head.pgc"), TOC_HEAD);
+                    split = tocComplete(head.resolve("head.pgc"));
+                }
+                List<String> args = args(format, null, staging, 1);
+                if (split) {
+                    args.addAll(List.of("--section=pre-data", "--section=data"));
+                }
+                try (ToolProcess p = ToolProcess.startWith(program, args, target, ProcessBuilder.Redirect.PIPE,
+                        ProcessBuilder.Redirect.DISCARD)) {
+                    try (OutputStream out = p.stdin()) {
+                        if (head != null) {
+                            Files.copy(head.resolve("head.pgc"), out);
+                        }
+                        bytes = headBytes + in.transferTo(out);
+                    } catch (IOException e) {
+                        // a tool that died early closes its end of the pipe: its stderr says why, the pipe does not
+                        if (p.exitsWithin(Duration.ofSeconds(5))) {
+                            throw toolFailed(m, p, p.waitFor(), staging);
+                        }
+                        throw e;
+                    }
+                    // the stream ended and every check at its end passed: only now may the result become the target
+                    fetched = Duration.ofNanos(System.nanoTime() - start);
+                    int exit = p.waitFor();
+                    if (exit != 0) {
+                        throw toolFailed(m, p, exit, staging);
+                    }
+                }
+            }
+            if (split) {
+                List<String> post = args(format, head.resolve("head.pgc"), staging, jobs);
+                post.add(post.size() - 1, "--section=post-data");
+                run(m, program, post, staging);
+            }
+            try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("ALTER DATABASE " + PostgresInstance.quoteIdent(staging) + " RENAME TO "
+                        + PostgresInstance.quoteIdent(database));
+                renamed = true;
+            } catch (SQLException e) {
+                throw new BackupException(Stage.RESTORE, "restored " + m.id() + " into staging database '" + staging
+                        + "' but could not rename it to '" + database + "' at " + target + ": " + e.getMessage(), e, false,
+                        m.id());
+            }
+            return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - start).minus(fetched));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
+                    + " failed: " + e.getMessage(), e, false, m.id());
+        } finally {
+            if (!renamed) {
+                dropQuietly(staging);
+            }
+            if (head != null) {
+                PgDumpSource.deleteTree(head);
+            }
+        }
+    }
+
+    /** Copies at most {@code limit} bytes of {@code in} to {@code file}; returns how many. */
+    private static long copyAtMost(InputStream in, Path file, long limit) throws IOException {
+        byte[] buf = new byte[256 * 1024];
+        long n = 0;
+        try (OutputStream out = Files.newOutputStream(file)) {
+            int r;
+            while (n < limit && (r = in.read(buf, 0, (int) Math.min(buf.length, limit - n))) > 0) {
+                out.write(buf, 0, r);
+                n += r;
+            }
+        }
+        return n;
+    }
+
+    /** Whether {@code head} holds a custom dump's whole table of contents: pg_restore can list it. */
+    private boolean tocComplete(Path head) throws IOException {
+        Path pgRestore;
+        try {
+            pgRestore = tools.tool("pg_restore");
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        try (ToolProcess p = ToolProcess.start(pgRestore, List.of("--list", head.toString()), null, (Path) null,
+                ProcessBuilder.Redirect.DISCARD)) {
+            return p.waitFor() == 0;
+        }
+    }
+
+    private BackupException toolFailed(Manifest m, ToolProcess p, int exit, String into) {
+        return new BackupException(Stage.RESTORE, p.name() + " exited " + exit + " restoring " + m.id() + " into database '"
+                + into + "' at " + target + ": " + p.stderrTail().strip(), null, false, m.id());
+    }
+
+    /** Removes a staging database after a failure; the failure being reported matters more than this one. */
+    private void dropQuietly(String staging) {
         try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE " + PostgresInstance.quoteIdent(database) + " TEMPLATE template0");
+            boolean force = c.getMetaData().getDatabaseMajorVersion() >= 13;
+            st.execute("DROP DATABASE IF EXISTS " + PostgresInstance.quoteIdent(staging) + (force ? " WITH (FORCE)" : ""));
+        } catch (SQLException | RuntimeException ignored) {
+            // best effort: the name says what it is, and it never becomes the target
+        }
+    }
+
+    private void createDatabase(Manifest m, String name) {
+        try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE " + PostgresInstance.quoteIdent(name) + " TEMPLATE template0");
         } catch (SQLException e) {
-            throw new BackupException(Stage.RESTORE, "could not create database '" + database + "' at " + target + ": "
+            throw new BackupException(Stage.RESTORE, "could not create database '" + name + "' at " + target + ": "
                     + e.getMessage(), e, false, m.id());
         }
     }
 
-    private void load(Manifest m, DumpFormat format, Path program, Path input) throws IOException {
+    /** The tool's arguments; {@code input} null reads standard input. */
+    private List<String> args(DumpFormat format, Path input, String into, int jobCount) {
         List<String> args = new ArrayList<>();
         if (format == DumpFormat.PLAIN) {
             args.addAll(List.of("--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
-                    "--file=" + input, "--dbname=" + database));
-        } else {
-            args.addAll(List.of("--exit-on-error", "--jobs=" + jobs, "--dbname=" + database));
-            if (noOwner) {
-                args.addAll(List.of("--no-owner", "--no-privileges"));
-            }
-            schemas.forEach(s -> args.add("--schema=" + s));
-            tables.forEach(t -> args.add("--table=" + t));
+                    "--file=" + (input == null ? "-" : input.toString()), "--dbname=" + into));
+            return args;
+        }
+        args.addAll(List.of("--exit-on-error", "--dbname=" + into));
+        if (jobCount > 1) {
+            args.add("--jobs=" + jobCount);
+        }
+        if (noOwner) {
+            args.addAll(List.of("--no-owner", "--no-privileges"));
+        }
+        schemas.forEach(s -> args.add("--schema=" + s));
+        tables.forEach(t -> args.add("--table=" + t));
+        if (input != null) {
             args.add(input.toString());
         }
-        try (ToolProcess p = ToolProcess.start(program, args, target, null, ProcessBuilder.Redirect.DISCARD)) {
+        return args;
+    }
+
+    private void load(Manifest m, DumpFormat format, Path program, Path input, String into) throws IOException {
+        run(m, program, args(format, input, into, jobs), into);
+    }
+
+    private void run(Manifest m, Path program, List<String> args, String into) throws IOException {
+        try (ToolProcess p = ToolProcess.start(program, args, target, (Path) null, ProcessBuilder.Redirect.DISCARD)) {
             int exit = p.waitFor();
             if (exit != 0) {
-                throw new BackupException(Stage.RESTORE, p.name() + " exited " + exit + " restoring " + m.id() + " into database '"
-                        + database + "' at " + target + ": " + p.stderrTail().strip(), null, false, m.id());
+                throw toolFailed(m, p, exit, into);
             }
         }
     }
@@ -264,6 +422,7 @@ public final class PostgresRestore {
         private final List<String> tables = new ArrayList<>();
         private PgTools tools = PgTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private boolean streaming = true;
 
         private Builder(Restore restore, PgEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -318,6 +477,16 @@ public final class PostgresRestore {
         /** Where the verified dump is spooled (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
             this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /**
+         * Whether a custom or plain dump for a target that does not exist yet streams into a
+         * staging database renamed on success (default true: no spool, decoding overlaps loading,
+         * one session) or is spooled first and loaded with {@link #jobs} (false).
+         */
+        public Builder streaming(boolean streaming) {
+            this.streaming = streaming;
             return this;
         }
 

@@ -1,7 +1,9 @@
 package dev.backstop.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
@@ -11,10 +13,13 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -176,5 +181,76 @@ class PgLogicalBackupIT {
                 assertThat(m.fingerprints().get().differencesFrom(PgFingerprints.compute(c))).isEmpty();
             }
         }
+    }
+
+    @Test
+    void streamingRestore_renamesItsStagingDatabase_andLeavesNoOtherDatabase() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        try (EphemeralPostgres target = EphemeralPostgres.start()) {
+            PostgresRestore.Report report = PostgresRestore.builder(restore, target.endpoint(), "streamed").build().run(m);
+
+            assertThat(report.plaintextBytes()).isEqualTo(m.plaintextBytes());
+            assertThat(databases(target)).containsExactly("postgres", "streamed");
+            try (Connection c = target.connect("streamed")) {
+                c.setAutoCommit(false);
+                assertThat(m.fingerprints().get().differencesFrom(PgFingerprints.compute(c))).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void spooledRestore_withParallelJobs_reproducesEveryFingerprint() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        try (EphemeralPostgres target = EphemeralPostgres.start()) {
+            PostgresRestore.builder(restore, target.endpoint(), "spooled").streaming(false).jobs(2).build().run(m);
+
+            assertThat(databases(target)).containsExactly("postgres", "spooled");
+            try (Connection c = target.connect("spooled")) {
+                c.setAutoCommit(false);
+                assertThat(m.fingerprints().get().differencesFrom(PgFingerprints.compute(c))).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void streamingRestore_whoseToolFails_dropsItsStagingDatabase_andCreatesNoTarget() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(DumpFormat.CUSTOM, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        // a pg_restore that reads a little, complains and exits: the stream meets a closed pipe
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path fake = bin.resolve("pg_restore");
+        Files.writeString(fake, "#!/bin/sh\nhead -c 1000 >/dev/null\necho 'simulated: relation exploded' >&2\nexit 3\n");
+        assertThat(fake.toFile().setExecutable(true)).isTrue();
+
+        try (EphemeralPostgres target = EphemeralPostgres.start()) {
+            assertThatThrownBy(() -> PostgresRestore.builder(restore, target.endpoint(), "never").tools(PgTools.in(bin))
+                    .build().run(m))
+                    .isInstanceOf(BackupException.class)
+                    .hasMessageContaining("pg_restore exited 3")
+                    .hasMessageContaining("simulated: relation exploded");
+            assertThat(databases(target)).containsExactly("postgres");
+        }
+    }
+
+    private static List<String> databases(EphemeralPostgres db) throws Exception {
+        List<String> names = new ArrayList<>();
+        try (Connection c = db.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
     }
 }

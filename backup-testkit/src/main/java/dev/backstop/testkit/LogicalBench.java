@@ -27,7 +27,7 @@ import java.util.Map;
  *
  * <pre>
  *   backup  --port=P --db=D --repo=DIR --kek=FILE [--format=custom] [--level=3] [--zstd-workers=0] [--fingerprints=true]
- *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--jobs=2]
+ *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--jobs=2] [--streaming=true]
  *   load    --port=P --db=D --size=1536MiB
  * </pre>
  * Connects to 127.0.0.1 as {@code postgres}; a password, if the server needs one, comes from
@@ -74,7 +74,8 @@ public final class LogicalBench {
                         .keys(LocalKeysetKek.load(Path.of(req(o, "kek")))).build();
                 Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
                 PostgresRestore.Report r = PostgresRestore.builder(restore, ep, req(o, "db"))
-                        .jobs(Integer.parseInt(o.getOrDefault("jobs", "2"))).build().run(m);
+                        .jobs(Integer.parseInt(o.getOrDefault("jobs", "2")))
+                        .streaming(Boolean.parseBoolean(o.getOrDefault("streaming", "true"))).build().run(m);
                 System.out.printf(Locale.ROOT, "fetch_seconds=%.3f%nload_seconds=%.3f%n", r.fetchAndVerify().toNanos() / 1e9,
                         r.load().toNanos() / 1e9);
             }

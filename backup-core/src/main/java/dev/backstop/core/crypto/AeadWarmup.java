@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * the first 256 MiB). Tens of thousands of tiny segments through the same Tink code path reach the
  * compile thresholds in well under a second; afterwards the first 256 MiB ran at ~1,500 MB/s.
  *
- * <p>Runs once per JVM on a daemon thread, started by the first {@link AeadTransform}; it uses a
- * throwaway all-zero key and touches no backup.
+ * <p>Runs once per JVM on a daemon thread, started by the first {@link AeadTransform} stream that
+ * passes 32 MiB of ciphertext (smaller streams never earn its CPU back); it uses a throwaway
+ * all-zero key and touches no backup.
  */
 final class AeadWarmup {
     private static final Logger LOG = LoggerFactory.getLogger(AeadWarmup.class);

@@ -5,10 +5,13 @@ import dev.backstop.postgres.PgEndpoint;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One run of a PostgreSQL program against an endpoint: connection options on the command line,
@@ -36,6 +39,17 @@ public final class ToolProcess implements AutoCloseable {
      */
     public static ToolProcess start(Path program, List<String> args, PgEndpoint endpoint, Path stdin,
                                     ProcessBuilder.Redirect stdout) throws IOException {
+        return startWith(program, args, endpoint,
+                ProcessBuilder.Redirect.from(stdin == null ? new File("/dev/null") : stdin.toFile()), stdout);
+    }
+
+    /**
+     * Starts {@code program} like {@link #start(Path, List, PgEndpoint, Path, ProcessBuilder.Redirect)}
+     * with standard input from {@code stdin} ({@link ProcessBuilder.Redirect#PIPE} to write it through
+     * {@link #stdin()}).
+     */
+    public static ToolProcess startWith(Path program, List<String> args, PgEndpoint endpoint, ProcessBuilder.Redirect stdin,
+                                    ProcessBuilder.Redirect stdout) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(program.toString());
         cmd.addAll(args);
@@ -57,7 +71,7 @@ public final class ToolProcess implements AutoCloseable {
             }
         }
         pb.command(cmd);
-        pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.from(stdin.toFile()));
+        pb.redirectInput(stdin);
         pb.redirectOutput(stdout);
         String name = program.getFileName().toString();
         Process p;
@@ -78,6 +92,22 @@ public final class ToolProcess implements AutoCloseable {
 
     public InputStream stdout() {
         return process.getInputStream();
+    }
+
+    /** The program's standard input, if it was started with a piped one; the caller closes it. */
+    public OutputStream stdin() {
+        return process.getOutputStream();
+    }
+
+    /** Whether the program exits within {@code timeout}. */
+    public boolean exitsWithin(Duration timeout) throws IOException {
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException(name + " interrupted", e);
+        }
     }
 
     /** Waits for the exit and returns its code. */
