@@ -35,8 +35,9 @@ import java.security.SecureRandom;
  * upload is aborted, no manifest is written, and the {@link BackupException} names the stage.
  *
  * <p><b>Threading.</b> A built pipeline is immutable; {@link #run()} may be called repeatedly and
- * concurrently, each call taking one backup. With pipelining on (the default) each stream uses one
- * extra thread from the executor, so that compression and encryption run on different cores.
+ * concurrently, each call taking one backup. With pipelining on (the default) each stream uses two
+ * extra threads from the executor: the source's thread hashes the plaintext, one thread runs the
+ * first transform (compression), one the rest (encryption, stored digest, repository writes).
  */
 public final class BackupPipeline {
     private static final int TOP_BUFFER = 128 * 1024;
@@ -306,6 +307,8 @@ public final class BackupPipeline {
             HashingOutputStream plain;
             HashingOutputStream stored;
             PipelinedOutputStream handoff;
+            PipelinedOutputStream handoffIn;
+            OutputStream head;
             OutputStream top;
             volatile boolean closed;
 
@@ -321,12 +324,19 @@ public final class BackupPipeline {
                 for (int i = chain.size() - 1; i >= 1; i--) {
                     s = chain.get(i).encode(s, binding);
                 }
+                // with pipelining, three threads: the source and the plaintext SHA-256; the first
+                // transform (zstd, the expensive one) alone; the rest (AEAD, stored SHA-256, I/O)
                 if (pipelining && !chain.isEmpty()) {
                     handoff = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
                     s = handoff;
                 }
                 if (!chain.isEmpty()) {
-                    s = chain.get(0).encode(s, binding);
+                    head = chain.get(0).encode(s, binding);
+                    s = head;
+                }
+                if (pipelining && !chain.isEmpty()) {
+                    handoffIn = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
+                    s = handoffIn;
                 }
                 plain = new HashingOutputStream(s);
                 top = new BufferedOutputStream(plain, TOP_BUFFER) {
@@ -340,10 +350,29 @@ public final class BackupPipeline {
                 };
             }
 
-            /** Discards the upload (a no-op after commit) and stops the hand-off thread. */
+            /**
+             * Discards the upload (a no-op after commit), stops the hand-off threads and closes the
+             * first encoder, which may hold native memory (zstd-jni's streams have no finalizer).
+             */
             void abort() {
-                if (handoff != null && !closed) {
-                    handoff.cancel();
+                if (!closed) {
+                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
+                        if (p != null) {
+                            p.cancel();
+                        }
+                    }
+                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
+                        if (p != null) {
+                            p.awaitStopped(10_000);
+                        }
+                    }
+                    if (head != null) {
+                        try {
+                            head.close();
+                        } catch (IOException | RuntimeException ignored) {
+                            // its downstream is cancelled; closing only frees the encoder
+                        }
+                    }
                 }
                 upload.close();
             }
@@ -498,7 +527,10 @@ public final class BackupPipeline {
             return this;
         }
 
-        /** Whether the first transform runs on a different thread from the rest (default true). */
+        /**
+         * Whether the first transform runs on a thread of its own, between the source's thread and
+         * a thread for the rest (default true).
+         */
         public Builder pipelining(boolean pipelining) {
             this.pipelining = pipelining;
             return this;

@@ -138,6 +138,16 @@ final class PipelinedOutputStream extends OutputStream {
         }
     }
 
+    /** Waits up to {@code millis} for the downstream thread to stop after {@link #cancel()}. */
+    boolean awaitStopped(long millis) {
+        try {
+            return done.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     private void ensureOpen() throws IOException {
         if (closed) {
             throw new IOException("stream closed");
