@@ -45,7 +45,12 @@ public class ColdStartBenchmark {
 
     @Setup
     public void setUp() throws IOException {
-        data = payload.generate(SIZE, 7);
+        // in blocks: generating 256 MiB of text at once needs several copies of it in the heap
+        data = new byte[SIZE];
+        int block = 16 << 20;
+        for (int off = 0; off < SIZE; off += block) {
+            System.arraycopy(payload.generate(block, 7 + off / block), 0, data, off, block);
+        }
         BackupPipeline.Builder b = BackupPipeline.builder()
                 .source(new StreamingCoreBenchmark.ArraySource(data))
                 .repository(Repository.on(new DiscardingSink()))
