@@ -338,7 +338,8 @@ public final class BackupPipeline {
                     handoffIn = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
                     s = handoffIn;
                 }
-                plain = new HashingOutputStream(s);
+                // without transforms the stored bytes are the plaintext: one digest serves both
+                plain = chain.isEmpty() ? stored : new HashingOutputStream(s);
                 top = new BufferedOutputStream(plain, TOP_BUFFER) {
                     @Override
                     public void close() throws IOException {
