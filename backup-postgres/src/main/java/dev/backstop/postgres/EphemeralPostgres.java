@@ -2,7 +2,6 @@ package dev.backstop.postgres;
 
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,7 +148,7 @@ public final class EphemeralPostgres implements PostgresInstance {
             server.destroyForcibly();
             Thread.currentThread().interrupt();
         } finally {
-            deleteTree(dir);
+            PgDumpSource.deleteTree(dir);
         }
     }
 
@@ -194,23 +192,6 @@ public final class EphemeralPostgres implements PostgresInstance {
             throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
         }
         return text;
-    }
-
-    static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort: a leftover temporary directory holds only throwaway data
-        }
     }
 
     /** Builder for {@link EphemeralPostgres}; every setting has a default. */
@@ -308,7 +289,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 }
                 return launch(dir, asUser, postgres, "postgres", password);
             } catch (IOException | RuntimeException e) {
-                deleteTree(dir);
+                PgDumpSource.deleteTree(dir);
                 throw e;
             }
         }
@@ -340,7 +321,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 }
                 return launch(directory, asUser, tools.tool("postgres"), user, password);
             } catch (IOException | RuntimeException e) {
-                deleteTree(directory);
+                PgDumpSource.deleteTree(directory);
                 throw e;
             }
         }
