@@ -123,7 +123,14 @@ public final class PointInTimeRecovery {
                 broker.start();
             }
             appendSettings(data.resolve("postgresql.auto.conf"), settings);
-            server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
+            try {
+                server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
+            } catch (IOException e) {
+                // recovery can end (target unreachable, bad WAL) before start-up completes or after:
+                // the same failure either way
+                throw new IOException("the restored server stopped before promotion (target " + target + "): "
+                        + e.getMessage(), e);
+            }
             awaitPromotion(server, broker);
             return server;
         } catch (IOException | RuntimeException e) {
@@ -133,9 +140,16 @@ public final class PointInTimeRecovery {
             } else {
                 deleteQuietly(dir);
             }
-            if (brokerFailure != null) {
-                brokerFailure.addSuppressed(e);
-                throw brokerFailure;
+            // a WAL integrity or storage failure explains the rest; a broker that merely lost its
+            // directory (removed when the server failed to start) does not
+            if (brokerFailure != null && brokerFailure.getCause() instanceof BackupException cause) {
+                if (cause != e) {
+                    cause.addSuppressed(e);
+                }
+                throw cause;
+            }
+            if (brokerFailure != null && brokerFailure != e) {
+                e.addSuppressed(brokerFailure);
             }
             if (e instanceof BackupException be) {
                 throw be;
