@@ -14,12 +14,9 @@ import dev.backstop.postgres.DumpFormat;
 import dev.backstop.postgres.PgDumpSource;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PostgresRestore;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The Backstop side of {@code benchmarks/compare-logical.sh}: one backup, one restore or one
@@ -41,24 +38,16 @@ public final class LogicalBench {
         if (args.length == 0) {
             throw new IllegalArgumentException("usage: LogicalBench backup|restore|load --option=value ...");
         }
-        Map<String, String> o = new HashMap<>();
-        for (int i = 1; i < args.length; i++) {
-            String a = args[i];
-            int eq = a.indexOf('=');
-            if (!a.startsWith("--") || eq < 0) {
-                throw new IllegalArgumentException("option '" + a + "': expected --name=value");
-            }
-            o.put(a.substring(2, eq), a.substring(eq + 1));
-        }
-        PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(req(o, "port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
+        BenchOptions o = BenchOptions.parse(args, 1);
+        PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(o.req("port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
         long start = System.nanoTime();
         switch (args[0]) {
             case "backup" -> {
-                Repository repo = Repository.filesystem(Path.of(req(o, "repo")));
-                Path kekFile = Path.of(req(o, "kek"));
-                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
+                Repository repo = Repository.filesystem(Path.of(o.req("repo")));
+                Path kekFile = Path.of(o.req("kek"));
+                KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(kekFile);
                 Manifest m = BackupPipeline.builder()
-                        .source(PgDumpSource.builder(ep, req(o, "db"))
+                        .source(PgDumpSource.builder(ep, o.req("db"))
                                 .format(DumpFormat.fromLabel(o.getOrDefault("format", "custom")))
                                 .fingerprints(Boolean.parseBoolean(o.getOrDefault("fingerprints", "true"))).build())
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
@@ -70,18 +59,18 @@ public final class LogicalBench {
                 System.out.println("stored_bytes=" + m.storedBytes());
             }
             case "restore" -> {
-                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(req(o, "repo"))))
-                        .keys(LocalKeysetKek.load(Path.of(req(o, "kek")))).build();
-                Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
-                PostgresRestore.Report r = PostgresRestore.builder(restore, ep, req(o, "db"))
+                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(o.req("repo"))))
+                        .keys(LocalKeysetKek.load(Path.of(o.req("kek")))).build();
+                Manifest m = restore.manifest(BackupId.parse(o.req("id")));
+                PostgresRestore.Report r = PostgresRestore.builder(restore, ep, o.req("db"))
                         .jobs(Integer.parseInt(o.getOrDefault("jobs", "2")))
                         .streaming(Boolean.parseBoolean(o.getOrDefault("streaming", "true"))).build().run(m);
                 System.out.printf(Locale.ROOT, "fetch_seconds=%.3f%nload_seconds=%.3f%n", r.fetchAndVerify().toNanos() / 1e9,
                         r.load().toNanos() / 1e9);
             }
             case "load" -> {
-                try (Connection c = ep.connect(req(o, "db"))) {
-                    long bytes = RealisticFixture.ofSize(DataSize.parse(req(o, "size"))).load(c);
+                try (Connection c = ep.connect(o.req("db"))) {
+                    long bytes = RealisticFixture.ofSize(DataSize.parse(o.req("size"))).load(c);
                     System.out.println("db_bytes=" + bytes);
                 }
             }
@@ -90,11 +79,4 @@ public final class LogicalBench {
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
     }
 
-    private static String req(Map<String, String> o, String name) {
-        String v = o.get(name);
-        if (v == null) {
-            throw new IllegalArgumentException("missing option --" + name + "=...");
-        }
-        return v;
-    }
 }

@@ -12,11 +12,8 @@ import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.postgres.physical.PointInTimeRecovery;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The Backstop side of {@code benchmarks/compare-physical.sh}: one base backup or one restore per
@@ -36,36 +33,28 @@ public final class PhysicalBench {
         if (args.length == 0) {
             throw new IllegalArgumentException("usage: PhysicalBench backup|restore --option=value ...");
         }
-        Map<String, String> o = new HashMap<>();
-        for (int i = 1; i < args.length; i++) {
-            String a = args[i];
-            int eq = a.indexOf('=');
-            if (!a.startsWith("--") || eq < 0) {
-                throw new IllegalArgumentException("option '" + a + "': expected --name=value");
-            }
-            o.put(a.substring(2, eq), a.substring(eq + 1));
-        }
+        BenchOptions o = BenchOptions.parse(args, 1);
         long start = System.nanoTime();
         switch (args[0]) {
             case "backup" -> {
-                PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(req(o, "port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
-                Path kekFile = Path.of(req(o, "kek"));
-                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
+                PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(o.req("port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
+                Path kekFile = Path.of(o.req("kek"));
+                KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(kekFile);
                 Manifest m = BackupPipeline.builder()
                         .source(BaseBackupSource.builder(ep).build())
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
                                 .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
                         .encrypt(Encryption.with(kek))
-                        .repository(Repository.filesystem(Path.of(req(o, "repo")))).build().run();
+                        .repository(Repository.filesystem(Path.of(o.req("repo")))).build().run();
                 System.out.println("backup_id=" + m.id());
                 System.out.println("plaintext_bytes=" + m.plaintextBytes());
                 System.out.println("stored_bytes=" + m.storedBytes());
             }
             case "restore" -> {
-                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(req(o, "repo"))))
-                        .keys(LocalKeysetKek.load(Path.of(req(o, "kek")))).build();
-                Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
-                int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(Path.of(req(o, "target")));
+                Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(o.req("repo"))))
+                        .keys(LocalKeysetKek.load(Path.of(o.req("kek")))).build();
+                Manifest m = restore.manifest(BackupId.parse(o.req("id")));
+                int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(Path.of(o.req("target")));
                 System.out.println("files=" + files);
             }
             default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup or restore");
@@ -73,11 +62,4 @@ public final class PhysicalBench {
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
     }
 
-    private static String req(Map<String, String> o, String name) {
-        String v = o.get(name);
-        if (v == null) {
-            throw new IllegalArgumentException("missing option --" + name + "=...");
-        }
-        return v;
-    }
 }
