@@ -35,8 +35,9 @@ import java.util.regex.Pattern;
  *       5.2 checks and writes separately, so two concurrent writers can both win. The front runs
  *       requests carrying {@code If-None-Match} on one key one at a time, which is S3's documented
  *       behaviour.</li>
- *   <li><b>Faults on request:</b> answer matching requests with HTTP 500, or drop the connection
- *       after reading part of the body, a given number of times.</li>
+ *   <li><b>Faults on request:</b> answer matching requests with HTTP 500, drop the connection
+ *       after reading part of the body, lose the answer, or damage one bit of the body on its way,
+ *       a given number of times.</li>
  *   <li><b>Access key check:</b> refuse requests signed with another access key id with 403
  *       {@code InvalidAccessKeyId}, as S3 does (the secret and the signature are not checked).</li>
  * </ul>
@@ -51,7 +52,9 @@ public final class S3Front implements AutoCloseable {
         /** Read some of the body, then close the connection without an answer. */
         DROP_CONNECTION,
         /** Forward the request, then close the connection without passing the answer on. */
-        LOSE_RESPONSE
+        LOSE_RESPONSE,
+        /** Flip one bit in the middle of the body and forward it, as a faulty network path would. */
+        CORRUPT_BODY
     }
 
     /** One request as the front saw it. */
@@ -142,7 +145,9 @@ public final class S3Front implements AutoCloseable {
             for (Rule r : rules) {
                 if (r.matches().test(s) && r.remaining().getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     if (r.fault() == Fault.LOSE_RESPONSE) {
-                        forward(ex, true);
+                        forward(ex, true, false);
+                    } else if (r.fault() == Fault.CORRUPT_BODY) {
+                        forward(ex, false, true);
                     } else if (r.fault() == Fault.SERVER_ERROR) {
                         ex.getRequestBody().readAllBytes();
                         error(ex, 500, "InternalError", "We encountered an internal error. Please try again.");
@@ -157,20 +162,23 @@ public final class S3Front implements AutoCloseable {
                 ReentrantLock lock = keyLocks.computeIfAbsent(s.path(), p -> new ReentrantLock());
                 lock.lock();
                 try {
-                    forward(ex, false);
+                    forward(ex, false, false);
                 } finally {
                     lock.unlock();
                 }
             } else {
-                forward(ex, false);
+                forward(ex, false, false);
             }
         }
     }
 
-    private void forward(HttpExchange ex, boolean loseResponse) throws IOException {
+    private void forward(HttpExchange ex, boolean loseResponse, boolean corrupt) throws IOException {
         byte[] body;
         try (InputStream in = ex.getRequestBody()) {
             body = in.readAllBytes();
+        }
+        if (corrupt && body.length > 0) {
+            body[body.length / 2] ^= 0x10;
         }
         URI uri = target.resolve(ex.getRequestURI().getRawPath()
                 + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()));

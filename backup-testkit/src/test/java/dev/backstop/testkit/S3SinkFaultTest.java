@@ -87,6 +87,45 @@ class S3SinkFaultTest {
     }
 
     @Test
+    void partDamagedOnTheWay_isRefusedByItsSha256_andResentFromItsBuffer() throws IOException {
+        String bucket = s3.createBucket("fault-corrupt");
+        front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 1);
+        byte[] data = random(3 * PART + 5, 8);
+        S3Sink sink = sink(bucket);
+
+        put(sink, "backups/b1/dump", ObjectKind.DATA, data);
+
+        assertThat(read(sink, "backups/b1/dump")).isEqualTo(data);
+        assertThat(uploadsOfPart(2)).isEqualTo(2);
+    }
+
+    @Test
+    void partDamagedOnEveryAttempt_failsTheUpload_andPublishesNothing() throws IOException {
+        String bucket = s3.createBucket("fault-corrupt-always");
+        front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 100);
+        S3Sink sink = sink(bucket);
+
+        assertThatThrownBy(() -> put(sink, "backups/b1/dump", ObjectKind.DATA, random(3 * PART, 9)))
+                .isInstanceOf(IOException.class).hasMessageContaining("part 2").hasMessageContaining("attempt 3");
+        assertThat(sink.list("")).isEmpty();
+        assertThat(uploadsOfPart(2)).isEqualTo(3);
+        assertThat(client.listMultipartUploads(b -> b.bucket(bucket)).join().uploads()).isEmpty();
+    }
+
+    @Test
+    void singlePutDamagedOnTheWay_isRefusedAndResent() throws IOException {
+        String bucket = s3.createBucket("fault-corrupt-put");
+        front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/small"), S3Front.Fault.CORRUPT_BODY, 1);
+        byte[] data = random(1000, 10);
+        S3Sink sink = sink(bucket);
+
+        put(sink, "backups/b1/small", ObjectKind.DATA, data);
+
+        assertThat(read(sink, "backups/b1/small")).isEqualTo(data);
+        assertThat(front.seen().stream().filter(s -> s.method().equals("PUT") && s.path().endsWith("/small")).count()).isEqualTo(2);
+    }
+
+    @Test
     void droppedConnectionDuringPart2_isRetried_andTheObjectIsExact() throws IOException {
         String bucket = s3.createBucket("fault-drop");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.DROP_CONNECTION, 1);

@@ -44,9 +44,22 @@ public final class S3Errors {
         Throwable u = unwrap(t);
         if (u instanceof AwsServiceException e) {
             int s = e.statusCode();
-            return s >= 500 || s == 429 || e.isThrottlingException() || "RequestTimeout".equals(code(e));
+            return s >= 500 || s == 429 || e.isThrottlingException() || "RequestTimeout".equals(code(e)) || badDigest(e);
         }
         return u instanceof SdkClientException || u instanceof IOException;
+    }
+
+    /**
+     * Whether the server refused a body that did not match the digest sent with it: bytes damaged
+     * on the way, so sending the same buffer again is right. S3 says {@code BadDigest}; S3Mock and
+     * some S3-compatible servers answer a plain 400 that names the checksum header.
+     */
+    static boolean badDigest(AwsServiceException e) {
+        if ("BadDigest".equals(code(e)) || "XAmzContentSHA256Mismatch".equals(code(e))) {
+            return true;
+        }
+        String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
+        return e.statusCode() == 400 && message != null && message.toLowerCase(java.util.Locale.ROOT).contains("x-amz-checksum-");
     }
 
     /**

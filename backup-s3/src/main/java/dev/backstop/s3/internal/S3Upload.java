@@ -65,6 +65,7 @@ public final class S3Upload implements Sink.Upload {
     private final List<CompletableFuture<CompletedPart>> parts = new ArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final OutputStream stream = new PartStream();
+    private final MessageDigest partDigest = Digest.newSha256();
 
     private byte[] buffer;
     private int filled;
@@ -135,8 +136,9 @@ public final class S3Upload implements Sink.Upload {
     private void putWhole() throws IOException {
         int len = filled;
         byte[] bytes = buffer == null ? new byte[0] : buffer;
+        String sha = Base64.getEncoder().encodeToString(partDigest.digest());
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(s3Key).contentLength((long) len)
-                .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                .checksumSHA256(sha)
                 .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
                 .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
                 .objectLockLegalHoldStatus(template.legalHold());
@@ -151,7 +153,7 @@ public final class S3Upload implements Sink.Upload {
                 return;
             } catch (CompletionException e) {
                 IOException io = S3Errors.translate("PUT", bucket, s3Key, e);
-                if (io instanceof ObjectExistsException && isOurs(sha256Base64(bytes, len))) {
+                if (io instanceof ObjectExistsException && isOurs(sha)) {
                     // an earlier attempt (ours or the SDK's own retry) landed but its answer was
                     // lost: the object is ours
                     return;
@@ -231,11 +233,12 @@ public final class S3Upload implements Sink.Upload {
         }
         byte[] buf = buffer;
         int len = filled;
+        String sha = Base64.getEncoder().encodeToString(partDigest.digest());
         buffer = null;
         filled = 0;
         CompletableFuture<CompletedPart> f;
         try {
-            f = CompletableFuture.supplyAsync(() -> sendPart(number, buf, len), executor);
+            f = CompletableFuture.supplyAsync(() -> sendPart(number, buf, len, sha), executor);
         } catch (RuntimeException e) {
             inFlight.release();
             throw new IOException("could not schedule part " + number + " of " + key + ": " + e, e);
@@ -270,21 +273,21 @@ public final class S3Upload implements Sink.Upload {
     }
 
     /**
-     * Runs on the executor: sends one buffered part, retrying the same bytes. The SDK computes
-     * the part's SHA-256 as it sends and S3 refuses the part if its own differs; the digest S3
-     * returns goes into CompleteMultipartUpload, so S3 checks the assembly too.
+     * Runs on the executor: sends one buffered part with the SHA-256 taken as its bytes were
+     * buffered, retrying the same bytes. S3 refuses the part if its own digest differs (bytes
+     * damaged on the way: {@code BadDigest}, retried like a dropped connection); the digest goes
+     * into CompleteMultipartUpload, so S3 checks the assembly too.
      */
-    private CompletedPart sendPart(int number, byte[] buf, int len) {
+    private CompletedPart sendPart(int number, byte[] buf, int len, String sha) {
         for (int attempt = 1; ; attempt++) {
             if (aborted) {
                 throw new CompletionException(new IOException("upload of " + key + " was aborted"));
             }
             try {
                 UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(s3Key).uploadId(uploadId)
-                                .partNumber(number).contentLength((long) len)
-                                .checksumAlgorithm(ChecksumAlgorithm.SHA256),
+                                .partNumber(number).contentLength((long) len).checksumSHA256(sha),
                         body(buf, len)).join();
-                return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(r.checksumSHA256()).build();
+                return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(sha).build();
             } catch (CompletionException e) {
                 if (!S3Errors.retryable(e) || attempt >= retry.maxAttempts() || aborted) {
                     throw new CompletionException(S3Errors.translate("upload of part " + number + " (attempt " + attempt + ")",
@@ -353,12 +356,6 @@ public final class S3Upload implements Sink.Upload {
         return Base64.getEncoder().encodeToString(md.digest()) + "-" + done.size();
     }
 
-    private static String sha256Base64(byte[] buf, int len) {
-        MessageDigest md = Digest.newSha256();
-        md.update(buf, 0, len);
-        return Base64.getEncoder().encodeToString(md.digest());
-    }
-
     private void write(byte[] b, int off, int len) throws IOException {
         if (closed || ended) {
             throw new IOException("upload of " + key + " is " + (closed ? "closed" : "ended") + "; no more bytes accepted");
@@ -371,6 +368,10 @@ public final class S3Upload implements Sink.Upload {
             ensureRoom(len);
             int n = Math.min(len, buffer.length - filled);
             System.arraycopy(b, off, buffer, filled, n);
+            // hashed here, on the writer's thread, while earlier parts are on the wire: the SDK
+            // then sends the digest as a header instead of hashing on its I/O thread, and the
+            // request needs no chunked trailer
+            partDigest.update(b, off, n);
             filled += n;
             off += n;
             len -= n;
