@@ -5,6 +5,8 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.postgres.internal.CustomDump;
+import dev.backstop.postgres.internal.ParallelCopy;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
@@ -44,9 +46,13 @@ import java.util.Objects;
  *   session loading a new staging database {@code backstop_staging_<random>}; only after the
  *   stream ended verified and the tool exited 0 is the staging database renamed to the target.
  *   On any failure the staging database is dropped. No spool, and decoding overlaps loading.
- *   For a custom dump with {@link Builder#jobs} &gt; 1 the stream loads schema and data, and
- *   indexes and constraints (post-data) are then built by {@code pg_restore -j N} from the dump's
- *   head, which holds its table of contents (the first 16 MiB are kept in a temporary file).
+ *   For a custom dump with {@link Builder#jobs} &gt; 1 the dump's head, which holds its table of
+ *   contents, is kept in a temporary file (the first 16 MiB): {@code pg_restore} creates the
+ *   schema from it, the stream's table data is then cut into line-aligned slices loaded by
+ *   {@code jobs} COPY sessions at once (even one big table uses them all), and finally sequence
+ *   values, indexes, constraints and privileges are restored by {@code pg_restore -j N} from the
+ *   head. Dumps this cannot read (compressed by pg_dump, not UTF-8, with large objects, or an
+ *   archive version newer than 1.15) and subsets load their data in one session instead.
  *   <li><b>Spooled</b> (an existing target, a directory dump, or {@link Builder#streaming(boolean)
  *   streaming(false)}): the stream is decoded and verified into a private temporary spool, which
  *   {@code pg_restore -j N} then loads. The spool is deleted afterwards in every case.
@@ -56,9 +62,8 @@ import java.util.Objects;
  * in one transaction; a failure is a {@link BackupException} at {@link Stage#RESTORE} with the
  * tool's stderr tail.
  *
- * <p><b>Restrictions.</b> Streaming loads data in one session (in parallel only post-data, and
- * only when the table of contents fits in 16 MiB) and needs the right to create and rename
- * databases. The spool needs free disk in
+ * <p><b>Restrictions.</b> Streaming loads data in parallel only when the table of contents fits
+ * in 16 MiB and needs the right to create and rename databases. The spool needs free disk in
  * {@link Builder#workDir} for one uncompressed dump. Subsets of schemas or tables need a custom or
  * directory dump. Longer than most classes: the two restore paths share target checks and tool
  * arguments, and splitting them would spread one guarantee over two files.
@@ -100,8 +105,13 @@ public final class PostgresRestore {
         return new Builder(restore, target, database);
     }
 
-    /** What one restore did and how long each part took. */
-    public record Report(String database, long plaintextBytes, Duration fetchAndVerify, Duration load) {
+    /**
+     * What one restore did and how long each part took. {@code dataSessions} is how many database
+     * sessions loaded table data at once: {@link Builder#jobs} when the streamed custom dump was
+     * loaded by parallel COPY, otherwise 1 for a streamed restore and {@code jobs} for a spooled one.
+     * In a streamed restore {@code fetchAndVerify} includes the loading of table data that overlaps it.
+     */
+    public record Report(String database, long plaintextBytes, Duration fetchAndVerify, Duration load, int dataSessions) {
         /** Fetch, verify and load together: the recovery time. */
         public Duration total() {
             return fetchAndVerify.plus(load);
@@ -132,7 +142,8 @@ public final class PostgresRestore {
             }
             long loadStart = System.nanoTime();
             load(m, format, program, input, database);
-            return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - loadStart));
+            return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - loadStart),
+                    format == DumpFormat.PLAIN ? 1 : jobs);
         } catch (IOException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
                     + " failed: " + e.getMessage(), e, false, m.id());
@@ -211,7 +222,7 @@ public final class PostgresRestore {
 
     /**
      * Loads the decoded stream into a staging database while it is verified; renames it to the
-     * target only once the stream ended verified and the tool succeeded, drops it otherwise.
+     * target only once the stream ended verified and the tools succeeded, drops it otherwise.
      */
     private Report stream(Manifest m, DumpFormat format, Path program) {
         String staging = "backstop_staging_" + Long.toHexString(STAGING_IDS.nextLong() & Long.MAX_VALUE);
@@ -222,9 +233,10 @@ public final class PostgresRestore {
         try {
             Duration fetched;
             long bytes;
-            boolean split = false;
+            int sessions = 1;
             try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
                 long headBytes = 0;
+                boolean split = false;
                 if (format == DumpFormat.CUSTOM && jobs > 1) {
                     // a custom dump starts with its table of contents: if the head holds it whole, indexes and
                     // constraints (post-data) can be built by pg_restore -j N from the head alone, after the stream
@@ -232,36 +244,21 @@ public final class PostgresRestore {
                     headBytes = copyAtMost(in, head.resolve("head.pgc"), TOC_HEAD);
                     split = tocComplete(head.resolve("head.pgc"));
                 }
-                List<String> args = args(format, null, staging, 1);
-                if (split) {
-                    args.addAll(List.of("--section=pre-data", "--section=data"));
-                }
-                try (ToolProcess p = ToolProcess.startWith(program, args, target, ProcessBuilder.Redirect.PIPE,
-                        ProcessBuilder.Redirect.DISCARD)) {
-                    try (OutputStream out = p.stdin()) {
-                        if (head != null) {
-                            Files.copy(head.resolve("head.pgc"), out);
-                        }
-                        bytes = headBytes + in.transferTo(out);
-                    } catch (IOException e) {
-                        // a tool that died early closes its end of the pipe: its stderr says why, the pipe does not
-                        if (p.exitsWithin(Duration.ofSeconds(5))) {
-                            throw toolFailed(m, p, p.waitFor(), staging);
-                        }
-                        throw e;
-                    }
-                    // the stream ended and every check at its end passed: only now may the result become the target
+                CustomDump toc = split ? parallelLoadable(head.resolve("head.pgc")) : null;
+                if (toc != null) {
+                    bytes = loadInParallel(m, program, staging, head.resolve("head.pgc"), in);
+                    sessions = jobs;
                     fetched = Duration.ofNanos(System.nanoTime() - start);
-                    int exit = p.waitFor();
-                    if (exit != 0) {
-                        throw toolFailed(m, p, exit, staging);
+                    restoreAfterData(m, program, staging, head.resolve("head.pgc"), toc);
+                } else {
+                    bytes = loadInOneSession(m, format, program, staging, head, headBytes, split, in);
+                    fetched = Duration.ofNanos(System.nanoTime() - start);
+                    if (split) {
+                        List<String> post = args(format, head.resolve("head.pgc"), staging, jobs);
+                        post.add(post.size() - 1, "--section=post-data");
+                        run(m, program, post, staging);
                     }
                 }
-            }
-            if (split) {
-                List<String> post = args(format, head.resolve("head.pgc"), staging, jobs);
-                post.add(post.size() - 1, "--section=post-data");
-                run(m, program, post, staging);
             }
             try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
                 st.execute("ALTER DATABASE " + PostgresInstance.quoteIdent(staging) + " RENAME TO "
@@ -272,7 +269,7 @@ public final class PostgresRestore {
                         + "' but could not rename it to '" + database + "' at " + target + ": " + e.getMessage(), e, false,
                         m.id());
             }
-            return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - start).minus(fetched));
+            return new Report(database, bytes, fetched, Duration.ofNanos(System.nanoTime() - start).minus(fetched), sessions);
         } catch (IOException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
                     + " failed: " + e.getMessage(), e, false, m.id());
@@ -284,6 +281,127 @@ public final class PostgresRestore {
                 PgDumpSource.deleteTree(head);
             }
         }
+    }
+
+    /** Pipes the whole stream (the head first, if one was taken) into one pg_restore or psql session. */
+    private long loadInOneSession(Manifest m, DumpFormat format, Path program, String staging, Path head, long headBytes,
+                                  boolean split, InputStream in) throws IOException {
+        List<String> args = args(format, null, staging, 1);
+        if (split) {
+            args.addAll(List.of("--section=pre-data", "--section=data"));
+        }
+        try (ToolProcess p = ToolProcess.startWith(program, args, target, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.DISCARD)) {
+            long bytes;
+            try (OutputStream out = p.stdin()) {
+                if (head != null) {
+                    Files.copy(head.resolve("head.pgc"), out);
+                }
+                bytes = headBytes + in.transferTo(out);
+            } catch (IOException e) {
+                // a tool that died early closes its end of the pipe: its stderr says why, the pipe does not
+                if (p.exitsWithin(Duration.ofSeconds(5))) {
+                    throw toolFailed(m, p, p.waitFor(), staging);
+                }
+                throw e;
+            }
+            // the stream ended and every check at its end passed: only now may the result become the target
+            int exit = p.waitFor();
+            if (exit != 0) {
+                throw toolFailed(m, p, exit, staging);
+            }
+            return bytes;
+        }
+    }
+
+    /**
+     * The dump's table of contents if its table data can be loaded by {@link ParallelCopy}: stored
+     * uncompressed, in UTF-8 (the JDBC sessions' encoding), with COPY statements for all data and
+     * no large objects, and no subset asked for. Null means: let pg_restore load it.
+     */
+    private CustomDump parallelLoadable(Path head) throws IOException {
+        if (!schemas.isEmpty() || !tables.isEmpty()) {
+            return null;
+        }
+        CustomDump toc;
+        try (InputStream in = Files.newInputStream(head)) {
+            toc = CustomDump.read(in);
+        } catch (CustomDump.Unsupported e) {
+            return null;
+        }
+        if (!toc.uncompressed() || !"UTF8".equals(toc.encoding())) {
+            return null;
+        }
+        for (CustomDump.Entry e : toc.entries()) {
+            boolean tableData = "TABLE DATA".equals(e.desc()) && e.copyStmt() != null && e.copyStmt().startsWith("COPY ");
+            if ((e.hasData() && !tableData) || e.desc().startsWith("BLOB") || e.desc().startsWith("LARGE OBJECT")) {
+                return null;
+            }
+        }
+        return toc;
+    }
+
+    /**
+     * Restores the schema (pre-data) from the head, then streams the table data into {@link #jobs}
+     * sessions at once. Returns the bytes read; the stream has then ended verified.
+     */
+    private long loadInParallel(Manifest m, Path program, String staging, Path head, InputStream rest) throws IOException {
+        List<String> pre = args(DumpFormat.CUSTOM, head, staging, 1);
+        pre.add(pre.size() - 1, "--section=pre-data");
+        run(m, program, pre, staging);
+        List<Connection> sessions = new ArrayList<>();
+        try {
+            for (int i = 0; i < jobs; i++) {
+                sessions.add(target.connect(staging));
+            }
+            CountingInput counted = new CountingInput(new java.io.SequenceInputStream(Files.newInputStream(head), rest));
+            try (ParallelCopy copy = new ParallelCopy(sessions)) {
+                CustomDump dump = CustomDump.read(counted);
+                for (CustomDump.Block b = dump.nextBlock(); b != null; b = dump.nextBlock()) {
+                    if (b.type() != CustomDump.BLOCK_DATA || b.entry().copyStmt() == null) {
+                        throw new IOException("unexpected data block of type " + b.type() + " for " + b.entry().desc() + " "
+                                + b.entry().tag() + " (its table of contents said otherwise)");
+                    }
+                    copy.load(b.entry().copyStmt(), b.data());
+                }
+                copy.finish();
+            }
+            return counted.count;
+        } catch (SQLException e) {
+            throw new IOException("could not open " + jobs + " sessions to staging database '" + staging + "': "
+                    + e.getMessage(), e);
+        } finally {
+            for (Connection c : sessions) {
+                try {
+                    c.close();
+                } catch (SQLException ignored) {
+                    // closing after the load: nothing of it depends on this
+                }
+            }
+        }
+    }
+
+    /**
+     * Everything after table data, as pg_restore files it: entries without a section of their own
+     * (ACLs, comments) belong to the section before them. Sequence values and post-data run in one
+     * {@code pg_restore -j N -L list} from the head.
+     */
+    private void restoreAfterData(Manifest m, Path program, String staging, Path head, CustomDump toc) throws IOException {
+        StringBuilder list = new StringBuilder();
+        CustomDump.Section current = CustomDump.Section.PRE_DATA;
+        for (CustomDump.Entry e : toc.entries()) {
+            if (e.section() != CustomDump.Section.NONE) {
+                current = e.section();
+            }
+            if (current != CustomDump.Section.PRE_DATA && !"TABLE DATA".equals(e.desc())) {
+                list.append(e.dumpId()).append("; ").append(e.desc()).append(' ').append(e.tag()).append('\n');
+            }
+        }
+        Path listFile = head.resolveSibling("after-data.list");
+        Files.writeString(listFile, list.toString());
+        List<String> post = args(DumpFormat.CUSTOM, head, staging, jobs);
+        post.add(post.size() - 1, "--use-list=" + listFile);
+        run(m, program, post, staging);
     }
 
     /** Copies at most {@code limit} bytes of {@code in} to {@code file}; returns how many. */

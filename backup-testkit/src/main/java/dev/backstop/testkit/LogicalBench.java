@@ -65,8 +65,8 @@ public final class LogicalBench {
                 PostgresRestore.Report r = PostgresRestore.builder(restore, ep, o.req("db"))
                         .jobs(Integer.parseInt(o.getOrDefault("jobs", "2")))
                         .streaming(Boolean.parseBoolean(o.getOrDefault("streaming", "true"))).build().run(m);
-                System.out.printf(Locale.ROOT, "fetch_seconds=%.3f%nload_seconds=%.3f%n", r.fetchAndVerify().toNanos() / 1e9,
-                        r.load().toNanos() / 1e9);
+                System.out.printf(Locale.ROOT, "fetch_seconds=%.3f%nload_seconds=%.3f%ndata_sessions=%d%n",
+                        r.fetchAndVerify().toNanos() / 1e9, r.load().toNanos() / 1e9, r.dataSessions());
             }
             case "load" -> {
                 try (Connection c = ep.connect(o.req("db"))) {

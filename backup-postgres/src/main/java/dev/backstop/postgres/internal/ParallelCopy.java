@@ -1,0 +1,272 @@
+package dev.backstop.postgres.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+
+/**
+ * Loads COPY text into tables over several sessions at once, as {@code pg_restore -j} does for a
+ * seekable archive, but from one sequential stream: each table's rows are cut into line-aligned
+ * slices and each slice goes to the least busy session, so even one big table is loaded by every
+ * session. Row order within a table is not kept (a table has none).
+ *
+ * <p>Memory is bounded by a fixed pool of slice buffers (plus, transiently, one row longer than
+ * a slice). The sessions are the caller's; {@link #close()} ends their COPYs but never closes them.
+ */
+public final class ParallelCopy implements AutoCloseable {
+    private static final int SLICE = 1 << 20;
+    private static final int QUEUE = 2;
+
+    private final List<Worker> workers = new ArrayList<>();
+    private final BlockingQueue<byte[]> pool;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final Map<String, AtomicLong> rows = new ConcurrentHashMap<>();
+    private boolean closed;
+
+    private record Slice(String copyStmt, byte[] bytes, int length) {
+    }
+
+    private static final Slice END = new Slice(null, null, 0);
+
+    /** Starts one loading thread per session; each session gets the settings pg_restore uses. */
+    public ParallelCopy(List<Connection> sessions) throws SQLException {
+        this.pool = new ArrayBlockingQueue<>(sessions.size() * (QUEUE + 1) + 1);
+        for (int i = 0; i < sessions.size() * (QUEUE + 1) + 1; i++) {
+            pool.add(new byte[SLICE]);
+        }
+        for (Connection c : sessions) {
+            try (Statement st = c.createStatement()) {
+                // as pg_restore: a policy must not silently filter what is loaded, and nothing to wait for
+                st.execute("SET row_security = off");
+                st.execute("SET statement_timeout = 0");
+                st.execute("SET lock_timeout = 0");
+                st.execute("SELECT pg_catalog.set_config('search_path', '', false)");
+            }
+            c.setAutoCommit(true);
+        }
+        for (int i = 0; i < sessions.size(); i++) {
+            Worker w = new Worker(sessions.get(i), i);
+            workers.add(w);
+            w.thread.start();
+        }
+    }
+
+    /**
+     * Loads one table's COPY text (rows ending in newlines) with {@code copyStmt}; returns when all of
+     * it is handed to the sessions, which may still be loading.
+     */
+    public void load(String copyStmt, InputStream data) throws IOException {
+        rows.computeIfAbsent(copyStmt, k -> new AtomicLong());
+        byte[] buf = take();
+        int filled = 0;
+        while (true) {
+            if (filled == buf.length) {
+                int cut = lastNewline(buf, filled);
+                if (cut < 0) {
+                    // one row longer than a slice: grow this buffer until the row ends
+                    byte[] longer = java.util.Arrays.copyOf(buf, buf.length * 2);
+                    recycle(buf);
+                    buf = longer;
+                } else {
+                    byte[] next = take();
+                    int rest = filled - cut;
+                    System.arraycopy(buf, cut, next, 0, rest);
+                    dispatch(new Slice(copyStmt, buf, cut));
+                    buf = next;
+                    filled = rest;
+                }
+            }
+            int r = data.read(buf, filled, buf.length - filled);
+            if (r < 0) {
+                break;
+            }
+            filled += r;
+        }
+        if (filled > 0) {
+            dispatch(new Slice(copyStmt, buf, filled));
+        } else {
+            recycle(buf);
+        }
+    }
+
+    /** Ends every session's COPY and waits for them; returns rows loaded per COPY statement. */
+    public Map<String, Long> finish() throws IOException {
+        close();
+        Throwable t = failure.get();
+        if (t != null) {
+            throw new IOException("loading table data failed: " + t.getMessage(), t);
+        }
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        rows.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
+    private static int lastNewline(byte[] b, int len) {
+        for (int i = len - 1; i >= 0; i--) {
+            if (b[i] == '\n') {
+                return i + 1;
+            }
+        }
+        return -1;
+    }
+
+    private byte[] take() throws IOException {
+        try {
+            while (true) {
+                rethrow();
+                byte[] b = pool.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (b != null) {
+                    return b;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while loading table data");
+        }
+    }
+
+    private void recycle(byte[] b) {
+        if (b.length == SLICE) {
+            pool.offer(b);
+        }
+    }
+
+    private void dispatch(Slice s) throws IOException {
+        rethrow();
+        Worker best = workers.get(0);
+        for (Worker w : workers) {
+            if (w.queue.size() < best.queue.size()) {
+                best = w;
+            }
+        }
+        try {
+            best.queue.put(s);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while loading table data");
+        }
+    }
+
+    private void rethrow() throws IOException {
+        Throwable t = failure.get();
+        if (t != null) {
+            throw new IOException("loading table data failed: " + t.getMessage(), t);
+        }
+    }
+
+    /** Ends the sessions' COPYs (cancelling them after a failure) and stops the threads. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Worker w : workers) {
+            try {
+                w.queue.put(END);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                w.thread.interrupt();
+            }
+        }
+        for (Worker w : workers) {
+            try {
+                w.thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private final class Worker {
+        final BlockingQueue<Slice> queue = new ArrayBlockingQueue<>(QUEUE);
+        final Connection session;
+        final Thread thread;
+        CopyIn copy;
+        String current;
+
+        Worker(Connection session, int n) {
+            this.session = session;
+            this.thread = new Thread(this::run, "backstop-copy-" + n);
+            thread.setDaemon(true);
+        }
+
+        void run() {
+            while (true) {
+                Slice s;
+                try {
+                    s = queue.take();
+                } catch (InterruptedException e) {
+                    failure.compareAndSet(null, e);
+                    cancel();
+                    return;
+                }
+                if (s == END) {
+                    if (failure.get() == null) {
+                        try {
+                            endCopy();
+                        } catch (SQLException e) {
+                            failure.compareAndSet(null, e);
+                        }
+                    }
+                    cancel();
+                    return;
+                }
+                try {
+                    if (failure.get() == null) {
+                        write(s);
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    failure.compareAndSet(null, e);
+                    cancel();
+                } finally {
+                    recycle(s.bytes());
+                }
+            }
+        }
+
+        private void write(Slice s) throws SQLException {
+            if (!s.copyStmt().equals(current)) {
+                endCopy();
+                copy = session.unwrap(PGConnection.class).getCopyAPI().copyIn(s.copyStmt());
+                current = s.copyStmt();
+            }
+            copy.writeToCopy(s.bytes(), 0, s.length());
+        }
+
+        private void endCopy() throws SQLException {
+            if (copy != null) {
+                long n = copy.endCopy();
+                rows.get(current).addAndGet(n);
+                copy = null;
+                current = null;
+            }
+        }
+
+        private void cancel() {
+            if (copy != null) {
+                try {
+                    if (copy.isActive()) {
+                        copy.cancelCopy();
+                    }
+                } catch (SQLException ignored) {
+                    // the load has failed already; that failure is the one to report
+                }
+                copy = null;
+            }
+        }
+    }
+}
