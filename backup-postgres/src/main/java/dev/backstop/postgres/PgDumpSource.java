@@ -141,6 +141,9 @@ public final class PgDumpSource implements CaptureSource {
                     .attribute("postgresql.database", database)
                     .attribute("postgresql.database_size_bytes", facts.get("database_size"))
                     .attribute("postgresql.server_version_num", facts.get("server_version_num"))
+                    .attribute("postgresql.encoding", facts.get("encoding"))
+                    .attribute("postgresql.lc_collate", facts.get("lc_collate"))
+                    .attribute("postgresql.lc_ctype", facts.get("lc_ctype"))
                     .attribute("postgresql.pg_dump_major", Integer.toString(dumpMajor));
             if (fp != null) {
                 r.fingerprints(fp);
@@ -165,11 +168,16 @@ public final class PgDumpSource implements CaptureSource {
         Map<String, String> out = new LinkedHashMap<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT current_setting('server_version_num'), current_setting('server_version'), "
-                        + "pg_catalog.pg_database_size(pg_catalog.current_database())")) {
+                        + "pg_catalog.pg_database_size(pg_catalog.current_database()), "
+                        + "pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
+                        + "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()")) {
             rs.next();
             out.put("server_version_num", rs.getString(1));
             out.put("server_version", rs.getString(2).split(" ")[0]);
             out.put("database_size", rs.getString(3));
+            out.put("encoding", rs.getString(4));
+            out.put("lc_collate", rs.getString(5));
+            out.put("lc_ctype", rs.getString(6));
         }
         return out;
     }

@@ -447,12 +447,27 @@ public final class PostgresRestore {
         }
     }
 
+    /**
+     * Creates a database with the source database's encoding and locale, as the backup recorded
+     * them: text in another encoding would be converted, and so no longer byte for byte the same.
+     */
     private void createDatabase(Manifest m, String name) {
+        String encoding = m.attributes().get("postgresql.encoding");
+        String collate = m.attributes().get("postgresql.lc_collate");
+        String ctype = m.attributes().get("postgresql.lc_ctype");
+        StringBuilder sql = new StringBuilder("CREATE DATABASE " + PostgresInstance.quoteIdent(name) + " TEMPLATE template0");
+        if (encoding != null) {
+            sql.append(" ENCODING ").append(quoteLiteral(encoding));
+        }
+        if (collate != null && ctype != null) {
+            sql.append(" LC_COLLATE ").append(quoteLiteral(collate)).append(" LC_CTYPE ").append(quoteLiteral(ctype));
+        }
         try (Connection c = target.connect("postgres"); Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE " + PostgresInstance.quoteIdent(name) + " TEMPLATE template0");
+            st.execute(sql.toString());
         } catch (SQLException e) {
-            throw new BackupException(Stage.RESTORE, "could not create database '" + name + "' at " + target + ": "
-                    + e.getMessage(), e, false, m.id());
+            throw new BackupException(Stage.RESTORE, "could not create database '" + name + "' at " + target
+                    + (encoding == null ? "" : " with the source's encoding " + encoding + " and locale " + collate + "/" + ctype
+                    + " (the target server must have that locale)") + ": " + e.getMessage(), e, false, m.id());
         }
     }
 

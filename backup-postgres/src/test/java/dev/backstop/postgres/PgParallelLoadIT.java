@@ -66,6 +66,13 @@ class PgParallelLoadIT {
             st.execute("INSERT INTO app.events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g"
                     + " FROM generate_series(1, 8000) g");
         }
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
+        }
+        try (Connection c = pg.connect("latin"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
+            st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g FROM generate_series(1, 3000) g");
+        }
         pg.createDatabase("blobs");
         try (Connection c = pg.connect("blobs"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, doc oid)");
@@ -133,6 +140,25 @@ class PgParallelLoadIT {
                     assertThat(one(c, "SELECT count(*) FROM " + t)).as(t).isEqualTo(one(source, "SELECT count(*) FROM " + t));
                 }
             }
+        }
+    }
+
+    @Test
+    void dumpInAnotherEncoding_isRestoredInThatEncoding_inOneSession_exactly() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("latin", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        PostgresRestore.Report r = PostgresRestore.builder(restore, pg.endpoint(), "latin_copy").jobs(2).build().run(m);
+
+        assertThat(m.attributes()).containsEntry("postgresql.encoding", "LATIN1").containsEntry("postgresql.lc_collate", "C");
+        assertThat(r.dataSessions()).isEqualTo(1);
+        try (Connection c = pg.connect("latin_copy")) {
+            assertThat(one(c, "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'latin_copy'"))
+                    .isEqualTo("LATIN1");
+            assertThat(m.fingerprints().orElseThrow().differencesFrom(fingerprints(c, m.fingerprints().get()))).isEmpty();
+            assertThat(one(c, "SELECT s FROM t WHERE id = 7")).isEqualTo("caf\u00e97");
         }
     }
 
