@@ -137,9 +137,7 @@ public final class WalCommand {
                     need(args, 2, "rpo <config>");
                     WalArchive archive = archive(cfg);
                     String spool = cfg.getProperty("spool");
-                    RpoStatus rpo = spool == null
-                            ? WalSpool.at(Files.createTempDirectory("backstop-empty-spool")).rpo(archive, Clock.systemUTC())
-                            : WalSpool.at(Path.of(spool)).rpo(archive, Clock.systemUTC());
+                    RpoStatus rpo = WalSpool.rpo(archive, spool == null ? null : WalSpool.at(Path.of(spool)), Clock.systemUTC());
                     err.println(rpo);
                     return 0;
                 }

@@ -130,6 +130,11 @@ public final class WalSpool {
      * has not yet handed to archive_command shows in {@code pg_stat_archiver}, not here.
      */
     public RpoStatus rpo(WalArchive archive, Clock clock) throws IOException {
+        return rpo(archive, this, clock);
+    }
+
+    /** The recovery point of {@code archive} with {@code spool} (or none: null) in front of it. */
+    static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
         long archivedLsn = 0;
         int archivedTimeline = 0;
         for (WalFile f : archive.files()) {
@@ -142,14 +147,14 @@ public final class WalSpool {
         Instant archivedCommit = archivedLsn == 0 ? null : archive.lastCommitBefore(archivedLsn).orElse(null);
         long localLsn = archivedLsn;
         Instant oldest = null;
-        for (String name : queued()) {
+        for (String name : spool == null ? List.<String>of() : spool.queued()) {
             WalFile f = WalFile.parse(name);
             if (f.kind() != WalFile.Kind.SEGMENT || f.timeline() < archivedTimeline || f.endLsn() <= archivedLsn) {
                 continue;
             }
             localLsn = Math.max(localLsn, f.endLsn());
             if (oldest == null) {
-                oldest = firstCommit(ready.resolve(name), f);
+                oldest = firstCommit(spool.ready.resolve(name), f);
             }
         }
         Instant now = clock.instant();

@@ -301,6 +301,8 @@ class WalAsyncTest {
         RpoStatus drained = spool.rpo(archive, Clock.fixed(now, ZoneOffset.UTC));
         assertThat(drained.caughtUp()).isTrue();
         assertThat(drained.archivedCommitTime()).isEqualTo(SyntheticWal.at(3));
+        assertThat(run("rpo", config("").toString())).isZero();
+        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("archived_lsn=0/52000000", "lag_bytes=0", "server_lsn=unknown");
     }
 
     /** Synthetic WAL padded to a whole segment with the long header's system identifier set, as the archive checks. */
