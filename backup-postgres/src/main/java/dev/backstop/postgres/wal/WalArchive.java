@@ -35,6 +35,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -136,7 +137,8 @@ public final class WalArchive implements LogArchive {
             if (file.isSegment()) {
                 checkHeader(source, file, size);
             }
-            Digest plain = sha256(source);
+            Instant[] lastCommit = {null};
+            Digest plain = sha256(source, file.isSegment() ? new CommitScanner(file.startLsn(), (lsn, t) -> lastCommit[0] = t) : null);
             Optional<Meta> existing = readMeta(key);
             if (existing.isPresent()) {
                 if (existing.get().plaintextSha256.equals(plain) && existing.get().plaintextSize == size) {
@@ -146,7 +148,7 @@ public final class WalArchive implements LogArchive {
                         + " (" + existing.get().plaintextSize + " bytes, already archived)", plain + " (" + size
                         + " bytes, offered now): a different " + name + " is already archived; refusing to replace it", null, null);
             }
-            upload(source, file, key, size, plain);
+            upload(source, file, key, size, plain, lastCommit[0]);
             return PutResult.ARCHIVED;
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "WAL file to archive " + source + " does not exist", e);
@@ -155,7 +157,7 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    private void upload(Path source, WalFile file, String key, long size, Digest plain) throws IOException {
+    private void upload(Path source, WalFile file, String key, long size, Digest plain, Instant lastCommit) throws IOException {
         DataKey dk = writeKey();
         ObjectBinding binding = new ObjectBinding(stream(), key);
         MessageDigest storedMd = Digest.newSha256();
@@ -198,7 +200,7 @@ public final class WalArchive implements LogArchive {
             break;
         }
         Meta meta = new Meta(file.name(), systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
-                zstd.level(), dk.kekId, dk.wrapped, clock.instant().toString());
+                zstd.level(), dk.kekId, dk.wrapped, clock.instant().toString(), lastCommit);
         try (Sink.Upload up = repository.sink().create(key + META_SUFFIX, ObjectKind.LOG)) {
             try (OutputStream out = up.stream()) {
                 out.write(meta.encode());
@@ -367,12 +369,72 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    private static Digest sha256(Path file) throws IOException {
+    private static Digest sha256(Path file, CommitScanner commits) throws IOException {
         MessageDigest md = Digest.newSha256();
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-            in.transferTo(OutputStream.nullOutputStream());
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                if (commits != null) {
+                    commits.feed(ByteBuffer.wrap(buf, 0, n));
+                }
+            }
         }
         return Digest.of(md.digest());
+    }
+
+    /**
+     * The commit time of the last commit in the archived segments ending at or before {@code lsn}
+     * (newest timeline first), from their metadata; looks back at most 64 segments. Empty if none
+     * of those holds a commit, or the archive predates commit times in metadata.
+     */
+    Optional<Instant> lastCommitBefore(long lsn) {
+        List<WalFile> candidates = new ArrayList<>();
+        for (WalFile f : files()) {
+            if (f.kind() == WalFile.Kind.SEGMENT && Long.compareUnsigned(f.endLsn(), lsn) <= 0) {
+                candidates.add(f);
+            }
+        }
+        candidates.sort(java.util.Comparator.comparingLong(WalFile::segmentNumber).thenComparingInt(WalFile::timeline).reversed());
+        long seen = -1;
+        int looked = 0;
+        for (WalFile f : candidates) {
+            if (f.segmentNumber() == seen) {
+                continue; // the same stretch of WAL on an older timeline
+            }
+            seen = f.segmentNumber();
+            if (looked++ == 64) {
+                break;
+            }
+            try {
+                Optional<Meta> m = readMeta(keyOf(f));
+                if (m.isPresent() && m.get().lastCommitTime != null) {
+                    return Optional.of(m.get().lastCommitTime);
+                }
+            } catch (IOException e) {
+                throw new StorageException(keyOf(f), "could not read metadata: " + e, e, true, null);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether {@code local} holds exactly the content archived as {@code name} (plaintext size
+     * and SHA-256 from its metadata); false if {@code name} is not archived or {@code local} is
+     * missing. Reads only the metadata from the repository.
+     */
+    public boolean matches(String name, Path local) {
+        String key = keyOf(parseName(name));
+        try {
+            Optional<Meta> m = readMeta(key);
+            if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize) {
+                return false;
+            }
+            return sha256(local, null).equals(m.get().plaintextSha256);
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new StorageException(key, "could not compare " + local + " with the archived " + name + ": " + e, e, true, null);
+        }
     }
 
     private Optional<Meta> readMeta(String key) throws IOException {
@@ -472,7 +534,8 @@ public final class WalArchive implements LogArchive {
 
     /** The metadata object: one {@code name=value} per line, written after the data. */
     private record Meta(String name, long systemId, long plaintextSize, Digest plaintextSha256, long storedSize,
-                        Digest storedSha256, int zstdLevel, String kekId, byte[] wrappedKey, String archivedAt) {
+                        Digest storedSha256, int zstdLevel, String kekId, byte[] wrappedKey, String archivedAt,
+                        Instant lastCommitTime) {
         byte[] encode() {
             Map<String, String> m = new TreeMap<>();
             m.put("formatVersion", "1");
@@ -486,6 +549,10 @@ public final class WalArchive implements LogArchive {
             m.put("kekId", kekId);
             m.put("wrappedKey", Base64.getEncoder().encodeToString(wrappedKey));
             m.put("archivedAt", archivedAt);
+            if (lastCommitTime != null) {
+                // read by the RPO view: the commit time of the archived position without fetching the segment
+                m.put("lastCommitTime", lastCommitTime.toString());
+            }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             m.forEach((k, v) -> out.writeBytes((k + "=" + v + "\n").getBytes(StandardCharsets.UTF_8)));
             return out.toByteArray();
@@ -508,7 +575,7 @@ public final class WalArchive implements LogArchive {
                 return new Meta(m.get("name"), Long.parseUnsignedLong(m.get("systemId")), Long.parseLong(m.get("plaintextSize")),
                         new Digest(m.get("plaintextSha256")), Long.parseLong(m.get("storedSize")), new Digest(m.get("storedSha256")),
                         level, m.getOrDefault("kekId", ""), Base64.getDecoder().decode(m.getOrDefault("wrappedKey", "")),
-                        m.get("archivedAt"));
+                        m.get("archivedAt"), m.containsKey("lastCommitTime") ? Instant.parse(m.get("lastCommitTime")) : null);
             } catch (RuntimeException e) {
                 throw new IntegrityException(key, "WAL metadata", "a version-1 metadata record", String.valueOf(e.getMessage()), e, null);
             }

@@ -1,6 +1,12 @@
 package dev.backstop.postgres.wal;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -22,15 +28,18 @@ import java.util.Objects;
  * archive itself would). A drain failure leaves the file queued for the next drain.
  *
  * <p><b>Restrictions.</b> Until drained, the spool is the only copy of a WAL file that PostgreSQL
- * may already have recycled: put the spool on durable local disk, and run one drainer at a time.
+ * may already have recycled: put the spool on durable local disk. One drainer at a time is
+ * enforced by an OS lock on {@code drainer.lock} in the spool directory.
  *
  * <p><b>Threading.</b> Enqueue may run from many processes; {@link #drain} from one thread.
  */
 public final class WalSpool {
+    private final Path dir;
     private final Path ready;
     private final Path tmp;
 
     private WalSpool(Path dir) throws IOException {
+        this.dir = dir;
         this.ready = Files.createDirectories(dir.resolve("ready"));
         this.tmp = Files.createDirectories(dir.resolve("tmp"));
     }
@@ -38,6 +47,11 @@ public final class WalSpool {
     /** A spool in {@code dir}, created if needed. */
     public static WalSpool at(Path dir) throws IOException {
         return new WalSpool(Objects.requireNonNull(dir, "dir"));
+    }
+
+    /** The spool's directory. */
+    public Path directory() {
+        return dir;
     }
 
     /** Queues {@code source} as {@code name}. */
@@ -82,18 +96,87 @@ public final class WalSpool {
     }
 
     /**
-     * Uploads every queued file to {@code archive}; returns how many were uploaded.
+     * Uploads every queued file to {@code archive}; returns how many were uploaded. Returns 0 at
+     * once if a drainer (another process, or {@code WalCommand drain --follow}) holds the spool.
      *
      * @throws dev.backstop.core.BackupException from the archive; files not yet uploaded stay queued
      */
     public int drain(WalArchive archive) throws IOException {
-        int n = 0;
-        for (String name : queued()) {
-            Path p = ready.resolve(name);
-            archive.put(p, name);
-            Files.delete(p);
-            n++;
+        try (WalDrainer.Lock lock = WalDrainer.Lock.tryAcquire(dir)) {
+            if (lock == null) {
+                return 0;
+            }
+            int n = 0;
+            for (String name : queued()) {
+                drainOne(archive, name);
+                n++;
+            }
+            return n;
         }
-        return n;
+    }
+
+    /** Archives one queued file and removes it once the archive has it; the caller holds the drainer lock. */
+    WalArchive.PutResult drainOne(WalArchive archive, String name) throws IOException {
+        Path p = ready.resolve(name);
+        WalArchive.PutResult r = archive.put(p, name);
+        Files.delete(p);
+        return r;
+    }
+
+    /**
+     * The recovery point of the archive_command path: what {@code archive} holds, what is only
+     * spooled, and the commit time of the oldest spooled commit (read from the spooled segments).
+     * The server's position is unknown here ({@link RpoStatus#serverLsn()} is -1): WAL PostgreSQL
+     * has not yet handed to archive_command shows in {@code pg_stat_archiver}, not here.
+     */
+    public RpoStatus rpo(WalArchive archive, Clock clock) throws IOException {
+        return rpo(archive, this, clock);
+    }
+
+    /** The recovery point of {@code archive} with {@code spool} (or none: null) in front of it. */
+    static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
+        long archivedLsn = 0;
+        int archivedTimeline = 0;
+        for (WalFile f : archive.files()) {
+            if (f.kind() == WalFile.Kind.SEGMENT && (f.timeline() > archivedTimeline
+                    || f.timeline() == archivedTimeline && f.endLsn() > archivedLsn)) {
+                archivedTimeline = f.timeline();
+                archivedLsn = f.endLsn();
+            }
+        }
+        Instant archivedCommit = archivedLsn == 0 ? null : archive.lastCommitBefore(archivedLsn).orElse(null);
+        long localLsn = archivedLsn;
+        Instant oldest = null;
+        for (String name : spool == null ? List.<String>of() : spool.queued()) {
+            WalFile f = WalFile.parse(name);
+            if (f.kind() != WalFile.Kind.SEGMENT || f.timeline() < archivedTimeline || f.endLsn() <= archivedLsn) {
+                continue;
+            }
+            localLsn = Math.max(localLsn, f.endLsn());
+            if (oldest == null) {
+                oldest = firstCommit(spool.ready.resolve(name), f);
+            }
+        }
+        Instant now = clock.instant();
+        Duration lag = oldest == null || oldest.isAfter(now) ? Duration.ZERO : Duration.between(oldest, now);
+        return new RpoStatus(archivedLsn, archivedCommit, localLsn, -1, localLsn - archivedLsn, oldest, lag, now);
+    }
+
+    private static Instant firstCommit(Path file, WalFile f) throws IOException {
+        Instant[] first = {null};
+        CommitScanner scanner = new CommitScanner(f.startLsn(), (lsn, t) -> {
+            if (first[0] == null) {
+                first[0] = t;
+            }
+        });
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; first[0] == null && (n = in.read(buf)) > 0; ) {
+                scanner.feed(ByteBuffer.wrap(buf, 0, n));
+            }
+        } catch (NoSuchFileException e) {
+            return null; // drained meanwhile
+        }
+        return first[0];
     }
 }

@@ -47,7 +47,8 @@ final class Archiving implements AutoCloseable {
         }
         Path cp = copyClassPath(dir.resolve("lib"));
         Path cfg = dir.resolve("wal.properties");
-        Files.writeString(cfg, "spool=" + spoolDir + "\n");
+        // the server's OS user cannot write the repository: the test drains the spool itself
+        Files.writeString(cfg, "spool=" + spoolDir + "\ndrainer=external\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String command = "'" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '" + cp + "/*' "
                 + WalCommand.class.getName() + " archive-push '" + cfg + "' %p %f";

@@ -25,7 +25,7 @@ class WalCommandTest {
         LocalKeysetKek.create(tmp.resolve("kek.json"));
         Path cfg = tmp.resolve("wal.properties");
         Files.writeString(cfg, "repository=" + tmp.resolve("repo") + "\nsystem-id=" + Long.toUnsignedString(SYSID)
-                + "\nkek=" + tmp.resolve("kek.json") + "\n" + (spool ? "spool=" + tmp.resolve("spool") + "\n" : ""));
+                + "\nkek=" + tmp.resolve("kek.json") + "\n" + (spool ? "spool=" + tmp.resolve("spool") + "\ndrainer=external\n" : ""));
         return cfg;
     }
 

@@ -1,0 +1,110 @@
+package dev.backstop.postgres.wal;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The queue behind {@code archive-get}: recovery asks for one WAL file per {@code restore_command}
+ * call, so while PostgreSQL replays segment N a background process fetches N+1..N+k into a local
+ * directory and the next calls are served from disk instead of the repository.
+ *
+ * <p><b>Guarantees.</b> A queued file is served only if its size and SHA-256 equal those the
+ * archive's metadata records for that name (one small metadata read per call): a file corrupted
+ * on disk, a leftover from another timeline's recovery or anything else that does not match is
+ * deleted and the file is fetched from the repository instead. Files land in the queue through
+ * {@link WalArchive#get} (verified, temporary file, rename), never half-written under their name.
+ * The queue holds at most {@code depth} segments: the window after the last request; anything
+ * outside it is deleted by the next prefetch.
+ *
+ * <p><b>Restrictions.</b> One prefetcher at a time per queue (an OS lock on {@code prefetch.lock});
+ * a request that finds one running starts none, and the next request catches up. Segments only:
+ * history and backup files are always fetched directly.
+ */
+final class WalPrefetcher {
+    static final String LOCK_FILE = "prefetch.lock";
+
+    /** Where a request was served from. */
+    enum Source { QUEUE, REPOSITORY, MISSING }
+
+    private final WalArchive archive;
+    private final Path queue;
+    private final int depth;
+    private final PrintStream log;
+
+    WalPrefetcher(WalArchive archive, Path queue, int depth, PrintStream log) throws IOException {
+        this.archive = archive;
+        this.queue = Files.createDirectories(queue);
+        this.depth = depth;
+        this.log = log;
+    }
+
+    Path queue() {
+        return queue;
+    }
+
+    /** Serves {@code name} into {@code target}: from the queue if the queued copy is verified, else from the repository. */
+    Source serve(String name, Path target) throws IOException {
+        Path queued = queue.resolve(name);
+        if (Files.exists(queued)) {
+            if (archive.matches(name, queued)) {
+                Files.move(queued, target, StandardCopyOption.REPLACE_EXISTING);
+                return Source.QUEUE;
+            }
+            Files.deleteIfExists(queued);
+            log.println("backstop: discarded queued " + name + ": it does not match the archived " + name + "; fetching it again");
+        }
+        return archive.get(name, target) ? Source.REPOSITORY : Source.MISSING;
+    }
+
+    /** The segments to fetch after {@code served}: the next {@code depth} on the same timeline. */
+    List<String> window(WalFile served) {
+        List<String> names = new ArrayList<>();
+        WalFile next = served;
+        for (int i = 0; i < depth; i++) {
+            next = next.next();
+            names.add(next.name());
+        }
+        return names;
+    }
+
+    /**
+     * Fills the queue with the window after {@code served} (stopping at the first segment the
+     * archive does not have) and deletes what lies outside it; returns the files fetched from the
+     * repository. Returns -1 at once if another prefetcher holds the queue.
+     */
+    int prefetchAfter(WalFile served) throws IOException {
+        try (WalDrainer.Lock lock = WalDrainer.Lock.tryAcquire(queue, LOCK_FILE)) {
+            if (lock == null) {
+                return -1;
+            }
+            List<String> wanted = window(served);
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue)) {
+                for (Path p : ds) {
+                    String n = p.getFileName().toString();
+                    if (!n.equals(LOCK_FILE) && !n.endsWith(".log") && !wanted.contains(n)) {
+                        Files.deleteIfExists(p); // stale: before the request, another timeline, or a leftover temporary file
+                    }
+                }
+            }
+            int fetched = 0;
+            for (String name : wanted) {
+                Path target = queue.resolve(name);
+                if (Files.exists(target)) {
+                    continue;
+                }
+                if (!archive.get(name, target)) {
+                    break;
+                }
+                fetched++;
+                log.println("backstop: prefetched " + name);
+            }
+            return fetched;
+        }
+    }
+}
