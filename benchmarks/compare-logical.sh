@@ -4,10 +4,13 @@
 #
 #   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 -> SHA-256 -> AES-GCM -> local repository, fingerprints
 #            in the same snapshot)  vs  pg_dump -Fc  vs  pg_dump -Fp | zstd -3 -T0 | sha256sum
-#            plus Backstop with fingerprints off, to show what the in-snapshot proof costs
+#            plus Backstop with fingerprints off, to show what the in-snapshot proof costs, and
+#            Backstop in one long-lived JVM (a service embedding the library; every other Backstop
+#            run is a fresh JVM, as the CLI is)
 #   restore: Backstop (streamed into a staging database while verified, renamed after)  vs
 #            pg_restore -j2 of the -Fc dump, plus Backstop's spooled restore (fetch + verify to a
-#            temp file, then pg_restore -j2), the path taken for existing targets
+#            temp file, then pg_restore -j2), the path taken for existing targets, and the streamed
+#            restore in the long-lived JVM
 #
 # Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
 # database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
@@ -62,6 +65,7 @@ mkdir -p "$PGDIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"
 
 cleanup() {
+  if [ -n "${WARM_PID:-}" ]; then kill "$WARM_PID" 2>/dev/null || true; fi
   "${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
   if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
 }
@@ -74,6 +78,19 @@ echo "# building backup-testkit" >&2
     -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
 CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
 bench() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+
+# the long-lived JVM: one command per line in, key=value lines and "end" out
+coproc WARM { java -cp "$CP" dev.backstop.testkit.LogicalBench serve 2>"$WORK/warm-jvm.log"; }
+warm() {
+  echo "$*" >&"${WARM[1]}"
+  local out="" line
+  while IFS= read -r line <&"${WARM[0]}"; do
+    [ "$line" = end ] && break
+    out+="$line"$'\n'
+  done
+  if grep -q '^error=' <<<"$out"; then echo "error: long-lived JVM: $out" >&2; exit 1; fi
+  printf '%s' "$out"
+}
 
 PORT=0
 for _ in $(seq 1 50); do
@@ -109,10 +126,16 @@ for db in pgbench realistic; do
   size=$("$BIN/psql" -Atc "SELECT pg_database_size('$db')" postgres)
   echo "${db}_db_bytes=$size"
   shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); bss=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=(); r_spool=()
+  bw=(); bwr=(); r_warm=(); r_warm_rest=()
+  # the long-lived JVM's first backup and restore of this fixture, not timed: it is warm from here on
+  rm -rf "$WORK/repo-warmup"
+  wid=$(warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" | sed -n 's/^backup_id=//p')
+  warm restore --port="$PORT" --db=r_warmup --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --id="$wid" >/dev/null
+  "$BIN/dropdb" -f r_warmup; rm -rf "$WORK/repo-warmup"
   for round in $(seq 1 "$ROUNDS"); do
     # rotate the order every round: no contender always runs first after a pause
-    order=(shell fc backstop nofp)
-    k=$(( (round - 1) % 4 ))
+    order=(shell fc backstop nofp warm)
+    k=$(( (round - 1) % 5 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       case $who in
@@ -135,16 +158,24 @@ for db in pgbench realistic; do
           t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --fingerprints=false >/dev/null; t1=$(now)
           s_nofp=$(elapsed "$t0" "$t1")
           rm -rf "$WORK/repo-nofp" ;;
+        warm)
+          rm -rf "$WORK/repo-warm"
+          t0=$(now); out_w=$(warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json"); t1=$(now)
+          s_bw=$(elapsed "$t0" "$t1")
+          id_w=$(sed -n 's/^backup_id=//p' <<<"$out_w") ;;
       esac
     done
     # restores, rotating which goes first
     "$BIN/dropdb" --if-exists -f r_pg 2>/dev/null; "$BIN/dropdb" --if-exists -f r_bs 2>/dev/null
-    "$BIN/dropdb" --if-exists -f r_bss 2>/dev/null
-    order=(pg bs bss)
-    k=$(( (round - 1) % 3 ))
+    "$BIN/dropdb" --if-exists -f r_bss 2>/dev/null; "$BIN/dropdb" --if-exists -f r_bsw 2>/dev/null
+    order=(pg bs bss bsw)
+    k=$(( (round - 1) % 4 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
-      if [ $who = bss ]; then
+      if [ $who = bsw ]; then
+        t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w" >/dev/null; t1=$(now)
+        s_bwr=$(elapsed "$t0" "$t1")
+      elif [ $who = bss ]; then
         t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now)
         s_bss=$(elapsed "$t0" "$t1")
       elif [ $who = pg ]; then
@@ -156,8 +187,9 @@ for db in pgbench realistic; do
         s_bsr=$(elapsed "$t0" "$t1")
       fi
     done
-    "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs; "$BIN/dropdb" -f r_bss
-    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s backstop_restore_spooled=${s_bss}s" >&2
+    "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs; "$BIN/dropdb" -f r_bss; "$BIN/dropdb" -f r_bsw
+    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s backstop_warm_jvm=${s_bw}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s backstop_restore_spooled=${s_bss}s backstop_restore_warm_jvm=${s_bwr}s" >&2
+    bw+=("$s_bw"); bwr+=("$s_bwr"); r_warm+=("$(ratio "$s_bw" "$s_shell")"); r_warm_rest+=("$(ratio "$s_bwr" "$s_pgr")")
     shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr"); bss+=("$s_bss")
     r_shell+=("$(ratio "$s_bs" "$s_shell")"); r_fc+=("$(ratio "$s_bs" "$s_fc")"); r_rest+=("$(ratio "$s_bsr" "$s_pgr")")
     r_nofp+=("$(ratio "$s_nofp" "$s_shell")"); r_spool+=("$(ratio "$s_bss" "$s_pgr")")
@@ -173,11 +205,15 @@ for db in pgbench realistic; do
   echo "${db}_pg_restore_j2_median_s=$(median "${pgr[@]}")"
   echo "${db}_backstop_restore_median_s=$(median "${bsr[@]}")"
   echo "${db}_backstop_restore_spooled_median_s=$(median "${bss[@]}")"
+  echo "${db}_backstop_warm_jvm_backup_median_s=$(median "${bw[@]}")"
+  echo "${db}_backstop_warm_jvm_restore_median_s=$(median "${bwr[@]}")"
   echo "${db}_ratio_backup_vs_shell=$(median "${r_shell[@]}")"
   echo "${db}_ratio_backup_vs_pg_dump_fc=$(median "${r_fc[@]}")"
   echo "${db}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
   echo "${db}_ratio_restore_vs_pg_restore_j2=$(median "${r_rest[@]}")"
   echo "${db}_ratio_restore_spooled_vs_pg_restore_j2=$(median "${r_spool[@]}")"
+  echo "${db}_ratio_warm_jvm_backup_vs_shell=$(median "${r_warm[@]}")"
+  echo "${db}_ratio_warm_jvm_restore_vs_pg_restore_j2=$(median "${r_warm_rest[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_shell[@]}")" 'BEGIN { print (b > a ? b : a) }')
 done
 echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"

@@ -26,6 +26,8 @@ import java.util.Locale;
  *   backup  --port=P --db=D --repo=DIR --kek=FILE [--format=custom] [--level=3] [--zstd-workers=0] [--fingerprints=true]
  *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--jobs=2] [--streaming=true]
  *   load    --port=P --db=D --size=1536MiB
+ *   serve   (reads one of the commands above per line from standard input, answers with its
+ *            key=value lines and then "end": a long-lived JVM, as a service embedding the library)
  * </pre>
  * Connects to 127.0.0.1 as {@code postgres}; a password, if the server needs one, comes from
  * the environment variable {@code BACKSTOP_PGPASSWORD}.
@@ -36,8 +38,33 @@ public final class LogicalBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            throw new IllegalArgumentException("usage: LogicalBench backup|restore|load --option=value ...");
+            throw new IllegalArgumentException("usage: LogicalBench backup|restore|load|serve --option=value ...");
         }
+        if (args[0].equals("serve")) {
+            serve();
+            return;
+        }
+        run(args);
+    }
+
+    private static void serve() throws java.io.IOException {
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                java.nio.charset.StandardCharsets.UTF_8));
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                run(line.trim().split("\\s+"));
+            } catch (Exception e) {
+                System.out.println("error=" + e.toString().replace('\n', ' '));
+            }
+            System.out.println("end");
+            System.out.flush();
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         BenchOptions o = BenchOptions.parse(args, 1);
         PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(o.req("port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
         long start = System.nanoTime();
