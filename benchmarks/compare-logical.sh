@@ -79,17 +79,18 @@ echo "# building backup-testkit" >&2
 CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
 bench() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
-# the long-lived JVM: one command per line in, key=value lines and "end" out
+# the long-lived JVM: one command per line in, key=value lines and "end" out. Its answer lands in
+# WARM_OUT, not on stdout: a coprocess's pipes are closed in subshells such as $(...)
 coproc WARM { java -cp "$CP" dev.backstop.testkit.LogicalBench serve 2>"$WORK/warm-jvm.log"; }
 warm() {
   echo "$*" >&"${WARM[1]}"
-  local out="" line
+  WARM_OUT=""
+  local line
   while IFS= read -r line <&"${WARM[0]}"; do
     [ "$line" = end ] && break
-    out+="$line"$'\n'
+    WARM_OUT+="$line"$'\n'
   done
-  if grep -q '^error=' <<<"$out"; then echo "error: long-lived JVM: $out" >&2; exit 1; fi
-  printf '%s' "$out"
+  if grep -q '^error=' <<<"$WARM_OUT"; then echo "error: long-lived JVM: $WARM_OUT" >&2; exit 1; fi
 }
 
 PORT=0
@@ -129,8 +130,9 @@ for db in pgbench realistic; do
   bw=(); bwr=(); r_warm=(); r_warm_rest=()
   # the long-lived JVM's first backup and restore of this fixture, not timed: it is warm from here on
   rm -rf "$WORK/repo-warmup"
-  wid=$(warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" | sed -n 's/^backup_id=//p')
-  warm restore --port="$PORT" --db=r_warmup --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --id="$wid" >/dev/null
+  warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json"
+  wid=$(sed -n 's/^backup_id=//p' <<<"$WARM_OUT")
+  warm restore --port="$PORT" --db=r_warmup --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --id="$wid"
   "$BIN/dropdb" -f r_warmup; rm -rf "$WORK/repo-warmup"
   for round in $(seq 1 "$ROUNDS"); do
     # rotate the order every round: no contender always runs first after a pause
@@ -160,9 +162,9 @@ for db in pgbench realistic; do
           rm -rf "$WORK/repo-nofp" ;;
         warm)
           rm -rf "$WORK/repo-warm"
-          t0=$(now); out_w=$(warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json"); t1=$(now)
+          t0=$(now); warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json"; t1=$(now)
           s_bw=$(elapsed "$t0" "$t1")
-          id_w=$(sed -n 's/^backup_id=//p' <<<"$out_w") ;;
+          id_w=$(sed -n 's/^backup_id=//p' <<<"$WARM_OUT") ;;
       esac
     done
     # restores, rotating which goes first
@@ -173,7 +175,7 @@ for db in pgbench realistic; do
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       if [ $who = bsw ]; then
-        t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w" >/dev/null; t1=$(now)
+        t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w"; t1=$(now)
         s_bwr=$(elapsed "$t0" "$t1")
       elif [ $who = bss ]; then
         t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now)

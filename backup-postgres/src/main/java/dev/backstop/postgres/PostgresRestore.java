@@ -5,6 +5,7 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.postgres.internal.AfterData;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
 import dev.backstop.postgres.internal.ReadAhead;
@@ -246,10 +247,14 @@ public final class PostgresRestore {
                 }
                 CustomDump toc = split ? parallelLoadable(head.resolve("head.pgc")) : null;
                 if (toc != null) {
-                    bytes = loadInParallel(m, program, staging, head.resolve("head.pgc"), in);
-                    sessions = jobs;
-                    fetched = Duration.ofNanos(System.nanoTime() - start);
-                    restoreAfterData(m, program, staging, head.resolve("head.pgc"), toc);
+                    Path headFile = head.resolve("head.pgc");
+                    try (AfterData afterData = new AfterData(toc, (entries, n) -> restoreEntries(m, program, staging,
+                            headFile, entries, n), jobs)) {
+                        bytes = loadInParallel(m, program, staging, headFile, in, afterData);
+                        sessions = jobs;
+                        fetched = Duration.ofNanos(System.nanoTime() - start);
+                        afterData.finish();
+                    }
                 } else {
                     bytes = loadInOneSession(m, format, program, staging, head, headBytes, split, in);
                     fetched = Duration.ofNanos(System.nanoTime() - start);
@@ -343,9 +348,11 @@ public final class PostgresRestore {
 
     /**
      * Restores the schema (pre-data) from the head, then streams the table data into {@link #jobs}
-     * sessions at once. Returns the bytes read; the stream has then ended verified.
+     * sessions at once, telling {@code afterData} about each table loaded. Returns the bytes read;
+     * the stream has then ended verified.
      */
-    private long loadInParallel(Manifest m, Path program, String staging, Path head, InputStream rest) throws IOException {
+    private long loadInParallel(Manifest m, Path program, String staging, Path head, InputStream rest, AfterData afterData)
+            throws IOException {
         List<String> pre = args(DumpFormat.CUSTOM, head, staging, 1);
         pre.add(pre.size() - 1, "--section=pre-data");
         run(m, program, pre, staging);
@@ -362,7 +369,8 @@ public final class PostgresRestore {
                         throw new IOException("unexpected data block of type " + b.type() + " for " + b.entry().desc() + " "
                                 + b.entry().tag() + " (its table of contents said otherwise)");
                     }
-                    copy.load(b.entry().copyStmt(), b.data());
+                    int id = b.entry().dumpId();
+                    copy.load(b.entry().copyStmt(), b.data(), () -> afterData.loaded(id));
                 }
                 copy.finish();
             }
@@ -381,27 +389,22 @@ public final class PostgresRestore {
         }
     }
 
-    /**
-     * Everything after table data, as pg_restore files it: entries without a section of their own
-     * (ACLs, comments) belong to the section before them. Sequence values and post-data run in one
-     * {@code pg_restore -j N -L list} from the head.
-     */
-    private void restoreAfterData(Manifest m, Path program, String staging, Path head, CustomDump toc) throws IOException {
+    /** Restores {@code entries} of the dump whose head is {@code head} with {@code pg_restore -j N -L}. */
+    private void restoreEntries(Manifest m, Path program, String staging, Path head, List<CustomDump.Entry> entries, int n)
+            throws IOException {
         StringBuilder list = new StringBuilder();
-        CustomDump.Section current = CustomDump.Section.PRE_DATA;
-        for (CustomDump.Entry e : toc.entries()) {
-            if (e.section() != CustomDump.Section.NONE) {
-                current = e.section();
-            }
-            if (current != CustomDump.Section.PRE_DATA && !"TABLE DATA".equals(e.desc())) {
-                list.append(e.dumpId()).append("; ").append(e.desc()).append(' ').append(e.tag()).append('\n');
-            }
+        for (CustomDump.Entry e : entries) {
+            list.append(e.dumpId()).append("; ").append(e.desc()).append(' ').append(e.tag()).append('\n');
         }
-        Path listFile = head.resolveSibling("after-data.list");
-        Files.writeString(listFile, list.toString());
-        List<String> post = args(DumpFormat.CUSTOM, head, staging, jobs);
-        post.add(post.size() - 1, "--use-list=" + listFile);
-        run(m, program, post, staging);
+        Path listFile = Files.createTempFile(head.getParent(), "entries-", ".list");
+        try {
+            Files.writeString(listFile, list.toString());
+            List<String> args = args(DumpFormat.CUSTOM, head, staging, n);
+            args.add(args.size() - 1, "--use-list=" + listFile);
+            run(m, program, args, staging);
+        } finally {
+            Files.deleteIfExists(listFile);
+        }
     }
 
     /** Copies at most {@code limit} bytes of {@code in} to {@code file}; returns how many. */

@@ -33,9 +33,15 @@ public final class CustomDump {
     /** Where pg_dump files an entry. */
     public enum Section { NONE, PRE_DATA, DATA, POST_DATA }
 
-    /** One table-of-contents entry. {@code copyStmt} is null for entries without COPY data. */
+    /**
+     * One table-of-contents entry. {@code copyStmt} is null for entries without COPY data;
+     * {@code dependencies} are the dump ids it must come after.
+     */
     public record Entry(int dumpId, String desc, String tag, String namespace, Section section, String defn,
-                        String copyStmt, boolean hasData) {
+                        String copyStmt, boolean hasData, List<Integer> dependencies) {
+        public Entry {
+            dependencies = List.copyOf(dependencies);
+        }
     }
 
     /** A data block: whose it is and its bytes, which must be read to the end before the next block. */
@@ -154,12 +160,17 @@ public final class CustomDump {
             }
             readStr(); // owner
             readStr(); // with oids
-            while (readStr() != null) {
-                // dependencies, ended by a null string
+            List<Integer> deps = new ArrayList<>();
+            for (String d = readStr(); d != null; d = readStr()) {
+                try {
+                    deps.add(Integer.parseInt(d.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IOException("corrupt archive: dependency '" + d + "' of entry " + dumpId);
+                }
             }
             int flag = readByte();
             readBytes(offSize);
-            toc.put(dumpId, new Entry(dumpId, desc, tag, namespace, section, defn, copyStmt, flag != 3));
+            toc.put(dumpId, new Entry(dumpId, desc, tag, namespace, section, defn, copyStmt, flag != 3, deps));
         }
         return toc;
     }

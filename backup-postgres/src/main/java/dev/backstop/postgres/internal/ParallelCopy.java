@@ -35,7 +35,15 @@ public final class ParallelCopy implements AutoCloseable {
     private final Map<String, AtomicLong> rows = new ConcurrentHashMap<>();
     private boolean closed;
 
-    private record Slice(String copyStmt, byte[] bytes, int length) {
+    /** A slice of rows, or (bytes null) the end of a table, after which {@code loaded} counts down. */
+    private record Slice(String copyStmt, byte[] bytes, int length, TableEnd loaded) {
+        Slice(String copyStmt, byte[] bytes, int length) {
+            this(copyStmt, bytes, length, null);
+        }
+    }
+
+    /** Runs {@code then} once every session has ended its COPY of the table. */
+    private record TableEnd(java.util.concurrent.atomic.AtomicInteger sessionsLeft, Runnable then) {
     }
 
     private static final Slice END = new Slice(null, null, 0);
@@ -65,9 +73,10 @@ public final class ParallelCopy implements AutoCloseable {
 
     /**
      * Loads one table's COPY text (rows ending in newlines) with {@code copyStmt}; returns when all of
-     * it is handed to the sessions, which may still be loading.
+     * it is handed to the sessions, which may still be loading. {@code loaded} runs, on a loading
+     * thread, once every session has committed its part of the table; never after a failure.
      */
-    public void load(String copyStmt, InputStream data) throws IOException {
+    public void load(String copyStmt, InputStream data, Runnable loaded) throws IOException {
         rows.computeIfAbsent(copyStmt, k -> new AtomicLong());
         byte[] buf = take();
         int filled = 0;
@@ -98,6 +107,10 @@ public final class ParallelCopy implements AutoCloseable {
             dispatch(new Slice(copyStmt, buf, filled));
         } else {
             recycle(buf);
+        }
+        TableEnd end = new TableEnd(new java.util.concurrent.atomic.AtomicInteger(workers.size()), loaded);
+        for (Worker w : workers) {
+            put(w, new Slice(copyStmt, null, 0, end));
         }
     }
 
@@ -151,8 +164,12 @@ public final class ParallelCopy implements AutoCloseable {
                 best = w;
             }
         }
+        put(best, s);
+    }
+
+    private static void put(Worker w, Slice s) throws IOException {
         try {
-            best.queue.put(s);
+            w.queue.put(s);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while loading table data");
@@ -227,13 +244,19 @@ public final class ParallelCopy implements AutoCloseable {
                 }
                 try {
                     if (failure.get() == null) {
-                        write(s);
+                        if (s.loaded() != null) {
+                            endTable(s);
+                        } else {
+                            write(s);
+                        }
                     }
                 } catch (SQLException | RuntimeException e) {
                     failure.compareAndSet(null, e);
                     cancel();
                 } finally {
-                    recycle(s.bytes());
+                    if (s.bytes() != null) {
+                        recycle(s.bytes());
+                    }
                 }
             }
         }
@@ -245,6 +268,15 @@ public final class ParallelCopy implements AutoCloseable {
                 current = s.copyStmt();
             }
             copy.writeToCopy(s.bytes(), 0, s.length());
+        }
+
+        private void endTable(Slice s) throws SQLException {
+            if (s.copyStmt().equals(current)) {
+                endCopy();
+            }
+            if (s.loaded().sessionsLeft().decrementAndGet() == 0 && s.loaded().then() != null && failure.get() == null) {
+                s.loaded().then().run();
+            }
         }
 
         private void endCopy() throws SQLException {
