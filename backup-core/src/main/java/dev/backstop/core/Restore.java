@@ -103,7 +103,10 @@ public final class Restore {
         InputStream s = stored;
         try {
             for (int i = chain.size() - 1; i >= 0; i--) {
-                s = chain.get(i).decode(s, binding);
+                // the outermost transform reads the stored bytes, whose length the manifest knows
+                s = i == chain.size() - 1 && chain.get(i) instanceof AeadTransform aead
+                        ? aead.decode(s, binding, o.storedSize())
+                        : chain.get(i).decode(s, binding);
             }
         } catch (IOException e) {
             closeQuietly(s);

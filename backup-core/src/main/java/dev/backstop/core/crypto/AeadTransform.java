@@ -33,9 +33,9 @@ public final class AeadTransform implements Transform {
     public static final int KEY_BYTES = 32;
     /**
      * Ciphertext bytes one stream passes before the JIT warm-up starts. Why not at once: the
-     * warm-up costs about a second of CPU, which a small backup (pgbench scale 100 compresses to
-     * ~8 MB) never earns back and which a 2-core host takes from pg_dump and zstd; cold AES-GCM
-     * loses that second only after ~60 MB, so big streams still get warm within their first 32 MiB.
+     * warm-up costs ~0.3 s of CPU, which a small backup (pgbench scale 100 compresses to ~8 MB)
+     * never earns back and which a 2-core host takes from pg_dump and zstd; cold AES-GCM (~65 MB/s)
+     * loses as much after ~20 MB, so big streams still get warm early.
      */
     private static final long WARMUP_AFTER = 32L << 20;
 
@@ -81,8 +81,23 @@ public final class AeadTransform implements Transform {
 
     @Override
     public InputStream decode(InputStream in, ObjectBinding binding) throws IOException {
+        return decode(in, binding, -1);
+    }
+
+    /**
+     * As {@link #decode(InputStream, ObjectBinding)}, for a ciphertext whose length is known
+     * ({@code -1} if not). A big one (32 MiB or more) has AES-GCM decryption compiled first: the
+     * first read waits for the JIT warm-up (~0.3 s of one core, once per JVM) instead of
+     * decrypting at a cold JVM's ~65 MB/s meanwhile, which measured slower and costlier here
+     * (107 MiB: 1.0-1.7 s after a waited warm-up, 2.1-4.8 s while warming up alongside).
+     */
+    public InputStream decode(InputStream in, ObjectBinding binding, long ciphertextBytes) throws IOException {
+        boolean big = ciphertextBytes >= WARMUP_AFTER;
+        if (big) {
+            AeadWarmup.startOnce(AeadWarmup.Direction.DECRYPT);
+        }
         try {
-            return aead.newDecryptingStream(new WarmupTrigger.Input(in), binding.associatedData());
+            return aead.newDecryptingStream(new WarmupTrigger.Input(in, big), binding.associatedData());
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot start decryption of " + binding.objectKey(), e);
         }
@@ -119,20 +134,38 @@ public final class AeadTransform implements Transform {
 
             private void count(int n) {
                 if (seen < WARMUP_AFTER && (seen += n) >= WARMUP_AFTER) {
-                    AeadWarmup.startOnce();
+                    AeadWarmup.startOnce(AeadWarmup.Direction.ENCRYPT);
                 }
             }
         }
 
         static final class Input extends java.io.FilterInputStream {
-            private long seen;
+            /** Bounds the wait: a warm-up that cannot finish must not stall a restore. */
+            private static final long MAX_WAIT_SECONDS = 5;
 
-            Input(InputStream in) {
+            private long seen;
+            private boolean awaitWarmup;
+
+            Input(InputStream in, boolean awaitWarmup) {
                 super(in);
+                this.awaitWarmup = awaitWarmup;
+            }
+
+            private void awaitWarmupOnce() throws java.io.InterruptedIOException {
+                if (awaitWarmup) {
+                    awaitWarmup = false;
+                    try {
+                        AeadWarmup.await(AeadWarmup.Direction.DECRYPT, MAX_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while AES-GCM was being compiled");
+                    }
+                }
             }
 
             @Override
             public int read() throws IOException {
+                awaitWarmupOnce();
                 int b = in.read();
                 if (b >= 0) {
                     count(1);
@@ -142,6 +175,7 @@ public final class AeadTransform implements Transform {
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
+                awaitWarmupOnce();
                 int n = in.read(b, off, len);
                 if (n > 0) {
                     count(n);
@@ -151,7 +185,7 @@ public final class AeadTransform implements Transform {
 
             private void count(int n) {
                 if (seen < WARMUP_AFTER && (seen += n) >= WARMUP_AFTER) {
-                    AeadWarmup.startOnce();
+                    AeadWarmup.startOnce(AeadWarmup.Direction.DECRYPT);
                 }
             }
         }

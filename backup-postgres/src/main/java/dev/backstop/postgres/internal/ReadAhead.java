@@ -10,24 +10,32 @@ import java.util.concurrent.BlockingQueue;
  * Reads a stream on its own thread into a bounded queue of chunks: pg_dump's stdout, so the
  * process never waits on a 64 KiB pipe while the reader compresses; a restore's decoding
  * stream, so decoding and writing the spool run on two cores. Memory is bounded by
- * {@code depth × chunkSize}. Read failures, checked or not, surface from {@link #read} as thrown; {@link #close()} stops the
+ * {@code (depth + 2) × chunkSize}: consumed chunks go back to the pump, so a restore of
+ * gigabytes does not allocate (and zero, and collect) gigabytes of arrays. Read failures,
+ * checked or not, surface from {@link #read} as thrown; {@link #close()} stops the
  * thread and closes the source. Single reader.
  */
 public final class ReadAhead extends InputStream {
-    private static final byte[] END = new byte[0];
+    private static final Chunk END = new Chunk(new byte[0], 0);
 
     private final InputStream in;
-    private final BlockingQueue<byte[]> queue;
+    private final BlockingQueue<Chunk> queue;
+    private final BlockingQueue<byte[]> free;
     private final Thread thread;
     private volatile Throwable failure;
     private volatile boolean closed;
-    private byte[] current;
+    private Chunk current;
     private int pos;
     private int limit;
+
+    /** A filled buffer: {@code length} bytes of {@code data} are valid. */
+    private record Chunk(byte[] data, int length) {
+    }
 
     public ReadAhead(InputStream in, int chunkSize, int depth, String name) {
         this.in = in;
         this.queue = new ArrayBlockingQueue<>(depth);
+        this.free = new ArrayBlockingQueue<>(depth + 2);
         this.thread = new Thread(() -> pump(chunkSize), "backstop-readahead-" + name);
         thread.setDaemon(true);
         thread.start();
@@ -36,10 +44,13 @@ public final class ReadAhead extends InputStream {
     private void pump(int chunkSize) {
         try {
             while (!closed) {
-                byte[] buf = new byte[chunkSize];
+                byte[] buf = free.poll();
+                if (buf == null) {
+                    buf = new byte[chunkSize];
+                }
                 int n = in.readNBytes(buf, 0, chunkSize);
                 if (n > 0) {
-                    queue.put(n == chunkSize ? buf : java.util.Arrays.copyOf(buf, n));
+                    queue.put(new Chunk(buf, n));
                 }
                 if (n < chunkSize) {
                     break;
@@ -75,6 +86,10 @@ public final class ReadAhead extends InputStream {
             if (current == END) {
                 return -1;
             }
+            if (current != null) {
+                // fully copied out: the pump may refill it
+                free.offer(current.data());
+            }
             try {
                 current = queue.take();
             } catch (InterruptedException e) {
@@ -82,7 +97,7 @@ public final class ReadAhead extends InputStream {
                 throw new InterruptedIOException("interrupted while reading ahead");
             }
             pos = 0;
-            limit = current.length;
+            limit = current.length();
             if (current == END) {
                 Throwable f = failure;
                 if (f instanceof IOException io) {
@@ -98,7 +113,7 @@ public final class ReadAhead extends InputStream {
             }
         }
         int n = Math.min(len, limit - pos);
-        System.arraycopy(current, pos, b, off, n);
+        System.arraycopy(current.data(), pos, b, off, n);
         pos += n;
         return n;
     }

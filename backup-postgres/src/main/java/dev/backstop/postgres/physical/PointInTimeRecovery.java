@@ -166,13 +166,19 @@ public final class PointInTimeRecovery {
     /**
      * Only restores the files: fetches the base backup (digests and AEAD verified as it streams),
      * extracts it into the new directory {@code data} and checks it with {@code pg_verifybackup}.
-     * No recovery settings are written and no server is started.
+     * No recovery settings are written and no server is started. On any failure the directory
+     * and whatever was extracted into it are deleted: a half-restored cluster never stays behind.
      *
      * @return the number of files extracted
      */
     public int restoreTo(Path data) {
         try {
             Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + ": could not create " + data
+                    + " (it must not exist yet): " + e, e, false, manifest.id());
+        }
+        try {
             Map<String, long[]> crcs = new java.util.HashMap<>();
             int n;
             try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
@@ -180,7 +186,11 @@ public final class PointInTimeRecovery {
             }
             verifyBackup(data, crcs);
             return n;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(data);
+            if (e instanceof BackupException be) {
+                throw be;
+            }
             throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + " into " + data + " failed: "
                     + e.getMessage(), e, false, manifest.id());
         }

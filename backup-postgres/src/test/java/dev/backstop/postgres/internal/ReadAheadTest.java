@@ -24,6 +24,33 @@ class ReadAheadTest {
     }
 
     @Test
+    void read_inSmallPieces_fromAShortReadingSource_deliversEveryByte_whileChunksAreRecycled() throws IOException {
+        byte[] data = new byte[100_000];
+        new Random(7).nextBytes(data);
+        ByteArrayInputStream source = new ByteArrayInputStream(data);
+        InputStream shortReads = new InputStream() {
+            @Override
+            public int read() {
+                return source.read();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                return source.read(b, off, Math.min(len, 333));
+            }
+        };
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        try (ReadAhead in = new ReadAhead(shortReads, 1024, 2, "test")) {
+            byte[] piece = new byte[7];
+            int n;
+            while ((n = in.read(piece, 0, piece.length)) >= 0) {
+                got.write(piece, 0, n);
+            }
+        }
+        assertThat(got.toByteArray()).isEqualTo(data);
+    }
+
+    @Test
     void read_afterTheSourceFailed_throwsItsFailure_notEndOfStream() {
         InputStream failing = new InputStream() {
             int n;

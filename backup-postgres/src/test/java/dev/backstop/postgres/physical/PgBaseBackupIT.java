@@ -126,6 +126,57 @@ class PgBaseBackupIT {
 
         assertThatThrownBy(() -> PointInTimeRecovery.builder(restore, m).build().restoreTo(tmp.resolve("data")))
                 .isInstanceOf(BackupException.class);
+        assertThat(tmp.resolve("data")).doesNotExist();
+    }
+
+    @Test
+    void restoreTo_ofATruncatedBaseBackup_failsAndLeavesNoDirectory() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(pg, repo, kek);
+        Path stored = tmp.resolve("repo").resolve(m.object("base.tar").orElseThrow().key());
+        byte[] b = Files.readAllBytes(stored);
+        Files.write(stored, java.util.Arrays.copyOf(b, b.length - 100));
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(restore, m).build().restoreTo(tmp.resolve("data")))
+                .isInstanceOf(dev.backstop.core.IntegrityException.class)
+                .hasMessageContaining(m.object("base.tar").orElseThrow().key());
+        assertThat(tmp.resolve("data")).doesNotExist();
+    }
+
+    @Test
+    void restoreTo_anExistingDirectory_isRefusedAndLeftAlone() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(pg, repo, kek);
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(data.resolve("mine"), "keep");
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(restore, m).build().restoreTo(data))
+                .isInstanceOf(BackupException.class).hasMessageContaining("must not exist yet");
+        assertThat(data.resolve("mine")).hasContent("keep");
+    }
+
+    @Test
+    void restoreTo_writesEveryFileWithTheSizeAndCrcOfBackupManifest() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(pg, repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(tmp.resolve("data"));
+
+        com.fasterxml.jackson.databind.JsonNode listed = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(tmp.resolve("data/backup_manifest").toFile()).path("Files");
+        assertThat(listed.size()).isPositive();
+        for (com.fasterxml.jackson.databind.JsonNode f : listed) {
+            Path p = tmp.resolve("data").resolve(f.path("Path").asText());
+            assertThat(Files.size(p)).as(p.toString()).isEqualTo(f.path("Size").asLong());
+        }
+        // every manifest entry plus backup_manifest itself (and the WAL that -X fetch adds)
+        assertThat(files).isGreaterThan(listed.size());
     }
 
     @Test
