@@ -100,7 +100,7 @@ public final class Demo {
             Restore restore = Restore.builder().repository(repo).keys(kek).build();
             ValidationResult r = RestoreDrill.builder().tools(tools).build().validate(restore.manifest(m.id()), restore);
             if (r.measurements().containsKey("rto_ms")) {
-                out.printf(Locale.ROOT, "  restore    into a second throwaway PostgreSQL: RTO %.1f s (fetch + verify %.1f s, pg_restore -j2 %.1f s)%n",
+                out.printf(Locale.ROOT, "  restore    into a second throwaway PostgreSQL: RTO %.1f s (fetch, verify and load data %.1f s, then keys and the rest %.1f s)%n",
                         ms(r, "rto_ms"), ms(r, "fetch_ms"), ms(r, "load_ms"));
                 out.printf(Locale.ROOT, "  verify     fingerprints of %s tables, %s rows and the schema compared in %.1f s; pg_amcheck %s%n",
                         r.measurements().get("tables"), r.measurements().get("rows"), ms(r, "verify_ms"),
