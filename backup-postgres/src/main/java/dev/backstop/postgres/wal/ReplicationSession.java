@@ -261,13 +261,13 @@ final class ReplicationSession {
         long lastForce = System.nanoTime();
         long deltaNanos = deltaInterval == null ? -1 : deltaInterval.toNanos();
         long lastDelta = System.nanoTime() - Math.max(0, deltaNanos);
-        long handedOver = archived;
+        long[] handedOver = {archived};
         Instant[] lastCommit = {null};
         CommitScanner commits = new CommitScanner(start, (lsn, t) -> {
             lastCommit[0] = t;
             progress.commit(lsn, t);
         });
-        SegmentUploader uploader = new SegmentUploader(archive, slot, progress);
+        SegmentUploader uploader = new SegmentUploader(archive, slot, deltaNanos >= 0, progress);
         SegmentWriter writer = new SegmentWriter(workDir, history, start);
         try {
             while (!stopping) {
@@ -289,12 +289,12 @@ final class ReplicationSession {
                 }
                 if (deltaNanos >= 0 && System.nanoTime() - lastDelta >= deltaNanos) {
                     WalFile seg = writer.segment();
-                    long from = Math.max(handedOver, seg.startLsn());
+                    long from = Math.max(handedOver[0], seg.startLsn());
                     long to = writer.written();
                     // the interval is a minimum spacing: while a delta is being stored, the next one grows
                     if (to > from && uploader.submitDelta(seg, from - seg.startLsn(), to - seg.startLsn(), writer.openForReading(),
                             lastCommit[0])) {
-                        handedOver = to;
+                        handedOver[0] = to;
                         progress.handedOver(to);
                         lastDelta = System.nanoTime();
                     }
@@ -328,7 +328,8 @@ final class ReplicationSession {
                     writer.write(piece, (file, seg) -> {
                         progress.received(seg.endLsn());
                         progress.handedOver(seg.endLsn());
-                        uploader.submit(file, seg);
+                        uploader.submit(file, seg, Math.max(handedOver[0], seg.startLsn()) - seg.startLsn(), lastCommit[0]);
+                        handedOver[0] = seg.endLsn();
                     });
                 }
             }
