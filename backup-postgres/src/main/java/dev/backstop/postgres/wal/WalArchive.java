@@ -67,6 +67,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * names another system identifier, another timeline or another position than its name is refused.
  * {@link #get} verifies stored and plaintext digests and writes the target only if both match.
  *
+ * <p><b>Deltas.</b> A {@link WalReceiver} also stores the unfinished segment as immutable delta
+ * objects, {@code <segment>.deltas/<from>-<to>} (offsets in 8 hex digits) plus metadata, each
+ * encrypted with its own key as associated data: the bytes received since the previous delta, so
+ * the repository holds every byte once. {@link #get} of a segment not archived whole assembles it
+ * from its deltas (verified, gap-free from offset 0, zeros after), {@link #restorable()} lists
+ * such segments for recovery, {@link #files()} and {@link #contains} see whole files only, and
+ * retention ({@link #segments()}) sees a segment held only as deltas as one segment holding its
+ * archived prefix, never one per delta.
+ *
  * <p><b>Restrictions.</b> 16 MiB segments only. One writer per archive at a time (the archiver of
  * one cluster); readers may run concurrently. The data key is created once per instance and wrapped
  * into every metadata object.

@@ -27,12 +27,17 @@ import java.util.Objects;
  * <p><b>Guarantees.</b> A physical replication slot ({@code CREATE_REPLICATION_SLOT … PHYSICAL
  * RESERVE_WAL}, sent raw because PgJDBC's slot builder cannot reserve WAL) keeps the server from
  * removing WAL the archive does not have yet. The flush position reported to the server moves
- * only when a whole segment is stored in the archive, so after a crash or a kill the receiver
- * resumes from the end of the archive and leaves no gap. Segments are written to a local
- * {@code <name>.partial} file at their offset and archived under their own name once complete;
- * the bytes are those the server sent, as pg_receivewal writes them. A separate thread archives
- * completed segments so that reading never waits for storage; the local write is fsynced at
- * least every 100 ms under load and whenever the stream goes idle ({@link Status#receivedLsn()}). A server whose system
+ * only when WAL is stored in the archive, so after a crash or a kill the receiver resumes from the
+ * end of the archive and leaves no gap. Segments are written to a local {@code <name>.partial}
+ * file at their offset and archived under their own name once complete; the bytes are those the
+ * server sent, as pg_receivewal writes them. Every {@link Builder#deltaInterval delta interval}
+ * (default 200 ms) the bytes received since the last one are archived as an immutable delta
+ * object of the unfinished segment, and its tail the moment it completes, so the repository trails
+ * the server by about one interval instead of one segment ({@link #rpo()}); never the same byte
+ * twice. Once a segment is archived whole its deltas are deleted; a receiver stopped in between
+ * leaves both, and the next session deletes the deltas. Uploads run on threads of their own so
+ * that reading never waits for storage; the local write is fsynced at least every 100 ms under
+ * load and whenever the stream goes idle ({@link Status#receivedLsn()}). A server whose system
  * identifier differs from the archive's is refused. Connection failures are retried with
  * exponential backoff; the status says how many and the last error.
  *

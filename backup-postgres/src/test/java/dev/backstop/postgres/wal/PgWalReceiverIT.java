@@ -350,7 +350,9 @@ class PgWalReceiverIT {
      */
     WalReceiver.Status[] measureRpoUnderPgbench(WalReceiver r, String variant) throws Exception {
         long initialized = insertLsn();
-        await("the receiver to catch up with pgbench -i", () -> r.status().receivedLsn() >= initialized, r::status);
+        // caught up = received, and archived up to the segment holding it (whole segments only cannot get closer)
+        await("the receiver to catch up with pgbench -i", () -> r.status().receivedLsn() >= initialized
+                && r.rpo().archivedLsn() >= initialized - initialized % WalFile.SEGMENT_BYTES, r::status);
         CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
             try {
                 pgbench("-n", "-c", "2", "-T", "5");
@@ -360,17 +362,34 @@ class PgWalReceiverIT {
         });
         List<Long> lagMillis = new ArrayList<>();
         List<Long> lagBytes = new ArrayList<>();
+        // end to end: from the server's insert position at a moment to the archive holding it
+        List<long[]> positions = new ArrayList<>();
+        List<Long> endToEndMillis = new ArrayList<>();
         WalReceiver.Status before = r.status();
         long loadStart = System.nanoTime();
         while (!load.isDone()) {
             RpoStatus rpo = r.rpo();
             lagMillis.add(rpo.lag().toMillis());
             lagBytes.add(rpo.lagBytes());
+            positions.add(new long[] {System.nanoTime(), insertLsn()});
+            long archived = r.rpo().archivedLsn();
+            long now = System.nanoTime();
+            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
             Thread.sleep(20);
         }
         load.join();
         double seconds = (System.nanoTime() - loadStart) / 1e9;
         WalReceiver.Status after = r.status();
+        // the positions of the last seconds: whole segments only may not reach them until a switch
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (!positions.isEmpty() && System.nanoTime() < deadline) {
+            long archived = r.rpo().archivedLsn();
+            long now = System.nanoTime();
+            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
+            Thread.sleep(20);
+        }
+        int unreached = positions.size();
+        endToEndMillis.sort(null);
         lagMillis.sort(null);
         lagBytes.sort(null);
         System.out.println("variant=" + variant + " rpo_archive_lag_p50_ms=" + lagMillis.get(lagMillis.size() / 2)
@@ -381,7 +400,10 @@ class PgWalReceiverIT {
                 + String.format(java.util.Locale.ROOT, " deltas_per_s=%.1f delta_wal_bytes_per_s=%.0f delta_stored_bytes_per_s=%.0f",
                         (after.deltas() - before.deltas()) / seconds, (after.deltaBytes() - before.deltaBytes()) / seconds,
                         (after.deltaStoredBytes() - before.deltaStoredBytes()) / seconds)
-                + String.format(java.util.Locale.ROOT, " load_s=%.1f", seconds));
+                + String.format(java.util.Locale.ROOT, " load_s=%.1f", seconds)
+                + " end_to_end_p50_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get(endToEndMillis.size() / 2))
+                + " end_to_end_p99_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get((int) (endToEndMillis.size() * 0.99)))
+                + " end_to_end_samples=" + endToEndMillis.size() + " not_archived_2s_after_load=" + unreached);
         assertThat(lagMillis.get(lagMillis.size() - 1)).as("under load some commit waits for its upload").isPositive();
         return new WalReceiver.Status[] {before, after};
     }
