@@ -7,8 +7,10 @@ import java.util.List;
  * The archived logs retention may expire. WAL and binlog archiving implement it; retention only
  * needs to see each segment's range and to delete one.
  *
- * <p><b>Guarantees an implementation must give.</b> {@link #segments()} lists only segments that
- * are wholly archived. {@link #delete} of a missing segment is not an error (expiry is re-run
+ * <p><b>Guarantees an implementation must give.</b> {@link #segments()} lists only what is durably
+ * archived, each position once per segment: a segment whose beginning is archived in pieces (WAL
+ * deltas of the segment being received) is listed once, with the range those pieces hold, never
+ * once per piece. {@link #delete} of a missing segment is not an error (expiry is re-run
  * after a crash). Deleting a segment under object lock throws {@link
  * dev.backstop.core.ObjectLockedException}.
  *

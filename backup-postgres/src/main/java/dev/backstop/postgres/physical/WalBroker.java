@@ -130,7 +130,8 @@ final class WalBroker implements AutoCloseable {
             return;
         }
         if (!listed(file)) {
-            listing = archive.files();
+            // restorable(): a segment held only as deltas is served assembled, so recovery to latest reaches its commits
+            listing = archive.restorable();
             if (!listed(file)) {
                 mark("missing", name);
                 return;

@@ -12,6 +12,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +33,11 @@ final class ReplicationSession {
 
     /** What a session reports as it goes; called from the session's threads, must not block. */
     interface Progress {
-        /** Streaming starts on {@code timeline} at {@code start} (a segment boundary). */
-        void streaming(int timeline, long start);
+        /**
+         * Streaming starts on {@code timeline} at {@code start} (a segment boundary); the archive
+         * holds WAL up to {@code archived} (past {@code start} where the first segment has deltas).
+         */
+        void streaming(int timeline, long start, long archived);
 
         /** WAL up to {@code lsn} is fsynced to the local work directory. */
         void received(long lsn);
@@ -41,8 +45,17 @@ final class ReplicationSession {
         /** A commit record ending at {@code endLsn} with commit time {@code time} arrived. */
         void commit(long endLsn, Instant time);
 
+        /** WAL up to {@code lsn} is handed to the uploader: commits seen so far end at or before it. */
+        void handedOver(long lsn);
+
         /** {@code segment} is stored in the archive (called on the uploader's thread). */
         void archived(WalFile segment);
+
+        /**
+         * A delta of {@code segment} ending at {@code endLsn} is stored: {@code bytes} of WAL in
+         * {@code storedBytes} (0 if it was there already). Called on the uploader's thread.
+         */
+        void archivedDelta(WalFile segment, long endLsn, long bytes, long storedBytes);
 
         /** The server's WAL flush position, polled while streaming. */
         void serverPosition(long lsn);
@@ -53,14 +66,17 @@ final class ReplicationSession {
     private final String slot;
     private final Path workDir;
     private final Progress progress;
+    private final Duration deltaInterval;
     private volatile boolean stopping;
     private volatile Connection connection;
 
-    ReplicationSession(PgEndpoint endpoint, WalArchive archive, String slot, Path workDir, Progress progress) {
+    /** {@code deltaInterval}: how often the unfinished segment's new bytes are archived as a delta; null for never. */
+    ReplicationSession(PgEndpoint endpoint, WalArchive archive, String slot, Path workDir, Duration deltaInterval, Progress progress) {
         this.endpoint = endpoint;
         this.archive = archive;
         this.slot = slot;
         this.workDir = workDir;
+        this.deltaInterval = deltaInterval;
         this.progress = progress;
     }
 
@@ -113,8 +129,12 @@ final class ReplicationSession {
             }
             ensureSlot(c);
             Timelines history = history(c, timeline);
+            // a receiver stopped between archiving a segment and deleting its deltas left them behind
+            archive.deleteSupersededDeltas();
             long start = startLsn(c, history);
-            progress.streaming(timeline, start);
+            // the segment streaming starts in may have deltas: they are not uploaded again
+            long archived = start + archive.deltaEnd(history.segmentAt(start));
+            progress.streaming(timeline, start, archived);
             PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
@@ -122,7 +142,7 @@ final class ReplicationSession {
             poller.setDaemon(true);
             poller.start();
             try {
-                receive(stream, history, start);
+                receive(stream, history, start, archived);
             } finally {
                 poller.interrupt();
                 stream.close();
@@ -234,13 +254,20 @@ final class ReplicationSession {
         }
     }
 
-    private void receive(PGReplicationStream stream, Timelines history, long start) throws SQLException, IOException {
+    private void receive(PGReplicationStream stream, Timelines history, long start, long archived) throws SQLException, IOException {
         int timeline = history.current();
         long idleSince = System.nanoTime();
         long reportedFlush = start;
         long lastForce = System.nanoTime();
-        CommitScanner commits = new CommitScanner(start, progress::commit);
-        SegmentUploader uploader = new SegmentUploader(archive, slot, progress::archived);
+        long deltaNanos = deltaInterval == null ? -1 : deltaInterval.toNanos();
+        long lastDelta = System.nanoTime() - Math.max(0, deltaNanos);
+        long[] handedOver = {archived};
+        Instant[] lastCommit = {null};
+        CommitScanner commits = new CommitScanner(start, (lsn, t) -> {
+            lastCommit[0] = t;
+            progress.commit(lsn, t);
+        });
+        SegmentUploader uploader = new SegmentUploader(archive, slot, deltaNanos >= 0, progress);
         SegmentWriter writer = new SegmentWriter(workDir, history, start);
         try {
             while (!stopping) {
@@ -259,6 +286,18 @@ final class ReplicationSession {
                         progress.received(writer.written());
                     }
                     lastForce = System.nanoTime();
+                }
+                if (deltaNanos >= 0 && System.nanoTime() - lastDelta >= deltaNanos) {
+                    WalFile seg = writer.segment();
+                    long from = Math.max(handedOver[0], seg.startLsn());
+                    long to = writer.written();
+                    // the interval is a minimum spacing: while a delta is being stored, the next one grows
+                    if (to > from && uploader.submitDelta(seg, from - seg.startLsn(), to - seg.startLsn(), writer.openForReading(),
+                            lastCommit[0])) {
+                        handedOver[0] = to;
+                        progress.handedOver(to);
+                        lastDelta = System.nanoTime();
+                    }
                 }
                 if (buf == null) {
                     if (System.nanoTime() - idleSince > TIMELINE_CHECK_NANOS) {
@@ -279,11 +318,20 @@ final class ReplicationSession {
                     throw new IOException("replication stream jumped from " + WalFile.formatLsn(writer.written()) + " to "
                             + WalFile.formatLsn(lsn) + " on timeline " + timeline + "; reconnecting");
                 }
-                commits.feed(buf.duplicate());
-                writer.write(buf, (file, seg) -> {
-                    progress.received(seg.endLsn());
-                    uploader.submit(file, seg);
-                });
+                // scanned and written piece by piece, never across a segment end, so that when a
+                // segment is handed over every commit seen ends inside it or before
+                while (buf.hasRemaining()) {
+                    ByteBuffer piece = buf.slice();
+                    piece.limit((int) Math.min(piece.remaining(), writer.segment().endLsn() - writer.written()));
+                    buf.position(buf.position() + piece.remaining());
+                    commits.feed(piece.duplicate());
+                    writer.write(piece, (file, seg) -> {
+                        progress.received(seg.endLsn());
+                        progress.handedOver(seg.endLsn());
+                        uploader.submit(file, seg, Math.max(handedOver[0], seg.startLsn()) - seg.startLsn(), lastCommit[0]);
+                        handedOver[0] = seg.endLsn();
+                    });
+                }
             }
         } finally {
             writer.close();

@@ -9,17 +9,22 @@ import java.util.Objects;
  * repository holds, what is still local, and how far behind the server that is. From {@link
  * WalReceiver#rpo()} (streaming) and {@link WalSpool#rpo(WalArchive)} ({@code archive_command}).
  *
- * <p><b>Granularity.</b> The repository holds whole 16 MiB segments only (partial segments are
- * kept on local disk, not uploaded): {@link #archivedLsn()} is always a segment boundary, so under
- * steady load the time lag is about the time the server takes to fill one segment, and on an
- * idle server the tail of the current segment waits for the next segment switch ({@code
- * archive_timeout}, or {@code pg_switch_wal()}).
+ * <p><b>Granularity.</b> A {@link WalReceiver} archives the segment being received as delta objects
+ * every {@link WalReceiver.Builder#deltaInterval delta interval} (default 200 ms), so {@link
+ * #archivedLsn()} moves inside a segment and a commit is in the repository about one interval plus
+ * one upload after the server flushed it; recovery to latest replays those deltas. With {@link
+ * WalReceiver.Builder#noDeltas()}, and on the {@code archive_command} path, the repository holds
+ * whole 16 MiB segments only: {@code archivedLsn} is then a segment boundary, under steady load the
+ * lag is about the time the server takes to fill one segment, and on an idle server the tail of
+ * the current segment waits for the next segment switch ({@code archive_timeout}, or {@code
+ * pg_switch_wal()}).
  *
  * <p><b>Commit times</b> come from the commit records in the WAL itself, not from the server's
  * clock at query time or {@code track_commit_timestamp}, so they are exactly what recovery to a
  * time compares against.
  *
- * @param archivedLsn              the end of the WAL stored in the repository (a segment boundary; 0 if nothing yet)
+ * @param archivedLsn              the end of the WAL stored in the repository without a gap, as whole segments or
+ *                                 deltas of the unfinished one (0 if nothing yet)
  * @param archivedCommitTime       the commit time of the last commit at or before {@code archivedLsn}, or null if
  *                                 none is known (nothing archived, or no commit in the newest archived segments)
  * @param localLsn                 the end of the WAL held durably on local disk: received and fsynced (receiver) or

@@ -41,6 +41,19 @@ final class SegmentWriter implements Closeable {
         ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
     }
 
+    /** The segment being written. */
+    WalFile segment() {
+        return seg;
+    }
+
+    /**
+     * A read-only channel on the segment being written, for uploading a range of it while writing
+     * goes on; it stays valid when the file is renamed at completion. The caller closes it.
+     */
+    FileChannel openForReading() throws IOException {
+        return FileChannel.open(partial, StandardOpenOption.READ);
+    }
+
     /** The LSN just past the last byte written. */
     long written() {
         return written;

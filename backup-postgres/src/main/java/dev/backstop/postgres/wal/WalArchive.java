@@ -24,6 +24,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -66,6 +67,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * names another system identifier, another timeline or another position than its name is refused.
  * {@link #get} verifies stored and plaintext digests and writes the target only if both match.
  *
+ * <p><b>Deltas.</b> A {@link WalReceiver} also stores the unfinished segment as immutable delta
+ * objects, {@code <segment>.deltas/<from>-<to>} (offsets in 8 hex digits) plus metadata, each
+ * encrypted with its own key as associated data: the bytes received since the previous delta, so
+ * the repository holds every byte once. {@link #get} of a segment not archived whole assembles it
+ * from its deltas (verified, gap-free from offset 0, zeros after), {@link #restorable()} lists
+ * such segments for recovery, {@link #files()} and {@link #contains} see whole files only, and
+ * retention ({@link #segments()}) sees a segment held only as deltas as one segment holding its
+ * archived prefix, never one per delta.
+ *
  * <p><b>Restrictions.</b> 16 MiB segments only. One writer per archive at a time (the archiver of
  * one cluster); readers may run concurrently. The data key is created once per instance and wrapped
  * into every metadata object.
@@ -74,7 +84,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class WalArchive implements LogArchive {
     private static final String META_SUFFIX = ".meta";
-    private static final int XLP_LONG_HEADER_MAGIC_OFFSET = 0;
+    private static final int LONG_PAGE_HEADER = 40;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Repository repository;
@@ -148,7 +158,7 @@ public final class WalArchive implements LogArchive {
                         + " (" + existing.get().plaintextSize + " bytes, already archived)", plain + " (" + size
                         + " bytes, offered now): a different " + name + " is already archived; refusing to replace it", null, null);
             }
-            upload(source, file, key, size, plain, lastCommit[0]);
+            upload(() -> Files.newInputStream(source), source.toString(), file.name(), key, size, plain, lastCommit[0]);
             return PutResult.ARCHIVED;
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "WAL file to archive " + source + " does not exist", e);
@@ -157,7 +167,14 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    private void upload(Path source, WalFile file, String key, long size, Digest plain, Instant lastCommit) throws IOException {
+    /** Opens the bytes to archive again for each attempt. */
+    private interface Bytes {
+        InputStream open() throws IOException;
+    }
+
+    /** Stores data then metadata under {@code key}; returns the stored size. {@code what} names the source in errors. */
+    private long upload(Bytes source, String what, String metaName, String key, long size, Digest plain, Instant lastCommit)
+            throws IOException {
         DataKey dk = writeKey();
         ObjectBinding binding = new ObjectBinding(stream(), key);
         MessageDigest storedMd = Digest.newSha256();
@@ -175,12 +192,12 @@ public final class WalArchive implements LogArchive {
                 };
                 OutputStream stored = new DigestOutputStream(counting, storedMd);
                 OutputStream enc = zstd.encode(dk.transform.encode(stored, binding), binding);
-                try (InputStream in = Files.newInputStream(source);
+                try (InputStream in = source.open();
                      DigestOutputStream plainOut = new DigestOutputStream(enc, plainMd)) {
                     plainCount = in.transferTo(plainOut);
                 }
                 if (plainCount != size || !Digest.of(plainMd.digest()).equals(plain)) {
-                    throw new IntegrityException(key, "bytes of " + source, plain + " (" + size + " bytes)",
+                    throw new IntegrityException(key, "bytes of " + what, plain + " (" + size + " bytes)",
                             "the file changed while it was being archived", null, null);
                 }
                 try {
@@ -199,7 +216,7 @@ public final class WalArchive implements LogArchive {
             }
             break;
         }
-        Meta meta = new Meta(file.name(), systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
+        Meta meta = new Meta(metaName, systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
                 zstd.level(), dk.kekId, dk.wrapped, clock.instant().toString(), lastCommit);
         try (Sink.Upload up = repository.sink().create(key + META_SUFFIX, ObjectKind.LOG)) {
             try (OutputStream out = up.stream()) {
@@ -207,48 +224,53 @@ public final class WalArchive implements LogArchive {
             }
             up.commit();
         }
+        return storedCount[0];
     }
 
     /**
      * Restores archived {@code name} into {@code target}, verified. Writes a temporary file beside
      * {@code target} and renames it, so {@code target} is complete or absent.
      *
-     * @return false if {@code name} is not archived
-     * @throws IntegrityException if the stored bytes or the decoded bytes do not match the metadata
+     * <p>A segment that is not archived whole but whose beginning is held as delta objects (what a
+     * {@link WalReceiver} uploads while the segment fills) is assembled from them: every delta is
+     * verified, they must run gap-free from offset 0, and the rest of the 16 MiB is zeros, as in a
+     * {@code .partial} file of pg_receivewal. Recovery replays the archived prefix and ends there.
+     *
+     * @return false if {@code name} is not archived, neither whole nor as deltas
+     * @throws IntegrityException if the stored bytes or the decoded bytes do not match the metadata,
+     *                            or the deltas of a segment do not run gap-free from offset 0
      */
     public boolean get(String name, Path target) {
         WalFile file = parseName(name);
         String key = keyOf(file);
         Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
         try {
-            Optional<Meta> meta = readMeta(key);
-            if (meta.isEmpty()) {
-                return false;
-            }
-            Meta m = meta.get();
-            ObjectBinding binding = new ObjectBinding(stream(), key);
-            MessageDigest storedMd = Digest.newSha256();
-            MessageDigest plainMd = Digest.newSha256();
-            long plainCount;
-            try (InputStream raw = repository.sink().open(key);
-                 DigestInputStream stored = new DigestInputStream(raw, storedMd);
-                 InputStream dec = zstd.decode(readKey(m).decode(stored, binding), binding);
-                 DigestInputStream plain = new DigestInputStream(dec, plainMd);
-                 OutputStream out = Files.newOutputStream(tmp)) {
-                plainCount = plain.transferTo(out);
-                stored.transferTo(OutputStream.nullOutputStream());
-            } catch (IOException e) {
-                throw new IntegrityException(key, "decoding of " + name, "an intact " + m.storedSize + "-byte object",
-                        "it failed to decode: " + e.getMessage(), e, null);
-            }
-            Digest storedDigest = Digest.of(storedMd.digest());
-            if (!storedDigest.equals(m.storedSha256)) {
-                throw new IntegrityException(key, "stored SHA-256", m.storedSha256.hex(), storedDigest.hex(), null, null);
-            }
-            Digest plainDigest = Digest.of(plainMd.digest());
-            if (plainCount != m.plaintextSize || !plainDigest.equals(m.plaintextSha256)) {
-                throw new IntegrityException(key, "plaintext of " + name, m.plaintextSha256 + " (" + m.plaintextSize + " bytes)",
-                        plainDigest + " (" + plainCount + " bytes)", null, null);
+            for (int attempt = 0; ; attempt++) {
+                Optional<Meta> meta = readMeta(key);
+                if (meta.isPresent()) {
+                    try (OutputStream out = Files.newOutputStream(tmp)) {
+                        decodeVerified(key, meta.get(), name, out);
+                    } catch (NoSuchFileException e) {
+                        throw new IntegrityException(key, "data of " + name, "an object beside its metadata", "none", e, null);
+                    }
+                } else if (file.kind() != WalFile.Kind.SEGMENT) {
+                    return false;
+                } else {
+                    try {
+                        if (!assemble(file, tmp)) {
+                            return false;
+                        }
+                    } catch (NoSuchFileException e) {
+                        // the receiver archived the whole segment and removed its deltas while we read them
+                        if (attempt > 0) {
+                            throw new IntegrityException(key, "deltas of " + name, "delta objects that stay until the whole segment "
+                                    + "is archived", "one vanished while it was read (" + e.getMessage() + ") and no whole segment appeared",
+                                    e, null);
+                        }
+                        continue;
+                    }
+                }
+                break;
             }
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
@@ -263,6 +285,39 @@ public final class WalArchive implements LogArchive {
             } catch (IOException ignored) {
                 // a leftover temporary file next to the target is harmless: it is never read
             }
+        }
+    }
+
+    /**
+     * Decodes object {@code key} into {@code out} (left open), checking the stored and plaintext
+     * digests and size of its metadata; {@code out} has the bytes before they are known good, so
+     * callers write to a temporary file.
+     */
+    private void decodeVerified(String key, Meta m, String name, OutputStream out) throws IOException {
+        ObjectBinding binding = new ObjectBinding(stream(), key);
+        MessageDigest storedMd = Digest.newSha256();
+        MessageDigest plainMd = Digest.newSha256();
+        long plainCount;
+        try (InputStream raw = repository.sink().open(key);
+             DigestInputStream stored = new DigestInputStream(raw, storedMd);
+             InputStream dec = zstd.decode(readKey(m).decode(stored, binding), binding);
+             DigestInputStream plain = new DigestInputStream(dec, plainMd)) {
+            plainCount = plain.transferTo(out);
+            stored.transferTo(OutputStream.nullOutputStream());
+        } catch (NoSuchFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IntegrityException(key, "decoding of " + name, "an intact " + m.storedSize + "-byte object",
+                    "it failed to decode: " + e.getMessage(), e, null);
+        }
+        Digest storedDigest = Digest.of(storedMd.digest());
+        if (!storedDigest.equals(m.storedSha256)) {
+            throw new IntegrityException(key, "stored SHA-256", m.storedSha256.hex(), storedDigest.hex(), null, null);
+        }
+        Digest plainDigest = Digest.of(plainMd.digest());
+        if (plainCount != m.plaintextSize || !plainDigest.equals(m.plaintextSha256)) {
+            throw new IntegrityException(key, "plaintext of " + name, m.plaintextSha256 + " (" + m.plaintextSize + " bytes)",
+                    plainDigest + " (" + plainCount + " bytes)", null, null);
         }
     }
 
@@ -281,7 +336,7 @@ public final class WalArchive implements LogArchive {
         try {
             List<WalFile> out = new ArrayList<>();
             for (ObjectInfo o : repository.sink().list(prefix)) {
-                if (o.key().endsWith(META_SUFFIX)) {
+                if (o.key().endsWith(META_SUFFIX) && !o.key().contains(SegmentDeltas.DIR)) {
                     String name = o.key().substring(o.key().lastIndexOf('/') + 1, o.key().length() - META_SUFFIX.length());
                     out.add(WalFile.parse(name));
                 }
@@ -300,7 +355,12 @@ public final class WalArchive implements LogArchive {
             sizes.put(o.key(), o.size());
         }
         List<LogSegment> out = new ArrayList<>();
+        Map<String, List<ObjectInfo>> deltaObjects = new TreeMap<>();
         for (ObjectInfo o : all) {
+            if (o.key().contains(SegmentDeltas.DIR)) {
+                deltaObjects.computeIfAbsent(SegmentDeltas.segmentKeyOf(o.key()), k -> new ArrayList<>()).add(o);
+                continue;
+            }
             if (!o.key().endsWith(META_SUFFIX)) {
                 continue;
             }
@@ -311,6 +371,17 @@ public final class WalArchive implements LogArchive {
                         sizes.getOrDefault(dataKey, 0L) + o.size()));
             }
         }
+        // a segment held only as deltas is one segment holding its prefix; deltas beside a whole
+        // segment are the receiver's to remove and are not listed
+        for (Map.Entry<String, List<ObjectInfo>> e : deltaObjects.entrySet()) {
+            if (sizes.containsKey(e.getKey() + META_SUFFIX)) {
+                continue;
+            }
+            WalFile f = WalFile.parse(e.getKey().substring(e.getKey().lastIndexOf('/') + 1));
+            long end = SegmentDeltas.run(listedDeltas(e.getValue())).end();
+            long bytes = e.getValue().stream().mapToLong(ObjectInfo::size).sum();
+            out.add(new LogSegment(e.getKey() + SegmentDeltas.DIR, new LogRange(stream(), f.startLsn(), f.startLsn() + end), bytes));
+        }
         return out;
     }
 
@@ -320,8 +391,249 @@ public final class WalArchive implements LogArchive {
         if (!segment.key().startsWith(prefix)) {
             throw new IllegalArgumentException("segment " + segment.key() + " is not in archive " + prefix);
         }
+        if (segment.key().endsWith(SegmentDeltas.DIR)) {
+            deleteAll(repository.sink().list(segment.key()));
+            return;
+        }
         repository.sink().delete(segment.key() + META_SUFFIX);
         repository.sink().delete(segment.key());
+    }
+
+    /**
+     * Archives bytes {@code [from, to)} of the unfinished {@code segment}, read from {@code source}
+     * (the local file being received, at the bytes' offsets in the segment; positional reads, the
+     * channel stays open) as one immutable delta object, compressed and encrypted like a whole
+     * segment with the delta's own key as associated data, so a delta stored under another
+     * segment's or range's name fails to decrypt. A delta starting at offset 0 must begin with this
+     * cluster's page header for {@code segment}. Archiving the same range with the same bytes again
+     * is accepted; with other bytes it is refused.
+     *
+     * @param lastCommit the commit time of the last commit ending at or before {@code to}, or null
+     * @return the stored size, or 0 if the range was archived already
+     */
+    long putDelta(WalFile segment, long from, long to, FileChannel source, Instant lastCommit) {
+        if (segment.kind() != WalFile.Kind.SEGMENT || from < 0 || to <= from || to > WalFile.SEGMENT_BYTES) {
+            throw new IllegalArgumentException("delta: got " + segment + " [" + from + ", " + to + "), need a segment and 0 <= from < to <= "
+                    + WalFile.SEGMENT_BYTES);
+        }
+        String rangeName = segment.name() + SegmentDeltas.DIR + SegmentDeltas.rangeName(from, to);
+        String key = keyOf(segment) + SegmentDeltas.DIR + SegmentDeltas.rangeName(from, to);
+        try {
+            if (from == 0 && to >= LONG_PAGE_HEADER) {
+                byte[] head = new RangeInputStream(source, 0, LONG_PAGE_HEADER).readAllBytes();
+                checkHeader(head, segment);
+            }
+            MessageDigest md = Digest.newSha256();
+            long read;
+            try (InputStream in = new DigestInputStream(new RangeInputStream(source, from, to), md)) {
+                read = in.transferTo(OutputStream.nullOutputStream());
+            }
+            if (read != to - from) {
+                throw new IntegrityException(key, "bytes of " + rangeName, (to - from) + " bytes in the local segment", read + " bytes",
+                        null, null);
+            }
+            Digest plain = Digest.of(md.digest());
+            Optional<Meta> existing = readMeta(key);
+            if (existing.isPresent()) {
+                if (existing.get().plaintextSha256.equals(plain)) {
+                    return 0;
+                }
+                throw new IntegrityException(key, "archived content of " + rangeName, existing.get().plaintextSha256 + " (already archived)",
+                        plain + " (offered now): refusing to replace an archived delta", null, null);
+            }
+            return upload(() -> new RangeInputStream(source, from, to), rangeName, rangeName, key, to - from, plain, lastCommit);
+        } catch (IOException e) {
+            throw new StorageException(key, "could not archive " + rangeName + ": " + e, e, true, null);
+        }
+    }
+
+    /**
+     * The offset in {@code segment} up to which its deltas run gap-free from offset 0 (0 if none),
+     * from a listing only; where a new receiver resumes uploading deltas of that segment.
+     */
+    long deltaEnd(WalFile segment) {
+        try {
+            return SegmentDeltas.run(listedDeltas(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR))).end();
+        } catch (IOException e) {
+            throw new StorageException(keyOf(segment), "could not list deltas: " + e, e, true, null);
+        }
+    }
+
+    /** The deltas of {@code segment} whose metadata is stored (archived), by offset. */
+    List<SegmentDeltas.Delta> deltas(WalFile segment) {
+        try {
+            return listedDeltas(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR));
+        } catch (IOException e) {
+            throw new StorageException(keyOf(segment), "could not list deltas: " + e, e, true, null);
+        }
+    }
+
+    private static List<SegmentDeltas.Delta> listedDeltas(List<ObjectInfo> objects) {
+        List<SegmentDeltas.Delta> out = new ArrayList<>();
+        for (ObjectInfo o : objects) {
+            if (o.key().endsWith(META_SUFFIX)) {
+                SegmentDeltas.Delta d = SegmentDeltas.parse(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
+                if (d != null) {
+                    out.add(d);
+                }
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(SegmentDeltas.Delta::from).thenComparingLong(SegmentDeltas.Delta::to));
+        return out;
+    }
+
+    /**
+     * Writes {@code segment} assembled from its deltas into {@code tmp}: each verified, gap-free
+     * from offset 0, then zeros up to 16 MiB. False if it has no deltas.
+     *
+     * @throws NoSuchFileException if a delta vanished while being read (the whole segment replaced it)
+     */
+    private boolean assemble(WalFile segment, Path tmp) throws IOException {
+        String key = keyOf(segment);
+        List<SegmentDeltas.Delta> listed = deltas(segment);
+        if (listed.isEmpty()) {
+            return false;
+        }
+        SegmentDeltas.Run run = SegmentDeltas.run(listed);
+        if (run.chain().isEmpty() || run.hasGap()) {
+            throw new IntegrityException(key + SegmentDeltas.DIR, "deltas of " + segment.name(), "a gap-free run from offset 0",
+                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
+                            .map(d -> SegmentDeltas.rangeName(d.from(), d.to())).toList()
+                            + ": a delta is missing; refusing to serve the segment", null, null);
+        }
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
+            for (SegmentDeltas.Delta d : run.chain()) {
+                String rangeName = segment.name() + SegmentDeltas.DIR + SegmentDeltas.rangeName(d.from(), d.to());
+                Meta m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(d.key() + META_SUFFIX));
+                if (!rangeName.equals(m.name) || m.plaintextSize != d.bytes()) {
+                    throw new IntegrityException(d.key() + META_SUFFIX, "metadata of " + rangeName, rangeName + ", " + d.bytes() + " bytes",
+                            m.name + ", " + m.plaintextSize + " bytes: metadata of another delta", null, null);
+                }
+                decodeVerified(d.key(), m, rangeName, out);
+            }
+            byte[] zeros = new byte[64 * 1024];
+            for (long left = WalFile.SEGMENT_BYTES - run.end(); left > 0; left -= zeros.length) {
+                out.write(zeros, 0, (int) Math.min(left, zeros.length));
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Deletes the deltas of {@code segment}; call once the whole segment is archived. Metadata
+     * first, so a crash part-way leaves deltas a later run still finds, never a listed one without data.
+     *
+     * @return the delta objects (data and metadata) deleted
+     */
+    int deleteDeltas(WalFile segment) {
+        try {
+            return deleteAll(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR));
+        } catch (IOException e) {
+            throw new StorageException(keyOf(segment), "could not delete deltas: " + e, e, true, null);
+        }
+    }
+
+    /**
+     * Deletes every delta whose segment is archived whole: what a receiver stopped between
+     * archiving a segment and deleting its deltas leaves. One listing of the archive.
+     *
+     * @return the delta objects deleted
+     */
+    int deleteSupersededDeltas() {
+        try {
+            List<ObjectInfo> all = repository.sink().list(prefix);
+            java.util.Set<String> whole = new java.util.HashSet<>();
+            for (ObjectInfo o : all) {
+                if (o.key().endsWith(META_SUFFIX) && !o.key().contains(SegmentDeltas.DIR)) {
+                    whole.add(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
+                }
+            }
+            List<ObjectInfo> superseded = new ArrayList<>();
+            for (ObjectInfo o : all) {
+                if (o.key().contains(SegmentDeltas.DIR) && whole.contains(SegmentDeltas.segmentKeyOf(o.key()))) {
+                    superseded.add(o);
+                }
+            }
+            return deleteAll(superseded);
+        } catch (IOException e) {
+            throw new StorageException(prefix, "could not delete superseded deltas: " + e, e, true, null);
+        }
+    }
+
+    private int deleteAll(List<ObjectInfo> objects) throws IOException {
+        for (ObjectInfo o : objects) {
+            if (o.key().endsWith(META_SUFFIX)) {
+                repository.sink().delete(o.key());
+            }
+        }
+        for (ObjectInfo o : objects) {
+            if (!o.key().endsWith(META_SUFFIX)) {
+                repository.sink().delete(o.key());
+            }
+        }
+        return objects.size();
+    }
+
+    /**
+     * Every file {@link #get} can restore: {@link #files()} plus the segments held only as delta
+     * objects (as {@link WalFile.Kind#SEGMENT}; {@code get} serves their archived prefix,
+     * zero-filled), sorted by timeline then name. What recovery may ask for.
+     */
+    public List<WalFile> restorable() {
+        try {
+            java.util.Set<String> whole = new java.util.TreeSet<>();
+            java.util.Set<String> partial = new java.util.TreeSet<>();
+            for (ObjectInfo o : repository.sink().list(prefix)) {
+                if (!o.key().endsWith(META_SUFFIX)) {
+                    continue;
+                }
+                if (o.key().contains(SegmentDeltas.DIR)) {
+                    partial.add(SegmentDeltas.segmentKeyOf(o.key()));
+                } else {
+                    whole.add(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
+                }
+            }
+            whole.addAll(partial);
+            List<WalFile> out = new ArrayList<>();
+            for (String k : whole) {
+                out.add(WalFile.parse(k.substring(k.lastIndexOf('/') + 1)));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new StorageException(prefix, "could not list the WAL archive: " + e, e, true, null);
+        }
+    }
+
+    /** Bytes {@code [from, to)} of a channel by positional reads, leaving its position and the channel alone. */
+    private static final class RangeInputStream extends InputStream {
+        private final FileChannel ch;
+        private long pos;
+        private final long end;
+
+        RangeInputStream(FileChannel ch, long from, long to) {
+            this.ch = ch;
+            this.pos = from;
+            this.end = to;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (pos >= end) {
+                return -1;
+            }
+            int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
+            if (n < 0) {
+                return -1; // the file is shorter than the range: the caller's count says so
+            }
+            pos += n;
+            return n;
+        }
     }
 
     @Override
@@ -348,12 +660,17 @@ public final class WalArchive implements LogArchive {
         if (file.kind() == WalFile.Kind.SEGMENT && size != WalFile.SEGMENT_BYTES) {
             throw new IntegrityException(name, "size of WAL segment " + source, WalFile.SEGMENT_BYTES + " bytes", size + " bytes", null, null);
         }
-        byte[] head = new byte[40];
+        byte[] head = new byte[LONG_PAGE_HEADER];
         try (InputStream in = Files.newInputStream(source)) {
             if (in.readNBytes(head, 0, head.length) < head.length) {
                 throw new IntegrityException(name, "WAL page header of " + source, "40 bytes", "a shorter file", null, null);
             }
         }
+        checkHeader(head, file);
+    }
+
+    private void checkHeader(byte[] head, WalFile file) {
+        String name = file.name();
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         int tli = b.getInt(4);
         long pageAddr = b.getLong(8);

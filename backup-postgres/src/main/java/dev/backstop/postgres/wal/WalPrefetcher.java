@@ -22,6 +22,9 @@ import java.util.List;
  * The queue holds at most {@code depth} segments: the window after the last request; anything
  * outside it is deleted by the next prefetch.
  *
+ * <p>A segment held only as deltas (the end of a receiver's archive) is never queued: {@link
+ * #serve} fetches it directly, assembled.
+ *
  * <p><b>Restrictions.</b> One prefetcher at a time per queue (an OS lock on {@code prefetch.lock});
  * a request that finds one running starts none, and the next request catches up. Segments only:
  * history and backup files are always fetched directly.
@@ -98,7 +101,9 @@ final class WalPrefetcher {
                 if (Files.exists(target)) {
                     continue;
                 }
-                if (!archive.get(name, target)) {
+                // whole segments only: one held as deltas is the end of the archive and still growing,
+                // and serve() checks queued files against whole segments' metadata
+                if (!archive.contains(name) || !archive.get(name, target)) {
                     break;
                 }
                 fetched++;

@@ -27,12 +27,17 @@ import java.util.Objects;
  * <p><b>Guarantees.</b> A physical replication slot ({@code CREATE_REPLICATION_SLOT … PHYSICAL
  * RESERVE_WAL}, sent raw because PgJDBC's slot builder cannot reserve WAL) keeps the server from
  * removing WAL the archive does not have yet. The flush position reported to the server moves
- * only when a whole segment is stored in the archive, so after a crash or a kill the receiver
- * resumes from the end of the archive and leaves no gap. Segments are written to a local
- * {@code <name>.partial} file at their offset and archived under their own name once complete;
- * the bytes are those the server sent, as pg_receivewal writes them. A separate thread archives
- * completed segments so that reading never waits for storage; the local write is fsynced at
- * least every 100 ms under load and whenever the stream goes idle ({@link Status#receivedLsn()}). A server whose system
+ * only when WAL is stored in the archive, so after a crash or a kill the receiver resumes from the
+ * end of the archive and leaves no gap. Segments are written to a local {@code <name>.partial}
+ * file at their offset and archived under their own name once complete; the bytes are those the
+ * server sent, as pg_receivewal writes them. Every {@link Builder#deltaInterval delta interval}
+ * (default 200 ms) the bytes received since the last one are archived as an immutable delta
+ * object of the unfinished segment, and its tail the moment it completes, so the repository trails
+ * the server by about one interval instead of one segment ({@link #rpo()}); never the same byte
+ * twice. Once a segment is archived whole its deltas are deleted; a receiver stopped in between
+ * leaves both, and the next session deletes the deltas. Uploads run on threads of their own so
+ * that reading never waits for storage; the local write is fsynced at least every 100 ms under
+ * load and whenever the stream goes idle ({@link Status#receivedLsn()}). A server whose system
  * identifier differs from the archive's is refused. Connection failures are retried with
  * exponential backoff; the status says how many and the last error.
  *
@@ -51,6 +56,8 @@ import java.util.Objects;
  * safe from any thread; {@link #close()} stops it and waits.
  */
 public final class WalReceiver implements AutoCloseable {
+    private static final long DEFAULT_DELTA_INTERVAL_MILLIS = 200;
+    private static final Duration DEFAULT_DELTA_INTERVAL = Duration.ofMillis(DEFAULT_DELTA_INTERVAL_MILLIS);
     private final PgEndpoint endpoint;
     private final WalArchive archive;
     private final String slot;
@@ -61,7 +68,8 @@ public final class WalReceiver implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private volatile ReplicationSession session;
-    private volatile Status status = new Status(0, 0, 0, null, 0, 0, null);
+    private final Duration deltaInterval;
+    private volatile Status status = new Status(0, 0, 0, null, 0, 0, 0, 0, 0, null);
     private final RpoTracker rpo = new RpoTracker();
     private final Tracking progress = new Tracking();
 
@@ -73,6 +81,7 @@ public final class WalReceiver implements AutoCloseable {
         this.minBackoff = b.minBackoff;
         this.maxBackoff = b.maxBackoff;
         this.clock = b.clock;
+        this.deltaInterval = b.deltaInterval;
         this.thread = new Thread(this::run, "backstop-wal-receiver-" + slot);
         thread.setDaemon(true);
     }
@@ -84,16 +93,24 @@ public final class WalReceiver implements AutoCloseable {
     /**
      * What the receiver has done so far.
      *
-     * @param timeline      the timeline being streamed (0 before the first connection)
-     * @param receivedLsn   the end of the WAL written and fsynced to the local partial segment
-     * @param archivedLsn   the end of the last segment stored in the archive (= flush reported to the server)
-     * @param archivedAt    when that segment was stored
-     * @param segments      segments archived by this receiver
-     * @param reconnects    connections lost and retried
-     * @param lastError     the last connection or storage error, or null
+     * @param timeline         the timeline being streamed (0 before the first connection)
+     * @param receivedLsn      the end of the WAL written and fsynced to the local partial segment
+     * @param archivedLsn      the end of the WAL stored in the archive, as whole segments or deltas of the
+     *                         unfinished one (= flush reported to the server)
+     * @param archivedAt       when that WAL was stored
+     * @param segments         whole segments archived by this receiver
+     * @param deltas           delta objects archived by this receiver (see {@link Builder#deltaInterval})
+     * @param deltaBytes       WAL bytes those deltas hold
+     * @param deltaStoredBytes bytes those deltas take in the repository (compressed, encrypted; without metadata)
+     * @param reconnects       connections lost and retried
+     * @param lastError        the last connection or storage error, or null
      */
-    public record Status(int timeline, long receivedLsn, long archivedLsn, Instant archivedAt, long segments, long reconnects,
-                         String lastError) {
+    public record Status(int timeline, long receivedLsn, long archivedLsn, Instant archivedAt, long segments, long deltas,
+                         long deltaBytes, long deltaStoredBytes, long reconnects, String lastError) {
+        Status withError(String error, long moreReconnects) {
+            return new Status(timeline, receivedLsn, archivedLsn, archivedAt, segments, deltas, deltaBytes, deltaStoredBytes,
+                    reconnects + moreReconnects, error);
+        }
     }
 
     public Status status() {
@@ -121,15 +138,13 @@ public final class WalReceiver implements AutoCloseable {
                 session();
                 backoff = minBackoff.toMillis();
             } catch (IntegrityException e) {
-                update(s -> new Status(s.timeline, s.receivedLsn, s.archivedLsn, s.archivedAt, s.segments, s.reconnects,
-                        e.getMessage()));
+                update(s -> s.withError(e.getMessage(), 0));
                 return;
             } catch (SQLException | IOException | BackupException e) {
                 if (stopping) {
                     return;
                 }
-                update(s -> new Status(s.timeline, s.receivedLsn, s.archivedLsn, s.archivedAt, s.segments, s.reconnects + 1,
-                        String.valueOf(e.getMessage())));
+                update(s -> s.withError(String.valueOf(e.getMessage()), 1));
                 sleep(backoff);
                 backoff = Math.min(backoff * 2, maxBackoff.toMillis());
             }
@@ -137,7 +152,7 @@ public final class WalReceiver implements AutoCloseable {
     }
 
     private void session() throws SQLException, IOException {
-        ReplicationSession session = new ReplicationSession(endpoint, archive, slot, workDir, progress);
+        ReplicationSession session = new ReplicationSession(endpoint, archive, slot, workDir, deltaInterval, progress);
         this.session = session;
         try {
             if (!stopping) {
@@ -151,16 +166,22 @@ public final class WalReceiver implements AutoCloseable {
     /** Status and RPO bookkeeping fed by the sessions. */
     private final class Tracking implements ReplicationSession.Progress {
         @Override
-        public void streaming(int timeline, long start) {
-            update(s -> new Status(timeline, Math.max(s.receivedLsn, start), Math.max(s.archivedLsn, start), s.archivedAt,
-                    s.segments, s.reconnects, s.lastError));
-            rpo.streaming(start, rpo.knowsArchivedCommit() ? null : archive.lastCommitBefore(start).orElse(null));
+        public void streaming(int timeline, long start, long archived) {
+            update(s -> new Status(timeline, Math.max(s.receivedLsn, start), Math.max(s.archivedLsn, archived), s.archivedAt,
+                    s.segments, s.deltas, s.deltaBytes, s.deltaStoredBytes, s.reconnects, s.lastError));
+            rpo.streaming(start, archived, rpo.knowsArchivedCommit() ? null : archive.lastCommitBefore(start).orElse(null));
         }
 
         @Override
         public void received(long lsn) {
-            update(s -> new Status(s.timeline, lsn, s.archivedLsn, s.archivedAt, s.segments, s.reconnects, s.lastError));
+            update(s -> new Status(s.timeline, lsn, s.archivedLsn, s.archivedAt, s.segments, s.deltas, s.deltaBytes,
+                    s.deltaStoredBytes, s.reconnects, s.lastError));
             rpo.received(lsn);
+        }
+
+        @Override
+        public void handedOver(long lsn) {
+            rpo.handedOver(lsn);
         }
 
         @Override
@@ -171,8 +192,17 @@ public final class WalReceiver implements AutoCloseable {
         @Override
         public void archived(WalFile seg) {
             Instant at = clock.instant();
-            rpo.archived(seg);
-            update(s -> new Status(s.timeline, s.receivedLsn, seg.endLsn(), at, s.segments + 1, s.reconnects, s.lastError));
+            rpo.archived(seg.endLsn());
+            update(s -> new Status(s.timeline, s.receivedLsn, Math.max(s.archivedLsn, seg.endLsn()), at, s.segments + 1, s.deltas,
+                    s.deltaBytes, s.deltaStoredBytes, s.reconnects, s.lastError));
+        }
+
+        @Override
+        public void archivedDelta(WalFile seg, long endLsn, long bytes, long storedBytes) {
+            Instant at = clock.instant();
+            rpo.archived(endLsn);
+            update(s -> new Status(s.timeline, s.receivedLsn, Math.max(s.archivedLsn, endLsn), at, s.segments, s.deltas + 1,
+                    s.deltaBytes + bytes, s.deltaStoredBytes + storedBytes, s.reconnects, s.lastError));
         }
 
         @Override
@@ -234,6 +264,7 @@ public final class WalReceiver implements AutoCloseable {
         private Duration minBackoff = Duration.ofMillis(200);
         private Duration maxBackoff = Duration.ofSeconds(10);
         private Clock clock = Clock.systemUTC();
+        private Duration deltaInterval = DEFAULT_DELTA_INTERVAL;
 
         private Builder(PgEndpoint endpoint, WalArchive archive) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -267,6 +298,32 @@ public final class WalReceiver implements AutoCloseable {
 
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * How often the new bytes of the segment being received are archived as a delta object
+         * (default {@value #DEFAULT_DELTA_INTERVAL_MILLIS} ms), so a commit reaches the repository
+         * within about this interval plus one upload instead of waiting for its 16 MiB segment to
+         * fill. The interval is a minimum spacing: nothing is uploaded while no WAL arrives, and
+         * while a delta is being stored the next one grows. Each delta is two objects (data, then
+         * metadata), so on S3 the interval sets the request rate under load: 200 ms is up to 10 PUTs
+         * a second, plus the deletes once the segment is archived whole.
+         *
+         * @param interval 10 ms .. 1 hour
+         */
+        public Builder deltaInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("deltaInterval: got " + interval + ", need 10 ms .. 1 hour (or noDeltas())");
+            }
+            this.deltaInterval = interval;
+            return this;
+        }
+
+        /** Archives whole segments only: the repository lags by up to one segment (the behaviour before deltas). */
+        public Builder noDeltas() {
+            this.deltaInterval = null;
             return this;
         }
 

@@ -2,11 +2,16 @@ package dev.backstop.postgres.wal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
+import dev.backstop.core.Sink;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -17,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -74,6 +80,11 @@ class PgWalReceiverIT {
             rs.next();
             return WalFile.parseLsn(rs.getString(1));
         }
+    }
+
+    /** Where the next WAL record goes: past every commit made so far (commits are not flushed at once, synchronous_commit=off). */
+    long insertLsn() throws Exception {
+        return WalFile.parseLsn(one("SELECT pg_current_wal_insert_lsn()::text"));
     }
 
     static void await(String what, BooleanSupplier done) throws InterruptedException {
@@ -156,6 +167,133 @@ class PgWalReceiverIT {
         }
     }
 
+    Process pgReceivewal(Path dir) throws Exception {
+        sql("SELECT pg_create_physical_replication_slot('pgrw', true)");
+        ProcessBuilder pb = new ProcessBuilder(PgTools.locate().tool("pg_receivewal").toString(), "-D", dir.toString(),
+                "--slot=pgrw", "-n", "-h", "127.0.0.1", "-p", Integer.toString(pg.endpoint().port()), "-U", "postgres")
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("pg_receivewal.log").toFile());
+        pb.environment().put("PGPASSWORD", pg.endpoint().password());
+        return pb.start();
+    }
+
+    /** Writes a little WAL a few times, so the unfinished segment goes out as several deltas. */
+    void trickle(int rounds) throws Exception {
+        sql("CREATE TABLE IF NOT EXISTS trickle(id int, pad text)");
+        for (int i = 0; i < rounds; i++) {
+            sql("INSERT INTO trickle SELECT g, repeat('x', 100) FROM generate_series(1, 500) g");
+            Thread.sleep(150);
+        }
+    }
+
+    @Test
+    void deltas_runGapFreeFromZero_matchPgReceivewalsBytes_andAreGoneOnceTheSegmentIsArchivedWhole() throws Exception {
+        Path pgrwDir = Files.createDirectories(tmp.resolve("pg_receivewal"));
+        Process pgrw = pgReceivewal(pgrwDir);
+        try (WalReceiver r = WalReceiver.builder(pg.endpoint(), archive).workDir(tmp.resolve("receiving"))
+                .deltaInterval(Duration.ofMillis(100)).build()) {
+            r.start();
+            await("streaming", () -> r.status().timeline() > 0, r::status);
+            switchWal(); // a fresh segment: its deltas start at offset 0
+            trickle(6);
+            long end = insertLsn();
+            WalFile seg = WalFile.segmentOf(1, end);
+            await("deltas up to " + WalFile.formatLsn(end), () -> r.status().archivedLsn() >= end, r::status);
+            assertThat(archive.contains(seg.name())).isFalse();
+
+            List<SegmentDeltas.Delta> deltas = archive.deltas(seg);
+            SegmentDeltas.Run run = SegmentDeltas.run(deltas);
+            assertThat(run.chain()).as("every delta is on the run from offset 0").hasSize(deltas.size()).hasSizeGreaterThan(2);
+            assertThat(run.chain().get(0).from()).isZero();
+            assertThat(seg.startLsn() + run.end()).isGreaterThanOrEqualTo(end);
+            Path assembled = tmp.resolve("assembled");
+            assertThat(archive.get(seg.name(), assembled)).isTrue();
+
+            String last = switchWal();
+            assertThat(last).isEqualTo(seg.name());
+            await(last + " archived whole", () -> archive.contains(last), r::status);
+            await(last + " from pg_receivewal", () -> Files.exists(pgrwDir.resolve(last)));
+            await("the deltas of " + last + " deleted", () -> archive.deltas(seg).isEmpty(), () -> archive.deltas(seg));
+
+            byte[] got = Files.readAllBytes(assembled);
+            byte[] pgrwBytes = Files.readAllBytes(pgrwDir.resolve(last));
+            int n = (int) run.end();
+            assertThat(Arrays.mismatch(got, 0, n, pgrwBytes, 0, n)).as("the deltas' bytes are pg_receivewal's").isEqualTo(-1);
+            assertThat(Arrays.mismatch(got, n, got.length, new byte[got.length - n], 0, got.length - n))
+                    .as("zeros after the archived prefix").isEqualTo(-1);
+            Path whole = tmp.resolve("whole");
+            archive.get(last, whole);
+            assertThat(Files.mismatch(whole, pgrwDir.resolve(last))).isEqualTo(-1L);
+            assertThat(r.status().lastError()).isNull();
+        } finally {
+            pgrw.destroy();
+            pgrw.waitFor();
+        }
+    }
+
+    /** A filesystem repository whose first delete of a delta fails, as if the receiver died right after archiving a whole segment. */
+    static Sink failingFirstDeltaDelete(Sink inner, AtomicBoolean failed) {
+        return new Sink() {
+            @Override
+            public Upload create(String key, ObjectKind kind) throws IOException {
+                return inner.create(key, kind);
+            }
+
+            @Override
+            public InputStream open(String key) throws IOException {
+                return inner.open(key);
+            }
+
+            @Override
+            public List<ObjectInfo> list(String prefix) throws IOException {
+                return inner.list(prefix);
+            }
+
+            @Override
+            public void delete(String key) throws IOException {
+                if (key.contains(SegmentDeltas.DIR) && failed.compareAndSet(false, true)) {
+                    throw new IOException("injected: the receiver is gone before it deleted " + key);
+                }
+                inner.delete(key);
+            }
+        };
+    }
+
+    @Test
+    void receiverStoppedBetweenArchivingASegmentAndDeletingItsDeltas_nextSessionDeletesThem_andTheSegmentRestoresWhole()
+            throws Exception {
+        AtomicBoolean failed = new AtomicBoolean();
+        WalArchive flaky = WalArchive.builder(Repository.on(failingFirstDeltaDelete(Repository.filesystem(tmp.resolve("repo")).sink(),
+                failed)), sysid).keys(LocalKeysetKek.load(tmp.resolve("kek.json"))).build();
+        try (WalReceiver r = WalReceiver.builder(pg.endpoint(), flaky).workDir(tmp.resolve("receiving"))
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).deltaInterval(Duration.ofMillis(100)).build()) {
+            r.start();
+            await("streaming", () -> r.status().timeline() > 0, r::status);
+            switchWal(); // a fresh segment: its deltas start at offset 0
+            trickle(3);
+            long end = insertLsn();
+            WalFile seg = WalFile.segmentOf(1, end);
+            await("deltas up to " + WalFile.formatLsn(end), () -> r.status().archivedLsn() >= end, r::status);
+            Path assembled = tmp.resolve("assembled");
+            archive.get(seg.name(), assembled);
+            long prefix = archive.deltaEnd(seg);
+            assertThat(prefix).isPositive();
+
+            String last = switchWal();
+            await("the injected failure", failed::get, r::status);
+            await("a reconnect", () -> r.status().reconnects() > 0, r::status);
+            await("the deltas of " + last + " deleted by the next session", () -> archive.deltas(seg).isEmpty(), r::status);
+
+            assertThat(archive.contains(last)).isTrue();
+            Path whole = tmp.resolve("whole");
+            assertThat(archive.get(last, whole)).isTrue();
+            byte[] w = Files.readAllBytes(whole);
+            byte[] a = Files.readAllBytes(assembled);
+            assertThat(Arrays.mismatch(w, 0, (int) prefix, a, 0, (int) prefix)).as("the whole segment begins with the deltas' bytes")
+                    .isEqualTo(-1);
+            assertThat(r.status().lastError()).contains("injected");
+        }
+    }
+
     @Test
     void receiverLag_underPgbench_isMeasured() throws Exception {
         pgbench("-i", "-s", "1", "-q");
@@ -205,42 +343,100 @@ class PgWalReceiverIT {
         }
     }
 
+    /**
+     * Samples {@code r.rpo()} every 20 ms while {@code pgbench -c 2 -T 5} runs, once the receiver has
+     * caught up with what {@code pgbench -i} wrote, and prints the lag percentiles and the delta
+     * rates (measured, never asserted: the figures go into the report). Returns the status before and after.
+     */
+    WalReceiver.Status[] measureRpoUnderPgbench(WalReceiver r, String variant) throws Exception {
+        long initialized = insertLsn();
+        // caught up = received, and archived up to the segment holding it (whole segments only cannot get closer)
+        await("the receiver to catch up with pgbench -i", () -> r.status().receivedLsn() >= initialized
+                && r.rpo().archivedLsn() >= initialized - initialized % WalFile.SEGMENT_BYTES, r::status);
+        CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
+            try {
+                pgbench("-n", "-c", "2", "-T", "5");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        List<Long> lagMillis = new ArrayList<>();
+        List<Long> lagBytes = new ArrayList<>();
+        // end to end: from the server's insert position at a moment to the archive holding it
+        List<long[]> positions = new ArrayList<>();
+        List<Long> endToEndMillis = new ArrayList<>();
+        WalReceiver.Status before = r.status();
+        long loadStart = System.nanoTime();
+        while (!load.isDone()) {
+            RpoStatus rpo = r.rpo();
+            lagMillis.add(rpo.lag().toMillis());
+            lagBytes.add(rpo.lagBytes());
+            positions.add(new long[] {System.nanoTime(), insertLsn()});
+            long archived = r.rpo().archivedLsn();
+            long now = System.nanoTime();
+            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
+            Thread.sleep(20);
+        }
+        load.join();
+        double seconds = (System.nanoTime() - loadStart) / 1e9;
+        WalReceiver.Status after = r.status();
+        // the positions of the last seconds: whole segments only may not reach them until a switch
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (!positions.isEmpty() && System.nanoTime() < deadline) {
+            long archived = r.rpo().archivedLsn();
+            long now = System.nanoTime();
+            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
+            Thread.sleep(20);
+        }
+        int unreached = positions.size();
+        endToEndMillis.sort(null);
+        lagMillis.sort(null);
+        lagBytes.sort(null);
+        System.out.println("variant=" + variant + " rpo_archive_lag_p50_ms=" + lagMillis.get(lagMillis.size() / 2)
+                + " rpo_archive_lag_p99_ms=" + lagMillis.get((int) (lagMillis.size() * 0.99)) + " rpo_archive_lag_max_ms="
+                + lagMillis.get(lagMillis.size() - 1) + " rpo_archive_lag_bytes_p50=" + lagBytes.get(lagBytes.size() / 2)
+                + " rpo_archive_lag_bytes_p99=" + lagBytes.get((int) (lagBytes.size() * 0.99)) + " samples=" + lagMillis.size()
+                + " segments=" + (after.segments() - before.segments())
+                + String.format(java.util.Locale.ROOT, " deltas_per_s=%.1f delta_wal_bytes_per_s=%.0f delta_stored_bytes_per_s=%.0f",
+                        (after.deltas() - before.deltas()) / seconds, (after.deltaBytes() - before.deltaBytes()) / seconds,
+                        (after.deltaStoredBytes() - before.deltaStoredBytes()) / seconds)
+                + String.format(java.util.Locale.ROOT, " load_s=%.1f", seconds)
+                + " end_to_end_p50_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get(endToEndMillis.size() / 2))
+                + " end_to_end_p99_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get((int) (endToEndMillis.size() * 0.99)))
+                + " end_to_end_samples=" + endToEndMillis.size() + " not_archived_2s_after_load=" + unreached);
+        assertThat(lagMillis.get(lagMillis.size() - 1)).as("under load some commit waits for its upload").isPositive();
+        return new WalReceiver.Status[] {before, after};
+    }
+
+    @Test
+    void rpo_withoutDeltas_isMeasuredForComparison() throws Exception {
+        pgbench("-i", "-s", "1", "-q");
+        try (WalReceiver r = WalReceiver.builder(pg.endpoint(), archive).workDir(tmp.resolve("receiving")).noDeltas().build()) {
+            r.start();
+            WalReceiver.Status[] window = measureRpoUnderPgbench(r, "whole_segments_only");
+            assertThat(window[1].deltas()).isZero();
+            assertThat(archive.deltaEnd(WalFile.segmentOf(1, insertLsn()))).isZero();
+        }
+    }
+
     @Test
     void rpo_underPgbench_isMeasured_andAfterASwitchIsCaughtUpAtTheMarkersCommitTime() throws Exception {
         pgbench("-i", "-s", "1", "-q");
         try (WalReceiver r = receiver(archive)) {
             r.start();
-            await("streaming", () -> r.status().receivedLsn() > 0);
-            CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
-                try {
-                    pgbench("-n", "-c", "2", "-T", "5");
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            List<Long> lagMillis = new ArrayList<>();
-            List<Long> lagBytes = new ArrayList<>();
-            while (!load.isDone()) {
-                RpoStatus rpo = r.rpo();
-                lagMillis.add(rpo.lag().toMillis());
-                lagBytes.add(rpo.lagBytes());
-                Thread.sleep(20);
-            }
-            load.join();
-            lagMillis.sort(null);
-            lagBytes.sort(null);
-            // measured, not asserted as a number: the figure goes into the report
-            System.out.println("rpo_archive_lag_p50_ms=" + lagMillis.get(lagMillis.size() / 2) + " rpo_archive_lag_p99_ms="
-                    + lagMillis.get((int) (lagMillis.size() * 0.99)) + " rpo_archive_lag_bytes_p50=" + lagBytes.get(lagBytes.size() / 2)
-                    + " rpo_archive_lag_bytes_p99=" + lagBytes.get((int) (lagBytes.size() * 0.99)) + " samples=" + lagMillis.size()
-                    + " segments=" + r.status().segments());
-            assertThat(lagMillis.get(lagMillis.size() - 1)).as("under load some commit waits for its segment").isPositive();
+            WalReceiver.Status[] window = measureRpoUnderPgbench(r, "deltas_200ms");
+            assertThat(window[1].deltas()).as("the unfinished segment went to the repository as deltas").isGreaterThan(window[0].deltas());
 
             sql("CREATE TABLE marker(id int)");
             sql("INSERT INTO marker VALUES (1)");
             java.time.Instant markerTime = java.time.OffsetDateTime.parse(one(
                     "SELECT to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM marker"))
                     .toInstant();
+            long markerEnd = insertLsn();
+            await("the marker's commit archived without a segment switch", () -> markerTime.equals(r.rpo().archivedCommitTime()), r::rpo);
+            RpoStatus withoutSwitch = r.rpo();
+            assertThat(withoutSwitch.archivedLsn() % WalFile.SEGMENT_BYTES).as("inside a segment: from deltas").isNotZero();
+            assertThat(archive.contains(WalFile.segmentOf(1, markerEnd).name())).isFalse();
             RpoStatus caughtUp = null;
             for (int attempt = 0; attempt < 5 && (caughtUp == null || !caughtUp.caughtUp()); attempt++) {
                 // a standby snapshot record may follow a switch: then switch again

@@ -51,6 +51,27 @@ class WalCommandTest {
     }
 
     @Test
+    void archiveGet_ofASegmentHeldOnlyAsDeltas_servesItAssembled_andThePrefetcherNeverQueuesIt() throws Exception {
+        Path cfg = config(false);
+        Path seg = WalArchiveTest.segment(tmp, SEG, SYSID, 1);
+        WalArchive archive = WalArchive.builder(Repository.filesystem(tmp.resolve("repo")), SYSID)
+                .keys(LocalKeysetKek.load(tmp.resolve("kek.json"))).build();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(seg)) {
+            archive.putDelta(WalFile.parse(SEG), 0, 50_000, ch, null);
+        }
+        byte[] expected = new byte[(int) WalFile.SEGMENT_BYTES];
+        System.arraycopy(Files.readAllBytes(seg), 0, expected, 0, 50_000);
+
+        assertThat(run("archive-get", cfg.toString(), SEG, tmp.resolve("RECOVERYXLOG").toString())).isZero();
+        assertThat(Files.readAllBytes(tmp.resolve("RECOVERYXLOG"))).isEqualTo(expected);
+
+        WalPrefetcher prefetcher = new WalPrefetcher(archive, tmp.resolve("queue"), 4, err);
+        assertThat(prefetcher.prefetchAfter(WalFile.parse("000000010000000000000002"))).as("never queued").isZero();
+        assertThat(prefetcher.serve(SEG, tmp.resolve("served"))).isEqualTo(WalPrefetcher.Source.REPOSITORY);
+        assertThat(Files.readAllBytes(tmp.resolve("served"))).isEqualTo(expected);
+    }
+
+    @Test
     void archivePushTwice_isIdempotent_andArchiveGetRestoresIt() throws Exception {
         Path cfg = config(false);
         Path seg = WalArchiveTest.segment(tmp, SEG, SYSID, 1);
