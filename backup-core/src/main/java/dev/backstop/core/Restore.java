@@ -43,15 +43,15 @@ import java.util.function.Function;
  * the second one, and its failures surface from {@code read} with their type kept.
  */
 public final class Restore {
-    private final Repository repository;
-    private final Encryption encryption;
-    private final BackupListener listener;
-    private final Clock clock;
     /** Hand-off chunk: one AEAD segment's worth. */
     private static final int CHUNK = 1 << 20;
     /** Chunks in flight per pipelined stream: enough to ride out uneven stages, 4 MiB at most. */
     private static final int DEPTH = 4;
 
+    private final Repository repository;
+    private final Encryption encryption;
+    private final BackupListener listener;
+    private final Clock clock;
     private final Map<String, Function<TransformSpec, Transform>> decoders;
     private final boolean pipelining;
     private final DataSize pipeliningFrom;
