@@ -5,6 +5,7 @@ import dev.backstop.core.transform.ZstdTransform;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 
 /**
@@ -36,16 +38,29 @@ import java.util.function.Function;
  * {@link StorageException}; a missing or unusable key a {@link BackupException} at {@link
  * Stage#KEY}.
  *
- * <p><b>Threading.</b> Immutable and thread-safe; streams it returns are single-threaded.
+ * <p><b>Threading.</b> Immutable and thread-safe; streams it returns are single-threaded. A stream
+ * of a big object decodes on two threads (see {@link Builder#pipelining}): closing it early stops
+ * the second one, and its failures surface from {@code read} with their type kept.
  */
 public final class Restore {
+    /** Hand-off chunk: one AEAD segment's worth. */
+    private static final int CHUNK = 1 << 20;
+    /** Chunks in flight per pipelined stream: enough to ride out uneven stages, 4 MiB at most. */
+    private static final int DEPTH = 4;
+
     private final Repository repository;
     private final Encryption encryption;
     private final BackupListener listener;
     private final Clock clock;
     private final Map<String, Function<TransformSpec, Transform>> decoders;
+    private final boolean pipelining;
+    private final DataSize pipeliningFrom;
+    private final Executor executor;
 
     private Restore(Builder b) {
+        this.pipelining = b.pipelining;
+        this.pipeliningFrom = b.pipeliningFrom;
+        this.executor = b.executor;
         this.repository = b.repository;
         this.encryption = b.kek == null ? null : Encryption.with(b.kek);
         this.listener = BackupListener.guarded(b.listener);
@@ -100,9 +115,18 @@ public final class Restore {
         List<Transform> chain = decodersFor(m, o);
         InputStream raw = openStored(m.id(), o.key());
         HashingInputStream stored = new HashingInputStream(raw, o.key(), "stored", o.storedSize(), o.storedSha256(), m.id());
+        boolean split = pipelining && !chain.isEmpty() && o.storedSize() >= pipeliningFrom.bytes();
+        // split: a worker thread reads, hashes the stored bytes and runs the outermost decoder
+        // (AEAD); the reader's thread runs the rest (zstd) and the plaintext digest
+        int workerFrom = split && chain.size() >= 2 ? chain.size() - 1 : chain.size();
         InputStream s = stored;
+        InputStream tail = stored;
         try {
             for (int i = chain.size() - 1; i >= 0; i--) {
+                if (split && i == workerFrom - 1) {
+                    s = new PipelinedInputStream(s == stored ? stored : new DrainingAtEnd(s, stored), executor, CHUNK, DEPTH);
+                    tail = s;
+                }
                 // the outermost transform reads the stored bytes, whose length the manifest knows
                 s = i == chain.size() - 1 && chain.get(i) instanceof AeadTransform aead
                         ? aead.decode(s, binding, o.storedSize())
@@ -113,7 +137,7 @@ public final class Restore {
             throw integrity(o.key(), m.id(), e);
         }
         HashingInputStream plain = new HashingInputStream(s, o.key(), "plaintext", o.plaintextSize(), o.plaintextSha256(), m.id());
-        return new VerifyingStream(plain, stored, o.key(), m.id());
+        return new VerifyingStream(plain, tail, o.key(), m.id());
     }
 
     /**
@@ -259,15 +283,55 @@ public final class Restore {
         }
     }
 
-    /** Turns decoder failures into {@link IntegrityException}, and checks stored bytes at the end. */
+    /**
+     * Reads the outermost decoder to its end, then the stored bytes after it, so that the decode
+     * thread checks the stored digest before it reports the end.
+     */
+    private static final class DrainingAtEnd extends FilterInputStream {
+        private final InputStream stored;
+
+        DrainingAtEnd(InputStream decoded, InputStream stored) {
+            super(decoded);
+            this.stored = stored;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n < 0) {
+                drain(stored);
+            }
+            return n;
+        }
+    }
+
+    /** Reads {@code in} to its end; a verifying stream throws there on extra bytes or a mismatch. */
+    private static void drain(InputStream in) throws IOException {
+        byte[] rest = new byte[8192];
+        while (in.read(rest, 0, rest.length) >= 0) {
+            // counted and hashed by the stream itself
+        }
+    }
+
+    /**
+     * Turns decoder failures into {@link IntegrityException}, and checks stored bytes at the end
+     * ({@code tail}: the stored stream itself, or the hand-off from the thread that reads it).
+     */
     private static final class VerifyingStream extends FilterInputStream {
-        private final HashingInputStream stored;
+        private final InputStream tail;
         private final String key;
         private final BackupId id;
 
-        VerifyingStream(HashingInputStream plain, HashingInputStream stored, String key, BackupId id) {
+        VerifyingStream(HashingInputStream plain, InputStream tail, String key, BackupId id) {
             super(plain);
-            this.stored = stored;
+            this.tail = tail;
             this.key = key;
             this.id = id;
         }
@@ -284,13 +348,13 @@ public final class Restore {
             try {
                 int n = in.read(b, off, len);
                 if (n < 0) {
-                    // the decoders may stop before the stored stream ends: anything after must not exist
-                    byte[] rest = new byte[8192];
-                    while (stored.read(rest, 0, rest.length) >= 0) {
-                        // counts and hashes; throws on extra bytes or mismatch
-                    }
+                    // the decoders may stop before the stored stream ends: anything after must not
+                    // exist, and a decode thread's failure must surface here, not as the end
+                    drain(tail);
                 }
                 return n;
+            } catch (InterruptedIOException e) {
+                throw e;
             } catch (StoreReadFailure e) {
                 throw new StorageException(key, "read failed: " + e.getCause(), e.getCause(), true, id);
             } catch (IOException e) {
@@ -342,6 +406,8 @@ public final class Restore {
         }
     }
 
+    private static final DataSize DEFAULT_PIPELINING_FROM = DataSize.ofMiB(8);
+
     /** Builder for {@link Restore}; the repository is required. */
     public static final class Builder {
         private Repository repository;
@@ -349,8 +415,34 @@ public final class Restore {
         private BackupListener listener = BackupListener.NONE;
         private Clock clock = Clock.systemUTC();
         private final Map<String, Function<TransformSpec, Transform>> decoders = new HashMap<>();
+        private boolean pipelining = true;
+        private DataSize pipeliningFrom = DEFAULT_PIPELINING_FROM;
+        private Executor executor = StageThreads.INSTANCE;
 
         private Builder() {
+        }
+
+        /**
+         * Whether a big object is decoded on two threads (true by default): one reads it and runs
+         * the stored-bytes SHA-256 and the decryption, the reading thread decompresses and runs the
+         * plaintext SHA-256, with at most 4 MiB in flight between them. Every check holds either
+         * way; false keeps each stream on the reading thread.
+         */
+        public Builder pipelining(boolean pipelining) {
+            this.pipelining = pipelining;
+            return this;
+        }
+
+        /** Stored size from which {@link #pipelining} starts a thread; 8 MiB by default, below which a thread does not pay. */
+        public Builder pipeliningFrom(DataSize storedSize) {
+            this.pipeliningFrom = Objects.requireNonNull(storedSize, "storedSize");
+            return this;
+        }
+
+        /** Runs the decode thread of each pipelined stream; the restore never shuts it down. */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
         }
 
         public Builder repository(Repository repository) {

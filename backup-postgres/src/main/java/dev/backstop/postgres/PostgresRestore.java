@@ -207,7 +207,8 @@ public final class PostgresRestore {
 
     /** Decodes and verifies the dump into the spool; nothing after this reads the repository. */
     private long fetch(Manifest m, DumpFormat format, Path input) throws IOException {
-        // decoding runs on the read-ahead thread, writing the spool on this one
+        // three threads: Restore's decode thread (read, stored digest, AEAD), the read-ahead thread
+        // (zstd, plaintext digest) and this one (writing the spool)
         try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
             if (format != DumpFormat.DIRECTORY) {
                 try (OutputStream out = Files.newOutputStream(input)) {

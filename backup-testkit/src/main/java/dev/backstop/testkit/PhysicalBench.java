@@ -21,7 +21,8 @@ import java.util.Locale;
  *
  * <pre>
  *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=0]
- *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR   (extract + pg_verifybackup, no start)
+ *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true]
+ *           (extract + pg_verifybackup, no start; false decodes on one thread as before Restore had a decode thread)
  * </pre>
  * Connects to 127.0.0.1 as {@code postgres}; a password, if needed, comes from {@code BACKSTOP_PGPASSWORD}.
  */
@@ -52,7 +53,8 @@ public final class PhysicalBench {
             }
             case "restore" -> {
                 Restore restore = Restore.builder().repository(Repository.filesystem(Path.of(o.req("repo"))))
-                        .keys(LocalKeysetKek.load(Path.of(o.req("kek")))).build();
+                        .keys(LocalKeysetKek.load(Path.of(o.req("kek"))))
+                        .pipelining(flag(o.getOrDefault("pipelining", "true"), "pipelining")).build();
                 Manifest m = restore.manifest(BackupId.parse(o.req("id")));
                 int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(Path.of(o.req("target")));
                 System.out.println("files=" + files);
@@ -60,6 +62,13 @@ public final class PhysicalBench {
             default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup or restore");
         }
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    private static boolean flag(String value, String name) {
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException("--" + name + ": got '" + value + "', allowed true or false");
+        }
+        return value.equals("true");
     }
 
 }

@@ -181,6 +181,8 @@ public final class PointInTimeRecovery {
         try {
             Map<String, long[]> crcs = new java.util.HashMap<>();
             int n;
+            // not redundant with Restore's own decode thread, which stops at AEAD: zstd and the plaintext
+            // digest run on the read-ahead thread, extraction on this one
             try (InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
                 n = extract(in, data, crcs);
             }
