@@ -1,7 +1,5 @@
 package dev.backstop.postgres.physical;
 
-import dev.backstop.postgres.internal.ReadAhead;
-
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.IntegrityException;
@@ -10,13 +8,16 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.ToolProcess;
 import dev.backstop.postgres.wal.WalArchive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -165,9 +166,11 @@ public final class PointInTimeRecovery {
 
     /**
      * Only restores the files: fetches the base backup (digests and AEAD verified as it streams),
-     * extracts it into the new directory {@code data} and checks it with {@code pg_verifybackup}.
-     * No recovery settings are written and no server is started. On any failure the directory
-     * and whatever was extracted into it are deleted: a half-restored cluster never stays behind.
+     * extracts it into the new directory {@code data}, checks it with {@code pg_verifybackup} and
+     * fsyncs every file and directory before returning, so a restore reported done survives a
+     * crash of the host. No recovery settings are written and no server is started. On any
+     * failure the directory and whatever was extracted into it are deleted: a half-restored
+     * cluster never stays behind.
      *
      * @return the number of files extracted
      */
@@ -187,6 +190,7 @@ public final class PointInTimeRecovery {
                 n = extract(in, data, crcs);
             }
             verifyBackup(data, crcs);
+            syncTree(data);
             return n;
         } catch (IOException | RuntimeException e) {
             deleteQuietly(data);
@@ -195,6 +199,41 @@ public final class PointInTimeRecovery {
             }
             throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + " into " + data + " failed: "
                     + e.getMessage(), e, false, manifest.id());
+        }
+    }
+
+    /**
+     * Makes the extracted files durable: each file, then each directory deepest first (a new file's
+     * name lives in its directory). One pass after extraction lets the kernel write back in bulk
+     * instead of waiting on every file as it is closed.
+     */
+    static void syncTree(Path root) throws IOException {
+        List<Path> dirs = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    dirs.add(p);
+                } else {
+                    try (FileChannel ch = FileChannel.open(p,
+                            StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
+                }
+            }
+        }
+        java.util.Collections.reverse(dirs);
+        for (Path d : dirs) {
+            try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+        }
+        Path parent = root.toAbsolutePath().getParent();
+        if (parent != null) {
+            try (FileChannel ch = FileChannel.open(parent, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (IOException e) {
+                // some file systems refuse to open a directory the caller may not own; the cluster's own files are synced
+            }
         }
     }
 
