@@ -94,6 +94,7 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
     private final S3Encryption encryption;
     private final Map<ObjectKind, StorageClass> storageClasses;
     private final ObjectLock objectLock;
+    private final PartChecksum partChecksum;
     private final Clock clock;
 
     private S3Sink(Builder b) {
@@ -105,6 +106,7 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
         this.encryption = b.encryption;
         this.storageClasses = new EnumMap<>(b.storageClasses);
         this.objectLock = b.objectLock;
+        this.partChecksum = b.partChecksum;
         this.clock = b.clock;
         this.ownsClient = b.client == null;
         this.client = ownsClient ? b.newClient() : b.client;
@@ -176,7 +178,8 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
             }
             hold = objectLock.legalHold() ? ObjectLockLegalHoldStatus.ON : null;
         }
-        return new PutTemplate(storageClasses.get(kind), sse, encryption.kmsKeyId(), mode, until, hold, !kind.replaceable());
+        return new PutTemplate(storageClasses.get(kind), sse, encryption.kmsKeyId(), mode, until, hold, !kind.replaceable(),
+                partChecksum);
     }
 
     @Override
@@ -245,7 +248,7 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
         try {
             client.copyObject(b -> {
                 b.sourceBucket(src.bucket).sourceKey(from).destinationBucket(bucket).destinationKey(to)
-                        .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                        .checksumAlgorithm(partChecksum == PartChecksum.CRC32C ? ChecksumAlgorithm.CRC32_C : ChecksumAlgorithm.SHA256)
                         .storageClass(t.storageClass()).serverSideEncryption(t.sse()).ssekmsKeyId(t.kmsKeyId())
                         .objectLockMode(t.lockMode()).objectLockRetainUntilDate(t.retainUntil())
                         .objectLockLegalHoldStatus(t.legalHold());
@@ -286,7 +289,7 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
 
     @Override
     public String toString() {
-        return "S3Sink[s3://" + bucket + "/" + prefix + ", part " + DataSize.ofBytes(partSize) + " x" + partsInFlight
+        return "S3Sink[s3://" + bucket + "/" + prefix + ", part " + DataSize.ofBytes(partSize) + " x" + partsInFlight + " " + partChecksum
                 + ", " + encryption + (objectLock == null ? "" : ", " + objectLock) + "]";
     }
 
@@ -311,6 +314,7 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
         private S3Encryption encryption = S3Encryption.bucketDefault();
         private final Map<ObjectKind, StorageClass> storageClasses = new EnumMap<>(ObjectKind.class);
         private ObjectLock objectLock;
+        private PartChecksum partChecksum = PartChecksum.SHA256;
         private Clock clock = Clock.systemUTC();
         private Executor executor;
 
@@ -415,6 +419,12 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
         public Builder tier(StorageTier tier) {
             storageClass(ObjectKind.DATA, storageClassFor(tier));
             return storageClass(ObjectKind.LOG, storageClassFor(tier));
+        }
+
+        /** The checksum S3 checks on every part and single PUT; default {@link PartChecksum#SHA256}. */
+        public Builder partChecksum(PartChecksum checksum) {
+            this.partChecksum = java.util.Objects.requireNonNull(checksum, "checksum");
+            return this;
         }
 
         public Builder objectLock(ObjectLock lock) {

@@ -1,5 +1,6 @@
 package dev.backstop.s3.internal;
 
+import dev.backstop.s3.PartChecksum;
 import java.time.Instant;
 import software.amazon.awssdk.services.s3.model.ObjectLockLegalHoldStatus;
 import software.amazon.awssdk.services.s3.model.ObjectLockMode;
@@ -11,8 +12,9 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * are left to the bucket's defaults.
  *
  * @param ifNoneMatch whether publishing must fail when the key is taken ({@code If-None-Match: *})
+ * @param checksum    the checksum every part and single PUT carries
  */
 public record PutTemplate(StorageClass storageClass, ServerSideEncryption sse, String kmsKeyId,
                           ObjectLockMode lockMode, Instant retainUntil, ObjectLockLegalHoldStatus legalHold,
-                          boolean ifNoneMatch) {
+                          boolean ifNoneMatch, PartChecksum checksum) {
 }

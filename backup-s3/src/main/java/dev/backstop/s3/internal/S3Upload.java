@@ -3,6 +3,7 @@ package dev.backstop.s3.internal;
 import dev.backstop.core.Digest;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.Sink;
+import dev.backstop.s3.PartChecksum;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -65,7 +66,7 @@ public final class S3Upload implements Sink.Upload {
     private final List<CompletableFuture<CompletedPart>> parts = new ArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final OutputStream stream = new PartStream();
-    private final MessageDigest partDigest = Digest.newSha256();
+    private final PartHash partHash;
 
     private byte[] buffer;
     private int filled;
@@ -87,6 +88,49 @@ public final class S3Upload implements Sink.Upload {
         this.partSize = partSize;
         this.retry = retry;
         this.inFlight = new Semaphore(partsInFlight);
+        this.partHash = template.checksum() == PartChecksum.CRC32C ? new Crc32cHash() : new Sha256Hash();
+    }
+
+    /** The checksum of the part being buffered, in the algorithm S3 is to check. */
+    private abstract static class PartHash {
+        abstract void update(byte[] b, int off, int len);
+
+        /** The checksum as S3 writes it (base64 of its bytes), and a fresh start for the next part. */
+        abstract String finish();
+    }
+
+    private static final class Sha256Hash extends PartHash {
+        private final MessageDigest md = Digest.newSha256();
+
+        @Override
+        void update(byte[] b, int off, int len) {
+            md.update(b, off, len);
+        }
+
+        @Override
+        String finish() {
+            return Base64.getEncoder().encodeToString(md.digest());
+        }
+    }
+
+    private static final class Crc32cHash extends PartHash {
+        private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+
+        @Override
+        void update(byte[] b, int off, int len) {
+            crc.update(b, off, len);
+        }
+
+        @Override
+        String finish() {
+            byte[] v = ByteBuffer.allocate(4).putInt((int) crc.getValue()).array();
+            crc.reset();
+            return Base64.getEncoder().encodeToString(v);
+        }
+    }
+
+    private boolean sha256() {
+        return template.checksum() != PartChecksum.CRC32C;
     }
 
     @Override
@@ -136,14 +180,18 @@ public final class S3Upload implements Sink.Upload {
     private void putWhole() throws IOException {
         int len = filled;
         byte[] bytes = buffer == null ? new byte[0] : buffer;
-        String sha = Base64.getEncoder().encodeToString(partDigest.digest());
+        String sha = partHash.finish();
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(s3Key).contentLength((long) len)
-                .checksumSHA256(sha)
                 .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
                 .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
                 .objectLockLegalHoldStatus(template.legalHold());
         if (template.ifNoneMatch()) {
             req.ifNoneMatch("*");
+        }
+        if (sha256()) {
+            req.checksumSHA256(sha);
+        } else {
+            req.checksumCRC32C(sha);
         }
         PutObjectRequest request = req.build();
         for (int attempt = 1; ; attempt++) {
@@ -172,7 +220,7 @@ public final class S3Upload implements Sink.Upload {
         }
         try {
             HeadObjectResponse head = client.headObject(b -> b.bucket(bucket).key(s3Key).checksumMode(ChecksumMode.ENABLED)).join();
-            return sha.equals(head.checksumSHA256());
+            return sha.equals(sha256() ? head.checksumSHA256() : head.checksumCRC32C());
         } catch (CompletionException e) {
             return false;
         }
@@ -197,7 +245,7 @@ public final class S3Upload implements Sink.Upload {
                 }
                 IOException io = S3Errors.translate("CompleteMultipartUpload", bucket, s3Key, e);
                 boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(S3Errors.code(e));
-                if (maybeDone && attemptsMade(e, attempt) && isOurs(compositeSha256(done))) {
+                if (maybeDone && attemptsMade(e, attempt) && isOurs(composite(done))) {
                     // a timed-out attempt (the SDK retries too) completed the upload after all;
                     // measured: a 3 GiB complete on a loaded S3Mock outlasted the 30 s read timeout
                     return;
@@ -233,7 +281,7 @@ public final class S3Upload implements Sink.Upload {
         }
         byte[] buf = buffer;
         int len = filled;
-        String sha = Base64.getEncoder().encodeToString(partDigest.digest());
+        String sha = partHash.finish();
         buffer = null;
         filled = 0;
         CompletableFuture<CompletedPart> f;
@@ -256,7 +304,7 @@ public final class S3Upload implements Sink.Upload {
 
     private String startMultipart() throws IOException {
         CreateMultipartUploadRequest req = CreateMultipartUploadRequest.builder().bucket(bucket).key(s3Key)
-                .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                .checksumAlgorithm(sha256() ? ChecksumAlgorithm.SHA256 : ChecksumAlgorithm.CRC32_C)
                 .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
                 .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
                 .objectLockLegalHoldStatus(template.legalHold()).build();
@@ -284,10 +332,16 @@ public final class S3Upload implements Sink.Upload {
                 throw new CompletionException(new IOException("upload of " + key + " was aborted"));
             }
             try {
-                UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(s3Key).uploadId(uploadId)
-                                .partNumber(number).contentLength((long) len).checksumSHA256(sha),
-                        body(buf, len)).join();
-                return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumSHA256(sha).build();
+                UploadPartResponse r = client.uploadPart(b -> {
+                    b.bucket(bucket).key(s3Key).uploadId(uploadId).partNumber(number).contentLength((long) len);
+                    if (sha256()) {
+                        b.checksumSHA256(sha);
+                    } else {
+                        b.checksumCRC32C(sha);
+                    }
+                }, body(buf, len)).join();
+                CompletedPart.Builder p = CompletedPart.builder().partNumber(number).eTag(r.eTag());
+                return (sha256() ? p.checksumSHA256(sha) : p.checksumCRC32C(sha)).build();
             } catch (CompletionException e) {
                 if (!S3Errors.retryable(e) || attempt >= retry.maxAttempts() || aborted) {
                     throw new CompletionException(S3Errors.translate("upload of part " + number + " (attempt " + attempt + ")",
@@ -342,18 +396,20 @@ public final class S3Upload implements Sink.Upload {
     }
 
     /**
-     * S3's checksum of a multipart object: SHA-256 over the parts' raw SHA-256s, then
+     * S3's checksum of a multipart object: the checksum over the parts' raw checksums, then
      * {@code -<part count>}. Null when a part's checksum is unknown.
      */
-    private static String compositeSha256(List<CompletedPart> done) {
-        MessageDigest md = Digest.newSha256();
+    private String composite(List<CompletedPart> done) {
+        PartHash h = sha256() ? new Sha256Hash() : new Crc32cHash();
         for (CompletedPart p : done) {
-            if (p.checksumSHA256() == null) {
+            String c = sha256() ? p.checksumSHA256() : p.checksumCRC32C();
+            if (c == null) {
                 return null;
             }
-            md.update(Base64.getDecoder().decode(p.checksumSHA256()));
+            byte[] raw = Base64.getDecoder().decode(c);
+            h.update(raw, 0, raw.length);
         }
-        return Base64.getEncoder().encodeToString(md.digest()) + "-" + done.size();
+        return h.finish() + "-" + done.size();
     }
 
     private void write(byte[] b, int off, int len) throws IOException {
@@ -371,7 +427,7 @@ public final class S3Upload implements Sink.Upload {
             // hashed here, on the writer's thread, while earlier parts are on the wire: the SDK
             // then sends the digest as a header instead of hashing on its I/O thread, and the
             // request needs no chunked trailer
-            partDigest.update(b, off, n);
+            partHash.update(b, off, n);
             filled += n;
             off += n;
             len -= n;
