@@ -7,6 +7,7 @@ import dev.backstop.core.DataSize;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Sink;
+import dev.backstop.s3.PartChecksum;
 import dev.backstop.s3.S3Sink;
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,8 +44,12 @@ class S3SinkFaultTest {
     }
 
     private S3Sink sink(String bucket) {
+        return sink(bucket, PartChecksum.SHA256);
+    }
+
+    private S3Sink sink(String bucket, PartChecksum checksum) {
         return S3Sink.builder().client(client).bucket(bucket).partSize(DataSize.ofMiB(5)).partsInFlight(2)
-                .partRetries(3, Duration.ofMillis(10), Duration.ofMillis(50)).build();
+                .partChecksum(checksum).partRetries(3, Duration.ofMillis(10), Duration.ofMillis(50)).build();
     }
 
     private static byte[] random(int size, long seed) {
@@ -97,6 +102,43 @@ class S3SinkFaultTest {
 
         assertThat(read(sink, "backups/b1/dump")).isEqualTo(data);
         assertThat(uploadsOfPart(2)).isEqualTo(2);
+    }
+
+    @Test
+    void withCrc32cParts_aDamagedPartIsRefusedAndResent_andTheObjectIsExact() throws IOException {
+        String bucket = s3.createBucket("fault-corrupt-crc");
+        front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 1);
+        front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/small"), S3Front.Fault.CORRUPT_BODY, 1);
+        byte[] data = random(3 * PART + 5, 11);
+        byte[] small = random(700, 12);
+        S3Sink sink = sink(bucket, PartChecksum.CRC32C);
+
+        put(sink, "backups/b1/dump", ObjectKind.DATA, data);
+        put(sink, "backups/b1/small", ObjectKind.DATA, small);
+
+        assertThat(read(sink, "backups/b1/dump")).isEqualTo(data);
+        assertThat(read(sink, "backups/b1/small")).isEqualTo(small);
+        assertThat(uploadsOfPart(2)).isEqualTo(2);
+        assertThat(client.headObject(b -> b.bucket(bucket).key("backups/b1/dump")
+                .checksumMode(software.amazon.awssdk.services.s3.model.ChecksumMode.ENABLED)).join().checksumCRC32C())
+                .endsWith("-4");
+    }
+
+    @Test
+    void withCrc32cParts_aCompleteWhoseAnswerIsLost_isRecognizedAsOurs() throws IOException {
+        String bucket = s3.createBucket("fault-lost-complete-crc");
+        front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
+        front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/manifest.json"), S3Front.Fault.LOSE_RESPONSE, 1);
+        byte[] data = random(2 * PART + 7, 13);
+        byte[] manifest = random(500, 14);
+        S3Sink sink = sink(bucket, PartChecksum.CRC32C);
+
+        put(sink, "backups/b1/dump", ObjectKind.DATA, data);
+        put(sink, "backups/b1/manifest.json", ObjectKind.MANIFEST, manifest);
+
+        assertThat(read(sink, "backups/b1/dump")).isEqualTo(data);
+        assertThat(read(sink, "backups/b1/manifest.json")).isEqualTo(manifest);
+        assertThat(front.seen().stream().filter(S3Front.completeOfMultipart()).count()).isEqualTo(2);
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.s3.PartChecksum;
 import dev.backstop.s3.S3Sink;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,10 +41,12 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * and each variant's ratio to the SDK's multipart upload.
  *
  * <p>{@code java -cp ... dev.backstop.benchmarks.S3UploadComparison [rounds] [MiB] [VARIANT,...]};
- * {@code SINK_3} is the sink with 3 parts in flight instead of 2.
+ * {@code SINK_3} is the sink with 3 parts in flight instead of 2; the {@code _CRC32C} variants send CRC-32C part
+ * checksums instead of SHA-256.
  */
 public final class S3UploadComparison {
-    enum Variant { SDK_MULTIPART, SDK_MULTIPART_SHA256, SINK, SINK_3, PIPELINE_PLAIN, PIPELINE_ZSTD_AEAD }
+    enum Variant { SDK_MULTIPART, SDK_MULTIPART_SHA256, SINK, SINK_3, SINK_CRC32C, PIPELINE_PLAIN, PIPELINE_PLAIN_CRC32C,
+        PIPELINE_ZSTD_AEAD }
 
     private static final long PART = 16L << 20;
     private static final int CHUNK = 128 * 1024;
@@ -68,12 +71,16 @@ public final class S3UploadComparison {
              S3Sink sink = S3Sink.builder().client(plain).bucket("bench").partSize(DataSize.ofBytes(PART))
                      .partsInFlight(2).build();
              S3Sink sink3 = S3Sink.builder().client(plain).bucket("bench").partSize(DataSize.ofBytes(PART))
-                     .partsInFlight(3).build()) {
+                     .partsInFlight(3).build();
+             S3Sink sinkCrc = S3Sink.builder().client(plain).bucket("bench").partSize(DataSize.ofBytes(PART))
+                     .partsInFlight(2).partChecksum(PartChecksum.CRC32C).build()) {
             plain.createBucket(b -> b.bucket("bench")).join();
             byte[] data = Payload.MIXED.generate(mib << 20, 42);
             Repository repo = Repository.on(sink);
             BackupPipeline plainPipeline = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
                     .repository(repo).build();
+            BackupPipeline plainCrcPipeline = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
+                    .repository(Repository.on(sinkCrc)).build();
             BackupPipeline zstdAead = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
                     .repository(repo).compress(ZstdTransform.level(3))
                     .encrypt(Encryption.with(LocalKeysetKek.create(Files.createTempDirectory("kek").resolve("kek.json"))))
@@ -96,6 +103,8 @@ public final class S3UploadComparison {
                         case SDK_MULTIPART, SDK_MULTIPART_SHA256 -> sdk(multipart, key, data, v == Variant.SDK_MULTIPART_SHA256);
                         case SINK -> sink(sink, key, data);
                         case SINK_3 -> sink(sink3, key, data);
+                        case SINK_CRC32C -> sink(sinkCrc, key, data);
+                        case PIPELINE_PLAIN_CRC32C -> plainCrcPipeline.run();
                         case PIPELINE_PLAIN -> plainPipeline.run();
                         case PIPELINE_ZSTD_AEAD -> zstdAead.run();
                     }
