@@ -40,15 +40,6 @@ final class PipelinedInputStream extends InputStream {
     private boolean ended;
     private boolean closed;
 
-    private static final class Chunk {
-        final byte[] data;
-        int length;
-
-        Chunk(byte[] data) {
-            this.data = data;
-        }
-    }
-
     PipelinedInputStream(InputStream upstream, Executor executor, int chunkSize, int depth) {
         this.upstream = upstream;
         // room for every chunk plus END, and every chunk plus CANCEL: neither side's put blocks

@@ -29,15 +29,6 @@ final class PipelinedOutputStream extends OutputStream {
     private Chunk current;
     private boolean closed;
 
-    private static final class Chunk {
-        final byte[] data;
-        int length;
-
-        Chunk(byte[] data) {
-            this.data = data;
-        }
-    }
-
     PipelinedOutputStream(OutputStream downstream, Executor executor, int chunkSize, int depth) {
         this.downstream = downstream;
         this.full = new ArrayBlockingQueue<>(depth + 1);
