@@ -23,43 +23,13 @@
 # Quick check (a few minutes): benchmarks/compare-logical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
-ROUNDS=3
-SCALE=100
-RSIZE=1536MiB
-WORK=""
-KEEP=0
-for a in "$@"; do
-  case "$a" in
-    --rounds=*) ROUNDS=${a#*=} ;;
-    --pgbench-scale=*) SCALE=${a#*=} ;;
-    --realistic-size=*) RSIZE=${a#*=} ;;
-    --work=*) WORK=${a#*=} ;;
-    --keep) KEEP=1 ;;
-    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
-  esac
-done
-[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$(pg_config --bindir 2>/dev/null || true)
-if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
-  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-fi
-for t in initdb pg_ctl pg_dump pg_restore psql pgbench createdb dropdb; do
-  [ -x "$BIN/$t" ] || { echo "error: $t not found in '$BIN' (install the PostgreSQL server package)" >&2; exit 2; }
-done
-for t in zstd sha256sum java; do
-  command -v "$t" >/dev/null || { echo "error: $t not found on PATH" >&2; exit 2; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_pg initdb pg_ctl pg_dump pg_restore psql pgbench createdb dropdb
+require zstd sha256sum java
 
 WORK=${WORK:-$(mktemp -d /tmp/backstop-bench-XXXXXX)}
 mkdir -p "$WORK"
 chmod 755 "$WORK"
-AS=()
-if [ "$(id -u)" = 0 ]; then
-  # initdb and postgres refuse to run as root
-  AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-fi
 PGDIR="$WORK/pg"
 mkdir -p "$PGDIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"
@@ -71,12 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 'package' in the same reactor run makes the class path point at this tree's jars, never at
-# whatever dev.backstop snapshots may sit in ~/.m2
-echo "# building backup-testkit" >&2
-"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
-    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
-CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
+build_testkit
 bench() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
 # the long-lived JVM: one command per line in, key=value lines and "end" out. Its answer lands in
@@ -93,12 +58,7 @@ warm() {
   if grep -q '^error=' <<<"$WARM_OUT"; then echo "error: long-lived JVM: $WARM_OUT" >&2; exit 1; fi
 }
 
-PORT=0
-for _ in $(seq 1 50); do
-  p=$(( 20000 + RANDOM % 40000 ))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+free_port
 
 "${AS[@]}" "$BIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
 "${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
@@ -107,10 +67,6 @@ done
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 echo "# server $("$BIN/psql" -Atc 'SHOW server_version' postgres) on port $PORT, work dir $WORK" >&2
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 "$BIN/createdb" pgbench
 echo "# loading pgbench scale $SCALE" >&2

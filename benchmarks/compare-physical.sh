@@ -18,49 +18,19 @@
 # Quick check (a few minutes): benchmarks/compare-physical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
-ROUNDS=3
-SCALE=100
-RSIZE=1536MiB
-WORK=""
-KEEP=0
-for a in "$@"; do
-  case "$a" in
-    --rounds=*) ROUNDS=${a#*=} ;;
-    --pgbench-scale=*) SCALE=${a#*=} ;;
-    --realistic-size=*) RSIZE=${a#*=} ;;
-    --work=*) WORK=${a#*=} ;;
-    --keep) KEEP=1 ;;
-    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
-  esac
-done
-[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$(pg_config --bindir 2>/dev/null || true)
-if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
-  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-fi
-for t in initdb pg_ctl pg_basebackup pg_verifybackup psql pgbench createdb; do
-  [ -x "$BIN/$t" ] || { echo "error: $t not found in '$BIN' (install the PostgreSQL server package)" >&2; exit 2; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_pg initdb pg_ctl pg_basebackup pg_verifybackup psql pgbench createdb
 if ! command -v pgbackrest >/dev/null; then
   echo "# installing pgbackrest" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbackrest >&2
 fi
-for t in zstd java pgbackrest; do
-  command -v "$t" >/dev/null || { echo "error: $t not found on PATH" >&2; exit 2; }
-done
+require zstd java pgbackrest
 
 WORK=${WORK:-$(mktemp -d /tmp/backstop-physbench-XXXXXX)}
 mkdir -p "$WORK"
 chmod 755 "$WORK"
-AS=()
-if [ "$(id -u)" = 0 ]; then
-  # initdb, postgres and pgbackrest run as the server's OS user
-  AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-fi
 PGDIR="$WORK/pg"
 
 cleanup() {
@@ -69,26 +39,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# building backup-testkit" >&2
-"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
-    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
-CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
+build_testkit
 bench() { java -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
 load() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
-PORT=0
-for _ in $(seq 1 50); do
-  p=$(( 20000 + RANDOM % 40000 ))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+free_port
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-as_pg() { "${AS[@]}" "$@"; }
 
 start_cluster() {
   rm -rf "$PGDIR"; mkdir -p "$PGDIR"; [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"

@@ -1,0 +1,70 @@
+# Shared by compare-logical.sh and compare-physical.sh: options, tool discovery, the build, a free
+# port and the arithmetic of medians and ratios. Source it after `set -euo pipefail`; it reads the
+# script's arguments from "$@" and sets ROUNDS SCALE RSIZE WORK KEEP ROOT BIN CP PORT AS.
+
+ROUNDS=3
+SCALE=100
+RSIZE=1536MiB
+WORK=""
+KEEP=0
+for a in "$@"; do
+  case "$a" in
+    --rounds=*) ROUNDS=${a#*=} ;;
+    --pgbench-scale=*) SCALE=${a#*=} ;;
+    --realistic-size=*) RSIZE=${a#*=} ;;
+    --work=*) WORK=${a#*=} ;;
+    --keep) KEEP=1 ;;
+    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$(pg_config --bindir 2>/dev/null || true)
+if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
+  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+fi
+
+# require_pg TOOL...: each must be in the PostgreSQL bin directory
+require_pg() {
+  for t in "$@"; do
+    [ -x "$BIN/$t" ] || { echo "error: $t not found in '$BIN' (install the PostgreSQL server package)" >&2; exit 2; }
+  done
+}
+# require TOOL...: each must be on PATH
+require() {
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "error: $t not found on PATH" >&2; exit 2; }
+  done
+}
+
+AS=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb, postgres and pgbackrest refuse to run as root: they run as the server's OS user
+  AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+as_pg() { "${AS[@]}" "$@"; }
+
+# build_testkit: 'package' in the same reactor run makes the class path point at this tree's jars,
+# never at whatever dev.backstop snapshots may sit in ~/.m2; sets CP
+build_testkit() {
+  echo "# building backup-testkit" >&2
+  "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+      -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >&2
+  CP="$ROOT/backup-testkit/target/classes:$(cat "$WORK/cp.txt")"
+}
+
+# free_port: sets PORT to a loopback port nothing listens on
+free_port() {
+  PORT=0
+  for _ in $(seq 1 50); do
+    local p=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+  done
+  [ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
