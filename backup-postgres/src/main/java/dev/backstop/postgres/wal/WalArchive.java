@@ -85,21 +85,20 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class WalArchive implements LogArchive {
     private static final String META_SUFFIX = ".meta";
     private static final int LONG_PAGE_HEADER = 40;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Repository repository;
     private final long systemId;
     private final KeyEncryptionKey kek;
+    private final WalKeyring keys;
     private final ZstdTransform zstd;
     private final Clock clock;
     private final String prefix;
-    private volatile DataKey writeKey;
-    private final Map<String, AeadTransform> readKeys = new ConcurrentHashMap<>();
 
     private WalArchive(Builder b) {
         this.repository = b.repository;
         this.systemId = b.systemId;
         this.kek = b.kek;
+        this.keys = new WalKeyring(b.kek, b.systemId);
         this.zstd = ZstdTransform.level(b.level);
         this.clock = b.clock;
         this.prefix = "wal/" + Long.toUnsignedString(systemId) + "/";
@@ -149,13 +148,13 @@ public final class WalArchive implements LogArchive {
             }
             Instant[] lastCommit = {null};
             Digest plain = sha256(source, file.isSegment() ? new CommitScanner(file.startLsn(), (lsn, t) -> lastCommit[0] = t) : null);
-            Optional<Meta> existing = readMeta(key);
+            Optional<WalMeta> existing = readMeta(key);
             if (existing.isPresent()) {
-                if (existing.get().plaintextSha256.equals(plain) && existing.get().plaintextSize == size) {
+                if (existing.get().plaintextSha256().equals(plain) && existing.get().plaintextSize() == size) {
                     return PutResult.ALREADY_ARCHIVED;
                 }
-                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256
-                        + " (" + existing.get().plaintextSize + " bytes, already archived)", plain + " (" + size
+                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256()
+                        + " (" + existing.get().plaintextSize() + " bytes, already archived)", plain + " (" + size
                         + " bytes, offered now): a different " + name + " is already archived; refusing to replace it", null, null);
             }
             upload(() -> Files.newInputStream(source), source.toString(), file.name(), key, size, plain, lastCommit[0]);
@@ -175,7 +174,7 @@ public final class WalArchive implements LogArchive {
     /** Stores data then metadata under {@code key}; returns the stored size. {@code what} names the source in errors. */
     private long upload(Bytes source, String what, String metaName, String key, long size, Digest plain, Instant lastCommit)
             throws IOException {
-        DataKey dk = writeKey();
+        WalKeyring.DataKey dk = keys.writeKey();
         ObjectBinding binding = new ObjectBinding(stream(), key);
         MessageDigest storedMd = Digest.newSha256();
         MessageDigest plainMd = Digest.newSha256();
@@ -191,7 +190,7 @@ public final class WalArchive implements LogArchive {
                     }
                 };
                 OutputStream stored = new DigestOutputStream(counting, storedMd);
-                OutputStream enc = zstd.encode(dk.transform.encode(stored, binding), binding);
+                OutputStream enc = zstd.encode(dk.transform().encode(stored, binding), binding);
                 try (InputStream in = source.open();
                      DigestOutputStream plainOut = new DigestOutputStream(enc, plainMd)) {
                     plainCount = in.transferTo(plainOut);
@@ -216,8 +215,8 @@ public final class WalArchive implements LogArchive {
             }
             break;
         }
-        Meta meta = new Meta(metaName, systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
-                zstd.level(), dk.kekId, dk.wrapped, clock.instant().toString(), lastCommit);
+        WalMeta meta = new WalMeta(metaName, systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
+                zstd.level(), dk.kekId(), dk.wrapped(), clock.instant().toString(), lastCommit);
         try (Sink.Upload up = repository.sink().create(key + META_SUFFIX, ObjectKind.LOG)) {
             try (OutputStream out = up.stream()) {
                 out.write(meta.encode());
@@ -246,7 +245,7 @@ public final class WalArchive implements LogArchive {
         Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
         try {
             for (int attempt = 0; ; attempt++) {
-                Optional<Meta> meta = readMeta(key);
+                Optional<WalMeta> meta = readMeta(key);
                 if (meta.isPresent()) {
                     try (OutputStream out = Files.newOutputStream(tmp)) {
                         decodeVerified(key, meta.get(), name, out);
@@ -293,30 +292,30 @@ public final class WalArchive implements LogArchive {
      * digests and size of its metadata; {@code out} has the bytes before they are known good, so
      * callers write to a temporary file.
      */
-    private void decodeVerified(String key, Meta m, String name, OutputStream out) throws IOException {
+    private void decodeVerified(String key, WalMeta m, String name, OutputStream out) throws IOException {
         ObjectBinding binding = new ObjectBinding(stream(), key);
         MessageDigest storedMd = Digest.newSha256();
         MessageDigest plainMd = Digest.newSha256();
         long plainCount;
         try (InputStream raw = repository.sink().open(key);
              DigestInputStream stored = new DigestInputStream(raw, storedMd);
-             InputStream dec = zstd.decode(readKey(m).decode(stored, binding), binding);
+             InputStream dec = zstd.decode(keys.readKey(m).decode(stored, binding), binding);
              DigestInputStream plain = new DigestInputStream(dec, plainMd)) {
             plainCount = plain.transferTo(out);
             stored.transferTo(OutputStream.nullOutputStream());
         } catch (NoSuchFileException e) {
             throw e;
         } catch (IOException e) {
-            throw new IntegrityException(key, "decoding of " + name, "an intact " + m.storedSize + "-byte object",
+            throw new IntegrityException(key, "decoding of " + name, "an intact " + m.storedSize() + "-byte object",
                     "it failed to decode: " + e.getMessage(), e, null);
         }
         Digest storedDigest = Digest.of(storedMd.digest());
-        if (!storedDigest.equals(m.storedSha256)) {
-            throw new IntegrityException(key, "stored SHA-256", m.storedSha256.hex(), storedDigest.hex(), null, null);
+        if (!storedDigest.equals(m.storedSha256())) {
+            throw new IntegrityException(key, "stored SHA-256", m.storedSha256().hex(), storedDigest.hex(), null, null);
         }
         Digest plainDigest = Digest.of(plainMd.digest());
-        if (plainCount != m.plaintextSize || !plainDigest.equals(m.plaintextSha256)) {
-            throw new IntegrityException(key, "plaintext of " + name, m.plaintextSha256 + " (" + m.plaintextSize + " bytes)",
+        if (plainCount != m.plaintextSize() || !plainDigest.equals(m.plaintextSha256())) {
+            throw new IntegrityException(key, "plaintext of " + name, m.plaintextSha256() + " (" + m.plaintextSize() + " bytes)",
                     plainDigest + " (" + plainCount + " bytes)", null, null);
         }
     }
@@ -433,12 +432,12 @@ public final class WalArchive implements LogArchive {
                         null, null);
             }
             Digest plain = Digest.of(md.digest());
-            Optional<Meta> existing = readMeta(key);
+            Optional<WalMeta> existing = readMeta(key);
             if (existing.isPresent()) {
-                if (existing.get().plaintextSha256.equals(plain)) {
+                if (existing.get().plaintextSha256().equals(plain)) {
                     return 0;
                 }
-                throw new IntegrityException(key, "archived content of " + rangeName, existing.get().plaintextSha256 + " (already archived)",
+                throw new IntegrityException(key, "archived content of " + rangeName, existing.get().plaintextSha256() + " (already archived)",
                         plain + " (offered now): refusing to replace an archived delta", null, null);
             }
             return upload(() -> new RangeInputStream(source, from, to), rangeName, rangeName, key, to - from, plain, lastCommit);
@@ -504,10 +503,10 @@ public final class WalArchive implements LogArchive {
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
             for (SegmentDeltas.Delta d : run.chain()) {
                 String rangeName = segment.name() + SegmentDeltas.DIR + SegmentDeltas.rangeName(d.from(), d.to());
-                Meta m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(d.key() + META_SUFFIX));
-                if (!rangeName.equals(m.name) || m.plaintextSize != d.bytes()) {
+                WalMeta m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(d.key() + META_SUFFIX));
+                if (!rangeName.equals(m.name()) || m.plaintextSize() != d.bytes()) {
                     throw new IntegrityException(d.key() + META_SUFFIX, "metadata of " + rangeName, rangeName + ", " + d.bytes() + " bytes",
-                            m.name + ", " + m.plaintextSize + " bytes: metadata of another delta", null, null);
+                            m.name() + ", " + m.plaintextSize() + " bytes: metadata of another delta", null, null);
                 }
                 decodeVerified(d.key(), m, rangeName, out);
             }
@@ -723,9 +722,9 @@ public final class WalArchive implements LogArchive {
                 break;
             }
             try {
-                Optional<Meta> m = readMeta(keyOf(f));
-                if (m.isPresent() && m.get().lastCommitTime != null) {
-                    return Optional.of(m.get().lastCommitTime);
+                Optional<WalMeta> m = readMeta(keyOf(f));
+                if (m.isPresent() && m.get().lastCommitTime() != null) {
+                    return Optional.of(m.get().lastCommitTime());
                 }
             } catch (IOException e) {
                 throw new StorageException(keyOf(f), "could not read metadata: " + e, e, true, null);
@@ -742,11 +741,11 @@ public final class WalArchive implements LogArchive {
     public boolean matches(String name, Path local) {
         String key = keyOf(parseName(name));
         try {
-            Optional<Meta> m = readMeta(key);
-            if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize) {
+            Optional<WalMeta> m = readMeta(key);
+            if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize()) {
                 return false;
             }
-            return sha256(local, null).equals(m.get().plaintextSha256);
+            return sha256(local, null).equals(m.get().plaintextSha256());
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
@@ -754,149 +753,14 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    private Optional<Meta> readMeta(String key) throws IOException {
+    private Optional<WalMeta> readMeta(String key) throws IOException {
         byte[] bytes;
         try (InputStream in = repository.sink().open(key + META_SUFFIX)) {
-            bytes = in.readNBytes(64 * 1024);
+            bytes = in.readNBytes(WalMeta.MAX_BYTES);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        return Optional.of(Meta.decode(key + META_SUFFIX, bytes));
-    }
-
-    private DataKey writeKey() {
-        DataKey k = writeKey;
-        if (k == null) {
-            synchronized (this) {
-                if (writeKey == null) {
-                    writeKey = newDataKey();
-                }
-                k = writeKey;
-            }
-        }
-        return k;
-    }
-
-    private DataKey newDataKey() {
-        if (kek == null) {
-            return new DataKey(IDENTITY, "", new byte[0]);
-        }
-        byte[] material = new byte[AeadTransform.KEY_BYTES];
-        RANDOM.nextBytes(material);
-        try {
-            return new DataKey(AeadTransform.withKey(material), kek.id(), kek.wrap(material, keyContext()));
-        } catch (GeneralSecurityException | IOException e) {
-            throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap the WAL data key: " + e, e,
-                    e instanceof IOException, null);
-        } finally {
-            Arrays.fill(material, (byte) 0);
-        }
-    }
-
-    private dev.backstop.core.Transform readKey(Meta m) {
-        if (m.kekId.isEmpty()) {
-            return IDENTITY;
-        }
-        if (kek == null) {
-            throw new BackupException(Stage.KEY, m.name + " is encrypted with key-encryption key " + m.kekId
-                    + ", but this WalArchive was built without keys", null);
-        }
-        String cacheKey = Base64.getEncoder().encodeToString(m.wrappedKey);
-        return readKeys.computeIfAbsent(cacheKey, k -> {
-            byte[] material = null;
-            try {
-                material = kek.unwrap(m.wrappedKey, keyContext());
-                return AeadTransform.withKey(material);
-            } catch (GeneralSecurityException e) {
-                throw new BackupException(Stage.KEY, "the data key of " + m.name + " (wrapped by " + m.kekId
-                        + ") cannot be unwrapped with key-encryption key " + kek.id(), e, false, null);
-            } catch (IOException e) {
-                throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " unreachable: " + e, e, true, null);
-            } finally {
-                if (material != null) {
-                    Arrays.fill(material, (byte) 0);
-                }
-            }
-        });
-    }
-
-    private byte[] keyContext() {
-        return ("backstop/wal-dek/v1/" + Long.toUnsignedString(systemId)).getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** Stand-in for "no encryption" so the chain stays one shape. */
-    private static final dev.backstop.core.Transform IDENTITY = new dev.backstop.core.Transform() {
-        @Override
-        public dev.backstop.core.TransformSpec spec() {
-            return new dev.backstop.core.TransformSpec("identity", Map.of());
-        }
-
-        @Override
-        public OutputStream encode(OutputStream out, ObjectBinding binding) {
-            return out;
-        }
-
-        @Override
-        public InputStream decode(InputStream in, ObjectBinding binding) {
-            return in;
-        }
-    };
-
-    private record DataKey(dev.backstop.core.Transform transform, String kekId, byte[] wrapped) {
-        @Override
-        public String toString() {
-            return "DataKey[kek=" + kekId + "]";
-        }
-    }
-
-    /** The metadata object: one {@code name=value} per line, written after the data. */
-    private record Meta(String name, long systemId, long plaintextSize, Digest plaintextSha256, long storedSize,
-                        Digest storedSha256, int zstdLevel, String kekId, byte[] wrappedKey, String archivedAt,
-                        Instant lastCommitTime) {
-        byte[] encode() {
-            Map<String, String> m = new TreeMap<>();
-            m.put("formatVersion", "1");
-            m.put("name", name);
-            m.put("systemId", Long.toUnsignedString(systemId));
-            m.put("plaintextSize", Long.toString(plaintextSize));
-            m.put("plaintextSha256", plaintextSha256.hex());
-            m.put("storedSize", Long.toString(storedSize));
-            m.put("storedSha256", storedSha256.hex());
-            m.put("transforms", "zstd(level=" + zstdLevel + ")" + (kekId.isEmpty() ? "" : ",aead(" + AeadTransform.ALGORITHM + ")"));
-            m.put("kekId", kekId);
-            m.put("wrappedKey", Base64.getEncoder().encodeToString(wrappedKey));
-            m.put("archivedAt", archivedAt);
-            if (lastCommitTime != null) {
-                // read by the RPO view: the commit time of the archived position without fetching the segment
-                m.put("lastCommitTime", lastCommitTime.toString());
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            m.forEach((k, v) -> out.writeBytes((k + "=" + v + "\n").getBytes(StandardCharsets.UTF_8)));
-            return out.toByteArray();
-        }
-
-        static Meta decode(String key, byte[] bytes) {
-            Map<String, String> m = new TreeMap<>();
-            for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
-                int eq = line.indexOf('=');
-                if (eq > 0) {
-                    m.put(line.substring(0, eq), line.substring(eq + 1));
-                }
-            }
-            try {
-                if (!"1".equals(m.get("formatVersion"))) {
-                    throw new IllegalArgumentException("formatVersion " + m.get("formatVersion") + " (this version reads 1)");
-                }
-                String transforms = Objects.requireNonNull(m.get("transforms"), "transforms");
-                int level = Integer.parseInt(transforms.replaceAll("^zstd\\(level=(-?\\d+)\\).*$", "$1"));
-                return new Meta(m.get("name"), Long.parseUnsignedLong(m.get("systemId")), Long.parseLong(m.get("plaintextSize")),
-                        new Digest(m.get("plaintextSha256")), Long.parseLong(m.get("storedSize")), new Digest(m.get("storedSha256")),
-                        level, m.getOrDefault("kekId", ""), Base64.getDecoder().decode(m.getOrDefault("wrappedKey", "")),
-                        m.get("archivedAt"), m.containsKey("lastCommitTime") ? Instant.parse(m.get("lastCommitTime")) : null);
-            } catch (RuntimeException e) {
-                throw new IntegrityException(key, "WAL metadata", "a version-1 metadata record", String.valueOf(e.getMessage()), e, null);
-            }
-        }
+        return Optional.of(WalMeta.decode(key + META_SUFFIX, bytes));
     }
 
     /** Builder for {@link WalArchive}; not thread-safe. */
