@@ -4,48 +4,34 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.KeyEncryptionKey;
-import dev.backstop.core.LogRange;
-import dev.backstop.core.ObjectBinding;
-import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
-import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Sink;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
-import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.retention.LogArchive;
 import dev.backstop.core.retention.LogSegment;
 import dev.backstop.core.transform.ZstdTransform;
-import java.io.ByteArrayOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
-import java.security.DigestOutputStream;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The archived WAL of one PostgreSQL cluster (one system identifier) in a {@link Repository}:
@@ -83,26 +69,22 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class WalArchive implements LogArchive {
-    private static final String META_SUFFIX = ".meta";
-    private static final int LONG_PAGE_HEADER = 40;
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private final Repository repository;
     private final long systemId;
-    private final KeyEncryptionKey kek;
-    private final ZstdTransform zstd;
-    private final Clock clock;
-    private final String prefix;
-    private volatile DataKey writeKey;
-    private final Map<String, AeadTransform> readKeys = new ConcurrentHashMap<>();
+    private final WalKeys keys;
+    private final WalKeyring keyring;
+    private final WalObjects objects;
+    private final WalDeltaStore deltaStore;
+    private final WalRetentionView retention;
 
     private WalArchive(Builder b) {
         this.repository = b.repository;
         this.systemId = b.systemId;
-        this.kek = b.kek;
-        this.zstd = ZstdTransform.level(b.level);
-        this.clock = b.clock;
-        this.prefix = "wal/" + Long.toUnsignedString(systemId) + "/";
+        this.keys = new WalKeys(systemId);
+        this.keyring = new WalKeyring(b.kek, systemId);
+        this.objects = new WalObjects(repository, systemId, ZstdTransform.level(b.level), keyring, b.clock);
+        this.deltaStore = new WalDeltaStore(keys, objects, systemId);
+        this.retention = new WalRetentionView(keys, objects);
     }
 
     /** An archive for the cluster whose {@code pg_control_system().system_identifier} is {@code systemId}. */
@@ -116,17 +98,17 @@ public final class WalArchive implements LogArchive {
 
     /** The log stream name used in manifests' {@code requiredLogs}: {@code wal/<system-id>}. */
     public String stream() {
-        return streamOf(systemId);
+        return keys.stream();
     }
 
     /** {@code wal/<system-id>} for {@code systemId}. */
     public static String streamOf(long systemId) {
-        return "wal/" + Long.toUnsignedString(systemId);
+        return WalKeys.streamOf(systemId);
     }
 
     /** The key of the data object of {@code file}. */
     public String keyOf(WalFile file) {
-        return prefix + String.format("%08X", file.timeline()) + "/" + file.name();
+        return keys.keyOf(file);
     }
 
     /** What {@link #put} did. */
@@ -145,86 +127,26 @@ public final class WalArchive implements LogArchive {
         try {
             long size = Files.size(source);
             if (file.isSegment()) {
-                checkHeader(source, file, size);
+                SegmentHeader.check(source, file, size, systemId);
             }
             Instant[] lastCommit = {null};
             Digest plain = sha256(source, file.isSegment() ? new CommitScanner(file.startLsn(), (lsn, t) -> lastCommit[0] = t) : null);
-            Optional<Meta> existing = readMeta(key);
+            Optional<WalMeta> existing = objects.readMeta(key);
             if (existing.isPresent()) {
-                if (existing.get().plaintextSha256.equals(plain) && existing.get().plaintextSize == size) {
+                if (existing.get().plaintextSha256().equals(plain) && existing.get().plaintextSize() == size) {
                     return PutResult.ALREADY_ARCHIVED;
                 }
-                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256
-                        + " (" + existing.get().plaintextSize + " bytes, already archived)", plain + " (" + size
+                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256()
+                        + " (" + existing.get().plaintextSize() + " bytes, already archived)", plain + " (" + size
                         + " bytes, offered now): a different " + name + " is already archived; refusing to replace it", null, null);
             }
-            upload(() -> Files.newInputStream(source), source.toString(), file.name(), key, size, plain, lastCommit[0]);
+            objects.upload(() -> Files.newInputStream(source), source.toString(), file.name(), key, size, plain, lastCommit[0]);
             return PutResult.ARCHIVED;
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "WAL file to archive " + source + " does not exist", e);
         } catch (IOException e) {
             throw new StorageException(key, "could not archive " + name + ": " + e, e, true, null);
         }
-    }
-
-    /** Opens the bytes to archive again for each attempt. */
-    private interface Bytes {
-        InputStream open() throws IOException;
-    }
-
-    /** Stores data then metadata under {@code key}; returns the stored size. {@code what} names the source in errors. */
-    private long upload(Bytes source, String what, String metaName, String key, long size, Digest plain, Instant lastCommit)
-            throws IOException {
-        DataKey dk = writeKey();
-        ObjectBinding binding = new ObjectBinding(stream(), key);
-        MessageDigest storedMd = Digest.newSha256();
-        MessageDigest plainMd = Digest.newSha256();
-        long[] storedCount = {0};
-        long plainCount;
-        for (int attempt = 0; ; attempt++) {
-            try (Sink.Upload up = repository.sink().create(key, ObjectKind.LOG)) {
-                OutputStream counting = new FilterOutputStream(up.stream()) {
-                    @Override
-                    public void write(byte[] b, int off, int len) throws IOException {
-                        out.write(b, off, len);
-                        storedCount[0] += len;
-                    }
-                };
-                OutputStream stored = new DigestOutputStream(counting, storedMd);
-                OutputStream enc = zstd.encode(dk.transform.encode(stored, binding), binding);
-                try (InputStream in = source.open();
-                     DigestOutputStream plainOut = new DigestOutputStream(enc, plainMd)) {
-                    plainCount = in.transferTo(plainOut);
-                }
-                if (plainCount != size || !Digest.of(plainMd.digest()).equals(plain)) {
-                    throw new IntegrityException(key, "bytes of " + what, plain + " (" + size + " bytes)",
-                            "the file changed while it was being archived", null, null);
-                }
-                try {
-                    up.commit();
-                } catch (ObjectExistsException e) {
-                    // data without metadata: an earlier archiver died between the two; it was never archived
-                    if (attempt > 0) {
-                        throw e;
-                    }
-                    repository.sink().delete(key);
-                    storedMd.reset();
-                    plainMd.reset();
-                    storedCount[0] = 0;
-                    continue;
-                }
-            }
-            break;
-        }
-        Meta meta = new Meta(metaName, systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
-                zstd.level(), dk.kekId, dk.wrapped, clock.instant().toString(), lastCommit);
-        try (Sink.Upload up = repository.sink().create(key + META_SUFFIX, ObjectKind.LOG)) {
-            try (OutputStream out = up.stream()) {
-                out.write(meta.encode());
-            }
-            up.commit();
-        }
-        return storedCount[0];
     }
 
     /**
@@ -246,10 +168,10 @@ public final class WalArchive implements LogArchive {
         Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
         try {
             for (int attempt = 0; ; attempt++) {
-                Optional<Meta> meta = readMeta(key);
+                Optional<WalMeta> meta = objects.readMeta(key);
                 if (meta.isPresent()) {
                     try (OutputStream out = Files.newOutputStream(tmp)) {
-                        decodeVerified(key, meta.get(), name, out);
+                        objects.decodeVerified(key, meta.get(), name, out);
                     } catch (NoSuchFileException e) {
                         throw new IntegrityException(key, "data of " + name, "an object beside its metadata", "none", e, null);
                     }
@@ -257,7 +179,7 @@ public final class WalArchive implements LogArchive {
                     return false;
                 } else {
                     try {
-                        if (!assemble(file, tmp)) {
+                        if (!deltaStore.assemble(file, tmp)) {
                             return false;
                         }
                     } catch (NoSuchFileException e) {
@@ -272,7 +194,7 @@ public final class WalArchive implements LogArchive {
                 }
                 break;
             }
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -288,44 +210,11 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    /**
-     * Decodes object {@code key} into {@code out} (left open), checking the stored and plaintext
-     * digests and size of its metadata; {@code out} has the bytes before they are known good, so
-     * callers write to a temporary file.
-     */
-    private void decodeVerified(String key, Meta m, String name, OutputStream out) throws IOException {
-        ObjectBinding binding = new ObjectBinding(stream(), key);
-        MessageDigest storedMd = Digest.newSha256();
-        MessageDigest plainMd = Digest.newSha256();
-        long plainCount;
-        try (InputStream raw = repository.sink().open(key);
-             DigestInputStream stored = new DigestInputStream(raw, storedMd);
-             InputStream dec = zstd.decode(readKey(m).decode(stored, binding), binding);
-             DigestInputStream plain = new DigestInputStream(dec, plainMd)) {
-            plainCount = plain.transferTo(out);
-            stored.transferTo(OutputStream.nullOutputStream());
-        } catch (NoSuchFileException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new IntegrityException(key, "decoding of " + name, "an intact " + m.storedSize + "-byte object",
-                    "it failed to decode: " + e.getMessage(), e, null);
-        }
-        Digest storedDigest = Digest.of(storedMd.digest());
-        if (!storedDigest.equals(m.storedSha256)) {
-            throw new IntegrityException(key, "stored SHA-256", m.storedSha256.hex(), storedDigest.hex(), null, null);
-        }
-        Digest plainDigest = Digest.of(plainMd.digest());
-        if (plainCount != m.plaintextSize || !plainDigest.equals(m.plaintextSha256)) {
-            throw new IntegrityException(key, "plaintext of " + name, m.plaintextSha256 + " (" + m.plaintextSize + " bytes)",
-                    plainDigest + " (" + plainCount + " bytes)", null, null);
-        }
-    }
-
     /** Whether {@code name} is archived. */
     public boolean contains(String name) {
         String key = keyOf(parseName(name));
         try {
-            return readMeta(key).isPresent();
+            return objects.readMeta(key).isPresent();
         } catch (IOException e) {
             throw new StorageException(key, "could not read metadata: " + e, e, true, null);
         }
@@ -335,68 +224,26 @@ public final class WalArchive implements LogArchive {
     public List<WalFile> files() {
         try {
             List<WalFile> out = new ArrayList<>();
-            for (ObjectInfo o : repository.sink().list(prefix)) {
-                if (o.key().endsWith(META_SUFFIX) && !o.key().contains(SegmentDeltas.DIR)) {
-                    String name = o.key().substring(o.key().lastIndexOf('/') + 1, o.key().length() - META_SUFFIX.length());
-                    out.add(WalFile.parse(name));
+            for (ObjectInfo o : objects.list(keys.prefix())) {
+                if (WalKeys.isMeta(o.key()) && !WalKeys.isDelta(o.key())) {
+                    out.add(WalKeys.fileOf(WalKeys.dataOf(o.key())));
                 }
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not list the WAL archive: " + e, e, true, null);
+            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
         }
     }
 
     @Override
     public List<LogSegment> segments() throws IOException {
-        Map<String, Long> sizes = new TreeMap<>();
-        List<ObjectInfo> all = repository.sink().list(prefix);
-        for (ObjectInfo o : all) {
-            sizes.put(o.key(), o.size());
-        }
-        List<LogSegment> out = new ArrayList<>();
-        Map<String, List<ObjectInfo>> deltaObjects = new TreeMap<>();
-        for (ObjectInfo o : all) {
-            if (o.key().contains(SegmentDeltas.DIR)) {
-                deltaObjects.computeIfAbsent(SegmentDeltas.segmentKeyOf(o.key()), k -> new ArrayList<>()).add(o);
-                continue;
-            }
-            if (!o.key().endsWith(META_SUFFIX)) {
-                continue;
-            }
-            String dataKey = o.key().substring(0, o.key().length() - META_SUFFIX.length());
-            WalFile f = WalFile.parse(dataKey.substring(dataKey.lastIndexOf('/') + 1));
-            if (f.kind() == WalFile.Kind.SEGMENT) {
-                out.add(new LogSegment(dataKey, new LogRange(stream(), f.startLsn(), f.endLsn()),
-                        sizes.getOrDefault(dataKey, 0L) + o.size()));
-            }
-        }
-        // a segment held only as deltas is one segment holding its prefix; deltas beside a whole
-        // segment are the receiver's to remove and are not listed
-        for (Map.Entry<String, List<ObjectInfo>> e : deltaObjects.entrySet()) {
-            if (sizes.containsKey(e.getKey() + META_SUFFIX)) {
-                continue;
-            }
-            WalFile f = WalFile.parse(e.getKey().substring(e.getKey().lastIndexOf('/') + 1));
-            long end = SegmentDeltas.run(listedDeltas(e.getValue())).end();
-            long bytes = e.getValue().stream().mapToLong(ObjectInfo::size).sum();
-            out.add(new LogSegment(e.getKey() + SegmentDeltas.DIR, new LogRange(stream(), f.startLsn(), f.startLsn() + end), bytes));
-        }
-        return out;
+        return retention.segments();
     }
 
     /** Deletes the metadata first, so a crash in between leaves an unarchived leftover, never a hole that looks archived. */
     @Override
     public void delete(LogSegment segment) throws IOException {
-        if (!segment.key().startsWith(prefix)) {
-            throw new IllegalArgumentException("segment " + segment.key() + " is not in archive " + prefix);
-        }
-        if (segment.key().endsWith(SegmentDeltas.DIR)) {
-            deleteAll(repository.sink().list(segment.key()));
-            return;
-        }
-        repository.sink().delete(segment.key() + META_SUFFIX);
-        repository.sink().delete(segment.key());
+        retention.delete(segment);
     }
 
     /**
@@ -412,39 +259,7 @@ public final class WalArchive implements LogArchive {
      * @return the stored size, or 0 if the range was archived already
      */
     long putDelta(WalFile segment, long from, long to, FileChannel source, Instant lastCommit) {
-        if (segment.kind() != WalFile.Kind.SEGMENT || from < 0 || to <= from || to > WalFile.SEGMENT_BYTES) {
-            throw new IllegalArgumentException("delta: got " + segment + " [" + from + ", " + to + "), need a segment and 0 <= from < to <= "
-                    + WalFile.SEGMENT_BYTES);
-        }
-        String rangeName = segment.name() + SegmentDeltas.DIR + SegmentDeltas.rangeName(from, to);
-        String key = keyOf(segment) + SegmentDeltas.DIR + SegmentDeltas.rangeName(from, to);
-        try {
-            if (from == 0 && to >= LONG_PAGE_HEADER) {
-                byte[] head = new RangeInputStream(source, 0, LONG_PAGE_HEADER).readAllBytes();
-                checkHeader(head, segment);
-            }
-            MessageDigest md = Digest.newSha256();
-            long read;
-            try (InputStream in = new DigestInputStream(new RangeInputStream(source, from, to), md)) {
-                read = in.transferTo(OutputStream.nullOutputStream());
-            }
-            if (read != to - from) {
-                throw new IntegrityException(key, "bytes of " + rangeName, (to - from) + " bytes in the local segment", read + " bytes",
-                        null, null);
-            }
-            Digest plain = Digest.of(md.digest());
-            Optional<Meta> existing = readMeta(key);
-            if (existing.isPresent()) {
-                if (existing.get().plaintextSha256.equals(plain)) {
-                    return 0;
-                }
-                throw new IntegrityException(key, "archived content of " + rangeName, existing.get().plaintextSha256 + " (already archived)",
-                        plain + " (offered now): refusing to replace an archived delta", null, null);
-            }
-            return upload(() -> new RangeInputStream(source, from, to), rangeName, rangeName, key, to - from, plain, lastCommit);
-        } catch (IOException e) {
-            throw new StorageException(key, "could not archive " + rangeName + ": " + e, e, true, null);
-        }
+        return deltaStore.put(segment, from, to, source, lastCommit);
     }
 
     /**
@@ -452,71 +267,12 @@ public final class WalArchive implements LogArchive {
      * from a listing only; where a new receiver resumes uploading deltas of that segment.
      */
     long deltaEnd(WalFile segment) {
-        try {
-            return SegmentDeltas.run(listedDeltas(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR))).end();
-        } catch (IOException e) {
-            throw new StorageException(keyOf(segment), "could not list deltas: " + e, e, true, null);
-        }
+        return deltaStore.end(segment);
     }
 
     /** The deltas of {@code segment} whose metadata is stored (archived), by offset. */
     List<SegmentDeltas.Delta> deltas(WalFile segment) {
-        try {
-            return listedDeltas(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR));
-        } catch (IOException e) {
-            throw new StorageException(keyOf(segment), "could not list deltas: " + e, e, true, null);
-        }
-    }
-
-    private static List<SegmentDeltas.Delta> listedDeltas(List<ObjectInfo> objects) {
-        List<SegmentDeltas.Delta> out = new ArrayList<>();
-        for (ObjectInfo o : objects) {
-            if (o.key().endsWith(META_SUFFIX)) {
-                SegmentDeltas.Delta d = SegmentDeltas.parse(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
-                if (d != null) {
-                    out.add(d);
-                }
-            }
-        }
-        out.sort(java.util.Comparator.comparingLong(SegmentDeltas.Delta::from).thenComparingLong(SegmentDeltas.Delta::to));
-        return out;
-    }
-
-    /**
-     * Writes {@code segment} assembled from its deltas into {@code tmp}: each verified, gap-free
-     * from offset 0, then zeros up to 16 MiB. False if it has no deltas.
-     *
-     * @throws NoSuchFileException if a delta vanished while being read (the whole segment replaced it)
-     */
-    private boolean assemble(WalFile segment, Path tmp) throws IOException {
-        String key = keyOf(segment);
-        List<SegmentDeltas.Delta> listed = deltas(segment);
-        if (listed.isEmpty()) {
-            return false;
-        }
-        SegmentDeltas.Run run = SegmentDeltas.run(listed);
-        if (run.chain().isEmpty() || run.hasGap()) {
-            throw new IntegrityException(key + SegmentDeltas.DIR, "deltas of " + segment.name(), "a gap-free run from offset 0",
-                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
-                            .map(d -> SegmentDeltas.rangeName(d.from(), d.to())).toList()
-                            + ": a delta is missing; refusing to serve the segment", null, null);
-        }
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
-            for (SegmentDeltas.Delta d : run.chain()) {
-                String rangeName = segment.name() + SegmentDeltas.DIR + SegmentDeltas.rangeName(d.from(), d.to());
-                Meta m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(d.key() + META_SUFFIX));
-                if (!rangeName.equals(m.name) || m.plaintextSize != d.bytes()) {
-                    throw new IntegrityException(d.key() + META_SUFFIX, "metadata of " + rangeName, rangeName + ", " + d.bytes() + " bytes",
-                            m.name + ", " + m.plaintextSize + " bytes: metadata of another delta", null, null);
-                }
-                decodeVerified(d.key(), m, rangeName, out);
-            }
-            byte[] zeros = new byte[64 * 1024];
-            for (long left = WalFile.SEGMENT_BYTES - run.end(); left > 0; left -= zeros.length) {
-                out.write(zeros, 0, (int) Math.min(left, zeros.length));
-            }
-        }
-        return true;
+        return deltaStore.list(segment);
     }
 
     /**
@@ -526,11 +282,7 @@ public final class WalArchive implements LogArchive {
      * @return the delta objects (data and metadata) deleted
      */
     int deleteDeltas(WalFile segment) {
-        try {
-            return deleteAll(repository.sink().list(keyOf(segment) + SegmentDeltas.DIR));
-        } catch (IOException e) {
-            throw new StorageException(keyOf(segment), "could not delete deltas: " + e, e, true, null);
-        }
+        return deltaStore.delete(segment);
     }
 
     /**
@@ -540,38 +292,7 @@ public final class WalArchive implements LogArchive {
      * @return the delta objects deleted
      */
     int deleteSupersededDeltas() {
-        try {
-            List<ObjectInfo> all = repository.sink().list(prefix);
-            java.util.Set<String> whole = new java.util.HashSet<>();
-            for (ObjectInfo o : all) {
-                if (o.key().endsWith(META_SUFFIX) && !o.key().contains(SegmentDeltas.DIR)) {
-                    whole.add(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
-                }
-            }
-            List<ObjectInfo> superseded = new ArrayList<>();
-            for (ObjectInfo o : all) {
-                if (o.key().contains(SegmentDeltas.DIR) && whole.contains(SegmentDeltas.segmentKeyOf(o.key()))) {
-                    superseded.add(o);
-                }
-            }
-            return deleteAll(superseded);
-        } catch (IOException e) {
-            throw new StorageException(prefix, "could not delete superseded deltas: " + e, e, true, null);
-        }
-    }
-
-    private int deleteAll(List<ObjectInfo> objects) throws IOException {
-        for (ObjectInfo o : objects) {
-            if (o.key().endsWith(META_SUFFIX)) {
-                repository.sink().delete(o.key());
-            }
-        }
-        for (ObjectInfo o : objects) {
-            if (!o.key().endsWith(META_SUFFIX)) {
-                repository.sink().delete(o.key());
-            }
-        }
-        return objects.size();
+        return deltaStore.deleteSuperseded();
     }
 
     /**
@@ -581,64 +302,32 @@ public final class WalArchive implements LogArchive {
      */
     public List<WalFile> restorable() {
         try {
-            java.util.Set<String> whole = new java.util.TreeSet<>();
-            java.util.Set<String> partial = new java.util.TreeSet<>();
-            for (ObjectInfo o : repository.sink().list(prefix)) {
-                if (!o.key().endsWith(META_SUFFIX)) {
+            Set<String> whole = new TreeSet<>();
+            Set<String> partial = new TreeSet<>();
+            for (ObjectInfo o : objects.list(keys.prefix())) {
+                if (!WalKeys.isMeta(o.key())) {
                     continue;
                 }
-                if (o.key().contains(SegmentDeltas.DIR)) {
+                if (WalKeys.isDelta(o.key())) {
                     partial.add(SegmentDeltas.segmentKeyOf(o.key()));
                 } else {
-                    whole.add(o.key().substring(0, o.key().length() - META_SUFFIX.length()));
+                    whole.add(WalKeys.dataOf(o.key()));
                 }
             }
             whole.addAll(partial);
             List<WalFile> out = new ArrayList<>();
             for (String k : whole) {
-                out.add(WalFile.parse(k.substring(k.lastIndexOf('/') + 1)));
+                out.add(WalKeys.fileOf(k));
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not list the WAL archive: " + e, e, true, null);
-        }
-    }
-
-    /** Bytes {@code [from, to)} of a channel by positional reads, leaving its position and the channel alone. */
-    private static final class RangeInputStream extends InputStream {
-        private final FileChannel ch;
-        private long pos;
-        private final long end;
-
-        RangeInputStream(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.pos = from;
-            this.end = to;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (pos >= end) {
-                return -1;
-            }
-            int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
-            if (n < 0) {
-                return -1; // the file is shorter than the range: the caller's count says so
-            }
-            pos += n;
-            return n;
+            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
         }
     }
 
     @Override
     public String toString() {
-        return "WalArchive[" + prefix + " in " + repository.sink() + (kek == null ? ", unencrypted" : ", kek=" + kek.id()) + "]";
+        return "WalArchive[" + keys.prefix() + " in " + repository.sink() + ", " + keyring + "]";
     }
 
     private static WalFile parseName(String name) {
@@ -646,43 +335,6 @@ public final class WalArchive implements LogArchive {
             return WalFile.parse(name);
         } catch (IllegalArgumentException e) {
             throw new BackupException(Stage.CONFIGURE, e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Reads the long page header every segment starts with: magic, timeline, page address, and the
-     * system identifier at offset 24 (XLogLongPageHeaderData, little-endian on the platforms
-     * PostgreSQL runs on here). The header's timeline may be an ancestor of the name's: the
-     * segment that holds a switch point begins with the parent timeline's pages.
-     */
-    private void checkHeader(Path source, WalFile file, long size) throws IOException {
-        String name = file.name();
-        if (file.kind() == WalFile.Kind.SEGMENT && size != WalFile.SEGMENT_BYTES) {
-            throw new IntegrityException(name, "size of WAL segment " + source, WalFile.SEGMENT_BYTES + " bytes", size + " bytes", null, null);
-        }
-        byte[] head = new byte[LONG_PAGE_HEADER];
-        try (InputStream in = Files.newInputStream(source)) {
-            if (in.readNBytes(head, 0, head.length) < head.length) {
-                throw new IntegrityException(name, "WAL page header of " + source, "40 bytes", "a shorter file", null, null);
-            }
-        }
-        checkHeader(head, file);
-    }
-
-    private void checkHeader(byte[] head, WalFile file) {
-        String name = file.name();
-        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
-        int tli = b.getInt(4);
-        long pageAddr = b.getLong(8);
-        long sysid = b.getLong(24);
-        if (sysid != systemId) {
-            throw new IntegrityException(name, "system identifier of " + name, Long.toUnsignedString(systemId),
-                    Long.toUnsignedString(sysid) + ": this WAL comes from another cluster; refusing to mix it into this archive", null, null);
-        }
-        // the segment holding a timeline switch starts with pages its parent timeline wrote
-        if (tli < 1 || tli > file.timeline() || pageAddr != file.startLsn()) {
-            throw new IntegrityException(name, "page header of " + name, "timeline " + file.timeline() + " at "
-                    + WalFile.formatLsn(file.startLsn()), "timeline " + tli + " at " + WalFile.formatLsn(pageAddr), null, null);
         }
     }
 
@@ -711,7 +363,7 @@ public final class WalArchive implements LogArchive {
                 candidates.add(f);
             }
         }
-        candidates.sort(java.util.Comparator.comparingLong(WalFile::segmentNumber).thenComparingInt(WalFile::timeline).reversed());
+        candidates.sort(Comparator.comparingLong(WalFile::segmentNumber).thenComparingInt(WalFile::timeline).reversed());
         long seen = -1;
         int looked = 0;
         for (WalFile f : candidates) {
@@ -723,9 +375,9 @@ public final class WalArchive implements LogArchive {
                 break;
             }
             try {
-                Optional<Meta> m = readMeta(keyOf(f));
-                if (m.isPresent() && m.get().lastCommitTime != null) {
-                    return Optional.of(m.get().lastCommitTime);
+                Optional<WalMeta> m = objects.readMeta(keyOf(f));
+                if (m.isPresent() && m.get().lastCommitTime() != null) {
+                    return Optional.of(m.get().lastCommitTime());
                 }
             } catch (IOException e) {
                 throw new StorageException(keyOf(f), "could not read metadata: " + e, e, true, null);
@@ -742,160 +394,15 @@ public final class WalArchive implements LogArchive {
     public boolean matches(String name, Path local) {
         String key = keyOf(parseName(name));
         try {
-            Optional<Meta> m = readMeta(key);
-            if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize) {
+            Optional<WalMeta> m = objects.readMeta(key);
+            if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize()) {
                 return false;
             }
-            return sha256(local, null).equals(m.get().plaintextSha256);
+            return sha256(local, null).equals(m.get().plaintextSha256());
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
             throw new StorageException(key, "could not compare " + local + " with the archived " + name + ": " + e, e, true, null);
-        }
-    }
-
-    private Optional<Meta> readMeta(String key) throws IOException {
-        byte[] bytes;
-        try (InputStream in = repository.sink().open(key + META_SUFFIX)) {
-            bytes = in.readNBytes(64 * 1024);
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-        return Optional.of(Meta.decode(key + META_SUFFIX, bytes));
-    }
-
-    private DataKey writeKey() {
-        DataKey k = writeKey;
-        if (k == null) {
-            synchronized (this) {
-                if (writeKey == null) {
-                    writeKey = newDataKey();
-                }
-                k = writeKey;
-            }
-        }
-        return k;
-    }
-
-    private DataKey newDataKey() {
-        if (kek == null) {
-            return new DataKey(IDENTITY, "", new byte[0]);
-        }
-        byte[] material = new byte[AeadTransform.KEY_BYTES];
-        RANDOM.nextBytes(material);
-        try {
-            return new DataKey(AeadTransform.withKey(material), kek.id(), kek.wrap(material, keyContext()));
-        } catch (GeneralSecurityException | IOException e) {
-            throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap the WAL data key: " + e, e,
-                    e instanceof IOException, null);
-        } finally {
-            Arrays.fill(material, (byte) 0);
-        }
-    }
-
-    private dev.backstop.core.Transform readKey(Meta m) {
-        if (m.kekId.isEmpty()) {
-            return IDENTITY;
-        }
-        if (kek == null) {
-            throw new BackupException(Stage.KEY, m.name + " is encrypted with key-encryption key " + m.kekId
-                    + ", but this WalArchive was built without keys", null);
-        }
-        String cacheKey = Base64.getEncoder().encodeToString(m.wrappedKey);
-        return readKeys.computeIfAbsent(cacheKey, k -> {
-            byte[] material = null;
-            try {
-                material = kek.unwrap(m.wrappedKey, keyContext());
-                return AeadTransform.withKey(material);
-            } catch (GeneralSecurityException e) {
-                throw new BackupException(Stage.KEY, "the data key of " + m.name + " (wrapped by " + m.kekId
-                        + ") cannot be unwrapped with key-encryption key " + kek.id(), e, false, null);
-            } catch (IOException e) {
-                throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " unreachable: " + e, e, true, null);
-            } finally {
-                if (material != null) {
-                    Arrays.fill(material, (byte) 0);
-                }
-            }
-        });
-    }
-
-    private byte[] keyContext() {
-        return ("backstop/wal-dek/v1/" + Long.toUnsignedString(systemId)).getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** Stand-in for "no encryption" so the chain stays one shape. */
-    private static final dev.backstop.core.Transform IDENTITY = new dev.backstop.core.Transform() {
-        @Override
-        public dev.backstop.core.TransformSpec spec() {
-            return new dev.backstop.core.TransformSpec("identity", Map.of());
-        }
-
-        @Override
-        public OutputStream encode(OutputStream out, ObjectBinding binding) {
-            return out;
-        }
-
-        @Override
-        public InputStream decode(InputStream in, ObjectBinding binding) {
-            return in;
-        }
-    };
-
-    private record DataKey(dev.backstop.core.Transform transform, String kekId, byte[] wrapped) {
-        @Override
-        public String toString() {
-            return "DataKey[kek=" + kekId + "]";
-        }
-    }
-
-    /** The metadata object: one {@code name=value} per line, written after the data. */
-    private record Meta(String name, long systemId, long plaintextSize, Digest plaintextSha256, long storedSize,
-                        Digest storedSha256, int zstdLevel, String kekId, byte[] wrappedKey, String archivedAt,
-                        Instant lastCommitTime) {
-        byte[] encode() {
-            Map<String, String> m = new TreeMap<>();
-            m.put("formatVersion", "1");
-            m.put("name", name);
-            m.put("systemId", Long.toUnsignedString(systemId));
-            m.put("plaintextSize", Long.toString(plaintextSize));
-            m.put("plaintextSha256", plaintextSha256.hex());
-            m.put("storedSize", Long.toString(storedSize));
-            m.put("storedSha256", storedSha256.hex());
-            m.put("transforms", "zstd(level=" + zstdLevel + ")" + (kekId.isEmpty() ? "" : ",aead(" + AeadTransform.ALGORITHM + ")"));
-            m.put("kekId", kekId);
-            m.put("wrappedKey", Base64.getEncoder().encodeToString(wrappedKey));
-            m.put("archivedAt", archivedAt);
-            if (lastCommitTime != null) {
-                // read by the RPO view: the commit time of the archived position without fetching the segment
-                m.put("lastCommitTime", lastCommitTime.toString());
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            m.forEach((k, v) -> out.writeBytes((k + "=" + v + "\n").getBytes(StandardCharsets.UTF_8)));
-            return out.toByteArray();
-        }
-
-        static Meta decode(String key, byte[] bytes) {
-            Map<String, String> m = new TreeMap<>();
-            for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
-                int eq = line.indexOf('=');
-                if (eq > 0) {
-                    m.put(line.substring(0, eq), line.substring(eq + 1));
-                }
-            }
-            try {
-                if (!"1".equals(m.get("formatVersion"))) {
-                    throw new IllegalArgumentException("formatVersion " + m.get("formatVersion") + " (this version reads 1)");
-                }
-                String transforms = Objects.requireNonNull(m.get("transforms"), "transforms");
-                int level = Integer.parseInt(transforms.replaceAll("^zstd\\(level=(-?\\d+)\\).*$", "$1"));
-                return new Meta(m.get("name"), Long.parseUnsignedLong(m.get("systemId")), Long.parseLong(m.get("plaintextSize")),
-                        new Digest(m.get("plaintextSha256")), Long.parseLong(m.get("storedSize")), new Digest(m.get("storedSha256")),
-                        level, m.getOrDefault("kekId", ""), Base64.getDecoder().decode(m.getOrDefault("wrappedKey", "")),
-                        m.get("archivedAt"), m.containsKey("lastCommitTime") ? Instant.parse(m.get("lastCommitTime")) : null);
-            } catch (RuntimeException e) {
-                throw new IntegrityException(key, "WAL metadata", "a version-1 metadata record", String.valueOf(e.getMessage()), e, null);
-            }
         }
     }
 
