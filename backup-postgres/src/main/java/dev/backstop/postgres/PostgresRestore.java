@@ -362,8 +362,8 @@ public final class PostgresRestore {
             for (int i = 0; i < jobs; i++) {
                 sessions.add(target.connect(staging));
             }
-            CountingInput counted = new CountingInput(new java.io.SequenceInputStream(Files.newInputStream(head), rest));
-            try (ParallelCopy copy = new ParallelCopy(sessions)) {
+            try (InputStream headIn = Files.newInputStream(head); ParallelCopy copy = new ParallelCopy(sessions)) {
+                CountingInput counted = new CountingInput(new java.io.SequenceInputStream(headIn, rest));
                 CustomDump dump = CustomDump.read(counted);
                 for (CustomDump.Block b = dump.nextBlock(); b != null; b = dump.nextBlock()) {
                     if (b.type() != CustomDump.BLOCK_DATA || b.entry().copyStmt() == null) {
@@ -374,8 +374,8 @@ public final class PostgresRestore {
                     copy.load(b.entry().copyStmt(), b.data(), () -> afterData.loaded(id));
                 }
                 copy.finish();
+                return counted.count;
             }
-            return counted.count;
         } catch (SQLException e) {
             throw new IOException("could not open " + jobs + " sessions to staging database '" + staging + "': "
                     + e.getMessage(), e);

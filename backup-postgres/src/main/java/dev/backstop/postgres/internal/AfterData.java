@@ -113,11 +113,6 @@ public final class AfterData implements AutoCloseable {
         }
     }
 
-    /** How many entries were restored early, while data was still loading. */
-    public int startedEarly() {
-        return started.stream().mapToInt(id -> byTableData.get(id).size()).sum();
-    }
-
     @Override
     public void close() {
         executor.shutdownNow();

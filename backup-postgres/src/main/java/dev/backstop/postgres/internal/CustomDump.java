@@ -37,7 +37,7 @@ public final class CustomDump {
      * One table-of-contents entry. {@code copyStmt} is null for entries without COPY data;
      * {@code dependencies} are the dump ids it must come after.
      */
-    public record Entry(int dumpId, String desc, String tag, String namespace, Section section, String defn,
+    public record Entry(int dumpId, String desc, String tag, Section section, String defn,
                         String copyStmt, boolean hasData, List<Integer> dependencies) {
         public Entry {
             dependencies = List.copyOf(dependencies);
@@ -49,7 +49,6 @@ public final class CustomDump {
     }
 
     public static final int BLOCK_DATA = 1;
-    public static final int BLOCK_BLOBS = 3;
     private static final int K_VERS_1_11 = version(1, 11, 0);
     private static final int K_VERS_1_14 = version(1, 14, 0);
     private static final int K_VERS_1_15 = version(1, 15, 0);
@@ -62,7 +61,6 @@ public final class CustomDump {
     private final int intSize;
     private final int offSize;
     private final int compression;
-    private final String serverVersion;
     private final Map<Integer, Entry> entries;
     private ChunkStream open;
 
@@ -93,7 +91,7 @@ public final class CustomDump {
             readInt(); // creation time, broken down
         }
         readStr(); // database name
-        this.serverVersion = readStr();
+        readStr(); // server version
         readStr(); // pg_dump version
         this.entries = Collections.unmodifiableMap(readToc());
     }
@@ -110,10 +108,6 @@ public final class CustomDump {
     /** Whether table data is stored uncompressed, so that its COPY text can be read directly. */
     public boolean uncompressed() {
         return compression == 0;
-    }
-
-    public String serverVersion() {
-        return serverVersion;
     }
 
     /** The entries in table-of-contents order. */
@@ -153,7 +147,7 @@ public final class CustomDump {
             String defn = readStr();
             readStr(); // drop statement
             String copyStmt = readStr();
-            String namespace = readStr();
+            readStr(); // namespace
             readStr(); // tablespace
             if (version >= K_VERS_1_14) {
                 readStr(); // table access method
@@ -170,7 +164,7 @@ public final class CustomDump {
             }
             int flag = readByte();
             readBytes(offSize);
-            toc.put(dumpId, new Entry(dumpId, desc, tag, namespace, section, defn, copyStmt, flag != 3, deps));
+            toc.put(dumpId, new Entry(dumpId, desc, tag, section, defn, copyStmt, flag != 3, deps));
         }
         return toc;
     }

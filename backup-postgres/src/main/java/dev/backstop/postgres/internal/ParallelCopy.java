@@ -7,11 +7,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
@@ -32,7 +29,6 @@ public final class ParallelCopy implements AutoCloseable {
     private final List<Worker> workers = new ArrayList<>();
     private final BlockingQueue<byte[]> pool;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private final Map<String, AtomicLong> rows = new ConcurrentHashMap<>();
     private boolean closed;
 
     /** A slice of rows, or (bytes null) the end of a table, after which {@code loaded} counts down. */
@@ -77,7 +73,6 @@ public final class ParallelCopy implements AutoCloseable {
      * thread, once every session has committed its part of the table; never after a failure.
      */
     public void load(String copyStmt, InputStream data, Runnable loaded) throws IOException {
-        rows.computeIfAbsent(copyStmt, k -> new AtomicLong());
         byte[] buf = take();
         int filled = 0;
         while (true) {
@@ -114,16 +109,10 @@ public final class ParallelCopy implements AutoCloseable {
         }
     }
 
-    /** Ends every session's COPY and waits for them; returns rows loaded per COPY statement. */
-    public Map<String, Long> finish() throws IOException {
+    /** Ends every session's COPY and waits for them; throws if any part of the load failed. */
+    public void finish() throws IOException {
         close();
-        Throwable t = failure.get();
-        if (t != null) {
-            throw new IOException("loading table data failed: " + t.getMessage(), t);
-        }
-        Map<String, Long> out = new java.util.LinkedHashMap<>();
-        rows.forEach((k, v) -> out.put(k, v.get()));
-        return out;
+        rethrow();
     }
 
     private static int lastNewline(byte[] b, int len) {
@@ -281,8 +270,7 @@ public final class ParallelCopy implements AutoCloseable {
 
         private void endCopy() throws SQLException {
             if (copy != null) {
-                long n = copy.endCopy();
-                rows.get(current).addAndGet(n);
+                copy.endCopy();
                 copy = null;
                 current = null;
             }
