@@ -19,7 +19,7 @@
 # the worse of the two fixtures.
 #
 # Usage: benchmarks/compare-logical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
-#                                      [--work=DIR] [--keep]
+#                                      [--work=DIR] [--keep] [--no-cds]
 # Quick check (a few minutes): benchmarks/compare-logical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_testkit
-bench() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+bench() { java $(cds "logical-$1") -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
 # the long-lived JVM: one command per line in, key=value lines and "end" out. Its answer lands in
 # WARM_OUT, not on stdout: a coprocess's pipes are closed in subshells such as $(...)
@@ -66,6 +66,18 @@ free_port
       -c shared_buffers=256MB -c max_wal_size=8GB -c checkpoint_timeout=1h -c maintenance_work_mem=256MB" >/dev/null
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 echo "# server $("$BIN/psql" -Atc 'SHOW server_version' postgres) on port $PORT, work dir $WORK" >&2
+
+if [ "$CDS" = 1 ]; then
+  echo "# recording the class-data archives: one untimed backup and restore of a tiny database" >&2
+  "$BIN/createdb" cds_train
+  "$BIN/psql" -q -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" \
+      -c "ALTER TABLE t ADD PRIMARY KEY (id)" cds_train
+  cds_train logical-backup dev.backstop.testkit.LogicalBench backup --port="$PORT" --db=cds_train \
+      --repo="$WORK/repo-cds" --kek="$WORK/kek.json"
+  cds_train logical-restore dev.backstop.testkit.LogicalBench restore --port="$PORT" --db=r_cds \
+      --repo="$WORK/repo-cds" --kek="$WORK/kek.json" --id="$(ls "$WORK/repo-cds/backups")"
+  "$BIN/dropdb" -f r_cds; "$BIN/dropdb" cds_train; rm -rf "$WORK/repo-cds"
+fi
 
 
 "$BIN/createdb" pgbench

@@ -14,7 +14,7 @@
 # the last line is ratio_backup_vs_pgbackrest=<x>, the worse of the two fixtures.
 #
 # Usage: benchmarks/compare-physical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
-#                                       [--work=DIR] [--keep]
+#                                       [--work=DIR] [--keep] [--no-cds]
 # Quick check (a few minutes): benchmarks/compare-physical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
@@ -40,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_testkit
-bench() { java -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
+bench() { java $(cds "physical-$1") -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
 load() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
 free_port
@@ -89,6 +89,14 @@ pgbr() { as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench "
 WORST=0
 for fixture in pgbench realistic; do
   start_cluster
+  if [ "$CDS" = 1 ] && [ ! -f "$WORK/physical-restore.jsa" ]; then
+    echo "# recording the class-data archives: one untimed backup and restore of the empty cluster" >&2
+    cds_train physical-backup dev.backstop.testkit.PhysicalBench backup --port="$PORT" --repo="$WORK/repo-cds" \
+        --kek="$WORK/kek.json" --zstd-workers=2
+    cds_train physical-restore dev.backstop.testkit.PhysicalBench restore --repo="$WORK/repo-cds" --kek="$WORK/kek.json" \
+        --id="$(ls "$WORK/repo-cds/backups")" --target="$WORK/restore-cds"
+    rm -rf "$WORK/repo-cds" "$WORK/restore-cds"
+  fi
   if [ "$fixture" = pgbench ]; then
     echo "# loading pgbench scale $SCALE" >&2
     "$BIN/pgbench" -i -q -s "$SCALE" postgres >/dev/null 2>&1
