@@ -3,9 +3,8 @@ package dev.backstop.postgres;
 import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.TableFingerprint;
+import dev.backstop.postgres.internal.CopyHashCheck;
 import dev.backstop.postgres.internal.CopyHashTap;
-import dev.backstop.postgres.internal.CopyLineHash;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -20,7 +19,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.postgresql.PGConnection;
 
 /**
  * Fingerprints of a PostgreSQL database that a restore must reproduce exactly: per table the row
@@ -95,20 +93,47 @@ public final class PgFingerprints {
      * the best server-side way available.
      */
     public static Fingerprints compute(Connection c, Fingerprints like) throws SQLException {
+        return compute(c, like, List.of());
+    }
+
+    /**
+     * Like {@link #compute(Connection, Fingerprints)}, with the tables hashed by COPY spread over
+     * {@code c} and the {@code helpers}, largest first, one thread per helper: a COPY costs the
+     * server about twice a value hash, so a check on a server with spare cores uses them.
+     * The helpers must be connected to the same database as {@code c} and idle (no open
+     * transaction); each imports the snapshot of {@code c}'s transaction, so all see one instant,
+     * and is left with its transaction rolled back and auto-commit off. Never closes a helper.
+     */
+    public static Fingerprints compute(Connection c, Fingerprints like, List<Connection> helpers) throws SQLException {
         pinSettings(c);
         boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
         String schema = schemaHash(c);
-        Map<String, TableFingerprint> out = new LinkedHashMap<>();
-        for (Table t : tables(c)) {
+        List<Table> tables = tables(c);
+        Map<String, TableFingerprint> server = new LinkedHashMap<>();
+        List<Table> byCopy = new ArrayList<>();
+        for (Table t : tables) {
             TableFingerprint given = like == null ? null : like.tables().get(t.name());
-            out.put(t.name(), given != null && given.contentHash().startsWith(COPY)
-                    ? copied(c, t) : serverSide(c, t, given, recordHash));
+            if (given != null && given.contentHash().startsWith(COPY)) {
+                byCopy.add(t);
+            } else {
+                server.put(t.name(), serverSide(c, t, given, recordHash));
+            }
+        }
+        List<CopyHashCheck.Target> targets = new ArrayList<>();
+        for (Table t : byCopy) {
+            targets.add(new CopyHashCheck.Target(t.name(), t.qualified(), t.oid(), t.bytes()));
+        }
+        Map<String, CopyHashTap.Table> copied = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
+        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        for (Table t : tables) {
+            CopyHashTap.Table h = copied.get(t.name());
+            out.put(t.name(), h == null ? server.get(t.name()) : new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
         }
         return new Fingerprints(schema, out);
     }
 
     /** A table of the database: {@code name} is {@code schema.table} unquoted, {@code qualified} quoted for SQL. */
-    record Table(String name, String qualified, long oid, boolean streamable) {
+    record Table(String name, String qualified, long oid, long bytes, boolean streamable) {
     }
 
     /**
@@ -201,12 +226,13 @@ public final class PgFingerprints {
                 + "UNION ALL SELECT rg.rngsubtype FROM pg_catalog.pg_range rg WHERE rg.rngtypid = ty.oid" + multirange
                 + ") x(sub)) "
                 + "SELECT rel.nspname, rel.relname, pg_catalog.format('%I.%I', rel.nspname, rel.relname), rel.oid, "
+                + "pg_catalog.pg_relation_size(rel.oid), "
                 + "NOT EXISTS (SELECT 1 FROM reach r WHERE r.rel = rel.oid AND r.typ = 'pg_catalog.money'::pg_catalog.regtype) "
                 + "FROM rel ORDER BY 1, 2";
         List<Table> out = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
-                out.add(new Table(rs.getString(1) + "." + rs.getString(2), rs.getString(3), rs.getLong(4), rs.getBoolean(5)));
+                out.add(new Table(rs.getString(1) + "." + rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getBoolean(6)));
             }
         }
         return out;
@@ -242,36 +268,6 @@ public final class PgFingerprints {
             return new TableFingerprint(rows, method + Digest.sha256((rows + ":" + rs.getString(2))
                     .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 32));
         }
-    }
-
-    /**
-     * Hashes a table's COPY text as pg_dump writes it: the columns it copies (not dropped, not
-     * generated) in attnum order, under pg_dump's output settings; rows hash as they arrive.
-     */
-    private static TableFingerprint copied(Connection c, Table t) throws SQLException {
-        String copied = c.getMetaData().getDatabaseMajorVersion() >= 12 ? " AND attgenerated = ''" : "";
-        StringBuilder columns = new StringBuilder();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_catalog.quote_ident(attname) "
-                + "FROM pg_catalog.pg_attribute WHERE attrelid = " + t.oid() + " AND attnum > 0 AND NOT attisdropped"
-                + copied + " ORDER BY attnum")) {
-            while (rs.next()) {
-                columns.append(columns.length() == 0 ? " (" : ", ").append(rs.getString(1));
-            }
-        }
-        if (columns.length() > 0) {
-            columns.append(')');
-        }
-        CopyLineHash h = new CopyLineHash();
-        try (Statement st = c.createStatement()) {
-            // pg_dump's own setting; the text methods keep 1, which differs from 3 before PostgreSQL 12
-            st.execute("SET LOCAL extra_float_digits = 3");
-            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY " + t.qualified() + columns + " TO STDOUT", h);
-            st.execute("SET LOCAL extra_float_digits = 1");
-        } catch (IOException e) {
-            throw new SQLException("COPY of " + t.qualified() + " failed: " + e.getMessage(), e);
-        }
-        h.close();
-        return new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum()));
     }
 
     static String copyHash(long rows, long sum) {

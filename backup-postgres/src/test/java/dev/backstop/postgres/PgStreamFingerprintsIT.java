@@ -256,4 +256,54 @@ class PgStreamFingerprintsIT {
         assertThat(m.attributes()).containsEntry("postgresql.fingerprints", "server");
         assertThat(m.fingerprints().orElseThrow().tables().get("public.vals").contentHash()).matches("[rt]:.*");
     }
+
+    @Test
+    void computeWithHelperSessions_seesTheMainSessionsSnapshot_givesWhatOneSessionGives_andLeavesTheHelpersOpen() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        Manifest m = backup("odd", repo, LocalKeysetKek.create(tmp.resolve("kek.json")));
+        Fingerprints recorded = m.fingerprints().orElseThrow();
+        pg.createDatabase("snap");
+        execute("snap", "CREATE TABLE a (x int)", "CREATE TABLE b (x int)", "CREATE TABLE c (x int)",
+                "INSERT INTO a SELECT generate_series(1, 3000)", "INSERT INTO b SELECT generate_series(1, 2000)",
+                "INSERT INTO c SELECT generate_series(1, 1000)");
+        Fingerprints snap = fingerprints("snap", null);
+        Map<String, TableFingerprint> copyTables = new java.util.HashMap<>();
+        snap.tables().forEach((name, f) -> copyTables.put(name, new TableFingerprint(f.rows(), "c:recorded")));
+        Fingerprints like = new Fingerprints(snap.schemaHash(), copyTables);
+
+        try (Connection c = pg.connect("snap"); Connection h1 = pg.connect("snap"); Connection h2 = pg.connect("snap")) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement st = c.createStatement()) {
+                st.executeQuery("SELECT 1").close(); // takes the transaction's snapshot
+            }
+            execute("snap", "INSERT INTO a VALUES (0)", "INSERT INTO b VALUES (0)", "INSERT INTO c VALUES (0)");
+
+            Fingerprints parallel = PgFingerprints.compute(c, like, java.util.List.of(h1, h2));
+            c.rollback();
+
+            assertThat(parallel.tables()).extractingFromEntries(e -> e.getValue().rows()).containsOnly(3000L, 2000L, 1000L);
+            assertThat(parallel.tables().get("public.a").rows()).isEqualTo(3000);
+            assertThat(h1.isClosed()).isFalse();
+            assertThat(h2.isClosed()).isFalse();
+            try (Statement st = h1.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM a")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(3001);
+            }
+        }
+        assertThat(recorded.differencesFrom(oddWithAHelper(recorded))).isEmpty();
+    }
+
+    /** The awkward database checked with a helper session. */
+    private static Fingerprints oddWithAHelper(Fingerprints like) throws Exception {
+        try (Connection c = pg.connect("odd"); Connection h = pg.connect("odd")) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                return PgFingerprints.compute(c, like, java.util.List.of(h));
+            } finally {
+                c.rollback();
+            }
+        }
+    }
 }
