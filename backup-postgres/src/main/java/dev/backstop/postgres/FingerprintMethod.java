@@ -15,7 +15,8 @@ public enum FingerprintMethod {
      * {@link DumpFormat#CUSTOM} dumps of UTF8 databases; tables whose text cannot be reproduced
      * (a {@code money} column) and every table when the dump cannot be hashed (another format or
      * encoding, {@code --inserts}, {@code --extra-float-digits}) are fingerprinted as by
-     * {@link #SERVER}. The default.
+     * {@link #SERVER}. A table whose data the dump leaves out ({@code --exclude-table-data},
+     * {@code --schema-only}) is recorded with no rows, as its restore holds it. The default.
      */
     STREAM,
     /** A second scan of every table on the server, concurrent with the dump (content hashes {@code r:} or {@code t:}). */

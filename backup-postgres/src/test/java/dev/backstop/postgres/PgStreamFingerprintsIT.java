@@ -248,6 +248,26 @@ class PgStreamFingerprintsIT {
     }
 
     @Test
+    void aTableWhoseDataTheDumpLeavesOut_isRecordedWithNoRows_asItsRestoreHoldsIt() throws Exception {
+        pg.createDatabase("partial");
+        execute("partial", "CREATE TABLE kept (id int)", "CREATE TABLE audit (id int)",
+                "INSERT INTO kept SELECT generate_series(1, 100)", "INSERT INTO audit SELECT generate_series(1, 50)");
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup(repo, kek, PgDumpSource.builder(pg.endpoint(), "partial").pgDumpOption("--exclude-table-data=public.audit"));
+        Fingerprints recorded = m.fingerprints().orElseThrow();
+
+        assertThat(recorded.tables().get("public.kept").rows()).isEqualTo(100);
+        assertThat(recorded.tables().get("public.audit")).satisfies(f -> {
+            assertThat(f.rows()).isZero();
+            assertThat(f.contentHash()).startsWith("c:");
+        });
+        PostgresRestore.builder(Restore.builder().repository(repo).keys(kek).build(), pg.endpoint(), "partial_restored")
+                .build().run(m);
+        assertThat(recorded.differencesFrom(fingerprints("partial_restored", recorded))).isEmpty();
+    }
+
+    @Test
     void directoryDump_keepsServerHashes() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         Manifest m = backup(repo, LocalKeysetKek.create(tmp.resolve("kek.json")),
