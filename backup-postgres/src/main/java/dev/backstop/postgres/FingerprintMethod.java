@@ -14,7 +14,8 @@ public enum FingerprintMethod {
      * every table a second time on the server (content hashes {@code c:}). Applies to
      * {@link DumpFormat#CUSTOM} dumps of UTF8 databases; tables whose text cannot be reproduced
      * (a {@code money} column) and every table when the dump cannot be hashed (another format or
-     * encoding, {@code --inserts}, {@code --extra-float-digits}) are fingerprinted as by
+     * encoding, {@code --inserts}, {@code --extra-float-digits}, a pg_dump newer than 16 whose
+     * archive format Backstop does not read yet) are fingerprinted as by
      * {@link #SERVER}. A table whose data the dump leaves out ({@code --exclude-table-data},
      * {@code --schema-only}) is recorded with no rows, as its restore holds it. The default.
      */

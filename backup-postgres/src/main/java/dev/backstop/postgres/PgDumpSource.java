@@ -8,6 +8,7 @@ import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.postgres.internal.CopyHashTap;
+import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
@@ -137,7 +138,7 @@ public final class PgDumpSource implements CaptureSource {
             int serverMajor = Integer.parseInt(facts.get("server_version_num")) / 10000;
             checkVersions(pgDump, dumpMajor, serverMajor, facts.get("server_version"));
             Map<String, String> point = snapshot(c);
-            FingerprintMethod method = effectiveMethod(facts.get("encoding"));
+            FingerprintMethod method = effectiveMethod(facts.get("encoding"), dumpMajor);
             CompletableFuture<Fingerprints> server = method == FingerprintMethod.SERVER
                     ? CompletableFuture.supplyAsync(() -> fingerprintsOf(c), executor)
                     : CompletableFuture.completedFuture(null);
@@ -196,15 +197,17 @@ public final class PgDumpSource implements CaptureSource {
 
     /**
      * The method this capture can use: stream hashing needs a custom-format dump of COPY text with
-     * pg_dump's float digits, in UTF8 (the text PgJDBC's COPY returns in a drill).
+     * pg_dump's float digits, in UTF8 (the text PgJDBC's COPY returns in a drill), in an archive
+     * version the tap can read; otherwise the server scans concurrently with the dump, as before.
      */
-    private FingerprintMethod effectiveMethod(String encoding) {
+    private FingerprintMethod effectiveMethod(String encoding, int dumpMajor) {
         if (fingerprints != FingerprintMethod.STREAM) {
             return fingerprints;
         }
         boolean copyText = extraArgs.stream().noneMatch(a -> a.startsWith("--inserts") || a.startsWith("--column-inserts")
                 || a.startsWith("--rows-per-insert") || a.startsWith("--extra-float-digits"));
         return format == DumpFormat.CUSTOM && "UTF8".equals(encoding) && copyText
+                && dumpMajor <= CustomDump.NEWEST_PG_DUMP_MAJOR
                 ? FingerprintMethod.STREAM : FingerprintMethod.SERVER;
     }
 

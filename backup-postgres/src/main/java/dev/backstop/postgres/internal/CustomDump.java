@@ -51,6 +51,8 @@ public final class CustomDump {
     }
 
     public static final int BLOCK_DATA = 1;
+    /** The newest pg_dump whose archives this reader knows (archive version 1.15). */
+    public static final int NEWEST_PG_DUMP_MAJOR = 16;
     private static final int K_VERS_1_11 = version(1, 11, 0);
     private static final int K_VERS_1_14 = version(1, 14, 0);
     private static final int K_VERS_1_15 = version(1, 15, 0);
