@@ -50,7 +50,9 @@ import java.util.stream.Stream;
  * hashed from the COPY data of the dump itself as it streams past, on one extra thread; the
  * schema hash, and the few tables stream hashing cannot cover, are computed by the server inside
  * the exported snapshot's transaction, concurrently with the dump. For stream hashing pg_dump runs
- * with {@code TimeZone=UTC}, {@code bytea_output=hex} and client encoding UTF8 pinned. The result also carries the server version,
+ * with {@code TimeZone=UTC}, {@code bytea_output=hex} and client encoding UTF8 pinned. The
+ * attribute {@code postgresql.fingerprints} says how they were taken: {@code stream},
+ * {@code server}, {@code none}, or {@code server (<why the dump could not be hashed>)}. The result also carries the server version,
  * database size and the consistency point (snapshot id, snapshot xmin:xmax, WAL LSN, time).
  * pg_dump's own compression is off ({@code -Z 0}) because the pipeline compresses faster.
  * A pg_dump older than the server is refused before anything runs. If pg_dump exits non-zero or
