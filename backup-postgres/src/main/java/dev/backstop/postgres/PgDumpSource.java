@@ -7,11 +7,14 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.postgres.internal.CopyHashTap;
+import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -41,9 +44,15 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * <p><b>Guarantees.</b> A REPEATABLE READ transaction exports its snapshot and {@code pg_dump
- * --snapshot} dumps exactly that state; inside the same transaction, concurrently with the dump,
- * {@link PgFingerprints} records per-table row counts and content hashes and the schema hash, so
- * a restore can be compared for exact equality. The result also carries the server version,
+ * --snapshot} dumps exactly that state, and fingerprints of that state (per-table row counts and
+ * content hashes, the schema hash; see {@link PgFingerprints}) are recorded so a restore can be
+ * compared for exact equality. By default ({@link FingerprintMethod#STREAM}) table contents are
+ * hashed from the COPY data of the dump itself as it streams past, on one extra thread; the
+ * schema hash, and the few tables stream hashing cannot cover, are computed by the server inside
+ * the exported snapshot's transaction, concurrently with the dump. For stream hashing pg_dump runs
+ * with {@code TimeZone=UTC}, {@code bytea_output=hex} and client encoding UTF8 pinned. The
+ * attribute {@code postgresql.fingerprints} says how they were taken: {@code stream},
+ * {@code server}, {@code none}, or {@code server (<why the dump could not be hashed>)}. The result also carries the server version,
  * database size and the consistency point (snapshot id, snapshot xmin:xmax, WAL LSN, time).
  * pg_dump's own compression is off ({@code -Z 0}) because the pipeline compresses faster.
  * A pg_dump older than the server is refused before anything runs. If pg_dump exits non-zero or
@@ -52,20 +61,30 @@ import java.util.stream.Stream;
  *
  * <p><b>Restrictions.</b> {@link DumpFormat#DIRECTORY} dumps in parallel into a temporary
  * directory under {@link Builder#workDir} and then streams it as a tar: it needs free disk for
- * one uncompressed dump there (memory stays bounded). Fingerprinting reads every table once on
- * the server; turn it off with {@link Builder#fingerprints(boolean)} only if a drill will not be
- * run.
+ * one uncompressed dump there (memory stays bounded). Directory and plain dumps, dumps of
+ * databases not in UTF8 and {@link FingerprintMethod#SERVER} read every table once more on the
+ * server to fingerprint it. Turn fingerprints off ({@link FingerprintMethod#NONE}) only if a drill
+ * will not be run.
  *
- * <p><b>Threading.</b> Immutable; each {@link #capture} uses one thread of the executor for
- * fingerprints while the calling thread streams the dump.
+ * <p><b>Threading.</b> Immutable; each {@link #capture} uses one thread of the executor for the
+ * server's share of the fingerprints and, for stream hashing, one thread of its own, while the
+ * calling thread streams the dump.
  */
 public final class PgDumpSource implements CaptureSource {
+    /**
+     * Pins what pg_dump's COPY text depends on beyond the settings pg_dump makes itself (DateStyle
+     * ISO, IntervalStyle postgres, extra_float_digits 3, empty search_path): a client setting
+     * overrides the server's and the database's or role's defaults, so a drill can reproduce it.
+     */
+    private static final Map<String, String> STREAM_ENV = Map.of("PGTZ", "UTC", "PGCLIENTENCODING", "UTF8");
+    private static final String STREAM_OPTIONS = "-c TimeZone=UTC -c bytea_output=hex";
+
     private final PgEndpoint endpoint;
     private final String database;
     private final DumpFormat format;
     private final int jobs;
     private final PgTools tools;
-    private final boolean fingerprints;
+    private final FingerprintMethod fingerprints;
     private final Path workDir;
     private final Executor executor;
     private final List<String> extraArgs;
@@ -121,18 +140,39 @@ public final class PgDumpSource implements CaptureSource {
             int serverMajor = Integer.parseInt(facts.get("server_version_num")) / 10000;
             checkVersions(pgDump, dumpMajor, serverMajor, facts.get("server_version"));
             Map<String, String> point = snapshot(c);
-            CompletableFuture<Fingerprints> prints = fingerprints
+            FingerprintMethod method = effectiveMethod(facts.get("encoding"), dumpMajor);
+            CompletableFuture<Fingerprints> server = method == FingerprintMethod.SERVER
                     ? CompletableFuture.supplyAsync(() -> fingerprintsOf(c), executor)
                     : CompletableFuture.completedFuture(null);
-            try {
-                dump(pgDump, point.get("snapshot_id"), streams);
+            CompletableFuture<PgFingerprints.StreamPlan> plan = method == FingerprintMethod.STREAM
+                    ? CompletableFuture.supplyAsync(() -> planOf(c), executor)
+                    : CompletableFuture.completedFuture(null);
+            Map<String, CopyHashTap.Table> hashed = null;
+            String streamFailure = null;
+            try (CopyHashTap tap = method == FingerprintMethod.STREAM ? new CopyHashTap(256 * 1024, 8, database) : null) {
+                dump(pgDump, point.get("snapshot_id"), streams, tap);
+                if (tap != null) {
+                    try {
+                        hashed = tap.finish();
+                    } catch (InterruptedIOException e) {
+                        throw e;
+                    } catch (IOException e) {
+                        streamFailure = e.getMessage();
+                    }
+                }
             } catch (IOException | RuntimeException e) {
                 // stop a fingerprint scan still running on the shared connection, then let it finish failing
                 abortQuietly(c);
-                awaitQuietly(prints);
+                awaitQuietly(server);
+                awaitQuietly(plan);
                 throw e;
             }
-            Fingerprints fp = join(prints);
+            Fingerprints fp = join(server);
+            PgFingerprints.StreamPlan streamPlan = join(plan);
+            if (streamPlan != null) {
+                // still inside the snapshot's transaction: a dump that could not be hashed is scanned instead
+                fp = hashed != null ? PgFingerprints.withStream(streamPlan, hashed) : PgFingerprints.withoutStream(c, streamPlan);
+            }
             c.rollback();
             CaptureResult.Builder r = CaptureResult.builder(new SourceInfo("postgresql", facts.get("server_version"),
                             Map.of("database", database, "host", endpoint.host() + ":" + endpoint.port())))
@@ -144,7 +184,9 @@ public final class PgDumpSource implements CaptureSource {
                     .attribute("postgresql.encoding", facts.get("encoding"))
                     .attribute("postgresql.lc_collate", facts.get("lc_collate"))
                     .attribute("postgresql.lc_ctype", facts.get("lc_ctype"))
-                    .attribute("postgresql.pg_dump_major", Integer.toString(dumpMajor));
+                    .attribute("postgresql.pg_dump_major", Integer.toString(dumpMajor))
+                    .attribute("postgresql.fingerprints", method == FingerprintMethod.STREAM && hashed == null
+                            ? "server (" + streamFailure + ")" : method.name().toLowerCase(java.util.Locale.ROOT));
             if (fp != null) {
                 r.fingerprints(fp);
             }
@@ -153,6 +195,22 @@ public final class PgDumpSource implements CaptureSource {
             throw new CaptureFailedException("database '" + database + "' at " + endpoint + " failed during capture: "
                     + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
         }
+    }
+
+    /**
+     * The method this capture can use: stream hashing needs a custom-format dump of COPY text with
+     * pg_dump's float digits, in UTF8 (the text PgJDBC's COPY returns in a drill), in an archive
+     * version the tap can read; otherwise the server scans concurrently with the dump, as before.
+     */
+    private FingerprintMethod effectiveMethod(String encoding, int dumpMajor) {
+        if (fingerprints != FingerprintMethod.STREAM) {
+            return fingerprints;
+        }
+        boolean copyText = extraArgs.stream().noneMatch(a -> a.startsWith("--inserts") || a.startsWith("--column-inserts")
+                || a.startsWith("--rows-per-insert") || a.startsWith("--extra-float-digits"));
+        return format == DumpFormat.CUSTOM && "UTF8".equals(encoding) && copyText
+                && dumpMajor <= CustomDump.NEWEST_PG_DUMP_MAJOR
+                ? FingerprintMethod.STREAM : FingerprintMethod.SERVER;
     }
 
     /** Refuses a pg_dump older than the server: it cannot read the newer catalogs correctly. */
@@ -199,7 +257,15 @@ public final class PgDumpSource implements CaptureSource {
         return out;
     }
 
-    private void dump(Path pgDump, String snapshotId, Streams streams) throws IOException {
+    private static Map<String, String> streamEnv() {
+        Map<String, String> env = new LinkedHashMap<>(STREAM_ENV);
+        String given = System.getenv("PGOPTIONS");
+        // later options win, so the user's own stay in force except where they would break the hash
+        env.put("PGOPTIONS", given == null || given.isBlank() ? STREAM_OPTIONS : given + " " + STREAM_OPTIONS);
+        return env;
+    }
+
+    private void dump(Path pgDump, String snapshotId, Streams streams, CopyHashTap tap) throws IOException {
         List<String> args = new ArrayList<>(List.of("--format=" + format.flag(), "--snapshot=" + snapshotId,
                 "--dbname=" + database));
         if (format != DumpFormat.PLAIN) {
@@ -210,7 +276,8 @@ public final class PgDumpSource implements CaptureSource {
             dumpDirectory(pgDump, args, streams);
             return;
         }
-        try (ToolProcess p = ToolProcess.start(pgDump, args, endpoint, null, ProcessBuilder.Redirect.PIPE)) {
+        try (ToolProcess p = ToolProcess.startWith(pgDump, args, endpoint, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")),
+                ProcessBuilder.Redirect.PIPE, tap == null ? Map.of() : streamEnv())) {
             long bytes = 0;
             // read ahead on another thread: pg_dump keeps dumping while this thread compresses
             try (OutputStream out = streams.open(format.streamName());
@@ -218,6 +285,10 @@ public final class PgDumpSource implements CaptureSource {
                 byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (tap != null) {
+                        // a copy into the tap's pool: the hashing runs on its own thread
+                        tap.write(buf, 0, n);
+                    }
                     out.write(buf, 0, n);
                     bytes += n;
                 }
@@ -260,7 +331,16 @@ public final class PgDumpSource implements CaptureSource {
         }
     }
 
-    private Fingerprints join(CompletableFuture<Fingerprints> f) throws CaptureFailedException {
+    private PgFingerprints.StreamPlan planOf(Connection c) {
+        try {
+            return PgFingerprints.planStream(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException("fingerprints of database '" + database + "' failed: " + e.getMessage()
+                    + " (SQLSTATE " + e.getSQLState() + ")", e);
+        }
+    }
+
+    private <T> T join(CompletableFuture<T> f) throws CaptureFailedException {
         try {
             return f.get();
         } catch (ExecutionException e) {
@@ -318,7 +398,7 @@ public final class PgDumpSource implements CaptureSource {
         private DumpFormat format = DumpFormat.CUSTOM;
         private int jobs = 2;
         private PgTools tools = PgTools.locate();
-        private boolean fingerprints = true;
+        private FingerprintMethod fingerprints = FingerprintMethod.STREAM;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Executor executor = r -> {
             Thread t = new Thread(r, "backstop-pg-fingerprints");
@@ -356,9 +436,17 @@ public final class PgDumpSource implements CaptureSource {
             return this;
         }
 
-        /** Whether to record fingerprints in the snapshot (default true; a drill needs them). */
+        /**
+         * Whether to record fingerprints in the snapshot (default true; a drill needs them): true is
+         * {@link FingerprintMethod#STREAM}, false {@link FingerprintMethod#NONE}.
+         */
         public Builder fingerprints(boolean fingerprints) {
-            this.fingerprints = fingerprints;
+            return fingerprints(fingerprints ? FingerprintMethod.STREAM : FingerprintMethod.NONE);
+        }
+
+        /** How to take fingerprints (default {@link FingerprintMethod#STREAM}, which falls back per table to the server). */
+        public Builder fingerprints(FingerprintMethod method) {
+            this.fingerprints = Objects.requireNonNull(method, "fingerprints");
             return this;
         }
 

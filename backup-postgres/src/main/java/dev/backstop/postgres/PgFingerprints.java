@@ -3,6 +3,8 @@ package dev.backstop.postgres;
 import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.TableFingerprint;
+import dev.backstop.postgres.internal.CopyHashCheck;
+import dev.backstop.postgres.internal.CopyHashTap;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -22,25 +24,43 @@ import java.util.Map;
  * Fingerprints of a PostgreSQL database that a restore must reproduce exactly: per table the row
  * count and a content hash, plus one hash of the schema.
  *
- * <p><b>Guarantees.</b> The content hash does not depend on row order or physical layout, and the
- * server needs constant memory for it whatever the table size: it is the exact ({@code numeric})
- * sum of a 64-bit hash of each row, with the row count. Rows are hashed by value with
- * {@code hash_record_extended} (PostgreSQL 14+; prefix {@code r:}) or, for tables with a column
- * type that has no hash function and on older servers, by their text form under fixed output
- * settings (UTC, ISO dates, hex bytea, shortest exact floats) with {@code hashtextextended}
- * (prefix {@code t:}). Both are the functions behind hash partitioning, whose values PostgreSQL
- * keeps stable across versions; {@link #compute(Connection, Fingerprints)} reuses the recorded
- * method, so a check on another server version compares like with like. The schema hash is a
- * SHA-256 over columns (name, type, nullability, default), constraints, indexes and views as the
- * catalogs describe them, with every name schema-qualified and no OIDs, so a faithful restore into
- * another server yields the same value.
+ * <p><b>Guarantees.</b> The content hash does not depend on row order or physical layout, and
+ * needs constant memory whatever the table size: it is a sum of a 64-bit hash of each row, with
+ * the row count, and its prefix names how rows were hashed.
+ * <ul>
+ *   <li>{@code c:} (the default of {@link PgDumpSource}): the row's COPY text line as pg_dump writes
+ *   it, hashed by the client with the line hash of Backstop's {@code CopyLineHash} (an
+ *   xxHash64-style function; its Javadoc defines it exactly), summed mod 2<sup>64</sup>. A backup
+ *   hashes the COPY data in its own dump stream; a check runs {@code COPY table (columns) TO
+ *   STDOUT} over the columns pg_dump copies (not dropped, not generated, in attnum order) with
+ *   pg_dump's output settings (DateStyle ISO, IntervalStyle postgres, extra_float_digits 3, empty
+ *   search_path) plus the ones the backup pins (TimeZone UTC, bytea_output hex, client encoding
+ *   UTF8) and hashes the lines as they arrive.</li>
+ *   <li>{@code r:}: {@code hash_record_extended} of the row's values (PostgreSQL 14+), summed
+ *   exactly on the server.</li>
+ *   <li>{@code t:}: for tables with a column type that has no hash function and on older servers,
+ *   {@code hashtextextended} of the row's text under fixed output settings (UTC, ISO dates, hex
+ *   bytea, shortest exact floats), summed exactly on the server.</li>
+ * </ul>
+ * The server functions are those behind hash partitioning, whose values PostgreSQL keeps stable
+ * across versions; {@link #compute(Connection, Fingerprints)} reuses the recorded method per
+ * table, so a check on another server version compares like with like, and backups recorded with
+ * {@code r:} or {@code t:} hashes keep verifying. The schema hash is a SHA-256 over columns
+ * (name, type, nullability, default), constraints, indexes and views as the catalogs describe
+ * them, with every name schema-qualified and no OIDs, so a faithful restore into another server
+ * yields the same value.
  *
- * <p><b>Restrictions.</b> Hash values may differ between little- and big-endian servers, so
- * compare fingerprints taken on the same architecture. Covers ordinary tables and partitions of user schemas (not
- * extension-owned or temporary ones); sequences' positions and large objects are not hashed.
- * The computation reads every row: budget one sequential scan per table. It runs inside the
- * caller's current transaction (use REPEATABLE READ for a stable view) and changes only
- * transaction-local settings.
+ * <p><b>Restrictions.</b> {@code c:} hashes are taken only for UTF8 databases and for tables
+ * whose COPY text depends on no setting that cannot be pinned: a table with a {@code money}
+ * column (directly or inside a domain, array, composite or range) gets a server-side hash
+ * instead, because money's text follows {@code lc_monetary}, which pg_dump must keep as the
+ * server has it for the dump to restore. Types of extensions are assumed to print independently of
+ * session settings. Server-side hash values may differ between little- and big-endian servers, so
+ * compare fingerprints taken on the same architecture. Covers ordinary tables and partitions of
+ * user schemas (not extension-owned or temporary ones); sequences' positions and large objects
+ * are not hashed. The computation reads every row: budget one sequential scan (or COPY) per
+ * table. It runs inside the caller's current transaction (use REPEATABLE READ for a stable view)
+ * and changes only transaction-local settings.
  *
  * <p><b>Threading.</b> Stateless; one connection per call, which must not be used concurrently.
  */
@@ -51,13 +71,16 @@ public final class PgFingerprints {
 
     private static final String RECORD = "r:";
     private static final String TEXT = "t:";
+    private static final String COPY = "c:";
 
     private PgFingerprints() {
     }
 
     /**
      * Computes the fingerprints of the database {@code c} is connected to, inside the current
-     * transaction (auto-commit must be off).
+     * transaction (auto-commit must be off), with the server-side hashes ({@code r:} or {@code t:}).
+     * To check a database against recorded fingerprints, use {@link #compute(Connection, Fingerprints)}:
+     * a backup's {@code c:} hashes are only reproduced that way.
      */
     public static Fingerprints compute(Connection c) throws SQLException {
         return compute(c, null);
@@ -65,10 +88,106 @@ public final class PgFingerprints {
 
     /**
      * Computes fingerprints comparable with {@code like}: each table is hashed the way it was
-     * hashed in {@code like} (row values or row text), so a backup taken on one server version
-     * can be checked on another. Tables {@code like} lacks are hashed the best way available.
+     * hashed in {@code like} (row values, row text, or COPY text hashed by the client), so a backup
+     * taken on one server version can be checked on another. Tables {@code like} lacks are hashed
+     * the best server-side way available.
      */
     public static Fingerprints compute(Connection c, Fingerprints like) throws SQLException {
+        return compute(c, like, List.of());
+    }
+
+    /**
+     * Like {@link #compute(Connection, Fingerprints)}, with the tables hashed by COPY spread over
+     * {@code c} and the {@code helpers}, largest first, one thread per helper: a COPY costs the
+     * server about twice a value hash, so a check on a server with spare cores uses them.
+     * The helpers must be connected to the same database as {@code c} and idle (no open
+     * transaction); each imports the snapshot of {@code c}'s transaction, so all see one instant,
+     * and is left with its transaction rolled back and auto-commit off. Never closes a helper.
+     */
+    public static Fingerprints compute(Connection c, Fingerprints like, List<Connection> helpers) throws SQLException {
+        pinSettings(c);
+        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
+        String schema = schemaHash(c);
+        List<Table> tables = tables(c);
+        Map<String, TableFingerprint> server = new LinkedHashMap<>();
+        List<Table> byCopy = new ArrayList<>();
+        for (Table t : tables) {
+            TableFingerprint given = like == null ? null : like.tables().get(t.name());
+            if (given != null && given.contentHash().startsWith(COPY)) {
+                byCopy.add(t);
+            } else {
+                server.put(t.name(), serverSide(c, t, given, recordHash));
+            }
+        }
+        List<CopyHashCheck.Target> targets = new ArrayList<>();
+        for (Table t : byCopy) {
+            targets.add(new CopyHashCheck.Target(t.name(), t.qualified(), t.oid(), t.bytes()));
+        }
+        Map<String, CopyHashTap.Table> copied = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
+        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        for (Table t : tables) {
+            CopyHashTap.Table h = copied.get(t.name());
+            out.put(t.name(), h == null ? server.get(t.name()) : new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
+        }
+        return new Fingerprints(schema, out);
+    }
+
+    /** A table of the database: {@code name} is {@code schema.table} unquoted, {@code qualified} quoted for SQL. */
+    record Table(String name, String qualified, long oid, long bytes, boolean streamable) {
+    }
+
+    /**
+     * The snapshot's share of stream fingerprints: the schema hash, every table, and server-side
+     * fingerprints of those whose COPY text is not reproducible ({@link Table#streamable()} false).
+     */
+    record StreamPlan(String schemaHash, List<Table> tables, Map<String, TableFingerprint> serverSide) {
+    }
+
+    /** Takes the snapshot's share of stream fingerprints inside the current transaction. */
+    static StreamPlan planStream(Connection c) throws SQLException {
+        pinSettings(c);
+        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
+        String schema = schemaHash(c);
+        List<Table> tables = tables(c);
+        Map<String, TableFingerprint> server = new LinkedHashMap<>();
+        for (Table t : tables) {
+            if (!t.streamable()) {
+                server.put(t.name(), serverSide(c, t, null, recordHash));
+            }
+        }
+        return new StreamPlan(schema, tables, server);
+    }
+
+    /**
+     * Completes {@code plan} with the tables hashed from pg_dump's COPY data; a table without a data
+     * entry in the dump gets the fingerprint of no rows, which is what a restore of it holds.
+     */
+    static Fingerprints withStream(StreamPlan plan, Map<String, CopyHashTap.Table> hashed) {
+        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        for (Table t : plan.tables()) {
+            TableFingerprint server = plan.serverSide().get(t.name());
+            if (server != null) {
+                out.put(t.name(), server);
+            } else {
+                CopyHashTap.Table h = hashed.getOrDefault(t.name(), new CopyHashTap.Table(0, 0));
+                out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
+            }
+        }
+        return new Fingerprints(plan.schemaHash(), out);
+    }
+
+    /** Completes {@code plan} server-side, in the same transaction, when the dump could not be hashed. */
+    static Fingerprints withoutStream(Connection c, StreamPlan plan) throws SQLException {
+        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
+        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        for (Table t : plan.tables()) {
+            TableFingerprint server = plan.serverSide().get(t.name());
+            out.put(t.name(), server != null ? server : serverSide(c, t, null, recordHash));
+        }
+        return new Fingerprints(plan.schemaHash(), out);
+    }
+
+    private static void pinSettings(Connection c) throws SQLException {
         if (c.getAutoCommit()) {
             throw new IllegalStateException("connection: auto-commit is on; fingerprints must be taken inside one "
                     + "REPEATABLE READ transaction so all tables are seen at the same instant");
@@ -82,46 +201,65 @@ public final class PgFingerprints {
             st.execute("SET LOCAL extra_float_digits = 1");
             st.execute("SET LOCAL lc_monetary = 'C'");
         }
-        return new Fingerprints(schemaHash(c), tables(c, like));
     }
 
-    private static Map<String, TableFingerprint> tables(Connection c, Fingerprints like) throws SQLException {
-        List<String[]> names = new ArrayList<>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname, pg_catalog.format('%I.%I', n.nspname, c.relname) "
-                     + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                     + "WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND " + USER_SCHEMAS + " AND " + NOT_EXTENSION
-                     + " ORDER BY 1, 2")) {
+    /**
+     * Ordinary tables and partitions of user schemas, and whether their COPY text is reproducible:
+     * not if a copied column's type is or contains {@code money} (through domains, arrays,
+     * composites, ranges), whose text follows {@code lc_monetary}.
+     */
+    private static List<Table> tables(Connection c) throws SQLException {
+        int major = c.getMetaData().getDatabaseMajorVersion();
+        String copied = major >= 12 ? " AND a.attgenerated = ''" : "";
+        String multirange = major >= 14
+                ? " UNION ALL SELECT rg.rngtypid FROM pg_catalog.pg_range rg WHERE rg.rngmultitypid = ty.oid" : "";
+        String sql = "WITH RECURSIVE rel AS (SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
+                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND " + USER_SCHEMAS + " AND " + NOT_EXTENSION + "), "
+                + "reach(rel, typ) AS (SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a JOIN rel ON rel.oid = a.attrelid "
+                + "WHERE a.attnum > 0 AND NOT a.attisdropped" + copied + " "
+                + "UNION SELECT r.rel, x.sub FROM reach r JOIN pg_catalog.pg_type ty ON ty.oid = r.typ CROSS JOIN LATERAL ("
+                + "SELECT ty.typbasetype WHERE ty.typtype = 'd' "
+                + "UNION ALL SELECT ty.typelem WHERE ty.typelem <> 0 AND ty.typcategory = 'A' "
+                + "UNION ALL SELECT ca.atttypid FROM pg_catalog.pg_attribute ca WHERE ty.typtype = 'c' AND ca.attrelid = ty.typrelid "
+                + "AND ca.attnum > 0 AND NOT ca.attisdropped "
+                + "UNION ALL SELECT rg.rngsubtype FROM pg_catalog.pg_range rg WHERE rg.rngtypid = ty.oid" + multirange
+                + ") x(sub)) "
+                + "SELECT rel.nspname, rel.relname, pg_catalog.format('%I.%I', rel.nspname, rel.relname), rel.oid, "
+                + "pg_catalog.pg_relation_size(rel.oid), "
+                + "NOT EXISTS (SELECT 1 FROM reach r WHERE r.rel = rel.oid AND r.typ = 'pg_catalog.money'::pg_catalog.regtype) "
+                + "FROM rel ORDER BY 1, 2";
+        List<Table> out = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
-                names.add(new String[] {rs.getString(1) + "." + rs.getString(2), rs.getString(3)});
+                out.add(new Table(rs.getString(1) + "." + rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getBoolean(6)));
             }
-        }
-        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        Map<String, TableFingerprint> out = new LinkedHashMap<>();
-        for (String[] n : names) {
-            TableFingerprint given = like == null ? null : like.tables().get(n[0]);
-            boolean byRecord = given != null ? given.contentHash().startsWith(RECORD) : recordHash;
-            TableFingerprint fp = null;
-            if (byRecord) {
-                // hash_record_extended hashes column values with their types' hash functions, 2-3x
-                // cheaper than formatting rows as text; types without one (json, point, ...) fall back
-                Savepoint sp = c.setSavepoint();
-                try {
-                    fp = table(c, n[1], RECORD, "pg_catalog.hash_record_extended(t, 0)");
-                    c.releaseSavepoint(sp);
-                } catch (SQLException e) {
-                    c.rollback(sp);
-                    if (given != null) {
-                        throw e;
-                    }
-                }
-            }
-            out.put(n[0], fp != null ? fp : table(c, n[1], TEXT, "pg_catalog.hashtextextended(t::text, 0)"));
         }
         return out;
     }
 
-    private static TableFingerprint table(Connection c, String qualified, String method, String rowHash) throws SQLException {
+    private static TableFingerprint serverSide(Connection c, Table t, TableFingerprint given, boolean recordHash)
+            throws SQLException {
+        boolean byRecord = given != null ? given.contentHash().startsWith(RECORD) : recordHash;
+        if (byRecord) {
+            // hash_record_extended hashes column values with their types' hash functions, 2-3x
+            // cheaper than formatting rows as text; types without one (json, point, ...) fall back
+            Savepoint sp = c.setSavepoint();
+            try {
+                TableFingerprint fp = summed(c, t.qualified(), RECORD, "pg_catalog.hash_record_extended(t, 0)");
+                c.releaseSavepoint(sp);
+                return fp;
+            } catch (SQLException e) {
+                c.rollback(sp);
+                if (given != null) {
+                    throw e;
+                }
+            }
+        }
+        return summed(c, t.qualified(), TEXT, "pg_catalog.hashtextextended(t::text, 0)");
+    }
+
+    private static TableFingerprint summed(Connection c, String qualified, String method, String rowHash) throws SQLException {
         // 64-bit row hashes summed exactly (sum(bigint) is numeric): order-independent, constant memory
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*), coalesce(sum(" + rowHash + "), 0) FROM ONLY " + qualified + " t")) {
@@ -130,6 +268,11 @@ public final class PgFingerprints {
             return new TableFingerprint(rows, method + Digest.sha256((rows + ":" + rs.getString(2))
                     .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 32));
         }
+    }
+
+    static String copyHash(long rows, long sum) {
+        return COPY + Digest.sha256((rows + ":" + Long.toUnsignedString(sum)).getBytes(StandardCharsets.UTF_8))
+                .hex().substring(0, 32);
     }
 
     private static String schemaHash(Connection c) throws SQLException {

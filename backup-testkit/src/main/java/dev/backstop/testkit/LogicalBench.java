@@ -11,6 +11,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.DumpFormat;
+import dev.backstop.postgres.FingerprintMethod;
 import dev.backstop.postgres.PgDumpSource;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PostgresRestore;
@@ -23,7 +24,8 @@ import java.util.Locale;
  * fixture load per process, each printing {@code key=value} lines. Not a public API.
  *
  * <pre>
- *   backup  --port=P --db=D --repo=DIR --kek=FILE [--format=custom] [--level=3] [--zstd-workers=0] [--fingerprints=true]
+ *   backup  --port=P --db=D --repo=DIR --kek=FILE [--format=custom] [--level=3] [--zstd-workers=0]
+ *           [--fingerprints=true|false|stream|server|none]
  *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--jobs=2] [--streaming=true]
  *   load    --port=P --db=D --size=1536MiB
  *   serve   (reads one of the commands above per line from standard input, answers with its
@@ -76,7 +78,7 @@ public final class LogicalBench {
                 Manifest m = BackupPipeline.builder()
                         .source(PgDumpSource.builder(ep, o.req("db"))
                                 .format(DumpFormat.fromLabel(o.getOrDefault("format", "custom")))
-                                .fingerprints(Boolean.parseBoolean(o.getOrDefault("fingerprints", "true"))).build())
+                                .fingerprints(fingerprintMethod(o.getOrDefault("fingerprints", "true"))).build())
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
                                 .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
                         .encrypt(Encryption.with(kek))
@@ -106,4 +108,13 @@ public final class LogicalBench {
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
     }
 
+
+    /** true and false as before the methods existed, or a {@link FingerprintMethod} by name. */
+    private static FingerprintMethod fingerprintMethod(String value) {
+        return switch (value) {
+            case "true" -> FingerprintMethod.STREAM;
+            case "false" -> FingerprintMethod.NONE;
+            default -> FingerprintMethod.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+        };
+    }
 }

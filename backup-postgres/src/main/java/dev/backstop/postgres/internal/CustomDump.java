@@ -3,6 +3,7 @@ package dev.backstop.postgres.internal;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,9 +36,10 @@ public final class CustomDump {
 
     /**
      * One table-of-contents entry. {@code copyStmt} is null for entries without COPY data;
+     * {@code namespace} is the schema of the entry's object (null if it has none);
      * {@code dependencies} are the dump ids it must come after.
      */
-    public record Entry(int dumpId, String desc, String tag, Section section, String defn,
+    public record Entry(int dumpId, String desc, String namespace, String tag, Section section, String defn,
                         String copyStmt, boolean hasData, List<Integer> dependencies) {
         public Entry {
             dependencies = List.copyOf(dependencies);
@@ -49,6 +51,8 @@ public final class CustomDump {
     }
 
     public static final int BLOCK_DATA = 1;
+    /** The newest pg_dump whose archives this reader knows (archive version 1.15). */
+    public static final int NEWEST_PG_DUMP_MAJOR = 16;
     private static final int K_VERS_1_11 = version(1, 11, 0);
     private static final int K_VERS_1_14 = version(1, 14, 0);
     private static final int K_VERS_1_15 = version(1, 15, 0);
@@ -147,7 +151,7 @@ public final class CustomDump {
             String defn = readStr();
             readStr(); // drop statement
             String copyStmt = readStr();
-            readStr(); // namespace
+            String namespace = readStr();
             readStr(); // tablespace
             if (version >= K_VERS_1_14) {
                 readStr(); // table access method
@@ -164,7 +168,7 @@ public final class CustomDump {
             }
             int flag = readByte();
             readBytes(offSize);
-            toc.put(dumpId, new Entry(dumpId, desc, tag, section, defn, copyStmt, flag != 3, deps));
+            toc.put(dumpId, new Entry(dumpId, desc, namespace, tag, section, defn, copyStmt, flag != 3, deps));
         }
         return toc;
     }
@@ -216,9 +220,35 @@ public final class CustomDump {
             if (len == 0) {
                 return 0;
             }
+            if (!hasData()) {
+                return -1;
+            }
+            int r = (int) Math.min(Math.min(len, left), lim - pos);
+            System.arraycopy(buf, pos, b, off, r);
+            pos += r;
+            left -= r;
+            return r;
+        }
+
+        /** Writes the rest of the block straight from the reader's buffer, without a copy in between. */
+        @Override
+        public long transferTo(OutputStream out) throws IOException {
+            long moved = 0;
+            while (hasData()) {
+                int r = (int) Math.min(left, lim - pos);
+                out.write(buf, pos, r);
+                pos += r;
+                left -= r;
+                moved += r;
+            }
+            return moved;
+        }
+
+        /** Whether data bytes follow, with at least one of them buffered; false at the block's end. */
+        private boolean hasData() throws IOException {
             while (left == 0) {
                 if (done) {
-                    return -1;
+                    return false;
                 }
                 int n = readInt();
                 if (n < 0) {
@@ -226,7 +256,7 @@ public final class CustomDump {
                 }
                 if (n == 0) {
                     done = true;
-                    return -1;
+                    return false;
                 }
                 if (n <= END_MARKER.length + 2 && buffered(n) && isEndMarker(n)) {
                     consume(n);
@@ -237,11 +267,7 @@ public final class CustomDump {
             if (!buffered(1)) {
                 throw new EOFException("archive ends inside a data block");
             }
-            int r = (int) Math.min(Math.min(len, left), lim - pos);
-            System.arraycopy(buf, pos, b, off, r);
-            pos += r;
-            left -= r;
-            return r;
+            return true;
         }
     }
 

@@ -50,6 +50,15 @@ public final class ToolProcess implements AutoCloseable {
      */
     public static ToolProcess startWith(Path program, List<String> args, PgEndpoint endpoint, ProcessBuilder.Redirect stdin,
                                     ProcessBuilder.Redirect stdout) throws IOException {
+        return startWith(program, args, endpoint, stdin, stdout, Map.of());
+    }
+
+    /**
+     * Starts {@code program} like {@link #startWith(Path, List, PgEndpoint, ProcessBuilder.Redirect,
+     * ProcessBuilder.Redirect)} with {@code env} added to (replacing entries of) its environment.
+     */
+    public static ToolProcess startWith(Path program, List<String> args, PgEndpoint endpoint, ProcessBuilder.Redirect stdin,
+                                    ProcessBuilder.Redirect stdout, Map<String, String> extraEnv) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(program.toString());
         cmd.addAll(args);
@@ -60,6 +69,7 @@ public final class ToolProcess implements AutoCloseable {
         env.remove("PGSERVICE");
         env.put("PGCONNECT_TIMEOUT", "10");
         env.put("PGAPPNAME", "backstop");
+        env.putAll(extraEnv);
         if (endpoint != null) {
             cmd.add("--host=" + endpoint.host());
             cmd.add("--port=" + endpoint.port());
