@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +47,7 @@ final class FramedZstdInputStream extends InputStream {
     /** No more records to read: the end record was checked, or a failure is queued. */
     private boolean inputDone;
     private boolean closed;
+    private Throwable failure;
 
     private record Frame(byte[] plain, int length, byte[] compressed) {
     }
@@ -59,6 +61,9 @@ final class FramedZstdInputStream extends InputStream {
 
     @Override
     public int read() throws IOException {
+        if (current != null && pos < current.length() && !closed) {
+            return current.plain()[pos++] & 0xff;
+        }
         byte[] one = new byte[1];
         int n = read(one, 0, 1);
         return n < 0 ? -1 : one[0] & 0xff;
@@ -66,8 +71,13 @@ final class FramedZstdInputStream extends InputStream {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
         if (closed) {
             throw new IOException("stream closed");
+        }
+        if (failure != null) {
+            // frames after a failed one must never be handed out as if they followed it
+            throw new IOException("framed zstd: the stream failed earlier: " + failure.getMessage(), failure);
         }
         if (len == 0) {
             return 0;
@@ -84,7 +94,15 @@ final class FramedZstdInputStream extends InputStream {
                 stopThreads();
                 return -1;
             }
-            current = await(next);
+            try {
+                current = await(next);
+            } catch (IOException | RuntimeException | Error e) {
+                failure = e;
+                ahead.forEach(f -> f.cancel(true));
+                ahead.clear();
+                stopThreads();
+                throw e;
+            }
             pos = 0;
         }
         int n = Math.min(len, current.length() - pos);
@@ -105,7 +123,6 @@ final class FramedZstdInputStream extends InputStream {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting for a zstd decode thread");
         } catch (ExecutionException e) {
-            inputDone = true;
             Throwable t = e.getCause();
             if (t instanceof IOException io) {
                 throw io;

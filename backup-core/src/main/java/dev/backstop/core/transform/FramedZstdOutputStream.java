@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
@@ -72,11 +73,16 @@ final class FramedZstdOutputStream extends OutputStream {
 
     @Override
     public void write(int b) throws IOException {
+        if (block != null && fill < frameSize - 1 && !closed && failed == null) {
+            block[fill++] = (byte) b;
+            return;
+        }
         write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
         if (closed) {
             throw new IOException("stream closed");
         }
@@ -104,7 +110,10 @@ final class FramedZstdOutputStream extends OutputStream {
         }
     }
 
-    /** Writes the frames compressed so far; the block being filled stays open (frames stay full). */
+    /**
+     * Waits for the frames being compressed and writes them; the block being filled stays open, so
+     * every frame but the last stays full.
+     */
     @Override
     public void flush() throws IOException {
         if (closed) {

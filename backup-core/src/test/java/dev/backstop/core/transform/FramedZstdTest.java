@@ -139,6 +139,37 @@ class FramedZstdTest {
     }
 
     @Test
+    void afterAFailure_readKeepsFailing_andTheThreadsAreGone() throws IOException {
+        byte[] enc = encode(FRAMED, data(6 * FRAME, 1));
+        enc[records(enc).get(1) + ZstdFrames.RECORD + 2000] ^= 0x10;
+        InputStream in = FRAMED.decode(new ByteArrayInputStream(enc), BINDING);
+        assertThat(in.readNBytes(FRAME)).hasSize(FRAME);
+        assertThatThrownBy(() -> in.read(new byte[10])).isInstanceOf(IOException.class).hasMessageContaining("frame 1");
+        assertThat(decodeThreads()).isEmpty();
+        // frame 2 decoded fine, but must never come out as if it followed frame 0
+        assertThatThrownBy(() -> in.read(new byte[10])).isInstanceOf(IOException.class).hasMessageContaining("failed earlier");
+        in.close();
+    }
+
+    @Test
+    void byteByByteWrites_andReads_roundTrip() throws IOException {
+        byte[] data = data(FRAME + 3, 6);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream out = FRAMED.encode(bytes, BINDING)) {
+            for (byte b : data) {
+                out.write(b);
+            }
+        }
+        ByteArrayOutputStream back = new ByteArrayOutputStream();
+        try (InputStream in = FRAMED.decode(new ByteArrayInputStream(bytes.toByteArray()), BINDING)) {
+            for (int b = in.read(); b >= 0; b = in.read()) {
+                back.write(b);
+            }
+        }
+        assertThat(back.toByteArray()).isEqualTo(data);
+    }
+
+    @Test
     void flippedByte_inARecord_failsNamingTheOffset() throws IOException {
         byte[] enc = encode(FRAMED, data(3 * FRAME + 7, 1));
         int frame1 = records(enc).get(1);
