@@ -46,7 +46,11 @@ import java.util.Optional;
 public final class ZstdTransform implements Transform {
     /** Id recorded in manifests. */
     public static final String ID = "zstd";
-    /** Framed mode's block size unless set: measured against 2 and 8 MiB (see the README). */
+    /**
+     * Framed mode's block size unless set. 2, 4 and 8 MiB frames compress MIXED rows alike (ratio
+     * within 0.01% of zstd's native threads) at the same speed; 4 MiB halves 2 MiB's records and
+     * hand-offs and keeps a 4-thread restore's frames at ~48 MiB.
+     */
     public static final DataSize DEFAULT_FRAME_SIZE = DataSize.ofMiB(4);
     private static final DataSize MIN_FRAME_SIZE = DataSize.ofKiB(4);
     private static final DataSize MAX_FRAME_SIZE = DataSize.ofMiB(256);
