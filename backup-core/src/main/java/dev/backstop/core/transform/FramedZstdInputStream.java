@@ -6,6 +6,8 @@ import com.github.luben.zstd.ZstdException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -34,8 +36,10 @@ final class FramedZstdInputStream extends InputStream {
     private final int bound;
     private final ConcurrentLinkedQueue<ZstdDecompressCtx> contexts = new ConcurrentLinkedQueue<>();
     private final ArrayDeque<Future<Frame>> ahead = new ArrayDeque<>();
-    private final ArrayDeque<byte[]> freePlain = new ArrayDeque<>();
-    private final ArrayDeque<byte[]> freeCompressed = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> freePlain = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> freeCompressed = new ArrayDeque<>();
+    /** Carries compressed bytes from {@code in} into their direct buffer. */
+    private final byte[] scratch = new byte[64 * 1024];
     private final byte[] record = new byte[ZstdFrames.RECORD];
     private ExecutorService pool;
     private Frame current;
@@ -48,8 +52,11 @@ final class FramedZstdInputStream extends InputStream {
     private boolean inputDone;
     private boolean closed;
     private Throwable failure;
+    /** Size of new compressed-frame buffers. */
+    private int compressedSize;
 
-    private record Frame(byte[] plain, int length, byte[] compressed) {
+    /** Direct buffers, off the Java heap as zstd's own decoder keeps its window. */
+    private record Frame(ByteBuffer plain, int length, ByteBuffer compressed) {
     }
 
     FramedZstdInputStream(InputStream in, int frameSize, int threads) {
@@ -62,7 +69,7 @@ final class FramedZstdInputStream extends InputStream {
     @Override
     public int read() throws IOException {
         if (current != null && pos < current.length() && !closed) {
-            return current.plain()[pos++] & 0xff;
+            return current.plain().get(pos++) & 0xff;
         }
         byte[] one = new byte[1];
         int n = read(one, 0, 1);
@@ -106,7 +113,7 @@ final class FramedZstdInputStream extends InputStream {
             pos = 0;
         }
         int n = Math.min(len, current.length() - pos);
-        System.arraycopy(current.plain(), pos, b, off, n);
+        current.plain().get(pos, b, off, n);
         pos += n;
         return n;
     }
@@ -192,21 +199,31 @@ final class FramedZstdInputStream extends InputStream {
                     + Integer.toUnsignedString(plain) + " plaintext and " + Integer.toUnsignedString(compressed)
                     + " compressed bytes, allowed 1.." + frameSize + " and 4.." + bound + " (damaged)");
         }
-        // frames but the last are full: buffers sized for a full frame are reused, the last's is exact
-        byte[] c = take(freeCompressed, compressed, plain == frameSize ? bound : compressed);
-        int got = ZstdFrames.readFully(in, c, 0, compressed);
+        // sized to what frames need, not to zstd's bound: compressible data keeps far less in flight
+        // (growing to the largest frame seen, so that reused buffers fit and few are dropped)
+        compressedSize = Math.min(bound, Math.max(compressedSize, (compressed + 0xffff) & ~0xffff));
+        ByteBuffer c = take(freeCompressed, compressed, compressedSize);
+        int got = 0;
+        while (got < compressed) {
+            int k = ZstdFrames.readFully(in, scratch, 0, Math.min(scratch.length, compressed - got));
+            c.put(got, scratch, 0, k);
+            got += k;
+            if (k == 0) {
+                break;
+            }
+        }
         offset += got;
         if (got < compressed) {
             throw new IOException("framed zstd: frame " + number + " at offset " + (at + ZstdFrames.RECORD) + " is truncated: "
                     + got + " of its " + compressed + " bytes present");
         }
-        if (ZstdFrames.getInt(c, compressed - 4) != checksum) {
+        if (c.order(ByteOrder.LITTLE_ENDIAN).getInt(compressed - 4) != checksum) {
             throw new IOException("framed zstd: frame " + number + " at offset " + (at + ZstdFrames.RECORD)
                     + " does not end with the checksum its record names (frames swapped or damaged)");
         }
         frames++;
         total += plain;
-        byte[] p = take(freePlain, plain, plain);
+        ByteBuffer p = take(freePlain, plain, plain);
         long frameAt = at + ZstdFrames.RECORD;
         if (pool == null) {
             pool = ZstdFrames.pool(threads, "decode");
@@ -214,14 +231,14 @@ final class FramedZstdInputStream extends InputStream {
         return pool.submit(() -> decode(number, frameAt, c, compressed, p, plain));
     }
 
-    private Frame decode(int number, long at, byte[] c, int compressed, byte[] p, int plain) throws IOException {
+    private Frame decode(int number, long at, ByteBuffer c, int compressed, ByteBuffer p, int plain) throws IOException {
         ZstdDecompressCtx ctx = contexts.poll();
         if (ctx == null) {
             ctx = new ZstdDecompressCtx();
         }
         try {
             // one call per frame: zstd checks the frame's content size and content checksum
-            int n = ctx.decompressByteArray(p, 0, plain, c, 0, compressed);
+            int n = ctx.decompressDirectByteBuffer(p, 0, plain, c, 0, compressed);
             if (n != plain) {
                 throw new IOException("framed zstd: frame " + number + " at offset " + at + " decodes to " + n
                         + " bytes, its record says " + plain + " (damaged)");
@@ -250,9 +267,9 @@ final class FramedZstdInputStream extends InputStream {
         }
     }
 
-    private static byte[] take(ArrayDeque<byte[]> free, int need, int size) {
-        byte[] b = free.poll();
-        return b != null && b.length >= need ? b : new byte[size];
+    private static ByteBuffer take(ArrayDeque<ByteBuffer> free, int need, int size) {
+        ByteBuffer b = free.poll();
+        return b != null && b.capacity() >= need ? b : ByteBuffer.allocateDirect(size);
     }
 
     private void stopThreads() {

@@ -6,6 +6,8 @@ import com.github.luben.zstd.ZstdException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,18 +35,23 @@ final class FramedZstdOutputStream extends OutputStream {
     private final BlockingQueue<ZstdCompressCtx> contexts;
     private final List<ZstdCompressCtx> allContexts = new ArrayList<>();
     private final ArrayDeque<Future<Frame>> inFlight = new ArrayDeque<>();
-    private final ArrayDeque<byte[]> freePlain = new ArrayDeque<>();
-    private final ArrayDeque<byte[]> freeCompressed = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> freePlain = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> freeCompressed = new ArrayDeque<>();
+    /** Copies compressed bytes from their direct buffer to {@code out}. */
+    private final byte[] scratch = new byte[64 * 1024];
     private final int bound;
-    private byte[] block;
+    private ByteBuffer block;
     private int fill;
     private int frames;
     private long total;
     private boolean closed;
     private IOException failed;
 
-    /** One block on its way: plaintext in, compressed frame out. */
-    private record Frame(int number, byte[] plain, int plainLength, byte[] compressed, int compressedLength) {
+    /**
+     * One block on its way: plaintext in, compressed frame out. Direct buffers, off the Java heap
+     * as zstd's own threads kept theirs: a frame per thread in flight must not crowd a small heap.
+     */
+    private record Frame(int number, ByteBuffer plain, int plainLength, ByteBuffer compressed, int compressedLength) {
     }
 
     FramedZstdOutputStream(OutputStream out, int level, int windowLog, int frameSize, int workers) {
@@ -74,7 +81,7 @@ final class FramedZstdOutputStream extends OutputStream {
     @Override
     public void write(int b) throws IOException {
         if (block != null && fill < frameSize - 1 && !closed && failed == null) {
-            block[fill++] = (byte) b;
+            block.put(fill++, (byte) b);
             return;
         }
         write(new byte[] {(byte) b}, 0, 1);
@@ -94,7 +101,7 @@ final class FramedZstdOutputStream extends OutputStream {
                 block = take(freePlain, frameSize);
             }
             int n = Math.min(len, frameSize - fill);
-            System.arraycopy(b, off, block, fill, n);
+            block.put(fill, b, off, n);
             fill += n;
             off += n;
             len -= n;
@@ -143,7 +150,7 @@ final class FramedZstdOutputStream extends OutputStream {
     private Frame compress(Frame f) throws IOException {
         ZstdCompressCtx c = contexts.poll();
         try {
-            int n = c.compressByteArray(f.compressed(), 0, f.compressed().length, f.plain(), 0, f.plainLength());
+            int n = c.compressDirectByteBuffer(f.compressed(), 0, f.compressed().capacity(), f.plain(), 0, f.plainLength());
             return new Frame(f.number(), f.plain(), f.plainLength(), f.compressed(), n);
         } catch (ZstdException e) {
             throw new IOException("zstd could not compress frame " + f.number() + ": " + e.getMessage(), e);
@@ -165,17 +172,21 @@ final class FramedZstdOutputStream extends OutputStream {
     }
 
     private void writeFrame(Frame f) throws IOException {
-        byte[] c = f.compressed();
+        ByteBuffer c = f.compressed();
         int n = f.compressedLength();
-        out.write(ZstdFrames.frameRecord(f.number(), n, f.plainLength(), ZstdFrames.getInt(c, n - 4)));
-        out.write(c, 0, n);
+        out.write(ZstdFrames.frameRecord(f.number(), n, f.plainLength(), c.order(ByteOrder.LITTLE_ENDIAN).getInt(n - 4)));
+        for (int off = 0; off < n; off += scratch.length) {
+            int k = Math.min(scratch.length, n - off);
+            c.get(off, scratch, 0, k);
+            out.write(scratch, 0, k);
+        }
         freePlain.add(f.plain());
         freeCompressed.add(c);
     }
 
-    private static byte[] take(ArrayDeque<byte[]> free, int size) {
-        byte[] b = free.poll();
-        return b != null ? b : new byte[size];
+    private static ByteBuffer take(ArrayDeque<ByteBuffer> free, int size) {
+        ByteBuffer b = free.poll();
+        return b != null ? b : ByteBuffer.allocateDirect(size);
     }
 
     @Override

@@ -23,7 +23,7 @@ import java.util.Optional;
  * <i>framed</i> mode on n threads; {@link Builder#frameSize} asks for framed mode explicitly.
  * Frames carry zstd's content checksum, so a damaged or truncated frame fails to decode.
  *
- * <p><b>Framed mode.</b> The plaintext is cut into blocks of {@code frameSize} (4 MiB by default)
+ * <p><b>Framed mode.</b> The plaintext is cut into blocks of {@code frameSize} (2 MiB by default)
  * and each block becomes an independent zstd frame with its content size and checksum, so frames
  * compress and decompress in parallel (a single zstd stream, even one written by zstd's own
  * threads, decodes on one thread only). Each frame is preceded by a 24-byte zstd skippable frame
@@ -48,10 +48,11 @@ public final class ZstdTransform implements Transform {
     public static final String ID = "zstd";
     /**
      * Framed mode's block size unless set. 2, 4 and 8 MiB frames compress MIXED rows alike (ratio
-     * within 0.01% of zstd's native threads) at the same speed; 4 MiB halves 2 MiB's records and
-     * hand-offs and keeps a 4-thread restore's frames at ~48 MiB.
+     * within 0.01% of zstd's native threads) at the same speed, so the smallest wins: frames live on
+     * the Java heap (zstd's own threads kept theirs off it), (workers + 2) blocks while writing and
+     * (decodeThreads + 2) frames while reading, and a 4 GiB backup and restore must fit a 128 MiB heap.
      */
-    public static final DataSize DEFAULT_FRAME_SIZE = DataSize.ofMiB(4);
+    public static final DataSize DEFAULT_FRAME_SIZE = DataSize.ofMiB(2);
     private static final DataSize MIN_FRAME_SIZE = DataSize.ofKiB(4);
     private static final DataSize MAX_FRAME_SIZE = DataSize.ofMiB(256);
 
@@ -209,7 +210,7 @@ public final class ZstdTransform implements Transform {
         }
 
         /**
-         * Framed mode with blocks of this size, 4 KiB..256 MiB; 4 MiB when
+         * Framed mode with blocks of this size, 4 KiB..256 MiB; 2 MiB when
          * {@link #workers} &gt; 0 and this is not called. With {@code workers(0)} the frames are
          * compressed on the writing thread but still decode in parallel. Smaller frames restore on
          * more threads sooner and compress a little worse (no match crosses a frame).
