@@ -425,8 +425,10 @@ public final class Restore {
         /**
          * Whether a big object is decoded on two threads (true by default): one reads it and runs
          * the stored-bytes SHA-256 and the decryption, the reading thread decompresses and runs the
-         * plaintext SHA-256, with at most 4 MiB in flight between them. Every check holds either
-         * way; false keeps each stream on the reading thread.
+         * plaintext SHA-256, with at most 4 MiB in flight between them. A framed zstd object (see
+         * {@link ZstdTransform}) decompresses on its own decode threads either way, leaving the
+         * reading thread the plaintext SHA-256. Every check holds either way; false keeps each
+         * stream's other stages on the reading thread.
          */
         public Builder pipelining(boolean pipelining) {
             this.pipelining = pipelining;

@@ -20,7 +20,7 @@ import java.util.Locale;
  * process, printing {@code key=value} lines. Not a public API.
  *
  * <pre>
- *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=0]
+ *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=2]
  *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true]
  *           (extract + pg_verifybackup, no start; false decodes on one thread as before Restore had a decode thread)
  * </pre>
@@ -44,7 +44,7 @@ public final class PhysicalBench {
                 Manifest m = BackupPipeline.builder()
                         .source(BaseBackupSource.builder(ep).build())
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
-                                .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
+                                .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "2"))).build())
                         .encrypt(Encryption.with(kek))
                         .repository(Repository.filesystem(Path.of(o.req("repo")))).build().run();
                 System.out.println("backup_id=" + m.id());

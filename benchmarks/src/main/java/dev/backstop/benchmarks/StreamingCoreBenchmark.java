@@ -39,10 +39,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * Every variant runs on the same payload in the same JVM, so ratios between rows are fair.
  *
  * <ul>
- *   <li>{@code SHA256}, {@code ZSTD}, {@code ZSTD_W2}, {@code AEAD}: one stage alone.
+ *   <li>{@code SHA256}, {@code ZSTD}, {@code ZSTD_W2}, {@code AEAD}: one stage alone ({@code ZSTD_W2}: zstd's
+ *       native multithreading, one frame).
+ *   <li>{@code ZSTD_FRAMED_W2}: {@code ZstdTransform} with workers=2, i.e. framed mode (independent 4 MiB
+ *       frames on two threads).
  *   <li>{@code CHAIN_SERIAL}: the real pipeline (SHA-256 → zstd-3 → AEAD → SHA-256) on one thread.
  *   <li>{@code CHAIN}: the same with the default hand-off, so zstd and AEAD+hashing use two cores.
- *   <li>{@code CHAIN_W2}: the pipeline with zstd workers=2.
+ *   <li>{@code CHAIN_W2}: the pipeline with zstd workers=2 (framed mode).
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -54,12 +57,12 @@ import org.openjdk.jmh.annotations.Warmup;
 public class StreamingCoreBenchmark {
     static final int SIZE = 64 << 20;
 
-    public enum Variant { SHA256, ZSTD, ZSTD_W2, AEAD, CHAIN_SERIAL, CHAIN, CHAIN_W2 }
+    public enum Variant { SHA256, ZSTD, ZSTD_W2, ZSTD_FRAMED_W2, AEAD, CHAIN_SERIAL, CHAIN, CHAIN_W2 }
 
     @Param({"SQL_DUMP", "MIXED", "RANDOM"})
     public Payload payload;
 
-    @Param({"SHA256", "ZSTD", "ZSTD_W2", "AEAD", "CHAIN_SERIAL", "CHAIN", "CHAIN_W2"})
+    @Param({"SHA256", "ZSTD", "ZSTD_W2", "ZSTD_FRAMED_W2", "AEAD", "CHAIN_SERIAL", "CHAIN", "CHAIN_W2"})
     public Variant variant;
 
     @Param({"3"})
@@ -102,6 +105,13 @@ public class StreamingCoreBenchmark {
                         z.setWorkers(2);
                     }
                     z.write(data);
+                }
+                return null;
+            }
+            case ZSTD_FRAMED_W2 -> {
+                try (OutputStream out = ZstdTransform.builder().level(level).workers(2).build()
+                        .encode(OutputStream.nullOutputStream(), new ObjectBinding("bench", "backups/bench/data"))) {
+                    out.write(data);
                 }
                 return null;
             }

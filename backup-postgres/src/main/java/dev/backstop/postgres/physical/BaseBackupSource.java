@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  *
  * <pre>{@code
  * CaptureSource source = BaseBackupSource.builder(PgEndpoint.of("127.0.0.1", 5432, "replicator", password)).build();
- * Manifest m = BackupPipeline.builder().source(source).compress(ZstdTransform.level(3))
+ * Manifest m = BackupPipeline.builder().source(source).compress(ZstdTransform.builder().level(3).workers(2).build())
  *     .encrypt(Encryption.with(kek)).repository(repo).build().run();
  * }</pre>
  *

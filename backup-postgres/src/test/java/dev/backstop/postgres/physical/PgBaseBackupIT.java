@@ -52,10 +52,11 @@ class PgBaseBackupIT {
         pg.close();
     }
 
+    /** As the README and PhysicalBench take base backups: framed zstd, so the restore decodes on threads. */
     static Manifest backup(EphemeralPostgres pg, Repository repo, KeyEncryptionKey kek) {
         return BackupPipeline.builder()
                 .source(BaseBackupSource.builder(pg.endpoint()).build())
-                .compress(ZstdTransform.level(3))
+                .compress(ZstdTransform.builder().level(3).workers(2).build())
                 .encrypt(Encryption.with(kek))
                 .repository(repo)
                 .build().run();
@@ -88,7 +89,11 @@ class PgBaseBackupIT {
             assertThat(r.start()).isEqualTo(start);
             assertThat(r.end()).isEqualTo(stop);
         });
-        assertThat(m.objects()).singleElement().satisfies(o -> assertThat(o.name()).isEqualTo("base.tar"));
+        assertThat(m.objects()).singleElement().satisfies(o -> {
+            assertThat(o.name()).isEqualTo("base.tar");
+            // framed zstd: the restore decodes the frames on several threads
+            assertThat(o.transforms()).anySatisfy(t -> assertThat(t.parameters()).containsKey("frames"));
+        });
     }
 
     @Test

@@ -1,0 +1,100 @@
+package dev.backstop.core.transform;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The framed layout of {@link ZstdTransform}: record layouts shared by its encoder and decoder.
+ *
+ * <p>Each zstd frame is preceded by a 24-byte zstd <i>skippable frame</i> (magic {@code 0x184D2A5B},
+ * length 16) holding, little-endian, the frame's number (u32, from 0), its compressed length (u32),
+ * its plaintext length (u32) and a copy of its content checksum (u32, the frame's last 4 bytes). The
+ * stream ends with a skippable end record (magic {@code 0x184D2A5E}, length 16): plaintext total (u64),
+ * frame count (u32), frame size (u32). Any zstd decoder skips these records, so the stream is
+ * standard; ours splits frames without parsing zstd block headers, refuses reordered frames by
+ * number and checksum copy, and knows a stream cut at a frame boundary by the missing end record.
+ */
+final class ZstdFrames {
+    static final int FRAME_MAGIC = 0x184D2A5B;
+    static final int END_MAGIC = 0x184D2A5E;
+    /** Skippable magic and length, then 16 bytes of payload, for both record kinds. */
+    static final int RECORD = 24;
+    static final int PAYLOAD = 16;
+    /** How long close() waits for a thread inside a native call (one frame's work: milliseconds). */
+    static final long STOP_WAIT_SECONDS = 10;
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private ZstdFrames() {
+    }
+
+    /** A pool of {@code n} daemon threads named {@code backstop-zstd-<role>-<k>}, started on demand. */
+    static ExecutorService pool(int n, String role) {
+        return new ThreadPoolExecutor(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "backstop-zstd-" + role + "-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Stops a pool's threads and waits for them (keeping the interrupt status). */
+    static void stop(ExecutorService pool) {
+        pool.shutdownNow();
+        try {
+            pool.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static void putInt(byte[] b, int off, int v) {
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+        b[off + 2] = (byte) (v >>> 16);
+        b[off + 3] = (byte) (v >>> 24);
+    }
+
+    static int getInt(byte[] b, int off) {
+        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
+    }
+
+    static byte[] frameRecord(int number, int compressed, int plain, int checksum) {
+        byte[] r = new byte[RECORD];
+        putInt(r, 0, FRAME_MAGIC);
+        putInt(r, 4, PAYLOAD);
+        putInt(r, 8, number);
+        putInt(r, 12, compressed);
+        putInt(r, 16, plain);
+        putInt(r, 20, checksum);
+        return r;
+    }
+
+    static byte[] endRecord(long total, int frames, int frameSize) {
+        byte[] r = new byte[RECORD];
+        putInt(r, 0, END_MAGIC);
+        putInt(r, 4, PAYLOAD);
+        putInt(r, 8, (int) total);
+        putInt(r, 12, (int) (total >>> 32));
+        putInt(r, 16, frames);
+        putInt(r, 20, frameSize);
+        return r;
+    }
+
+    /** Reads up to {@code len} bytes, fewer only at the end of {@code in}; returns how many. */
+    static int readFully(InputStream in, byte[] b, int off, int len) throws IOException {
+        int n = 0;
+        while (n < len) {
+            int r = in.read(b, off + n, len - n);
+            if (r < 0) {
+                break;
+            }
+            n += r;
+        }
+        return n;
+    }
+}
