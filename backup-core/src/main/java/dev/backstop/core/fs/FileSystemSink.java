@@ -13,10 +13,13 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.FileVisitResult;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -100,24 +103,40 @@ public final class FileSystemSink implements Sink {
         if (!Files.isDirectory(start)) {
             return out;
         }
-        try (Stream<Path> walk = Files.walk(start)) {
-            walk.filter(Files::isRegularFile).forEach(p -> {
-                if (p.getFileName().toString().startsWith(".")) {
-                    return;
-                }
-                String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-                if (key.startsWith(prefix)) {
-                    try {
-                        out.add(new ObjectInfo(key, Files.size(p), Files.getLastModifiedTime(p).toInstant()));
-                    } catch (NoSuchFileException gone) {
-                        // deleted while listing: not there
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+        // other writers publish (temp file, rename) and delete while this lists: an entry or a
+        // directory that vanishes between reading its directory and reading its attributes was
+        // not there, so it is skipped rather than failing the listing
+        try {
+            Files.walkFileTree(start, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path p, BasicFileAttributes attrs) {
+                    if (attrs.isRegularFile() && !p.getFileName().toString().startsWith(".")) {
+                        String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                        if (key.startsWith(prefix)) {
+                            out.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
+                        }
                     }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                    if (e != null && !(e instanceof NoSuchFileException)) {
+                        throw e;
+                    }
+                    return FileVisitResult.CONTINUE;
                 }
             });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
+        } catch (NoSuchFileException gone) {
+            // the directory itself went away while listing: nothing under it
         }
         out.sort((a, b) -> a.key().compareTo(b.key()));
         return out;

@@ -57,4 +57,45 @@ class FileSystemSinkTest {
         }
         assertThat(Files.readAllBytes(dir.resolve("backups/x/data"))).containsExactly(1, 2, 3);
     }
+
+    @Test
+    void listing_whileOthersPublishAndDeleteUnderThePrefix_neverFails_andSeesOnlyWholeObjects() throws Exception {
+        FileSystemSink sink = FileSystemSink.open(dir);
+        try (Sink.Upload up = sink.create("wal/1/keep", ObjectKind.DATA)) {
+            up.stream().write(new byte[] {7});
+            up.commit();
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread churn = new Thread(() -> {
+            // what a WAL receiver does beside a listing: temp files renamed into place, objects and
+            // whole delta directories deleted
+            for (int i = 0; !stop.get(); i++) {
+                try {
+                    try (Sink.Upload up = sink.create("wal/1/seg.deltas/" + i, ObjectKind.DATA)) {
+                        up.stream().write(new byte[] {1, 2});
+                        up.commit();
+                    }
+                    sink.delete("wal/1/seg.deltas/" + i);
+                    if (i % 7 == 0) {
+                        Files.deleteIfExists(dir.resolve("wal/1/seg.deltas"));
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+        churn.start();
+        try {
+            for (int n = 0; n < 3000; n++) {
+                for (var o : sink.list("wal/1/")) {
+                    assertThat(o.key()).matches("wal/1/keep|wal/1/seg\\.deltas/\\d+");
+                    assertThat(o.size()).isIn(1L, 2L);
+                }
+            }
+        } finally {
+            stop.set(true);
+            churn.join();
+        }
+        assertThat(sink.list("wal/1/")).extracting(o -> o.key()).contains("wal/1/keep");
+    }
 }
