@@ -2,7 +2,7 @@
 # Backstop's logical backup and restore against the tools people use instead, on one machine,
 # interleaved round by round so that a slow moment of a shared VM hits every contender alike.
 #
-#   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 -> SHA-256 -> AES-GCM -> local repository, fingerprints
+#   backup:  Backstop (pg_dump -Fc -Z0 -> zstd-3 on 2 threads as zstd -T0 here -> SHA-256 -> AES-GCM -> local repository, fingerprints
 #            in the same snapshot)  vs  pg_dump -Fc  vs  pg_dump -Fp | zstd -3 -T0 | sha256sum
 #            plus Backstop with fingerprints off, to show what the in-snapshot proof costs, and
 #            Backstop in one long-lived JVM (a service embedding the library; every other Backstop
@@ -98,7 +98,7 @@ for db in pgbench realistic; do
   bw=(); bwr=(); r_warm=(); r_warm_rest=()
   # the long-lived JVM's first backup and restore of this fixture, not timed: it is warm from here on
   rm -rf "$WORK/repo-warmup"
-  warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json"
+  warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --zstd-workers=2
   wid=$(sed -n 's/^backup_id=//p' <<<"$WARM_OUT")
   warm restore --port="$PORT" --db=r_warmup --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --id="$wid"
   "$BIN/dropdb" -f r_warmup; rm -rf "$WORK/repo-warmup"
@@ -118,19 +118,19 @@ for db in pgbench realistic; do
           s_fc=$(elapsed "$t0" "$t1") ;;
         backstop)
           rm -rf "$WORK/repo"
-          t0=$(now); out=$(bench backup --port="$PORT" --db="$db" --repo="$WORK/repo" --kek="$WORK/kek.json"); t1=$(now)
+          t0=$(now); out=$(bench backup --port="$PORT" --db="$db" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
           s_bs=$(elapsed "$t0" "$t1")
           id=$(sed -n 's/^backup_id=//p' <<<"$out")
           stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
           plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
         nofp)
           rm -rf "$WORK/repo-nofp"
-          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --fingerprints=false >/dev/null; t1=$(now)
+          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --zstd-workers=2 --fingerprints=false >/dev/null; t1=$(now)
           s_nofp=$(elapsed "$t0" "$t1")
           rm -rf "$WORK/repo-nofp" ;;
         warm)
           rm -rf "$WORK/repo-warm"
-          t0=$(now); warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json"; t1=$(now)
+          t0=$(now); warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --zstd-workers=2; t1=$(now)
           s_bw=$(elapsed "$t0" "$t1")
           id_w=$(sed -n 's/^backup_id=//p' <<<"$WARM_OUT") ;;
       esac
