@@ -104,6 +104,8 @@ public final class WalCommand {
                     WalFile file = WalFile.parse(name);
                     if (file.kind() == WalFile.Kind.SEGMENT && !WalDrainer.Lock.held(prefetcher.queue(), WalPrefetcher.LOCK_FILE)) {
                         spawn(List.of("prefetch", args[1], name), prefetcher.queue().resolve("prefetch.log"));
+                        err.println("backstop: started a background prefetch after " + name + " (log: "
+                                + prefetcher.queue().resolve("prefetch.log") + ")");
                     }
                     return 0;
                 }

@@ -201,6 +201,35 @@ class WalAsyncTest {
         return tmp.resolve("queue").resolve(Long.toUnsignedString(SYSID));
     }
 
+    int prefetchersStarted;
+
+    /** Runs archive-get and counts the background prefetchers it started. */
+    int archiveGet(Path cfg, String segment, Path target) {
+        int before = errBytes.toString(StandardCharsets.UTF_8).length();
+        int rc = run("archive-get", cfg.toString(), segment, target.toString());
+        String said = errBytes.toString(StandardCharsets.UTF_8).substring(before);
+        prefetchersStarted += said.split("started a background prefetch after", -1).length - 1;
+        return rc;
+    }
+
+    /**
+     * Waits until every prefetcher started has ended (each ends with one summary line in its log):
+     * one that has not taken the lock yet must not write into the directory the test is deleting.
+     */
+    void awaitPrefetchersEnded() throws Exception {
+        await(prefetchersStarted + " background prefetchers to end", () -> {
+            try {
+                Path log = queue().resolve("prefetch.log");
+                long ended = Files.exists(log) ? Files.readAllLines(log).stream()
+                        .filter(l -> l.matches("backstop: prefetched \\d+ WAL files") || l.contains("another prefetcher holds the queue"))
+                        .count() : 0;
+                return ended >= prefetchersStarted && !held(queue(), WalPrefetcher.LOCK_FILE);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     @Test
     void archiveGet_prefetchesTheNextSegments_andServesThemFromTheQueue() throws Exception {
         Path cfg = config(getQueueConfig());
@@ -209,7 +238,7 @@ class WalAsyncTest {
             archive.put(files.get(i), seg(40 + i));
         }
 
-        assertThat(run("archive-get", cfg.toString(), seg(40), tmp.resolve("RECOVERYXLOG").toString())).isZero();
+        assertThat(archiveGet(cfg, seg(40), tmp.resolve("RECOVERYXLOG"))).isZero();
         await("the prefetch of 3 segments (48MiB)", () -> Files.exists(queue().resolve(seg(43)))
                 && !held(queue(), WalPrefetcher.LOCK_FILE));
         assertThat(Files.readString(queue().resolve("prefetch.log")))
@@ -218,11 +247,12 @@ class WalAsyncTest {
         for (int i = 41; i <= 43; i++) {
             errBytes.reset();
             Path target = tmp.resolve("RECOVERYXLOG");
-            assertThat(run("archive-get", cfg.toString(), seg(i), target.toString())).isZero();
+            assertThat(archiveGet(cfg, seg(i), target)).isZero();
             assertThat(errBytes.toString(StandardCharsets.UTF_8)).as(seg(i)).contains(seg(i) + " served from the prefetch queue");
             assertThat(Files.mismatch(target, files.get(i - 40))).as(seg(i)).isEqualTo(-1);
         }
-        await("the prefetcher to finish", () -> !held(queue(), WalPrefetcher.LOCK_FILE));
+        assertThat(prefetchersStarted).as("prefetchers started").isPositive();
+        awaitPrefetchersEnded();
     }
 
     @Test
@@ -239,12 +269,12 @@ class WalAsyncTest {
         Files.write(queued, bytes);
 
         Path target = tmp.resolve("RECOVERYXLOG");
-        assertThat(run("archive-get", cfg.toString(), seg(52), target.toString())).isZero();
+        assertThat(archiveGet(cfg, seg(52), target)).isZero();
 
         assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("discarded queued " + seg(52))
                 .contains(seg(52) + " served from the repository");
         assertThat(Files.mismatch(target, files.get(2))).isEqualTo(-1);
-        await("the prefetcher to finish", () -> !held(queue(), WalPrefetcher.LOCK_FILE));
+        awaitPrefetchersEnded();
     }
 
     @Test
