@@ -82,6 +82,7 @@ public final class WalCommand {
                     s.enqueue(source, args[3]);
                     if (spawn && !WalDrainer.Lock.held(s.directory(), WalDrainer.LOCK_FILE)) {
                         spawn(List.of("drain", args[1], "--follow"), s.directory().resolve("drainer.log"));
+                        err.println("backstop: started a background drainer (log: " + s.directory().resolve("drainer.log") + ")");
                     }
                     return 0;
                 }

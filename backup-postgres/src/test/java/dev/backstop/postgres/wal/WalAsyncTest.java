@@ -113,9 +113,21 @@ class WalAsyncTest {
 
         assertThat(run("archive-push", cfg.toString(), files.get(0).toString(), seg(3))).isZero();
         assertThat(run("archive-push", cfg.toString(), files.get(1).toString(), seg(4))).isZero();
+        int started = errBytes.toString(StandardCharsets.UTF_8).split("started a background drainer", -1).length - 1;
 
         await("both pushed segments in the repository", () -> archive.contains(seg(3)) && archive.contains(seg(4)));
-        await("the drainer to exit when idle", () -> !held(tmp.resolve("spool"), WalDrainer.LOCK_FILE));
+        // each drainer started ends with one summary line; one that had not taken the lock yet when
+        // the first exited must not write into the directory the test deletes
+        assertThat(started).as("drainers started").isBetween(1, 2);
+        await(started + " drainers to exit when idle", () -> {
+            try {
+                long ended = Files.readAllLines(tmp.resolve("spool/drainer.log")).stream()
+                        .filter(l -> l.startsWith("backstop: drainer exits after archiving")).count();
+                return ended >= started && !held(tmp.resolve("spool"), WalDrainer.LOCK_FILE);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         assertThat(WalSpool.at(tmp.resolve("spool")).queued()).isEmpty();
         Path back = tmp.resolve("back");
         archive.get(seg(4), back);
