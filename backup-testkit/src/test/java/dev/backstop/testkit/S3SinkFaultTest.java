@@ -194,6 +194,21 @@ class S3SinkFaultTest {
     }
 
     @Test
+    void completeWhoseAnswerIsLost_withoutIfNoneMatch_isRecognizedByItsChecksum() throws IOException {
+        // a mutable object is written without If-None-Match: the repeated complete finds the upload
+        // gone, and only the object's checksum says that the first attempt was ours
+        String bucket = s3.createBucket("fault-lost-complete-state");
+        front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
+        byte[] data = random(2 * PART + 11, 8);
+        S3Sink sink = sink(bucket);
+
+        put(sink, "state/pins/p1", ObjectKind.STATE, data);
+
+        assertThat(read(sink, "state/pins/p1")).isEqualTo(data);
+        assertThat(front.seen().stream().filter(S3Front.completeOfMultipart()).count()).isEqualTo(2);
+    }
+
+    @Test
     void putWhoseAnswerIsLost_isRetried_andRecognizesItsOwnObject() throws IOException {
         String bucket = s3.createBucket("fault-lost-put");
         front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/manifest.json"), S3Front.Fault.LOSE_RESPONSE, 1);

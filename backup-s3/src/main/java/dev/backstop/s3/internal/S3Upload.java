@@ -9,6 +9,7 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -48,6 +49,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * retried write that already landed share one buffer state; split them and that state leaks.)
  */
 public final class S3Upload implements Sink.Upload {
+    /** How long a complete that may still be running on the server is waited for. */
+    private static final Duration COMPLETE_WAIT = Duration.ofMinutes(2);
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
     private static final int MAX_PARTS = 10_000;
     private static final int FIRST_BUFFER = 64 * 1024;
@@ -226,6 +229,24 @@ public final class S3Upload implements Sink.Upload {
         }
     }
 
+    /**
+     * After a repeated complete found the upload gone, an earlier attempt of ours may still be
+     * assembling the object on the server (a big complete takes minutes on AWS and outlasted the
+     * read timeout on a loaded S3Mock): looks for it with backoff, for at most {@link #COMPLETE_WAIT}.
+     */
+    private boolean awaitOurs(String sha) throws InterruptedIOException {
+        long deadline = System.nanoTime() + COMPLETE_WAIT.toNanos();
+        for (int look = 1; ; look++) {
+            if (isOurs(sha)) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            pause(Math.min(look, retry.maxAttempts()));
+        }
+    }
+
     private void complete(List<CompletedPart> done) throws IOException {
         for (int attempt = 1; ; attempt++) {
             try {
@@ -244,8 +265,12 @@ public final class S3Upload implements Sink.Upload {
                     continue;
                 }
                 IOException io = S3Errors.translate("CompleteMultipartUpload", bucket, s3Key, e);
-                boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(S3Errors.code(e));
-                if (maybeDone && attemptsMade(e, attempt) && isOurs(composite(done))) {
+                // after a complete that did succeed, the upload and its parts are gone: AWS answers a
+                // repeat with NoSuchUpload, S3Mock 5.2 with InvalidPart (seen in CI), and with
+                // If-None-Match the object itself is in the way
+                String code = S3Errors.code(e);
+                boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(code) || "InvalidPart".equals(code);
+                if (maybeDone && attemptsMade(e, attempt) && awaitOurs(composite(done))) {
                     // a timed-out attempt (the SDK retries too) completed the upload after all;
                     // measured: a 3 GiB complete on a loaded S3Mock outlasted the 30 s read timeout
                     return;
