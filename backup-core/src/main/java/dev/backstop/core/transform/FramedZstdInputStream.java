@@ -13,7 +13,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
 /**
@@ -41,7 +40,7 @@ final class FramedZstdInputStream extends InputStream {
     /** Carries compressed bytes from {@code in} into their direct buffer. */
     private final byte[] scratch = new byte[64 * 1024];
     private final byte[] record = new byte[ZstdFrames.RECORD];
-    private ExecutorService pool;
+    private ZstdFrames.Pool pool;
     private Frame current;
     private int pos;
     /** Offset in the encoded stream of the next record. */
@@ -163,7 +162,7 @@ final class FramedZstdInputStream extends InputStream {
     /** The next frame's decoding, or null after a correct end record. */
     private Future<Frame> next() throws IOException {
         long at = offset;
-        int n = ZstdFrames.readFully(in, record, 0, ZstdFrames.RECORD);
+        int n = in.readNBytes(record, 0, ZstdFrames.RECORD);
         offset += n;
         if (n == 0) {
             throw new IOException("framed zstd: the stream ends after frame " + (frames - 1) + " at offset " + at
@@ -205,7 +204,7 @@ final class FramedZstdInputStream extends InputStream {
         ByteBuffer c = take(freeCompressed, compressed, compressedSize);
         int got = 0;
         while (got < compressed) {
-            int k = ZstdFrames.readFully(in, scratch, 0, Math.min(scratch.length, compressed - got));
+            int k = in.readNBytes(scratch, 0, Math.min(scratch.length, compressed - got));
             c.put(got, scratch, 0, k);
             got += k;
             if (k == 0) {

@@ -15,7 +15,6 @@ import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
 /**
@@ -31,7 +30,7 @@ final class FramedZstdOutputStream extends OutputStream {
     private final OutputStream out;
     private final int frameSize;
     private final int workers;
-    private final ExecutorService pool;
+    private final ZstdFrames.Pool pool;
     private final BlockingQueue<ZstdCompressCtx> contexts;
     private final List<ZstdCompressCtx> allContexts = new ArrayList<>();
     private final ArrayDeque<Future<Frame>> inFlight = new ArrayDeque<>();

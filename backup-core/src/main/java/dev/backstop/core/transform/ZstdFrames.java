@@ -1,8 +1,7 @@
 package dev.backstop.core.transform;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.concurrent.ExecutorService;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -34,21 +33,39 @@ final class ZstdFrames {
     }
 
     /** A pool of {@code n} daemon threads named {@code backstop-zstd-<role>-<k>}, started on demand. */
-    static ExecutorService pool(int n, String role) {
-        return new ThreadPoolExecutor(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "backstop-zstd-" + role + "-" + THREADS.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+    static Pool pool(int n, String role) {
+        return new Pool(n, role);
     }
 
-    /** Stops a pool's threads and waits for them (keeping the interrupt status). */
-    static void stop(ExecutorService pool) {
+    /** Stops a pool's threads and waits until they have ended (keeping the interrupt status). */
+    static void stop(Pool pool) {
         pool.shutdownNow();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
         try {
-            pool.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+            // the executor reports termination a moment before its last thread is gone: join them
+            for (Thread t : pool.threads) {
+                long left = deadline - System.nanoTime();
+                if (left > 0) {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A fixed pool that remembers its threads, so that {@link #stop} can wait for them. */
+    static final class Pool extends ThreadPoolExecutor {
+        private final List<Thread> threads = new CopyOnWriteArrayList<>();
+
+        private Pool(int n, String role) {
+            super(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
+            setThreadFactory(r -> {
+                Thread t = new Thread(r, "backstop-zstd-" + role + "-" + THREADS.incrementAndGet());
+                t.setDaemon(true);
+                threads.add(t);
+                return t;
+            });
         }
     }
 
@@ -83,18 +100,5 @@ final class ZstdFrames {
         putInt(r, 16, frames);
         putInt(r, 20, frameSize);
         return r;
-    }
-
-    /** Reads up to {@code len} bytes, fewer only at the end of {@code in}; returns how many. */
-    static int readFully(InputStream in, byte[] b, int off, int len) throws IOException {
-        int n = 0;
-        while (n < len) {
-            int r = in.read(b, off + n, len - n);
-            if (r < 0) {
-                break;
-            }
-            n += r;
-        }
-        return n;
     }
 }
