@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -113,21 +114,12 @@ class WalAsyncTest {
 
         assertThat(run("archive-push", cfg.toString(), files.get(0).toString(), seg(3))).isZero();
         assertThat(run("archive-push", cfg.toString(), files.get(1).toString(), seg(4))).isZero();
-        int started = errBytes.toString(StandardCharsets.UTF_8).split("started a background drainer", -1).length - 1;
+        int started = started(errBytes.toString(StandardCharsets.UTF_8), "drainer");
 
         await("both pushed segments in the repository", () -> archive.contains(seg(3)) && archive.contains(seg(4)));
-        // each drainer started ends with one summary line; one that had not taken the lock yet when
-        // the first exited must not write into the directory the test deletes
         assertThat(started).as("drainers started").isBetween(1, 2);
-        await(started + " drainers to exit when idle", () -> {
-            try {
-                long ended = Files.readAllLines(tmp.resolve("spool/drainer.log")).stream()
-                        .filter(l -> l.startsWith("backstop: drainer exits after archiving")).count();
-                return ended >= started && !held(tmp.resolve("spool"), WalDrainer.LOCK_FILE);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        awaitEnded(started, "drainers", tmp.resolve("spool"), "drainer.log", WalDrainer.LOCK_FILE,
+                l -> l.startsWith("backstop: drainer exits after archiving"));
         assertThat(WalSpool.at(tmp.resolve("spool")).queued()).isEmpty();
         Path back = tmp.resolve("back");
         archive.get(seg(4), back);
@@ -219,23 +211,31 @@ class WalAsyncTest {
     int archiveGet(Path cfg, String segment, Path target) {
         int before = errBytes.toString(StandardCharsets.UTF_8).length();
         int rc = run("archive-get", cfg.toString(), segment, target.toString());
-        String said = errBytes.toString(StandardCharsets.UTF_8).substring(before);
-        prefetchersStarted += said.split("started a background prefetch after", -1).length - 1;
+        prefetchersStarted += started(errBytes.toString(StandardCharsets.UTF_8).substring(before), "prefetch");
         return rc;
     }
 
-    /**
-     * Waits until every prefetcher started has ended (each ends with one summary line in its log):
-     * one that has not taken the lock yet must not write into the directory the test is deleting.
-     */
+    /** How many background processes ("drainer", "prefetch") a command's output says it started. */
+    static int started(String said, String what) {
+        return said.split("started a background " + what, -1).length - 1;
+    }
+
     void awaitPrefetchersEnded() throws Exception {
-        await(prefetchersStarted + " background prefetchers to end", () -> {
+        awaitEnded(prefetchersStarted, "background prefetchers", queue(), "prefetch.log", WalPrefetcher.LOCK_FILE,
+                l -> l.matches("backstop: prefetched \\d+ WAL files") || l.contains("another prefetcher holds the queue"));
+    }
+
+    /**
+     * Waits until all {@code started} background processes have ended (each ends with one line
+     * {@code last} accepts in {@code log}) and none holds the lock: one that has not taken the lock
+     * yet must not write into the directory the test is deleting.
+     */
+    static void awaitEnded(int started, String what, Path dir, String log, String lock, Predicate<String> last) throws Exception {
+        await(started + " " + what + " to end", () -> {
             try {
-                Path log = queue().resolve("prefetch.log");
-                long ended = Files.exists(log) ? Files.readAllLines(log).stream()
-                        .filter(l -> l.matches("backstop: prefetched \\d+ WAL files") || l.contains("another prefetcher holds the queue"))
-                        .count() : 0;
-                return ended >= prefetchersStarted && !held(queue(), WalPrefetcher.LOCK_FILE);
+                Path file = dir.resolve(log);
+                long ended = Files.exists(file) ? Files.readAllLines(file).stream().filter(last).count() : 0;
+                return ended >= started && !held(dir, lock);
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
