@@ -127,10 +127,7 @@ public final class Restore {
                     s = new PipelinedInputStream(s == stored ? stored : new DrainingAtEnd(s, stored), executor, CHUNK, DEPTH);
                     tail = s;
                 }
-                // the outermost transform reads the stored bytes, whose length the manifest knows
-                s = i == chain.size() - 1 && chain.get(i) instanceof AeadTransform aead
-                        ? aead.decode(s, binding, o.storedSize())
-                        : chain.get(i).decode(s, binding);
+                s = chain.get(i).decode(s, binding);
             }
         } catch (IOException e) {
             closeQuietly(s);

@@ -25,10 +25,11 @@ import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 
 /**
- * Our encrypting stream against Tink's own AES256_GCM_HKDF_1MB: Tink must read every byte we
- * write, and our ciphertext must have exactly the length and segment layout Tink's has.
+ * Our AES256_GCM_HKDF_1MB streams against Tink's own: each must read every stream the other
+ * writes, our ciphertext must have exactly the length Tink's has, and every kind of damage must
+ * fail to decrypt.
  */
-class GcmSegmentEncryptingStreamTest {
+class GcmSegmentStreamsTest {
     private static final int SEG = GcmSegmentEncryptingStream.CIPHERTEXT_SEGMENT;
     private static final int PT_SEG = SEG - GcmSegmentEncryptingStream.TAG;
     private static final int FIRST_PT = PT_SEG - GcmSegmentEncryptingStream.HEADER;
@@ -58,6 +59,64 @@ class GcmSegmentEncryptingStreamTest {
 
         assertThat(tinkDecrypt(sealed, AAD)).isEqualTo(plain);
         assertThat(sealed.length).isEqualTo(tinkEncrypt(plain).length);
+    }
+
+    @Property(tries = 30, seed = "20261122")
+    void whatTinkEncrypts_weDecryptToTheSameBytes_whateverTheReadSizes(@ForAll("sizes") int size, @ForAll long seed)
+            throws Exception {
+        byte[] plain = new byte[size];
+        Random r = new Random(seed);
+        r.nextBytes(plain);
+
+        assertThat(decrypt(tinkEncrypt(plain), AAD, r)).isEqualTo(plain);
+        assertThat(decrypt(encrypt(plain, r), AAD, r)).isEqualTo(plain);
+    }
+
+    @Test
+    void aFlippedBit_anywhere_failsToDecrypt_header_salt_prefix_data_andTag() throws Exception {
+        byte[] plain = new byte[FIRST_PT + 1000];
+        new Random(8).nextBytes(plain);
+        byte[] sealed = encrypt(plain, new Random(9));
+        int[] places = {0, 1, 39, 40, 41, SEG - 17, SEG - 1, SEG, SEG + 500, sealed.length - 17, sealed.length - 1};
+        for (int at : places) {
+            byte[] bad = sealed.clone();
+            bad[at] ^= 0x04;
+            assertThatThrownBy(() -> decrypt(bad, AAD, new Random(1))).as("flip at %d", at).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    void truncated_appendedTo_orSegmentsSwapped_failsToDecrypt_withTheSegmentNamed() throws Exception {
+        byte[] plain = new byte[FIRST_PT + 2 * PT_SEG + 10];
+        new Random(10).nextBytes(plain);
+        byte[] sealed = encrypt(plain, new Random(11));
+
+        assertThatThrownBy(() -> decrypt(Arrays.copyOf(sealed, SEG), AAD, new Random(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("segment 0").hasMessageContaining("last");
+        assertThatThrownBy(() -> decrypt(Arrays.copyOf(sealed, sealed.length - 1), AAD, new Random(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("segment 3");
+        assertThatThrownBy(() -> decrypt(Arrays.copyOf(sealed, sealed.length + 1), AAD, new Random(1)))
+                .isInstanceOf(IOException.class);
+        byte[] swapped = sealed.clone();
+        System.arraycopy(sealed, SEG, swapped, 2 * SEG, SEG);
+        System.arraycopy(sealed, 2 * SEG, swapped, SEG, SEG);
+        assertThatThrownBy(() -> decrypt(swapped, AAD, new Random(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("segment 1");
+        assertThatThrownBy(() -> decrypt(Arrays.copyOf(sealed, 40), AAD, new Random(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("truncated");
+        assertThatThrownBy(() -> decrypt(new byte[7], AAD, new Random(1)))
+                .isInstanceOf(IOException.class).hasMessageContaining("too short");
+    }
+
+    @Test
+    void noPlaintextOfASegment_isHandedOut_beforeItsTagIsChecked() throws Exception {
+        byte[] plain = new byte[3000];
+        byte[] sealed = encrypt(plain, new Random(12));
+        sealed[sealed.length - 1] ^= 1;
+
+        try (InputStream in = new GcmSegmentDecryptingStream(new ByteArrayInputStream(sealed), KEY, AAD)) {
+            assertThatThrownBy(in::read).isInstanceOf(IOException.class).hasMessageContaining("tag mismatch");
+        }
     }
 
     @Test
@@ -120,6 +179,29 @@ class GcmSegmentEncryptingStreamTest {
             }
         }
         return sink.toByteArray();
+    }
+
+    private static byte[] decrypt(byte[] sealed, byte[] aad, Random reads) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (InputStream in = new GcmSegmentDecryptingStream(new ByteArrayInputStream(sealed), KEY, aad)) {
+            byte[] buf = new byte[400_000];
+            while (true) {
+                if (reads.nextInt(8) == 0) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    out.write(b);
+                } else {
+                    int n = in.read(buf, 0, 1 + reads.nextInt(buf.length));
+                    if (n < 0) {
+                        break;
+                    }
+                    out.write(buf, 0, n);
+                }
+            }
+        }
+        return out.toByteArray();
     }
 
     private static StreamingAead tink() throws Exception {
