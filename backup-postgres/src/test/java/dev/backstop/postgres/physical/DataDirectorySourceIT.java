@@ -1,0 +1,263 @@
+package dev.backstop.postgres.physical;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.BackupType;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.wal.WalFile;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One archiving cluster backed up once by {@link DataDirectorySource} while pgbench writes; the
+ * tests restore, recover and inspect that backup. Failure cases use clusters of their own.
+ */
+class DataDirectorySourceIT {
+    static Archiving src;
+    static Manifest backup;
+    static Restore restore;
+    static long historyBefore;
+    static long historyAfterLoad;
+    static String unloggedFile;
+    static List<String> tarNames;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void history() throws Exception {
+        src = new Archiving();
+        src.pgbench("-i", "-s", "1", "-q");
+        try (Connection c = src.pg.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE still(id int PRIMARY KEY, note text)");
+            st.execute("INSERT INTO still SELECT g, 'row ' || g FROM generate_series(1, 10000) g");
+            st.execute("CREATE UNLOGGED TABLE scratch(id int, note text)");
+            st.execute("INSERT INTO scratch SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g");
+            st.execute("CREATE TABLE marker(name text PRIMARY KEY)");
+            st.execute("INSERT INTO marker VALUES ('before-start')");
+            st.execute("SELECT pg_create_physical_replication_slot('kept_slot')");
+            st.execute("CHECKPOINT");
+            try (ResultSet rs = st.executeQuery("SELECT pg_relation_filepath('scratch'), (SELECT count(*) FROM pgbench_history)")) {
+                rs.next();
+                unloggedFile = rs.getString(1);
+                historyBefore = rs.getLong(2);
+            }
+        }
+        Files.writeString(data(src.pg).resolve("pg_stat_tmp/backstop_probe.stat"), "left out");
+        CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
+            try {
+                src.pgbench("-n", "-c", "2", "-T", "4");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(500);
+        backup = BackupPipeline.builder().source(DataDirectorySource.builder(src.pg.endpoint(), data(src.pg)).build())
+                .compress(ZstdTransform.builder().level(3).workers(2).build())
+                .encrypt(Encryption.with(src.kek)).repository(src.repo).build().run();
+        load.join();
+        try (Connection c = src.pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pgbench_history")) {
+            rs.next();
+            historyAfterLoad = rs.getLong(1);
+        }
+        restore = Restore.builder().repository(src.repo).keys(src.kek).build();
+        tarNames = new ArrayList<>();
+        try (InputStream in = restore.open(backup, BaseBackupSource.STREAM); TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                tarNames.add(e.getName());
+            }
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (src != null) {
+            src.close();
+        }
+    }
+
+    static Path data(EphemeralPostgres pg) {
+        return pg.directory().resolve("data");
+    }
+
+    @Test
+    void capture_whilePgbenchWrites_restoresToADirectoryThatFullPgVerifybackupAcceptsAndAServerStartsFrom() throws Exception {
+        // the server's OS user must reach it: not under the test's private temporary directory
+        Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "backstop-datadir-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+        PointInTimeRecovery.builder(restore, backup).build().restoreTo(dir.resolve("data"));
+
+        ProcessBuilder pb = new ProcessBuilder(PgTools.locate().tool("pg_verifybackup").toString(), dir.resolve("data").toString())
+                .redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).contains("backup successfully verified");
+
+        try (EphemeralPostgres restored = EphemeralPostgres.builder().startExisting(dir, "postgres", src.pg.endpoint().password());
+             Connection c = restored.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM still), (SELECT sum(id) FROM still), "
+                     + "(SELECT count(*) FROM marker WHERE name = 'before-start'), (SELECT count(*) FROM scratch), "
+                     + "(SELECT count(*) FROM pgbench_accounts), (SELECT count(*) FROM pgbench_history)")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(10000);
+            assertThat(rs.getLong(2)).isEqualTo(10000L * 10001 / 2);
+            assertThat(rs.getLong(3)).isEqualTo(1);
+            assertThat(rs.getLong(4)).as("unlogged table exists and is empty").isZero();
+            assertThat(rs.getLong(5)).isEqualTo(100000);
+            assertThat(rs.getLong(6)).isBetween(historyBefore, historyAfterLoad);
+        }
+    }
+
+    @Test
+    void capture_recordsTheSameConsistencyKeysAndLogRangeAsBaseBackupSource() {
+        assertThat(backup.type()).isEqualTo(BackupType.PHYSICAL);
+        Map<String, String> point = backup.consistency().properties();
+        assertThat(point).containsOnlyKeys(BaseBackupSource.SYSTEM_IDENTIFIER, BaseBackupSource.TIMELINE, BaseBackupSource.START_LSN,
+                BaseBackupSource.STOP_LSN, BaseBackupSource.START_WAL_FILE, BaseBackupSource.START_TIME);
+        assertThat(point).containsEntry(BaseBackupSource.SYSTEM_IDENTIFIER, Long.toUnsignedString(src.archive.systemId()))
+                .containsEntry(BaseBackupSource.TIMELINE, "1");
+        long start = WalFile.parseLsn(point.get(BaseBackupSource.START_LSN));
+        long stop = WalFile.parseLsn(point.get(BaseBackupSource.STOP_LSN));
+        assertThat(stop).isGreaterThan(start);
+        assertThat(point.get(BaseBackupSource.START_WAL_FILE)).isEqualTo(WalFile.segmentOf(1, start).name());
+        assertThat(backup.requiredLogs()).hasValueSatisfying(r -> {
+            assertThat(r.stream()).isEqualTo("wal/" + Long.toUnsignedString(src.archive.systemId()));
+            assertThat(r.start()).isEqualTo(start);
+            assertThat(r.end()).isEqualTo(stop);
+        });
+        assertThat(backup.objects()).singleElement().satisfies(o -> assertThat(o.name()).isEqualTo(BaseBackupSource.STREAM));
+        assertThat(backup.attributes()).containsEntry("postgresql.capture", "datadir")
+                .containsEntry("postgresql.tar_entries", Integer.toString(tarNames.size()))
+                .containsKeys("postgresql.server_version_num", "postgresql.cluster_size_bytes", "postgresql.tar_bytes");
+    }
+
+    @Test
+    void tar_leavesOutWhatBasebackupLeavesOut_andKeepsTheDirectories() {
+        assertThat(tarNames).doesNotContain("postmaster.pid", "postmaster.opts", "pg_stat_tmp/backstop_probe.stat",
+                unloggedFile, unloggedFile + "_fsm", unloggedFile + "_vm");
+        assertThat(tarNames).noneMatch(n -> n.startsWith("pg_replslot/kept_slot"));
+        assertThat(tarNames).noneMatch(n -> n.endsWith("pg_internal.init"));
+        assertThat(tarNames).contains(unloggedFile + "_init", "pg_replslot/", "pg_stat_tmp/", "pg_wal/", "pg_wal/archive_status/",
+                "backup_label", "global/pg_control", "PG_VERSION");
+        String startSegment = backup.consistency().properties().get(BaseBackupSource.START_WAL_FILE);
+        assertThat(tarNames).contains("pg_wal/" + startSegment, "pg_wal/archive_status/" + startSegment + ".done");
+        assertThat(tarNames.get(tarNames.size() - 1)).isEqualTo("backup_manifest");
+        assertThat(tarNames.indexOf("global/pg_control")).isGreaterThan(tarNames.indexOf("base/1/"));
+    }
+
+    @Test
+    void recover_toLatest_fromADataDirectoryBackup_replaysTheArchive() throws Exception {
+        try (Connection c = src.pg.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO marker VALUES ('after-backup') ON CONFLICT DO NOTHING");
+        }
+        src.archiveAll();
+        try (EphemeralPostgres pg = PointInTimeRecovery.builder(restore, backup).archive(src.archive).target(RecoveryTarget.latest())
+                .credentials("postgres", src.pg.endpoint().password()).timeout(java.time.Duration.ofMinutes(2)).build().recover();
+             Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT string_agg(name, ',' ORDER BY name), pg_is_in_recovery() FROM marker")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("after-backup,before-start");
+            assertThat(rs.getBoolean(2)).isFalse();
+        }
+    }
+
+    @Test
+    void capture_ofAnotherClustersDirectory_isRefusedNamingBothSystemIdentifiers_andPublishesNothing() throws Exception {
+        try (EphemeralPostgres other = EphemeralPostgres.start()) {
+            Repository repo = Repository.filesystem(tmp.resolve("repo"));
+            long otherId = Archiving.systemId(other);
+
+            assertThatThrownBy(() -> BackupPipeline.builder()
+                    .source(DataDirectorySource.builder(src.pg.endpoint(), data(other)).build())
+                    .encrypt(Encryption.with(LocalKeysetKek.create(tmp.resolve("kek.json")))).repository(repo).build().run())
+                    .isInstanceOf(BackupException.class)
+                    .hasMessageContaining("dataDirectory")
+                    .hasMessageContaining(Long.toUnsignedString(otherId))
+                    .hasMessageContaining(Long.toUnsignedString(src.archive.systemId()));
+            assertThat(repo.catalog().list()).isEmpty();
+        }
+    }
+
+    @Test
+    void capture_whenTheServerIsKilledMidBackup_failsAtCapture_andPublishesNothing() throws Exception {
+        try (EphemeralPostgres pg = EphemeralPostgres.start()) {
+            try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 60000) g");
+            }
+            CaptureSource inner = DataDirectorySource.builder(pg.endpoint(), data(pg)).build();
+            CaptureSource killing = new CaptureSource() {
+                @Override
+                public BackupType type() {
+                    return inner.type();
+                }
+
+                @Override
+                public CaptureResult capture(Streams streams) throws IOException {
+                    return inner.capture(name -> new KillAfter(streams.open(name), 2 << 20, pg));
+                }
+            };
+            Repository repo = Repository.filesystem(tmp.resolve("repo"));
+
+            assertThatThrownBy(() -> BackupPipeline.builder().source(killing)
+                    .encrypt(Encryption.with(LocalKeysetKek.create(tmp.resolve("kek.json")))).repository(repo).build().run())
+                    .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.stage()).isEqualTo(Stage.CAPTURE));
+            assertThat(repo.catalog().list()).isEmpty();
+        }
+    }
+
+    /** Kills the server once {@code limit} bytes of the backup went through: the backup is then mid-way. */
+    private static final class KillAfter extends FilterOutputStream {
+        private final long limit;
+        private final EphemeralPostgres pg;
+        private long written;
+
+        KillAfter(OutputStream out, long limit, EphemeralPostgres pg) {
+            super(out);
+            this.limit = limit;
+            this.pg = pg;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            if (written < limit && written + len >= limit) {
+                pg.kill();
+            }
+            written += len;
+        }
+    }
+}
