@@ -213,6 +213,43 @@ class DataDirectorySourceIT {
     }
 
     @Test
+    void capture_byARoleWithoutReplicationOrBackupFunctions_isRefusedNamingWhatItLacks() throws Exception {
+        try (Connection c = src.pg.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("DROP ROLE IF EXISTS plain_reader");
+            st.execute("CREATE ROLE plain_reader LOGIN PASSWORD 'reader-pass'");
+        }
+        dev.backstop.postgres.PgEndpoint weak = dev.backstop.postgres.PgEndpoint.of(src.pg.endpoint().host(), src.pg.endpoint().port(),
+                "plain_reader", "reader-pass");
+
+        assertThatThrownBy(() -> DataDirectorySource.builder(weak, data(src.pg)).build().capture(name -> OutputStream.nullOutputStream()))
+                .isInstanceOf(dev.backstop.core.CaptureFailedException.class)
+                .hasMessageContaining("role plain_reader")
+                .hasMessageContaining("REPLICATION")
+                .hasMessageContaining("EXECUTE on pg_catalog.pg_backup_start(text, boolean)")
+                .hasMessageContaining("EXECUTE on pg_catalog.pg_backup_stop(boolean)");
+    }
+
+    @Test
+    void capture_ofAClusterWithATablespace_isRefusedNamingIt() throws Exception {
+        try (EphemeralPostgres other = EphemeralPostgres.start()) {
+            Path loc = Files.createDirectories(other.directory().resolve("ts"));
+            if ("root".equals(System.getProperty("user.name"))) {
+                Files.setOwner(loc, loc.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres"));
+            }
+            try (Connection c = other.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLESPACE side_space LOCATION '" + loc + "'");
+            }
+            List<String> opened = new ArrayList<>();
+
+            assertThatThrownBy(() -> DataDirectorySource.builder(other.endpoint(), data(other)).build().capture(name -> {
+                opened.add(name);
+                return OutputStream.nullOutputStream();
+            })).hasMessageContaining("side_space").hasMessageContaining("DataDirectorySource supports only the data directory");
+            assertThat(opened).as("refused before any stream was opened").isEmpty();
+        }
+    }
+
+    @Test
     void capture_whenTheServerIsKilledMidBackup_failsAtCapture_andPublishesNothing() throws Exception {
         try (EphemeralPostgres pg = EphemeralPostgres.start()) {
             try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
