@@ -52,13 +52,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Guarantees.</b> Before anything runs, the directory is checked to be the endpoint's own
  * data directory (the system identifier in {@code global/pg_control} and, when the role may read
  * it, {@code SHOW data_directory}). The tar holds the data directory with the exclusions of
- * PostgreSQL's basebackup.c (see {@link ExclusionRules}), {@code global/pg_control} last, the
+ * PostgreSQL's basebackup.c, {@code global/pg_control} last, the
  * {@code backup_label} (and a non-empty {@code tablespace_map}) that {@code pg_backup_stop}
  * returned, every WAL segment from the start to the stop LSN with its {@code .done} marker, and
  * a {@code backup_manifest} with CRC-32C per file that a full {@code pg_verifybackup} accepts. A
  * temporary replication slot, created in the backup's session before the backup starts, keeps
  * that WAL on the server until it is read. Files changing under the backup are written with the
- * size they were listed with (see {@link LiveTar}); WAL replay makes them consistent. The result
+ * size they were listed with (padded with zeros if they shrank, cut if they grew; a file gone
+ * before it is opened, a dropped relation, is skipped); WAL replay makes them consistent. The result
  * carries the same consistency keys, log range and attributes as {@link BaseBackupSource} plus
  * {@code postgresql.capture=datadir}. Any failure (server gone, unreadable file, missing WAL
  * segment) throws, so nothing is published; the server ends the backup and drops the slot when
