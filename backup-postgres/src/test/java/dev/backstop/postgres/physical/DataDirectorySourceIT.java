@@ -213,6 +213,21 @@ class DataDirectorySourceIT {
     }
 
     @Test
+    void capture_ofACopyOfTheDataDirectory_isRefusedNamingTheDirectoryTheServerUses() throws Exception {
+        // same system identifier, another place: a stale copy or a standby's directory would back up the wrong files
+        Path copy = Files.createDirectories(tmp.resolve("copy/global"));
+        Files.copy(data(src.pg).resolve("global/pg_control"), copy.resolve("pg_control"));
+        List<String> opened = new ArrayList<>();
+
+        assertThatThrownBy(() -> DataDirectorySource.builder(src.pg.endpoint(), tmp.resolve("copy")).build().capture(name -> {
+            opened.add(name);
+            return OutputStream.nullOutputStream();
+        })).hasMessageContaining("dataDirectory: got " + tmp.resolve("copy"))
+                .hasMessageContaining("runs from ").hasMessageContaining(src.pg.directory().getFileName() + "/data");
+        assertThat(opened).isEmpty();
+    }
+
+    @Test
     void capture_byARoleWithoutReplicationOrBackupFunctions_isRefusedNamingWhatItLacks() throws Exception {
         try (Connection c = src.pg.connect("postgres"); Statement st = c.createStatement()) {
             st.execute("DROP ROLE IF EXISTS plain_reader");
