@@ -2,16 +2,21 @@
 # Backstop's physical (base) backup and restore against pgBackRest and the plain shell pipeline, on one
 # machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
 #
-#   backup:  Backstop (pg_basebackup -Ft -X fetch -> zstd-3 with 2 workers -> SHA-256 -> AES-GCM -> local repository)
+#   backup:  Backstop (DataDirectorySource: reads the data directory between pg_backup_start and
+#            pg_backup_stop, tar as pg_basebackup -Ft -X fetch writes it -> zstd-3 with 2 workers -> SHA-256 ->
+#            AES-GCM -> local repository)
 #            vs pgBackRest full (zst level 3, process-max 2, aes-256-cbc)
 #            vs pg_basebackup -D - -Ft -X fetch | zstd -3 -T0
-#   restore: Backstop (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
+#            vs Backstop with BaseBackupSource (pg_basebackup -Ft -X fetch piped into the same pipeline),
+#               the backstop_basebackup column
+#   restore: Backstop's DataDirectorySource backup (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
 #
 # Fixtures, one cluster each: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic
 # application-like database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Installs pgbackrest with apt-get if missing. Starts and stops its own PostgreSQL (trust auth on
 # 127.0.0.1, a random port, data in --work). Prints medians and same-round ratios as key=value lines;
-# the last line is ratio_backup_vs_pgbackrest=<x>, the worse of the two fixtures.
+# the last line is ratio_backup_vs_pgbackrest=<x>, the worse of the two fixtures for the backstop
+# (DataDirectorySource) column.
 #
 # Usage: benchmarks/compare-physical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
 #                                       [--work=DIR] [--keep] [--no-cds]
@@ -41,6 +46,8 @@ trap cleanup EXIT
 
 build_testkit
 bench() { java $(cds "physical-$1") -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
+# the datadir backup loads other classes than the pg_basebackup one: a class-data archive of its own
+bench_datadir() { java $(cds physical-datadir) -cp "$CP" dev.backstop.testkit.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" "$@"; }
 load() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
 free_port
@@ -96,6 +103,9 @@ for fixture in pgbench realistic; do
     cds_train physical-restore dev.backstop.testkit.PhysicalBench restore --repo="$WORK/repo-cds" --kek="$WORK/kek.json" \
         --id="$(ls "$WORK/repo-cds/backups")" --target="$WORK/restore-cds"
     rm -rf "$WORK/repo-cds" "$WORK/restore-cds"
+    cds_train physical-datadir dev.backstop.testkit.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" --port="$PORT" \
+        --repo="$WORK/repo-cds" --kek="$WORK/kek.json" --zstd-workers=2
+    rm -rf "$WORK/repo-cds"
   fi
   if [ "$fixture" = pgbench ]; then
     echo "# loading pgbench scale $SCALE" >&2
@@ -109,10 +119,10 @@ for fixture in pgbench realistic; do
   pgbr_setup
   size=$("$BIN/psql" -Atc "SELECT sum(pg_database_size(oid)) FROM pg_database" postgres)
   echo "${fixture}_cluster_bytes=$size"
-  sh=(); br=(); bs=(); brr=(); bsr=(); r_br=(); r_sh=(); r_rest=()
+  sh=(); br=(); bs=(); bb=(); brr=(); bsr=(); r_br=(); r_bb=(); r_sh=(); r_rest=()
   for round in $(seq 1 "$ROUNDS"); do
-    order=(shell pgbackrest backstop)
-    k=$(( (round - 1) % 3 ))
+    order=(shell pgbackrest backstop backstop_basebackup)
+    k=$(( (round - 1) % 4 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       case $who in
@@ -125,11 +135,17 @@ for fixture in pgbench realistic; do
           s_br=$(elapsed "$t0" "$t1") ;;
         backstop)
           rm -rf "$WORK/repo"
-          t0=$(now); out=$(bench backup --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
+          t0=$(now); out=$(bench_datadir --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
           s_bs=$(elapsed "$t0" "$t1")
           id=$(sed -n 's/^backup_id=//p' <<<"$out")
           stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
           plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
+        backstop_basebackup)
+          rm -rf "$WORK/repo-bb"
+          t0=$(now); bench backup --source=basebackup --port="$PORT" --repo="$WORK/repo-bb" --kek="$WORK/kek.json" \
+              --zstd-workers=2 >/dev/null; t1=$(now)
+          s_bb=$(elapsed "$t0" "$t1")
+          rm -rf "$WORK/repo-bb" ;;
       esac
     done
     if [ $(( round % 2 )) = 1 ]; then first=br; else first=bs; fi
@@ -145,19 +161,21 @@ for fixture in pgbench realistic; do
       fi
       rm -rf "$WORK/restore-$who"
     done
-    echo "${fixture}_round${round}: shell=${s_sh}s pgbackrest=${s_br}s backstop=${s_bs}s pgbackrest_restore=${s_brr}s backstop_restore=${s_bsr}s" >&2
-    sh+=("$s_sh"); br+=("$s_br"); bs+=("$s_bs"); brr+=("$s_brr"); bsr+=("$s_bsr")
-    r_br+=("$(ratio "$s_bs" "$s_br")"); r_sh+=("$(ratio "$s_sh" "$s_br")"); r_rest+=("$(ratio "$s_bsr" "$s_brr")")
+    echo "${fixture}_round${round}: shell=${s_sh}s pgbackrest=${s_br}s backstop=${s_bs}s backstop_basebackup=${s_bb}s pgbackrest_restore=${s_brr}s backstop_restore=${s_bsr}s" >&2
+    sh+=("$s_sh"); br+=("$s_br"); bs+=("$s_bs"); bb+=("$s_bb"); brr+=("$s_brr"); bsr+=("$s_bsr")
+    r_br+=("$(ratio "$s_bs" "$s_br")"); r_bb+=("$(ratio "$s_bb" "$s_br")"); r_sh+=("$(ratio "$s_sh" "$s_br")"); r_rest+=("$(ratio "$s_bsr" "$s_brr")")
   done
   echo "${fixture}_backstop_plaintext_bytes=$plain"
   echo "${fixture}_backstop_stored_bytes=$stored"
   echo "${fixture}_shell_backup_median_s=$(median "${sh[@]}")"
   echo "${fixture}_pgbackrest_backup_median_s=$(median "${br[@]}")"
   echo "${fixture}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${fixture}_backstop_basebackup_backup_median_s=$(median "${bb[@]}")"
   echo "${fixture}_pgbackrest_restore_median_s=$(median "${brr[@]}")"
   echo "${fixture}_backstop_restore_median_s=$(median "${bsr[@]}")"
   echo "${fixture}_ratio_shell_vs_pgbackrest=$(median "${r_sh[@]}")"
   echo "${fixture}_ratio_backup_vs_pgbackrest=$(median "${r_br[@]}")"
+  echo "${fixture}_ratio_backstop_basebackup_vs_pgbackrest=$(median "${r_bb[@]}")"
   echo "${fixture}_ratio_restore_vs_pgbackrest=$(median "${r_rest[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_br[@]}")" 'BEGIN { print (b > a ? b : a) }')
   as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null

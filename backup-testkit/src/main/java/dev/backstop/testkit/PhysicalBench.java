@@ -2,6 +2,7 @@ package dev.backstop.testkit;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Manifest;
@@ -11,6 +12,7 @@ import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.physical.BaseBackupSource;
+import dev.backstop.postgres.physical.DataDirectorySource;
 import dev.backstop.postgres.physical.PointInTimeRecovery;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -21,6 +23,8 @@ import java.util.Locale;
  *
  * <pre>
  *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=2]
+ *           [--source=basebackup|datadir] [--pgdata=DIR]
+ *           (basebackup, the default, pipes pg_basebackup; datadir reads the data directory DIR itself)
  *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true]
  *           (extract + pg_verifybackup, no start; false decodes on one thread as before Restore had a decode thread)
  * </pre>
@@ -42,7 +46,7 @@ public final class PhysicalBench {
                 Path kekFile = Path.of(o.req("kek"));
                 KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(kekFile);
                 Manifest m = BackupPipeline.builder()
-                        .source(BaseBackupSource.builder(ep).build())
+                        .source(source(o, ep))
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
                                 .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "2"))).build())
                         .encrypt(Encryption.with(kek))
@@ -62,6 +66,15 @@ public final class PhysicalBench {
             default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup or restore");
         }
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    private static CaptureSource source(BenchOptions o, PgEndpoint ep) {
+        String source = o.getOrDefault("source", "basebackup");
+        return switch (source) {
+            case "basebackup" -> BaseBackupSource.builder(ep).build();
+            case "datadir" -> DataDirectorySource.builder(ep, Path.of(o.req("pgdata"))).build();
+            default -> throw new IllegalArgumentException("--source: got '" + source + "', allowed basebackup or datadir");
+        };
     }
 
     private static boolean flag(String value, String name) {

@@ -4,25 +4,15 @@ import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
-import dev.backstop.core.ConsistencyPoint;
-import dev.backstop.core.LogRange;
-import dev.backstop.core.SourceInfo;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ToolProcess;
-import dev.backstop.postgres.wal.WalArchive;
-import dev.backstop.postgres.wal.WalFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -66,9 +56,6 @@ public final class BaseBackupSource implements CaptureSource {
     public static final String START_WAL_FILE = "start_wal_file";
     public static final String START_TIME = "start_time";
 
-    private static final Pattern LABEL_START = Pattern.compile("START WAL LOCATION: ([0-9A-Fa-f]+/[0-9A-Fa-f]+) \\(file ([0-9A-F]{24})\\)");
-    private static final Pattern LABEL_TLI = Pattern.compile("START TIMELINE: (\\d+)");
-    private static final Pattern LABEL_TIME = Pattern.compile("START TIME: (.+)");
     private static final Pattern WAL_RANGE = Pattern.compile(
             "\"Timeline\":\\s*(\\d+),\\s*\"Start-LSN\":\\s*\"([0-9A-Fa-f]+/[0-9A-Fa-f]+)\",\\s*\"End-LSN\":\\s*\"([0-9A-Fa-f]+/[0-9A-Fa-f]+)\"");
 
@@ -104,7 +91,7 @@ public final class BaseBackupSource implements CaptureSource {
         } catch (NoSuchFileException e) {
             throw new CaptureFailedException(e.getReason(), null, null, e);
         }
-        Map<String, String> facts = facts();
+        Map<String, String> facts = PhysicalFacts.inspect(endpoint, "BaseBackupSource");
         List<String> args = new ArrayList<>(List.of("--pgdata=-", "--format=tar", "--wal-method=fetch",
                 "--checkpoint=" + (fastCheckpoint ? "fast" : "spread"), "--label=" + label));
         if (maxRateKbps > 0) {
@@ -130,29 +117,11 @@ public final class BaseBackupSource implements CaptureSource {
             }
         }
         Map<String, String> point = consistency(sniffer, facts.get(SYSTEM_IDENTIFIER));
-        long start = WalFile.parseLsn(point.get(START_LSN));
-        long stop = WalFile.parseLsn(point.get(STOP_LSN));
-        long sysid = Long.parseUnsignedLong(facts.get(SYSTEM_IDENTIFIER));
-        return CaptureResult.builder(new SourceInfo("postgresql", facts.get("server_version"),
-                        Map.of(SYSTEM_IDENTIFIER, facts.get(SYSTEM_IDENTIFIER), "host", endpoint.host() + ":" + endpoint.port())))
-                .consistency(ConsistencyPoint.of(point))
-                .requiredLogs(new LogRange(WalArchive.streamOf(sysid), start, Math.max(start, stop)))
-                .attribute("postgresql.server_version_num", facts.get("server_version_num"))
-                .attribute("postgresql.cluster_size_bytes", facts.get("cluster_size"))
-                .attribute("postgresql.tar_bytes", Long.toString(bytes))
-                .attribute("postgresql.tar_entries", Integer.toString(sniffer.entries()))
-                .build();
+        return PhysicalFacts.result(endpoint, facts, point, bytes, sniffer.entries(), "basebackup");
     }
 
     /** Start and stop of the backup as pg_basebackup wrote them into the tar it streamed. */
     static Map<String, String> consistency(TarSniffer sniffer, String systemId) throws CaptureFailedException {
-        String lbl = sniffer.backupLabel();
-        Matcher start = LABEL_START.matcher(lbl);
-        Matcher tli = LABEL_TLI.matcher(lbl);
-        if (!start.find() || !tli.find()) {
-            throw new CaptureFailedException("pg_basebackup's tar has no readable backup_label (got "
-                    + (lbl.isEmpty() ? "none" : "'" + lbl.strip() + "'") + "); cannot record where the backup starts", null, null, null);
-        }
         Matcher range = WAL_RANGE.matcher(sniffer.manifestTail());
         String stopLsn = null;
         while (range.find()) {
@@ -162,48 +131,7 @@ public final class BaseBackupSource implements CaptureSource {
             throw new CaptureFailedException("pg_basebackup's tar has no backup_manifest with WAL-Ranges; "
                     + "cannot record where the backup stops (was --no-manifest set?)", null, null, null);
         }
-        Map<String, String> out = new LinkedHashMap<>();
-        out.put(SYSTEM_IDENTIFIER, systemId);
-        out.put(TIMELINE, tli.group(1));
-        out.put(START_LSN, start.group(1));
-        out.put(STOP_LSN, stopLsn);
-        out.put(START_WAL_FILE, start.group(2));
-        Matcher time = LABEL_TIME.matcher(lbl);
-        if (time.find()) {
-            out.put(START_TIME, time.group(1).strip());
-        }
-        return out;
-    }
-
-    private Map<String, String> facts() throws CaptureFailedException {
-        try (Connection c = endpoint.connect("postgres"); Statement st = c.createStatement()) {
-            List<String> spaces = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery("SELECT spcname, pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace "
-                    + "WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname")) {
-                while (rs.next()) {
-                    spaces.add(rs.getString(1) + " at " + rs.getString(2));
-                }
-            }
-            if (!spaces.isEmpty()) {
-                throw new CaptureFailedException("cluster at " + endpoint + " has tablespaces besides pg_default and pg_global ("
-                        + String.join(", ", spaces) + "); BaseBackupSource supports only the data directory: move their "
-                        + "objects to pg_default or back them up with PgDumpSource", null, null, null);
-            }
-            Map<String, String> out = new LinkedHashMap<>();
-            try (ResultSet rs = st.executeQuery("SELECT s.system_identifier, current_setting('server_version'), "
-                    + "current_setting('server_version_num'), (SELECT sum(pg_catalog.pg_database_size(oid)) FROM pg_catalog.pg_database) "
-                    + "FROM pg_catalog.pg_control_system() s")) {
-                rs.next();
-                out.put(SYSTEM_IDENTIFIER, Long.toUnsignedString(rs.getLong(1)));
-                out.put("server_version", rs.getString(2).split(" ")[0]);
-                out.put("server_version_num", rs.getString(3));
-                out.put("cluster_size", rs.getString(4));
-            }
-            return out;
-        } catch (SQLException e) {
-            throw new CaptureFailedException("could not inspect the cluster at " + endpoint + ": " + e.getMessage()
-                    + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
-        }
+        return PhysicalFacts.point(systemId, sniffer.backupLabel(), stopLsn, "pg_basebackup's tar");
     }
 
     @Override
