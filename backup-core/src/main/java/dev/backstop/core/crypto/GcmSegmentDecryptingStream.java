@@ -144,13 +144,7 @@ final class GcmSegmentDecryptingStream extends InputStream {
         if (segment > 0xFFFF_FFFFL) {
             throw new IOException("ciphertext too long for AES256_GCM_HKDF_1MB: more than 2^32 segments");
         }
-        byte[] nonce = new byte[12];
-        System.arraycopy(noncePrefix, 0, nonce, 0, PREFIX);
-        nonce[7] = (byte) (segment >>> 24);
-        nonce[8] = (byte) (segment >>> 16);
-        nonce[9] = (byte) (segment >>> 8);
-        nonce[10] = (byte) segment;
-        nonce[11] = (byte) (last ? 1 : 0);
+        byte[] nonce = GcmSegmentEncryptingStream.nonce(noncePrefix, segment, last);
         // GCM's first plaintext block uses counter 2 (1 is for the tag); a segment never wraps its
         // low 32 bits, so CTR's 128-bit increment gives the same key stream
         byte[] counter = java.util.Arrays.copyOf(nonce, 16);

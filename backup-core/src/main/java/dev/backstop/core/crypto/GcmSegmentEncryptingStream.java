@@ -116,13 +116,7 @@ final class GcmSegmentEncryptingStream extends OutputStream {
         if (segment > 0xFFFF_FFFFL) {
             throw new IOException("stream too long for AES256_GCM_HKDF_1MB: more than 2^32 segments (4 PiB)");
         }
-        byte[] nonce = new byte[12];
-        System.arraycopy(noncePrefix, 0, nonce, 0, PREFIX);
-        nonce[7] = (byte) (segment >>> 24);
-        nonce[8] = (byte) (segment >>> 16);
-        nonce[9] = (byte) (segment >>> 8);
-        nonce[10] = (byte) segment;
-        nonce[11] = (byte) (last ? 1 : 0);
+        byte[] nonce = nonce(noncePrefix, segment, last);
         int n = 0;
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG * 8, nonce));
@@ -138,5 +132,17 @@ final class GcmSegmentEncryptingStream extends OutputStream {
         out.write(sealed, 0, n);
         fill = 0;
         limit = CIPHERTEXT_SEGMENT - TAG;
+    }
+
+    /** Segment {@code segment}'s GCM nonce: the 7-byte prefix, the big-endian segment number, 1 if last else 0. */
+    static byte[] nonce(byte[] prefix, long segment, boolean last) {
+        byte[] nonce = new byte[12];
+        System.arraycopy(prefix, 0, nonce, 0, PREFIX);
+        nonce[7] = (byte) (segment >>> 24);
+        nonce[8] = (byte) (segment >>> 16);
+        nonce[9] = (byte) (segment >>> 8);
+        nonce[10] = (byte) segment;
+        nonce[11] = (byte) (last ? 1 : 0);
+        return nonce;
     }
 }

@@ -285,10 +285,7 @@ public final class DataDirectorySource implements CaptureSource {
 
         /** The label written into backup_label (default {@code backstop}). */
         public Builder label(String label) {
-            if (label == null || label.isBlank() || label.length() > 1023 || label.contains("\n")) {
-                throw new IllegalArgumentException("label: got '" + label + "', need 1..1023 characters on one line");
-            }
-            this.label = label;
+            this.label = PhysicalFacts.checkedLabel(label);
             return this;
         }
 

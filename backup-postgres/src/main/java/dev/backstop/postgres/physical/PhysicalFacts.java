@@ -125,4 +125,12 @@ final class PhysicalFacts {
                 .attribute("postgresql.capture", capture)
                 .build();
     }
+
+    /** A backup_label label as both sources' builders accept it: 1..1023 characters on one line. */
+    static String checkedLabel(String label) {
+        if (label == null || label.isBlank() || label.length() > 1023 || label.contains("\n")) {
+            throw new IllegalArgumentException("label: got '" + label + "', need 1..1023 characters on one line");
+        }
+        return label;
+    }
 }
