@@ -109,6 +109,21 @@ class GcmSegmentStreamsTest {
     }
 
     @Test
+    void afterAFailedSegment_everyLaterReadFails_soNoLaterSegmentIsHandedOut() throws Exception {
+        byte[] plain = new byte[FIRST_PT + 2 * PT_SEG];
+        new Random(13).nextBytes(plain);
+        byte[] sealed = encrypt(plain, new Random(14));
+        sealed[100] ^= 1; // in segment 0
+
+        try (InputStream in = new GcmSegmentDecryptingStream(new ByteArrayInputStream(sealed), KEY, AAD)) {
+            byte[] buf = new byte[PT_SEG];
+            assertThatThrownBy(() -> in.read(buf)).isInstanceOf(IOException.class).hasMessageContaining("segment 0");
+            assertThatThrownBy(() -> in.read(buf)).isInstanceOf(IOException.class).hasMessageContaining("segment 0");
+            assertThatThrownBy(in::read).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
     void noPlaintextOfASegment_isHandedOut_beforeItsTagIsChecked() throws Exception {
         byte[] plain = new byte[3000];
         byte[] sealed = encrypt(plain, new Random(12));
