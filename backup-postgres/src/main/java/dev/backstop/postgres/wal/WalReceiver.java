@@ -167,9 +167,10 @@ public final class WalReceiver implements AutoCloseable {
     private final class Tracking implements ReplicationSession.Progress {
         @Override
         public void streaming(int timeline, long start, long archived) {
+            // RPO first: whoever sees the status streaming sees the archived commit read back with it
+            rpo.streaming(start, archived, rpo.knowsArchivedCommit() ? null : archive.lastCommitBefore(start).orElse(null));
             update(s -> new Status(timeline, Math.max(s.receivedLsn, start), Math.max(s.archivedLsn, archived), s.archivedAt,
                     s.segments, s.deltas, s.deltaBytes, s.deltaStoredBytes, s.reconnects, s.lastError));
-            rpo.streaming(start, archived, rpo.knowsArchivedCommit() ? null : archive.lastCommitBefore(start).orElse(null));
         }
 
         @Override
