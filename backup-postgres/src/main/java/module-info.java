@@ -9,6 +9,8 @@ module dev.backstop.postgres {
     requires org.postgresql.jdbc;
     requires org.apache.commons.compress;
     requires com.fasterxml.jackson.databind;
+    // com.sun.nio.file.ExtendedOpenOption.DIRECT: restores write the cluster's files with O_DIRECT
+    requires jdk.unsupported;
     exports dev.backstop.postgres;
     exports dev.backstop.postgres.physical;
     exports dev.backstop.postgres.wal;

@@ -25,8 +25,9 @@ import java.util.Locale;
  *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=2]
  *           [--source=basebackup|datadir] [--pgdata=DIR]
  *           (basebackup, the default, pipes pg_basebackup; datadir reads the data directory DIR itself)
- *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true]
- *           (extract + pg_verifybackup, no start; false decodes on one thread as before Restore had a decode thread)
+ *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true] [--direct-io=true]
+ *           (extract + pg_verifybackup, no start; pipelining false decodes on one thread as before Restore had a
+ *           decode thread; direct-io false writes the files through the page cache)
  * </pre>
  * Connects to 127.0.0.1 as {@code postgres}; a password, if needed, comes from {@code BACKSTOP_PGPASSWORD}.
  */
@@ -60,7 +61,8 @@ public final class PhysicalBench {
                         .keys(LocalKeysetKek.load(Path.of(o.req("kek"))))
                         .pipelining(flag(o.getOrDefault("pipelining", "true"), "pipelining")).build();
                 Manifest m = restore.manifest(BackupId.parse(o.req("id")));
-                int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(Path.of(o.req("target")));
+                int files = PointInTimeRecovery.builder(restore, m).directIo(flag(o.getOrDefault("direct-io", "true"), "direct-io"))
+                        .build().restoreTo(Path.of(o.req("target")));
                 System.out.println("files=" + files);
             }
             default -> throw new IllegalArgumentException("command '" + args[0] + "': expected backup or restore");

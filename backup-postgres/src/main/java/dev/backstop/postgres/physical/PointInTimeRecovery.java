@@ -75,6 +75,7 @@ public final class PointInTimeRecovery {
     private final int parallelism;
     private final int prefetchDepth;
     private final Duration timeout;
+    private final boolean directIo;
     private final Clock clock;
 
     private PointInTimeRecovery(Builder b) {
@@ -89,6 +90,7 @@ public final class PointInTimeRecovery {
         this.parallelism = b.parallelism;
         this.prefetchDepth = b.prefetchDepth;
         this.timeout = b.timeout;
+        this.directIo = b.directIo;
         this.clock = b.clock;
     }
 
@@ -188,7 +190,7 @@ public final class PointInTimeRecovery {
             // digest run on the read-ahead thread, extraction on this one
             try (FileSyncer syncer = new FileSyncer();
                  InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
-                n = extract(in, data, crcs, syncer::sync);
+                n = extract(in, data, crcs, syncer::sync, directIo);
                 verifyBackup(data, crcs);
                 syncer.finish(data);
             }
@@ -270,20 +272,21 @@ public final class PointInTimeRecovery {
      * Reads to the end so the verifying stream sees every byte and checks the digests.
      */
     static int extract(InputStream in, Path data) throws IOException {
-        return extract(in, data, new java.util.HashMap<>(), p -> { });
+        return extract(in, data, new java.util.HashMap<>(), p -> { }, true);
     }
 
     /**
      * As {@link #extract(InputStream, Path)}, recording each file's size and CRC-32C under its tar
-     * name and handing each file to {@code written} once it is closed.
+     * name and handing each file to {@code written} once it is closed; {@code directIo} as {@link
+     * Builder#directIo}.
      */
-    static int extract(InputStream in, Path data, Map<String, long[]> crcs, java.util.function.Consumer<Path> written)
-            throws IOException {
+    static int extract(InputStream in, Path data, Map<String, long[]> crcs, java.util.function.Consumer<Path> written,
+            boolean directIo) throws IOException {
         TarArchiveInputStream tar = new TarArchiveInputStream(in);
         int n = 0;
         TarArchiveEntry e;
         Path root = data.toAbsolutePath().normalize();
-        byte[] buf = new byte[256 * 1024];
+        DirectFileWriter files = new DirectFileWriter(root, directIo);
         while ((e = tar.getNextEntry()) != null) {
             Path p = root.resolve(e.getName()).normalize();
             if (!p.startsWith(root) || p.equals(root) && !e.isDirectory()) {
@@ -295,15 +298,7 @@ public final class PointInTimeRecovery {
             } else if (e.isFile()) {
                 Files.createDirectories(p.getParent());
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                long size = 0;
-                try (OutputStream out = Files.newOutputStream(p)) {
-                    int r;
-                    while ((r = tar.read(buf)) >= 0) {
-                        out.write(buf, 0, r);
-                        crc.update(buf, 0, r);
-                        size += r;
-                    }
-                }
+                long size = files.write(p, tar, crc);
                 crcs.put(e.getName(), new long[] {size, crc.getValue()});
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
                 written.accept(p);
@@ -444,6 +439,7 @@ public final class PointInTimeRecovery {
         private int parallelism = 2;
         private int prefetchDepth = 8;
         private Duration timeout = Duration.ofMinutes(10);
+        private boolean directIo = true;
         private Clock clock = Clock.systemUTC();
 
         private Builder(Restore restore, Manifest manifest) {
@@ -508,6 +504,17 @@ public final class PointInTimeRecovery {
                 throw new IllegalArgumentException("timeout: got " + timeout + ", must be positive");
             }
             this.timeout = timeout;
+            return this;
+        }
+
+        /**
+         * Whether the restored files are written with direct I/O where the file system allows it
+         * (default true): cheaper by several times in CPU on virtual machines, but the files are
+         * not left in the page cache. False writes through the page cache, for a server that is to
+         * start on the restored files at once and would rather find them cached.
+         */
+        public Builder directIo(boolean directIo) {
+            this.directIo = directIo;
             return this;
         }
 
