@@ -7,6 +7,8 @@ module dev.backstop.core {
     requires com.google.crypto.tink;
     requires com.fasterxml.jackson.databind;
     requires org.slf4j;
+    // com.sun.nio.file.ExtendedOpenOption.DIRECT: large repository objects are written with O_DIRECT
+    requires jdk.unsupported;
 
     exports dev.backstop.core;
     exports dev.backstop.core.transform;

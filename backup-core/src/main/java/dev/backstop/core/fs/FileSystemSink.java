@@ -4,12 +4,10 @@ import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Sink;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -36,6 +34,11 @@ import java.util.stream.Stream;
  * published with a hard link, which fails atomically if the key is taken; replaceable kinds with
  * an atomic rename. Temporary files are never listed.
  *
+ * <p><b>Writes.</b> An object larger than 1 MiB is written with direct I/O ({@code O_DIRECT})
+ * where the file system allows it, bypassing the page cache; smaller ones, and every object on a
+ * file system that refuses direct I/O, are written through it. Either way the commit forces the
+ * file before publishing it.
+ *
  * <p><b>Restrictions.</b> The directory must be on a filesystem with hard links and atomic rename
  * (any local Linux filesystem, NFSv3+).
  */
@@ -43,9 +46,18 @@ public final class FileSystemSink implements Sink {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
 
     private final Path root;
+    /** The block size direct writes align to, or 0 where the file system has none to offer. */
+    private final int directBlock;
 
     private FileSystemSink(Path root) {
         this.root = root;
+        int block = 0;
+        try {
+            block = DirectUploadStream.usableBlock(Files.getFileStore(root).getBlockSize());
+        } catch (IOException | UnsupportedOperationException e) {
+            // no block size: ordinary writes
+        }
+        this.directBlock = block;
     }
 
     /** A sink rooted at {@code root}, which is created if missing. */
@@ -82,7 +94,7 @@ public final class FileSystemSink implements Sink {
         Path temp = target.resolveSibling("." + target.getFileName() + "."
                 + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return new FsUpload(key, kind, target, temp, ch);
+        return new FsUpload(key, kind, target, temp, ch, directBlock);
     }
 
     @Override
@@ -194,27 +206,18 @@ public final class FileSystemSink implements Sink {
         private final Path target;
         private final Path temp;
         private final FileChannel channel;
-        private final OutputStream stream;
+        private final DirectUploadStream stream;
         private boolean committed;
         private boolean closed;
 
-        FsUpload(String key, ObjectKind kind, Path target, Path temp, FileChannel channel) {
+        FsUpload(String key, ObjectKind kind, Path target, Path temp, FileChannel channel, int directBlock) {
             this.key = key;
             this.kind = kind;
             this.target = target;
             this.temp = temp;
             this.channel = channel;
             // closing the stream ends the bytes; the channel stays open for force() at commit
-            this.stream = new FilterOutputStream(Channels.newOutputStream(channel)) {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
-                }
-
-                @Override
-                public void close() {
-                }
-            };
+            this.stream = new DirectUploadStream(channel, temp, directBlock);
         }
 
         @Override
@@ -230,6 +233,8 @@ public final class FileSystemSink implements Sink {
             if (closed || committed) {
                 throw new IllegalStateException("upload of " + key + " is " + (committed ? "already committed" : "closed"));
             }
+            stream.finish();
+            stream.release();
             channel.force(true);
             channel.close();
             if (kind.replaceable()) {
@@ -252,6 +257,7 @@ public final class FileSystemSink implements Sink {
                 return;
             }
             closed = true;
+            stream.release();
             try {
                 channel.close();
             } catch (IOException ignored) {
