@@ -41,6 +41,8 @@ final class DirectUploadStream extends OutputStream {
     private boolean directRefused;
     private long written;
     private boolean finished;
+    /** The first failed write: every later write and finish fails with it, so a torn file is never finished. */
+    private IOException failure;
 
     /**
      * Writes to {@code channel}, an open, empty, writable channel on {@code file}; {@code block}
@@ -76,6 +78,9 @@ final class DirectUploadStream extends OutputStream {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
+        if (failure != null) {
+            throw new IOException("an earlier write to " + file + " failed: " + failure.getMessage(), failure);
+        }
         if (finished) {
             throw new IOException("upload stream of " + file + " is finished");
         }
@@ -88,26 +93,33 @@ final class DirectUploadStream extends OutputStream {
             off += n;
             len -= n;
             if (!buffer.hasRemaining()) {
-                drain(false);
+                drain();
             }
         }
     }
 
     /** Writes what is buffered and cuts the file to the bytes given; idempotent. Does not force. */
     void finish() throws IOException {
+        if (failure != null) {
+            throw new IOException("an earlier write to " + file + " failed: " + failure.getMessage(), failure);
+        }
         if (finished) {
             return;
         }
-        finished = true;
-        if (buffer != null && buffer.position() > 0) {
-            drain(true);
-        }
-        if (direct != null) {
-            direct.close();
-            if (channel.size() != written) {
-                channel.truncate(written);
+        try {
+            if (buffer != null && buffer.position() > 0) {
+                writeBuffer(true);
             }
+            if (direct != null) {
+                direct.close();
+                if (channel.size() != written) {
+                    channel.truncate(written);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw failed(e);
         }
+        finished = true;
     }
 
     /** Returns the buffer to the pool and closes the direct channel, if any; the upload closes its own channel. */
@@ -125,7 +137,20 @@ final class DirectUploadStream extends OutputStream {
         }
     }
 
-    private void drain(boolean last) throws IOException {
+    private void drain() throws IOException {
+        try {
+            writeBuffer(false);
+        } catch (IOException | RuntimeException e) {
+            throw failed(e);
+        }
+    }
+
+    private IOException failed(Exception e) {
+        failure = e instanceof IOException io ? io : new IOException("writing " + file + " failed: " + e, e);
+        return failure;
+    }
+
+    private void writeBuffer(boolean last) throws IOException {
         int n = buffer.position();
         if (direct == null && !directRefused && block > 0 && !last && written == 0) {
             direct = openDirect();

@@ -127,6 +127,20 @@ class DirectUploadStreamTest {
     }
 
     @Test
+    void aFailedWrite_failsEveryLaterWriteAndTheFinish_soATornFileIsNeverFinished() throws Exception {
+        Path file = dir.resolve("f");
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        DirectUploadStream s = new DirectUploadStream(ch, file, 0);
+        ch.close(); // the disk going away, as far as the stream can tell
+
+        assertThatThrownBy(() -> s.write(new byte[B])).isInstanceOf(java.nio.channels.ClosedChannelException.class);
+        assertThatThrownBy(() -> s.write(new byte[1])).isInstanceOf(IOException.class).hasMessageContaining("earlier write");
+        assertThatThrownBy(s::finish).isInstanceOf(IOException.class).hasMessageContaining("earlier write");
+        assertThatThrownBy(s::close).isInstanceOf(IOException.class).hasMessageContaining("earlier write");
+        s.release();
+    }
+
+    @Test
     void anUploadClosedWithoutCommit_leavesNoFile_evenAfterDirectWrites() throws Exception {
         FileSystemSink sink = FileSystemSink.open(dir);
         try (Sink.Upload u = sink.create("big", ObjectKind.DATA)) {
