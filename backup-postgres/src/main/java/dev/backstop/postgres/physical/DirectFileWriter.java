@@ -52,19 +52,26 @@ final class DirectFileWriter {
         this.aligned = direct ? ByteBuffer.allocateDirect(BUFFER_BYTES + b).alignedSlice(b) : null;
     }
 
-    /** Whether the next file is written with direct I/O (false once the file system refused it). */
+    /** Whether files of a buffer or more are written with direct I/O (false once the file system refused it). */
     boolean direct() {
         return direct;
     }
 
     /**
      * Creates {@code target} (which must not exist) holding the rest of {@code in}, adding every
-     * byte to {@code checksum}. Does not close {@code in} and does not fsync.
+     * byte to {@code checksum}. Does not close {@code in} and does not fsync. A file expected to be
+     * smaller than one buffer ({@code expectedSize}, the tar header's size) is written through the
+     * page cache: a direct write of a few KiB would wait for the disk on the extracting thread,
+     * while the fsync thread absorbs a buffered one's write-back, and small files are a small share
+     * of a cluster's bytes.
      *
      * @return the number of bytes written
      */
-    long write(Path target, InputStream in, Checksum checksum) throws IOException {
-        try (FileChannel ch = open(target)) {
+    long write(Path target, InputStream in, Checksum checksum, long expectedSize) throws IOException {
+        boolean thisDirect = direct && expectedSize >= BUFFER_BYTES;
+        try (FileChannel ch = thisDirect ? open(target) : FileChannel.open(target, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            thisDirect = thisDirect && direct; // the file system may just have refused
             long size = 0;
             while (true) {
                 int n = in.readNBytes(buffer, 0, BUFFER_BYTES);
@@ -74,12 +81,12 @@ final class DirectFileWriter {
                 checksum.update(buffer, 0, n);
                 size += n;
                 int len = n;
-                if (direct && n % block != 0) {
+                if (thisDirect && n % block != 0) {
                     len = (n / block + 1) * block;
                     Arrays.fill(buffer, n, len, (byte) 0);
                 }
                 ByteBuffer src;
-                if (direct) {
+                if (thisDirect) {
                     // an aligned buffer of our own: JDK 17's temporary aligned one fails on release (NPE in its cleaner)
                     src = aligned.clear().put(buffer, 0, len).flip();
                 } else {
@@ -92,7 +99,7 @@ final class DirectFileWriter {
                     break;
                 }
             }
-            if (direct && ch.size() != size) {
+            if (thisDirect && ch.size() != size) {
                 ch.truncate(size);
             }
             return size;

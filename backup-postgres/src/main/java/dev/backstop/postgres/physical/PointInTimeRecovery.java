@@ -298,7 +298,7 @@ public final class PointInTimeRecovery {
             } else if (e.isFile()) {
                 Files.createDirectories(p.getParent());
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                long size = files.write(p, tar, crc);
+                long size = files.write(p, tar, crc, e.getSize());
                 crcs.put(e.getName(), new long[] {size, crc.getValue()});
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
                 written.accept(p);

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Restored files written with direct I/O are the bytes given, whatever their length. */
 class DirectFileWriterTest {
     private static final int B = DirectFileWriter.BUFFER_BYTES;
-    private static final int[] SIZES = {0, 1, 511, 4095, 4096, 4097, 8192, B - 1, B, B + 1, 3 * B + 12345};
+    private static final int[] SIZES = {0, 1, 511, 4095, 4096, 4097, 8192, B - 1, B, B + 1, B + 4095, B + 4096, 3 * B + 12345};
 
     @TempDir
     Path dir;
@@ -35,7 +35,7 @@ class DirectFileWriterTest {
             Path f = dir.resolve("f" + size);
             CRC32C crc = new CRC32C();
 
-            long written = w.write(f, new ByteArrayInputStream(data), crc);
+            long written = w.write(f, new ByteArrayInputStream(data), crc, size);
 
             assertThat(written).as("bytes reported for %d", size).isEqualTo(size);
             assertThat(Files.size(f)).as("length of the %d-byte file", size).isEqualTo(size);
@@ -50,11 +50,22 @@ class DirectFileWriterTest {
     void usesDirectIo_onTheLocalDiskFileSystemsThatSupportIt() throws Exception {
         String type = Files.getFileStore(dir).type();
         DirectFileWriter w = new DirectFileWriter(dir, true);
-        w.write(dir.resolve("a"), new ByteArrayInputStream(new byte[5000]), new CRC32C());
+        w.write(dir.resolve("a"), new ByteArrayInputStream(new byte[B + 5000]), new CRC32C(), B + 5000);
         if (type.equals("ext4") || type.equals("xfs") || type.equals("btrfs")) {
             assertThat(w.direct()).as("direct I/O on %s", type).isTrue();
         }
         assertThat(new DirectFileWriter(dir, false).direct()).isFalse();
+    }
+
+    @Test
+    void aFileWhoseHeaderPromisedLittleButThatIsLong_isStillWrittenWhole() throws Exception {
+        byte[] data = new byte[2 * B + 17];
+        new Random(5).nextBytes(data);
+        DirectFileWriter w = new DirectFileWriter(dir, true);
+        assertThat(w.write(dir.resolve("small-hint"), new ByteArrayInputStream(data), new CRC32C(), 10)).isEqualTo(data.length);
+        assertThat(w.write(dir.resolve("big-hint"), new ByteArrayInputStream(data, 0, 100), new CRC32C(), 3L * B)).isEqualTo(100);
+        assertThat(Files.readAllBytes(dir.resolve("small-hint"))).isEqualTo(data);
+        assertThat(Files.size(dir.resolve("big-hint"))).isEqualTo(100);
     }
 
     @Test
@@ -77,7 +88,7 @@ class DirectFileWriterTest {
             }
         };
 
-        assertThat(w.write(dir.resolve("x"), first, new CRC32C())).isEqualTo(4);
+        assertThat(w.write(dir.resolve("x"), first, new CRC32C(), B)).isEqualTo(4);
         assertThat(Files.readString(dir.resolve("x"))).isEqualTo("0123");
         assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("456789");
     }
@@ -88,7 +99,7 @@ class DirectFileWriterTest {
         Files.writeString(f, "precious");
         DirectFileWriter w = new DirectFileWriter(dir, true);
 
-        assertThatThrownBy(() -> w.write(f, new ByteArrayInputStream(new byte[10]), new CRC32C()))
+        assertThatThrownBy(() -> w.write(f, new ByteArrayInputStream(new byte[10]), new CRC32C(), B))
                 .isInstanceOf(FileAlreadyExistsException.class);
         assertThat(Files.readString(f)).isEqualTo("precious");
         assertThat(w.direct()).as("an existing file is not a refusal of direct I/O").isEqualTo(new DirectFileWriter(dir, true).direct());
