@@ -9,6 +9,7 @@ import dev.backstop.postgres.internal.AfterData;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
 import dev.backstop.postgres.internal.ReadAhead;
+import dev.backstop.postgres.internal.RestoreSessions;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
@@ -249,8 +250,18 @@ public final class PostgresRestore {
                 CustomDump toc = split ? parallelLoadable(head.resolve("head.pgc")) : null;
                 if (toc != null) {
                     Path headFile = head.resolve("head.pgc");
-                    try (AfterData afterData = new AfterData(toc, (entries, n) -> restoreEntries(m, program, staging,
-                            headFile, entries, n), jobs)) {
+                    try (RestoreSessions statements = new RestoreSessions(() -> target.connect(staging));
+                         AfterData afterData = new AfterData(toc, new AfterData.Runner() {
+                             @Override
+                             public void restore(List<CustomDump.Entry> entries, int n) throws IOException {
+                                 restoreEntries(m, program, staging, headFile, entries, n);
+                             }
+
+                             @Override
+                             public void execute(String sql) throws IOException {
+                                 statements.execute(sql);
+                             }
+                         }, jobs)) {
                         bytes = loadInParallel(m, program, staging, headFile, in, afterData);
                         sessions = jobs;
                         fetched = Duration.ofNanos(System.nanoTime() - start);

@@ -50,6 +50,16 @@ class PgParallelLoadIT {
             st.execute("CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
             st.execute("CREATE TABLE app.events_2026 PARTITION OF app.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
             st.execute("CREATE TABLE app.nothing (x int)");
+            // what follows the data, in the shapes its scheduling must respect: foreign keys both ways
+            // between two tables and to the same table, an index on a partitioned table, a comment on an
+            // index, a trigger
+            st.execute("CREATE TABLE app.a (id int PRIMARY KEY, b_id int)");
+            st.execute("CREATE TABLE app.b (id int PRIMARY KEY, a_id int REFERENCES app.a, up int REFERENCES app.b)");
+            st.execute("ALTER TABLE app.a ADD FOREIGN KEY (b_id) REFERENCES app.b DEFERRABLE INITIALLY DEFERRED");
+            st.execute("CREATE INDEX events_at ON app.events (at)");
+            st.execute("COMMENT ON INDEX app.child_parent IS 'by parent'");
+            st.execute("CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+            st.execute("CREATE TRIGGER child_touch BEFORE UPDATE ON app.child FOR EACH ROW EXECUTE FUNCTION app.touch()");
             st.execute("CREATE SEQUENCE app.counter");
             st.execute("SELECT setval('app.counter', 4242)");
             st.execute("GRANT USAGE ON SCHEMA app TO reader");
@@ -63,6 +73,9 @@ class PgParallelLoadIT {
             // one row far longer than a slice
             st.execute("INSERT INTO app.child (parent_id, body) SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 120000) g");
             st.execute("INSERT INTO app.\"Mixed Case\" SELECT g, g / 7.0 FROM generate_series(1, 1000) g");
+            st.execute("INSERT INTO app.a SELECT g, NULL FROM generate_series(1, 2000) g");
+            st.execute("INSERT INTO app.b SELECT g, g, NULLIF(g - 1, 0) FROM generate_series(1, 2000) g");
+            st.execute("UPDATE app.a SET b_id = 2001 - id");
             st.execute("INSERT INTO app.events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g"
                     + " FROM generate_series(1, 8000) g");
         }
@@ -136,7 +149,17 @@ class PgParallelLoadIT {
             assertThat(one(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app' AND indexname = 'child_parent'"))
                     .isEqualTo("1");
             try (Connection source = pg.connect("awkward")) {
-                for (String t : new String[] {"app.events_2025", "app.events_2026", "app.\"Mixed Case\"", "app.parent"}) {
+                for (String q : new String[] {
+                        "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), '; '"
+                                + " ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE connamespace = 'app'::regnamespace",
+                        "SELECT string_agg(indexdef, '; ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'app'",
+                        "SELECT string_agg(tgname || ' ' || pg_get_triggerdef(oid), '; ' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal",
+                        "SELECT obj_description('app.child_parent'::regclass)"}) {
+                    assertThat(one(c, q)).as(q).isNotNull().isEqualTo(one(source, q));
+                }
+                assertThat(one(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'app'::regnamespace"))
+                        .isEqualTo("4");
+                for (String t : new String[] {"app.events_2025", "app.events_2026", "app.\"Mixed Case\"", "app.parent", "app.a", "app.b"}) {
                     assertThat(one(c, "SELECT count(*) FROM " + t)).as(t).isEqualTo(one(source, "SELECT count(*) FROM " + t));
                 }
             }
