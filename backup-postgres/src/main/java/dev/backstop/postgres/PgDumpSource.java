@@ -281,7 +281,7 @@ public final class PgDumpSource implements CaptureSource {
             long bytes = 0;
             // read ahead on another thread: pg_dump keeps dumping while this thread compresses
             try (OutputStream out = streams.open(format.streamName());
-                 InputStream in = new ReadAhead(p.stdout(), 256 * 1024, 16, "pg_dump")) {
+                 InputStream in = ReadAhead.ofPipe(p.stdout(), 256 * 1024, 16, "pg_dump")) {
                 byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {

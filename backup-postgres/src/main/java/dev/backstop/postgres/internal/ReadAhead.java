@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Reads a stream on its own thread into a bounded queue of chunks: pg_dump's stdout, so the
@@ -18,7 +19,11 @@ import java.util.concurrent.BlockingQueue;
 public final class ReadAhead extends InputStream {
     private static final Chunk END = new Chunk(new byte[0], 0);
 
+    /** Linux's default pipe capacity. */
+    private static final int PIPE_BYTES = 64 * 1024;
+    private static final long PIPE_PAUSE_NANOS = 200_000;
     private final InputStream in;
+    private final long pauseNanos;
     private final BlockingQueue<Chunk> queue;
     private final BlockingQueue<byte[]> free;
     private final Thread thread;
@@ -33,6 +38,23 @@ public final class ReadAhead extends InputStream {
     }
 
     public ReadAhead(InputStream in, int chunkSize, int depth, String name) {
+        this(in, chunkSize, depth, name, 0);
+    }
+
+    /**
+     * Reads a process's pipe ahead. A writer such as pg_dump writes 4 KiB at a time; a reader
+     * always waiting on the pipe is woken for each write, 250,000 times per GB, which cost the
+     * reading thread half a second of system time per GB (and the writer its share). After a read
+     * that returned less than half the pipe, this one pauses {@value #PIPE_PAUSE_NANOS} ns, less
+     * than the writer takes to fill the pipe's 64 KiB at 300 MB/s, so the next read takes many
+     * writes at once and the writer is not held up.
+     */
+    public static ReadAhead ofPipe(InputStream in, int chunkSize, int depth, String name) {
+        return new ReadAhead(in, chunkSize, depth, name, PIPE_PAUSE_NANOS);
+    }
+
+    private ReadAhead(InputStream in, int chunkSize, int depth, String name, long pauseNanos) {
+        this.pauseNanos = pauseNanos;
         this.in = in;
         this.queue = new ArrayBlockingQueue<>(depth);
         this.free = new ArrayBlockingQueue<>(depth + 2);
@@ -48,7 +70,7 @@ public final class ReadAhead extends InputStream {
                 if (buf == null) {
                     buf = new byte[chunkSize];
                 }
-                int n = in.readNBytes(buf, 0, chunkSize);
+                int n = fill(buf, chunkSize);
                 if (n > 0) {
                     queue.put(new Chunk(buf, n));
                 }
@@ -68,6 +90,25 @@ public final class ReadAhead extends InputStream {
         } catch (InterruptedException ignored) {
             // closing: no reader is waiting
         }
+    }
+
+    /** Reads until {@code buf} holds {@code chunkSize} bytes or the source ended; returns how many. */
+    private int fill(byte[] buf, int chunkSize) throws IOException {
+        if (pauseNanos == 0) {
+            return in.readNBytes(buf, 0, chunkSize);
+        }
+        int off = 0;
+        while (off < chunkSize) {
+            int n = in.read(buf, off, chunkSize - off);
+            if (n < 0) {
+                break;
+            }
+            off += n;
+            if (n < PIPE_BYTES / 2 && off < chunkSize) {
+                LockSupport.parkNanos(pauseNanos);
+            }
+        }
+        return off;
     }
 
     @Override

@@ -51,6 +51,36 @@ class ReadAheadTest {
     }
 
     @Test
+    void ofPipe_deliversAProcessOutputWhole_writtenFourKibAtATime() throws Exception {
+        // dd writes 4 KiB blocks, as pg_dump does: the reader pauses after short reads and still gets every byte
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("readahead", ".bin");
+        try {
+            byte[] data = new byte[3_000_000 + 123];
+            new Random(11).nextBytes(data);
+            java.nio.file.Files.write(file, data);
+            Process p = new ProcessBuilder("dd", "if=" + file, "bs=4096", "status=none").start();
+            try (ReadAhead in = ReadAhead.ofPipe(p.getInputStream(), 256 * 1024, 4, "test")) {
+                assertThat(in.readAllBytes()).isEqualTo(data);
+            }
+            assertThat(p.waitFor()).isZero();
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
+
+    @Test
+    void ofPipe_fromATricklingProcess_deliversEachPieceInOrder() throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", "printf first; sleep 0.3; printf second").start();
+        try (ReadAhead in = ReadAhead.ofPipe(p.getInputStream(), 5, 4, "test")) {
+            byte[] five = new byte[5];
+            assertThat(in.readNBytes(five, 0, 5)).isEqualTo(5);
+            assertThat(new String(five, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("first");
+            assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("second");
+        }
+        assertThat(p.waitFor()).isZero();
+    }
+
+    @Test
     void read_afterTheSourceFailed_throwsItsFailure_notEndOfStream() {
         InputStream failing = new InputStream() {
             int n;
