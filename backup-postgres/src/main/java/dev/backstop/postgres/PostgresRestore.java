@@ -51,9 +51,11 @@ import java.util.Objects;
  *   For a custom dump with {@link Builder#jobs} &gt; 1 the dump's head, which holds its table of
  *   contents, is kept in a temporary file (the first 16 MiB): {@code pg_restore} creates the
  *   schema from it, the stream's table data is then cut into line-aligned slices loaded by
- *   {@code jobs} COPY sessions at once (even one big table uses them all), and finally sequence
- *   values, indexes, constraints and privileges are restored by {@code pg_restore -j N} from the
- *   head. Dumps this cannot read (compressed by pg_dump, not UTF-8, with large objects, or an
+ *   {@code jobs} COPY sessions at once (even one big table uses them all). Indexes, keys,
+ *   triggers and grants of a table are restored (by {@code pg_restore} from the head) as soon as
+ *   its data is in, foreign keys as soon as both their tables and the referenced key are (added
+ *   {@code NOT VALID}, then validated, in sessions of this restore), and what remains, such as
+ *   sequence values, by {@code pg_restore -j N} at the end. Dumps this cannot read (compressed by pg_dump, not UTF-8, with large objects, or an
  *   archive version newer than 1.15) and subsets load their data in one session instead.
  *   <li><b>Spooled</b> (an existing target, a directory dump, or {@link Builder#streaming(boolean)
  *   streaming(false)}): the stream is decoded and verified into a private temporary spool, which

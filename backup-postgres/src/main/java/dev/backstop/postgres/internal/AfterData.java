@@ -29,14 +29,18 @@ import java.util.regex.Pattern;
  *   every early unit is done.
  * </ul>
  * Early work runs on half the jobs while data loads (the other half, the COPY sessions, keep
- * loading) and on all of them after. Two units that lock a common table never run at once, as
- * {@code pg_restore} keeps them apart: two foreign keys between the same tables would otherwise
- * wait for each other's locks, or deadlock. Without early work, loading data and building indexes
- * took turns, 1.5× slower than {@code pg_restore -j2}; with foreign keys left to the end, one job
- * idled while the last table's indexes were built.
+ * loading) and on all of them after. Work that would wait for another's table lock, or make it
+ * wait, does not start beside it, as {@code pg_restore} keeps such work apart: two foreign keys
+ * between the same tables would otherwise wait for each other, or deadlock. Foreign keys are the
+ * exception that makes this faster than {@code pg_restore}: each is added {@code NOT VALID} and
+ * then validated (see {@code splitForeignKey}), so keys that only share the referenced table are
+ * checked side by side. Without early work, loading data and building indexes took turns, 1.5×
+ * slower than {@code pg_restore -j2}; with foreign keys left to the end, one job idled while the
+ * last table's indexes were built.
  *
  * <p>Entries filed in no section (privileges, comments) belong to the section before them, as
- * pg_restore files them. Work is handed to a {@link Runner}, which restores a list of entries.
+ * pg_restore files them. Work is handed to a {@link Runner}: lists of entries for pg_restore,
+ * single statements (the two steps of a foreign key) for a session of its own.
  * {@link #loaded} never blocks; {@link #finish} is called once, after the last table's data.
  */
 public final class AfterData implements AutoCloseable {
