@@ -123,17 +123,8 @@ class AfterDataTest {
                     tables.addAll(toc.locks.get(e.dumpId()));
                 }
                 locks = new Locks(tables, Set.of(), Set.of());
-                if (n == 1) {
-                    for (Locks other : running) {
-                        if (other.conflicts(locks)) {
-                            violations.add(entries + " locks a table of a restore still running");
-                        }
-                    }
-                }
-                running.add(locks);
-                if (running.size() > jobs) {
-                    violations.add(running.size() + " restores at once with " + jobs + " jobs");
-                }
+                // the final run (n > 1) runs alone, after every early unit
+                start(locks, n == 1, entries + " locks a table of a restore still running");
                 calls.add(entries.stream().map(Entry::dumpId).toList());
             }
             try {
@@ -183,15 +174,7 @@ class AfterDataTest {
                 if (!added.contains(fk.dumpId())) {
                     violations.add(fk.tag() + " validated before it was added");
                 }
-                for (Locks other : running) {
-                    if (other.conflicts(locks)) {
-                        violations.add(sql + " waits for a lock of work still running");
-                    }
-                }
-                running.add(locks);
-                if (running.size() > jobs) {
-                    violations.add(running.size() + " restores at once with " + jobs + " jobs");
-                }
+                start(locks, true, sql + " waits for a lock of work still running");
             }
             try {
                 if (together != null) {
@@ -206,6 +189,17 @@ class AfterDataTest {
                 if (!restored.add(fk.dumpId())) {
                     violations.add(fk.tag() + " restored twice");
                 }
+            }
+        }
+
+        /** Records work starting with {@code locks}; call holding this recorder's monitor. */
+        private void start(Locks locks, boolean checkLocks, String conflict) {
+            if (checkLocks && running.stream().anyMatch(other -> other.conflicts(locks))) {
+                violations.add(conflict);
+            }
+            running.add(locks);
+            if (running.size() > jobs) {
+                violations.add(running.size() + " restores at once with " + jobs + " jobs");
             }
         }
 
@@ -280,22 +274,30 @@ class AfterDataTest {
 
     @Test
     void aForeignKeyNotValidInTheSource_isRestoredAsWritten() throws Exception {
+        TwoTables t = twoTablesWithAForeignKey(" NOT VALID");
+        Recorder r = new Recorder(t.toc, 2, 6);
+        try (AfterData after = new AfterData(t.toc.entries, r, 2)) {
+            r.load(after, t.dataA);
+            r.load(after, t.dataB);
+            after.finish();
+        }
+        assertThat(r.violations).isEmpty();
+        assertThat(r.executed).isEmpty();
+        assertThat(r.calls).containsExactly(List.of(t.pkey), List.of(t.fk));
+    }
+
+    /** Tables a and b, a's primary key and a foreign key from b to a with {@code attributes}. */
+    private record TwoTables(Toc toc, int dataA, int dataB, int pkey, int fk) {
+    }
+
+    private static TwoTables twoTablesWithAForeignKey(String attributes) {
         Toc toc = new Toc();
         int a = toc.table("a");
         int b = toc.table("b");
         int da = toc.data(a);
         int db = toc.data(b);
         int pkey = toc.add("CONSTRAINT", "a_pkey", Section.POST_DATA, List.of(a), Set.of(a));
-        int fk = toc.foreignKey(b, a, pkey, " NOT VALID");
-        Recorder r = new Recorder(toc, 2, 6);
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
-            r.load(after, da);
-            r.load(after, db);
-            after.finish();
-        }
-        assertThat(r.violations).isEmpty();
-        assertThat(r.executed).isEmpty();
-        assertThat(r.calls).containsExactly(List.of(pkey), List.of(fk));
+        return new TwoTables(toc, da, db, pkey, toc.foreignKey(b, a, pkey, attributes));
     }
 
     private static void awaitRestored(Recorder r, int id) throws InterruptedException {
@@ -358,18 +360,14 @@ class AfterDataTest {
 
     @Test
     void aFailedRestore_isThrownByFinish_andWhatDependsOnItNeverStarts() throws Exception {
-        Toc toc = new Toc();
-        int a = toc.table("a");
-        int b = toc.table("b");
-        int da = toc.data(a);
-        int db = toc.data(b);
-        int pkey = toc.add("CONSTRAINT", "a_pkey", Section.POST_DATA, List.of(a), Set.of(a));
-        int fk = toc.foreignKey(b, a, pkey, "");
-        Recorder r = new Recorder(toc, 2, 4);
+        TwoTables t = twoTablesWithAForeignKey("");
+        int pkey = t.pkey;
+        int fk = t.fk;
+        Recorder r = new Recorder(t.toc, 2, 4);
         r.failOn = pkey;
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
-            r.load(after, da);
-            r.load(after, db);
+        try (AfterData after = new AfterData(t.toc.entries, r, 2)) {
+            r.load(after, t.dataA);
+            r.load(after, t.dataB);
             assertThatThrownBy(after::finish).isInstanceOf(IOException.class).hasMessageContaining("could not create " + pkey);
         }
         assertThat(r.calls).noneMatch(c -> c.contains(fk));
