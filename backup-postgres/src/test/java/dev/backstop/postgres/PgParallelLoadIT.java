@@ -57,6 +57,12 @@ class PgParallelLoadIT {
             st.execute("CREATE TABLE app.b (id int PRIMARY KEY, a_id int REFERENCES app.a, up int REFERENCES app.b)");
             st.execute("ALTER TABLE app.a ADD FOREIGN KEY (b_id) REFERENCES app.b DEFERRABLE INITIALLY DEFERRED");
             st.execute("CREATE INDEX events_at ON app.events (at)");
+            // names that need quoting, a key over two columns to a unique constraint in another schema
+            st.execute("CREATE SCHEMA \"Other Schema\"");
+            st.execute("CREATE TABLE \"Other Schema\".\"Code List\" (kind text, code int, UNIQUE (kind, code))");
+            st.execute("INSERT INTO \"Other Schema\".\"Code List\" SELECT 'k' || g % 3, g FROM generate_series(1, 300) g");
+            st.execute("ALTER TABLE app.\"Mixed Case\" ADD COLUMN kind text, ADD CONSTRAINT \"Coded \"\"by\"\" list\""
+                    + " FOREIGN KEY (kind, \"Key\") REFERENCES \"Other Schema\".\"Code List\" (kind, code) ON UPDATE CASCADE ON DELETE SET NULL");
             st.execute("COMMENT ON INDEX app.child_parent IS 'by parent'");
             st.execute("CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
             st.execute("CREATE TRIGGER child_touch BEFORE UPDATE ON app.child FOR EACH ROW EXECUTE FUNCTION app.touch()");
@@ -72,7 +78,8 @@ class PgParallelLoadIT {
                     + " jsonb_build_object('g', g, 'even', g % 2 = 0), decode(md5(g::text), 'hex') FROM generate_series(1, 60000) g");
             // one row far longer than a slice
             st.execute("INSERT INTO app.child (parent_id, body) SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 120000) g");
-            st.execute("INSERT INTO app.\"Mixed Case\" SELECT g, g / 7.0 FROM generate_series(1, 1000) g");
+            st.execute("INSERT INTO app.\"Mixed Case\" SELECT g, g / 7.0, CASE WHEN g <= 300 THEN 'k' || g % 3 END"
+                    + " FROM generate_series(1, 1000) g");
             st.execute("INSERT INTO app.a SELECT g, NULL FROM generate_series(1, 2000) g");
             st.execute("INSERT INTO app.b SELECT g, g, NULLIF(g - 1, 0) FROM generate_series(1, 2000) g");
             st.execute("UPDATE app.a SET b_id = 2001 - id");
@@ -151,14 +158,15 @@ class PgParallelLoadIT {
             try (Connection source = pg.connect("awkward")) {
                 for (String q : new String[] {
                         "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), '; '"
-                                + " ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE connamespace = 'app'::regnamespace",
+                                + " ORDER BY conrelid::regclass::text, conname) FROM pg_constraint"
+                                + " WHERE connamespace IN ('app'::regnamespace, '\"Other Schema\"'::regnamespace)",
                         "SELECT string_agg(indexdef, '; ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'app'",
                         "SELECT string_agg(tgname || ' ' || pg_get_triggerdef(oid), '; ' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal",
                         "SELECT obj_description('app.child_parent'::regclass)"}) {
                     assertThat(one(c, q)).as(q).isNotNull().isEqualTo(one(source, q));
                 }
-                assertThat(one(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'app'::regnamespace"))
-                        .isEqualTo("4");
+                assertThat(one(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+                        + " AND connamespace = 'app'::regnamespace")).isEqualTo("5");
                 for (String t : new String[] {"app.events_2025", "app.events_2026", "app.\"Mixed Case\"", "app.parent", "app.a", "app.b"}) {
                     assertThat(one(c, "SELECT count(*) FROM " + t)).as(t).isEqualTo(one(source, "SELECT count(*) FROM " + t));
                 }

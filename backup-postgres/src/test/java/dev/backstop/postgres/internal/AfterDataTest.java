@@ -273,6 +273,38 @@ class AfterDataTest {
     }
 
     @Test
+    void aForeignKeyBetweenQuotedNames_isValidatedUnderItsOwnNames() throws Exception {
+        Toc toc = new Toc();
+        int codes = toc.table("Code List");
+        int mixed = toc.table("Mixed Case");
+        int codesData = toc.data(codes);
+        int mixedData = toc.data(mixed);
+        int unique = toc.add("CONSTRAINT", "Code List_kind_code_key", Section.POST_DATA, List.of(codes), Set.of(codes));
+        String add = "ALTER TABLE ONLY app.\"Mixed Case\"\n    ADD CONSTRAINT \"Coded \"\"by\"\" list\" FOREIGN KEY (kind, \"Key\")"
+                + " REFERENCES \"Other Schema\".\"Code List\"(kind, code) ON UPDATE CASCADE ON DELETE SET NULL";
+        toc.add("FK CONSTRAINT", "Mixed Case Coded \"by\" list", Section.POST_DATA, add + ";\n", List.of(mixed, codes, unique),
+                Set.of(mixed, codes));
+        List<String> executed = Collections.synchronizedList(new ArrayList<>());
+        AfterData.Runner runner = new AfterData.Runner() {
+            @Override
+            public void restore(List<Entry> entries, int jobs) {
+            }
+
+            @Override
+            public void execute(String sql) {
+                executed.add(sql);
+            }
+        };
+        try (AfterData after = new AfterData(toc.entries, runner, 2)) {
+            after.loaded(codesData);
+            after.loaded(mixedData);
+            after.finish();
+        }
+        assertThat(executed).containsExactly(add + " NOT VALID",
+                "ALTER TABLE ONLY app.\"Mixed Case\" VALIDATE CONSTRAINT \"Coded \"\"by\"\" list\"");
+    }
+
+    @Test
     void aForeignKeyNotValidInTheSource_isRestoredAsWritten() throws Exception {
         TwoTables t = twoTablesWithAForeignKey(" NOT VALID");
         Recorder r = new Recorder(t.toc, 2, 6);
