@@ -27,6 +27,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Restores a logical PostgreSQL backup into a database.
@@ -49,7 +51,8 @@ import java.util.Objects;
  *   stream ended verified and the tool exited 0 is the staging database renamed to the target.
  *   On any failure the staging database is dropped. No spool, and decoding overlaps loading.
  *   For a custom dump with {@link Builder#jobs} &gt; 1 the dump's head, which holds its table of
- *   contents, is kept in a temporary file (the first 16 MiB): {@code pg_restore} creates the
+ *   contents, is kept in a temporary file (read while the server creates the staging database;
+ *   the table of contents, of any size, and at most 256 KiB after it): {@code pg_restore} creates the
  *   schema from it, the stream's table data is then cut into line-aligned slices loaded by
  *   {@code jobs} COPY sessions at once (even one big table uses them all). Indexes, keys,
  *   triggers and grants of a table are restored (by {@code pg_restore} from the head) as soon as
@@ -66,8 +69,9 @@ import java.util.Objects;
  * in one transaction; a failure is a {@link BackupException} at {@link Stage#RESTORE} with the
  * tool's stderr tail.
  *
- * <p><b>Restrictions.</b> Streaming loads data in parallel only when the table of contents fits
- * in 16 MiB and needs the right to create and rename databases. The spool needs free disk in
+ * <p><b>Restrictions.</b> Streaming needs the right to create and rename databases; for an
+ * archive version this cannot read, the table of contents must fit in the first 16 MiB for
+ * {@code pg_restore} to build indexes and constraints with {@code jobs} jobs. The spool needs free disk in
  * {@link Builder#workDir} for one uncompressed dump. Subsets of schemas or tables need a custom or
  * directory dump. Longer than most classes: the two restore paths share target checks and tool
  * arguments, and splitting them would spread one guarantee over two files.
@@ -232,7 +236,11 @@ public final class PostgresRestore {
     private Report stream(Manifest m, DumpFormat format, Path program) {
         String staging = "backstop_staging_" + Long.toHexString(STAGING_IDS.nextLong() & Long.MAX_VALUE);
         long start = System.nanoTime();
-        createDatabase(m, staging);
+        // the server creates the database while the stream is opened and its table of contents read
+        FutureTask<Void> creation = new FutureTask<>(() -> createDatabase(m, staging), null);
+        Thread creator = new Thread(creation, "backstop-createdb");
+        creator.setDaemon(true);
+        creator.start();
         boolean renamed = false;
         Path head = null;
         try {
@@ -242,14 +250,29 @@ public final class PostgresRestore {
             try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
                 long headBytes = 0;
                 boolean split = false;
+                CustomDump toc = null;
                 if (format == DumpFormat.CUSTOM && jobs > 1) {
-                    // a custom dump starts with its table of contents: if the head holds it whole, indexes and
-                    // constraints (post-data) can be built by pg_restore -j N from the head alone, after the stream
+                    // a custom dump starts with its table of contents: kept in a file, it lets pg_restore create the
+                    // schema first and build indexes and constraints (post-data) apart from the streamed data
                     head = Files.createTempDirectory(workDir, "backstop-restore-toc-");
-                    headBytes = copyAtMost(in, head.resolve("head.pgc"), TOC_HEAD);
-                    split = tocComplete(head.resolve("head.pgc"));
+                    Path headFile = head.resolve("head.pgc");
+                    try (OutputStream headOut = Files.newOutputStream(headFile)) {
+                        TeeInput tee = new TeeInput(in, headOut);
+                        try {
+                            toc = CustomDump.read(tee);
+                            split = true;
+                        } catch (CustomDump.Unsupported e) {
+                            // an archive this reader does not know: let pg_restore judge a longer head
+                            tee.copyUpTo(TOC_HEAD);
+                        }
+                        headBytes = tee.count;
+                    }
+                    if (!split) {
+                        split = tocComplete(headFile);
+                    }
                 }
-                CustomDump toc = split ? parallelLoadable(head.resolve("head.pgc")) : null;
+                toc = toc == null ? null : parallelLoadable(toc);
+                awaitCreation(creation);
                 if (toc != null) {
                     Path headFile = head.resolve("head.pgc");
                     try (RestoreSessions statements = new RestoreSessions(() -> target.connect(staging));
@@ -294,11 +317,38 @@ public final class PostgresRestore {
                     + " failed: " + e.getMessage(), e, false, m.id());
         } finally {
             if (!renamed) {
+                // a creation still running would otherwise leave its database behind after the drop
+                awaitQuietly(creation);
                 dropQuietly(staging);
             }
             if (head != null) {
                 PgDumpSource.deleteTree(head);
             }
+        }
+    }
+
+    /** Waits for the staging database; rethrows its creation's failure as thrown. */
+    private static void awaitCreation(FutureTask<Void> creation) throws IOException {
+        try {
+            creation.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while creating the staging database");
+        }
+    }
+
+    private static void awaitQuietly(FutureTask<Void> creation) {
+        try {
+            creation.get();
+        } catch (ExecutionException ignored) {
+            // the creation failed: there is nothing to drop, and the failure is reported or superseded
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -334,18 +384,12 @@ public final class PostgresRestore {
     }
 
     /**
-     * The dump's table of contents if its table data can be loaded by {@link ParallelCopy}: stored
+     * {@code toc} if the dump's table data can be loaded by {@link ParallelCopy}: stored
      * uncompressed, in UTF-8 (the JDBC sessions' encoding), with COPY statements for all data and
      * no large objects, and no subset asked for. Null means: let pg_restore load it.
      */
-    private CustomDump parallelLoadable(Path head) throws IOException {
+    private CustomDump parallelLoadable(CustomDump toc) {
         if (!schemas.isEmpty() || !tables.isEmpty()) {
-            return null;
-        }
-        CustomDump toc;
-        try (InputStream in = Files.newInputStream(head)) {
-            toc = CustomDump.read(in);
-        } catch (CustomDump.Unsupported e) {
             return null;
         }
         if (!toc.uncompressed() || !"UTF8".equals(toc.encoding())) {
@@ -419,20 +463,6 @@ public final class PostgresRestore {
         } finally {
             Files.deleteIfExists(listFile);
         }
-    }
-
-    /** Copies at most {@code limit} bytes of {@code in} to {@code file}; returns how many. */
-    private static long copyAtMost(InputStream in, Path file, long limit) throws IOException {
-        byte[] buf = new byte[256 * 1024];
-        long n = 0;
-        try (OutputStream out = Files.newOutputStream(file)) {
-            int r;
-            while (n < limit && (r = in.read(buf, 0, (int) Math.min(buf.length, limit - n))) > 0) {
-                out.write(buf, 0, r);
-                n += r;
-            }
-        }
-        return n;
     }
 
     /** Whether {@code head} holds a custom dump's whole table of contents: pg_restore can list it. */
@@ -529,6 +559,42 @@ public final class PostgresRestore {
     }
 
     /** Counts the decoded bytes the tar reader consumed. */
+    /** Passes reads through and copies every byte read to {@code copy}: the head of a dump, kept. */
+    private static final class TeeInput extends InputStream {
+        private final InputStream in;
+        private final OutputStream copy;
+        long count;
+
+        TeeInput(InputStream in, OutputStream copy) {
+            this.in = in;
+            this.copy = copy;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                copy.write(b, off, n);
+                count += n;
+            }
+            return n;
+        }
+
+        /** Reads on until {@code limit} bytes were read in all, or the end. */
+        void copyUpTo(long limit) throws IOException {
+            byte[] buf = new byte[256 * 1024];
+            while (count < limit && read(buf, 0, (int) Math.min(buf.length, limit - count)) > 0) {
+                // read() keeps the copy
+            }
+        }
+    }
+
     private static final class CountingInput extends java.io.FilterInputStream {
         long count;
 

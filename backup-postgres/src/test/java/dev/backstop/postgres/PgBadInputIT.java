@@ -211,6 +211,50 @@ class PgBadInputIT {
     }
 
     @Test
+    void corruptionAtTheStartOfTheDump_failsWhileTheStagingDatabaseIsCreated_andLeavesNoDatabase() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = pipeline(PgDumpSource.builder(pg.endpoint(), "shop").build(), repo, kek).run();
+        StoredObject dump = m.objects().get(0);
+        // inside the first encrypted segment: the very first read fails, racing the database's creation
+        flipByte(tmp.resolve("repo").resolve(dump.key()), 100);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> PostgresRestore.builder(restore, pg.endpoint(), "never_created_early").jobs(2).build().run(m))
+                .isInstanceOf(IntegrityException.class)
+                .hasMessageContaining(dump.key());
+        assertThat(stagingOrNamed("never_created_early")).isZero();
+    }
+
+    @Test
+    void roleWithoutTheRightToCreateDatabases_failsNamingTheServersReason_andLeavesNoDatabase() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = pipeline(PgDumpSource.builder(pg.endpoint(), "shop").build(), repo, kek).run();
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("CREATE ROLE no_createdb LOGIN NOCREATEDB PASSWORD 'restricted-7'");
+        }
+        PgEndpoint restricted = PgEndpoint.of("127.0.0.1", pg.endpoint().port(), "no_createdb", "restricted-7");
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> PostgresRestore.builder(restore, restricted, "not_allowed").jobs(2).build().run(m))
+                .isInstanceOf(BackupException.class)
+                .hasMessageContaining("could not create database 'backstop_staging_")
+                .hasMessageContaining("permission denied to create database")
+                .satisfies(e -> assertThat(((BackupException) e).stage()).isEqualTo(Stage.RESTORE));
+        assertThat(stagingOrNamed("not_allowed")).isZero();
+    }
+
+    private static long stagingOrNamed(String name) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_database WHERE datname = '" + name + "' "
+                     + "OR datname LIKE 'backstop\\_staging\\_%'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
     void tableChangedBetweenBackupAndDrill_isReportedWithTableExpectedAndActual() throws Exception {
         pg.createDatabase("drifting");
         try (Connection c = pg.connect("drifting"); Statement st = c.createStatement()) {

@@ -93,6 +93,14 @@ class PgParallelLoadIT {
             st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
             st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g FROM generate_series(1, 3000) g");
         }
+        pg.createDatabase("wordy");
+        try (Connection c = pg.connect("wordy"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
+            st.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+            st.execute("CREATE INDEX t_s ON t (s)");
+            // a table of contents larger than any fixed head: 17 MiB of comment
+            st.execute("DO $$BEGIN EXECUTE format('COMMENT ON TABLE t IS %L', repeat('0123456789abcdef', 17 * 65536)); END$$");
+        }
         pg.createDatabase("blobs");
         try (Connection c = pg.connect("blobs"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, doc oid)");
@@ -190,6 +198,26 @@ class PgParallelLoadIT {
                     .isEqualTo("LATIN1");
             assertThat(m.fingerprints().orElseThrow().differencesFrom(fingerprints(c, m.fingerprints().get()))).isEmpty();
             assertThat(one(c, "SELECT s FROM t WHERE id = 7")).isEqualTo("caf\u00e97");
+        }
+    }
+
+    @Test
+    void tableOfContentsOf17MiB_isReadWhole_andTheDataStillLoadedByEveryJob() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("wordy", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        PostgresRestore.Report r = PostgresRestore.builder(restore, pg.endpoint(), "wordy_copy").jobs(2).build().run(m);
+
+        assertThat(r.dataSessions()).isEqualTo(2);
+        try (Connection c = pg.connect("wordy_copy")) {
+            assertThat(m.fingerprints().orElseThrow().differencesFrom(fingerprints(c, m.fingerprints().get()))).isEmpty();
+            assertThat(one(c, "SELECT length(obj_description('t'::regclass))")).isEqualTo(Integer.toString(17 << 20));
+            assertThat(one(c, "SELECT md5(obj_description('t'::regclass))"))
+                    .isEqualTo(one(c, "SELECT md5(repeat('0123456789abcdef', 17 * 65536))"));
+            assertThat(one(c, "SELECT indexdef FROM pg_indexes WHERE indexname = 't_s'"))
+                    .isEqualTo("CREATE INDEX t_s ON public.t USING btree (s)");
         }
     }
 
