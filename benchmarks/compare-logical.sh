@@ -16,7 +16,9 @@
 # database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Starts and stops its own PostgreSQL (trust auth on 127.0.0.1, a random port, data in --work).
 # Prints medians and same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x>,
-# the worse of the two fixtures.
+# the worse of the two fixtures. Each run's machine-wide busy CPU (all processes: server, tools, JVM)
+# is measured too: *_cpu_s lines, and *_cpu_floor_vs_shell = Backstop's CPU / cores / the shell's
+# wall time, the ratio Backstop could not beat on this machine even with every core busy throughout.
 #
 # Usage: benchmarks/compare-logical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
 #                                      [--work=DIR] [--keep] [--no-cds]
@@ -59,6 +61,7 @@ warm() {
 }
 
 free_port
+CORES=$(nproc)
 
 "${AS[@]}" "$BIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
 "${AS[@]}" "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
@@ -96,6 +99,7 @@ for db in pgbench realistic; do
   echo "${db}_db_bytes=$size"
   shell=(); fc=(); bs=(); nofp=(); pgr=(); bsr=(); bss=(); r_shell=(); r_fc=(); r_rest=(); r_nofp=(); r_spool=()
   bw=(); bwr=(); r_warm=(); r_warm_rest=()
+  c_shell=(); c_fc=(); c_bs=(); c_bw=(); c_pgr=(); c_bsr=(); floor_backup=(); floor_restore=()
   # the long-lived JVM's first backup and restore of this fixture, not timed: it is warm from here on
   rm -rf "$WORK/repo-warmup"
   warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --zstd-workers=2
@@ -110,28 +114,28 @@ for db in pgbench realistic; do
     for who in "${order[@]}"; do
       case $who in
         shell)
-          t0=$(now); "$BIN/pg_dump" -Fp "$db" | zstd -3 -T0 -q | sha256sum >/dev/null; t1=$(now)
-          s_shell=$(elapsed "$t0" "$t1") ;;
+          c0=$(cpu); t0=$(now); "$BIN/pg_dump" -Fp "$db" | zstd -3 -T0 -q | sha256sum >/dev/null; t1=$(now); c1=$(cpu)
+          s_shell=$(elapsed "$t0" "$t1"); cpu_shell=$(elapsed "$c0" "$c1") ;;
         fc)
           rm -f "$WORK/fc.dump"
-          t0=$(now); "$BIN/pg_dump" -Fc -f "$WORK/fc.dump" "$db"; t1=$(now)
-          s_fc=$(elapsed "$t0" "$t1") ;;
+          c0=$(cpu); t0=$(now); "$BIN/pg_dump" -Fc -f "$WORK/fc.dump" "$db"; t1=$(now); c1=$(cpu)
+          s_fc=$(elapsed "$t0" "$t1"); cpu_fc=$(elapsed "$c0" "$c1") ;;
         backstop)
           rm -rf "$WORK/repo"
-          t0=$(now); out=$(bench backup --port="$PORT" --db="$db" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
-          s_bs=$(elapsed "$t0" "$t1")
+          c0=$(cpu); t0=$(now); out=$(bench backup --port="$PORT" --db="$db" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now); c1=$(cpu)
+          s_bs=$(elapsed "$t0" "$t1"); cpu_bs=$(elapsed "$c0" "$c1")
           id=$(sed -n 's/^backup_id=//p' <<<"$out")
           stored=$(sed -n 's/^stored_bytes=//p' <<<"$out")
           plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
         nofp)
           rm -rf "$WORK/repo-nofp"
-          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --zstd-workers=2 --fingerprints=false >/dev/null; t1=$(now)
+          c0=$(cpu); t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --zstd-workers=2 --fingerprints=false >/dev/null; t1=$(now); c1=$(cpu)
           s_nofp=$(elapsed "$t0" "$t1")
           rm -rf "$WORK/repo-nofp" ;;
         warm)
           rm -rf "$WORK/repo-warm"
-          t0=$(now); warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --zstd-workers=2; t1=$(now)
-          s_bw=$(elapsed "$t0" "$t1")
+          c0=$(cpu); t0=$(now); warm backup --port="$PORT" --db="$db" --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --zstd-workers=2; t1=$(now); c1=$(cpu)
+          s_bw=$(elapsed "$t0" "$t1"); cpu_bw=$(elapsed "$c0" "$c1")
           id_w=$(sed -n 's/^backup_id=//p' <<<"$WARM_OUT") ;;
       esac
     done
@@ -143,22 +147,25 @@ for db in pgbench realistic; do
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       if [ $who = bsw ]; then
-        t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w"; t1=$(now)
+        c0=$(cpu); t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w"; t1=$(now); c1=$(cpu)
         s_bwr=$(elapsed "$t0" "$t1")
       elif [ $who = bss ]; then
-        t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now)
+        c0=$(cpu); t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now); c1=$(cpu)
         s_bss=$(elapsed "$t0" "$t1")
       elif [ $who = pg ]; then
         "$BIN/createdb" r_pg
-        t0=$(now); "$BIN/pg_restore" -j2 -d r_pg "$WORK/fc.dump"; t1=$(now)
-        s_pgr=$(elapsed "$t0" "$t1")
+        c0=$(cpu); t0=$(now); "$BIN/pg_restore" -j2 -d r_pg "$WORK/fc.dump"; t1=$(now); c1=$(cpu)
+        s_pgr=$(elapsed "$t0" "$t1"); cpu_pgr=$(elapsed "$c0" "$c1")
       else
-        t0=$(now); bench restore --port="$PORT" --db=r_bs --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" >/dev/null; t1=$(now)
-        s_bsr=$(elapsed "$t0" "$t1")
+        c0=$(cpu); t0=$(now); bench restore --port="$PORT" --db=r_bs --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" >/dev/null; t1=$(now); c1=$(cpu)
+        s_bsr=$(elapsed "$t0" "$t1"); cpu_bsr=$(elapsed "$c0" "$c1")
       fi
     done
     "$BIN/dropdb" -f r_pg; "$BIN/dropdb" -f r_bs; "$BIN/dropdb" -f r_bss; "$BIN/dropdb" -f r_bsw
-    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s backstop_warm_jvm=${s_bw}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s backstop_restore_spooled=${s_bss}s backstop_restore_warm_jvm=${s_bwr}s" >&2
+    echo "${db}_round${round}: shell=${s_shell}s pg_dump_fc=${s_fc}s backstop=${s_bs}s backstop_no_fingerprints=${s_nofp}s backstop_warm_jvm=${s_bw}s pg_restore_j2=${s_pgr}s backstop_restore=${s_bsr}s backstop_restore_spooled=${s_bss}s backstop_restore_warm_jvm=${s_bwr}s; busy CPU: shell=${cpu_shell}s pg_dump_fc=${cpu_fc}s backstop=${cpu_bs}s pg_restore_j2=${cpu_pgr}s backstop_restore=${cpu_bsr}s" >&2
+    c_shell+=("$cpu_shell"); c_fc+=("$cpu_fc"); c_bs+=("$cpu_bs"); c_bw+=("$cpu_bw"); c_pgr+=("$cpu_pgr"); c_bsr+=("$cpu_bsr")
+    floor_backup+=("$(awk -v c="$cpu_bs" -v n="$CORES" -v w="$s_shell" 'BEGIN { printf "%.3f", c / n / w }')")
+    floor_restore+=("$(awk -v c="$cpu_bsr" -v n="$CORES" -v w="$s_pgr" 'BEGIN { printf "%.3f", c / n / w }')")
     bw+=("$s_bw"); bwr+=("$s_bwr"); r_warm+=("$(ratio "$s_bw" "$s_shell")"); r_warm_rest+=("$(ratio "$s_bwr" "$s_pgr")")
     shell+=("$s_shell"); fc+=("$s_fc"); bs+=("$s_bs"); nofp+=("$s_nofp"); pgr+=("$s_pgr"); bsr+=("$s_bsr"); bss+=("$s_bss")
     r_shell+=("$(ratio "$s_bs" "$s_shell")"); r_fc+=("$(ratio "$s_bs" "$s_fc")"); r_rest+=("$(ratio "$s_bsr" "$s_pgr")")
@@ -177,6 +184,14 @@ for db in pgbench realistic; do
   echo "${db}_backstop_restore_spooled_median_s=$(median "${bss[@]}")"
   echo "${db}_backstop_warm_jvm_backup_median_s=$(median "${bw[@]}")"
   echo "${db}_backstop_warm_jvm_restore_median_s=$(median "${bwr[@]}")"
+  echo "${db}_shell_cpu_s=$(median "${c_shell[@]}")"
+  echo "${db}_pg_dump_fc_cpu_s=$(median "${c_fc[@]}")"
+  echo "${db}_backstop_backup_cpu_s=$(median "${c_bs[@]}")"
+  echo "${db}_backstop_warm_jvm_backup_cpu_s=$(median "${c_bw[@]}")"
+  echo "${db}_pg_restore_j2_cpu_s=$(median "${c_pgr[@]}")"
+  echo "${db}_backstop_restore_cpu_s=$(median "${c_bsr[@]}")"
+  echo "${db}_backup_cpu_floor_vs_shell=$(median "${floor_backup[@]}")"
+  echo "${db}_restore_cpu_floor_vs_pg_restore_j2=$(median "${floor_restore[@]}")"
   echo "${db}_ratio_backup_vs_shell=$(median "${r_shell[@]}")"
   echo "${db}_ratio_backup_vs_pg_dump_fc=$(median "${r_fc[@]}")"
   echo "${db}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
@@ -186,5 +201,5 @@ for db in pgbench realistic; do
   echo "${db}_ratio_warm_jvm_restore_vs_pg_restore_j2=$(median "${r_warm_rest[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_shell[@]}")" 'BEGIN { print (b > a ? b : a) }')
 done
-echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
+echo "cores=$CORES rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 echo "ratio_backup_vs_shell=$WORST"

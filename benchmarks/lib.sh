@@ -93,6 +93,11 @@ free_port() {
 }
 
 now() { date +%s.%N; }
+# cpu: CPU seconds the whole machine has spent busy so far, all cores together (user, nice, system,
+# irq, softirq from /proc/stat; not idle, I/O wait or time stolen by the hypervisor). The difference
+# over a run counts every process's share: the server's, the tools', the JVM's.
+CLK_TCK=$(getconf CLK_TCK)
+cpu() { awk -v hz="$CLK_TCK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
