@@ -15,6 +15,8 @@
 # Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
 # database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Starts and stops its own PostgreSQL (trust auth on 127.0.0.1, a random port, data in --work).
+# Before every timed run the server is left to finish what earlier runs set off (autovacuum of
+# restored tables) and checkpointed.
 # Prints medians and same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x>,
 # the worse of the two fixtures. Each run's machine-wide busy CPU (all processes: server, tools, JVM)
 # is measured too: *_cpu_s lines, and *_cpu_floor_vs_shell = Backstop's CPU / cores / the shell's
@@ -112,6 +114,7 @@ for db in pgbench realistic; do
     k=$(( (round - 1) % 5 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
+      quiesce postgres
       case $who in
         shell)
           c0=$(cpu); t0=$(now); "$BIN/pg_dump" -Fp "$db" | zstd -3 -T0 -q | sha256sum >/dev/null; t1=$(now); c1=$(cpu)
@@ -146,6 +149,7 @@ for db in pgbench realistic; do
     k=$(( (round - 1) % 4 ))
     order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
+      quiesce postgres
       if [ $who = bsw ]; then
         c0=$(cpu); t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w"; t1=$(now); c1=$(cpu)
         s_bwr=$(elapsed "$t0" "$t1")

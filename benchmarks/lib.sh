@@ -92,6 +92,20 @@ free_port() {
   [ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
 }
 
+# quiesce DB: waits (at most 3 minutes) until no other session and no autovacuum worker is busy on the
+# server, then checkpoints: a run must not pay for work an earlier one left behind. A restore leaves
+# autovacuum to analyze and freeze its freshly loaded tables, which took seconds of CPU inside the
+# next contender's run, whichever it was (one pg_dump -Fc run used 30.6 s of CPU in 22.9 s of wall).
+quiesce() {
+  local i busy
+  for i in $(seq 1 360); do
+    busy=$("$BIN/psql" -Atc "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()
+        AND (state = 'active' OR backend_type = 'autovacuum worker')" "$1")
+    [ "$busy" = 0 ] && break
+    sleep 0.5
+  done
+  "$BIN/psql" -qc CHECKPOINT "$1"
+}
 now() { date +%s.%N; }
 # cpu: CPU seconds the whole machine has spent busy so far, all cores together (user, nice, system,
 # irq, softirq from /proc/stat; not idle, I/O wait or time stolen by the hypervisor). The difference
