@@ -93,9 +93,10 @@ free_port() {
 }
 
 # quiesce DB: waits (at most 3 minutes) until no other session and no autovacuum worker is busy on the
-# server, then checkpoints: a run must not pay for work an earlier one left behind. A restore leaves
-# autovacuum to analyze and freeze its freshly loaded tables, which took seconds of CPU inside the
-# next contender's run, whichever it was (one pg_dump -Fc run used 30.6 s of CPU in 22.9 s of wall).
+# server, then checkpoints and flushes the kernel's dirty pages: a run must not pay for work an
+# earlier one left behind (dirty buffers, a vacuum, the writeback of the 2 GB or so a restore leaves
+# in the page cache with fsync off). It cannot see autovacuum work not started yet: benchmarks turn
+# autovacuum off.
 quiesce() {
   local i busy
   for i in $(seq 1 360); do
@@ -105,6 +106,7 @@ quiesce() {
     sleep 0.5
   done
   "$BIN/psql" -qc CHECKPOINT "$1"
+  sync
 }
 now() { date +%s.%N; }
 # cpu: CPU seconds the whole machine has spent busy so far, all cores together (user, nice, system,
