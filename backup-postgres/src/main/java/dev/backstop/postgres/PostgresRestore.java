@@ -257,13 +257,13 @@ public final class PostgresRestore {
                     head = Files.createTempDirectory(workDir, "backstop-restore-toc-");
                     Path headFile = head.resolve("head.pgc");
                     try (OutputStream headOut = Files.newOutputStream(headFile)) {
-                        TeeInput tee = new TeeInput(in, headOut);
+                        CountingInput tee = new CountingInput(in, headOut);
                         try {
                             toc = CustomDump.read(tee);
                             split = true;
                         } catch (CustomDump.Unsupported e) {
                             // an archive this reader does not know: let pg_restore judge a longer head
-                            tee.copyUpTo(TOC_HEAD);
+                            tee.readUpTo(TOC_HEAD);
                         }
                         headBytes = tee.count;
                     }
@@ -558,15 +558,20 @@ public final class PostgresRestore {
         return "'" + s.replace("'", "''") + "'";
     }
 
-    /** Counts the decoded bytes the tar reader consumed. */
-    /** Passes reads through and copies every byte read to {@code copy}: the head of a dump, kept. */
-    private static final class TeeInput extends InputStream {
-        private final InputStream in;
+    /**
+     * Counts the bytes read through it and, if given a copy stream, writes them there too (the head
+     * of a dump, kept); never closes the stream it reads.
+     */
+    private static final class CountingInput extends java.io.FilterInputStream {
         private final OutputStream copy;
         long count;
 
-        TeeInput(InputStream in, OutputStream copy) {
-            this.in = in;
+        CountingInput(InputStream in) {
+            this(in, OutputStream.nullOutputStream());
+        }
+
+        CountingInput(InputStream in, OutputStream copy) {
+            super(in);
             this.copy = copy;
         }
 
@@ -587,37 +592,11 @@ public final class PostgresRestore {
         }
 
         /** Reads on until {@code limit} bytes were read in all, or the end. */
-        void copyUpTo(long limit) throws IOException {
+        void readUpTo(long limit) throws IOException {
             byte[] buf = new byte[256 * 1024];
             while (count < limit && read(buf, 0, (int) Math.min(buf.length, limit - count)) > 0) {
-                // read() keeps the copy
+                // read() counts and copies
             }
-        }
-    }
-
-    private static final class CountingInput extends java.io.FilterInputStream {
-        long count;
-
-        CountingInput(InputStream in) {
-            super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = in.read();
-            if (b >= 0) {
-                count++;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                count += n;
-            }
-            return n;
         }
 
         @Override

@@ -197,12 +197,7 @@ class PgBadInputIT {
         assertThatThrownBy(() -> PostgresRestore.builder(restore, pg.endpoint(), "never_created").build().run(m))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining(dump.key());
-        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_database WHERE datname = 'never_created' "
-                     + "OR datname LIKE 'backstop\\_staging\\_%'")) {
-            rs.next();
-            assertThat(rs.getLong(1)).isZero();
-        }
+        assertThat(stagingOrNamed("never_created")).isZero();
         ValidationResult drill = RestoreDrill.builder().build().validate(m, restore);
         assertThat(drill.passed()).isFalse();
         assertThat(drill.findings()).singleElement().asString().contains(dump.key());
