@@ -135,7 +135,7 @@ for db in pgbench realistic; do
           plain=$(sed -n 's/^plaintext_bytes=//p' <<<"$out") ;;
         nofp)
           rm -rf "$WORK/repo-nofp"
-          c0=$(cpu); t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --zstd-workers=2 --fingerprints=false >/dev/null; t1=$(now); c1=$(cpu)
+          t0=$(now); bench backup --port="$PORT" --db="$db" --repo="$WORK/repo-nofp" --kek="$WORK/kek.json" --zstd-workers=2 --fingerprints=false >/dev/null; t1=$(now)
           s_nofp=$(elapsed "$t0" "$t1")
           rm -rf "$WORK/repo-nofp" ;;
         warm)
@@ -157,7 +157,7 @@ for db in pgbench realistic; do
         c0=$(cpu); t0=$(now); warm restore --port="$PORT" --db=r_bsw --repo="$WORK/repo-warm" --kek="$WORK/kek.json" --id="$id_w"; t1=$(now); c1=$(cpu)
         s_bwr=$(elapsed "$t0" "$t1")
       elif [ $who = bss ]; then
-        c0=$(cpu); t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now); c1=$(cpu)
+        t0=$(now); bench restore --port="$PORT" --db=r_bss --repo="$WORK/repo" --kek="$WORK/kek.json" --id="$id" --streaming=false >/dev/null; t1=$(now)
         s_bss=$(elapsed "$t0" "$t1")
       elif [ $who = pg ]; then
         "$BIN/createdb" r_pg
