@@ -3,16 +3,27 @@ package dev.backstop.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Stage;
+import dev.backstop.core.source.FileSource;
+import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.s3.KmsKek;
 import dev.backstop.testkit.contract.KeyEncryptionKeyContract;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -52,6 +63,29 @@ class KmsKekContractTest extends KeyEncryptionKeyContract {
     @Test
     void id_namesTheKmsKey() {
         assertThat(kek.id()).isEqualTo("aws-kms:" + keyArn);
+    }
+
+    @Test
+    void backupWhoseKmsKeyIsMissing_failsAtTheKeyStage_retryably_andLeavesNothingInTheRepository(@TempDir Path dir)
+            throws IOException {
+        Path data = dir.resolve("data.bin");
+        Files.write(data, new byte[3 * 1024 * 1024]);
+        Repository repo = Repository.filesystem(dir.resolve("repo"));
+        BackupPipeline pipeline = BackupPipeline.builder().source(FileSource.of(data))
+                .compress(ZstdTransform.builder().level(3).build())
+                .encrypt(Encryption.with(KmsKek.of(CLIENT, "arn:aws:kms:us-east-1:111122223333:key/missing")))
+                .repository(repo).build();
+
+        assertThatThrownBy(pipeline::run).isInstanceOfSatisfying(BackupException.class, e -> {
+            assertThat(e.stage()).isEqualTo(Stage.KEY);
+            assertThat(e.retryable()).as("a KMS refusal may pass").isTrue();
+            assertThat(e.getMessage()).contains("key/missing").contains("NotFoundException");
+        });
+        assertThat(repo.catalog().list()).isEmpty();
+        try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
+            assertThat(files.filter(Files::isRegularFile).map(p -> dir.resolve("repo").relativize(p).toString()))
+                    .as("no object, key or manifest").allMatch(p -> p.startsWith("locks/") || p.startsWith("."));
+        }
     }
 
     @Test
