@@ -33,6 +33,10 @@ import java.security.SecureRandom;
  * SHA-256 (after all). Objects are committed only after the source returned normally (for a
  * process: exited 0); the wrapped data key next; the manifest last. If anything fails, every
  * upload is aborted, no manifest is written, and the {@link BackupException} names the stage.
+ * Objects already committed when a later step fails (the key record or the manifest could not be
+ * written) are deleted again, with the key record, unless the manifest turns out to be there
+ * after all; a deletion that fails is attached to the exception as suppressed, and {@link
+ * Repository#removeOrphans} removes what is left.
  *
  * <p><b>Threading.</b> A built pipeline is immutable; {@link #run()} may be called repeatedly and
  * concurrently, each call taking one backup. With pipelining on (the default) each stream uses two
@@ -88,10 +92,12 @@ public final class BackupPipeline {
             listener.backupSucceeded(m);
             return m;
         } catch (BackupException e) {
+            run.removeCommitted(e);
             listener.backupFailed(id, e);
             throw e;
         } catch (RuntimeException | Error e) {
             BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
+            run.removeCommitted(be);
             listener.backupFailed(id, be);
             throw be;
         } finally {
@@ -144,6 +150,8 @@ public final class BackupPipeline {
         private final BackupId id;
         private final List<ObjectWriter> writers = new ArrayList<>();
         private final List<Transform> chain = new ArrayList<>(transforms);
+        /** Objects this run published (data, then the key record), to remove again if it fails. */
+        private final List<String> committed = new ArrayList<>();
         private Encryption.DataKey dataKey;
         private volatile StoreFailure storeFailure;
         private RepositoryLock.Lease lease;
@@ -213,6 +221,7 @@ public final class BackupPipeline {
             List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
             for (ObjectWriter w : writers) {
                 try {
+                    committed.add(w.key);
                     w.upload.commit();
                 } catch (IOException e) {
                     throw new StorageException(w.key, "commit failed: " + e, e, !(e instanceof ObjectExistsException), id);
@@ -224,6 +233,7 @@ public final class BackupPipeline {
             }
             if (dataKey != null) {
                 try {
+                    committed.add(Repository.dataKeyObject(id));
                     Encryption.storeDataKey(repository, dataKey);
                 } catch (IOException e) {
                     throw new StorageException(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, true, id);
@@ -264,7 +274,7 @@ public final class BackupPipeline {
 
         @Override
         public OutputStream open(String name) throws IOException {
-            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}") || name.equals(Repository.MANIFEST)
+            if (name == null || !name.matches(Repository.STREAM_NAME) || name.equals(Repository.MANIFEST)
                     || name.equals("validations")) {
                 throw new IllegalArgumentException("stream name: got '" + name
                         + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
@@ -291,6 +301,33 @@ public final class BackupPipeline {
                 throw e;
             }
             return w.top;
+        }
+
+        /**
+         * After a failure: deletes what this run published, best effort. If the manifest is there
+         * (a write reported failed that landed) or its absence cannot be established, nothing is
+         * deleted, since a visible backup may point to the objects.
+         */
+        void removeCommitted(BackupException failure) {
+            if (committed.isEmpty()) {
+                return;
+            }
+            try {
+                if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
+                    return;
+                }
+            } catch (IOException | RuntimeException e) {
+                failure.addSuppressed(e);
+                return;
+            }
+            for (String key : committed) {
+                try {
+                    repository.sink().delete(key);
+                } catch (IOException | RuntimeException e) {
+                    failure.addSuppressed(new StorageException(key, "could not remove it after the failed backup; "
+                            + "Repository.removeOrphans will: " + e, e, true, id));
+                }
+            }
         }
 
         void abortUnpublished() {
