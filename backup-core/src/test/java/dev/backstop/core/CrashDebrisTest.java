@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -76,6 +77,29 @@ class CrashDebrisTest {
         assertThat(after).as("only the temporary file went").isEqualTo(before);
         assertThat(Restore.builder().repository(repo).keys(kek).build().verify(good).passed()).isTrue();
         assertThat(repo.orphans(later, GRACE).isEmpty()).as("run again: nothing left").isTrue();
+    }
+
+    @Test
+    void namesBackstopNeverWrites_areReportedAsForeign_andSurviveRemoval() throws Exception {
+        Path root = tmp.resolve("repo");
+        Repository repo = Repository.filesystem(root);
+        String crashed = BackupId.generate(Instant.parse("2026-01-01T00:00:00Z"), BackupType.RAW, new java.util.Random(3)).value();
+        for (String key : List.of("backups/manifest.json", "backups/x/data", "backups/" + crashed + "/sub/dir/file",
+                "backups/" + crashed + "/data", "backups/" + crashed + "/validations/20260101T000000.000Z-decode.json",
+                "keys/notes.txt", "keys/" + crashed + ".dek")) {
+            Files.createDirectories(root.resolve(key).getParent());
+            Files.writeString(root.resolve(key), key);
+        }
+        Instant later = Instant.now().plus(Duration.ofDays(1));
+
+        Orphans removed = repo.removeOrphans(later, GRACE);
+
+        assertThat(removed.objects()).extracting(ObjectInfo::key).containsExactlyInAnyOrder("backups/" + crashed + "/data",
+                "backups/" + crashed + "/validations/20260101T000000.000Z-decode.json", "keys/" + crashed + ".dek");
+        assertThat(removed.foreign()).extracting(ObjectInfo::key).containsExactly("backups/" + crashed + "/sub/dir/file",
+                "backups/manifest.json", "backups/x/data", "keys/notes.txt");
+        assertThat(repo.sink().list("")).extracting(ObjectInfo::key).containsExactly("backups/" + crashed + "/sub/dir/file",
+                "backups/manifest.json", "backups/x/data", "keys/notes.txt");
     }
 
     /** Polls until a temporary file under {@code backups/} has at least {@code size} bytes. */
