@@ -95,6 +95,34 @@ public final class Replication {
         return replicas;
     }
 
+    /** The repository backups are copied from. */
+    public Repository primary() {
+        return primary;
+    }
+
+    /**
+     * The names of the replicas {@code primary} holds copy or verify records of backup {@code
+     * id} for, whatever their outcome. Read from the records' keys ({@code <time>-<replica>-<copy|
+     * verify>.json}), so a record that cannot be parsed still names its replica.
+     */
+    static java.util.Set<String> recordedReplicas(Repository primary, BackupId id) {
+        String prefix = Repository.BACKUPS + id.value() + REPLICAS;
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        java.util.regex.Pattern name = java.util.regex.Pattern.compile(
+                "\\d{8}T\\d{6}\\.\\d{3}Z-([A-Za-z0-9._-]{1,64})-(copy|verify)\\.json");
+        try {
+            for (ObjectInfo o : primary.sink().list(prefix)) {
+                java.util.regex.Matcher m = name.matcher(o.key().substring(prefix.length()));
+                if (m.matches()) {
+                    out.add(m.group(1));
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(prefix, "could not list replica records: " + e, e, true, id);
+        }
+        return out;
+    }
+
     /** Copies one backup to every replica; see {@link #copy(BackupId, Replica)}. */
     public List<Outcome> copy(BackupId id) {
         List<Outcome> out = new ArrayList<>();
