@@ -130,7 +130,7 @@ public final class BackupPipeline {
             up.stream().write(new byte[] {1});
             out.add("repository writable (probe written and aborted)");
         } catch (IOException e) {
-            throw new StorageException(probe, "repository is not writable: " + e, e, true, null);
+            throw StorageException.of(probe, "repository is not writable: " + e, e, null);
         }
         if (encryption != null) {
             encryption.newDataKey(id);
@@ -224,7 +224,7 @@ public final class BackupPipeline {
                     committed.add(w.key);
                     w.upload.commit();
                 } catch (IOException e) {
-                    throw new StorageException(w.key, "commit failed: " + e, e, !(e instanceof ObjectExistsException), id);
+                    throw StorageException.of(w.key, "commit failed: " + e, e, id);
                 }
                 StoredObject so = new StoredObject(w.name, w.key, w.plain.count(), w.plain.digest(), w.stored.count(),
                         w.stored.digest(), specs);
@@ -236,7 +236,7 @@ public final class BackupPipeline {
                     committed.add(Repository.dataKeyObject(id));
                     Encryption.storeDataKey(repository, dataKey);
                 } catch (IOException e) {
-                    throw new StorageException(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, true, id);
+                    throw StorageException.of(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, id);
                 }
                 mb.encryption(new EncryptionInfo(dataKey.transform().spec().require("algorithm"), dataKey.kekId(),
                         Repository.dataKeyObject(id)));
@@ -245,8 +245,7 @@ public final class BackupPipeline {
             try {
                 repository.catalog().put(m);
             } catch (IOException e) {
-                throw new StorageException(Repository.manifestKey(id), "could not write the manifest: " + e, e,
-                        !(e instanceof ObjectExistsException), id);
+                throw StorageException.of(Repository.manifestKey(id), "could not write the manifest: " + e, e, id);
             }
             return m;
         }
@@ -254,7 +253,7 @@ public final class BackupPipeline {
         private BackupException translate(Exception e) {
             StoreFailure sf = storeFailure;
             if (sf != null) {
-                StorageException se = new StorageException(sf.key, "write failed: " + sf.getCause(), sf.getCause(), true, id);
+                StorageException se = StorageException.of(sf.key, "write failed: " + sf.getCause(), (IOException) sf.getCause(), id);
                 if (e != sf && !(e.getCause() == sf)) {
                     se.addSuppressed(e);
                 }
@@ -264,7 +263,7 @@ public final class BackupPipeline {
                 return be;
             }
             if (e instanceof CaptureFailedException cf) {
-                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id);
+                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id, cf.retryable());
             }
             if (e instanceof IllegalStateException || e instanceof IllegalArgumentException) {
                 return new BackupException(Stage.CAPTURE, e.getMessage(), e, false, id);

@@ -118,7 +118,7 @@ public final class Replication {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not list replica records: " + e, e, true, id);
+            throw StorageException.of(prefix, "could not list replica records: " + e, e, id);
         }
         return out;
     }
@@ -186,7 +186,7 @@ public final class Replication {
                 }
             } catch (IOException e) {
                 throw record(replica, id, "copy", copied, serverSide, skipped, bytes,
-                        new StorageException(o.key(), "could not copy to replica " + replica.name() + ": " + e, e, true, id));
+                        StorageException.of(o.key(), "could not copy to replica " + replica.name() + ": " + e, e, id));
             } catch (BackupException e) {
                 throw record(replica, id, "copy", copied, serverSide, skipped, bytes, e);
             }
@@ -203,7 +203,7 @@ public final class Replication {
             }
         } catch (IOException e) {
             throw record(replica, id, "copy", copied, serverSide, skipped, bytes,
-                    new StorageException(null, "could not copy key or manifest to replica " + replica.name() + ": " + e, e, true, id));
+                    StorageException.of(null, "could not copy key or manifest to replica " + replica.name() + ": " + e, e, id));
         } catch (BackupException e) {
             throw record(replica, id, "copy", copied, serverSide, skipped, bytes, e);
         }
@@ -267,7 +267,7 @@ public final class Replication {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not read replica records: " + e, e, true, id);
+            throw StorageException.of(prefix, "could not read replica records: " + e, e, id);
         }
         return out;
     }
@@ -292,7 +292,7 @@ public final class Replication {
             if (Repository.isMissing(e)) {
                 return "";
             }
-            throw new StorageException(o.key(), "could not read it on the replica: " + e, e, true, id);
+            throw StorageException.of(o.key(), "could not read it on the replica: " + e, e, id);
         }
     }
 
@@ -304,7 +304,7 @@ public final class Replication {
             if (Repository.isMissing(e)) {
                 return false;
             }
-            throw new StorageException(key, "could not read the manifest: " + e, e, true, id);
+            throw StorageException.of(key, "could not read the manifest: " + e, e, id);
         }
     }
 
@@ -360,7 +360,7 @@ public final class Replication {
             return primary.catalog().get(id).orElseThrow(() -> new StorageException(Repository.manifestKey(id),
                     "backup does not exist in the primary repository", null, false, id));
         } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not read the primary's manifest: " + e, e, true, id);
+            throw StorageException.of(Repository.manifestKey(id), "could not read the primary's manifest: " + e, e, id);
         }
     }
 
@@ -368,7 +368,7 @@ public final class Replication {
         try {
             return primary.catalog().list();
         } catch (IOException e) {
-            throw new StorageException(null, "could not list the primary's catalog: " + e, e, true, null);
+            throw StorageException.of(null, "could not list the primary's catalog: " + e, e, null);
         }
     }
 
@@ -376,7 +376,7 @@ public final class Replication {
         try {
             return !r.repository().sink().list(Repository.manifestKey(id)).isEmpty();
         } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not list replica " + r.name() + ": " + e, e, true, id);
+            throw StorageException.of(Repository.manifestKey(id), "could not list replica " + r.name() + ": " + e, e, id);
         }
     }
 
@@ -403,7 +403,7 @@ public final class Replication {
         try {
             primary.putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {
-            throw new StorageException(key, "could not record replica status: " + e, e, true, o.backupId());
+            throw StorageException.of(key, "could not record replica status: " + e, e, o.backupId());
         }
     }
 

@@ -91,7 +91,7 @@ public final class Repository {
         try {
             putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(result));
         } catch (IOException e) {
-            throw new StorageException(key, "could not write validation record: " + e, e, true, result.backupId());
+            throw StorageException.of(key, "could not write validation record: " + e, e, result.backupId());
         }
     }
 
@@ -105,7 +105,7 @@ public final class Repository {
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not list validation records: " + e, e, true, id);
+            throw StorageException.of(prefix, "could not list validation records: " + e, e, id);
         }
     }
 
@@ -188,7 +188,7 @@ public final class Repository {
             }
             return new Orphans(objects, incomplete, foreign, List.of());
         } catch (IOException e) {
-            throw new StorageException(null, "could not list repository " + sink + " for orphans: " + e, e, true, null);
+            throw StorageException.of(null, "could not list repository " + sink + " for orphans: " + e, e, null);
         }
     }
 
@@ -205,14 +205,14 @@ public final class Repository {
             try {
                 ((IncompleteWrites) sink).discard(w);
             } catch (IOException e) {
-                throw new StorageException(w.key(), "could not discard incomplete write " + w.handle() + ": " + e, e, true, null);
+                throw StorageException.of(w.key(), "could not discard incomplete write " + w.handle() + ": " + e, e, null);
             }
         }
         for (ObjectInfo o : found.objects()) {
             try {
                 sink.delete(o.key());
             } catch (IOException e) {
-                throw new StorageException(o.key(), "could not delete orphan: " + e, e, true, null);
+                throw StorageException.of(o.key(), "could not delete orphan: " + e, e, null);
             }
         }
         return found;
