@@ -95,6 +95,20 @@ class AbortTest {
     }
 
     @Test
+    void processFailure_isRetryableOnlyWhenTheSourcesPredicateSaysSo() {
+        String script = "echo 'error: connection to server failed: Connection refused' >&2; exit 1";
+        CaptureException plain = catchThrowableOfType(CaptureException.class,
+                () -> pipeline(CommandSource.of("sh", "-c", script)).run());
+        assertThat(plain.retryable()).as("by default a command's failure is not retryable").isFalse();
+
+        CaptureSource judging = CommandSource.builder(List.of("sh", "-c", script))
+                .retryableWhen(stderr -> stderr.contains("Connection refused")).build();
+        CaptureException judged = catchThrowableOfType(CaptureException.class, () -> pipeline(judging).run());
+        assertThat(judged.retryable()).isTrue();
+        assertThat(judged.stderrTail()).contains("Connection refused");
+    }
+
+    @Test
     void processThatCannotStart_isACaptureFailure() throws IOException {
         CaptureException e = catchThrowableOfType(CaptureException.class,
                 () -> pipeline(CommandSource.of("/nonexistent/pg_dump")).run());
