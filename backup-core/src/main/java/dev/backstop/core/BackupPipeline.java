@@ -268,7 +268,20 @@ public final class BackupPipeline {
             if (e instanceof IllegalStateException || e instanceof IllegalArgumentException) {
                 return new BackupException(Stage.CAPTURE, e.getMessage(), e, false, id);
             }
-            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id);
+            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id, refused(e));
+        }
+
+        /**
+         * Whether a source's unclassified failure was a refused connection: the server was down
+         * or restarting, which a later attempt may find over.
+         */
+        private static boolean refused(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (t instanceof java.net.ConnectException) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         @Override

@@ -109,6 +109,26 @@ class AbortTest {
     }
 
     @Test
+    void sourceThrowingARefusedConnection_isRetryable_otherUnclassifiedFailuresAreNot() {
+        CaptureSource refusing = new CaptureSource() {
+            @Override
+            public BackupType type() {
+                return BackupType.RAW;
+            }
+
+            @Override
+            public CaptureResult capture(Streams streams) throws IOException {
+                throw new IOException("could not reach the server", new java.net.ConnectException("Connection refused"));
+            }
+        };
+        CaptureException refused = catchThrowableOfType(CaptureException.class, () -> pipeline(refusing).run());
+        assertThat(refused.retryable()).isTrue();
+        CaptureException died = catchThrowableOfType(CaptureException.class,
+                () -> pipeline(TestSources.failingAfter(10, false)).run());
+        assertThat(died.retryable()).isFalse();
+    }
+
+    @Test
     void processThatCannotStart_isACaptureFailure() throws IOException {
         CaptureException e = catchThrowableOfType(CaptureException.class,
                 () -> pipeline(CommandSource.of("/nonexistent/pg_dump")).run());
