@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Envelope encryption of backups: every backup gets a fresh random data key that encrypts its
@@ -112,7 +113,7 @@ public final class Encryption {
      * @throws StorageException if the records cannot be read or the key cannot be deleted
      */
     public static void destroyDataKey(Repository repository, BackupId id) {
-        java.util.Set<String> replicas = Replication.recordedReplicas(repository, id);
+        Set<String> replicas = Replication.recordedReplicas(repository, id);
         if (!replicas.isEmpty()) {
             throw new IllegalStateException("crypto-erase of " + id + ": the backup was copied to replicas " + replicas
                     + ", which would keep its key; erase it everywhere with destroyDataKey(replication, id)");
@@ -141,7 +142,7 @@ public final class Encryption {
      * @throws StorageException naming the repository whose key could not be deleted
      */
     public static List<String> destroyDataKey(Replication replication, BackupId id) {
-        java.util.Set<String> recorded = Replication.recordedReplicas(replication.primary(), id);
+        Set<String> recorded = Replication.recordedReplicas(replication.primary(), id);
         List<String> configured = replication.replicas().stream().map(Replication.Replica::name).toList();
         List<String> unknown = recorded.stream().filter(n -> !configured.contains(n)).toList();
         if (!unknown.isEmpty()) {

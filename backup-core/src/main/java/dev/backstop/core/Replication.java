@@ -14,6 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Copies backups from a primary {@link Repository} to replicas (other buckets, regions or
@@ -105,14 +109,14 @@ public final class Replication {
      * id} for, whatever their outcome. Read from the records' keys ({@code <time>-<replica>-<copy|
      * verify>.json}), so a record that cannot be parsed still names its replica.
      */
-    static java.util.Set<String> recordedReplicas(Repository primary, BackupId id) {
+    static Set<String> recordedReplicas(Repository primary, BackupId id) {
         String prefix = Repository.BACKUPS + id.value() + REPLICAS;
-        java.util.Set<String> out = new java.util.TreeSet<>();
-        java.util.regex.Pattern name = java.util.regex.Pattern.compile(
+        Set<String> out = new TreeSet<>();
+        Pattern name = Pattern.compile(
                 "\\d{8}T\\d{6}\\.\\d{3}Z-([A-Za-z0-9._-]{1,64})-(copy|verify)\\.json");
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
-                java.util.regex.Matcher m = name.matcher(o.key().substring(prefix.length()));
+                Matcher m = name.matcher(o.key().substring(prefix.length()));
                 if (m.matches()) {
                     out.add(m.group(1));
                 }

@@ -8,10 +8,13 @@ import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -145,7 +148,7 @@ public final class RepositoryLock {
      * messages. A lease that cannot be read counts as live: whoever wrote it may still be working.
      */
     static List<String> liveLeases(Sink sink, Instant now) throws IOException {
-        java.util.Map<String, ObjectInfo> newest = new java.util.TreeMap<>();
+        Map<String, ObjectInfo> newest = new TreeMap<>();
         for (ObjectInfo o : sink.list(PREFIX)) {
             String rest = o.key().substring(PREFIX.length());
             int slash = rest.indexOf('/');
@@ -154,7 +157,7 @@ public final class RepositoryLock {
                 newest.put(rest.substring(0, slash), o);
             }
         }
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (ObjectInfo o : newest.values()) {
             try (InputStream in = sink.open(o.key())) {
                 String tail = o.key().substring(o.key().lastIndexOf('/') + 1);
