@@ -33,6 +33,10 @@ import java.security.SecureRandom;
  * SHA-256 (after all). Objects are committed only after the source returned normally (for a
  * process: exited 0); the wrapped data key next; the manifest last. If anything fails, every
  * upload is aborted, no manifest is written, and the {@link BackupException} names the stage.
+ * Objects already committed when a later step fails (the key record or the manifest could not be
+ * written) are deleted again, with the key record, unless the manifest turns out to be there
+ * after all; a deletion that fails is attached to the exception as suppressed, and {@link
+ * Repository#removeOrphans} removes what is left.
  *
  * <p><b>Threading.</b> A built pipeline is immutable; {@link #run()} may be called repeatedly and
  * concurrently, each call taking one backup. With pipelining on (the default) each stream uses two
@@ -88,10 +92,12 @@ public final class BackupPipeline {
             listener.backupSucceeded(m);
             return m;
         } catch (BackupException e) {
+            run.removeCommitted(e);
             listener.backupFailed(id, e);
             throw e;
         } catch (RuntimeException | Error e) {
             BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
+            run.removeCommitted(be);
             listener.backupFailed(id, be);
             throw be;
         } finally {
@@ -124,7 +130,7 @@ public final class BackupPipeline {
             up.stream().write(new byte[] {1});
             out.add("repository writable (probe written and aborted)");
         } catch (IOException e) {
-            throw new StorageException(probe, "repository is not writable: " + e, e, true, null);
+            throw StorageException.of(probe, "repository is not writable: " + e, e, null);
         }
         if (encryption != null) {
             encryption.newDataKey(id);
@@ -144,6 +150,8 @@ public final class BackupPipeline {
         private final BackupId id;
         private final List<ObjectWriter> writers = new ArrayList<>();
         private final List<Transform> chain = new ArrayList<>(transforms);
+        /** Objects this run published (data, then the key record), to remove again if it fails. */
+        private final List<String> committed = new ArrayList<>();
         private Encryption.DataKey dataKey;
         private volatile StoreFailure storeFailure;
         private RepositoryLock.Lease lease;
@@ -213,9 +221,10 @@ public final class BackupPipeline {
             List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
             for (ObjectWriter w : writers) {
                 try {
+                    committed.add(w.key);
                     w.upload.commit();
                 } catch (IOException e) {
-                    throw new StorageException(w.key, "commit failed: " + e, e, !(e instanceof ObjectExistsException), id);
+                    throw StorageException.of(w.key, "commit failed: " + e, e, id);
                 }
                 StoredObject so = new StoredObject(w.name, w.key, w.plain.count(), w.plain.digest(), w.stored.count(),
                         w.stored.digest(), specs);
@@ -224,9 +233,10 @@ public final class BackupPipeline {
             }
             if (dataKey != null) {
                 try {
+                    committed.add(Repository.dataKeyObject(id));
                     Encryption.storeDataKey(repository, dataKey);
                 } catch (IOException e) {
-                    throw new StorageException(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, true, id);
+                    throw StorageException.of(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, id);
                 }
                 mb.encryption(new EncryptionInfo(dataKey.transform().spec().require("algorithm"), dataKey.kekId(),
                         Repository.dataKeyObject(id)));
@@ -235,8 +245,7 @@ public final class BackupPipeline {
             try {
                 repository.catalog().put(m);
             } catch (IOException e) {
-                throw new StorageException(Repository.manifestKey(id), "could not write the manifest: " + e, e,
-                        !(e instanceof ObjectExistsException), id);
+                throw StorageException.of(Repository.manifestKey(id), "could not write the manifest: " + e, e, id);
             }
             return m;
         }
@@ -244,7 +253,7 @@ public final class BackupPipeline {
         private BackupException translate(Exception e) {
             StoreFailure sf = storeFailure;
             if (sf != null) {
-                StorageException se = new StorageException(sf.key, "write failed: " + sf.getCause(), sf.getCause(), true, id);
+                StorageException se = StorageException.of(sf.key, "write failed: " + sf.getCause(), (IOException) sf.getCause(), id);
                 if (e != sf && !(e.getCause() == sf)) {
                     se.addSuppressed(e);
                 }
@@ -254,17 +263,30 @@ public final class BackupPipeline {
                 return be;
             }
             if (e instanceof CaptureFailedException cf) {
-                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id);
+                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id, cf.retryable());
             }
             if (e instanceof IllegalStateException || e instanceof IllegalArgumentException) {
                 return new BackupException(Stage.CAPTURE, e.getMessage(), e, false, id);
             }
-            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id);
+            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id, refused(e));
+        }
+
+        /**
+         * Whether a source's unclassified failure was a refused connection: the server was down
+         * or restarting, which a later attempt may find over.
+         */
+        private static boolean refused(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (t instanceof java.net.ConnectException) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         @Override
         public OutputStream open(String name) throws IOException {
-            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}") || name.equals(Repository.MANIFEST)
+            if (name == null || !name.matches(Repository.STREAM_NAME) || name.equals(Repository.MANIFEST)
                     || name.equals("validations")) {
                 throw new IllegalArgumentException("stream name: got '" + name
                         + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
@@ -291,6 +313,33 @@ public final class BackupPipeline {
                 throw e;
             }
             return w.top;
+        }
+
+        /**
+         * After a failure: deletes what this run published, best effort. If the manifest is there
+         * (a write reported failed that landed) or its absence cannot be established, nothing is
+         * deleted, since a visible backup may point to the objects.
+         */
+        void removeCommitted(BackupException failure) {
+            if (committed.isEmpty()) {
+                return;
+            }
+            try {
+                if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
+                    return;
+                }
+            } catch (IOException | RuntimeException e) {
+                failure.addSuppressed(e);
+                return;
+            }
+            for (String key : committed) {
+                try {
+                    repository.sink().delete(key);
+                } catch (IOException | RuntimeException e) {
+                    failure.addSuppressed(new StorageException(key, "could not remove it after the failed backup; "
+                            + "Repository.removeOrphans will: " + e, e, true, id));
+                }
+            }
         }
 
         void abortUnpublished() {

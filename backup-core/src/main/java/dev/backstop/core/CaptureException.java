@@ -4,7 +4,9 @@ import java.util.OptionalInt;
 
 /**
  * A capture failed: a process exited non-zero or died, or the source could not be read. Carries
- * the exit code and the tail of the process's stderr when there was a process.
+ * the exit code and the tail of the process's stderr when there was a process. {@link
+ * #retryable()} is what the source said ({@link CaptureFailedException#retryable()}); failures
+ * the source did not classify are not retryable.
  */
 public final class CaptureException extends BackupException {
     private static final long serialVersionUID = 1L;
@@ -12,11 +14,21 @@ public final class CaptureException extends BackupException {
     private final Integer exitCode;
     private final String stderrTail;
 
+    /** A capture failure that retrying does not fix. */
     public CaptureException(String message, Integer exitCode, String stderrTail, Throwable cause, BackupId backupId) {
+        this(message, exitCode, stderrTail, cause, backupId, false);
+    }
+
+    /**
+     * A capture failure; {@code retryable} as the source judged it (see {@link
+     * CaptureFailedException#retryable()}).
+     */
+    public CaptureException(String message, Integer exitCode, String stderrTail, Throwable cause, BackupId backupId,
+                            boolean retryable) {
         super(Stage.CAPTURE, message
                 + (exitCode == null ? "" : " (exit code " + exitCode + ")")
                 + (stderrTail == null || stderrTail.isBlank() ? "" : "; stderr: " + stderrTail.strip()),
-                cause, false, backupId);
+                cause, retryable, backupId);
         this.exitCode = exitCode;
         this.stderrTail = stderrTail == null ? "" : stderrTail;
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Envelope encryption of backups: every backup gets a fresh random data key that encrypts its
@@ -21,8 +22,9 @@ import java.util.Objects;
  * <ul>
  *   <li><b>Rotation</b>: rotate the KEK (new backups use the new key, old ones still open), then
  *       {@link #rewrap} re-wraps stored data keys without touching any data.
- *   <li><b>Crypto-erase</b>: {@link #destroyDataKey} deletes one backup's data key, which makes that
- *       backup unreadable forever, even from copies of its data objects.
+ *   <li><b>Crypto-erase</b>: {@link #destroyDataKey(Replication, BackupId)} deletes one backup's
+ *       data key on the primary and every replica, which makes that backup unreadable forever,
+ *       even from copies of its data objects.
  * </ul>
  *
  * <p>Immutable and thread-safe.
@@ -99,15 +101,68 @@ public final class Encryption {
     }
 
     /**
-     * Deletes the data key of one backup: the backup can never be decrypted again. Its manifest
-     * and data stay until retention removes them.
+     * Deletes the data key of one backup in {@code repository}: the backup can never be decrypted
+     * there again. Its manifest and data stay until retention removes them.
+     *
+     * <p>A backup that {@link Replication} copied elsewhere has its key on the replicas too, and
+     * erasing it here alone would leave it readable there. So this refuses, before deleting
+     * anything, when {@code repository} holds replica records for the backup; use {@link
+     * #destroyDataKey(Replication, BackupId)}.
+     *
+     * @throws IllegalStateException naming the replicas, if the backup was replicated
+     * @throws StorageException if the records cannot be read or the key cannot be deleted
      */
     public static void destroyDataKey(Repository repository, BackupId id) {
+        Set<String> replicas = Replication.recordedReplicas(repository, id);
+        if (!replicas.isEmpty()) {
+            throw new IllegalStateException("crypto-erase of " + id + ": the backup was copied to replicas " + replicas
+                    + ", which would keep its key; erase it everywhere with destroyDataKey(replication, id)");
+        }
+        delete(repository, id, "the repository");
+    }
+
+    /**
+     * Crypto-erases one backup everywhere: deletes its data key on every replica of {@code
+     * replication}, then on the primary. Every replica the primary's records name for this backup
+     * (copies and verifications, failed ones included) must be configured in {@code replication},
+     * or nothing is deleted. Replicas are erased first so that a key gone from the primary means
+     * it is gone everywhere; after a failure, run again.
+     *
+     * <p><b>What remains.</b> Manifests and data objects, which stay unreadable, until retention
+     * removes them. Copies the records do not know about: replicas written only by a {@link
+     * FanOutSink} (add them to {@code replication} by name), older object versions in a bucket
+     * whose sink does not delete versions, and backups of the repository itself. The write-ahead
+     * log archive is not per backup: its segments are encrypted with the archive's own data keys,
+     * kept in its metadata, so WAL archived around this backup stays readable with the KEK until
+     * log retention removes it; a point-in-time recovery can still replay it from another base
+     * backup.
+     *
+     * @return the names of the replicas the key was deleted on, in configuration order
+     * @throws IllegalStateException if a recorded replica is not configured in {@code replication}
+     * @throws StorageException naming the repository whose key could not be deleted
+     */
+    public static List<String> destroyDataKey(Replication replication, BackupId id) {
+        Set<String> recorded = Replication.recordedReplicas(replication.primary(), id);
+        List<String> configured = replication.replicas().stream().map(Replication.Replica::name).toList();
+        List<String> unknown = recorded.stream().filter(n -> !configured.contains(n)).toList();
+        if (!unknown.isEmpty()) {
+            throw new IllegalStateException("crypto-erase of " + id + ": the primary records copies on replicas " + unknown
+                    + " that this replication does not configure (it has " + configured
+                    + "); add them with to(name, repository) so their keys are erased too");
+        }
+        for (Replication.Replica r : replication.replicas()) {
+            delete(r.repository(), id, "replica " + r.name());
+        }
+        delete(replication.primary(), id, "the primary");
+        return configured;
+    }
+
+    private static void delete(Repository repository, BackupId id, String where) {
         String key = Repository.dataKeyObject(id);
         try {
             repository.sink().delete(key);
         } catch (IOException e) {
-            throw new StorageException(key, "could not delete data key: " + e, e, true, id);
+            throw new StorageException(key, "could not delete the data key on " + where + ": " + e, e, true, id);
         }
     }
 

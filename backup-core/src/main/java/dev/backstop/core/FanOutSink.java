@@ -22,14 +22,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * such gaps later. On commit the primary commits first, so a replica never shows a backup the
  * primary lacks.
  *
- * <p><b>Restrictions.</b> Reads, lists and deletes go to the primary only; replicas keep their
+ * <p><b>Restrictions.</b> Reads, lists, deletes and {@link IncompleteWrites} go to the primary only; replicas keep their
  * backups until retention runs on the replica's own repository. Replica writes happen on the
  * writer's thread, so the slowest sink sets the pace (each S3 sink still sends parts in
  * parallel). Memory is the sum of the sinks' own buffers.
  *
  * <p><b>Threading.</b> Safe for concurrent use when the sinks are.
  */
-public final class FanOutSink implements Sink {
+public final class FanOutSink implements Sink, IncompleteWrites {
     private final Sink primary;
     private final Map<String, Sink> replicas;
     private final Set<String> lagging = ConcurrentHashMap.newKeySet();
@@ -100,6 +100,21 @@ public final class FanOutSink implements Sink {
     @Override
     public void delete(String key) throws IOException {
         primary.delete(key);
+    }
+
+    /** The primary's incomplete writes, if it can list them; like reads, this looks at the primary only. */
+    @Override
+    public List<IncompleteWrite> incompleteWrites(String prefix) throws IOException {
+        return primary instanceof IncompleteWrites iw ? iw.incompleteWrites(prefix) : List.of();
+    }
+
+    @Override
+    public void discard(IncompleteWrite write) throws IOException {
+        if (!(primary instanceof IncompleteWrites iw)) {
+            throw new IllegalArgumentException("incomplete write " + write.handle() + ": primary " + primary
+                    + " lists none, so this is not one of its writes");
+        }
+        iw.discard(write);
     }
 
     @Override

@@ -14,6 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Copies backups from a primary {@link Repository} to replicas (other buckets, regions or
@@ -95,6 +99,34 @@ public final class Replication {
         return replicas;
     }
 
+    /** The repository backups are copied from. */
+    public Repository primary() {
+        return primary;
+    }
+
+    /**
+     * The names of the replicas {@code primary} holds copy or verify records of backup {@code
+     * id} for, whatever their outcome. Read from the records' keys ({@code <time>-<replica>-<copy|
+     * verify>.json}), so a record that cannot be parsed still names its replica.
+     */
+    static Set<String> recordedReplicas(Repository primary, BackupId id) {
+        String prefix = Repository.BACKUPS + id.value() + REPLICAS;
+        Set<String> out = new TreeSet<>();
+        Pattern name = Pattern.compile(
+                "\\d{8}T\\d{6}\\.\\d{3}Z-([A-Za-z0-9._-]{1,64})-(copy|verify)\\.json");
+        try {
+            for (ObjectInfo o : primary.sink().list(prefix)) {
+                Matcher m = name.matcher(o.key().substring(prefix.length()));
+                if (m.matches()) {
+                    out.add(m.group(1));
+                }
+            }
+        } catch (IOException e) {
+            throw StorageException.of(prefix, "could not list replica records: " + e, e, id);
+        }
+        return out;
+    }
+
     /** Copies one backup to every replica; see {@link #copy(BackupId, Replica)}. */
     public List<Outcome> copy(BackupId id) {
         List<Outcome> out = new ArrayList<>();
@@ -158,7 +190,7 @@ public final class Replication {
                 }
             } catch (IOException e) {
                 throw record(replica, id, "copy", copied, serverSide, skipped, bytes,
-                        new StorageException(o.key(), "could not copy to replica " + replica.name() + ": " + e, e, true, id));
+                        StorageException.of(o.key(), "could not copy to replica " + replica.name() + ": " + e, e, id));
             } catch (BackupException e) {
                 throw record(replica, id, "copy", copied, serverSide, skipped, bytes, e);
             }
@@ -175,7 +207,7 @@ public final class Replication {
             }
         } catch (IOException e) {
             throw record(replica, id, "copy", copied, serverSide, skipped, bytes,
-                    new StorageException(null, "could not copy key or manifest to replica " + replica.name() + ": " + e, e, true, id));
+                    StorageException.of(null, "could not copy key or manifest to replica " + replica.name() + ": " + e, e, id));
         } catch (BackupException e) {
             throw record(replica, id, "copy", copied, serverSide, skipped, bytes, e);
         }
@@ -239,7 +271,7 @@ public final class Replication {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not read replica records: " + e, e, true, id);
+            throw StorageException.of(prefix, "could not read replica records: " + e, e, id);
         }
         return out;
     }
@@ -264,7 +296,7 @@ public final class Replication {
             if (Repository.isMissing(e)) {
                 return "";
             }
-            throw new StorageException(o.key(), "could not read it on the replica: " + e, e, true, id);
+            throw StorageException.of(o.key(), "could not read it on the replica: " + e, e, id);
         }
     }
 
@@ -276,7 +308,7 @@ public final class Replication {
             if (Repository.isMissing(e)) {
                 return false;
             }
-            throw new StorageException(key, "could not read the manifest: " + e, e, true, id);
+            throw StorageException.of(key, "could not read the manifest: " + e, e, id);
         }
     }
 
@@ -332,7 +364,7 @@ public final class Replication {
             return primary.catalog().get(id).orElseThrow(() -> new StorageException(Repository.manifestKey(id),
                     "backup does not exist in the primary repository", null, false, id));
         } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not read the primary's manifest: " + e, e, true, id);
+            throw StorageException.of(Repository.manifestKey(id), "could not read the primary's manifest: " + e, e, id);
         }
     }
 
@@ -340,7 +372,7 @@ public final class Replication {
         try {
             return primary.catalog().list();
         } catch (IOException e) {
-            throw new StorageException(null, "could not list the primary's catalog: " + e, e, true, null);
+            throw StorageException.of(null, "could not list the primary's catalog: " + e, e, null);
         }
     }
 
@@ -348,7 +380,7 @@ public final class Replication {
         try {
             return !r.repository().sink().list(Repository.manifestKey(id)).isEmpty();
         } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not list replica " + r.name() + ": " + e, e, true, id);
+            throw StorageException.of(Repository.manifestKey(id), "could not list replica " + r.name() + ": " + e, e, id);
         }
     }
 
@@ -375,7 +407,7 @@ public final class Replication {
         try {
             primary.putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {
-            throw new StorageException(key, "could not record replica status: " + e, e, true, o.backupId());
+            throw StorageException.of(key, "could not record replica status: " + e, e, o.backupId());
         }
     }
 

@@ -29,8 +29,9 @@ import java.util.Set;
  *
  * <p>The {@link #catalog()} is nothing but the manifests in the sink, so it can always be rebuilt
  * by listing. Objects without a manifest are garbage from failed or crashed backups; {@link
- * #orphans} finds them and {@link #removeOrphans} deletes them after a grace period that protects
- * backups still being written.
+ * #orphans} finds them, with the temporary data of killed writers and anything that Backstop did
+ * not write, and {@link #removeOrphans} deletes what Backstop wrote after a grace period that
+ * protects backups still being written.
  *
  * <p>Thread-safe when the sink is. Does not own the sink: closing is the caller's business.
  */
@@ -38,6 +39,8 @@ public final class Repository {
     static final String BACKUPS = "backups/";
     static final String KEYS = "keys/";
     static final String MANIFEST = "manifest.json";
+    /** The names a backup's data streams may have ({@link CaptureSource.Streams#open}); {@link #MANIFEST} is one too. */
+    static final String STREAM_NAME = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -88,7 +91,7 @@ public final class Repository {
         try {
             putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(result));
         } catch (IOException e) {
-            throw new StorageException(key, "could not write validation record: " + e, e, true, result.backupId());
+            throw StorageException.of(key, "could not write validation record: " + e, e, result.backupId());
         }
     }
 
@@ -102,7 +105,7 @@ public final class Repository {
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(prefix, "could not list validation records: " + e, e, true, id);
+            throw StorageException.of(prefix, "could not list validation records: " + e, e, id);
         }
     }
 
@@ -113,49 +116,120 @@ public final class Repository {
     }
 
     /**
-     * Objects that belong to no backup: data and keys of backups without a manifest, last
-     * modified before {@code now - grace}. The grace period protects backups still being
-     * written; make it longer than your longest backup.
+     * The garbage that failed and crashed backups leave, and what does not belong in the
+     * repository at all.
+     *
+     * <ul>
+     *   <li><b>Objects</b>: data objects, records and wrapped keys of backups that have no
+     *       manifest, last modified before {@code now - grace}. A failed backup removes its own
+     *       objects; these are what a crash, or a failure to delete, left.
+     *   <li><b>Incomplete writes</b> anywhere in the repository whose last activity is before
+     *       {@code now - grace}: a killed process's temporary files and unfinished multipart
+     *       uploads, when the sink offers {@link IncompleteWrites}.
+     *   <li><b>Foreign objects</b>: anything under {@code backups/} or {@code keys/} whose name
+     *       Backstop never writes (a directory that is not a backup id, a file beside the
+     *       manifest that is neither a stream name nor a record). Reported, never removed.
+     * </ul>
+     *
+     * <p>While any lease of a {@link RepositoryLock} in this repository is live at {@code now},
+     * no objects and no incomplete writes are reported: the holder may be the writer, and a
+     * long backup's multipart upload can be older than any grace period. {@link Orphans#heldBy}
+     * names the leases; a crashed holder's lease ends by its expiry. So do not call this while
+     * holding the repository lock yourself. Without a lock, the grace period alone protects
+     * running writes: make it longer than your longest backup.
+     *
+     * <p>Backstop's names cannot tell a file a person dropped into a manifest-less directory
+     * named like a backup id, under a stream-like name, from a data object: such a file is
+     * reported as an object.
      */
-    public List<ObjectInfo> orphans(Instant now, Duration grace) {
+    public Orphans orphans(Instant now, Duration grace) {
+        Objects.requireNonNull(now, "now");
+        if (grace.isNegative()) {
+            throw new IllegalArgumentException("grace: got " + grace + ", must not be negative");
+        }
+        Instant cutoff = now.minus(grace);
         try {
+            List<ObjectInfo> backups = sink.list(BACKUPS);
             Set<String> live = new HashSet<>();
-            for (ObjectInfo o : sink.list(BACKUPS)) {
-                if (o.key().endsWith("/" + MANIFEST)) {
+            for (ObjectInfo o : backups) {
+                if (o.key().endsWith("/" + MANIFEST) && BackupId.isValid(backupDirOf(o.key()))) {
                     live.add(backupDirOf(o.key()));
                 }
             }
-            Instant cutoff = now.minus(grace);
-            List<ObjectInfo> out = new ArrayList<>();
-            for (ObjectInfo o : sink.list(BACKUPS)) {
-                if (!live.contains(backupDirOf(o.key())) && o.lastModified().isBefore(cutoff)) {
-                    out.add(o);
+            List<ObjectInfo> objects = new ArrayList<>();
+            List<ObjectInfo> foreign = new ArrayList<>();
+            for (ObjectInfo o : backups) {
+                if (!isBackupObjectName(o.key())) {
+                    foreign.add(o);
+                } else if (!live.contains(backupDirOf(o.key())) && o.lastModified().isBefore(cutoff)) {
+                    objects.add(o);
                 }
             }
             for (ObjectInfo o : sink.list(KEYS)) {
                 String name = o.key().substring(KEYS.length());
-                String id = name.endsWith(".dek") ? name.substring(0, name.length() - 4) : name;
-                if (!live.contains(id) && o.lastModified().isBefore(cutoff)) {
-                    out.add(o);
+                String id = name.endsWith(".dek") ? name.substring(0, name.length() - 4) : "";
+                if (!BackupId.isValid(id)) {
+                    foreign.add(o);
+                } else if (!live.contains(id) && o.lastModified().isBefore(cutoff)) {
+                    objects.add(o);
                 }
             }
-            return out;
+            List<IncompleteWrite> incomplete = new ArrayList<>();
+            if (sink instanceof IncompleteWrites iw) {
+                for (IncompleteWrite w : iw.incompleteWrites("")) {
+                    if (w.lastActivity().isBefore(cutoff)) {
+                        incomplete.add(w);
+                    }
+                }
+            }
+            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : RepositoryLock.liveLeases(sink, now);
+            if (!held.isEmpty()) {
+                return new Orphans(List.of(), List.of(), foreign, held);
+            }
+            return new Orphans(objects, incomplete, foreign, List.of());
         } catch (IOException e) {
-            throw new StorageException(null, "could not list repository: " + e, e, true, null);
+            throw StorageException.of(null, "could not list repository " + sink + " for orphans: " + e, e, null);
         }
     }
 
-    /** Deletes what {@link #orphans} finds; returns what was deleted. */
-    public List<ObjectInfo> removeOrphans(Instant now, Duration grace) {
-        List<ObjectInfo> found = orphans(now, grace);
-        for (ObjectInfo o : found) {
+    /**
+     * Removes the objects and incomplete writes {@link #orphans} finds; foreign objects are left
+     * where they are and reported.
+     *
+     * @return what was removed, with the foreign objects found
+     * @throws StorageException naming the first object that could not be removed; run again
+     */
+    public Orphans removeOrphans(Instant now, Duration grace) {
+        Orphans found = orphans(now, grace);
+        for (IncompleteWrite w : found.incomplete()) {
+            try {
+                ((IncompleteWrites) sink).discard(w);
+            } catch (IOException e) {
+                throw StorageException.of(w.key(), "could not discard incomplete write " + w.handle() + ": " + e, e, null);
+            }
+        }
+        for (ObjectInfo o : found.objects()) {
             try {
                 sink.delete(o.key());
             } catch (IOException e) {
-                throw new StorageException(o.key(), "could not delete orphan: " + e, e, true, null);
+                throw StorageException.of(o.key(), "could not delete orphan: " + e, e, null);
             }
         }
         return found;
+    }
+
+    /**
+     * Whether Backstop writes objects under this key below {@code backups/}: the manifest, a data
+     * stream, a validation or replica record of a backup id.
+     */
+    private static boolean isBackupObjectName(String key) {
+        String rest = key.substring(BACKUPS.length());
+        int slash = rest.indexOf('/');
+        if (slash < 0 || !BackupId.isValid(rest.substring(0, slash))) {
+            return false;
+        }
+        String inside = rest.substring(slash + 1);
+        return inside.matches(STREAM_NAME) || inside.matches("(validations|replicas)/[A-Za-z0-9._-]+\\.json");
     }
 
     private static String backupDirOf(String key) {

@@ -8,10 +8,13 @@ import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -138,6 +141,37 @@ public final class RepositoryLock {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The newest lease of every lock in {@code sink} that is live at {@code now}, described for
+     * messages. A lease that cannot be read counts as live: whoever wrote it may still be working.
+     */
+    static List<String> liveLeases(Sink sink, Instant now) throws IOException {
+        Map<String, ObjectInfo> newest = new TreeMap<>();
+        for (ObjectInfo o : sink.list(PREFIX)) {
+            String rest = o.key().substring(PREFIX.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0 && rest.substring(slash + 1).matches("\\d{19}")) {
+                // keys sort by sequence number, so the last one per lock is its newest lease
+                newest.put(rest.substring(0, slash), o);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (ObjectInfo o : newest.values()) {
+            try (InputStream in = sink.open(o.key())) {
+                String tail = o.key().substring(o.key().lastIndexOf('/') + 1);
+                Record r = Record.parse(Long.parseLong(tail), new String(in.readNBytes(4096), StandardCharsets.UTF_8), o.key());
+                if (r.liveAt(now)) {
+                    out.add(o.key() + ": " + r);
+                }
+            } catch (NoSuchFileException gone) {
+                // released and cleaned up since the listing
+            } catch (IOException e) {
+                out.add(o.key() + ": unreadable (" + e.getMessage() + "), counted as live");
+            }
+        }
+        return out;
     }
 
     /** Writes {@code r} as the next lease, then checks that it is the newest. */

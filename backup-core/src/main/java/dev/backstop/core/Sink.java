@@ -11,7 +11,8 @@ import java.util.List;
  *
  * <p><b>Guarantees an implementation must give.</b> An object becomes visible under its key only
  * when {@link Upload#commit()} returns; until then {@link #list} and {@link #open} do not see it,
- * and a crash leaves at most unlisted temporary data. {@link Upload#close()} without a commit
+ * and a crash leaves at most unlisted temporary data (which a sink that also implements {@link
+ * IncompleteWrites} lets {@link Repository#orphans} find). {@link Upload#close()} without a commit
  * aborts. Committing an object whose {@link ObjectKind} is not {@linkplain ObjectKind#replaceable()
  * replaceable} fails with {@link ObjectExistsException} when the key is taken, so a backup can
  * never be overwritten.

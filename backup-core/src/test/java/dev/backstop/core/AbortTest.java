@@ -95,6 +95,40 @@ class AbortTest {
     }
 
     @Test
+    void processFailure_isRetryableOnlyWhenTheSourcesPredicateSaysSo() {
+        String script = "echo 'error: connection to server failed: Connection refused' >&2; exit 1";
+        CaptureException plain = catchThrowableOfType(CaptureException.class,
+                () -> pipeline(CommandSource.of("sh", "-c", script)).run());
+        assertThat(plain.retryable()).as("by default a command's failure is not retryable").isFalse();
+
+        CaptureSource judging = CommandSource.builder(List.of("sh", "-c", script))
+                .retryableWhen(stderr -> stderr.contains("Connection refused")).build();
+        CaptureException judged = catchThrowableOfType(CaptureException.class, () -> pipeline(judging).run());
+        assertThat(judged.retryable()).isTrue();
+        assertThat(judged.stderrTail()).contains("Connection refused");
+    }
+
+    @Test
+    void sourceThrowingARefusedConnection_isRetryable_otherUnclassifiedFailuresAreNot() {
+        CaptureSource refusing = new CaptureSource() {
+            @Override
+            public BackupType type() {
+                return BackupType.RAW;
+            }
+
+            @Override
+            public CaptureResult capture(Streams streams) throws IOException {
+                throw new IOException("could not reach the server", new java.net.ConnectException("Connection refused"));
+            }
+        };
+        CaptureException refused = catchThrowableOfType(CaptureException.class, () -> pipeline(refusing).run());
+        assertThat(refused.retryable()).isTrue();
+        CaptureException died = catchThrowableOfType(CaptureException.class,
+                () -> pipeline(TestSources.failingAfter(10, false)).run());
+        assertThat(died.retryable()).isFalse();
+    }
+
+    @Test
     void processThatCannotStart_isACaptureFailure() throws IOException {
         CaptureException e = catchThrowableOfType(CaptureException.class,
                 () -> pipeline(CommandSource.of("/nonexistent/pg_dump")).run());
@@ -170,9 +204,39 @@ class AbortTest {
         assertThat(events).containsExactly("failed STORE");
     }
 
+    @ParameterizedTest(name = "{0} write refused")
+    @CsvSource({"MANIFEST", "KEY"})
+    void failingManifestOrKeyWrite_removesTheObjectsItCommitted(ObjectKind refused) throws IOException {
+        List<String> deleted = new ArrayList<>();
+        Sink refusing = new ForwardingSink(sink) {
+            @Override
+            public Upload create(String key, ObjectKind kind) throws IOException {
+                if (kind == refused) {
+                    throw new IOException("injected: " + kind + " write refused");
+                }
+                return sink.create(key, kind);
+            }
+
+            @Override
+            public void delete(String key) throws IOException {
+                deleted.add(key);
+                sink.delete(key);
+            }
+        };
+        StorageException e = catchThrowableOfType(StorageException.class,
+                () -> pipeline(TestSources.bytes(new byte[1000]), Repository.on(refusing)).run());
+        assertThat(e.getMessage()).contains(refused == ObjectKind.MANIFEST ? "manifest" : "data key");
+        assertThat(e.getSuppressed()).as("every removal succeeded").isEmpty();
+        assertThat(deleted).as("the data object, then the key record")
+                .satisfiesExactly(k -> assertThat(k).startsWith("backups/").endsWith("/data"),
+                        k -> assertThat(k).startsWith("keys/").endsWith(".dek"));
+        assertRepositoryEmpty();
+        assertThat(repo.orphans(Instant.now().plus(Duration.ofDays(1)), Duration.ofHours(1)).isEmpty()).isTrue();
+    }
+
     @Test
-    void failingManifestWrite_leavesOnlyOrphans_whichAreFoundAndRemoved() throws IOException {
-        Sink noManifests = new ForwardingSink(sink) {
+    void failingManifestWrite_whoseCleanupFailsToo_leavesOrphans_whichAreFoundAndRemoved() throws IOException {
+        Sink noManifestsNoDeletes = new ForwardingSink(sink) {
             @Override
             public Upload create(String key, ObjectKind kind) throws IOException {
                 if (kind == ObjectKind.MANIFEST) {
@@ -180,26 +244,37 @@ class AbortTest {
                 }
                 return sink.create(key, kind);
             }
+
+            @Override
+            public void delete(String key) throws IOException {
+                throw new IOException("injected: delete of " + key + " refused");
+            }
         };
-        Repository broken = Repository.on(noManifests);
-        assertThatThrownBy(() -> pipeline(TestSources.bytes(new byte[1000]), broken).run())
-                .isInstanceOf(StorageException.class).hasMessageContaining("manifest");
+        StorageException e = catchThrowableOfType(StorageException.class,
+                () -> pipeline(TestSources.bytes(new byte[1000]), Repository.on(noManifestsNoDeletes)).run());
+        assertThat(e.getMessage()).contains("manifest");
+        assertThat(e.getSuppressed()).as("each failed removal is reported").hasSize(2)
+                .allSatisfy(s -> assertThat(s).hasMessageContaining("Repository.removeOrphans will"));
         assertThat(repo.catalog().list()).as("no manifest, so no backup").isEmpty();
 
         Instant later = Instant.now().plus(Duration.ofHours(2));
-        assertThat(repo.orphans(Instant.now(), Duration.ofHours(1))).as("inside the grace period").isEmpty();
-        List<ObjectInfo> orphans = repo.orphans(later, Duration.ofHours(1));
-        assertThat(orphans).extracting(ObjectInfo::key).hasSize(2)
+        assertThat(repo.orphans(Instant.now(), Duration.ofHours(1)).isEmpty()).as("inside the grace period").isTrue();
+        Orphans orphans = repo.orphans(later, Duration.ofHours(1));
+        assertThat(orphans.objects()).extracting(ObjectInfo::key).hasSize(2)
                 .anySatisfy(k -> assertThat(k).startsWith("backups/").endsWith("/data"))
                 .anySatisfy(k -> assertThat(k).startsWith("keys/").endsWith(".dek"));
-        repo.removeOrphans(later, Duration.ofHours(1));
+        assertThat(orphans.incomplete()).isEmpty();
+        assertThat(orphans.foreign()).isEmpty();
+        assertThat(repo.removeOrphans(later, Duration.ofHours(1)).objects()).hasSize(2);
         assertRepositoryEmpty();
     }
 
     @Test
     void orphanScan_neverTouchesCompleteBackups() throws IOException {
         Manifest m = pipeline(TestSources.bytes(new byte[1000])).run();
-        assertThat(repo.removeOrphans(Instant.now().plus(Duration.ofDays(30)), Duration.ofHours(1))).isEmpty();
+        Orphans removed = repo.removeOrphans(Instant.now().plus(Duration.ofDays(30)), Duration.ofHours(1));
+        assertThat(removed.isEmpty()).isTrue();
+        assertThat(removed.foreign()).isEmpty();
         assertThat(Restore.builder().repository(repo).keys(kek).build().verify(m).passed()).isTrue();
     }
 

@@ -214,6 +214,35 @@ class ReplicationTest {
     }
 
     @Test
+    void destroyDataKey_ofAReplicatedBackup_erasesItOnTheReplicaToo_soTheReplicaCannotRestoreIt() throws Exception {
+        Manifest m = backup(primary);
+        Manifest other = backup(primary);
+        replication.copy(m.id());
+        replication.copy(other.id());
+        assertThat(restoreFrom(replica, m)).isEqualTo(data);
+
+        assertThatThrownBy(() -> Encryption.destroyDataKey(primary, m.id()))
+                .as("the primary alone would leave the replica's key").isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("[eu]").hasMessageContaining("destroyDataKey(replication, id)");
+        Replication withoutEu = Replication.from(primary).to("us", Repository.filesystem(tmp.resolve("us"))).build();
+        assertThatThrownBy(() -> Encryption.destroyDataKey(withoutEu, m.id()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("[eu]");
+        assertThat(restoreFrom(replica, m)).as("a refused erase deletes nothing").isEqualTo(data);
+        assertThat(restoreFrom(primary, m)).isEqualTo(data);
+
+        assertThat(Encryption.destroyDataKey(replication, m.id())).containsExactly("eu");
+
+        for (Repository repo : List.of(replica, primary)) {
+            assertThatThrownBy(() -> restoreFrom(repo, m)).isInstanceOf(BackupException.class)
+                    .satisfies(e -> assertThat(((BackupException) e).stage()).isEqualTo(Stage.KEY))
+                    .hasMessageContaining("crypto-erased");
+            assertThat(repo.sink().list(Repository.dataKeyObject(m.id()))).isEmpty();
+            assertThat(repo.sink().list(m.objects().get(0).key())).as("the data stays, unreadable").hasSize(1);
+            assertThat(restoreFrom(repo, other)).as("other backups keep their keys").isEqualTo(data);
+        }
+    }
+
+    @Test
     void builder_rejectsThePrimaryAsItsOwnReplica_andDuplicateNames() {
         assertThatThrownBy(() -> Replication.from(primary).to("self", primary)).hasMessageContaining("primary repository itself");
         assertThatThrownBy(() -> Replication.from(primary).to("eu", replica).to("eu", replica)).hasMessageContaining("'eu'");

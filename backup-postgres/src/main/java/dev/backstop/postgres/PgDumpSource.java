@@ -10,6 +10,7 @@ import dev.backstop.core.SourceInfo;
 import dev.backstop.postgres.internal.CopyHashTap;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ReadAhead;
+import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
@@ -130,7 +131,7 @@ public final class PgDumpSource implements CaptureSource {
             c = endpoint.connect(database);
         } catch (SQLException e) {
             throw new CaptureFailedException("could not connect to database '" + database + "' at " + endpoint + ": "
-                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
+                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));
         }
         try (c) {
             c.setAutoCommit(false);
@@ -193,7 +194,7 @@ public final class PgDumpSource implements CaptureSource {
             return r.build();
         } catch (SQLException e) {
             throw new CaptureFailedException("database '" + database + "' at " + endpoint + " failed during capture: "
-                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
+                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));
         }
     }
 
@@ -295,8 +296,9 @@ public final class PgDumpSource implements CaptureSource {
             }
             int exit = p.waitFor();
             if (exit != 0) {
+                String stderr = p.stderrTail();
                 throw new CaptureFailedException("pg_dump of database '" + database + "' failed after " + bytes + " bytes",
-                        exit, p.stderrTail(), null);
+                        exit, stderr, null, ServerFailures.retryable(stderr));
             }
         }
     }
@@ -310,8 +312,9 @@ public final class PgDumpSource implements CaptureSource {
             try (ToolProcess p = ToolProcess.start(pgDump, args, endpoint, null, ProcessBuilder.Redirect.DISCARD)) {
                 int exit = p.waitFor();
                 if (exit != 0) {
+                    String stderr = p.stderrTail();
                     throw new CaptureFailedException("pg_dump -Fd -j " + jobs + " of database '" + database + "' failed", exit,
-                            p.stderrTail(), null);
+                            stderr, null, ServerFailures.retryable(stderr));
                 }
             }
             try (OutputStream out = streams.open(format.streamName())) {

@@ -21,6 +21,8 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validators;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.internal.ServerFailures;
+import dev.backstop.postgres.internal.ToolProcess;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,6 +36,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -120,9 +123,84 @@ class PgBadInputIT {
                 .isInstanceOf(CaptureException.class)
                 .hasMessageContaining("password authentication failed")
                 .hasMessageContaining("28P01")
-                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-the-password-4711"));
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-the-password-4711"))
+                .satisfies(e -> assertThat(((CaptureException) e).retryable()).as("a wrong password stays wrong").isFalse());
         assertThat(source.toString()).doesNotContain("not-the-password-4711");
         assertNothingPublished(repo);
+    }
+
+    @Test
+    void missingDatabase_isNotRetryable() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        assertThatThrownBy(() -> pipeline(PgDumpSource.builder(pg.endpoint(), "no_such_db").build(), repo,
+                LocalKeysetKek.create(tmp.resolve("kek.json"))).run())
+                .isInstanceOf(CaptureException.class)
+                .hasMessageContaining("3D000")
+                .satisfies(e -> assertThat(((CaptureException) e).retryable()).isFalse());
+        assertNothingPublished(repo);
+    }
+
+    @Test
+    void serverShuttingDown_thenStopped_failsRetryably_throughJdbcAndInPgDumpsOwnWords() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        PgEndpoint endpoint;
+        try (EphemeralPostgres victim = EphemeralPostgres.start()) {
+            endpoint = victim.endpoint();
+            try (Connection holding = victim.connect("postgres")) {
+                // SIGTERM is a smart shutdown: the open session keeps the server up, new ones are turned away
+                long pid = Long.parseLong(Files.readAllLines(victim.directory().resolve("data/postmaster.pid")).get(0).strip());
+                assertThat(ProcessHandle.of(pid).orElseThrow().destroy()).isTrue();
+                awaitSqlState(endpoint, "57P03");
+
+                assertThatThrownBy(() -> pipeline(PgDumpSource.builder(endpoint, "postgres").build(), repo, kek).run())
+                        .isInstanceOf(CaptureException.class)
+                        .hasMessageContaining("the database system is shutting down")
+                        .satisfies(e -> assertThat(((CaptureException) e).retryable()).isTrue());
+                String stderr = pgDumpStderr(endpoint);
+                assertThat(stderr).contains("the database system is shutting down");
+                assertThat(ServerFailures.retryable(stderr)).isTrue();
+            }
+        }
+
+        assertThatThrownBy(() -> pipeline(PgDumpSource.builder(endpoint, "postgres").build(), repo, kek).run())
+                .isInstanceOf(CaptureException.class)
+                .hasMessageContaining("refused")
+                .satisfies(e -> assertThat(((CaptureException) e).retryable()).as("the server may come back").isTrue());
+        String stderr = pgDumpStderr(endpoint);
+        assertThat(stderr).contains("Connection refused");
+        assertThat(ServerFailures.retryable(stderr)).isTrue();
+        assertNothingPublished(repo);
+
+        String wrongPassword = pgDumpStderr(PgEndpoint.of("127.0.0.1", pg.endpoint().port(), "postgres", "not-it"));
+        assertThat(wrongPassword).contains("password authentication failed");
+        assertThat(ServerFailures.retryable(wrongPassword)).isFalse();
+    }
+
+    private static void awaitSqlState(PgEndpoint endpoint, String state) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            try (Connection c = endpoint.connect("postgres")) {
+                last = "connected";
+            } catch (java.sql.SQLException e) {
+                if (state.equals(e.getSQLState())) {
+                    return;
+                }
+                last = e.getSQLState() + " " + e.getMessage();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no SQLSTATE " + state + " within 30 s; last: " + last);
+    }
+
+    /** What the real pg_dump writes to stderr when it cannot dump {@code postgres} on {@code endpoint}. */
+    private static String pgDumpStderr(PgEndpoint endpoint) throws Exception {
+        try (ToolProcess p = ToolProcess.start(PgTools.locate().tool("pg_dump"), new java.util.ArrayList<>(List.of("--schema-only",
+                "--dbname=postgres")), endpoint, null, ProcessBuilder.Redirect.DISCARD)) {
+            assertThat(p.waitFor()).as("pg_dump exit code").isNotZero();
+            return p.stderrTail();
+        }
     }
 
     @Test

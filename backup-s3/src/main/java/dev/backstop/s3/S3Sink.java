@@ -1,6 +1,8 @@
 package dev.backstop.s3;
 
 import dev.backstop.core.DataSize;
+import dev.backstop.core.IncompleteWrite;
+import dev.backstop.core.IncompleteWrites;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
@@ -34,7 +36,9 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.ObjectLockLegalHoldStatus;
 import software.amazon.awssdk.services.s3.model.ObjectLockMode;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -71,6 +75,11 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * {@code If-None-Match} on PutObject and CompleteMultipartUpload. Object Lock needs a bucket with
  * Object Lock enabled; see {@link ObjectLock}.
  *
+ * <p><b>Crash debris.</b> A process killed mid-upload leaves an incomplete multipart upload,
+ * invisible to listings but billed. {@link #incompleteWrites} lists those under the prefix (for
+ * {@code Repository.orphans}, which needs no lifecycle rule) and {@link #discard} aborts one;
+ * {@link S3Lifecycle}'s abort rule is a second line for buckets that apply it.
+ *
  * <p><b>Threading.</b> Safe for concurrent use; each upload by one thread at a time. A client
  * passed to {@link Builder#client} is never closed; {@link #close()} closes only what the sink
  * created (its own client and part-upload threads).
@@ -78,7 +87,7 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * <p>(Longer than our usual bound because half of it is the builder's validated settings; the
  * upload itself lives in {@code internal.S3Upload}.)
  */
-public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
+public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, AutoCloseable {
     /** The largest object S3 copies in one CopyObject call. */
     private static final long MAX_COPY = 5L << 30;
 
@@ -221,6 +230,54 @@ public final class S3Sink implements Sink, ServerSideCopy, AutoCloseable {
     @Override
     public void delete(String key) throws IOException {
         S3Deletion.deleteAllVersions(client, bucket, s3Key(key), key);
+    }
+
+    /**
+     * The multipart uploads under the prefix that were started and neither completed nor aborted,
+     * by any writer: ListMultipartUploads, every page. The handle is the upload id; the last
+     * activity is when the upload was initiated (S3 keeps no later time), and the size is unknown
+     * (-1) without listing parts.
+     */
+    @Override
+    public List<IncompleteWrite> incompleteWrites(String keyPrefix) throws IOException {
+        List<IncompleteWrite> out = new ArrayList<>();
+        String keyMarker = null;
+        String uploadMarker = null;
+        while (true) {
+            String km = keyMarker;
+            String um = uploadMarker;
+            ListMultipartUploadsResponse page;
+            try {
+                page = client.listMultipartUploads(b -> b.bucket(bucket).prefix(prefix + keyPrefix).keyMarker(km)
+                        .uploadIdMarker(um)).join();
+            } catch (CompletionException e) {
+                throw S3Errors.translate("ListMultipartUploads", bucket, prefix + keyPrefix, e);
+            }
+            for (MultipartUpload u : page.uploads()) {
+                out.add(new IncompleteWrite(u.key().substring(prefix.length()), u.uploadId(), -1,
+                        u.initiated() == null ? Instant.EPOCH : u.initiated()));
+            }
+            if (!Boolean.TRUE.equals(page.isTruncated())) {
+                break;
+            }
+            keyMarker = page.nextKeyMarker();
+            uploadMarker = page.nextUploadIdMarker();
+        }
+        out.sort((a, b) -> a.key().compareTo(b.key()));
+        return out;
+    }
+
+    /** Aborts the multipart upload; one already completed or aborted is not an error. */
+    @Override
+    public void discard(IncompleteWrite write) throws IOException {
+        String k = prefix + write.key();
+        try {
+            client.abortMultipartUpload(b -> b.bucket(bucket).key(k).uploadId(write.handle())).join();
+        } catch (CompletionException e) {
+            if (!"NoSuchUpload".equals(S3Errors.code(e)) && S3Errors.status(e) != 404) {
+                throw S3Errors.translate("AbortMultipartUpload " + write.handle() + " of", bucket, k, e);
+            }
+        }
     }
 
     /**

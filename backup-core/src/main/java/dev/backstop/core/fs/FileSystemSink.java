@@ -1,5 +1,7 @@
 package dev.backstop.core.fs;
 
+import dev.backstop.core.IncompleteWrite;
+import dev.backstop.core.IncompleteWrites;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
@@ -22,8 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * A {@link Sink} in a local directory.
@@ -32,7 +34,8 @@ import java.util.stream.Stream;
  * .<name>.<random>.tmp}); commit forces the file to disk, publishes it atomically and forces the
  * directory, so after a crash an object is either wholly there or not listed. Immutable kinds are
  * published with a hard link, which fails atomically if the key is taken; replaceable kinds with
- * an atomic rename. Temporary files are never listed.
+ * an atomic rename. Temporary files are never listed; {@link #incompleteWrites} finds those a
+ * crashed writer left, and {@link #discard} removes one.
  *
  * <p><b>Writes.</b> An object larger than 1 MiB is written with direct I/O ({@code O_DIRECT})
  * where the file system allows it, bypassing the page cache; smaller ones, and every object on a
@@ -42,8 +45,10 @@ import java.util.stream.Stream;
  * <p><b>Restrictions.</b> The directory must be on a filesystem with hard links and atomic rename
  * (any local Linux filesystem, NFSv3+).
  */
-public final class FileSystemSink implements Sink {
+public final class FileSystemSink implements Sink, IncompleteWrites {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
+    /** {@code .<object file name>.<random, base 36>.tmp}: the only temporary files this sink makes. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\.([A-Za-z0-9_-][A-Za-z0-9._-]*)\\.([0-9a-z]{1,13})\\.tmp");
 
     private final Path root;
     /** The block size direct writes align to, or 0 where the file system has none to offer. */
@@ -77,12 +82,9 @@ public final class FileSystemSink implements Sink {
 
     /** The file an object is (or would be) published as. */
     public Path pathOf(String key) {
-        String[] parts = key.split("/", -1);
-        for (String p : parts) {
-            if (!SEGMENT.matcher(p).matches() || p.equals(".") || p.equals("..")) {
-                throw new IllegalArgumentException("object key: got '" + key
-                        + "', segments must match [A-Za-z0-9_-][A-Za-z0-9._-]* and be separated by single '/'");
-            }
+        if (!keyIsValid(key)) {
+            throw new IllegalArgumentException("object key: got '" + key
+                    + "', segments must match [A-Za-z0-9_-][A-Za-z0-9._-]* and be separated by single '/'");
         }
         return root.resolve(key);
     }
@@ -163,18 +165,87 @@ public final class FileSystemSink implements Sink {
     }
 
     /**
+     * The temporary files under {@code prefix} that writers of this sink left: crashed processes,
+     * or writers still running (their {@link IncompleteWrite#lastActivity()} keeps moving while
+     * they write). The handle is the file's path relative to the root.
+     */
+    @Override
+    public List<IncompleteWrite> incompleteWrites(String prefix) throws IOException {
+        List<IncompleteWrite> out = new ArrayList<>();
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return out;
+        }
+        try {
+            Files.walkFileTree(start, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path p, BasicFileAttributes attrs) {
+                    Matcher m = TEMPORARY.matcher(p.getFileName().toString());
+                    if (attrs.isRegularFile() && m.matches()) {
+                        String handle = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                        String key = handle.substring(0, handle.length() - p.getFileName().toString().length()) + m.group(1);
+                        if (key.startsWith(prefix)) {
+                            out.add(new IncompleteWrite(key, handle, attrs.size(), attrs.lastModifiedTime().toInstant()));
+                        }
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+            });
+        } catch (NoSuchFileException gone) {
+            // the directory went away while listing: nothing under it
+        }
+        out.sort((a, b) -> a.key().compareTo(b.key()));
+        return out;
+    }
+
+    /**
+     * Deletes the temporary file of {@code write}; a file already gone is not an error.
+     *
+     * @throws IllegalArgumentException if the handle does not name a temporary file of this sink
+     */
+    @Override
+    public void discard(IncompleteWrite write) throws IOException {
+        String handle = write.handle();
+        int slash = handle.lastIndexOf('/');
+        String name = handle.substring(slash + 1);
+        if (!TEMPORARY.matcher(name).matches() || (slash >= 0 && !keyIsValid(handle.substring(0, slash)))) {
+            throw new IllegalArgumentException("incomplete write: got handle '" + handle
+                    + "', expected the root-relative path of a temporary file .<name>.<random>.tmp");
+        }
+        Path p = root.resolve(handle);
+        if (Files.deleteIfExists(p)) {
+            forceDirectory(p.getParent());
+        }
+    }
+
+    private static boolean keyIsValid(String key) {
+        for (String p : key.split("/", -1)) {
+            if (!SEGMENT.matcher(p).matches() || p.equals(".") || p.equals("..")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Temporary files last modified before {@code olderThan}, left by crashed writers; they are never listed and
      * hold nothing a reader can see, so removing them is always safe once their writer is gone.
+     * {@link dev.backstop.core.Repository#orphans} finds them too, and also checks the repository's leases.
      */
     public List<Path> staleTemporaryFiles(java.time.Instant olderThan) throws IOException {
         List<Path> out = new ArrayList<>();
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
-                String n = p.getFileName().toString();
-                if (n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(p)
-                        && Files.getLastModifiedTime(p).toInstant().isBefore(olderThan)) {
-                    out.add(p);
-                }
+        for (IncompleteWrite w : incompleteWrites("")) {
+            if (w.lastActivity().isBefore(olderThan)) {
+                out.add(root.resolve(w.handle()));
             }
         }
         return out;

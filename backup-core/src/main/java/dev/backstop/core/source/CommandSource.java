@@ -16,11 +16,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * Backs up the standard output of a command, e.g. {@code tar -C /etc -c .}. The backup is
  * published only if the command exits 0; otherwise the failure carries the exit code and the
- * last lines of its stderr. If the repository fails mid-stream, the command is killed.
+ * last lines of its stderr, and is retryable when {@link Builder#retryableWhen} says so. If the
+ * repository fails mid-stream, the command is killed.
  *
  * <p>Environment values are passed to the process only and never recorded; the manifest
  * records the program name, not its arguments, which may hold secrets.
@@ -33,6 +35,7 @@ public final class CommandSource implements CaptureSource {
     private final Path directory;
     private final String streamName;
     private final BackupType type;
+    private final Predicate<String> retryableWhen;
 
     private CommandSource(Builder b) {
         this.command = List.copyOf(b.command);
@@ -40,6 +43,7 @@ public final class CommandSource implements CaptureSource {
         this.directory = b.directory;
         this.streamName = b.streamName;
         this.type = b.type;
+        this.retryableWhen = b.retryableWhen;
     }
 
     /** A source running {@code command} (program and arguments). */
@@ -91,7 +95,9 @@ public final class CommandSource implements CaptureSource {
             throw new CaptureFailedException(command.get(0) + " interrupted", null, tail.text(), e);
         }
         if (exit != 0) {
-            throw new CaptureFailedException(command.get(0) + " failed after " + bytes + " bytes", exit, tail.await(), null);
+            String stderr = tail.await();
+            throw new CaptureFailedException(command.get(0) + " failed after " + bytes + " bytes", exit, stderr, null,
+                    retryableWhen.test(stderr));
         }
         return CaptureResult.builder(new SourceInfo("command", "n/a", Map.of("program", Path.of(command.get(0)).getFileName().toString())))
                 .attribute("bytes", Long.toString(bytes))
@@ -171,6 +177,7 @@ public final class CommandSource implements CaptureSource {
         private Path directory;
         private String streamName = "data";
         private BackupType type = BackupType.RAW;
+        private Predicate<String> retryableWhen = stderr -> false;
 
         private Builder(List<String> command) {
             Objects.requireNonNull(command, "command");
@@ -199,6 +206,16 @@ public final class CommandSource implements CaptureSource {
 
         public Builder type(BackupType type) {
             this.type = Objects.requireNonNull(type, "type");
+            return this;
+        }
+
+        /**
+         * Which failures are worth retrying, judged by the tail of the command's stderr (for
+         * example {@code s -> s.contains("Connection refused")}); by default none is. The
+         * predicate must not throw.
+         */
+        public Builder retryableWhen(Predicate<String> stderrTail) {
+            this.retryableWhen = Objects.requireNonNull(stderrTail, "stderrTail");
             return this;
         }
 

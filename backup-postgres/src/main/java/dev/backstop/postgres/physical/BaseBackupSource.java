@@ -6,6 +6,7 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
 import java.io.InputStream;
@@ -112,8 +113,9 @@ public final class BaseBackupSource implements CaptureSource {
             }
             int exit = p.waitFor();
             if (exit != 0) {
+                String stderr = p.stderrTail();
                 throw new CaptureFailedException("pg_basebackup of " + endpoint + " failed after " + bytes + " bytes", exit,
-                        p.stderrTail(), null);
+                        stderr, null, ServerFailures.retryable(stderr));
             }
         }
         Map<String, String> point = consistency(sniffer, facts.get(SYSTEM_IDENTIFIER));

@@ -8,6 +8,7 @@ import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.wal.WalFile;
 import java.io.IOException;
 import java.io.InputStream;
@@ -146,7 +147,7 @@ public final class DataDirectorySource implements CaptureSource {
             return PhysicalFacts.result(endpoint, facts, point, tar.bytes(), tar.entries(), "datadir");
         } catch (SQLException e) {
             throw new CaptureFailedException("physical backup of " + endpoint + " from " + dataDirectory + " failed: "
-                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
+                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));
         }
     }
 

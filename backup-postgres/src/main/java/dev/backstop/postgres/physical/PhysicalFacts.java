@@ -13,6 +13,7 @@ import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.LogRange;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalFile;
 import java.sql.Connection;
@@ -49,7 +50,7 @@ final class PhysicalFacts {
             return inspect(c, endpoint, sourceName);
         } catch (SQLException e) {
             throw new CaptureFailedException("could not inspect the cluster at " + endpoint + ": " + e.getMessage()
-                    + " (SQLSTATE " + e.getSQLState() + ")", null, null, e);
+                    + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));
         }
     }
 

@@ -3,6 +3,7 @@ package dev.backstop.s3.internal;
 import dev.backstop.core.ObjectExistsException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -97,14 +98,24 @@ public final class S3Errors {
         }
         if ("InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code) || "ExpiredToken".equals(code)
                 || "InvalidToken".equals(code)) {
-            return new IOException("S3 rejected the credentials (" + code + ") for " + operation + " of " + where
+            return denied("S3 rejected the credentials (" + code + ") for " + operation + " of " + where
                     + ": check the access key id and secret the client uses", t);
         }
         if (status == 403) {
-            return new IOException("S3 denied " + operation + " of " + where + " (" + code
+            return denied("S3 denied " + operation + " of " + where + " (" + code
                     + "): the credentials lack permission for it", t);
         }
         return new IOException(operation + " of " + where + " failed: " + describe(t), t);
+    }
+
+    /**
+     * A refusal that retrying does not fix, as the type the file system uses for it, so that
+     * {@code StorageException.Reason} reads it as access denied.
+     */
+    private static IOException denied(String message, Throwable cause) {
+        AccessDeniedException e = new AccessDeniedException(null, null, message);
+        e.initCause(cause);
+        return e;
     }
 
     private static String describe(Throwable t) {
