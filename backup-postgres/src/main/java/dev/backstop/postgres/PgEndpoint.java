@@ -143,20 +143,34 @@ public record PgEndpoint(String host, int port, String user, String password, Pg
             if (m.contains("does not support SSL")) {
                 return "the server does not offer TLS (ssl=off in its configuration)";
             }
+            if (m.contains("no pg_hba.conf entry") && m.contains("no encryption")) {
+                return "the server accepts this connection only over TLS";
+            }
+            if (m.contains("requires a valid client certificate")) {
+                return "the server asks for a client certificate that chains to its CA; configure one with "
+                        + "PgTls.Builder.clientCertificate";
+            }
+            if (m.contains("certificate authentication failed")) {
+                return "the client certificate " + tls.clientCertificate().orElse(null) + " does not name role '" + user + "'";
+            }
             if (m.contains("could not be verified by hostnameverifier")) {
                 return "the server's certificate does not name host '" + host + "'; connect by a name or address the "
                         + "certificate holds";
             }
-            if (m.contains("no pg_hba.conf entry") && m.contains("no encryption")) {
-                return "the server accepts this connection only over TLS";
-            }
             if (t instanceof CertPathValidatorException || t instanceof CertPathBuilderException || m.contains("PKIX path")) {
                 return "the server's certificate does not chain to the root certificate " + tls.rootCertificate().orElse(null);
             }
-            if (m.contains("Could not open SSL root certificate file") || m.contains("Could not read SSL root certificate")) {
+            if (m.contains("SSL root certificate")) {
                 return "cannot read the root certificate " + tls.rootCertificate().orElse(null);
             }
-            if (t instanceof SSLException || t instanceof GeneralSecurityException || m.contains("SSL")) {
+            if (m.contains("SSL key file") || m.contains("private key") || m.contains("key manager")) {
+                return "cannot use the client key " + tls.clientKey().orElse(null) + "; it must be an unencrypted PKCS#8 PEM "
+                        + "key (-----BEGIN PRIVATE KEY-----), e.g. converted with openssl pkcs8 -topk8 -nocrypt";
+            }
+            if (m.contains("SSL certificate file") || m.contains("cert chain")) {
+                return "cannot read the client certificate " + tls.clientCertificate().orElse(null);
+            }
+            if (t instanceof SSLException || t instanceof GeneralSecurityException || m.startsWith("SSL error")) {
                 return "TLS handshake failed";
             }
         }

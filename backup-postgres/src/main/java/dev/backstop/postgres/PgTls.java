@@ -1,7 +1,16 @@
 package dev.backstop.postgres;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -44,10 +53,11 @@ import java.util.Optional;
  *   <li>Without a client certificate, each client falls back to its own default file, if it
  *       exists ({@code ~/.postgresql/postgresql.crt} with {@code postgresql.key} for libpq,
  *       {@code postgresql.pk8} for PgJDBC).</li>
- *   <li>The client key must be readable by both clients: an unencrypted RSA key in PKCS#8 PEM
- *       ({@code -----BEGIN PRIVATE KEY-----}, what {@code openssl genpkey} writes). PgJDBC 42.7
- *       reads PEM keys as PKCS#8 RSA unless told otherwise and cannot read PKCS#1
- *       ({@code BEGIN RSA PRIVATE KEY}) or encrypted keys; libpq cannot read PgJDBC's DER
+ *   <li>The client key must be readable by both clients: an unencrypted PKCS#8 PEM key
+ *       ({@code -----BEGIN PRIVATE KEY-----}, what {@code openssl genpkey} and {@code openssl req
+ *       -nodes} write), RSA, EC, Ed25519 or Ed448. PgJDBC 42.7 cannot read PKCS#1
+ *       ({@code BEGIN RSA PRIVATE KEY}), SEC1 ({@code BEGIN EC PRIVATE KEY}) or encrypted keys
+ *       ({@code openssl pkcs8 -topk8 -nocrypt} converts them); libpq cannot read PgJDBC's DER
  *       {@code .pk8}. libpq refuses a key file that its group or others can read (mode 0600).</li>
  * </ul>
  *
@@ -55,6 +65,8 @@ import java.util.Optional;
  */
 public final class PgTls {
     private static final PgTls PREFER = new PgTls(SslMode.PREFER, null, null, null);
+    private static final String PEM_BEGIN = "-----BEGIN PRIVATE KEY-----";
+    private static final String PEM_END = "-----END PRIVATE KEY-----";
 
     private final SslMode mode;
     private final Path rootCertificate;
@@ -127,7 +139,9 @@ public final class PgTls {
 
     /**
      * The PgJDBC connection properties for these settings ({@code sslmode} always, the file
-     * properties when configured), for a JDBC connection opened outside Backstop.
+     * properties when configured), for a JDBC connection opened outside Backstop. With a client
+     * key, reads the key file to learn its algorithm: PgJDBC takes a PEM key for RSA unless
+     * {@code pemKeyAlgorithm} says otherwise (EC, Ed25519, Ed448), where libpq needs no hint.
      */
     public Map<String, String> jdbcProperties() {
         Map<String, String> p = new LinkedHashMap<>();
@@ -138,8 +152,44 @@ public final class PgTls {
         if (clientCertificate != null) {
             p.put("sslcert", clientCertificate.toString());
             p.put("sslkey", clientKey.toString());
+            String algorithm = pemKeyAlgorithm(clientKey);
+            if (algorithm != null && !algorithm.equals("RSA")) {
+                p.put("pemKeyAlgorithm", algorithm);
+            }
         }
         return Map.copyOf(p);
+    }
+
+    /**
+     * The algorithm of an unencrypted PKCS#8 PEM key, or null for a file that is not one (PgJDBC
+     * then reports the unreadable key itself, naming the file).
+     */
+    static String pemKeyAlgorithm(Path key) {
+        byte[] der;
+        try {
+            String pem = Files.readString(key, StandardCharsets.US_ASCII);
+            int begin = pem.indexOf(PEM_BEGIN);
+            int end = pem.indexOf(PEM_END);
+            if (begin < 0 || end < begin) {
+                return null;
+            }
+            der = Base64.getMimeDecoder().decode(pem.substring(begin + PEM_BEGIN.length(), end));
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
+        try {
+            for (String algorithm : List.of("RSA", "EC", "Ed25519", "Ed448")) {
+                try {
+                    KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+                    return algorithm;
+                } catch (GeneralSecurityException e) {
+                    // not this algorithm: try the next
+                }
+            }
+            return null;
+        } finally {
+            Arrays.fill(der, (byte) 0);
+        }
     }
 
     /**

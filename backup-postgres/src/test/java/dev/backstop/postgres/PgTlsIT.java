@@ -49,7 +49,7 @@ class PgTlsIT {
         ca = TestCa.create(certs, "backstop-test-ca");
         otherCa = TestCa.create(certs, "other-ca");
         Path[] server = ca.server("server", "localhost", "DNS:localhost");
-        client = ca.client("client", "backup");
+        client = ca.client("client", "backup", "rsa");
         pg = EphemeralPostgres.builder().tls(server[0], server[1]).clientCertificates(ca.certificate())
                 .setting("track_commit_timestamp", "on").start();
         pg.createDatabase("shop");
@@ -205,10 +205,33 @@ class PgTlsIT {
                 .clientCertificate(client[0], client[1]).build());
 
         assertThatThrownBy(() -> withoutCert.connect("postgres")).isInstanceOf(SQLException.class)
-                .hasMessageContaining("certificate");
+                .hasMessageContaining("the server asks for a client certificate that chains to its CA");
         assertThat(one(withCert, "SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).isEqualTo("/CN=backup");
         Object[] dump = libpq("pg_dump", withCert, "--schema-only", "--dbname=shop", "--file=/dev/null");
         assertThat(dump).as("pg_dump with the client certificate: %s", dump[1]).startsWith(0);
+    }
+
+    @Test
+    void anEcClientKey_isUsableByJdbcAndLibpq() throws Exception {
+        Path[] ec = ca.client("ec-client", "backup", "ec");
+        PgEndpoint withCert = PgEndpoint.of("localhost", pg.endpoint().port(), "backup", "backup-pw").withTls(
+                PgTls.builder(SslMode.VERIFY_FULL).rootCertificate(ca.certificate()).clientCertificate(ec[0], ec[1]).build());
+
+        assertThat(withCert.tls().jdbcProperties()).containsEntry("pemKeyAlgorithm", "EC");
+        assertThat(one(withCert, "SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).isEqualTo("/CN=backup");
+        Object[] dump = libpq("pg_dump", withCert, "--schema-only", "--dbname=shop", "--file=/dev/null");
+        assertThat(dump).as("pg_dump with the EC client certificate: %s", dump[1]).startsWith(0);
+    }
+
+    @Test
+    void aPkcs1ClientKey_whichPgJdbcCannotRead_failsNamingTheKeyAndTheFormatItNeeds() throws Exception {
+        Path pkcs1 = TestCa.traditional(client[1], certs.resolve("client-pkcs1.key"));
+        PgEndpoint ep = PgEndpoint.of("localhost", pg.endpoint().port(), "backup", "backup-pw").withTls(
+                PgTls.builder(SslMode.VERIFY_FULL).rootCertificate(ca.certificate()).clientCertificate(client[0], pkcs1).build());
+
+        assertThat(Files.readString(pkcs1)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        assertThatThrownBy(() -> ep.connect("postgres")).isInstanceOf(SQLException.class)
+                .hasMessageContaining("cannot use the client key " + pkcs1 + "; it must be an unencrypted PKCS#8 PEM key");
     }
 
     @Test

@@ -6,11 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.util.Base64;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PgTlsTest {
     static final Path CA = Path.of("/etc/backstop/root.crt");
@@ -79,6 +83,30 @@ class PgTlsTest {
                 .hasMessage("rootCertificate: already set to /etc/backstop/root.crt, given again /other.crt");
         assertThat(PgTls.builder(SslMode.REQUIRE).clientCertificate(Path.of("/c.crt"), Path.of("/c.key")).build().libpqEnvironment())
                 .containsEntry("PGSSLMODE", "require").containsEntry("PGSSLKEY", "/c.key").doesNotContainKey("PGSSLROOTCERT");
+    }
+
+    @Test
+    void aPemClientKey_thatIsNotRsa_tellsPgJdbcItsAlgorithm_whichItWouldOtherwiseTakeForRsa(@TempDir Path dir) throws Exception {
+        Path ec = pem(dir.resolve("ec.key"), "EC");
+        Path rsa = pem(dir.resolve("rsa.key"), "RSA");
+        Path ed = pem(dir.resolve("ed.key"), "Ed25519");
+        Path garbage = Files.writeString(dir.resolve("garbage.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+
+        assertThat(withKey(ec).jdbcProperties()).containsEntry("pemKeyAlgorithm", "EC");
+        assertThat(withKey(ed).jdbcProperties()).containsEntry("pemKeyAlgorithm", "Ed25519");
+        assertThat(withKey(rsa).jdbcProperties()).doesNotContainKey("pemKeyAlgorithm").containsEntry("sslkey", rsa.toString());
+        assertThat(withKey(garbage).jdbcProperties()).doesNotContainKey("pemKeyAlgorithm");
+        assertThat(withKey(dir.resolve("missing.key")).jdbcProperties()).doesNotContainKey("pemKeyAlgorithm");
+    }
+
+    private static PgTls withKey(Path key) {
+        return PgTls.builder(SslMode.REQUIRE).clientCertificate(key.resolveSibling("client.crt"), key).build();
+    }
+
+    private static Path pem(Path file, String algorithm) throws Exception {
+        byte[] der = KeyPairGenerator.getInstance(algorithm).generateKeyPair().getPrivate().getEncoded();
+        return Files.writeString(file, "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(der)
+                + "\n-----END PRIVATE KEY-----\n", StandardCharsets.US_ASCII);
     }
 
     @Test

@@ -51,9 +51,16 @@ final class TestCa {
         return issue(file, cn, "subjectAltName=" + subjectAltNames + "\nextendedKeyUsage=serverAuth\n", "ec");
     }
 
-    /** A client certificate for role {@code role}, an RSA key as PgJDBC reads PEM keys as RSA: {@code [certificate, key]}. */
-    Path[] client(String file, String role) throws IOException {
-        return issue(file, role, "extendedKeyUsage=clientAuth\n", "rsa");
+    /** A client certificate for role {@code role} with an {@code "rsa"} or {@code "ec"} key: {@code [certificate, key]}. */
+    Path[] client(String file, String role, String algorithm) throws IOException {
+        return issue(file, role, "extendedKeyUsage=clientAuth\n", algorithm);
+    }
+
+    /** {@code key} rewritten in the older PKCS#1/SEC1 PEM form ({@code BEGIN RSA PRIVATE KEY}) that libpq reads and PgJDBC does not. */
+    static Path traditional(Path key, Path out) throws IOException {
+        openssl(out.getParent(), "pkey", "-in", key.toString(), "-traditional", "-out", out.toString());
+        restrict(out);
+        return out;
     }
 
     private Path[] issue(String file, String cn, String extensions, String algorithm) throws IOException {
