@@ -375,7 +375,7 @@ public final class EphemeralPostgres implements PostgresInstance {
             Map<String, String> settings = new LinkedHashMap<>(this.settings);
             PgTls clientTls = PgTls.prefer();
             if (tlsCertificate != null) {
-                settings.putAll(serveTls(dir, user));
+                settings.putAll(new ServerTls(tlsCertificate, tlsKey, clientCa).install(dir, user));
                 clientTls = PgTls.require();
             }
             IOException last = null;
@@ -403,40 +403,6 @@ public final class EphemeralPostgres implements PostgresInstance {
                 }
             }
             throw last;
-        }
-
-        /**
-         * Copies the TLS files into {@code dir} for the server's OS user alone (the server refuses a
-         * key that others can read), allows TCP over TLS only, and returns the server settings.
-         */
-        private Map<String, String> serveTls(Path dir, String superuser) throws IOException {
-            Map<String, String> tls = new LinkedHashMap<>();
-            tls.put("ssl", "on");
-            tls.put("ssl_cert_file", privateCopy(tlsCertificate, dir.resolve("server.crt")).toString());
-            tls.put("ssl_key_file", privateCopy(tlsKey, dir.resolve("server.key")).toString());
-            StringBuilder hba = new StringBuilder("# EphemeralPostgres: TCP over TLS only\n")
-                    .append("local all all scram-sha-256\n")
-                    .append("local replication all scram-sha-256\n");
-            if (clientCa != null) {
-                tls.put("ssl_ca_file", privateCopy(clientCa, dir.resolve("client-ca.crt")).toString());
-                hba.append("hostssl all ").append(superuser).append(" 127.0.0.1/32 scram-sha-256\n")
-                        .append("hostssl replication ").append(superuser).append(" 127.0.0.1/32 scram-sha-256\n")
-                        .append("hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-full\n")
-                        .append("hostssl replication all 127.0.0.1/32 scram-sha-256 clientcert=verify-full\n");
-            } else {
-                hba.append("hostssl all all 127.0.0.1/32 scram-sha-256\n")
-                        .append("hostssl replication all 127.0.0.1/32 scram-sha-256\n");
-            }
-            Files.writeString(dir.resolve("data").resolve("pg_hba.conf"), hba, StandardCharsets.UTF_8);
-            return tls;
-        }
-
-        private static Path privateCopy(Path from, Path to) throws IOException {
-            Files.deleteIfExists(to);
-            Files.createFile(to, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.write(to, Files.readAllBytes(from));
-            Files.setOwner(to, Files.getOwner(to.getParent()));
-            return to;
         }
 
         private String awaitReady(Process p, PgEndpoint ep, Path log) throws IOException {
