@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureException;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
@@ -12,6 +13,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalReceiver;
 import java.nio.file.Files;
@@ -129,6 +131,17 @@ class PgTlsIT {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(200);
         }
+    }
+
+    @Test
+    void baseBackup_overVerifyFull_capturesTheCluster() {
+        PgEndpoint ep = byName(PgTls.verifyFull(ca.certificate()));
+
+        Manifest m = BackupPipeline.builder().source(BaseBackupSource.builder(ep).build())
+                .repository(Repository.filesystem(tmp.resolve("physical-repo"))).build().run();
+
+        assertThat(m.type()).isEqualTo(BackupType.PHYSICAL);
+        assertThat(m.plaintextBytes()).isPositive();
     }
 
     @Test
