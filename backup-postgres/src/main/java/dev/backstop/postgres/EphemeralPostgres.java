@@ -38,7 +38,10 @@ import java.util.stream.Stream;
  *
  * <p><b>Guarantees.</b> {@link #close()} stops the server (fast shutdown) and deletes the
  * directory; a JVM shutdown hook does the same for instances never closed. Nothing listens on
- * anything but 127.0.0.1 and the private socket directory.
+ * anything but 127.0.0.1 and the private socket directory. With {@link Builder#tls} the server
+ * accepts TCP connections over TLS only, and its {@link #endpoint()} requires TLS
+ * ({@link PgTls#require()}; verifying the certificate is the caller's choice, by
+ * {@link PgEndpoint#withTls}).
  *
  * <p><b>Restrictions.</b> {@code initdb} refuses to run as root; when the JVM runs as root, the
  * server programs run as an unprivileged OS user ({@code postgres} by default, see
@@ -201,6 +204,9 @@ public final class EphemeralPostgres implements PostgresInstance {
         private String runAs;
         private Duration startTimeout = Duration.ofSeconds(60);
         private final Map<String, String> settings = new LinkedHashMap<>();
+        private Path tlsCertificate;
+        private Path tlsKey;
+        private Path clientCa;
 
         private Builder() {
             settings.put("fsync", "off");
@@ -246,6 +252,40 @@ public final class EphemeralPostgres implements PostgresInstance {
                 throw new IllegalArgumentException("setting: got name '" + name + "', need a PostgreSQL parameter name");
             }
             settings.put(name, Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /**
+         * Serves TLS with {@code certificate} (PEM, the server's certificate and any intermediates)
+         * and its private {@code key} (PEM), and refuses TCP connections without TLS: the files are
+         * copied into the server's directory, readable by the server's OS user only ({@code ssl=on},
+         * {@code ssl_cert_file}, {@code ssl_key_file}), and {@code pg_hba.conf} allows TCP through
+         * {@code hostssl} lines only. For {@link #startExisting}, the given directory's
+         * {@code pg_hba.conf} is replaced the same way.
+         */
+        public Builder tls(Path certificate, Path key) {
+            Objects.requireNonNull(certificate, "certificate");
+            Objects.requireNonNull(key, "key");
+            if (tlsCertificate != null) {
+                throw new IllegalStateException("tls: already set to " + tlsCertificate + ", given again " + certificate);
+            }
+            tlsCertificate = certificate;
+            tlsKey = key;
+            return this;
+        }
+
+        /**
+         * Makes every role except the instance's own superuser present a client certificate that
+         * chains to {@code caCertificates} (PEM) and names the role ({@code clientcert=verify-full},
+         * on top of the password); needs {@link #tls}. The superuser keeps password-only access so
+         * the instance can check that it is up and set itself up.
+         */
+        public Builder clientCertificates(Path caCertificates) {
+            Objects.requireNonNull(caCertificates, "caCertificates");
+            if (clientCa != null) {
+                throw new IllegalStateException("clientCertificates: already set to " + clientCa + ", given again " + caCertificates);
+            }
+            clientCa = caCertificates;
             return this;
         }
 
@@ -328,6 +368,16 @@ public final class EphemeralPostgres implements PostgresInstance {
 
         private EphemeralPostgres launch(Path dir, List<String> asUser, Path postgres, String user, String password)
                 throws IOException {
+            if (clientCa != null && tlsCertificate == null) {
+                throw new IllegalStateException("clientCertificates: needs tls(certificate, key): client certificates are "
+                        + "only asked for over TLS");
+            }
+            Map<String, String> settings = new LinkedHashMap<>(this.settings);
+            PgTls clientTls = PgTls.prefer();
+            if (tlsCertificate != null) {
+                settings.putAll(new ServerTls(tlsCertificate, tlsKey, clientCa).install(dir, user));
+                clientTls = PgTls.require();
+            }
             IOException last = null;
             for (int attempt = 0; attempt < 3; attempt++) {
                 int port = freePort();
@@ -339,7 +389,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-                PgEndpoint ep = PgEndpoint.of("127.0.0.1", port, user, password);
+                PgEndpoint ep = new PgEndpoint("127.0.0.1", port, user, password, clientTls);
                 try {
                     String version = awaitReady(p, ep, log);
                     return new EphemeralPostgres(dir, asUser, tools, p, ep, version);

@@ -14,11 +14,15 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One run of a PostgreSQL program against an endpoint: connection options on the command line,
- * the password in a private pgpass file, stderr drained into a tail. Closing kills the process
+ * One run of a PostgreSQL program against an endpoint: host, port and user on the command line,
+ * the password in a private pgpass file, the TLS settings in libpq's environment variables
+ * (inherited ones replaced), stderr drained into a tail. Closing kills the process
  * if it still runs and deletes the pgpass file.
  */
 public final class ToolProcess implements AutoCloseable {
+    /** libpq's TLS variables: the endpoint's settings replace whatever the JVM's environment holds. */
+    private static final List<String> TLS_VARIABLES = List.of("PGSSLMODE", "PGREQUIRESSL", "PGSSLROOTCERT", "PGSSLCERT",
+            "PGSSLKEY");
     private final Process process;
     private final StderrTail stderr;
     private final PgPassFile pgpass;
@@ -71,6 +75,8 @@ public final class ToolProcess implements AutoCloseable {
         env.put("PGAPPNAME", "backstop");
         env.putAll(extraEnv);
         if (endpoint != null) {
+            TLS_VARIABLES.forEach(env::remove);
+            env.putAll(endpoint.tls().libpqEnvironment());
             cmd.add("--host=" + endpoint.host());
             cmd.add("--port=" + endpoint.port());
             cmd.add("--username=" + endpoint.user());

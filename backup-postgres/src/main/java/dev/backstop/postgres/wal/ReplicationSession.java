@@ -8,13 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -93,24 +91,8 @@ final class ReplicationSession {
         }
     }
 
-    private Properties replicationProperties(String applicationName) {
-        Properties p = new Properties();
-        p.setProperty("user", endpoint.user());
-        if (endpoint.password() != null) {
-            p.setProperty("password", endpoint.password());
-        }
-        p.setProperty("replication", "true");
-        p.setProperty("assumeMinServerVersion", "10");
-        p.setProperty("preferQueryMode", "simple");
-        if (applicationName != null) {
-            p.setProperty("ApplicationName", applicationName);
-        }
-        p.setProperty("connectTimeout", "10");
-        return p;
-    }
-
     void run() throws SQLException, IOException {
-        try (Connection c = DriverManager.getConnection(endpoint.jdbcUrl("postgres"), replicationProperties("backstop-wal-receiver"))) {
+        try (Connection c = endpoint.connectForReplication("backstop-wal-receiver")) {
             connection = c;
             if (stopping) {
                 return;
@@ -207,7 +189,7 @@ final class ReplicationSession {
 
     /** A newer timeline on the server while the stream is idle: PgJDBC stalls there instead of ending the stream. */
     private int serverTimeline() throws SQLException {
-        try (Connection c = DriverManager.getConnection(endpoint.jdbcUrl("postgres"), replicationProperties(null));
+        try (Connection c = endpoint.connectForReplication(null);
              Statement st = c.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
             return rs.getInt("timeline");
@@ -225,7 +207,7 @@ final class ReplicationSession {
             while (!stopping && !Thread.currentThread().isInterrupted()) {
                 try {
                     if (c == null) {
-                        c = DriverManager.getConnection(endpoint.jdbcUrl("postgres"), replicationProperties("backstop-wal-position"));
+                        c = endpoint.connectForReplication("backstop-wal-position");
                     }
                     try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
                         rs.next();
