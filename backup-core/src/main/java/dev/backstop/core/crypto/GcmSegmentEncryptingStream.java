@@ -106,8 +106,10 @@ final class GcmSegmentEncryptingStream extends OutputStream {
             return;
         }
         closed = true;
-        try (OutputStream o = out) {
+        try {
             seal(true);
+        } finally {
+            out.close();
         }
     }
 
