@@ -15,17 +15,17 @@
 # Fixtures: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic application-like
 # database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Starts and stops its own PostgreSQL (trust auth on 127.0.0.1, a random port, data in --work).
-# Autovacuum is off on that server: after a restore it analyzes and freezes the freshly loaded
-# tables, and the launcher starts it up to a minute later, inside whichever contender runs next (one
-# pg_dump -Fc used 30.6 s of CPU in 22.9 s of wall; one Backstop restore took 10.1 s in one round and
-# 15.2 s in another). Before every timed run the server is checkpointed and the page cache flushed.
-# Prints medians and same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x>,
+# Autovacuum is off on that server: after a restore it would analyze and freeze the freshly loaded
+# tables inside whichever contender runs next. Before every timed run the server is checkpointed and
+# the page cache flushed.
+# Prints medians and same-round ratios as key=value lines, also written to --out=FILE (default
+# benchmarks/target/results/) with a PNG chart next to it; the last line is ratio_backup_vs_shell=<x>,
 # the worse of the two fixtures. Each run's machine-wide busy CPU (all processes: server, tools, JVM)
 # is measured too: *_cpu_s lines, and *_cpu_floor_vs_shell = Backstop's CPU / cores / the shell's
 # wall time, the ratio Backstop could not beat on this machine even with every core busy throughout.
 #
 # Usage: benchmarks/compare-logical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
-#                                      [--work=DIR] [--keep] [--no-cds]
+#                                      [--work=DIR] [--keep] [--no-cds] [--out=FILE]
 # Quick check (a few minutes): benchmarks/compare-logical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
@@ -48,6 +48,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_testkit
+results_begin compare-logical
 bench() { java $(cds "logical-$1") -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
 
 # the long-lived JVM: one command per line in, key=value lines and "end" out. Its answer lands in
@@ -210,3 +211,4 @@ for db in pgbench realistic; do
 done
 echo "cores=$CORES rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 echo "ratio_backup_vs_shell=$WORST"
+results_end

@@ -14,12 +14,13 @@
 # Fixtures, one cluster each: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic
 # application-like database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Installs pgbackrest with apt-get if missing. Starts and stops its own PostgreSQL (trust auth on
-# 127.0.0.1, a random port, data in --work). Prints medians and same-round ratios as key=value lines;
+# 127.0.0.1, a random port, data in --work). Prints medians and same-round ratios as key=value lines,
+# also written to --out=FILE (default benchmarks/target/results/) with a PNG chart next to it;
 # the last line is ratio_backup_vs_pgbackrest=<x>, the worse of the two fixtures for the backstop
 # (DataDirectorySource) column.
 #
 # Usage: benchmarks/compare-physical.sh [--rounds=3] [--pgbench-scale=100] [--realistic-size=1536MiB]
-#                                       [--work=DIR] [--keep] [--no-cds]
+#                                       [--work=DIR] [--keep] [--no-cds] [--out=FILE]
 # Quick check (a few minutes): benchmarks/compare-physical.sh --pgbench-scale=5 --realistic-size=80MiB
 set -euo pipefail
 
@@ -45,6 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_testkit
+results_begin compare-physical
 bench() { java $(cds "physical-$1") -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
 # the datadir backup loads other classes than the pg_basebackup one: a class-data archive of its own
 bench_datadir() { java $(cds physical-datadir) -cp "$CP" dev.backstop.testkit.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" "$@"; }
@@ -182,3 +184,4 @@ for fixture in pgbench realistic; do
 done
 echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE"
 echo "ratio_backup_vs_pgbackrest=$WORST"
+results_end

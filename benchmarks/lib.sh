@@ -1,7 +1,8 @@
 # Shared by compare-logical.sh and compare-physical.sh: options, tool discovery, the build, a free
 # port and the arithmetic of medians and ratios. Source it after `set -euo pipefail`; it reads the
-# script's arguments from "$@" and sets ROUNDS SCALE RSIZE WORK KEEP ROOT BIN CP PORT AS.
-
+# script's arguments from "$@" and sets ROUNDS SCALE RSIZE WORK KEEP ROOT BIN CP PORT AS OUT.
+ARGS="$*"
+OUT=""
 ROUNDS=3
 SCALE=100
 RSIZE=1536MiB
@@ -16,6 +17,7 @@ for a in "$@"; do
     --work=*) WORK=${a#*=} ;;
     --keep) KEEP=1 ;;
     --no-cds) CDS=0 ;;
+    --out=*) OUT=${a#*=} ;;
     *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +56,7 @@ as_pg() { "${AS[@]}" "$@"; }
 # in-process S3 server), jars only, since AppCDS archives classes from jars, not directories
 build_testkit() {
   echo "# building backup-testkit" >&2
-  "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+  "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
       -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
   local jar
   CP=""
@@ -117,3 +119,20 @@ cpu() { awk -v hz="$CLK_TCK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# results_begin NAME: from here on the script's stdout (its key=value lines) also goes to $OUT
+# (--out=FILE, default benchmarks/target/results/NAME-<UTC time>.txt) after a line naming the run
+results_begin() {
+  OUT=${OUT:-$ROOT/benchmarks/target/results/$1-$(date -u +%Y%m%dT%H%M%SZ).txt}
+  mkdir -p "$(dirname "$OUT")"
+  echo "# run of $(date -u +%F): benchmarks/$1.sh $ARGS ($(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -h | awk '/^Mem:/ { print $2 }') memory)" >"$OUT"
+  exec 3>&1 > >(tee -a "$OUT" >&3)
+  TEE_PID=$!
+}
+# results_end: closes $OUT and draws it next to itself as a PNG (ComparisonChart, module benchmarks)
+results_end() {
+  exec >&3 3>&-
+  wait "$TEE_PID" 2>/dev/null || true
+  java -Djava.awt.headless=true -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/runtime-classpath.txt")" \
+      dev.backstop.benchmarks.ComparisonChart "$OUT" "${OUT%.txt}.png" >&2
+  echo "# results: $OUT, chart: ${OUT%.txt}.png" >&2
+}

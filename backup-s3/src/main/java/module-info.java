@@ -8,8 +8,9 @@ module dev.backstop.s3 {
     requires transitive software.amazon.awssdk.services.kms;
     requires software.amazon.awssdk.core;
     requires software.amazon.awssdk.awscore;
-    requires software.amazon.awssdk.regions;
-    requires software.amazon.awssdk.auth;
+    // S3Sink.Builder takes a Region and an AwsCredentialsProvider: callers need their modules
+    requires transitive software.amazon.awssdk.regions;
+    requires transitive software.amazon.awssdk.auth;
     requires org.slf4j;
 
     exports dev.backstop.s3;

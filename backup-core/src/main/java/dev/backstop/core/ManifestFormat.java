@@ -201,7 +201,7 @@ public final class ManifestFormat {
         if (n.hasNonNull("fingerprints")) {
             JsonNode fp = n.get("fingerprints");
             Map<String, TableFingerprint> tables = new LinkedHashMap<>();
-            fp.path("tables").fields().forEachRemaining(e ->
+            fp.path("tables").properties().forEach(e ->
                     tables.put(e.getKey(), new TableFingerprint(e.getValue().path("rows").asLong(), text(e.getValue(), "contentHash"))));
             b.fingerprints(new Fingerprints(text(fp, "schemaHash"), tables));
         }
@@ -237,7 +237,7 @@ public final class ManifestFormat {
 
     private static Map<String, String> stringMap(JsonNode n) {
         Map<String, String> out = new LinkedHashMap<>();
-        n.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+        n.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
         return out;
     }
 }

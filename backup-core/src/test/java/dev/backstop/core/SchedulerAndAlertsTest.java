@@ -146,13 +146,16 @@ class SchedulerAndAlertsTest {
     @Test
     void scheduledTicks_takeBackups() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
-        try (BackupScheduler s = BackupScheduler.builder()
+        BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).build())
-                .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start()) {
+                .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start();
+        try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (repo.catalog().list().size() < 2 && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
+        } finally {
+            s.close();
         }
         assertThat(repo.catalog().list().size()).isGreaterThanOrEqualTo(2);
     }

@@ -43,7 +43,9 @@ final class LocalS3Server {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        this.endpoint = URI.create("http://127.0.0.1:" + app.getHttpPort());
+        // S3Mock deprecates running it inside a JVM as a whole; the HTTP port has no other accessor
+        @SuppressWarnings("deprecation") int port = app.getHttpPort();
+        this.endpoint = URI.create("http://127.0.0.1:" + port);
         this.client = clientBuilder().build();
         Runtime.getRuntime().addShutdownHook(new Thread(app::stop));
     }

@@ -62,7 +62,9 @@ public final class LocalS3 implements AutoCloseable {
         props.put(S3MockApplication.PROP_SILENT, true);
         this.app = S3MockApplication.start(props);
         // clients talk to the front, which makes conditional writes atomic as on S3 (see S3Front)
-        this.front = S3Front.of(URI.create("http://127.0.0.1:" + app.getHttpPort()));
+        // S3Mock deprecates running it inside a JVM as a whole; the HTTP port has no other accessor
+        @SuppressWarnings("deprecation") int port = app.getHttpPort();
+        this.front = S3Front.of(URI.create("http://127.0.0.1:" + port));
         this.endpoint = front.endpoint();
         this.client = clientBuilder().build();
     }

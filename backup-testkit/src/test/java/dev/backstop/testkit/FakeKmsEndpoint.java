@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -148,8 +147,7 @@ final class FakeKmsEndpoint implements AutoCloseable {
     /** The key id and the context in a canonical (sorted) form, as authenticated data. */
     private static byte[] aad(String keyId, JsonNode context) {
         Map<String, String> sorted = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = context.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : context.properties()) {
             sorted.put(e.getKey(), e.getValue().asText());
         }
         return (keyId + "\n" + sorted).getBytes(StandardCharsets.UTF_8);

@@ -63,7 +63,9 @@ public final class S3UploadComparison {
         props.put("com.adobe.testing.s3mock.store.retain-files-on-exit", false);
         props.put(S3MockApplication.PROP_SILENT, true);
         S3MockApplication server = S3MockApplication.start(props);
-        URI endpoint = URI.create("http://127.0.0.1:" + server.getHttpPort());
+        // S3Mock deprecates running it inside a JVM as a whole; the HTTP port has no other accessor
+        @SuppressWarnings("deprecation") int port = server.getHttpPort();
+        URI endpoint = URI.create("http://127.0.0.1:" + port);
         try (S3AsyncClient plain = client(endpoint).build();
              S3AsyncClient multipart = client(endpoint).multipartEnabled(true)
                      .multipartConfiguration(c -> c.minimumPartSizeInBytes(PART).thresholdInBytes(PART)

@@ -20,11 +20,10 @@ import javax.crypto.spec.SecretKeySpec;
  * arrives, so a stream that ends on a segment boundary marks that segment last, as Tink does.
  *
  * <p>Why not Tink's stream: it hands AES-GCM a whole 1 MiB segment per call, and HotSpot uses its
- * AES and GHASH intrinsics only from callers C2 has compiled, and 160 calls of 1 MiB never got
- * there (~55 MB/s throughout, measured here): a fresh JVM encrypted 160 MiB in 1.8-2.8 s of CPU
- * even with a side warm-up compiling the path meanwhile. Fed in {@value #CHUNK}-byte updates the same
- * methods are compiled within the first few MiB: 160 MiB took 0.6 s of CPU, JVM start included.
- * The bytes written are the same either way.
+ * AES and GHASH intrinsics only from callers C2 has compiled, which a few calls of 1 MiB never
+ * are in a fresh JVM; fed in {@value #CHUNK}-byte updates the same methods are compiled within the
+ * first few MiB (figures: benchmarks/RESULTS.md, cold start). The bytes written are the same
+ * either way.
  *
  * <p>Closing seals the last segment and closes the downstream stream, as Tink's does. Not
  * thread-safe.
@@ -107,8 +106,10 @@ final class GcmSegmentEncryptingStream extends OutputStream {
             return;
         }
         closed = true;
-        try (OutputStream o = out) {
+        try {
             seal(true);
+        } finally {
+            out.close();
         }
     }
 

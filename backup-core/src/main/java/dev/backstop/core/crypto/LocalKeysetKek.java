@@ -1,11 +1,11 @@
 package dev.backstop.core.crypto;
 
 import com.google.crypto.tink.Aead;
-import com.google.crypto.tink.ConfigurationV0;
 import com.google.crypto.tink.InsecureSecretKeyAccess;
 import com.google.crypto.tink.KeyStatus;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import dev.backstop.core.KeyEncryptionKey;
 import java.io.IOException;
@@ -25,7 +25,6 @@ import java.util.Set;
 import java.security.SecureRandom;
 import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.aead.AesGcmKey;
-import com.google.crypto.tink.aead.AesGcmParameters;
 import com.google.crypto.tink.util.SecretBytes;
 
 /**
@@ -57,14 +56,14 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
 
     private LocalKeysetKek(KeysetHandle keyset) throws GeneralSecurityException {
         this.keyset = keyset;
-        this.aead = keyset.getPrimitive(ConfigurationV0.get(), Aead.class);
+        this.aead = keyset.getPrimitive(RegistryConfiguration.get(), Aead.class);
         this.id = "local:" + Integer.toUnsignedString(keyset.getPrimary().getId());
     }
 
     /** Creates a new keyset file with one key; refuses to overwrite an existing file. */
     public static LocalKeysetKek create(Path file) {
         try {
-            KeysetHandle h = KeysetHandle.newBuilder().setConfiguration(ConfigurationV0.get())
+            KeysetHandle h = KeysetHandle.newBuilder().setConfiguration(RegistryConfiguration.get())
                     .addEntry(newKey(Set.of()).makePrimary()).build();
             write(file, h, false);
             return new LocalKeysetKek(h);
@@ -81,7 +80,7 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
     public static LocalKeysetKek load(Path file) {
         try {
             String json = Files.readString(file, StandardCharsets.UTF_8);
-            return new LocalKeysetKek(TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get()));
+            return new LocalKeysetKek(TinkJsonProtoKeysetFormat.parseKeyset(json, RegistryConfiguration.get(), InsecureSecretKeyAccess.get()));
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("KEK keyset file " + file + " is not a valid Tink AEAD keyset: " + e.getMessage(), e);
         } catch (IOException e) {
@@ -98,7 +97,7 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
     public static LocalKeysetKek rotate(Path file) {
         LocalKeysetKek current = load(file);
         try {
-            KeysetHandle rotated = KeysetHandle.newBuilder(current.keyset).setConfiguration(ConfigurationV0.get())
+            KeysetHandle rotated = KeysetHandle.newBuilder(current.keyset).setConfiguration(RegistryConfiguration.get())
                     .addEntry(newKey(current.ids()).makePrimary())
                     .build();
             write(file, rotated, true);
@@ -117,7 +116,7 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
     public static LocalKeysetKek disableRetired(Path file) {
         LocalKeysetKek current = load(file);
         try {
-            KeysetHandle.Builder b = KeysetHandle.newBuilder(current.keyset).setConfiguration(ConfigurationV0.get());
+            KeysetHandle.Builder b = KeysetHandle.newBuilder(current.keyset).setConfiguration(RegistryConfiguration.get());
             for (int i = 0; i < b.size(); i++) {
                 if (!b.getAt(i).isPrimary()) {
                     b.getAt(i).setStatus(KeyStatus.DISABLED);
@@ -140,7 +139,7 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
             id = RANDOM.nextInt();
         } while (id == 0 || taken.contains(id));
         AesGcmKey key = AesGcmKey.builder()
-                .setParameters((AesGcmParameters) PredefinedAeadParameters.AES256_GCM)
+                .setParameters(PredefinedAeadParameters.AES256_GCM)
                 .setKeyBytes(SecretBytes.randomBytes(32))
                 .setIdRequirement(id)
                 .build();
@@ -156,7 +155,7 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
     }
 
     private static void write(Path file, KeysetHandle h, boolean replace) throws GeneralSecurityException, IOException {
-        String json = TinkJsonProtoKeysetFormat.serializeKeyset(h, InsecureSecretKeyAccess.get());
+        String json = TinkJsonProtoKeysetFormat.serializeKeyset(h, RegistryConfiguration.get(), InsecureSecretKeyAccess.get());
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".kek", ".tmp");

@@ -15,8 +15,8 @@ import java.util.concurrent.BlockingQueue;
  * The bytes of a {@link FileSystemSink} upload. Objects that outgrow one buffer ({@link
  * #BUFFER_BYTES}) are written with direct I/O ({@code O_DIRECT}) where the file system takes it:
  * from an aligned buffer to the disk, without the copy into fresh page-cache pages that costs
- * more CPU than compressing on this project's VMs (1.6 GB buffered and fsynced: 2.6-8.8 s of CPU;
- * direct: 0.9 s), and with nothing left for the commit's fsync to write back. Smaller objects
+ * more CPU than compressing on virtual machines, and with nothing left for the commit's fsync to
+ * write back. Smaller objects
  * (manifests, keys, catalogs) and file systems that refuse {@code O_DIRECT} get ordinary writes.
  *
  * <p>Direct writes cover whole blocks, so the object's last, partial block is written padded with

@@ -178,10 +178,13 @@ class ExpiryTest {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         MemoryLogArchive logs = new MemoryLogArchive();
         tenDays(repo, logs);
-        try (RepositoryLock.Lease other = RepositoryLock.builder(repo.sink()).holder("backup-on-host-b").clock(clock).build().acquire()) {
+        RepositoryLock.Lease other = RepositoryLock.builder(repo.sink()).holder("backup-on-host-b").clock(clock).build().acquire();
+        try {
             assertThatThrownBy(expiry(repo, logs, RetentionPolicy.keepLast(1))::run)
                     .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.stage()).isEqualTo(Stage.LOCK))
                     .hasMessageContaining("backup-on-host-b");
+        } finally {
+            other.close();
         }
         assertThat(ids(repo)).hasSize(10);
     }

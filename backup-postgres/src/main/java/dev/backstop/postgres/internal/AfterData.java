@@ -34,9 +34,8 @@ import java.util.regex.Pattern;
  * between the same tables would otherwise wait for each other, or deadlock. Foreign keys are the
  * exception that makes this faster than {@code pg_restore}: each is added {@code NOT VALID} and
  * then validated (see {@code splitForeignKey}), so keys that only share the referenced table are
- * checked side by side. Without early work, loading data and building indexes took turns, 1.5×
- * slower than {@code pg_restore -j2}; with foreign keys left to the end, one job idled while the
- * last table's indexes were built.
+ * checked side by side. Without early work, loading data and building indexes would take turns;
+ * with foreign keys left to the end, one job would idle while the last table's indexes are built.
  *
  * <p>Entries filed in no section (privileges, comments) belong to the section before them, as
  * pg_restore files them. Work is handed to a {@link Runner}: lists of entries for pg_restore,

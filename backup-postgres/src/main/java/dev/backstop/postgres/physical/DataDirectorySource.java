@@ -115,7 +115,7 @@ public final class DataDirectorySource implements CaptureSource {
             ServerChecks.check(c, endpoint, version, dataDirectory, facts.get(SYSTEM_IDENTIFIER));
             try (Statement st = c.createStatement()) {
                 String slot = "backstop_datadir_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-                // reserves WAL from now on and dies with this session: the segments read after the stop are still there
+                // reserves WAL from now on and dies with this connection: the segments read after the stop are still there
                 st.execute("SELECT pg_catalog.pg_create_physical_replication_slot('" + slot + "', true, true)");
             }
             long startLsn = startBackup(c, version);

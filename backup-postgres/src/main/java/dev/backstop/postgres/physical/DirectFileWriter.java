@@ -17,10 +17,9 @@ import java.util.zip.Checksum;
  * Writes the large files of a restore (see {@link #write}) with direct I/O ({@code O_DIRECT})
  * where the file system takes it: the bytes go from an aligned buffer to the disk, instead of
  * being copied into the page cache
- * and written back later by the fsync. On this project's VMs the copy into fresh page-cache pages
- * is the costliest step of a restore: 1.6 GB written and fsynced per file took 3.5-9 s of wall and
- * 2.6-8.8 s of CPU buffered, against 1.7 s and 0.9 s direct. The price: the restored files are not
- * in the page cache, so a server started on them reads them from disk.
+ * and written back later by the fsync: on virtual machines the copy into fresh page-cache pages
+ * is the costliest step of a restore. The price: the restored files are not in the page cache, so
+ * a server started on them reads them from disk.
  *
  * <p>Direct writes must cover whole blocks of the file system's block size; a file's last,
  * partial block is written padded with zeros and the file is then cut to its length. Where

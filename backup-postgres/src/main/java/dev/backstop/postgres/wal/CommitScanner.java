@@ -85,7 +85,7 @@ final class CommitScanner {
             switch (state) {
                 case LOST -> {
                     // skip to the next page boundary
-                    int n = (int) Math.min(b.remaining(), PAGE - inPage);
+                    int n = Math.min(b.remaining(), PAGE - inPage);
                     b.position(b.position() + n);
                     lsn += n;
                 }

@@ -7,7 +7,7 @@ import java.util.Objects;
 /**
  * How much committed work would be lost if this host and the database disappeared now: what the
  * repository holds, what is still local, and how far behind the server that is. From {@link
- * WalReceiver#rpo()} (streaming) and {@link WalSpool#rpo(WalArchive)} ({@code archive_command}).
+ * WalReceiver#rpo()} (streaming) and {@link WalSpool#rpo(WalArchive, java.time.Clock)} ({@code archive_command}).
  *
  * <p><b>Granularity.</b> A {@link WalReceiver} archives the segment being received as delta objects
  * every {@link WalReceiver.Builder#deltaInterval delta interval} (default 200 ms), so {@link

@@ -150,7 +150,7 @@ final class Archiving implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
         try {
             pg.close();
         } finally {

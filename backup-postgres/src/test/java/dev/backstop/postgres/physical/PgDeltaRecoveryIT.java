@@ -24,6 +24,7 @@ class PgDeltaRecoveryIT {
     Path tmp;
 
     @Test
+    @SuppressWarnings("try") // the receiver is stopped before the checks; the try closes it if a step before fails
     void recoveryToLatest_includesAMarkerCommittedAfterTheLastSegmentSwitch() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         LocalKeysetKek kek = LocalKeysetKek.create(tmp.resolve("kek.json"));

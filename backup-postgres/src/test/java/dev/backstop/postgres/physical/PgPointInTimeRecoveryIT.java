@@ -26,7 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The acceptance history of issue 6, built once: pgbench running during a base backup, more
+ * One history, built once: pgbench running during a base backup, more
  * writes, a marker row and time T, more writes, a second marker. Every test recovers a fresh
  * server from the same backup and archive.
  */
