@@ -49,13 +49,18 @@ final class Mounts implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        for (int i = mounted.size() - 1; i >= 0; i--) {
-            String failed = run("umount", mounted.get(i).toString());
-            if (failed != null) {
-                run("umount", "-l", mounted.get(i).toString());
+    public void close() throws IOException {
+        try {
+            for (int i = mounted.size() - 1; i >= 0; i--) {
+                String failed = run("umount", mounted.get(i).toString());
+                if (failed != null) {
+                    run("umount", "-l", mounted.get(i).toString());
+                }
             }
+            mounted.clear();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while unmounting " + mounted, e);
         }
-        mounted.clear();
     }
 }

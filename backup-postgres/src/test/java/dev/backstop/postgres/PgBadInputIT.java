@@ -141,6 +141,7 @@ class PgBadInputIT {
     }
 
     @Test
+    @SuppressWarnings("try") // the held session is what keeps the shutting-down server up
     void serverShuttingDown_thenStopped_failsRetryably_throughJdbcAndInPgDumpsOwnWords() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
@@ -177,6 +178,7 @@ class PgBadInputIT {
         assertThat(ServerFailures.retryable(wrongPassword)).isFalse();
     }
 
+    @SuppressWarnings("try") // connecting is the probe; the connection itself is not used
     private static void awaitSqlState(PgEndpoint endpoint, String state) throws Exception {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
         String last = null;
