@@ -93,8 +93,10 @@ public final class Repository {
     /**
      * The repository's metadata key; null in a keyless view. {@code create}: make one if the
      * repository has none (writers); otherwise a missing record is an {@link IntegrityException}.
+     * For formats that authenticate themselves (log-archive metadata); JSON records use {@link
+     * #putRecord} and {@link #readRecord}.
      */
-    MetadataKey metadataKey(boolean create) {
+    public MetadataKey metadataKey(boolean create) {
         if (kek == null) {
             return null;
         }
@@ -110,17 +112,25 @@ public final class Repository {
         return k;
     }
 
-    /** Writes a small JSON record, sealed with the metadata key in a keyed view. */
-    void putRecord(String key, String owner, ObjectKind kind, byte[] json) throws IOException {
+    /**
+     * Writes a small pretty-printed JSON record (at most a few KiB) that drives a decision; a
+     * keyed view authenticates it for {@code key} and {@code owner} (a backup id, or another name
+     * of what the record belongs to). The caller puts a {@code formatVersion} in it.
+     */
+    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) throws IOException {
         MetadataKey k = metadataKey(true);
         putSmall(key, kind, k == null ? json : k.sealJson(key, owner, json));
     }
 
     /**
-     * Reads a small JSON record: in a keyed view its tag is checked and stripped; in a keyless
-     * view any tag is stripped unchecked.
+     * Reads a record written by {@link #putRecord}: in a keyed view its tag is checked and
+     * stripped; in a keyless view any tag is stripped unchecked.
+     *
+     * @param what names the record in messages, e.g. "legal hold"
+     * @throws IntegrityException in a keyed view, naming {@code key}, if the record is not
+     *     authenticated for {@code key} and {@code owner}
      */
-    byte[] readRecord(String key, String owner, String what) throws IOException {
+    public byte[] readRecord(String key, String owner, String what) throws IOException {
         byte[] stored = readSmall(key);
         if (kek == null) {
             MetadataKey.Sealed s = MetadataKey.unseal(stored);
