@@ -78,10 +78,11 @@ public final class WalArchive implements LogArchive {
     private final WalRetentionView retention;
 
     private WalArchive(Builder b) {
-        this.repository = b.repository;
+        // with keys, metadata is authenticated with the repository's metadata key
+        this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek);
         this.systemId = b.systemId;
         this.keys = new WalKeys(systemId);
-        this.keyring = new WalKeyring(b.kek, systemId);
+        this.keyring = new WalKeyring(b.kek, repository, systemId);
         this.objects = new WalObjects(repository, systemId, ZstdTransform.level(b.level), keyring, b.clock);
         this.deltaStore = new WalDeltaStore(keys, objects, systemId);
         this.retention = new WalRetentionView(keys, objects);
