@@ -105,7 +105,12 @@ public final class MetadataKey {
         RANDOM.nextBytes(idBytes);
         String id = HexFormat.of().formatHex(idBytes);
         try {
-            repository.putSmall(OBJECT, ObjectKind.KEY, record(id, kek.id(), kek.wrap(material, context(id))));
+            // created by a conditional write (an immutable kind without object lock), so of two
+            // first writers racing, one wins and the other uses the winner's key; rewrap later
+            // replaces the record as a KEY object
+            repository.putSmall(OBJECT, ObjectKind.LOCK, record(id, kek.id(), kek.wrap(material, context(id))));
+        } catch (ObjectExistsException e) {
+            // another writer created it first
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap the metadata key: " + e, e);
         } catch (IOException e) {
@@ -113,7 +118,6 @@ public final class MetadataKey {
         } finally {
             Arrays.fill(material, (byte) 0);
         }
-        // two first writers may race; whichever record was stored last is the one everybody uses
         return load(repository, kek);
     }
 
