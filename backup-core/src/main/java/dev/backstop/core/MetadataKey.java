@@ -66,7 +66,7 @@ public final class MetadataKey {
      */
     public static boolean exists(Repository repository) {
         try {
-            return !repository.sink().list(OBJECT).isEmpty();
+            return repository.sink().list(OBJECT).stream().anyMatch(o -> o.key().equals(OBJECT));
         } catch (IOException e) {
             throw new StorageException(OBJECT, "could not list: " + e, e, true, null);
         }
