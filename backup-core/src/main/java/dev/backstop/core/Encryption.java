@@ -143,7 +143,7 @@ public final class Encryption {
         String key = Repository.KEYS + name + ".dek";
         try {
             byte[] wrapped = kek.wrap(material, context);
-            repository.withKeys(kek).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
+            keyed(repository).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
             return wrapped;
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap " + key + ": " + e, e);
@@ -164,7 +164,7 @@ public final class Encryption {
         String key = Repository.KEYS + name + ".dek";
         JsonNode n;
         try {
-            n = JSON.readTree(repository.withKeys(kek).readRecord(key, name, "archive key record"));
+            n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
         } catch (IOException e) {
             if (Repository.isMissing(e)) {
                 return Optional.empty();
@@ -183,6 +183,11 @@ public final class Encryption {
         } catch (IOException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " unreachable: " + e, e, true, null);
         }
+    }
+
+    /** The keyed view to use: the caller's if it is one, so its loaded metadata key is reused. */
+    private Repository keyed(Repository repository) {
+        return repository.keyed() ? repository : repository.withKeys(kek);
     }
 
     private static void requireArchiveName(String name) {
