@@ -34,7 +34,11 @@ import java.util.function.Function;
  * against the manifest, authentication by the AEAD (segment by segment), and the plaintext's size
  * and SHA-256. A stream from {@link #open} delivers end-of-stream only after all checks passed;
  * any mismatch raises {@link IntegrityException} naming the object, what was expected and what
- * was found, instead. {@link #toFile} publishes the file only after that. A missing object is a
+ * was found, instead. {@link #toFile} publishes the file only after that. Before any data is read,
+ * the manifest passed in must be the one stored for its id, under that id; with {@link
+ * Builder#keys} it must also carry the repository's metadata authentication tag for that location
+ * and id, so only a manifest a KEK holder wrote is ever restored (an unauthenticated manifest of
+ * an unencrypted backup only with {@link Builder#allowUnencrypted}). A missing object is a
  * {@link StorageException}; a missing or unusable key a {@link BackupException} at {@link
  * Stage#KEY}.
  *
