@@ -1,6 +1,7 @@
 package dev.backstop.postgres.wal;
 
 import dev.backstop.core.BackupException;
+import dev.backstop.core.Digest;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.Repository;
 import dev.backstop.core.KeyEncryptionKey;
@@ -117,14 +118,12 @@ final class WalKeyring {
             throw new BackupException(Stage.KEY, m.name() + " is encrypted with key-encryption key " + m.kekId()
                     + ", but this WalArchive was built without keys", null);
         }
-        String cacheKey = m.keyRecord() != null ? m.keyRecord() : Base64.getEncoder().encodeToString(m.wrappedKey());
-        return readKeys.computeIfAbsent(cacheKey, k -> {
+        String record = recordOf(m);
+        return readKeys.computeIfAbsent(record, k -> {
             byte[] material = null;
             try {
-                if (m.keyRecord() != null) {
-                    // the record holds the key as last re-wrapped; the embedded copy only until then
-                    material = Encryption.with(kek).unwrapArchiveKey(repository, m.keyRecord(), keyContext()).orElse(null);
-                }
+                // the record holds the key as last re-wrapped; the embedded copy only until then
+                material = Encryption.with(kek).unwrapArchiveKey(repository, record, keyContext()).orElse(null);
                 if (material == null) {
                     material = kek.unwrap(m.wrappedKey(), keyContext());
                 }
@@ -140,6 +139,48 @@ final class WalKeyring {
                 }
             }
         });
+    }
+
+    /**
+     * The archive key record of an object's data key: the one its metadata names, or for
+     * metadata written before records existed, one named after its embedded wrapped key.
+     */
+    private String recordOf(WalMeta m) {
+        if (m.keyRecord() != null) {
+            return m.keyRecord();
+        }
+        return WalKeys.streamOf(systemId) + "/legacy-" + Digest.sha256(m.wrappedKey()).hex().substring(0, 16);
+    }
+
+    /**
+     * Stores the archive key record of a format-1 object's data key if it has none yet, so that
+     * {@link Encryption#rewrap} reaches it; returns whether one was written.
+     */
+    boolean adopt(WalMeta m) {
+        if (m.keyRecord() != null || m.kekId().isEmpty()) {
+            return false;
+        }
+        String record = recordOf(m);
+        Encryption encryption = Encryption.with(kek);
+        byte[] material = null;
+        try {
+            material = encryption.unwrapArchiveKey(repository, record, keyContext()).orElse(null);
+            if (material != null) {
+                return false;
+            }
+            material = kek.unwrap(m.wrappedKey(), keyContext());
+            encryption.storeArchiveKey(repository, record, keyContext(), material);
+            return true;
+        } catch (GeneralSecurityException e) {
+            throw new BackupException(Stage.KEY, "the data key of " + m.name() + " (wrapped by " + m.kekId()
+                    + ") cannot be unwrapped with key-encryption key " + kek.id(), e, false, null);
+        } catch (IOException e) {
+            throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " unreachable: " + e, e, true, null);
+        } finally {
+            if (material != null) {
+                Arrays.fill(material, (byte) 0);
+            }
+        }
     }
 
     private byte[] keyContext() {

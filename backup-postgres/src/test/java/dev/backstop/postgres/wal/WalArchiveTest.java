@@ -234,4 +234,29 @@ class WalArchiveTest {
         assertThatThrownBy(() -> keyless.get("000000010000000000000003", tmp.resolve("out")))
                 .isInstanceOf(BackupException.class).hasMessageContaining(kek.id());
     }
+
+    @Test
+    void walArchivedBeforeKeyRecords_isAdoptedOnce_andThenSurvivesRotationAndRetirement() throws Exception {
+        Path kekFile = tmp.resolve("kek.json");
+        Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
+        archive.put(seg, "000000010000000000000003");
+        // what a format-1 archiver left: no key record, no keyRecord line, no tag
+        Path repoDir = tmp.resolve("repo");
+        Path meta = repoDir.resolve("wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta");
+        String record = Files.readString(meta).lines().filter(l -> l.startsWith("keyRecord=")).findFirst().orElseThrow()
+                .substring("keyRecord=".length());
+        Files.delete(repoDir.resolve("keys/" + record + ".dek"));
+        Files.writeString(meta, Files.readString(meta).replaceAll("(?m)^(mac|keyRecord)=.*\\n", "")
+                .replace("formatVersion=2", "formatVersion=1"));
+
+        assertThat(archive.adoptLegacyKeys()).isEqualTo(1);
+        assertThat(archive.adoptLegacyKeys()).as("idempotent").isZero();
+        LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
+        dev.backstop.core.Encryption.with(rotated).rewrap(repo);
+        LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
+
+        Path out = tmp.resolve("restored");
+        assertThat(WalArchive.builder(repo, SYSID).keys(onlyNew).build().get("000000010000000000000003", out)).isTrue();
+        assertThat(Files.mismatch(seg, out)).isEqualTo(-1);
+    }
 }
