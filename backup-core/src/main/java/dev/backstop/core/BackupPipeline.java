@@ -62,7 +62,8 @@ public final class BackupPipeline {
 
     private BackupPipeline(Builder b) {
         this.source = b.source;
-        this.repository = b.repository;
+        // with encryption, the manifest and key record are authenticated with the repository's metadata key
+        this.repository = b.encryption == null ? b.repository : b.repository.withKeys(b.encryption.kek());
         this.transforms = List.copyOf(b.transforms);
         this.encryption = b.encryption;
         this.listener = BackupListener.guarded(b.listener);

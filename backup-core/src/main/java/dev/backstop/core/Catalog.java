@@ -10,7 +10,10 @@ import java.util.Optional;
  *
  * <p><b>Guarantees.</b> {@link #put} is atomic and refuses to replace an existing manifest
  * ({@link ObjectExistsException}). {@link #get} and {@link #list} return only manifests whose own
- * checksum verifies; a manifest that fails it raises {@link IntegrityException}.
+ * checksum verifies and that name the backup they are stored under (and, read through a keyed
+ * {@link Repository} view, whose authentication verifies). {@link #get} refuses any other with an
+ * {@link IntegrityException}; {@link #list} skips it and {@link #damaged} reports it, so one bad
+ * manifest never hides the others.
  */
 public interface Catalog {
 
@@ -19,6 +22,11 @@ public interface Catalog {
 
     /** Every backup, oldest first. */
     List<Manifest> list() throws IOException;
+
+    /** Manifests that exist but were not admitted, with the reason each; empty by default. */
+    default List<DamagedObject> damaged() throws IOException {
+        return List.of();
+    }
 
     /** One backup, or empty if it does not exist. */
     Optional<Manifest> get(BackupId id) throws IOException;

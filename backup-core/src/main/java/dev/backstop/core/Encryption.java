@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -21,7 +22,8 @@ import java.util.Set;
  *
  * <ul>
  *   <li><b>Rotation</b>: rotate the KEK (new backups use the new key, old ones still open), then
- *       {@link #rewrap} re-wraps stored data keys without touching any data.
+ *       {@link #rewrap} re-wraps every stored key (backups, log archives, the repository's
+ *       {@link MetadataKey}) without touching any data.
  *   <li><b>Crypto-erase</b>: {@link #destroyDataKey(Replication, BackupId)} deletes one backup's
  *       data key on the primary and every replica, which makes that backup unreadable forever,
  *       even from copies of its data objects.
@@ -64,29 +66,44 @@ public final class Encryption {
     }
 
     /**
-     * Re-wraps every stored data key not wrapped by the KEK's current key. Data objects and
-     * manifests are not touched; a key object is replaced atomically, so a crash leaves each key
-     * either old-wrapped or new-wrapped, both readable with the rotated keyset.
+     * Re-wraps every stored key not wrapped by the KEK's current key: the data keys of backups
+     * ({@code keys/<id>.dek}), the repository's {@link MetadataKey} and the data keys of log
+     * archives ({@code keys/<archive>/...dek}). Data objects and manifests are not touched; a key
+     * object is replaced atomically, so a crash leaves each key either old-wrapped or new-wrapped,
+     * both readable with the rotated keyset. Every rewritten record is authenticated; a record
+     * whose authentication fails is refused with an {@link IntegrityException} naming it.
      *
      * @return the ids of the backups whose key was re-wrapped
      */
     public List<BackupId> rewrap(Repository repository) {
+        Repository keyed = repository.withKeys(kek);
         List<BackupId> done = new ArrayList<>();
         try {
-            for (ObjectInfo o : repository.sink().list(Repository.KEYS)) {
+            MetadataKey.rewrap(keyed, kek);
+            for (ObjectInfo o : keyed.sink().list(Repository.KEYS)) {
                 String name = o.key().substring(Repository.KEYS.length());
-                if (!name.endsWith(".dek") || !BackupId.isValid(name.substring(0, name.length() - 4))) {
+                if (!name.endsWith(".dek")) {
                     continue;
                 }
-                BackupId id = BackupId.parse(name.substring(0, name.length() - 4));
-                KeyRecord rec = readRecord(repository, id);
-                if (rec.kekId.equals(kek.id())) {
+                String stem = name.substring(0, name.length() - 4);
+                if (stem.contains("/")) {
+                    rewrapArchiveKey(keyed, stem);
+                    continue;
+                }
+                if (!BackupId.isValid(stem)) {
+                    continue;
+                }
+                BackupId id = BackupId.parse(stem);
+                // an unauthenticated record (format 1) is accepted here only because unwrapping it
+                // with this backup's context proves it was wrapped for this backup by a KEK holder
+                KeyRecord rec = readRecord(keyed, id, true);
+                if (rec.kekId.equals(kek.id()) && rec.sealed) {
                     continue;
                 }
                 byte[] material = unwrap(rec, id);
                 try {
                     byte[] wrapped = kek.wrap(material, context(id));
-                    repository.putSmall(o.key(), ObjectKind.KEY, record(id, kek.id(), wrapped));
+                    keyed.putRecord(o.key(), id.value(), ObjectKind.KEY, record(id, kek.id(), wrapped));
                 } finally {
                     java.util.Arrays.fill(material, (byte) 0);
                 }
@@ -98,6 +115,180 @@ public final class Encryption {
             throw new StorageException(Repository.KEYS, "could not re-wrap data keys: " + e, e, true, null);
         }
         return done;
+    }
+
+    private void rewrapArchiveKey(Repository keyed, String name) throws IOException, GeneralSecurityException {
+        String key = Repository.KEYS + name + ".dek";
+        JsonNode n = JSON.readTree(keyed.readRecord(key, name, "archive key record"));
+        if (kek.id().equals(n.path("kekId").asText())) {
+            return;
+        }
+        byte[] context = n.path("context").asText().getBytes(StandardCharsets.UTF_8);
+        byte[] material = kek.unwrap(Base64.getDecoder().decode(n.path("wrappedKey").asText()), context);
+        try {
+            keyed.putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), kek.wrap(material, context)));
+        } finally {
+            java.util.Arrays.fill(material, (byte) 0);
+        }
+    }
+
+    /**
+     * Stores a data key of a log archive as its own key record, {@code keys/<name>.dek}, so that
+     * {@link #rewrap} reaches it: {@code material} wrapped by the KEK under {@code context},
+     * authenticated for that location. {@code name} must contain a {@code /} (e.g. {@code
+     * wal/<system-id>/<key-id>}), which keeps it apart from the keys of backups.
+     *
+     * @return the wrapped key as stored
+     */
+    public byte[] storeArchiveKey(Repository repository, String name, byte[] context, byte[] material) {
+        requireArchiveName(name);
+        String key = Repository.KEYS + name + ".dek";
+        try {
+            byte[] wrapped = kek.wrap(material, context);
+            keyed(repository).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
+            return wrapped;
+        } catch (GeneralSecurityException e) {
+            throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap " + key + ": " + e, e);
+        } catch (IOException e) {
+            throw new StorageException(key, "could not store the archive key: " + e, e, true, null);
+        }
+    }
+
+    /**
+     * The key material of archive key record {@code keys/<name>.dek}, unwrapped; empty if there is
+     * no such record. The record must authenticate for its location and must have been wrapped
+     * under {@code context}.
+     *
+     * @throws IntegrityException naming the record if its authentication or context is wrong
+     */
+    public Optional<byte[]> unwrapArchiveKey(Repository repository, String name, byte[] context) {
+        requireArchiveName(name);
+        String key = Repository.KEYS + name + ".dek";
+        JsonNode n;
+        try {
+            n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
+        } catch (IOException e) {
+            if (Repository.isMissing(e)) {
+                return Optional.empty();
+            }
+            throw new StorageException(key, "could not read the archive key: " + e, e, true, null);
+        }
+        String ctx = new String(context, StandardCharsets.UTF_8);
+        if (!ctx.equals(n.path("context").asText())) {
+            throw new IntegrityException(key, "archive key context", ctx, n.path("context").asText(), null, null);
+        }
+        try {
+            return Optional.of(kek.unwrap(Base64.getDecoder().decode(n.path("wrappedKey").asText()), context));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new BackupException(Stage.KEY, "archive key " + key + " (wrapped by " + n.path("kekId").asText()
+                    + ") cannot be unwrapped with key-encryption key " + kek.id(), e, false, null);
+        } catch (IOException e) {
+            throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " unreachable: " + e, e, true, null);
+        }
+    }
+
+    /** The keyed view to use: the caller's if it is one, so its loaded metadata key is reused. */
+    private Repository keyed(Repository repository) {
+        return repository.keyed() ? repository : repository.withKeys(kek);
+    }
+
+    private static void requireArchiveName(String name) {
+        if (!name.contains("/") || name.startsWith("/") || name.contains("..")) {
+            throw new IllegalArgumentException("archive key name '" + name + "': must be a relative path with a '/', "
+                    + "e.g. wal/<system-id>/<key-id>");
+        }
+    }
+
+    private static byte[] archiveRecord(String name, byte[] context, String kekId, byte[] wrapped) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("formatVersion", 2);
+        n.put("owner", name);
+        n.put("algorithm", AeadTransform.ALGORITHM);
+        n.put("context", new String(context, StandardCharsets.UTF_8));
+        n.put("kekId", kekId);
+        n.put("wrappedKey", Base64.getEncoder().encodeToString(wrapped));
+        return ManifestFormat.pretty(n);
+    }
+
+    /** What {@link #upgrade} did: backups authenticated, backups left as they were, and why. */
+    public record Upgrade(List<BackupId> authenticated, List<BackupId> unencrypted, List<DamagedObject> refused) {
+        public Upgrade {
+            authenticated = List.copyOf(authenticated);
+            unencrypted = List.copyOf(unencrypted);
+            refused = List.copyOf(refused);
+        }
+    }
+
+    /**
+     * Upgrades a repository written before metadata authentication (manifest format 1) so that
+     * keyed readers accept it: creates the {@link MetadataKey} if missing, then for each
+     * encrypted backup whose manifest carries no authentication, decodes every object (AEAD and
+     * both digests, as {@link Restore#verify}) and only if all of it checks out authenticates its
+     * key record and its manifest (replaced in place, atomically) and records the decode as an
+     * authenticated validation. The AEAD binds each object to its backup id and key, so a
+     * manifest that survives the decode describes data a KEK holder encrypted for that backup.
+     *
+     * <p>Unencrypted backups cannot be proven this way and are left unauthenticated (a keyed
+     * {@link Restore} reads them only with {@link Restore.Builder#allowUnencrypted}). Backups
+     * that fail are left untouched and reported. Idempotent: running it again does nothing new.
+     * Needs a sink that can replace a manifest (not one under object lock).
+     */
+    public Upgrade upgrade(Repository repository) {
+        Repository keyed = repository.withKeys(kek);
+        keyed.metadataKey(true);
+        Restore restore = Restore.builder().repository(repository).keys(kek).buildForUpgrade();
+        List<BackupId> authenticated = new ArrayList<>();
+        List<BackupId> unencrypted = new ArrayList<>();
+        List<DamagedObject> refused = new ArrayList<>();
+        Repository keyless = Repository.on(repository.sink());
+        List<Manifest> manifests;
+        try {
+            manifests = keyless.catalog().list();
+            refused.addAll(keyless.catalog().damaged());
+        } catch (IOException e) {
+            throw new StorageException(Repository.BACKUPS, "could not list manifests: " + e, e, true, null);
+        }
+        for (Manifest m : manifests) {
+            String key = Repository.manifestKey(m.id());
+            try {
+                byte[] stored = keyless.readSmall(key);
+                if (MetadataKey.unseal(stored) != null) {
+                    keyed.catalog().get(m.id()); // already authenticated: it must verify
+                    continue;
+                }
+                if (m.encryption().isEmpty()) {
+                    unencrypted.add(m.id());
+                    continue;
+                }
+                KeyRecord rec = readRecord(keyed, m.id(), true);
+                byte[] material = unwrap(rec, m.id());
+                try {
+                    keyed.putRecord(Repository.dataKeyObject(m.id()), m.id().value(), ObjectKind.KEY,
+                            record(m.id(), kek.id(), kek.wrap(material, context(m.id()))));
+                } finally {
+                    java.util.Arrays.fill(material, (byte) 0);
+                }
+                ValidationResult check = restore.verify(m);
+                if (!check.passed()) {
+                    refused.add(new DamagedObject(key, "its data does not decode: " + check.findings()));
+                    continue;
+                }
+                // replaceable on purpose: the manifest is swapped for its authenticated form in one atomic write
+                keyed.putSmall(key, ObjectKind.STATE, keyed.metadataKey(true).sealJson(key, m.id().value(), stored));
+                keyed.recordValidation(check);
+                authenticated.add(m.id());
+            } catch (IntegrityException | GeneralSecurityException e) {
+                refused.add(new DamagedObject(key, e.getMessage()));
+            } catch (BackupException e) {
+                if (e.retryable()) {
+                    throw e;
+                }
+                refused.add(new DamagedObject(key, e.getMessage()));
+            } catch (IOException e) {
+                throw new StorageException(key, "could not upgrade: " + e, e, true, m.id());
+            }
+        }
+        return new Upgrade(authenticated, unencrypted, refused);
     }
 
     /**
@@ -168,7 +359,7 @@ public final class Encryption {
 
     /** The data-key transform of a stored backup; for restores. */
     AeadTransform openDataKey(Repository repository, Manifest m) {
-        byte[] material = unwrap(readRecord(repository, m.id()), m.id());
+        byte[] material = unwrap(readRecord(repository, m.id(), false), m.id());
         try {
             return AeadTransform.withKey(material);
         } finally {
@@ -188,8 +379,9 @@ public final class Encryption {
         }
     }
 
+    /** Stores the wrapped data key; a keyed view authenticates the record. */
     static void storeDataKey(Repository repository, DataKey key) throws IOException {
-        repository.putSmall(Repository.dataKeyObject(key.backupId()), ObjectKind.KEY,
+        repository.putRecord(Repository.dataKeyObject(key.backupId()), key.backupId().value(), ObjectKind.KEY,
                 record(key.backupId(), key.kekId(), key.wrapped()));
     }
 
@@ -199,22 +391,30 @@ public final class Encryption {
 
     private static byte[] record(BackupId id, String kekId, byte[] wrapped) {
         ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 1);
+        n.put("formatVersion", 2);
         n.put("backupId", id.value());
         n.put("algorithm", AeadTransform.ALGORITHM);
         n.put("kekId", kekId);
         n.put("wrappedKey", Base64.getEncoder().encodeToString(wrapped));
-        return (n.toPrettyString() + "\n").getBytes(StandardCharsets.UTF_8);
+        return ManifestFormat.pretty(n);
     }
 
-    private record KeyRecord(String kekId, byte[] wrapped) {
+    private record KeyRecord(String kekId, byte[] wrapped, boolean sealed) {
     }
 
-    private static KeyRecord readRecord(Repository repository, BackupId id) {
+    /**
+     * Reads a backup's key record; a keyed view checks its authentication. {@code acceptUnsealed}:
+     * a format-1 record (no authentication) is returned instead of refused, for callers that then
+     * prove it by unwrapping it under the backup's context.
+     */
+    private static KeyRecord readRecord(Repository repository, BackupId id, boolean acceptUnsealed) {
         String key = Repository.dataKeyObject(id);
         byte[] bytes;
+        boolean sealed;
         try {
-            bytes = repository.readSmall(key);
+            byte[] stored = repository.readSmall(key);
+            sealed = MetadataKey.unseal(stored) != null;
+            bytes = acceptUnsealed && !sealed ? stored : repository.readRecord(key, id.value(), "data key record");
         } catch (IOException e) {
             if (Repository.isMissing(e)) {
                 throw new BackupException(Stage.KEY, "data key " + key + " is missing: the backup was crypto-erased or its key object lost; "
@@ -227,7 +427,7 @@ public final class Encryption {
             if (!id.value().equals(n.path("backupId").asText())) {
                 throw new IntegrityException(key, "data key owner", id.value(), n.path("backupId").asText(), null, id);
             }
-            return new KeyRecord(n.path("kekId").asText(), Base64.getDecoder().decode(n.path("wrappedKey").asText()));
+            return new KeyRecord(n.path("kekId").asText(), Base64.getDecoder().decode(n.path("wrappedKey").asText()), sealed);
         } catch (IOException | IllegalArgumentException e) {
             throw new IntegrityException(key, "data key record", "a valid key record", String.valueOf(e.getMessage()), e, id);
         }

@@ -15,8 +15,11 @@ import java.util.Optional;
  * (see {@link ManifestFormat}). Immutable.
  */
 public final class Manifest {
-    /** The manifest format this code writes. Readers refuse newer versions. */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * The manifest format this code writes. Readers refuse newer versions. Version 2 manifests
+     * may carry an {@code authentication} member; version 1 predates metadata authentication.
+     */
+    public static final int FORMAT_VERSION = 2;
 
     private final BackupId id;
     private final BackupId parent;

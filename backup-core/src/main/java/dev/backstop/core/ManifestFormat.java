@@ -28,6 +28,11 @@ import java.util.regex.Pattern;
  * SHA-256 of the same document written without that member. The check is on bytes, so any edit,
  * truncation or re-encoding is caught before a field is trusted. Maps are written in key order,
  * so the same manifest always serializes to the same bytes.
+ *
+ * <p>A manifest written with keys carries one more member after the checksum, {@code
+ * authentication}: the {@link MetadataKey} tag over the document before it, bound to the
+ * manifest's key and backup id. {@link #read} checks the checksum only; a keyed {@link
+ * Repository} view checks the tag.
  */
 public final class ManifestFormat {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,7 +60,8 @@ public final class ManifestFormat {
      * @throws IntegrityException if the checksum is missing or wrong, or the content is invalid
      */
     public static Manifest read(byte[] bytes, String key) {
-        String text = new String(bytes, StandardCharsets.UTF_8);
+        MetadataKey.Sealed sealed = MetadataKey.unseal(bytes);
+        String text = new String(sealed == null ? bytes : sealed.content(), StandardCharsets.UTF_8);
         Matcher m = TRAILER.matcher(text);
         if (!m.find()) {
             throw new IntegrityException(key, "manifest checksum", "a trailing \"manifestSha256\" member",
@@ -76,6 +82,11 @@ public final class ManifestFormat {
 
     static boolean sameContent(Manifest a, Manifest b) {
         return Arrays.equals(write(a), write(b));
+    }
+
+    /** Pretty-printed JSON bytes ending in a newline, the form every sealed record takes. */
+    static byte[] pretty(JsonNode n) {
+        return (toText(n) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     /** A validation record's bytes. */

@@ -41,6 +41,12 @@ import java.util.regex.Pattern;
  * validation records (validator {@code replica:<name>:copy} or {@code replica:<name>:verify});
  * {@link #status} reads the newest per replica.
  *
+ * <p><b>Keys.</b> Built on a keyed view of the primary ({@link Repository#withKeys}), it copies
+ * only manifests that authenticate, authenticates its records, and refuses records that do not
+ * authenticate, each with an {@link IntegrityException} naming the object. The repository's
+ * wrapped {@link MetadataKey} record is copied with the first encrypted backup, so the replica's
+ * copies authenticate there too; a replica that holds a different metadata key is refused.
+ *
  * <p><b>Threading.</b> Immutable; safe for concurrent use on different backups.
  */
 public final class Replication {
@@ -198,6 +204,9 @@ public final class Replication {
             bytes += o.storedSize();
         }
         try {
+            if (MetadataKey.exists(primary)) {
+                bytes += copyMetadataKey(from, to, replica, id);
+            }
             if (m.encryption().isPresent()) {
                 String keyObject = m.encryption().get().keyObject();
                 bytes += copyWhole(from, to, keyObject, ObjectKind.KEY, id);
@@ -264,7 +273,8 @@ public final class Replication {
         Map<String, ValidationResult> out = new LinkedHashMap<>();
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
-                ValidationResult r = ManifestFormat.readValidation(primary.readSmall(o.key()), o.key());
+                ValidationResult r = ManifestFormat.readValidation(primary.readRecord(o.key(), id.value(),
+                        "replica record"), o.key());
                 String[] parts = r.validator().split(":");
                 if (parts.length == 3) {
                     out.put(parts[1], r);
@@ -359,6 +369,45 @@ public final class Replication {
         return bytes.length;
     }
 
+    /**
+     * Copies the primary's metadata key record unless the replica has the same key (its id
+     * matches; the wrapping may differ after a rotation). Another key there is refused: its
+     * replicated manifests would not authenticate.
+     */
+    private static long copyMetadataKey(Sink from, Sink to, Replica replica, BackupId id) throws IOException {
+        byte[] here;
+        try (InputStream in = from.open(MetadataKey.OBJECT)) {
+            here = in.readAllBytes();
+        }
+        try (InputStream in = to.open(MetadataKey.OBJECT)) {
+            String idHere = keyIdOf(here);
+            String idThere = keyIdOf(in.readAllBytes());
+            if (!idHere.equals(idThere)) {
+                throw new IntegrityException(MetadataKey.OBJECT, "metadata key on replica " + replica.name(),
+                        "key " + idHere + " (the primary's)", "key " + idThere
+                        + " (the replica belongs to another repository; replicate into an empty one)", null, id);
+            }
+            return 0;
+        } catch (IOException e) {
+            if (!Repository.isMissing(e)) {
+                throw e;
+            }
+        }
+        try (Sink.Upload up = to.create(MetadataKey.OBJECT, ObjectKind.KEY)) {
+            try (OutputStream out = up.stream()) {
+                out.write(here);
+            }
+            up.commit();
+        }
+        return here.length;
+    }
+
+    private static String keyIdOf(byte[] record) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"keyId\" : \"([0-9a-f]+)\"")
+                .matcher(new String(record, java.nio.charset.StandardCharsets.UTF_8));
+        return m.find() ? m.group(1) : "(unreadable)";
+    }
+
     private Manifest manifest(BackupId id) {
         try {
             return primary.catalog().get(id).orElseThrow(() -> new StorageException(Repository.manifestKey(id),
@@ -405,7 +454,7 @@ public final class Replication {
                 o.findings(), measured);
         String key = Repository.BACKUPS + o.backupId().value() + REPLICAS + STAMP.format(now) + "-" + o.replica() + "-" + what + ".json";
         try {
-            primary.putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
+            primary.putRecord(key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {
             throw StorageException.of(key, "could not record replica status: " + e, e, o.backupId());
         }

@@ -25,7 +25,16 @@ import java.util.Set;
  *   backups/&lt;id&gt;/&lt;stream&gt;                   data objects
  *   backups/&lt;id&gt;/validations/&lt;time&gt;-&lt;validator&gt;.json
  *   keys/&lt;id&gt;.dek                         the backup's wrapped data key
+ *   keys/metadata.key                       the wrapped metadata-authentication key
  * </pre>
+ *
+ * <p><b>Keyless and keyed views.</b> {@link #on} and {@link #filesystem} give a keyless view:
+ * manifests are checked against their own checksum and their location (a manifest stored under
+ * another backup's id is reported damaged), which catches accidents but not an attacker with
+ * write access. {@link #withKeys} gives a keyed view of the same repository: everything it
+ * writes is authenticated with the repository's {@link MetadataKey}, and everything it reads must
+ * carry a valid tag for its own key and backup id, or it is refused with an {@link
+ * IntegrityException} naming the object (listing reports it in {@link #damaged} instead).
  *
  * <p>The {@link #catalog()} is nothing but the manifests in the sink, so it can always be rebuilt
  * by listing. Objects without a manifest are garbage from failed or crashed backups; {@link
@@ -46,10 +55,105 @@ public final class Repository {
 
     private final Sink sink;
     private final Catalog catalog;
+    private final KeyEncryptionKey kek;
+    private final boolean allowUnencrypted;
+    private volatile MetadataKey metadataKey;
+
+    private Repository(Sink sink, KeyEncryptionKey kek, boolean allowUnencrypted) {
+        this.sink = Objects.requireNonNull(sink, "sink");
+        this.kek = kek;
+        this.allowUnencrypted = allowUnencrypted;
+        this.catalog = new SinkCatalog(this);
+    }
 
     private Repository(Sink sink) {
-        this.sink = Objects.requireNonNull(sink, "sink");
-        this.catalog = new SinkCatalog(this);
+        this(sink, null, false);
+    }
+
+    /**
+     * The keyed view of this repository: metadata it writes is authenticated with the
+     * repository's {@link MetadataKey} (created by the first keyed write, wrapped by {@code kek});
+     * metadata it reads must authenticate. Shares the sink; cheap to create.
+     */
+    public Repository withKeys(KeyEncryptionKey kek) {
+        return new Repository(sink, Objects.requireNonNull(kek, "kek"), false);
+    }
+
+    /** A keyed view that also accepts unauthenticated manifests of unencrypted backups; for {@link Restore}. */
+    Repository withKeys(KeyEncryptionKey kek, boolean allowUnencrypted) {
+        return new Repository(sink, Objects.requireNonNull(kek, "kek"), allowUnencrypted);
+    }
+
+    /** Whether this is a keyed view (see {@link #withKeys}). */
+    public boolean keyed() {
+        return kek != null;
+    }
+
+    boolean allowsUnencrypted() {
+        return allowUnencrypted;
+    }
+
+    /**
+     * The repository's metadata key; null in a keyless view. {@code create}: make one if the
+     * repository has none (writers); otherwise a missing record is an {@link IntegrityException}.
+     * For formats that authenticate themselves (log-archive metadata); JSON records use {@link
+     * #putRecord} and {@link #readRecord}.
+     */
+    public MetadataKey metadataKey(boolean create) {
+        if (kek == null) {
+            return null;
+        }
+        MetadataKey k = metadataKey;
+        if (k == null) {
+            synchronized (this) {
+                if (metadataKey == null) {
+                    metadataKey = create ? MetadataKey.loadOrCreate(this, kek) : MetadataKey.load(this, kek);
+                }
+                k = metadataKey;
+            }
+        }
+        return k;
+    }
+
+    /**
+     * Writes a small pretty-printed JSON record (at most a few KiB) that drives a decision; a
+     * keyed view authenticates it for {@code key} and {@code owner} (a backup id, or another name
+     * of what the record belongs to). The caller puts a {@code formatVersion} in it.
+     */
+    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) throws IOException {
+        MetadataKey k = metadataKey(true);
+        putSmall(key, kind, k == null ? json : k.sealJson(key, owner, json));
+    }
+
+    /**
+     * Reads a record written by {@link #putRecord}: in a keyed view its tag is checked and
+     * stripped; in a keyless view any tag is stripped unchecked.
+     *
+     * @param what names the record in messages, e.g. "legal hold"
+     * @throws IntegrityException in a keyed view, naming {@code key}, if the record is not
+     *     authenticated for {@code key} and {@code owner}
+     */
+    public byte[] readRecord(String key, String owner, String what) throws IOException {
+        byte[] stored = readSmall(key);
+        if (kek == null) {
+            MetadataKey.Sealed s = MetadataKey.unseal(stored);
+            return s == null ? stored : s.content();
+        }
+        return metadataKey(false).openJson(key, owner, stored, what);
+    }
+
+    /**
+     * Objects that exist but could not be admitted: manifests that are unreadable, fail their
+     * checksum, sit under another backup's id, or (in a keyed view) fail authentication. Each
+     * names its key and the reason; listing skips them, and neither expiry nor {@link #orphans}
+     * deletes anything on their strength.
+     */
+    public List<DamagedObject> damaged() {
+        try {
+            return catalog.damaged();
+        } catch (IOException e) {
+            throw new StorageException(BACKUPS, "could not list manifests: " + e, e, true, null);
+        }
     }
 
     /** A repository stored in {@code sink}. */
@@ -84,24 +188,52 @@ public final class Repository {
         return KEYS + id.value() + ".dek";
     }
 
-    /** Appends a validation record; records are immutable and never replaced. */
+    /**
+     * Appends a validation record; records are immutable and never replaced. A keyed view
+     * authenticates the record, unless it is the result of a keyless check ({@value
+     * #KEYLESS_CHECK}): a check that needs no key proves nothing a KEK holder vouches for.
+     */
     public void recordValidation(ValidationResult result) {
         String key = BACKUPS + result.backupId().value() + "/validations/" + STAMP.format(result.finishedAt()) + "-"
                 + result.validator().replaceAll("[^A-Za-z0-9._-]", "_") + ".json";
         try {
-            putSmall(key, ObjectKind.VALIDATION, ManifestFormat.writeValidation(result));
+            byte[] json = ManifestFormat.writeValidation(result);
+            if (KEYLESS_CHECK.equals(result.validator())) {
+                putSmall(key, ObjectKind.VALIDATION, json);
+            } else {
+                putRecord(key, result.backupId().value(), ObjectKind.VALIDATION, json);
+            }
         } catch (IOException e) {
             throw StorageException.of(key, "could not write validation record: " + e, e, result.backupId());
         }
     }
 
-    /** Validation records of a backup, oldest first. */
+    /** The validator name of {@link Restore#verifyStored}, the check that needs no keys. */
+    public static final String KEYLESS_CHECK = "stored-checksums";
+
+    /**
+     * Validation records of a backup, oldest first. A keyed view returns only authenticated
+     * records (those of keyed checks and drills) and refuses a record whose tag is wrong with an
+     * {@link IntegrityException} naming it; records without a tag (keyless checks) are left out.
+     */
     public List<ValidationResult> validations(BackupId id) {
         String prefix = BACKUPS + id.value() + "/validations/";
         try {
             List<ValidationResult> out = new ArrayList<>();
             for (ObjectInfo o : sink.list(prefix)) {
-                out.add(ManifestFormat.readValidation(readSmall(o.key()), o.key()));
+                byte[] stored = readSmall(o.key());
+                MetadataKey.Sealed sealed = MetadataKey.unseal(stored);
+                if (kek != null) {
+                    if (sealed == null) {
+                        continue;
+                    }
+                    metadataKey(false).verify(o.key(), id.value(), sealed.content(), sealed.tag());
+                }
+                ValidationResult r = ManifestFormat.readValidation(sealed == null ? stored : sealed.content(), o.key());
+                if (!r.backupId().equals(id)) {
+                    throw new IntegrityException(o.key(), "validation record owner", id.value(), r.backupId().value(), null, id);
+                }
+                out.add(r);
             }
             return out;
         } catch (IOException e) {
@@ -109,9 +241,30 @@ public final class Repository {
         }
     }
 
-    /** The newest validation record of a backup, if any. */
+    /**
+     * The newest validation record of a backup that can make it verified, if any. In a keyed
+     * view: the newest authenticated record. In a keyless view of a repository that has a metadata
+     * key: the newest record carrying a tag (unchecked; only a keyed view can check it). In a
+     * repository without one (never written with keys): the newest record.
+     */
     public Optional<ValidationResult> latestValidation(BackupId id) {
-        List<ValidationResult> all = validations(id);
+        List<ValidationResult> all;
+        if (kek == null && MetadataKey.exists(this)) {
+            all = new ArrayList<>();
+            String prefix = BACKUPS + id.value() + "/validations/";
+            try {
+                for (ObjectInfo o : sink.list(prefix)) {
+                    MetadataKey.Sealed sealed = MetadataKey.unseal(readSmall(o.key()));
+                    if (sealed != null) {
+                        all.add(ManifestFormat.readValidation(sealed.content(), o.key()));
+                    }
+                }
+            } catch (IOException e) {
+                throw new StorageException(prefix, "could not list validation records: " + e, e, true, id);
+            }
+        } else {
+            all = validations(id);
+        }
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
@@ -156,6 +309,9 @@ public final class Repository {
                     live.add(backupDirOf(o.key()));
                 }
             }
+            // a manifest that cannot be admitted (moved, copied, edited) still names backups whose
+            // data may be the only copy left: nothing it names is garbage
+            live.addAll(((SinkCatalog) catalog).idsNamedByDamaged());
             List<ObjectInfo> objects = new ArrayList<>();
             List<ObjectInfo> foreign = new ArrayList<>();
             for (ObjectInfo o : backups) {
@@ -167,6 +323,9 @@ public final class Repository {
             }
             for (ObjectInfo o : sink.list(KEYS)) {
                 String name = o.key().substring(KEYS.length());
+                if (name.equals(MetadataKey.OBJECT.substring(KEYS.length())) || name.startsWith("wal/")) {
+                    continue; // the metadata key and log-archive keys belong to the repository, not to one backup
+                }
                 String id = name.endsWith(".dek") ? name.substring(0, name.length() - 4) : "";
                 if (!BackupId.isValid(id)) {
                     foreign.add(o);

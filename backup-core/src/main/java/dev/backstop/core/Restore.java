@@ -34,7 +34,11 @@ import java.util.function.Function;
  * against the manifest, authentication by the AEAD (segment by segment), and the plaintext's size
  * and SHA-256. A stream from {@link #open} delivers end-of-stream only after all checks passed;
  * any mismatch raises {@link IntegrityException} naming the object, what was expected and what
- * was found, instead. {@link #toFile} publishes the file only after that. A missing object is a
+ * was found, instead. {@link #toFile} publishes the file only after that. Before any data is read,
+ * the manifest passed in must be the one stored for its id, under that id; with {@link
+ * Builder#keys} it must also carry the repository's metadata authentication tag for that location
+ * and id, so only a manifest a KEK holder wrote is ever restored (an unauthenticated manifest of
+ * an unencrypted backup only with {@link Builder#allowUnencrypted}). A missing object is a
  * {@link StorageException}; a missing or unusable key a {@link BackupException} at {@link
  * Stage#KEY}.
  *
@@ -56,12 +60,17 @@ public final class Restore {
     private final boolean pipelining;
     private final DataSize pipeliningFrom;
     private final Executor executor;
+    private final boolean allowUnencrypted;
+    /** Set only by {@link Encryption#upgrade}: manifests are checked by decoding, not admitted. */
+    private final boolean upgrading;
 
-    private Restore(Builder b) {
+    private Restore(Builder b, boolean upgrading) {
         this.pipelining = b.pipelining;
         this.pipeliningFrom = b.pipeliningFrom;
         this.executor = b.executor;
-        this.repository = b.repository;
+        this.allowUnencrypted = b.allowUnencrypted;
+        this.upgrading = upgrading;
+        this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek, b.allowUnencrypted);
         this.encryption = b.kek == null ? null : Encryption.with(b.kek);
         this.listener = BackupListener.guarded(b.listener);
         this.clock = b.clock;
@@ -72,30 +81,81 @@ public final class Restore {
         return new Builder();
     }
 
+    /**
+     * The repository as this restore reads it: with {@link Builder#keys}, its keyed view (see
+     * {@link Repository#withKeys}), so validation records written through it are authenticated.
+     */
     public Repository repository() {
         return repository;
     }
 
-    /** The manifest of backup {@code id}, checked; a {@link BackupException} if it does not exist. */
+    /**
+     * The manifest of backup {@code id}, checked (see {@link #admit}); a {@link BackupException}
+     * if it does not exist.
+     */
     public Manifest manifest(BackupId id) {
-        try {
-            return repository.catalog().get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
-                    "backup " + id + " does not exist (no manifest in " + repository.sink() + ")", null, false, id));
-        } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not read manifest: " + e, e, true, id);
-        }
+        return admit(id, null);
     }
 
-    /** The newest backup in the repository; a {@link BackupException} if there is none. */
+    /**
+     * The newest backup in the repository whose manifest is admitted; a {@link BackupException}
+     * if there is none. Damaged manifests are skipped (see {@link Repository#damaged}).
+     */
     public Manifest latest() {
         try {
             List<Manifest> all = repository.catalog().list();
             if (all.isEmpty()) {
                 throw new BackupException(Stage.CATALOG, "repository " + repository.sink() + " holds no backup", null);
             }
-            return all.get(all.size() - 1);
+            Manifest m = all.get(all.size() - 1);
+            return admit(m.id(), m);
         } catch (IOException e) {
             throw new StorageException(null, "could not list backups: " + e, e, true, null);
+        }
+    }
+
+    /**
+     * Checks that {@code given} (or, if null, whatever is stored) is the manifest stored for
+     * {@code id} and may be trusted; returns the stored one.
+     *
+     * <ul>
+     *   <li>Always: its checksum, and that it names the id it is stored under.
+     *   <li>With keys: its authentication tag by the repository's metadata key, bound to its key
+     *       and id; an unauthenticated manifest is accepted only if it has no encryption section
+     *       and {@link Builder#allowUnencrypted} was called.
+     *   <li>Without keys, in a repository that has a metadata key (it was written with keys): a
+     *       manifest without an authentication member is refused unless {@link
+     *       Builder#allowUnencrypted} was called. This stops a downgrade to a forged unencrypted
+     *       backup only as long as nobody deleted the key record; only a keyed restore is sure.
+     * </ul>
+     *
+     * @throws IntegrityException naming the manifest if any check fails
+     */
+    private Manifest admit(BackupId id, Manifest given) {
+        String key = Repository.manifestKey(id);
+        Manifest stored;
+        try {
+            stored = repository.catalog().get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
+                    "backup " + id + " does not exist (no manifest in " + repository.sink() + ")", null, false, id));
+            if (!repository.keyed() && !allowUnencrypted && MetadataKey.exists(repository)
+                    && !((SinkCatalog) repository.catalog()).sealed(id)) {
+                throw new IntegrityException(key, "manifest authentication", "an authenticated manifest, as every manifest "
+                        + "of this repository (it has " + MetadataKey.OBJECT + ")", "none: an unauthenticated manifest"
+                        + " (forged or downgraded?); Restore.Builder.allowUnencrypted() accepts it", null, id);
+            }
+        } catch (IOException e) {
+            throw new StorageException(key, "could not read manifest: " + e, e, true, id);
+        }
+        if (given != null && !ManifestFormat.sameContent(stored, given)) {
+            throw new IntegrityException(key, "manifest", "the manifest stored for " + id,
+                    "a manifest that differs from it (edited in memory or read from elsewhere)", null, id);
+        }
+        return stored;
+    }
+
+    private void admit(Manifest m) {
+        if (!upgrading) {
+            admit(m.id(), m);
         }
     }
 
@@ -107,6 +167,7 @@ public final class Restore {
     public InputStream open(Manifest m, String name) {
         StoredObject o = m.object(name).orElseThrow(() -> new IllegalArgumentException(
                 "stream '" + name + "' is not in backup " + m.id() + "; it has " + m.objects().stream().map(StoredObject::name).toList()));
+        admit(m);
         return open(m, o);
     }
 
@@ -185,6 +246,7 @@ public final class Restore {
      * nothing; needs the keys. Problems are findings in the result, not exceptions.
      */
     public ValidationResult verify(Manifest m) {
+        admit(m);
         return check(m, "full-decode", o -> {
             try (InputStream in = open(m, o)) {
                 in.transferTo(OutputStream.nullOutputStream());
@@ -192,9 +254,14 @@ public final class Restore {
         });
     }
 
-    /** Checks the stored size and SHA-256 of every object; needs no keys. */
+    /**
+     * Checks the stored size and SHA-256 of every object; needs no keys. It detects damage to the
+     * stored bytes, not a forged manifest, so its record never makes a backup verified in a
+     * repository written with keys (see {@link Repository#recordValidation}).
+     */
     public ValidationResult verifyStored(Manifest m) {
-        return check(m, "stored-checksums", o -> {
+        admit(m);
+        return check(m, Repository.KEYLESS_CHECK, o -> {
             try (InputStream in = new HashingInputStream(openStored(m.id(), o.key()), o.key(), "stored", o.storedSize(),
                     o.storedSha256(), m.id())) {
                 in.transferTo(OutputStream.nullOutputStream());
@@ -415,8 +482,20 @@ public final class Restore {
         private boolean pipelining = true;
         private DataSize pipeliningFrom = DEFAULT_PIPELINING_FROM;
         private Executor executor = StageThreads.INSTANCE;
+        private boolean allowUnencrypted;
 
         private Builder() {
+        }
+
+        /**
+         * Accepts manifests without authentication whose backups are not encrypted, in a
+         * repository whose other backups are (by default they are refused, so that nobody with
+         * write access can swap in a forged unencrypted backup). An unauthenticated manifest
+         * that claims encryption is refused either way.
+         */
+        public Builder allowUnencrypted() {
+            this.allowUnencrypted = true;
+            return this;
         }
 
         /**
@@ -484,7 +563,15 @@ public final class Restore {
             if (repository == null) {
                 throw new IllegalStateException("repository: not set; call repository(...)");
             }
-            return new Restore(this);
+            return new Restore(this, false);
+        }
+
+        /** A restore that decodes manifests a KEK holder is upgrading, before they are authenticated. */
+        Restore buildForUpgrade() {
+            if (repository == null || kek == null) {
+                throw new IllegalStateException("upgrade needs a repository and keys");
+            }
+            return new Restore(this, true);
         }
     }
 }

@@ -1,12 +1,25 @@
 package dev.backstop.core;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** The catalog of a {@link Repository}: the manifests stored in its sink. */
+/**
+ * The catalog of a {@link Repository}: the manifests stored in its sink. A manifest is admitted
+ * when its checksum verifies, it names the backup id it is stored under and, in a keyed view, its
+ * authentication tag verifies for that location and id. Listing skips the others and reports
+ * them as {@link DamagedObject}s; {@link #get} refuses them with an {@link IntegrityException}.
+ */
 final class SinkCatalog implements Catalog {
+    private static final Pattern VERSION = Pattern.compile("\"formatVersion\" : (\\d+)");
+    private static final Pattern NAMED = Pattern.compile("\"backupId\" : \"([^\"]+)\"|backups/([^/\"]+)/");
+
     private final Repository repo;
 
     SinkCatalog(Repository repo) {
@@ -15,15 +28,58 @@ final class SinkCatalog implements Catalog {
 
     @Override
     public void put(Manifest manifest) throws IOException {
-        repo.putSmall(Repository.manifestKey(manifest.id()), ObjectKind.MANIFEST, ManifestFormat.write(manifest));
+        repo.putRecord(Repository.manifestKey(manifest.id()), manifest.id().value(), ObjectKind.MANIFEST,
+                ManifestFormat.write(manifest));
     }
 
     @Override
     public List<Manifest> list() throws IOException {
+        return scan(null, null);
+    }
+
+    @Override
+    public List<DamagedObject> damaged() throws IOException {
+        List<DamagedObject> out = new ArrayList<>();
+        scan(out, null);
+        return out;
+    }
+
+    /** Backup ids named inside damaged manifests, and the ids they are stored under. */
+    Set<String> idsNamedByDamaged() throws IOException {
+        Set<String> out = new TreeSet<>();
+        scan(null, out);
+        return out;
+    }
+
+    private List<Manifest> scan(List<DamagedObject> damaged, Set<String> named) throws IOException {
         List<Manifest> out = new ArrayList<>();
         for (ObjectInfo o : repo.sink().list(Repository.BACKUPS)) {
-            if (o.key().endsWith("/" + Repository.MANIFEST)) {
-                out.add(ManifestFormat.read(repo.readSmall(o.key()), o.key()));
+            if (!isManifestKey(o.key())) {
+                continue;
+            }
+            byte[] bytes = null;
+            try {
+                bytes = repo.readSmall(o.key());
+                out.add(admit(o.key(), bytes));
+            } catch (IOException e) {
+                if (!Repository.isMissing(e)) {
+                    throw e;
+                }
+                // deleted since the listing (expiry at work): it no longer exists
+            } catch (IntegrityException e) {
+                if (damaged != null) {
+                    damaged.add(new DamagedObject(o.key(), e.getMessage()));
+                }
+                if (named != null) {
+                    String dir = o.key().substring(Repository.BACKUPS.length());
+                    if (dir.contains("/")) {
+                        named.add(dir.substring(0, dir.indexOf('/')));
+                    }
+                    Matcher m = NAMED.matcher(new String(bytes == null ? new byte[0] : bytes, StandardCharsets.UTF_8));
+                    while (m.find()) {
+                        named.add(m.group(1) != null ? m.group(1) : m.group(2));
+                    }
+                }
             }
         }
         out.sort((a, b) -> a.id().compareTo(b.id()));
@@ -34,13 +90,70 @@ final class SinkCatalog implements Catalog {
     public Optional<Manifest> get(BackupId id) throws IOException {
         String key = Repository.manifestKey(id);
         try {
-            return Optional.of(ManifestFormat.read(repo.readSmall(key), key));
+            return Optional.of(admit(key, repo.readSmall(key)));
         } catch (IOException e) {
             if (Repository.isMissing(e)) {
                 return Optional.empty();
             }
             throw e;
         }
+    }
+
+    /** Whether the manifest of {@code id} carries an authentication member; false if it has none or is missing. */
+    boolean sealed(BackupId id) throws IOException {
+        try {
+            return MetadataKey.unseal(repo.readSmall(Repository.manifestKey(id))) != null;
+        } catch (IOException e) {
+            if (Repository.isMissing(e)) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private Manifest admit(String key, byte[] bytes) {
+        if (bytes.length == 0) {
+            throw new IntegrityException(key, "manifest", "a manifest", "an empty object (truncated or damaged)", null, null);
+        }
+        String dir = key.substring(Repository.BACKUPS.length(), key.length() - Repository.MANIFEST.length());
+        String stored = dir.isEmpty() ? "" : dir.substring(0, dir.length() - 1);
+        BackupId expected = BackupId.isValid(stored) ? BackupId.parse(stored) : null;
+        MetadataKey.Sealed sealed = MetadataKey.unseal(bytes);
+        Manifest m = ManifestFormat.read(bytes, key);
+        if (expected == null || !expected.equals(m.id())) {
+            throw new IntegrityException(key, "manifest location", expected == null ? "a manifest under backups/<backup-id>/"
+                    : "the manifest of " + expected + " (its key)", "the manifest of " + m.id()
+                    + " (moved or copied from another backup)", null, expected);
+        }
+        if (repo.keyed()) {
+            if (sealed != null) {
+                repo.metadataKey(false).verify(key, m.id().value(), sealed.content(), sealed.tag());
+            } else if (!(repo.allowsUnencrypted() && m.encryption().isEmpty())) {
+                int version = formatVersion(bytes);
+                throw new IntegrityException(key, "manifest authentication", "a manifest authenticated with the repository's "
+                        + "metadata key" + (m.encryption().isEmpty() ? " (or Restore.Builder.allowUnencrypted() for an "
+                        + "unencrypted backup)" : ""), version < 2
+                        ? "none: manifest format " + version + " predates metadata authentication; a KEK holder upgrades "
+                        + "the repository once with Encryption.upgrade(repository)"
+                        : "none: an unauthenticated format-" + version + " manifest" + (m.encryption().isEmpty()
+                        ? " without encryption (forged or downgraded?)" : " (forged?)"), null, m.id());
+            }
+        }
+        return m;
+    }
+
+    static int formatVersion(byte[] bytes) {
+        Matcher m = VERSION.matcher(new String(bytes, 0, Math.min(bytes.length, 200), StandardCharsets.UTF_8));
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /** {@code backups/manifest.json} or {@code backups/<dir>/manifest.json}. */
+    private static boolean isManifestKey(String key) {
+        if (!key.endsWith("/" + Repository.MANIFEST) && !key.equals(Repository.BACKUPS + Repository.MANIFEST)) {
+            return false;
+        }
+        String rest = key.substring(Repository.BACKUPS.length());
+        return rest.indexOf('/') == rest.lastIndexOf('/');
     }
 
     @Override

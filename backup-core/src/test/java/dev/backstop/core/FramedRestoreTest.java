@@ -53,7 +53,7 @@ class FramedRestoreTest {
         for (boolean encrypt : new boolean[] {true, false}) {
             Manifest m = backup(payload, encrypt);
             assertThat(m.object("data").orElseThrow().transforms().get(0).parameters()).containsEntry("frames", "65536");
-            Restore r = Restore.builder().repository(repo).keys(kek).pipelining(pipelining).pipeliningFrom(DataSize.ofBytes(0)).build();
+            Restore r = Restore.builder().repository(repo).keys(kek).allowUnencrypted().pipelining(pipelining).pipeliningFrom(DataSize.ofBytes(0)).build();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (InputStream in = r.open(m, "data")) {
                 in.transferTo(out);
@@ -67,7 +67,7 @@ class FramedRestoreTest {
     @Test
     void closingEarly_stopsTheZstdDecodeThreads() throws IOException {
         Manifest m = backup(PipelinedRestoreTest.mixed(6_000_000, 6), true);
-        Restore r = Restore.builder().repository(repo).keys(kek).pipeliningFrom(DataSize.ofBytes(0)).build();
+        Restore r = Restore.builder().repository(repo).keys(kek).allowUnencrypted().pipeliningFrom(DataSize.ofBytes(0)).build();
         InputStream in = r.open(m, "data");
         assertThat(in.readNBytes(200_000)).hasSize(200_000);
         in.close();

@@ -69,6 +69,8 @@ class KeyRotationTest {
         assertThat(rewrapped).containsExactlyInAnyOrder(a.id(), b.id());
         assertThat(Encryption.with(rotated).rewrap(repo)).as("idempotent").isEmpty();
         assertThat(Files.readAllBytes(dataFile)).as("data untouched").isEqualTo(before);
+        assertThat(Files.readString(((dev.backstop.core.fs.FileSystemSink) repo.sink()).pathOf(MetadataKey.OBJECT)))
+                .as("the metadata key is rewrapped too").contains("\"kekId\" : \"" + rotated.id() + "\"");
 
         // with the retired key disabled, only re-wrapped keys open: all of them now
         LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);

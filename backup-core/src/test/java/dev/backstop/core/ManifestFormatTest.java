@@ -43,7 +43,7 @@ class ManifestFormatTest {
     @Test
     void manifest_isReadableJson_endingInItsOwnChecksum() {
         String text = new String(ManifestFormat.write(sample()), StandardCharsets.UTF_8);
-        assertThat(text).startsWith("{\n  \"formatVersion\" : 1,").contains("\"status\" : \"complete\"")
+        assertThat(text).startsWith("{\n  \"formatVersion\" : 2,").contains("\"status\" : \"complete\"")
                 .containsPattern("\"manifestSha256\" : \"[0-9a-f]{64}\"\n}\n$");
     }
 
@@ -51,7 +51,7 @@ class ManifestFormatTest {
     void newerFormatVersion_isRefusedWithTheVersionNamed() {
         String text = new String(ManifestFormat.write(sample()), StandardCharsets.UTF_8);
         String body = text.substring(0, text.indexOf(",\n  \"manifestSha256\"")) + "\n}";
-        String edited = body.replace("\"formatVersion\" : 1", "\"formatVersion\" : 9");
+        String edited = body.replace("\"formatVersion\" : 2", "\"formatVersion\" : 9");
         String resummed = edited.substring(0, edited.length() - 2) + ",\n  \"manifestSha256\" : \""
                 + Digest.sha256(edited.getBytes(StandardCharsets.UTF_8)).hex() + "\"\n}\n";
         assertThatThrownBy(() -> ManifestFormat.read(resummed.getBytes(StandardCharsets.UTF_8), "backups/x/manifest.json"))

@@ -58,7 +58,7 @@ class PipelinedRestoreTest {
     }
 
     Restore pipelined() {
-        return Restore.builder().repository(repo).keys(kek).executor(recording).pipeliningFrom(DataSize.ofBytes(0)).build();
+        return Restore.builder().repository(repo).keys(kek).allowUnencrypted().executor(recording).pipeliningFrom(DataSize.ofBytes(0)).build();
     }
 
     static byte[] mixed(int size, long seed) {
@@ -97,7 +97,7 @@ class PipelinedRestoreTest {
     @Test
     void smallObjects_areDecodedWithoutAThread_byDefault() throws IOException {
         Manifest m = backup(mixed(100_000, 3), true);
-        Restore r = Restore.builder().repository(repo).keys(kek).executor(recording).build();
+        Restore r = Restore.builder().repository(repo).keys(kek).allowUnencrypted().executor(recording).build();
         try (InputStream in = r.open(m, "data")) {
             in.transferTo(OutputStream.nullOutputStream());
         }
@@ -107,7 +107,7 @@ class PipelinedRestoreTest {
     @Test
     void pipeliningOff_decodesWithoutAThread_evenForBigObjects() throws IOException {
         Manifest m = backup(mixed(3_000_000, 3), true);
-        Restore r = Restore.builder().repository(repo).keys(kek).executor(recording).pipelining(false)
+        Restore r = Restore.builder().repository(repo).keys(kek).allowUnencrypted().executor(recording).pipelining(false)
                 .pipeliningFrom(DataSize.ofBytes(0)).build();
         assertThat(r.verify(m).passed()).isTrue();
         assertThat(started).isEmpty();
@@ -140,7 +140,7 @@ class PipelinedRestoreTest {
             }
             task.run();
         });
-        Restore r = Restore.builder().repository(repo).keys(kek).executor(late).pipeliningFrom(DataSize.ofBytes(0)).build();
+        Restore r = Restore.builder().repository(repo).keys(kek).allowUnencrypted().executor(late).pipeliningFrom(DataSize.ofBytes(0)).build();
         AtomicReference<Throwable> thrown = new AtomicReference<>();
         AtomicReference<Boolean> interruptKept = new AtomicReference<>();
         Thread reader = new Thread(() -> {
@@ -185,7 +185,7 @@ class PipelinedRestoreTest {
                 };
             }
         };
-        Restore r = Restore.builder().repository(Repository.on(failing)).keys(kek).executor(recording)
+        Restore r = Restore.builder().repository(Repository.on(failing)).keys(kek).allowUnencrypted().executor(recording)
                 .pipeliningFrom(DataSize.ofBytes(0)).build();
         assertThatThrownBy(() -> r.copyTo(m, "data", OutputStream.nullOutputStream()))
                 .isInstanceOf(StorageException.class)

@@ -16,6 +16,6 @@ class PipelinedTamperTest extends TamperTest {
 
     @Override
     Restore restore() {
-        return Restore.builder().repository(repo).keys(kek).pipelining(true).pipeliningFrom(DataSize.ofBytes(0)).build();
+        return Restore.builder().repository(repo).keys(kek).allowUnencrypted().pipelining(true).pipeliningFrom(DataSize.ofBytes(0)).build();
     }
 }

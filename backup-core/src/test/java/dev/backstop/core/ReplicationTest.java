@@ -248,4 +248,31 @@ class ReplicationTest {
         assertThatThrownBy(() -> Replication.from(primary).to("eu", replica).to("eu", replica)).hasMessageContaining("'eu'");
         assertThatThrownBy(() -> Replication.from(primary).build()).hasMessageContaining("at least one replica");
     }
+
+    @Test
+    void keyedReplication_refusesAForgedManifest_andForgedReplicaRecords_namingThem() throws Exception {
+        Manifest m = backup(primary);
+        Replication keyed = Replication.from(primary.withKeys(kek)).to("eu", replica).build();
+        keyed.copy(m.id());
+        assertThat(keyed.status(m.id())).containsKey("eu");
+        assertThat(restoreFrom(replica, m)).isEqualTo(data);
+
+        // a record copied from the primary's other backup, and a manifest forged without keys
+        Manifest n = backup(primary);
+        dev.backstop.core.fs.FileSystemSink sink = (dev.backstop.core.fs.FileSystemSink) primary.sink();
+        java.nio.file.Path record = java.nio.file.Files.list(sink.pathOf("backups/" + m.id().value() + "/replicas"))
+                .findFirst().orElseThrow();
+        String forgedKey = "backups/" + n.id().value() + "/replicas/" + record.getFileName();
+        java.nio.file.Files.createDirectories(sink.pathOf(forgedKey).getParent());
+        java.nio.file.Files.writeString(sink.pathOf(forgedKey),
+                java.nio.file.Files.readString(record).replace(m.id().value(), n.id().value()));
+        assertThatThrownBy(() -> keyed.status(n.id())).isInstanceOfSatisfying(IntegrityException.class,
+                e -> assertThat(e.key()).isEqualTo(forgedKey));
+
+        java.nio.file.Files.write(sink.pathOf(Repository.manifestKey(n.id())), ManifestFormat.write(
+                n.toBuilder().labels(java.util.Map.of("forged", "yes")).build()));
+        assertThatThrownBy(() -> keyed.copy(n.id())).isInstanceOfSatisfying(IntegrityException.class,
+                e -> assertThat(e.key()).isEqualTo(Repository.manifestKey(n.id())));
+        assertThat(replica.sink().list(Repository.manifestKey(n.id()))).isEmpty();
+    }
 }

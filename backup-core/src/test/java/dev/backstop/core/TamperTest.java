@@ -51,7 +51,7 @@ class TamperTest {
     }
 
     Restore restore() {
-        return Restore.builder().repository(repo).keys(kek).build();
+        return Restore.builder().repository(repo).keys(kek).allowUnencrypted().build();
     }
 
     Path file(Manifest m) {
@@ -149,7 +149,7 @@ class TamperTest {
     }
 
     @Test
-    void wrongKek_failsAtTheKeyStage_naming_bothKeys() {
+    void wrongKek_failsAtTheKeyStage_naming_bothKeys_andTheMetadataKeyItCouldNotOpen() {
         Manifest m = backup(Chain.ZSTD_AEAD, data);
         LocalKeysetKek other = LocalKeysetKek.create(tmp.resolve("other.json"));
         Restore r = Restore.builder().repository(repo).keys(other).build();
@@ -158,7 +158,7 @@ class TamperTest {
                 .satisfies(e -> assertThat(((BackupException) e).stage()).isEqualTo(Stage.KEY))
                 .hasMessageContaining(kek.id())
                 .hasMessageContaining(other.id())
-                .hasMessageContaining(Repository.dataKeyObject(m.id()));
+                .hasMessageContaining(MetadataKey.OBJECT);
     }
 
     @Test
@@ -173,16 +173,21 @@ class TamperTest {
     }
 
     @Test
-    void dataKeySwappedBetweenBackups_isRejected() throws IOException {
+    void dataKeySwappedBetweenBackups_isRejectedAsUnauthenticated_namingTheKeyObject() throws IOException {
         Manifest a = backup(Chain.ZSTD_AEAD, data);
         Manifest b = backup(Chain.ZSTD_AEAD, data);
         Path ka = sink.pathOf(Repository.dataKeyObject(a.id()));
         String bKey = Files.readString(sink.pathOf(Repository.dataKeyObject(b.id())));
-        // keep the owner field right so only the wrapping context can catch it
+        Files.writeString(ka, bKey);
+        assertThatThrownBy(() -> restore().copyTo(a, "data", new ByteArrayOutputStream()))
+                .isInstanceOfSatisfying(IntegrityException.class,
+                        e -> assertThat(e.key()).isEqualTo(Repository.dataKeyObject(a.id())))
+                .hasMessageContaining("metadata authentication");
+        // the owner field edited to match: the tag still names the record's true location
         Files.writeString(ka, bKey.replace(b.id().value(), a.id().value()));
         assertThatThrownBy(() -> restore().copyTo(a, "data", new ByteArrayOutputStream()))
-                .isInstanceOf(BackupException.class)
-                .hasMessageContaining("cannot be unwrapped");
+                .isInstanceOfSatisfying(IntegrityException.class,
+                        e -> assertThat(e.key()).isEqualTo(Repository.dataKeyObject(a.id())));
     }
 
     @Test

@@ -33,6 +33,7 @@ class BackupAssertionsIT {
     static Path tmp;
     static Manifest backup;
     static Restore restore;
+    static KeyEncryptionKey kek;
 
     @BeforeAll
     static void backUpASampleDatabase() throws Exception {
@@ -42,7 +43,7 @@ class BackupAssertionsIT {
             RealisticFixture.ofSize(DataSize.ofMiB(2)).load(c);
         }
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
-        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
         backup = BackupPipeline.builder().source(PgDumpSource.builder(db.endpoint(), "app").build())
                 .compress(ZstdTransform.level(3)).encrypt(Encryption.with(kek)).repository(repo).build().run();
         restore = Restore.builder().repository(repo).keys(kek).build();
@@ -59,13 +60,29 @@ class BackupAssertionsIT {
     }
 
     @Test
-    void withSameFingerprints_failsNamingTheTableExpectedAndFound(PostgresInstance db) {
+    void withSameFingerprints_failsNamingTheTableExpectedAndFound(PostgresInstance db) throws Exception {
         Map<String, TableFingerprint> tables = new HashMap<>(backup.fingerprints().get().tables());
         tables.put("app.orders", new TableFingerprint(tables.get("app.orders").rows() + 1, "0".repeat(32)));
         Manifest lying = backup.toBuilder()
                 .fingerprints(new dev.backstop.core.Fingerprints(backup.fingerprints().get().schemaHash(), tables)).build();
+        // a restore reads only the manifest a KEK holder stored, so the lie is stored by one, in a copy
+        Path copy = tmp.resolve("lying-repo");
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
+            for (Path f : files.toList()) {
+                Path to = copy.resolve(tmp.resolve("repo").relativize(f).toString());
+                if (java.nio.file.Files.isDirectory(f)) {
+                    java.nio.file.Files.createDirectories(to);
+                } else {
+                    java.nio.file.Files.copy(f, to);
+                }
+            }
+        }
+        java.nio.file.Files.delete(copy.resolve(Repository.manifestKey(backup.id())));
+        Repository lyingRepo = Repository.filesystem(copy);
+        lyingRepo.withKeys(kek).catalog().put(lying);
+        Restore fromCopy = Restore.builder().repository(lyingRepo).keys(kek).build();
 
-        assertThatThrownBy(() -> assertThatBackup(lying, restore).restoresInto(db).withSameFingerprints())
+        assertThatThrownBy(() -> assertThatBackup(lying, fromCopy).restoresInto(db).withSameFingerprints())
                 .isInstanceOf(AssertionError.class)
                 .hasMessageContaining("table app.orders: expected " + tables.get("app.orders").rows() + " rows, found "
                         + (tables.get("app.orders").rows() - 1));

@@ -1,5 +1,8 @@
 package dev.backstop.core.retention;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Manifest;
@@ -8,14 +11,11 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.Repository;
 import dev.backstop.core.RepositoryLock;
-import dev.backstop.core.Sink;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.StoredObject;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,6 +55,14 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>Objects under object lock are skipped and reported with the reason.</li>
  * </ul>
  *
+ * <p><b>Keys.</b> Built on a keyed repository view ({@link Repository#withKeys}), expiry plans only
+ * with manifests, validation records and holds that authenticate: a manifest that does not is left
+ * out of the plan (it is {@link Repository#damaged}), and a forged validation record, hold or
+ * journal stops the run with an {@link dev.backstop.core.IntegrityException} naming it. Without
+ * keys it trusts what checksums alone can tell, which protects against accidents, not against
+ * someone with write access. Either way, nothing is deleted on the strength of a manifest that
+ * cannot be read or admitted, and the objects of such a backup are never touched.
+ *
  * <p><b>Restrictions.</b> Pins and legal holds placed while a run is deleting are seen by the
  * next run. Objects without a manifest (a backup being written) are never touched; {@link
  * Repository#removeOrphans} handles crashed backups.
@@ -63,6 +71,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Expiry {
     static final String JOURNALS = "state/expiry/";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -217,8 +226,8 @@ public final class Expiry {
                 boolean leftovers = false;
                 for (BackupId id : readJournal(j.key())) {
                     lease.ensureHeld();
-                    if (repository.catalog().get(id).isPresent()) {
-                        continue; // not begun: the fresh plan decides again
+                    if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
+                        continue; // not begun (or its manifest is damaged): the fresh plan decides again
                     }
                     boolean any = !repository.sink().list("backups/" + id.value() + "/").isEmpty()
                             || !repository.sink().list(Repository.dataKeyObject(id)).isEmpty();
@@ -241,26 +250,35 @@ public final class Expiry {
     private String writeJournal(List<RetentionPlan.Decision> toDelete) {
         String key = JOURNALS + STAMP.format(clock.instant()) + "-"
                 + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
-        StringBuilder body = new StringBuilder();
-        toDelete.forEach(d -> body.append(d.id().value()).append('\n'));
-        try (Sink.Upload up = repository.sink().create(key, ObjectKind.STATE)) {
-            try (OutputStream out = up.stream()) {
-                out.write(body.toString().getBytes(StandardCharsets.UTF_8));
-            }
-            up.commit();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("formatVersion", 1);
+        ArrayNode ids = n.putArray("backups");
+        toDelete.forEach(d -> ids.add(d.id().value()));
+        try {
+            repository.putRecord(key, "", ObjectKind.STATE,
+                    (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new StorageException(key, "could not write the expiry journal; nothing was deleted: " + e, e, true, null);
         }
         return key;
     }
 
+    /** The ids of a journal: a JSON record (format 1), or one id a line as written before. */
     private List<BackupId> readJournal(String key) throws IOException {
+        byte[] bytes = repository.readRecord(key, "", "expiry journal");
         List<BackupId> ids = new ArrayList<>();
-        try (InputStream in = repository.sink().open(key)) {
-            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                if (BackupId.isValid(line.trim())) {
-                    ids.add(BackupId.parse(line.trim()));
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        if (text.trim().startsWith("{")) {
+            JSON.readTree(bytes).path("backups").forEach(x -> {
+                if (BackupId.isValid(x.asText())) {
+                    ids.add(BackupId.parse(x.asText()));
                 }
+            });
+            return ids;
+        }
+        for (String line : text.split("\n")) {
+            if (BackupId.isValid(line.trim())) {
+                ids.add(BackupId.parse(line.trim()));
             }
         }
         return ids;

@@ -1,15 +1,16 @@
 package dev.backstop.core.retention;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupId;
+import dev.backstop.core.IntegrityException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Sink;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
@@ -22,13 +23,20 @@ import java.util.TreeSet;
  * Manifests are immutable, so this state lives in small replaceable objects beside them:
  *
  * <pre>
- *   state/backups/&lt;id&gt;/pin          a person pinned the backup (body: the reason)
- *   state/backups/&lt;id&gt;/legal-hold   the backup is under legal hold (body: the reason)
+ *   state/backups/&lt;id&gt;/pin          a person pinned the backup (the reason)
+ *   state/backups/&lt;id&gt;/legal-hold   the backup is under legal hold (the reason)
  *   state/backups/&lt;id&gt;/tier         the tier its objects were last moved to
  * </pre>
  *
+ * <p>Each is a small JSON record ({@code formatVersion} 1: {@code backupId}, {@code what},
+ * {@code value}); records written before it held the bare reason or tier name.
+ *
  * <p><b>Guarantees.</b> A pinned or legally held backup is never deleted by expiry, whatever the
- * policy. Placing a hold is one atomic object write.
+ * policy. Placing a hold is one atomic object write. Through a keyed repository view ({@link
+ * Repository#withKeys}) records are authenticated for their location and backup, and reading one
+ * that is not (forged, copied from another backup, or written without keys) fails with an {@link
+ * dev.backstop.core.IntegrityException} naming it. A deleted record cannot be detected: removing
+ * a hold needs no key.
  *
  * <p><b>Threading.</b> Thread-safe when the repository's sink is.
  */
@@ -37,6 +45,8 @@ public final class Holds {
     private static final String PIN = "pin";
     private static final String LEGAL_HOLD = "legal-hold";
     private static final String TIER = "tier";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Repository repository;
 
@@ -81,7 +91,7 @@ public final class Holds {
             for (ObjectInfo o : repository.sink().list(PREFIX)) {
                 BackupId id = idOf(o.key(), TIER);
                 if (id != null) {
-                    out.put(id, StorageTier.valueOf(read(o.key()).trim()));
+                    out.put(id, StorageTier.valueOf(read(o.key(), id, TIER)));
                 }
             }
         } catch (IOException | IllegalArgumentException e) {
@@ -115,11 +125,14 @@ public final class Holds {
     private void put(BackupId id, String what, String body) {
         Objects.requireNonNull(body, "reason");
         String key = PREFIX + id.value() + "/" + what;
-        try (Sink.Upload up = repository.sink().create(key, ObjectKind.STATE)) {
-            try (OutputStream out = up.stream()) {
-                out.write(body.getBytes(StandardCharsets.UTF_8));
-            }
-            up.commit();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("formatVersion", 1);
+        n.put("backupId", id.value());
+        n.put("what", what);
+        n.put("value", body);
+        try {
+            repository.putRecord(key, id.value(), ObjectKind.STATE,
+                    (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new StorageException(key, "could not write " + what + ": " + e, e, true, id);
         }
@@ -140,6 +153,9 @@ public final class Holds {
             for (ObjectInfo o : repository.sink().list(PREFIX)) {
                 BackupId id = idOf(o.key(), what);
                 if (id != null) {
+                    if (repository.keyed()) {
+                        read(o.key(), id, what); // refuses a forged or copied record
+                    }
                     out.add(id);
                 }
             }
@@ -158,9 +174,18 @@ public final class Holds {
         return BackupId.parse(rest.substring(0, slash));
     }
 
-    private String read(String key) throws IOException {
-        try (InputStream in = repository.sink().open(key)) {
-            return new String(in.readNBytes(4096), StandardCharsets.UTF_8);
+    /** The value of a record; a keyed view checks its authentication. */
+    private String read(String key, BackupId id, String what) throws IOException {
+        byte[] bytes = repository.readRecord(key, id.value(), what);
+        String text = new String(bytes, StandardCharsets.UTF_8).trim();
+        if (!text.startsWith("{")) {
+            return text; // written before records were JSON
         }
+        JsonNode n = JSON.readTree(bytes);
+        if (!id.value().equals(n.path("backupId").asText()) || !what.equals(n.path("what").asText())) {
+            throw new IntegrityException(key, what + " record", what + " of " + id, n.path("what").asText() + " of "
+                    + n.path("backupId").asText(), null, id);
+        }
+        return n.path("value").asText();
     }
 }

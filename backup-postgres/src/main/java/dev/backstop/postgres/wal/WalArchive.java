@@ -78,10 +78,11 @@ public final class WalArchive implements LogArchive {
     private final WalRetentionView retention;
 
     private WalArchive(Builder b) {
-        this.repository = b.repository;
+        // with keys, metadata is authenticated with the repository's metadata key
+        this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek);
         this.systemId = b.systemId;
         this.keys = new WalKeys(systemId);
-        this.keyring = new WalKeyring(b.kek, systemId);
+        this.keyring = new WalKeyring(b.kek, repository, systemId);
         this.objects = new WalObjects(repository, systemId, ZstdTransform.level(b.level), keyring, b.clock);
         this.deltaStore = new WalDeltaStore(keys, objects, systemId);
         this.retention = new WalRetentionView(keys, objects);
@@ -218,6 +219,35 @@ public final class WalArchive implements LogArchive {
         } catch (IOException e) {
             throw new StorageException(key, "could not read metadata: " + e, e, true, null);
         }
+    }
+
+    /**
+     * Gives the data key of every encrypted object archived before archive key records existed
+     * (metadata format 1) its own key record under {@code keys/wal/}, so that {@link
+     * dev.backstop.core.Encryption#rewrap} re-wraps it. Run it once, with keys, before retiring
+     * the KEK those objects were written with; idempotent.
+     *
+     * @return how many key records were written
+     * @throws IllegalStateException if this archive was built without keys
+     */
+    public int adoptLegacyKeys() {
+        if (!repository.keyed()) {
+            throw new IllegalStateException("adoptLegacyKeys: this WalArchive was built without keys(...)");
+        }
+        int adopted = 0;
+        try {
+            for (ObjectInfo o : objects.list(keys.prefix())) {
+                if (WalKeys.isMeta(o.key())) {
+                    Optional<WalMeta> m = objects.readMeta(WalKeys.dataOf(o.key()));
+                    if (m.isPresent() && keyring.adopt(m.get())) {
+                        adopted++;
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
+        }
+        return adopted;
     }
 
     /** Every archived file, sorted by timeline then name. */

@@ -2,6 +2,7 @@ package dev.backstop.postgres.wal;
 
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.MetadataKey;
 import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
@@ -26,7 +27,8 @@ import java.util.Optional;
  * The stored WAL objects of one archive, each a data object (zstd, then the data key's AEAD with
  * the object key as associated data) and its {@link WalMeta} metadata object written after it:
  * writing one, reading one back verified, reading metadata, and deleting metadata before data so
- * a crash in between never leaves metadata that looks archived without its data.
+ * a crash in between never leaves metadata that looks archived without its data. With keys, the
+ * repository is a keyed view: metadata is written with a tag and read only if it authenticates.
  *
  * <p>Thread-safe.
  */
@@ -42,6 +44,7 @@ final class WalObjects {
     private final ZstdTransform zstd;
     private final WalKeyring keys;
     private final Clock clock;
+    private volatile MetadataKey metadataKey;
 
     WalObjects(Repository repository, long systemId, ZstdTransform zstd, WalKeyring keys, Clock clock) {
         this.repository = repository;
@@ -102,10 +105,10 @@ final class WalObjects {
             break;
         }
         WalMeta meta = new WalMeta(metaName, systemId, size, plain, storedCount[0], Digest.of(storedMd.digest()),
-                zstd.level(), dk.kekId(), dk.wrapped(), clock.instant().toString(), lastCommit);
+                zstd.level(), dk.kekId(), dk.wrapped(), clock.instant().toString(), lastCommit, dk.record(), 2);
         try (Sink.Upload up = repository.sink().create(WalKeys.metaOf(key), ObjectKind.LOG)) {
             try (OutputStream out = up.stream()) {
-                out.write(meta.encode());
+                out.write(meta.encode(repository.metadataKey(true), WalKeys.metaOf(key), stream));
             }
             up.commit();
         }
@@ -155,7 +158,20 @@ final class WalObjects {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
+        if (repository.keyed()) {
+            bytes = WalMeta.authenticate(metadataKey(), WalKeys.metaOf(key), stream, bytes);
+        }
         return Optional.of(WalMeta.decode(WalKeys.metaOf(key), bytes));
+    }
+
+    /** The repository's metadata key; null while the repository has none (an archive written before it). */
+    private MetadataKey metadataKey() {
+        MetadataKey k = metadataKey;
+        if (k == null && MetadataKey.exists(repository)) {
+            k = repository.metadataKey(false);
+            metadataKey = k;
+        }
+        return k;
     }
 
     /** Deletes the listed {@code objects}, every metadata object before any data object; returns how many. */

@@ -8,9 +8,12 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
+import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,6 +152,36 @@ class PgPointInTimeRecoveryIT {
     @Test
     void recoverToLatest_hasBothMarkers() throws Exception {
         try (EphemeralPostgres pg = recover(RecoveryTarget.latest())) {
+            assertThat(markers(pg)).containsExactly("after", "before");
+        }
+    }
+
+    @Test
+    void afterKekRotation_rewrap_andDisablingTheRetiredKey_recoverToLatestStillWorks() throws Exception {
+        // on a copy of the repository and the keyset, so the other recoveries keep theirs
+        Path copy = src.dir.resolve("rotated");
+        try (java.util.stream.Stream<Path> files = Files.walk(src.dir.resolve("repo"))) {
+            for (Path f : files.toList()) {
+                Path to = copy.resolve("repo").resolve(src.dir.resolve("repo").relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Path kekFile = copy.resolve("kek.json");
+        Files.copy(src.dir.resolve("kek.json"), kekFile);
+        Repository repo = Repository.filesystem(copy.resolve("repo"));
+        LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
+        Encryption.with(rotated).rewrap(repo);
+        LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
+
+        Restore r = Restore.builder().repository(repo).keys(onlyNew).build();
+        WalArchive archive = WalArchive.builder(repo, src.archive.systemId()).keys(onlyNew).build();
+        try (EphemeralPostgres pg = PointInTimeRecovery.builder(r, r.manifest(backup.id())).archive(archive)
+                .target(RecoveryTarget.latest()).credentials("postgres", src.pg.endpoint().password())
+                .timeout(java.time.Duration.ofMinutes(2)).build().recover()) {
             assertThat(markers(pg)).containsExactly("after", "before");
         }
     }

@@ -141,7 +141,7 @@ class WalArchiveTest {
     }
 
     @Test
-    void get_segmentCopiedUnderAnotherName_failsToDecrypt() throws Exception {
+    void get_segmentAndMetadataCopiedUnderAnotherName_isRefusedNamingTheMetadata() throws Exception {
         archive.put(segment(tmp, "000000010000000000000003", SYSID, 1), "000000010000000000000003");
         archive.put(segment(tmp, "000000010000000000000004", SYSID, 2), "000000010000000000000004");
         Path dir = tmp.resolve("repo/wal/" + Long.toUnsignedString(SYSID) + "/00000001");
@@ -151,7 +151,56 @@ class WalArchiveTest {
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 
         assertThatThrownBy(() -> archive.get("000000010000000000000004", tmp.resolve("out")))
-                .isInstanceOf(IntegrityException.class).hasMessageContaining("failed to decode");
+                .isInstanceOfSatisfying(IntegrityException.class, e -> assertThat(e.key())
+                        .isEqualTo("wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000004.meta"))
+                .hasMessageContaining("metadata authentication");
+        assertThat(tmp.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void get_metadataSwappedBetweenSegments_isRefusedNamingTheMetadata() throws Exception {
+        archive.put(segment(tmp, "000000010000000000000003", SYSID, 1), "000000010000000000000003");
+        archive.put(segment(tmp, "000000010000000000000004", SYSID, 2), "000000010000000000000004");
+        Path dir = tmp.resolve("repo/wal/" + Long.toUnsignedString(SYSID) + "/00000001");
+        Path m3 = dir.resolve("000000010000000000000003.meta");
+        Path m4 = dir.resolve("000000010000000000000004.meta");
+        byte[] three = Files.readAllBytes(m3);
+        Files.write(m3, Files.readAllBytes(m4));
+        Files.write(m4, three);
+
+        for (String name : List.of("000000010000000000000003", "000000010000000000000004")) {
+            assertThatThrownBy(() -> archive.get(name, tmp.resolve("out")))
+                    .isInstanceOfSatisfying(IntegrityException.class, e -> assertThat(e.key()).endsWith(name + ".meta"));
+        }
+    }
+
+    @Test
+    void get_metadataDowngradedToUnencryptedWithoutATag_isRefused() throws Exception {
+        archive.put(segment(tmp, "000000010000000000000003", SYSID, 1), "000000010000000000000003");
+        Path dir = tmp.resolve("repo/wal/" + Long.toUnsignedString(SYSID) + "/00000001");
+        Path meta = dir.resolve("000000010000000000000003.meta");
+        String forged = Files.readString(meta).replaceAll("(?m)^mac=.*\n", "").replaceAll("(?m)^kekId=.*$", "kekId=")
+                .replaceAll("(?m)^keyRecord=.*\n", "");
+        Files.writeString(meta, forged);
+        assertThatThrownBy(() -> archive.get("000000010000000000000003", tmp.resolve("out")))
+                .isInstanceOfSatisfying(IntegrityException.class, e -> assertThat(e.key()).isEqualTo(
+                        "wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta"))
+                .hasMessageContaining("unencrypted");
+    }
+
+    @Test
+    void afterKekRotation_rewrap_andDisablingTheRetiredKey_archivedWalStillRestores() throws Exception {
+        Path kekFile = tmp.resolve("kek.json");
+        Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
+        archive.put(seg, "000000010000000000000003");
+        LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
+        dev.backstop.core.Encryption.with(rotated).rewrap(repo);
+        LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
+
+        WalArchive after = WalArchive.builder(repo, SYSID).keys(onlyNew).build();
+        Path out = tmp.resolve("restored");
+        assertThat(after.get("000000010000000000000003", out)).isTrue();
+        assertThat(Files.mismatch(seg, out)).isEqualTo(-1);
     }
 
     @Test
@@ -184,5 +233,30 @@ class WalArchiveTest {
 
         assertThatThrownBy(() -> keyless.get("000000010000000000000003", tmp.resolve("out")))
                 .isInstanceOf(BackupException.class).hasMessageContaining(kek.id());
+    }
+
+    @Test
+    void walArchivedBeforeKeyRecords_isAdoptedOnce_andThenSurvivesRotationAndRetirement() throws Exception {
+        Path kekFile = tmp.resolve("kek.json");
+        Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
+        archive.put(seg, "000000010000000000000003");
+        // what a format-1 archiver left: no key record, no keyRecord line, no tag
+        Path repoDir = tmp.resolve("repo");
+        Path meta = repoDir.resolve("wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta");
+        String record = Files.readString(meta).lines().filter(l -> l.startsWith("keyRecord=")).findFirst().orElseThrow()
+                .substring("keyRecord=".length());
+        Files.delete(repoDir.resolve("keys/" + record + ".dek"));
+        Files.writeString(meta, Files.readString(meta).replaceAll("(?m)^(mac|keyRecord)=.*\\n", "")
+                .replace("formatVersion=2", "formatVersion=1"));
+
+        assertThat(archive.adoptLegacyKeys()).isEqualTo(1);
+        assertThat(archive.adoptLegacyKeys()).as("idempotent").isZero();
+        LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
+        dev.backstop.core.Encryption.with(rotated).rewrap(repo);
+        LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
+
+        Path out = tmp.resolve("restored");
+        assertThat(WalArchive.builder(repo, SYSID).keys(onlyNew).build().get("000000010000000000000003", out)).isTrue();
+        assertThat(Files.mismatch(seg, out)).isEqualTo(-1);
     }
 }

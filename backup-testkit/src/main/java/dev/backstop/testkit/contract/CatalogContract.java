@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
+import dev.backstop.core.DamagedObject;
 import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectKind;
@@ -15,11 +17,13 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.StoredObject;
 import dev.backstop.core.TableFingerprint;
+import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.Sink;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -118,6 +122,56 @@ public abstract class CatalogContract {
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining(key)
                 .hasMessageContaining("manifest checksum");
+    }
+
+    @Test
+    void list_withAnEmptyAnInvalidAndAStrayManifest_listsTheOthers_andNamesEachBadOne() throws IOException {
+        Manifest good = manifest("2026-11-20T03:00:00Z", 9);
+        Manifest empty = manifest("2026-11-21T03:00:00Z", 10);
+        Manifest invalid = manifest("2026-11-22T03:00:00Z", 11);
+        repo.catalog().put(good);
+        writeObject(repo.sink(), Repository.manifestKey(empty.id()), "");
+        writeObject(repo.sink(), Repository.manifestKey(invalid.id()), "{ not json");
+        writeObject(repo.sink(), "backups/manifest.json", "{}");
+
+        assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(good.id());
+        assertThat(repo.damaged()).extracting(DamagedObject::key).containsExactlyInAnyOrder("backups/manifest.json",
+                Repository.manifestKey(empty.id()), Repository.manifestKey(invalid.id()));
+        assertThat(repo.damaged()).allSatisfy(d -> assertThat(d.reason()).isNotBlank());
+    }
+
+    @Test
+    void manifestCopiedUnderAnotherId_isRefusedByGet_listedOnce_andReported() throws IOException {
+        Manifest a = manifest("2026-11-20T03:00:00Z", 12);
+        Manifest b = manifest("2026-11-21T03:00:00Z", 13);
+        repo.catalog().put(a);
+        String text;
+        try (InputStream in = repo.sink().open(Repository.manifestKey(a.id()))) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        writeObject(repo.sink(), Repository.manifestKey(b.id()), text);
+
+        assertThatThrownBy(() -> repo.catalog().get(b.id())).isInstanceOf(IntegrityException.class)
+                .hasMessageContaining(Repository.manifestKey(b.id())).hasMessageContaining("manifest location");
+        assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(a.id());
+        assertThat(repo.damaged()).extracting(DamagedObject::key).containsExactly(Repository.manifestKey(b.id()));
+    }
+
+    @Test
+    void keyedView_authenticatesWhatItWrites_andRefusesWhatWasWrittenWithoutKeys() throws Exception {
+        KeyEncryptionKey kek = LocalKeysetKek.create(Files.createTempDirectory("catalog-contract").resolve("kek.json"));
+        Repository keyed = repo.withKeys(kek);
+        Manifest sealed = manifest("2026-11-20T03:00:00Z", 14);
+        Manifest plain = manifest("2026-11-21T03:00:00Z", 15);
+        keyed.catalog().put(sealed);
+        repo.catalog().put(plain);
+
+        assertThat(keyed.catalog().get(sealed.id())).contains(sealed);
+        assertThat(repo.catalog().get(sealed.id())).as("keyless readers skip the tag").contains(sealed);
+        assertThatThrownBy(() -> keyed.catalog().get(plain.id())).isInstanceOf(IntegrityException.class)
+                .hasMessageContaining(Repository.manifestKey(plain.id()));
+        assertThat(keyed.catalog().list()).extracting(Manifest::id).containsExactly(sealed.id());
+        assertThat(keyed.damaged()).extracting(DamagedObject::key).containsExactly(Repository.manifestKey(plain.id()));
     }
 
     private static void writeObject(Sink sink, String key, String text) throws IOException {
