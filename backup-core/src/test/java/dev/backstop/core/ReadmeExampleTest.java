@@ -26,7 +26,8 @@ class ReadmeExampleTest {
         List<Alerts.Alert> pages = new ArrayList<>();
 
         // --- as in README.md ---
-        KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(tmp.resolve("kek.json"));
+        LocalKeysetKek.create(tmp.resolve("kek.json"));          // once, when setting up
+        KeyEncryptionKey kek = LocalKeysetKek.load(tmp.resolve("kek.json"));
         Repository repo = Repository.filesystem(tmp.resolve("backups/shop"));
         Alerts alerts = Alerts.to(pages::add, Duration.ofHours(26), Clock.systemUTC());
 
@@ -42,10 +43,11 @@ class ReadmeExampleTest {
 
         Restore restore = Restore.builder().repository(repo).keys(kek).build();
         restore.toFile(restore.manifest(backup.id()), "data", tmp.resolve("data.tar"));
-        ValidationResult check = restore.verifyStored(backup);
+        ValidationResult check = restore.verify(backup).orThrow();
         // --- end ---
 
         assertThat(check.passed()).isTrue();
+        assertThat(repo.validations(backup.id())).singleElement().satisfies(v -> assertThat(v.passed()).isTrue());
         assertThat(pages).isEmpty();
         assertThat(Files.size(tmp.resolve("data.tar"))).isEqualTo(backup.plaintextBytes());
         Process p = new ProcessBuilder("tar", "-xOf", tmp.resolve("data.tar").toString(), "./orders.csv").start();

@@ -87,7 +87,7 @@ class S3ReplicationTest {
         try (S3AsyncClient other = s3.clientBuilder().build()) {
             Repository primary = Repository.on(sink(s3.client(), "primary"));
             Repository replica = Repository.on(sink(other, "replica"));
-            Manifest m = BackupPipeline.builder().source(source(data)).repository(primary).build().run();
+            Manifest m = BackupPipeline.builder().source(source(data)).repository(primary).noEncryption().build().run();
 
             Replication.Outcome o = Replication.from(primary).to("dr", replica).build().copy(m.id()).get(0);
 

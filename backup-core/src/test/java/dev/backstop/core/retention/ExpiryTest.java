@@ -68,7 +68,7 @@ class ExpiryTest {
                         .requiredLogs(new LogRange(WAL, logStart, logStart + 100)).build();
             }
         };
-        Manifest m = BackupPipeline.builder().source(source).repository(repo).clock(clock).random(random)
+        Manifest m = BackupPipeline.builder().source(source).repository(repo).noEncryption().clock(clock).random(random)
                 .pipelining(false).build().run();
         if (verify) {
             repo.recordValidation(new ValidationResult(m.id(), "test", at.plusSeconds(60), Duration.ofSeconds(1),
