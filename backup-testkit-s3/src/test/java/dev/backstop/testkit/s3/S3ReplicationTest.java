@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -49,7 +49,7 @@ class S3ReplicationTest {
     }
 
     private S3Sink sink(S3AsyncClient client, String hint) {
-        return S3Sink.builder().client(client).bucket(s3.createBucket(hint)).prefix("repo").partSize(DataSize.ofMiB(5)).build();
+        return S3Sink.builder().client(client).bucket(s3.newBucket(hint)).prefix("repo").partSize(DataSize.ofMiB(5)).build();
     }
 
     private byte[] restore(Repository repo, KeyEncryptionKey kek, Manifest m) {

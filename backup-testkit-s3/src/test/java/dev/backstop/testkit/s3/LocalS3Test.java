@@ -1,0 +1,74 @@
+package dev.backstop.testkit.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Sink;
+import dev.backstop.s3.S3Sink;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+
+/** The local S3 server: its own process, buckets as asked, nothing left behind. */
+class LocalS3Test {
+
+    @Test
+    void sinkOnAnExistingBucket_usesItAsIs_keepingItsObjects() throws IOException {
+        LocalS3 s3 = LocalS3.shared();
+        String bucket = s3.newBucket("users-own");
+        s3.client().putObject(b -> b.bucket(bucket).key("kept.txt"), AsyncRequestBody.fromString("already here")).join();
+
+        S3Sink sink = s3.sink(bucket);
+
+        assertThat(sink.toString()).contains(bucket);
+        try (InputStream in = sink.open("kept.txt")) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("already here");
+        }
+    }
+
+    @Test
+    void sinkOnAMissingBucket_createsItWithExactlyThatName() throws IOException {
+        LocalS3 s3 = LocalS3.shared();
+        String name = "orders-backups-" + Long.toHexString(System.nanoTime());
+
+        S3Sink sink = s3.sinkBuilder(name).prefix("prod").build();
+        try (Sink.Upload up = sink.create("hello.txt", ObjectKind.DATA)) {
+            up.stream().write("hi".getBytes(StandardCharsets.UTF_8));
+            up.stream().close();
+            up.commit();
+        }
+
+        assertThat(s3.client().listBuckets().join().buckets()).anySatisfy(b -> assertThat(b.name()).isEqualTo(name));
+        assertThat(s3.bucket(name)).isEqualTo(name);
+        assertThat(s3.client().listObjectsV2(b -> b.bucket(name)).join().contents())
+                .singleElement().satisfies(o -> assertThat(o.key()).isEqualTo("prod/hello.txt"));
+    }
+
+    @Test
+    void close_stopsTheServer_andDeletesItsDirectory() throws IOException {
+        Path dir;
+        try (LocalS3 s3 = LocalS3.start()) {
+            dir = s3.directory();
+            Repository repo = Repository.on(s3.sink("round-trip"));
+            assertThat(repo.sink().toString()).contains("round-trip");
+            assertThat(Files.isDirectory(dir)).isTrue();
+            assertThat(dir.resolve("store/round-trip")).isDirectory();
+        }
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void s3Mock_runsOutsideThisJvm_leavingItsClassesAndLoggingAlone() {
+        assertThat(LocalS3.s3MockJar().getFileName().toString()).endsWith("-exec.jar");
+        LocalS3.shared();
+        assertThat(ClassLoader.getSystemClassLoader().getResource("org/springframework/boot/SpringApplication.class")).isNull();
+        assertThat(ClassLoader.getSystemClassLoader().getResource("ch/qos/logback/classic/Logger.class")).isNull();
+        assertThat(ClassLoader.getSystemClassLoader().getResource("com/adobe/testing/s3mock/S3MockApplication.class")).isNull();
+        assertThat(org.slf4j.LoggerFactory.getLogger("dev.backstop").isInfoEnabled()).isTrue();
+    }
+}
