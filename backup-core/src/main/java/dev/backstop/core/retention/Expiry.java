@@ -142,8 +142,8 @@ public final class Expiry {
             }
             if ((!toDelete.isEmpty() || !logsToDelete.isEmpty()) && !plan.keepsAVerifiedBackup()) {
                 throw new BackupException(Stage.RETENTION, "refusing to expire: the plan would leave no verified backup ("
-                        + plan.decisions().size() + " backups, none verified and kept); verify a backup first, e.g. with "
-                        + "Validators.storedChecksums() or a restore drill", null);
+                        + plan.decisions().size() + " backups, none verified and kept); verify a backup first, with "
+                        + "Restore.verify(backup) or a restore drill", null);
             }
             // children are newer than their parents: newest first never leaves a child without its parent
             toDelete.sort((a, b) -> b.backup().startedAt().compareTo(a.backup().startedAt()));

@@ -25,6 +25,11 @@ final class Backups {
         return id(t, BackupType.LOGICAL, counter++);
     }
 
+    /** A backup nobody validated yet, as most are. */
+    static BackupRecord snapshot(Instant t) {
+        return BackupRecord.builder(id(t)).storedBytes(1000).build();
+    }
+
     static BackupRecord verified(Instant t) {
         return BackupRecord.builder(id(t)).verified().storedBytes(1000).build();
     }
