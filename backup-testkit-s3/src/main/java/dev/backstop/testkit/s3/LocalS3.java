@@ -1,6 +1,7 @@
 package dev.backstop.testkit.s3;
 
 import dev.backstop.s3.S3Sink;
+import dev.backstop.testkit.s3.internal.S3MockLauncher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -43,8 +44,10 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * project has; its own log goes to a file in its directory and is quoted when it fails to start.
  * {@link #start()} returns once the server answers HTTP (it polls, it does not sleep a fixed
  * time). {@link #close()} stops the process and deletes its directory; a shutdown hook does the
- * same for servers still running when the JVM exits normally. A test JVM killed with
- * {@code SIGKILL} leaves the child running: nothing inside a JVM can prevent that.
+ * same for servers still running when the JVM exits normally. The child also ends when the test
+ * JVM is killed without running hooks ({@code SIGKILL}, a fork timeout): it watches its standard
+ * input, which only this JVM holds open; its directory is then left behind until the next start
+ * of a {@code LocalS3}, which deletes directories whose JVM is gone.
  *
  * <p><b>Buckets.</b> {@link #sinkBuilder(String)} and {@link #sink(String)} use the bucket of
  * the given name as it is, creating it only when it is missing; {@link #newBucket(String)} makes
@@ -71,6 +74,9 @@ public final class LocalS3 implements AutoCloseable {
     public static final String JAR_PROPERTY = "backstop.s3mock.jar";
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    private static final String DIR_PREFIX = "backstop-local-s3-";
+    /** Names the JVM that owns a directory, so a later start can delete what a killed JVM left. */
+    private static final String OWNER_FILE = "owner.pid";
     private static final int PORT_ATTEMPTS = 3;
     private static final AtomicInteger BUCKETS = new AtomicInteger();
     private static volatile LocalS3 shared;
@@ -85,8 +91,10 @@ public final class LocalS3 implements AutoCloseable {
 
     private LocalS3() {
         Path jar = s3MockJar();
+        sweepLeftovers();
         try {
-            this.dir = Files.createTempDirectory("backstop-local-s3-");
+            this.dir = Files.createTempDirectory(DIR_PREFIX);
+            Files.writeString(dir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()));
         } catch (IOException e) {
             throw new UncheckedIOException("could not create a directory for the local S3 store", e);
         }
@@ -165,6 +173,11 @@ public final class LocalS3 implements AutoCloseable {
         return client;
     }
 
+    /** The S3Mock child process (tests). */
+    Process process() {
+        return process;
+    }
+
     /** The directory holding the store and S3Mock's log; deleted by {@link #close()}. */
     public Path directory() {
         return dir;
@@ -238,11 +251,12 @@ public final class LocalS3 implements AutoCloseable {
     }
 
     private Process launch(Path jar, int port) {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(),
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> cmd = new ArrayList<>(List.of(javaBin.toString(),
                 // a test server: start fast and stay small rather than reach peak throughput
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-Xmx512m",
-                "-jar", jar.toString(),
+                // S3MockLauncher runs the jar as -jar would, and exits when this JVM's end closes its stdin
+                "-cp", jar + java.io.File.pathSeparator + ownLocation(), S3MockLauncher.class.getName(),
                 "--http.port=" + port,
                 "--server.port=0",
                 "--server.address=127.0.0.1",
@@ -255,6 +269,16 @@ public final class LocalS3 implements AutoCloseable {
                     .redirectOutput(dir.resolve("s3mock.log").toFile()).start();
         } catch (IOException e) {
             throw new UncheckedIOException("could not start S3Mock: " + String.join(" ", cmd), e);
+        }
+    }
+
+    /** The jar or directory this class was loaded from: the child process needs S3MockLauncher. */
+    private static Path ownLocation() {
+        try {
+            return Path.of(S3MockLauncher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException | NullPointerException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot tell where backup-testkit-s3's classes were loaded from, "
+                    + "so S3Mock cannot be started: " + e, e);
         }
     }
 
@@ -374,14 +398,44 @@ public final class LocalS3 implements AutoCloseable {
     }
 
     private static void stop(Process p) {
-        p.destroy();
         try {
+            // end of input makes S3MockLauncher exit, running S3Mock's own shutdown
+            p.getOutputStream().close();
+        } catch (IOException ignored) {
+            // already closed: destroy below
+        }
+        try {
+            if (p.waitFor(10, TimeUnit.SECONDS)) {
+                return;
+            }
+            p.destroy();
             if (!p.waitFor(15, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor(15, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Deletes directories of earlier servers whose JVM is gone (killed before it could clean up). */
+    private static void sweepLeftovers() {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        try (var dirs = Files.newDirectoryStream(tmp, DIR_PREFIX + "*")) {
+            for (Path d : dirs) {
+                try {
+                    long owner = Long.parseLong(Files.readString(d.resolve(OWNER_FILE)).trim());
+                    if (ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+                        continue;
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // no readable owner: being created right now, or not ours to judge
+                    continue;
+                }
+                deleteTree(d);
+            }
+        } catch (IOException ignored) {
+            // an unreadable temporary directory only means nothing is swept
         }
     }
 

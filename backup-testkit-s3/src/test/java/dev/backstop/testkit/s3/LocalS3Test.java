@@ -63,6 +63,47 @@ class LocalS3Test {
     }
 
     @Test
+    void theChildProcess_exitsWhenItsStandardInputEnds_asWhenTheTestJvmIsKilled() throws IOException {
+        try (LocalS3 s3 = LocalS3.start()) {
+            Process child = s3.process();
+            assertThat(child.isAlive()).isTrue();
+
+            // what the operating system does to the pipe when this JVM dies without running hooks
+            child.getOutputStream().close();
+
+            assertThat(child.onExit()).succeedsWithin(java.time.Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
+    void start_deletesTheDirectoryOfAServerWhoseJvmIsGone_andKeepsALiveOnes() throws IOException {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path orphan = Files.createTempDirectory(tmp, "backstop-local-s3-");
+        Files.writeString(orphan.resolve("owner.pid"), Long.toString(deadPid()));
+        Files.createDirectories(orphan.resolve("store/old-bucket"));
+        Path alive = Files.createTempDirectory(tmp, "backstop-local-s3-");
+        Files.writeString(alive.resolve("owner.pid"), Long.toString(ProcessHandle.current().pid()));
+        try {
+            LocalS3.start().close();
+
+            assertThat(orphan).doesNotExist();
+            assertThat(alive).isDirectory();
+        } finally {
+            Files.deleteIfExists(alive.resolve("owner.pid"));
+            Files.deleteIfExists(alive);
+        }
+    }
+
+    /** The pid of a process that has exited. */
+    private static long deadPid() throws IOException {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-version")
+                .redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.onExit()).succeedsWithin(java.time.Duration.ofSeconds(30));
+        return p.pid();
+    }
+
+    @Test
     void s3Mock_runsOutsideThisJvm_leavingItsClassesAndLoggingAlone() {
         assertThat(LocalS3.s3MockJar().getFileName().toString()).endsWith("-exec.jar");
         LocalS3.shared();
