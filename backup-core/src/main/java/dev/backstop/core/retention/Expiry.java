@@ -45,7 +45,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Guarantees.</b>
  * <ul>
  *   <li>Runs under {@link RepositoryLock} and checks the lease before every deletion.</li>
- *   <li>Refuses to delete anything when the plan would leave no verified backup.</li>
+ *   <li>Refuses to delete anything when the plan would leave no verified backup (the dry run
+ *       warns about it: {@link RetentionPlan#warnings()}).</li>
  *   <li>Nothing visible ever points to deleted data: a backup's manifest goes before its objects,
  *       children before their parents (newest first), logs oldest first so the rest stays
  *       contiguous, and nothing a kept backup needs is touched.</li>
