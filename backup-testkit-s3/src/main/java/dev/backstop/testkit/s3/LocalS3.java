@@ -79,6 +79,7 @@ public final class LocalS3 implements AutoCloseable {
     private static final String OWNER_FILE = "owner.pid";
     private static final int PORT_ATTEMPTS = 3;
     private static final AtomicInteger BUCKETS = new AtomicInteger();
+    private static final java.util.regex.Pattern BUCKET_NAME = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     private static volatile LocalS3 shared;
 
     private final Path dir;
@@ -189,6 +190,10 @@ public final class LocalS3 implements AutoCloseable {
      */
     public String bucket(String name) {
         Objects.requireNonNull(name, "name");
+        if (!BUCKET_NAME.matcher(name).matches() || name.contains("..")) {
+            throw new IllegalArgumentException("bucket name '" + name + "': S3 allows 3 to 63 characters of a-z, 0-9, '.' "
+                    + "and '-', beginning and ending with a letter or digit");
+        }
         if (!exists(name)) {
             try {
                 client.createBucket(b -> b.bucket(name)).join();
@@ -243,7 +248,7 @@ public final class LocalS3 implements AutoCloseable {
     }
 
     private static String uniqueName(String prefix) {
-        String h = prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+        String h = prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("^-+", "");
         if (h.length() > 40) {
             h = h.substring(0, 40);
         }

@@ -1,6 +1,7 @@
 package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
@@ -47,6 +48,15 @@ class LocalS3Test {
         assertThat(s3.bucket(name)).isEqualTo(name);
         assertThat(s3.client().listObjectsV2(b -> b.bucket(name)).join().contents())
                 .singleElement().satisfies(o -> assertThat(o.key()).isEqualTo("prod/hello.txt"));
+    }
+
+    @Test
+    void aBucketNameS3WouldRefuse_isRefusedNamingItAndTheRule() {
+        for (String bad : new String[] {"b0", "Orders", "orders_2026", "-orders", "a".repeat(64), "orders..x"}) {
+            assertThatThrownBy(() -> LocalS3.shared().sink(bad)).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("'" + bad + "'").hasMessageContaining("3 to 63 characters");
+        }
     }
 
     @Test
