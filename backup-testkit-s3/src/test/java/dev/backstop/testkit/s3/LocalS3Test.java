@@ -60,6 +60,37 @@ class LocalS3Test {
     }
 
     @Test
+    void aServerThatCannotStart_failsQuotingItsLog_andLeavesNoDirectory() throws IOException {
+        Path notAJar = Files.createTempFile("not-s3mock", ".jar");
+        java.util.Set<Path> before = ours();
+        System.setProperty(LocalS3.JAR_PROPERTY, notAJar.toString());
+        try {
+            assertThatThrownBy(LocalS3::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("S3Mock (" + notAJar + ") did not answer")
+                    .hasMessageContaining("exited")
+                    .hasMessageContaining("org.springframework.boot.loader.launch.JarLauncher");
+        } finally {
+            System.clearProperty(LocalS3.JAR_PROPERTY);
+            Files.delete(notAJar);
+        }
+        assertThat(ours()).isEqualTo(before);
+    }
+
+    /** Server directories owned by this JVM (other JVMs on the machine may have their own). */
+    private static java.util.Set<Path> ours() throws IOException {
+        String pid = Long.toString(ProcessHandle.current().pid());
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("backstop-local-s3-")).filter(p -> {
+                try {
+                    return Files.readString(p.resolve("owner.pid")).trim().equals(pid);
+                } catch (IOException e) {
+                    return false;
+                }
+            }).collect(java.util.stream.Collectors.toSet());
+        }
+    }
+
+    @Test
     void close_stopsTheServer_andDeletesItsDirectory() throws IOException {
         Path dir;
         try (LocalS3 s3 = LocalS3.start()) {
@@ -115,7 +146,7 @@ class LocalS3Test {
 
     @Test
     void s3Mock_runsOutsideThisJvm_leavingItsClassesAndLoggingAlone() {
-        assertThat(LocalS3.s3MockJar().getFileName().toString()).endsWith("-exec.jar");
+        assertThat(S3MockProcess.executableJar().getFileName().toString()).endsWith("-exec.jar");
         LocalS3.shared();
         assertThat(ClassLoader.getSystemClassLoader().getResource("org/springframework/boot/SpringApplication.class")).isNull();
         assertThat(ClassLoader.getSystemClassLoader().getResource("ch/qos/logback/classic/Logger.class")).isNull();
