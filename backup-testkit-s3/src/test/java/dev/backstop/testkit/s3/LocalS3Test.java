@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.ObjectKind;
-import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
 import dev.backstop.s3.S3Sink;
 import java.io.IOException;
@@ -91,16 +90,30 @@ class LocalS3Test {
     }
 
     @Test
-    void close_stopsTheServer_andDeletesItsDirectory() throws IOException {
+    void start_deletesDirectoriesWhoseJvmIsGone_andClose_stopsTheServerAndDeletesItsOwn() throws IOException {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path orphan = Files.createTempDirectory(tmp, "backstop-local-s3-");
+        Files.writeString(orphan.resolve("owner.pid"), Long.toString(deadPid()));
+        Files.createDirectories(orphan.resolve("store/old-bucket"));
+        Path alive = Files.createTempDirectory(tmp, "backstop-local-s3-");
+        Files.writeString(alive.resolve("owner.pid"), Long.toString(ProcessHandle.current().pid()));
         Path dir;
-        try (LocalS3 s3 = LocalS3.start()) {
-            dir = s3.directory();
-            Repository repo = Repository.on(s3.sink("round-trip"));
-            assertThat(repo.sink().toString()).contains("round-trip");
-            assertThat(Files.isDirectory(dir)).isTrue();
-            assertThat(dir.resolve("store/round-trip")).isDirectory();
+        Process child;
+        try {
+            try (LocalS3 s3 = LocalS3.start()) {
+                assertThat(orphan).doesNotExist();
+                assertThat(alive).isDirectory();
+                dir = s3.directory();
+                child = s3.process();
+                s3.sink("round-trip");
+                assertThat(dir.resolve("store/round-trip")).isDirectory();
+            }
+            assertThat(dir).doesNotExist();
+            assertThat(child.isAlive()).isFalse();
+        } finally {
+            Files.deleteIfExists(alive.resolve("owner.pid"));
+            Files.deleteIfExists(alive);
         }
-        assertThat(dir).doesNotExist();
     }
 
     @Test
@@ -113,25 +126,6 @@ class LocalS3Test {
             child.getOutputStream().close();
 
             assertThat(child.onExit()).succeedsWithin(java.time.Duration.ofSeconds(60));
-        }
-    }
-
-    @Test
-    void start_deletesTheDirectoryOfAServerWhoseJvmIsGone_andKeepsALiveOnes() throws IOException {
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        Path orphan = Files.createTempDirectory(tmp, "backstop-local-s3-");
-        Files.writeString(orphan.resolve("owner.pid"), Long.toString(deadPid()));
-        Files.createDirectories(orphan.resolve("store/old-bucket"));
-        Path alive = Files.createTempDirectory(tmp, "backstop-local-s3-");
-        Files.writeString(alive.resolve("owner.pid"), Long.toString(ProcessHandle.current().pid()));
-        try {
-            LocalS3.start().close();
-
-            assertThat(orphan).doesNotExist();
-            assertThat(alive).isDirectory();
-        } finally {
-            Files.deleteIfExists(alive.resolve("owner.pid"));
-            Files.deleteIfExists(alive);
         }
     }
 
