@@ -22,7 +22,7 @@ import java.security.SecureRandom;
  * BackupPipeline pipeline = BackupPipeline.builder()
  *     .source(FileSource.of(Path.of("app.db")))
  *     .compress(ZstdTransform.level(3))
- *     .encrypt(Encryption.with(LocalKeysetKek.loadOrCreate(kekFile)))
+ *     .encrypt(Encryption.with(LocalKeysetKek.load(kekFile)))
  *     .repository(Repository.filesystem(Path.of("/backups")))
  *     .build();
  * Manifest m = pipeline.run();
@@ -493,14 +493,17 @@ public final class BackupPipeline {
     }
 
     /**
-     * Builder for {@link BackupPipeline}. Source and repository are required; each other setting
-     * may be given once. {@link #build()} checks combinations and names the offending setting.
+     * Builder for {@link BackupPipeline}. Source, repository and a choice about encryption are
+     * required: either {@link #encrypt(Encryption)} or, deliberately, {@link #noEncryption()}.
+     * Each other setting may be given once. {@link #build()} checks combinations and names the
+     * offending setting.
      */
     public static final class Builder {
         private CaptureSource source;
         private Repository repository;
         private final List<Transform> transforms = new ArrayList<>();
         private Encryption encryption;
+        private boolean noEncryption;
         private BackupListener listener = BackupListener.NONE;
         private Clock clock = Clock.systemUTC();
         private RandomGenerator random = new SecureRandom();
@@ -550,9 +553,34 @@ public final class BackupPipeline {
             return this;
         }
 
-        /** Encrypts every object with a fresh per-backup data key; always the last transform. */
+        /**
+         * Encrypts every object with a fresh per-backup data key; always the last transform.
+         * Excludes {@link #noEncryption()}.
+         */
         public Builder encrypt(Encryption encryption) {
+            if (noEncryption) {
+                throw new IllegalStateException("encrypt: noEncryption() was already called; choose one of "
+                        + ".encrypt(Encryption.with(kek)) and .noEncryption()");
+            }
             this.encryption = once("encrypt", this.encryption, encryption);
+            return this;
+        }
+
+        /**
+         * Stores backups without encryption, as a deliberate choice: anyone who can read the
+         * repository can read the data. A pipeline must be given either this or
+         * {@link #encrypt(Encryption)}; leaving both out fails at {@link #build()}, so that
+         * forgetting encryption never silently writes plain-text backups.
+         */
+        public Builder noEncryption() {
+            if (encryption != null) {
+                throw new IllegalStateException("noEncryption: encrypt(" + encryption + ") was already called; choose one of "
+                        + ".encrypt(Encryption.with(kek)) and .noEncryption()");
+            }
+            if (noEncryption) {
+                throw new IllegalStateException("noEncryption: already called");
+            }
+            this.noEncryption = true;
             return this;
         }
 
@@ -599,6 +627,14 @@ public final class BackupPipeline {
             }
             if (repository == null) {
                 throw new IllegalStateException("repository: not set; call repository(...), e.g. Repository.filesystem(path)");
+            }
+            if (encryption == null && !noEncryption) {
+                throw new IllegalStateException("encryption: not chosen; call .encrypt(Encryption.with(kek)) to encrypt "
+                        + "every backup, or .noEncryption() to store backups unencrypted on purpose");
+            }
+            if (encryption != null && noEncryption) {
+                throw new IllegalStateException("encryption: both .encrypt(Encryption.with(kek)) and .noEncryption() were "
+                        + "given; choose one");
             }
             long zstds = transforms.stream().filter(t -> ZstdTransform.ID.equals(t.spec().id())).count();
             if (zstds > 1) {

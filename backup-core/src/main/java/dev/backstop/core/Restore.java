@@ -241,23 +241,52 @@ public final class Restore {
         }
     }
 
+    /** Whether {@link #verify(Manifest, Recording)} stores its result in the repository. */
+    public enum Recording {
+        /**
+         * Append the result, passed or failed, as a validation record next to the manifest (as a
+         * restore drill does), so retention and {@code status} see the backup as verified or as
+         * failed. Needs write access to the repository.
+         */
+        RECORD,
+        /** Only return the result; the repository is not written (read-only credentials, dry checks). */
+        NONE
+    }
+
     /**
-     * Decodes every object of a backup and checks all digests and authentication, writing
-     * nothing; needs the keys. Problems are findings in the result, not exceptions.
+     * The full, keyed check of a backup, and the way to make a backup <i>verified</i>: decodes
+     * every object (stored size and SHA-256, AEAD authentication, decompression, plaintext size and
+     * SHA-256) without writing the data anywhere, then records the result in the repository as a
+     * validation record ({@link Recording#RECORD}). Problems are findings in the result, not
+     * exceptions; call {@link ValidationResult#orThrow()} to fail on them. A record that cannot be
+     * written is a retryable {@link StorageException}; use {@code verify(m, Recording.NONE)} on a
+     * repository this process may not write.
      */
     public ValidationResult verify(Manifest m) {
+        return verify(m, Recording.RECORD);
+    }
+
+    /** {@link #verify(Manifest)}, recording its result only when {@code recording} says so. */
+    public ValidationResult verify(Manifest m, Recording recording) {
+        Objects.requireNonNull(recording, "recording");
         admit(m);
-        return check(m, "full-decode", o -> {
+        ValidationResult r = check(m, "full-decode", o -> {
             try (InputStream in = open(m, o)) {
                 in.transferTo(OutputStream.nullOutputStream());
             }
         });
+        if (recording == Recording.RECORD) {
+            repository.recordValidation(r);
+        }
+        return r;
     }
 
     /**
-     * Checks the stored size and SHA-256 of every object; needs no keys. It detects damage to the
-     * stored bytes, not a forged manifest, so its record never makes a backup verified in a
-     * repository written with keys (see {@link Repository#recordValidation}).
+     * Checks the stored size and SHA-256 of every object; needs no keys and records nothing.
+     * Stored digests can be rewritten together with the data by whoever can write the
+     * repository, so a passed result here does not make a backup verified: that takes
+     * {@link #verify(Manifest)}. (Should a caller record it anyway, a keyless record never makes a
+     * backup verified in a repository written with keys: see {@link Repository#recordValidation}.)
      */
     public ValidationResult verifyStored(Manifest m) {
         admit(m);

@@ -27,6 +27,19 @@ public record ValidationResult(BackupId backupId, String validator, Instant fini
         return findings.isEmpty();
     }
 
+    /**
+     * This result if it passed; otherwise throws a {@link ValidationFailedException} (stage
+     * {@link Stage#VERIFY}, not retryable) whose message names the backup, the validator and
+     * every finding. For code that must not go on with a bad backup:
+     * {@code restore.verify(backup).orThrow();}
+     */
+    public ValidationResult orThrow() {
+        if (!passed()) {
+            throw new ValidationFailedException(this);
+        }
+        return this;
+    }
+
     @Override
     public String toString() {
         return validator + " " + backupId + ": " + (passed() ? "PASSED" : "FAILED " + findings) + " in " + elapsed.toMillis() + " ms";

@@ -285,7 +285,7 @@ class AbortTest {
     @Test
     void listenerThatThrows_neverFailsTheBackup() {
         BackupPipeline p = BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo)
-                .listener(new BackupListener() {
+                .noEncryption().listener(new BackupListener() {
                     @Override
                     public void backupStarted(BackupId id, CaptureSource source) {
                         throw new IllegalStateException("listener bug");
@@ -319,6 +319,36 @@ class AbortTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("zstd level: got 25, allowed 1..19");
         assertThatThrownBy(() -> BackupPipeline.builder().transform(ZstdTransform.level(1)).compress(ZstdTransform.level(2)))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("must be the first transform");
+    }
+
+    @Test
+    void pipelineWithoutAnEncryptionChoice_failsAtBuild_namingBothChoices() {
+        assertThatThrownBy(() -> BackupPipeline.builder().source(TestSources.bytes(new byte[1])).repository(repo).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("encryption:")
+                .hasMessageContaining(".encrypt(Encryption.with(kek))")
+                .hasMessageContaining(".noEncryption()");
+    }
+
+    @Test
+    void pipelineWithBothEncryptAndNoEncryption_isRefusedWhicheverComesFirst() {
+        assertThatThrownBy(() -> BackupPipeline.builder().encrypt(Encryption.with(kek)).noEncryption())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(".encrypt(Encryption.with(kek))").hasMessageContaining(".noEncryption()");
+        assertThatThrownBy(() -> BackupPipeline.builder().noEncryption().encrypt(Encryption.with(kek)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(".encrypt(Encryption.with(kek))").hasMessageContaining(".noEncryption()");
+    }
+
+    @Test
+    void pipelineWithNoEncryption_storesThePlaintextAndRecordsNoKey() throws IOException {
+        byte[] payload = "plain on purpose".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Manifest m = BackupPipeline.builder().source(TestSources.bytes(payload)).repository(repo).noEncryption()
+                .build().run();
+        assertThat(m.encryption()).isEmpty();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Restore.builder().repository(repo).build().copyTo(m, "data", out);
+        assertThat(out.toByteArray()).isEqualTo(payload);
     }
 
     @Test

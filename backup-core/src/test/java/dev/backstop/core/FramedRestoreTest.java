@@ -37,6 +37,8 @@ class FramedRestoreTest {
         BackupPipeline.Builder b = BackupPipeline.builder().source(TestSources.bytes(payload)).repository(repo).compress(FRAMED);
         if (encrypt) {
             b.encrypt(Encryption.with(kek));
+        } else {
+            b.noEncryption();
         }
         return b.build().run();
     }

@@ -48,7 +48,7 @@ class LockedPipelineTest {
     }
 
     BackupPipeline pipeline(Repository repo, CaptureSource source, String holder) {
-        return BackupPipeline.builder().source(source).repository(repo)
+        return BackupPipeline.builder().source(source).repository(repo).noEncryption()
                 .lock(RepositoryLock.builder(repo.sink()).holder(holder).build()).build();
     }
 
@@ -99,7 +99,7 @@ class LockedPipelineTest {
             clock.advance(Duration.ofMinutes(10));
             RepositoryLock.builder(repo.sink()).holder("other").clock(clock).ttl(Duration.ofMinutes(5)).build().acquire();
         };
-        BackupPipeline p = BackupPipeline.builder().source(gate).repository(repo)
+        BackupPipeline p = BackupPipeline.builder().source(gate).repository(repo).noEncryption()
                 .lock(RepositoryLock.builder(repo.sink()).holder("slow").clock(clock).ttl(Duration.ofMinutes(5)).build())
                 .build();
 

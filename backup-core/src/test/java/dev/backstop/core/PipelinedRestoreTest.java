@@ -53,6 +53,8 @@ class PipelinedRestoreTest {
                 .compress(ZstdTransform.level(3));
         if (encrypt) {
             b.encrypt(Encryption.with(kek));
+        } else {
+            b.noEncryption();
         }
         return b.build().run();
     }

@@ -49,7 +49,7 @@ class SchedulerAndAlertsTest {
         Repository repo = Repository.on(flaky(fsRepo.sink(), 2));
         List<ValidationResult> seen = new CopyOnWriteArrayList<>();
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).build())
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1)))
                 .executor(executor)
                 .retries(3, Duration.ofMillis(10))
@@ -77,7 +77,7 @@ class SchedulerAndAlertsTest {
         Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
-                        .repository(Repository.on(flaky(fsRepo.sink(), 5))).build())
+                        .repository(Repository.on(flaky(fsRepo.sink(), 5))).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor)
                 .retries(2, Duration.ofMillis(1)).build();
         assertThatThrownBy(s::runNow).isInstanceOf(StorageException.class).hasMessageContaining("connection reset");
@@ -100,7 +100,7 @@ class SchedulerAndAlertsTest {
             }
         };
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(failing).repository(Repository.filesystem(tmp)).build())
+                .pipeline(BackupPipeline.builder().source(failing).repository(Repository.filesystem(tmp)).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(5, Duration.ZERO).build();
         assertThatThrownBy(s::runNow).isInstanceOf(CaptureException.class).hasMessageContaining("password authentication failed");
         assertThat(attempts).hasValue(1);
@@ -131,7 +131,7 @@ class SchedulerAndAlertsTest {
             }
         };
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(slow).repository(Repository.filesystem(tmp)).build())
+                .pipeline(BackupPipeline.builder().source(slow).repository(Repository.filesystem(tmp)).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).build();
         Thread first = new Thread(s::runNow);
         first.start();
@@ -147,7 +147,7 @@ class SchedulerAndAlertsTest {
     void scheduledTicks_takeBackups() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).build())
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -184,9 +184,9 @@ class SchedulerAndAlertsTest {
         MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
         BackupMetrics metrics = BackupMetrics.create(clock);
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
-        BackupPipeline.builder().source(TestSources.bytes(new byte[1000])).repository(repo).listener(metrics)
+        BackupPipeline.builder().source(TestSources.bytes(new byte[1000])).repository(repo).noEncryption().listener(metrics)
                 .clock(clock).build().run();
-        assertThatThrownBy(() -> BackupPipeline.builder().source(TestSources.failingAfter(10, false)).repository(repo)
+        assertThatThrownBy(() -> BackupPipeline.builder().source(TestSources.failingAfter(10, false)).repository(repo).noEncryption()
                 .listener(metrics).clock(clock).build().run()).isInstanceOf(CaptureException.class);
         clock.advance(Duration.ofMinutes(90));
 

@@ -46,6 +46,8 @@ class TamperTest {
         }
         if (chain == Chain.ZSTD_AEAD) {
             b.encrypt(Encryption.with(kek));
+        } else {
+            b.noEncryption();
         }
         return b.build().run();
     }

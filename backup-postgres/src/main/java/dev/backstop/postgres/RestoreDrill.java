@@ -30,7 +30,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * ValidationResult r = RestoreDrill.builder().build().validate(manifest, restore);
- * if (!r.passed()) alert(r.findings());
+ * if (!r.passed()) alert(r.findings());            // or: .validate(manifest, restore).orThrow();
  * }</pre>
  *
  * <p><b>Guarantees.</b> Each difference is one finding naming the table, the expected and the

@@ -15,6 +15,7 @@ import dev.backstop.postgres.FingerprintMethod;
 import dev.backstop.postgres.PgDumpSource;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PostgresRestore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.Locale;
@@ -74,7 +75,8 @@ public final class LogicalBench {
             case "backup" -> {
                 Repository repo = Repository.filesystem(Path.of(o.req("repo")));
                 Path kekFile = Path.of(o.req("kek"));
-                KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(kekFile);
+                // a bench work directory starts without a KEK: its first backup makes one, the rest load it
+                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
                 Manifest m = BackupPipeline.builder()
                         .source(PgDumpSource.builder(ep, o.req("db"))
                                 .format(DumpFormat.fromLabel(o.getOrDefault("format", "custom")))

@@ -14,6 +14,7 @@ import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.postgres.physical.DataDirectorySource;
 import dev.backstop.postgres.physical.PointInTimeRecovery;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -45,7 +46,8 @@ public final class PhysicalBench {
             case "backup" -> {
                 PgEndpoint ep = PgEndpoint.of("127.0.0.1", Integer.parseInt(o.req("port")), "postgres", System.getenv("BACKSTOP_PGPASSWORD"));
                 Path kekFile = Path.of(o.req("kek"));
-                KeyEncryptionKey kek = LocalKeysetKek.loadOrCreate(kekFile);
+                // a bench work directory starts without a KEK: its first backup makes one, the rest load it
+                KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
                 Manifest m = BackupPipeline.builder()
                         .source(source(o, ep))
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))

@@ -57,6 +57,8 @@ public class ColdStartBenchmark {
                 .compress(ZstdTransform.level(3));
         if (encrypt) {
             b.encrypt(Encryption.with(LocalKeysetKek.create(Files.createTempDirectory("cold").resolve("kek.json"))));
+        } else {
+            b.noEncryption();
         }
         pipeline = b.build();
     }

@@ -117,6 +117,8 @@ public class S3UploadBenchmark {
         if (variant == Variant.PIPELINE_ZSTD_AEAD) {
             p.compress(ZstdTransform.level(3))
                     .encrypt(Encryption.with(LocalKeysetKek.create(Files.createTempDirectory("kek").resolve("kek.json"))));
+        } else {
+            p.noEncryption();
         }
         pipeline = p.build();
     }

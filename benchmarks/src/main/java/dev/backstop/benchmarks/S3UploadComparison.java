@@ -80,9 +80,9 @@ public final class S3UploadComparison {
             byte[] data = Payload.MIXED.generate(mib << 20, 42);
             Repository repo = Repository.on(sink);
             BackupPipeline plainPipeline = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
-                    .repository(repo).build();
+                    .repository(repo).noEncryption().build();
             BackupPipeline plainCrcPipeline = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
-                    .repository(Repository.on(sinkCrc)).build();
+                    .repository(Repository.on(sinkCrc)).noEncryption().build();
             BackupPipeline zstdAead = BackupPipeline.builder().source(new StreamingCoreBenchmark.ArraySource(data))
                     .repository(repo).compress(ZstdTransform.level(3))
                     .encrypt(Encryption.with(LocalKeysetKek.create(Files.createTempDirectory("kek").resolve("kek.json"))))

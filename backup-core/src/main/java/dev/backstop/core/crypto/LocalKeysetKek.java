@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -60,7 +61,11 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
         this.id = "local:" + Integer.toUnsignedString(keyset.getPrimary().getId());
     }
 
-    /** Creates a new keyset file with one key; refuses to overwrite an existing file. */
+    /**
+     * Creates a new keyset file with one key; refuses to overwrite an existing file. Run it once,
+     * when setting up a repository (the CLI's {@code keygen}), and {@link #load(Path)} from then on:
+     * backups wrapped by a KEK that is later lost can never be restored.
+     */
     public static LocalKeysetKek create(Path file) {
         try {
             KeysetHandle h = KeysetHandle.newBuilder().setConfiguration(RegistryConfiguration.get())
@@ -76,10 +81,20 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
         }
     }
 
-    /** Loads an existing keyset file. */
+    /**
+     * Loads an existing keyset file. A missing file fails with an {@link UncheckedIOException}
+     * naming the path: this never creates one (see {@link #create(Path)}).
+     */
     public static LocalKeysetKek load(Path file) {
         try {
-            String json = Files.readString(file, StandardCharsets.UTF_8);
+            String json;
+            try {
+                json = Files.readString(file, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException e) {
+                throw new UncheckedIOException("KEK keyset file " + file.toAbsolutePath() + " does not exist; "
+                        + "LocalKeysetKek.create(path) makes a new one (once, when setting up the repository: "
+                        + "backups wrapped by another KEK cannot be restored with it)", e);
+            }
             return new LocalKeysetKek(TinkJsonProtoKeysetFormat.parseKeyset(json, RegistryConfiguration.get(), InsecureSecretKeyAccess.get()));
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("KEK keyset file " + file + " is not a valid Tink AEAD keyset: " + e.getMessage(), e);
@@ -88,7 +103,14 @@ public final class LocalKeysetKek implements KeyEncryptionKey {
         }
     }
 
-    /** Loads the file if it exists, or creates it. */
+    /**
+     * Loads the file if it exists, or creates it.
+     *
+     * @deprecated a mistyped or unmounted path silently creates a new KEK, and the backups then
+     *     taken cannot be restored with the one the operator keeps. Call {@link #create(Path)}
+     *     once when setting up and {@link #load(Path)} everywhere else, so a missing file fails.
+     */
+    @Deprecated(forRemoval = true)
     public static LocalKeysetKek loadOrCreate(Path file) {
         return Files.exists(file) ? load(file) : create(file);
     }

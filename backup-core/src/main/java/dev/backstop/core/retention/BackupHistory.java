@@ -54,9 +54,27 @@ public final class BackupHistory {
         return backups;
     }
 
-    /** Verified backups, oldest first: the only ones that count toward a policy's guarantees. */
+    /** Verified backups, oldest first. */
     public List<BackupRecord> verified() {
         return backups.stream().filter(BackupRecord::verified).toList();
+    }
+
+    /**
+     * Backups not known to be bad, oldest first: verified ones and those never validated, without
+     * those whose newest validation failed. The built-in rules count these.
+     */
+    public List<BackupRecord> usable() {
+        return backups.stream().filter(r -> r.status() != BackupStatus.FAILED).toList();
+    }
+
+    /** Backups that were never validated, oldest first. */
+    public List<BackupRecord> unverified() {
+        return backups.stream().filter(r -> r.status() == BackupStatus.UNVERIFIED).toList();
+    }
+
+    /** This history with only its verified backups (and every log segment). */
+    BackupHistory onlyVerified() {
+        return new BackupHistory(verified(), logs);
     }
 
     /** Archived log segments, by stream then start position. */

@@ -1,8 +1,10 @@
 package dev.backstop.core.retention;
 
 /**
- * Whether a backup has been proven restorable. Only {@link #VERIFIED} backups count toward the
- * guarantees of a {@link RetentionPolicy}; the others follow the planner's own grace periods.
+ * Whether a backup has been proven restorable, by {@code Restore.verify(manifest)} or a restore
+ * drill. Retention rules count {@link #VERIFIED} and {@link #UNVERIFIED} backups alike and never
+ * {@link #FAILED} ones; the planner always keeps the newest verified backup (see
+ * {@link RetentionPlanner}).
  */
 public enum BackupStatus {
     /** The newest validation record passed. */

@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Keeps the newest verified backup of each of the last {@code n} calendar buckets that hold one,
+ * Keeps the newest usable backup of each of the last {@code n} calendar buckets that hold one,
  * as restic's {@code forget --keep-daily} does: walk backups newest first, and keep one whenever
  * its bucket differs from the previous kept one's, until {@code n} are kept.
  */
@@ -45,7 +45,7 @@ final class CalendarRule implements RetentionPolicy {
 
     @Override
     public Selection select(BackupHistory history, Instant now) {
-        List<BackupRecord> v = history.verified();
+        List<BackupRecord> v = history.usable();
         Selection.Builder b = Selection.builder();
         String last = null;
         int kept = 0;

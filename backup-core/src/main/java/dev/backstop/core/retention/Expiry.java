@@ -45,7 +45,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Guarantees.</b>
  * <ul>
  *   <li>Runs under {@link RepositoryLock} and checks the lease before every deletion.</li>
- *   <li>Refuses to delete anything when the plan would leave no verified backup.</li>
+ *   <li>Refuses to delete anything when the plan would leave no verified backup (the dry run
+ *       warns about it: {@link RetentionPlan#warnings()}).</li>
  *   <li>Nothing visible ever points to deleted data: a backup's manifest goes before its objects,
  *       children before their parents (newest first), logs oldest first so the rest stays
  *       contiguous, and nothing a kept backup needs is touched.</li>
@@ -151,8 +152,8 @@ public final class Expiry {
             }
             if ((!toDelete.isEmpty() || !logsToDelete.isEmpty()) && !plan.keepsAVerifiedBackup()) {
                 throw new BackupException(Stage.RETENTION, "refusing to expire: the plan would leave no verified backup ("
-                        + plan.decisions().size() + " backups, none verified and kept); verify a backup first, e.g. with "
-                        + "Validators.storedChecksums() or a restore drill", null);
+                        + plan.decisions().size() + " backups, none verified and kept); verify a backup first, with "
+                        + "Restore.verify(backup) or a restore drill", null);
             }
             // children are newer than their parents: newest first never leaves a child without its parent
             toDelete.sort((a, b) -> b.backup().startedAt().compareTo(a.backup().startedAt()));

@@ -24,7 +24,7 @@ final class RecoveryWindowRule implements RetentionPolicy {
     public Selection select(BackupHistory history, Instant now) {
         Instant start = now.minus(window);
         Map<String, List<BackupRecord>> byStream = new LinkedHashMap<>();
-        for (BackupRecord r : history.verified()) {
+        for (BackupRecord r : history.usable()) {
             String stream = r.requiredLogs().map(l -> l.stream()).orElse("");
             byStream.computeIfAbsent(stream, k -> new ArrayList<>()).add(r);
         }
@@ -40,9 +40,9 @@ final class RecoveryWindowRule implements RetentionPolicy {
             String why;
             if (base == null) {
                 base = backups.get(0);
-                why = "base of " + name + ": oldest verified, the window reaches back before it";
+                why = "base of " + name + ": oldest backup, the window reaches back before it";
             } else {
-                why = "base of " + name + ": newest verified consistent at or before " + start;
+                why = "base of " + name + ": newest backup consistent at or before " + start;
             }
             b.keep(base.id(), why);
             BackupRecord chosen = base;

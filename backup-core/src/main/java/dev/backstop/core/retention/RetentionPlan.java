@@ -97,7 +97,10 @@ public final class RetentionPlan {
         return tierMoves;
     }
 
-    /** Things a person should look at: broken chains, missing parents. */
+    /**
+     * Things a person should look at, one sentence each: backups never verified, no verified
+     * backup lately, broken chains, missing parents. {@link #toTable()} prints them.
+     */
     public List<String> warnings() {
         return warnings;
     }

@@ -23,12 +23,20 @@ import java.util.Set;
  * Turns a {@link RetentionPolicy} into a {@link RetentionPlan}, adding the guards no rule can
  * switch off. Pure: no I/O, no clock; the same history and instant give the same plan.
  *
+ * <p><b>What rules count.</b> By default ({@link #of}) the policy's rules count every completed
+ * backup that is not known to be bad, verified or not yet verified: {@code keepDaily(14)} keeps 14
+ * daily backups. Verification is a separate guard, below, and a warning. A planner built with
+ * {@link #countingOnlyVerified} gives the rules only verified backups instead; unverified ones then
+ * stay for {@link Builder#unverifiedGrace} and are deleted after it.
+ *
  * <p><b>Guarantees.</b> Whatever the policy returns, the plan keeps:
  * <ul>
  *   <li>the newest verified backup;</li>
  *   <li>pinned backups and backups under legal hold;</li>
- *   <li>unverified backups younger than {@link Builder#unverifiedGrace} (their drill may still be
- *       pending) and failed ones younger than {@link Builder#failedGrace} (for inspection);</li>
+ *   <li>backups whose validation failed, for {@link Builder#failedGrace} (for inspection); rules
+ *       never count them;</li>
+ *   <li>when counting only verified backups: unverified backups younger than
+ *       {@link Builder#unverifiedGrace} (their drill may still be pending);</li>
  *   <li>every incremental parent of a kept backup, transitively;</li>
  *   <li>per log stream, every log a kept backup needs (its start to its consistency point), every
  *       log from a recovery window's floor on and from the newest backup of the stream on (kept
@@ -39,12 +47,19 @@ import java.util.Set;
  * A policy that throws or returns null fails planning with a {@link BackupException} of stage
  * {@link Stage#RETENTION}; it never causes a deletion.
  *
+ * <p><b>Warnings</b> ({@link RetentionPlan#warnings()}, printed by the dry run): backups that were
+ * never verified (by {@code Restore.verify(manifest)} or a restore drill), and no verified backup
+ * finished within {@link Builder#warnIfNoVerifiedBackupWithin} (7 days by default), besides broken
+ * incremental chains.
+ *
  * <p><b>Threading.</b> Immutable and thread-safe if the policy is.
  */
 public final class RetentionPlanner {
     static final String NEWEST_VERIFIED = "newest verified backup (always kept)";
 
     private final RetentionPolicy policy;
+    private final boolean onlyVerified;
+    private final Duration verifiedWithin;
     private final Duration unverifiedGrace;
     private final Duration failedGrace;
     private final TierSchedule tiers;
@@ -52,15 +67,27 @@ public final class RetentionPlanner {
 
     private RetentionPlanner(Builder b) {
         this.policy = Objects.requireNonNull(b.policy, "policy");
+        this.onlyVerified = b.onlyVerified;
+        this.verifiedWithin = b.verifiedWithin;
         this.unverifiedGrace = b.unverifiedGrace;
         this.failedGrace = b.failedGrace;
         this.tiers = b.tiers;
         this.logRetention = b.logRetention;
     }
 
-    /** A planner with default grace periods and no tier schedule. */
+    /** A planner whose rules count every usable backup, with default settings and no tier schedule. */
     public static RetentionPlanner of(RetentionPolicy policy) {
         return builder().policy(policy).build();
+    }
+
+    /**
+     * A planner whose rules count only verified backups: {@code keepDaily(14)} then means 14 days
+     * that hold a verified backup, and an unverified backup is deleted once it is older than the
+     * unverified grace (2 days) unless a rule keeps it. Choose it only when every backup is
+     * validated soon after it is taken (a scheduler with validators, a daily drill).
+     */
+    public static RetentionPlanner countingOnlyVerified(RetentionPolicy policy) {
+        return builder().policy(policy).countingOnlyVerified().build();
     }
 
     public static Builder builder() {
@@ -79,7 +106,7 @@ public final class RetentionPlanner {
     public RetentionPlan plan(BackupHistory history, Instant now) {
         Objects.requireNonNull(history, "history");
         Objects.requireNonNull(now, "now");
-        Selection sel = select(history, now);
+        Selection sel = select(onlyVerified ? history.onlyVerified() : history, now);
         Map<BackupId, Set<String>> keep = new LinkedHashMap<>();
         sel.backups().forEach((id, reasons) -> {
             if (history.get(id).isPresent()) {
@@ -93,7 +120,7 @@ public final class RetentionPlanner {
             if (r.pinned()) {
                 add(keep, r.id(), "pinned");
             }
-            if (r.status() == BackupStatus.UNVERIFIED && r.finishedAt().plus(unverifiedGrace).isAfter(now)) {
+            if (onlyVerified && r.status() == BackupStatus.UNVERIFIED && r.finishedAt().plus(unverifiedGrace).isAfter(now)) {
                 add(keep, r.id(), "unverified, awaiting validation until " + r.finishedAt().plus(unverifiedGrace));
             }
             if (r.status() == BackupStatus.FAILED && r.finishedAt().plus(failedGrace).isAfter(now)) {
@@ -103,6 +130,7 @@ public final class RetentionPlanner {
         history.newestVerified().ifPresent(r -> add(keep, r.id(), NEWEST_VERIFIED));
         List<String> warnings = new ArrayList<>();
         keepParents(history, keep, warnings);
+        verificationWarnings(history, now, warnings);
 
         List<RetentionPlan.Decision> decisions = new ArrayList<>();
         for (BackupRecord r : history.backups()) {
@@ -201,10 +229,28 @@ public final class RetentionPlanner {
         }
     }
 
+    private void verificationWarnings(BackupHistory history, Instant now, List<String> warnings) {
+        int never = history.unverified().size();
+        if (never > 0) {
+            warnings.add(never + " of " + history.backups().size() + " backups have never been verified"
+                    + (onlyVerified ? " (rules do not count them)" : "")
+                    + "; Restore.verify(backup) or a restore drill verifies one");
+        }
+        Optional<BackupRecord> newest = history.newestVerified();
+        if (!history.backups().isEmpty()
+                && newest.map(r -> r.finishedAt().isBefore(now.minus(verifiedWithin))).orElse(true)) {
+            warnings.add("no verified backup in the last " + CalendarRule.human(verifiedWithin)
+                    + newest.map(r -> " (newest verified: " + r.id() + ", finished " + r.finishedAt() + ")")
+                            .orElse(" (no backup has ever been verified)"));
+        }
+    }
+
     private String deleteReason(BackupRecord r) {
         return switch (r.status()) {
             case VERIFIED -> "no rule keeps it";
-            case UNVERIFIED -> "unverified for more than " + CalendarRule.human(unverifiedGrace) + " and no rule keeps it";
+            case UNVERIFIED -> onlyVerified
+                    ? "unverified for more than " + CalendarRule.human(unverifiedGrace) + " and no rule keeps it"
+                    : "no rule keeps it";
             case FAILED -> "failed validation more than " + CalendarRule.human(failedGrace) + " ago";
         };
     }
@@ -236,6 +282,8 @@ public final class RetentionPlanner {
     /** Builder for {@link RetentionPlanner}; not thread-safe. Each setting may be set once. */
     public static final class Builder {
         private RetentionPolicy policy;
+        private boolean onlyVerified;
+        private Duration verifiedWithin = Duration.ofDays(7);
         private Duration unverifiedGrace = Duration.ofDays(2);
         private Duration failedGrace = Duration.ofDays(7);
         private TierSchedule tiers;
@@ -251,7 +299,35 @@ public final class RetentionPlanner {
             return this;
         }
 
-        /** How long an unverified backup stays without a rule keeping it; default 2 days. */
+        /**
+         * Rules count only verified backups (see {@link RetentionPlanner#countingOnlyVerified}); by
+         * default they count every backup not known to be bad.
+         */
+        public Builder countingOnlyVerified() {
+            once("countingOnlyVerified");
+            this.onlyVerified = true;
+            return this;
+        }
+
+        /**
+         * The plan warns when no verified backup finished within {@code age} before the planning
+         * instant; default 7 days.
+         */
+        public Builder warnIfNoVerifiedBackupWithin(Duration age) {
+            once("warnIfNoVerifiedBackupWithin");
+            Objects.requireNonNull(age, "warnIfNoVerifiedBackupWithin");
+            if (age.isNegative() || age.isZero()) {
+                throw new IllegalArgumentException("warnIfNoVerifiedBackupWithin: got " + age + ", must be positive");
+            }
+            this.verifiedWithin = age;
+            return this;
+        }
+
+        /**
+         * With {@link #countingOnlyVerified()}: how long an unverified backup stays without a rule
+         * keeping it; default 2 days. Rejected at {@link #build()} without it, where rules count
+         * unverified backups like any other.
+         */
         public Builder unverifiedGrace(Duration grace) {
             once("unverifiedGrace");
             this.unverifiedGrace = nonNegative("unverifiedGrace", grace);
@@ -282,6 +358,10 @@ public final class RetentionPlanner {
         public RetentionPlanner build() {
             if (policy == null) {
                 throw new IllegalStateException("retention planner: policy is required, e.g. RetentionPolicy.keepLast(7)");
+            }
+            if (set.contains("unverifiedGrace") && !onlyVerified) {
+                throw new IllegalStateException("retention planner: unverifiedGrace applies only with countingOnlyVerified(); "
+                        + "by default rules count unverified backups like any other, so they need no grace");
             }
             return new RetentionPlanner(this);
         }

@@ -19,10 +19,17 @@ import java.util.Objects;
  * RetentionPlan plan = RetentionPlanner.of(policy).plan(history, clock.instant());
  * }</pre>
  *
+ * <p><b>What the built-in rules count.</b> Every completed backup that is not known to be bad
+ * ({@link BackupHistory#usable()}): verified backups and backups never validated alike, so
+ * {@code keepDaily(14)} keeps the newest backup of each of the last 14 days that hold one, whether
+ * or not a drill has checked it yet. A backup whose newest validation <i>failed</i> is never
+ * counted, so a bad backup never takes the place of a good one in a calendar bucket. Verification
+ * is a separate guard of the {@link RetentionPlanner}: it always keeps the newest verified backup
+ * and warns when backups were never verified or none was verified lately. To count only verified
+ * backups, ask for it by name: {@link RetentionPlanner#countingOnlyVerified(RetentionPolicy)}.
+ *
  * <p><b>Guarantees of the built-in rules.</b> They read nothing but their arguments (no clock, no
- * I/O), so the same input always gives the same selection; they count only {@linkplain
- * BackupRecord#verified() verified} backups, so a failed or unverified backup never takes the
- * place of a good one in a calendar bucket.
+ * I/O), so the same input always gives the same selection.
  *
  * <p><b>Restrictions on your own rules.</b> Implement {@link #select} as a pure function. You
  * need not worry about safety: the {@link RetentionPlanner} always keeps the newest verified
@@ -58,11 +65,11 @@ public interface RetentionPolicy {
         return p;
     }
 
-    /** Keeps the {@code n} newest verified backups ({@code Integer.MAX_VALUE}: all). */
+    /** Keeps the {@code n} newest usable backups ({@code Integer.MAX_VALUE}: all). */
     static RetentionPolicy keepLast(int n) {
         requireCount("keepLast", n);
         return named("keepLast(" + n + ")", (history, now) -> {
-            List<BackupRecord> v = history.verified();
+            List<BackupRecord> v = history.usable();
             Selection.Builder b = Selection.builder();
             for (int i = v.size() - 1, k = 1; i >= 0 && k <= n; i--, k++) {
                 b.keep(v.get(i).id(), "last " + k + " of " + n);
@@ -72,13 +79,13 @@ public interface RetentionPolicy {
     }
 
     /**
-     * A minimum count: the {@code n} newest verified backups always stay, whatever the calendar
+     * A minimum count: the {@code n} newest usable backups always stay, whatever the calendar
      * rules say. Same selection as {@link #keepLast}, different reason.
      */
     static RetentionPolicy keepAtLeast(int n) {
         requireCount("keepAtLeast", n);
         return named("keepAtLeast(" + n + ")", (history, now) -> {
-            List<BackupRecord> v = history.verified();
+            List<BackupRecord> v = history.usable();
             Selection.Builder b = Selection.builder();
             for (int i = v.size() - 1, k = 1; i >= 0 && k <= n; i--, k++) {
                 b.keep(v.get(i).id(), "minimum count " + n);
@@ -88,7 +95,7 @@ public interface RetentionPolicy {
     }
 
     /**
-     * For the last {@code n} hours (in {@code zone}) that hold a verified backup, keeps the newest
+     * For the last {@code n} hours (in {@code zone}) that hold a usable backup, keeps the newest
      * backup of each hour. Hours are real hours: the repeated hour when clocks go back is two
      * buckets, told apart by their UTC offset.
      */
@@ -96,7 +103,7 @@ public interface RetentionPolicy {
         return new CalendarRule(CalendarRule.Unit.HOURLY, n, zone);
     }
 
-    /** For the last {@code n} calendar days in {@code zone} that hold a verified backup, keeps the newest of each. */
+    /** For the last {@code n} calendar days in {@code zone} that hold a usable backup, keeps the newest of each. */
     static RetentionPolicy keepDaily(int n, ZoneId zone) {
         return new CalendarRule(CalendarRule.Unit.DAILY, n, zone);
     }
@@ -117,7 +124,7 @@ public interface RetentionPolicy {
     }
 
     /**
-     * Keeps every verified backup started within {@code age} before {@code now}, and any started
+     * Keeps every usable backup started within {@code age} before {@code now}, and any started
      * after {@code now} (a clock ahead of ours is no reason to delete).
      */
     static RetentionPolicy keepWithin(Duration age) {
@@ -125,7 +132,7 @@ public interface RetentionPolicy {
         return named("keepWithin(" + age + ")", (history, now) -> {
             Instant from = now.minus(age);
             Selection.Builder b = Selection.builder();
-            for (BackupRecord r : history.verified()) {
+            for (BackupRecord r : history.usable()) {
                 if (r.startedAt().isAfter(now)) {
                     b.keep(r.id(), "started after now (" + now + "): clock skew is no reason to delete");
                 } else if (!r.startedAt().isBefore(from)) {
@@ -138,7 +145,7 @@ public interface RetentionPolicy {
 
     /**
      * Point-in-time recovery stays possible to any moment of the last {@code window}: per log
-     * stream, keeps the newest verified backup that finished at or before the window's start (or
+     * stream, keeps the newest usable backup that finished at or before the window's start (or
      * the oldest one, if none is that old) and every log from that backup's start on.
      */
     static RetentionPolicy keepRecoveryWindow(Duration window) {

@@ -7,7 +7,10 @@ import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.util.Locale;
 
-/** Test helpers that build backup records. */
+/**
+ * Test helpers that build backup records. backup-testkit's {@code SyntheticHistory} is the public
+ * equivalent; this module's tests cannot use it, since the testkit depends on this module.
+ */
 final class Backups {
     private static int counter;
 
@@ -23,6 +26,11 @@ final class Backups {
 
     static synchronized BackupId id(Instant t) {
         return id(t, BackupType.LOGICAL, counter++);
+    }
+
+    /** A backup nobody validated yet, as most are. */
+    static BackupRecord snapshot(Instant t) {
+        return BackupRecord.builder(id(t)).storedBytes(1000).build();
     }
 
     static BackupRecord verified(Instant t) {

@@ -68,7 +68,7 @@ class ExpiryTest {
                         .requiredLogs(new LogRange(WAL, logStart, logStart + 100)).build();
             }
         };
-        Manifest m = BackupPipeline.builder().source(source).repository(repo).clock(clock).random(random)
+        Manifest m = BackupPipeline.builder().source(source).repository(repo).noEncryption().clock(clock).random(random)
                 .pipelining(false).build().run();
         if (verify) {
             repo.recordValidation(new ValidationResult(m.id(), "test", at.plusSeconds(60), Duration.ofSeconds(1),
@@ -157,6 +157,25 @@ class ExpiryTest {
     }
 
     @Test
+    void aBackupCheckedWithRestoreVerify_countsAsVerified_andOneCheckedKeylesslyDoesNot() {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        Manifest keyed = backup(repo, T0, 0, false);
+        Manifest keyless = backup(repo, T0.plus(Duration.ofDays(1)), 1000, false);
+        clock.set(T0.plus(Duration.ofDays(2)));
+        Restore restore = Restore.builder().repository(repo).clock(clock).build();
+
+        restore.verify(keyed).orThrow();
+        restore.verifyStored(keyless).orThrow();
+
+        BackupHistory h = expiry(repo, LogArchive.NONE, RetentionPolicy.keepLast(1)).history();
+        assertThat(h.get(keyed.id()).orElseThrow().status()).isEqualTo(BackupStatus.VERIFIED);
+        assertThat(h.get(keyless.id()).orElseThrow().status()).isEqualTo(BackupStatus.UNVERIFIED);
+        RetentionPlan plan = expiry(repo, LogArchive.NONE, RetentionPolicy.keepLast(1)).plan();
+        assertThat(plan.kept()).containsExactly(keyed.id(), keyless.id());
+        assertThat(plan.decisions().get(0).reasons()).containsExactly(RetentionPlanner.NEWEST_VERIFIED);
+    }
+
+    @Test
     void run_whenNoVerifiedBackupWouldRemain_refusesAndDeletesNothing() throws IOException {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         for (int d = 0; d < 4; d++) {
@@ -165,7 +184,11 @@ class ExpiryTest {
         clock.set(T0.plus(Duration.ofDays(30)));
         Expiry expiry = expiry(repo, LogArchive.NONE, RetentionPolicy.keepLast(1));
 
-        assertThat(expiry.plan().deleted()).hasSize(4);
+        RetentionPlan dryRun = expiry.plan();
+        assertThat(dryRun.deleted()).hasSize(3);
+        assertThat(dryRun.warnings()).contains("4 of 4 backups have never been verified; Restore.verify(backup) or a "
+                + "restore drill verifies one", "no verified backup in the last 7d (no backup has ever been verified)");
+        assertThat(dryRun.toTable()).contains("WARNING: no verified backup in the last 7d");
         assertThatThrownBy(expiry::run).isInstanceOfSatisfying(BackupException.class, e -> {
             assertThat(e.stage()).isEqualTo(Stage.RETENTION);
             assertThat(e.getMessage()).contains("no verified backup");

@@ -1,7 +1,7 @@
 package dev.backstop.core.retention;
 
 import static dev.backstop.core.retention.Backups.local;
-import static dev.backstop.core.retention.Backups.verified;
+import static dev.backstop.core.retention.Backups.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupId;
@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The worked examples of restic's "Removing backup snapshots" documentation, replayed: our
- * calendar rules must pick the same backups as {@code restic forget --keep-*}.
+ * calendar rules must pick the same backups as {@code restic forget --keep-*}. Restic counts every
+ * snapshot, and so do our rules: none of these backups is verified.
  */
 class ResticExamplesTest {
     private static final ZoneId ZONE = ZoneOffset.UTC;
@@ -27,7 +28,7 @@ class ResticExamplesTest {
         // restic: one backup every Sunday 11:00 from 2019-09-01 to 2019-11-17; forget --keep-daily 4
         List<BackupRecord> sundays = new ArrayList<>();
         for (LocalDate d = LocalDate.of(2019, 9, 1); !d.isAfter(LocalDate.of(2019, 11, 17)); d = d.plusWeeks(1)) {
-            sundays.add(verified(local(d + "T11:00:00", ZONE)));
+            sundays.add(snapshot(local(d + "T11:00:00", ZONE)));
         }
         assertThat(sundays).hasSize(12);
         BackupHistory h = BackupHistory.of(sundays);
@@ -47,7 +48,7 @@ class ResticExamplesTest {
         List<BackupRecord> days = new ArrayList<>();
         LocalDate last = LocalDate.of(2025, 12, 28);
         for (LocalDate d = last.minusYears(100).plusDays(1); !d.isAfter(last); d = d.plusDays(1)) {
-            days.add(verified(local(d + "T03:00:00", ZONE)));
+            days.add(snapshot(local(d + "T03:00:00", ZONE)));
         }
         BackupHistory h = BackupHistory.of(days);
         RetentionPolicy policy = RetentionPolicy.keepDaily(7, ZONE).and(RetentionPolicy.keepWeekly(5, ZONE))
@@ -73,9 +74,9 @@ class ResticExamplesTest {
     void calendarRules_countOnlyBucketsThatHoldABackup() {
         // restic counts days that have a snapshot, not calendar days: a gap does not use up the rule
         BackupHistory h = BackupHistory.of(List.of(
-                verified(local("2026-01-01T10:00:00", ZONE)),
-                verified(local("2026-01-05T10:00:00", ZONE)),
-                verified(local("2026-01-20T10:00:00", ZONE))));
+                snapshot(local("2026-01-01T10:00:00", ZONE)),
+                snapshot(local("2026-01-05T10:00:00", ZONE)),
+                snapshot(local("2026-01-20T10:00:00", ZONE))));
 
         RetentionPlan plan = RetentionPlanner.of(RetentionPolicy.keepDaily(3, ZONE)).plan(h, local("2026-02-01T00:00:00", ZONE));
 
@@ -86,8 +87,8 @@ class ResticExamplesTest {
     void keepDaily_keepsTheNewestBackupOfTheDay() {
         Instant morning = local("2026-11-20T06:00:00", ZoneId.of("Europe/Berlin"));
         Instant evening = local("2026-11-20T22:00:00", ZoneId.of("Europe/Berlin"));
-        BackupRecord a = verified(morning);
-        BackupRecord b = verified(evening);
+        BackupRecord a = snapshot(morning);
+        BackupRecord b = snapshot(evening);
         BackupHistory h = BackupHistory.of(List.of(a, b));
 
         Selection s = RetentionPolicy.keepDaily(1, ZoneId.of("Europe/Berlin")).select(h, evening.plusSeconds(60));

@@ -81,7 +81,7 @@ class RetentionPlannerTest {
     }
 
     @Test
-    void calendarRules_ignoreUnverifiedAndFailedBackups_soABadBackupNeverTakesAGoodOnesPlace() {
+    void calendarRules_countUnverifiedBackups_butNeverAFailedOne_andTheNewestVerifiedIsKeptBesides() {
         Instant day = local("2026-11-20T03:00:00", BERLIN);
         BackupRecord good = verified(day);
         BackupRecord unverified = BackupRecord.builder(Backups.id(day.plusSeconds(3600))).build();
@@ -89,13 +89,82 @@ class RetentionPlannerTest {
         BackupHistory h = BackupHistory.of(List.of(good, unverified, failed));
 
         RetentionPlan plan = RetentionPlanner.builder().policy(RetentionPolicy.keepDaily(1, BERLIN))
+                .failedGrace(Duration.ZERO).build()
+                .plan(h, day.plus(Duration.ofDays(1)));
+
+        assertThat(plan.kept()).containsExactly(good.id(), unverified.id());
+        assertThat(plan.decisions().get(0).reasons()).containsExactly(RetentionPlanner.NEWEST_VERIFIED);
+        assertThat(plan.decisions().get(1).reasons()).containsExactly("newest daily for 2026-11-20 (Europe/Berlin)");
+        assertThat(plan.decisions().get(2).reasons()).containsExactly("failed validation more than 0d ago");
+    }
+
+    @Test
+    void countingOnlyVerified_isOptIn_andIgnoresUnverifiedBackupsAfterTheirGrace() {
+        Instant day = local("2026-11-20T03:00:00", BERLIN);
+        BackupRecord good = verified(day);
+        BackupRecord unverified = BackupRecord.builder(Backups.id(day.plusSeconds(3600))).build();
+        BackupRecord failed = BackupRecord.builder(Backups.id(day.plusSeconds(7200))).status(BackupStatus.FAILED).build();
+        BackupHistory h = BackupHistory.of(List.of(good, unverified, failed));
+
+        RetentionPlan plan = RetentionPlanner.builder().policy(RetentionPolicy.keepDaily(1, BERLIN)).countingOnlyVerified()
                 .unverifiedGrace(Duration.ZERO).failedGrace(Duration.ZERO).build()
                 .plan(h, day.plus(Duration.ofDays(1)));
 
         assertThat(plan.kept()).containsExactly(good.id());
         assertThat(plan.decisions().get(0).reasons()).containsExactly("newest daily for 2026-11-20 (Europe/Berlin)",
                 RetentionPlanner.NEWEST_VERIFIED);
-        assertThat(plan.decisions().get(2).reasons()).containsExactly("failed validation more than 0d ago");
+        assertThat(plan.decisions().get(1).reasons()).containsExactly("unverified for more than 0d and no rule keeps it");
+        assertThat(plan.warnings()).contains("1 of 3 backups have never been verified (rules do not count them); "
+                + "Restore.verify(backup) or a restore drill verifies one");
+        assertThatThrownBy(() -> RetentionPlanner.builder().policy(RetentionPolicy.keepDaily(1, BERLIN))
+                .unverifiedGrace(Duration.ZERO).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("countingOnlyVerified()");
+    }
+
+    @Test
+    void keepDaily14_onThreeWeeksOfDailyBackupsWithAWeeklyDrill_keepsFourteenDays_andWarnsAboutTheUnverified() {
+        Instant first = Instant.parse("2026-11-01T02:00:00Z");
+        List<BackupRecord> bs = new ArrayList<>();
+        for (int d = 0; d < 21; d++) {
+            // the drill runs weekly on the newest backup: days 6, 13 and 20
+            BackupRecord.Builder b = BackupRecord.builder(Backups.id(first.plus(Duration.ofDays(d)), BackupType.LOGICAL, d));
+            bs.add((d % 7 == 6 ? b.verified() : b).build());
+        }
+        BackupHistory h = BackupHistory.of(bs);
+        Instant now = first.plus(Duration.ofDays(20)).plus(Duration.ofHours(1));
+
+        RetentionPlan plan = RetentionPlanner.of(RetentionPolicy.keepDaily(14, ZoneId.of("UTC"))).plan(h, now);
+
+        assertThat(plan.kept()).hasSize(14).containsExactlyElementsOf(bs.subList(7, 21).stream().map(BackupRecord::id).toList());
+        assertThat(plan.deleted()).hasSize(7);
+        assertThat(plan.warnings()).containsExactly("18 of 21 backups have never been verified; Restore.verify(backup) "
+                + "or a restore drill verifies one");
+        assertThat(plan.decisions().get(20).reasons()).contains(RetentionPlanner.NEWEST_VERIFIED);
+    }
+
+    @Test
+    void dryRunWithNoVerifiedBackup_warnsAndSaysSince_whenTheNewestVerifiedIsOld() {
+        Instant first = Instant.parse("2026-11-01T02:00:00Z");
+        List<BackupRecord> none = new ArrayList<>();
+        for (int d = 0; d < 5; d++) {
+            none.add(BackupRecord.builder(Backups.id(first.plus(Duration.ofDays(d)), BackupType.LOGICAL, 100 + d)).build());
+        }
+        Instant now = first.plus(Duration.ofDays(20));
+
+        RetentionPlan unverified = RetentionPlanner.of(RetentionPolicy.keepLast(2)).plan(BackupHistory.of(none), now);
+        assertThat(unverified.toTable()).contains("WARNING: 5 of 5 backups have never been verified")
+                .contains("WARNING: no verified backup in the last 7d (no backup has ever been verified)");
+
+        List<BackupRecord> oldDrill = new ArrayList<>(none);
+        oldDrill.set(0, none.get(0).toBuilder().verified().build());
+        RetentionPlan stale = RetentionPlanner.builder().policy(RetentionPolicy.keepLast(2))
+                .warnIfNoVerifiedBackupWithin(Duration.ofDays(3)).build().plan(BackupHistory.of(oldDrill), now);
+        assertThat(stale.warnings()).contains("no verified backup in the last 3d (newest verified: " + none.get(0).id()
+                + ", finished " + none.get(0).finishedAt() + ")");
+
+        RetentionPlan fresh = RetentionPlanner.builder().policy(RetentionPolicy.keepLast(2))
+                .warnIfNoVerifiedBackupWithin(Duration.ofDays(30)).build().plan(BackupHistory.of(oldDrill), now);
+        assertThat(fresh.warnings()).noneMatch(w -> w.startsWith("no verified backup"));
     }
 
     @Test

@@ -79,9 +79,23 @@ class RetentionPropertiesTest {
     }
 
     private static RetentionPlan plan(RetentionPolicy p, Scenario s) {
-        // the scenario's seed picks the log retention mode, so every property covers both
+        // the scenario's seed picks the log retention mode and what rules count, so every property
+        // covers each
         LogRetention mode = (s.seed() & 1) == 0 ? LogRetention.CONTIGUOUS : LogRetention.NEEDED;
-        return RetentionPlanner.builder().policy(p).tiers(TIERS).logRetention(mode).build().plan(s.history(), s.now());
+        RetentionPlanner.Builder b = RetentionPlanner.builder().policy(p).tiers(TIERS).logRetention(mode);
+        if (countsOnlyVerified(s)) {
+            b.countingOnlyVerified();
+        }
+        return b.build().plan(s.history(), s.now());
+    }
+
+    private static boolean countsOnlyVerified(Scenario s) {
+        return (s.seed() & 2) != 0;
+    }
+
+    /** The backups the planner's rules count in scenario {@code s}. */
+    private static List<BackupRecord> counted(Scenario s) {
+        return countsOnlyVerified(s) ? s.history().verified() : s.history().usable();
     }
 
     @Property(tries = 400, seed = "20261121")
@@ -89,6 +103,20 @@ class RetentionPropertiesTest {
         RetentionPlan plan = plan(p, s);
         s.history().newestVerified().ifPresent(r -> assertThat(plan.kept()).contains(r.id()));
         assertThat(plan.keepsAVerifiedBackup()).isEqualTo(s.history().newestVerified().isPresent());
+    }
+
+    @Property(tries = 300, seed = "20261121")
+    void warns_exactlyWhenABackupWasNeverVerified_orNoneWasVerifiedInAWeek(@ForAll("scenarios") Scenario s,
+                                                                       @ForAll("policies") RetentionPolicy p) {
+        RetentionPlan plan = plan(p, s);
+        long never = s.history().backups().stream().filter(r -> r.status() == BackupStatus.UNVERIFIED).count();
+        boolean stale = !s.history().backups().isEmpty() && s.history().newestVerified()
+                .map(r -> r.finishedAt().isBefore(s.now().minus(Duration.ofDays(7)))).orElse(true);
+
+        assertThat(plan.warnings().stream().filter(w -> w.contains("never been verified")).toList())
+                .hasSize(never > 0 ? 1 : 0)
+                .allSatisfy(w -> assertThat(w).startsWith(never + " of " + s.history().backups().size() + " backups"));
+        assertThat(plan.warnings().stream().anyMatch(w -> w.startsWith("no verified backup in the last 7d"))).isEqualTo(stale);
     }
 
     @Property(tries = 400, seed = "20261121")
@@ -118,7 +146,7 @@ class RetentionPropertiesTest {
         RetentionPlan plan = plan(RetentionPolicy.keepRecoveryWindow(window).and(other), s);
         Instant start = s.now().minus(window);
         for (String stream : List.of("wal/1", "wal/2")) {
-            List<BackupRecord> candidates = s.history().verified().stream()
+            List<BackupRecord> candidates = counted(s).stream()
                     .filter(r -> r.requiredLogs().map(l -> l.stream().equals(stream)).orElse(false)).toList();
             if (candidates.isEmpty()) {
                 continue;
@@ -182,25 +210,26 @@ class RetentionPropertiesTest {
     @Property(tries = 300, seed = "20261121")
     void calendarBuckets_acrossDaylightSavingAndYearEnds_holdOneNewestBackupEach(@ForAll("scenarios") Scenario s) {
         ZoneId z = s.zone();
-        List<BackupRecord> verified = s.history().verified();
+        // the rules alone, as a user calls them: they count every backup whose validation did not fail
+        List<BackupRecord> usable = s.history().usable();
         // oracles independent of the rule's own bucket names: zones here have whole-hour offsets
-        checkOnePerBucket(RetentionPolicy.keepHourly(Integer.MAX_VALUE, z), s, verified,
+        checkOnePerBucket(RetentionPolicy.keepHourly(Integer.MAX_VALUE, z), s, usable,
                 r -> Long.toString(r.startedAt().getEpochSecond() / 3600));
-        checkOnePerBucket(RetentionPolicy.keepDaily(Integer.MAX_VALUE, z), s, verified,
+        checkOnePerBucket(RetentionPolicy.keepDaily(Integer.MAX_VALUE, z), s, usable,
                 r -> r.startedAt().atZone(z).toLocalDate().toString());
-        checkOnePerBucket(RetentionPolicy.keepWeekly(Integer.MAX_VALUE, z), s, verified,
+        checkOnePerBucket(RetentionPolicy.keepWeekly(Integer.MAX_VALUE, z), s, usable,
                 r -> r.startedAt().atZone(z).toLocalDate().with(java.time.DayOfWeek.MONDAY).toString());
-        checkOnePerBucket(RetentionPolicy.keepMonthly(Integer.MAX_VALUE, z), s, verified,
+        checkOnePerBucket(RetentionPolicy.keepMonthly(Integer.MAX_VALUE, z), s, usable,
                 r -> java.time.YearMonth.from(r.startedAt().atZone(z)).toString());
-        checkOnePerBucket(RetentionPolicy.keepYearly(Integer.MAX_VALUE, z), s, verified,
+        checkOnePerBucket(RetentionPolicy.keepYearly(Integer.MAX_VALUE, z), s, usable,
                 r -> Integer.toString(r.startedAt().atZone(z).getYear()));
     }
 
-    private static void checkOnePerBucket(RetentionPolicy rule, Scenario s, List<BackupRecord> verified,
+    private static void checkOnePerBucket(RetentionPolicy rule, Scenario s, List<BackupRecord> counted,
                                           java.util.function.Function<BackupRecord, String> bucket) {
         Selection sel = rule.select(s.history(), s.now());
         java.util.Map<String, BackupRecord> newest = new java.util.HashMap<>();
-        for (BackupRecord r : verified) {
+        for (BackupRecord r : counted) {
             newest.merge(bucket.apply(r), r, (a, b) -> b.startedAt().compareTo(a.startedAt()) >= 0 ? b : a);
         }
         assertThat(sel.backups().keySet()).as(rule.toString())

@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

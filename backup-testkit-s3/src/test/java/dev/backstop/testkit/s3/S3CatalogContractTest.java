@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import dev.backstop.core.Repository;
 import dev.backstop.testkit.contract.CatalogContract;
@@ -6,6 +6,6 @@ import dev.backstop.testkit.contract.CatalogContract;
 class S3CatalogContractTest extends CatalogContract {
     @Override
     protected Repository newRepository() {
-        return Repository.on(LocalS3.shared().sinkBuilder("catalog-contract").prefix("repo").build());
+        return Repository.on(LocalS3.shared().sinkBuilder(LocalS3.shared().newBucket("catalog-contract")).prefix("repo").build());
     }
 }

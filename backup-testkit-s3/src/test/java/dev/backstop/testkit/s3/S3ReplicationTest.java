@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -49,7 +49,7 @@ class S3ReplicationTest {
     }
 
     private S3Sink sink(S3AsyncClient client, String hint) {
-        return S3Sink.builder().client(client).bucket(s3.createBucket(hint)).prefix("repo").partSize(DataSize.ofMiB(5)).build();
+        return S3Sink.builder().client(client).bucket(s3.newBucket(hint)).prefix("repo").partSize(DataSize.ofMiB(5)).build();
     }
 
     private byte[] restore(Repository repo, KeyEncryptionKey kek, Manifest m) {
@@ -87,7 +87,7 @@ class S3ReplicationTest {
         try (S3AsyncClient other = s3.clientBuilder().build()) {
             Repository primary = Repository.on(sink(s3.client(), "primary"));
             Repository replica = Repository.on(sink(other, "replica"));
-            Manifest m = BackupPipeline.builder().source(source(data)).repository(primary).build().run();
+            Manifest m = BackupPipeline.builder().source(source(data)).repository(primary).noEncryption().build().run();
 
             Replication.Outcome o = Replication.from(primary).to("dr", replica).build().copy(m.id()).get(0);
 

@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import dev.backstop.core.DataSize;
 import dev.backstop.core.Sink;
@@ -8,7 +8,7 @@ import dev.backstop.testkit.contract.SinkContract;
 class S3SinkContractTest extends SinkContract {
     @Override
     protected Sink newSink() {
-        return LocalS3.shared().sinkBuilder("sink-contract").prefix("repo").partSize(DataSize.ofMiB(5)).build();
+        return LocalS3.shared().sinkBuilder(LocalS3.shared().newBucket("sink-contract")).prefix("repo").partSize(DataSize.ofMiB(5)).build();
     }
 
     /** Two full parts and one byte, so the multipart path and its last short part are exercised. */

@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -79,7 +79,7 @@ class S3SinkFaultTest {
 
     @Test
     void serverErrorOnPart3_isRetriedFromItsBuffer_andTheObjectIsExact() throws IOException {
-        String bucket = s3.createBucket("fault-500");
+        String bucket = s3.newBucket("fault-500");
         front.inject(S3Front.uploadOfPart(3), S3Front.Fault.SERVER_ERROR, 1);
         byte[] data = random(4 * PART + 123, 1);
         S3Sink sink = sink(bucket);
@@ -93,7 +93,7 @@ class S3SinkFaultTest {
 
     @Test
     void partDamagedOnTheWay_isRefusedByItsSha256_andResentFromItsBuffer() throws IOException {
-        String bucket = s3.createBucket("fault-corrupt");
+        String bucket = s3.newBucket("fault-corrupt");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 1);
         byte[] data = random(3 * PART + 5, 8);
         S3Sink sink = sink(bucket);
@@ -106,7 +106,7 @@ class S3SinkFaultTest {
 
     @Test
     void withCrc32cParts_aDamagedPartIsRefusedAndResent_andTheObjectIsExact() throws IOException {
-        String bucket = s3.createBucket("fault-corrupt-crc");
+        String bucket = s3.newBucket("fault-corrupt-crc");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 1);
         front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/small"), S3Front.Fault.CORRUPT_BODY, 1);
         byte[] data = random(3 * PART + 5, 11);
@@ -126,7 +126,7 @@ class S3SinkFaultTest {
 
     @Test
     void withCrc32cParts_aCompleteWhoseAnswerIsLost_isRecognizedAsOurs() throws IOException {
-        String bucket = s3.createBucket("fault-lost-complete-crc");
+        String bucket = s3.newBucket("fault-lost-complete-crc");
         front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
         front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/manifest.json"), S3Front.Fault.LOSE_RESPONSE, 1);
         byte[] data = random(2 * PART + 7, 13);
@@ -143,7 +143,7 @@ class S3SinkFaultTest {
 
     @Test
     void partDamagedOnEveryAttempt_failsTheUpload_andPublishesNothing() throws IOException {
-        String bucket = s3.createBucket("fault-corrupt-always");
+        String bucket = s3.newBucket("fault-corrupt-always");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.CORRUPT_BODY, 100);
         S3Sink sink = sink(bucket);
 
@@ -156,7 +156,7 @@ class S3SinkFaultTest {
 
     @Test
     void singlePutDamagedOnTheWay_isRefusedAndResent() throws IOException {
-        String bucket = s3.createBucket("fault-corrupt-put");
+        String bucket = s3.newBucket("fault-corrupt-put");
         front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/small"), S3Front.Fault.CORRUPT_BODY, 1);
         byte[] data = random(1000, 10);
         S3Sink sink = sink(bucket);
@@ -169,7 +169,7 @@ class S3SinkFaultTest {
 
     @Test
     void droppedConnectionDuringPart2_isRetried_andTheObjectIsExact() throws IOException {
-        String bucket = s3.createBucket("fault-drop");
+        String bucket = s3.newBucket("fault-drop");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.DROP_CONNECTION, 1);
         byte[] data = random(3 * PART, 2);
         S3Sink sink = sink(bucket);
@@ -182,7 +182,7 @@ class S3SinkFaultTest {
 
     @Test
     void completeWhoseAnswerIsLost_isRetried_andRecognizesItsOwnObject() throws IOException {
-        String bucket = s3.createBucket("fault-lost-complete");
+        String bucket = s3.newBucket("fault-lost-complete");
         front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
         byte[] data = random(2 * PART + 7, 6);
         S3Sink sink = sink(bucket);
@@ -197,7 +197,7 @@ class S3SinkFaultTest {
     void completeWhoseAnswerIsLost_withoutIfNoneMatch_isRecognizedByItsChecksum() throws IOException {
         // a mutable object is written without If-None-Match: the repeated complete finds the upload
         // gone, and only the object's checksum says that the first attempt was ours
-        String bucket = s3.createBucket("fault-lost-complete-state");
+        String bucket = s3.newBucket("fault-lost-complete-state");
         front.inject(S3Front.completeOfMultipart(), S3Front.Fault.LOSE_RESPONSE, 1);
         byte[] data = random(2 * PART + 11, 8);
         S3Sink sink = sink(bucket);
@@ -210,7 +210,7 @@ class S3SinkFaultTest {
 
     @Test
     void putWhoseAnswerIsLost_isRetried_andRecognizesItsOwnObject() throws IOException {
-        String bucket = s3.createBucket("fault-lost-put");
+        String bucket = s3.newBucket("fault-lost-put");
         front.inject(s -> s.method().equals("PUT") && s.path().endsWith("/manifest.json"), S3Front.Fault.LOSE_RESPONSE, 1);
         byte[] data = random(500, 7);
         S3Sink sink = sink(bucket);
@@ -222,7 +222,7 @@ class S3SinkFaultTest {
 
     @Test
     void partFailingEveryAttempt_failsTheCommit_publishesNothing_andLeavesNoUpload() {
-        String bucket = s3.createBucket("fault-persistent");
+        String bucket = s3.newBucket("fault-persistent");
         front.inject(S3Front.uploadOfPart(2), S3Front.Fault.SERVER_ERROR, 100);
         S3Sink sink = sink(bucket);
 
@@ -237,7 +237,7 @@ class S3SinkFaultTest {
 
     @Test
     void wrongCredentials_failWithAClearError_andPublishNothing() {
-        String bucket = s3.createBucket("fault-creds");
+        String bucket = s3.newBucket("fault-creds");
         front.requireAccessKey("local-access-key");
         try (S3AsyncClient wrong = s3.clientBuilder().endpointOverride(front.endpoint())
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("stolen-key", "nope")))
@@ -265,7 +265,7 @@ class S3SinkFaultTest {
 
     @Test
     void twoWritersOfOneLargeImmutableKey_exactlyOneWins_theLoserGetsObjectExists() throws Exception {
-        String bucket = s3.createBucket("race");
+        String bucket = s3.newBucket("race");
         S3Sink sink = sink(bucket);
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {

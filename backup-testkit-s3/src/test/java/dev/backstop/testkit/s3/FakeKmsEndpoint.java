@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /** The repository lock on S3: leases are conditional creates, so one holder at a time. */
 class S3RepositoryLockTest {
-    private final S3Sink sink = LocalS3.shared().sinkBuilder("lock").prefix("repo").build();
+    private final S3Sink sink = LocalS3.shared().sinkBuilder(LocalS3.shared().newBucket("lock")).prefix("repo").build();
 
     @Test
     void secondHolder_isRefusedWhileTheFirstHolds_andGetsAHigherTokenAfterRelease() {

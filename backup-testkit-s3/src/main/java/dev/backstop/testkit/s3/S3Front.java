@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.testkit.s3;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

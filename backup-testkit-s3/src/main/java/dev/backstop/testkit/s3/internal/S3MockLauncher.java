@@ -1,0 +1,42 @@
+package dev.backstop.testkit.s3.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.InvocationTargetException;
+
+/**
+ * Main class of the S3Mock child process that {@code LocalS3} starts; not API. It runs S3Mock's
+ * executable jar (on the class path next to this class) as {@code java -jar} would, and exits
+ * when its standard input ends. The parent holds that pipe open and never writes to it, so the
+ * child ends with the test JVM however that ends, even killed with {@code SIGKILL}, when no
+ * shutdown hook runs.
+ */
+public final class S3MockLauncher {
+    private S3MockLauncher() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        Thread watch = new Thread(S3MockLauncher::exitWhenParentGoes, "parent-watch");
+        watch.setDaemon(true);
+        watch.start();
+        try {
+            // Spring Boot's launcher finds its archive from its own class's location: the exec jar
+            Class.forName("org.springframework.boot.loader.launch.JarLauncher")
+                    .getMethod("main", String[].class).invoke(null, (Object) args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static void exitWhenParentGoes() {
+        try (InputStream in = System.in) {
+            byte[] buf = new byte[256];
+            while (in.read(buf) >= 0) {
+                // the parent never writes; anything read is ignored
+            }
+        } catch (IOException e) {
+            // a broken pipe means the same as end of input
+        }
+        System.exit(0);
+    }
+}
