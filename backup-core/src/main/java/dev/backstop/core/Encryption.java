@@ -268,7 +268,7 @@ public final class Encryption {
                 } finally {
                     java.util.Arrays.fill(material, (byte) 0);
                 }
-                ValidationResult check = restore.verify(m);
+                ValidationResult check = restore.verify(m, Restore.Recording.NONE); // recorded below, once the manifest is sealed
                 if (!check.passed()) {
                     refused.add(new DamagedObject(key, "its data does not decode: " + check.findings()));
                     continue;

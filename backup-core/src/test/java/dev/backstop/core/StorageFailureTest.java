@@ -36,7 +36,7 @@ class StorageFailureTest {
     }
 
     private static BackupPipeline pipeline(Repository repo, AtomicInteger attempts, byte[] data) {
-        return BackupPipeline.builder().source(TestSources.bytes(data)).repository(repo)
+        return BackupPipeline.builder().source(TestSources.bytes(data)).repository(repo).noEncryption()
                 .listener(new BackupListener() {
                     @Override
                     public void backupStarted(BackupId id, CaptureSource source) {

@@ -138,7 +138,7 @@ class PgTlsIT {
         PgEndpoint ep = byName(PgTls.verifyFull(ca.certificate()));
 
         Manifest m = BackupPipeline.builder().source(BaseBackupSource.builder(ep).build())
-                .repository(Repository.filesystem(tmp.resolve("physical-repo"))).build().run();
+                .repository(Repository.filesystem(tmp.resolve("physical-repo"))).noEncryption().build().run();
 
         assertThat(m.type()).isEqualTo(BackupType.PHYSICAL);
         assertThat(m.plaintextBytes()).isPositive();
@@ -195,7 +195,7 @@ class PgTlsIT {
             PgEndpoint ep = plain.endpoint().withTls(PgTls.require());
 
             assertThatThrownBy(() -> BackupPipeline.builder().source(PgDumpSource.builder(ep, "shop").build())
-                    .repository(Repository.filesystem(tmp.resolve("plain-repo"))).build().run())
+                    .repository(Repository.filesystem(tmp.resolve("plain-repo"))).noEncryption().build().run())
                     .isInstanceOf(CaptureException.class)
                     .hasMessageContaining("failed with sslmode=require: the server does not offer TLS");
             Object[] psql = libpq("psql", ep, "--dbname=shop", "--command=SELECT 1");

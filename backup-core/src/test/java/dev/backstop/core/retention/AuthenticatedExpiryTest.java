@@ -73,7 +73,7 @@ class AuthenticatedExpiryTest {
             };
             Manifest m = BackupPipeline.builder().source(source).repository(repo).clock(clock).random(random)
                     .encrypt(Encryption.with(kek)).pipelining(false).build().run();
-            restore.repository().recordValidation(restore.verify(m));
+            restore.verify(m);
             out.add(m);
         }
         return out;
