@@ -1,0 +1,408 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.source.CommandSource.StderrTail;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Restores a logical MariaDB/MySQL backup ({@link MariaDbDumpSource}) into a database.
+ *
+ * <pre>{@code
+ * MariaDbRestore.builder(restore, MariaDbEndpoint.of("127.0.0.1", 3306, "admin", pw), "shop_restored")
+ *     .build()
+ *     .run(restore.latest());
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The decoded dump streams into one {@code mariadb} client session loading
+ * a new staging database {@code <target>__bs_<random>} while the stream is verified (stored
+ * SHA-256, AEAD authentication, plaintext SHA-256, all checked by the time the stream ends).
+ * Only once the stream ended verified and the client exited 0 is anything moved into the
+ * target: all tables at once in one atomic {@code RENAME TABLE}, then views, triggers, routines
+ * and events re-created there from their definitions in staging (with the SQL mode, character
+ * set and time zone they were created under), and the staging database is dropped. A corrupted,
+ * truncated or wrongly keyed backup, or a failing load, leaves the target untouched (not even
+ * created) and the staging database dropped. If re-creating an object in the target fails, a
+ * target this restore created is dropped again. A target holding any table, view, routine or
+ * event is refused. The target is created with the source database's default character set and
+ * collation.
+ *
+ * <p><b>Restrictions.</b> Needs the right to create and drop databases, and to create objects
+ * with other definers (the dump keeps them). Between the table rename and the last re-created
+ * object, the target has its tables without all of their triggers (a moment; the target is new).
+ * Loading is single-session. MariaDB has no {@code RENAME DATABASE}, hence the move.
+ *
+ * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
+ */
+public final class MariaDbRestore {
+    private static final SecureRandom STAGING_IDS = new SecureRandom();
+
+    private final Restore restore;
+    private final MariaDbEndpoint target;
+    private final String database;
+    private final MariaDbTools tools;
+    private final Path workDir;
+
+    private MariaDbRestore(Builder b) {
+        this.restore = b.restore;
+        this.target = b.target;
+        this.database = b.database;
+        this.tools = b.tools;
+        this.workDir = b.workDir;
+    }
+
+    /** Restores through {@code restore} into {@code database} on {@code target}. */
+    public static Builder builder(Restore restore, MariaDbEndpoint target, String database) {
+        return new Builder(restore, target, database);
+    }
+
+    /**
+     * What one restore did: the plaintext bytes loaded, the time to fetch, verify and load
+     * (overlapping), and the time to move the verified objects into the target.
+     */
+    public record Report(String database, long plaintextBytes, Duration fetchVerifyAndLoad, Duration move) {
+        /** The recovery time. */
+        public Duration total() {
+            return fetchVerifyAndLoad.plus(move);
+        }
+    }
+
+    /** Restores the backup {@code m}. */
+    public Report run(Manifest m) {
+        String engine = m.source().engine();
+        if (!("mariadb".equals(engine) || "mysql".equals(engine)) || !"sql".equals(m.attributes().get("mariadb.format"))) {
+            throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is not a MariaDB/MySQL logical backup (engine "
+                    + engine + ", mariadb.format " + m.attributes().get("mariadb.format") + ")", null, false, m.id());
+        }
+        Path client;
+        try {
+            client = tools.tool("mysql".equals(engine) ? "mysql" : "mariadb");
+        } catch (NoSuchFileException e) {
+            throw new BackupException(Stage.CONFIGURE, e.getReason(), e, false, m.id());
+        }
+        boolean exists = checkTarget(m);
+        String staging = stagingName();
+        String charset = m.attributes().getOrDefault("mariadb.database_charset", "utf8mb4");
+        String collation = m.attributes().get("mariadb.database_collation");
+        long start = System.nanoTime();
+        boolean stagingCreated = false;
+        try {
+            execute(null, "CREATE DATABASE " + Sql.ident(staging) + defaults(charset, collation));
+            stagingCreated = true;
+            long bytes = load(m, client, staging);
+            Duration loaded = Duration.ofNanos(System.nanoTime() - start);
+            long moveStart = System.nanoTime();
+            move(m, staging, !exists, charset, collation);
+            return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart));
+        } catch (SQLException e) {
+            throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
+                    + " failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", e, ServerErrors.retryable(e), m.id());
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
+                    + " failed: " + e.getMessage(), e, false, m.id());
+        } finally {
+            if (stagingCreated) {
+                dropQuietly(staging);
+            }
+        }
+    }
+
+    private String stagingName() {
+        String suffix = "__bs_" + Long.toHexString(STAGING_IDS.nextLong() & Long.MAX_VALUE);
+        String base = database.length() + suffix.length() > 64 ? database.substring(0, 64 - suffix.length()) : database;
+        return base + suffix;
+    }
+
+    private static String defaults(String charset, String collation) {
+        return " CHARACTER SET " + Sql.ident(charset) + (collation == null ? "" : " COLLATE " + Sql.ident(collation));
+    }
+
+    /** Whether the target database exists; refuses a non-empty one. Changes nothing. */
+    private boolean checkTarget(Manifest m) {
+        try (Connection c = target.connect(null)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")) {
+                ps.setString(1, database);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return false;
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, name FROM ("
+                    + "SELECT 'table' kind, TABLE_NAME name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
+                    + "UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? "
+                    + "UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?) x ORDER BY 1, 2")) {
+                ps.setString(1, database);
+                ps.setString(2, database);
+                ps.setString(3, database);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        throw new BackupException(Stage.RESTORE, "target database '" + database + "' at " + target
+                                + " is not empty: it holds " + rs.getString(1) + " " + rs.getString(2)
+                                + "; restore into a new or empty database", null, false, m.id());
+                    }
+                }
+            }
+            return true;
+        } catch (SQLException e) {
+            throw new BackupException(Stage.RESTORE, "could not inspect the restore target '" + database + "' at " + target + ": "
+                    + e.getMessage(), e, ServerErrors.retryable(e), m.id());
+        }
+    }
+
+    /** Streams the verified dump into the client loading {@code staging}; returns the plaintext bytes. */
+    private long load(Manifest m, Path client, String staging) throws IOException {
+        try (OptionFile options = OptionFile.create(target, workDir)) {
+            List<String> cmd = List.of(client.toString(), options.argument(), "--binary-mode", "--batch",
+                    "--default-character-set=utf8mb4", "--database=" + staging);
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT")) {
+                pb.environment().remove(v);
+            }
+            Process p = pb.start();
+            StderrTail stderr = StderrTail.start(p.getErrorStream(), client.getFileName().toString());
+            long bytes = 0;
+            try {
+                try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM); OutputStream out = p.getOutputStream()) {
+                    byte[] buf = new byte[256 * 1024];
+                    int n;
+                    while ((n = in.read(buf)) >= 0) {
+                        out.write(buf, 0, n);
+                        bytes += n;
+                    }
+                } catch (IOException e) {
+                    if (!p.isAlive()) {
+                        throw new IOException(client.getFileName() + " stopped reading after " + bytes + " bytes (exit code "
+                                + p.exitValue() + "): " + stderr.await().strip(), e);
+                    }
+                    throw e;
+                }
+                int exit = p.waitFor();
+                if (exit != 0) {
+                    throw new IOException(client.getFileName() + " exited " + exit + " loading the staging database '" + staging
+                            + "': " + stderr.await().strip());
+                }
+                return bytes;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while loading", e);
+            } catch (IntegrityException e) {
+                // the stream failed verification: what was loaded so far is dropped with the staging database
+                throw e;
+            } finally {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /** One object to re-create: its statement and the session settings it was created under. */
+    private record Definition(String kind, String name, String sqlMode, String charsetClient, String collation,
+                              String timeZone, String statement) {
+    }
+
+    /** Moves every object from {@code staging} into the target. */
+    private void move(Manifest m, String staging, boolean create, String charset, String collation) throws SQLException {
+        List<Definition> views = new ArrayList<>();
+        List<Definition> others = new ArrayList<>();
+        List<String> tables = new ArrayList<>();
+        try (Connection c = target.connect(staging)) {
+            for (String[] t : rows(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
+                    + "ORDER BY TABLE_NAME", staging)) {
+                if ("VIEW".equals(t[1])) {
+                    String[] v = show(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
+                    views.add(new Definition("view", t[0], null, v[2], v[3], null, v[1]));
+                } else {
+                    tables.add(t[0]);
+                }
+            }
+            for (String[] t : rows(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+                    + "WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER", staging)) {
+                String[] s = show(c, "SHOW CREATE TRIGGER " + Sql.ident(t[0]));
+                others.add(new Definition("trigger", t[0], s[1], s[3], s[4], null, s[2]));
+            }
+            for (String[] r : rows(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES "
+                    + "WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_TYPE, ROUTINE_NAME", staging)) {
+                String[] s = show(c, "SHOW CREATE " + r[1] + " " + Sql.ident(r[0]));
+                others.add(new Definition(r[1].toLowerCase(java.util.Locale.ROOT), r[0], s[1], s[3], s[4], null, s[2]));
+            }
+            for (String[] e : rows(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? "
+                    + "ORDER BY EVENT_NAME", staging)) {
+                String[] s = show(c, "SHOW CREATE EVENT " + Sql.ident(e[0]));
+                others.add(new Definition("event", e[0], s[1], s[4], s[5], s[2], s[3]));
+            }
+            try (Statement st = c.createStatement()) {
+                // a table with triggers cannot move to another database; views cannot move at all
+                for (Definition d : others) {
+                    if (d.kind().equals("trigger")) {
+                        st.execute("DROP TRIGGER " + Sql.ident(d.name()));
+                    }
+                }
+                for (Definition v : views) {
+                    st.execute("DROP VIEW " + Sql.ident(v.name()));
+                }
+            }
+        }
+        boolean created = false;
+        try {
+            if (create) {
+                execute(null, "CREATE DATABASE " + Sql.ident(database) + defaults(charset, collation));
+                created = true;
+            }
+            if (!tables.isEmpty()) {
+                List<String> pairs = new ArrayList<>();
+                for (String t : tables) {
+                    pairs.add(Sql.ident(staging) + "." + Sql.ident(t) + " TO " + Sql.ident(database) + "." + Sql.ident(t));
+                }
+                execute(null, "RENAME TABLE " + String.join(", ", pairs));
+            }
+            try (Connection c = target.connect(database)) {
+                createViews(c, views);
+                for (Definition d : others) {
+                    recreate(c, d);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            if (created) {
+                dropQuietly(database);
+            }
+            throw e;
+        }
+    }
+
+    /** Creates views in an order their dependencies allow: each pass creates what it can. */
+    private static void createViews(Connection c, List<Definition> views) throws SQLException {
+        List<Definition> left = new ArrayList<>(views);
+        while (!left.isEmpty()) {
+            List<Definition> failed = new ArrayList<>();
+            SQLException last = null;
+            for (Definition v : left) {
+                try {
+                    recreate(c, v);
+                } catch (SQLException e) {
+                    failed.add(v);
+                    last = e;
+                }
+            }
+            if (failed.size() == left.size()) {
+                throw new SQLException("could not re-create view " + failed.get(0).name() + ": " + last.getMessage(),
+                        last.getSQLState(), last.getErrorCode(), last);
+            }
+            left = failed;
+        }
+    }
+
+    private static void recreate(Connection c, Definition d) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            if (d.sqlMode() != null) {
+                st.execute("SET SESSION sql_mode = " + Sql.literal(d.sqlMode()));
+            }
+            if (d.timeZone() != null) {
+                st.execute("SET SESSION time_zone = " + Sql.literal(d.timeZone()));
+            }
+            if (d.charsetClient() != null) {
+                st.execute("SET SESSION character_set_client = " + Sql.literal(d.charsetClient()));
+            }
+            if (d.collation() != null) {
+                st.execute("SET SESSION collation_connection = " + Sql.literal(d.collation()));
+            }
+            st.execute(d.statement());
+        } catch (SQLException e) {
+            throw new SQLException("could not re-create " + d.kind() + " " + d.name() + " in the target: " + e.getMessage(),
+                    e.getSQLState(), e.getErrorCode(), e);
+        }
+    }
+
+    private static List<String[]> rows(Connection c, String sql, String database) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, database);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String[] show(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            int n = rs.getMetaData().getColumnCount();
+            String[] out = new String[n];
+            if (rs.next()) {
+                for (int i = 0; i < n; i++) {
+                    out[i] = rs.getString(i + 1);
+                }
+            }
+            return out;
+        }
+    }
+
+    private void execute(String db, String sql) throws SQLException {
+        try (Connection c = target.connect(db); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private void dropQuietly(String name) {
+        try {
+            execute(null, "DROP DATABASE IF EXISTS " + Sql.ident(name));
+        } catch (SQLException ignored) {
+            // the restore already failed or finished; a leftover staging database has a recognisable name
+        }
+    }
+
+    /** Builder for {@link MariaDbRestore}. */
+    public static final class Builder {
+        private final Restore restore;
+        private final MariaDbEndpoint target;
+        private final String database;
+        private MariaDbTools tools = MariaDbTools.locate();
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+
+        private Builder(Restore restore, MariaDbEndpoint target, String database) {
+            this.restore = Objects.requireNonNull(restore, "restore");
+            this.target = Objects.requireNonNull(target, "target");
+            this.database = Objects.requireNonNull(database, "database");
+            if (database.isBlank() || database.length() > 64) {
+                throw new IllegalArgumentException("database: got '" + database + "', need a database name of 1..64 characters");
+            }
+        }
+
+        /** Where the client program is found ({@link MariaDbTools#locate()} by default). */
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /** Where the private option file is written (default {@code java.io.tmpdir}). */
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        public MariaDbRestore build() {
+            return new MariaDbRestore(this);
+        }
+    }
+}
