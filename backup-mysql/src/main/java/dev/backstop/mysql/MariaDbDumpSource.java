@@ -49,7 +49,8 @@ import java.util.concurrent.Executor;
  * session's: equal positions mean no transaction committed between the two snapshots, so both
  * see the same data. When they differ (a write committed in between), the dump is stopped before
  * anything was written and both start again, up to {@link Builder#snapshotAttempts} times; then
- * the capture fails retryably. Tables of non-transactional engines (anything but InnoDB) are
+ * the capture fails retryably, unless {@link Builder#briefGlobalReadLock()} lets the last attempt
+ * hold a global read lock while the two snapshots start. Tables of non-transactional engines (anything but InnoDB) are
  * refused, naming them, unless {@link Builder#allowNonTransactional()} was called. The password
  * reaches the dump program only through a private option file given as {@code --defaults-file}
  * (so no other option file is read), deleted when it exits; never through argv or the
@@ -78,6 +79,7 @@ public final class MariaDbDumpSource implements CaptureSource {
     private final boolean allowNonTransactional;
     private final boolean fingerprints;
     private final int snapshotAttempts;
+    private final boolean globalReadLock;
     private final Path workDir;
     private final Executor executor;
     private final List<String> extraArgs;
@@ -89,6 +91,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         this.allowNonTransactional = b.allowNonTransactional;
         this.fingerprints = b.fingerprints;
         this.snapshotAttempts = b.snapshotAttempts;
+        this.globalReadLock = b.globalReadLock;
         this.workDir = b.workDir;
         this.executor = b.executor;
         this.extraArgs = List.copyOf(b.extraArgs);
@@ -152,6 +155,10 @@ public final class MariaDbDumpSource implements CaptureSource {
         cmd.addAll(flavor.dumpArguments(options.argument(), database, extraArgs));
         DumpComments.Position snapshot = null;
         for (int attempt = 1; ; attempt++) {
+            Connection lock = null;
+            if (withFingerprints && globalReadLock && attempt == snapshotAttempts) {
+                lock = globalReadLock();
+            }
             if (withFingerprints) {
                 snapshot = startSnapshot(c);
             }
@@ -175,6 +182,11 @@ public final class MariaDbDumpSource implements CaptureSource {
                     headLength += n;
                     dumped = DumpComments.position(head, headLength);
                 }
+                if (lock != null) {
+                    // both snapshots exist now: writers may go on
+                    unlock(lock);
+                    lock = null;
+                }
                 if (dumped.isEmpty()) {
                     p.destroyForcibly();
                     int exit = waitFor(p);
@@ -192,17 +204,44 @@ public final class MariaDbDumpSource implements CaptureSource {
                         throw new CaptureFailedException("could not take the fingerprints of database '" + database
                                 + "' at the dump's binlog position: writes committed between the two snapshots on each of "
                                 + attempt + " attempts (last: fingerprint session at " + snapshot + ", dump at " + dumped.get()
-                                + "); retry at a quieter time or raise snapshotAttempts", null, null, null, true);
+                                + "); retry at a quieter time, raise snapshotAttempts, or allow a brief lock with "
+                                + "briefGlobalReadLock()", null, null, null, true);
                     }
                     continue;
                 }
                 return stream(c, p, stderr, in, head, headLength, dumped.get(), attempt, flavor, facts, program,
                         withFingerprints, nonTransactional, streams);
             } finally {
+                if (lock != null) {
+                    unlock(lock);
+                }
                 if (p.isAlive()) {
                     p.destroyForcibly();
                 }
             }
+        }
+    }
+
+    /** A session holding {@code FLUSH TABLES WITH READ LOCK}: no transaction commits while it is held. */
+    private Connection globalReadLock() throws SQLException {
+        Connection l = endpoint.connect(database);
+        try (Statement st = l.createStatement()) {
+            // a long statement elsewhere must not make every writer wait behind this lock for long
+            st.execute("SET SESSION lock_wait_timeout = 10");
+            st.execute("FLUSH TABLES WITH READ LOCK");
+            return l;
+        } catch (SQLException e) {
+            l.close();
+            throw new SQLException("could not take the brief global read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD "
+                    + "privilege and no long-running statement): " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
+        }
+    }
+
+    private static void unlock(Connection l) {
+        try (l; Statement st = l.createStatement()) {
+            st.execute("UNLOCK TABLES");
+        } catch (SQLException ignored) {
+            // closing the session releases the lock as well
         }
     }
 
@@ -408,6 +447,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         private boolean allowNonTransactional;
         private boolean fingerprints = true;
         private int snapshotAttempts = 5;
+        private boolean globalReadLock;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Executor executor = r -> {
             Thread t = new Thread(r, "backstop-mariadb-fingerprints");
@@ -454,6 +494,19 @@ public final class MariaDbDumpSource implements CaptureSource {
                 throw new IllegalArgumentException("snapshotAttempts: got " + attempts + ", must be 1..100");
             }
             this.snapshotAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * Lets the last of the {@link #snapshotAttempts} hold {@code FLUSH TABLES WITH READ LOCK}
+         * from just before the fingerprint snapshot until the dump has reported its position (the
+         * time the dump program needs to connect and start its transaction), so both snapshots
+         * are sure to be at one point even on a busy server. Commits on the whole server wait
+         * meanwhile, and the lock itself waits up to 10 s for running statements to finish. Needs
+         * the RELOAD privilege. Off by default: then a busy server fails the capture retryably.
+         */
+        public Builder briefGlobalReadLock() {
+            this.globalReadLock = true;
             return this;
         }
 
