@@ -400,7 +400,9 @@ public final class MariaDbDumpSource implements CaptureSource {
         try {
             return f.get();
         } catch (ExecutionException e) {
-            throw new CaptureFailedException(e.getCause().getMessage(), null, null, e.getCause());
+            Throwable cause = e.getCause();
+            boolean retryable = cause.getCause() instanceof SQLException s && ServerErrors.retryable(s);
+            throw new CaptureFailedException(cause.getMessage(), null, null, cause, retryable);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CaptureFailedException("interrupted while fingerprinting database '" + database + "'", null, null, e);

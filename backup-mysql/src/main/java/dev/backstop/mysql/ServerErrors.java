@@ -11,8 +11,11 @@ import java.util.Set;
  * SQLSTATEs, and from the client programs' stderr.
  */
 final class ServerErrors {
-    /** Too many connections, shutdown in progress, server gone away, lost connection, cannot connect. */
-    private static final Set<Integer> RETRYABLE_CODES = Set.of(1040, 1053, 2002, 2003, 2006, 2013, 1927);
+    /**
+     * Too many connections, shutdown in progress, server gone away, lost connection, cannot
+     * connect, connection killed, and a table altered under a consistent snapshot (1412).
+     */
+    private static final Set<Integer> RETRYABLE_CODES = Set.of(1040, 1053, 2002, 2003, 2006, 2013, 1927, 1412);
     private static final Set<Integer> PERMANENT_CODES = Set.of(1044, 1045, 1049, 1698);
 
     private ServerErrors() {
@@ -42,7 +45,8 @@ final class ServerErrors {
             return false;
         }
         return s.contains("lost connection") || s.contains("gone away") || s.contains("can't connect")
-                || s.contains("connection refused") || s.contains("too many connections") || s.contains("shutdown in progress");
+                || s.contains("connection refused") || s.contains("too many connections") || s.contains("shutdown in progress")
+                || s.contains("table definition has changed");
     }
 
     /** A sentence saying why connecting to {@code database} failed, naming the setting to check. */

@@ -194,6 +194,53 @@ class MariaDbBadInputIT {
         }
     }
 
+    @Test
+    void aTableAlteredDuringTheDump_failsTheCaptureNamingTheChange_andPublishesNothing() throws Exception {
+        db.createDatabase("altered");
+        try (Connection c = db.connect("altered"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE a_big (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB");
+            st.execute("INSERT INTO a_big SELECT seq, REPEAT(SHA2(seq, 256), 3) FROM seq_1_to_100000");
+            st.execute("CREATE TABLE z_later (id INT PRIMARY KEY) ENGINE=InnoDB");
+            st.execute("INSERT INTO z_later SELECT seq FROM seq_1_to_10");
+        }
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        CaptureSource dump = MariaDbDumpSource.builder(db.endpoint(), "altered").build();
+        AtomicBoolean altered = new AtomicBoolean();
+        // rebuilds the table the dump reaches last while it is still dumping the first
+        CaptureSource altering = new CaptureSource() {
+            @Override
+            public BackupType type() {
+                return dump.type();
+            }
+
+            @Override
+            public CaptureResult capture(Streams streams) throws IOException {
+                return dump.capture(name -> new FilterOutputStream(streams.open(name)) {
+                    long written;
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        out.write(b, off, len);
+                        written += len;
+                        if (written > (1 << 20) && altered.compareAndSet(false, true)) {
+                            try (Connection c = db.connect("altered"); Statement st = c.createStatement()) {
+                                st.execute("ALTER TABLE z_later ADD COLUMN note VARCHAR(10), FORCE");
+                            } catch (java.sql.SQLException e) {
+                                throw new IOException(e);
+                            }
+                        }
+                    }
+                });
+            }
+        };
+
+        assertThatThrownBy(() -> pipeline(altering, repo, LocalKeysetKek.create(tmp.resolve("kek.json"))).run())
+                .isInstanceOfSatisfying(CaptureException.class, e -> assertThat(e.retryable()).isTrue())
+                .hasMessageContaining("Table definition has changed");
+        assertThat(altered).isTrue();
+        assertNothingPublished(repo);
+    }
+
     /** Runs {@code backup} while another session commits inserts into {@code busy.events} without pause. */
     private static <T> T whileWriting(String database, java.util.concurrent.Callable<T> backup, AtomicLong inserted)
             throws Exception {
