@@ -6,7 +6,6 @@ import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.source.CommandSource.StderrTail;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,7 +20,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Restores a logical MariaDB/MySQL backup ({@link MariaDbDumpSource}) into a database.
@@ -32,8 +33,10 @@ import java.util.Objects;
  *     .run(restore.latest());
  * }</pre>
  *
- * <p><b>Guarantees.</b> The decoded dump streams into one {@code mariadb} client session loading
- * a new staging database {@code <target>__bs_<random>} while the stream is verified (stored
+ * <p><b>Guarantees.</b> The decoded dump streams into {@link Builder#jobs} {@code mariadb} client
+ * sessions (table by table: each table's section goes whole to one session, views, routines and
+ * events load after every table) loading a new staging database {@code <target>__bs_<random>}
+ * while the stream is verified (stored
  * SHA-256, AEAD authentication, plaintext SHA-256, all checked by the time the stream ends).
  * Only once the stream ended verified and the client exited 0 is anything moved into the
  * target: all tables at once in one atomic {@code RENAME TABLE}, then views, triggers, routines
@@ -48,7 +51,8 @@ import java.util.Objects;
  * <p><b>Restrictions.</b> Needs the right to create and drop databases, and to create objects
  * with other definers (the dump keeps them). Between the table rename and the last re-created
  * object, the target has its tables without all of their triggers (a moment; the target is new).
- * Loading is single-session. MariaDB has no {@code RENAME DATABASE}, hence the move.
+ * One table's rows load in one session, with its secondary indexes maintained as rows arrive.
+ * MariaDB has no {@code RENAME DATABASE}, hence the move.
  *
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
  */
@@ -60,6 +64,7 @@ public final class MariaDbRestore {
     private final String database;
     private final MariaDbTools tools;
     private final Path workDir;
+    private final int jobs;
 
     private MariaDbRestore(Builder b) {
         this.restore = b.restore;
@@ -67,6 +72,7 @@ public final class MariaDbRestore {
         this.database = b.database;
         this.tools = b.tools;
         this.workDir = b.workDir;
+        this.jobs = b.jobs;
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -168,49 +174,80 @@ public final class MariaDbRestore {
         }
     }
 
-    /** Streams the verified dump into the client loading {@code staging}; returns the plaintext bytes. */
+    /** Streams the verified dump into the client sessions loading {@code staging}; returns the plaintext bytes. */
     private long load(Manifest m, Path client, String staging) throws IOException {
         try (OptionFile options = OptionFile.create(target, workDir)) {
-            List<String> cmd = List.of(client.toString(), options.argument(), "--binary-mode", "--batch",
-                    "--default-character-set=utf8mb4", "--database=" + staging);
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            ClientSessions sessions = new ClientSessions(List.of(client.toString(), options.argument(), "--binary-mode",
+                    "--batch", "--default-character-set=utf8mb4", "--database=" + staging), client.getFileName().toString());
+            try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM)) {
+                if (jobs > 1) {
+                    return new ParallelLoad(sessions, jobs, workDir).run(in);
+                }
+                return loadInOneSession(sessions, in);
+            }
+        }
+    }
+
+    private static long loadInOneSession(ClientSessions sessions, InputStream in) throws IOException {
+        Process p = sessions.start();
+        long bytes = 0;
+        try {
+            try (OutputStream out = p.getOutputStream()) {
+                byte[] buf = new byte[256 * 1024];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                    bytes += n;
+                }
+            } catch (IOException e) {
+                if (!p.isAlive()) {
+                    sessions.finish(p, "the load session after " + bytes + " bytes");
+                }
+                throw e;
+            }
+            sessions.finish(p, "the load session");
+            return bytes;
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** Client processes reading SQL from standard input, each with its stderr tail. */
+    private static final class ClientSessions implements ParallelLoad.Sessions {
+        private final List<String> command;
+        private final String name;
+        private final Map<Process, StderrTail> tails = new ConcurrentHashMap<>();
+
+        ClientSessions(List<String> command, String name) {
+            this.command = command;
+            this.name = name;
+        }
+
+        @Override
+        public Process start() throws IOException {
+            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD);
             for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT")) {
                 pb.environment().remove(v);
             }
             Process p = pb.start();
-            StderrTail stderr = StderrTail.start(p.getErrorStream(), client.getFileName().toString());
-            long bytes = 0;
+            tails.put(p, StderrTail.start(p.getErrorStream(), name));
+            return p;
+        }
+
+        @Override
+        public void finish(Process p, String what) throws IOException {
+            int exit;
             try {
-                try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM); OutputStream out = p.getOutputStream()) {
-                    byte[] buf = new byte[256 * 1024];
-                    int n;
-                    while ((n = in.read(buf)) >= 0) {
-                        out.write(buf, 0, n);
-                        bytes += n;
-                    }
-                } catch (IOException e) {
-                    if (!p.isAlive()) {
-                        throw new IOException(client.getFileName() + " stopped reading after " + bytes + " bytes (exit code "
-                                + p.exitValue() + "): " + stderr.await().strip(), e);
-                    }
-                    throw e;
-                }
-                int exit = p.waitFor();
-                if (exit != 0) {
-                    throw new IOException(client.getFileName() + " exited " + exit + " loading the staging database '" + staging
-                            + "': " + stderr.await().strip());
-                }
-                return bytes;
+                exit = p.waitFor();
             } catch (InterruptedException e) {
+                p.destroyForcibly();
                 Thread.currentThread().interrupt();
-                throw new IOException("interrupted while loading", e);
-            } catch (IntegrityException e) {
-                // the stream failed verification: what was loaded so far is dropped with the staging database
-                throw e;
-            } finally {
-                if (p.isAlive()) {
-                    p.destroyForcibly();
-                }
+                throw new IOException("interrupted while waiting for " + name, e);
+            }
+            if (exit != 0) {
+                throw new IOException(name + " exited " + exit + " in " + what + ": " + tails.get(p).await().strip());
             }
         }
     }
@@ -379,6 +416,7 @@ public final class MariaDbRestore {
         private final String database;
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private int jobs = 2;
 
         private Builder(Restore restore, MariaDbEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -398,6 +436,18 @@ public final class MariaDbRestore {
         /** Where the private option file is written (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
             this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /**
+         * How many client sessions load tables at once (default 2, 1..64): each table's section of
+         * the dump goes whole to one session; views, routines and events load after all tables.
+         */
+        public Builder jobs(int jobs) {
+            if (jobs < 1 || jobs > 64) {
+                throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
+            }
+            this.jobs = jobs;
             return this;
         }
 

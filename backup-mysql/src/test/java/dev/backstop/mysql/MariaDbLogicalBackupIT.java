@@ -130,6 +130,27 @@ class MariaDbLogicalBackupIT {
     }
 
     @Test
+    void restore_withOneSessionAndWithThree_yieldsTheSameFingerprints() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        for (int jobs : new int[] {1, 3}) {
+            String target = "shop_jobs_" + jobs;
+            MariaDbRestore.builder(restore, source.endpoint(), target).jobs(jobs).build().run(m);
+            try (Connection c = source.connect(target); Statement st = c.createStatement()) {
+                st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+                MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, target);
+                st.execute("ROLLBACK");
+                assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
+                assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects()))
+                        .as("jobs %d", jobs).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void restore_intoANonEmptyTarget_isRefusedNamingAnObject_andChangesNothing() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
