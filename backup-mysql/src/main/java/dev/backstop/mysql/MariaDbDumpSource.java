@@ -64,6 +64,8 @@ import java.util.concurrent.Executor;
  * reported). MySQL servers (no consistent-snapshot position) are dumped with {@code
  * --source-data=2} but without fingerprints. The dump holds one database without {@code
  * --databases}, so it loads into a database of any name; grants and users are not in it.
+ * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
+ * survive a dump; the fingerprints hash FLOAT exactly, so a drill reports such a table.
  *
  * <p><b>Threading.</b> Immutable; each {@link #capture} uses one executor thread for the
  * fingerprints while the calling thread streams the dump.

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * each row ({@link RowHash}), with the row count. Each value is hashed as the server's canonical
  * text, read with {@code SET time_zone = '+00:00'}: DECIMAL keeps its scale ({@code 1.50} is not
  * {@code 1.5}), DOUBLE is printed exactly as the server prints it ({@code -0} is not {@code 0}),
+ * FLOAT is printed as the DOUBLE it widens to exactly (the server's own FLOAT text has 6 digits),
  * strings are hashed as bytes, so trailing spaces count under PAD SPACE collations, NULL differs
  * from the empty string, binary, BLOB, BIT and spatial values are hashed as hex, TIMESTAMP in UTC.
  * Table keys are bare table names (the database's name is not part of them), so a restore into a
@@ -150,7 +151,14 @@ public final class MariaDbFingerprints {
                     String col = Sql.ident(rs.getString(1));
                     String type = rs.getString(2).toLowerCase(Locale.ROOT);
                     // the server prints every value; the driver would reformat temporal and floating values
-                    exprs.add(BINARY_TYPES.contains(type) ? "HEX(" + col + ")" : "CAST(" + col + " AS CHAR CHARACTER SET utf8mb4)");
+                    if (BINARY_TYPES.contains(type)) {
+                        exprs.add("HEX(" + col + ")");
+                    } else if (type.equals("float")) {
+                        // the server prints FLOAT with 6 digits, so 1.0000001 and 1 would look alike; as DOUBLE it is exact
+                        exprs.add("CAST(CAST(" + col + " AS DOUBLE) AS CHAR CHARACTER SET utf8mb4)");
+                    } else {
+                        exprs.add("CAST(" + col + " AS CHAR CHARACTER SET utf8mb4)");
+                    }
                 }
             }
         }

@@ -146,6 +146,26 @@ class MariaDbBadInputIT {
     }
 
     @Test
+    void aFloatTheDumpPrintsWithTooFewDigits_isCaughtByTheDrillNamingTheTable() throws Exception {
+        db.createDatabase("floats");
+        try (Connection c = db.connect("floats"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE reading (id INT PRIMARY KEY, v FLOAT) ENGINE=InnoDB");
+            // 1.0000001 is stored as the float 1.00000011920928955; mariadb-dump writes it as 1
+            st.execute("INSERT INTO reading VALUES (1, 1.0000001), (2, 0.5)");
+            st.execute("CREATE TABLE fine (id INT PRIMARY KEY, v DOUBLE) ENGINE=InnoDB");
+            st.execute("INSERT INTO fine VALUES (1, 0.30000000000000004)");
+        }
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = pipeline(MariaDbDumpSource.builder(db.endpoint(), "floats").build(), repo, kek).run();
+
+        ValidationResult r = MariaDbRestoreDrill.builder().build().validate(m, Restore.builder().repository(repo).keys(kek).build());
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).singleElement().asString().startsWith("table reading: expected content hash");
+    }
+
+    @Test
     void serverKilledMidDump_failsRetryablyWithTheToolsStderr_andPublishesNothing() throws Exception {
         EphemeralMariaDb doomed = EphemeralMariaDb.start();
         try {
