@@ -14,10 +14,7 @@ import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -65,7 +62,9 @@ import java.util.concurrent.Executor;
  * --source-data=2} but without fingerprints. The dump holds one database without {@code
  * --databases}, so it loads into a database of any name; grants and users are not in it.
  * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
- * survive a dump; the fingerprints hash FLOAT exactly, so a drill reports such a table.
+ * survive a dump; the fingerprints hash FLOAT exactly, so a drill reports such a table. Longer
+ * than most classes: the restart loop, the check of the dump's head and the streaming share one
+ * dump process's life and clean-up, and splitting them would spread one guarantee over files.
  *
  * <p><b>Threading.</b> Immutable; each {@link #capture} uses one executor thread for the
  * fingerprints while the calling thread streams the dump.
@@ -119,14 +118,14 @@ public final class MariaDbDumpSource implements CaptureSource {
                     ServerErrors.retryable(e));
         }
         try (c) {
-            Facts facts = facts(c);
-            ServerFlavor flavor = ServerFlavor.parse(facts.version);
-            if (!facts.logBin) {
+            SourceSession.Facts facts = SourceSession.facts(c, database);
+            ServerFlavor flavor = ServerFlavor.parse(facts.version());
+            if (!facts.logBin()) {
                 throw new CaptureFailedException("the server at " + endpoint + " writes no binary log (log_bin=OFF): a dump "
                         + "of database '" + database + "' would have no position to prove its fingerprints at or to replay "
                         + "binlogs from; start the server with log-bin", null, null, null);
             }
-            List<String> nonTransactional = nonTransactionalTables(c);
+            List<String> nonTransactional = SourceSession.nonTransactionalTables(c, database);
             if (!nonTransactional.isEmpty() && !allowNonTransactional) {
                 throw new CaptureFailedException("database '" + database + "' has tables of non-transactional engines, which "
                         + "--single-transaction cannot dump consistently: " + String.join(", ", nonTransactional)
@@ -149,7 +148,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
     }
 
-    private CaptureResult dump(Connection c, ServerFlavor flavor, Facts facts, Path program, OptionFile options,
+    private CaptureResult dump(Connection c, ServerFlavor flavor, SourceSession.Facts facts, Path program, OptionFile options,
                                boolean withFingerprints, List<String> nonTransactional, Streams streams)
             throws IOException, SQLException {
         List<String> cmd = new ArrayList<>();
@@ -159,10 +158,10 @@ public final class MariaDbDumpSource implements CaptureSource {
         for (int attempt = 1; ; attempt++) {
             Connection lock = null;
             if (withFingerprints && globalReadLock && attempt == snapshotAttempts) {
-                lock = globalReadLock();
+                lock = SourceSession.globalReadLock(endpoint, database);
             }
             if (withFingerprints) {
-                snapshot = startSnapshot(c);
+                snapshot = SourceSession.startSnapshot(c);
             }
             Process p = start(cmd, program);
             StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
@@ -186,7 +185,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                 }
                 if (lock != null) {
                     // both snapshots exist now: writers may go on
-                    unlock(lock);
+                    SourceSession.unlock(lock);
                     lock = null;
                 }
                 if (dumped.isEmpty()) {
@@ -201,7 +200,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                     // a transaction committed between the two snapshots: nothing has been written yet, so start again
                     p.destroyForcibly();
                     waitFor(p);
-                    rollback(c);
+                    SourceSession.rollback(c);
                     if (attempt >= snapshotAttempts) {
                         throw new CaptureFailedException("could not take the fingerprints of database '" + database
                                 + "' at the dump's binlog position: writes committed between the two snapshots on each of "
@@ -215,7 +214,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                         withFingerprints, nonTransactional, streams);
             } finally {
                 if (lock != null) {
-                    unlock(lock);
+                    SourceSession.unlock(lock);
                 }
                 if (p.isAlive()) {
                     p.destroyForcibly();
@@ -224,31 +223,8 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
     }
 
-    /** A session holding {@code FLUSH TABLES WITH READ LOCK}: no transaction commits while it is held. */
-    private Connection globalReadLock() throws SQLException {
-        Connection l = endpoint.connect(database);
-        try (Statement st = l.createStatement()) {
-            // a long statement elsewhere must not make every writer wait behind this lock for long
-            st.execute("SET SESSION lock_wait_timeout = 10");
-            st.execute("FLUSH TABLES WITH READ LOCK");
-            return l;
-        } catch (SQLException e) {
-            l.close();
-            throw new SQLException("could not take the brief global read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD "
-                    + "privilege and no long-running statement): " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
-        }
-    }
-
-    private static void unlock(Connection l) {
-        try (l; Statement st = l.createStatement()) {
-            st.execute("UNLOCK TABLES");
-        } catch (SQLException ignored) {
-            // closing the session releases the lock as well
-        }
-    }
-
     private CaptureResult stream(Connection c, Process p, StderrTail stderr, InputStream in, byte[] head, int headLength,
-                                 DumpComments.Position position, int attempts, ServerFlavor flavor, Facts facts, Path program,
+                                 DumpComments.Position position, int attempts, ServerFlavor flavor, SourceSession.Facts facts, Path program,
                                  boolean withFingerprints, List<String> nonTransactional, Streams streams)
             throws IOException, SQLException {
         CompletableFuture<MariaDbFingerprints.Result> fp = withFingerprints
@@ -283,22 +259,22 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
         MariaDbFingerprints.Result prints = join(fp);
         if (withFingerprints) {
-            rollback(c);
+            SourceSession.rollback(c);
         }
         Map<String, String> point = new LinkedHashMap<>();
         point.put("binlog_file", position.file());
         point.put("binlog_position", Long.toString(position.position()));
         point.put("gtid", DumpComments.gtid(tail.text()).orElse(""));
-        point.put("server_id", facts.serverId);
-        point.put("timestamp", facts.timestamp);
-        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo(flavor.engine(), facts.version,
+        point.put("server_id", facts.serverId());
+        point.put("timestamp", facts.timestamp());
+        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo(flavor.engine(), facts.version(),
                         Map.of("database", database, "host", endpoint.host() + ":" + endpoint.port())))
                 .consistency(ConsistencyPoint.of(point))
                 .attribute("mariadb.format", "sql")
                 .attribute("mariadb.database", database)
                 .attribute("mariadb.flavor", flavor.toString())
-                .attribute("mariadb.database_charset", facts.charset)
-                .attribute("mariadb.database_collation", facts.collation)
+                .attribute("mariadb.database_charset", facts.charset())
+                .attribute("mariadb.database_collation", facts.collation())
                 .attribute("mariadb.dump_program", program.getFileName().toString())
                 .attribute("mariadb.snapshot_attempts", Integer.toString(attempts))
                 .attribute("mariadb.fingerprints", withFingerprints ? "consistent-snapshot"
@@ -325,68 +301,6 @@ public final class MariaDbDumpSource implements CaptureSource {
         } catch (IOException e) {
             throw new CaptureFailedException("could not start " + program + ": " + e.getMessage(), null, null, e);
         }
-    }
-
-    /** Opens the fingerprint session's snapshot and returns the binlog position MariaDB reports for it. */
-    private static DumpComments.Position startSnapshot(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-            String file = null;
-            long pos = -1;
-            try (ResultSet rs = st.executeQuery("SHOW STATUS LIKE 'binlog_snapshot_%'")) {
-                while (rs.next()) {
-                    if ("Binlog_snapshot_file".equalsIgnoreCase(rs.getString(1))) {
-                        file = rs.getString(2);
-                    } else if ("Binlog_snapshot_position".equalsIgnoreCase(rs.getString(1))) {
-                        pos = Long.parseLong(rs.getString(2));
-                    }
-                }
-            }
-            if (file == null || pos < 0) {
-                throw new SQLException("the server reports no Binlog_snapshot_file/position for a consistent snapshot");
-            }
-            return new DumpComments.Position(file, pos);
-        }
-    }
-
-    private static void rollback(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("ROLLBACK");
-        }
-    }
-
-    private record Facts(String version, boolean logBin, String serverId, String timestamp, String charset, String collation) {
-    }
-
-    private Facts facts(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT VERSION(), @@log_bin, @@server_id, "
-                + "DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ'), s.DEFAULT_CHARACTER_SET_NAME, s.DEFAULT_COLLATION_NAME "
-                + "FROM information_schema.SCHEMATA s WHERE s.SCHEMA_NAME = ?")) {
-            ps.setString(1, database);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new SQLException("database '" + database + "' is not visible in information_schema.SCHEMATA", "42000", 1049);
-                }
-                return new Facts(rs.getString(1), rs.getInt(2) == 1, rs.getString(3), rs.getString(4), rs.getString(5),
-                        rs.getString(6));
-            }
-        }
-    }
-
-    private List<String> nonTransactionalTables(Connection c) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES "
-                + "WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
-                + "AND (ENGINE IS NULL OR UPPER(ENGINE) <> 'INNODB') ORDER BY TABLE_NAME")) {
-            ps.setString(1, database);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1) + " (" + (rs.getString(2) == null ? "unknown engine" : rs.getString(2)) + ")");
-                }
-            }
-        }
-        return out;
     }
 
     private MariaDbFingerprints.Result fingerprintsOf(Connection c) {
