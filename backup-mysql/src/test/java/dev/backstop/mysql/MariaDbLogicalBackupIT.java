@@ -151,6 +151,22 @@ class MariaDbLogicalBackupIT {
     }
 
     @Test
+    void restore_intoAnExistingEmptyDatabase_fillsIt() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        source.createDatabase("prepared");
+
+        MariaDbRestore.builder(Restore.builder().repository(repo).keys(kek).build(), source.endpoint(), "prepared").build().run(m);
+
+        try (Connection c = source.connect("prepared"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM orders")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(3000);
+        }
+    }
+
+    @Test
     void restore_intoANonEmptyTarget_isRefusedNamingAnObject_andChangesNothing() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
