@@ -72,7 +72,7 @@ class MariaDbLogicalBackupIT {
                         "mariadb.schema.trigger:orders_total", "mariadb.schema.procedure:add_customer",
                         "mariadb.schema.function:spent_by", "mariadb.schema.event:nightly");
         assertThat(m.fingerprints()).hasValueSatisfying(f -> {
-            assertThat(f.tables()).containsOnlyKeys("customer", "orders", "exact", "empty_table");
+            assertThat(f.tables()).containsOnlyKeys("customer", "orders", "exact", "empty_table", "odd_shapes");
             assertThat(f.tables().get("customer").rows()).isEqualTo(1000);
             assertThat(f.tables().get("orders").rows()).isEqualTo(3000);
             assertThat(f.tables().get("empty_table").rows()).isZero();
@@ -83,8 +83,9 @@ class MariaDbLogicalBackupIT {
         ValidationResult r = MariaDbRestoreDrill.builder().build().validate(m, restore);
 
         assertThat(r.findings()).isEmpty();
-        assertThat(r.measurements()).containsEntry("check_table", "passed").containsEntry("rows", "4003")
-                .containsEntry("tables", "4").containsKey("rto_ms");
+        assertThat(r.measurements()).containsEntry("check_table", "passed").containsEntry("rows", "4006")
+                .containsEntry("tables", "5").containsKey("rto_ms");
+        assertThat(m.attributes()).containsKey("mariadb.schema.sequence:invoice_numbers");
         assertThat(repo.latestValidation(m.id())).hasValueSatisfying(v -> {
             assertThat(v.validator()).isEqualTo("restore-drill");
             assertThat(v.passed()).isTrue();

@@ -21,6 +21,13 @@ final class Shop {
             st.execute("CREATE TABLE exact (id INT PRIMARY KEY, d DECIMAL(6,2), s VARCHAR(10) COLLATE utf8mb4_general_ci, "
                     + "c CHAR(5), b VARBINARY(8), ts TIMESTAMP NULL, f FLOAT, bits BIT(5), u UUID, ip INET6) ENGINE=InnoDB");
             st.execute("CREATE TABLE empty_table (id INT PRIMARY KEY) ENGINE=InnoDB");
+            st.execute("CREATE TABLE odd_shapes (id INT PRIMARY KEY, price DECIMAL(8,2), doubled DECIMAL(9,2) AS (price * 2) VIRTUAL, "
+                    + "tripled DECIMAL(9,2) AS (price * 3) PERSISTENT, legacy VARCHAR(20) CHARACTER SET latin1, "
+                    + "greek VARCHAR(20) CHARACTER SET greek) ENGINE=InnoDB PARTITION BY HASH (id) PARTITIONS 3");
+            st.execute("INSERT INTO odd_shapes (id, price, legacy, greek) VALUES (1, 1.25, 'caf\u00e9 \u00e0 la carte', "
+                    + "'\u03b1\u03b2\u03b3'), (2, NULL, NULL, ''), (3, 9.99, '\u00ff', NULL)");
+            st.execute("CREATE SEQUENCE invoice_numbers START WITH 1000 INCREMENT BY 10");
+            st.execute("SELECT NEXTVAL(invoice_numbers)");
             st.execute("INSERT INTO customer (name, balance, score, created, note) SELECT CONCAT('customer ', seq), "
                     + "seq * 1.25, seq / 7, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND, "
                     + "IF(seq % 3 = 0, NULL, REPEAT('note ', seq % 5)) FROM seq_1_to_" + customers);
