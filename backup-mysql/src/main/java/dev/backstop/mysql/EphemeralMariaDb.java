@@ -1,0 +1,411 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.source.CommandSource.StderrTail;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A throwaway MariaDB server from the machine's own binaries: {@code mariadb-install-db
+ * --no-defaults} into a private temporary directory, {@code mariadbd --no-defaults} on a random
+ * free loopback port and a socket in that directory, binary log on ({@code ROW} format) with a
+ * server id, and an account {@code backstop@127.0.0.1} with a random password and every privilege.
+ *
+ * <pre>{@code
+ * try (EphemeralMariaDb db = EphemeralMariaDb.start()) {
+ *     db.createDatabase("shop");
+ *     try (Connection c = db.connect("shop")) { ... }
+ * }
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> {@link #close()} stops the server and deletes the directory; a JVM
+ * shutdown hook does the same for instances never closed, and a small watchdog process kills the
+ * server and deletes the directory if the JVM dies without running its hooks (killed by a
+ * signal). Nothing listens on anything but 127.0.0.1 and the private socket. No option file of
+ * the machine is read. Readiness is polled over JDBC until the account can log in.
+ *
+ * <p><b>Restrictions.</b> When the JVM runs as root the server runs as root too
+ * ({@code --user=root}), inside its private directory. Durability is relaxed for speed
+ * ({@code innodb_flush_log_at_trx_commit=2}, {@code sync_binlog=0}): a throwaway server needs no
+ * crash safety. The root account ({@code root@localhost}, no password) stays for object definers.
+ *
+ * <p><b>Threading.</b> Thread-safe.
+ */
+public final class EphemeralMariaDb implements MariaDbInstance {
+    /** The account {@link #endpoint()} connects as. */
+    public static final String USER = "backstop";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path dir;
+    private final Process server;
+    private final Process watchdog;
+    private final MariaDbEndpoint endpoint;
+    private final String version;
+    private final int serverId;
+    private final Thread shutdownHook;
+    private boolean closed;
+
+    private EphemeralMariaDb(Path dir, Process server, Process watchdog, MariaDbEndpoint endpoint, String version,
+                             int serverId) {
+        this.dir = dir;
+        this.server = server;
+        this.watchdog = watchdog;
+        this.endpoint = endpoint;
+        this.version = version;
+        this.serverId = serverId;
+        this.shutdownHook = new Thread(this::closeQuietly, "backstop-ephemeral-mariadb-cleanup");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /** Starts a server with the defaults. */
+    public static EphemeralMariaDb start() throws IOException {
+        return builder().start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A provider starting servers with the defaults and {@code tools}. */
+    public static MariaDbProvider provider(MariaDbTools tools) {
+        return builder().tools(tools)::start;
+    }
+
+    @Override
+    public MariaDbEndpoint endpoint() {
+        return endpoint;
+    }
+
+    @Override
+    public String version() {
+        return version;
+    }
+
+    /** The server id it runs with ({@code server_id}). */
+    public int serverId() {
+        return serverId;
+    }
+
+    /** The operating-system process id of {@code mariadbd}. */
+    public long pid() {
+        return server.pid();
+    }
+
+    /** Whether the server process still runs. */
+    public boolean isAlive() {
+        return server.isAlive();
+    }
+
+    /** The directory holding the data directory, the socket and the server log. */
+    public Path directory() {
+        return dir;
+    }
+
+    /**
+     * Kills the server the way a crash would (SIGKILL); connections break at once. The data
+     * stays until {@link #close()}.
+     */
+    public void kill() throws IOException {
+        server.destroyForcibly();
+        try {
+            if (!server.waitFor(30, TimeUnit.SECONDS)) {
+                throw new IOException("mariadbd (pid " + server.pid() + ") did not die within 30 s of SIGKILL");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while killing mariadbd", e);
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down: the hook is what is calling us
+        }
+        try {
+            if (server.isAlive()) {
+                // SIGTERM is mariadbd's normal shutdown
+                server.destroy();
+                if (!server.waitFor(30, TimeUnit.SECONDS)) {
+                    server.destroyForcibly();
+                    server.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            server.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } finally {
+            watchdog.destroyForcibly();
+            deleteTree(dir);
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            close();
+        } catch (IOException | RuntimeException ignored) {
+            // at JVM exit there is no one left to tell
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EphemeralMariaDb[" + version + " at " + endpoint.host() + ":" + endpoint.port() + ", " + dir + "]";
+    }
+
+    static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: temporary data
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    /** Builder for {@link EphemeralMariaDb}; every setting has a default. */
+    public static final class Builder {
+        private MariaDbTools tools = MariaDbTools.locate();
+        private Path baseDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private Duration startTimeout = Duration.ofSeconds(90);
+        private int serverId = 1 + RANDOM.nextInt(1 << 20);
+        private final Map<String, String> settings = new LinkedHashMap<>();
+
+        private Builder() {
+            settings.put("binlog-format", "ROW");
+            settings.put("innodb-buffer-pool-size", "128M");
+            settings.put("innodb-flush-log-at-trx-commit", "2");
+            settings.put("sync-binlog", "0");
+            settings.put("max-connections", "80");
+            settings.put("skip-name-resolve", null);
+        }
+
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /** Where the server's temporary directory is created (default {@code java.io.tmpdir}). */
+        public Builder baseDir(Path baseDir) {
+            this.baseDir = Objects.requireNonNull(baseDir, "baseDir");
+            return this;
+        }
+
+        public Builder startTimeout(Duration startTimeout) {
+            if (startTimeout.isNegative() || startTimeout.isZero()) {
+                throw new IllegalArgumentException("startTimeout: got " + startTimeout + ", must be positive");
+            }
+            this.startTimeout = startTimeout;
+            return this;
+        }
+
+        /** The server id (default random in 1..2^20). */
+        public Builder serverId(int serverId) {
+            if (serverId < 1) {
+                throw new IllegalArgumentException("serverId: got " + serverId + ", must be 1..4294967295");
+            }
+            this.serverId = serverId;
+            return this;
+        }
+
+        /**
+         * A server option passed as {@code --name=value} (or {@code --name} when value is null),
+         * replacing the default if any. The directory, port, socket and binary log are not settable.
+         */
+        public Builder setting(String name, String value) {
+            if (!Objects.requireNonNull(name, "name").matches("[a-z][a-z0-9_-]*")) {
+                throw new IllegalArgumentException("setting: got name '" + name + "', need a mariadbd option name such as "
+                        + "innodb-buffer-pool-size");
+            }
+            if (List.of("datadir", "port", "socket", "bind-address", "log-bin", "pid-file", "user", "init-file",
+                    "server-id", "log-error").contains(name.replace('_', '-'))) {
+                throw new IllegalArgumentException("setting: '" + name + "' is managed by EphemeralMariaDb itself");
+            }
+            settings.put(name, value);
+            return this;
+        }
+
+        /** Installs a data directory and starts the server; returns once the account can log in. */
+        public EphemeralMariaDb start() throws IOException {
+            Path installDb = tools.tool("mariadb-install-db");
+            Path mariadbd = tools.tool("mariadbd");
+            boolean root = "root".equals(System.getProperty("user.name"));
+            Path dir = Files.createTempDirectory(baseDir, "backstop-mariadb-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            try {
+                List<String> install = new ArrayList<>(List.of(installDb.toString(), "--no-defaults",
+                        "--auth-root-authentication-method=normal", "--skip-test-db", "--datadir=" + dir.resolve("data")));
+                if (root) {
+                    install.add("--user=root");
+                }
+                run(install, "mariadb-install-db", dir);
+                return launch(dir, mariadbd, root);
+            } catch (IOException | RuntimeException e) {
+                deleteTree(dir);
+                throw e;
+            }
+        }
+
+        private EphemeralMariaDb launch(Path dir, Path mariadbd, boolean root) throws IOException {
+            String password = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(18));
+            Path init = dir.resolve("init.sql");
+            // the account is created by the server itself at start-up: no client needs root's socket login
+            Files.writeString(init, "CREATE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
+                    + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
+            Path log = dir.resolve("server.log");
+            IOException last = null;
+            try {
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    int port = freePort();
+                    List<String> cmd = new ArrayList<>(List.of(mariadbd.toString(), "--no-defaults",
+                            "--datadir=" + dir.resolve("data"), "--port=" + port, "--bind-address=127.0.0.1",
+                            "--socket=" + dir.resolve("sock"), "--pid-file=" + dir.resolve("mariadbd.pid"),
+                            "--server-id=" + serverId, "--log-bin=" + dir.resolve("data").resolve("binlog"),
+                            "--log-error=" + log, "--init-file=" + init));
+                    if (root) {
+                        cmd.add("--user=root");
+                    }
+                    settings.forEach((k, v) -> cmd.add("--" + k + (v == null ? "" : "=" + v)));
+                    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
+                            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                    Process watchdog = watchdog(p.pid(), dir);
+                    MariaDbEndpoint ep = MariaDbEndpoint.of("127.0.0.1", port, USER, password);
+                    try {
+                        String version = awaitReady(p, ep, log);
+                        return new EphemeralMariaDb(dir, p, watchdog, ep, version, serverId);
+                    } catch (IOException e) {
+                        p.destroyForcibly();
+                        watchdog.destroyForcibly();
+                        last = e;
+                        String text = Files.exists(log) ? Files.readString(log) : "";
+                        if (!text.contains("Address already in use") && !text.contains("Can't start server: Bind")) {
+                            break;
+                        }
+                        try {
+                            p.waitFor(30, TimeUnit.SECONDS);
+                        } catch (InterruptedException ie) {
+                            Thread.currentThread().interrupt();
+                            throw new IOException("interrupted while restarting mariadbd", ie);
+                        }
+                    }
+                }
+                throw last;
+            } finally {
+                Files.deleteIfExists(init);
+            }
+        }
+
+        /**
+         * A shell that outlives the JVM only to clean up after it: when the JVM is gone (even
+         * killed by SIGKILL, when no hook runs), it kills the server and deletes the directory.
+         */
+        private static Process watchdog(long serverPid, Path dir) throws IOException {
+            long jvm = ProcessHandle.current().pid();
+            String script = "while kill -0 " + jvm + " 2>/dev/null; do sleep 1; done; kill -9 " + serverPid
+                    + " 2>/dev/null; sleep 1; rm -rf '" + dir.toString().replace("'", "'\\''") + "'";
+            return new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        }
+
+        private String awaitReady(Process p, MariaDbEndpoint ep, Path log) throws IOException {
+            long deadline = System.nanoTime() + startTimeout.toNanos();
+            SQLException lastError = null;
+            while (System.nanoTime() < deadline) {
+                if (!p.isAlive()) {
+                    throw new IOException("mariadbd exited with code " + p.exitValue() + " during start-up: " + tail(log));
+                }
+                try (Connection c = ep.connect(null); Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT VERSION()")) {
+                    rs.next();
+                    return rs.getString(1);
+                } catch (SQLException e) {
+                    lastError = e;
+                }
+                try {
+                    // polling: the server gives no other signal of readiness to a process that is not its parent's systemd
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for mariadbd to start", e);
+                }
+            }
+            throw new IOException("mariadbd did not accept connections within " + startTimeout + " (last error: "
+                    + (lastError == null ? "none" : lastError.getMessage()) + "): " + tail(log));
+        }
+
+        private static String tail(Path log) throws IOException {
+            if (!Files.exists(log)) {
+                return "(no server log)";
+            }
+            String s = Files.readString(log);
+            return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+        }
+
+        private static int freePort() throws IOException {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            }
+        }
+
+        private static byte[] randomBytes(int n) {
+            byte[] b = new byte[n];
+            RANDOM.nextBytes(b);
+            return b;
+        }
+
+        private static void run(List<String> cmd, String what, Path dir) throws IOException {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            StderrTail out = StderrTail.start(p.getInputStream(), what);
+            try {
+                if (!p.waitFor(180, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new IOException(what + " did not finish within 180 s: " + out.text());
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new IOException(what + " interrupted", e);
+            }
+            String text = out.await();
+            if (p.exitValue() != 0) {
+                throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
+            }
+        }
+    }
+}

@@ -1,0 +1,472 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.BackupType;
+import dev.backstop.core.CaptureFailedException;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.SourceInfo;
+import dev.backstop.core.source.CommandSource.StderrTail;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+
+/**
+ * A logical backup of one MariaDB (or MySQL) database with {@code mariadb-dump} ({@code
+ * mysqldump}), at a recorded binlog position, with fingerprints proven to be of the same point.
+ *
+ * <pre>{@code
+ * CaptureSource source = MariaDbDumpSource.builder(MariaDbEndpoint.of("127.0.0.1", 3306, "backup", password), "shop")
+ *     .build();
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The dump runs in one transaction ({@code --single-transaction}) with
+ * routines, events, triggers and binary data as hex; its binlog file and position, and the GTID
+ * position, are recorded as the consistency point ({@code binlog_file}, {@code binlog_position},
+ * {@code gtid}, {@code server_id}, {@code timestamp}). Fingerprints ({@link MariaDbFingerprints})
+ * are taken on MariaDB in a session of its own inside {@code START TRANSACTION WITH CONSISTENT
+ * SNAPSHOT}, concurrently with the dump; MariaDB reports the binlog position of each such
+ * snapshot, and the dump's bytes reach the repository only once the dump's position equals the
+ * session's: equal positions mean no transaction committed between the two snapshots, so both
+ * see the same data. When they differ (a write committed in between), the dump is stopped before
+ * anything was written and both start again, up to {@link Builder#snapshotAttempts} times; then
+ * the capture fails retryably, unless {@link Builder#briefGlobalReadLock()} lets the last attempt
+ * hold a global read lock while the two snapshots start. Tables of non-transactional engines (anything but InnoDB) are
+ * refused, naming them, unless {@link Builder#allowNonTransactional()} was called. The password
+ * reaches the dump program only through a private option file given as {@code --defaults-file}
+ * (so no other option file is read), deleted when it exits; never through argv or the
+ * environment. If the program exits non-zero or dies, capture throws {@link
+ * CaptureFailedException} with its exit code and stderr tail, and the pipeline publishes nothing.
+ *
+ * <p><b>Restrictions.</b> The server must write a binary log ({@code log_bin=ON}): without one
+ * the dump has no position to be proven or replayed from. Changes made with {@code sql_log_bin=0}
+ * do not move the binlog position, so they could slip between the two snapshots unseen. DDL
+ * during the dump breaks {@code --single-transaction} (the server then fails the dump, which is
+ * reported). MySQL servers (no consistent-snapshot position) are dumped with {@code
+ * --source-data=2} but without fingerprints. The dump holds one database without {@code
+ * --databases}, so it loads into a database of any name; grants and users are not in it.
+ * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
+ * survive a dump; the fingerprints hash FLOAT exactly, so a drill reports such a table. Longer
+ * than most classes: the restart loop, the check of the dump's head and the streaming share one
+ * dump process's life and clean-up, and splitting them would spread one guarantee over files.
+ *
+ * <p><b>Threading.</b> Immutable; each {@link #capture} uses one executor thread for the
+ * fingerprints while the calling thread streams the dump.
+ */
+public final class MariaDbDumpSource implements CaptureSource {
+    /** The stream name of the dump in a backup. */
+    public static final String STREAM = "dump.sql";
+    private static final int HEAD_LIMIT = 1 << 20;
+
+    private final MariaDbEndpoint endpoint;
+    private final String database;
+    private final MariaDbTools tools;
+    private final boolean allowNonTransactional;
+    private final boolean fingerprints;
+    private final int snapshotAttempts;
+    private final boolean globalReadLock;
+    private final Path workDir;
+    private final Executor executor;
+    private final List<String> extraArgs;
+
+    private MariaDbDumpSource(Builder b) {
+        this.endpoint = b.endpoint;
+        this.database = b.database;
+        this.tools = b.tools;
+        this.allowNonTransactional = b.allowNonTransactional;
+        this.fingerprints = b.fingerprints;
+        this.snapshotAttempts = b.snapshotAttempts;
+        this.globalReadLock = b.globalReadLock;
+        this.workDir = b.workDir;
+        this.executor = b.executor;
+        this.extraArgs = List.copyOf(b.extraArgs);
+    }
+
+    /** A source dumping {@code database} on {@code endpoint}. */
+    public static Builder builder(MariaDbEndpoint endpoint, String database) {
+        return new Builder(endpoint, database);
+    }
+
+    @Override
+    public BackupType type() {
+        return BackupType.LOGICAL;
+    }
+
+    @Override
+    public CaptureResult capture(Streams streams) throws IOException {
+        Connection c;
+        try {
+            c = endpoint.connect(database);
+        } catch (SQLException e) {
+            throw new CaptureFailedException(ServerErrors.describeConnect(e, endpoint, database), null, null, e,
+                    ServerErrors.retryable(e));
+        }
+        try (c) {
+            SourceSession.Facts facts = SourceSession.facts(c, database);
+            ServerFlavor flavor = ServerFlavor.parse(facts.version());
+            if (!facts.logBin()) {
+                throw new CaptureFailedException("the server at " + endpoint + " writes no binary log (log_bin=OFF): a dump "
+                        + "of database '" + database + "' would have no position to prove its fingerprints at or to replay "
+                        + "binlogs from; start the server with log-bin", null, null, null);
+            }
+            List<String> nonTransactional = SourceSession.nonTransactionalTables(c, database);
+            if (!nonTransactional.isEmpty() && !allowNonTransactional) {
+                throw new CaptureFailedException("database '" + database + "' has tables of non-transactional engines, which "
+                        + "--single-transaction cannot dump consistently: " + String.join(", ", nonTransactional)
+                        + "; convert them to InnoDB or accept an inconsistent dump with allowNonTransactional()", null, null, null);
+            }
+            Path program;
+            try {
+                program = tools.tool(flavor.dumpProgram());
+            } catch (NoSuchFileException e) {
+                throw new CaptureFailedException(e.getReason(), null, null, e);
+            }
+            boolean withFingerprints = fingerprints && flavor.mariadb();
+            try (OptionFile options = OptionFile.create(endpoint, workDir)) {
+                return dump(c, flavor, facts, program, options, withFingerprints, nonTransactional, streams);
+            }
+        } catch (SQLException e) {
+            throw new CaptureFailedException("database '" + database + "' at " + endpoint + " failed during capture: "
+                    + e.getMessage() + " (error " + e.getErrorCode() + ", SQLSTATE " + e.getSQLState() + ")", null, null, e,
+                    ServerErrors.retryable(e));
+        }
+    }
+
+    private CaptureResult dump(Connection c, ServerFlavor flavor, SourceSession.Facts facts, Path program, OptionFile options,
+                               boolean withFingerprints, List<String> nonTransactional, Streams streams)
+            throws IOException, SQLException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(program.toString());
+        cmd.addAll(flavor.dumpArguments(options.argument(), database, extraArgs));
+        DumpComments.Position snapshot = null;
+        for (int attempt = 1; ; attempt++) {
+            Connection lock = null;
+            if (withFingerprints && globalReadLock && attempt == snapshotAttempts) {
+                lock = SourceSession.globalReadLock(endpoint, database);
+            }
+            if (withFingerprints) {
+                snapshot = SourceSession.startSnapshot(c);
+            }
+            Process p = start(cmd, program);
+            StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
+            try (InputStream in = p.getInputStream()) {
+                byte[] head = new byte[64 * 1024];
+                int headLength = 0;
+                Optional<DumpComments.Position> dumped = Optional.empty();
+                while (dumped.isEmpty()) {
+                    if (headLength == head.length) {
+                        if (head.length >= HEAD_LIMIT) {
+                            break;
+                        }
+                        head = Arrays.copyOf(head, head.length * 2);
+                    }
+                    int n = in.read(head, headLength, head.length - headLength);
+                    if (n < 0) {
+                        break;
+                    }
+                    headLength += n;
+                    dumped = DumpComments.position(head, headLength);
+                }
+                if (lock != null) {
+                    // both snapshots exist now: writers may go on
+                    SourceSession.unlock(lock);
+                    lock = null;
+                }
+                if (dumped.isEmpty()) {
+                    p.destroyForcibly();
+                    int exit = waitFor(p);
+                    String tail = stderr.await();
+                    throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
+                            + (exit != 0 ? " failed before its binlog position" : " wrote no binlog position comment in its first "
+                            + headLength + " bytes"), exit, tail, null, ServerErrors.retryable(tail));
+                }
+                if (withFingerprints && !snapshot.equals(dumped.get())) {
+                    // a transaction committed between the two snapshots: nothing has been written yet, so start again
+                    p.destroyForcibly();
+                    waitFor(p);
+                    SourceSession.rollback(c);
+                    if (attempt >= snapshotAttempts) {
+                        throw new CaptureFailedException("could not take the fingerprints of database '" + database
+                                + "' at the dump's binlog position: writes committed between the two snapshots on each of "
+                                + attempt + " attempts (last: fingerprint session at " + snapshot + ", dump at " + dumped.get()
+                                + "); retry at a quieter time, raise snapshotAttempts, or allow a brief lock with "
+                                + "briefGlobalReadLock()", null, null, null, true);
+                    }
+                    continue;
+                }
+                return stream(c, p, stderr, in, head, headLength, dumped.get(), attempt, flavor, facts, program,
+                        withFingerprints, nonTransactional, streams);
+            } finally {
+                if (lock != null) {
+                    SourceSession.unlock(lock);
+                }
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    private CaptureResult stream(Connection c, Process p, StderrTail stderr, InputStream in, byte[] head, int headLength,
+                                 DumpComments.Position position, int attempts, ServerFlavor flavor, SourceSession.Facts facts, Path program,
+                                 boolean withFingerprints, List<String> nonTransactional, Streams streams)
+            throws IOException, SQLException {
+        CompletableFuture<MariaDbFingerprints.Result> fp = withFingerprints
+                ? CompletableFuture.supplyAsync(() -> fingerprintsOf(c), executor)
+                : CompletableFuture.completedFuture(null);
+        DumpComments.Tail tail = new DumpComments.Tail(16 * 1024);
+        long bytes = headLength;
+        try {
+            try (OutputStream out = streams.open(STREAM)) {
+                out.write(head, 0, headLength);
+                tail.write(head, 0, headLength);
+                byte[] buf = new byte[256 * 1024];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                    tail.write(buf, 0, n);
+                    bytes += n;
+                }
+            }
+            int exit = waitFor(p);
+            if (exit != 0) {
+                String err = stderr.await();
+                throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
+                        + " failed after " + bytes + " bytes", exit, err, null, ServerErrors.retryable(err));
+            }
+        } catch (IOException | RuntimeException e) {
+            p.destroyForcibly();
+            // stop a fingerprint scan still running on the shared connection, then let it finish failing
+            abortQuietly(c);
+            awaitQuietly(fp);
+            throw e;
+        }
+        MariaDbFingerprints.Result prints = join(fp);
+        if (withFingerprints) {
+            SourceSession.rollback(c);
+        }
+        Map<String, String> point = new LinkedHashMap<>();
+        point.put("binlog_file", position.file());
+        point.put("binlog_position", Long.toString(position.position()));
+        point.put("gtid", DumpComments.gtid(tail.text()).orElse(""));
+        point.put("server_id", facts.serverId());
+        point.put("timestamp", facts.timestamp());
+        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo(flavor.engine(), facts.version(),
+                        Map.of("database", database, "host", endpoint.host() + ":" + endpoint.port())))
+                .consistency(ConsistencyPoint.of(point))
+                .attribute("mariadb.format", "sql")
+                .attribute("mariadb.database", database)
+                .attribute("mariadb.flavor", flavor.toString())
+                .attribute("mariadb.database_charset", facts.charset())
+                .attribute("mariadb.database_collation", facts.collation())
+                .attribute("mariadb.dump_program", program.getFileName().toString())
+                .attribute("mariadb.snapshot_attempts", Integer.toString(attempts))
+                .attribute("mariadb.fingerprints", withFingerprints ? "consistent-snapshot"
+                        : fingerprints ? "none (MySQL reports no consistent-snapshot binlog position)" : "none")
+                .attribute("bytes", Long.toString(bytes));
+        if (!nonTransactional.isEmpty()) {
+            r.attribute("mariadb.non_transactional_tables", String.join(",", nonTransactional));
+        }
+        if (prints != null) {
+            r.fingerprints(prints.fingerprints());
+            prints.attributes().forEach(r::attribute);
+        }
+        return r.build();
+    }
+
+    private Process start(List<String> cmd, Path program) throws CaptureFailedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // the option file is the only source of connection settings
+        for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT", "MYSQL_HISTFILE")) {
+            pb.environment().remove(v);
+        }
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new CaptureFailedException("could not start " + program + ": " + e.getMessage(), null, null, e);
+        }
+    }
+
+    private MariaDbFingerprints.Result fingerprintsOf(Connection c) {
+        try {
+            return MariaDbFingerprints.compute(c, database);
+        } catch (SQLException e) {
+            throw new IllegalStateException("fingerprints of database '" + database + "' failed: " + e.getMessage()
+                    + " (error " + e.getErrorCode() + ", SQLSTATE " + e.getSQLState() + ")", e);
+        }
+    }
+
+    private <T> T join(CompletableFuture<T> f) throws CaptureFailedException {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            boolean retryable = cause.getCause() instanceof SQLException s && ServerErrors.retryable(s);
+            throw new CaptureFailedException(cause.getMessage(), null, null, cause, retryable);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException("interrupted while fingerprinting database '" + database + "'", null, null, e);
+        }
+    }
+
+    private static int waitFor(Process p) throws CaptureFailedException {
+        try {
+            return p.waitFor();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException("interrupted while waiting for the dump program", null, null, e);
+        }
+    }
+
+    private static void abortQuietly(Connection c) {
+        try {
+            c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException ignored) {
+            // the capture already failed; closing is all that is left to do
+        }
+    }
+
+    /** Waits for a fingerprint run to leave the shared connection before it is closed. */
+    private static void awaitQuietly(CompletableFuture<?> f) {
+        try {
+            f.exceptionally(t -> null).get();
+        } catch (Exception ignored) {
+            // the capture already failed; this only orders the connection's close
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MariaDbDumpSource[" + database + " at " + endpoint + "]";
+    }
+
+    /** Builder for {@link MariaDbDumpSource}; each setting has a default. */
+    public static final class Builder {
+        private final MariaDbEndpoint endpoint;
+        private final String database;
+        private MariaDbTools tools = MariaDbTools.locate();
+        private boolean allowNonTransactional;
+        private boolean fingerprints = true;
+        private int snapshotAttempts = 5;
+        private boolean globalReadLock;
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private Executor executor = r -> {
+            Thread t = new Thread(r, "backstop-mariadb-fingerprints");
+            t.setDaemon(true);
+            t.start();
+        };
+        private final List<String> extraArgs = new ArrayList<>();
+
+        private Builder(MariaDbEndpoint endpoint, String database) {
+            this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+            this.database = Objects.requireNonNull(database, "database");
+            if (database.isBlank() || database.startsWith("-") || database.length() > 64) {
+                throw new IllegalArgumentException("database: got '" + database + "', need a database name of 1..64 "
+                        + "characters not starting with '-'");
+            }
+        }
+
+        /** Where the programs are found ({@link MariaDbTools#locate()} by default). */
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /**
+         * Accepts tables of non-transactional engines (MyISAM, Aria, MEMORY, ...): they are dumped
+         * without a lock, so their rows may be from any instant during the dump, and their
+         * fingerprints may not match the dump. The manifest names them
+         * ({@code mariadb.non_transactional_tables}).
+         */
+        public Builder allowNonTransactional() {
+            this.allowNonTransactional = true;
+            return this;
+        }
+
+        /** Whether to record fingerprints (default true; a drill needs them). */
+        public Builder fingerprints(boolean fingerprints) {
+            this.fingerprints = fingerprints;
+            return this;
+        }
+
+        /** How often to restart when a write lands between the two snapshots (default 5, 1..100). */
+        public Builder snapshotAttempts(int attempts) {
+            if (attempts < 1 || attempts > 100) {
+                throw new IllegalArgumentException("snapshotAttempts: got " + attempts + ", must be 1..100");
+            }
+            this.snapshotAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * Lets the last of the {@link #snapshotAttempts} hold {@code FLUSH TABLES WITH READ LOCK}
+         * from just before the fingerprint snapshot until the dump has reported its position (the
+         * time the dump program needs to connect and start its transaction), so both snapshots
+         * are sure to be at one point even on a busy server. Commits on the whole server wait
+         * meanwhile, and the lock itself waits up to 10 s for running statements to finish. Needs
+         * the RELOAD privilege. Off by default: then a busy server fails the capture retryably.
+         */
+        public Builder briefGlobalReadLock() {
+            this.globalReadLock = true;
+            return this;
+        }
+
+        /** Where the private option file is written (default {@code java.io.tmpdir}). */
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /** Runs the fingerprint task (default: a new daemon thread per capture); never shut down by the source. */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /**
+         * An extra dump option, such as {@code --ignore-table=shop.audit}. Options the source sets
+         * itself (connection, option files, consistency, output) are refused.
+         */
+        public Builder dumpOption(String option) {
+            Objects.requireNonNull(option, "option");
+            String name = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
+            name = name.toLowerCase(Locale.ROOT).replace('_', '-');
+            for (String owned : List.of("--defaults-file", "--defaults-extra-file", "--no-defaults", "--host", "--port", "--user",
+                    "--password", "--socket", "--protocol", "--single-transaction", "--master-data", "--source-data", "--gtid",
+                    "--lock-all-tables", "--lock-tables", "--result-file", "--tab", "--databases", "--all-databases", "--xml",
+                    "--compact", "--skip-comments", "--comments", "--set-gtid-purged", "--default-character-set")) {
+                if (name.equals(owned)) {
+                    throw new IllegalArgumentException("dumpOption: '" + option + "' is set by MariaDbDumpSource itself "
+                            + "(connection, consistency, comments and output are not configurable)");
+                }
+            }
+            if (!name.startsWith("--")) {
+                throw new IllegalArgumentException("dumpOption: got '" + option + "', need a long option such as "
+                        + "--ignore-table=db.table");
+            }
+            extraArgs.add(option);
+            return this;
+        }
+
+        public MariaDbDumpSource build() {
+            return new MariaDbDumpSource(this);
+        }
+    }
+}

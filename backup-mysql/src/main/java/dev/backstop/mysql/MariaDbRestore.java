@@ -1,0 +1,313 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.source.CommandSource.StderrTail;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Restores a logical MariaDB/MySQL backup ({@link MariaDbDumpSource}) into a database.
+ *
+ * <pre>{@code
+ * MariaDbRestore.builder(restore, MariaDbEndpoint.of("127.0.0.1", 3306, "admin", pw), "shop_restored")
+ *     .build()
+ *     .run(restore.latest());
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The decoded dump streams into {@link Builder#jobs} {@code mariadb} client
+ * sessions (table by table: each table's section goes whole to one session, views, routines and
+ * events load after every table) loading a new staging database {@code <target>__bs_<random>}
+ * while the stream is verified (stored
+ * SHA-256, AEAD authentication, plaintext SHA-256, all checked by the time the stream ends).
+ * Only once the stream ended verified and the client exited 0 is anything moved into the
+ * target: all tables at once in one atomic {@code RENAME TABLE}, then views, triggers, routines
+ * and events re-created there from their definitions in staging (with the SQL mode, character
+ * set and time zone they were created under), and the staging database is dropped. A corrupted,
+ * truncated or wrongly keyed backup, or a failing load, leaves the target untouched (not even
+ * created) and the staging database dropped. If re-creating an object in the target fails, a
+ * target this restore created is dropped again. A target holding any table, view, routine or
+ * event is refused. The target is created with the source database's default character set and
+ * collation.
+ *
+ * <p><b>Restrictions.</b> Needs the right to create and drop databases, and to create objects
+ * with other definers (the dump keeps them). Between the table rename and the last re-created
+ * object, the target has its tables without all of their triggers (a moment; the target is new).
+ * One table's rows load in one session, with its secondary indexes maintained as rows arrive.
+ * MariaDB has no {@code RENAME DATABASE}, hence the move.
+ *
+ * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
+ */
+public final class MariaDbRestore {
+    private static final SecureRandom STAGING_IDS = new SecureRandom();
+
+    private final Restore restore;
+    private final MariaDbEndpoint target;
+    private final String database;
+    private final MariaDbTools tools;
+    private final Path workDir;
+    private final int jobs;
+
+    private MariaDbRestore(Builder b) {
+        this.restore = b.restore;
+        this.target = b.target;
+        this.database = b.database;
+        this.tools = b.tools;
+        this.workDir = b.workDir;
+        this.jobs = b.jobs;
+    }
+
+    /** Restores through {@code restore} into {@code database} on {@code target}. */
+    public static Builder builder(Restore restore, MariaDbEndpoint target, String database) {
+        return new Builder(restore, target, database);
+    }
+
+    /**
+     * What one restore did: the plaintext bytes loaded, the time to fetch, verify and load
+     * (overlapping), and the time to move the verified objects into the target.
+     */
+    public record Report(String database, long plaintextBytes, Duration fetchVerifyAndLoad, Duration move) {
+        /** The recovery time. */
+        public Duration total() {
+            return fetchVerifyAndLoad.plus(move);
+        }
+    }
+
+    /** Restores the backup {@code m}. */
+    public Report run(Manifest m) {
+        String engine = m.source().engine();
+        if (!("mariadb".equals(engine) || "mysql".equals(engine)) || !"sql".equals(m.attributes().get("mariadb.format"))) {
+            throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is not a MariaDB/MySQL logical backup (engine "
+                    + engine + ", mariadb.format " + m.attributes().get("mariadb.format") + ")", null, false, m.id());
+        }
+        Path client;
+        try {
+            client = tools.tool("mysql".equals(engine) ? "mysql" : "mariadb");
+        } catch (NoSuchFileException e) {
+            throw new BackupException(Stage.CONFIGURE, e.getReason(), e, false, m.id());
+        }
+        boolean exists = checkTarget(m);
+        String staging = stagingName();
+        String charset = m.attributes().getOrDefault("mariadb.database_charset", "utf8mb4");
+        String collation = m.attributes().get("mariadb.database_collation");
+        long start = System.nanoTime();
+        boolean stagingCreated = false;
+        try {
+            execute(null, "CREATE DATABASE " + Sql.ident(staging) + defaults(charset, collation));
+            stagingCreated = true;
+            long bytes = load(m, client, staging);
+            Duration loaded = Duration.ofNanos(System.nanoTime() - start);
+            long moveStart = System.nanoTime();
+            new StagingMove(target, staging, database).run(!exists, defaults(charset, collation));
+            return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart));
+        } catch (SQLException e) {
+            throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
+                    + " failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", e, ServerErrors.retryable(e), m.id());
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
+                    + " failed: " + e.getMessage(), e, false, m.id());
+        } finally {
+            if (stagingCreated) {
+                dropQuietly(staging);
+            }
+        }
+    }
+
+    private String stagingName() {
+        String suffix = "__bs_" + Long.toHexString(STAGING_IDS.nextLong() & Long.MAX_VALUE);
+        String base = database.length() + suffix.length() > 64 ? database.substring(0, 64 - suffix.length()) : database;
+        return base + suffix;
+    }
+
+    private static String defaults(String charset, String collation) {
+        return " CHARACTER SET " + Sql.ident(charset) + (collation == null ? "" : " COLLATE " + Sql.ident(collation));
+    }
+
+    /** Whether the target database exists; refuses a non-empty one. Changes nothing. */
+    private boolean checkTarget(Manifest m) {
+        try (Connection c = target.connect(null)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")) {
+                ps.setString(1, database);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return false;
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, name FROM ("
+                    + "SELECT 'table' kind, TABLE_NAME name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
+                    + "UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? "
+                    + "UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?) x ORDER BY 1, 2")) {
+                ps.setString(1, database);
+                ps.setString(2, database);
+                ps.setString(3, database);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        throw new BackupException(Stage.RESTORE, "target database '" + database + "' at " + target
+                                + " is not empty: it holds " + rs.getString(1) + " " + rs.getString(2)
+                                + "; restore into a new or empty database", null, false, m.id());
+                    }
+                }
+            }
+            return true;
+        } catch (SQLException e) {
+            throw new BackupException(Stage.RESTORE, "could not inspect the restore target '" + database + "' at " + target + ": "
+                    + e.getMessage(), e, ServerErrors.retryable(e), m.id());
+        }
+    }
+
+    /** Streams the verified dump into the client sessions loading {@code staging}; returns the plaintext bytes. */
+    private long load(Manifest m, Path client, String staging) throws IOException {
+        try (OptionFile options = OptionFile.create(target, workDir)) {
+            ClientSessions sessions = new ClientSessions(List.of(client.toString(), options.argument(), "--binary-mode",
+                    "--batch", "--default-character-set=utf8mb4", "--database=" + staging), client.getFileName().toString());
+            try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM)) {
+                if (jobs > 1) {
+                    return new ParallelLoad(sessions, jobs, workDir).run(in);
+                }
+                return loadInOneSession(sessions, in);
+            }
+        }
+    }
+
+    private static long loadInOneSession(ClientSessions sessions, InputStream in) throws IOException {
+        Process p = sessions.start();
+        long bytes = 0;
+        try {
+            try (OutputStream out = p.getOutputStream()) {
+                byte[] buf = new byte[256 * 1024];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                    bytes += n;
+                }
+            } catch (IOException e) {
+                if (!p.isAlive()) {
+                    sessions.finish(p, "the load session after " + bytes + " bytes");
+                }
+                throw e;
+            }
+            sessions.finish(p, "the load session");
+            return bytes;
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** Client processes reading SQL from standard input, each with its stderr tail. */
+    private static final class ClientSessions implements ParallelLoad.Sessions {
+        private final List<String> command;
+        private final String name;
+        private final Map<Process, StderrTail> tails = new ConcurrentHashMap<>();
+
+        ClientSessions(List<String> command, String name) {
+            this.command = command;
+            this.name = name;
+        }
+
+        @Override
+        public Process start() throws IOException {
+            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT")) {
+                pb.environment().remove(v);
+            }
+            Process p = pb.start();
+            tails.put(p, StderrTail.start(p.getErrorStream(), name));
+            return p;
+        }
+
+        @Override
+        public void finish(Process p, String what) throws IOException {
+            int exit;
+            try {
+                exit = p.waitFor();
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for " + name, e);
+            }
+            if (exit != 0) {
+                throw new IOException(name + " exited " + exit + " in " + what + ": " + tails.get(p).await().strip());
+            }
+        }
+    }
+
+    private void execute(String db, String sql) throws SQLException {
+        try (Connection c = target.connect(db); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private void dropQuietly(String name) {
+        try {
+            execute(null, "DROP DATABASE IF EXISTS " + Sql.ident(name));
+        } catch (SQLException ignored) {
+            // the restore already failed or finished; a leftover staging database has a recognisable name
+        }
+    }
+
+    /** Builder for {@link MariaDbRestore}. */
+    public static final class Builder {
+        private final Restore restore;
+        private final MariaDbEndpoint target;
+        private final String database;
+        private MariaDbTools tools = MariaDbTools.locate();
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private int jobs = 2;
+
+        private Builder(Restore restore, MariaDbEndpoint target, String database) {
+            this.restore = Objects.requireNonNull(restore, "restore");
+            this.target = Objects.requireNonNull(target, "target");
+            this.database = Objects.requireNonNull(database, "database");
+            if (database.isBlank() || database.length() > 64) {
+                throw new IllegalArgumentException("database: got '" + database + "', need a database name of 1..64 characters");
+            }
+        }
+
+        /** Where the client program is found ({@link MariaDbTools#locate()} by default). */
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /** Where the private option file is written (default {@code java.io.tmpdir}). */
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /**
+         * How many client sessions load tables at once (default 2, 1..64): each table's section of
+         * the dump goes whole to one session; views, routines and events load after all tables.
+         */
+        public Builder jobs(int jobs) {
+            if (jobs < 1 || jobs > 64) {
+                throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
+            }
+            this.jobs = jobs;
+            return this;
+        }
+
+        public MariaDbRestore build() {
+            return new MariaDbRestore(this);
+        }
+    }
+}

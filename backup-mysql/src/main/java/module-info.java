@@ -1,0 +1,10 @@
+/**
+ * Backstop for MariaDB and MySQL: logical capture with mariadb-dump/mysqldump at a recorded binlog
+ * position, same-point fingerprints, verified restores, restore drills and throwaway servers.
+ */
+module dev.backstop.mysql {
+    requires transitive dev.backstop.core;
+    requires transitive java.sql;
+    requires org.mariadb.jdbc;
+    exports dev.backstop.mysql;
+}

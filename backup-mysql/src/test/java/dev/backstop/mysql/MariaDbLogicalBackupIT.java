@@ -1,0 +1,190 @@
+package dev.backstop.mysql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MariaDbLogicalBackupIT {
+    static EphemeralMariaDb source;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() throws Exception {
+        source = EphemeralMariaDb.start();
+        Shop.create(source, "shop", 1000);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        source.close();
+    }
+
+    Manifest backup(String database, Repository repo, KeyEncryptionKey kek) {
+        return BackupPipeline.builder()
+                .source(MariaDbDumpSource.builder(source.endpoint(), database).build())
+                .compress(ZstdTransform.level(3))
+                .encrypt(Encryption.with(kek))
+                .repository(repo)
+                .build().run();
+    }
+
+    @Test
+    void backup_recordsBinlogPointAndFingerprints_andTheDrillReproducesEveryOne() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+
+        assertThat(m.source().engine()).isEqualTo("mariadb");
+        assertThat(m.source().version()).isEqualTo(source.version());
+        assertThat(m.objects()).extracting(o -> o.name()).containsExactly("dump.sql");
+        assertThat(m.consistency().properties()).containsKeys("binlog_file", "binlog_position", "gtid", "server_id", "timestamp");
+        assertThat(m.consistency().properties().get("binlog_file")).startsWith("binlog.");
+        assertThat(m.consistency().properties().get("gtid")).matches("0-" + source.serverId() + "-\\d+");
+        assertThat(m.consistency().properties().get("server_id")).isEqualTo(Integer.toString(source.serverId()));
+        try (Connection c = source.connect(null); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW MASTER STATUS")) {
+            rs.next();
+            assertThat(m.consistency().properties()).containsEntry("binlog_file", rs.getString(1))
+                    .containsEntry("binlog_position", rs.getString(2));
+        }
+        assertThat(m.attributes()).containsEntry("mariadb.fingerprints", "consistent-snapshot")
+                .containsEntry("mariadb.database_charset", "latin1")
+                .containsKeys("mariadb.schema.table:customer", "mariadb.schema.view:top_spender",
+                        "mariadb.schema.trigger:orders_total", "mariadb.schema.procedure:add_customer",
+                        "mariadb.schema.function:spent_by", "mariadb.schema.event:nightly");
+        assertThat(m.fingerprints()).hasValueSatisfying(f -> {
+            assertThat(f.tables()).containsOnlyKeys("customer", "orders", "exact", "empty_table", "odd_shapes");
+            assertThat(f.tables().get("customer").rows()).isEqualTo(1000);
+            assertThat(f.tables().get("orders").rows()).isEqualTo(3000);
+            assertThat(f.tables().get("empty_table").rows()).isZero();
+            assertThat(f.schemaHash()).startsWith("sha256:");
+        });
+
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        ValidationResult r = MariaDbRestoreDrill.builder().build().validate(m, restore);
+
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.measurements()).containsEntry("check_table", "passed").containsEntry("rows", "4006")
+                .containsEntry("tables", "5").containsKey("rto_ms");
+        assertThat(m.attributes()).containsKey("mariadb.schema.sequence:invoice_numbers");
+        assertThat(repo.latestValidation(m.id())).hasValueSatisfying(v -> {
+            assertThat(v.validator()).isEqualTo("restore-drill");
+            assertThat(v.passed()).isTrue();
+        });
+    }
+
+    @Test
+    void restore_intoANewDatabase_bringsEveryObject_andLeavesNoStagingDatabase() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        MariaDbRestore.Report report = MariaDbRestore.builder(restore, source.endpoint(), "shop_copy").build().run(m);
+
+        assertThat(report.plaintextBytes()).isEqualTo(m.plaintextBytes());
+        try (Connection c = source.connect("shop_copy"); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT spent_by(1), (SELECT COUNT(*) FROM big_spenders), "
+                    + "(SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop_copy'), "
+                    + "(SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop_copy'), "
+                    + "(SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '%\\_\\_bs\\_%')")) {
+                rs.next();
+                assertThat(rs.getBigDecimal(1)).isPositive();
+                assertThat(rs.getInt(2)).isEqualTo(1000);
+                assertThat(rs.getInt(3)).isEqualTo(1);
+                assertThat(rs.getInt(4)).isEqualTo(1);
+                assertThat(rs.getInt(5)).isZero();
+            }
+            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, "shop_copy");
+            st.execute("ROLLBACK");
+            assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).isEmpty();
+            assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects())).isEmpty();
+
+            // a trailing space is invisible to a PAD SPACE comparison, not to the fingerprint
+            st.execute("UPDATE exact SET s = 'a' WHERE id = 1");
+            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            MariaDbFingerprints.Result changed = MariaDbFingerprints.compute(c, "shop_copy");
+            st.execute("ROLLBACK");
+            assertThat(m.fingerprints().get().differencesFrom(changed.fingerprints()))
+                    .singleElement().asString().startsWith("table exact: expected content hash");
+        }
+    }
+
+    @Test
+    void restore_withOneSessionAndWithThree_yieldsTheSameFingerprints() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        for (int jobs : new int[] {1, 3}) {
+            String target = "shop_jobs_" + jobs;
+            MariaDbRestore.builder(restore, source.endpoint(), target).jobs(jobs).build().run(m);
+            try (Connection c = source.connect(target); Statement st = c.createStatement()) {
+                st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+                MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, target);
+                st.execute("ROLLBACK");
+                assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
+                assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects()))
+                        .as("jobs %d", jobs).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void restore_intoAnExistingEmptyDatabase_fillsIt() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        source.createDatabase("prepared");
+
+        MariaDbRestore.builder(Restore.builder().repository(repo).keys(kek).build(), source.endpoint(), "prepared").build().run(m);
+
+        try (Connection c = source.connect("prepared"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM orders")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(3000);
+        }
+    }
+
+    @Test
+    void restore_intoANonEmptyTarget_isRefusedNamingAnObject_andChangesNothing() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        source.createDatabase("occupied");
+        try (Connection c = source.connect("occupied"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE precious (id INT)");
+        }
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        assertThatThrownBy(() -> MariaDbRestore.builder(restore, source.endpoint(), "occupied").build().run(m))
+                .hasMessageContaining("target database 'occupied'").hasMessageContaining("is not empty")
+                .hasMessageContaining("table precious");
+        try (Connection c = source.connect(null); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'occupied'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(1);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.backstop.mysql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ParallelLoadTest {
+    @TempDir
+    Path tmp;
+
+    private static final String HEAD = "/*!40101 SET NAMES utf8mb4 */;\n-- CHANGE MASTER TO MASTER_LOG_FILE='b.1', MASTER_LOG_POS=4;\n";
+    private static final String T1 = "--\n-- Table structure for table `a`\n--\nCREATE TABLE `a` (id int);\nINSERT INTO `a` VALUES\n(1),\n(2);\n";
+    private static final String T2 = "-- Table structure for table `b`\nCREATE TABLE `b` (id int);\nDELIMITER ;;\n"
+            + "CREATE TRIGGER t BEFORE INSERT ON b FOR EACH ROW BEGIN\n-- Table structure for table `fake`\nSET @x = 1;\nEND ;;\n"
+            + "DELIMITER ;\n";
+    private static final String T3 = "-- Temporary table structure for view `v`\nCREATE VIEW `v` AS SELECT 1 AS `id`;\n";
+    private static final String TAIL = "-- Dumping routines for database 'shop'\nDELIMITER ;;\nCREATE PROCEDURE p()\n"
+            + "-- Table structure for table `nope`\nSELECT 1 ;;\nDELIMITER ;\n-- Final view structure for view `v`\n/*!40101 SET X=@OLD */;\n";
+
+    /** Sessions that are {@code cat} processes writing what they receive to files. */
+    private final class Cats implements ParallelLoad.Sessions {
+        final List<Path> files = new ArrayList<>();
+
+        @Override
+        public Process start() throws IOException {
+            Path f = tmp.resolve("session-" + files.size() + ".sql");
+            files.add(f);
+            return new ProcessBuilder("cat").redirectOutput(f.toFile()).start();
+        }
+
+        @Override
+        public void finish(Process p, String what) throws IOException {
+            try {
+                int exit = p.waitFor();
+                if (exit != 0) {
+                    throw new IOException("cat exited " + exit + " in " + what);
+                }
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+        }
+    }
+
+    @Test
+    void run_givesEverySessionTheHead_eachTableWhole_andTheTailLast_ignoringMarkersInsideDelimitedBodies() throws Exception {
+        String dump = HEAD + T1 + T2 + T3 + TAIL;
+        Cats cats = new Cats();
+
+        long n = new ParallelLoad(cats, 2, tmp).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(n).isEqualTo(dump.getBytes(StandardCharsets.UTF_8).length);
+        assertThat(cats.files).hasSize(3);
+        String s0 = Files.readString(cats.files.get(0));
+        String s1 = Files.readString(cats.files.get(1));
+        String s2 = Files.readString(cats.files.get(2));
+        // the comment line before the first section's marker belongs to the head
+        String head = HEAD + "--\n";
+        assertThat(s0).startsWith(head);
+        assertThat(s1).startsWith(head);
+        String tables = s0.substring(head.length()) + s1.substring(head.length());
+        assertThat(tables).contains(T1.substring(3)).contains(T2).contains(T3);
+        assertThat(tables).hasSize(T1.length() - 3 + T2.length() + T3.length());
+        assertThat(s2).isEqualTo(HEAD + "--\n" + TAIL);
+    }
+
+    @Test
+    void run_ofADumpWithoutTables_loadsTheHeadOnly() throws Exception {
+        Cats cats = new Cats();
+        new ParallelLoad(cats, 3, tmp).run(new ByteArrayInputStream(HEAD.getBytes(StandardCharsets.UTF_8)));
+        assertThat(cats.files).hasSize(3);
+        for (Path f : cats.files) {
+            assertThat(Files.readString(f)).isEqualTo(HEAD);
+        }
+    }
+
+    @Test
+    void run_whenASessionFails_failsNamingIt() {
+        ParallelLoad.Sessions failing = new ParallelLoad.Sessions() {
+            @Override
+            public Process start() throws IOException {
+                return new ProcessBuilder("sh", "-c", "exit 3").start();
+            }
+
+            @Override
+            public void finish(Process p, String what) throws IOException {
+                try {
+                    int exit = p.waitFor();
+                    if (exit != 0) {
+                        throw new IOException("client exited " + exit + " in " + what);
+                    }
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+        };
+        StringBuilder big = new StringBuilder(HEAD).append("-- Table structure for table `a`\n");
+        for (int i = 0; i < 200_000; i++) {
+            big.append("(").append(i).append(",'some row text'),\n");
+        }
+        assertThatThrownBy(() -> new ParallelLoad(failing, 2, tmp)
+                .run(new ByteArrayInputStream(big.toString().getBytes(StandardCharsets.UTF_8))))
+                .isInstanceOf(IOException.class).hasMessageContaining("exited 3 in load session");
+    }
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Backstop's MariaDB logical backup and restore against the tools MariaDB users already run, on one
+# machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
+#
+#   backup:  Backstop (MariaDbDumpSource: mariadb-dump --single-transaction at a proven binlog position,
+#            same-snapshot fingerprints -> zstd-3 -> SHA-256 -> AES-GCM -> local repository), fresh JVM
+#            vs mariadb-dump --single-transaction ... | zstd -3 -T0 | sha256sum   (the shell pipeline)
+#            vs mydumper -t 2 (Debian's 0.10.1; installed with apt-get if missing)
+#   restore: Backstop (MariaDbRestore: verified stream into a staging database, then moved)
+#            vs mariadb < dump.sql   vs   myloader -t 2
+#
+# Every restore is checked for exactness against the source (row count and CHECKSUM TABLE of every
+# table): a restore that lost data is reported as inexact next to its time. myloader 0.10 runs
+# non-strict and is known to turn UUID/INET columns into zero values with only warnings.
+#
+# Fixtures: "realistic" (application-like: customers, orders with JSON and BLOB columns, foreign
+# keys, UUID and INET6 columns; --realistic-rows customers, 4 orders each) and "sysbench"
+# (sbtest-like tables; --sysbench-rows rows in each of 4 tables). Starts and stops its own mariadbd
+# (--no-defaults, random loopback port, data in --work). Prints medians, busy CPU per contender and
+# same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x> (realistic fixture).
+#
+# Usage: benchmarks/compare-mysql.sh [--rounds=3] [--realistic-rows=1500000] [--sysbench-rows=2000000]
+#                                    [--work=DIR] [--keep]
+# Quick check: benchmarks/compare-mysql.sh --realistic-rows=20000 --sysbench-rows=20000
+set -euo pipefail
+
+ROUNDS=3
+RROWS=1500000
+SROWS=2000000
+WORK=""
+KEEP=0
+for a in "$@"; do
+  case "$a" in
+    --rounds=*) ROUNDS=${a#*=} ;;
+    --realistic-rows=*) RROWS=${a#*=} ;;
+    --sysbench-rows=*) SROWS=${a#*=} ;;
+    --work=*) WORK=${a#*=} ;;
+    --keep) KEEP=1 ;;
+    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+if ! command -v mydumper >/dev/null || ! command -v myloader >/dev/null; then
+  echo "# installing mydumper" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mydumper >&2
+fi
+for t in mariadb-install-db mariadbd mariadb mariadb-dump mydumper myloader zstd sha256sum java; do
+  command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "error: $t not found" >&2; exit 2; }
+done
+MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+
+WORK=${WORK:-$(mktemp -d /tmp/backstop-mysqlbench-XXXXXX)}
+mkdir -p "$WORK"
+DB="$WORK/db"
+PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+export BACKSTOP_MARIADB_USER=bench BACKSTOP_MARIADB_PASSWORD="$PASSWORD"
+
+cleanup() {
+  [ -f "$DB/mariadbd.pid" ] && kill "$(cat "$DB/mariadbd.pid")" 2>/dev/null || true
+  for _ in $(seq 1 60); do [ -f "$DB/mariadbd.pid" ] || break; sleep 0.5; done
+  if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+PORT=0
+for _ in $(seq 1 50); do
+  p=$(( 20000 + RANDOM % 40000 ))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+done
+[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+
+# the option file holds the password for the shell contenders; mydumper/myloader 0.10 take it on argv
+cat > "$WORK/client.cnf" <<CNF
+[client]
+host=127.0.0.1
+port=$PORT
+user=bench
+password=$PASSWORD
+CNF
+chmod 600 "$WORK/client.cnf"
+sql() { mariadb --defaults-file="$WORK/client.cnf" -N -B "$@"; }
+
+start_server() {
+  mkdir -p "$DB"
+  mariadb-install-db --no-defaults --auth-root-authentication-method=normal --skip-test-db --datadir="$DB/data" \
+      $([ "$(id -u)" = 0 ] && echo --user=root) >/dev/null
+  printf "CREATE USER 'bench'@'127.0.0.1' IDENTIFIED BY '%s';\nGRANT ALL ON *.* TO 'bench'@'127.0.0.1' WITH GRANT OPTION;\n" \
+      "$PASSWORD" > "$DB/init.sql"
+  "$MARIADBD" --no-defaults --datadir="$DB/data" --port="$PORT" --bind-address=127.0.0.1 --socket="$DB/sock" \
+      --pid-file="$DB/mariadbd.pid" --server-id=1 --log-bin="$DB/data/binlog" --binlog-format=ROW \
+      --log-error="$DB/server.log" --init-file="$DB/init.sql" --skip-name-resolve --innodb-buffer-pool-size=1G \
+      --innodb-log-file-size=1G --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-allowed-packet=256M \
+      $([ "$(id -u)" = 0 ] && echo --user=root) >/dev/null 2>&1 &
+  for _ in $(seq 1 240); do sql -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.25; done
+  rm -f "$DB/init.sql"
+  echo "# server $(sql -e 'SELECT VERSION()') on port $PORT, work dir $WORK" >&2
+}
+
+load_realistic() {
+  sql -e "CREATE DATABASE realistic"
+  sql realistic <<SQL
+CREATE TABLE customer (id INT PRIMARY KEY AUTO_INCREMENT, uuid UUID NOT NULL, email VARCHAR(120) NOT NULL,
+  profile JSON, last_ip INET6, balance DECIMAL(14,2) NOT NULL, created TIMESTAMP(6) NOT NULL, UNIQUE KEY (email)) ENGINE=InnoDB;
+CREATE TABLE orders (id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, placed DATETIME(3) NOT NULL,
+  total DECIMAL(12,2) NOT NULL, lines JSON NOT NULL, invoice BLOB, KEY (placed),
+  CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES customer (id)) ENGINE=InnoDB;
+INSERT INTO customer (uuid, email, profile, last_ip, balance, created)
+  SELECT UUID(), CONCAT('user', seq, '@example.com'),
+         JSON_OBJECT('name', CONCAT('User ', seq), 'tags', JSON_ARRAY(seq % 7, seq % 11), 'bio', REPEAT(MD5(seq), 1 + seq % 4)),
+         INET6_ATON(CONCAT('10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 250)), (seq % 100000) / 100,
+         TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND
+  FROM seq_1_to_${RROWS};
+INSERT INTO orders (customer_id, placed, total, lines, invoice)
+  SELECT 1 + seq % ${RROWS}, TIMESTAMP'2021-01-01 00:00:00' + INTERVAL seq * 7 SECOND, (seq % 50000) / 100,
+         JSON_ARRAY(JSON_OBJECT('sku', seq % 977, 'qty', 1 + seq % 5), JSON_OBJECT('sku', seq % 499, 'qty', 1)),
+         IF(seq % 5 = 0, RANDOM_BYTES(512), NULL)
+  FROM seq_1_to_$(( RROWS * 4 ));
+SQL
+}
+
+load_sysbench() {
+  sql -e "CREATE DATABASE sysbench"
+  for i in 1 2 3 4; do
+    sql sysbench -e "CREATE TABLE sbtest$i (id INT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL DEFAULT 0,
+        c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_$i (k)) ENGINE=InnoDB;
+      INSERT INTO sbtest$i (k, c, pad) SELECT FLOOR(RAND(seq) * $SROWS),
+        CONCAT_WS('-', LPAD(FLOOR(RAND(seq + 1) * 1e11), 11, '0'), LPAD(FLOOR(RAND(seq + 2) * 1e11), 11, '0'),
+                  LPAD(FLOOR(RAND(seq + 3) * 1e11), 11, '0'), LPAD(FLOOR(RAND(seq + 4) * 1e11), 11, '0')),
+        LPAD(FLOOR(RAND(seq + 5) * 1e11), 59, '0') FROM seq_1_to_$SROWS"
+  done
+}
+
+# exact SOURCE TARGET: "exact" when every table has the same row count and CHECKSUM TABLE, else what differs
+exact() {
+  local t diff=""
+  for t in $(sql -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$1' AND TABLE_TYPE = 'BASE TABLE'"); do
+    local a b
+    a=$(sql -e "SELECT COUNT(*) FROM \`$1\`.\`$t\`; CHECKSUM TABLE \`$1\`.\`$t\` EXTENDED" | awk '{ printf "%s ", $NF }')
+    b=$(sql -e "SELECT COUNT(*) FROM \`$2\`.\`$t\`; CHECKSUM TABLE \`$2\`.\`$t\` EXTENDED" 2>/dev/null | awk '{ printf "%s ", $NF }')
+    [ "$a" = "$b" ] || diff="$diff $t"
+  done
+  if [ -z "$diff" ]; then echo exact; else echo "inexact:${diff# }" | tr ' ' ,; fi
+}
+
+now() { date +%s.%N; }
+CLK_TCK=$(getconf CLK_TCK)
+cpu() { awk -v hz="$CLK_TCK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+drop() { sql -e "DROP DATABASE IF EXISTS \`$1\`"; }
+# timed NAME CMD...: runs CMD, sets S_NAME (wall seconds) and C_NAME (busy CPU seconds, whole machine)
+timed() {
+  local name=$1; shift
+  local c0 t0 t1 c1
+  sync; c0=$(cpu); t0=$(now)
+  "$@"
+  t1=$(now); c1=$(cpu)
+  printf -v "S_$name" '%s' "$(elapsed "$t0" "$t1")"
+  printf -v "C_$name" '%s' "$(elapsed "$c0" "$c1")"
+}
+
+echo "# building backup-testkit" >&2
+"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+    -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
+CP="$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
+CP="$CP:$(cat "$ROOT/backup-testkit/target/runtime-classpath.txt")"
+bench() { java -cp "$CP" dev.backstop.testkit.MariaDbBench "$@"; }
+
+start_server
+echo "# loading fixtures" >&2
+load_realistic
+load_sysbench
+
+RATIO_LAST=""
+for fixture in realistic sysbench; do
+  declare -a shell=() myd=() bs=() rs=() myl=() bsr=() c_shell=() c_myd=() c_bs=() c_rs=() c_myl=() c_bsr=() r_bs=() r_bsr=()
+  for round in $(seq 1 "$ROUNDS"); do
+    rm -rf "$WORK/out"; mkdir -p "$WORK/out"
+    shell_backup() { mariadb-dump --defaults-file="$WORK/client.cnf" --single-transaction --master-data=2 --gtid --routines \
+        --events --triggers --hex-blob "$fixture" | zstd -3 -T0 -q | sha256sum >/dev/null; }
+    mydumper_backup() { mydumper -h 127.0.0.1 -P "$PORT" -u bench -p "$PASSWORD" -B "$fixture" -t 2 -o "$WORK/out/mydumper" \
+        --trx-consistency-only >/dev/null; }
+    backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" \
+        > "$WORK/out/backstop.txt"; }
+    # rotate the order every round: no contender always runs first after a pause
+    case $(( (round - 1) % 3 )) in
+      0) timed shell shell_backup; timed myd mydumper_backup; timed bs backstop_backup ;;
+      1) timed myd mydumper_backup; timed bs backstop_backup; timed shell shell_backup ;;
+      2) timed bs backstop_backup; timed shell shell_backup; timed myd mydumper_backup ;;
+    esac
+    id=$(sed -n 's/^id=//p' "$WORK/out/backstop.txt")
+    # the plain dump mariadb restores from is made once, untimed: the shell backup above hashes, it does not keep
+    [ -f "$WORK/$fixture.sql" ] || mariadb-dump --defaults-file="$WORK/client.cnf" --single-transaction --routines --events \
+        --triggers --hex-blob "$fixture" > "$WORK/$fixture.sql"
+    drop r_shell; drop r_myl; drop r_bs
+    shell_restore() { sql -e "CREATE DATABASE r_shell"; mariadb --defaults-file="$WORK/client.cnf" r_shell < "$WORK/$fixture.sql"; }
+    myloader_restore() { myloader -h 127.0.0.1 -P "$PORT" -u bench -p "$PASSWORD" -B r_myl -d "$WORK/out/mydumper" -t 2 -o >/dev/null; }
+    backstop_restore() { bench restore --port="$PORT" --db=r_bs --repo="$WORK/out/repo" --kek="$WORK/kek.json" --id="$id" >/dev/null; }
+    case $(( (round - 1) % 3 )) in
+      0) timed rs shell_restore; timed myl myloader_restore; timed bsr backstop_restore ;;
+      1) timed myl myloader_restore; timed bsr backstop_restore; timed rs shell_restore ;;
+      2) timed bsr backstop_restore; timed rs shell_restore; timed myl myloader_restore ;;
+    esac
+    echo "${fixture}_round${round}: shell=${S_shell}s mydumper_t2=${S_myd}s backstop=${S_bs}s mariadb_restore=${S_rs}s($(exact "$fixture" r_shell)) myloader_t2=${S_myl}s($(exact "$fixture" r_myl)) backstop_restore=${S_bsr}s($(exact "$fixture" r_bs)); busy CPU: shell=${C_shell}s mydumper_t2=${C_myd}s backstop=${C_bs}s mariadb_restore=${C_rs}s myloader_t2=${C_myl}s backstop_restore=${C_bsr}s" >&2
+    shell+=("$S_shell"); myd+=("$S_myd"); bs+=("$S_bs"); rs+=("$S_rs"); myl+=("$S_myl"); bsr+=("$S_bsr")
+    c_shell+=("$C_shell"); c_myd+=("$C_myd"); c_bs+=("$C_bs"); c_rs+=("$C_rs"); c_myl+=("$C_myl"); c_bsr+=("$C_bsr")
+    r_bs+=("$(ratio "$S_bs" "$S_shell")"); r_bsr+=("$(ratio "$S_bsr" "$S_myl")")
+    drop r_shell; drop r_myl; drop r_bs
+  done
+  echo "${fixture}_shell_backup_median_s=$(median "${shell[@]}")"
+  echo "${fixture}_mydumper_t2_median_s=$(median "${myd[@]}")"
+  echo "${fixture}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${fixture}_mariadb_restore_median_s=$(median "${rs[@]}")"
+  echo "${fixture}_myloader_t2_median_s=$(median "${myl[@]}")"
+  echo "${fixture}_backstop_restore_median_s=$(median "${bsr[@]}")"
+  echo "${fixture}_shell_cpu_s=$(median "${c_shell[@]}") ${fixture}_mydumper_t2_cpu_s=$(median "${c_myd[@]}") ${fixture}_backstop_backup_cpu_s=$(median "${c_bs[@]}")"
+  echo "${fixture}_mariadb_restore_cpu_s=$(median "${c_rs[@]}") ${fixture}_myloader_t2_cpu_s=$(median "${c_myl[@]}") ${fixture}_backstop_restore_cpu_s=$(median "${c_bsr[@]}")"
+  echo "${fixture}_ratio_restore_vs_myloader_t2=$(median "${r_bsr[@]}")"
+  echo "${fixture}_ratio_backup_vs_shell=$(median "${r_bs[@]}")"
+  [ "$fixture" = realistic ] && RATIO_LAST=$(median "${r_bs[@]}")
+done
+echo "cores=$(nproc) rounds=$ROUNDS realistic_rows=$RROWS sysbench_rows=$SROWS load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
+echo "ratio_backup_vs_shell=$RATIO_LAST"
