@@ -107,29 +107,77 @@ public final class PgFingerprints {
     public static Fingerprints compute(Connection c, Fingerprints like, List<Connection> helpers) throws SQLException {
         pinSettings(c);
         boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        String schema = schemaHash(c);
+        Fingerprints schema = schema(c, like);
         List<Table> tables = tables(c);
         Map<String, TableFingerprint> server = new LinkedHashMap<>();
         List<Table> byCopy = new ArrayList<>();
         for (Table t : tables) {
             TableFingerprint given = like == null ? null : like.tables().get(t.name());
-            if (given != null && given.contentHash().startsWith(COPY)) {
+            if (given == null || given.contentHash().startsWith(COPY)) {
                 byCopy.add(t);
             } else {
                 server.put(t.name(), serverSide(c, t, given, recordHash));
             }
         }
+        Map<String, TableFingerprint> out = new LinkedHashMap<>(server);
+        out.putAll(copied(c, helpers, byCopy));
+        return new Fingerprints(schema.schemaHash(), out, schema.objects());
+    }
+
+    /**
+     * The schema part: per-object proofs, or for {@code like} fingerprints recorded without them
+     * only the opaque hash those recorded, so older backups keep verifying.
+     */
+    private static Fingerprints schema(Connection c, Fingerprints like) throws SQLException {
+        if (like != null && like.objects().isEmpty()) {
+            return new Fingerprints(legacySchemaHash(c), Map.of());
+        }
+        Map<String, String> objects = SchemaProof.take(c);
+        return new Fingerprints(SchemaProof.schemaHash(objects), Map.of(), objects);
+    }
+
+    /** COPY-text fingerprints ({@code c:}) of {@code tables}, taken in {@code c}'s transaction and the helpers'. */
+    private static Map<String, TableFingerprint> copied(Connection c, List<Connection> helpers, List<Table> tables)
+            throws SQLException {
         List<CopyHashCheck.Target> targets = new ArrayList<>();
-        for (Table t : byCopy) {
+        for (Table t : tables) {
             targets.add(new CopyHashCheck.Target(t.name(), t.qualified(), t.oid(), t.bytes()));
         }
-        Map<String, CopyHashTap.Table> copied = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
+        Map<String, CopyHashTap.Table> hashed = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
         Map<String, TableFingerprint> out = new LinkedHashMap<>();
         for (Table t : tables) {
-            CopyHashTap.Table h = copied.get(t.name());
-            out.put(t.name(), h == null ? server.get(t.name()) : new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
+            CopyHashTap.Table h = hashed.get(t.name());
+            out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
         }
-        return new Fingerprints(schema, out);
+        return out;
+    }
+
+    /**
+     * {@code f} without what names roles: the {@code owner} and {@code acl} attributes of every
+     * object and the referenced roles, for comparing a restore made as another role (owners and
+     * privileges not restored) with the backup, by applying it to both sides.
+     */
+    public static Fingerprints withoutOwnership(Fingerprints f) {
+        Map<String, String> objects = new LinkedHashMap<>();
+        f.objects().forEach((k, v) -> {
+            if (k.startsWith(SchemaProof.ROLE)) {
+                return;
+            }
+            StringBuilder kept = new StringBuilder();
+            for (String field : v.split(" ")) {
+                String name = field.split("[:=]", 2)[0];
+                if (!SchemaProof.OWNERSHIP_FIELDS.contains(name)) {
+                    kept.append(kept.length() == 0 ? "" : " ").append(field);
+                }
+            }
+            objects.put(k, kept.length() == 0 ? "exists=true" : kept.toString());
+        });
+        return new Fingerprints(f.schemaHash(), f.tables(), objects);
+    }
+
+    /** The roles {@code f}'s schema refers to as owners, grantees or policy targets, sorted. */
+    public static List<String> referencedRoles(Fingerprints f) {
+        return List.copyOf(SchemaProof.roleNames(f.objects()));
     }
 
     /** A table of the database: {@code name} is {@code schema.table} unquoted, {@code qualified} quoted for SQL. */
@@ -140,22 +188,21 @@ public final class PgFingerprints {
      * The snapshot's share of stream fingerprints: the schema hash, every table, and server-side
      * fingerprints of those whose COPY text is not reproducible ({@link Table#streamable()} false).
      */
-    record StreamPlan(String schemaHash, List<Table> tables, Map<String, TableFingerprint> serverSide) {
+    record StreamPlan(Fingerprints schema, List<Table> tables, Map<String, TableFingerprint> serverSide) {
     }
 
     /** Takes the snapshot's share of stream fingerprints inside the current transaction. */
     static StreamPlan planStream(Connection c) throws SQLException {
         pinSettings(c);
-        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        String schema = schemaHash(c);
+        Fingerprints schema = schema(c, null);
         List<Table> tables = tables(c);
-        Map<String, TableFingerprint> server = new LinkedHashMap<>();
+        List<Table> notStreamable = new ArrayList<>();
         for (Table t : tables) {
             if (!t.streamable()) {
-                server.put(t.name(), serverSide(c, t, null, recordHash));
+                notStreamable.add(t);
             }
         }
-        return new StreamPlan(schema, tables, server);
+        return new StreamPlan(schema, tables, copied(c, List.of(), notStreamable));
     }
 
     /**
@@ -173,18 +220,20 @@ public final class PgFingerprints {
                 out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
             }
         }
-        return new Fingerprints(plan.schemaHash(), out);
+        return new Fingerprints(plan.schema().schemaHash(), out, plan.schema().objects());
     }
 
-    /** Completes {@code plan} server-side, in the same transaction, when the dump could not be hashed. */
+    /** Completes {@code plan} in the same transaction, by COPY on the server, when the dump could not be hashed. */
     static Fingerprints withoutStream(Connection c, StreamPlan plan) throws SQLException {
-        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        List<Table> rest = new ArrayList<>();
         for (Table t : plan.tables()) {
-            TableFingerprint server = plan.serverSide().get(t.name());
-            out.put(t.name(), server != null ? server : serverSide(c, t, null, recordHash));
+            if (!plan.serverSide().containsKey(t.name())) {
+                rest.add(t);
+            }
         }
-        return new Fingerprints(plan.schemaHash(), out);
+        Map<String, TableFingerprint> out = new LinkedHashMap<>(plan.serverSide());
+        out.putAll(copied(c, List.of(), rest));
+        return new Fingerprints(plan.schema().schemaHash(), out, plan.schema().objects());
     }
 
     private static void pinSettings(Connection c) throws SQLException {
@@ -200,6 +249,8 @@ public final class PgFingerprints {
             st.execute("SET LOCAL bytea_output = 'hex'");
             st.execute("SET LOCAL extra_float_digits = 1");
             st.execute("SET LOCAL lc_monetary = 'C'");
+            // as pg_dump: a policy that would hide rows fails the COPY instead of thinning the hash
+            st.execute("SET LOCAL row_security = off");
         }
     }
 
@@ -275,7 +326,7 @@ public final class PgFingerprints {
                 .hex().substring(0, 32);
     }
 
-    private static String schemaHash(Connection c) throws SQLException {
+    private static String legacySchemaHash(Connection c) throws SQLException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
