@@ -42,7 +42,7 @@ final class SchemaProof {
 
     /** An ACL as sorted items, the default ACL standing in for NULL: equal grants read equal whatever their history. */
     private static String acl(String column, String kind, String owner) {
-        return "(SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text) FROM pg_catalog.unnest(pg_catalog.coalesce("
+        return "(SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text) FROM pg_catalog.unnest(COALESCE("
                 + column + ", pg_catalog.acldefault('" + kind + "', " + owner + "))) x)";
     }
 
@@ -138,8 +138,8 @@ final class SchemaProof {
 
         collect(c, out, "SELECT 'policy', " + qualified("n.nspname", "c.relname") + " || '.' || p.polname, "
                 + "p.polcmd::text || ' ' || " + (major >= 10 ? "p.polpermissive::text" : "'true'") + " || ' ' || "
-                + "pg_catalog.coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || "
-                + "pg_catalog.coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), ''), "
+                + "COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || "
+                + "COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), ''), "
                 + "(SELECT pg_catalog.string_agg(x.name, ',' ORDER BY x.name) FROM (SELECT CASE WHEN r = 0 THEN 'public' "
                 + "ELSE r::pg_catalog.regrole::text END FROM pg_catalog.unnest(p.polroles) r) x(name)), pg_catalog.obj_description(p.oid, 'pg_policy') "
                 + "FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid "
@@ -162,7 +162,7 @@ final class SchemaProof {
                 + "WHEN 'e' THEN (SELECT 'enum ' || pg_catalog.string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) "
                 + "FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) "
                 + "WHEN 'c' THEN (SELECT 'composite ' || pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
-                + "|| ' ' || pg_catalog.coalesce(" + collation("a.attcollation") + ", ''), ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a "
+                + "|| ' ' || COALESCE(" + collation("a.attcollation") + ", ''), ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a "
                 + "WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) "
                 + "WHEN 'r' THEN (SELECT pg_catalog.concat_ws(' ', 'range', rg.rngsubtype::pg_catalog.regtype::text, "
                 + collation("rg.rngcollation") + ", rg.rngcanonical::text, rg.rngsubdiff::text) "
@@ -200,7 +200,7 @@ final class SchemaProof {
                     + "FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE "
                     + USER_SCHEMAS + " AND " + notExtension("pg_statistic_ext", "s.oid"), ":definition", ":owner");
             collect(c, out, "SELECT 'publication', p.pubname, (pg_catalog.to_jsonb(p) - 'oid' - 'pubname' - 'pubowner')::text "
-                    + "|| ' ' || pg_catalog.coalesce((SELECT pg_catalog.string_agg(pt.schemaname || '.' || pt.tablename, ',' "
+                    + "|| ' ' || COALESCE((SELECT pg_catalog.string_agg(pt.schemaname || '.' || pt.tablename, ',' "
                     + "ORDER BY pt.schemaname, pt.tablename) FROM pg_catalog.pg_publication_tables pt WHERE pt.pubname = p.pubname), ''), "
                     + "p.pubowner::pg_catalog.regrole::text FROM pg_catalog.pg_publication p", ":definition", ":owner");
         }

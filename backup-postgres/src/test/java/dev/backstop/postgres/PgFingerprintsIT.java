@@ -75,11 +75,46 @@ class PgFingerprintsIT {
     }
 
     @Test
-    void anExtraIndex_changesTheSchemaHash() throws Exception {
+    void anExtraIndex_isNamedAsADifference() throws Exception {
         Fingerprints without = withData("CREATE TABLE s (a int, b int)");
         Fingerprints with = withData("CREATE TABLE s (a int, b int)", "CREATE INDEX s_b ON s (b)");
 
-        assertThat(without.differencesFrom(with)).singleElement().asString().startsWith("schema: expected hash sha256:");
+        assertThat(without.differencesFrom(with)).containsExactly("index public.s_b: not in the backup");
+        assertThat(without.schemaHash()).isNotEqualTo(with.schemaHash());
+    }
+
+    @Test
+    void serverSideHashes_distinguishNumericScale_negativeZero_jsonbNumbers_andArrays() throws Exception {
+        String table = "CREATE TABLE v (n numeric, f float8, j jsonb, a numeric[])";
+        Fingerprints base = withData(table, "INSERT INTO v VALUES (1.50, 0, '1.0', '{1.50}')");
+
+        assertThat(base.tables().get("public.v").contentHash()).startsWith("c:");
+        for (String changed : new String[] {"(1.5, 0, '1.0', '{1.50}')", "(1.50, '-0', '1.0', '{1.50}')",
+                "(1.50, 0, '1', '{1.50}')", "(1.50, 0, '1.0', '{1.5}')"}) {
+            Fingerprints other = withData(table, "INSERT INTO v VALUES " + changed);
+            assertThat(base.differencesFrom(other)).as(changed).singleElement().asString()
+                    .startsWith("table public.v: expected content hash c:");
+        }
+    }
+
+    @Test
+    void fingerprintsRecordedWithoutObjectProofs_areComparedByTheirOpaqueSchemaHash() throws Exception {
+        String db = "fp" + (++databases);
+        pg.createDatabase(db);
+        try (Connection c = pg.connect(db)) {
+            try (Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (a int DEFAULT 1)");
+            }
+            c.setAutoCommit(false);
+            Fingerprints old = new Fingerprints("sha256:recorded-before-object-proofs", java.util.Map.of());
+            Fingerprints like = PgFingerprints.compute(c, old);
+
+            assertThat(like.objects()).isEmpty();
+            assertThat(like.schemaHash()).startsWith("sha256:").isEqualTo(PgFingerprints.compute(c, like).schemaHash());
+            Fingerprints recorded = new Fingerprints(old.schemaHash(), like.tables());
+            assertThat(recorded.differencesFrom(like)).singleElement().asString()
+                    .startsWith("schema: expected hash sha256:recorded-before-object-proofs, found sha256:");
+        }
     }
 
     @Test
@@ -91,17 +126,17 @@ class PgFingerprintsIT {
     }
 
     @Test
-    void rowsAreHashedByValue_exceptInTablesWithATypeThatHasNoHashFunction() throws Exception {
-        Fingerprints f = withData("CREATE TABLE plain (a int, b jsonb)", "CREATE TABLE odd (a int, j json, p point)",
-                "INSERT INTO plain VALUES (1, '{}')", "INSERT INTO odd VALUES (1, '{}', '(1,2)')");
+    void rowsAreHashedFromTheirCopyText_whateverTheirTypes() throws Exception {
+        Fingerprints f = withData("CREATE TABLE plain (a int, b jsonb)", "CREATE TABLE odd (a int, j json, p point, m money)",
+                "INSERT INTO plain VALUES (1, '{}')", "INSERT INTO odd VALUES (1, '{}', '(1,2)', 3)");
 
-        assertThat(f.tables().get("public.plain").contentHash()).startsWith("r:");
-        assertThat(f.tables().get("public.odd").contentHash()).startsWith("t:");
+        assertThat(f.tables().get("public.plain").contentHash()).startsWith("c:");
+        assertThat(f.tables().get("public.odd").contentHash()).startsWith("c:");
         assertThat(f.tables().get("public.odd").rows()).isEqualTo(1);
     }
 
     @Test
-    void computeLike_reusesTheRecordedMethod_soTextHashedBackupsStayComparable() throws Exception {
+    void computeLike_reusesTheRecordedMethod_soValueAndTextHashedBackupsStayComparable() throws Exception {
         String db = "fp" + (++databases);
         pg.createDatabase(db);
         try (Connection c = pg.connect(db)) {
@@ -110,12 +145,16 @@ class PgFingerprintsIT {
                 st.execute("INSERT INTO t SELECT generate_series(1, 10)");
             }
             c.setAutoCommit(false);
-            Fingerprints byValue = PgFingerprints.compute(c);
+            Fingerprints byCopy = PgFingerprints.compute(c);
             java.util.Map<String, dev.backstop.core.TableFingerprint> text = java.util.Map.of("public.t",
                     new dev.backstop.core.TableFingerprint(10, "t:whatever"));
-            Fingerprints like = PgFingerprints.compute(c, new Fingerprints(byValue.schemaHash(), text));
+            java.util.Map<String, dev.backstop.core.TableFingerprint> values = java.util.Map.of("public.t",
+                    new dev.backstop.core.TableFingerprint(10, "r:whatever"));
+            Fingerprints like = PgFingerprints.compute(c, new Fingerprints(byCopy.schemaHash(), text));
 
-            assertThat(byValue.tables().get("public.t").contentHash()).startsWith("r:");
+            assertThat(byCopy.tables().get("public.t").contentHash()).startsWith("c:");
+            assertThat(PgFingerprints.compute(c, new Fingerprints(byCopy.schemaHash(), values)).tables().get("public.t")
+                    .contentHash()).startsWith("r:");
             assertThat(like.tables().get("public.t").contentHash()).startsWith("t:");
             assertThat(like.tables().get("public.t").rows()).isEqualTo(10);
         }
