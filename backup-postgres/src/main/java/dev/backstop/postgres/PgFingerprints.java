@@ -22,45 +22,50 @@ import java.util.Map;
 
 /**
  * Fingerprints of a PostgreSQL database that a restore must reproduce exactly: per table the row
- * count and a content hash, plus one hash of the schema.
+ * count and a content hash, and per schema object a short proof, so a difference names the object
+ * and what differs ({@code trigger public.orders.audit_trg: missing}, {@code sequence
+ * public.orders_id_seq: expected last_value 1843, found 1}, {@code column public.t.c: default differs}).
  *
  * <p><b>Guarantees.</b> The content hash does not depend on row order or physical layout, and
  * needs constant memory whatever the table size: it is a sum of a 64-bit hash of each row, with
  * the row count, and its prefix names how rows were hashed.
  * <ul>
- *   <li>{@code c:} (the default of {@link PgDumpSource}): the row's COPY text line as pg_dump writes
- *   it, hashed by the client with the line hash of Backstop's {@code CopyLineHash} (an
- *   xxHash64-style function; its Javadoc defines it exactly), summed mod 2<sup>64</sup>. A backup
- *   hashes the COPY data in its own dump stream; a check runs {@code COPY table (columns) TO
- *   STDOUT} over the columns pg_dump copies (not dropped, not generated, in attnum order) with
- *   pg_dump's output settings (DateStyle ISO, IntervalStyle postgres, extra_float_digits 3, empty
- *   search_path) plus the ones the backup pins (TimeZone UTC, bytea_output hex, client encoding
- *   UTF8) and hashes the lines as they arrive.</li>
- *   <li>{@code r:}: {@code hash_record_extended} of the row's values (PostgreSQL 14+), summed
- *   exactly on the server.</li>
- *   <li>{@code t:}: for tables with a column type that has no hash function and on older servers,
- *   {@code hashtextextended} of the row's text under fixed output settings (UTC, ISO dates, hex
- *   bytea, shortest exact floats), summed exactly on the server.</li>
+ *   <li>{@code c:} (every new fingerprint): the row's COPY text line, hashed with the line hash of
+ *   Backstop's {@code CopyLineHash} (an xxHash64-style function; its Javadoc defines it exactly),
+ *   summed mod 2<sup>64</sup>. The lines are either pg_dump's own COPY data hashed as the dump
+ *   streams ({@link FingerprintMethod#STREAM}) or {@code COPY table (columns) TO STDOUT} run by
+ *   Backstop in the same snapshot over the columns pg_dump copies (not dropped, not generated, in
+ *   attnum order) with pg_dump's output settings (DateStyle ISO, IntervalStyle postgres,
+ *   extra_float_digits 3, empty search_path) plus TimeZone UTC, bytea_output hex, lc_monetary C,
+ *   client encoding UTF8 and row_security off. One rule, whatever the dump format: {@code 1.50} and
+ *   {@code 1.5} in numeric, {@code 0} and {@code -0} in float8, {@code 1.0} and {@code 1} in jsonb,
+ *   and array elements hash differently.</li>
+ *   <li>{@code r:} and {@code t:}, recorded by earlier versions ({@code hash_record_extended} of the
+ *   values, {@code hashtextextended} of the row's text, summed on the server): still reproduced
+ *   by {@link #compute(Connection, Fingerprints)}, which reuses the recorded method per table, so
+ *   those backups keep verifying. They do not tell {@code 1.50} from {@code 1.5}.</li>
  * </ul>
- * The server functions are those behind hash partitioning, whose values PostgreSQL keeps stable
- * across versions; {@link #compute(Connection, Fingerprints)} reuses the recorded method per
- * table, so a check on another server version compares like with like, and backups recorded with
- * {@code r:} or {@code t:} hashes keep verifying. The schema hash is a SHA-256 over columns
- * (name, type, nullability, default), constraints, indexes and views as the catalogs describe
- * them, with every name schema-qualified and no OIDs, so a faithful restore into another server
- * yields the same value.
+ * Each schema object gets a proof keyed {@code "<kind> <schema>.<name>"}: schemas, tables
+ * (persistence, row security and its forcing, partition key and bound, inheritance, options,
+ * replica identity), columns (position, type, collation, NOT NULL, default, generation
+ * expression, identity, storage), constraints, indexes, triggers (and whether enabled), rules,
+ * policies, functions, procedures and aggregates (by signature and body), types and domains,
+ * sequences (parameters, owning column, {@code last_value} and {@code is_called}), views and
+ * materialized views (definition), extended statistics, publications and extensions (version),
+ * each with its comment, owner and privileges where it has them, plus the roles those name
+ * ({@code role <name>}). They are read through the catalogs' deparsing functions under an empty
+ * search_path, without OIDs, so a faithful restore into another server yields the same proofs.
+ * Fingerprints recorded before proofs existed carry only an opaque schema hash; checked against
+ * them, this computes that same hash.
  *
- * <p><b>Restrictions.</b> {@code c:} hashes are taken only for UTF8 databases and for tables
- * whose COPY text depends on no setting that cannot be pinned: a table with a {@code money}
- * column (directly or inside a domain, array, composite or range) gets a server-side hash
- * instead, because money's text follows {@code lc_monetary}, which pg_dump must keep as the
- * server has it for the dump to restore. Types of extensions are assumed to print independently of
- * session settings. Server-side hash values may differ between little- and big-endian servers, so
- * compare fingerprints taken on the same architecture. Covers ordinary tables and partitions of
- * user schemas (not extension-owned or temporary ones); sequences' positions and large objects
- * are not hashed. The computation reads every row: budget one sequential scan (or COPY) per
- * table. It runs inside the caller's current transaction (use REPEATABLE READ for a stable view)
- * and changes only transaction-local settings.
+ * <p><b>Restrictions.</b> A sequence's position is not transactional: it is read when the
+ * fingerprints are taken, as pg_dump reads it when it dumps the sequence, so a sequence advanced
+ * between those two moments on a busy database is reported. Server-side hash values may differ
+ * between little- and big-endian servers (older {@code r:}/{@code t:} only). Types of extensions
+ * are assumed to print independently of session settings. Covers ordinary tables and partitions of
+ * user schemas (not extension-owned or temporary ones); large objects are not hashed. The
+ * computation reads every row: budget one COPY per table. It runs inside the caller's current
+ * transaction (use REPEATABLE READ for a stable view) and changes only transaction-local settings.
  *
  * <p><b>Threading.</b> Stateless; one connection per call, which must not be used concurrently.
  */
@@ -78,7 +83,7 @@ public final class PgFingerprints {
 
     /**
      * Computes the fingerprints of the database {@code c} is connected to, inside the current
-     * transaction (auto-commit must be off), with the server-side hashes ({@code r:} or {@code t:}).
+     * transaction (auto-commit must be off): object proofs and {@code c:} hashes of COPY text.
      * To check a database against recorded fingerprints, use {@link #compute(Connection, Fingerprints)}:
      * a backup's {@code c:} hashes are only reproduced that way.
      */
@@ -88,9 +93,9 @@ public final class PgFingerprints {
 
     /**
      * Computes fingerprints comparable with {@code like}: each table is hashed the way it was
-     * hashed in {@code like} (row values, row text, or COPY text hashed by the client), so a backup
-     * taken on one server version can be checked on another. Tables {@code like} lacks are hashed
-     * the best server-side way available.
+     * hashed in {@code like} (COPY text, or the row values or row text of older backups), and the
+     * schema as {@code like} recorded it (object proofs, or the opaque hash of older backups).
+     * Tables {@code like} lacks are hashed by COPY text.
      */
     public static Fingerprints compute(Connection c, Fingerprints like) throws SQLException {
         return compute(c, like, List.of());

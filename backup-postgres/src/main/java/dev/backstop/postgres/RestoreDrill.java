@@ -36,17 +36,26 @@ import java.util.Objects;
  * if (!r.passed()) alert(r.findings());
  * }</pre>
  *
- * <p><b>Guarantees.</b> Each difference is one finding naming the table, the expected and the
- * actual value (or the schema hash); a backup that fails verification before the restore (a
- * corrupted object) is a finding too, as is a pg_restore or pg_amcheck failure. Measurements:
- * {@code rto_ms} (fetch + verify + load), {@code fetch_ms}, {@code load_ms}, {@code verify_ms},
- * {@code tables}, {@code rows}, {@code plaintext_bytes}, {@code amcheck}. Unless turned off, the
- * result is appended to the repository as a validation record. The throwaway server is always
- * stopped and deleted.
+ * <p><b>Guarantees.</b> Each difference is one finding naming the table or schema object, what
+ * differs and, where readable, the expected and the actual value ({@code trigger
+ * public.orders.audit_trg: missing}, {@code sequence public.s: expected last_value 1843, found 1},
+ * {@code table public.t: expected content hash c:…, found c:…}); see {@link PgFingerprints}. By
+ * default owners and privileges are proven too: the roles the backup's objects name are created on
+ * the throwaway server (without login) and the restore keeps owners and grants;
+ * {@link Builder#ignoreOwnershipAndPrivileges()} relaxes that explicitly. A backup that fails
+ * verification before the restore (a corrupted object) is a finding too, as is a pg_restore or
+ * pg_amcheck failure. Measurements: {@code rto_ms} (fetch + verify + load), {@code fetch_ms},
+ * {@code load_ms}, {@code verify_ms}, {@code tables}, {@code rows}, {@code plaintext_bytes},
+ * {@code amcheck}, {@code ownership} ({@code compared} or {@code ignored}) and {@code coverage}
+ * ({@code full}, or {@code sampled} with {@code sample_round}, {@code sample_cycle} and
+ * {@code sample_tables}: see {@link Builder#sample(double)}). Unless turned off, the result is
+ * appended to the repository as a validation record. The throwaway server is always stopped and
+ * deleted.
  *
  * <p><b>Restrictions.</b> Throws only when the drill could not run at all (no server could be
- * started, the repository is unreachable). Owners and privileges are not restored (the
- * throwaway server lacks the source's roles), so they are not compared either.
+ * started, the repository is unreachable). Backups recorded before per-object proofs restore
+ * without owners and privileges and compare the schema by one hash. A sampled pass proves the
+ * schema and the sampled tables only: read {@code coverage} before counting it as a full proof.
  *
  * <p><b>Threading.</b> Immutable and thread-safe; each run starts its own server.
  */
