@@ -211,10 +211,12 @@ public final class PgFingerprints {
     }
 
     /**
-     * Completes {@code plan} with the tables hashed from pg_dump's COPY data; a table without a data
-     * entry in the dump gets the fingerprint of no rows, which is what a restore of it holds.
+     * Completes {@code plan} with the tables hashed from pg_dump's COPY data and the sequence
+     * positions its SEQUENCE SET entries restore; a table without a data entry in the dump gets the
+     * fingerprint of no rows, which is what a restore of it holds.
      */
-    static Fingerprints withStream(StreamPlan plan, Map<String, CopyHashTap.Table> hashed) {
+    static Fingerprints withStream(StreamPlan plan, Map<String, CopyHashTap.Table> hashed,
+                                   Map<String, CopyHashTap.SequencePosition> sequences) {
         Map<String, TableFingerprint> out = new LinkedHashMap<>();
         for (Table t : plan.tables()) {
             TableFingerprint server = plan.serverSide().get(t.name());
@@ -225,7 +227,8 @@ public final class PgFingerprints {
                 out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
             }
         }
-        return new Fingerprints(plan.schema().schemaHash(), out, plan.schema().objects());
+        Map<String, String> objects = SchemaProof.withSequencePositions(plan.schema().objects(), sequences);
+        return new Fingerprints(SchemaProof.schemaHash(objects), out, objects);
     }
 
     /** Completes {@code plan} in the same transaction, by COPY on the server, when the dump could not be hashed. */

@@ -1,6 +1,7 @@
 package dev.backstop.postgres;
 
 import dev.backstop.core.Digest;
+import dev.backstop.postgres.internal.CopyHashTap;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -274,6 +275,29 @@ final class SchemaProof {
                 }
             }
         }
+    }
+
+    /**
+     * {@code proofs} with the position fields of the sequences in {@code positions} (keyed
+     * {@code schema.name}) replaced by those values.
+     */
+    static Map<String, String> withSequencePositions(Map<String, String> proofs,
+                                                     Map<String, CopyHashTap.SequencePosition> positions) {
+        Map<String, String> out = new TreeMap<>(proofs);
+        positions.forEach((name, p) -> {
+            String key = "sequence " + name;
+            String proof = out.get(key);
+            if (proof != null) {
+                StringBuilder kept = new StringBuilder();
+                for (String f : proof.split(" ")) {
+                    if (!f.startsWith("last_value=") && !f.startsWith("is_called=")) {
+                        kept.append(kept.length() == 0 ? "" : " ").append(f);
+                    }
+                }
+                out.put(key, kept + " last_value=" + p.lastValue() + " is_called=" + p.isCalled());
+            }
+        });
+        return out;
     }
 
     /**

@@ -73,6 +73,8 @@ class RestoreDrillExactnessIT {
     static Manifest backup;
     static Restore restore;
     static Repository repo;
+    @TempDir
+    Path tmp;
 
     @BeforeAll
     static void backupOnce(@TempDir Path tmp) throws Exception {
@@ -160,6 +162,19 @@ class RestoreDrillExactnessIT {
         assertThat(f.objects().get("sequence public.orders_id_seq")).contains("last_value=1843", "is_called=true");
         assertThat(f.objects().get("table public.orders")).contains("row_security=on");
         assertThat(f.tables().values()).allSatisfy(t -> assertThat(t.contentHash()).startsWith("c:"));
+    }
+
+    @Test
+    void aCustomDumpOfTheSameDatabase_recordsTheSameObjectProofs_withSequencePositionsFromTheDump() throws Exception {
+        Manifest custom = BackupPipeline.builder()
+                .source(PgDumpSource.builder(source.endpoint(), "awkward").build())
+                .encrypt(Encryption.with(LocalKeysetKek.create(tmp.resolve("kek-custom.json"))))
+                .repository(Repository.filesystem(tmp.resolve("repo-custom")))
+                .build().run();
+
+        assertThat(custom.attributes()).containsEntry("postgresql.fingerprints", "stream");
+        assertThat(custom.fingerprints().orElseThrow().objects()).isEqualTo(backup.fingerprints().orElseThrow().objects());
+        assertThat(custom.fingerprints().orElseThrow().tables()).isEqualTo(backup.fingerprints().orElseThrow().tables());
     }
 
     static Stream<Arguments> alterations() {
