@@ -60,7 +60,10 @@ import java.util.Map;
  *
  * <p><b>Restrictions.</b> A sequence's position is not transactional: it is read when the
  * fingerprints are taken, as pg_dump reads it when it dumps the sequence, so a sequence advanced
- * between those two moments on a busy database is reported. Server-side hash values may differ
+ * between those two moments on a busy database is reported (a custom dump hashed as it streams
+ * records the positions of its own SEQUENCE SET entries instead). Object proofs are meant to be
+ * compared on the same major version: the deparsing functions may word a definition differently
+ * in another. Server-side hash values may differ
  * between little- and big-endian servers (older {@code r:}/{@code t:} only). Types of extensions
  * are assumed to print independently of session settings. Covers ordinary tables and partitions of
  * user schemas (not extension-owned or temporary ones); large objects are not hashed. The
