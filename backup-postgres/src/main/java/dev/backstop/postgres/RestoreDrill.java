@@ -109,17 +109,17 @@ public final class RestoreDrill implements Validator {
         boolean proofs = expected != null && !expected.objects().isEmpty();
         boolean owners = proofs && !ignoreOwnership;
         measured.put("ownership", owners ? "compared" : "ignored");
-        try (PostgresInstance db = provider.start()) {
-            DrillSample drawn = null;
-            if (sample < 1) {
-                if (expected == null) {
-                    return finish(m, restore, started, findings, measured);
-                }
-                drawn = DrillSample.draw(expected, sample, DrillSample.nextRound(restore.repository(), NAME, DrillSample.cycle(sample)));
-                measured.putAll(drawn.measurements());
-            } else {
-                measured.put("coverage", "full");
+        DrillSample drawn = null;
+        if (sample < 1) {
+            if (expected == null) {
+                return finish(m, restore, started, findings, measured);
             }
+            drawn = DrillSample.draw(expected, sample, DrillSample.nextRound(restore.repository(), NAME, DrillSample.cycle(sample)));
+            measured.putAll(drawn.measurements());
+        } else {
+            measured.put("coverage", "full");
+        }
+        try (PostgresInstance db = provider.start()) {
             PostgresRestore.Report report;
             try {
                 if (proofs) {
