@@ -159,4 +159,34 @@ class PgFingerprintsIT {
             assertThat(like.tables().get("public.t").rows()).isEqualTo(10);
         }
     }
+
+    @Test
+    void everyKindOfObject_getsAProof_andAChangeToAnyNamesIt() throws Exception {
+        String[] schema = {"CREATE TABLE p (id int PRIMARY KEY, a int, b int)",
+            "CREATE STATISTICS p_ab ON a, b FROM p",
+            "CREATE PUBLICATION pub FOR TABLE p",
+            "CREATE RULE p_ignore AS ON DELETE TO p WHERE old.id < 0 DO INSTEAD NOTHING",
+            "CREATE TYPE pair AS (x int, y text COLLATE \"C\")",
+            "CREATE TYPE span AS RANGE (subtype = int4)",
+            "CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int, initcond = '0')",
+            "CREATE PROCEDURE noop() LANGUAGE sql AS $$ SELECT 1 $$",
+            "CREATE VIEW v AS SELECT id FROM p", "CREATE SCHEMA s", "COMMENT ON SCHEMA s IS 'spare'"};
+        Fingerprints base = withData(schema);
+
+        assertThat(base.objects()).containsKeys("statistics public.p_ab", "publication pub", "rule public.p.p_ignore",
+                "type public.pair", "type public.span", "aggregate public.total(integer)", "procedure public.noop()",
+                "view public.v", "schema s", "schema public", "extension plpgsql", "constraint public.p.p_pkey",
+                "index public.p_pkey", "column public.p.a");
+        assertThat(base.objects().get("extension plpgsql")).startsWith("version=");
+
+        String[] changed = schema.clone();
+        changed[4] = "CREATE TYPE pair AS (x int, y text)";
+        assertThat(base.differencesFrom(withData(changed))).containsExactly("type public.pair: definition differs");
+        changed = schema.clone();
+        changed[2] = "CREATE PUBLICATION pub FOR TABLE p WITH (publish = 'insert')";
+        assertThat(base.differencesFrom(withData(changed))).containsExactly("publication pub: definition differs");
+        changed = schema.clone();
+        changed[6] = "CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int, initcond = '1')";
+        assertThat(base.differencesFrom(withData(changed))).containsExactly("aggregate public.total(integer): definition differs");
+    }
 }
