@@ -96,7 +96,7 @@ final class SchemaProof {
         collect(c, out, "SELECT 'column', " + qualified("n.nspname", "c.relname") + " || '.' || a.attname, "
                 + "pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), "
                 + "pg_catalog.format_type(a.atttypid, a.atttypmod), "
-                + collation("a.attcollation") + ", a.attnotnull::text, "
+                + "CASE WHEN a.attcollation <> t.typcollation THEN " + collation("a.attcollation") + " END, a.attnotnull::text, "
                 + "CASE WHEN " + generated + " = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, "
                 + "CASE WHEN " + generated + " <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, "
                 + "CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by_default' END, "

@@ -165,16 +165,22 @@ class RestoreDrillExactnessIT {
     }
 
     @Test
-    void aCustomDumpOfTheSameDatabase_recordsTheSameObjectProofs_withSequencePositionsFromTheDump() throws Exception {
+    void aCustomDumpOfTheSameDatabase_recordsTheSameObjectProofs_withSequencePositionsFromTheDump_andPassesASampledDrill() throws Exception {
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek-custom.json"));
+        Repository customRepo = Repository.filesystem(tmp.resolve("repo-custom"));
         Manifest custom = BackupPipeline.builder()
                 .source(PgDumpSource.builder(source.endpoint(), "awkward").build())
-                .encrypt(Encryption.with(LocalKeysetKek.create(tmp.resolve("kek-custom.json"))))
-                .repository(Repository.filesystem(tmp.resolve("repo-custom")))
+                .encrypt(Encryption.with(kek))
+                .repository(customRepo)
                 .build().run();
 
         assertThat(custom.attributes()).containsEntry("postgresql.fingerprints", "stream");
         assertThat(custom.fingerprints().orElseThrow().objects()).isEqualTo(backup.fingerprints().orElseThrow().objects());
         assertThat(custom.fingerprints().orElseThrow().tables()).isEqualTo(backup.fingerprints().orElseThrow().tables());
+        ValidationResult sampled = RestoreDrill.builder().provider(altering(null)).amcheck(false).sample(0.5).build()
+                .validate(custom, Restore.builder().repository(customRepo).keys(kek).build());
+        assertThat(sampled.findings()).isEmpty();
+        assertThat(sampled.measurements()).containsEntry("coverage", "sampled");
     }
 
     static Stream<Arguments> alterations() {
