@@ -156,6 +156,10 @@ public final class ManifestFormat {
                 tn.put("rows", t.rows());
                 tn.put("contentHash", t.contentHash());
             });
+            if (!f.objects().isEmpty()) {
+                ObjectNode objects = fp.putObject("objects");
+                f.sortedObjects().forEach(objects::put);
+            }
         });
         m.encryption().ifPresent(e -> {
             ObjectNode en = n.putObject("encryption");
@@ -214,7 +218,9 @@ public final class ManifestFormat {
             Map<String, TableFingerprint> tables = new LinkedHashMap<>();
             fp.path("tables").properties().forEach(e ->
                     tables.put(e.getKey(), new TableFingerprint(e.getValue().path("rows").asLong(), text(e.getValue(), "contentHash"))));
-            b.fingerprints(new Fingerprints(text(fp, "schemaHash"), tables));
+            Map<String, String> objects = new LinkedHashMap<>();
+            fp.path("objects").properties().forEach(e -> objects.put(e.getKey(), e.getValue().asText()));
+            b.fingerprints(new Fingerprints(text(fp, "schemaHash"), tables, objects));
         }
         if (n.hasNonNull("encryption")) {
             JsonNode e = n.get("encryption");

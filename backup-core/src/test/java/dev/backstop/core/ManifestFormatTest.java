@@ -93,4 +93,30 @@ class ManifestFormatTest {
                 "table public.c: not in the backup, found 0 rows");
         assertThat(expected.differencesFrom(expected)).isEmpty();
     }
+
+    @Test
+    void objectProofs_roundTrip_andDifferencesNameObjectAndAttribute() {
+        Manifest base = sample();
+        Fingerprints expected = new Fingerprints("s", Map.of(), Map.of(
+                "trigger public.orders.audit_trg", "def:0a1b",
+                "sequence public.orders_id_seq", "def:77 last_value=1843 is_called=true",
+                "column public.t.c", "type:11 default:22",
+                "table public.t", "def:33 persistence=permanent"));
+        Manifest m = Manifest.builder(base.id()).startedAt(base.startedAt()).finishedAt(base.finishedAt())
+                .source(base.source()).consistency(base.consistency()).fingerprints(expected).build();
+        assertThat(ManifestFormat.read(ManifestFormat.write(m), "k").fingerprints()).contains(expected);
+
+        Fingerprints actual = new Fingerprints("other", Map.of(), Map.of(
+                "sequence public.orders_id_seq", "def:77 last_value=1 is_called=true",
+                "column public.t.c", "type:11 default:23",
+                "table public.t", "def:33 persistence=unlogged",
+                "index public.extra_idx", "def:44"));
+        assertThat(expected.differencesFrom(actual)).containsExactly(
+                "column public.t.c: default differs",
+                "index public.extra_idx: not in the backup",
+                "sequence public.orders_id_seq: expected last_value 1843, found 1",
+                "table public.t: expected persistence permanent, found unlogged",
+                "trigger public.orders.audit_trg: missing");
+        assertThat(expected.differencesFrom(new Fingerprints("other", Map.of(), expected.objects()))).isEmpty();
+    }
 }

@@ -20,7 +20,10 @@ public enum FingerprintMethod {
      * {@code --schema-only}) is recorded with no rows, as its restore holds it. The default.
      */
     STREAM,
-    /** A second scan of every table on the server, concurrent with the dump (content hashes {@code r:} or {@code t:}). */
+    /**
+     * A second read of every table, by COPY in the dump's snapshot concurrently with the dump,
+     * hashed by the client with the same rule as {@link #STREAM} (content hashes {@code c:}).
+     */
     SERVER,
     /** No fingerprints: cheapest, but a restore drill then has nothing to compare with. */
     NONE

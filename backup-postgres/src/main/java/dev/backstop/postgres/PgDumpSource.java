@@ -149,12 +149,14 @@ public final class PgDumpSource implements CaptureSource {
                     ? CompletableFuture.supplyAsync(() -> planOf(c), executor)
                     : CompletableFuture.completedFuture(null);
             Map<String, CopyHashTap.Table> hashed = null;
+            Map<String, CopyHashTap.SequencePosition> sequences = Map.of();
             String streamFailure = null;
             try (CopyHashTap tap = method == FingerprintMethod.STREAM ? new CopyHashTap(256 * 1024, 8, database) : null) {
                 dump(pgDump, point.get("snapshot_id"), streams, tap);
                 if (tap != null) {
                     try {
                         hashed = tap.finish();
+                        sequences = tap.sequences();
                     } catch (InterruptedIOException e) {
                         throw e;
                     } catch (IOException e) {
@@ -172,7 +174,7 @@ public final class PgDumpSource implements CaptureSource {
             PgFingerprints.StreamPlan streamPlan = join(plan);
             if (streamPlan != null) {
                 // still inside the snapshot's transaction: a dump that could not be hashed is scanned instead
-                fp = hashed != null ? PgFingerprints.withStream(streamPlan, hashed) : PgFingerprints.withoutStream(c, streamPlan);
+                fp = hashed != null ? PgFingerprints.withStream(streamPlan, hashed, sequences) : PgFingerprints.withoutStream(c, streamPlan);
             }
             c.rollback();
             CaptureResult.Builder r = CaptureResult.builder(new SourceInfo("postgresql", facts.get("server_version"),

@@ -22,45 +22,53 @@ import java.util.Map;
 
 /**
  * Fingerprints of a PostgreSQL database that a restore must reproduce exactly: per table the row
- * count and a content hash, plus one hash of the schema.
+ * count and a content hash, and per schema object a short proof, so a difference names the object
+ * and what differs ({@code trigger public.orders.audit_trg: missing}, {@code sequence
+ * public.orders_id_seq: expected last_value 1843, found 1}, {@code column public.t.c: default differs}).
  *
  * <p><b>Guarantees.</b> The content hash does not depend on row order or physical layout, and
  * needs constant memory whatever the table size: it is a sum of a 64-bit hash of each row, with
  * the row count, and its prefix names how rows were hashed.
  * <ul>
- *   <li>{@code c:} (the default of {@link PgDumpSource}): the row's COPY text line as pg_dump writes
- *   it, hashed by the client with the line hash of Backstop's {@code CopyLineHash} (an
- *   xxHash64-style function; its Javadoc defines it exactly), summed mod 2<sup>64</sup>. A backup
- *   hashes the COPY data in its own dump stream; a check runs {@code COPY table (columns) TO
- *   STDOUT} over the columns pg_dump copies (not dropped, not generated, in attnum order) with
- *   pg_dump's output settings (DateStyle ISO, IntervalStyle postgres, extra_float_digits 3, empty
- *   search_path) plus the ones the backup pins (TimeZone UTC, bytea_output hex, client encoding
- *   UTF8) and hashes the lines as they arrive.</li>
- *   <li>{@code r:}: {@code hash_record_extended} of the row's values (PostgreSQL 14+), summed
- *   exactly on the server.</li>
- *   <li>{@code t:}: for tables with a column type that has no hash function and on older servers,
- *   {@code hashtextextended} of the row's text under fixed output settings (UTC, ISO dates, hex
- *   bytea, shortest exact floats), summed exactly on the server.</li>
+ *   <li>{@code c:} (every new fingerprint): the row's COPY text line, hashed with the line hash of
+ *   Backstop's {@code CopyLineHash} (an xxHash64-style function; its Javadoc defines it exactly),
+ *   summed mod 2<sup>64</sup>. The lines are either pg_dump's own COPY data hashed as the dump
+ *   streams ({@link FingerprintMethod#STREAM}) or {@code COPY table (columns) TO STDOUT} run by
+ *   Backstop in the same snapshot over the columns pg_dump copies (not dropped, not generated, in
+ *   attnum order) with pg_dump's output settings (DateStyle ISO, IntervalStyle postgres,
+ *   extra_float_digits 3, empty search_path) plus TimeZone UTC, bytea_output hex, lc_monetary C,
+ *   client encoding UTF8 and row_security off. One rule, whatever the dump format: {@code 1.50} and
+ *   {@code 1.5} in numeric, {@code 0} and {@code -0} in float8, {@code 1.0} and {@code 1} in jsonb,
+ *   and array elements hash differently.</li>
+ *   <li>{@code r:} and {@code t:}, recorded by earlier versions ({@code hash_record_extended} of the
+ *   values, {@code hashtextextended} of the row's text, summed on the server): still reproduced
+ *   by {@link #compute(Connection, Fingerprints)}, which reuses the recorded method per table, so
+ *   those backups keep verifying. They do not tell {@code 1.50} from {@code 1.5}.</li>
  * </ul>
- * The server functions are those behind hash partitioning, whose values PostgreSQL keeps stable
- * across versions; {@link #compute(Connection, Fingerprints)} reuses the recorded method per
- * table, so a check on another server version compares like with like, and backups recorded with
- * {@code r:} or {@code t:} hashes keep verifying. The schema hash is a SHA-256 over columns
- * (name, type, nullability, default), constraints, indexes and views as the catalogs describe
- * them, with every name schema-qualified and no OIDs, so a faithful restore into another server
- * yields the same value.
+ * Each schema object gets a proof keyed {@code "<kind> <schema>.<name>"}: schemas, tables
+ * (persistence, row security and its forcing, partition key and bound, inheritance, options,
+ * replica identity), columns (position, type, collation, NOT NULL, default, generation
+ * expression, identity, storage), constraints, indexes, triggers (and whether enabled), rules,
+ * policies, functions, procedures and aggregates (by signature and body), types and domains,
+ * sequences (parameters, owning column, {@code last_value} and {@code is_called}), views and
+ * materialized views (definition), extended statistics, publications and extensions (version),
+ * each with its comment, owner and privileges where it has them, plus the roles those name
+ * ({@code role <name>}). They are read through the catalogs' deparsing functions under an empty
+ * search_path, without OIDs, so a faithful restore into another server yields the same proofs.
+ * Fingerprints recorded before proofs existed carry only an opaque schema hash; checked against
+ * them, this computes that same hash.
  *
- * <p><b>Restrictions.</b> {@code c:} hashes are taken only for UTF8 databases and for tables
- * whose COPY text depends on no setting that cannot be pinned: a table with a {@code money}
- * column (directly or inside a domain, array, composite or range) gets a server-side hash
- * instead, because money's text follows {@code lc_monetary}, which pg_dump must keep as the
- * server has it for the dump to restore. Types of extensions are assumed to print independently of
- * session settings. Server-side hash values may differ between little- and big-endian servers, so
- * compare fingerprints taken on the same architecture. Covers ordinary tables and partitions of
- * user schemas (not extension-owned or temporary ones); sequences' positions and large objects
- * are not hashed. The computation reads every row: budget one sequential scan (or COPY) per
- * table. It runs inside the caller's current transaction (use REPEATABLE READ for a stable view)
- * and changes only transaction-local settings.
+ * <p><b>Restrictions.</b> A sequence's position is not transactional: it is read when the
+ * fingerprints are taken, as pg_dump reads it when it dumps the sequence, so a sequence advanced
+ * between those two moments on a busy database is reported (a custom dump hashed as it streams
+ * records the positions of its own SEQUENCE SET entries instead). Object proofs are meant to be
+ * compared on the same major version: the deparsing functions may word a definition differently
+ * in another. Server-side hash values may differ
+ * between little- and big-endian servers (older {@code r:}/{@code t:} only). Types of extensions
+ * are assumed to print independently of session settings. Covers ordinary tables and partitions of
+ * user schemas (not extension-owned or temporary ones); large objects are not hashed. The
+ * computation reads every row: budget one COPY per table. It runs inside the caller's current
+ * transaction (use REPEATABLE READ for a stable view) and changes only transaction-local settings.
  *
  * <p><b>Threading.</b> Stateless; one connection per call, which must not be used concurrently.
  */
@@ -78,7 +86,7 @@ public final class PgFingerprints {
 
     /**
      * Computes the fingerprints of the database {@code c} is connected to, inside the current
-     * transaction (auto-commit must be off), with the server-side hashes ({@code r:} or {@code t:}).
+     * transaction (auto-commit must be off): object proofs and {@code c:} hashes of COPY text.
      * To check a database against recorded fingerprints, use {@link #compute(Connection, Fingerprints)}:
      * a backup's {@code c:} hashes are only reproduced that way.
      */
@@ -88,9 +96,9 @@ public final class PgFingerprints {
 
     /**
      * Computes fingerprints comparable with {@code like}: each table is hashed the way it was
-     * hashed in {@code like} (row values, row text, or COPY text hashed by the client), so a backup
-     * taken on one server version can be checked on another. Tables {@code like} lacks are hashed
-     * the best server-side way available.
+     * hashed in {@code like} (COPY text, or the row values or row text of older backups), and the
+     * schema as {@code like} recorded it (object proofs, or the opaque hash of older backups).
+     * Tables {@code like} lacks are hashed by COPY text.
      */
     public static Fingerprints compute(Connection c, Fingerprints like) throws SQLException {
         return compute(c, like, List.of());
@@ -107,29 +115,77 @@ public final class PgFingerprints {
     public static Fingerprints compute(Connection c, Fingerprints like, List<Connection> helpers) throws SQLException {
         pinSettings(c);
         boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        String schema = schemaHash(c);
+        Fingerprints schema = schema(c, like);
         List<Table> tables = tables(c);
         Map<String, TableFingerprint> server = new LinkedHashMap<>();
         List<Table> byCopy = new ArrayList<>();
         for (Table t : tables) {
             TableFingerprint given = like == null ? null : like.tables().get(t.name());
-            if (given != null && given.contentHash().startsWith(COPY)) {
+            if (given == null || given.contentHash().startsWith(COPY)) {
                 byCopy.add(t);
             } else {
                 server.put(t.name(), serverSide(c, t, given, recordHash));
             }
         }
+        Map<String, TableFingerprint> out = new LinkedHashMap<>(server);
+        out.putAll(copied(c, helpers, byCopy));
+        return new Fingerprints(schema.schemaHash(), out, schema.objects());
+    }
+
+    /**
+     * The schema part: per-object proofs, or for {@code like} fingerprints recorded without them
+     * only the opaque hash those recorded, so older backups keep verifying.
+     */
+    private static Fingerprints schema(Connection c, Fingerprints like) throws SQLException {
+        if (like != null && like.objects().isEmpty()) {
+            return new Fingerprints(legacySchemaHash(c), Map.of());
+        }
+        Map<String, String> objects = SchemaProof.take(c);
+        return new Fingerprints(SchemaProof.schemaHash(objects), Map.of(), objects);
+    }
+
+    /** COPY-text fingerprints ({@code c:}) of {@code tables}, taken in {@code c}'s transaction and the helpers'. */
+    private static Map<String, TableFingerprint> copied(Connection c, List<Connection> helpers, List<Table> tables)
+            throws SQLException {
         List<CopyHashCheck.Target> targets = new ArrayList<>();
-        for (Table t : byCopy) {
+        for (Table t : tables) {
             targets.add(new CopyHashCheck.Target(t.name(), t.qualified(), t.oid(), t.bytes()));
         }
-        Map<String, CopyHashTap.Table> copied = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
+        Map<String, CopyHashTap.Table> hashed = CopyHashCheck.run(c, helpers, PgFingerprints::pinSettings, targets);
         Map<String, TableFingerprint> out = new LinkedHashMap<>();
         for (Table t : tables) {
-            CopyHashTap.Table h = copied.get(t.name());
-            out.put(t.name(), h == null ? server.get(t.name()) : new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
+            CopyHashTap.Table h = hashed.get(t.name());
+            out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
         }
-        return new Fingerprints(schema, out);
+        return out;
+    }
+
+    /**
+     * {@code f} without what names roles: the {@code owner} and {@code acl} attributes of every
+     * object and the referenced roles, for comparing a restore made as another role (owners and
+     * privileges not restored) with the backup, by applying it to both sides.
+     */
+    public static Fingerprints withoutOwnership(Fingerprints f) {
+        Map<String, String> objects = new LinkedHashMap<>();
+        f.objects().forEach((k, v) -> {
+            if (k.startsWith(SchemaProof.ROLE)) {
+                return;
+            }
+            StringBuilder kept = new StringBuilder();
+            for (String field : v.split(" ")) {
+                String name = field.split("[:=]", 2)[0];
+                if (!SchemaProof.OWNERSHIP_FIELDS.contains(name)) {
+                    kept.append(kept.length() == 0 ? "" : " ").append(field);
+                }
+            }
+            objects.put(k, kept.length() == 0 ? "exists=true" : kept.toString());
+        });
+        return new Fingerprints(f.schemaHash(), f.tables(), objects);
+    }
+
+    /** The roles {@code f}'s schema refers to as owners, grantees or policy targets, sorted. */
+    public static List<String> referencedRoles(Fingerprints f) {
+        return List.copyOf(SchemaProof.roleNames(f.objects()));
     }
 
     /** A table of the database: {@code name} is {@code schema.table} unquoted, {@code qualified} quoted for SQL. */
@@ -140,29 +196,30 @@ public final class PgFingerprints {
      * The snapshot's share of stream fingerprints: the schema hash, every table, and server-side
      * fingerprints of those whose COPY text is not reproducible ({@link Table#streamable()} false).
      */
-    record StreamPlan(String schemaHash, List<Table> tables, Map<String, TableFingerprint> serverSide) {
+    record StreamPlan(Fingerprints schema, List<Table> tables, Map<String, TableFingerprint> serverSide) {
     }
 
     /** Takes the snapshot's share of stream fingerprints inside the current transaction. */
     static StreamPlan planStream(Connection c) throws SQLException {
         pinSettings(c);
-        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        String schema = schemaHash(c);
+        Fingerprints schema = schema(c, null);
         List<Table> tables = tables(c);
-        Map<String, TableFingerprint> server = new LinkedHashMap<>();
+        List<Table> notStreamable = new ArrayList<>();
         for (Table t : tables) {
             if (!t.streamable()) {
-                server.put(t.name(), serverSide(c, t, null, recordHash));
+                notStreamable.add(t);
             }
         }
-        return new StreamPlan(schema, tables, server);
+        return new StreamPlan(schema, tables, copied(c, List.of(), notStreamable));
     }
 
     /**
-     * Completes {@code plan} with the tables hashed from pg_dump's COPY data; a table without a data
-     * entry in the dump gets the fingerprint of no rows, which is what a restore of it holds.
+     * Completes {@code plan} with the tables hashed from pg_dump's COPY data and the sequence
+     * positions its SEQUENCE SET entries restore; a table without a data entry in the dump gets the
+     * fingerprint of no rows, which is what a restore of it holds.
      */
-    static Fingerprints withStream(StreamPlan plan, Map<String, CopyHashTap.Table> hashed) {
+    static Fingerprints withStream(StreamPlan plan, Map<String, CopyHashTap.Table> hashed,
+                                   Map<String, CopyHashTap.SequencePosition> sequences) {
         Map<String, TableFingerprint> out = new LinkedHashMap<>();
         for (Table t : plan.tables()) {
             TableFingerprint server = plan.serverSide().get(t.name());
@@ -173,18 +230,21 @@ public final class PgFingerprints {
                 out.put(t.name(), new TableFingerprint(h.rows(), copyHash(h.rows(), h.sum())));
             }
         }
-        return new Fingerprints(plan.schemaHash(), out);
+        Map<String, String> objects = SchemaProof.withSequencePositions(plan.schema().objects(), sequences);
+        return new Fingerprints(SchemaProof.schemaHash(objects), out, objects);
     }
 
-    /** Completes {@code plan} server-side, in the same transaction, when the dump could not be hashed. */
+    /** Completes {@code plan} in the same transaction, by COPY on the server, when the dump could not be hashed. */
     static Fingerprints withoutStream(Connection c, StreamPlan plan) throws SQLException {
-        boolean recordHash = c.getMetaData().getDatabaseMajorVersion() >= 14;
-        Map<String, TableFingerprint> out = new LinkedHashMap<>();
+        List<Table> rest = new ArrayList<>();
         for (Table t : plan.tables()) {
-            TableFingerprint server = plan.serverSide().get(t.name());
-            out.put(t.name(), server != null ? server : serverSide(c, t, null, recordHash));
+            if (!plan.serverSide().containsKey(t.name())) {
+                rest.add(t);
+            }
         }
-        return new Fingerprints(plan.schemaHash(), out);
+        Map<String, TableFingerprint> out = new LinkedHashMap<>(plan.serverSide());
+        out.putAll(copied(c, List.of(), rest));
+        return new Fingerprints(plan.schema().schemaHash(), out, plan.schema().objects());
     }
 
     private static void pinSettings(Connection c) throws SQLException {
@@ -200,6 +260,8 @@ public final class PgFingerprints {
             st.execute("SET LOCAL bytea_output = 'hex'");
             st.execute("SET LOCAL extra_float_digits = 1");
             st.execute("SET LOCAL lc_monetary = 'C'");
+            // as pg_dump: a policy that would hide rows fails the COPY instead of thinning the hash
+            st.execute("SET LOCAL row_security = off");
         }
     }
 
@@ -275,7 +337,7 @@ public final class PgFingerprints {
                 .hex().substring(0, 32);
     }
 
-    private static String schemaHash(Connection c) throws SQLException {
+    private static String legacySchemaHash(Connection c) throws SQLException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");

@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
@@ -93,6 +94,7 @@ public final class PostgresRestore {
     private final PgTools tools;
     private final Path workDir;
     private final boolean streaming;
+    private final Set<String> dataOf;
 
     private PostgresRestore(Builder b) {
         this.restore = b.restore;
@@ -106,6 +108,7 @@ public final class PostgresRestore {
         this.tools = b.tools;
         this.workDir = b.workDir;
         this.streaming = b.streaming;
+        this.dataOf = b.dataOf == null ? null : Set.copyOf(b.dataOf);
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -129,13 +132,17 @@ public final class PostgresRestore {
     /** Restores the backup {@code m}. */
     public Report run(Manifest m) {
         DumpFormat format = formatOf(m);
+        if (format == DumpFormat.PLAIN && dataOf != null) {
+            throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is a plain SQL dump: restoring the data of only "
+                    + dataOf.size() + " tables needs a custom or directory dump", null, false, m.id());
+        }
         if (format == DumpFormat.PLAIN && (!schemas.isEmpty() || !tables.isEmpty())) {
             throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is a plain SQL dump: restoring only schemas "
                     + schemas + " / tables " + tables + " needs a custom or directory dump", null, false, m.id());
         }
         Path program = program(m, format == DumpFormat.PLAIN ? "psql" : "pg_restore");
         boolean exists = checkTarget(m);
-        if (streaming && !exists && format != DumpFormat.DIRECTORY) {
+        if (streaming && dataOf == null && !exists && format != DumpFormat.DIRECTORY) {
             return stream(m, format, program);
         }
         Path spool = null;
@@ -542,7 +549,54 @@ public final class PostgresRestore {
     }
 
     private void load(Manifest m, DumpFormat format, Path program, Path input, String into) throws IOException {
-        run(m, program, args(format, input, into, jobs), into);
+        List<String> args = args(format, input, into, jobs);
+        if (dataOf == null) {
+            run(m, program, args, into);
+            return;
+        }
+        Path listFile = Files.createTempFile(input.getParent(), "entries-", ".list");
+        try {
+            try (ToolProcess p = ToolProcess.start(program, List.of("--list", input.toString()), target, null,
+                    ProcessBuilder.Redirect.to(listFile.toFile()))) {
+                int exit = p.waitFor();
+                if (exit != 0) {
+                    throw toolFailed(m, p, exit, into);
+                }
+            }
+            Files.write(listFile, withDataOnlyOf(Files.readAllLines(listFile), dataOf));
+            args.add(args.size() - 1, "--use-list=" + listFile);
+            run(m, program, args, into);
+        } finally {
+            Files.deleteIfExists(listFile);
+        }
+    }
+
+    /**
+     * A {@code pg_restore --list} with the TABLE DATA entries of tables outside {@code keep}
+     * ({@code schema.table}, unquoted) commented out. An entry reads
+     * {@code id; tableoid oid TABLE DATA schema table owner}; names may hold spaces, so each
+     * entry is matched against the kept names rather than split.
+     */
+    static List<String> withDataOnlyOf(List<String> list, Set<String> keep) {
+        List<String> out = new ArrayList<>();
+        for (String line : list) {
+            int at = line.indexOf(" TABLE DATA ");
+            if (line.startsWith(";") || at < 0) {
+                out.add(line);
+                continue;
+            }
+            String rest = line.substring(at + " TABLE DATA ".length());
+            boolean kept = false;
+            for (String t : keep) {
+                int dot = t.indexOf('.');
+                if (rest.startsWith(t.substring(0, dot) + " " + t.substring(dot + 1) + " ")) {
+                    kept = true;
+                    break;
+                }
+            }
+            out.add(kept ? line : ";" + line);
+        }
+        return out;
     }
 
     private void run(Manifest m, Path program, List<String> args, String into) throws IOException {
@@ -618,6 +672,7 @@ public final class PostgresRestore {
         private PgTools tools = PgTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean streaming = true;
+        private Set<String> dataOf;
 
         private Builder(Restore restore, PgEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -682,6 +737,16 @@ public final class PostgresRestore {
          */
         public Builder streaming(boolean streaming) {
             this.streaming = streaming;
+            return this;
+        }
+
+        /**
+         * Restores every object but the data of only these tables ({@code schema.table}, unquoted),
+         * through a spool; needs a custom or directory dump. For sampled drills: the other tables
+         * exist, empty.
+         */
+        Builder dataOnlyOf(Set<String> tables) {
+            this.dataOf = Set.copyOf(tables);
             return this;
         }
 

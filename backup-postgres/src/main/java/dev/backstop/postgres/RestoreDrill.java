@@ -13,7 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,17 +36,26 @@ import java.util.Objects;
  * if (!r.passed()) alert(r.findings());            // or: .validate(manifest, restore).orThrow();
  * }</pre>
  *
- * <p><b>Guarantees.</b> Each difference is one finding naming the table, the expected and the
- * actual value (or the schema hash); a backup that fails verification before the restore (a
- * corrupted object) is a finding too, as is a pg_restore or pg_amcheck failure. Measurements:
- * {@code rto_ms} (fetch + verify + load), {@code fetch_ms}, {@code load_ms}, {@code verify_ms},
- * {@code tables}, {@code rows}, {@code plaintext_bytes}, {@code amcheck}. Unless turned off, the
- * result is appended to the repository as a validation record. The throwaway server is always
- * stopped and deleted.
+ * <p><b>Guarantees.</b> Each difference is one finding naming the table or schema object, what
+ * differs and, where readable, the expected and the actual value ({@code trigger
+ * public.orders.audit_trg: missing}, {@code sequence public.s: expected last_value 1843, found 1},
+ * {@code table public.t: expected content hash c:…, found c:…}); see {@link PgFingerprints}. By
+ * default owners and privileges are proven too: the roles the backup's objects name are created on
+ * the throwaway server (without login) and the restore keeps owners and grants;
+ * {@link Builder#ignoreOwnershipAndPrivileges()} relaxes that explicitly. A backup that fails
+ * verification before the restore (a corrupted object) is a finding too, as is a pg_restore or
+ * pg_amcheck failure. Measurements: {@code rto_ms} (fetch + verify + load), {@code fetch_ms},
+ * {@code load_ms}, {@code verify_ms}, {@code tables}, {@code rows}, {@code plaintext_bytes},
+ * {@code amcheck}, {@code ownership} ({@code compared} or {@code ignored}) and {@code coverage}
+ * ({@code full}, or {@code sampled} with {@code sample_round}, {@code sample_cycle} and
+ * {@code sample_tables}: see {@link Builder#sample(double)}). Unless turned off, the result is
+ * appended to the repository as a validation record. The throwaway server is always stopped and
+ * deleted.
  *
  * <p><b>Restrictions.</b> Throws only when the drill could not run at all (no server could be
- * started, the repository is unreachable). Owners and privileges are not restored (the
- * throwaway server lacks the source's roles), so they are not compared either.
+ * started, the repository is unreachable). Backups recorded before per-object proofs restore
+ * without owners and privileges and compare the schema by one hash. A sampled pass proves the
+ * schema and the sampled tables only: read {@code coverage} before counting it as a full proof.
  *
  * <p><b>Threading.</b> Immutable and thread-safe; each run starts its own server.
  */
@@ -59,6 +71,8 @@ public final class RestoreDrill implements Validator {
     private final boolean record;
     private final Path workDir;
     private final Clock clock;
+    private final boolean ignoreOwnership;
+    private final double sample;
 
     private RestoreDrill(Builder b) {
         this.tools = b.tools;
@@ -68,6 +82,8 @@ public final class RestoreDrill implements Validator {
         this.record = b.record;
         this.workDir = b.workDir;
         this.clock = b.clock;
+        this.ignoreOwnership = b.ignoreOwnership;
+        this.sample = b.sample;
     }
 
     public static Builder builder() {
@@ -89,11 +105,32 @@ public final class RestoreDrill implements Validator {
             findings.add("backup " + m.id() + " records no fingerprints: nothing to compare a restore with "
                     + "(take it with PgDumpSource.builder(...).fingerprints(true))");
         }
+        // proofs recorded per object cover owners and privileges: restore them, unless told otherwise
+        boolean proofs = expected != null && !expected.objects().isEmpty();
+        boolean owners = proofs && !ignoreOwnership;
+        measured.put("ownership", owners ? "compared" : "ignored");
+        DrillSample drawn = null;
+        if (sample < 1) {
+            if (expected == null) {
+                return finish(m, restore, started, findings, measured);
+            }
+            drawn = DrillSample.draw(expected, sample, DrillSample.nextRound(restore.repository(), NAME, DrillSample.cycle(sample)));
+            measured.putAll(drawn.measurements());
+        } else {
+            measured.put("coverage", "full");
+        }
         try (PostgresInstance db = provider.start()) {
             PostgresRestore.Report report;
             try {
-                report = PostgresRestore.builder(restore, db.endpoint(), DATABASE).jobs(jobs).noOwner(true).tools(tools)
-                        .workDir(workDir).build().run(m);
+                if (proofs) {
+                    createRoles(db, PgFingerprints.referencedRoles(expected));
+                }
+                PostgresRestore.Builder rb = PostgresRestore.builder(restore, db.endpoint(), DATABASE).jobs(jobs).noOwner(!owners)
+                        .tools(tools).workDir(workDir);
+                if (drawn != null) {
+                    rb.dataOnlyOf(drawn.tables());
+                }
+                report = rb.build().run(m);
             } catch (StorageException e) {
                 if (e.retryable()) {
                     throw e;
@@ -113,7 +150,7 @@ public final class RestoreDrill implements Validator {
             measured.put("tables", Integer.toString(actual.tables().size()));
             measured.put("rows", Long.toString(actual.totalRows()));
             if (expected != null) {
-                findings.addAll(expected.differencesFrom(actual));
+                findings.addAll(differences(expected, actual, owners, drawn));
             }
             if (amcheck) {
                 String problem = amcheck(db);
@@ -127,6 +164,43 @@ public final class RestoreDrill implements Validator {
             measured.put("verify_ms", Long.toString(Duration.ofNanos(System.nanoTime() - verifyStart).toMillis()));
         }
         return finish(m, restore, started, findings, measured);
+    }
+
+    /**
+     * The named differences between the backup and the restore: with ownership ignored both sides
+     * lose their owners and privileges, and a sampled restore is compared on its sampled tables
+     * (the others exist, empty) and on every schema object.
+     */
+    static List<String> differences(Fingerprints expected, Fingerprints actual, boolean owners, DrillSample drawn) {
+        Fingerprints e = owners ? expected : PgFingerprints.withoutOwnership(expected);
+        Fingerprints a = owners ? actual : PgFingerprints.withoutOwnership(actual);
+        if (drawn != null) {
+            e = drawn.restrict(e);
+            a = drawn.restrict(a);
+        }
+        return e.differencesFrom(a);
+    }
+
+    /** Creates the roles the backup's objects name and the server lacks, without login, so owners and grants restore. */
+    private static void createRoles(PostgresInstance db, List<String> roles) throws IOException {
+        if (roles.isEmpty()) {
+            return;
+        }
+        try (Connection c = db.connect("postgres"); Statement st = c.createStatement()) {
+            for (String role : roles) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ?")) {
+                    ps.setString(1, role);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            continue;
+                        }
+                    }
+                }
+                st.execute("CREATE ROLE " + PostgresInstance.quoteIdent(role) + " NOLOGIN");
+            }
+        } catch (SQLException e) {
+            throw new IOException("could not create the backup's roles " + roles + " on the drill's server: " + e.getMessage(), e);
+        }
     }
 
     private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
@@ -195,8 +269,39 @@ public final class RestoreDrill implements Validator {
         private boolean record = true;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Clock clock = Clock.systemUTC();
+        private boolean ignoreOwnership;
+        private double sample = 1;
 
         private Builder() {
+        }
+
+        /**
+         * Restores without owners and privileges and leaves them out of the comparison, for a
+         * drill that must restore as another role. By default (strict) the roles the backup's
+         * objects name are created on the throwaway server without login, the restore keeps
+         * owners and grants, and a changed owner or privilege is a finding.
+         */
+        public Builder ignoreOwnershipAndPrivileges() {
+            this.ignoreOwnership = true;
+            return this;
+        }
+
+        /**
+         * Restores the data of about {@code fraction} of the tables (every schema object is still
+         * restored and proven), for databases too large to restore whole each time. Tables fall
+         * into {@code ceil(1 / fraction)} fixed groups by a hash of their name; each run takes the
+         * group after the one of the newest sampled drill recorded in the repository, so
+         * {@code ceil(1 / fraction)} consecutive recorded runs prove every table. Tables that a
+         * sampled table's foreign keys reference come along. The record says {@code coverage=sampled}
+         * with {@code sample_round}, {@code sample_cycle} and {@code sample_tables}; a sampled pass
+         * is never a full proof. Needs a custom or directory dump. Default 1 (everything).
+         */
+        public Builder sample(double fraction) {
+            if (!(fraction > 0 && fraction <= 1)) {
+                throw new IllegalArgumentException("sample: got " + fraction + ", must be in (0, 1]");
+            }
+            this.sample = fraction;
+            return this;
         }
 
         /** Starts the throwaway servers (default: {@link EphemeralPostgres} with {@link #tools}). */

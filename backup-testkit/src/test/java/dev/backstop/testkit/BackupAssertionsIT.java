@@ -64,7 +64,8 @@ class BackupAssertionsIT {
         Map<String, TableFingerprint> tables = new HashMap<>(backup.fingerprints().get().tables());
         tables.put("app.orders", new TableFingerprint(tables.get("app.orders").rows() + 1, "0".repeat(32)));
         Manifest lying = backup.toBuilder()
-                .fingerprints(new dev.backstop.core.Fingerprints(backup.fingerprints().get().schemaHash(), tables)).build();
+                .fingerprints(new dev.backstop.core.Fingerprints(backup.fingerprints().get().schemaHash(), tables,
+                        backup.fingerprints().get().objects())).build();
         // a restore reads only the manifest a KEK holder stored, so the lie is stored by one, in a copy
         Path copy = tmp.resolve("lying-repo");
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
@@ -86,6 +87,17 @@ class BackupAssertionsIT {
                 .isInstanceOf(AssertionError.class)
                 .hasMessageContaining("table app.orders: expected " + tables.get("app.orders").rows() + " rows, found "
                         + (tables.get("app.orders").rows() - 1));
+    }
+
+    @Test
+    void withSameFingerprints_failsNamingTheSchemaObjectThatDiffers(PostgresInstance db) throws Exception {
+        BackupAssert.RestoredDatabaseAssert restored = assertThatBackup(backup, restore).restoresInto(db);
+        try (Connection c = db.connect(restored.database())) {
+            c.createStatement().execute("ALTER TABLE app.customer ALTER COLUMN email SET DEFAULT 'nobody'");
+        }
+
+        assertThatThrownBy(restored::withSameFingerprints).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("column app.customer.email: default differs");
     }
 
     @Test

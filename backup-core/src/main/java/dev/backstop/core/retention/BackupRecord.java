@@ -56,14 +56,17 @@ public final class BackupRecord {
     /**
      * The record of a stored backup.
      *
-     * @param newestValidation the newest validation record, if any: passed means verified
+     * @param newestValidation the newest validation record, if any: passed means verified, unless it
+     *     proved only a sample (measurement {@code coverage} is {@code sampled})
      */
     public static Builder from(Manifest manifest, Optional<ValidationResult> newestValidation) {
         Builder b = builder(manifest.id()).startedAt(manifest.startedAt()).finishedAt(manifest.finishedAt())
                 .storedBytes(manifest.storedBytes());
         manifest.parent().ifPresent(b::parent);
         manifest.requiredLogs().ifPresent(b::requiredLogs);
-        b.status(newestValidation.map(v -> v.passed() ? BackupStatus.VERIFIED : BackupStatus.FAILED)
+        // a pass that proved only a sample of the data (measurement coverage=sampled) is no full proof
+        b.status(newestValidation.map(v -> !v.passed() ? BackupStatus.FAILED
+                        : "sampled".equals(v.measurements().get("coverage")) ? BackupStatus.UNVERIFIED : BackupStatus.VERIFIED)
                 .orElse(BackupStatus.UNVERIFIED));
         return b;
     }

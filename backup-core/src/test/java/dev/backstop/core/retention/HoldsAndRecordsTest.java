@@ -71,6 +71,9 @@ class HoldsAndRecordsTest {
         assertThat(BackupRecord.from(m, Optional.empty()).build().status()).isEqualTo(BackupStatus.UNVERIFIED);
         assertThat(BackupRecord.from(m, Optional.of(ok)).build().status()).isEqualTo(BackupStatus.VERIFIED);
         assertThat(BackupRecord.from(m, Optional.of(bad)).build().status()).isEqualTo(BackupStatus.FAILED);
+        ValidationResult sampled = new ValidationResult(id, "drill", T.plusSeconds(900), Duration.ofSeconds(9), List.of(),
+                Map.of("coverage", "sampled"));
+        assertThat(BackupRecord.from(m, Optional.of(sampled)).build().status()).isEqualTo(BackupStatus.UNVERIFIED);
         assertThat(BackupRecord.from(m, Optional.of(ok)).build().finishedAt()).isEqualTo(T.plusSeconds(90));
     }
 

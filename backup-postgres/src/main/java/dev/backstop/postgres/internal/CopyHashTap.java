@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Fingerprints the tables in a pg_dump custom-format archive (uncompressed, UTF8) while the archive
@@ -28,6 +30,12 @@ public final class CopyHashTap implements AutoCloseable {
     public record Table(long rows, long sum) {
     }
 
+    /** A sequence's position as the archive's SEQUENCE SET entry restores it. */
+    public record SequencePosition(String lastValue, boolean isCalled) {
+    }
+
+    private static final Pattern SETVAL = Pattern.compile(",\\s*(-?\\d+),\\s*(true|false)\\);\\s*$");
+
     private record Chunk(byte[] data, int length) {
     }
 
@@ -39,6 +47,7 @@ public final class CopyHashTap implements AutoCloseable {
     private final BlockingQueue<byte[]> free;
     private final Thread thread;
     private final Map<String, Table> tables = new LinkedHashMap<>();
+    private final Map<String, SequencePosition> sequences = new LinkedHashMap<>();
     private volatile Throwable failure;
     private int allocated;
     private byte[] current;
@@ -103,6 +112,19 @@ public final class CopyHashTap implements AutoCloseable {
             throw new IOException("could not hash the dump's COPY data: " + f.getMessage(), f);
         }
         return Map.copyOf(tables);
+    }
+
+    /**
+     * After {@link #finish} returned: the positions the archive sets its sequences to, keyed
+     * {@code namespace.tag} (unquoted), read from its SEQUENCE SET entries. pg_dump reads a
+     * sequence's position when it dumps it, not in the snapshot, so these, not a read of the
+     * server at another moment, are what a restore holds.
+     */
+    public Map<String, SequencePosition> sequences() {
+        if (!finished) {
+            throw new IllegalStateException("sequences() needs finish() first");
+        }
+        return Map.copyOf(sequences);
     }
 
     /** Stops the hashing thread if it still runs; idempotent. */
@@ -181,6 +203,14 @@ public final class CopyHashTap implements AutoCloseable {
         String encoding = dump.encoding();
         if (!"UTF8".equals(encoding)) {
             throw new CustomDump.Unsupported("the archive's encoding is " + encoding + ", not UTF8");
+        }
+        for (CustomDump.Entry e : dump.entries()) {
+            if ("SEQUENCE SET".equals(e.desc()) && e.defn() != null) {
+                Matcher m = SETVAL.matcher(e.defn());
+                if (m.find()) {
+                    sequences.put(e.namespace() + "." + e.tag(), new SequencePosition(m.group(1), Boolean.parseBoolean(m.group(2))));
+                }
+            }
         }
         OutputStream skip = OutputStream.nullOutputStream();
         for (CustomDump.Block b = dump.nextBlock(); b != null; b = dump.nextBlock()) {
