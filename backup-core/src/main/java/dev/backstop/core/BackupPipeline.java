@@ -123,7 +123,9 @@ public final class BackupPipeline {
         try {
             int n = repository.catalog().list().size();
             out.add("repository " + repository.sink() + " readable: " + n + " backups");
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            throw StorageException.of(null, "repository " + repository.sink() + " cannot be listed: " + e, e, null);
+        } catch (RuntimeException e) {
             throw new StorageException(null, "repository " + repository.sink() + " cannot be listed: " + e, e, true, null);
         }
         String probe = "backups/.probe-" + id.value();

@@ -112,7 +112,7 @@ public final class Encryption {
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "could not re-wrap with " + kek.id() + ": " + e, e);
         } catch (IOException e) {
-            throw new StorageException(Repository.KEYS, "could not re-wrap data keys: " + e, e, true, null);
+            throw StorageException.of(Repository.KEYS, "could not re-wrap data keys: " + e, e, null);
         }
         return done;
     }
@@ -150,7 +150,7 @@ public final class Encryption {
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap " + key + ": " + e, e);
         } catch (IOException e) {
-            throw new StorageException(key, "could not store the archive key: " + e, e, true, null);
+            throw StorageException.of(key, "could not store the archive key: " + e, e, null);
         }
     }
 
@@ -171,7 +171,7 @@ public final class Encryption {
             if (Repository.isMissing(e)) {
                 return Optional.empty();
             }
-            throw new StorageException(key, "could not read the archive key: " + e, e, true, null);
+            throw StorageException.of(key, "could not read the archive key: " + e, e, null);
         }
         String ctx = new String(context, StandardCharsets.UTF_8);
         if (!ctx.equals(n.path("context").asText())) {
@@ -246,7 +246,7 @@ public final class Encryption {
             manifests = keyless.catalog().list();
             refused.addAll(keyless.catalog().damaged());
         } catch (IOException e) {
-            throw new StorageException(Repository.BACKUPS, "could not list manifests: " + e, e, true, null);
+            throw StorageException.of(Repository.BACKUPS, "could not list manifests: " + e, e, null);
         }
         for (Manifest m : manifests) {
             String key = Repository.manifestKey(m.id());
@@ -285,7 +285,7 @@ public final class Encryption {
                 }
                 refused.add(new DamagedObject(key, e.getMessage()));
             } catch (IOException e) {
-                throw new StorageException(key, "could not upgrade: " + e, e, true, m.id());
+                throw StorageException.of(key, "could not upgrade: " + e, e, m.id());
             }
         }
         return new Upgrade(authenticated, unencrypted, refused);
@@ -353,7 +353,7 @@ public final class Encryption {
         try {
             repository.sink().delete(key);
         } catch (IOException e) {
-            throw new StorageException(key, "could not delete the data key on " + where + ": " + e, e, true, id);
+            throw StorageException.of(key, "could not delete the data key on " + where + ": " + e, e, id);
         }
     }
 
@@ -420,7 +420,7 @@ public final class Encryption {
                 throw new BackupException(Stage.KEY, "data key " + key + " is missing: the backup was crypto-erased or its key object lost; "
                         + "it cannot be decrypted", e, false, id);
             }
-            throw new StorageException(key, "could not read data key: " + e, e, true, id);
+            throw StorageException.of(key, "could not read data key: " + e, e, id);
         }
         try {
             JsonNode n = JSON.readTree(bytes);

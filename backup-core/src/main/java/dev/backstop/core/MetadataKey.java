@@ -68,7 +68,7 @@ public final class MetadataKey {
         try {
             return repository.sink().list(OBJECT).stream().anyMatch(o -> o.key().equals(OBJECT));
         } catch (IOException e) {
-            throw new StorageException(OBJECT, "could not list: " + e, e, true, null);
+            throw StorageException.of(OBJECT, "could not list: " + e, e, null);
         }
     }
 
@@ -89,7 +89,7 @@ public final class MetadataKey {
                                 + "or the record was deleted); a KEK holder upgrades it once with Encryption.upgrade(repository)",
                         e, null);
             }
-            throw new StorageException(OBJECT, "could not read: " + e, e, true, null);
+            throw StorageException.of(OBJECT, "could not read: " + e, e, null);
         }
         return parse(bytes, kek);
     }
@@ -114,7 +114,7 @@ public final class MetadataKey {
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap the metadata key: " + e, e);
         } catch (IOException e) {
-            throw new StorageException(OBJECT, "could not store the metadata key: " + e, e, true, null);
+            throw StorageException.of(OBJECT, "could not store the metadata key: " + e, e, null);
         } finally {
             Arrays.fill(material, (byte) 0);
         }

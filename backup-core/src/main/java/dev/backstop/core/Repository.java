@@ -152,7 +152,7 @@ public final class Repository {
         try {
             return catalog.damaged();
         } catch (IOException e) {
-            throw new StorageException(BACKUPS, "could not list manifests: " + e, e, true, null);
+            throw StorageException.of(BACKUPS, "could not list manifests: " + e, e, null);
         }
     }
 
@@ -260,7 +260,7 @@ public final class Repository {
                     }
                 }
             } catch (IOException e) {
-                throw new StorageException(prefix, "could not list validation records: " + e, e, true, id);
+                throw StorageException.of(prefix, "could not list validation records: " + e, e, id);
             }
         } else {
             all = validations(id);

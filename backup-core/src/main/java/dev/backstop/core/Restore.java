@@ -110,7 +110,7 @@ public final class Restore {
             Manifest m = all.get(all.size() - 1);
             return admit(m.id(), m);
         } catch (IOException e) {
-            throw new StorageException(null, "could not list backups: " + e, e, true, null);
+            throw StorageException.of(null, "could not list backups: " + e, e, null);
         }
     }
 
@@ -144,7 +144,7 @@ public final class Restore {
                         + " (forged or downgraded?); Restore.Builder.allowUnencrypted() accepts it", null, id);
             }
         } catch (IOException e) {
-            throw new StorageException(key, "could not read manifest: " + e, e, true, id);
+            throw StorageException.of(key, "could not read manifest: " + e, e, id);
         }
         if (given != null && !ManifestFormat.sameContent(stored, given)) {
             throw new IntegrityException(key, "manifest", "the manifest stored for " + id,

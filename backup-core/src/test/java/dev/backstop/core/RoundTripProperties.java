@@ -66,7 +66,11 @@ class RoundTripProperties {
         }
         Manifest m = b.build().run();
 
-        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        Restore.Builder rb = Restore.builder().repository(repo).keys(kek);
+        if (chain == Chain.PLAIN || chain == Chain.ZSTD) {
+            rb.allowUnencrypted();
+        }
+        Restore restore = rb.build();
         ByteArrayOutputStream out = new ByteArrayOutputStream(size);
         restore.copyTo(restore.manifest(m.id()), "data", out);
 

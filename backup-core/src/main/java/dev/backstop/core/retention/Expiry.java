@@ -117,7 +117,7 @@ public final class Expiry {
             }
             return BackupHistory.of(records, logs.segments());
         } catch (IOException e) {
-            throw new StorageException(null, "could not load the backup history: " + e, e, true, null);
+            throw StorageException.of(null, "could not load the backup history: " + e, e, null);
         }
     }
 
@@ -186,7 +186,7 @@ public final class Expiry {
                 } catch (ObjectLockedException e) {
                     skipped.add(new ExpiryReport.Skip(s.key(), lockedReason(e)));
                 } catch (IOException e) {
-                    throw new StorageException(s.key(), "could not delete log segment: " + e, e, true, null);
+                    throw StorageException.of(s.key(), "could not delete log segment: " + e, e, null);
                 }
             }
             List<TierMove> moved = moveTiers(plan, lease);
@@ -243,7 +243,7 @@ public final class Expiry {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(JOURNALS, "could not resume an interrupted expiry: " + e, e, true, null);
+            throw StorageException.of(JOURNALS, "could not resume an interrupted expiry: " + e, e, null);
         }
         return finished;
     }
@@ -311,8 +311,7 @@ public final class Expiry {
                 holds.recordTier(m.backup(), m.to());
                 moved.add(m);
             } catch (IOException e) {
-                throw new StorageException(Repository.manifestKey(m.backup()), "could not move to " + m.to() + ": " + e, e,
-                        true, m.backup());
+                throw StorageException.of(Repository.manifestKey(m.backup()), "could not move to " + m.to() + ": " + e, e, m.backup());
             }
         }
         return moved;

@@ -94,8 +94,10 @@ public final class Holds {
                     out.put(id, StorageTier.valueOf(read(o.key(), id, TIER)));
                 }
             }
-        } catch (IOException | IllegalArgumentException e) {
-            throw new StorageException(PREFIX, "could not read recorded tiers: " + e, e, true, null);
+        } catch (IOException e) {
+            throw StorageException.of(PREFIX, "could not read recorded tiers: " + e, e, null);
+        } catch (IllegalArgumentException e) {
+            throw new StorageException(PREFIX, "could not read recorded tiers: " + e, e, false, null);
         }
         return out;
     }
@@ -117,7 +119,7 @@ public final class Holds {
                 throw new IllegalArgumentException("backup " + id + ": no such backup in the repository, nothing to hold");
             }
         } catch (IOException e) {
-            throw new StorageException(Repository.manifestKey(id), "could not read manifest: " + e, e, true, id);
+            throw StorageException.of(Repository.manifestKey(id), "could not read manifest: " + e, e, id);
         }
         return id;
     }
@@ -134,7 +136,7 @@ public final class Holds {
             repository.putRecord(key, id.value(), ObjectKind.STATE,
                     (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new StorageException(key, "could not write " + what + ": " + e, e, true, id);
+            throw StorageException.of(key, "could not write " + what + ": " + e, e, id);
         }
     }
 
@@ -143,7 +145,7 @@ public final class Holds {
         try {
             repository.sink().delete(key);
         } catch (IOException e) {
-            throw new StorageException(key, "could not remove " + what + ": " + e, e, true, id);
+            throw StorageException.of(key, "could not remove " + what + ": " + e, e, id);
         }
     }
 
@@ -160,7 +162,7 @@ public final class Holds {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(PREFIX, "could not list " + what + " markers: " + e, e, true, null);
+            throw StorageException.of(PREFIX, "could not list " + what + " markers: " + e, e, null);
         }
         return out;
     }

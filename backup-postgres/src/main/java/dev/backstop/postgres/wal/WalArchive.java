@@ -146,7 +146,7 @@ public final class WalArchive implements LogArchive {
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "WAL file to archive " + source + " does not exist", e);
         } catch (IOException e) {
-            throw new StorageException(key, "could not archive " + name + ": " + e, e, true, null);
+            throw StorageException.of(key, "could not archive " + name + ": " + e, e, null);
         }
     }
 
@@ -201,7 +201,7 @@ public final class WalArchive implements LogArchive {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return true;
         } catch (IOException e) {
-            throw new StorageException(key, "could not fetch " + name + " into " + target + ": " + e, e, true, null);
+            throw StorageException.of(key, "could not fetch " + name + " into " + target + ": " + e, e, null);
         } finally {
             try {
                 Files.deleteIfExists(tmp);
@@ -217,7 +217,7 @@ public final class WalArchive implements LogArchive {
         try {
             return objects.readMeta(key).isPresent();
         } catch (IOException e) {
-            throw new StorageException(key, "could not read metadata: " + e, e, true, null);
+            throw StorageException.of(key, "could not read metadata: " + e, e, null);
         }
     }
 
@@ -245,7 +245,7 @@ public final class WalArchive implements LogArchive {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
+            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
         }
         return adopted;
     }
@@ -261,7 +261,7 @@ public final class WalArchive implements LogArchive {
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
+            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
         }
     }
 
@@ -351,7 +351,7 @@ public final class WalArchive implements LogArchive {
             }
             return out;
         } catch (IOException e) {
-            throw new StorageException(keys.prefix(), "could not list the WAL archive: " + e, e, true, null);
+            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
         }
     }
 
@@ -410,7 +410,7 @@ public final class WalArchive implements LogArchive {
                     return Optional.of(m.get().lastCommitTime());
                 }
             } catch (IOException e) {
-                throw new StorageException(keyOf(f), "could not read metadata: " + e, e, true, null);
+                throw StorageException.of(keyOf(f), "could not read metadata: " + e, e, null);
             }
         }
         return Optional.empty();
@@ -432,7 +432,7 @@ public final class WalArchive implements LogArchive {
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
-            throw new StorageException(key, "could not compare " + local + " with the archived " + name + ": " + e, e, true, null);
+            throw StorageException.of(key, "could not compare " + local + " with the archived " + name + ": " + e, e, null);
         }
     }
 

@@ -75,7 +75,7 @@ final class WalDeltaStore {
             }
             return objects.upload(() -> new RangeInputStream(source, from, to), rangeName, rangeName, key, to - from, plain, lastCommit);
         } catch (IOException e) {
-            throw new StorageException(key, "could not archive " + rangeName + ": " + e, e, true, null);
+            throw StorageException.of(key, "could not archive " + rangeName + ": " + e, e, null);
         }
     }
 
@@ -89,7 +89,7 @@ final class WalDeltaStore {
         try {
             return listed(objects.list(keys.deltasOf(segment)));
         } catch (IOException e) {
-            throw new StorageException(keys.keyOf(segment), "could not list deltas: " + e, e, true, null);
+            throw StorageException.of(keys.keyOf(segment), "could not list deltas: " + e, e, null);
         }
     }
 
@@ -149,7 +149,7 @@ final class WalDeltaStore {
         try {
             return objects.deleteAll(objects.list(keys.deltasOf(segment)));
         } catch (IOException e) {
-            throw new StorageException(keys.keyOf(segment), "could not delete deltas: " + e, e, true, null);
+            throw StorageException.of(keys.keyOf(segment), "could not delete deltas: " + e, e, null);
         }
     }
 
@@ -171,7 +171,7 @@ final class WalDeltaStore {
             }
             return objects.deleteAll(superseded);
         } catch (IOException e) {
-            throw new StorageException(keys.prefix(), "could not delete superseded deltas: " + e, e, true, null);
+            throw StorageException.of(keys.prefix(), "could not delete superseded deltas: " + e, e, null);
         }
     }
 
