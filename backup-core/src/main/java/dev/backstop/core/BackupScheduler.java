@@ -125,10 +125,16 @@ public final class BackupScheduler implements AutoCloseable {
     private Manifest runWithRetries() {
         Duration backoff = initialBackoff;
         for (int attempt = 1; ; attempt++) {
+            int current = attempt;
+            // decided once, inside the pipeline, so listeners hear the same verdict the loop acts on
+            AtomicBoolean retry = new AtomicBoolean();
             try {
-                return pipeline.run();
+                return pipeline.run(attempt, e -> {
+                    retry.set(e.retryable() && current < maxAttempts && !closed);
+                    return retry.get();
+                });
             } catch (BackupException e) {
-                if (!e.retryable() || attempt >= maxAttempts || closed) {
+                if (!retry.get()) {
                     throw e;
                 }
                 long jittered = backoff.toMillis() / 2 + ThreadLocalRandom.current().nextLong(backoff.toMillis() / 2 + 1);
