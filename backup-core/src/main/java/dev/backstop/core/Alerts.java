@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -105,6 +106,25 @@ public final class Alerts implements BackupListener {
     public void keyOperationFailed(String operation, String keyId, Exception failure) {
         handler.accept(new Alert(Kind.KEY_OPERATION_FAILED, operation + " of key " + keyId, null,
                 "key operation " + operation + " on key " + keyId + " failed: " + failure.getMessage(), clock.instant()));
+    }
+
+    /**
+     * Fires {@link Kind#NO_RECENT_BACKUP} if the newest <i>verified</i> backup finished longer
+     * than the allowed age ago (with none, counted from this object's creation); returns whether
+     * it fired. The caller reads {@code newestVerified} from the repository, for example {@code
+     * expiry.history().newestVerified().map(BackupRecord::finishedAt)}, so the check needs no
+     * memory of earlier events and holds across restarts. A daemon calls it on a timer.
+     */
+    public boolean checkVerified(Optional<Instant> newestVerified) {
+        Instant now = clock.instant();
+        Instant reference = newestVerified.orElse(since);
+        if (Duration.between(reference, now).compareTo(maxAge) > 0) {
+            handler.accept(new Alert(Kind.NO_RECENT_BACKUP, "newest verified backup", null, newestVerified.isEmpty()
+                    ? "no backup has been verified since " + since + " (allowed age " + maxAge + ")"
+                    : "newest verified backup finished " + newestVerified.get() + ", older than the allowed " + maxAge, now));
+            return true;
+        }
+        return false;
     }
 
     /** Fires {@link Kind#NO_RECENT_BACKUP} if the newest success is too old; returns whether it fired. */

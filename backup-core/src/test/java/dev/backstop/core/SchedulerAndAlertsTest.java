@@ -218,6 +218,24 @@ class SchedulerAndAlertsTest {
     }
 
     @Test
+    void checkVerified_firesOnlyWhenTheNewestVerifiedBackupIsOlderThanAllowed() {
+        List<Alerts.Alert> alerts = new ArrayList<>();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
+        Alerts a = Alerts.to(alerts::add, Duration.ofHours(25), clock);
+
+        assertThat(a.checkVerified(java.util.Optional.empty())).isFalse();
+        clock.advance(Duration.ofHours(30));
+        assertThat(a.checkVerified(java.util.Optional.of(clock.instant().minus(Duration.ofHours(25))))).isFalse();
+        assertThat(a.checkVerified(java.util.Optional.of(clock.instant().minus(Duration.ofHours(26))))).isTrue();
+        assertThat(a.checkVerified(java.util.Optional.empty())).isTrue();
+
+        assertThat(alerts).extracting(Alerts.Alert::subject).containsExactly("newest verified backup", "newest verified backup");
+        assertThat(alerts.get(0).message()).isEqualTo(
+                "newest verified backup finished 2026-11-21T04:00:00Z, older than the allowed PT25H");
+        assertThat(alerts.get(1).message()).startsWith("no backup has been verified since 2026-11-21T00:00:00Z");
+    }
+
+    @Test
     void metrics_countSuccessesFailuresAndTheAgeOfTheNewestBackup() {
         MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
         BackupMetrics metrics = BackupMetrics.create(clock);
