@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -155,7 +156,7 @@ public final class AuditLog {
                     if (!e.at().isBefore(from) && e.at().isBefore(to)) {
                         entries.add(e);
                     }
-                } catch (IntegrityException | IllegalArgumentException | NullPointerException | IOException e) {
+                } catch (IntegrityException | IllegalArgumentException | DateTimeException | IOException e) {
                     tampered.add(new DamagedObject(o.key(), e.getMessage() == null ? e.toString() : e.getMessage()));
                 }
             }
@@ -243,12 +244,19 @@ public final class AuditLog {
 
     private static Entry parse(byte[] json) throws IOException {
         JsonNode n = JSON.readTree(json);
-        if (n.path("formatVersion").asInt() != 1) {
-            throw new IllegalArgumentException("unknown audit entry formatVersion " + n.path("formatVersion"));
+        if (n == null || n.path("formatVersion").asInt() != 1) {
+            throw new IllegalArgumentException("not an audit entry of formatVersion 1");
         }
-        return new Entry(Instant.parse(n.get("at").asText()), Action.valueOf(n.get("action").asText()),
-                n.get("subject").asText(), n.get("detail").asText(), n.get("host").asText(), n.get("osUser").asText(),
-                n.get("principal").asText());
+        return new Entry(Instant.parse(text(n, "at")), Action.valueOf(text(n, "action")), text(n, "subject"),
+                text(n, "detail"), text(n, "host"), text(n, "osUser"), text(n, "principal"));
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("audit entry: \"" + field + "\" is missing or not a string");
+        }
+        return v.asText();
     }
 
     private static String localHost() {
