@@ -51,6 +51,7 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             URI.create("https://github.com/backstop-dev/backstop/blob/main/docs/operations.md");
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_REMEMBERED = 1000;
 
     /** The payload shape. */
     public enum Format {
@@ -121,9 +122,15 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             suppressed.incrementAndGet();
             return;
         }
+        if (lastSent.size() > MAX_REMEMBERED) {
+            // subjects name backups, so the map would grow forever: forget what the window no longer covers
+            lastSent.values().removeIf(t -> !now.isBefore(t.plus(dedupWindow)));
+        }
         if (pending.incrementAndGet() > capacity) {
             done();
             dropped.incrementAndGet();
+            // nothing went out: a repeat after the queue drained is not a duplicate
+            lastSent.remove(key, now);
             return;
         }
         byte[] body = payload(alert);
@@ -164,8 +171,8 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
         ObjectNode n = JSON.createObjectNode();
         String link = runbook(alert.kind()).toString();
         if (format == Format.SLACK) {
-            n.put("text", ":rotating_light: Backstop " + alert.kind() + " (" + alert.subject() + "): " + alert.message()
-                    + "\nRunbook: <" + link + ">");
+            n.put("text", ":rotating_light: Backstop " + alert.kind() + " (" + slackEscaped(alert.subject()) + "): "
+                    + slackEscaped(alert.message()) + "\nRunbook: <" + link + ">");
         } else {
             n.put("kind", alert.kind().name());
             n.put("subject", alert.subject());
@@ -181,6 +188,11 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("could not encode an alert", e);
         }
+    }
+
+    /** Slack reads {@code &}, {@code <} and {@code >} as markup: a message quoting stderr must not link or mention. */
+    private static String slackEscaped(String text) {
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 
     private void schedule(byte[] body, int attempt, Duration delay) {

@@ -97,13 +97,14 @@ class WebhookAlertsTest {
         BackupId id = BackupId.parse("20261121T000000Z-raw-abc123");
 
         alerts.validated(new ValidationResult(id, "restore-drill", clock.instant(), Duration.ZERO,
-                List.of("table public.orders: expected 10 rows, found 9"), Map.of()));
+                List.of("table public.orders: expected 10 rows, found 9 <!channel> & more"), Map.of()));
 
         JsonNode alert = received.poll(10, TimeUnit.SECONDS);
         assertThat(alert).isNotNull();
         assertThat(alert.size()).isEqualTo(1);
         assertThat(alert.get("text").asText())
                 .contains("VALIDATION_FAILED", "restore-drill of 20261121T000000Z-raw-abc123", "expected 10 rows, found 9")
+                .contains("&lt;!channel&gt; &amp; more").doesNotContain("<!channel>")
                 .contains("<https://wiki.example/backups#runbook-validation-failed>");
     }
 
@@ -189,7 +190,7 @@ class WebhookAlertsTest {
     }
 
     @Test
-    void fullQueue_dropsNewAlerts_andCountsThem() throws Exception {
+    void fullQueue_dropsNewAlerts_countsThem_andLetsTheirRepeatThroughLater() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.setExecutor(Executors.newCachedThreadPool());
@@ -216,6 +217,11 @@ class WebhookAlertsTest {
         }
         assertThat(hook.awaitIdle(Duration.ofSeconds(10))).isTrue();
         assertThat(hook.stats().delivered()).isEqualTo(2);
+
+        // a dropped alert never went out, so its repeat is no duplicate
+        alerts.keyOperationFailed("rewrap", "c", new IllegalStateException("denied"));
+        assertThat(hook.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        assertThat(hook.stats()).isEqualTo(new WebhookAlerts.Stats(3, 0, 0, 0, 2, 0));
     }
 
     @Test
