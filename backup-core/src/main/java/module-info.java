@@ -7,6 +7,8 @@ module dev.backstop.core {
     requires com.google.crypto.tink;
     requires com.fasterxml.jackson.databind;
     requires org.slf4j;
+    // transitive: WebhookAlerts.Builder.httpClient takes an HttpClient
+    requires transitive java.net.http;
     // com.sun.nio.file.ExtendedOpenOption.DIRECT: large repository objects are written with O_DIRECT
     requires jdk.unsupported;
 

@@ -29,8 +29,26 @@ public interface BackupListener {
     default void backupSucceeded(Manifest manifest) {
     }
 
-    /** The backup failed; nothing of it is visible. This is where alerts hook in. */
+    /**
+     * The backup failed for good; nothing of it is visible. This is where alerts hook in: under a
+     * {@link BackupScheduler}, it fires only after the last attempt (an attempt that a retry
+     * follows is reported by {@link #backupAttemptFailed} instead).
+     */
     default void backupFailed(BackupId id, BackupException failure) {
+    }
+
+    /**
+     * One attempt failed and the {@link BackupScheduler} will retry it ({@code attempt} counts
+     * from 1); nothing of the attempt is visible. Not a reason to alert.
+     */
+    default void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
+    }
+
+    /**
+     * Expiry deleted a backup (its manifest and objects) for {@code reasons}, the retention
+     * plan's sentences.
+     */
+    default void backupExpired(BackupId id, long storedBytes, java.util.List<String> reasons) {
     }
 
     /** A validator finished with a result, passed or not. */
@@ -86,6 +104,16 @@ public interface BackupListener {
         @Override
         public void backupFailed(BackupId id, BackupException failure) {
             listeners.forEach(l -> l.backupFailed(id, failure));
+        }
+
+        @Override
+        public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
+            listeners.forEach(l -> l.backupAttemptFailed(id, failure, attempt));
+        }
+
+        @Override
+        public void backupExpired(BackupId id, long storedBytes, List<String> reasons) {
+            listeners.forEach(l -> l.backupExpired(id, storedBytes, reasons));
         }
 
         @Override

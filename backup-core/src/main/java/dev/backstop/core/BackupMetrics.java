@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * A listener that keeps the numbers an operator graphs and alerts on: successes, failures,
  * consecutive failures, the last success and its size and duration, validation outcomes, and
  * the age of the newest good backup (the recovery point if the database died now). Bridge
- * {@link #snapshot()} to your metrics system; Backstop depends on none.
+ * {@link #snapshot()} to your metrics system; Backstop depends on none ({@code backup-micrometer}
+ * has a Micrometer listener). Failures are runs that failed for good: an attempt that a {@link
+ * BackupScheduler} retries is not counted.
  *
  * <p>Thread-safe; callbacks are lock-free.
  */

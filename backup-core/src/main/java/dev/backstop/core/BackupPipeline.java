@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 import java.security.SecureRandom;
 
@@ -81,6 +82,24 @@ public final class BackupPipeline {
 
     /** Takes one backup and returns its manifest, or throws a {@link BackupException}. */
     public Manifest run() {
+        return run(0, e -> false);
+    }
+
+    private void reportFailure(BackupId id, BackupException e, int attempt,
+                               Predicate<BackupException> retryFollows) {
+        if (retryFollows.test(e)) {
+            listener.backupAttemptFailed(id, e, attempt);
+        } else {
+            listener.backupFailed(id, e);
+        }
+    }
+
+    /**
+     * One attempt of a scheduled run: a failure that {@code retryFollows} is reported to the
+     * listeners as {@link BackupListener#backupAttemptFailed}, the others as {@link
+     * BackupListener#backupFailed}, so alerts see only failures no retry will fix.
+     */
+    Manifest run(int attempt, Predicate<BackupException> retryFollows) {
         Instant started = clock.instant();
         BackupId id = BackupId.generate(started, source.type(), random);
         listener.backupStarted(id, source);
@@ -94,12 +113,12 @@ public final class BackupPipeline {
             return m;
         } catch (BackupException e) {
             run.removeCommitted(e);
-            listener.backupFailed(id, e);
+            reportFailure(id, e, attempt, retryFollows);
             throw e;
         } catch (RuntimeException | Error e) {
             BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
             run.removeCommitted(be);
-            listener.backupFailed(id, be);
+            reportFailure(id, be, attempt, retryFollows);
             throw be;
         } finally {
             run.abortUnpublished();

@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Guarantees.</b> Runs never overlap: a tick that comes while a backup is running is
  * skipped and counted. Only {@linkplain BackupException#retryable() retryable} failures are
- * retried, with exponential backoff and jitter, up to the configured attempts. After a success,
+ * retried, with exponential backoff and jitter, up to the configured attempts; the pipeline's
+ * listeners hear a retried attempt as {@link BackupListener#backupAttemptFailed} and only the last
+ * failure as {@link BackupListener#backupFailed}, so alerts fire once per failed run. After a success,
  * each validator runs and its result is appended to the repository as a validation record. Missed
  * ticks (the service was down) are not made up: the next run is the next tick from now.
  *
@@ -125,10 +127,16 @@ public final class BackupScheduler implements AutoCloseable {
     private Manifest runWithRetries() {
         Duration backoff = initialBackoff;
         for (int attempt = 1; ; attempt++) {
+            int current = attempt;
+            // decided once, inside the pipeline, so listeners hear the same verdict the loop acts on
+            AtomicBoolean retry = new AtomicBoolean();
             try {
-                return pipeline.run();
+                return pipeline.run(attempt, e -> {
+                    retry.set(e.retryable() && current < maxAttempts && !closed);
+                    return retry.get();
+                });
             } catch (BackupException e) {
-                if (!e.retryable() || attempt >= maxAttempts || closed) {
+                if (!retry.get()) {
                     throw e;
                 }
                 long jittered = backoff.toMillis() / 2 + ThreadLocalRandom.current().nextLong(backoff.toMillis() / 2 + 1);

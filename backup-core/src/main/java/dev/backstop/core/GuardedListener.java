@@ -46,6 +46,16 @@ final class GuardedListener implements BackupListener {
     }
 
     @Override
+    public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
+        call("backupAttemptFailed", () -> delegate.backupAttemptFailed(id, failure, attempt));
+    }
+
+    @Override
+    public void backupExpired(BackupId id, long storedBytes, java.util.List<String> reasons) {
+        call("backupExpired", () -> delegate.backupExpired(id, storedBytes, reasons));
+    }
+
+    @Override
     public void validated(ValidationResult result) {
         call("validated", () -> delegate.validated(result));
     }

@@ -52,6 +52,19 @@ public final class LoggingListener implements BackupListener {
     }
 
     @Override
+    public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
+        // a retry follows: worth a warning, not an error someone is paged for
+        log.warn("event=backup_attempt_failed id={} attempt={} stage={} error=\"{}\"", id, attempt, failure.stage(),
+                failure.getMessage().replace('"', '\''));
+    }
+
+    @Override
+    public void backupExpired(BackupId id, long storedBytes, java.util.List<String> reasons) {
+        log.info("event=backup_expired id={} stored_bytes={} reasons=\"{}\"", id, storedBytes,
+                String.join("; ", reasons).replace('"', '\''));
+    }
+
+    @Override
     public void validated(ValidationResult r) {
         if (r.passed()) {
             log.info("event=validation_passed id={} validator={} duration_ms={} {}", r.backupId(), r.validator(),

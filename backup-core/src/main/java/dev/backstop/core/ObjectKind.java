@@ -13,6 +13,8 @@ public enum ObjectKind {
     LOG(false),
     /** A validation record appended to the catalog; immutable. */
     VALIDATION(false),
+    /** An audit-log entry ({@link AuditLog}); immutable, kept by the audit log's own retention. */
+    AUDIT(false),
     /** A wrapped data key; replaced in place when the key-encryption key is rotated. */
     KEY(true),
     /**

@@ -180,6 +180,62 @@ class SchedulerAndAlertsTest {
     }
 
     @Test
+    void alerts_underRetries_stayQuietWhenARetryFixesTheFailure_andFireOnceAfterTheLastAttempt() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
+        List<Alerts.Alert> alerts = new CopyOnWriteArrayList<>();
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        BackupListener attemptsSeen = new BackupListener() {
+            @Override
+            public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
+                attempts.add(attempt);
+            }
+        };
+        Alerts a = Alerts.to(alerts::add, Duration.ofHours(25), clock);
+        Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
+
+        BackupScheduler fixedByRetry = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
+                        .repository(Repository.on(flaky(fsRepo.sink(), 2))).noEncryption().listener(a).listener(attemptsSeen)
+                        .clock(clock).build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(3, Duration.ZERO).build();
+        assertThat(fixedByRetry.runNow()).isNotNull();
+        assertThat(alerts).isEmpty();
+        assertThat(attempts).containsExactly(1, 2);
+
+        attempts.clear();
+        BackupScheduler exhausted = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
+                        .repository(Repository.on(flaky(fsRepo.sink(), 5))).noEncryption().listener(a).listener(attemptsSeen)
+                        .clock(clock).build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(3, Duration.ZERO).build();
+        assertThatThrownBy(exhausted::runNow).isInstanceOf(BackupException.class);
+        assertThat(attempts).containsExactly(1, 2);
+        assertThat(alerts).singleElement().satisfies(alert -> {
+            assertThat(alert.kind()).isEqualTo(Alerts.Kind.BACKUP_FAILED);
+            assertThat(alert.subject()).isEqualTo("RAW backup at STORE");
+            assertThat(alert.message()).contains("injected: connection reset");
+        });
+    }
+
+    @Test
+    void checkVerified_firesOnlyWhenTheNewestVerifiedBackupIsOlderThanAllowed() {
+        List<Alerts.Alert> alerts = new ArrayList<>();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
+        Alerts a = Alerts.to(alerts::add, Duration.ofHours(25), clock);
+
+        assertThat(a.checkVerified(java.util.Optional.empty())).isFalse();
+        clock.advance(Duration.ofHours(30));
+        assertThat(a.checkVerified(java.util.Optional.of(clock.instant().minus(Duration.ofHours(25))))).isFalse();
+        assertThat(a.checkVerified(java.util.Optional.of(clock.instant().minus(Duration.ofHours(26))))).isTrue();
+        assertThat(a.checkVerified(java.util.Optional.empty())).isTrue();
+
+        assertThat(alerts).extracting(Alerts.Alert::subject).containsExactly("newest verified backup", "newest verified backup");
+        assertThat(alerts.get(0).message()).isEqualTo(
+                "newest verified backup finished 2026-11-21T04:00:00Z, older than the allowed PT25H");
+        assertThat(alerts.get(1).message()).startsWith("no backup has been verified since 2026-11-21T00:00:00Z");
+    }
+
+    @Test
     void metrics_countSuccessesFailuresAndTheAgeOfTheNewestBackup() {
         MutableClock clock = new MutableClock(Instant.parse("2026-11-21T00:00:00Z"));
         BackupMetrics metrics = BackupMetrics.create(clock);

@@ -35,7 +35,8 @@ public final class ObjectLock {
         COMPLIANCE
     }
 
-    static final Set<ObjectKind> PROTECTED = Set.of(ObjectKind.DATA, ObjectKind.MANIFEST, ObjectKind.LOG, ObjectKind.VALIDATION);
+    static final Set<ObjectKind> PROTECTED =
+            Set.of(ObjectKind.DATA, ObjectKind.MANIFEST, ObjectKind.LOG, ObjectKind.VALIDATION, ObjectKind.AUDIT);
 
     private final Mode mode;
     private final Duration retainFor;

@@ -59,8 +59,10 @@ class S3SinkOptionsTest {
         put(sink, "backups/b1/manifest.json", ObjectKind.MANIFEST, 100);
         put(sink, "keys/b1.dek", ObjectKind.KEY, 100);
         put(sink, "locks/lease", ObjectKind.LOCK, 10);
+        put(sink, "audit/2026/11/20261121T000000.000Z-0123456789ab.json", ObjectKind.AUDIT, 100);
 
-        for (String key : List.of("backups/b1/dump", "backups/b1/manifest.json")) {
+        for (String key : List.of("backups/b1/dump", "backups/b1/manifest.json",
+                "audit/2026/11/20261121T000000.000Z-0123456789ab.json")) {
             ObjectLockRetention r = client.getObjectRetention(b -> b.bucket(bucket).key(key)).join().retention();
             assertThat(r.modeAsString()).as(key).isEqualTo(ObjectLockMode.COMPLIANCE.toString());
             assertThat(r.retainUntilDate().truncatedTo(ChronoUnit.SECONDS)).as(key).isEqualTo(NOW.plus(Duration.ofDays(35)));

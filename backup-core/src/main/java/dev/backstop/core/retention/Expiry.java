@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupListener;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.ObjectInfo;
@@ -83,6 +84,7 @@ public final class Expiry {
     private final RepositoryLock lock;
     private final TierMover mover;
     private final Holds holds;
+    private final BackupListener listener;
 
     private Expiry(Builder b) {
         this.repository = b.repository;
@@ -96,6 +98,7 @@ public final class Expiry {
         this.lock = lb.build();
         this.mover = b.mover;
         this.holds = Holds.of(b.repository);
+        this.listener = BackupListener.guarded(b.listener);
     }
 
     public static Builder builder() {
@@ -167,6 +170,7 @@ public final class Expiry {
                     case DELETED -> {
                         deleted.add(d.id());
                         freed += d.backup().storedBytes();
+                        listener.backupExpired(d.id(), d.backup().storedBytes(), d.reasons());
                     }
                     case PARTLY -> leftovers = true;
                     case LOCKED -> { }
@@ -326,6 +330,7 @@ public final class Expiry {
         private Duration lockTtl = Duration.ofMinutes(5);
         private String holder;
         private TierMover mover;
+        private BackupListener listener = BackupListener.NONE;
 
         private Builder() {
         }
@@ -366,6 +371,12 @@ public final class Expiry {
         /** Carries out tier moves by copy-on-transition; without one they are only planned. */
         public Builder tierMover(TierMover mover) {
             this.mover = Objects.requireNonNull(mover, "tierMover");
+            return this;
+        }
+
+        /** Hears of each deleted backup ({@link BackupListener#backupExpired}); adds to earlier ones. */
+        public Builder listener(BackupListener listener) {
+            this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
