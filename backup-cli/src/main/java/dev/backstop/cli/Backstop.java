@@ -81,7 +81,7 @@ public final class Backstop implements Runnable {
         CommandLine cmd = new CommandLine(root);
         cmd.setOut(out).setErr(err);
         cmd.setExecutionExceptionHandler((e, line, parsed) -> {
-            err.println("backstop " + line.getCommandName() + ": " + message(e));
+            err.println(line.getCommandSpec().qualifiedName() + ": " + message(e));
             return exitCode(e);
         });
         int code = cmd.execute(args);

@@ -140,6 +140,26 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
             }
             return Optional.of(RetentionPolicy.allOf(rules));
         }
+
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder();
+            hot.ifPresent(d -> b.append("hot ").append(days(d)).append(", "));
+            warm.ifPresent(d -> b.append("warm until ").append(days(d)).append(", "));
+            cold.ifPresent(d -> b.append("cold until ").append(days(d)).append(", "));
+            String[] names = {"keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly"};
+            int[] counts = {keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly};
+            for (int i = 0; i < names.length; i++) {
+                if (counts[i] > 0) {
+                    b.append(names[i]).append(' ').append(counts[i]).append(", ");
+                }
+            }
+            return b.append(deleteExpired ? "expired backups are deleted" : "nothing is deleted (deleteExpired is false)").toString();
+        }
+
+        private static String days(Duration d) {
+            return d.toHours() % 24 == 0 ? d.toDays() + "d" : d.toString();
+        }
     }
 
     /** How backups are encrypted: a local Tink keyset, a KMS key, or explicitly not at all. */
