@@ -2,6 +2,7 @@ package dev.backstop.cli;
 
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
+import dev.backstop.cli.config.Secret;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
@@ -107,7 +108,7 @@ final class Context implements AutoCloseable {
 
     PgEndpoint endpoint() {
         BackstopConfig.Database db = config.database();
-        PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), db.password().map(s -> s.reveal()).orElse(null));
+        PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null));
         return db.tls().map(t -> e.withTls(t.toPgTls())).orElse(e);
     }
 
