@@ -159,6 +159,25 @@ class CliIT {
             assertThat(rs.getLong(2)).isEqualTo(500 * 501 / 2);
         }
 
+        Result info = run(env, "info", id, "--config", cfg, "--json");
+        assertThat(info.code()).as("%s", info).isZero();
+        JsonNode infoJson = JSON.readTree(info.out());
+        assertThat(infoJson.get("rows").asLong()).isEqualTo(500);
+        assertThat(infoJson.get("objects").get(0).get("name").asText()).isEqualTo("dump.pgc");
+        assertThat(infoJson.get("checks").toString()).contains("restore-drill " + id + ": PASSED");
+
+        Result rotated = run(env, "keys", "rotate", "--config", cfg);
+        assertThat(rotated.code()).as("%s", rotated).isZero();
+        Result rewrapped = run(env, "keys", "rewrap", "--config", cfg);
+        assertThat(rewrapped.code()).as("%s", rewrapped).isZero();
+        assertThat(rewrapped.out()).startsWith("re-wrapped the data keys of 1 backups with local:");
+        Result afterRotation = run(env, "verify", "--full", "--latest", "--config", cfg);
+        assertThat(afterRotation.code()).as("%s", afterRotation).isZero();
+
+        Result orphans = run(env, "orphans", "--grace", "PT0S", "--config", cfg, "--json");
+        assertThat(orphans.code()).as("%s", orphans).isZero();
+        assertThat(JSON.readTree(orphans.out()).get("objects")).isEmpty();
+
         Result plan = run(env, "expire", "--dry-run", "--config", cfg);
         assertThat(plan.code()).as("%s", plan).isZero();
         assertThat(plan.out()).contains("keep").contains(id).contains("dry run: nothing deleted");
