@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.Repository;
 import dev.backstop.core.RepositoryLock;
 import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.testkit.LocalS3;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -184,6 +185,32 @@ class CliIT {
         try (Stream<Path> after = Files.list(repo.resolve("backups"))) {
             assertThat(after.map(p -> p.getFileName().toString())).containsExactly(id);
         }
+    }
+
+    @Test
+    void seedTemplate_withAnS3Repository_backsUpListsAndVerifies() throws Exception {
+        LocalS3 s3 = LocalS3.shared();
+        Map<String, String> env = env(tmp.resolve("unused"));
+        env.put("BACKUP_BUCKET", s3.createBucket("cli"));
+        env.put("AWS_REGION", s3.region().id());
+        env.put("S3_ENDPOINT", s3.endpoint().toString());
+        env.put("AWS_ACCESS_KEY_ID", s3.credentials().resolveCredentials().accessKeyId());
+        env.put("AWS_SECRET_ACCESS_KEY", s3.credentials().resolveCredentials().secretAccessKey());
+        // the seeds' template as written, but for the things a local test cannot have: a KMS key and port 5432
+        String cfg = config("/seed-template.json", "\"kmsKeyId\": \"${KMS_KEY_ID}\",", "\"endpoint\": \"${S3_ENDPOINT}\", \"pathStyle\": true,",
+                "\"storage\": {", "\"encryption\": {\"keyset\": \"${KEK_FILE}\"},\n\"storage\": {",
+                "\"port\": 5432", "\"port\": \"${DB_PORT}\"").toString();
+
+        assertThat(run(env, "keys", "create", "--config", cfg).code()).isZero();
+        Result backup = run(env, "backup", "--config", cfg, "--json");
+        assertThat(backup.code()).as("%s", backup).isZero();
+        String id = JSON.readTree(backup.out()).get("id").asText();
+        Result list = run(env, "list", "--config", cfg, "--json");
+        assertThat(list.code()).as("%s", list).isZero();
+        assertThat(JSON.readTree(list.out()).get("backups").get(0).get("id").asText()).isEqualTo(id);
+        Result verify = run(env, "verify", "--full", "--latest", "--config", cfg);
+        assertThat(verify.code()).as("%s", verify).isZero();
+        assertThat(verify.out()).startsWith("full-decode " + id + ": PASSED");
     }
 
     @Test
