@@ -111,8 +111,22 @@ final class Commands {
     @Command(name = "backup", description = "Back up the configured database into the repository (pg_dump, zstd, the "
             + "configured encryption), under the repository lock.")
     static final class BackupCommand extends Scriptable {
+        @Option(names = "--dry-run", description = "Check the configuration, the repository (listed, a probe object "
+                + "written and aborted) and the key (a throwaway key wrapped and unwrapped); store nothing.")
+        boolean dryRun;
+
         @Override
         int run(Context ctx) {
+            if (dryRun) {
+                List<String> facts = ctx.pipeline().dryRun();
+                if (json) {
+                    printJson(Map.of("dryRun", true, "checked", facts));
+                } else {
+                    facts.forEach(this::print);
+                    print("dry run: nothing stored");
+                }
+                return Backstop.OK;
+            }
             Manifest m = ctx.pipeline().run();
             if (json) {
                 printJson(summary(m));
@@ -202,7 +216,8 @@ final class Commands {
 
         @Override
         int run(Context ctx) {
-            Restore restore = ctx.restore();
+            // the keyless check needs no key: a host that holds none can run it
+            Restore restore = full ? ctx.restore() : ctx.keylessRestore();
             Manifest m = which.resolve(restore);
             return report(this, json, full ? restore.verify(m) : restore.verifyStored(m));
         }

@@ -108,7 +108,8 @@ final class Context implements AutoCloseable {
 
     PgEndpoint endpoint() {
         BackstopConfig.Database db = config.database();
-        PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null));
+        String password = db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null);
+        PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), password);
         return db.tls().map(t -> e.withTls(t.toPgTls())).orElse(e);
     }
 
@@ -122,6 +123,7 @@ final class Context implements AutoCloseable {
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
                 .lock(lock());
+        // without a KEK the configuration said "encryption": {"none": true}: never a silent default
         kek().ifPresent(k -> b.encrypt(Encryption.with(k)));
         return b.build();
     }
@@ -143,6 +145,11 @@ final class Context implements AutoCloseable {
         Restore.Builder b = Restore.builder().repository(repository());
         kek().ifPresentOrElse(b::keys, b::allowUnencrypted);
         return b.build();
+    }
+
+    /** A restore without keys: for {@link Restore#verifyStored} only. */
+    Restore keylessRestore() {
+        return Restore.builder().repository(repository()).build();
     }
 
     @Override

@@ -118,6 +118,13 @@ class CliIT {
         assertThat(created.code()).as("%s", created).isZero();
         assertThat(created.out()).startsWith("created key-encryption key local:");
 
+        Result dryRun = run(env, "backup", "--dry-run", "--config", cfg);
+        assertThat(dryRun.code()).as("%s", dryRun).isZero();
+        assertThat(dryRun.out()).endsWith("dry run: nothing stored\n");
+        try (Stream<Path> written = Files.walk(repo)) {
+            assertThat(written.filter(Files::isRegularFile)).as("files after a dry run").isEmpty();
+        }
+
         Result backup = run(env, "backup", "--config", cfg, "--json");
         assertThat(backup.code()).as("%s", backup).isZero();
         String id = JSON.readTree(backup.out()).get("id").asText();
@@ -133,6 +140,11 @@ class CliIT {
         Result stored = run(env, "verify", "--latest", "--config", cfg);
         assertThat(stored.code()).as("%s", stored).isZero();
         assertThat(stored.out()).startsWith("stored-checksums " + id + ": PASSED");
+
+        Map<String, String> noKey = new HashMap<>(env);
+        noKey.put("KEK_FILE", tmp.resolve("elsewhere.json").toString());
+        Result keyless = run(noKey, "verify", id, "--config", cfg);
+        assertThat(keyless.code()).as("a keyless check needs no key: %s", keyless).isZero();
 
         Result full = run(env, "verify", "--full", id, "--config", cfg, "--json");
         assertThat(full.code()).as("%s", full).isZero();
