@@ -112,7 +112,7 @@ final class Commands {
             + "configured encryption), under the repository lock.")
     static final class BackupCommand extends Scriptable {
         @Option(names = "--dry-run", description = "Check the configuration, the repository (listed, a probe object "
-                + "written and aborted) and the key (a throwaway key wrapped and unwrapped); store nothing.")
+                + "written and aborted) and the key (a throwaway data key wrapped); store nothing.")
         boolean dryRun;
 
         @Override

@@ -68,9 +68,9 @@ final class Maintenance {
     @Command(name = "orphans", description = "List objects that belong to no backup (left by a crash between data and "
             + "manifest) and are older than the grace period.")
     static final class OrphansCommand extends Commands.Scriptable {
-        @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "PT24H",
-                description = "Ignore objects younger than this (ISO-8601, e.g. PT24H; default ${DEFAULT-VALUE}): a "
-                        + "running backup's objects are young.")
+        @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "24h", converter = DurationConverter.class,
+                description = "Ignore objects younger than this (like 6h or 2d; default ${DEFAULT-VALUE}): a running "
+                        + "backup's objects are young.")
         Duration grace;
 
         @Option(names = "--remove", description = "Delete them.")
@@ -91,6 +91,18 @@ final class Maintenance {
             print(o.isEmpty() ? "no orphans" : (remove ? "removed " : "found ") + (o.objects().size() + o.incomplete().size())
                     + " orphaned objects" + (remove ? "" : "; backstop orphans --remove deletes them"));
             return Backstop.OK;
+        }
+    }
+
+    /** Durations on the command line are written as in the configuration file. */
+    static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return BackstopConfig.duration(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("got \"" + value + "\", expected " + e.getMessage());
+            }
         }
     }
 

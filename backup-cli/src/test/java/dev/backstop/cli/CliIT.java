@@ -187,7 +187,7 @@ class CliIT {
         Result afterRotation = run(env, "verify", "--full", "--latest", "--config", cfg);
         assertThat(afterRotation.code()).as("%s", afterRotation).isZero();
 
-        Result orphans = run(env, "orphans", "--grace", "PT0S", "--config", cfg, "--json");
+        Result orphans = run(env, "orphans", "--grace", "0s", "--config", cfg, "--json");
         assertThat(orphans.code()).as("%s", orphans).isZero();
         assertThat(JSON.readTree(orphans.out()).get("objects")).isEmpty();
 

@@ -46,6 +46,16 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         return ConfigParser.load(file, env);
     }
 
+    /**
+     * Parses a duration as the configuration writes it: {@code 30d}, {@code 12h}, {@code 90m},
+     * {@code 45s} or {@code 2w}.
+     *
+     * @throws IllegalArgumentException saying the expected form
+     */
+    public static Duration duration(String text) {
+        return ConfigNode.duration(text);
+    }
+
     /** A multi-line summary for people: every setting, secrets hidden. */
     public String summary() {
         List<String> l = new ArrayList<>();

@@ -129,19 +129,28 @@ final class ConfigNode {
 
     Optional<Duration> optDuration(String key) {
         return optString(key).map(v -> {
-            Matcher m = DURATION.matcher(v.trim());
-            if (!m.matches()) {
-                throw bad(key, v, "a duration like \"7d\" (a number followed by s, m, h, d or w)");
+            try {
+                return duration(v);
+            } catch (IllegalArgumentException e) {
+                throw bad(key, v, e.getMessage());
             }
-            long n = Long.parseLong(m.group(1));
-            return switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                case "d" -> Duration.ofDays(n);
-                default -> Duration.ofDays(7 * n);
-            };
         });
+    }
+
+    /** Parses {@code 30d}, {@code 12h}, {@code 90m}, {@code 45s} or {@code 2w}. */
+    static Duration duration(String text) {
+        Matcher m = DURATION.matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("a duration like \"7d\" (a number followed by s, m, h, d or w)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
+            default -> Duration.ofDays(7 * n);
+        };
     }
 
     Optional<Path> optPath(String key) {
