@@ -90,9 +90,12 @@ public final class Backstop implements Runnable {
         return code;
     }
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required; see backstop --help");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required; see backstop --help");
     }
 
     static int exitCode(Throwable e) {

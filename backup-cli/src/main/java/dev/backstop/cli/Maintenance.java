@@ -22,7 +22,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** The commands that keep a repository in order: expiry, orphans, keys and the configuration check. */
 final class Maintenance {
@@ -109,9 +112,12 @@ final class Maintenance {
     @Command(name = "keys", description = "Create, rotate and re-wrap the key-encryption key.",
             subcommands = {KeysCommand.Create.class, KeysCommand.Rotate.class, KeysCommand.Rewrap.class})
     static final class KeysCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "keys: give create, rotate or rewrap");
+            throw new ParameterException(spec.commandLine(), "keys: give create, rotate or rewrap");
         }
 
         /** The key commands: each needs the configured keyset. */
@@ -170,18 +176,21 @@ final class Maintenance {
 
     @Command(name = "config", description = "Work with the configuration file.", subcommands = ConfigCommand.Check.class)
     static final class ConfigCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "config: give check");
+            throw new ParameterException(spec.commandLine(), "config: give check");
         }
 
         @Command(name = "check", description = "Validate the configuration without connecting to anything; print a "
                 + "summary with secrets hidden.")
         static final class Check extends Commands.Base {
             @Override
-            public Integer call() {
-                root = (Backstop) spec.root().userObject();
-                BackstopConfig c = BackstopConfig.load(config, root.env);
+            int run(Context ctx) {
+                // the context builds nothing until asked, so only the file and the key file's presence are checked
+                BackstopConfig c = ctx.config();
                 c.encryption().keyset().filter(f -> !Files.isRegularFile(f)).ifPresent(f -> {
                     throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + f
                             + " does not exist; create it once with \"backstop keys create\"");
@@ -189,11 +198,6 @@ final class Maintenance {
                 root.out.print(c.summary());
                 print("configuration " + config + " is valid (nothing was contacted)");
                 return Backstop.OK;
-            }
-
-            @Override
-            int run(Context ctx) {
-                throw new IllegalStateException("config check builds no context");
             }
         }
     }

@@ -120,7 +120,8 @@ class CliIT {
 
         Result dryRun = run(env, "backup", "--dry-run", "--config", cfg);
         assertThat(dryRun.code()).as("%s", dryRun).isZero();
-        assertThat(dryRun.out()).endsWith("dry run: nothing stored\n");
+        assertThat(dryRun.out()).contains("repository writable").endsWith("dry run: nothing stored\n");
+        assertThat(dryRun.out() + dryRun.err()).doesNotContain(pg.endpoint().password());
         try (Stream<Path> written = Files.walk(repo)) {
             assertThat(written.filter(Files::isRegularFile)).as("files after a dry run").isEmpty();
         }
