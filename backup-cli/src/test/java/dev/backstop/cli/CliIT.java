@@ -227,6 +227,26 @@ class CliIT {
     }
 
     @Test
+    void verifyFull_ofAnEditedManifest_exitsThreeNamingTheManifest() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Map<String, String> env = env(repo);
+        String cfg = config("/filesystem.json").toString();
+        assertThat(run(env, "keys", "create", "--config", cfg).code()).isZero();
+        Result backup = run(env, "backup", "--config", cfg, "--json");
+        assertThat(backup.code()).as("%s", backup).isZero();
+        String id = JSON.readTree(backup.out()).get("id").asText();
+        Path manifest = repo.resolve("backups").resolve(id).resolve("manifest.json");
+        String text = Files.readString(manifest);
+        String edited = text.replaceFirst("\"rows\"\\s*:\\s*500", "\"rows\":499");
+        assertThat(edited).as("the manifest records the table's rows").isNotEqualTo(text);
+        Files.writeString(manifest, edited);
+
+        Result r = run(env, "verify", "--full", id, "--config", cfg);
+        assertThat(r.code()).as("%s", r).isEqualTo(Backstop.INTEGRITY);
+        assertThat(r.err()).contains("backups/" + id + "/manifest.json");
+    }
+
+    @Test
     void configWithATypo_exitsTwoNamingTheKey() throws Exception {
         Path repo = tmp.resolve("repo");
         String cfg = config("/filesystem.json", "\"deleteExpired\"", "\"deleteExpird\"").toString();
