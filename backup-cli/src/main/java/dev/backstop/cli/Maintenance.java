@@ -195,7 +195,7 @@ final class Maintenance {
                     throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + f
                             + " does not exist; create it once with \"backstop keys create\"");
                 });
-                root.out.print(c.summary());
+                root.out.print(c.summary(Instant.now()));
                 print("configuration " + config + " is valid (nothing was contacted)");
                 return Backstop.OK;
             }

@@ -7,6 +7,7 @@ import dev.backstop.postgres.SslMode;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,17 +57,18 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         return ConfigNode.duration(text);
     }
 
-    /** A multi-line summary for people: every setting, secrets hidden. */
-    public String summary() {
+    /** A multi-line summary for people: every setting, secrets hidden, and the next runs after {@code now}. */
+    public String summary(Instant now) {
         List<String> l = new ArrayList<>();
         l.add("database:   " + database.type() + " " + database.user() + "@" + database.host() + ":" + database.port() + "/"
                 + database.name() + " password=" + database.password().map(Secret::toString).orElse("(none)")
                 + " tls=" + database.tls().map(Tls::toString).orElse("(driver default)"));
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
-        l.add("schedule:   " + schedule.map(CronSchedule::toString).orElse("(none)") + " in " + zone);
+        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)"));
         l.add("retention:  " + storage.retention().map(Retention::toString).orElse("(none: expire deletes nothing)"));
-        l.add("validation: " + validation);
+        l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
+                .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
         l.add("alerts:     " + observability);
         return String.join(System.lineSeparator(), l) + System.lineSeparator();
     }

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.HashMap;
 import java.util.Map;
@@ -76,7 +77,11 @@ class BackstopConfigTest {
     void secrets_neverAppearInToStringOrSummary() throws IOException {
         BackstopConfig c = parse(seedTemplate(), seedEnv());
         assertThat(c.toString()).doesNotContain(PASSWORD).doesNotContain("tok3n");
-        assertThat(c.summary()).doesNotContain(PASSWORD).doesNotContain("tok3n").contains("password=(secret)");
+        assertThat(c.summary(Instant.parse("2026-12-07T00:00:00Z"))).doesNotContain(PASSWORD).doesNotContain("tok3n")
+                .contains("password=(secret)")
+                // 2026-12-07 is a Monday: the seeds' weekly drill runs next on Sunday the 13th
+                .contains("validation: checks [checksum, row-count, schema-integrity] in isolated-env on cron \"0 3 * * 0\", "
+                        + "next at 2026-12-13T03:00Z[UTC]");
     }
 
     @Test
