@@ -219,7 +219,11 @@ final class Commands {
             // the keyless check needs no key: a host that holds none can run it
             Restore restore = full ? ctx.restore() : ctx.keylessRestore();
             Manifest m = which.resolve(restore);
-            return report(this, json, full ? restore.verify(m) : restore.verifyStored(m));
+            ValidationResult r = full ? restore.verify(m) : restore.verifyStored(m);
+            // recorded either way, passed or not: through a keyed restore the full check's record is
+            // authenticated and makes the backup verified for retention; the keyless one never does
+            restore.repository().recordValidation(r);
+            return report(this, json, r);
         }
     }
 

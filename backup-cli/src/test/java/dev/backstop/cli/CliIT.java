@@ -247,6 +247,31 @@ class CliIT {
     }
 
     @Test
+    void expire_deletesWhatRetentionNoLongerKeeps() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Map<String, String> env = env(repo);
+        // keepLast 1 alone: the older of two verified backups goes
+        String cfg = config("/filesystem.json", "\"cold\": \"365d\",", "").toString();
+        assertThat(run(env, "keys", "create", "--config", cfg).code()).isZero();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Result backup = run(env, "backup", "--config", cfg, "--json");
+            assertThat(backup.code()).as("%s", backup).isZero();
+            ids.add(JSON.readTree(backup.out()).get("id").asText());
+            Result verified = run(env, "verify", "--full", "--latest", "--config", cfg);
+            assertThat(verified.code()).as("%s", verified).isZero();
+        }
+
+        Result expire = run(env, "expire", "--config", cfg, "--json");
+        assertThat(expire.code()).as("%s", expire).isZero();
+        assertThat(JSON.readTree(expire.out()).get("deleted").toString()).as("%s", expire).isEqualTo("[\"" + ids.get(0) + "\"]");
+        Result list = run(env, "list", "--config", cfg, "--json");
+        JsonNode left = JSON.readTree(list.out()).get("backups");
+        assertThat(left).hasSize(1);
+        assertThat(left.get(0).get("id").asText()).isEqualTo(ids.get(1));
+    }
+
+    @Test
     void configWithATypo_exitsTwoNamingTheKey() throws Exception {
         Path repo = tmp.resolve("repo");
         String cfg = config("/filesystem.json", "\"deleteExpired\"", "\"deleteExpird\"").toString();
