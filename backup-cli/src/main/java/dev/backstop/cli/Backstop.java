@@ -1,0 +1,135 @@
+package dev.backstop.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.backstop.cli.config.ConfigException;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.Stage;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code backstop} command: backups, restores, checks, drills, expiry and keys, driven by a
+ * configuration file ({@link dev.backstop.cli.config.BackstopConfig}). Every command is a call into
+ * the library that a service can make itself.
+ *
+ * <p>Exit codes: {@value #OK} success, {@value #FAILURE} other failure, {@value #USAGE} usage or
+ * configuration error, {@value #INTEGRITY} integrity failure (damaged, tampered or not restoring
+ * exactly), {@value #RETRYABLE} retryable failure (try again later), {@value #LOCKED} the
+ * repository lock is held by someone else.
+ */
+@Command(name = "backstop", mixinStandardHelpOptions = true, versionProvider = Backstop.Version.class,
+        description = "Verified database backups: back up, list, verify, drill, restore and expire.",
+        subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
+                Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
+                Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.KeysCommand.class,
+                Maintenance.ConfigCommand.class, CommandLine.HelpCommand.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
+                "  3  integrity failure: damaged, tampered with, or the restore differs",
+                "  4  retryable failure (storage or database unreachable): try again later",
+                "  5  the repository lock is held by another process",
+                "", "Configuration: --config FILE, or $BACKSTOP_CONFIG. See docs/cli.md."})
+public final class Backstop implements Runnable {
+    /** Success. */
+    public static final int OK = 0;
+    /** Any failure without a more specific code. */
+    public static final int FAILURE = 1;
+    /** Bad command line or configuration. */
+    public static final int USAGE = 2;
+    /** A check found damage, tampering or a restore that differs. */
+    public static final int INTEGRITY = 3;
+    /** A failure that may pass when tried again. */
+    public static final int RETRYABLE = 4;
+    /** The repository lock is held. */
+    public static final int LOCKED = 5;
+
+    final Map<String, String> env;
+    final PrintWriter out;
+    final PrintWriter err;
+    final ObjectMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).build();
+
+    private Backstop(Map<String, String> env, PrintWriter out, PrintWriter err) {
+        this.env = env;
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Runs the command line and exits with its code. */
+    public static void main(String[] args) {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            // the library logs each event; a command line shows its own summary and only warnings
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(execute(args, System.getenv(), out, err));
+    }
+
+    /**
+     * Runs {@code args} as the command line would, with {@code env} as the environment for
+     * configuration interpolation; returns the exit code.
+     */
+    public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+        Backstop root = new Backstop(env, out, err);
+        CommandLine cmd = new CommandLine(root);
+        cmd.setOut(out).setErr(err);
+        cmd.setExecutionExceptionHandler((e, line, parsed) -> {
+            err.println(line.getCommandSpec().qualifiedName() + ": " + message(e));
+            return exitCode(e);
+        });
+        int code = cmd.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required; see backstop --help");
+    }
+
+    static int exitCode(Throwable e) {
+        if (e instanceof ConfigException || e instanceof CommandLine.ParameterException) {
+            return USAGE;
+        }
+        if (e instanceof IntegrityException || e instanceof Commands.CheckFailed) {
+            return INTEGRITY;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BackupException b) {
+                if (b.stage() == Stage.LOCK) {
+                    return LOCKED;
+                }
+                return b instanceof IntegrityException ? INTEGRITY : b.retryable() ? RETRYABLE : FAILURE;
+            }
+        }
+        return FAILURE;
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        if (e instanceof UncheckedIOException && e.getCause() != null) {
+            m = m + ": " + e.getCause().getMessage();
+        }
+        return m == null ? e.getClass().getName() : m;
+    }
+
+    /** The version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Backstop.class.getPackage().getImplementationVersion();
+            return new String[] {"backstop " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

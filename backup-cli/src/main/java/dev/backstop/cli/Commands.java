@@ -1,0 +1,326 @@
+package dev.backstop.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.backstop.cli.config.BackstopConfig;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.StoredObject;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.postgres.PostgresRestore;
+import dev.backstop.postgres.RestoreDrill;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The commands that back up, list, check and restore. */
+final class Commands {
+    private Commands() {
+    }
+
+    /** A check ran and found a problem: exit code {@link Backstop#INTEGRITY}. */
+    static final class CheckFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CheckFailed(String message) {
+            super(message);
+        }
+    }
+
+    /** Options every command that reads the configuration has. */
+    abstract static class Base implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        /** The top command, holding the environment and the output streams. */
+        Backstop root;
+
+        @Option(names = "--config", paramLabel = "FILE", defaultValue = "${env:BACKSTOP_CONFIG:-/etc/backstop/backstop.json}",
+                description = "The configuration file (JSON, or YAML if it ends in .yaml/.yml). Default: $BACKSTOP_CONFIG, "
+                        + "else /etc/backstop/backstop.json.")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            root = (Backstop) spec.root().userObject();
+            BackstopConfig c = BackstopConfig.load(config, root.env);
+            try (Context ctx = new Context(c)) {
+                return run(ctx);
+            }
+        }
+
+        abstract int run(Context ctx) throws Exception;
+
+        void print(String line) {
+            root.out.println(line);
+        }
+
+        void printJson(Object value) {
+            try {
+                root.out.println(root.json.writeValueAsString(value));
+            } catch (JsonProcessingException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** A command that can answer in JSON. */
+    abstract static class Scriptable extends Base {
+        @Option(names = "--json", description = "Print JSON for scripts instead of text.")
+        boolean json;
+    }
+
+    /** Which backup: an id, or the newest. */
+    static final class Which {
+        @Parameters(paramLabel = "ID", arity = "0..1", description = "The backup id (see backstop list).")
+        String id;
+
+        @Option(names = "--latest", description = "The newest backup, instead of an ID.")
+        boolean latest;
+
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec spec;
+
+        Manifest resolve(Restore restore) {
+            if (latest == (id != null)) {
+                throw new ParameterException(spec.commandLine(), "give a backup ID or --latest (one of them)");
+            }
+            if (!latest && !BackupId.isValid(id)) {
+                throw new ParameterException(spec.commandLine(), "ID: got \"" + id + "\", expected a backup id as backstop list shows it");
+            }
+            return latest ? restore.latest() : restore.manifest(BackupId.parse(id));
+        }
+    }
+
+    @Command(name = "backup", description = "Back up the configured database into the repository (pg_dump, zstd, the "
+            + "configured encryption), under the repository lock.")
+    static final class BackupCommand extends Scriptable {
+        @Option(names = "--dry-run", description = "Check the configuration, the repository (listed, a probe object "
+                + "written and aborted) and the key (a throwaway data key wrapped); store nothing.")
+        boolean dryRun;
+
+        @Override
+        int run(Context ctx) {
+            if (dryRun) {
+                List<String> facts = ctx.pipeline().dryRun();
+                if (json) {
+                    printJson(Map.of("dryRun", true, "checked", facts));
+                } else {
+                    facts.forEach(this::print);
+                    print("dry run: nothing stored");
+                }
+                return Backstop.OK;
+            }
+            Manifest m = ctx.pipeline().run();
+            if (json) {
+                printJson(summary(m));
+            } else {
+                print("backup " + m.id() + " stored: " + size(m.plaintextBytes()) + " read, " + size(m.storedBytes())
+                        + " stored, in " + m.duration().toMillis() + " ms");
+            }
+            return Backstop.OK;
+        }
+    }
+
+    @Command(name = "list", description = "List the backups in the repository, oldest first.")
+    static final class ListCommand extends Scriptable {
+        @Override
+        int run(Context ctx) throws IOException {
+            Repository repo = ctx.keyedRepository();
+            List<Manifest> all = repo.catalog().list();
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (Manifest m : all) {
+                Map<String, Object> row = summary(m);
+                row.put("checked", checked(repo, m.id()));
+                rows.add(row);
+            }
+            if (json) {
+                printJson(Map.of("backups", rows, "damaged", repo.damaged().stream().map(d -> d.key() + ": " + d.reason()).toList()));
+                return Backstop.OK;
+            }
+            String format = "%-40s %-9s %-20s %10s  %s";
+            print(String.format(Locale.ROOT, format, "ID", "TYPE", "FINISHED", "STORED", "CHECKED"));
+            for (Map<String, Object> r : rows) {
+                print(String.format(Locale.ROOT, format, r.get("id"), r.get("type"),
+                        r.get("finishedAt").toString().replaceFirst("\\.\\d+Z$", "Z"), size((Long) r.get("storedBytes")), r.get("checked")));
+            }
+            repo.damaged().forEach(d -> print("DAMAGED " + d.key() + ": " + d.reason()));
+            return Backstop.OK;
+        }
+
+        private static String checked(Repository repo, BackupId id) {
+            return repo.latestValidation(id).map(v -> v.validator() + (v.passed() ? " passed" : " FAILED")).orElse("never");
+        }
+    }
+
+    @Command(name = "info", description = "Show one backup: its objects, digests, encryption, fingerprints and checks.")
+    static final class InfoCommand extends Scriptable {
+        @Mixin
+        Which which;
+
+        @Override
+        int run(Context ctx) {
+            Restore restore = ctx.restore();
+            Manifest m = which.resolve(restore);
+            Map<String, Object> info = summary(m);
+            info.put("parent", m.parent().map(BackupId::value).orElse(null));
+            info.put("source", m.source().engine() + " " + m.source().version());
+            info.put("encryption", m.encryption().map(e -> e.algorithm() + " (KEK " + e.kekId() + ")").orElse("none"));
+            List<Map<String, Object>> objects = new ArrayList<>();
+            for (StoredObject o : m.objects()) {
+                Map<String, Object> ob = new LinkedHashMap<>();
+                ob.put("name", o.name());
+                ob.put("key", o.key());
+                ob.put("plaintextBytes", o.plaintextSize());
+                ob.put("plaintextSha256", o.plaintextSha256().toString());
+                objects.add(ob);
+            }
+            info.put("objects", objects);
+            info.put("tables", m.fingerprints().map(f -> f.tables().size()).orElse(0));
+            info.put("rows", m.fingerprints().map(f -> f.totalRows()).orElse(0L));
+            info.put("checks", restore.repository().validations(m.id()).stream().map(ValidationResult::toString).toList());
+            if (json) {
+                printJson(info);
+            } else {
+                info.forEach((k, v) -> print(String.format(Locale.ROOT, "%-16s %s", k + ":", v)));
+            }
+            return Backstop.OK;
+        }
+    }
+
+    @Command(name = "verify", description = "Check a backup. Without --full: every stored object's size and SHA-256, "
+            + "without keys (reports, does not mark verified). With --full: decrypt and decompress everything, check every "
+            + "digest and the manifest's authentication, and record the backup as verified.")
+    static final class VerifyCommand extends Scriptable {
+        @Mixin
+        Which which;
+
+        @Option(names = "--full", description = "The keyed check of everything.")
+        boolean full;
+
+        @Override
+        int run(Context ctx) {
+            // the keyless check needs no key: a host that holds none can run it
+            Restore restore = full ? ctx.restore() : ctx.keylessRestore();
+            Manifest m = which.resolve(restore);
+            // the full check records its result (authenticated: it makes the backup verified for
+            // retention); the keyless one reports only
+            ValidationResult r = full ? restore.verify(m) : restore.verifyStored(m);
+            return report(this, json, r);
+        }
+    }
+
+    @Command(name = "drill", description = "Restore a backup into a throwaway PostgreSQL server and compare every table's "
+            + "rows and content and the schema with the fingerprints taken at backup time; records the result.")
+    static final class DrillCommand extends Scriptable {
+        @Mixin
+        Which which;
+
+        @Override
+        int run(Context ctx) throws IOException {
+            Restore restore = ctx.restore();
+            Manifest m = which.resolve(restore);
+            return report(this, json, RestoreDrill.builder().build().validate(m, restore));
+        }
+    }
+
+    @Command(name = "restore", description = "Restore a backup into a directory (its files, verified) or into a new "
+            + "database on the configured server (pg_restore; the database appears only once all of it checked out).")
+    static final class RestoreCommand extends Base {
+        @Mixin
+        Which which;
+
+        @ArgGroup(multiplicity = "1")
+        Target target;
+
+        static final class Target {
+            @Option(names = "--to-file", paramLabel = "DIR", required = true, description = "Write the backup's files into DIR.")
+            Path dir;
+
+            @Option(names = "--to-database", paramLabel = "NAME", required = true,
+                    description = "Restore into database NAME on the configured server; it must not exist or be empty.")
+            String database;
+        }
+
+        @Override
+        int run(Context ctx) throws IOException {
+            Restore restore = ctx.restore();
+            Manifest m = which.resolve(restore);
+            if (target.dir != null) {
+                Files.createDirectories(target.dir);
+                for (StoredObject o : m.objects()) {
+                    Path file = target.dir.resolve(o.name());
+                    long n = restore.toFile(m, o.name(), file);
+                    print("restored " + o.name() + " of " + m.id() + " to " + file + " (" + size(n) + ", verified)");
+                }
+            } else {
+                PostgresRestore.Report r = PostgresRestore.builder(restore, ctx.endpoint(), target.database).build().run(m);
+                print("restored " + m.id() + " into database " + r.database() + " (" + size(r.plaintextBytes()) + ") in "
+                        + r.total().toMillis() + " ms");
+            }
+            return Backstop.OK;
+        }
+    }
+
+    static int report(Base cmd, boolean json, ValidationResult r) {
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", r.backupId().value());
+            m.put("check", r.validator());
+            m.put("passed", r.passed());
+            m.put("findings", r.findings());
+            m.put("elapsedMs", r.elapsed().toMillis());
+            m.put("measurements", r.measurements());
+            cmd.printJson(m);
+        } else {
+            cmd.print(r.toString());
+            r.findings().forEach(f -> cmd.print("  " + f));
+        }
+        if (!r.passed()) {
+            throw new CheckFailed(r.validator() + " of " + r.backupId() + " failed: " + String.join("; ", r.findings()));
+        }
+        return Backstop.OK;
+    }
+
+    static Map<String, Object> summary(Manifest m) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("id", m.id().value());
+        s.put("type", m.type().label());
+        s.put("startedAt", m.startedAt().toString());
+        s.put("finishedAt", m.finishedAt().toString());
+        s.put("plaintextBytes", m.plaintextBytes());
+        s.put("storedBytes", m.storedBytes());
+        s.put("encrypted", m.encryption().isPresent());
+        return s;
+    }
+
+    static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String units = "KMGTPE";
+        int u = -1;
+        double v = bytes;
+        while (v >= 1024 && u < units.length() - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.1f %siB", v, units.charAt(u));
+    }
+}

@@ -1,0 +1,164 @@
+package dev.backstop.cli;
+
+import dev.backstop.cli.config.BackstopConfig;
+import dev.backstop.cli.config.ConfigException;
+import dev.backstop.cli.config.Secret;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Repository;
+import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.Restore;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.PgDumpSource;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.s3.KmsKek;
+import dev.backstop.s3.S3Sink;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.KmsClientBuilder;
+
+/**
+ * What a command needs, built from the configuration on first use: the repository, the
+ * key-encryption key, the database endpoint, the backup pipeline and a restore. Nothing connects
+ * before a command asks for it, so {@code config check} touches nothing.
+ */
+final class Context implements AutoCloseable {
+    private static final Duration LOCK_TTL = Duration.ofMinutes(10);
+
+    private final BackstopConfig config;
+    private Repository repository;
+    private S3Sink s3;
+    private KmsClient kms;
+    private Optional<KeyEncryptionKey> kek;
+
+    Context(BackstopConfig config) {
+        this.config = config;
+    }
+
+    BackstopConfig config() {
+        return config;
+    }
+
+    /** The repository, without keys (for listing and keyless checks). */
+    Repository repository() {
+        if (repository == null) {
+            BackstopConfig.Storage st = config.storage();
+            if (st.s3()) {
+                S3Sink.Builder b = S3Sink.builder().bucket(st.bucket().orElseThrow()).prefix(st.prefix());
+                b.region(Region.of(st.region().orElseThrow(() -> new ConfigException("backup.storage.region",
+                        "missing; expected the bucket's AWS region, like \"eu-central-1\""))));
+                st.endpoint().ifPresent(b::endpoint);
+                if (st.pathStyle()) {
+                    b.pathStyle(true);
+                }
+                s3 = b.build();
+                repository = Repository.on(s3);
+            } else {
+                repository = Repository.filesystem(st.path().orElseThrow());
+            }
+        }
+        return repository;
+    }
+
+    /** The repository, authenticated with the KEK when there is one. */
+    Repository keyedRepository() {
+        return kek().map(k -> repository().withKeys(k)).orElseGet(this::repository);
+    }
+
+    /** The KEK the configuration names; empty only for {@code "encryption": {"none": true}}. */
+    Optional<KeyEncryptionKey> kek() {
+        if (kek == null) {
+            BackstopConfig.Encryption enc = config.encryption();
+            kek = switch (enc.kind()) {
+                case NONE -> Optional.empty();
+                case KEYSET -> Optional.of(loadKeyset(enc.keyset().orElseThrow()));
+                case KMS -> Optional.of(KmsKek.of(kmsClient(enc), enc.kmsKeyId().orElseThrow()));
+            };
+        }
+        return kek;
+    }
+
+    private static KeyEncryptionKey loadKeyset(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + file
+                    + " does not exist; create it once with \"backstop keys create\", and keep it apart from the backups");
+        }
+        try {
+            return LocalKeysetKek.load(file);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new ConfigException("backup.encryption.keyset", e.getMessage());
+        }
+    }
+
+    private KmsClient kmsClient(BackstopConfig.Encryption enc) {
+        KmsClientBuilder b = KmsClient.builder();
+        enc.kmsRegion().ifPresent(r -> b.region(Region.of(r)));
+        enc.kmsEndpoint().ifPresent(b::endpointOverride);
+        kms = b.build();
+        return kms;
+    }
+
+    PgEndpoint endpoint() {
+        BackstopConfig.Database db = config.database();
+        String password = db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null);
+        PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), password);
+        return db.tls().map(t -> e.withTls(t.toPgTls())).orElse(e);
+    }
+
+    /**
+     * The backup pipeline: pg_dump of the configured database, zstd, the configured encryption,
+     * into the repository under its lock. Every pipeline the command line runs is built here.
+     */
+    BackupPipeline pipeline() {
+        BackupPipeline.Builder b = BackupPipeline.builder()
+                .source(PgDumpSource.builder(endpoint(), config.database().name()).build())
+                .compress(ZstdTransform.level(3))
+                .repository(keyedRepository())
+                .lock(lock());
+        // without a KEK the configuration said "encryption": {"none": true}: never a silent default
+        kek().ifPresentOrElse(k -> b.encrypt(Encryption.with(k)), b::noEncryption);
+        return b.build();
+    }
+
+    RepositoryLock lock() {
+        return RepositoryLock.builder(repository().sink()).holder(holder()).ttl(LOCK_TTL).build();
+    }
+
+    static String holder() {
+        try {
+            return "backstop@" + InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "backstop@" + ProcessHandle.current().pid();
+        }
+    }
+
+    /** A restore with the configured keys; one that reads unencrypted backups only when the configuration says so. */
+    Restore restore() {
+        Restore.Builder b = Restore.builder().repository(repository());
+        kek().ifPresentOrElse(b::keys, b::allowUnencrypted);
+        return b.build();
+    }
+
+    /** A restore without keys: for {@link Restore#verifyStored} only. */
+    Restore keylessRestore() {
+        return Restore.builder().repository(repository()).build();
+    }
+
+    @Override
+    public void close() {
+        if (s3 != null) {
+            s3.close();
+        }
+        if (kms != null) {
+            kms.close();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package dev.backstop.cli;
+
+import dev.backstop.cli.config.BackstopConfig;
+import dev.backstop.cli.config.ConfigException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.Orphans;
+import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.retention.Expiry;
+import dev.backstop.core.retention.ExpiryReport;
+import dev.backstop.core.retention.RetentionPlan;
+import dev.backstop.core.retention.RetentionPlanner;
+import dev.backstop.core.retention.RetentionPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** The commands that keep a repository in order: expiry, orphans, keys and the configuration check. */
+final class Maintenance {
+    private Maintenance() {
+    }
+
+    @Command(name = "expire", description = "Delete the backups the retention settings no longer keep (under the "
+            + "repository lock, journaled). The newest verified backup, pinned backups and parents of kept backups are "
+            + "always kept.")
+    static final class ExpireCommand extends Commands.Scriptable {
+        @Option(names = "--dry-run", description = "Print the plan (keep or delete, with reasons) and delete nothing.")
+        boolean dryRun;
+
+        @Override
+        int run(Context ctx) {
+            BackstopConfig c = ctx.config();
+            Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
+            if (policy.isEmpty()) {
+                print("backup.storage.retention.deleteExpired is not true: expire deletes nothing");
+                return Backstop.OK;
+            }
+            Expiry expiry = Expiry.builder().repository(ctx.keyedRepository()).planner(RetentionPlanner.of(policy.get()))
+                    .holder(Context.holder()).build();
+            RetentionPlan plan = dryRun ? expiry.plan() : null;
+            ExpiryReport report = dryRun ? null : expiry.run();
+            RetentionPlan shown = dryRun ? plan : report.plan();
+            if (json) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("dryRun", dryRun);
+                out.put("decisions", shown.decisions().stream().map(d -> Map.of("id", d.id().value(),
+                        "action", d.action().name().toLowerCase(java.util.Locale.ROOT), "reasons", d.reasons())).toList());
+                out.put("warnings", shown.warnings());
+                out.put("deleted", dryRun ? List.of() : report.deletedBackups().stream().map(BackupId::value).toList());
+                printJson(out);
+            } else {
+                root.out.print(shown.toTable());
+                print(dryRun ? "dry run: nothing deleted" : report.toString());
+            }
+            return Backstop.OK;
+        }
+    }
+
+    @Command(name = "orphans", description = "List objects that belong to no backup (left by a crash between data and "
+            + "manifest) and are older than the grace period.")
+    static final class OrphansCommand extends Commands.Scriptable {
+        @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "24h", converter = DurationConverter.class,
+                description = "Ignore objects younger than this (like 6h or 2d; default ${DEFAULT-VALUE}): a running "
+                        + "backup's objects are young.")
+        Duration grace;
+
+        @Option(names = "--remove", description = "Delete them.")
+        boolean remove;
+
+        @Override
+        int run(Context ctx) {
+            Instant now = Instant.now();
+            Orphans o = remove ? ctx.repository().removeOrphans(now, grace) : ctx.repository().orphans(now, grace);
+            if (json) {
+                printJson(Map.of("removed", remove, "objects", o.objects().stream().map(ObjectInfo::key).toList(),
+                        "incompleteWrites", o.incomplete().stream().map(w -> w.key()).toList()));
+                return Backstop.OK;
+            }
+            o.objects().forEach(i -> print((remove ? "removed " : "orphan ") + i.key() + " " + Commands.size(i.size())
+                    + " " + i.lastModified()));
+            o.incomplete().forEach(w -> print((remove ? "discarded " : "incomplete ") + w.key() + " " + w.lastActivity()));
+            print(o.isEmpty() ? "no orphans" : (remove ? "removed " : "found ") + (o.objects().size() + o.incomplete().size())
+                    + " orphaned objects" + (remove ? "" : "; backstop orphans --remove deletes them"));
+            return Backstop.OK;
+        }
+    }
+
+    /** Durations on the command line are written as in the configuration file. */
+    static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return BackstopConfig.duration(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("got \"" + value + "\", expected " + e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "keys", description = "Create, rotate and re-wrap the key-encryption key.",
+            subcommands = {KeysCommand.Create.class, KeysCommand.Rotate.class, KeysCommand.Rewrap.class})
+    static final class KeysCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new ParameterException(spec.commandLine(), "keys: give create, rotate or rewrap");
+        }
+
+        /** The key commands: each needs the configured keyset. */
+        abstract static class KeyBase extends Commands.Base {
+
+            Path keyset(Context ctx, String verb) {
+                BackstopConfig.Encryption enc = ctx.config().encryption();
+                if (enc.kind() != BackstopConfig.Encryption.Kind.KEYSET) {
+                    throw new ConfigException("backup.encryption", "is " + enc + "; keys " + verb + " needs a local keyset"
+                            + (enc.kind() == BackstopConfig.Encryption.Kind.KMS ? " (rotate a KMS key in KMS, then run keys rewrap)" : ""));
+                }
+                return enc.keyset().orElseThrow();
+            }
+        }
+
+        @Command(name = "create", description = "Create the configured keyset file (once, when setting a repository up; "
+                + "refuses to overwrite). Keep it apart from the backups.")
+        static final class Create extends KeyBase {
+            @Override
+            int run(Context ctx) {
+                Path file = keyset(ctx, "create");
+                if (Files.exists(file)) {
+                    throw new ConfigException("backup.encryption.keyset", file + " already exists; it is never overwritten");
+                }
+                LocalKeysetKek kek = LocalKeysetKek.create(file);
+                print("created key-encryption key " + kek.id() + " in " + file);
+                return Backstop.OK;
+            }
+        }
+
+        @Command(name = "rotate", description = "Add a new primary key to the keyset; new backups use it, old ones stay "
+                + "readable. Run keys rewrap afterwards.")
+        static final class Rotate extends KeyBase {
+            @Override
+            int run(Context ctx) {
+                Path file = keyset(ctx, "rotate");
+                ctx.kek();   // the file must load before it is changed
+                LocalKeysetKek kek = LocalKeysetKek.rotate(file);
+                print("rotated " + file + ": new primary key " + kek.id() + "; now run: backstop keys rewrap");
+                return Backstop.OK;
+            }
+        }
+
+        @Command(name = "rewrap", description = "Re-wrap every stored data key and the metadata key with the current "
+                + "primary KEK; the data is not touched.")
+        static final class Rewrap extends KeyBase {
+            @Override
+            int run(Context ctx) {
+                var kek = ctx.kek().orElseThrow(() -> new ConfigException("backup.encryption", "is none; nothing to re-wrap"));
+                List<BackupId> done = Encryption.with(kek).rewrap(ctx.keyedRepository());
+                print("re-wrapped the data keys of " + done.size() + " backups with " + kek.id());
+                return Backstop.OK;
+            }
+        }
+    }
+
+    @Command(name = "config", description = "Work with the configuration file.", subcommands = ConfigCommand.Check.class)
+    static final class ConfigCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new ParameterException(spec.commandLine(), "config: give check");
+        }
+
+        @Command(name = "check", description = "Validate the configuration without connecting to anything; print a "
+                + "summary with secrets hidden.")
+        static final class Check extends Commands.Base {
+            @Override
+            int run(Context ctx) {
+                // the context builds nothing until asked, so only the file and the key file's presence are checked
+                BackstopConfig c = ctx.config();
+                c.encryption().keyset().filter(f -> !Files.isRegularFile(f)).ifPresent(f -> {
+                    throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + f
+                            + " does not exist; create it once with \"backstop keys create\"");
+                });
+                root.out.print(c.summary(Instant.now()));
+                print("configuration " + config + " is valid (nothing was contacted)");
+                return Backstop.OK;
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.backstop.cli.config;
+
+import dev.backstop.cli.CronSchedule;
+import dev.backstop.core.retention.RetentionPolicy;
+import dev.backstop.postgres.PgTls;
+import dev.backstop.postgres.SslMode;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The {@code backstop} configuration file, typed. Its shape is the JSON template below (the
+ * {@code "backup"} object with {@code database}, {@code storage}, {@code validation} and
+ * {@code observability}), extended with {@code encryption}, {@code schedule}, {@code zone}, GFS
+ * retention rules and database TLS. Read it with {@link #load}; every record's {@code toString()}
+ * hides secrets.
+ *
+ * <pre>{@code
+ * {"backup": {
+ *   "database": {"type": "postgres", "host": "${DB_HOST}", "port": 5432, "user": "${DB_USER}",
+ *                "password": "${DB_PASSWORD}", "name": "${DB_NAME}"},
+ *   "storage": {"provider": "s3", "bucket": "${BACKUP_BUCKET}", "prefix": "db-backups/prod",
+ *               "region": "${AWS_REGION}", "kmsKeyId": "${KMS_KEY_ID}",
+ *               "retention": {"hot": "30d", "warm": "90d", "cold": "365d", "deleteExpired": true}},
+ *   "validation": {"enabled": true, "restoreTarget": "isolated-env",
+ *                  "checks": ["checksum", "row-count", "schema-integrity"], "schedule": "0 3 * * 0"},
+ *   "observability": {"metrics": ["duration_ms", "size_bytes", "success_rate"],
+ *                     "alerts": {"onFailure": true, "onValidationMismatch": true, "webhook": "${SLACK_WEBHOOK}"}}}}
+ * }</pre>
+ */
+public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
+                             ZoneId zone, Validation validation, Observability observability) {
+
+    /**
+     * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
+     * interpolating {@code ${NAME}} from {@code env} and {@code ${file:/path}} from files.
+     *
+     * @throws ConfigException naming the key path, the value given and what is allowed
+     */
+    public static BackstopConfig load(Path file, Map<String, String> env) {
+        return ConfigParser.load(file, env);
+    }
+
+    /**
+     * Parses a duration as the configuration writes it: {@code 30d}, {@code 12h}, {@code 90m},
+     * {@code 45s} or {@code 2w}.
+     *
+     * @throws IllegalArgumentException saying the expected form
+     */
+    public static Duration duration(String text) {
+        return ConfigNode.duration(text);
+    }
+
+    /** A multi-line summary for people: every setting, secrets hidden, and the next runs after {@code now}. */
+    public String summary(Instant now) {
+        List<String> l = new ArrayList<>();
+        l.add("database:   " + database.type() + " " + database.user() + "@" + database.host() + ":" + database.port() + "/"
+                + database.name() + " password=" + database.password().map(Secret::toString).orElse("(none)")
+                + " tls=" + database.tls().map(Tls::toString).orElse("(driver default)"));
+        l.add("repository: " + storage.describe());
+        l.add("encryption: " + encryption);
+        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)"));
+        l.add("retention:  " + storage.retention().map(Retention::toString).orElse("(none: expire deletes nothing)"));
+        l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
+                .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
+        l.add("alerts:     " + observability);
+        return String.join(System.lineSeparator(), l) + System.lineSeparator();
+    }
+
+    /** The database to back up. */
+    public record Database(String type, String host, int port, String user, Optional<Secret> password, String name,
+                           Optional<Tls> tls) {
+    }
+
+    /** TLS to PostgreSQL: the libpq {@code sslmode} and certificate files. */
+    public record Tls(SslMode mode, Optional<Path> rootCert, Optional<Path> clientCert, Optional<Path> clientKey) {
+        /**
+         * The driver's TLS settings; its builder checks the combination.
+         *
+         * @throws IllegalArgumentException for a combination the driver cannot use
+         */
+        public PgTls toPgTls() {
+            PgTls.Builder b = PgTls.builder(mode);
+            rootCert.ifPresent(b::rootCertificate);
+            if (clientCert.isPresent() != clientKey.isPresent()) {
+                throw new IllegalArgumentException("clientCert and clientKey go together: give both or neither");
+            }
+            clientCert.ifPresent(c -> b.clientCertificate(c, clientKey.orElseThrow()));
+            return b.build();
+        }
+
+        @Override
+        public String toString() {
+            return mode.keyword() + rootCert.map(p -> " root=" + p).orElse("") + clientCert.map(p -> " cert=" + p).orElse("")
+                    + clientKey.map(p -> " key=" + p).orElse("");
+        }
+    }
+
+    /** Where backups are stored: a directory ({@code path}) or an S3 bucket. */
+    public record Storage(String provider, Optional<Path> path, Optional<String> bucket, String prefix, Optional<String> region,
+                          Optional<URI> endpoint, boolean pathStyle, Optional<Retention> retention) {
+        /** True for an S3 repository. */
+        public boolean s3() {
+            return provider.equals("s3");
+        }
+
+        String describe() {
+            return s3() ? "s3://" + bucket.orElseThrow() + "/" + prefix + " region=" + region.orElse("(sdk default)")
+                    + endpoint.map(e -> " endpoint=" + e).orElse("") + (pathStyle ? " path-style" : "")
+                    : "filesystem " + path.orElseThrow();
+        }
+    }
+
+    /**
+     * Retention: the template's tiers by age ({@code hot}, {@code warm}, {@code cold}: a backup
+     * older than {@code cold} is expired, and deleted when {@code deleteExpired}), plus optional
+     * grandfather-father-son counts ({@code keepLast}, {@code keepDaily}, ...; 0 when unset).
+     */
+    public record Retention(Optional<Duration> hot, Optional<Duration> warm, Optional<Duration> cold, boolean deleteExpired,
+                            int keepLast, int keepHourly, int keepDaily, int keepWeekly, int keepMonthly, int keepYearly) {
+
+        /** The rule expiry applies: the union of every setting; empty when expiry must delete nothing. */
+        public Optional<RetentionPolicy> policy(ZoneId zone) {
+            if (!deleteExpired) {
+                return Optional.empty();
+            }
+            List<RetentionPolicy> rules = new ArrayList<>();
+            cold.ifPresent(d -> rules.add(RetentionPolicy.keepWithin(d)));
+            if (keepLast > 0) {
+                rules.add(RetentionPolicy.keepLast(keepLast));
+            }
+            if (keepHourly > 0) {
+                rules.add(RetentionPolicy.keepHourly(keepHourly, zone));
+            }
+            if (keepDaily > 0) {
+                rules.add(RetentionPolicy.keepDaily(keepDaily, zone));
+            }
+            if (keepWeekly > 0) {
+                rules.add(RetentionPolicy.keepWeekly(keepWeekly, zone));
+            }
+            if (keepMonthly > 0) {
+                rules.add(RetentionPolicy.keepMonthly(keepMonthly, zone));
+            }
+            if (keepYearly > 0) {
+                rules.add(RetentionPolicy.keepYearly(keepYearly, zone));
+            }
+            return Optional.of(RetentionPolicy.allOf(rules));
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder();
+            hot.ifPresent(d -> b.append("hot ").append(days(d)).append(", "));
+            warm.ifPresent(d -> b.append("warm until ").append(days(d)).append(", "));
+            cold.ifPresent(d -> b.append("cold until ").append(days(d)).append(", "));
+            String[] names = {"keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly"};
+            int[] counts = {keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly};
+            for (int i = 0; i < names.length; i++) {
+                if (counts[i] > 0) {
+                    b.append(names[i]).append(' ').append(counts[i]).append(", ");
+                }
+            }
+            return b.append(deleteExpired ? "expired backups are deleted" : "nothing is deleted (deleteExpired is false)").toString();
+        }
+
+        private static String days(Duration d) {
+            return d.toHours() % 24 == 0 ? d.toDays() + "d" : d.toString();
+        }
+    }
+
+    /** How backups are encrypted: a local Tink keyset, a KMS key, or explicitly not at all. */
+    public record Encryption(Kind kind, Optional<Path> keyset, Optional<String> kmsKeyId, Optional<String> kmsRegion,
+                             Optional<URI> kmsEndpoint) {
+        /** The kinds of key-encryption key. */
+        public enum Kind {
+            /** A Tink keyset file ({@code LocalKeysetKek}). */
+            KEYSET,
+            /** An AWS KMS key ({@code KmsKek}). */
+            KMS,
+            /** No encryption, said explicitly with {@code "none": true}. */
+            NONE
+        }
+
+        @Override
+        public String toString() {
+            return switch (kind) {
+                case KEYSET -> "local keyset " + keyset.orElseThrow();
+                case KMS -> "KMS key " + kmsKeyId.orElseThrow() + kmsEndpoint.map(e -> " endpoint=" + e).orElse("");
+                case NONE -> "none (explicitly)";
+            };
+        }
+    }
+
+    /** Restore drills: which checks, and when (a cron expression). */
+    public record Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule) {
+        @Override
+        public String toString() {
+            return enabled ? "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
+        }
+    }
+
+    /** Metrics and alerts; the webhook is a secret (it carries a token). */
+    public record Observability(List<String> metrics, boolean onFailure, boolean onValidationMismatch, Optional<Secret> webhook) {
+        @Override
+        public String toString() {
+            return "metrics " + metrics + ", onFailure=" + onFailure + ", onValidationMismatch=" + onValidationMismatch
+                    + ", webhook=" + webhook.map(Secret::toString).orElse("(none)");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package dev.backstop.cli.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.backstop.cli.CronSchedule;
+import dev.backstop.cli.config.BackstopConfig.Database;
+import dev.backstop.cli.config.BackstopConfig.Encryption;
+import dev.backstop.cli.config.BackstopConfig.Observability;
+import dev.backstop.cli.config.BackstopConfig.Retention;
+import dev.backstop.cli.config.BackstopConfig.Storage;
+import dev.backstop.cli.config.BackstopConfig.Tls;
+import dev.backstop.cli.config.BackstopConfig.Validation;
+import dev.backstop.postgres.SslMode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.DateTimeException;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** Turns the configuration tree into {@link BackstopConfig}, refusing unknown keys and bad values. */
+final class ConfigParser {
+    private static final Set<String> CHECKS = Set.of("checksum", "row-count", "schema-integrity");
+    private static final Set<String> METRICS = Set.of("duration_ms", "size_bytes", "success_rate");
+
+    private ConfigParser() {
+    }
+
+    static BackstopConfig load(Path file, Map<String, String> env) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("", "configuration file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new ConfigException("", "cannot read configuration file " + file + ": " + e);
+        }
+        String name = file.getFileName().toString();
+        return parse(text, name.endsWith(".yaml") || name.endsWith(".yml"), env);
+    }
+
+    static BackstopConfig parse(String text, boolean yaml, Map<String, String> env) {
+        JsonNode tree;
+        try {
+            tree = (yaml ? new ObjectMapper(new YAMLFactory()) : new ObjectMapper()).readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException("", "not valid " + (yaml ? "YAML" : "JSON") + ": " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()));
+        }
+        if (tree == null || tree.isMissingNode()) {
+            throw new ConfigException("", "the configuration is empty; expected {\"backup\": { ... }}");
+        }
+        ConfigNode root = new ConfigNode("", tree, env);
+        ConfigNode backup = root.object("backup");
+        root.finish();
+        ZoneId zone = backup.optString("zone").map(z -> {
+            try {
+                return ZoneId.of(z);
+            } catch (DateTimeException e) {
+                throw backup.bad("zone", z, "a time zone like \"UTC\" or \"Europe/Berlin\"");
+            }
+        }).orElse(ZoneId.of("UTC"));
+        Database database = database(backup.object("database"));
+        ConfigNode storageNode = backup.object("storage");
+        Storage storage = storage(storageNode);
+        Optional<String> storageKms = storage.s3() ? storageNode.optString("kmsKeyId") : Optional.empty();
+        storageNode.finish();
+        Encryption encryption = encryption(backup, storageKms, storage.region());
+        Optional<CronSchedule> schedule = cron(backup, "schedule", zone);
+        Validation validation = backup.optObject("validation").map(v -> validation(v, zone))
+                .orElse(new Validation(false, "isolated-env", List.of(), Optional.empty()));
+        Observability observability = backup.optObject("observability").map(ConfigParser::observability)
+                .orElse(new Observability(List.of(), false, false, Optional.empty()));
+        backup.finish();
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability);
+    }
+
+    private static Database database(ConfigNode n) {
+        String type = n.optChoice("type", Map.of("postgres", "postgres", "postgresql", "postgres"))
+                .orElseThrow(() -> n.missing("type", "\"postgres\""));
+        String host = n.string("host");
+        int port = n.optInt("port", 1, 65535).orElse(5432);
+        String user = n.string("user");
+        Optional<Secret> password = n.optSecret("password");
+        String name = n.string("name");
+        Optional<Tls> tls = n.optObject("tls").map(ConfigParser::tls);
+        n.finish();
+        return new Database(type, host, port, user, password, name, tls);
+    }
+
+    private static Tls tls(ConfigNode n) {
+        SslMode mode = n.optChoice("mode", ConfigNode.choices(SslMode::keyword, Arrays.asList(SslMode.values())))
+                .orElseThrow(() -> n.missing("mode", "one of disable, prefer, require, verify-ca, verify-full"));
+        Tls tls = new Tls(mode, n.optPath("rootCert"), n.optPath("clientCert"), n.optPath("clientKey"));
+        n.finish();
+        try {
+            tls.toPgTls();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ConfigException(n.path(), e.getMessage());
+        }
+        return tls;
+    }
+
+    private static Storage storage(ConfigNode n) {
+        String provider = n.optChoice("provider", Map.of("s3", "s3", "filesystem", "filesystem"))
+                .orElseThrow(() -> n.missing("provider", "\"s3\" or \"filesystem\""));
+        Optional<Retention> retention = n.optObject("retention").map(ConfigParser::retention);
+        if (provider.equals("filesystem")) {
+            Path path = n.optPath("path").orElseThrow(() -> n.missing("path", "the repository's directory"));
+            return new Storage(provider, Optional.of(path), Optional.empty(), "", Optional.empty(), Optional.empty(), false, retention);
+        }
+        String bucket = n.string("bucket");
+        String prefix = n.optString("prefix").orElse("");
+        Optional<String> region = n.optString("region");
+        return new Storage(provider, Optional.empty(), Optional.of(bucket), prefix, region, n.optUri("endpoint"),
+                n.bool("pathStyle", false), retention);
+    }
+
+    private static Retention retention(ConfigNode n) {
+        Optional<Duration> hot = n.optDuration("hot");
+        Optional<Duration> warm = n.optDuration("warm");
+        Optional<Duration> cold = n.optDuration("cold");
+        boolean delete = n.bool("deleteExpired", false);
+        int last = count(n, "keepLast");
+        int hourly = count(n, "keepHourly");
+        int daily = count(n, "keepDaily");
+        int weekly = count(n, "keepWeekly");
+        int monthly = count(n, "keepMonthly");
+        int yearly = count(n, "keepYearly");
+        n.finish();
+        order(n, "warm", warm, "hot", hot);
+        order(n, "cold", cold, "warm", warm);
+        order(n, "cold", cold, "hot", hot);
+        if (delete && cold.isEmpty() && last + hourly + daily + weekly + monthly + yearly == 0) {
+            throw new ConfigException(n.pathOf("deleteExpired"), "is true but nothing says what to keep; expected \"cold\" "
+                    + "(the age at which a backup expires) or keepLast/keepDaily/keepWeekly/keepMonthly/keepYearly");
+        }
+        return new Retention(hot, warm, cold, delete, last, hourly, daily, weekly, monthly, yearly);
+    }
+
+    private static int count(ConfigNode n, String key) {
+        return n.optInt(key, 1, 100_000).orElse(0);
+    }
+
+    private static void order(ConfigNode n, String later, Optional<Duration> l, String earlier, Optional<Duration> e) {
+        if (l.isPresent() && e.isPresent() && l.get().compareTo(e.get()) < 0) {
+            throw new ConfigException(n.pathOf(later), "is shorter than " + earlier + "; expected hot <= warm <= cold (ages)");
+        }
+    }
+
+    private static Encryption encryption(ConfigNode backup, Optional<String> storageKms, Optional<String> region) {
+        String allowed = "{\"keyset\": \"/path/kek.json\"}, {\"kmsKeyId\": \"arn:...\"} or {\"none\": true}";
+        Optional<ConfigNode> section = backup.optObject("encryption");
+        if (section.isEmpty()) {
+            return storageKms.map(k -> new Encryption(Encryption.Kind.KMS, Optional.empty(), Optional.of(k), region, Optional.empty()))
+                    .orElseThrow(() -> backup.missing("encryption", allowed + " (or backup.storage.kmsKeyId); "
+                            + "leaving encryption out must be said with \"none\": true"));
+        }
+        ConfigNode n = section.get();
+        boolean none = n.bool("none", false);
+        Optional<Path> keyset = n.optPath("keyset");
+        Optional<String> kms = n.optString("kmsKeyId");
+        Optional<String> kmsRegion = n.optString("region").or(() -> region);
+        Optional<java.net.URI> endpoint = n.optUri("kmsEndpoint");
+        n.finish();
+        int given = (none ? 1 : 0) + (keyset.isPresent() ? 1 : 0) + (kms.isPresent() ? 1 : 0);
+        if (given != 1) {
+            throw new ConfigException(n.path(), "give exactly one of " + allowed);
+        }
+        if (storageKms.isPresent()) {
+            throw new ConfigException(backup.pathOf("storage.kmsKeyId"), "conflicts with backup.encryption; give the key in one place");
+        }
+        Encryption.Kind kind = none ? Encryption.Kind.NONE : keyset.isPresent() ? Encryption.Kind.KEYSET : Encryption.Kind.KMS;
+        return new Encryption(kind, keyset, kms, kmsRegion, endpoint);
+    }
+
+    private static Optional<CronSchedule> cron(ConfigNode n, String key, ZoneId zone) {
+        return n.optString(key).map(expr -> {
+            try {
+                return CronSchedule.parse(expr, zone);
+            } catch (IllegalArgumentException e) {
+                throw n.bad(key, expr, "a cron expression \"minute hour day-of-month month day-of-week\", like \"0 3 * * 0\" ("
+                        + e.getMessage() + ")");
+            }
+        });
+    }
+
+    private static Validation validation(ConfigNode n, ZoneId zone) {
+        boolean enabled = n.bool("enabled", true);
+        String target = n.optChoice("restoreTarget", Map.of("isolated-env", "isolated-env")).orElse("isolated-env");
+        List<String> checks = n.stringList("checks", CHECKS);
+        Optional<CronSchedule> schedule = cron(n, "schedule", zone);
+        n.finish();
+        return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule);
+    }
+
+    private static Observability observability(ConfigNode n) {
+        List<String> metrics = n.stringList("metrics", METRICS);
+        Optional<ConfigNode> alerts = n.optObject("alerts");
+        n.finish();
+        if (alerts.isEmpty()) {
+            return new Observability(metrics, false, false, Optional.empty());
+        }
+        ConfigNode a = alerts.get();
+        boolean onFailure = a.bool("onFailure", true);
+        boolean onMismatch = a.bool("onValidationMismatch", true);
+        Optional<Secret> webhook = a.optSecret("webhook");
+        a.finish();
+        webhook.ifPresent(w -> {
+            if (!w.reveal().startsWith("https://") && !w.reveal().startsWith("http://")) {
+                throw new ConfigException(a.pathOf("webhook"), "expected an http(s) URL (value hidden: it is a secret)");
+            }
+        });
+        return new Observability(metrics, onFailure, onMismatch, webhook);
+    }
+}
