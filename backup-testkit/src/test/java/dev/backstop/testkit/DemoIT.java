@@ -25,6 +25,18 @@ class DemoIT {
     }
 
     @Test
+    void demo_onASmallMariaDbDatabase_provesTheRestore_andExitsZero() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+
+        int code = Demo.run(new String[] {"--mariadb", "--size=6MiB", "--dir=" + tmp}, new PrintStream(buf, true, StandardCharsets.UTF_8));
+
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(out).isZero();
+        assertThat(out).contains("throwaway MariaDB", "at binlog", "ratio", "RTO", "4 tables", "CHECK TABLE EXTENDED passed",
+                "VERIFIED: the backup restores exactly");
+    }
+
+    @Test
     void demo_withAnUnknownOption_explainsAndExitsTwo() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
 
