@@ -120,7 +120,7 @@ CREATE TABLE orders (id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT N
 INSERT INTO customer (uuid, email, profile, last_ip, balance, created)
   SELECT UUID(), CONCAT('user', seq, '@example.com'),
          JSON_OBJECT('name', CONCAT('User ', seq), 'tags', JSON_ARRAY(seq % 7, seq % 11), 'bio', REPEAT(MD5(seq), 1 + seq % 4)),
-         IF(seq % 3 = 0, CONCAT('2001:db8::', HEX(seq)), CONCAT('::ffff:10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 250)), (seq % 100000) / 100,
+         IF(seq % 3 = 0, CONCAT('2001:db8::', HEX(seq DIV 65536), ':', HEX(seq % 65536)), CONCAT('::ffff:10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 250)), (seq % 100000) / 100,
          TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND
   FROM seq_1_to_${RROWS};
 INSERT INTO orders (customer_id, placed, total, items, invoice)
