@@ -6,6 +6,7 @@
 #            same-snapshot fingerprints -> zstd-3 -> SHA-256 -> AES-GCM -> local repository), fresh JVM
 #            vs mariadb-dump --single-transaction ... | zstd -3 -T0 | sha256sum   (the shell pipeline)
 #            vs mydumper -t 2 (Debian's 0.10.1; installed with apt-get if missing)
+#            plus Backstop without fingerprints, to show what the same-snapshot proof costs
 #   restore: Backstop (MariaDbRestore: verified stream into a staging database, then moved)
 #            vs mariadb < dump.sql   vs   myloader -t 2
 #
@@ -186,7 +187,7 @@ echo "load_average_before=$LOAD_BEFORE"
 RATIO_LAST=""
 for fixture in realistic sysbench; do
   declare -a shell=() myd=() bs=() rs=() myl=() bsr=() c_shell=() c_myd=() c_bs=() c_rs=() c_myl=() c_bsr=() r_bs=() r_bsr=()
-  declare -a r_bs_myd=() r_bsr_rs=() floor=() x_rs=() x_myl=() x_bsr=()
+  declare -a r_bs_myd=() r_bsr_rs=() floor=() x_rs=() x_myl=() x_bsr=() nofp=() c_nofp=() r_nofp=()
   echo "${fixture}_db_bytes=$(sql -e "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$fixture'")"
   for round in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/out"; mkdir -p "$WORK/out"
@@ -196,11 +197,14 @@ for fixture in realistic sysbench; do
         --trx-consistency-only >/dev/null; }
     backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" \
         > "$WORK/out/backstop.txt"; }
+    # the same without the same-snapshot fingerprints: what the proof costs
+    backstop_nofp_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-nofp" --kek="$WORK/kek.json" \
+        --fingerprints=false >/dev/null; }
     # rotate the order every round: no contender always runs first after a pause
     case $(( (round - 1) % 3 )) in
-      0) timed shell shell_backup; timed myd mydumper_backup; timed bs backstop_backup ;;
-      1) timed myd mydumper_backup; timed bs backstop_backup; timed shell shell_backup ;;
-      2) timed bs backstop_backup; timed shell shell_backup; timed myd mydumper_backup ;;
+      0) timed shell shell_backup; timed myd mydumper_backup; timed bs backstop_backup; timed nofp backstop_nofp_backup ;;
+      1) timed myd mydumper_backup; timed bs backstop_backup; timed nofp backstop_nofp_backup; timed shell shell_backup ;;
+      2) timed bs backstop_backup; timed nofp backstop_nofp_backup; timed shell shell_backup; timed myd mydumper_backup ;;
     esac
     id=$(sed -n 's/^id=//p' "$WORK/out/backstop.txt")
     # the plain dump mariadb restores from is made once, untimed: the shell backup above hashes, it does not keep
@@ -217,7 +221,7 @@ for fixture in realistic sysbench; do
     esac
     X_rs=$(exact "$fixture" r_shell); X_myl=$(exact "$fixture" r_myl); X_bsr=$(exact "$fixture" r_bs)
     x_rs+=("$X_rs"); x_myl+=("$X_myl"); x_bsr+=("$X_bsr")
-    echo "# ${fixture} round ${round}: shell=${S_shell}s mydumper_t2=${S_myd}s backstop=${S_bs}s mariadb_restore=${S_rs}s(${X_rs}) myloader_t2=${S_myl}s(${X_myl}) backstop_restore=${S_bsr}s(${X_bsr}); busy CPU: shell=${C_shell}s mydumper_t2=${C_myd}s backstop=${C_bs}s mariadb_restore=${C_rs}s myloader_t2=${C_myl}s backstop_restore=${C_bsr}s" >&2
+    echo "# ${fixture} round ${round}: shell=${S_shell}s mydumper_t2=${S_myd}s backstop=${S_bs}s backstop_no_fingerprints=${S_nofp}s mariadb_restore=${S_rs}s(${X_rs}) myloader_t2=${S_myl}s(${X_myl}) backstop_restore=${S_bsr}s(${X_bsr}); busy CPU: shell=${C_shell}s mydumper_t2=${C_myd}s backstop=${C_bs}s mariadb_restore=${C_rs}s myloader_t2=${C_myl}s backstop_restore=${C_bsr}s" >&2
     if [ "$round" = 1 ]; then
       echo "${fixture}_plain_dump_bytes=$(stat -c %s "$WORK/$fixture.sql")"
       echo "${fixture}_backstop_stored_bytes=$(sed -n 's/^stored_bytes=//p' "$WORK/out/backstop.txt")"
@@ -227,18 +231,21 @@ for fixture in realistic sysbench; do
     c_shell+=("$C_shell"); c_myd+=("$C_myd"); c_bs+=("$C_bs"); c_rs+=("$C_rs"); c_myl+=("$C_myl"); c_bsr+=("$C_bsr")
     r_bs+=("$(ratio "$S_bs" "$S_shell")"); r_bsr+=("$(ratio "$S_bsr" "$S_myl")")
     r_bs_myd+=("$(ratio "$S_bs" "$S_myd")"); r_bsr_rs+=("$(ratio "$S_bsr" "$S_rs")")
+    nofp+=("$S_nofp"); c_nofp+=("$C_nofp"); r_nofp+=("$(ratio "$S_nofp" "$S_shell")")
     floor+=("$(awk -v c="$C_bs" -v n="$(nproc)" -v s="$S_shell" 'BEGIN { printf "%.3f", c / n / s }')")
     drop r_shell; drop r_myl; drop r_bs
   done
   echo "${fixture}_shell_backup_median_s=$(median "${shell[@]}")"
   echo "${fixture}_mydumper_t2_median_s=$(median "${myd[@]}")"
   echo "${fixture}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${fixture}_backstop_no_fingerprints_median_s=$(median "${nofp[@]}")"
   echo "${fixture}_mariadb_restore_median_s=$(median "${rs[@]}")"
   echo "${fixture}_myloader_t2_median_s=$(median "${myl[@]}")"
   echo "${fixture}_backstop_restore_median_s=$(median "${bsr[@]}")"
   echo "${fixture}_shell_cpu_s=$(median "${c_shell[@]}")"
   echo "${fixture}_mydumper_t2_cpu_s=$(median "${c_myd[@]}")"
   echo "${fixture}_backstop_backup_cpu_s=$(median "${c_bs[@]}")"
+  echo "${fixture}_backstop_no_fingerprints_cpu_s=$(median "${c_nofp[@]}")"
   echo "${fixture}_mariadb_restore_cpu_s=$(median "${c_rs[@]}")"
   echo "${fixture}_myloader_t2_cpu_s=$(median "${c_myl[@]}")"
   echo "${fixture}_backstop_restore_cpu_s=$(median "${c_bsr[@]}")"
@@ -251,6 +258,7 @@ for fixture in realistic sysbench; do
   echo "${fixture}_ratio_restore_vs_myloader_t2=$(median "${r_bsr[@]}")"
   echo "${fixture}_ratio_restore_vs_mariadb=$(median "${r_bsr_rs[@]}")"
   echo "${fixture}_ratio_backup_vs_mydumper_t2=$(median "${r_bs_myd[@]}")"
+  echo "${fixture}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
   echo "${fixture}_ratio_backup_vs_shell=$(median "${r_bs[@]}")"
   [ "$fixture" = realistic ] && RATIO_LAST=$(median "${r_bs[@]}")
 done

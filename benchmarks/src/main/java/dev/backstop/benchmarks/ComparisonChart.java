@@ -71,7 +71,8 @@ public final class ComparisonChart {
     private static final List<Series> MARIADB_BACKUP = List.of(
             new Series("shell_backup_median_s", "mariadb-dump | zstd | sha256sum", OTHER),
             new Series("mydumper_t2_median_s", "mydumper -t 2", OTHER_2),
-            new Series("backstop_backup_median_s", "Backstop", BACKSTOP));
+            new Series("backstop_backup_median_s", "Backstop", BACKSTOP),
+            new Series("backstop_no_fingerprints_median_s", "Backstop, no fingerprints", BACKSTOP_2));
     private static final List<Series> MARIADB_RESTORE = List.of(
             new Series("mariadb_restore_median_s", "mariadb < dump", OTHER),
             new Series("myloader_t2_median_s", "myloader -t 2", OTHER_2),
