@@ -45,7 +45,8 @@ import java.util.Locale;
  * Options: {@code --size=<DataSize>} (default 100MiB), {@code --dir=<path>} (default
  * {@code ./backstop-demo-<time>}, kept so the repository can be inspected), {@code --mariadb}
  * (the same on throwaway MariaDB servers: {@code mariadb-dump} at a binlog position, a parallel
- * restore, fingerprints and {@code CHECK TABLE ... EXTENDED}).
+ * restore, fingerprints and {@code CHECK TABLE ... EXTENDED}), {@code --jobs=<n>} (the MariaDB
+ * restore's sessions, default 2).
  */
 public final class Demo {
     private Demo() {
@@ -59,6 +60,7 @@ public final class Demo {
     public static int run(String[] args, PrintStream out) {
         DataSize size = DataSize.ofMiB(100);
         boolean mariadb = false;
+        int jobs = 2;
         Path dir = Path.of("backstop-demo-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC)
                 .format(Instant.now()));
         for (String a : args) {
@@ -68,13 +70,20 @@ public final class Demo {
                 dir = Path.of(a.substring("--dir=".length()));
             } else if (a.equals("--mariadb")) {
                 mariadb = true;
+            } else if (a.startsWith("--jobs=")) {
+                String n = a.substring("--jobs=".length());
+                jobs = n.matches("[0-9]{1,2}") ? Integer.parseInt(n) : 0;
+                if (jobs < 1 || jobs > 64) {
+                    out.println("--jobs: got '" + n + "', expected a number of sessions from 1 to 64");
+                    return 2;
+                }
             } else {
-                out.println("unknown option '" + a + "'; known: --size=<e.g. 100MiB>, --dir=<path>, --mariadb");
+                out.println("unknown option '" + a + "'; known: --size=<e.g. 100MiB>, --dir=<path>, --mariadb, --jobs=<MariaDB restore sessions>");
                 return 2;
             }
         }
         try {
-            return mariadb ? mariaDbDemo(size, dir.toAbsolutePath(), out) : demo(size, dir.toAbsolutePath(), out);
+            return mariadb ? mariaDbDemo(size, jobs, dir.toAbsolutePath(), out) : demo(size, dir.toAbsolutePath(), out);
         } catch (BackupException | IOException | SQLException e) {
             out.println("NOT VERIFIED: " + e.getMessage());
             return 1;
@@ -129,7 +138,7 @@ public final class Demo {
         }
     }
 
-    private static int mariaDbDemo(DataSize size, Path dir, PrintStream out) throws IOException, SQLException {
+    private static int mariaDbDemo(DataSize size, int jobs, Path dir, PrintStream out) throws IOException, SQLException {
         MariaDbTools tools = MariaDbTools.locate();
         out.println("Backstop demo: back up a MariaDB database, restore it elsewhere, prove it is identical");
         try (EphemeralMariaDb source = EphemeralMariaDb.builder().tools(tools).start()) {
@@ -159,11 +168,11 @@ public final class Demo {
                     (double) m.plaintextBytes() / m.storedBytes(), backupSecs, m.plaintextBytes() / 1048576.0 / backupSecs);
 
             Restore restore = Restore.builder().repository(repo).keys(kek).build();
-            ValidationResult r = MariaDbRestoreDrill.builder().tools(tools).workDir(dir).build()
+            ValidationResult r = MariaDbRestoreDrill.builder().tools(tools).workDir(dir).jobs(jobs).build()
                     .validate(restore.manifest(m.id()), restore);
             if (r.measurements().containsKey("rto_ms")) {
-                out.printf(Locale.ROOT, "  restore    into a second throwaway MariaDB: RTO %.1f s (fetch, verify and parallel load %.1f s, staging move %.1f s)%n",
-                        ms(r, "rto_ms"), ms(r, "load_ms"), ms(r, "move_ms"));
+                out.printf(Locale.ROOT, "  restore    into a second throwaway MariaDB: RTO %.1f s (fetch, verify and load in %d session(s) %.1f s, staging move %.1f s)%n",
+                        ms(r, "rto_ms"), jobs, ms(r, "load_ms"), ms(r, "move_ms"));
             }
             if (r.measurements().containsKey("verify_ms")) {
                 out.printf(Locale.ROOT, "  verify     fingerprints of %s tables, %s rows and every schema object compared, CHECK TABLE EXTENDED %s, in %.1f s%n",
