@@ -6,6 +6,7 @@
 #            same-snapshot fingerprints -> zstd-3 -> SHA-256 -> AES-GCM -> local repository), fresh JVM
 #            vs mariadb-dump --single-transaction ... | zstd -3 -T0 | sha256sum   (the shell pipeline)
 #            vs mydumper -t 2 (Debian's 0.10.1; installed with apt-get if missing)
+#            plus Backstop without fingerprints, to show what the same-snapshot proof costs
 #   restore: Backstop (MariaDbRestore: verified stream into a staging database, then moved)
 #            vs mariadb < dump.sql   vs   myloader -t 2
 #
@@ -13,35 +14,49 @@
 # table): a restore that lost data is reported as inexact next to its time. myloader 0.10 runs
 # non-strict and is known to turn UUID/INET columns into zero values with only warnings.
 #
-# Fixtures: "realistic" (application-like: customers, orders with JSON and BLOB columns, foreign
-# keys, UUID and INET6 columns; --realistic-rows customers, 4 orders each) and "sysbench"
-# (sbtest-like tables; --sysbench-rows rows in each of 4 tables). Starts and stops its own mariadbd
-# (--no-defaults, random loopback port, data in --work). Prints medians, busy CPU per contender and
-# same-round ratios as key=value lines; the last line is ratio_backup_vs_shell=<x> (realistic fixture).
+# Fixtures: "realistic" (application-like: customers with JSON profiles, UUID and INET6 columns and a
+# unique email, orders with JSON lines, BLOB invoices, DECIMAL totals, a secondary index and a foreign
+# key; --realistic-size of table data and indexes, default 1536MiB) and "sysbench" (sbtest-like
+# tables; --sysbench-rows rows in each of 4 tables). Starts and stops its own mariadbd (--no-defaults,
+# random loopback port, data in --work). Prints medians, busy CPU per contender (machine-wide, all
+# processes) and same-round ratios as key=value lines, also written to --out=FILE (default
+# benchmarks/target/results/) with a PNG chart next to it; the last line is
+# ratio_backup_vs_shell=<x> (realistic fixture). Backstop runs in a fresh JVM each time.
 #
-# Usage: benchmarks/compare-mysql.sh [--rounds=3] [--realistic-rows=1500000] [--sysbench-rows=2000000]
-#                                    [--work=DIR] [--keep]
-# Quick check: benchmarks/compare-mysql.sh --realistic-rows=20000 --sysbench-rows=20000
+# Usage: benchmarks/compare-mysql.sh [--rounds=3] [--realistic-size=1536MiB] [--sysbench-rows=2000000]
+#                                    [--work=DIR] [--keep] [--out=FILE]
+# Quick check (a few minutes): benchmarks/compare-mysql.sh --rounds=1 --realistic-size=30MiB --sysbench-rows=20000
 set -euo pipefail
 
+# lib.sh's results file, chart and arithmetic; sourced without arguments: the options differ
+load_lib() { source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; }
+load_lib
+ARGS="$*"
 ROUNDS=3
-RROWS=1500000
+RSIZE=1536MiB
 SROWS=2000000
 WORK=""
 KEEP=0
+OUT=""
 for a in "$@"; do
   case "$a" in
     --rounds=*) ROUNDS=${a#*=} ;;
-    --realistic-rows=*) RROWS=${a#*=} ;;
+    --realistic-size=*) RSIZE=${a#*=} ;;
     --sysbench-rows=*) SROWS=${a#*=} ;;
     --work=*) WORK=${a#*=} ;;
     --keep) KEEP=1 ;;
+    --out=*) OUT=${a#*=} ;;
     *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+[ "$ROUNDS" -ge 1 ] || { echo "--rounds: got $ROUNDS, need at least 1" >&2; exit 2; }
+RBYTES=$(awk -v s="$RSIZE" 'BEGIN { n = s + 0; u = s; sub(/^[0-9.]+/, "", u);
+  m = (u == "GiB") ? 1073741824 : (u == "MiB") ? 1048576 : (u == "KiB") ? 1024 : (u == "" || u == "B") ? 1 : -1;
+  if (m < 0 || n <= 0) { print "bad"; exit } printf "%d", n * m }')
+[ "$RBYTES" != bad ] || { echo "--realistic-size: got '$RSIZE', expected e.g. 400MiB or 1.5GiB" >&2; exit 2; }
+# one customer with its 4 orders takes about 1.2 KB of InnoDB data and indexes
+RROWS=$(( RBYTES / 1200 )); [ "$RROWS" -ge 100 ] || RROWS=100
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 if ! command -v mydumper >/dev/null || ! command -v myloader >/dev/null; then
   echo "# installing mydumper" >&2
@@ -66,12 +81,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=0
-for _ in $(seq 1 50); do
-  p=$(( 20000 + RANDOM % 40000 ))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ "$PORT" != 0 ] || { echo "error: no free port found" >&2; exit 2; }
+free_port
 
 # the option file holds the password for the shell contenders; mydumper/myloader 0.10 take it on argv
 cat > "$WORK/client.cnf" <<CNF
@@ -106,15 +116,15 @@ load_realistic() {
 CREATE TABLE customer (id INT PRIMARY KEY AUTO_INCREMENT, uuid UUID NOT NULL, email VARCHAR(120) NOT NULL,
   profile JSON, last_ip INET6, balance DECIMAL(14,2) NOT NULL, created TIMESTAMP(6) NOT NULL, UNIQUE KEY (email)) ENGINE=InnoDB;
 CREATE TABLE orders (id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, placed DATETIME(3) NOT NULL,
-  total DECIMAL(12,2) NOT NULL, lines JSON NOT NULL, invoice BLOB, KEY (placed),
+  total DECIMAL(12,2) NOT NULL, items JSON NOT NULL, invoice BLOB, KEY (placed),
   CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES customer (id)) ENGINE=InnoDB;
 INSERT INTO customer (uuid, email, profile, last_ip, balance, created)
   SELECT UUID(), CONCAT('user', seq, '@example.com'),
          JSON_OBJECT('name', CONCAT('User ', seq), 'tags', JSON_ARRAY(seq % 7, seq % 11), 'bio', REPEAT(MD5(seq), 1 + seq % 4)),
-         INET6_ATON(CONCAT('10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 250)), (seq % 100000) / 100,
+         IF(seq % 3 = 0, CONCAT('2001:db8::', HEX(seq DIV 65536), ':', HEX(seq % 65536)), CONCAT('::ffff:10.', seq % 256, '.', (seq DIV 256) % 256, '.', seq % 250)), (seq % 100000) / 100,
          TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND
   FROM seq_1_to_${RROWS};
-INSERT INTO orders (customer_id, placed, total, lines, invoice)
+INSERT INTO orders (customer_id, placed, total, items, invoice)
   SELECT 1 + seq % ${RROWS}, TIMESTAMP'2021-01-01 00:00:00' + INTERVAL seq * 7 SECOND, (seq % 50000) / 100,
          JSON_ARRAY(JSON_OBJECT('sku', seq % 977, 'qty', 1 + seq % 5), JSON_OBJECT('sku', seq % 499, 'qty', 1)),
          IF(seq % 5 = 0, RANDOM_BYTES(512), NULL)
@@ -146,12 +156,6 @@ exact() {
   if [ -z "$diff" ]; then echo exact; else echo "inexact:${diff# }" | tr ' ' ,; fi
 }
 
-now() { date +%s.%N; }
-CLK_TCK=$(getconf CLK_TCK)
-cpu() { awk -v hz="$CLK_TCK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 drop() { sql -e "DROP DATABASE IF EXISTS \`$1\`"; }
 # timed NAME CMD...: runs CMD, sets S_NAME (wall seconds) and C_NAME (busy CPU seconds, whole machine)
 timed() {
@@ -165,20 +169,26 @@ timed() {
 }
 
 echo "# building backup-testkit" >&2
-"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit -am -DskipTests package dependency:build-classpath \
+"$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
     -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
 CP="$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
 CP="$CP:$(cat "$ROOT/backup-testkit/target/runtime-classpath.txt")"
 bench() { java -cp "$CP" dev.backstop.testkit.MariaDbBench "$@"; }
 
+echo "# load average before: $(uptime)" >&2
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)
 start_server
-echo "# loading fixtures" >&2
+echo "# loading fixtures ($RROWS customers, 4 x $SROWS sbtest rows)" >&2
 load_realistic
 load_sysbench
+results_begin compare-mysql
+echo "load_average_before=$LOAD_BEFORE"
 
 RATIO_LAST=""
 for fixture in realistic sysbench; do
   declare -a shell=() myd=() bs=() rs=() myl=() bsr=() c_shell=() c_myd=() c_bs=() c_rs=() c_myl=() c_bsr=() r_bs=() r_bsr=()
+  declare -a r_bs_myd=() r_bsr_rs=() floor=() x_rs=() x_myl=() x_bsr=() nofp=() c_nofp=() r_nofp=()
+  echo "${fixture}_db_bytes=$(sql -e "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$fixture'")"
   for round in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/out"; mkdir -p "$WORK/out"
     shell_backup() { mariadb-dump --defaults-file="$WORK/client.cnf" --single-transaction --master-data=2 --gtid --routines \
@@ -187,11 +197,14 @@ for fixture in realistic sysbench; do
         --trx-consistency-only >/dev/null; }
     backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" \
         > "$WORK/out/backstop.txt"; }
+    # the same without the same-snapshot fingerprints: what the proof costs
+    backstop_nofp_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-nofp" --kek="$WORK/kek.json" \
+        --fingerprints=false >/dev/null; }
     # rotate the order every round: no contender always runs first after a pause
     case $(( (round - 1) % 3 )) in
-      0) timed shell shell_backup; timed myd mydumper_backup; timed bs backstop_backup ;;
-      1) timed myd mydumper_backup; timed bs backstop_backup; timed shell shell_backup ;;
-      2) timed bs backstop_backup; timed shell shell_backup; timed myd mydumper_backup ;;
+      0) timed shell shell_backup; timed myd mydumper_backup; timed bs backstop_backup; timed nofp backstop_nofp_backup ;;
+      1) timed myd mydumper_backup; timed bs backstop_backup; timed nofp backstop_nofp_backup; timed shell shell_backup ;;
+      2) timed bs backstop_backup; timed nofp backstop_nofp_backup; timed shell shell_backup; timed myd mydumper_backup ;;
     esac
     id=$(sed -n 's/^id=//p' "$WORK/out/backstop.txt")
     # the plain dump mariadb restores from is made once, untimed: the shell backup above hashes, it does not keep
@@ -206,23 +219,51 @@ for fixture in realistic sysbench; do
       1) timed myl myloader_restore; timed bsr backstop_restore; timed rs shell_restore ;;
       2) timed bsr backstop_restore; timed rs shell_restore; timed myl myloader_restore ;;
     esac
-    echo "${fixture}_round${round}: shell=${S_shell}s mydumper_t2=${S_myd}s backstop=${S_bs}s mariadb_restore=${S_rs}s($(exact "$fixture" r_shell)) myloader_t2=${S_myl}s($(exact "$fixture" r_myl)) backstop_restore=${S_bsr}s($(exact "$fixture" r_bs)); busy CPU: shell=${C_shell}s mydumper_t2=${C_myd}s backstop=${C_bs}s mariadb_restore=${C_rs}s myloader_t2=${C_myl}s backstop_restore=${C_bsr}s" >&2
+    X_rs=$(exact "$fixture" r_shell); X_myl=$(exact "$fixture" r_myl); X_bsr=$(exact "$fixture" r_bs)
+    x_rs+=("$X_rs"); x_myl+=("$X_myl"); x_bsr+=("$X_bsr")
+    echo "# ${fixture} round ${round}: shell=${S_shell}s mydumper_t2=${S_myd}s backstop=${S_bs}s backstop_no_fingerprints=${S_nofp}s mariadb_restore=${S_rs}s(${X_rs}) myloader_t2=${S_myl}s(${X_myl}) backstop_restore=${S_bsr}s(${X_bsr}); busy CPU: shell=${C_shell}s mydumper_t2=${C_myd}s backstop=${C_bs}s mariadb_restore=${C_rs}s myloader_t2=${C_myl}s backstop_restore=${C_bsr}s" >&2
+    if [ "$round" = 1 ]; then
+      echo "${fixture}_plain_dump_bytes=$(stat -c %s "$WORK/$fixture.sql")"
+      echo "${fixture}_backstop_stored_bytes=$(sed -n 's/^stored_bytes=//p' "$WORK/out/backstop.txt")"
+      echo "${fixture}_mydumper_bytes=$(du -sb "$WORK/out/mydumper" | cut -f1)"
+    fi
     shell+=("$S_shell"); myd+=("$S_myd"); bs+=("$S_bs"); rs+=("$S_rs"); myl+=("$S_myl"); bsr+=("$S_bsr")
     c_shell+=("$C_shell"); c_myd+=("$C_myd"); c_bs+=("$C_bs"); c_rs+=("$C_rs"); c_myl+=("$C_myl"); c_bsr+=("$C_bsr")
     r_bs+=("$(ratio "$S_bs" "$S_shell")"); r_bsr+=("$(ratio "$S_bsr" "$S_myl")")
+    r_bs_myd+=("$(ratio "$S_bs" "$S_myd")"); r_bsr_rs+=("$(ratio "$S_bsr" "$S_rs")")
+    nofp+=("$S_nofp"); c_nofp+=("$C_nofp"); r_nofp+=("$(ratio "$S_nofp" "$S_shell")")
+    floor+=("$(awk -v c="$C_bs" -v n="$(nproc)" -v s="$S_shell" 'BEGIN { printf "%.3f", c / n / s }')")
     drop r_shell; drop r_myl; drop r_bs
   done
   echo "${fixture}_shell_backup_median_s=$(median "${shell[@]}")"
   echo "${fixture}_mydumper_t2_median_s=$(median "${myd[@]}")"
   echo "${fixture}_backstop_backup_median_s=$(median "${bs[@]}")"
+  echo "${fixture}_backstop_no_fingerprints_median_s=$(median "${nofp[@]}")"
   echo "${fixture}_mariadb_restore_median_s=$(median "${rs[@]}")"
   echo "${fixture}_myloader_t2_median_s=$(median "${myl[@]}")"
   echo "${fixture}_backstop_restore_median_s=$(median "${bsr[@]}")"
-  echo "${fixture}_shell_cpu_s=$(median "${c_shell[@]}") ${fixture}_mydumper_t2_cpu_s=$(median "${c_myd[@]}") ${fixture}_backstop_backup_cpu_s=$(median "${c_bs[@]}")"
-  echo "${fixture}_mariadb_restore_cpu_s=$(median "${c_rs[@]}") ${fixture}_myloader_t2_cpu_s=$(median "${c_myl[@]}") ${fixture}_backstop_restore_cpu_s=$(median "${c_bsr[@]}")"
+  echo "${fixture}_shell_cpu_s=$(median "${c_shell[@]}")"
+  echo "${fixture}_mydumper_t2_cpu_s=$(median "${c_myd[@]}")"
+  echo "${fixture}_backstop_backup_cpu_s=$(median "${c_bs[@]}")"
+  echo "${fixture}_backstop_no_fingerprints_cpu_s=$(median "${c_nofp[@]}")"
+  echo "${fixture}_mariadb_restore_cpu_s=$(median "${c_rs[@]}")"
+  echo "${fixture}_myloader_t2_cpu_s=$(median "${c_myl[@]}")"
+  echo "${fixture}_backstop_restore_cpu_s=$(median "${c_bsr[@]}")"
+  echo "${fixture}_backup_cpu_floor_vs_shell=$(median "${floor[@]}")"
+  # exact in every round, or the first inexact verdict
+  verdict() { local v; for v in "$@"; do [ "$v" = exact ] || { echo "$v"; return; }; done; echo exact; }
+  echo "${fixture}_mariadb_restore_exact=$(verdict "${x_rs[@]}")"
+  echo "${fixture}_myloader_t2_exact=$(verdict "${x_myl[@]}")"
+  echo "${fixture}_backstop_restore_exact=$(verdict "${x_bsr[@]}")"
   echo "${fixture}_ratio_restore_vs_myloader_t2=$(median "${r_bsr[@]}")"
+  echo "${fixture}_ratio_restore_vs_mariadb=$(median "${r_bsr_rs[@]}")"
+  echo "${fixture}_ratio_backup_vs_mydumper_t2=$(median "${r_bs_myd[@]}")"
+  echo "${fixture}_ratio_backup_no_fingerprints_vs_shell=$(median "${r_nofp[@]}")"
   echo "${fixture}_ratio_backup_vs_shell=$(median "${r_bs[@]}")"
   [ "$fixture" = realistic ] && RATIO_LAST=$(median "${r_bs[@]}")
 done
-echo "cores=$(nproc) rounds=$ROUNDS realistic_rows=$RROWS sysbench_rows=$SROWS load_average=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
+echo "cores=$(nproc) rounds=$ROUNDS realistic_size=$RSIZE realistic_customers=$RROWS sysbench_rows=$SROWS"
+echo "load_average_after=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
+echo "# load average after: $(uptime)" >&2
 echo "ratio_backup_vs_shell=$RATIO_LAST"
+results_end

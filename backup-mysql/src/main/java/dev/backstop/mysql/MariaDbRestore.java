@@ -32,8 +32,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * }</pre>
  *
  * <p><b>Guarantees.</b> The decoded dump streams into {@link Builder#jobs} {@code mariadb} client
- * sessions (table by table: each table's section goes whole to one session, views, routines and
- * events load after every table) loading a new staging database {@code <target>__bs_<random>}
+ * sessions (table by table: each table's section goes whole to one session; with more than one
+ * session an InnoDB table with a primary key loads into that key alone and gets its secondary
+ * indexes, then its foreign keys, once every table is loaded; views, routines and events load
+ * last) loading a new staging database {@code <target>__bs_<random>}
  * while the stream is verified (stored
  * SHA-256, AEAD authentication, plaintext SHA-256, all checked by the time the stream ends).
  * Only once the stream ended verified and the client exited 0 is anything moved into the
@@ -49,7 +51,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Restrictions.</b> Needs the right to create and drop databases, and to create objects
  * with other definers (the dump keeps them). Between the table rename and the last re-created
  * object, the target has its tables without all of their triggers (a moment; the target is new).
- * One table's rows load in one session, with its secondary indexes maintained as rows arrive.
+ * One table's rows load in one session. With {@code jobs(1)} the dump loads exactly as written,
+ * secondary indexes maintained as rows arrive.
  * MariaDB has no {@code RENAME DATABASE}, hence the move.
  *
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
@@ -296,7 +299,9 @@ public final class MariaDbRestore {
 
         /**
          * How many client sessions load tables at once (default 2, 1..64): each table's section of
-         * the dump goes whole to one session; views, routines and events load after all tables.
+         * the dump goes whole to one session; secondary indexes and foreign keys are added after
+         * all rows, indexes spread over the same number of sessions; views, routines and events
+         * load after all tables. 1 loads the dump as written, in one session.
          */
         public Builder jobs(int jobs) {
             if (jobs < 1 || jobs > 64) {

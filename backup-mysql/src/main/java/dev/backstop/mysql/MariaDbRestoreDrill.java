@@ -56,6 +56,7 @@ public final class MariaDbRestoreDrill implements Validator {
     private final MariaDbProvider provider;
     private final MariaDbTools tools;
     private final boolean checkTables;
+    private final int jobs;
     private final boolean record;
     private final Path workDir;
     private final Clock clock;
@@ -64,6 +65,7 @@ public final class MariaDbRestoreDrill implements Validator {
         this.tools = b.tools;
         this.provider = b.provider != null ? b.provider : EphemeralMariaDb.provider(b.tools);
         this.checkTables = b.checkTables;
+        this.jobs = b.jobs;
         this.record = b.record;
         this.workDir = b.workDir;
         this.clock = b.clock;
@@ -91,7 +93,7 @@ public final class MariaDbRestoreDrill implements Validator {
         try (MariaDbInstance db = provider.start()) {
             MariaDbRestore.Report report;
             try {
-                report = MariaDbRestore.builder(restore, db.endpoint(), DATABASE).tools(tools).workDir(workDir).build().run(m);
+                report = MariaDbRestore.builder(restore, db.endpoint(), DATABASE).tools(tools).workDir(workDir).jobs(jobs).build().run(m);
             } catch (StorageException e) {
                 if (e.retryable()) {
                     throw e;
@@ -180,6 +182,7 @@ public final class MariaDbRestoreDrill implements Validator {
         private MariaDbProvider provider;
         private MariaDbTools tools = MariaDbTools.locate();
         private boolean checkTables = true;
+        private int jobs = 2;
         private boolean record = true;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Clock clock = Clock.systemUTC();
@@ -201,6 +204,19 @@ public final class MariaDbRestoreDrill implements Validator {
         /** Whether to run {@code CHECK TABLE ... EXTENDED} on every restored table (default true). */
         public Builder checkTables(boolean checkTables) {
             this.checkTables = checkTables;
+            return this;
+        }
+
+        /**
+         * How many client sessions the drill's restore loads with (default 2, 1..64), as
+         * {@link MariaDbRestore.Builder#jobs}: set it to what a real restore would use, so the
+         * recorded RTO is that restore's.
+         */
+        public Builder jobs(int jobs) {
+            if (jobs < 1 || jobs > 64) {
+                throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
+            }
+            this.jobs = jobs;
             return this;
         }
 

@@ -29,6 +29,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  * A table's rows load in one session; a dump of one large table gains nothing.
  *
+ * <p>An InnoDB table's {@code CREATE TABLE} with a primary key (not partitioned, not
+ * system-versioned) loses its secondary {@code KEY}/{@code UNIQUE KEY} definitions and its
+ * {@code FOREIGN KEY} constraints: rows go into the primary key alone, and once every table is
+ * loaded the indexes are built in one {@code ALTER TABLE} per table (tables spread over the
+ * sessions, largest first), then the foreign keys are added in one more session with the
+ * dump's own {@code FOREIGN_KEY_CHECKS=0}. Sorted index builds are cheaper than maintaining each
+ * index row by row, and MariaDB orders a table's keys by kind and definition order either way,
+ * so {@code SHOW CREATE TABLE} reads the same as after a plain load.
+ *
  * <p><b>Threading.</b> One instance per load; {@link #run} reads on the calling thread and writes
  * to each session on a thread of its own.
  */
@@ -59,11 +68,14 @@ final class ParallelLoad {
         Path tail = Files.createTempFile(spoolDir, "backstop-dump-tail-", ".sql");
         try {
             for (int i = 0; i < jobs; i++) {
-                writers.add(new Writer(sessions.start(), i));
+                writers.add(new Writer(sessions.start(), "load session " + (i + 1)));
             }
             LineReader lines = new LineReader(in);
             ByteArray head = new ByteArray();
             Writer current = null;
+            Deferred deferred = null;
+            List<Deferred> allDeferred = new ArrayList<>();
+            ByteArray create = null;
             boolean inTail = false;
             boolean delimited = false;
             long tailBytes = 0;
@@ -85,6 +97,7 @@ final class ParallelLoad {
                                 current.flushPending();
                             }
                             current = leastLoaded(writers);
+                            deferred = null;
                         }
                     }
                     if (!inTail && line.length >= 9 && startsWith(line, "DELIMITER ")) {
@@ -95,8 +108,25 @@ final class ParallelLoad {
                         tailBytes += line.length;
                     } else if (current == null) {
                         head.write(line);
+                    } else if (create != null || !delimited && startsWith(line, "CREATE TABLE `")) {
+                        if (create == null) {
+                            create = new ByteArray();
+                        }
+                        create.write(line);
+                        if (endsStatement(line)) {
+                            Deferral d = Deferral.of(new String(create.toArray(), StandardCharsets.UTF_8));
+                            current.append(d.create().getBytes(StandardCharsets.UTF_8));
+                            if (d.deferred() != null) {
+                                deferred = d.deferred();
+                                allDeferred.add(deferred);
+                            }
+                            create = null;
+                        }
                     } else {
                         current.append(line);
+                        if (deferred != null) {
+                            deferred.bytes += line.length;
+                        }
                     }
                 }
             }
@@ -113,6 +143,10 @@ final class ParallelLoad {
             for (Writer w : writers) {
                 w.await();
             }
+            if (create != null) {
+                throw new IOException("the dump ends inside a CREATE TABLE statement");
+            }
+            buildDeferred(allDeferred, head.toArray());
             if (tailBytes > 0) {
                 Process p = sessions.start();
                 try (OutputStream out = p.getOutputStream()) {
@@ -130,6 +164,149 @@ final class ParallelLoad {
                 w.kill();
             }
             Files.deleteIfExists(tail);
+        }
+    }
+
+    /** Builds the deferred indexes (tables spread over the sessions, largest first), then the foreign keys. */
+    private void buildDeferred(List<Deferred> tables, byte[] head) throws IOException {
+        List<Deferred> withKeys = new ArrayList<>();
+        StringBuilder foreignKeys = new StringBuilder();
+        for (Deferred d : tables) {
+            if (!d.keys.isEmpty()) {
+                withKeys.add(d);
+            }
+            if (!d.foreignKeys.isEmpty()) {
+                foreignKeys.append(d.alter(d.foreignKeys));
+            }
+        }
+        withKeys.sort((a, b) -> Long.compare(b.bytes, a.bytes));
+        int n = Math.min(jobs, withKeys.size());
+        List<StringBuilder> scripts = new ArrayList<>();
+        long[] load = new long[n];
+        for (int i = 0; i < n; i++) {
+            scripts.add(new StringBuilder());
+        }
+        for (Deferred d : withKeys) {
+            int best = 0;
+            for (int i = 1; i < n; i++) {
+                if (load[i] < load[best]) {
+                    best = i;
+                }
+            }
+            scripts.get(best).append(d.alter(d.keys));
+            load[best] += d.bytes + 1;
+        }
+        runAll(scripts, head, "index session");
+        if (foreignKeys.length() > 0) {
+            runAll(List.of(foreignKeys), head, "foreign key session");
+        }
+    }
+
+    private void runAll(List<StringBuilder> scripts, byte[] head, String what) throws IOException {
+        List<Writer> ws = new ArrayList<>();
+        try {
+            for (int i = 0; i < scripts.size(); i++) {
+                ws.add(new Writer(sessions.start(), what + " " + (i + 1)));
+            }
+            for (int i = 0; i < scripts.size(); i++) {
+                ws.get(i).put(head);
+                ws.get(i).put(scripts.get(i).toString().getBytes(StandardCharsets.UTF_8));
+                ws.get(i).finish();
+            }
+            for (Writer w : ws) {
+                w.await();
+            }
+        } finally {
+            for (Writer w : ws) {
+                w.kill();
+            }
+        }
+    }
+
+    private static boolean endsStatement(byte[] line) {
+        int end = line.length;
+        while (end > 0 && (line[end - 1] == '\n' || line[end - 1] == '\r' || line[end - 1] == ' ')) {
+            end--;
+        }
+        return end > 0 && line[end - 1] == ';';
+    }
+
+    /** One table's indexes and foreign keys taken out of its CREATE TABLE, and the size of its section. */
+    static final class Deferred {
+        final String table;
+        final List<String> keys;
+        final List<String> foreignKeys;
+        long bytes;
+
+        Deferred(String table, List<String> keys, List<String> foreignKeys) {
+            this.table = table;
+            this.keys = keys;
+            this.foreignKeys = foreignKeys;
+        }
+
+        String alter(List<String> definitions) {
+            return "ALTER TABLE " + table + " ADD " + String.join(", ADD ", definitions) + ";\n";
+        }
+    }
+
+    /** A CREATE TABLE statement as sent during the load, and what was taken out of it (null: nothing). */
+    record Deferral(String create, Deferred deferred) {
+        /** Rewrites {@code statement} (a dump's CREATE TABLE, with its line ends) when it is safe to; else returns it as is. */
+        static Deferral of(String statement) {
+            Deferral same = new Deferral(statement, null);
+            String[] lines = statement.split("\n", -1);
+            int close = -1;
+            for (int i = 1; i < lines.length; i++) {
+                if (lines[i].startsWith(")")) {
+                    close = i;
+                    break;
+                }
+            }
+            String first = lines[0];
+            if (close < 0 || !first.endsWith(" (") || !lines[close].contains("ENGINE=InnoDB")) {
+                return same;
+            }
+            String rest = String.join("\n", Arrays.copyOfRange(lines, close, lines.length));
+            if (rest.contains("PARTITION BY") || rest.contains("WITH SYSTEM VERSIONING")) {
+                return same;
+            }
+            String table = first.substring("CREATE TABLE ".length(), first.length() - 2);
+            List<String> kept = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            List<String> foreignKeys = new ArrayList<>();
+            String primary = null;
+            String autoColumn = null;
+            for (int i = 1; i < close; i++) {
+                String def = lines[i].endsWith(",") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
+                String t = def.strip();
+                if (!def.startsWith("  ")) {
+                    return same;
+                }
+                if (t.startsWith("PRIMARY KEY (")) {
+                    primary = t;
+                } else if (t.startsWith("`") && t.contains(" AUTO_INCREMENT")) {
+                    autoColumn = t.substring(0, t.indexOf('`', 1) + 1);
+                }
+                if (t.startsWith("KEY `") || t.startsWith("UNIQUE KEY `")) {
+                    keys.add(t);
+                } else if (t.startsWith("CONSTRAINT `") && t.contains(" FOREIGN KEY (")) {
+                    foreignKeys.add(t);
+                } else {
+                    kept.add(def);
+                }
+            }
+            // InnoDB clusters a table without a primary key on its first unique key, and an
+            // AUTO_INCREMENT column must lead some key: leave such tables as they are
+            if (primary == null || autoColumn != null && !primary.startsWith("PRIMARY KEY (" + autoColumn)
+                    || keys.isEmpty() && foreignKeys.isEmpty()) {
+                return same;
+            }
+            StringBuilder out = new StringBuilder(first).append('\n');
+            for (int i = 0; i < kept.size(); i++) {
+                out.append(kept.get(i)).append(i < kept.size() - 1 ? ",\n" : "\n");
+            }
+            out.append(rest);
+            return new Deferral(out.toString(), new Deferred(table, keys, foreignKeys));
         }
     }
 
@@ -167,10 +344,10 @@ final class ParallelLoad {
         private final Thread thread;
         private volatile IOException failure;
 
-        Writer(Process process, int index) {
+        Writer(Process process, String name) {
             this.process = process;
-            this.name = "load session " + (index + 1);
-            this.thread = new Thread(this::drain, "backstop-mariadb-load-" + (index + 1));
+            this.name = name;
+            this.thread = new Thread(this::drain, "backstop-mariadb-" + name.replace(' ', '-'));
             thread.setDaemon(true);
             thread.start();
         }

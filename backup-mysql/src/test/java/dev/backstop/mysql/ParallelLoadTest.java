@@ -110,4 +110,65 @@ class ParallelLoadTest {
                 .run(new ByteArrayInputStream(big.toString().getBytes(StandardCharsets.UTF_8))))
                 .isInstanceOf(IOException.class).hasMessageContaining("exited 3 in load session");
     }
+
+    private static final String ORDERS = "CREATE TABLE `orders` (\n"
+            + "  `id` bigint(20) NOT NULL AUTO_INCREMENT,\n"
+            + "  `customer_id` int(11) NOT NULL,\n"
+            + "  `placed` datetime(3) NOT NULL,\n"
+            + "  PRIMARY KEY (`id`),\n"
+            + "  UNIQUE KEY `orders_ref` (`customer_id`,`placed`),\n"
+            + "  KEY `orders_placed` (`placed`),\n"
+            + "  CONSTRAINT `orders_total` CHECK (`id` > 0),\n"
+            + "  CONSTRAINT `orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `customer` (`id`)\n"
+            + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n";
+
+    @Test
+    void deferral_takesSecondaryKeysAndForeignKeysOut_keepingChecksAndThePrimaryKey() {
+        ParallelLoad.Deferral d = ParallelLoad.Deferral.of(ORDERS);
+
+        assertThat(d.create()).isEqualTo("CREATE TABLE `orders` (\n"
+                + "  `id` bigint(20) NOT NULL AUTO_INCREMENT,\n"
+                + "  `customer_id` int(11) NOT NULL,\n"
+                + "  `placed` datetime(3) NOT NULL,\n"
+                + "  PRIMARY KEY (`id`),\n"
+                + "  CONSTRAINT `orders_total` CHECK (`id` > 0)\n"
+                + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n");
+        assertThat(d.deferred().alter(d.deferred().keys)).isEqualTo(
+                "ALTER TABLE `orders` ADD UNIQUE KEY `orders_ref` (`customer_id`,`placed`), ADD KEY `orders_placed` (`placed`);\n");
+        assertThat(d.deferred().alter(d.deferred().foreignKeys)).isEqualTo(
+                "ALTER TABLE `orders` ADD CONSTRAINT `orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `customer` (`id`);\n");
+    }
+
+    @Test
+    void deferral_leavesTablesWithoutPrimaryKey_partitioned_orNotInnoDb_asTheyAre() {
+        String noPrimary = "CREATE TABLE `t` (\n  `a` int(11) NOT NULL,\n  UNIQUE KEY `a` (`a`)\n) ENGINE=InnoDB;\n";
+        String partitioned = "CREATE TABLE `t` (\n  `a` int(11) NOT NULL,\n  PRIMARY KEY (`a`),\n  KEY `k` (`a`)\n) ENGINE=InnoDB\n"
+                + " PARTITION BY HASH (`a`)\nPARTITIONS 3;\n";
+        String aria = "CREATE TABLE `t` (\n  `a` int(11) NOT NULL,\n  PRIMARY KEY (`a`),\n  KEY `k` (`a`)\n) ENGINE=Aria;\n";
+        String autoInKeyOnly = "CREATE TABLE `t` (\n  `a` int(11) NOT NULL,\n  `n` int(11) NOT NULL AUTO_INCREMENT,\n"
+                + "  PRIMARY KEY (`a`),\n  KEY `n` (`n`)\n) ENGINE=InnoDB;\n";
+
+        for (String s : List.of(noPrimary, partitioned, aria, autoInKeyOnly)) {
+            ParallelLoad.Deferral d = ParallelLoad.Deferral.of(s);
+            assertThat(d.create()).isEqualTo(s);
+            assertThat(d.deferred()).isNull();
+        }
+    }
+
+    @Test
+    void run_sendsTheIndexesAndThenTheForeignKeys_afterEveryTableIsLoaded() throws Exception {
+        String dump = HEAD + "-- Table structure for table `orders`\n" + ORDERS + "INSERT INTO `orders` VALUES (1,1,NOW());\n" + T1;
+        Cats cats = new Cats();
+
+        new ParallelLoad(cats, 2, tmp).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+
+        // two load sessions, one index session (one table has keys), one foreign key session
+        assertThat(cats.files).hasSize(4);
+        String loads = Files.readString(cats.files.get(0)) + Files.readString(cats.files.get(1));
+        assertThat(loads).contains("INSERT INTO `orders`").doesNotContain("KEY `orders_placed`", "FOREIGN KEY");
+        assertThat(Files.readString(cats.files.get(2))).isEqualTo(HEAD
+                + "ALTER TABLE `orders` ADD UNIQUE KEY `orders_ref` (`customer_id`,`placed`), ADD KEY `orders_placed` (`placed`);\n");
+        assertThat(Files.readString(cats.files.get(3))).isEqualTo(HEAD
+                + "ALTER TABLE `orders` ADD CONSTRAINT `orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `customer` (`id`);\n");
+    }
 }

@@ -11,6 +11,10 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.mysql.EphemeralMariaDb;
+import dev.backstop.mysql.MariaDbDumpSource;
+import dev.backstop.mysql.MariaDbRestoreDrill;
+import dev.backstop.mysql.MariaDbTools;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgDumpSource;
 import dev.backstop.postgres.PgTools;
@@ -19,7 +23,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -33,10 +39,14 @@ import java.util.Locale;
  * <pre>
  *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java
  *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java -Dexec.args="--size=1GiB"
+ *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java -Dexec.args="--mariadb"
  * </pre>
  *
  * Options: {@code --size=<DataSize>} (default 100MiB), {@code --dir=<path>} (default
- * {@code ./backstop-demo-<time>}, kept so the repository can be inspected).
+ * {@code ./backstop-demo-<time>}, kept so the repository can be inspected), {@code --mariadb}
+ * (the same on throwaway MariaDB servers: {@code mariadb-dump} at a binlog position, a parallel
+ * restore, fingerprints and {@code CHECK TABLE ... EXTENDED}), {@code --jobs=<n>} (the MariaDB
+ * restore's sessions, default 2).
  */
 public final class Demo {
     private Demo() {
@@ -49,6 +59,8 @@ public final class Demo {
     /** Runs the demo, printing to {@code out}; returns the exit code (0 = verified). */
     public static int run(String[] args, PrintStream out) {
         DataSize size = DataSize.ofMiB(100);
+        boolean mariadb = false;
+        int jobs = 2;
         Path dir = Path.of("backstop-demo-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC)
                 .format(Instant.now()));
         for (String a : args) {
@@ -56,13 +68,22 @@ public final class Demo {
                 size = DataSize.parse(a.substring("--size=".length()));
             } else if (a.startsWith("--dir=")) {
                 dir = Path.of(a.substring("--dir=".length()));
+            } else if (a.equals("--mariadb")) {
+                mariadb = true;
+            } else if (a.startsWith("--jobs=")) {
+                String n = a.substring("--jobs=".length());
+                jobs = n.matches("[0-9]{1,2}") ? Integer.parseInt(n) : 0;
+                if (jobs < 1 || jobs > 64) {
+                    out.println("--jobs: got '" + n + "', expected a number of sessions from 1 to 64");
+                    return 2;
+                }
             } else {
-                out.println("unknown option '" + a + "'; known: --size=<e.g. 100MiB>, --dir=<path>");
+                out.println("unknown option '" + a + "'; known: --size=<e.g. 100MiB>, --dir=<path>, --mariadb, --jobs=<MariaDB restore sessions>");
                 return 2;
             }
         }
         try {
-            return demo(size, dir.toAbsolutePath(), out);
+            return mariadb ? mariaDbDemo(size, jobs, dir.toAbsolutePath(), out) : demo(size, dir.toAbsolutePath(), out);
         } catch (BackupException | IOException | SQLException e) {
             out.println("NOT VERIFIED: " + e.getMessage());
             return 1;
@@ -114,6 +135,106 @@ public final class Demo {
             out.println("NOT VERIFIED:");
             r.findings().forEach(f -> out.println("  - " + f));
             return 1;
+        }
+    }
+
+    private static int mariaDbDemo(DataSize size, int jobs, Path dir, PrintStream out) throws IOException, SQLException {
+        MariaDbTools tools = MariaDbTools.locate();
+        out.println("Backstop demo: back up a MariaDB database, restore it elsewhere, prove it is identical");
+        try (EphemeralMariaDb source = EphemeralMariaDb.builder().tools(tools).start()) {
+            source.createDatabase("app");
+            long t0 = System.nanoTime();
+            long dbBytes;
+            try (Connection c = source.connect("app")) {
+                dbBytes = loadShop(c, size);
+            }
+            out.printf(Locale.ROOT, "  source     throwaway MariaDB %s on 127.0.0.1:%d, sample database 'app' %s loaded in %.1f s%n",
+                    source.version(), source.endpoint().port(), mib(dbBytes), secs(System.nanoTime() - t0));
+
+            Repository repo = Repository.filesystem(dir.resolve("repo"));
+            KeyEncryptionKey kek = LocalKeysetKek.create(dir.resolve("kek.json"));
+            BackupPipeline pipeline = BackupPipeline.builder()
+                    .source(MariaDbDumpSource.builder(source.endpoint(), "app").tools(tools).build())
+                    .compress(ZstdTransform.level(3))
+                    .encrypt(Encryption.with(kek))
+                    .repository(repo)
+                    .build();
+            long t1 = System.nanoTime();
+            Manifest m = pipeline.run();
+            double backupSecs = secs(System.nanoTime() - t1);
+            out.printf(Locale.ROOT, "  backup     %s: mariadb-dump %s at binlog %s:%s -> %s stored (zstd-3 + AES256-GCM), ratio %.2fx, %.1f s, %.0f MiB/s%n",
+                    m.id(), mib(m.plaintextBytes()), m.consistency().properties().get("binlog_file"),
+                    m.consistency().properties().get("binlog_position"), mib(m.storedBytes()),
+                    (double) m.plaintextBytes() / m.storedBytes(), backupSecs, m.plaintextBytes() / 1048576.0 / backupSecs);
+
+            Restore restore = Restore.builder().repository(repo).keys(kek).build();
+            ValidationResult r = MariaDbRestoreDrill.builder().tools(tools).workDir(dir).jobs(jobs).build()
+                    .validate(restore.manifest(m.id()), restore);
+            if (r.measurements().containsKey("rto_ms")) {
+                out.printf(Locale.ROOT, "  restore    into a second throwaway MariaDB: RTO %.1f s (fetch, verify and load in %d session(s) %.1f s, staging move %.1f s)%n",
+                        ms(r, "rto_ms"), jobs, ms(r, "load_ms"), ms(r, "move_ms"));
+            }
+            if (r.measurements().containsKey("verify_ms")) {
+                out.printf(Locale.ROOT, "  verify     fingerprints of %s tables, %s rows and every schema object compared, CHECK TABLE EXTENDED %s, in %.1f s%n",
+                        r.measurements().get("tables"), r.measurements().get("rows"), r.measurements().get("check_table"),
+                        ms(r, "verify_ms"));
+            }
+            out.println("  repository " + dir.resolve("repo") + " (validation record written)");
+            if (r.passed()) {
+                out.println("VERIFIED: the backup restores exactly (every table's rows and content, and the schema).");
+                return 0;
+            }
+            out.println("NOT VERIFIED:");
+            r.findings().forEach(f -> out.println("  - " + f));
+            return 1;
+        }
+    }
+
+    /**
+     * An application-like shop generated by the server itself (the Sequence engine's
+     * {@code seq_1_to_N}): products, customers with JSON profiles, orders with JSON lines and
+     * BLOB invoices, order lines, DECIMAL money, foreign keys and secondary indexes. Returns the
+     * tables' data and index size as the server reports it.
+     */
+    private static long loadShop(Connection c, DataSize size) throws SQLException {
+        // about 2.3 KiB of table data per customer with its orders and lines
+        long customers = Math.max(100, size.bytes() / 2300);
+        long products = Math.max(50, customers / 20);
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE product (id INT PRIMARY KEY, sku VARCHAR(20) NOT NULL, name VARCHAR(80) NOT NULL, "
+                    + "price DECIMAL(10,2) NOT NULL, attrs JSON, UNIQUE KEY product_sku (sku)) ENGINE=InnoDB");
+            st.execute("CREATE TABLE customer (id INT PRIMARY KEY, email VARCHAR(120) NOT NULL, profile JSON, "
+                    + "balance DECIMAL(14,2) NOT NULL, created TIMESTAMP(6) NOT NULL, UNIQUE KEY customer_email (email), "
+                    + "KEY customer_created (created)) ENGINE=InnoDB");
+            st.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, placed DATETIME(3) NOT NULL, "
+                    + "total DECIMAL(12,2) NOT NULL, status VARCHAR(12) NOT NULL, items JSON NOT NULL, invoice BLOB, "
+                    + "KEY orders_placed (placed), "
+                    + "CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customer (id)) ENGINE=InnoDB");
+            st.execute("CREATE TABLE order_line (order_id BIGINT NOT NULL, line_no TINYINT NOT NULL, product_id INT NOT NULL, "
+                    + "qty SMALLINT NOT NULL, price DECIMAL(10,2) NOT NULL, PRIMARY KEY (order_id, line_no), "
+                    + "CONSTRAINT line_order FOREIGN KEY (order_id) REFERENCES orders (id), "
+                    + "CONSTRAINT line_product FOREIGN KEY (product_id) REFERENCES product (id)) ENGINE=InnoDB");
+            st.execute("SET foreign_key_checks = 0, unique_checks = 0");
+            st.execute("INSERT INTO product SELECT seq, CONCAT('SKU-', LPAD(seq, 8, '0')), CONCAT('Product ', seq), "
+                    + "(seq % 9973) / 100 + 0.99, JSON_OBJECT('color', ELT(1 + seq % 4, 'red', 'green', 'blue', 'black'), "
+                    + "'weight_g', seq % 2000, 'tags', JSON_ARRAY(seq % 7, seq % 13)) FROM seq_1_to_" + products);
+            st.execute("INSERT INTO customer SELECT seq, CONCAT('user', seq, '@example.com'), "
+                    + "JSON_OBJECT('name', CONCAT('User ', seq), 'newsletter', seq % 3 = 0, 'bio', REPEAT(MD5(seq), 1 + seq % 4)), "
+                    + "(seq % 100000) / 100 - 250, TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND FROM seq_1_to_" + customers);
+            st.execute("INSERT INTO orders SELECT seq, 1 + seq % " + customers + ", "
+                    + "TIMESTAMP'2021-01-01 00:00:00' + INTERVAL seq * 7001001 MICROSECOND, (seq % 50000) / 100, "
+                    + "ELT(1 + seq % 3, 'paid', 'shipped', 'refunded'), "
+                    + "JSON_ARRAY(JSON_OBJECT('sku', seq % " + products + ", 'qty', 1 + seq % 5), JSON_OBJECT('note', MD5(seq))), "
+                    + "IF(seq % 4 = 0, RANDOM_BYTES(900), NULL) FROM seq_1_to_" + customers * 4);
+            st.execute("INSERT INTO order_line SELECT o.seq, l.seq, 1 + (o.seq * 31 + l.seq) % " + products + ", 1 + l.seq, "
+                    + "(o.seq % 9973) / 100 FROM seq_1_to_" + customers * 4 + " o JOIN seq_1_to_2 l");
+            st.execute("SET foreign_key_checks = 1, unique_checks = 1");
+            st.execute("ANALYZE TABLE product, customer, orders, order_line");
+            try (ResultSet rs = st.executeQuery("SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES "
+                    + "WHERE TABLE_SCHEMA = DATABASE()")) {
+                rs.next();
+                return rs.getLong(1);
+            }
         }
     }
 

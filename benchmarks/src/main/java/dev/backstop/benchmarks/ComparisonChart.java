@@ -33,7 +33,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
  * and fixture and, where the run measured CPU, Backstop's CPU floor.
  *
  * <p>Usage: {@code ComparisonChart <key=value file> <png file>}. The kind of comparison (logical or
- * physical) is read from the keys; fixtures are the prefixes of {@code *_backstop_backup_median_s}.
+ * physical PostgreSQL, or MariaDB logical) is read from the keys; fixtures are the prefixes of {@code *_backstop_backup_median_s}.
  * Lines starting with {@code #} are comments; the first one, if any, becomes the chart's subtitle.
  */
 public final class ComparisonChart {
@@ -67,6 +67,15 @@ public final class ComparisonChart {
             new Series("backstop_basebackup_backup_median_s", "Backstop via pg_basebackup", BACKSTOP_2));
     private static final List<Series> PHYSICAL_RESTORE = List.of(
             new Series("pgbackrest_restore_median_s", "pgBackRest", OTHER_2),
+            new Series("backstop_restore_median_s", "Backstop", BACKSTOP));
+    private static final List<Series> MARIADB_BACKUP = List.of(
+            new Series("shell_backup_median_s", "mariadb-dump | zstd | sha256sum", OTHER),
+            new Series("mydumper_t2_median_s", "mydumper -t 2", OTHER_2),
+            new Series("backstop_backup_median_s", "Backstop", BACKSTOP),
+            new Series("backstop_no_fingerprints_median_s", "Backstop, no fingerprints", BACKSTOP_2));
+    private static final List<Series> MARIADB_RESTORE = List.of(
+            new Series("mariadb_restore_median_s", "mariadb < dump", OTHER),
+            new Series("myloader_t2_median_s", "myloader -t 2", OTHER_2),
             new Series("backstop_restore_median_s", "Backstop", BACKSTOP));
     private static final List<Series> CPU_FLOOR = List.of(
             new Series("backup_cpu_floor_vs_shell", "backup, vs the shell pipeline", BACKSTOP),
@@ -110,15 +119,19 @@ public final class ComparisonChart {
             throw new IllegalArgumentException("no <fixture>_backstop_backup_median_s line: not a comparison's output");
         }
         boolean physical = values.keySet().stream().anyMatch(k -> k.contains("pgbackrest"));
-        String kind = physical ? "physical" : "logical";
+        boolean mariadb = values.keySet().stream().anyMatch(k -> k.contains("mydumper"));
+        String title = mariadb ? "MariaDB logical backup and restore, medians"
+                : "PostgreSQL " + (physical ? "physical" : "logical") + " backup and restore, medians";
         List<JFreeChart> panels = new ArrayList<>();
-        panels.add(bars("Backup, seconds (lower is better)", fixtures, physical ? PHYSICAL_BACKUP : LOGICAL_BACKUP, values, null));
-        panels.add(bars("Restore, seconds (lower is better)", fixtures, physical ? PHYSICAL_RESTORE : LOGICAL_RESTORE, values, null));
+        panels.add(bars("Backup, seconds (lower is better)", fixtures,
+                mariadb ? MARIADB_BACKUP : physical ? PHYSICAL_BACKUP : LOGICAL_BACKUP, values, null));
+        panels.add(bars("Restore, seconds (lower is better)", fixtures,
+                mariadb ? MARIADB_RESTORE : physical ? PHYSICAL_RESTORE : LOGICAL_RESTORE, values, null));
         boolean cpu = fixtures.stream().anyMatch(f -> values.containsKey(f + "_" + CPU_FLOOR.get(0).key()));
         if (cpu) {
             panels.add(bars("CPU floor: Backstop's CPU / cores / other tool's time", fixtures, CPU_FLOOR, values, 1.0));
         }
-        render(panels, "PostgreSQL " + kind + " backup and restore, medians", subtitle, png);
+        render(panels, title, subtitle, png);
     }
 
     private static JFreeChart bars(String title, Set<String> fixtures, List<Series> series, Map<String, String> values,
