@@ -200,63 +200,37 @@ public final class MariaDbFingerprints {
                 }
             }
         }
-        for (String[] t : list(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
+        for (String[] t : Sql.pairs(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
                 + "ORDER BY TABLE_NAME", database)) {
             if ("VIEW".equals(t[1])) {
-                String[] v = show(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
+                String[] v = Sql.showCreate(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
                 out.put("view:" + t[0], hash(v[1]));
             } else if ("SEQUENCE".equals(t[1])) {
-                out.put("sequence:" + t[0], hash(show(c, "SHOW CREATE SEQUENCE " + Sql.ident(t[0]))[1]));
+                out.put("sequence:" + t[0], hash(Sql.showCreate(c, "SHOW CREATE SEQUENCE " + Sql.ident(t[0]))[1]));
             } else {
-                String ddl = AUTO_INCREMENT.matcher(show(c, "SHOW CREATE TABLE " + Sql.ident(t[0]))[1]).replaceAll("");
+                String ddl = AUTO_INCREMENT.matcher(Sql.showCreate(c, "SHOW CREATE TABLE " + Sql.ident(t[0]))[1]).replaceAll("");
                 out.put("table:" + t[0], hash(ddl));
             }
         }
-        for (String[] r : list(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? "
+        for (String[] r : Sql.pairs(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? "
                 + "ORDER BY ROUTINE_TYPE, ROUTINE_NAME", database)) {
             String kind = r[1].toLowerCase(Locale.ROOT);
-            String[] s = show(c, "SHOW CREATE " + r[1] + " " + Sql.ident(r[0]));
+            String[] s = Sql.showCreate(c, "SHOW CREATE " + r[1] + " " + Sql.ident(r[0]));
             // name, sql_mode, statement (null without the privilege to see it)
             out.put(kind + ":" + r[0], hash(s[1], s[2]));
         }
-        for (String[] t : list(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+        for (String[] t : Sql.pairs(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
                 + "WHERE TRIGGER_SCHEMA = ? ORDER BY TRIGGER_NAME", database)) {
-            String[] s = show(c, "SHOW CREATE TRIGGER " + Sql.ident(t[0]));
+            String[] s = Sql.showCreate(c, "SHOW CREATE TRIGGER " + Sql.ident(t[0]));
             out.put("trigger:" + t[0], hash(s[1], s[2]));
         }
-        for (String[] e : list(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? "
+        for (String[] e : Sql.pairs(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? "
                 + "ORDER BY EVENT_NAME", database)) {
-            String[] s = show(c, "SHOW CREATE EVENT " + Sql.ident(e[0]));
+            String[] s = Sql.showCreate(c, "SHOW CREATE EVENT " + Sql.ident(e[0]));
             // name, sql_mode, time_zone, statement
             out.put("event:" + e[0], hash(s[1], s[2], s[3]));
         }
         return out;
-    }
-
-    private static List<String[]> list(Connection c, String sql, String database) throws SQLException {
-        List<String[]> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, database);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new String[] {rs.getString(1), rs.getString(2)});
-                }
-            }
-        }
-        return out;
-    }
-
-    private static String[] show(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            int n = rs.getMetaData().getColumnCount();
-            String[] out = new String[n];
-            if (rs.next()) {
-                for (int i = 0; i < n; i++) {
-                    out[i] = rs.getString(i + 1);
-                }
-            }
-            return out;
-        }
     }
 
     private static String hash(String... parts) {

@@ -1,8 +1,6 @@
 package dev.backstop.mysql;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -38,28 +36,28 @@ final class StagingMove {
         List<Definition> others = new ArrayList<>();
         List<String> tables = new ArrayList<>();
         try (Connection c = target.connect(staging)) {
-            for (String[] t : rows(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
+            for (String[] t : Sql.pairs(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
                     + "ORDER BY TABLE_NAME", staging)) {
                 if ("VIEW".equals(t[1])) {
-                    String[] v = show(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
+                    String[] v = Sql.showCreate(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
                     views.add(new Definition("view", t[0], null, v[2], v[3], null, v[1]));
                 } else {
                     tables.add(t[0]);
                 }
             }
-            for (String[] t : rows(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+            for (String[] t : Sql.pairs(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
                     + "WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER", staging)) {
-                String[] s = show(c, "SHOW CREATE TRIGGER " + Sql.ident(t[0]));
+                String[] s = Sql.showCreate(c, "SHOW CREATE TRIGGER " + Sql.ident(t[0]));
                 others.add(new Definition("trigger", t[0], s[1], s[3], s[4], null, s[2]));
             }
-            for (String[] r : rows(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES "
+            for (String[] r : Sql.pairs(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES "
                     + "WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_TYPE, ROUTINE_NAME", staging)) {
-                String[] s = show(c, "SHOW CREATE " + r[1] + " " + Sql.ident(r[0]));
+                String[] s = Sql.showCreate(c, "SHOW CREATE " + r[1] + " " + Sql.ident(r[0]));
                 others.add(new Definition(r[1].toLowerCase(Locale.ROOT), r[0], s[1], s[3], s[4], null, s[2]));
             }
-            for (String[] e : rows(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? "
+            for (String[] e : Sql.pairs(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? "
                     + "ORDER BY EVENT_NAME", staging)) {
-                String[] s = show(c, "SHOW CREATE EVENT " + Sql.ident(e[0]));
+                String[] s = Sql.showCreate(c, "SHOW CREATE EVENT " + Sql.ident(e[0]));
                 others.add(new Definition("event", e[0], s[1], s[4], s[5], s[2], s[3]));
             }
             try (Statement st = c.createStatement()) {
@@ -141,32 +139,6 @@ final class StagingMove {
         } catch (SQLException e) {
             throw new SQLException("could not re-create " + d.kind() + " " + d.name() + " in the target: " + e.getMessage(),
                     e.getSQLState(), e.getErrorCode(), e);
-        }
-    }
-
-    private static List<String[]> rows(Connection c, String sql, String database) throws SQLException {
-        List<String[]> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, database);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new String[] {rs.getString(1), rs.getString(2)});
-                }
-            }
-        }
-        return out;
-    }
-
-    private static String[] show(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            int n = rs.getMetaData().getColumnCount();
-            String[] out = new String[n];
-            if (rs.next()) {
-                for (int i = 0; i < n; i++) {
-                    out[i] = rs.getString(i + 1);
-                }
-            }
-            return out;
         }
     }
 
