@@ -45,7 +45,7 @@ public final class ReportHtml {
             table{border-collapse:collapse;width:100%;font-size:13px;margin-bottom:8px}
             th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top}
             th{background:#f5f7fa;font-weight:600}
-            table.slo td,table.slo th{font-size:15px;padding:8px 10px}
+            table.slo td,table.slo th{font-size:15px;padding:8px 10px}table.slo td:nth-child(-n+4){white-space:nowrap}
             code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11px;word-break:break-all}
             .charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}
             figure{margin:0;border:1px solid #e4e7eb;border-radius:6px;padding:8px}
