@@ -92,8 +92,8 @@ public final class ReportHtml {
         }
         h.append("</p>\n");
         if (!r.tamperedAuditEntries().isEmpty()) {
-            h.append("<p class=\"bad\"><b>").append(r.tamperedAuditEntries().size())
-                    .append(" audit entries did not authenticate and were not counted:</b> ");
+            h.append("<p class=\"bad\" id=\"tampered\"><b>Audit entries that did not authenticate and were not counted (")
+                    .append(r.tamperedAuditEntries().size()).append("):</b> ");
             r.tamperedAuditEntries().forEach(k -> h.append("<code>").append(esc(k)).append("</code> "));
             h.append("</p>\n");
         }

@@ -221,6 +221,32 @@ class ComplianceReportTest {
         assertThat(shot).isNotEmptyFile();
     }
 
+    @Test
+    void anEditedAuditEntry_countsForNothingAndIsNamedOnThePage() throws IOException {
+        scenario();
+        Path failed;
+        try (var files = Files.walk(tmp.resolve("repo").resolve("audit"))) {
+            failed = files.filter(Files::isRegularFile).filter(f -> read(f).contains("BACKUP_FAILED")).findFirst().orElseThrow();
+        }
+        // someone hides the failure: the entry now says it succeeded
+        Files.writeString(failed, read(failed).replace("BACKUP_FAILED", "BACKUP"), StandardCharsets.ISO_8859_1);
+
+        Report r = ComplianceReport.builder(repo).auditLog(audit).targets(SloTargets.of(Duration.ofHours(12), Duration.ofHours(1)))
+                .clock(clock).build().generate(FROM, TO);
+
+        assertThat(r.slo(ComplianceReport.SUCCESS_RATE).basis()).isEqualTo("4 of 4 backups succeeded (audit log)");
+        assertThat(r.tamperedAuditEntries()).singleElement().satisfies(k -> assertThat(failed.toString()).endsWith(k));
+        assertThat(ReportHtml.renderString(r)).contains("did not authenticate and were not counted (1)", r.tamperedAuditEntries().get(0));
+    }
+
+    static String read(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** Runs headless Chromium and returns its stdout; fails (never skips) when it is not installed. */
     static String chromium(List<String> args) throws Exception {
         String exe = System.getenv().getOrDefault("CHROMIUM", "chromium");
