@@ -239,6 +239,16 @@ class ComplianceReportTest {
         assertThat(ReportHtml.renderString(r)).contains("did not authenticate and were not counted (1)", r.tamperedAuditEntries().get(0));
     }
 
+    @Test
+    void textFromTheRepository_isEscapedSoThePageNeverRunsIt() {
+        audit.append(AuditLog.Action.KEY_ERASE, "<script>alert(1)</script>", "erased \"kek\" & <img src=x onerror=alert(2)>");
+        Report r = ComplianceReport.builder(repo).auditLog(audit).targets(SloTargets.of(Duration.ofHours(12), Duration.ofHours(1)))
+                .clock(clock).build().generate(FROM, TO);
+        String html = ReportHtml.renderString(r);
+        assertThat(html).doesNotContain("<script", "<img").contains("&lt;script&gt;alert(1)&lt;/script&gt;",
+                "erased &quot;kek&quot; &amp; &lt;img src=x onerror=alert(2)&gt;");
+    }
+
     static String read(Path f) {
         try {
             return Files.readString(f, StandardCharsets.ISO_8859_1);
