@@ -67,6 +67,8 @@ public final class Backstop implements Runnable {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             // the library logs each event; a command line shows its own summary and only warnings
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+            // except the daemon's own ticks: which replica ran or skipped what is its log
+            System.setProperty("org.slf4j.simpleLogger.log.dev.backstop.cli.Daemon", "info");
         }
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);

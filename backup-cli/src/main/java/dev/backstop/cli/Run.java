@@ -17,6 +17,8 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,8 +41,15 @@ final class Run extends Commands.Base {
             + "a drill waits for a backup).")
     int threads;
 
+    @Option(names = "--backup-now", description = "Also run a backup at start, leased by the start time to the second "
+            + "(for a first deployment; replicas started together may each take one).")
+    boolean backupNow;
+
     @Override
     int run(Context ctx) throws InterruptedException {
+        if (backupNow && ctx.config().schedule().isEmpty()) {
+            throw new ConfigException("backup.schedule", "missing; --backup-now runs the backup job, which needs it");
+        }
         ScheduledExecutorService executor = Executors.newScheduledThreadPool(Math.max(1, threads));
         Daemon daemon;
         try {
@@ -68,6 +77,9 @@ final class Run extends Commands.Base {
             stopped.countDown();
         }, "backstop-shutdown"));
         daemon.start();
+        if (backupNow) {
+            executor.execute(() -> daemon.runTick("backup", Instant.now().truncatedTo(ChronoUnit.SECONDS)));
+        }
         daemon.jobs().values().forEach(j -> root.err.println("run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
         stopped.await();
