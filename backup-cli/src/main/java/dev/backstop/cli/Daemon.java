@@ -61,7 +61,7 @@ public final class Daemon implements AutoCloseable {
         RAN,
         /** Another replica holds the tick's lease: skipped quietly. */
         NOT_OURS,
-        /** This daemon held the lease and the job threw (reported by the job's own listeners). */
+        /** The job threw (reported by its own listeners), or the tick's lease could not be written. */
         FAILED,
         /** The daemon was closed before the tick ran. */
         STOPPED
@@ -166,7 +166,15 @@ public final class Daemon implements AutoCloseable {
         if (closed) {
             return Outcome.STOPPED;
         }
-        if (!claim(j, tick)) {
+        boolean ours;
+        try {
+            ours = claim(j, tick);
+        } catch (RuntimeException e) {
+            // the repository is unreachable: the job could not have run either; the next tick tries again
+            LOG.warn("{} at {}: could not write the tick's lease, skipped: {}", job, tick, e.getMessage());
+            return Outcome.FAILED;
+        }
+        if (!ours) {
             notOurs.get(job).incrementAndGet();
             LOG.info("{} at {}: another replica holds this tick; skipped", job, tick);
             return Outcome.NOT_OURS;

@@ -26,6 +26,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -51,11 +53,19 @@ final class Run extends Commands.Base {
             throw new ConfigException("backup.schedule", "missing; --backup-now runs the backup job, which needs it");
         }
         ScheduledExecutorService executor = Executors.newScheduledThreadPool(Math.max(1, threads));
+        // alerts are delivered beside the jobs, not queued behind a long drill
+        ScheduledExecutorService alerts = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "backstop-alerts");
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicBoolean stopping = new AtomicBoolean();
         Daemon daemon;
         try {
-            daemon = daemon(ctx, executor, Clock.systemUTC());
+            daemon = daemon(ctx, executor, alerts, Clock.systemUTC(), stopping::get);
         } catch (RuntimeException e) {
             executor.shutdownNow();
+            alerts.shutdownNow();
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -63,6 +73,7 @@ final class Run extends Commands.Base {
             // stop scheduling, interrupt the running job (the pipeline aborts what it has not
             // published), and wait for it within a bound: the manifest is the last object written,
             // so even a job cut off by the bound leaves no backup visible
+            stopping.set(true);
             daemon.close();
             executor.shutdownNow();
             try {
@@ -87,9 +98,10 @@ final class Run extends Commands.Base {
     }
 
     /** The daemon the configuration describes, not yet started. */
-    static Daemon daemon(Context ctx, ScheduledExecutorService executor, Clock clock) {
+    static Daemon daemon(Context ctx, ScheduledExecutorService executor, ScheduledExecutorService alerts, Clock clock,
+                         BooleanSupplier stopping) {
         BackstopConfig c = ctx.config();
-        BackupListener listener = listener(ctx, executor, clock);
+        BackupListener listener = listener(ctx, alerts, clock, stopping);
         Daemon.Builder d = Daemon.builder().leases(ctx.repository().sink()).executor(executor).clock(clock)
                 .holder(Context.holder() + "-pid" + ProcessHandle.current().pid());
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
@@ -115,12 +127,38 @@ final class Run extends Commands.Base {
         return d.build();
     }
 
-    /** Alerts to the configured webhook and the audit log (a keyed repository only), as one listener. */
-    private static BackupListener listener(Context ctx, ScheduledExecutorService executor, Clock clock) {
+    /**
+     * Alerts to the configured webhook and the audit log (a keyed repository only), as one
+     * listener. A backup aborted because the daemon is stopping is audited but does not alert:
+     * stopping is an operator's act, not a failure.
+     */
+    private static BackupListener listener(Context ctx, ScheduledExecutorService executor, Clock clock,
+                                           BooleanSupplier stopping) {
         List<BackupListener> all = new ArrayList<>();
-        ctx.config().observability().webhook().ifPresent(w -> all.add(Alerts.to(
-                WebhookAlerts.builder(URI.create(w.reveal())).executor(executor).clock(clock).build(),
-                Duration.ofDays(2), clock)));
+        ctx.config().observability().webhook().ifPresent(w -> {
+            Alerts alerts = Alerts.to(WebhookAlerts.builder(URI.create(w.reveal())).executor(executor).clock(clock).build(),
+                    Duration.ofDays(2), clock);
+            all.add(new BackupListener() {
+                @Override
+                public void backupSucceeded(dev.backstop.core.Manifest manifest) {
+                    alerts.backupSucceeded(manifest);
+                }
+
+                @Override
+                public void backupFailed(dev.backstop.core.BackupId id, dev.backstop.core.BackupException failure) {
+                    if (!stopping.getAsBoolean()) {
+                        alerts.backupFailed(id, failure);
+                    }
+                }
+
+                @Override
+                public void validated(ValidationResult r) {
+                    if (!stopping.getAsBoolean()) {
+                        alerts.validated(r);
+                    }
+                }
+            });
+        });
         if (ctx.kek().isPresent()) {
             all.add(AuditLog.builder(ctx.keyedRepository()).clock(clock).host(Context.holder()).build().listener());
         }

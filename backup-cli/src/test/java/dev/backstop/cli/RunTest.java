@@ -84,7 +84,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            Daemon d = Run.daemon(ctx, executor, java.time.Clock.systemUTC());
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false);
             assertThat(d.jobs()).containsOnlyKeys("backup", "drill");
             assertThat(((CronSchedule) d.jobs().get("backup").schedule()).expression()).isEqualTo("0 2 * * *");
             assertThat(((CronSchedule) d.jobs().get("drill").schedule()).expression()).isEqualTo("0 3 * * 0");
@@ -101,7 +101,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            Daemon d = Run.daemon(ctx, executor, java.time.Clock.systemUTC());
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false);
 
             Daemon.Outcome o = d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"));
 
@@ -109,6 +109,24 @@ class RunTest {
             JsonNode sent = new ObjectMapper().readTree(alert.get(30, TimeUnit.SECONDS));
             assertThat(sent.get("kind").asText()).isEqualTo("BACKUP_FAILED");
             assertThat(sent.toString()).doesNotContain("s3cret");
+            AuditLog.Read audit = AuditLog.builder(ctx.keyedRepository()).build().read(Instant.EPOCH, Instant.now().plusSeconds(60));
+            assertThat(audit.entries()).extracting(AuditLog.Entry::action).containsExactly(AuditLog.Action.BACKUP_FAILED);
+        }
+    }
+
+    @Test
+    void aBackupAbortedBecauseTheDaemonIsStopping_isAuditedButDoesNotAlert() throws Exception {
+        Path cfg = config("", "");
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        ManualExecutor alerts = new ManualExecutor(java.time.Clock.systemUTC());
+        try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
+            Daemon d = Run.daemon(ctx, executor, alerts, java.time.Clock.systemUTC(), () -> true);
+
+            assertThat(d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"))).isEqualTo(Daemon.Outcome.FAILED);
+
+            assertThat(alerts.pending()).as("webhook deliveries queued").isZero();
             AuditLog.Read audit = AuditLog.builder(ctx.keyedRepository()).build().read(Instant.EPOCH, Instant.now().plusSeconds(60));
             assertThat(audit.entries()).extracting(AuditLog.Entry::action).containsExactly(AuditLog.Action.BACKUP_FAILED);
         }
@@ -124,7 +142,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            assertThatThrownBy(() -> Run.daemon(ctx, executor, java.time.Clock.systemUTC()))
+            assertThatThrownBy(() -> Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("backup.schedule");
         }
     }
