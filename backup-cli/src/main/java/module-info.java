@@ -7,6 +7,7 @@ module dev.backstop.cli {
     requires transitive dev.backstop.postgres;
     requires dev.backstop.s3;
     requires info.picocli;
+    requires org.slf4j;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
 

@@ -28,12 +28,13 @@ import picocli.CommandLine.Command;
         subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.KeysCommand.class,
-                Maintenance.ConfigCommand.class, CommandLine.HelpCommand.class},
+                Maintenance.ConfigCommand.class, Run.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
                 "  3  integrity failure: damaged, tampered with, or the restore differs",
                 "  4  retryable failure (storage or database unreachable): try again later",
                 "  5  the repository lock is held by another process",
+                "  143  backstop run stopped by SIGTERM (a running backup was aborted: nothing published)",
                 "", "Configuration: --config FILE, or $BACKSTOP_CONFIG. See docs/cli.md."})
 public final class Backstop implements Runnable {
     /** Success. */
@@ -66,6 +67,8 @@ public final class Backstop implements Runnable {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             // the library logs each event; a command line shows its own summary and only warnings
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+            // except the daemon's own ticks: which replica ran or skipped what is its log
+            System.setProperty("org.slf4j.simpleLogger.log.dev.backstop.cli.Daemon", "info");
         }
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);

@@ -118,11 +118,19 @@ final class Context implements AutoCloseable {
      * into the repository under its lock. Every pipeline the command line runs is built here.
      */
     BackupPipeline pipeline() {
+        return pipeline(null);
+    }
+
+    /** {@link #pipeline()} telling {@code listener} (alerts, audit log) of its events; null for none. */
+    BackupPipeline pipeline(dev.backstop.core.BackupListener listener) {
         BackupPipeline.Builder b = BackupPipeline.builder()
                 .source(PgDumpSource.builder(endpoint(), config.database().name()).build())
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
                 .lock(lock());
+        if (listener != null) {
+            b.listener(listener);
+        }
         // without a KEK the configuration said "encryption": {"none": true}: never a silent default
         kek().ifPresentOrElse(k -> b.encrypt(Encryption.with(k)), b::noEncryption);
         return b.build();

@@ -1,0 +1,171 @@
+package dev.backstop.cli;
+
+import dev.backstop.cli.config.BackstopConfig;
+import dev.backstop.cli.config.ConfigException;
+import dev.backstop.core.Alerts;
+import dev.backstop.core.AuditLog;
+import dev.backstop.core.BackupListener;
+import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.WebhookAlerts;
+import dev.backstop.core.retention.Expiry;
+import dev.backstop.core.retention.RetentionPolicy;
+import dev.backstop.core.retention.RetentionPlanner;
+import dev.backstop.postgres.RestoreDrill;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code backstop run}: the daemon. */
+@Command(name = "run", description = "Run as a daemon: backups on backup.schedule (each followed by expiry when "
+        + "retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
+        + "sharing the repository. SIGTERM stops scheduling and aborts a running backup (nothing is published).")
+final class Run extends Commands.Base {
+    /** How long SIGTERM waits for a running job to abort before the process ends anyway. */
+    static final Duration STOP_BOUND = Duration.ofSeconds(20);
+
+    @Option(names = "--threads", defaultValue = "1", description = "Jobs that may run at once (default ${DEFAULT-VALUE}: "
+            + "a drill waits for a backup).")
+    int threads;
+
+    @Option(names = "--backup-now", description = "Also run a backup at start, leased by the start time to the second "
+            + "(for a first deployment; replicas started together may each take one).")
+    boolean backupNow;
+
+    @Override
+    int run(Context ctx) throws InterruptedException {
+        if (backupNow && ctx.config().schedule().isEmpty()) {
+            throw new ConfigException("backup.schedule", "missing; --backup-now runs the backup job, which needs it");
+        }
+        ScheduledExecutorService executor = Executors.newScheduledThreadPool(Math.max(1, threads));
+        // alerts are delivered beside the jobs, not queued behind a long drill
+        ScheduledExecutorService alerts = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "backstop-alerts");
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicBoolean stopping = new AtomicBoolean();
+        Daemon daemon;
+        try {
+            daemon = daemon(ctx, executor, alerts, Clock.systemUTC(), stopping::get);
+        } catch (RuntimeException e) {
+            executor.shutdownNow();
+            alerts.shutdownNow();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // stop scheduling, interrupt the running job (the pipeline aborts what it has not
+            // published), and wait for it within a bound: the manifest is the last object written,
+            // so even a job cut off by the bound leaves no backup visible
+            stopping.set(true);
+            daemon.close();
+            executor.shutdownNow();
+            try {
+                if (!executor.awaitTermination(STOP_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+                    root.err.println("run: a job did not stop within " + STOP_BOUND.toSeconds() + " s; exiting anyway");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            root.err.println("run: stopped");
+            root.err.flush();
+            stopped.countDown();
+        }, "backstop-shutdown"));
+        daemon.start();
+        if (backupNow) {
+            executor.execute(() -> daemon.runTick("backup", Instant.now().truncatedTo(ChronoUnit.SECONDS)));
+        }
+        daemon.jobs().values().forEach(j -> root.err.println("run: " + j.name() + " on \"" + j.schedule() + "\""));
+        root.err.flush();
+        stopped.await();
+        return Backstop.OK;
+    }
+
+    /** The daemon the configuration describes, not yet started. */
+    static Daemon daemon(Context ctx, ScheduledExecutorService executor, ScheduledExecutorService alerts, Clock clock,
+                         BooleanSupplier stopping) {
+        BackstopConfig c = ctx.config();
+        BackupListener listener = listener(ctx, alerts, clock, stopping);
+        Daemon.Builder d = Daemon.builder().leases(ctx.repository().sink()).executor(executor).clock(clock)
+                .holder(Context.holder() + "-pid" + ProcessHandle.current().pid());
+        Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
+        c.schedule().ifPresent(s -> d.job("backup", s, () -> {
+            ctx.pipeline(listener).run();
+            policy.ifPresent(p -> Expiry.builder().repository(ctx.keyedRepository()).planner(RetentionPlanner.of(p))
+                    .holder(Context.holder()).clock(clock).listener(listener).build().run());
+        }));
+        c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job("drill", s, () -> {
+            Restore restore = ctx.restore();
+            ValidationResult r;
+            try {
+                r = RestoreDrill.builder().clock(clock).build().validate(restore.latest(), restore);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            listener.validated(r);
+        }));
+        if (c.schedule().isEmpty() && (c.validation().schedule().isEmpty() || !c.validation().enabled())) {
+            throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule or "
+                    + "validation.schedule (a cron expression like \"0 2 * * *\")");
+        }
+        return d.build();
+    }
+
+    /**
+     * Alerts to the configured webhook and the audit log (a keyed repository only), as one
+     * listener. A backup aborted because the daemon is stopping is audited but does not alert:
+     * stopping is an operator's act, not a failure.
+     */
+    private static BackupListener listener(Context ctx, ScheduledExecutorService executor, Clock clock,
+                                           BooleanSupplier stopping) {
+        List<BackupListener> all = new ArrayList<>();
+        ctx.config().observability().webhook().ifPresent(w -> {
+            Alerts alerts = Alerts.to(WebhookAlerts.builder(URI.create(w.reveal())).executor(executor).clock(clock).build(),
+                    Duration.ofDays(2), clock);
+            all.add(new BackupListener() {
+                @Override
+                public void backupSucceeded(dev.backstop.core.Manifest manifest) {
+                    alerts.backupSucceeded(manifest);
+                }
+
+                @Override
+                public void backupFailed(dev.backstop.core.BackupId id, dev.backstop.core.BackupException failure) {
+                    if (!stopping.getAsBoolean()) {
+                        alerts.backupFailed(id, failure);
+                    }
+                }
+
+                @Override
+                public void validated(ValidationResult r) {
+                    if (!stopping.getAsBoolean()) {
+                        alerts.validated(r);
+                    }
+                }
+            });
+        });
+        if (ctx.kek().isPresent()) {
+            all.add(AuditLog.builder(ctx.keyedRepository()).clock(clock).host(Context.holder()).build().listener());
+        }
+        BackupListener l = BackupListener.NONE;
+        for (BackupListener x : all) {
+            l = l.plus(x);
+        }
+        return l;
+    }
+}
