@@ -1,6 +1,7 @@
 package dev.backstop.postgres;
 
 import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -151,7 +152,7 @@ public final class EphemeralPostgres implements PostgresInstance {
             server.destroyForcibly();
             Thread.currentThread().interrupt();
         } finally {
-            PgDumpSource.deleteTree(dir);
+            WorkDirs.deleteTree(dir);
         }
     }
 
@@ -329,7 +330,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 }
                 return launch(dir, asUser, postgres, "postgres", password);
             } catch (IOException | RuntimeException e) {
-                PgDumpSource.deleteTree(dir);
+                WorkDirs.deleteTree(dir);
                 throw e;
             }
         }
@@ -361,7 +362,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                 }
                 return launch(directory, asUser, tools.tool("postgres"), user, password);
             } catch (IOException | RuntimeException e) {
-                PgDumpSource.deleteTree(directory);
+                WorkDirs.deleteTree(directory);
                 throw e;
             }
         }

@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
@@ -7,12 +7,15 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.CopyHashTap;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -25,7 +28,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +35,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.stream.Stream;
 
 /**
  * A logical backup of one PostgreSQL database with {@code pg_dump}, consistent with proof.
@@ -323,7 +324,7 @@ public final class PgDumpSource implements CaptureSource {
                 TarStreams.write(dir, out);
             }
         } finally {
-            deleteTree(tmp);
+            WorkDirs.deleteTree(tmp);
         }
     }
 
@@ -370,23 +371,6 @@ public final class PgDumpSource implements CaptureSource {
             f.exceptionally(t -> null).get();
         } catch (Exception ignored) {
             // the capture already failed; this only orders the connection's close
-        }
-    }
-
-    static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: temporary data under the work directory
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 

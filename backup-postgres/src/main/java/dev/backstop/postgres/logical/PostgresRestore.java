@@ -1,10 +1,13 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.PostgresInstance;
 import dev.backstop.postgres.internal.AfterData;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
@@ -12,6 +15,7 @@ import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.RestoreSessions;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -164,7 +168,7 @@ public final class PostgresRestore {
                     + " failed: " + e.getMessage(), e, false, m.id());
         } finally {
             if (spool != null) {
-                PgDumpSource.deleteTree(spool);
+                WorkDirs.deleteTree(spool);
             }
         }
     }
@@ -329,7 +333,7 @@ public final class PostgresRestore {
                 dropQuietly(staging);
             }
             if (head != null) {
-                PgDumpSource.deleteTree(head);
+                WorkDirs.deleteTree(head);
             }
         }
     }
