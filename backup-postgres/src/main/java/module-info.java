@@ -1,7 +1,10 @@
 /**
- * Backstop for PostgreSQL: logical capture with pg_dump inside an exported snapshot, restore with
- * pg_restore or psql, restore drills against throwaway servers, and fingerprints that prove a
- * restore is exact.
+ * Backstop for PostgreSQL. {@code dev.backstop.postgres} holds what every path shares (endpoints,
+ * TLS, client tools, throwaway servers); {@code dev.backstop.postgres.logical} captures one
+ * database with pg_dump inside an exported snapshot, restores it with pg_restore or psql and
+ * proves the restore exact with fingerprints and drills; {@code dev.backstop.postgres.physical}
+ * backs up whole clusters and recovers them to a point in time from the WAL archive in {@code
+ * dev.backstop.postgres.wal}. {@code dev.backstop.postgres.internal} is not exported.
  */
 module dev.backstop.postgres {
     requires transitive dev.backstop.core;
@@ -12,6 +15,7 @@ module dev.backstop.postgres {
     // com.sun.nio.file.ExtendedOpenOption.DIRECT: restores write the cluster's files with O_DIRECT
     requires jdk.unsupported;
     exports dev.backstop.postgres;
+    exports dev.backstop.postgres.logical;
     exports dev.backstop.postgres.physical;
     exports dev.backstop.postgres.wal;
 }

@@ -11,7 +11,7 @@ import dev.backstop.core.WebhookAlerts;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.core.retention.RetentionPlanner;
-import dev.backstop.postgres.RestoreDrill;
+import dev.backstop.postgres.logical.RestoreDrill;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;

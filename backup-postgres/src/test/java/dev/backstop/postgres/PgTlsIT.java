@@ -13,6 +13,8 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.postgres.internal.ToolProcess;
+import dev.backstop.postgres.logical.PgDumpSource;
+import dev.backstop.postgres.logical.PostgresRestore;
 import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalReceiver;

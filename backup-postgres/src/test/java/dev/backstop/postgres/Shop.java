@@ -5,12 +5,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /** A small application-like schema for tests: foreign keys, indexes, jsonb, bytea, numeric, timestamptz. */
-final class Shop {
+public final class Shop {
     private Shop() {
     }
 
     /** Creates the schema in {@code c}'s database and fills it with {@code customers} customers (fixed seed). */
-    static void create(Connection c, int customers) throws SQLException {
+    public static void create(Connection c, int customers) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute("SELECT setseed(0.42)");
             st.execute("CREATE SCHEMA shop");

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.postgres.EphemeralPostgres;
-import dev.backstop.postgres.PgFingerprints;
+import dev.backstop.postgres.logical.PgFingerprints;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

@@ -2,22 +2,17 @@ package dev.backstop.postgres.physical;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupType;
-import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ReadAhead;
-import dev.backstop.postgres.internal.ToolProcess;
 import dev.backstop.postgres.wal.WalArchive;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -29,11 +24,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Restores a base backup taken by {@link BaseBackupSource} into a fresh server and recovers it
@@ -190,8 +182,8 @@ public final class PointInTimeRecovery {
             // digest run on the read-ahead thread, extraction on this one
             try (FileSyncer syncer = new FileSyncer();
                  InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
-                n = extract(in, data, crcs, syncer::sync, directIo);
-                verifyBackup(data, crcs);
+                n = BaseBackupTar.extract(in, data, crcs, syncer::sync, directIo);
+                new BackupManifestCheck(manifest, tools).verify(data, crcs);
                 syncer.finish(data);
             }
             return n;
@@ -203,164 +195,6 @@ public final class PointInTimeRecovery {
             throw new BackupException(Stage.RESTORE, "restoring base backup " + manifest.id() + " into " + data + " failed: "
                     + e.getMessage(), e, false, manifest.id());
         }
-    }
-
-    /**
-     * Makes extracted files durable while extraction goes on: each file is fsynced on a thread of
-     * its own as soon as it is written, so the disk writes back one file while the next is being
-     * decoded, rather than all at the end; then every directory,
-     * deepest first, since a new file's name lives in its directory.
-     */
-    static final class FileSyncer implements AutoCloseable {
-        private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "backstop-fsync");
-            t.setDaemon(true);
-            return t;
-        });
-        private final java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-
-        void sync(Path file) {
-            thread.execute(() -> {
-                if (failure.get() == null) {
-                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                        ch.force(true);
-                    } catch (IOException e) {
-                        failure.compareAndSet(null, new IOException("could not fsync " + file + ": " + e.getMessage(), e));
-                    }
-                }
-            });
-        }
-
-        /** Waits for the files' fsyncs, then fsyncs the directories of {@code root} and its parent. */
-        void finish(Path root) throws IOException {
-            thread.shutdown();
-            try {
-                if (!thread.awaitTermination(30, java.util.concurrent.TimeUnit.MINUTES)) {
-                    throw new IOException("fsync of the restored files took over 30 minutes");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while syncing the restored files");
-            }
-            if (failure.get() != null) {
-                throw failure.get();
-            }
-            List<Path> dirs = new java.util.ArrayList<>();
-            try (java.util.stream.Stream<Path> all = Files.walk(root)) {
-                all.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).forEach(dirs::add);
-            }
-            java.util.Collections.reverse(dirs);
-            Path parent = root.toAbsolutePath().getParent();
-            if (parent != null) {
-                dirs.add(parent);
-            }
-            for (Path d : dirs) {
-                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-                    ch.force(true);
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            thread.shutdownNow();
-        }
-    }
-
-    /**
-     * Unpacks pg_basebackup's tar: directories and regular files only, each inside {@code data}.
-     * Reads to the end so the verifying stream sees every byte and checks the digests.
-     */
-    static int extract(InputStream in, Path data) throws IOException {
-        return extract(in, data, new java.util.HashMap<>(), p -> { }, true);
-    }
-
-    /**
-     * As {@link #extract(InputStream, Path)}, recording each file's size and CRC-32C under its tar
-     * name and handing each file to {@code written} once it is closed; {@code directIo} as {@link
-     * Builder#directIo}.
-     */
-    static int extract(InputStream in, Path data, Map<String, long[]> crcs, java.util.function.Consumer<Path> written,
-            boolean directIo) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
-        int n = 0;
-        TarArchiveEntry e;
-        Path root = data.toAbsolutePath().normalize();
-        DirectFileWriter files = new DirectFileWriter(root, directIo);
-        while ((e = tar.getNextEntry()) != null) {
-            Path p = root.resolve(e.getName()).normalize();
-            if (!p.startsWith(root) || p.equals(root) && !e.isDirectory()) {
-                throw new IOException("tar entry '" + e.getName() + "' points outside the data directory; refusing it");
-            }
-            if (e.isDirectory()) {
-                Files.createDirectories(p);
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
-            } else if (e.isFile()) {
-                Files.createDirectories(p.getParent());
-                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                long size = files.write(p, tar, crc, e.getSize());
-                crcs.put(e.getName(), new long[] {size, crc.getValue()});
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
-                written.accept(p);
-                n++;
-            } else {
-                throw new IOException("tar entry '" + e.getName() + "' is a link or special file; base backups with "
-                        + "tablespaces are not supported");
-            }
-        }
-        in.transferTo(OutputStream.nullOutputStream());
-        return n;
-    }
-
-    /**
-     * Checks the restored files against pg_basebackup's {@code backup_manifest}. The CRC-32C of
-     * every file was computed while it was written, so when the manifest uses CRC-32C (the
-     * default) the checksums are compared here and {@code pg_verifybackup --skip-checksums} checks
-     * the rest (manifest checksum, files present and sizes, WAL parses): one read of the data
-     * instead of two. Any other algorithm is left to a full {@code pg_verifybackup}.
-     */
-    private void verifyBackup(Path data, Map<String, long[]> crcs) throws IOException {
-        Path manifestFile = data.resolve("backup_manifest");
-        if (!Files.exists(manifestFile)) {
-            throw new IntegrityException(BaseBackupSource.STREAM, "backup_manifest in " + manifest.id(),
-                    "pg_basebackup's manifest", "none in the tar", null, manifest.id());
-        }
-        boolean inline = checkCrcs(manifestFile, crcs);
-        List<String> args = inline ? List.of("--quiet", "--skip-checksums", data.toString()) : List.of("--quiet", data.toString());
-        try (ToolProcess p = ToolProcess.start(tools.tool("pg_verifybackup"), args, null, null,
-                ProcessBuilder.Redirect.DISCARD)) {
-            int exit = p.waitFor();
-            if (exit != 0) {
-                throw new IntegrityException(BaseBackupSource.STREAM, "pg_verifybackup of " + manifest.id(),
-                        "exit 0", "exit " + exit + ": " + p.stderrTail().strip(), null, manifest.id());
-            }
-        }
-    }
-
-    /** Compares CRC-32Cs; returns false (check nothing) if the manifest uses another algorithm anywhere. */
-    private boolean checkCrcs(Path manifestFile, Map<String, long[]> crcs) throws IOException {
-        com.fasterxml.jackson.databind.JsonNode files = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(manifestFile.toFile()).path("Files");
-        for (com.fasterxml.jackson.databind.JsonNode f : files) {
-            if (!"CRC32C".equals(f.path("Checksum-Algorithm").asText()) || !f.has("Path")) {
-                return false;
-            }
-        }
-        for (com.fasterxml.jackson.databind.JsonNode f : files) {
-            String path = f.path("Path").asText();
-            long[] got = crcs.get(path);
-            if (got == null) {
-                continue; // pg_verifybackup reports a missing file
-            }
-            // PostgreSQL writes the CRC's bytes in memory (little-endian) order as hex
-            String hex = String.format("%08x", Integer.reverseBytes((int) got[1]));
-            if (got[0] != f.path("Size").asLong() || !hex.equalsIgnoreCase(f.path("Checksum").asText())) {
-                throw new IntegrityException(BaseBackupSource.STREAM, "file " + path + " of " + manifest.id(),
-                        f.path("Size").asLong() + " bytes, CRC-32C " + f.path("Checksum").asText() + " (backup_manifest)",
-                        got[0] + " bytes, CRC-32C " + hex, null, manifest.id());
-            }
-        }
-        return true;
     }
 
     private static void appendSettings(Path autoConf, Map<String, String> settings) throws IOException {

@@ -215,7 +215,7 @@ class PgBaseBackupIT {
         }
         Path data = Files.createDirectories(tmp.resolve("data"));
 
-        assertThatThrownBy(() -> PointInTimeRecovery.extract(new ByteArrayInputStream(bytes.toByteArray()), data))
+        assertThatThrownBy(() -> BaseBackupTar.extract(new ByteArrayInputStream(bytes.toByteArray()), data))
                 .hasMessageContaining("'../evil'").hasMessageContaining("outside the data directory");
         assertThat(tmp.resolve("evil")).doesNotExist();
     }

@@ -1,8 +1,8 @@
 package dev.backstop.postgres.physical;
 
 import dev.backstop.core.Fingerprints;
-import dev.backstop.postgres.PgFingerprints;
 import dev.backstop.postgres.PostgresInstance;
+import dev.backstop.postgres.logical.PgFingerprints;
 import java.sql.Connection;
 
 /** Fingerprints of one database in one REPEATABLE READ transaction, for tests. */

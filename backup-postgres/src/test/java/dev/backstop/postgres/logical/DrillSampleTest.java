@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -81,7 +81,7 @@ class DrillSampleTest {
                 "3370; 0 16390 TABLE DATA public orders app", "3371; 0 16400 TABLE DATA Odd Schema Mixed Case app",
                 "3372; 0 16410 TABLE DATA public audit app", "3373; 0 0 SEQUENCE SET public orders_id_seq app");
 
-        assertThat(PostgresRestore.withDataOnlyOf(list, Set.of("public.orders", "Odd Schema.Mixed Case"))).containsExactly(
+        assertThat(SpooledRestore.withDataOnlyOf(list, Set.of("public.orders", "Odd Schema.Mixed Case"))).containsExactly(
                 ";", "; Archive created at 2026-01-01", "215; 1259 16390 TABLE public orders app",
                 "3370; 0 16390 TABLE DATA public orders app", "3371; 0 16400 TABLE DATA Odd Schema Mixed Case app",
                 ";3372; 0 16410 TABLE DATA public audit app", "3373; 0 0 SEQUENCE SET public orders_id_seq app");

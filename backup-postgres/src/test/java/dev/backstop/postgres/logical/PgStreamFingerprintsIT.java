@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,6 +13,7 @@ import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.EphemeralPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;

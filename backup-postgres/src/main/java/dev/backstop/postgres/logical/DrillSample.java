@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Digest;

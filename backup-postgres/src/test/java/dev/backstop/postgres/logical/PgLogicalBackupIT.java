@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -13,6 +13,9 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.Shop;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

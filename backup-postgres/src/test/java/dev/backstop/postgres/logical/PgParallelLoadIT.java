@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +11,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.EphemeralPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +11,10 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PostgresInstance;
+import dev.backstop.postgres.PostgresProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;

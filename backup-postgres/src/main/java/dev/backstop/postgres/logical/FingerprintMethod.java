@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 /**
  * How {@link PgDumpSource} takes a backup's table fingerprints (the schema hash is always a

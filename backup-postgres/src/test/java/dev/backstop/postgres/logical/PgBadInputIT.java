@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -21,14 +21,18 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validators;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.Shop;
 import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

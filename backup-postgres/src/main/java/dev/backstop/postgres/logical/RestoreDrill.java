@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
@@ -7,6 +7,10 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
+import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.PostgresInstance;
+import dev.backstop.postgres.PostgresProvider;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.backstop.postgres;
+package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
@@ -7,33 +7,23 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.CopyHashTap;
 import dev.backstop.postgres.internal.CustomDump;
-import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.ServerFailures;
-import dev.backstop.postgres.internal.TarStreams;
-import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.stream.Stream;
 
 /**
  * A logical backup of one PostgreSQL database with {@code pg_dump}, consistent with proof.
@@ -72,14 +62,6 @@ import java.util.stream.Stream;
  * calling thread streams the dump.
  */
 public final class PgDumpSource implements CaptureSource {
-    /**
-     * Pins what pg_dump's COPY text depends on beyond the settings pg_dump makes itself (DateStyle
-     * ISO, IntervalStyle postgres, extra_float_digits 3, empty search_path): a client setting
-     * overrides the server's and the database's or role's defaults, so a drill can reproduce it.
-     */
-    private static final Map<String, String> STREAM_ENV = Map.of("PGTZ", "UTC", "PGCLIENTENCODING", "UTF8");
-    private static final String STREAM_OPTIONS = "-c TimeZone=UTC -c bytea_output=hex";
-
     private final PgEndpoint endpoint;
     private final String database;
     private final DumpFormat format;
@@ -89,6 +71,8 @@ public final class PgDumpSource implements CaptureSource {
     private final Path workDir;
     private final Executor executor;
     private final List<String> extraArgs;
+    private final PgDumpRun dumps;
+    private final FingerprintTasks tasks;
 
     private PgDumpSource(Builder b) {
         this.endpoint = b.endpoint;
@@ -100,6 +84,8 @@ public final class PgDumpSource implements CaptureSource {
         this.workDir = b.workDir;
         this.executor = b.executor;
         this.extraArgs = List.copyOf(b.extraArgs);
+        this.dumps = new PgDumpRun(endpoint, database, format, jobs, workDir, extraArgs);
+        this.tasks = new FingerprintTasks(database);
     }
 
     /** A source dumping {@code database} on {@code endpoint}. */
@@ -137,22 +123,22 @@ public final class PgDumpSource implements CaptureSource {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             c.setReadOnly(true);
-            Map<String, String> facts = facts(c);
+            Map<String, String> facts = SnapshotQueries.facts(c);
             int serverMajor = Integer.parseInt(facts.get("server_version_num")) / 10000;
             checkVersions(pgDump, dumpMajor, serverMajor, facts.get("server_version"));
-            Map<String, String> point = snapshot(c);
+            Map<String, String> point = SnapshotQueries.snapshot(c);
             FingerprintMethod method = effectiveMethod(facts.get("encoding"), dumpMajor);
             CompletableFuture<Fingerprints> server = method == FingerprintMethod.SERVER
-                    ? CompletableFuture.supplyAsync(() -> fingerprintsOf(c), executor)
+                    ? CompletableFuture.supplyAsync(() -> tasks.fingerprintsOf(c), executor)
                     : CompletableFuture.completedFuture(null);
             CompletableFuture<PgFingerprints.StreamPlan> plan = method == FingerprintMethod.STREAM
-                    ? CompletableFuture.supplyAsync(() -> planOf(c), executor)
+                    ? CompletableFuture.supplyAsync(() -> tasks.planOf(c), executor)
                     : CompletableFuture.completedFuture(null);
             Map<String, CopyHashTap.Table> hashed = null;
             Map<String, CopyHashTap.SequencePosition> sequences = Map.of();
             String streamFailure = null;
             try (CopyHashTap tap = method == FingerprintMethod.STREAM ? new CopyHashTap(256 * 1024, 8, database) : null) {
-                dump(pgDump, point.get("snapshot_id"), streams, tap);
+                dumps.dump(pgDump, point.get("snapshot_id"), streams, tap);
                 if (tap != null) {
                     try {
                         hashed = tap.finish();
@@ -165,13 +151,13 @@ public final class PgDumpSource implements CaptureSource {
                 }
             } catch (IOException | RuntimeException e) {
                 // stop a fingerprint scan still running on the shared connection, then let it finish failing
-                abortQuietly(c);
-                awaitQuietly(server);
-                awaitQuietly(plan);
+                tasks.abortQuietly(c);
+                FingerprintTasks.awaitQuietly(server);
+                FingerprintTasks.awaitQuietly(plan);
                 throw e;
             }
-            Fingerprints fp = join(server);
-            PgFingerprints.StreamPlan streamPlan = join(plan);
+            Fingerprints fp = tasks.join(server);
+            PgFingerprints.StreamPlan streamPlan = tasks.join(plan);
             if (streamPlan != null) {
                 // still inside the snapshot's transaction: a dump that could not be hashed is scanned instead
                 fp = hashed != null ? PgFingerprints.withStream(streamPlan, hashed, sequences) : PgFingerprints.withoutStream(c, streamPlan);
@@ -222,171 +208,6 @@ public final class PgDumpSource implements CaptureSource {
             throw new CaptureFailedException(pgDump + " is PostgreSQL " + dumpMajor + " but the server is " + serverVersion
                     + "; pg_dump must be the server's major version or newer: configure PgTools.in(<bin dir of PostgreSQL "
                     + serverMajor + " or newer>)", null, null, null);
-        }
-    }
-
-    private static Map<String, String> facts(Connection c) throws SQLException {
-        Map<String, String> out = new LinkedHashMap<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT current_setting('server_version_num'), current_setting('server_version'), "
-                        + "pg_catalog.pg_database_size(pg_catalog.current_database()), "
-                        + "pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
-                        + "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()")) {
-            rs.next();
-            out.put("server_version_num", rs.getString(1));
-            out.put("server_version", rs.getString(2).split(" ")[0]);
-            out.put("database_size", rs.getString(3));
-            out.put("encoding", rs.getString(4));
-            out.put("lc_collate", rs.getString(5));
-            out.put("lc_ctype", rs.getString(6));
-        }
-        return out;
-    }
-
-    /** Exports the transaction's snapshot and records where in history it stands. */
-    private static Map<String, String> snapshot(Connection c) throws SQLException {
-        Map<String, String> out = new LinkedHashMap<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.pg_current_snapshot()::text, "
-                        + "CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn() "
-                        + "ELSE pg_catalog.pg_current_wal_lsn() END::text, "
-                        + "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")) {
-            rs.next();
-            out.put("snapshot_id", rs.getString(1));
-            out.put("snapshot", rs.getString(2));
-            out.put("lsn", rs.getString(3));
-            out.put("timestamp", rs.getString(4));
-        }
-        return out;
-    }
-
-    private static Map<String, String> streamEnv() {
-        Map<String, String> env = new LinkedHashMap<>(STREAM_ENV);
-        String given = System.getenv("PGOPTIONS");
-        // later options win, so the user's own stay in force except where they would break the hash
-        env.put("PGOPTIONS", given == null || given.isBlank() ? STREAM_OPTIONS : given + " " + STREAM_OPTIONS);
-        return env;
-    }
-
-    private void dump(Path pgDump, String snapshotId, Streams streams, CopyHashTap tap) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--format=" + format.flag(), "--snapshot=" + snapshotId,
-                "--dbname=" + database));
-        if (format != DumpFormat.PLAIN) {
-            args.add("--compress=0");
-        }
-        args.addAll(extraArgs);
-        if (format == DumpFormat.DIRECTORY) {
-            dumpDirectory(pgDump, args, streams);
-            return;
-        }
-        try (ToolProcess p = ToolProcess.startWith(pgDump, args, endpoint, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")),
-                ProcessBuilder.Redirect.PIPE, tap == null ? Map.of() : streamEnv())) {
-            long bytes = 0;
-            // read ahead on another thread: pg_dump keeps dumping while this thread compresses
-            try (OutputStream out = streams.open(format.streamName());
-                 InputStream in = ReadAhead.ofPipe(p.stdout(), 256 * 1024, 16, "pg_dump")) {
-                byte[] buf = new byte[256 * 1024];
-                int n;
-                while ((n = in.read(buf)) >= 0) {
-                    if (tap != null) {
-                        // a copy into the tap's pool: the hashing runs on its own thread
-                        tap.write(buf, 0, n);
-                    }
-                    out.write(buf, 0, n);
-                    bytes += n;
-                }
-            }
-            int exit = p.waitFor();
-            if (exit != 0) {
-                String stderr = p.stderrTail();
-                throw new CaptureFailedException("pg_dump of database '" + database + "' failed after " + bytes + " bytes",
-                        exit, stderr, null, ServerFailures.retryable(stderr));
-            }
-        }
-    }
-
-    private void dumpDirectory(Path pgDump, List<String> args, Streams streams) throws IOException {
-        Path tmp = Files.createTempDirectory(workDir, "backstop-pgdump-");
-        try {
-            Path dir = tmp.resolve("dump");
-            args.add("--jobs=" + jobs);
-            args.add("--file=" + dir);
-            try (ToolProcess p = ToolProcess.start(pgDump, args, endpoint, null, ProcessBuilder.Redirect.DISCARD)) {
-                int exit = p.waitFor();
-                if (exit != 0) {
-                    String stderr = p.stderrTail();
-                    throw new CaptureFailedException("pg_dump -Fd -j " + jobs + " of database '" + database + "' failed", exit,
-                            stderr, null, ServerFailures.retryable(stderr));
-                }
-            }
-            try (OutputStream out = streams.open(format.streamName())) {
-                TarStreams.write(dir, out);
-            }
-        } finally {
-            deleteTree(tmp);
-        }
-    }
-
-    private Fingerprints fingerprintsOf(Connection c) {
-        try {
-            return PgFingerprints.compute(c);
-        } catch (SQLException e) {
-            throw new IllegalStateException("fingerprints of database '" + database + "' failed: " + e.getMessage()
-                    + " (SQLSTATE " + e.getSQLState() + ")", e);
-        }
-    }
-
-    private PgFingerprints.StreamPlan planOf(Connection c) {
-        try {
-            return PgFingerprints.planStream(c);
-        } catch (SQLException e) {
-            throw new IllegalStateException("fingerprints of database '" + database + "' failed: " + e.getMessage()
-                    + " (SQLSTATE " + e.getSQLState() + ")", e);
-        }
-    }
-
-    private <T> T join(CompletableFuture<T> f) throws CaptureFailedException {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            throw new CaptureFailedException(e.getCause().getMessage(), null, null, e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CaptureFailedException("interrupted while fingerprinting database '" + database + "'", null, null, e);
-        }
-    }
-
-    private void abortQuietly(Connection c) {
-        try {
-            c.abort(Runnable::run);
-        } catch (SQLException | RuntimeException ignored) {
-            // the capture already failed; closing is all that is left to do
-        }
-    }
-
-    /** Waits for a fingerprint run to leave the shared connection before it is closed. */
-    private static void awaitQuietly(CompletableFuture<?> f) {
-        try {
-            f.exceptionally(t -> null).get();
-        } catch (Exception ignored) {
-            // the capture already failed; this only orders the connection's close
-        }
-    }
-
-    static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: temporary data under the work directory
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 
