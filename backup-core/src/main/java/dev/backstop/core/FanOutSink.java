@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -58,15 +59,12 @@ public final class FanOutSink implements Sink, IncompleteWrites {
 
     /** The backup an object belongs to, or the key itself for objects outside a backup (logs). */
     private static String unitOf(String key) {
-        if (key.startsWith(Repository.BACKUPS)) {
-            String rest = key.substring(Repository.BACKUPS.length());
+        if (key.startsWith(RepositoryLayout.BACKUPS)) {
+            String rest = key.substring(RepositoryLayout.BACKUPS.length());
             int slash = rest.indexOf('/');
             return slash < 0 ? rest : rest.substring(0, slash);
         }
-        if (key.startsWith(Repository.KEYS) && key.endsWith(".dek")) {
-            return key.substring(Repository.KEYS.length(), key.length() - 4);
-        }
-        return key;
+        return RepositoryLayout.wrappedKeyName(key).orElse(key);
     }
 
     @Override

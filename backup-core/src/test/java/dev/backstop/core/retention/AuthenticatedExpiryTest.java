@@ -3,6 +3,7 @@ package dev.backstop.core.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.BackupType;
@@ -130,7 +131,7 @@ class AuthenticatedExpiryTest {
                 e -> assertThat(e.key()).isEqualTo(forged));
         Files.delete(sink.pathOf(forged));
 
-        String journal = Expiry.JOURNALS + "20261101T000000.000Z-forged";
+        String journal = RepositoryLayout.EXPIRY_JOURNALS + "20261101T000000.000Z-forged";
         Files.createDirectories(sink.pathOf(journal).getParent());
         Files.writeString(sink.pathOf(journal), "{\n  \"formatVersion\" : 1,\n  \"backups\" : [ \""
                 + all.get(5).id().value() + "\" ]\n}\n", StandardCharsets.UTF_8);

@@ -3,6 +3,7 @@ package dev.backstop.core.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
@@ -145,7 +146,7 @@ class ExpiryTest {
             expiry.run();
             assertThat(ids(repo)).containsExactlyElementsOf(plan.kept());
             assertNoLeftovers(repo);
-            assertThat(sink.list(Expiry.JOURNALS)).isEmpty();
+            assertThat(sink.list(RepositoryLayout.EXPIRY_JOURNALS)).isEmpty();
             assertThat(expiry.plan().isEmpty()).isTrue();
             if (!killed) {
                 maxDeletes = n;
