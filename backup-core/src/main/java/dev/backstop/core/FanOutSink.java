@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -130,12 +131,7 @@ public final class FanOutSink implements Sink, IncompleteWrites {
             this.main = main;
             this.copies = copies;
             this.unit = unit;
-            this.stream = new OutputStream() {
-                @Override
-                public void write(int b) throws IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                }
-
+            this.stream = new BulkOutputStream() {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     main.stream().write(b, off, len);

@@ -5,6 +5,7 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.postgres.internal.AfterData;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
@@ -223,7 +224,7 @@ public final class PostgresRestore {
     private long fetch(Manifest m, DumpFormat format, Path input) throws IOException {
         // three threads: Restore's decode thread (read, stored digest, AEAD), the read-ahead thread
         // (zstd, plaintext digest) and this one (writing the spool)
-        try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+        try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
             if (format != DumpFormat.DIRECTORY) {
                 try (OutputStream out = Files.newOutputStream(input)) {
                     return in.transferTo(out);
@@ -254,7 +255,7 @@ public final class PostgresRestore {
             Duration fetched;
             long bytes;
             int sessions = 1;
-            try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+            try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
                 long headBytes = 0;
                 boolean split = false;
                 CustomDump toc = null;
@@ -616,7 +617,7 @@ public final class PostgresRestore {
      * Counts the bytes read through it and, if given a copy stream, writes them there too (the head
      * of a dump, kept); never closes the stream it reads.
      */
-    private static final class CountingInput extends java.io.FilterInputStream {
+    private static final class CountingInput extends ForwardingInputStream {
         private final OutputStream copy;
         long count;
 
@@ -627,12 +628,6 @@ public final class PostgresRestore {
         CountingInput(InputStream in, OutputStream copy) {
             super(in);
             this.copy = copy;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
