@@ -3,7 +3,6 @@ package dev.backstop.core.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.BackupType;
@@ -19,6 +18,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,6 @@ package dev.backstop.core.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
@@ -22,6 +21,7 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
