@@ -19,6 +19,9 @@ module dev.backstop.core {
     exports dev.backstop.core.source;
     exports dev.backstop.core.retention;
     exports dev.backstop.core.report;
+    // implementation shared with the engine and storage modules, not API
+    exports dev.backstop.core.internal.stream to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql;
+    exports dev.backstop.core.internal.layout to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql, dev.backstop.cli;
     // ReportJson binds the report records reflectively
     opens dev.backstop.core.report to com.fasterxml.jackson.databind;
 }

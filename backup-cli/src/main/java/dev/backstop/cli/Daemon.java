@@ -6,14 +6,13 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Schedule;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,10 +49,9 @@ import org.slf4j.LoggerFactory;
 public final class Daemon implements AutoCloseable {
     /** How long tick leases are kept before a later winner deletes them. */
     public static final Duration LEASE_KEPT = Duration.ofDays(7);
-    static final String PREFIX = "schedule/";
+    static final String PREFIX = RepositoryLayout.SCHEDULE;
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
     private static final Pattern JOB_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
-    private static final DateTimeFormatter TICK = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /** What became of one job's tick. */
     public enum Outcome {
@@ -196,7 +194,8 @@ public final class Daemon implements AutoCloseable {
         String key = leaseKey(job.name(), tick);
         try (Sink.Upload up = sink.create(key, ObjectKind.LOCK)) {
             try (OutputStream out = up.stream()) {
-                out.write(("holder=" + holder + "\nclaimedAt=" + clock.instant() + "\n").getBytes(StandardCharsets.UTF_8));
+                // never read back (its existence is the claim); versioned like every stored object
+                out.write(("formatVersion=1\nholder=" + holder + "\nclaimedAt=" + clock.instant() + "\n").getBytes(StandardCharsets.UTF_8));
             }
             up.commit();
         } catch (ObjectExistsException e) {
@@ -209,13 +208,13 @@ public final class Daemon implements AutoCloseable {
     }
 
     static String leaseKey(String job, Instant tick) {
-        return PREFIX + job + "/" + TICK.format(tick);
+        return RepositoryLayout.tickLeaseKey(job, tick);
     }
 
     private void cleanupBefore(String job, Instant cutoff) {
         String oldest = leaseKey(job, cutoff);
         try {
-            for (ObjectInfo o : sink.list(PREFIX + job + "/")) {
+            for (ObjectInfo o : sink.list(RepositoryLayout.tickLeasePrefix(job))) {
                 // the names sort as the ticks do
                 if (o.key().compareTo(oldest) < 0) {
                     sink.delete(o.key());

@@ -3,6 +3,8 @@ package dev.backstop.core;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.internal.layout.FormatVersion;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -11,9 +13,6 @@ import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,12 +48,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class AuditLog {
     /** Where entries live. */
-    public static final String PREFIX = "audit/";
+    public static final String PREFIX = RepositoryLayout.AUDIT;
+
+    /** The entry format this code writes and reads. */
+    static final int FORMAT_VERSION = 1;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
-    private static final DateTimeFormatter MONTH = DateTimeFormatter.ofPattern("yyyy/MM").withZone(ZoneOffset.UTC);
     private static final String OWNER = "audit";
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
 
@@ -123,10 +122,9 @@ public final class AuditLog {
         Entry e = new Entry(at, action, subject, detail, host, osUser, principal);
         byte[] suffix = new byte[6];
         random.nextBytes(suffix);
-        String key = PREFIX + MONTH.format(e.at()) + "/" + STAMP.format(e.at()) + "-" + HexFormat.of().formatHex(suffix)
-                + ".json";
+        String key = RepositoryLayout.auditKey(e.at(), HexFormat.of().formatHex(suffix));
         ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 1);
+        n.put(FormatVersion.FIELD, FORMAT_VERSION);
         n.put("at", e.at().toString());
         n.put("action", e.action().name());
         n.put("subject", e.subject());
@@ -152,7 +150,7 @@ public final class AuditLog {
         try {
             for (ObjectInfo o : repository.sink().list(PREFIX)) {
                 try {
-                    Entry e = parse(repository.readRecord(o.key(), OWNER, "audit entry"));
+                    Entry e = parse(repository.readRecord(o.key(), OWNER, "audit entry"), o.key());
                     if (!e.at().isBefore(from) && e.at().isBefore(to)) {
                         entries.add(e);
                     }
@@ -189,13 +187,7 @@ public final class AuditLog {
 
     /** The time in an entry's name, or null for a name the audit log did not write (left alone). */
     private static Instant writtenAt(String key) {
-        String name = key.substring(key.lastIndexOf('/') + 1);
-        int dash = name.indexOf('-');
-        try {
-            return dash < 0 ? null : Instant.from(STAMP.parse(name.substring(0, dash)));
-        } catch (DateTimeParseException e) {
-            return null;
-        }
+        return RepositoryLayout.auditInstant(key).orElse(null);
     }
 
     /**
@@ -242,11 +234,13 @@ public final class AuditLog {
         }
     }
 
-    private static Entry parse(byte[] json) throws IOException {
+    /** Reads an entry; one without a {@code formatVersion} is format 1, a newer one is refused naming it. */
+    private static Entry parse(byte[] json, String key) throws IOException {
         JsonNode n = JSON.readTree(json);
-        if (n == null || n.path("formatVersion").asInt() != 1) {
-            throw new IllegalArgumentException("not an audit entry of formatVersion 1");
+        if (n == null || !n.isObject()) {
+            throw new IllegalArgumentException("not an audit entry: no JSON object");
         }
+        FormatVersion.of(n, key, "audit entry", FORMAT_VERSION, null);
         return new Entry(Instant.parse(text(n, "at")), Action.valueOf(text(n, "action")), text(n, "subject"),
                 text(n, "detail"), text(n, "host"), text(n, "osUser"), text(n, "principal"));
     }

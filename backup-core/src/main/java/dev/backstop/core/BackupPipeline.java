@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.stream.PipelinedOutputStream;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

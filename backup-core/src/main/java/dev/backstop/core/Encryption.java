@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -80,12 +81,12 @@ public final class Encryption {
         List<BackupId> done = new ArrayList<>();
         try {
             MetadataKey.rewrap(keyed, kek);
-            for (ObjectInfo o : keyed.sink().list(Repository.KEYS)) {
-                String name = o.key().substring(Repository.KEYS.length());
-                if (!name.endsWith(".dek")) {
+            for (ObjectInfo o : keyed.sink().list(RepositoryLayout.KEYS)) {
+                Optional<String> name = RepositoryLayout.wrappedKeyName(o.key());
+                if (name.isEmpty()) {
                     continue;
                 }
-                String stem = name.substring(0, name.length() - 4);
+                String stem = name.get();
                 if (stem.contains("/")) {
                     rewrapArchiveKey(keyed, stem);
                     continue;
@@ -112,13 +113,13 @@ public final class Encryption {
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "could not re-wrap with " + kek.id() + ": " + e, e);
         } catch (IOException e) {
-            throw StorageException.of(Repository.KEYS, "could not re-wrap data keys: " + e, e, null);
+            throw StorageException.of(RepositoryLayout.KEYS, "could not re-wrap data keys: " + e, e, null);
         }
         return done;
     }
 
     private void rewrapArchiveKey(Repository keyed, String name) throws IOException, GeneralSecurityException {
-        String key = Repository.KEYS + name + ".dek";
+        String key = RepositoryLayout.wrappedKey(name);
         JsonNode n = JSON.readTree(keyed.readRecord(key, name, "archive key record"));
         if (kek.id().equals(n.path("kekId").asText())) {
             return;
@@ -142,7 +143,7 @@ public final class Encryption {
      */
     public byte[] storeArchiveKey(Repository repository, String name, byte[] context, byte[] material) {
         requireArchiveName(name);
-        String key = Repository.KEYS + name + ".dek";
+        String key = RepositoryLayout.wrappedKey(name);
         try {
             byte[] wrapped = kek.wrap(material, context);
             keyed(repository).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
@@ -163,7 +164,7 @@ public final class Encryption {
      */
     public Optional<byte[]> unwrapArchiveKey(Repository repository, String name, byte[] context) {
         requireArchiveName(name);
-        String key = Repository.KEYS + name + ".dek";
+        String key = RepositoryLayout.wrappedKey(name);
         JsonNode n;
         try {
             n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
@@ -246,7 +247,7 @@ public final class Encryption {
             manifests = keyless.catalog().list();
             refused.addAll(keyless.catalog().damaged());
         } catch (IOException e) {
-            throw StorageException.of(Repository.BACKUPS, "could not list manifests: " + e, e, null);
+            throw StorageException.of(RepositoryLayout.BACKUPS, "could not list manifests: " + e, e, null);
         }
         for (Manifest m : manifests) {
             String key = Repository.manifestKey(m.id());

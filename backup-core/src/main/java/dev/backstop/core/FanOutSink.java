@@ -1,5 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -58,15 +60,12 @@ public final class FanOutSink implements Sink, IncompleteWrites {
 
     /** The backup an object belongs to, or the key itself for objects outside a backup (logs). */
     private static String unitOf(String key) {
-        if (key.startsWith(Repository.BACKUPS)) {
-            String rest = key.substring(Repository.BACKUPS.length());
+        if (key.startsWith(RepositoryLayout.BACKUPS)) {
+            String rest = key.substring(RepositoryLayout.BACKUPS.length());
             int slash = rest.indexOf('/');
             return slash < 0 ? rest : rest.substring(0, slash);
         }
-        if (key.startsWith(Repository.KEYS) && key.endsWith(".dek")) {
-            return key.substring(Repository.KEYS.length(), key.length() - 4);
-        }
-        return key;
+        return RepositoryLayout.wrappedKeyName(key).orElse(key);
     }
 
     @Override
@@ -132,12 +131,7 @@ public final class FanOutSink implements Sink, IncompleteWrites {
             this.main = main;
             this.copies = copies;
             this.unit = unit;
-            this.stream = new OutputStream() {
-                @Override
-                public void write(int b) throws IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                }
-
+            this.stream = new BulkOutputStream() {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     main.stream().write(b, off, len);

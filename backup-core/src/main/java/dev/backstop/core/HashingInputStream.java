@@ -1,6 +1,6 @@
 package dev.backstop.core;
 
-import java.io.FilterInputStream;
+import dev.backstop.core.internal.stream.ForwardingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -10,7 +10,7 @@ import java.security.MessageDigest;
  * digest the moment the underlying stream ends: the reader sees an {@link IntegrityException}
  * instead of end-of-stream when anything differs.
  */
-final class HashingInputStream extends FilterInputStream {
+final class HashingInputStream extends ForwardingInputStream {
     private final MessageDigest sha = Digest.newSha256();
     private final String key;
     private final String what;
@@ -27,13 +27,6 @@ final class HashingInputStream extends FilterInputStream {
         this.expectedSize = expectedSize;
         this.expected = expected;
         this.backupId = backupId;
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override

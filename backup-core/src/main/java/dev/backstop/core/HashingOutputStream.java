@@ -1,12 +1,12 @@
 package dev.backstop.core;
 
-import java.io.FilterOutputStream;
+import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.MessageDigest;
 
 /** Passes bytes through while counting them and feeding a SHA-256; read the result after close. */
-final class HashingOutputStream extends FilterOutputStream {
+final class HashingOutputStream extends ForwardingOutputStream {
     private final MessageDigest sha = Digest.newSha256();
     private long count;
     private Digest digest;

@@ -3,6 +3,7 @@ package dev.backstop.core;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class MetadataKey {
     /** Where the wrapped metadata key is stored. */
-    public static final String OBJECT = "keys/metadata.key";
+    public static final String OBJECT = RepositoryLayout.METADATA_KEY;
     /** The record format this code writes and reads. */
     public static final int FORMAT_VERSION = 1;
     static final String ALGORITHM = "HMAC-SHA256";

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -7,8 +8,6 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,8 +15,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Copies backups from a primary {@link Repository} to replicas (other buckets, regions or
@@ -50,9 +47,6 @@ import java.util.regex.Pattern;
  * <p><b>Threading.</b> Immutable; safe for concurrent use on different backups.
  */
 public final class Replication {
-    private static final String REPLICAS = "/replicas/";
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
     private static final int BUFFER = 256 * 1024;
 
     /** A named replica repository. */
@@ -116,16 +110,11 @@ public final class Replication {
      * verify>.json}), so a record that cannot be parsed still names its replica.
      */
     static Set<String> recordedReplicas(Repository primary, BackupId id) {
-        String prefix = Repository.BACKUPS + id.value() + REPLICAS;
+        String prefix = RepositoryLayout.replicasPrefix(id);
         Set<String> out = new TreeSet<>();
-        Pattern name = Pattern.compile(
-                "\\d{8}T\\d{6}\\.\\d{3}Z-([A-Za-z0-9._-]{1,64})-(copy|verify)\\.json");
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
-                Matcher m = name.matcher(o.key().substring(prefix.length()));
-                if (m.matches()) {
-                    out.add(m.group(1));
-                }
+                RepositoryLayout.replicaOf(o.key(), id).ifPresent(out::add);
             }
         } catch (IOException e) {
             throw StorageException.of(prefix, "could not list replica records: " + e, e, id);
@@ -269,7 +258,7 @@ public final class Replication {
 
     /** The newest copy or verify record per replica for a backup, as stored on the primary. */
     public Map<String, ValidationResult> status(BackupId id) {
-        String prefix = Repository.BACKUPS + id.value() + REPLICAS;
+        String prefix = RepositoryLayout.replicasPrefix(id);
         Map<String, ValidationResult> out = new LinkedHashMap<>();
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
@@ -452,7 +441,7 @@ public final class Replication {
         measured.put("bytesCopied", Long.toString(o.bytesCopied()));
         ValidationResult r = new ValidationResult(o.backupId(), "replica:" + o.replica() + ":" + what, now, Duration.ZERO,
                 o.findings(), measured);
-        String key = Repository.BACKUPS + o.backupId().value() + REPLICAS + STAMP.format(now) + "-" + o.replica() + "-" + what + ".json";
+        String key = RepositoryLayout.replicaRecordKey(o.backupId(), now, o.replica(), what);
         try {
             primary.putRecord(key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {

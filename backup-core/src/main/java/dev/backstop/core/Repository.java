@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,8 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +27,10 @@ import java.util.Set;
  *   keys/metadata.key                       the wrapped metadata-authentication key
  * </pre>
  *
+ * <p>The complete layout (locks, holds, journals, the audit log, log archives) is described in
+ * the repository format documentation; {@link #manifestKey}, {@link #dataKey} and {@link
+ * #dataKeyObject} give the keys a caller may need to find a backup's objects.
+ *
  * <p><b>Keyless and keyed views.</b> {@link #on} and {@link #filesystem} give a keyless view:
  * manifests are checked against their own checksum and their location (a manifest stored under
  * another backup's id is reported damaged), which catches accidents but not an attacker with
@@ -45,13 +48,10 @@ import java.util.Set;
  * <p>Thread-safe when the sink is. Does not own the sink: closing is the caller's business.
  */
 public final class Repository {
-    static final String BACKUPS = "backups/";
-    static final String KEYS = "keys/";
-    static final String MANIFEST = "manifest.json";
-    /** The names a backup's data streams may have ({@link CaptureSource.Streams#open}); {@link #MANIFEST} is one too. */
-    static final String STREAM_NAME = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+    // names the encoding chain in this package reads; RepositoryLayout owns them
+    static final String BACKUPS = RepositoryLayout.BACKUPS;
+    static final String MANIFEST = RepositoryLayout.MANIFEST;
+    static final String STREAM_NAME = RepositoryLayout.STREAM_NAME.pattern();
 
     private final Sink sink;
     private final Catalog catalog;
@@ -174,18 +174,25 @@ public final class Repository {
         return catalog;
     }
 
-    /** Where the data stream {@code name} of backup {@code id} is stored. */
+    /**
+     * Where the data stream {@code name} of backup {@code id} is stored; an empty {@code name}
+     * gives the directory of the backup's objects ({@code backups/<id>/}).
+     *
+     * @throws IllegalArgumentException if {@code name} is neither empty nor a name a data stream
+     *     may have (reserved names such as {@code manifest.json} and {@code validations} included)
+     */
     public static String dataKey(BackupId id, String name) {
-        return BACKUPS + id.value() + "/" + name;
+        return name.isEmpty() ? RepositoryLayout.backupPrefix(id) : RepositoryLayout.dataKey(id, name);
     }
 
+    /** Where the manifest of backup {@code id} is stored. */
     public static String manifestKey(BackupId id) {
-        return BACKUPS + id.value() + "/" + MANIFEST;
+        return RepositoryLayout.manifestKey(id);
     }
 
     /** Where the wrapped data key of backup {@code id} is stored. */
     public static String dataKeyObject(BackupId id) {
-        return KEYS + id.value() + ".dek";
+        return RepositoryLayout.dataKeyObject(id);
     }
 
     /**
@@ -194,8 +201,7 @@ public final class Repository {
      * #KEYLESS_CHECK}): a check that needs no key proves nothing a KEK holder vouches for.
      */
     public void recordValidation(ValidationResult result) {
-        String key = BACKUPS + result.backupId().value() + "/validations/" + STAMP.format(result.finishedAt()) + "-"
-                + result.validator().replaceAll("[^A-Za-z0-9._-]", "_") + ".json";
+        String key = RepositoryLayout.validationKey(result.backupId(), result.finishedAt(), result.validator());
         try {
             byte[] json = ManifestFormat.writeValidation(result);
             if (KEYLESS_CHECK.equals(result.validator())) {
@@ -217,7 +223,7 @@ public final class Repository {
      * {@link IntegrityException} naming it; records without a tag (keyless checks) are left out.
      */
     public List<ValidationResult> validations(BackupId id) {
-        String prefix = BACKUPS + id.value() + "/validations/";
+        String prefix = RepositoryLayout.validationsPrefix(id);
         try {
             List<ValidationResult> out = new ArrayList<>();
             for (ObjectInfo o : sink.list(prefix)) {
@@ -251,7 +257,7 @@ public final class Repository {
         List<ValidationResult> all;
         if (kek == null && MetadataKey.exists(this)) {
             all = new ArrayList<>();
-            String prefix = BACKUPS + id.value() + "/validations/";
+            String prefix = RepositoryLayout.validationsPrefix(id);
             try {
                 for (ObjectInfo o : sink.list(prefix)) {
                     MetadataKey.Sealed sealed = MetadataKey.unseal(readSmall(o.key()));
@@ -305,8 +311,9 @@ public final class Repository {
             List<ObjectInfo> backups = sink.list(BACKUPS);
             Set<String> live = new HashSet<>();
             for (ObjectInfo o : backups) {
-                if (o.key().endsWith("/" + MANIFEST) && BackupId.isValid(backupDirOf(o.key()))) {
-                    live.add(backupDirOf(o.key()));
+                Optional<BackupId> id = RepositoryLayout.backupOf(o.key());
+                if (id.isPresent() && o.key().equals(RepositoryLayout.manifestKey(id.get()))) {
+                    live.add(id.get().value());
                 }
             }
             // a manifest that cannot be admitted (moved, copied, edited) still names backups whose
@@ -315,18 +322,18 @@ public final class Repository {
             List<ObjectInfo> objects = new ArrayList<>();
             List<ObjectInfo> foreign = new ArrayList<>();
             for (ObjectInfo o : backups) {
-                if (!isBackupObjectName(o.key())) {
+                if (!RepositoryLayout.isBackupObject(o.key())) {
                     foreign.add(o);
-                } else if (!live.contains(backupDirOf(o.key())) && o.lastModified().isBefore(cutoff)) {
+                } else if (!live.contains(RepositoryLayout.backupOf(o.key()).orElseThrow().value())
+                        && o.lastModified().isBefore(cutoff)) {
                     objects.add(o);
                 }
             }
-            for (ObjectInfo o : sink.list(KEYS)) {
-                String name = o.key().substring(KEYS.length());
-                if (name.equals(MetadataKey.OBJECT.substring(KEYS.length())) || name.startsWith("wal/")) {
+            for (ObjectInfo o : sink.list(RepositoryLayout.KEYS)) {
+                if (o.key().equals(RepositoryLayout.METADATA_KEY) || o.key().startsWith(RepositoryLayout.LOG_KEYS)) {
                     continue; // the metadata key and log-archive keys belong to the repository, not to one backup
                 }
-                String id = name.endsWith(".dek") ? name.substring(0, name.length() - 4) : "";
+                String id = RepositoryLayout.wrappedKeyName(o.key()).orElse("");
                 if (!BackupId.isValid(id)) {
                     foreign.add(o);
                 } else if (!live.contains(id) && o.lastModified().isBefore(cutoff)) {
@@ -375,26 +382,6 @@ public final class Repository {
             }
         }
         return found;
-    }
-
-    /**
-     * Whether Backstop writes objects under this key below {@code backups/}: the manifest, a data
-     * stream, a validation or replica record of a backup id.
-     */
-    private static boolean isBackupObjectName(String key) {
-        String rest = key.substring(BACKUPS.length());
-        int slash = rest.indexOf('/');
-        if (slash < 0 || !BackupId.isValid(rest.substring(0, slash))) {
-            return false;
-        }
-        String inside = rest.substring(slash + 1);
-        return inside.matches(STREAM_NAME) || inside.matches("(validations|replicas)/[A-Za-z0-9._-]+\\.json");
-    }
-
-    private static String backupDirOf(String key) {
-        String rest = key.substring(BACKUPS.length());
-        int slash = rest.indexOf('/');
-        return slash < 0 ? rest : rest.substring(0, slash);
     }
 
     void putSmall(String key, ObjectKind kind, byte[] bytes) throws IOException {

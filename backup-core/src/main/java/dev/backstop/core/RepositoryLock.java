@@ -1,5 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.FormatVersion;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -10,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -41,7 +42,8 @@ import java.util.regex.Pattern;
  * <p><b>Threading.</b> The lock is thread-safe; one {@link Lease} is used by one thread at a time.
  */
 public final class RepositoryLock {
-    private static final String PREFIX = "locks/";
+    /** The lease format this code writes and reads; leases without a version are format 1. */
+    static final int FORMAT_VERSION = 1;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final int ATTEMPTS = 3;
 
@@ -122,21 +124,21 @@ public final class RepositoryLock {
     }
 
     private String keyPrefix() {
-        return PREFIX + name + "/";
+        return RepositoryLayout.lockPrefix(name);
     }
 
     private String key(long seq) {
-        return keyPrefix() + String.format(Locale.ROOT, "%019d", seq);
+        return RepositoryLayout.leaseKey(name, seq);
     }
 
     private Optional<Record> newest() throws IOException {
         List<ObjectInfo> all = sink.list(keyPrefix());
         for (int i = all.size() - 1; i >= 0; i--) {
             String k = all.get(i).key();
-            String tail = k.substring(keyPrefix().length());
-            if (tail.matches("\\d{19}")) {
+            Optional<Long> seq = RepositoryLayout.leaseSequence(k);
+            if (seq.isPresent()) {
                 try (InputStream in = sink.open(k)) {
-                    return Optional.of(Record.parse(Long.parseLong(tail), new String(in.readNBytes(4096), StandardCharsets.UTF_8), k));
+                    return Optional.of(Record.parse(seq.get(), new String(in.readNBytes(4096), StandardCharsets.UTF_8), k));
                 }
             }
         }
@@ -149,25 +151,23 @@ public final class RepositoryLock {
      */
     static List<String> liveLeases(Sink sink, Instant now) throws IOException {
         Map<String, ObjectInfo> newest = new TreeMap<>();
-        for (ObjectInfo o : sink.list(PREFIX)) {
-            String rest = o.key().substring(PREFIX.length());
-            int slash = rest.indexOf('/');
-            if (slash > 0 && rest.substring(slash + 1).matches("\\d{19}")) {
+        for (ObjectInfo o : sink.list(RepositoryLayout.LOCKS)) {
+            if (RepositoryLayout.leaseSequence(o.key()).isPresent()) {
                 // keys sort by sequence number, so the last one per lock is its newest lease
-                newest.put(rest.substring(0, slash), o);
+                newest.put(RepositoryLayout.leaseLock(o.key()), o);
             }
         }
         List<String> out = new ArrayList<>();
         for (ObjectInfo o : newest.values()) {
             try (InputStream in = sink.open(o.key())) {
-                String tail = o.key().substring(o.key().lastIndexOf('/') + 1);
-                Record r = Record.parse(Long.parseLong(tail), new String(in.readNBytes(4096), StandardCharsets.UTF_8), o.key());
+                long seq = RepositoryLayout.leaseSequence(o.key()).orElseThrow();
+                Record r = Record.parse(seq, new String(in.readNBytes(4096), StandardCharsets.UTF_8), o.key());
                 if (r.liveAt(now)) {
                     out.add(o.key() + ": " + r);
                 }
             } catch (NoSuchFileException gone) {
                 // released and cleaned up since the listing
-            } catch (IOException e) {
+            } catch (IOException | IntegrityException e) {
                 out.add(o.key() + ": unreadable (" + e.getMessage() + "), counted as live");
             }
         }
@@ -195,8 +195,8 @@ public final class RepositoryLock {
     private void cleanupBelow(long seq) {
         try {
             for (ObjectInfo o : sink.list(keyPrefix())) {
-                String tail = o.key().substring(keyPrefix().length());
-                if (tail.matches("\\d{19}") && Long.parseLong(tail) < seq) {
+                Optional<Long> s = RepositoryLayout.leaseSequence(o.key());
+                if (s.isPresent() && o.key().startsWith(keyPrefix()) && s.get() < seq) {
                     sink.delete(o.key());
                 }
             }
@@ -303,10 +303,17 @@ public final class RepositoryLock {
         }
 
         String format() {
-            return "holder=" + holder + "\ntoken=" + token + "\nexpires=" + expires + "\nreleased=" + released + "\n";
+            return FormatVersion.FIELD + "=" + FORMAT_VERSION + "\nholder=" + holder + "\ntoken=" + token + "\nexpires="
+                    + expires + "\nreleased=" + released + "\n";
         }
 
+        /**
+         * Reads a lease; one without a {@code formatVersion} line is format 1.
+         *
+         * @throws IntegrityException naming {@code key} and its version if a newer Backstop wrote it
+         */
         static Record parse(long seq, String text, String key) throws IOException {
+            int version = FormatVersion.UNVERSIONED;
             String holder = null;
             Long token = null;
             Instant expires = null;
@@ -319,6 +326,7 @@ public final class RepositoryLock {
                     }
                     String v = line.substring(eq + 1);
                     switch (line.substring(0, eq)) {
+                        case FormatVersion.FIELD -> version = Integer.parseInt(v);
                         case "holder" -> holder = v;
                         case "token" -> token = Long.parseLong(v);
                         case "expires" -> expires = Instant.parse(v);
@@ -329,6 +337,8 @@ public final class RepositoryLock {
             } catch (RuntimeException e) {
                 throw new IOException("lease " + key + " is malformed: " + e.getMessage(), e);
             }
+            // a newer format may change what the fields mean: refuse before trusting any of them
+            FormatVersion.check(version, key, "lease", FORMAT_VERSION, null);
             if (holder == null || token == null || expires == null || released == null) {
                 throw new IOException("lease " + key + ": expected holder, token, expires and released; got '" + text + "'");
             }

@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.stream.PipelinedInputStream;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.FilterInputStream;
 import java.io.IOException;

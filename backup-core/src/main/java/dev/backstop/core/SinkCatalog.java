@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -53,8 +54,8 @@ final class SinkCatalog implements Catalog {
 
     private List<Manifest> scan(List<DamagedObject> damaged, Set<String> named) throws IOException {
         List<Manifest> out = new ArrayList<>();
-        for (ObjectInfo o : repo.sink().list(Repository.BACKUPS)) {
-            if (!isManifestKey(o.key())) {
+        for (ObjectInfo o : repo.sink().list(RepositoryLayout.BACKUPS)) {
+            if (!RepositoryLayout.isManifestKey(o.key())) {
                 continue;
             }
             byte[] bytes = null;
@@ -71,7 +72,7 @@ final class SinkCatalog implements Catalog {
                     damaged.add(new DamagedObject(o.key(), e.getMessage()));
                 }
                 if (named != null) {
-                    String dir = o.key().substring(Repository.BACKUPS.length());
+                    String dir = o.key().substring(RepositoryLayout.BACKUPS.length());
                     if (dir.contains("/")) {
                         named.add(dir.substring(0, dir.indexOf('/')));
                     }
@@ -115,9 +116,7 @@ final class SinkCatalog implements Catalog {
         if (bytes.length == 0) {
             throw new IntegrityException(key, "manifest", "a manifest", "an empty object (truncated or damaged)", null, null);
         }
-        String dir = key.substring(Repository.BACKUPS.length(), key.length() - Repository.MANIFEST.length());
-        String stored = dir.isEmpty() ? "" : dir.substring(0, dir.length() - 1);
-        BackupId expected = BackupId.isValid(stored) ? BackupId.parse(stored) : null;
+        BackupId expected = RepositoryLayout.backupOf(key).orElse(null);
         MetadataKey.Sealed sealed = MetadataKey.unseal(bytes);
         Manifest m = ManifestFormat.read(bytes, key);
         if (expected == null || !expected.equals(m.id())) {
@@ -147,19 +146,10 @@ final class SinkCatalog implements Catalog {
         return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
-    /** {@code backups/manifest.json} or {@code backups/<dir>/manifest.json}. */
-    private static boolean isManifestKey(String key) {
-        if (!key.endsWith("/" + Repository.MANIFEST) && !key.equals(Repository.BACKUPS + Repository.MANIFEST)) {
-            return false;
-        }
-        String rest = key.substring(Repository.BACKUPS.length());
-        return rest.indexOf('/') == rest.lastIndexOf('/');
-    }
-
     @Override
     public void delete(BackupId id) throws IOException {
         repo.sink().delete(Repository.manifestKey(id));
-        for (ObjectInfo o : repo.sink().list(Repository.BACKUPS + id.value() + "/")) {
+        for (ObjectInfo o : repo.sink().list(RepositoryLayout.backupPrefix(id))) {
             repo.sink().delete(o.key());
         }
         repo.sink().delete(Repository.dataKeyObject(id));

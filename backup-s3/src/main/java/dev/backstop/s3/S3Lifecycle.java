@@ -1,5 +1,6 @@
 package dev.backstop.s3;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.retention.TierSchedule;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ public final class S3Lifecycle {
         List<LifecycleRule> rules = new ArrayList<>();
         if (!transitions.isEmpty()) {
             rules.add(LifecycleRule.builder().id(id + "-tiers").status(ExpirationStatus.ENABLED)
-                    .filter(LifecycleRuleFilter.builder().and(a -> a.prefix(sink.prefix() + "backups/")
+                    .filter(LifecycleRuleFilter.builder().and(a -> a.prefix(sink.prefix() + RepositoryLayout.TIERED)
                             .objectSizeGreaterThan(MIN_TRANSITION_SIZE)).build())
                     .transitions(transitions)
                     .build());

@@ -1,6 +1,7 @@
 package dev.backstop.core.crypto;
 
 import com.google.crypto.tink.subtle.Hkdf;
+import dev.backstop.core.internal.stream.BulkInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.GeneralSecurityException;
@@ -28,7 +29,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Once a read has failed, every later read fails too. Not thread-safe. Closing closes the
  * source.
  */
-final class GcmSegmentDecryptingStream extends InputStream {
+final class GcmSegmentDecryptingStream extends BulkInputStream {
     private static final int SEG = GcmSegmentEncryptingStream.CIPHERTEXT_SEGMENT;
     private static final int TAG = GcmSegmentEncryptingStream.TAG;
     private static final int HEADER = GcmSegmentEncryptingStream.HEADER;
@@ -56,12 +57,6 @@ final class GcmSegmentDecryptingStream extends InputStream {
         this.in = in;
         this.dataKey = dataKey;
         this.associatedData = associatedData;
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.backstop.core.crypto;
 
 import com.google.crypto.tink.subtle.Hkdf;
+import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;
@@ -28,7 +29,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Closing seals the last segment and closes the downstream stream, as Tink's does. Not
  * thread-safe.
  */
-final class GcmSegmentEncryptingStream extends OutputStream {
+final class GcmSegmentEncryptingStream extends BulkOutputStream {
     static final int CIPHERTEXT_SEGMENT = 1 << 20;
     static final int TAG = 16;
     static final int PREFIX = 7;
@@ -70,11 +71,6 @@ final class GcmSegmentEncryptingStream extends OutputStream {
         System.arraycopy(salt, 0, header, 1, salt.length);
         System.arraycopy(noncePrefix, 0, header, 1 + salt.length, PREFIX);
         out.write(header);
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override

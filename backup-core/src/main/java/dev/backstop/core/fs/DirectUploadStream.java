@@ -1,7 +1,7 @@
 package dev.backstop.core.fs;
 
+import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
@@ -27,7 +27,7 @@ import java.util.concurrent.BlockingQueue;
  * <p>Single writer. {@link #finish()} writes what is buffered; the channel and the file belong
  * to the upload, which forces, publishes or deletes them.
  */
-final class DirectUploadStream extends OutputStream {
+final class DirectUploadStream extends BulkOutputStream {
     static final int BUFFER_BYTES = 1 << 20;
     /** Pool buffers start on this boundary, a multiple of every block size direct I/O is tried with. */
     private static final int ALIGN = 64 * 1024;
@@ -68,11 +68,6 @@ final class DirectUploadStream extends OutputStream {
     @Override
     public void close() throws IOException {
         finish();
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StoredObject;
 import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.report.Report.Attempt;
 import dev.backstop.core.report.Report.AuditEvent;
 import dev.backstop.core.report.Report.BackupEvidence;
@@ -111,7 +112,7 @@ public final class ComplianceReport {
         try {
             manifests = repository.catalog().list().stream().sorted(Comparator.comparing(Manifest::finishedAt)).toList();
         } catch (IOException e) {
-            throw StorageException.of("backups/", "could not list the catalog for the report: " + e, e, null);
+            throw StorageException.of(RepositoryLayout.BACKUPS, "could not list the catalog for the report: " + e, e, null);
         }
         AuditLog.Read read = audit.read(from, to);
 

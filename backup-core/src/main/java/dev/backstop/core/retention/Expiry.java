@@ -1,5 +1,6 @@
 package dev.backstop.core.retention;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,13 +17,13 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.StoredObject;
+import dev.backstop.core.internal.layout.FormatVersion;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -72,10 +73,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p><b>Threading.</b> One run at a time per instance; the lock keeps runs on other hosts out.
  */
 public final class Expiry {
-    static final String JOURNALS = "state/expiry/";
+    private static final String JOURNALS = RepositoryLayout.EXPIRY_JOURNALS;
+    /** The journal format this code writes and reads. */
+    static final int JOURNAL_FORMAT_VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     private final Repository repository;
     private final RetentionPlanner planner;
@@ -234,7 +235,7 @@ public final class Expiry {
                     if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
                         continue; // not begun (or its manifest is damaged): the fresh plan decides again
                     }
-                    boolean any = !repository.sink().list("backups/" + id.value() + "/").isEmpty()
+                    boolean any = !repository.sink().list(RepositoryLayout.backupPrefix(id)).isEmpty()
                             || !repository.sink().list(Repository.dataKeyObject(id)).isEmpty();
                     if (deleteBackup(id, skipped) != Outcome.DELETED) {
                         leftovers = true;
@@ -253,10 +254,10 @@ public final class Expiry {
     }
 
     private String writeJournal(List<RetentionPlan.Decision> toDelete) {
-        String key = JOURNALS + STAMP.format(clock.instant()) + "-"
-                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+        String key = RepositoryLayout.expiryJournalKey(clock.instant(),
+                Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
         ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 1);
+        n.put(FormatVersion.FIELD, JOURNAL_FORMAT_VERSION);
         ArrayNode ids = n.putArray("backups");
         toDelete.forEach(d -> ids.add(d.id().value()));
         try {
@@ -268,13 +269,20 @@ public final class Expiry {
         return key;
     }
 
-    /** The ids of a journal: a JSON record (format 1), or one id a line as written before. */
+    /**
+     * The ids of a journal: a JSON record, or one id a line (format 1 without a version field).
+     *
+     * @throws dev.backstop.core.IntegrityException naming the journal and its version if a newer
+     *     Backstop wrote it: its ids cannot be trusted to mean what this code reads
+     */
     private List<BackupId> readJournal(String key) throws IOException {
         byte[] bytes = repository.readRecord(key, "", "expiry journal");
         List<BackupId> ids = new ArrayList<>();
         String text = new String(bytes, StandardCharsets.UTF_8);
         if (text.trim().startsWith("{")) {
-            JSON.readTree(bytes).path("backups").forEach(x -> {
+            JsonNode n = JSON.readTree(bytes);
+            FormatVersion.of(n, key, "expiry journal", JOURNAL_FORMAT_VERSION, null);
+            n.path("backups").forEach(x -> {
                 if (BackupId.isValid(x.asText())) {
                     ids.add(BackupId.parse(x.asText()));
                 }

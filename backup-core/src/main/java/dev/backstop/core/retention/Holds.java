@@ -10,6 +10,8 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
+import dev.backstop.core.internal.layout.FormatVersion;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -29,7 +31,9 @@ import java.util.TreeSet;
  * </pre>
  *
  * <p>Each is a small JSON record ({@code formatVersion} 1: {@code backupId}, {@code what},
- * {@code value}); records written before it held the bare reason or tier name.
+ * {@code value}); a record holding the bare reason or tier name, or JSON without a {@code
+ * formatVersion}, reads as format 1. A record of a newer format is refused with an {@link
+ * IntegrityException} naming it and its version.
  *
  * <p><b>Guarantees.</b> A pinned or legally held backup is never deleted by expiry, whatever the
  * policy. Placing a hold is one atomic object write. Through a keyed repository view ({@link
@@ -41,10 +45,12 @@ import java.util.TreeSet;
  * <p><b>Threading.</b> Thread-safe when the repository's sink is.
  */
 public final class Holds {
-    static final String PREFIX = "state/backups/";
-    private static final String PIN = "pin";
-    private static final String LEGAL_HOLD = "legal-hold";
-    private static final String TIER = "tier";
+    /** The record format this code writes and reads. */
+    static final int FORMAT_VERSION = 1;
+    private static final String PREFIX = RepositoryLayout.HOLDS;
+    private static final String PIN = RepositoryLayout.PIN;
+    private static final String LEGAL_HOLD = RepositoryLayout.LEGAL_HOLD;
+    private static final String TIER = RepositoryLayout.TIER;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -108,7 +114,7 @@ public final class Holds {
 
     /** Removes every state object of a deleted backup. */
     void forget(BackupId id) throws IOException {
-        for (ObjectInfo o : repository.sink().list(PREFIX + id.value() + "/")) {
+        for (ObjectInfo o : repository.sink().list(RepositoryLayout.holdsPrefix(id))) {
             repository.sink().delete(o.key());
         }
     }
@@ -126,9 +132,9 @@ public final class Holds {
 
     private void put(BackupId id, String what, String body) {
         Objects.requireNonNull(body, "reason");
-        String key = PREFIX + id.value() + "/" + what;
+        String key = RepositoryLayout.holdKey(id, what);
         ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 1);
+        n.put(FormatVersion.FIELD, FORMAT_VERSION);
         n.put("backupId", id.value());
         n.put("what", what);
         n.put("value", body);
@@ -141,7 +147,7 @@ public final class Holds {
     }
 
     private void remove(BackupId id, String what) {
-        String key = PREFIX + id.value() + "/" + what;
+        String key = RepositoryLayout.holdKey(id, what);
         try {
             repository.sink().delete(key);
         } catch (IOException e) {
@@ -168,12 +174,7 @@ public final class Holds {
     }
 
     private static BackupId idOf(String key, String what) {
-        String rest = key.substring(PREFIX.length());
-        int slash = rest.indexOf('/');
-        if (slash < 0 || !rest.substring(slash + 1).equals(what) || !BackupId.isValid(rest.substring(0, slash))) {
-            return null;
-        }
-        return BackupId.parse(rest.substring(0, slash));
+        return RepositoryLayout.holdOwner(key, what).orElse(null);
     }
 
     /** The value of a record; a keyed view checks its authentication. */
@@ -181,9 +182,10 @@ public final class Holds {
         byte[] bytes = repository.readRecord(key, id.value(), what);
         String text = new String(bytes, StandardCharsets.UTF_8).trim();
         if (!text.startsWith("{")) {
-            return text; // written before records were JSON
+            return text; // a format-1 record from before records were JSON
         }
         JsonNode n = JSON.readTree(bytes);
+        FormatVersion.of(n, key, what + " record", FORMAT_VERSION, id);
         if (!id.value().equals(n.path("backupId").asText()) || !what.equals(n.path("what").asText())) {
             throw new IntegrityException(key, what + " record", what + " of " + id, n.path("what").asText() + " of "
                     + n.path("backupId").asText(), null, id);

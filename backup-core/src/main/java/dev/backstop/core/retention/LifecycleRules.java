@@ -1,6 +1,7 @@
 package dev.backstop.core.retention;
 
 import dev.backstop.core.StorageTier;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -43,7 +44,7 @@ public final class LifecycleRules {
         List<Transition> out = new ArrayList<>();
         for (TierSchedule.Step s : schedule.steps()) {
             long days = s.age().toDays() + (s.age().minusDays(s.age().toDays()).isZero() ? 0 : 1);
-            out.add(new Transition("backups/", (int) Math.max(1, days), s.tier()));
+            out.add(new Transition(RepositoryLayout.TIERED, (int) Math.max(1, days), s.tier()));
         }
         return List.copyOf(out);
     }

@@ -3,6 +3,7 @@ package dev.backstop.core.transform;
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdException;
+import dev.backstop.core.internal.stream.BulkInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -28,7 +29,7 @@ import java.util.concurrent.Future;
  * record), an end record that disagrees with the frames, bytes after the end record. The decode
  * threads stop at the end of the stream and at {@link #close()}, which closes {@code in}.
  */
-final class FramedZstdInputStream extends InputStream {
+final class FramedZstdInputStream extends BulkInputStream {
     private final InputStream in;
     private final int frameSize;
     private final int threads;
@@ -70,9 +71,7 @@ final class FramedZstdInputStream extends InputStream {
         if (current != null && pos < current.length() && !closed) {
             return current.plain().get(pos++) & 0xff;
         }
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
+        return super.read();
     }
 
     @Override

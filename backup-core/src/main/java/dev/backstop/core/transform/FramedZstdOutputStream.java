@@ -3,6 +3,7 @@ package dev.backstop.core.transform;
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdException;
+import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -26,7 +27,7 @@ import java.util.concurrent.Future;
  * <p>{@link #close()} compresses the last block, writes the end record and closes {@code out}; it
  * always stops the threads and closes {@code out}, and rethrows the first failure.
  */
-final class FramedZstdOutputStream extends OutputStream {
+final class FramedZstdOutputStream extends BulkOutputStream {
     private final OutputStream out;
     private final int frameSize;
     private final int workers;
@@ -83,7 +84,7 @@ final class FramedZstdOutputStream extends OutputStream {
             block.put(fill++, (byte) b);
             return;
         }
-        write(new byte[] {(byte) b}, 0, 1);
+        super.write(b);
     }
 
     @Override

@@ -18,6 +18,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ class AuthenticatedExpiryTest {
                 e -> assertThat(e.key()).isEqualTo(forged));
         Files.delete(sink.pathOf(forged));
 
-        String journal = Expiry.JOURNALS + "20261101T000000.000Z-forged";
+        String journal = RepositoryLayout.EXPIRY_JOURNALS + "20261101T000000.000Z-forged";
         Files.createDirectories(sink.pathOf(journal).getParent());
         Files.writeString(sink.pathOf(journal), "{\n  \"formatVersion\" : 1,\n  \"backups\" : [ \""
                 + all.get(5).id().value() + "\" ]\n}\n", StandardCharsets.UTF_8);

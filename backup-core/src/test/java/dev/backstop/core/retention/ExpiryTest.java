@@ -21,6 +21,7 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -145,7 +146,7 @@ class ExpiryTest {
             expiry.run();
             assertThat(ids(repo)).containsExactlyElementsOf(plan.kept());
             assertNoLeftovers(repo);
-            assertThat(sink.list(Expiry.JOURNALS)).isEmpty();
+            assertThat(sink.list(RepositoryLayout.EXPIRY_JOURNALS)).isEmpty();
             assertThat(expiry.plan().isEmpty()).isTrue();
             if (!killed) {
                 maxDeletes = n;

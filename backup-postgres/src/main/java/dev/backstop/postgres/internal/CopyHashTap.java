@@ -1,5 +1,7 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.stream.BulkInputStream;
+import dev.backstop.core.internal.stream.Chunk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -36,8 +38,6 @@ public final class CopyHashTap implements AutoCloseable {
 
     private static final Pattern SETVAL = Pattern.compile(",\\s*(-?\\d+),\\s*(true|false)\\);\\s*$");
 
-    private record Chunk(byte[] data, int length) {
-    }
 
     private static final Chunk END = new Chunk(new byte[0], 0);
 
@@ -188,7 +188,7 @@ public final class CopyHashTap implements AutoCloseable {
         // give every further buffer straight back, so the capture never waits on a tap that gave up
         try {
             for (Chunk c = full.take(); c != END; c = full.take()) {
-                free.offer(c.data());
+                free.offer(c.data);
             }
         } catch (InterruptedException ignored) {
             // closing
@@ -230,27 +230,21 @@ public final class CopyHashTap implements AutoCloseable {
     }
 
     /** The queued buffers as one stream; each buffer goes back to the pool once read. */
-    private final class QueueInput extends InputStream {
+    private final class QueueInput extends BulkInputStream {
         private Chunk chunk;
         private int pos;
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
             if (len == 0) {
                 return 0;
             }
-            while (chunk == null || pos == chunk.length()) {
+            while (chunk == null || pos == chunk.length) {
                 if (chunk == END) {
                     return -1;
                 }
                 if (chunk != null) {
-                    free.offer(chunk.data());
+                    free.offer(chunk.data);
                 }
                 try {
                     chunk = full.take();
@@ -259,8 +253,8 @@ public final class CopyHashTap implements AutoCloseable {
                 }
                 pos = 0;
             }
-            int n = Math.min(len, chunk.length() - pos);
-            System.arraycopy(chunk.data(), pos, b, off, n);
+            int n = Math.min(len, chunk.length - pos);
+            System.arraycopy(chunk.data, pos, b, off, n);
             pos += n;
             return n;
         }

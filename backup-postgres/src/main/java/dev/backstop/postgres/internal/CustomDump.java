@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.stream.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -205,15 +206,9 @@ public final class CustomDump {
     }
 
     /** The data of one block: its chunks joined, without their length prefixes. */
-    private final class ChunkStream extends InputStream {
+    private final class ChunkStream extends BulkInputStream {
         private long left;
         private boolean done;
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,14 +78,9 @@ public final class TarStreams {
     }
 
     /** Keeps the tar writer from closing the caller's stream. */
-    private static final class NonClosing extends java.io.FilterOutputStream {
+    private static final class NonClosing extends ForwardingOutputStream {
         NonClosing(OutputStream out) {
             super(out);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.core.internal.stream.ForwardingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,7 +9,7 @@ import java.io.OutputStream;
  * Counts the bytes read through it and, if given a copy stream, writes them there too (the head
  * of a dump, kept); never closes the stream it reads.
  */
-final class CountingInput extends java.io.FilterInputStream {
+final class CountingInput extends ForwardingInputStream {
     private final OutputStream copy;
     long count;
 
@@ -19,12 +20,6 @@ final class CountingInput extends java.io.FilterInputStream {
     CountingInput(InputStream in, OutputStream copy) {
         super(in);
         this.copy = copy;
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override

@@ -76,7 +76,7 @@ final class SpooledRestore {
     private long fetch(Manifest m, DumpFormat format, Path input) throws IOException {
         // three threads: Restore's decode thread (read, stored digest, AEAD), the read-ahead thread
         // (zstd, plaintext digest) and this one (writing the spool)
-        try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+        try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
             if (format != DumpFormat.DIRECTORY) {
                 try (OutputStream out = Files.newOutputStream(input)) {
                     return in.transferTo(out);

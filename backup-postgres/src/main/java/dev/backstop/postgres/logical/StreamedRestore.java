@@ -79,7 +79,7 @@ final class StreamedRestore {
             Duration fetched;
             long bytes;
             int sessions = 1;
-            try (InputStream in = new ReadAhead(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+            try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
                 long headBytes = 0;
                 boolean split = false;
                 CustomDump toc = null;

@@ -1,6 +1,6 @@
 package dev.backstop.postgres.physical;
 
-import java.io.FilterOutputStream;
+import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -159,17 +159,11 @@ final class LiveTar {
     }
 
     /** Counts what reaches the caller's stream and keeps the tar writer from closing it. */
-    private static final class Counting extends FilterOutputStream {
+    private static final class Counting extends ForwardingOutputStream {
         long count;
 
         Counting(OutputStream out) {
             super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
         }
 
         @Override

@@ -181,7 +181,7 @@ public final class PointInTimeRecovery {
             // not redundant with Restore's own decode thread, which stops at AEAD: zstd and the plaintext
             // digest run on the read-ahead thread, extraction on this one
             try (FileSyncer syncer = new FileSyncer();
-                 InputStream in = new ReadAhead(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
+                 InputStream in = ReadAhead.of(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
                 n = BaseBackupTar.extract(in, data, crcs, syncer::sync, directIo);
                 new BackupManifestCheck(manifest, tools).verify(data, crcs);
                 syncer.finish(data);

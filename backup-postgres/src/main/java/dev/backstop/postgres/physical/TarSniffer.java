@@ -1,7 +1,7 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * pg_basebackup writes the start and end of the backup's WAL. Memory stays bounded whatever the
  * size of the backup.
  */
-final class TarSniffer extends FilterOutputStream {
+final class TarSniffer extends ForwardingOutputStream {
     private static final int BLOCK = 512;
     private static final int LABEL_MAX = 64 * 1024;
     private static final int MANIFEST_TAIL = 16 * 1024;
@@ -30,11 +30,6 @@ final class TarSniffer extends FilterOutputStream {
 
     TarSniffer(OutputStream out) {
         super(out);
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override

@@ -16,7 +16,7 @@ class ReadAheadTest {
         for (int size : new int[] {0, 1, 1023, 1024, 1025, 50_000}) {
             byte[] data = new byte[size];
             new Random(size).nextBytes(data);
-            try (ReadAhead in = new ReadAhead(new ByteArrayInputStream(data), 1024, 3, "test")) {
+            try (InputStream in = ReadAhead.of(new ByteArrayInputStream(data), 1024, 3, "test")) {
                 assertThat(in.readAllBytes()).as("size %d", size).isEqualTo(data);
                 assertThat(in.read()).isEqualTo(-1);
             }
@@ -40,7 +40,7 @@ class ReadAheadTest {
             }
         };
         java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-        try (ReadAhead in = new ReadAhead(shortReads, 1024, 2, "test")) {
+        try (InputStream in = ReadAhead.of(shortReads, 1024, 2, "test")) {
             byte[] piece = new byte[7];
             int n;
             while ((n = in.read(piece, 0, piece.length)) >= 0) {
@@ -59,7 +59,7 @@ class ReadAheadTest {
             new Random(11).nextBytes(data);
             java.nio.file.Files.write(file, data);
             Process p = new ProcessBuilder("dd", "if=" + file, "bs=4096", "status=none").start();
-            try (ReadAhead in = ReadAhead.ofPipe(p.getInputStream(), 256 * 1024, 4, "test")) {
+            try (InputStream in = ReadAhead.ofPipe(p.getInputStream(), 256 * 1024, 4, "test")) {
                 assertThat(in.readAllBytes()).isEqualTo(data);
             }
             assertThat(p.waitFor()).isZero();
@@ -71,7 +71,7 @@ class ReadAheadTest {
     @Test
     void ofPipe_fromATricklingProcess_deliversEachPieceInOrder() throws Exception {
         Process p = new ProcessBuilder("sh", "-c", "printf first; sleep 0.3; printf second").start();
-        try (ReadAhead in = ReadAhead.ofPipe(p.getInputStream(), 5, 4, "test")) {
+        try (InputStream in = ReadAhead.ofPipe(p.getInputStream(), 5, 4, "test")) {
             byte[] five = new byte[5];
             assertThat(in.readNBytes(five, 0, 5)).isEqualTo(5);
             assertThat(new String(five, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("first");
@@ -93,7 +93,7 @@ class ReadAheadTest {
                 throw new IOException("pipe broke");
             }
         };
-        ReadAhead in = new ReadAhead(failing, 4, 2, "test");
+        InputStream in = ReadAhead.of(failing, 4, 2, "test");
 
         assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class).hasMessage("pipe broke");
     }
@@ -106,7 +106,7 @@ class ReadAheadTest {
                 throw new IllegalStateException("digest mismatch");
             }
         };
-        ReadAhead in = new ReadAhead(corrupt, 4, 2, "test");
+        InputStream in = ReadAhead.of(corrupt, 4, 2, "test");
 
         assertThatThrownBy(in::readAllBytes).isInstanceOf(IllegalStateException.class).hasMessage("digest mismatch");
     }

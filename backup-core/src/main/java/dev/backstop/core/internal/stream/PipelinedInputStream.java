@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.stream;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * (type and origin kept) once the chunks read before it are consumed, never an end-of-stream.
  * {@link #close()} cancels the worker and waits for it to stop. Single reader.
  */
-final class PipelinedInputStream extends InputStream {
+public final class PipelinedInputStream extends BulkInputStream {
     /** How long close() waits for a worker stuck in an upstream read before leaving it to finish alone. */
     private static final long STOP_WAIT_SECONDS = 10;
     private static final Chunk END = new Chunk(new byte[0]);
@@ -40,7 +40,11 @@ final class PipelinedInputStream extends InputStream {
     private boolean ended;
     private boolean closed;
 
-    PipelinedInputStream(InputStream upstream, Executor executor, int chunkSize, int depth) {
+    /**
+     * Starts reading {@code upstream} on {@code executor}: {@code depth} chunks of {@code
+     * chunkSize} bytes ahead of the reader.
+     */
+    public PipelinedInputStream(InputStream upstream, Executor executor, int chunkSize, int depth) {
         this.upstream = upstream;
         // room for every chunk plus END, and every chunk plus CANCEL: neither side's put blocks
         this.full = new ArrayBlockingQueue<>(depth + 1);
@@ -121,13 +125,6 @@ final class PipelinedInputStream extends InputStream {
     }
 
     @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
     public int read(byte[] b, int off, int len) throws IOException {
         if (closed) {
             throw new IOException("stream closed");
@@ -205,8 +202,8 @@ final class PipelinedInputStream extends InputStream {
         }
     }
 
-    /** Whether the worker has stopped; for tests. */
-    boolean stopped() {
+    /** Whether the worker has stopped: it then no longer touches upstream, which it has closed. */
+    public boolean stopped() {
         return stopped.getCount() == 0;
     }
 }

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.stream;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -17,7 +17,7 @@ import java.util.concurrent.Executor;
  * everything, and rethrows its failure; a downstream failure also surfaces on the next write.
  * {@link #cancel()} stops the downstream thread without finishing the stream.
  */
-final class PipelinedOutputStream extends OutputStream {
+public final class PipelinedOutputStream extends BulkOutputStream {
     private static final Chunk END = new Chunk(new byte[0]);
 
     private final OutputStream downstream;
@@ -29,7 +29,11 @@ final class PipelinedOutputStream extends OutputStream {
     private Chunk current;
     private boolean closed;
 
-    PipelinedOutputStream(OutputStream downstream, Executor executor, int chunkSize, int depth) {
+    /**
+     * Starts writing to {@code downstream} on {@code executor}, through {@code depth} chunks of
+     * {@code chunkSize} bytes.
+     */
+    public PipelinedOutputStream(OutputStream downstream, Executor executor, int chunkSize, int depth) {
         this.downstream = downstream;
         this.full = new ArrayBlockingQueue<>(depth + 1);
         this.free = new ArrayBlockingQueue<>(depth);
@@ -66,11 +70,6 @@ final class PipelinedOutputStream extends OutputStream {
         } finally {
             done.countDown();
         }
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
@@ -121,7 +120,7 @@ final class PipelinedOutputStream extends OutputStream {
     }
 
     /** Stops the downstream thread without closing downstream; for aborting a failed capture. */
-    void cancel() {
+    public void cancel() {
         cancelled = true;
         if (!closed) {
             closed = true;
@@ -130,7 +129,7 @@ final class PipelinedOutputStream extends OutputStream {
     }
 
     /** Waits up to {@code millis} for the downstream thread to stop after {@link #cancel()}. */
-    boolean awaitStopped(long millis) {
+    public boolean awaitStopped(long millis) {
         try {
             return done.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
