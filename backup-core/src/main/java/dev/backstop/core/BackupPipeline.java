@@ -1,7 +1,5 @@
 package dev.backstop.core;
 
-import dev.backstop.core.transform.ZstdTransform;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -11,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
@@ -45,10 +44,6 @@ import java.security.SecureRandom;
  * first transform (compression), one the rest (encryption, stored digest, repository writes).
  */
 public final class BackupPipeline {
-    private static final int TOP_BUFFER = 128 * 1024;
-    private static final int CHUNK = 256 * 1024;
-    private static final int DEPTH = 8;
-
     private final CaptureSource source;
     private final Repository repository;
     private final List<Transform> transforms;
@@ -68,10 +63,10 @@ public final class BackupPipeline {
         this.transforms = List.copyOf(b.transforms);
         this.encryption = b.encryption;
         this.listener = BackupListener.guarded(b.listener);
-        this.clock = b.clock;
-        this.random = b.random;
-        this.executor = b.executor;
-        this.pipelining = b.pipelining;
+        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+        this.random = b.random == null ? new SecureRandom() : b.random;
+        this.executor = b.executor == null ? StageThreads.INSTANCE : b.executor;
+        this.pipelining = b.pipelining == null || b.pipelining;
         this.labels = Map.copyOf(b.labels);
         this.lock = b.lock;
     }
@@ -167,15 +162,16 @@ public final class BackupPipeline {
                 + " -> " + repository.sink() + "]";
     }
 
-    /** The state of one run: its open uploads and what they have written. */
+    /** The state of one run: its open encoders and what they have written. */
     private final class Run implements CaptureSource.Streams {
         private final BackupId id;
-        private final List<ObjectWriter> writers = new ArrayList<>();
-        private final List<Transform> chain = new ArrayList<>(transforms);
+        private final List<Writer> writers = new ArrayList<>();
         /** Objects this run published (data, then the key record), to remove again if it fails. */
         private final List<String> committed = new ArrayList<>();
+        private EncodingChain chain;
         private Encryption.DataKey dataKey;
-        private volatile StoreFailure storeFailure;
+        /** A repository failure before any encoder existed (an upload that could not be created). */
+        private volatile IOException openFailure;
         private RepositoryLock.Lease lease;
         private LeaseKeeper keeper;
 
@@ -214,18 +210,20 @@ public final class BackupPipeline {
         }
 
         Manifest execute(Instant started) {
+            List<Transform> all = new ArrayList<>(transforms);
             if (encryption != null) {
                 dataKey = encryption.newDataKey(id);
-                chain.add(dataKey.transform());
+                all.add(dataKey.transform());
             }
+            chain = EncodingChain.builder().transforms(all).executor(executor).pipelining(pipelining).build();
             CaptureResult result;
             try {
                 result = source.capture(this);
                 if (result == null) {
                     throw new IllegalStateException(source + " returned no CaptureResult");
                 }
-                for (ObjectWriter w : writers) {
-                    if (!w.closed) {
+                for (Writer w : writers) {
+                    if (!w.encoder.finished()) {
                         throw new IllegalStateException(source + " returned without closing stream '" + w.name + "'");
                     }
                 }
@@ -240,16 +238,15 @@ public final class BackupPipeline {
                     .consistency(result.consistency()).labels(labels).attributes(result.attributes());
             result.fingerprints().ifPresent(mb::fingerprints);
             result.requiredLogs().ifPresent(mb::requiredLogs);
-            List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
-            for (ObjectWriter w : writers) {
+            for (Writer w : writers) {
+                EncodingChain.Result r;
                 try {
                     committed.add(w.key);
-                    w.upload.commit();
+                    r = w.encoder.commit();
                 } catch (IOException e) {
                     throw StorageException.of(w.key, "commit failed: " + e, e, id);
                 }
-                StoredObject so = new StoredObject(w.name, w.key, w.plain.count(), w.plain.digest(), w.stored.count(),
-                        w.stored.digest(), specs);
+                StoredObject so = r.toStoredObject(w.name, w.key);
                 mb.addObject(so);
                 listener.objectStored(id, so);
             }
@@ -272,11 +269,26 @@ public final class BackupPipeline {
             return m;
         }
 
+        /** The first failure of the repository in this run, if any: it decides how a failure is reported. */
+        private IOException storeFailure() {
+            if (openFailure != null) {
+                return openFailure;
+            }
+            for (Writer w : writers) {
+                Optional<IOException> f = w.encoder.storageFailure();
+                if (f.isPresent()) {
+                    return f.get();
+                }
+            }
+            return null;
+        }
+
         private BackupException translate(Exception e) {
-            StoreFailure sf = storeFailure;
+            IOException sf = storeFailure();
             if (sf != null) {
-                StorageException se = StorageException.of(sf.key, "write failed: " + sf.getCause(), (IOException) sf.getCause(), id);
-                if (e != sf && !(e.getCause() == sf)) {
+                EncodingChain.StoreFailure f = (EncodingChain.StoreFailure) sf;
+                StorageException se = StorageException.of(f.key, "write failed: " + f.getCause(), (IOException) f.getCause(), id);
+                if (e != f && !(e.getCause() == f)) {
                     se.addSuppressed(e);
                 }
                 return se;
@@ -313,7 +325,7 @@ public final class BackupPipeline {
                 throw new IllegalArgumentException("stream name: got '" + name
                         + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
             }
-            for (ObjectWriter w : writers) {
+            for (Writer w : writers) {
                 if (w.name.equals(name)) {
                     throw new IllegalArgumentException("stream name '" + name + "' opened twice in backup " + id);
                 }
@@ -323,18 +335,21 @@ public final class BackupPipeline {
             try {
                 upload = repository.sink().create(key, ObjectKind.DATA);
             } catch (IOException e) {
-                storeFailure = new StoreFailure(key, e);
-                throw storeFailure;
+                EncodingChain.StoreFailure f = new EncodingChain.StoreFailure(key, e);
+                openFailure = f;
+                throw f;
             }
-            ObjectWriter w = new ObjectWriter(name, key, upload);
-            writers.add(w);
+            EncodingChain.Encoder encoder;
             try {
-                w.build(chain, ObjectBinding.of(id, key));
-            } catch (IOException | RuntimeException e) {
-                w.abort();
-                throw e;
+                encoder = chain.open(upload, ObjectBinding.of(id, key));
+            } catch (EncodingChain.StoreFailure f) {
+                // an encoder may write its header at once (AEAD does), before any writer exists
+                openFailure = f;
+                throw f;
             }
-            return w.top;
+            Writer w = new Writer(name, key, encoder);
+            writers.add(w);
+            return w.encoder.stream();
         }
 
         /**
@@ -365,152 +380,14 @@ public final class BackupPipeline {
         }
 
         void abortUnpublished() {
-            for (ObjectWriter w : writers) {
-                w.abort();
-            }
-        }
-
-        /** One stream of the backup: taps, transforms and its upload. */
-        private final class ObjectWriter {
-            final String name;
-            final String key;
-            final Sink.Upload upload;
-            HashingOutputStream plain;
-            HashingOutputStream stored;
-            PipelinedOutputStream handoff;
-            PipelinedOutputStream handoffIn;
-            OutputStream head;
-            OutputStream top;
-            volatile boolean closed;
-
-            ObjectWriter(String name, String key, Sink.Upload upload) {
-                this.name = name;
-                this.key = key;
-                this.upload = upload;
-            }
-
-            void build(List<Transform> chain, ObjectBinding binding) throws IOException {
-                stored = new HashingOutputStream(new StoreGuard(upload.stream(), key));
-                OutputStream s = stored;
-                for (int i = chain.size() - 1; i >= 1; i--) {
-                    s = chain.get(i).encode(s, binding);
-                }
-                // with pipelining, three threads: the source and the plaintext SHA-256; the first
-                // transform (zstd, the expensive one) alone; the rest (AEAD, stored SHA-256, I/O)
-                if (pipelining && !chain.isEmpty()) {
-                    handoff = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
-                    s = handoff;
-                }
-                if (!chain.isEmpty()) {
-                    head = chain.get(0).encode(s, binding);
-                    s = head;
-                }
-                if (pipelining && !chain.isEmpty()) {
-                    handoffIn = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
-                    s = handoffIn;
-                }
-                // without transforms the stored bytes are the plaintext: one digest serves both
-                plain = chain.isEmpty() ? stored : new HashingOutputStream(s);
-                top = new BufferedOutputStream(plain, TOP_BUFFER) {
-                    @Override
-                    public void close() throws IOException {
-                        if (!closed) {
-                            super.close();
-                            closed = true;
-                        }
-                    }
-                };
-            }
-
-            /**
-             * Discards the upload (a no-op after commit), stops the hand-off threads and closes the
-             * first encoder, which may hold native memory (zstd-jni's streams have no finalizer).
-             */
-            void abort() {
-                if (!closed) {
-                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
-                        if (p != null) {
-                            p.cancel();
-                        }
-                    }
-                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
-                        if (p != null) {
-                            p.awaitStopped(10_000);
-                        }
-                    }
-                    if (head != null) {
-                        try {
-                            head.close();
-                        } catch (IOException | RuntimeException ignored) {
-                            // its downstream is cancelled; closing only frees the encoder
-                        }
-                    }
-                }
-                upload.close();
-            }
-        }
-
-        /** Marks failures of the repository's stream, so they are reported as storage failures. */
-        private final class StoreGuard extends OutputStream {
-            private final OutputStream out;
-            private final String key;
-
-            StoreGuard(OutputStream out, String key) {
-                this.out = out;
-                this.key = key;
-            }
-
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                try {
-                    out.write(b, off, len);
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            @Override
-            public void flush() throws IOException {
-                try {
-                    out.flush();
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            @Override
-            public void close() throws IOException {
-                try {
-                    out.close();
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            private StoreFailure fail(IOException e) {
-                StoreFailure f = new StoreFailure(key, e);
-                if (storeFailure == null) {
-                    storeFailure = f;
-                }
-                return f;
+            for (Writer w : writers) {
+                w.encoder.close();
             }
         }
     }
 
-    /** An I/O failure of the repository, as opposed to one of the source. */
-    private static final class StoreFailure extends IOException {
-        private static final long serialVersionUID = 1L;
-        final String key;
-
-        StoreFailure(String key, IOException cause) {
-            super("repository write of " + key + " failed: " + cause.getMessage(), cause);
-            this.key = key;
-        }
+    /** One stream of the backup. */
+    private record Writer(String name, String key, EncodingChain.Encoder encoder) {
     }
 
     /**
@@ -526,10 +403,10 @@ public final class BackupPipeline {
         private Encryption encryption;
         private boolean noEncryption;
         private BackupListener listener = BackupListener.NONE;
-        private Clock clock = Clock.systemUTC();
-        private RandomGenerator random = new SecureRandom();
-        private Executor executor = StageThreads.INSTANCE;
-        private boolean pipelining = true;
+        private Clock clock;
+        private RandomGenerator random;
+        private Executor executor;
+        private Boolean pipelining;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private RepositoryLock lock;
 
@@ -557,14 +434,18 @@ public final class BackupPipeline {
             return this;
         }
 
-        /** Compresses with zstd; must come before any other transform. */
-        public Builder compress(ZstdTransform zstd) {
-            Objects.requireNonNull(zstd, "zstd");
+        /**
+         * Compresses with {@code compression} (such as {@code ZstdTransform.level(3)}); it must
+         * come before any other transform, and runs on a thread of its own (see {@link
+         * #pipelining}).
+         */
+        public Builder compress(Transform compression) {
+            Objects.requireNonNull(compression, "compression");
             if (!transforms.isEmpty()) {
                 throw new IllegalStateException("compress: must be the first transform (compressing after "
                         + transforms.get(0).spec().id() + " gains nothing); have " + transforms);
             }
-            transforms.add(zstd);
+            transforms.add(compression);
             return this;
         }
 
@@ -611,19 +492,19 @@ public final class BackupPipeline {
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = once("clock", this.clock, clock);
             return this;
         }
 
         /** Randomness for backup id suffixes (tests pass a seeded generator). */
         public Builder random(RandomGenerator random) {
-            this.random = Objects.requireNonNull(random, "random");
+            this.random = once("random", this.random, random);
             return this;
         }
 
         /** Runs the hand-off stage of each stream; the pipeline never shuts it down. */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = once("executor", this.executor, executor);
             return this;
         }
 
@@ -632,13 +513,19 @@ public final class BackupPipeline {
          * a thread for the rest (default true).
          */
         public Builder pipelining(boolean pipelining) {
-            this.pipelining = pipelining;
+            this.pipelining = once("pipelining", this.pipelining, pipelining);
             return this;
         }
 
         /** A label recorded in the manifest (environment, service, ...). */
         public Builder label(String name, String value) {
-            labels.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(value, "value");
+            if (labels.containsKey(name)) {
+                throw new IllegalStateException("label " + name + ": already set to " + labels.get(name) + ", given again "
+                        + value);
+            }
+            labels.put(name, value);
             return this;
         }
 
@@ -657,25 +544,24 @@ public final class BackupPipeline {
                 throw new IllegalStateException("encryption: both .encrypt(Encryption.with(kek)) and .noEncryption() were "
                         + "given; choose one");
             }
-            long zstds = transforms.stream().filter(t -> ZstdTransform.ID.equals(t.spec().id())).count();
-            if (zstds > 1) {
-                throw new IllegalStateException("transforms: zstd given " + zstds + " times, allowed at most once");
+            TransformRegistry known = TransformRegistry.builtIns();
+            List<String> compressions = transforms.stream().map(t -> t.spec().id())
+                    .filter(i -> known.kind(i) == TransformRegistry.Kind.COMPRESSION).toList();
+            if (compressions.size() > 1) {
+                throw new IllegalStateException("transforms: compression given " + compressions.size() + " times "
+                        + compressions + ", allowed at most once");
             }
             for (Transform t : transforms) {
-                if ("aead".equals(t.spec().id())) {
-                    throw new IllegalStateException("transforms: an aead transform was added directly; use encrypt(Encryption) "
-                            + "so each backup gets its own wrapped data key");
+                if (known.kind(t.spec().id()) == TransformRegistry.Kind.ENCRYPTION) {
+                    throw new IllegalStateException("transforms: " + t.spec().id() + " (encryption) was added directly; "
+                            + "use encrypt(Encryption) so each backup gets its own wrapped data key");
                 }
             }
             return new BackupPipeline(this);
         }
 
         private static <T> T once(String setting, T current, T value) {
-            Objects.requireNonNull(value, setting);
-            if (current != null) {
-                throw new IllegalStateException(setting + ": already set to " + current + ", given again " + value);
-            }
-            return value;
+            return Settings.once(setting, current, value);
         }
     }
 }
