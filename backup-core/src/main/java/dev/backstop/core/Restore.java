@@ -106,42 +106,11 @@ public final class Restore {
     }
 
     /**
-     * Checks that {@code given} (or, if null, whatever is stored) is the manifest stored for
-     * {@code id} and may be trusted; returns the stored one.
-     *
-     * <ul>
-     *   <li>Always: its checksum, and that it names the id it is stored under.
-     *   <li>With keys: its authentication tag by the repository's metadata key, bound to its key
-     *       and id; an unauthenticated manifest is accepted only if it has no encryption section
-     *       and {@link Builder#allowUnencrypted} was called.
-     *   <li>Without keys, in a repository that has a metadata key (it was written with keys): a
-     *       manifest without an authentication member is refused unless {@link
-     *       Builder#allowUnencrypted} was called. This stops a downgrade to a forged unencrypted
-     *       backup only as long as nobody deleted the key record; only a keyed restore is sure.
-     * </ul>
-     *
-     * @throws IntegrityException naming the manifest if any check fails
+     * The manifest stored for {@code id}, if it may be trusted and {@code given} (unless null) is
+     * that manifest; see {@link SinkCatalog#admitted} for the checks.
      */
     private Manifest admit(BackupId id, Manifest given) {
-        String key = Repository.manifestKey(id);
-        Manifest stored;
-        try {
-            stored = repository.catalog().get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
-                    "backup " + id + " does not exist (no manifest in " + repository.sink() + ")", null, false, id));
-            if (!repository.keyed() && !allowUnencrypted && MetadataKey.exists(repository)
-                    && !((SinkCatalog) repository.catalog()).sealed(id)) {
-                throw new IntegrityException(key, "manifest authentication", "an authenticated manifest, as every manifest "
-                        + "of this repository (it has " + MetadataKey.OBJECT + ")", "none: an unauthenticated manifest"
-                        + " (forged or downgraded?); Restore.Builder.allowUnencrypted() accepts it", null, id);
-            }
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not read manifest: " + e, e, id);
-        }
-        if (given != null && !ManifestFormat.sameContent(stored, given)) {
-            throw new IntegrityException(key, "manifest", "the manifest stored for " + id,
-                    "a manifest that differs from it (edited in memory or read from elsewhere)", null, id);
-        }
-        return stored;
+        return ((SinkCatalog) repository.catalog()).admitted(id, given, allowUnencrypted);
     }
 
     private void admit(Manifest m) {
@@ -314,7 +283,10 @@ public final class Restore {
         return DecodingChain.openRaw(repository.sink(), key, id);
     }
 
-    /** Builder for {@link Restore}; the repository is required. */
+    /**
+     * Builder for {@link Restore}; the repository is required. Each setting may be given once
+     * (a second call is an {@link IllegalStateException} naming it); listeners and decoders add up.
+     */
     public static final class Builder {
         private Repository repository;
         private KeyEncryptionKey kek;
@@ -385,6 +357,7 @@ public final class Restore {
             return this;
         }
 
+        /** Adds a listener: the one setting that adds up, every listener given hears every event. */
         public Builder listener(BackupListener listener) {
             this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
             return this;
