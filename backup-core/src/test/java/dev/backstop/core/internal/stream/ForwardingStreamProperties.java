@@ -1,6 +1,7 @@
 package dev.backstop.core.internal.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -10,6 +11,7 @@ import java.io.OutputStream;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -150,6 +152,32 @@ class ForwardingStreamProperties {
             assertThat(in.count).isEqualTo(data.length);
             assertThat(in.sum).isEqualTo(sum(data));
         }
+    }
+
+    @Example
+    void close_whenFlushFails_stillClosesDownstream_andRethrowsTheFlushFailure_withTheCloseFailureSuppressed() {
+        boolean[] closed = new boolean[1];
+        OutputStream downstream = new OutputStream() {
+            @Override
+            public void write(int b) {
+            }
+
+            @Override
+            public void flush() throws IOException {
+                throw new IOException("flush failed");
+            }
+
+            @Override
+            public void close() throws IOException {
+                closed[0] = true;
+                throw new IOException("close failed");
+            }
+        };
+        TallyOut out = new TallyOut(downstream);
+
+        assertThatThrownBy(out::close).isInstanceOf(IOException.class).hasMessage("flush failed")
+                .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).containsExactly("close failed"));
+        assertThat(closed[0]).isTrue();
     }
 
     private static long sum(byte[] data) {
