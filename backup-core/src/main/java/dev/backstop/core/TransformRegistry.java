@@ -4,6 +4,7 @@ import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.transform.ZstdTransform;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -136,7 +137,7 @@ public final class TransformRegistry {
     /** Builder for {@link TransformRegistry}; starts with the built-ins. */
     public static final class Builder {
         private final Map<String, Entry> entries;
-        private final Set<String> replaced = new java.util.HashSet<>();
+        private final Set<String> replaced = new HashSet<>();
 
         private Builder(Map<String, Entry> entries) {
             this.entries = new LinkedHashMap<>(entries);
