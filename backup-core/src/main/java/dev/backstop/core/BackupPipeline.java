@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
@@ -140,8 +141,8 @@ public final class BackupPipeline {
         } catch (RuntimeException e) {
             throw new StorageException(null, "repository " + repository.sink() + " cannot be listed: " + e, e, true, null);
         }
-        String probe = "backups/.probe-" + id.value();
-        try (Sink.Upload up = repository.sink().create(probe.replace("/.", "/probe-"), ObjectKind.DATA)) {
+        String probe = RepositoryLayout.writeProbeKey(id);
+        try (Sink.Upload up = repository.sink().create(probe, ObjectKind.DATA)) {
             up.stream().write(new byte[] {1});
             out.add("repository writable (probe written and aborted)");
         } catch (IOException e) {

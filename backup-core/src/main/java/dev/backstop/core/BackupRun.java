@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -193,10 +194,10 @@ final class BackupRun implements CaptureSource.Streams {
 
     @Override
     public OutputStream open(String name) throws IOException {
-        if (name == null || !name.matches(Repository.STREAM_NAME) || name.equals(Repository.MANIFEST)
-                || name.equals("validations")) {
+        if (!RepositoryLayout.isStreamName(name)) {
             throw new IllegalArgumentException("stream name: got '" + name
-                    + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
+                    + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not one of "
+                    + RepositoryLayout.RESERVED_NAMES);
         }
         for (Writer w : writers) {
             if (w.name.equals(name)) {

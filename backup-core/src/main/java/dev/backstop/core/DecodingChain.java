@@ -1,7 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -164,19 +164,12 @@ public final class DecodingChain {
      * Reads the outermost decoder to its end, then the stored bytes after it, so that the decode
      * thread checks the stored digest before it reports the end.
      */
-    private static final class DrainingAtEnd extends FilterInputStream {
+    private static final class DrainingAtEnd extends ForwardingInputStream {
         private final InputStream stored;
 
         DrainingAtEnd(InputStream decoded, InputStream stored) {
             super(decoded);
             this.stored = stored;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
@@ -194,7 +187,7 @@ public final class DecodingChain {
      * {@link StorageException}, and checks the stored bytes at the end ({@code tail}: the stored
      * stream itself, or the hand-off from the thread that reads it).
      */
-    private static final class VerifyingStream extends FilterInputStream {
+    private static final class VerifyingStream extends ForwardingInputStream {
         private final InputStream tail;
         private final String key;
         private final BackupId id;
@@ -204,13 +197,6 @@ public final class DecodingChain {
             this.tail = tail;
             this.key = key;
             this.id = id;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
@@ -234,13 +220,6 @@ public final class DecodingChain {
                 throw integrity(key, id, e);
             }
         }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buf = new byte[(int) Math.min(Math.max(n, 0), 8192)];
-            int r = read(buf, 0, buf.length);
-            return Math.max(r, 0);
-        }
     }
 
     /** Marks read failures of the repository, to tell them from corrupted data. */
@@ -252,18 +231,9 @@ public final class DecodingChain {
         }
     }
 
-    private static final class StoreReadGuard extends FilterInputStream {
+    private static final class StoreReadGuard extends ForwardingInputStream {
         StoreReadGuard(InputStream in) {
             super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            try {
-                return in.read();
-            } catch (IOException e) {
-                throw new StoreReadFailure(e);
-            }
         }
 
         @Override

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  *   backups/&lt;id&gt;/&lt;stream&gt;                                      data objects
  *   backups/&lt;id&gt;/validations/&lt;stamp&gt;-&lt;validator&gt;.json        validation records
  *   backups/&lt;id&gt;/replicas/&lt;stamp&gt;-&lt;replica&gt;-&lt;what&gt;.json    replica records
- *   backups/.probe-&lt;id&gt;                                        a backup's write probe (removed at once)
+ *   backups/probe-&lt;id&gt;                                         a backup's write probe (removed at once)
  *   keys/&lt;id&gt;.dek                                             a backup's wrapped data key
  *   keys/&lt;log-stream&gt;/&lt;key-id&gt;.dek                              a log archive's wrapped data keys
  *   keys/metadata.key                                          the wrapped metadata-authentication key
@@ -93,7 +93,7 @@ public final class RepositoryLayout {
             Pattern.compile("\\d{8}T\\d{6}\\.\\d{3}Z-([A-Za-z0-9._-]{1,64})-(copy|verify)\\.json");
     private static final Pattern LEASE_NAME = Pattern.compile("\\d{19}");
     private static final String DATA_KEY_SUFFIX = ".dek";
-    private static final String PROBE = ".probe-";
+    private static final String PROBE = "probe-";
 
     private RepositoryLayout() {
     }
