@@ -19,6 +19,11 @@ module dev.backstop.core {
     exports dev.backstop.core.source;
     exports dev.backstop.core.retention;
     exports dev.backstop.core.report;
+    // threads, back-off and builder rules shared by Backstop's modules; not API
+    exports dev.backstop.core.internal.concurrent to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,
+            dev.backstop.cli, dev.backstop.micrometer;
+    exports dev.backstop.core.internal.builder to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,
+            dev.backstop.cli, dev.backstop.micrometer;
     // ReportJson binds the report records reflectively
     opens dev.backstop.core.report to com.fasterxml.jackson.databind;
 }

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -187,7 +188,7 @@ public final class BackupPipeline {
             try {
                 lease = lock.acquire();
             } catch (BackupException e) {
-                throw new BackupException(Stage.LOCK, e.getMessage().replaceFirst("^\\[LOCK\\] ", ""), e, e.retryable(), id);
+                throw new BackupException(Stage.LOCK, e.getMessage(), e, e.retryable(), id);
             }
             keeper = LeaseKeeper.start(lease, lock.ttl(), executor);
         }
@@ -528,7 +529,7 @@ public final class BackupPipeline {
         private BackupListener listener = BackupListener.NONE;
         private Clock clock = Clock.systemUTC();
         private RandomGenerator random = new SecureRandom();
-        private Executor executor = StageThreads.INSTANCE;
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-stage"));
         private boolean pipelining = true;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private RepositoryLock lock;

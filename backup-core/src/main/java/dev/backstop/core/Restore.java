@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -510,7 +511,7 @@ public final class Restore {
         private final Map<String, Function<TransformSpec, Transform>> decoders = new HashMap<>();
         private boolean pipelining = true;
         private DataSize pipeliningFrom = DEFAULT_PIPELINING_FROM;
-        private Executor executor = StageThreads.INSTANCE;
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-stage"));
         private boolean allowUnencrypted;
 
         private Builder() {

@@ -48,6 +48,7 @@ class SchedulerAndAlertsTest {
         Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
         Repository repo = Repository.on(flaky(fsRepo.sink(), 2));
         List<ValidationResult> seen = new CopyOnWriteArrayList<>();
+        List<Integer> retries = new CopyOnWriteArrayList<>();
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1)))
@@ -59,12 +60,20 @@ class SchedulerAndAlertsTest {
                     public void validated(ValidationResult result) {
                         seen.add(result);
                     }
+
+                    @Override
+                    public void retryScheduled(BackupException failure, int nextAttempt, Duration delay) {
+                        assertThat(delay).isBetween(Duration.ofMillis(5).multipliedBy(nextAttempt - 1),
+                                Duration.ofMillis(10).multipliedBy(nextAttempt - 1));
+                        retries.add(nextAttempt);
+                    }
                 })
                 .build();
 
-        Manifest m = s.runNow();
+        Manifest m = s.runNow().orElseThrow();
 
         assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(m.id());
+        assertThat(retries).containsExactly(2, 3);
         assertThat(seen).singleElement().satisfies(r -> assertThat(r.passed()).isTrue());
         assertThat(repo.latestValidation(m.id())).hasValueSatisfying(r -> {
             assertThat(r.validator()).isEqualTo("stored-checksums");
@@ -133,10 +142,10 @@ class SchedulerAndAlertsTest {
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(slow).repository(Repository.filesystem(tmp)).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).build();
-        Thread first = new Thread(s::runNow);
+        Thread first = new Thread(() -> s.runNow());
         first.start();
         assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(s.runNow()).isNull();
+        assertThat(s.runNow()).isEmpty();
         release.countDown();
         first.join(10_000);
         assertThat(s.skippedRuns()).isEqualTo(1);
@@ -146,14 +155,19 @@ class SchedulerAndAlertsTest {
     @Test
     void scheduledTicks_takeBackups() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        CountDownLatch twoBackups = new CountDownLatch(2);
+        BackupListener succeeded = new BackupListener() {
+            @Override
+            public void backupSucceeded(Manifest manifest) {
+                twoBackups.countDown();
+            }
+        };
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).noEncryption().build())
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).noEncryption()
+                        .listener(succeeded).build())
                 .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (repo.catalog().list().size() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
+            assertThat(twoBackups.await(30, TimeUnit.SECONDS)).as("two scheduled backups within 30 s").isTrue();
         } finally {
             s.close();
         }
@@ -198,7 +212,7 @@ class SchedulerAndAlertsTest {
                         .repository(Repository.on(flaky(fsRepo.sink(), 2))).noEncryption().listener(a).listener(attemptsSeen)
                         .clock(clock).build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(3, Duration.ZERO).build();
-        assertThat(fixedByRetry.runNow()).isNotNull();
+        assertThat(fixedByRetry.runNow()).isPresent();
         assertThat(alerts).isEmpty();
         assertThat(attempts).containsExactly(1, 2);
 

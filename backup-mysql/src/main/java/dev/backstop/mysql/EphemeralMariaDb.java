@@ -1,5 +1,7 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.File;
 import java.io.IOException;
@@ -73,7 +75,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
         this.endpoint = endpoint;
         this.version = version;
         this.serverId = serverId;
-        this.shutdownHook = new Thread(this::closeQuietly, "backstop-ephemeral-mariadb-cleanup");
+        this.shutdownHook = DaemonThreads.named("backstop-ephemeral-mariadb-cleanup").newThread(this::closeQuietly);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -358,7 +360,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
                 }
                 try {
                     // polling: the server gives no other signal of readiness to a process that is not its parent's systemd
-                    Thread.sleep(50);
+                    Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while waiting for mariadbd to start", e);

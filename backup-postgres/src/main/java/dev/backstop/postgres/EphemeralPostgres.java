@@ -1,5 +1,7 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -72,7 +74,7 @@ public final class EphemeralPostgres implements PostgresInstance {
         this.server = server;
         this.endpoint = endpoint;
         this.version = version;
-        this.shutdownHook = new Thread(this::closeQuietly, "backstop-ephemeral-postgres-cleanup");
+        this.shutdownHook = DaemonThreads.named("backstop-ephemeral-postgres-cleanup").newThread(this::closeQuietly);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -420,7 +422,7 @@ public final class EphemeralPostgres implements PostgresInstance {
                     lastError = e;
                 }
                 try {
-                    Thread.sleep(100);
+                    Backoff.Pause.SLEEP.pause(Duration.ofMillis(100));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while waiting for postgres to start", e);

@@ -5,6 +5,7 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.internal.AfterData;
 import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
@@ -245,9 +246,7 @@ public final class PostgresRestore {
         long start = System.nanoTime();
         // the server creates the database while the stream is opened and its table of contents read
         FutureTask<Void> creation = new FutureTask<>(() -> createDatabase(m, staging), null);
-        Thread creator = new Thread(creation, "backstop-createdb");
-        creator.setDaemon(true);
-        creator.start();
+        Thread creator = DaemonThreads.named("backstop-createdb").start(creation);
         boolean renamed = false;
         Path head = null;
         try {

@@ -9,6 +9,7 @@ import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.ServerSideCopy;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageTier;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.s3.internal.PutTemplate;
 import dev.backstop.s3.internal.RetryPolicy;
 import dev.backstop.s3.internal.S3Errors;
@@ -28,7 +29,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.regions.Region;
@@ -120,12 +120,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
         this.ownsClient = b.client == null;
         this.client = ownsClient ? b.newClient() : b.client;
         if (b.executor == null) {
-            AtomicInteger n = new AtomicInteger();
-            this.ownedExecutor = Executors.newCachedThreadPool(r -> {
-                Thread t = new Thread(r, "backstop-s3-part-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            this.ownedExecutor = Executors.newCachedThreadPool(DaemonThreads.numbered("backstop-s3-part"));
             this.executor = ownedExecutor;
         } else {
             this.ownedExecutor = null;

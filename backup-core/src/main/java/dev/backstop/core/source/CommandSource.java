@@ -5,6 +5,7 @@ import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -119,7 +120,7 @@ public final class CommandSource implements CaptureSource {
         private final Thread thread;
 
         private StderrTail(InputStream err, String name) {
-            this.thread = new Thread(() -> {
+            this.thread = DaemonThreads.named("backstop-stderr-" + name).newThread(() -> {
                 byte[] buf = new byte[4096];
                 try (err) {
                     int n;
@@ -136,8 +137,7 @@ public final class CommandSource implements CaptureSource {
                 } catch (IOException ignored) {
                     // the process went away; what we have is the tail
                 }
-            }, "backstop-stderr-" + name);
-            thread.setDaemon(true);
+            });
         }
 
         /** Starts draining {@code err}; {@code name} names the reading thread. */

@@ -1,11 +1,11 @@
 package dev.backstop.core.transform;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The framed layout of {@link ZstdTransform}: record layouts shared by its encoder and decoder.
@@ -27,7 +27,6 @@ final class ZstdFrames {
     /** How long close() waits for a thread inside a native call (one frame's work: milliseconds). */
     static final long STOP_WAIT_SECONDS = 10;
 
-    private static final AtomicInteger THREADS = new AtomicInteger();
 
     private ZstdFrames() {
     }
@@ -60,9 +59,9 @@ final class ZstdFrames {
 
         private Pool(int n, String role) {
             super(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
+            DaemonThreads factory = DaemonThreads.numbered("backstop-zstd-" + role);
             setThreadFactory(r -> {
-                Thread t = new Thread(r, "backstop-zstd-" + role + "-" + THREADS.incrementAndGet());
-                t.setDaemon(true);
+                Thread t = factory.newThread(r);
                 threads.add(t);
                 return t;
             });

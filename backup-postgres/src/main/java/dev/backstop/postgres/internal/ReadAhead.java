@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -58,9 +59,7 @@ public final class ReadAhead extends InputStream {
         this.in = in;
         this.queue = new ArrayBlockingQueue<>(depth);
         this.free = new ArrayBlockingQueue<>(depth + 2);
-        this.thread = new Thread(() -> pump(chunkSize), "backstop-readahead-" + name);
-        thread.setDaemon(true);
-        thread.start();
+        this.thread = DaemonThreads.named("backstop-readahead-" + name).start(() -> pump(chunkSize));
     }
 
     private void pump(int chunkSize) {

@@ -6,6 +6,8 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ReadAhead;
@@ -212,11 +214,8 @@ public final class PointInTimeRecovery {
      * deepest first, since a new file's name lives in its directory.
      */
     static final class FileSyncer implements AutoCloseable {
-        private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "backstop-fsync");
-            t.setDaemon(true);
-            return t;
-        });
+        private final java.util.concurrent.ExecutorService thread =
+                java.util.concurrent.Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-fsync"));
         private final java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
 
         void sync(Path file) {
@@ -389,7 +388,7 @@ public final class PointInTimeRecovery {
                 last = e;
             }
             try {
-                Thread.sleep(50);
+                Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while waiting for promotion", e);
