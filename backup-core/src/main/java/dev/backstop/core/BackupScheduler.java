@@ -172,9 +172,15 @@ public final class BackupScheduler implements AutoCloseable {
                 return retry.get();
             });
         } catch (BackupException e) {
-            if (retry.get()) {
+            if (!retry.get()) {
+                result.completeExceptionally(e);
+                return;
+            }
+            try {
                 retryLater(attempt, e, result);
-            } else {
+            } catch (RuntimeException | Error unexpected) {
+                // on the executor nobody would see it: the run must still end
+                e.addSuppressed(unexpected);
                 result.completeExceptionally(e);
             }
             return;

@@ -49,6 +49,7 @@ class SchedulerAndAlertsTest {
         Repository repo = Repository.on(flaky(fsRepo.sink(), 2));
         List<ValidationResult> seen = new CopyOnWriteArrayList<>();
         List<Integer> retries = new CopyOnWriteArrayList<>();
+        List<Duration> delays = new CopyOnWriteArrayList<>();
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1)))
@@ -63,9 +64,8 @@ class SchedulerAndAlertsTest {
 
                     @Override
                     public void retryScheduled(BackupException failure, int nextAttempt, Duration delay) {
-                        assertThat(delay).isBetween(Duration.ofMillis(5).multipliedBy(nextAttempt - 1),
-                                Duration.ofMillis(10).multipliedBy(nextAttempt - 1));
                         retries.add(nextAttempt);
+                        delays.add(delay);
                     }
                 })
                 .build();
@@ -74,11 +74,41 @@ class SchedulerAndAlertsTest {
 
         assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(m.id());
         assertThat(retries).containsExactly(2, 3);
+        assertThat(delays.get(0)).as("first back-off, half jittered").isBetween(Duration.ofMillis(5), Duration.ofMillis(10));
+        assertThat(delays.get(1)).as("doubled").isBetween(Duration.ofMillis(10), Duration.ofMillis(20));
         assertThat(seen).singleElement().satisfies(r -> assertThat(r.passed()).isTrue());
         assertThat(repo.latestValidation(m.id())).hasValueSatisfying(r -> {
             assertThat(r.validator()).isEqualTo("stored-checksums");
             assertThat(r.passed()).isTrue();
         });
+    }
+
+    @Test
+    void retry_waitsAsAScheduledTask_notOnAThread_andCloseEndsTheRunWithItsFailure() throws Exception {
+        Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
+        List<Duration> delays = new CopyOnWriteArrayList<>();
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
+                        .repository(Repository.on(flaky(fsRepo.sink(), 1))).noEncryption().build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor)
+                .retries(3, Duration.ofHours(1))
+                .listener(new BackupListener() {
+                    @Override
+                    public void retryScheduled(BackupException failure, int nextAttempt, Duration delay) {
+                        delays.add(delay);
+                    }
+                })
+                .build();
+
+        java.util.concurrent.CompletableFuture<Manifest> run = s.runAsync().orElseThrow();
+
+        assertThat(run).isNotDone();
+        assertThat(delays).singleElement().satisfies(d -> assertThat(d).isBetween(Duration.ofMinutes(30), Duration.ofHours(1)));
+        assertThat(s.runNow()).as("a run waiting for its retry is still running").isEmpty();
+        s.close();
+        assertThat(run).isCompletedExceptionally();
+        assertThatThrownBy(run::join).hasCauseInstanceOf(StorageException.class).hasMessageContaining("connection reset");
+        assertThat(fsRepo.sink().list("")).isEmpty();
     }
 
     @Test
