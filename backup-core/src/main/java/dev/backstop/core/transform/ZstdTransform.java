@@ -7,6 +7,7 @@ import dev.backstop.core.DataSize;
 import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.Transform;
 import dev.backstop.core.TransformSpec;
+import dev.backstop.core.internal.builder.Settings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -178,6 +179,7 @@ public final class ZstdTransform implements Transform {
 
     /** Builder for {@link ZstdTransform}; each setter may be called once. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private int level = 3;
         private int workers;
         private int windowLog;
@@ -192,6 +194,7 @@ public final class ZstdTransform implements Transform {
             if (level < 1 || level > 19) {
                 throw new IllegalArgumentException("zstd level: got " + level + ", allowed 1..19");
             }
+            given.onceNullable("level", this.level, level);
             this.level = level;
             return this;
         }
@@ -205,6 +208,7 @@ public final class ZstdTransform implements Transform {
             if (workers < 0 || workers > 64) {
                 throw new IllegalArgumentException("zstd workers: got " + workers + ", allowed 0..64");
             }
+            given.onceNullable("workers", this.workers, workers);
             this.workers = workers;
             return this;
         }
@@ -220,6 +224,7 @@ public final class ZstdTransform implements Transform {
                 throw new IllegalArgumentException("zstd frameSize: got " + frameSize + ", allowed " + MIN_FRAME_SIZE + ".."
                         + MAX_FRAME_SIZE);
             }
+            given.onceNullable("frameSize", this.frameSize, frameSize);
             this.frameSize = frameSize;
             return this;
         }
@@ -232,6 +237,7 @@ public final class ZstdTransform implements Transform {
             if (decodeThreads < 1 || decodeThreads > 64) {
                 throw new IllegalArgumentException("zstd decodeThreads: got " + decodeThreads + ", allowed 1..64");
             }
+            given.onceNullable("decodeThreads", this.decodeThreads, decodeThreads);
             this.decodeThreads = decodeThreads;
             return this;
         }
@@ -241,6 +247,7 @@ public final class ZstdTransform implements Transform {
             if (windowLog != 0 && (windowLog < 10 || windowLog > 30)) {
                 throw new IllegalArgumentException("zstd windowLog: got " + windowLog + ", allowed 0 (off) or 10..30");
             }
+            given.onceNullable("windowLog", this.windowLog, windowLog);
             this.windowLog = windowLog;
             return this;
         }

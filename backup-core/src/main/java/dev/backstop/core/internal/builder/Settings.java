@@ -27,6 +27,14 @@ public final class Settings {
         return value;
     }
 
+    /** As {@link #once(String, Object, Object)}, for a setting that may be given as null (meaning "none"). */
+    public <T> T onceNullable(String setting, Object current, T value) {
+        if (!given.add(setting)) {
+            throw new IllegalStateException(setting + ": already set to " + current + ", given again " + value);
+        }
+        return value;
+    }
+
     /** Records a setting without a value (a switch such as {@code noEncryption()}); throws if given before. */
     public void once(String setting) {
         if (!given.add(setting)) {
