@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Reads the framed layout of {@link ZstdFrames}: the reading thread splits the input into frames
@@ -41,6 +42,8 @@ final class FramedZstdInputStream extends InputStream {
     private final byte[] scratch = new byte[64 * 1024];
     private final byte[] record = new byte[ZstdFrames.RECORD];
     private ZstdFrames.Pool pool;
+    /** Where the decode pool's threads come from; null for Backstop's own daemon threads. */
+    private final ThreadFactory threadFactory;
     private Frame current;
     private int pos;
     /** Offset in the encoded stream of the next record. */
@@ -58,8 +61,9 @@ final class FramedZstdInputStream extends InputStream {
     private record Frame(ByteBuffer plain, int length, ByteBuffer compressed) {
     }
 
-    FramedZstdInputStream(InputStream in, int frameSize, int threads) {
+    FramedZstdInputStream(InputStream in, int frameSize, int threads, ThreadFactory threadFactory) {
         this.in = in;
+        this.threadFactory = threadFactory;
         this.frameSize = frameSize;
         this.threads = threads;
         this.bound = Math.toIntExact(Zstd.compressBound(frameSize));
@@ -225,7 +229,7 @@ final class FramedZstdInputStream extends InputStream {
         ByteBuffer p = take(freePlain, plain, plain);
         long frameAt = at + ZstdFrames.RECORD;
         if (pool == null) {
-            pool = ZstdFrames.pool(threads, "decode");
+            pool = ZstdFrames.pool(threads, "decode", threadFactory);
         }
         return pool.submit(() -> decode(number, frameAt, c, compressed, p, plain));
     }

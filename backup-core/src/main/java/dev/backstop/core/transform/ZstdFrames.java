@@ -4,6 +4,7 @@ import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
@@ -31,9 +32,12 @@ final class ZstdFrames {
     private ZstdFrames() {
     }
 
-    /** A pool of {@code n} daemon threads named {@code backstop-zstd-<role>-<k>}, started on demand. */
-    static Pool pool(int n, String role) {
-        return new Pool(n, role);
+    /**
+     * A pool of {@code n} threads from {@code threads}, or when it is null daemon threads named
+     * {@code backstop-zstd-<role>-<k>}, started on demand.
+     */
+    static Pool pool(int n, String role, ThreadFactory threads) {
+        return new Pool(n, threads != null ? threads : DaemonThreads.numbered("backstop-zstd-" + role));
     }
 
     /** Stops a pool's threads and waits until they have ended (keeping the interrupt status). */
@@ -57,9 +61,8 @@ final class ZstdFrames {
     static final class Pool extends ThreadPoolExecutor {
         private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
-        private Pool(int n, String role) {
+        private Pool(int n, ThreadFactory factory) {
             super(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
-            DaemonThreads factory = DaemonThreads.numbered("backstop-zstd-" + role);
             setThreadFactory(r -> {
                 Thread t = factory.newThread(r);
                 threads.add(t);

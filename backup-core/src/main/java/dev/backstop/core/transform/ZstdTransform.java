@@ -14,6 +14,7 @@ import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * zstd compression (zstd-jni). Immutable; build with {@link #builder()} or {@link #level(int)}.
@@ -63,6 +64,8 @@ public final class ZstdTransform implements Transform {
     /** 0 for one stream, else the framed mode's block size. */
     private final int frameSize;
     private final int decodeThreads;
+    /** Where encode and decode pools get threads; null for Backstop's own daemon threads. */
+    private final ThreadFactory threads;
 
     private ZstdTransform(Builder b) {
         this.level = b.level;
@@ -71,6 +74,7 @@ public final class ZstdTransform implements Transform {
         this.frameSize = b.frameSize != null ? b.frameSize.toIntBytes()
                 : b.workers > 0 ? DEFAULT_FRAME_SIZE.toIntBytes() : 0;
         this.decodeThreads = b.decodeThreads;
+        this.threads = b.threads;
     }
 
     /** zstd at {@code level} on the writing thread. */
@@ -143,7 +147,7 @@ public final class ZstdTransform implements Transform {
     @Override
     public OutputStream encode(OutputStream out, ObjectBinding binding) throws IOException {
         if (framed()) {
-            return new FramedZstdOutputStream(out, level, windowLog, frameSize, workers);
+            return new FramedZstdOutputStream(out, level, windowLog, frameSize, workers, threads);
         }
         ZstdOutputStreamNoFinalizer z = new ZstdOutputStreamNoFinalizer(out, RecyclingBufferPool.INSTANCE);
         try {
@@ -162,7 +166,7 @@ public final class ZstdTransform implements Transform {
     @Override
     public InputStream decode(InputStream in, ObjectBinding binding) throws IOException {
         if (framed()) {
-            return new FramedZstdInputStream(in, frameSize, decodeThreads);
+            return new FramedZstdInputStream(in, frameSize, decodeThreads, threads);
         }
         ZstdInputStreamNoFinalizer z = new ZstdInputStreamNoFinalizer(in, RecyclingBufferPool.INSTANCE);
         if (windowLog > 0) {
@@ -185,8 +189,18 @@ public final class ZstdTransform implements Transform {
         private int windowLog;
         private DataSize frameSize;
         private int decodeThreads = Math.min(Runtime.getRuntime().availableProcessors(), 4);
+        private ThreadFactory threads;
 
         private Builder() {
+        }
+
+        /**
+         * Where the threads of framed mode come from (each stream makes its pool from it and stops
+         * the pool when it ends); by default daemon threads named {@code backstop-zstd-...}.
+         */
+        public Builder threads(ThreadFactory threads) {
+            this.threads = given.once("threads", this.threads, threads);
+            return this;
         }
 
         /** Compression level, 1..19. */
