@@ -22,6 +22,11 @@ module dev.backstop.core {
     // implementation shared with the engine and storage modules, not API
     exports dev.backstop.core.internal.stream to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql;
     exports dev.backstop.core.internal.layout to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql, dev.backstop.cli;
+    // threads, back-off and builder rules shared by Backstop's modules; not API
+    exports dev.backstop.core.internal.concurrent to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,
+            dev.backstop.cli, dev.backstop.micrometer;
+    exports dev.backstop.core.internal.builder to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,
+            dev.backstop.cli, dev.backstop.micrometer;
     // ReportJson binds the report records reflectively
     opens dev.backstop.core.report to com.fasterxml.jackson.databind;
 }

@@ -124,7 +124,12 @@ public final class Backstop implements Runnable {
         if (e instanceof UncheckedIOException && e.getCause() != null) {
             m = m + ": " + e.getCause().getMessage();
         }
-        return m == null ? e.getClass().getName() : m;
+        m = m == null ? e.getClass().getName() : m;
+        // the failure's message is plain; the operator also needs to see where it failed and in which backup
+        if (e instanceof BackupException b) {
+            return "[" + b.stage() + b.backupId().map(id -> " " + id).orElse("") + "] " + m;
+        }
+        return m;
     }
 
     /** The version from the jar's manifest. */

@@ -8,6 +8,7 @@ import dev.backstop.core.BackupListener;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.WebhookAlerts;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.core.retention.RetentionPlanner;
@@ -54,11 +55,7 @@ final class Run extends Commands.Base {
         }
         ScheduledExecutorService executor = Executors.newScheduledThreadPool(Math.max(1, threads));
         // alerts are delivered beside the jobs, not queued behind a long drill
-        ScheduledExecutorService alerts = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "backstop-alerts");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService alerts = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-alerts"));
         AtomicBoolean stopping = new AtomicBoolean();
         Daemon daemon;
         try {
@@ -69,7 +66,7 @@ final class Run extends Commands.Base {
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runtime.getRuntime().addShutdownHook(DaemonThreads.named("backstop-shutdown").newThread(() -> {
             // stop scheduling, interrupt the running job (the pipeline aborts what it has not
             // published), and wait for it within a bound: the manifest is the last object written,
             // so even a job cut off by the bound leaves no backup visible
@@ -86,7 +83,7 @@ final class Run extends Commands.Base {
             root.err.println("run: stopped");
             root.err.flush();
             stopped.countDown();
-        }, "backstop-shutdown"));
+        }));
         daemon.start();
         if (backupNow) {
             executor.execute(() -> daemon.runTick("backup", Instant.now().truncatedTo(ChronoUnit.SECONDS)));

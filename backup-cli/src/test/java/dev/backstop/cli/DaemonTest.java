@@ -8,6 +8,8 @@ import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
 import dev.backstop.core.RepositoryLock;
 import dev.backstop.core.source.FileSource;
+import dev.backstop.testkit.ManualExecutor;
+import dev.backstop.testkit.MutableClock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.AuditLog;
+import dev.backstop.testkit.ManualExecutor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;

@@ -3,6 +3,7 @@ package dev.backstop.core;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
@@ -263,6 +264,7 @@ public final class AuditLog {
 
     /** Builder for {@link AuditLog}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Repository repository;
         private Clock clock = Clock.systemUTC();
         private String host;
@@ -280,31 +282,31 @@ public final class AuditLog {
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
         /** Who acts, as your system knows them (an operator's login, a service account); default {@code unknown}. */
         public Builder principal(String principal) {
-            this.principal = Objects.requireNonNull(principal, "principal");
+            this.principal = given.once("principal", this.principal, principal);
             return this;
         }
 
         /** The host name recorded; default this machine's. */
         public Builder host(String host) {
-            this.host = Objects.requireNonNull(host, "host");
+            this.host = given.once("host", this.host, host);
             return this;
         }
 
         /** The operating-system user recorded; default {@code user.name}. */
         public Builder osUser(String osUser) {
-            this.osUser = Objects.requireNonNull(osUser, "osUser");
+            this.osUser = given.once("osUser", this.osUser, osUser);
             return this;
         }
 
         /** The source of entry names' random suffixes; default a {@link SecureRandom}. */
         public Builder random(RandomGenerator random) {
-            this.random = Objects.requireNonNull(random, "random");
+            this.random = given.once("random", this.random, random);
             return this;
         }
 

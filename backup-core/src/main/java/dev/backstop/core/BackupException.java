@@ -8,6 +8,10 @@ import java.util.Optional;
  * says whether retrying the whole operation may help, and carries the backup id when one exists.
  * Subtypes add detail: {@link CaptureException}, {@link StorageException},
  * {@link IntegrityException}.
+ *
+ * <p>The message says what went wrong and nothing else: stage, backup id and retryability are
+ * fields, so callers that print or log a failure add them from {@link #stage()}, {@link
+ * #backupId()} and {@link #retryable()} in whatever format they need.
  */
 public class BackupException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -21,8 +25,8 @@ public class BackupException extends RuntimeException {
     }
 
     public BackupException(Stage stage, String message, Throwable cause, boolean retryable, BackupId backupId) {
-        super("[" + Objects.requireNonNull(stage, "stage") + (backupId == null ? "" : " " + backupId) + "] " + message, cause);
-        this.stage = stage;
+        super(message, cause);
+        this.stage = Objects.requireNonNull(stage, "stage");
         this.retryable = retryable;
         this.backupId = backupId;
     }

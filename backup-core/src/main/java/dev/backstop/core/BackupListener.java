@@ -45,6 +45,14 @@ public interface BackupListener {
     }
 
     /**
+     * A {@link BackupScheduler} will run attempt {@code nextAttempt} of a backup after {@code
+     * delay}, because the previous attempt failed with {@code failure}, which was retryable.
+     * Not a reason to alert.
+     */
+    default void retryScheduled(BackupException failure, int nextAttempt, java.time.Duration delay) {
+    }
+
+    /**
      * Expiry deleted a backup (its manifest and objects) for {@code reasons}, the retention
      * plan's sentences.
      */
@@ -109,6 +117,11 @@ public interface BackupListener {
         @Override
         public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
             listeners.forEach(l -> l.backupAttemptFailed(id, failure, attempt));
+        }
+
+        @Override
+        public void retryScheduled(BackupException failure, int nextAttempt, java.time.Duration delay) {
+            listeners.forEach(l -> l.retryScheduled(failure, nextAttempt, delay));
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.time.Clock;
@@ -64,7 +65,7 @@ public final class BackupPipeline {
         this.listener = BackupListener.guarded(b.listener);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
         this.random = b.random == null ? new SecureRandom() : b.random;
-        this.executor = b.executor == null ? StageThreads.INSTANCE : b.executor;
+        this.executor = b.executor == null ? DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-stage")) : b.executor;
         this.pipelining = b.pipelining == null || b.pipelining;
         this.labels = Map.copyOf(b.labels);
         this.lock = b.lock;

@@ -57,7 +57,7 @@ final class BackupRun implements CaptureSource.Streams {
         try {
             lease = lock.acquire();
         } catch (BackupException e) {
-            throw new BackupException(Stage.LOCK, e.getMessage().replaceFirst("^\\[LOCK\\] ", ""), e, e.retryable(), id);
+            throw new BackupException(Stage.LOCK, e.getMessage(), e, e.retryable(), id);
         }
         keeper = LeaseKeeper.start(lease, lock.ttl(), executor);
     }

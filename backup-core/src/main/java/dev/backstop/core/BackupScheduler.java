@@ -1,17 +1,23 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.Backoff;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,12 +29,15 @@ import org.slf4j.LoggerFactory;
  * skipped and counted. Only {@linkplain BackupException#retryable() retryable} failures are
  * retried, with exponential backoff and jitter, up to the configured attempts; the pipeline's
  * listeners hear a retried attempt as {@link BackupListener#backupAttemptFailed} and only the last
- * failure as {@link BackupListener#backupFailed}, so alerts fire once per failed run. After a success,
- * each validator runs and its result is appended to the repository as a validation record. Missed
- * ticks (the service was down) are not made up: the next run is the next tick from now.
+ * failure as {@link BackupListener#backupFailed}, so alerts fire once per failed run; the
+ * scheduler's own listeners hear {@link BackupListener#retryScheduled} with the wait. After a
+ * success, each validator runs and its result is appended to the repository as a validation
+ * record. Missed ticks (the service was down) are not made up: the next run is the next tick
+ * from now.
  *
- * <p><b>Threading.</b> Uses the executor it is given and never shuts it down. {@link #close()}
- * cancels future runs and waits for none.
+ * <p><b>Threading.</b> Uses the executor it is given and never shuts it down. A retry waits as a
+ * task scheduled on that executor, never by blocking one of its threads. {@link #close()} cancels
+ * future runs and pending retries and waits for none.
  */
 public final class BackupScheduler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackupScheduler.class);
@@ -38,13 +47,14 @@ public final class BackupScheduler implements AutoCloseable {
     private final ScheduledExecutorService executor;
     private final Clock clock;
     private final int maxAttempts;
-    private final Duration initialBackoff;
+    private final Backoff backoff;
     private final Restore restore;
     private final List<Validator> validators;
     private final BackupListener listener;
     private final AtomicBoolean running = new AtomicBoolean();
     private final AtomicLong skipped = new AtomicLong();
     private volatile ScheduledFuture<?> nextRun;
+    private volatile Pending pendingRetry;
     private volatile boolean closed;
 
     private BackupScheduler(Builder b) {
@@ -53,7 +63,11 @@ public final class BackupScheduler implements AutoCloseable {
         this.executor = b.executor;
         this.clock = b.clock;
         this.maxAttempts = b.maxAttempts;
-        this.initialBackoff = b.initialBackoff;
+        Backoff.Builder backoff = Backoff.builder(b.initialBackoff, b.initialBackoff.multipliedBy(1L << 10)).jitter(0.5);
+        if (b.random != null) {
+            backoff.random(b.random);
+        }
+        this.backoff = backoff.build();
         this.restore = b.restore;
         this.validators = List.copyOf(b.validators);
         this.listener = BackupListener.guarded(b.listener);
@@ -94,62 +108,109 @@ public final class BackupScheduler implements AutoCloseable {
     }
 
     private void tick() {
-        try {
-            runNow();
-        } catch (RuntimeException e) {
-            // already reported to listeners; the schedule goes on
-            LOG.debug("scheduled backup failed", e);
-        } finally {
+        Optional<CompletableFuture<Manifest>> run = runAsync();
+        if (run.isEmpty()) {
             scheduleNext();
+            return;
+        }
+        run.get().whenComplete((m, e) -> {
+            if (e != null) {
+                // already reported to listeners; the schedule goes on
+                LOG.debug("scheduled backup failed", e);
+            }
+            scheduleNext();
+        });
+    }
+
+    /**
+     * Runs one backup now (with retries and validation), unless one is running, and waits for it.
+     * The first attempt runs on the calling thread, retries on the executor after their back-off.
+     *
+     * @return the manifest, or empty when skipped because a backup was already running
+     * @throws BackupException when every attempt failed
+     */
+    public Optional<Manifest> runNow() {
+        Optional<CompletableFuture<Manifest>> run = runAsync();
+        if (run.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(run.get().join());
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
         }
     }
 
     /**
-     * Runs one backup now (with retries and validation), unless one is running.
+     * Starts one backup now (with retries and validation), unless one is running. The first
+     * attempt runs on the calling thread; retries run on the executor after their back-off.
      *
-     * @return the manifest, or null when skipped because a backup was already running
-     * @throws BackupException when every attempt failed
+     * @return the run, completing with the manifest or the last attempt's {@link BackupException};
+     *         empty when skipped because a backup was already running
      */
-    public Manifest runNow() {
+    public Optional<CompletableFuture<Manifest>> runAsync() {
         if (!running.compareAndSet(false, true)) {
             skipped.incrementAndGet();
-            return null;
+            return Optional.empty();
+        }
+        CompletableFuture<Manifest> result = new CompletableFuture<>();
+        result.whenComplete((m, e) -> running.set(false));
+        attempt(1, result);
+        return Optional.of(result);
+    }
+
+    private void attempt(int attempt, CompletableFuture<Manifest> result) {
+        // decided once, inside the pipeline, so listeners hear the same verdict the scheduler acts on
+        AtomicBoolean retry = new AtomicBoolean();
+        Manifest m;
+        try {
+            m = pipeline.run(attempt, e -> {
+                retry.set(e.retryable() && attempt < maxAttempts && !closed);
+                return retry.get();
+            });
+        } catch (BackupException e) {
+            if (!retry.get()) {
+                result.completeExceptionally(e);
+                return;
+            }
+            try {
+                retryLater(attempt, e, result);
+            } catch (RuntimeException | Error unexpected) {
+                // on the executor nobody would see it: the run must still end
+                e.addSuppressed(unexpected);
+                result.completeExceptionally(e);
+            }
+            return;
+        } catch (RuntimeException | Error e) {
+            result.completeExceptionally(e);
+            throw e;
         }
         try {
-            Manifest m = runWithRetries();
             validate(m);
-            return m;
-        } finally {
-            running.set(false);
+            result.complete(m);
+        } catch (RuntimeException e) {
+            result.completeExceptionally(e);
         }
     }
 
-    private Manifest runWithRetries() {
-        Duration backoff = initialBackoff;
-        for (int attempt = 1; ; attempt++) {
-            int current = attempt;
-            // decided once, inside the pipeline, so listeners hear the same verdict the loop acts on
-            AtomicBoolean retry = new AtomicBoolean();
-            try {
-                return pipeline.run(attempt, e -> {
-                    retry.set(e.retryable() && current < maxAttempts && !closed);
-                    return retry.get();
-                });
-            } catch (BackupException e) {
-                if (!retry.get()) {
-                    throw e;
-                }
-                long jittered = backoff.toMillis() / 2 + ThreadLocalRandom.current().nextLong(backoff.toMillis() / 2 + 1);
-                LOG.warn("backup attempt {} of {} failed at {} ({}); retrying in {} ms", attempt, maxAttempts, e.stage(),
-                        e.getMessage(), jittered);
-                try {
-                    Thread.sleep(jittered);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-                backoff = backoff.multipliedBy(2);
-            }
+    private synchronized void retryLater(int failed, BackupException e, CompletableFuture<Manifest> result) {
+        if (closed) {
+            result.completeExceptionally(e);
+            return;
+        }
+        Duration delay = backoff.delay(failed);
+        LOG.warn("backup attempt {} of {} failed at {} ({}); retrying in {} ms", failed, maxAttempts, e.stage(),
+                e.getMessage(), delay.toMillis());
+        listener.retryScheduled(e, failed + 1, delay);
+        try {
+            pendingRetry = new Pending(executor.schedule(() -> attempt(failed + 1, result), delay.toNanos(),
+                    TimeUnit.NANOSECONDS), result, e);
+        } catch (RejectedExecutionException rejected) {
+            e.addSuppressed(rejected);
+            result.completeExceptionally(e);
         }
     }
 
@@ -177,14 +238,28 @@ public final class BackupScheduler implements AutoCloseable {
         if (nextRun != null) {
             nextRun.cancel(false);
         }
+        Pending retry = pendingRetry;
+        if (retry != null && retry.next().cancel(false)) {
+            // the run that waited for it ends with its last failure
+            retry.result().completeExceptionally(retry.failure());
+        }
     }
 
-    /** Builder for {@link BackupScheduler}; pipeline, schedule and executor are required. */
+    /** A retry waiting on the executor, the run it belongs to and the failure it follows. */
+    private record Pending(ScheduledFuture<?> next, CompletableFuture<Manifest> result, BackupException failure) {
+    }
+
+    /**
+     * Builder for {@link BackupScheduler}; pipeline, schedule and executor are required. Each
+     * setting may be given once, except {@link #listener}, which adds.
+     */
     public static final class Builder {
+        private final Settings given = new Settings();
         private BackupPipeline pipeline;
         private Schedule schedule;
         private ScheduledExecutorService executor;
         private Clock clock = Clock.systemUTC();
+        private RandomGenerator random;
         private int maxAttempts = 3;
         private Duration initialBackoff = Duration.ofSeconds(30);
         private Restore restore;
@@ -195,27 +270,37 @@ public final class BackupScheduler implements AutoCloseable {
         }
 
         public Builder pipeline(BackupPipeline pipeline) {
-            this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+            this.pipeline = given.once("pipeline", this.pipeline, pipeline);
             return this;
         }
 
         public Builder schedule(Schedule schedule) {
-            this.schedule = Objects.requireNonNull(schedule, "schedule");
+            this.schedule = given.once("schedule", this.schedule, schedule);
             return this;
         }
 
-        /** Where runs happen; the scheduler never shuts it down. */
+        /** Where runs and the waits before retries happen; the scheduler never shuts it down. */
         public Builder executor(ScheduledExecutorService executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = given.once("executor", this.executor, executor);
             return this;
         }
 
+        /** The time ticks are computed from; the system's UTC clock by default. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
-        /** Attempts per run for retryable failures (1..10, default 3), first backoff (default 30 s). */
+        /** The source of the back-off's jitter; by default the retrying thread's {@code ThreadLocalRandom}. */
+        public Builder random(RandomGenerator random) {
+            this.random = given.once("random", this.random, random);
+            return this;
+        }
+
+        /**
+         * Attempts per run for retryable failures (1..10, default 3), first backoff (default 30 s),
+         * doubled after each failed retry, each wait shortened by a random share of up to half.
+         */
         public Builder retries(int maxAttempts, Duration initialBackoff) {
             if (maxAttempts < 1 || maxAttempts > 10) {
                 throw new IllegalArgumentException("maxAttempts: got " + maxAttempts + ", allowed 1..10");
@@ -223,6 +308,8 @@ public final class BackupScheduler implements AutoCloseable {
             if (initialBackoff.isNegative()) {
                 throw new IllegalArgumentException("initialBackoff: got " + initialBackoff + ", must be >= 0");
             }
+            given.once("retries", this.maxAttempts + " attempts from " + this.initialBackoff,
+                    maxAttempts + " attempts from " + initialBackoff);
             this.maxAttempts = maxAttempts;
             this.initialBackoff = initialBackoff;
             return this;
@@ -230,12 +317,15 @@ public final class BackupScheduler implements AutoCloseable {
 
         /** Validates every new backup through {@code restore} with {@code validators}, recording results. */
         public Builder validateWith(Restore restore, Validator... validators) {
-            this.restore = Objects.requireNonNull(restore, "restore");
+            this.restore = given.once("validateWith", this.restore, restore);
             this.validators.addAll(List.of(validators));
             return this;
         }
 
-        /** Receives validation results (backup events go to the pipeline's listeners). */
+        /**
+         * Adds a listener for validation results and retries (backup events go to the pipeline's
+         * listeners); additive: every listener given hears every event, in the order given.
+         */
         public Builder listener(BackupListener listener) {
             this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
             return this;
@@ -244,8 +334,8 @@ public final class BackupScheduler implements AutoCloseable {
         public BackupScheduler build() {
             if (pipeline == null || schedule == null || executor == null) {
                 throw new IllegalStateException("pipeline, schedule and executor are required; missing: "
-                        + (pipeline == null ? "pipeline " : "") + (schedule == null ? "schedule " : "")
-                        + (executor == null ? "executor" : "").trim());
+                        + ((pipeline == null ? "pipeline " : "") + (schedule == null ? "schedule " : "")
+                        + (executor == null ? "executor" : "")).trim());
             }
             return new BackupScheduler(this);
         }

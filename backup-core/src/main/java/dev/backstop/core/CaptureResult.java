@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.builder.Settings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -61,6 +62,7 @@ public final class CaptureResult {
 
     /** Builder for {@link CaptureResult}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final SourceInfo source;
         private ConsistencyPoint consistency = ConsistencyPoint.NONE;
         private Fingerprints fingerprints;
@@ -72,20 +74,21 @@ public final class CaptureResult {
         }
 
         public Builder consistency(ConsistencyPoint consistency) {
-            this.consistency = Objects.requireNonNull(consistency, "consistency");
+            this.consistency = given.once("consistency", this.consistency, consistency);
             return this;
         }
 
         public Builder fingerprints(Fingerprints fingerprints) {
-            this.fingerprints = Objects.requireNonNull(fingerprints, "fingerprints");
+            this.fingerprints = given.once("fingerprints", this.fingerprints, fingerprints);
             return this;
         }
 
         public Builder requiredLogs(LogRange requiredLogs) {
-            this.requiredLogs = Objects.requireNonNull(requiredLogs, "requiredLogs");
+            this.requiredLogs = given.once("requiredLogs", this.requiredLogs, requiredLogs);
             return this;
         }
 
+        /** Adds one attribute; additive: each call adds one (a later one for the same name wins). */
         public Builder attribute(String name, String value) {
             attributes.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
             return this;

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
 import java.io.IOException;
@@ -52,7 +53,7 @@ public final class DecodingChain {
 
     private DecodingChain(Builder b) {
         this.registry = b.registry == null ? TransformRegistry.builtIns() : b.registry;
-        this.executor = b.executor == null ? StageThreads.INSTANCE : b.executor;
+        this.executor = b.executor == null ? DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-stage")) : b.executor;
         this.pipelining = b.pipelining == null || b.pipelining;
         this.pipeliningFrom = b.pipeliningFrom == null ? DEFAULT_PIPELINING_FROM : b.pipeliningFrom;
     }

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.PipelinedOutputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -50,7 +51,7 @@ public final class EncodingChain {
     private EncodingChain(Builder b) {
         this.transforms = b.transforms == null ? List.of() : b.transforms;
         this.specs = transforms.stream().map(Transform::spec).toList();
-        this.executor = b.executor == null ? StageThreads.INSTANCE : b.executor;
+        this.executor = b.executor == null ? DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-stage")) : b.executor;
         this.pipelining = b.pipelining;
     }
 

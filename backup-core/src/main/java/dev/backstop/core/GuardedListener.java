@@ -51,6 +51,11 @@ final class GuardedListener implements BackupListener {
     }
 
     @Override
+    public void retryScheduled(BackupException failure, int nextAttempt, java.time.Duration delay) {
+        call("retryScheduled", () -> delegate.retryScheduled(failure, nextAttempt, delay));
+    }
+
+    @Override
     public void backupExpired(BackupId id, long storedBytes, java.util.List<String> reasons) {
         call("backupExpired", () -> delegate.backupExpired(id, storedBytes, reasons));
     }

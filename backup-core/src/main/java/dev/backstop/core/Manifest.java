@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.builder.Settings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -164,6 +165,7 @@ public final class Manifest {
 
     /** Builder for {@link Manifest}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final BackupId id;
         private BackupId parent;
         private Instant startedAt;
@@ -182,55 +184,65 @@ public final class Manifest {
         }
 
         public Builder parent(BackupId parent) {
+            given.onceNullable("parent", this.parent, parent);
             this.parent = parent;
             return this;
         }
 
         public Builder startedAt(Instant startedAt) {
+            given.onceNullable("startedAt", this.startedAt, startedAt);
             this.startedAt = startedAt;
             return this;
         }
 
         public Builder finishedAt(Instant finishedAt) {
+            given.onceNullable("finishedAt", this.finishedAt, finishedAt);
             this.finishedAt = finishedAt;
             return this;
         }
 
         public Builder source(SourceInfo source) {
+            given.onceNullable("source", this.source, source);
             this.source = source;
             return this;
         }
 
         public Builder consistency(ConsistencyPoint consistency) {
-            this.consistency = Objects.requireNonNull(consistency, "consistency");
+            this.consistency = given.once("consistency", this.consistency, consistency);
             return this;
         }
 
         public Builder fingerprints(Fingerprints fingerprints) {
+            given.onceNullable("fingerprints", this.fingerprints, fingerprints);
             this.fingerprints = fingerprints;
             return this;
         }
 
         public Builder requiredLogs(LogRange requiredLogs) {
+            given.onceNullable("requiredLogs", this.requiredLogs, requiredLogs);
             this.requiredLogs = requiredLogs;
             return this;
         }
 
+        /** Adds one stored object; additive: objects are listed in the order added. */
         public Builder addObject(StoredObject object) {
             objects.add(Objects.requireNonNull(object, "object"));
             return this;
         }
 
         public Builder encryption(EncryptionInfo encryption) {
+            given.onceNullable("encryption", this.encryption, encryption);
             this.encryption = encryption;
             return this;
         }
 
+        /** Adds attributes; additive: later ones win for the same name. */
         public Builder attributes(Map<String, String> attributes) {
             this.attributes.putAll(attributes);
             return this;
         }
 
+        /** Adds labels; additive: later ones win for the same name. */
         public Builder labels(Map<String, String> labels) {
             this.labels.putAll(labels);
             return this;

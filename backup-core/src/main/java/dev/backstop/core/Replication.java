@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
@@ -451,6 +452,7 @@ public final class Replication {
 
     /** Configures a {@link Replication}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Repository primary;
         private final List<Replica> replicas = new ArrayList<>();
         private Clock clock = Clock.systemUTC();
@@ -473,7 +475,7 @@ public final class Replication {
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

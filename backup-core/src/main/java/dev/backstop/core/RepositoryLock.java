@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
@@ -361,6 +362,7 @@ public final class RepositoryLock {
 
     /** Builder for {@link RepositoryLock}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Sink sink;
         private String name = "repository";
         private String holder;
@@ -376,6 +378,7 @@ public final class RepositoryLock {
             if (name == null || !NAME.matcher(name).matches()) {
                 throw new IllegalArgumentException("lock name: got '" + name + "', expected [a-z0-9][a-z0-9-]{0,62}");
             }
+            given.onceNullable("name", this.name, name);
             this.name = name;
             return this;
         }
@@ -385,6 +388,7 @@ public final class RepositoryLock {
             if (holder == null || holder.isBlank() || holder.contains("\n") || holder.length() > 200) {
                 throw new IllegalArgumentException("lock holder: got '" + holder + "', expected 1-200 characters, one line");
             }
+            given.onceNullable("holder", this.holder, holder);
             this.holder = holder;
             return this;
         }
@@ -395,12 +399,13 @@ public final class RepositoryLock {
             if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(Duration.ofDays(1)) > 0) {
                 throw new IllegalArgumentException("lock ttl: got " + ttl + ", must be between PT1S and P1D");
             }
+            given.onceNullable("ttl", this.ttl, ttl);
             this.ttl = ttl;
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * A validation of a backup ran to its end and found the backup wrong: thrown by
- * {@link ValidationResult#orThrow()}. The message names the backup, the validator and every
- * finding; {@link #result()} is the full result (findings and measurements). Never retryable:
+ * {@link ValidationResult#orThrow()}. The message names the validator and every finding, {@link
+ * #backupId()} the backup; {@link #result()} is the full result (findings and measurements). Never retryable:
  * running the same validator on the same backup finds the same thing.
  */
 public final class ValidationFailedException extends BackupException {

@@ -29,8 +29,8 @@ public record ValidationResult(BackupId backupId, String validator, Instant fini
 
     /**
      * This result if it passed; otherwise throws a {@link ValidationFailedException} (stage
-     * {@link Stage#VERIFY}, not retryable) whose message names the backup, the validator and
-     * every finding. For code that must not go on with a bad backup:
+     * {@link Stage#VERIFY}, not retryable) whose message names the validator and every finding,
+     * and whose {@link BackupException#backupId()} is the backup. For code that must not go on with a bad backup:
      * {@code restore.verify(backup).orThrow();}
      */
     public ValidationResult orThrow() {

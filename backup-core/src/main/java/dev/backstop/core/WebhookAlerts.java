@@ -2,6 +2,7 @@ package dev.backstop.core;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.internal.builder.Settings;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -249,6 +250,7 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
 
     /** Builder for {@link WebhookAlerts}; the executor is required. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final URI uri;
         private Format format = Format.JSON;
         private HttpClient client;
@@ -271,25 +273,25 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
 
         /** The payload shape; default {@link Format#JSON}. */
         public Builder format(Format format) {
-            this.format = Objects.requireNonNull(format, "format");
+            this.format = given.once("format", this.format, format);
             return this;
         }
 
         /** The HTTP client (proxy, TLS); default a new one with the request timeout as connect timeout. */
         public Builder httpClient(HttpClient client) {
-            this.client = Objects.requireNonNull(client, "httpClient");
+            this.client = given.once("httpClient", this.client, client);
             return this;
         }
 
         /** Runs deliveries and retries; never shut down by the webhook. */
         public Builder executor(ScheduledExecutorService executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = given.once("executor", this.executor, executor);
             return this;
         }
 
         /** The clock of the dedup window. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
@@ -301,6 +303,8 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             if (initialBackoff.isNegative()) {
                 throw new IllegalArgumentException("webhook initialBackoff: got " + initialBackoff + ", must be >= 0");
             }
+            given.once("retries", this.maxAttempts + " attempts from " + this.initialBackoff,
+                    maxAttempts + " attempts from " + initialBackoff);
             this.maxAttempts = maxAttempts;
             this.initialBackoff = initialBackoff;
             return this;
@@ -311,6 +315,7 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             if (window.isNegative()) {
                 throw new IllegalArgumentException("webhook dedupWindow: got " + window + ", must be >= 0");
             }
+            given.onceNullable("dedupWindow", this.dedupWindow, window);
             this.dedupWindow = window;
             return this;
         }
@@ -320,6 +325,7 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("webhook requestTimeout: got " + timeout + ", must be positive");
             }
+            given.onceNullable("requestTimeout", this.requestTimeout, timeout);
             this.requestTimeout = timeout;
             return this;
         }
@@ -329,13 +335,14 @@ public final class WebhookAlerts implements Consumer<Alerts.Alert> {
             if (capacity < 1 || capacity > 10_000) {
                 throw new IllegalArgumentException("webhook capacity: got " + capacity + ", allowed 1..10000");
             }
+            given.onceNullable("capacity", this.capacity, capacity);
             this.capacity = capacity;
             return this;
         }
 
         /** The page runbook links point into, anchors appended; default {@link #DEFAULT_RUNBOOKS}. */
         public Builder runbooks(URI page) {
-            this.runbooks = Objects.requireNonNull(page, "runbooks");
+            this.runbooks = given.once("runbooks", this.runbooks, page);
             return this;
         }
 

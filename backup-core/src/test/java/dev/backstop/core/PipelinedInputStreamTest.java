@@ -53,7 +53,7 @@ class PipelinedInputStreamTest {
     }
 
     static PipelinedInputStream pipe(InputStream upstream) {
-        return new PipelinedInputStream(upstream, StageThreads.INSTANCE, CHUNK, 3);
+        return new PipelinedInputStream(upstream, dev.backstop.core.internal.concurrent.DaemonThreads.threadPerTask(dev.backstop.core.internal.concurrent.DaemonThreads.numbered("test-stage")), CHUNK, 3);
     }
 
     @Test

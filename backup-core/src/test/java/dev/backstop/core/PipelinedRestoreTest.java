@@ -72,6 +72,15 @@ class PipelinedRestoreTest {
         return out;
     }
 
+    /** Returns once {@code t} waits on a lock or condition (the hand-off); fails after 10 s. */
+    static void awaitWaiting(Thread t) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+            assertThat(System.nanoTime()).as("%s waiting within 10 s, state %s", t.getName(), t.getState()).isLessThan(deadline);
+            Thread.yield();
+        }
+    }
+
     void assertAllDecodeThreadsEnded() throws InterruptedException {
         for (Thread t : started) {
             t.join(5_000);
@@ -121,8 +130,8 @@ class PipelinedRestoreTest {
         for (int i = 0; i < 5; i++) {
             InputStream in = pipelined().open(m, "data");
             in.readNBytes(1000 * i);
-            // the decode thread has filled every chunk by now and waits for the reader
-            Thread.sleep(50);
+            // close while the decode thread has filled every chunk and waits for the reader
+            awaitWaiting(started.get(i));
             in.close();
         }
         assertThat(started).hasSize(5);
@@ -154,7 +163,7 @@ class PipelinedRestoreTest {
             interruptKept.set(Thread.currentThread().isInterrupted());
         });
         reader.start();
-        Thread.sleep(200);
+        awaitWaiting(reader);
         reader.interrupt();
         release.countDown();
         reader.join(10_000);

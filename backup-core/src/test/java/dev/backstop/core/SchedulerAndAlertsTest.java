@@ -48,6 +48,8 @@ class SchedulerAndAlertsTest {
         Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
         Repository repo = Repository.on(flaky(fsRepo.sink(), 2));
         List<ValidationResult> seen = new CopyOnWriteArrayList<>();
+        List<Integer> retries = new CopyOnWriteArrayList<>();
+        List<Duration> delays = new CopyOnWriteArrayList<>();
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100])).repository(repo).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1)))
@@ -59,17 +61,54 @@ class SchedulerAndAlertsTest {
                     public void validated(ValidationResult result) {
                         seen.add(result);
                     }
+
+                    @Override
+                    public void retryScheduled(BackupException failure, int nextAttempt, Duration delay) {
+                        retries.add(nextAttempt);
+                        delays.add(delay);
+                    }
                 })
                 .build();
 
-        Manifest m = s.runNow();
+        Manifest m = s.runNow().orElseThrow();
 
         assertThat(repo.catalog().list()).extracting(Manifest::id).containsExactly(m.id());
+        assertThat(retries).containsExactly(2, 3);
+        assertThat(delays.get(0)).as("first back-off, half jittered").isBetween(Duration.ofMillis(5), Duration.ofMillis(10));
+        assertThat(delays.get(1)).as("doubled").isBetween(Duration.ofMillis(10), Duration.ofMillis(20));
         assertThat(seen).singleElement().satisfies(r -> assertThat(r.passed()).isTrue());
         assertThat(repo.latestValidation(m.id())).hasValueSatisfying(r -> {
             assertThat(r.validator()).isEqualTo("stored-checksums");
             assertThat(r.passed()).isTrue();
         });
+    }
+
+    @Test
+    void retry_waitsAsAScheduledTask_notOnAThread_andCloseEndsTheRunWithItsFailure() throws Exception {
+        Repository fsRepo = Repository.filesystem(tmp.resolve("repo"));
+        List<Duration> delays = new CopyOnWriteArrayList<>();
+        BackupScheduler s = BackupScheduler.builder()
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[100]))
+                        .repository(Repository.on(flaky(fsRepo.sink(), 1))).noEncryption().build())
+                .schedule(Schedule.every(Duration.ofDays(1))).executor(executor)
+                .retries(3, Duration.ofHours(1))
+                .listener(new BackupListener() {
+                    @Override
+                    public void retryScheduled(BackupException failure, int nextAttempt, Duration delay) {
+                        delays.add(delay);
+                    }
+                })
+                .build();
+
+        java.util.concurrent.CompletableFuture<Manifest> run = s.runAsync().orElseThrow();
+
+        assertThat(run).isNotDone();
+        assertThat(delays).singleElement().satisfies(d -> assertThat(d).isBetween(Duration.ofMinutes(30), Duration.ofHours(1)));
+        assertThat(s.runNow()).as("a run waiting for its retry is still running").isEmpty();
+        s.close();
+        assertThat(run).isCompletedExceptionally();
+        assertThatThrownBy(run::join).hasCauseInstanceOf(StorageException.class).hasMessageContaining("connection reset");
+        assertThat(fsRepo.sink().list("")).isEmpty();
     }
 
     @Test
@@ -133,10 +172,10 @@ class SchedulerAndAlertsTest {
         BackupScheduler s = BackupScheduler.builder()
                 .pipeline(BackupPipeline.builder().source(slow).repository(Repository.filesystem(tmp)).noEncryption().build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).build();
-        Thread first = new Thread(s::runNow);
+        Thread first = new Thread(() -> s.runNow());
         first.start();
         assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(s.runNow()).isNull();
+        assertThat(s.runNow()).isEmpty();
         release.countDown();
         first.join(10_000);
         assertThat(s.skippedRuns()).isEqualTo(1);
@@ -146,14 +185,19 @@ class SchedulerAndAlertsTest {
     @Test
     void scheduledTicks_takeBackups() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        CountDownLatch twoBackups = new CountDownLatch(2);
+        BackupListener succeeded = new BackupListener() {
+            @Override
+            public void backupSucceeded(Manifest manifest) {
+                twoBackups.countDown();
+            }
+        };
         BackupScheduler s = BackupScheduler.builder()
-                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).noEncryption().build())
+                .pipeline(BackupPipeline.builder().source(TestSources.bytes(new byte[10])).repository(repo).noEncryption()
+                        .listener(succeeded).build())
                 .schedule(Schedule.every(Duration.ofMillis(1200))).executor(executor).build().start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (repo.catalog().list().size() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
+            assertThat(twoBackups.await(30, TimeUnit.SECONDS)).as("two scheduled backups within 30 s").isTrue();
         } finally {
             s.close();
         }
@@ -198,7 +242,7 @@ class SchedulerAndAlertsTest {
                         .repository(Repository.on(flaky(fsRepo.sink(), 2))).noEncryption().listener(a).listener(attemptsSeen)
                         .clock(clock).build())
                 .schedule(Schedule.every(Duration.ofDays(1))).executor(executor).retries(3, Duration.ZERO).build();
-        assertThat(fixedByRetry.runNow()).isNotNull();
+        assertThat(fixedByRetry.runNow()).isPresent();
         assertThat(alerts).isEmpty();
         assertThat(attempts).containsExactly(1, 2);
 

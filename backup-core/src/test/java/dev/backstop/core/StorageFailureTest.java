@@ -47,7 +47,7 @@ class StorageFailureTest {
 
     private Manifest runScheduled(BackupPipeline pipeline) {
         return BackupScheduler.builder().pipeline(pipeline).schedule(Schedule.every(Duration.ofDays(1)))
-                .executor(executor).retries(3, Duration.ZERO).build().runNow();
+                .executor(executor).retries(3, Duration.ZERO).build().runNow().orElseThrow();
     }
 
     @Test

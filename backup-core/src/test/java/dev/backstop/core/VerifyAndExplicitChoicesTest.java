@@ -85,7 +85,7 @@ class VerifyAndExplicitChoicesTest {
     }
 
     @Test
-    void orThrow_ofAFailedResult_throwsNamingTheBackupTheValidatorAndEveryFinding() {
+    void orThrow_ofAFailedResult_throwsWithTheBackup_andAMessageNamingTheValidatorAndEveryFinding() {
         BackupId id = BackupId.parse("20260101T000000Z-logical-abcdef");
         ValidationResult bad = new ValidationResult(id, "postgres-restore-drill", Instant.EPOCH, Duration.ZERO,
                 List.of("table orders: 3 rows, expected 4", "amcheck: index orders_pkey corrupt"), Map.of());
@@ -97,8 +97,8 @@ class VerifyAndExplicitChoicesTest {
         assertThat(e.retryable()).isFalse();
         assertThat(e.backupId()).contains(id);
         assertThat(e.result()).isSameAs(bad);
-        assertThat(e.getMessage()).contains(id.value()).contains("postgres-restore-drill")
-                .contains("table orders: 3 rows, expected 4").contains("amcheck: index orders_pkey corrupt");
+        assertThat(e.getMessage()).isEqualTo("validation by postgres-restore-drill failed: table orders: 3 rows, expected 4; "
+                + "amcheck: index orders_pkey corrupt");
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.retention.BackupRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -224,6 +225,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
 
     /** Builder for {@link MicrometerListener}; everything is optional. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private Repository repository;
         private Clock clock = Clock.systemUTC();
         private Duration cacheFor = Duration.ofMinutes(1);
@@ -234,13 +236,13 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
 
         /** Enables the {@value MicrometerListener#NEWEST_VERIFIED_AGE} gauge over this repository's catalog and validations. */
         public Builder repository(Repository repository) {
-            this.repository = Objects.requireNonNull(repository, "repository");
+            this.repository = given.once("repository", this.repository, repository);
             return this;
         }
 
         /** The clock of durations and ages; default the system's UTC clock. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
@@ -249,11 +251,12 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
             if (period.isNegative() || period.compareTo(Duration.ofDays(1)) > 0) {
                 throw new IllegalArgumentException("cacheFor: got " + period + ", allowed 0..P1D");
             }
+            given.onceNullable("cacheFor", this.cacheFor, period);
             this.cacheFor = period;
             return this;
         }
 
-        /** Tags on every meter, e.g. {@code repository=orders-prod}. */
+        /** Tags on every meter, e.g. {@code repository=orders-prod}; additive: each call adds its tags. */
         public Builder tags(Iterable<Tag> tags) {
             this.tags = this.tags.and(tags);
             return this;

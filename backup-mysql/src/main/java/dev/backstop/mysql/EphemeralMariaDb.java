@@ -1,5 +1,8 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.File;
 import java.io.IOException;
@@ -73,7 +76,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
         this.endpoint = endpoint;
         this.version = version;
         this.serverId = serverId;
-        this.shutdownHook = new Thread(this::closeQuietly, "backstop-ephemeral-mariadb-cleanup");
+        this.shutdownHook = DaemonThreads.named("backstop-ephemeral-mariadb-cleanup").newThread(this::closeQuietly);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -198,6 +201,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
 
     /** Builder for {@link EphemeralMariaDb}; every setting has a default. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private MariaDbTools tools = MariaDbTools.locate();
         private Path baseDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Duration startTimeout = Duration.ofSeconds(90);
@@ -214,13 +218,13 @@ public final class EphemeralMariaDb implements MariaDbInstance {
         }
 
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the server's temporary directory is created (default {@code java.io.tmpdir}). */
         public Builder baseDir(Path baseDir) {
-            this.baseDir = Objects.requireNonNull(baseDir, "baseDir");
+            this.baseDir = given.once("baseDir", this.baseDir, baseDir);
             return this;
         }
 
@@ -228,6 +232,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("startTimeout: got " + startTimeout + ", must be positive");
             }
+            given.onceNullable("startTimeout", this.startTimeout, startTimeout);
             this.startTimeout = startTimeout;
             return this;
         }
@@ -237,6 +242,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
             if (serverId < 1) {
                 throw new IllegalArgumentException("serverId: got " + serverId + ", must be 1..4294967295");
             }
+            given.onceNullable("serverId", this.serverId, serverId);
             this.serverId = serverId;
             return this;
         }
@@ -244,6 +250,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
         /**
          * A server option passed as {@code --name=value} (or {@code --name} when value is null),
          * replacing the default if any. The directory, port, socket and binary log are not settable.
+         * Additive: each call adds one option (a later one for the same name wins).
          */
         public Builder setting(String name, String value) {
             if (!Objects.requireNonNull(name, "name").matches("[a-z][a-z0-9_-]*")) {
@@ -358,7 +365,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
                 }
                 try {
                     // polling: the server gives no other signal of readiness to a process that is not its parent's systemd
-                    Thread.sleep(50);
+                    Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while waiting for mariadbd to start", e);

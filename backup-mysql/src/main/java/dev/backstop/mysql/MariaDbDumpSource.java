@@ -6,6 +6,7 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.File;
 import java.io.IOException;
@@ -367,11 +368,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         private int snapshotAttempts = 5;
         private boolean globalReadLock;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
-        private Executor executor = r -> {
-            Thread t = new Thread(r, "backstop-mariadb-fingerprints");
-            t.setDaemon(true);
-            t.start();
-        };
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-fingerprints"));
         private final List<String> extraArgs = new ArrayList<>();
 
         private Builder(MariaDbEndpoint endpoint, String database) {

@@ -4,6 +4,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.IOException;
 import java.io.InputStream;
@@ -269,6 +270,7 @@ public final class MariaDbRestore {
 
     /** Builder for {@link MariaDbRestore}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Restore restore;
         private final MariaDbEndpoint target;
         private final String database;
@@ -287,13 +289,13 @@ public final class MariaDbRestore {
 
         /** Where the client program is found ({@link MariaDbTools#locate()} by default). */
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the private option file is written (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
@@ -307,6 +309,7 @@ public final class MariaDbRestore {
             if (jobs < 1 || jobs > 64) {
                 throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
             }
+            given.onceNullable("jobs", this.jobs, jobs);
             this.jobs = jobs;
             return this;
         }

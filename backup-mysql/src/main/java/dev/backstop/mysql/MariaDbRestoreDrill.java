@@ -7,6 +7,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
+import dev.backstop.core.internal.builder.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -179,6 +180,7 @@ public final class MariaDbRestoreDrill implements Validator {
 
     /** Builder for {@link MariaDbRestoreDrill}; every setting has a default. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private MariaDbProvider provider;
         private MariaDbTools tools = MariaDbTools.locate();
         private boolean checkTables = true;
@@ -192,17 +194,18 @@ public final class MariaDbRestoreDrill implements Validator {
 
         /** Starts the throwaway servers (default: {@link EphemeralMariaDb} with {@link #tools}). */
         public Builder provider(MariaDbProvider provider) {
-            this.provider = Objects.requireNonNull(provider, "provider");
+            this.provider = given.once("provider", this.provider, provider);
             return this;
         }
 
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Whether to run {@code CHECK TABLE ... EXTENDED} on every restored table (default true). */
         public Builder checkTables(boolean checkTables) {
+            given.onceNullable("checkTables", this.checkTables, checkTables);
             this.checkTables = checkTables;
             return this;
         }
@@ -216,25 +219,27 @@ public final class MariaDbRestoreDrill implements Validator {
             if (jobs < 1 || jobs > 64) {
                 throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
             }
+            given.onceNullable("jobs", this.jobs, jobs);
             this.jobs = jobs;
             return this;
         }
 
         /** Whether to append the result to the repository's validation records (default true). */
         public Builder record(boolean record) {
+            given.onceNullable("record", this.record, record);
             this.record = record;
             return this;
         }
 
         /** Where the private option files are written (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         /** The clock stamping results. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -347,9 +348,7 @@ final class ParallelLoad {
         Writer(Process process, String name) {
             this.process = process;
             this.name = name;
-            this.thread = new Thread(this::drain, "backstop-mariadb-" + name.replace(' ', '-'));
-            thread.setDaemon(true);
-            thread.start();
+            this.thread = DaemonThreads.named("backstop-mariadb-" + name.replace(' ', '-')).start(this::drain);
         }
 
         private void drain() {

@@ -94,7 +94,8 @@ class EphemeralMariaDbIT {
             EphemeralMariaDb db = EphemeralMariaDb.start();
             System.out.println("READY " + db.pid() + " " + db.directory());
             System.out.flush();
-            Thread.sleep(List.of(600_000L).get(0));
+            // stays until the test kills this JVM
+            new java.util.concurrent.CountDownLatch(1).await();
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -58,7 +59,7 @@ public final class EphemeralPostgres implements PostgresInstance {
         this.server = server;
         this.endpoint = endpoint;
         this.version = version;
-        this.shutdownHook = new Thread(this::closeQuietly, "backstop-ephemeral-postgres-cleanup");
+        this.shutdownHook = DaemonThreads.named("backstop-ephemeral-postgres-cleanup").newThread(this::closeQuietly);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 

@@ -1,5 +1,6 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
@@ -178,7 +179,7 @@ final class ServerLauncher {
                 lastError = e;
             }
             try {
-                Thread.sleep(100);
+                Backoff.Pause.SLEEP.pause(Duration.ofMillis(100));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while waiting for postgres to start", e);

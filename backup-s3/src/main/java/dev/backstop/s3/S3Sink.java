@@ -9,6 +9,8 @@ import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.ServerSideCopy;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageTier;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.s3.internal.PutTemplate;
 import dev.backstop.s3.internal.RetryPolicy;
 import dev.backstop.s3.internal.S3Errors;
@@ -28,7 +30,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.regions.Region;
@@ -120,12 +121,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
         this.ownsClient = b.client == null;
         this.client = ownsClient ? b.newClient() : b.client;
         if (b.executor == null) {
-            AtomicInteger n = new AtomicInteger();
-            this.ownedExecutor = Executors.newCachedThreadPool(r -> {
-                Thread t = new Thread(r, "backstop-s3-part-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            this.ownedExecutor = Executors.newCachedThreadPool(DaemonThreads.numbered("backstop-s3-part"));
             this.executor = ownedExecutor;
         } else {
             this.ownedExecutor = null;
@@ -356,6 +352,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
      * (the sink then builds and owns its client). Each setter may be called once.
      */
     public static final class Builder {
+        private final Settings given = new Settings();
         private S3AsyncClient client;
         private Region region;
         private URI endpoint;
@@ -380,28 +377,31 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
 
         /** The client to use; the sink never closes it. Excludes region/endpoint/pathStyle/credentials. */
         public Builder client(S3AsyncClient client) {
-            this.client = Objects.requireNonNull(client, "client");
+            this.client = given.once("client", this.client, client);
             return this;
         }
 
         public Builder region(Region region) {
-            this.region = Objects.requireNonNull(region, "region");
+            this.region = given.once("region", this.region, region);
             return this;
         }
 
         /** An endpoint override for S3-compatible services (MinIO, Ceph RGW, GCS XML API). */
         public Builder endpoint(URI endpoint) {
-            this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+            this.endpoint = given.once("endpoint", this.endpoint, endpoint);
             return this;
         }
 
         /** Path-style addressing ({@code endpoint/bucket/key}), which most S3-compatible services need. */
         public Builder pathStyle(boolean pathStyle) {
+            given.onceNullable("pathStyle", this.pathStyle, pathStyle);
             this.pathStyle = pathStyle;
             return this;
         }
 
         public Builder credentials(AwsCredentialsProvider credentials) {
+            // a provider may print its key id: the message names the setting only
+            given.once("credentials");
             this.credentials = Objects.requireNonNull(credentials, "credentials");
             return this;
         }
@@ -412,6 +412,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
                 throw new IllegalArgumentException("bucket: got '" + bucket
                         + "', expected 3-63 characters of lower-case letters, digits, '.' and '-'");
             }
+            given.onceNullable("bucket", this.bucket, bucket);
             this.bucket = bucket;
             return this;
         }
@@ -422,7 +423,8 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
             while (p.endsWith("/")) {
                 p = p.substring(0, p.length() - 1);
             }
-            this.prefix = p.isEmpty() ? "" : checkKey(p) + "/";
+            String checked = p.isEmpty() ? "" : checkKey(p) + "/";
+            this.prefix = given.once("prefix", this.prefix, checked);
             return this;
         }
 
@@ -431,6 +433,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
             if (size.compareTo(DataSize.ofMiB(5)) < 0 || size.compareTo(DataSize.ofMiB(2047)) > 0) {
                 throw new IllegalArgumentException("partSize: got " + size + ", S3 needs 5 MiB to 2047 MiB per buffered part");
             }
+            given.onceNullable("partSize", this.partSize, size);
             this.partSize = size;
             return this;
         }
@@ -440,6 +443,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
             if (n < 1 || n > 64) {
                 throw new IllegalArgumentException("partsInFlight: got " + n + ", must be 1..64");
             }
+            given.onceNullable("partsInFlight", this.partsInFlight, n);
             this.partsInFlight = n;
             return this;
         }
@@ -447,6 +451,8 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
         /** Attempts per part (and per single PUT) and the backoff bounds; default 5, 200 ms, 20 s. */
         public Builder partRetries(int maxAttempts, Duration firstDelay, Duration maxDelay) {
             new RetryPolicy(maxAttempts, firstDelay, maxDelay);
+            given.once("partRetries", retryAttempts + " attempts, " + retryFirst + ".." + retryMax,
+                    maxAttempts + " attempts, " + firstDelay + ".." + maxDelay);
             this.retryAttempts = maxAttempts;
             this.retryFirst = firstDelay;
             this.retryMax = maxDelay;
@@ -454,7 +460,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
         }
 
         public Builder encryption(S3Encryption encryption) {
-            this.encryption = Objects.requireNonNull(encryption, "encryption");
+            this.encryption = given.once("encryption", this.encryption, encryption);
             return this;
         }
 
@@ -465,6 +471,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
             if (storageClass == StorageClass.UNKNOWN_TO_SDK_VERSION) {
                 throw new IllegalArgumentException("storageClass for " + kind + ": UNKNOWN_TO_SDK_VERSION is not a storage class");
             }
+            given.once("storageClass for " + kind, storageClasses.get(kind), storageClass);
             storageClasses.put(kind, storageClass);
             return this;
         }
@@ -480,24 +487,24 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
 
         /** The checksum S3 checks on every part and single PUT; default {@link PartChecksum#SHA256}. */
         public Builder partChecksum(PartChecksum checksum) {
-            this.partChecksum = java.util.Objects.requireNonNull(checksum, "checksum");
+            this.partChecksum = given.once("partChecksum", this.partChecksum, checksum);
             return this;
         }
 
         public Builder objectLock(ObjectLock lock) {
-            this.objectLock = Objects.requireNonNull(lock, "lock");
+            this.objectLock = given.once("objectLock", this.objectLock, lock);
             return this;
         }
 
         /** The clock retain-until dates are computed from. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
         /** Threads that send parts (never shut down by the sink); default: the sink's own daemon threads. */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = given.once("executor", this.executor, executor);
             return this;
         }
 

@@ -20,9 +20,9 @@ import java.util.concurrent.BlockingQueue;
  * (manifests, keys, catalogs) and file systems that refuse {@code O_DIRECT} get ordinary writes.
  *
  * <p>Direct writes cover whole blocks, so the object's last, partial block is written padded with
- * zeros when the stream is finished and the file is then cut to its length. Buffers come from a
- * small shared pool and go back to it on {@link #release()}: many uploads in a row (WAL segments)
- * do not pile up native memory for the collector to find.
+ * zeros when the stream is finished and the file is then cut to its length. Buffers come from the
+ * sink's small {@link Buffers} pool and go back to it on {@link #release()}: many uploads in a row
+ * (WAL segments) do not pile up native memory for the collector to find.
  *
  * <p>Single writer. {@link #finish()} writes what is buffered; the channel and the file belong
  * to the upload, which forces, publishes or deletes them.
@@ -31,10 +31,9 @@ final class DirectUploadStream extends BulkOutputStream {
     static final int BUFFER_BYTES = 1 << 20;
     /** Pool buffers start on this boundary, a multiple of every block size direct I/O is tried with. */
     private static final int ALIGN = 64 * 1024;
-    private static final BlockingQueue<ByteBuffer> POOL = new ArrayBlockingQueue<>(4);
-
     private final FileChannel channel;
     private final Path file;
+    private final Buffers buffers;
     private final int block;
     private ByteBuffer buffer;
     private FileChannel direct;
@@ -46,11 +45,13 @@ final class DirectUploadStream extends BulkOutputStream {
 
     /**
      * Writes to {@code channel}, an open, empty, writable channel on {@code file}; {@code block}
-     * is the file system's block size, to which direct writes are aligned, or 0 for no direct I/O.
+     * is the file system's block size, to which direct writes are aligned, or 0 for no direct I/O;
+     * the buffer comes from {@code buffers}.
      */
-    DirectUploadStream(FileChannel channel, Path file, int block) {
+    DirectUploadStream(FileChannel channel, Path file, int block, Buffers buffers) {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.file = Objects.requireNonNull(file, "file");
+        this.buffers = Objects.requireNonNull(buffers, "buffers");
         this.block = usableBlock(block);
     }
 
@@ -80,7 +81,7 @@ final class DirectUploadStream extends BulkOutputStream {
             throw new IOException("upload stream of " + file + " is finished");
         }
         if (buffer == null) {
-            buffer = take();
+            buffer = buffers.take();
         }
         while (len > 0) {
             int n = Math.min(len, buffer.remaining());
@@ -127,7 +128,7 @@ final class DirectUploadStream extends BulkOutputStream {
             }
         }
         if (buffer != null) {
-            POOL.offer(buffer.clear());
+            buffers.give(buffer);
             buffer = null;
         }
     }
@@ -177,8 +178,20 @@ final class DirectUploadStream extends BulkOutputStream {
         return com.sun.nio.file.ExtendedOpenOption.DIRECT;
     }
 
-    private static ByteBuffer take() {
-        ByteBuffer b = POOL.poll();
-        return b != null ? b : ByteBuffer.allocateDirect(BUFFER_BYTES + ALIGN).alignedSlice(ALIGN).slice(0, BUFFER_BYTES);
+    /**
+     * Aligned direct buffers kept for reuse by one sink; at most four wait in it, the rest are left to
+     * the collector. Thread-safe.
+     */
+    static final class Buffers {
+        private final BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(4);
+
+        ByteBuffer take() {
+            ByteBuffer b = free.poll();
+            return b != null ? b : ByteBuffer.allocateDirect(BUFFER_BYTES + ALIGN).alignedSlice(ALIGN).slice(0, BUFFER_BYTES);
+        }
+
+        void give(ByteBuffer b) {
+            free.offer(b.clear());
+        }
     }
 }

@@ -53,6 +53,7 @@ public final class FileSystemSink implements Sink, IncompleteWrites {
     private final Path root;
     /** The block size direct writes align to, or 0 where the file system has none to offer. */
     private final int directBlock;
+    private final DirectUploadStream.Buffers buffers = new DirectUploadStream.Buffers();
 
     private FileSystemSink(Path root) {
         this.root = root;
@@ -96,7 +97,7 @@ public final class FileSystemSink implements Sink, IncompleteWrites {
         Path temp = target.resolveSibling("." + target.getFileName() + "."
                 + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return new FsUpload(key, kind, target, temp, ch, directBlock);
+        return new FsUpload(key, kind, target, temp, ch, directBlock, buffers);
     }
 
     @Override
@@ -281,14 +282,15 @@ public final class FileSystemSink implements Sink, IncompleteWrites {
         private boolean committed;
         private boolean closed;
 
-        FsUpload(String key, ObjectKind kind, Path target, Path temp, FileChannel channel, int directBlock) {
+        FsUpload(String key, ObjectKind kind, Path target, Path temp, FileChannel channel, int directBlock,
+                 DirectUploadStream.Buffers buffers) {
             this.key = key;
             this.kind = kind;
             this.target = target;
             this.temp = temp;
             this.channel = channel;
             // closing the stream ends the bytes; the channel stays open for force() at commit
-            this.stream = new DirectUploadStream(channel, temp, directBlock);
+            this.stream = new DirectUploadStream(channel, temp, directBlock, buffers);
         }
 
         @Override

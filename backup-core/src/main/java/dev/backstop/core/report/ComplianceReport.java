@@ -10,6 +10,7 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StoredObject;
 import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.report.Report.Attempt;
 import dev.backstop.core.report.Report.AuditEvent;
@@ -309,6 +310,7 @@ public final class ComplianceReport {
 
     /** Configures a {@link ComplianceReport}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Repository repository;
         private AuditLog audit;
         private SloTargets targets;
@@ -321,25 +323,25 @@ public final class ComplianceReport {
 
         /** The audit log the success rate, deletions and key operations come from. Required. */
         public Builder auditLog(AuditLog audit) {
-            this.audit = Objects.requireNonNull(audit, "auditLog");
+            this.audit = given.once("auditLog", this.audit, audit);
             return this;
         }
 
         /** The objectives. Required. */
         public Builder targets(SloTargets targets) {
-            this.targets = Objects.requireNonNull(targets, "targets");
+            this.targets = given.once("targets", this.targets, targets);
             return this;
         }
 
         /** Stamps {@link Report#generatedAt()}; the system clock by default. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
         /** The replication setup whose replica records fill the replica columns; none by default. */
         public Builder replication(Replication replication) {
-            this.replication = Objects.requireNonNull(replication, "replication");
+            this.replication = given.once("replication", this.replication, replication);
             return this;
         }
 

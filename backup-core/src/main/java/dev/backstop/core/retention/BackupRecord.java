@@ -6,6 +6,7 @@ import dev.backstop.core.LogRange;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.builder.Settings;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -60,14 +61,17 @@ public final class BackupRecord {
      *     proved only a sample (measurement {@code coverage} is {@code sampled})
      */
     public static Builder from(Manifest manifest, Optional<ValidationResult> newestValidation) {
-        Builder b = builder(manifest.id()).startedAt(manifest.startedAt()).finishedAt(manifest.finishedAt())
-                .storedBytes(manifest.storedBytes());
-        manifest.parent().ifPresent(b::parent);
-        manifest.requiredLogs().ifPresent(b::requiredLogs);
+        // fields, not setters: the caller may still give each setting once
+        Builder b = builder(manifest.id());
+        b.startedAt = Objects.requireNonNull(manifest.startedAt(), "startedAt");
+        b.finishedAt = Objects.requireNonNull(manifest.finishedAt(), "finishedAt");
+        b.storedBytes = manifest.storedBytes();
+        b.parent = manifest.parent().orElse(null);
+        b.requiredLogs = manifest.requiredLogs().orElse(null);
         // a pass that proved only a sample of the data (measurement coverage=sampled) is no full proof
-        b.status(newestValidation.map(v -> !v.passed() ? BackupStatus.FAILED
+        b.status = newestValidation.map(v -> !v.passed() ? BackupStatus.FAILED
                         : "sampled".equals(v.measurements().get("coverage")) ? BackupStatus.UNVERIFIED : BackupStatus.VERIFIED)
-                .orElse(BackupStatus.UNVERIFIED));
+                .orElse(BackupStatus.UNVERIFIED);
         return b;
     }
 
@@ -123,8 +127,15 @@ public final class BackupRecord {
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder(id).startedAt(startedAt).finishedAt(finishedAt).storedBytes(storedBytes)
-                .status(status).pinned(pinned).legalHold(legalHold).tier(tier);
+        // fields, not setters: the caller may still give each setting once
+        Builder b = new Builder(id);
+        b.startedAt = startedAt;
+        b.finishedAt = finishedAt;
+        b.storedBytes = storedBytes;
+        b.status = status;
+        b.pinned = pinned;
+        b.legalHold = legalHold;
+        b.tier = tier;
         b.parent = parent;
         b.requiredLogs = requiredLogs;
         return b;
@@ -151,6 +162,7 @@ public final class BackupRecord {
 
     /** Builder for {@link BackupRecord}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final BackupId id;
         private Instant startedAt;
         private Instant finishedAt;
@@ -167,22 +179,22 @@ public final class BackupRecord {
         }
 
         public Builder startedAt(Instant startedAt) {
-            this.startedAt = Objects.requireNonNull(startedAt, "startedAt");
+            this.startedAt = given.once("startedAt", this.startedAt, startedAt);
             return this;
         }
 
         public Builder finishedAt(Instant finishedAt) {
-            this.finishedAt = Objects.requireNonNull(finishedAt, "finishedAt");
+            this.finishedAt = given.once("finishedAt", this.finishedAt, finishedAt);
             return this;
         }
 
         public Builder parent(BackupId parent) {
-            this.parent = Objects.requireNonNull(parent, "parent");
+            this.parent = given.once("parent", this.parent, parent);
             return this;
         }
 
         public Builder requiredLogs(LogRange requiredLogs) {
-            this.requiredLogs = Objects.requireNonNull(requiredLogs, "requiredLogs");
+            this.requiredLogs = given.once("requiredLogs", this.requiredLogs, requiredLogs);
             return this;
         }
 
@@ -190,12 +202,13 @@ public final class BackupRecord {
             if (storedBytes < 0) {
                 throw new IllegalArgumentException("storedBytes: got " + storedBytes + ", must be >= 0");
             }
+            given.onceNullable("storedBytes", this.storedBytes, storedBytes);
             this.storedBytes = storedBytes;
             return this;
         }
 
         public Builder status(BackupStatus status) {
-            this.status = Objects.requireNonNull(status, "status");
+            this.status = given.once("status", this.status, status);
             return this;
         }
 
@@ -204,17 +217,19 @@ public final class BackupRecord {
         }
 
         public Builder pinned(boolean pinned) {
+            given.onceNullable("pinned", this.pinned, pinned);
             this.pinned = pinned;
             return this;
         }
 
         public Builder legalHold(boolean legalHold) {
+            given.onceNullable("legalHold", this.legalHold, legalHold);
             this.legalHold = legalHold;
             return this;
         }
 
         public Builder tier(StorageTier tier) {
-            this.tier = Objects.requireNonNull(tier, "tier");
+            this.tier = given.once("tier", this.tier, tier);
             return this;
         }
 

@@ -17,6 +17,7 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.StoredObject;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
@@ -331,6 +332,7 @@ public final class Expiry {
 
     /** Builder for {@link Expiry}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private Repository repository;
         private RetentionPlanner planner;
         private LogArchive logs = LogArchive.NONE;
@@ -344,41 +346,41 @@ public final class Expiry {
         }
 
         public Builder repository(Repository repository) {
-            this.repository = Objects.requireNonNull(repository, "repository");
+            this.repository = given.once("repository", this.repository, repository);
             return this;
         }
 
         public Builder planner(RetentionPlanner planner) {
-            this.planner = Objects.requireNonNull(planner, "planner");
+            this.planner = given.once("planner", this.planner, planner);
             return this;
         }
 
         /** The archived logs to expire with the backups; none by default. */
         public Builder logs(LogArchive logs) {
-            this.logs = Objects.requireNonNull(logs, "logs");
+            this.logs = given.once("logs", this.logs, logs);
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
         /** The repository lock's lease time; default 5 minutes. */
         public Builder lockTtl(Duration ttl) {
-            this.lockTtl = Objects.requireNonNull(ttl, "lockTtl");
+            this.lockTtl = given.once("lockTtl", this.lockTtl, ttl);
             return this;
         }
 
         /** Who holds the lock, for messages; default pid and random. */
         public Builder holder(String holder) {
-            this.holder = Objects.requireNonNull(holder, "holder");
+            this.holder = given.once("holder", this.holder, holder);
             return this;
         }
 
         /** Carries out tier moves by copy-on-transition; without one they are only planned. */
         public Builder tierMover(TierMover mover) {
-            this.mover = Objects.requireNonNull(mover, "tierMover");
+            this.mover = given.once("tierMover", this.mover, mover);
             return this;
         }
 

@@ -5,6 +5,8 @@ import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -119,7 +121,7 @@ public final class CommandSource implements CaptureSource {
         private final Thread thread;
 
         private StderrTail(InputStream err, String name) {
-            this.thread = new Thread(() -> {
+            this.thread = DaemonThreads.named("backstop-stderr-" + name).newThread(() -> {
                 byte[] buf = new byte[4096];
                 try (err) {
                     int n;
@@ -136,8 +138,7 @@ public final class CommandSource implements CaptureSource {
                 } catch (IOException ignored) {
                     // the process went away; what we have is the tail
                 }
-            }, "backstop-stderr-" + name);
-            thread.setDaemon(true);
+            });
         }
 
         /** Starts draining {@code err}; {@code name} names the reading thread. */
@@ -172,6 +173,7 @@ public final class CommandSource implements CaptureSource {
 
     /** Builder for {@link CommandSource}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final List<String> command;
         private final Map<String, String> environment = new LinkedHashMap<>();
         private Path directory;
@@ -188,24 +190,26 @@ public final class CommandSource implements CaptureSource {
         }
 
         /** Adds an environment variable for the process (never logged or recorded). */
+        /** Adds a variable to the command's environment; additive: each call adds one (a later one for the same name wins). */
         public Builder environment(String name, String value) {
             environment.put(name, value);
             return this;
         }
 
         public Builder directory(Path directory) {
+            given.onceNullable("directory", this.directory, directory);
             this.directory = directory;
             return this;
         }
 
         /** The stream name in the backup ({@code data} by default). */
         public Builder streamName(String streamName) {
-            this.streamName = Objects.requireNonNull(streamName, "streamName");
+            this.streamName = given.once("streamName", this.streamName, streamName);
             return this;
         }
 
         public Builder type(BackupType type) {
-            this.type = Objects.requireNonNull(type, "type");
+            this.type = given.once("type", this.type, type);
             return this;
         }
 
@@ -215,7 +219,7 @@ public final class CommandSource implements CaptureSource {
          * predicate must not throw.
          */
         public Builder retryableWhen(Predicate<String> stderrTail) {
-            this.retryableWhen = Objects.requireNonNull(stderrTail, "stderrTail");
+            this.retryableWhen = given.once("retryableWhen", this.retryableWhen, stderrTail);
             return this;
         }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Reads the framed layout of {@link ZstdFrames}: the reading thread splits the input into frames
@@ -42,6 +43,8 @@ final class FramedZstdInputStream extends BulkInputStream {
     private final byte[] scratch = new byte[64 * 1024];
     private final byte[] record = new byte[ZstdFrames.RECORD];
     private ZstdFrames.Pool pool;
+    /** Where the decode pool's threads come from; null for Backstop's own daemon threads. */
+    private final ThreadFactory threadFactory;
     private Frame current;
     private int pos;
     /** Offset in the encoded stream of the next record. */
@@ -59,8 +62,9 @@ final class FramedZstdInputStream extends BulkInputStream {
     private record Frame(ByteBuffer plain, int length, ByteBuffer compressed) {
     }
 
-    FramedZstdInputStream(InputStream in, int frameSize, int threads) {
+    FramedZstdInputStream(InputStream in, int frameSize, int threads, ThreadFactory threadFactory) {
         this.in = in;
+        this.threadFactory = threadFactory;
         this.frameSize = frameSize;
         this.threads = threads;
         this.bound = Math.toIntExact(Zstd.compressBound(frameSize));
@@ -224,7 +228,7 @@ final class FramedZstdInputStream extends BulkInputStream {
         ByteBuffer p = take(freePlain, plain, plain);
         long frameAt = at + ZstdFrames.RECORD;
         if (pool == null) {
-            pool = ZstdFrames.pool(threads, "decode");
+            pool = ZstdFrames.pool(threads, "decode", threadFactory);
         }
         return pool.submit(() -> decode(number, frameAt, c, compressed, p, plain));
     }

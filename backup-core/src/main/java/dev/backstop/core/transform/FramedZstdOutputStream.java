@@ -17,6 +17,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Cuts the plaintext into blocks of {@code frameSize} and writes each as an independent zstd frame
@@ -54,7 +55,7 @@ final class FramedZstdOutputStream extends BulkOutputStream {
     private record Frame(int number, ByteBuffer plain, int plainLength, ByteBuffer compressed, int compressedLength) {
     }
 
-    FramedZstdOutputStream(OutputStream out, int level, int windowLog, int frameSize, int workers) {
+    FramedZstdOutputStream(OutputStream out, int level, int windowLog, int frameSize, int workers, ThreadFactory threads) {
         this.out = out;
         this.frameSize = frameSize;
         this.workers = workers;
@@ -75,7 +76,7 @@ final class FramedZstdOutputStream extends BulkOutputStream {
             allContexts.forEach(ZstdCompressCtx::close);
             throw e;
         }
-        this.pool = workers > 0 ? ZstdFrames.pool(workers, "encode") : null;
+        this.pool = workers > 0 ? ZstdFrames.pool(workers, "encode", threads) : null;
     }
 
     @Override

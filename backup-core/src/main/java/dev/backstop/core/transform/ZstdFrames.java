@@ -1,11 +1,12 @@
 package dev.backstop.core.transform;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The framed layout of {@link ZstdTransform}: record layouts shared by its encoder and decoder.
@@ -27,14 +28,16 @@ final class ZstdFrames {
     /** How long close() waits for a thread inside a native call (one frame's work: milliseconds). */
     static final long STOP_WAIT_SECONDS = 10;
 
-    private static final AtomicInteger THREADS = new AtomicInteger();
 
     private ZstdFrames() {
     }
 
-    /** A pool of {@code n} daemon threads named {@code backstop-zstd-<role>-<k>}, started on demand. */
-    static Pool pool(int n, String role) {
-        return new Pool(n, role);
+    /**
+     * A pool of {@code n} threads from {@code threads}, or when it is null daemon threads named
+     * {@code backstop-zstd-<role>-<k>}, started on demand.
+     */
+    static Pool pool(int n, String role, ThreadFactory threads) {
+        return new Pool(n, threads != null ? threads : DaemonThreads.numbered("backstop-zstd-" + role));
     }
 
     /** Stops a pool's threads and waits until they have ended (keeping the interrupt status). */
@@ -58,11 +61,10 @@ final class ZstdFrames {
     static final class Pool extends ThreadPoolExecutor {
         private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
-        private Pool(int n, String role) {
+        private Pool(int n, ThreadFactory factory) {
             super(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
             setThreadFactory(r -> {
-                Thread t = new Thread(r, "backstop-zstd-" + role + "-" + THREADS.incrementAndGet());
-                t.setDaemon(true);
+                Thread t = factory.newThread(r);
                 threads.add(t);
                 return t;
             });

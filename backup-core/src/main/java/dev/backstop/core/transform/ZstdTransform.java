@@ -7,12 +7,14 @@ import dev.backstop.core.DataSize;
 import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.Transform;
 import dev.backstop.core.TransformSpec;
+import dev.backstop.core.internal.builder.Settings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * zstd compression (zstd-jni). Immutable; build with {@link #builder()} or {@link #level(int)}.
@@ -62,6 +64,8 @@ public final class ZstdTransform implements Transform {
     /** 0 for one stream, else the framed mode's block size. */
     private final int frameSize;
     private final int decodeThreads;
+    /** Where encode and decode pools get threads; null for Backstop's own daemon threads. */
+    private final ThreadFactory threads;
 
     private ZstdTransform(Builder b) {
         this.level = b.level;
@@ -70,6 +74,7 @@ public final class ZstdTransform implements Transform {
         this.frameSize = b.frameSize != null ? b.frameSize.toIntBytes()
                 : b.workers > 0 ? DEFAULT_FRAME_SIZE.toIntBytes() : 0;
         this.decodeThreads = b.decodeThreads;
+        this.threads = b.threads;
     }
 
     /** zstd at {@code level} on the writing thread. */
@@ -142,7 +147,7 @@ public final class ZstdTransform implements Transform {
     @Override
     public OutputStream encode(OutputStream out, ObjectBinding binding) throws IOException {
         if (framed()) {
-            return new FramedZstdOutputStream(out, level, windowLog, frameSize, workers);
+            return new FramedZstdOutputStream(out, level, windowLog, frameSize, workers, threads);
         }
         ZstdOutputStreamNoFinalizer z = new ZstdOutputStreamNoFinalizer(out, RecyclingBufferPool.INSTANCE);
         try {
@@ -161,7 +166,7 @@ public final class ZstdTransform implements Transform {
     @Override
     public InputStream decode(InputStream in, ObjectBinding binding) throws IOException {
         if (framed()) {
-            return new FramedZstdInputStream(in, frameSize, decodeThreads);
+            return new FramedZstdInputStream(in, frameSize, decodeThreads, threads);
         }
         ZstdInputStreamNoFinalizer z = new ZstdInputStreamNoFinalizer(in, RecyclingBufferPool.INSTANCE);
         if (windowLog > 0) {
@@ -178,13 +183,24 @@ public final class ZstdTransform implements Transform {
 
     /** Builder for {@link ZstdTransform}; each setter may be called once. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private int level = 3;
         private int workers;
         private int windowLog;
         private DataSize frameSize;
         private int decodeThreads = Math.min(Runtime.getRuntime().availableProcessors(), 4);
+        private ThreadFactory threads;
 
         private Builder() {
+        }
+
+        /**
+         * Where the threads of framed mode come from (each stream makes its pool from it and stops
+         * the pool when it ends); by default daemon threads named {@code backstop-zstd-...}.
+         */
+        public Builder threads(ThreadFactory threads) {
+            this.threads = given.once("threads", this.threads, threads);
+            return this;
         }
 
         /** Compression level, 1..19. */
@@ -192,6 +208,7 @@ public final class ZstdTransform implements Transform {
             if (level < 1 || level > 19) {
                 throw new IllegalArgumentException("zstd level: got " + level + ", allowed 1..19");
             }
+            given.onceNullable("level", this.level, level);
             this.level = level;
             return this;
         }
@@ -205,6 +222,7 @@ public final class ZstdTransform implements Transform {
             if (workers < 0 || workers > 64) {
                 throw new IllegalArgumentException("zstd workers: got " + workers + ", allowed 0..64");
             }
+            given.onceNullable("workers", this.workers, workers);
             this.workers = workers;
             return this;
         }
@@ -220,6 +238,7 @@ public final class ZstdTransform implements Transform {
                 throw new IllegalArgumentException("zstd frameSize: got " + frameSize + ", allowed " + MIN_FRAME_SIZE + ".."
                         + MAX_FRAME_SIZE);
             }
+            given.onceNullable("frameSize", this.frameSize, frameSize);
             this.frameSize = frameSize;
             return this;
         }
@@ -232,6 +251,7 @@ public final class ZstdTransform implements Transform {
             if (decodeThreads < 1 || decodeThreads > 64) {
                 throw new IllegalArgumentException("zstd decodeThreads: got " + decodeThreads + ", allowed 1..64");
             }
+            given.onceNullable("decodeThreads", this.decodeThreads, decodeThreads);
             this.decodeThreads = decodeThreads;
             return this;
         }
@@ -241,6 +261,7 @@ public final class ZstdTransform implements Transform {
             if (windowLog != 0 && (windowLog < 10 || windowLog > 30)) {
                 throw new IllegalArgumentException("zstd windowLog: got " + windowLog + ", allowed 0 (off) or 10..30");
             }
+            given.onceNullable("windowLog", this.windowLog, windowLog);
             this.windowLog = windowLog;
             return this;
         }

@@ -58,7 +58,7 @@ class DirectUploadStreamTest {
             byte[] data = random(size, 7L * size + writeSize);
             Path file = d.resolve("f");
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                DirectUploadStream s = new DirectUploadStream(ch, file, 4096);
+                DirectUploadStream s = new DirectUploadStream(ch, file, 4096, new DirectUploadStream.Buffers());
                 for (int off = 0; off < size; off += writeSize) {
                     s.write(data, off, Math.min(writeSize, size - off));
                 }
@@ -83,7 +83,7 @@ class DirectUploadStreamTest {
             Path file = dir.resolve("f" + size);
             DirectUploadStream s;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                s = new DirectUploadStream(ch, file, (int) Files.getFileStore(dir).getBlockSize());
+                s = new DirectUploadStream(ch, file, (int) Files.getFileStore(dir).getBlockSize(), new DirectUploadStream.Buffers());
                 s.write(new byte[size]);
                 s.finish();
                 s.release();
@@ -101,7 +101,7 @@ class DirectUploadStreamTest {
     void noBlockSize_meansOrdinaryWrites() throws Exception {
         Path file = dir.resolve("f");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            DirectUploadStream s = new DirectUploadStream(ch, file, 0);
+            DirectUploadStream s = new DirectUploadStream(ch, file, 0, new DirectUploadStream.Buffers());
             s.write(random(3 * B + 1, 1));
             s.finish();
             s.release();
@@ -117,7 +117,7 @@ class DirectUploadStreamTest {
     void writesAfterTheEnd_areRefused() throws Exception {
         Path file = dir.resolve("f");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            DirectUploadStream s = new DirectUploadStream(ch, file, 4096);
+            DirectUploadStream s = new DirectUploadStream(ch, file, 4096, new DirectUploadStream.Buffers());
             s.write(new byte[10]);
             s.close();
             assertThatThrownBy(() -> s.write(1)).isInstanceOf(IOException.class).hasMessageContaining("finished");
@@ -130,7 +130,7 @@ class DirectUploadStreamTest {
     void aFailedWrite_failsEveryLaterWriteAndTheFinish_soATornFileIsNeverFinished() throws Exception {
         Path file = dir.resolve("f");
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        DirectUploadStream s = new DirectUploadStream(ch, file, 0);
+        DirectUploadStream s = new DirectUploadStream(ch, file, 0, new DirectUploadStream.Buffers());
         ch.close(); // the disk going away, as far as the stream can tell
 
         assertThatThrownBy(() -> s.write(new byte[B])).isInstanceOf(java.nio.channels.ClosedChannelException.class);

@@ -98,6 +98,29 @@ class FramedZstdTest {
     }
 
     @Test
+    void givenThreadFactory_runsEveryEncodeAndDecodeThread_andTheBytesRoundTrip() throws IOException {
+        java.util.List<String> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.ThreadFactory mine = r -> {
+            Thread t = new Thread(r, "mine-" + made.size());
+            t.setDaemon(true);
+            made.add(t.getName());
+            return t;
+        };
+        ZstdTransform t = ZstdTransform.builder().level(3).workers(2).decodeThreads(2).frameSize(DataSize.ofBytes(FRAME))
+                .threads(mine).build();
+        byte[] in = data(5 * FRAME + 17, 11);
+
+        byte[] encoded = encode(t, in);
+        int encodeThreads = made.size();
+
+        assertThat(decode(t, encoded)).isEqualTo(in);
+        assertThat(encodeThreads).as("encode threads").isBetween(1, 2);
+        assertThat(made.size() - encodeThreads).as("decode threads").isBetween(1, 2);
+        assertThatThrownBy(() -> ZstdTransform.builder().threads(mine).threads(mine))
+                .isInstanceOf(IllegalStateException.class).hasMessageStartingWith("threads: already set to ");
+    }
+
+    @Test
     void encode_onTheWritingThread_writesTheSameFrames() throws IOException {
         byte[] data = data(3 * FRAME + 7, 5);
         ZstdTransform inline = ZstdTransform.builder().level(3).frameSize(DataSize.ofBytes(FRAME)).build();

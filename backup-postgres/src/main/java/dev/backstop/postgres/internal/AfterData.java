@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
@@ -178,11 +179,7 @@ public final class AfterData implements AutoCloseable {
                 splitForeignKey(u, e, w, waits);
             }
         }
-        this.executor = Executors.newFixedThreadPool(this.jobs, r -> {
-            Thread t = new Thread(r, "backstop-after-data");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = Executors.newFixedThreadPool(this.jobs, DaemonThreads.named("backstop-after-data"));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -52,6 +53,7 @@ public final class CopyHashCheck {
 
     private Map<String, CopyHashTap.Table> run(Connection c, List<Connection> helpers, Setup setup) throws SQLException {
         List<Thread> threads = new ArrayList<>();
+        DaemonThreads threadFactory = DaemonThreads.numbered("backstop-fingerprints");
         List<Connection> joined = new ArrayList<>();
         try {
             if (!helpers.isEmpty() && left.size() > 1) {
@@ -72,9 +74,7 @@ public final class CopyHashCheck {
             }
             for (int i = 0; i < joined.size(); i++) {
                 Connection h = joined.get(i);
-                Thread t = new Thread(() -> work(h), "backstop-fingerprints-" + (i + 1));
-                t.setDaemon(true);
-                t.start();
+                Thread t = threadFactory.start(() -> work(h));
                 threads.add(t);
             }
             work(c);

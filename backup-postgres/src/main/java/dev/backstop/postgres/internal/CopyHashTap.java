@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.BulkInputStream;
 import dev.backstop.core.internal.stream.Chunk;
 import java.io.IOException;
@@ -63,9 +64,7 @@ public final class CopyHashTap implements AutoCloseable {
         this.buffers = buffers;
         this.full = new ArrayBlockingQueue<>(buffers + 1);
         this.free = new ArrayBlockingQueue<>(buffers);
-        this.thread = new Thread(this::run, "backstop-copyhash-" + name);
-        thread.setDaemon(true);
-        thread.start();
+        this.thread = DaemonThreads.named("backstop-copyhash-" + name).start(this::run);
     }
 
     /** Hands a copy of {@code len} bytes of {@code b} to the hashing thread; a no-op once hashing failed. */

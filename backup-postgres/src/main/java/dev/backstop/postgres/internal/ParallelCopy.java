@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
@@ -206,8 +207,7 @@ public final class ParallelCopy implements AutoCloseable {
 
         Worker(Connection session, int n) {
             this.session = session;
-            this.thread = new Thread(this::run, "backstop-copy-" + n);
-            thread.setDaemon(true);
+            this.thread = DaemonThreads.named("backstop-copy-" + n).newThread(this::run);
         }
 
         void run() {

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
 import java.io.IOException;
@@ -40,11 +41,7 @@ public final class ReadAhead {
     }
 
     private static Executor thread(String name) {
-        return task -> {
-            Thread t = new Thread(task, "backstop-readahead-" + name);
-            t.setDaemon(true);
-            t.start();
-        };
+        return DaemonThreads.threadPerTask(DaemonThreads.named("backstop-readahead-" + name));
     }
 
     /** Pauses before a read that follows a short one, so that the pipe fills in between. */

@@ -7,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.CopyHashTap;
@@ -226,11 +227,7 @@ public final class PgDumpSource implements CaptureSource {
         private PgTools tools = PgTools.locate();
         private FingerprintMethod fingerprints = FingerprintMethod.STREAM;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
-        private Executor executor = r -> {
-            Thread t = new Thread(r, "backstop-pg-fingerprints");
-            t.setDaemon(true);
-            t.start();
-        };
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-pg-fingerprints"));
         private final List<String> extraArgs = new ArrayList<>();
 
         private Builder(PgEndpoint endpoint, String database) {

@@ -7,6 +7,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.PostgresInstance;
@@ -266,6 +267,7 @@ public final class RestoreDrill implements Validator {
 
     /** Builder for {@link RestoreDrill}; every setting has a default. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private PostgresProvider provider;
         private PgTools tools = PgTools.locate();
         private int jobs = 2;
@@ -286,6 +288,7 @@ public final class RestoreDrill implements Validator {
          * owners and grants, and a changed owner or privilege is a finding.
          */
         public Builder ignoreOwnershipAndPrivileges() {
+            given.once("ignoreOwnershipAndPrivileges");
             this.ignoreOwnership = true;
             return this;
         }
@@ -304,18 +307,19 @@ public final class RestoreDrill implements Validator {
             if (!(fraction > 0 && fraction <= 1)) {
                 throw new IllegalArgumentException("sample: got " + fraction + ", must be in (0, 1]");
             }
+            given.onceNullable("sample", this.sample, fraction);
             this.sample = fraction;
             return this;
         }
 
         /** Starts the throwaway servers (default: {@link EphemeralPostgres} with {@link #tools}). */
         public Builder provider(PostgresProvider provider) {
-            this.provider = Objects.requireNonNull(provider, "provider");
+            this.provider = given.once("provider", this.provider, provider);
             return this;
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -324,31 +328,34 @@ public final class RestoreDrill implements Validator {
             if (jobs < 1 || jobs > 64) {
                 throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
             }
+            given.onceNullable("jobs", this.jobs, jobs);
             this.jobs = jobs;
             return this;
         }
 
         /** Whether to run pg_amcheck on the restored database (default true). */
         public Builder amcheck(boolean amcheck) {
+            given.onceNullable("amcheck", this.amcheck, amcheck);
             this.amcheck = amcheck;
             return this;
         }
 
         /** Whether to append the result to the repository's validation records (default true). */
         public Builder record(boolean record) {
+            given.onceNullable("record", this.record, record);
             this.record = record;
             return this;
         }
 
         /** Where the verified dump is spooled (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         /** The clock stamping results. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
@@ -70,9 +71,7 @@ final class StreamedRestore {
         long start = System.nanoTime();
         // the server creates the database while the stream is opened and its table of contents read
         FutureTask<Void> creation = new FutureTask<>(() -> server.createDatabase(m, staging), null);
-        Thread creator = new Thread(creation, "backstop-createdb");
-        creator.setDaemon(true);
-        creator.start();
+        Thread creator = DaemonThreads.named("backstop-createdb").start(creation);
         boolean renamed = false;
         Path head = null;
         try {

@@ -4,6 +4,7 @@ import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ServerFailures;
@@ -143,6 +144,7 @@ public final class BaseBackupSource implements CaptureSource {
 
     /** Builder for {@link BaseBackupSource}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final PgEndpoint endpoint;
         private PgTools tools = PgTools.locate();
         private String label = "backstop";
@@ -154,18 +156,19 @@ public final class BaseBackupSource implements CaptureSource {
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** The label pg_basebackup writes into backup_label (default {@code backstop}). */
         public Builder label(String label) {
-            this.label = PhysicalFacts.checkedLabel(label);
+            this.label = given.once("label", this.label, PhysicalFacts.checkedLabel(label));
             return this;
         }
 
         /** Whether to ask for an immediate checkpoint (default true) instead of a spread one. */
         public Builder fastCheckpoint(boolean fast) {
+            given.onceNullable("fastCheckpoint", this.fastCheckpoint, fast);
             this.fastCheckpoint = fast;
             return this;
         }
@@ -175,6 +178,7 @@ public final class BaseBackupSource implements CaptureSource {
             if (kbps != 0 && (kbps < 32 || kbps > 1048576)) {
                 throw new IllegalArgumentException("maxRateKbps: got " + kbps + ", must be 0 or 32..1048576");
             }
+            given.onceNullable("maxRateKbps", this.maxRateKbps, kbps);
             this.maxRateKbps = kbps;
             return this;
         }

@@ -7,6 +7,7 @@ import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.wal.WalFile;
@@ -273,6 +274,7 @@ public final class DataDirectorySource implements CaptureSource {
 
     /** Builder for {@link DataDirectorySource}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final PgEndpoint endpoint;
         private final Path dataDirectory;
         private String label = "backstop";
@@ -286,19 +288,20 @@ public final class DataDirectorySource implements CaptureSource {
 
         /** The label written into backup_label (default {@code backstop}). */
         public Builder label(String label) {
-            this.label = PhysicalFacts.checkedLabel(label);
+            this.label = given.once("label", this.label, PhysicalFacts.checkedLabel(label));
             return this;
         }
 
         /** Whether to ask for an immediate checkpoint (default true) instead of a spread one. */
         public Builder fastCheckpoint(boolean fast) {
+            given.onceNullable("fastCheckpoint", this.fastCheckpoint, fast);
             this.fastCheckpoint = fast;
             return this;
         }
 
         /** The clock giving the modification time of the files the backup writes itself (default UTC system clock). */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

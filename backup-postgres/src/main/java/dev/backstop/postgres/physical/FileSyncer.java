@@ -1,5 +1,6 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -15,11 +16,7 @@ import java.util.List;
  * deepest first, since a new file's name lives in its directory.
  */
 final class FileSyncer implements AutoCloseable {
-    private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "backstop-fsync");
-        t.setDaemon(true);
-        return t;
-    });
+    private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-fsync"));
     private final java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
 
     void sync(Path file) {

@@ -5,6 +5,9 @@ import dev.backstop.core.BackupType;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ReadAhead;
@@ -223,7 +226,7 @@ public final class PointInTimeRecovery {
                 last = e;
             }
             try {
-                Thread.sleep(50);
+                Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while waiting for promotion", e);
@@ -262,6 +265,7 @@ public final class PointInTimeRecovery {
 
     /** Builder for {@link PointInTimeRecovery}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Restore restore;
         private final Manifest manifest;
         private WalArchive archive;
@@ -288,29 +292,29 @@ public final class PointInTimeRecovery {
 
         /** The WAL archive to recover from; required unless the target is {@link RecoveryTarget#consistent()}. */
         public Builder archive(WalArchive archive) {
-            this.archive = Objects.requireNonNull(archive, "archive");
+            this.archive = given.once("archive", this.archive, archive);
             return this;
         }
 
         public Builder target(RecoveryTarget target) {
-            this.target = Objects.requireNonNull(target, "target");
+            this.target = given.once("target", this.target, target);
             return this;
         }
 
         /** A superuser of the backed-up cluster, used to connect to the restored one. */
         public Builder credentials(String user, String password) {
-            this.user = Objects.requireNonNull(user, "user");
+            this.user = given.once("credentials", this.user, user);
             this.password = password;
             return this;
         }
 
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -319,6 +323,7 @@ public final class PointInTimeRecovery {
             if (parallelism < 1 || parallelism > 16) {
                 throw new IllegalArgumentException("parallelism: got " + parallelism + ", must be 1..16");
             }
+            given.onceNullable("parallelism", this.parallelism, parallelism);
             this.parallelism = parallelism;
             return this;
         }
@@ -328,6 +333,7 @@ public final class PointInTimeRecovery {
             if (depth < 0 || depth > 256) {
                 throw new IllegalArgumentException("prefetchDepth: got " + depth + ", must be 0..256");
             }
+            given.onceNullable("prefetchDepth", this.prefetchDepth, depth);
             this.prefetchDepth = depth;
             return this;
         }
@@ -337,6 +343,7 @@ public final class PointInTimeRecovery {
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("timeout: got " + timeout + ", must be positive");
             }
+            given.onceNullable("timeout", this.timeout, timeout);
             this.timeout = timeout;
             return this;
         }
@@ -348,12 +355,13 @@ public final class PointInTimeRecovery {
          * start on the restored files at once and would rather find them cached.
          */
         public Builder directIo(boolean directIo) {
+            given.onceNullable("directIo", this.directIo, directIo);
             this.directIo = directIo;
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

@@ -1,5 +1,7 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalFile;
 import java.io.IOException;
@@ -9,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * of that timeline too; at most {@code depth} fetched files wait on disk, so disk use is bounded.
  */
 final class WalBroker implements AutoCloseable {
+    /** How soon a request of the restore command is seen when none is waiting. */
+    private static final Duration REQUEST_POLL = Duration.ofMillis(5);
     private final WalArchive archive;
     private final Path dir;
     private final int depth;
@@ -53,14 +58,8 @@ final class WalBroker implements AutoCloseable {
         Path script = dir.resolve("restore-wal.sh");
         Files.writeString(script, script(dir), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-        AtomicInteger n = new AtomicInteger();
-        this.fetchers = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "backstop-wal-prefetch-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        this.loop = new Thread(this::run, "backstop-wal-broker");
-        loop.setDaemon(true);
+        this.fetchers = Executors.newFixedThreadPool(parallelism, DaemonThreads.numbered("backstop-wal-prefetch"));
+        this.loop = DaemonThreads.named("backstop-wal-broker").newThread(this::run);
     }
 
     void start() {
@@ -110,7 +109,7 @@ final class WalBroker implements AutoCloseable {
                     }
                 }
                 if (!any) {
-                    Thread.sleep(5);
+                    Backoff.Pause.SLEEP.pause(REQUEST_POLL);
                 }
             } catch (InterruptedException e) {
                 return;

@@ -1,6 +1,8 @@
 package dev.backstop.postgres.wal;
 
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -120,9 +122,7 @@ final class ReplicationSession {
             PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
-            Thread poller = new Thread(this::pollPosition, "backstop-wal-position-" + slot);
-            poller.setDaemon(true);
-            poller.start();
+            Thread poller = DaemonThreads.named("backstop-wal-position-" + slot).start(this::pollPosition);
             try {
                 receive(stream, history, start, archived);
             } finally {
@@ -217,7 +217,7 @@ final class ReplicationSession {
                     closeQuietly(c);
                     c = null;
                 }
-                Thread.sleep(POSITION_POLL_MILLIS);
+                Backoff.Pause.SLEEP.pause(Duration.ofMillis(POSITION_POLL_MILLIS));
             }
         } catch (InterruptedException e) {
             // the session is over
@@ -323,7 +323,7 @@ final class ReplicationSession {
 
     private static void sleep(long millis) {
         try {
-            Thread.sleep(millis);
+            Backoff.Pause.SLEEP.pause(Duration.ofMillis(millis));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -50,14 +51,8 @@ final class SegmentUploader {
         this.archive = archive;
         this.progress = progress;
         this.withDeltas = withDeltas;
-        this.wholes = Executors.newSingleThreadExecutor(r -> daemon(r, "backstop-wal-upload-" + name));
-        this.deltas = withDeltas ? Executors.newSingleThreadExecutor(r -> daemon(r, "backstop-wal-delta-" + name)) : null;
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
+        this.wholes = Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-wal-upload-" + name));
+        this.deltas = withDeltas ? Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-wal-delta-" + name)) : null;
     }
 
     /**

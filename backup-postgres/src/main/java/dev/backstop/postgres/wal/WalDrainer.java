@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.internal.concurrent.Backoff;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
@@ -27,6 +28,8 @@ import java.util.List;
  */
 final class WalDrainer {
     static final String LOCK_FILE = "drainer.lock";
+    /** How soon a newly queued file is seen while the spool is empty. */
+    private static final Duration IDLE_POLL = Duration.ofMillis(50);
 
     private final WalSpool spool;
     private final WalArchive archive;
@@ -100,14 +103,15 @@ final class WalDrainer {
             return 0;
         }
         int archived = 0;
-        long backoff = minBackoff.toMillis();
+        Backoff backoff = Backoff.builder(minBackoff, maxBackoff).jitter(0.5).build();
+        int failures = 0;
         long idleSince = System.nanoTime();
         try {
             while (true) {
                 List<String> queued = spool.queued();
                 if (queued.isEmpty()) {
                     if (System.nanoTime() - idleSince < idleExit.toNanos()) {
-                        Thread.sleep(50);
+                        Backoff.Pause.SLEEP.pause(IDLE_POLL);
                         continue;
                     }
                     lock.close();
@@ -124,11 +128,11 @@ final class WalDrainer {
                         archived++;
                         log.println("backstop: drained " + name + " " + r.name().toLowerCase(java.util.Locale.ROOT));
                     }
-                    backoff = minBackoff.toMillis();
+                    failures = 0;
                 } catch (IOException | RuntimeException e) {
-                    log.println("backstop: draining failed, retrying in " + backoff + " ms: " + e.getMessage());
-                    Thread.sleep(backoff);
-                    backoff = Math.min(backoff * 2, maxBackoff.toMillis());
+                    Duration wait = backoff.delay(++failures);
+                    log.println("backstop: draining failed, retrying in " + wait.toMillis() + " ms: " + e.getMessage());
+                    Backoff.Pause.SLEEP.pause(wait);
                 }
                 idleSince = System.nanoTime();
             }

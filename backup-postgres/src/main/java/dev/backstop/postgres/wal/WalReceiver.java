@@ -2,6 +2,8 @@ package dev.backstop.postgres.wal;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -82,8 +84,7 @@ public final class WalReceiver implements AutoCloseable {
         this.maxBackoff = b.maxBackoff;
         this.clock = b.clock;
         this.deltaInterval = b.deltaInterval;
-        this.thread = new Thread(this::run, "backstop-wal-receiver-" + slot);
-        thread.setDaemon(true);
+        this.thread = DaemonThreads.named("backstop-wal-receiver-" + slot).newThread(this::run);
     }
 
     public static Builder builder(PgEndpoint endpoint, WalArchive archive) {
@@ -132,11 +133,12 @@ public final class WalReceiver implements AutoCloseable {
     }
 
     private void run() {
-        long backoff = minBackoff.toMillis();
+        Backoff backoff = Backoff.builder(minBackoff, maxBackoff).jitter(0.5).build();
+        int failures = 0;
         while (!stopping) {
             try {
                 session();
-                backoff = minBackoff.toMillis();
+                failures = 0;
             } catch (IntegrityException e) {
                 update(s -> s.withError(e.getMessage(), 0));
                 return;
@@ -145,8 +147,11 @@ public final class WalReceiver implements AutoCloseable {
                     return;
                 }
                 update(s -> s.withError(String.valueOf(e.getMessage()), 1));
-                sleep(backoff);
-                backoff = Math.min(backoff * 2, maxBackoff.toMillis());
+                try {
+                    backoff.pause(++failures);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -214,14 +219,6 @@ public final class WalReceiver implements AutoCloseable {
 
     private synchronized void update(java.util.function.UnaryOperator<Status> f) {
         status = f.apply(status);
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /**

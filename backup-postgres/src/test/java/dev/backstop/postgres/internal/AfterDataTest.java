@@ -142,6 +142,7 @@ class AfterDataTest {
                         violations.add(e.tag() + " restored twice");
                     }
                 }
+                notifyAll();
             }
         }
 
@@ -189,6 +190,7 @@ class AfterDataTest {
                 if (!restored.add(fk.dumpId())) {
                     violations.add(fk.tag() + " restored twice");
                 }
+                notifyAll();
             }
         }
 
@@ -334,8 +336,11 @@ class AfterDataTest {
 
     private static void awaitRestored(Recorder r, int id) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!r.restored.contains(id) && System.nanoTime() < deadline) {
-            Thread.sleep(5);
+        synchronized (r) {
+            // the recorder notifies under its monitor after every restore it records
+            for (long left = deadline - System.nanoTime(); !r.restored.contains(id) && left > 0; left = deadline - System.nanoTime()) {
+                TimeUnit.NANOSECONDS.timedWait(r, left);
+            }
         }
         assertThat(r.restored).contains(id);
     }
@@ -380,7 +385,8 @@ class AfterDataTest {
         try (AfterData after = new AfterData(toc.entries, r, 2)) {
             r.load(after, d1);
             r.load(after, d2);
-            Thread.sleep(50);
+            // the early work has run: what may wait for the final run has had its chance to run early
+            awaitRestored(r, p1Index);
             beforeFinish = List.copyOf(r.restored);
             after.finish();
         }

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,11 +87,23 @@ class ReadAheadOverRestoreTest {
         assertThat(decodeThreads).hasSize(1);
     }
 
+    /** Returns once {@code t} waits on a lock or condition; fails after 10 s. */
+    static void awaitWaiting(Thread t) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+            assertThat(System.nanoTime()).as("%s waiting within 10 s, state %s", t.getName(), t.getState()).isLessThan(deadline);
+            Thread.yield();
+        }
+    }
+
     @Test
     void abandoningARestore_afterAFewBytes_stopsEveryThread() throws Exception {
         InputStream in = ReadAhead.of(restore().open(backup, "data"), 1 << 20, 4, "abandoned");
         in.readNBytes(100);
-        Thread.sleep(100);
+        // abandoned while every decode thread has filled its hand-off and waits for the reader
+        for (Thread t : decodeThreads) {
+            awaitWaiting(t);
+        }
         in.close();
         for (Thread t : decodeThreads) {
             t.join(5_000);

@@ -226,9 +226,8 @@ class RestoreDrillExactnessIT {
 
     @Test
     void sampledDrills_rotate_soEveryTableIsProvenWithinTheCycle_andAreRecordedAsSampled() throws Exception {
-        RestoreDrill.Builder half = RestoreDrill.builder().amcheck(false).sample(0.5);
-        ValidationResult first = drill(null, half);
-        ValidationResult second = drill(null, half);
+        ValidationResult first = drill(null, RestoreDrill.builder().amcheck(false).sample(0.5));
+        ValidationResult second = drill(null, RestoreDrill.builder().amcheck(false).sample(0.5));
         ValidationResult altered = drill("DROP TRIGGER audit_trg ON public.orders", RestoreDrill.builder().amcheck(false)
                 .record(false).sample(0.5));
 

@@ -84,6 +84,24 @@ final class Archiving implements AutoCloseable {
     }
 
     /** Runs pgbench with {@code args} against database postgres; returns once it exited 0. */
+    /** Returns once a pgbench client is connected (its load is running); fails after 30 s. */
+    void awaitPgbenchConnected() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'")) {
+                rs.next();
+                if (rs.getInt(1) > 0) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no pgbench client connected within 30 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     void pgbench(String... args) throws Exception {
         // pgbench has no --no-password, so ToolProcess cannot drive it; in a test PGPASSWORD will do
         List<String> a = new ArrayList<>(List.of(PgTools.locate().tool("pgbench").toString(), "-h", pg.endpoint().host(),

@@ -81,7 +81,7 @@ class DataDirectorySourceIT {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(500);
+        src.awaitPgbenchConnected();
         backup = BackupPipeline.builder().source(DataDirectorySource.builder(src.pg.endpoint(), data(src.pg)).build())
                 .compress(ZstdTransform.builder().level(3).workers(2).build())
                 .encrypt(Encryption.with(src.kek)).repository(src.repo).build().run();

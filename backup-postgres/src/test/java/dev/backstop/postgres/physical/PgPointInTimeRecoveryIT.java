@@ -56,7 +56,7 @@ class PgPointInTimeRecoveryIT {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(500);
+        src.awaitPgbenchConnected();
         backup = BackupPipeline.builder().source(BaseBackupSource.builder(src.pg.endpoint()).build())
                 .compress(ZstdTransform.level(3)).encrypt(Encryption.with(src.kek)).repository(src.repo).build().run();
         load.join();

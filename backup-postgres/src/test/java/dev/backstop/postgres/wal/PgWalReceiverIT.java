@@ -176,12 +176,17 @@ class PgWalReceiverIT {
         return pb.start();
     }
 
-    /** Writes a little WAL a few times, so the unfinished segment goes out as several deltas. */
-    void trickle(int rounds) throws Exception {
+    /**
+     * Writes a little WAL a few times, each round archived by {@code r} before the next is
+     * written, so the unfinished segment goes out as several deltas.
+     */
+    void trickle(WalReceiver r, int rounds) throws Exception {
         sql("CREATE TABLE IF NOT EXISTS trickle(id int, pad text)");
         for (int i = 0; i < rounds; i++) {
             sql("INSERT INTO trickle SELECT g, repeat('x', 100) FROM generate_series(1, 500) g");
-            Thread.sleep(150);
+            long written = insertLsn();
+            await("round " + (i + 1) + " archived up to " + WalFile.formatLsn(written),
+                    () -> r.status().archivedLsn() >= written, r::status);
         }
     }
 
@@ -194,7 +199,7 @@ class PgWalReceiverIT {
             r.start();
             await("streaming", () -> r.status().timeline() > 0, r::status);
             switchWal(); // a fresh segment: its deltas start at offset 0
-            trickle(6);
+            trickle(r, 6);
             long end = insertLsn();
             WalFile seg = WalFile.segmentOf(1, end);
             await("deltas up to " + WalFile.formatLsn(end), () -> r.status().archivedLsn() >= end, r::status);
@@ -269,7 +274,7 @@ class PgWalReceiverIT {
             r.start();
             await("streaming", () -> r.status().timeline() > 0, r::status);
             switchWal(); // a fresh segment: its deltas start at offset 0
-            trickle(3);
+            trickle(r, 3);
             long end = insertLsn();
             WalFile seg = WalFile.segmentOf(1, end);
             await("deltas up to " + WalFile.formatLsn(end), () -> r.status().archivedLsn() >= end, r::status);
@@ -442,7 +447,8 @@ class PgWalReceiverIT {
                 // a standby snapshot record may follow a switch: then switch again
                 long switched = WalFile.parseLsn(one("SELECT pg_switch_wal()::text"));
                 await("archive past " + WalFile.formatLsn(switched), () -> r.rpo().archivedLsn() >= switched, r::rpo);
-                Thread.sleep(300); // one poll of the server's position
+                await("the server's position polled past " + WalFile.formatLsn(switched),
+                        () -> r.rpo().serverLsn() >= switched, r::rpo);
                 caughtUp = r.rpo();
             }
             assertThat(caughtUp.archivedCommitTime()).isEqualTo(markerTime);

@@ -1,7 +1,7 @@
 package dev.backstop.s3.internal;
 
+import dev.backstop.core.internal.concurrent.Backoff;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * How often one buffered part is sent again and how long to wait in between: exponential
@@ -20,10 +20,13 @@ public record RetryPolicy(int maxAttempts, Duration firstDelay, Duration maxDela
         }
     }
 
+    /** The back-off between attempts: full jitter, so each wait lies between zero and the capped exponential. */
+    public Backoff backoff() {
+        return Backoff.builder(firstDelay, maxDelay).build();
+    }
+
     /** The wait before attempt {@code attempt + 1}, after {@code attempt} (1-based) failed. */
     public long delayMillis(int attempt) {
-        long cap = firstDelay.toMillis() << Math.min(attempt - 1, 20);
-        long bound = Math.min(Math.max(cap, 0), maxDelay.toMillis());
-        return bound == 0 ? 0 : ThreadLocalRandom.current().nextLong(bound + 1);
+        return backoff().delay(attempt).toMillis();
     }
 }

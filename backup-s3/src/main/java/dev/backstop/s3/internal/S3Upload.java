@@ -3,6 +3,7 @@ package dev.backstop.s3.internal;
 import dev.backstop.core.Digest;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.Sink;
+import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.s3.PartChecksum;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -64,6 +65,7 @@ public final class S3Upload implements Sink.Upload {
     private final PutTemplate template;
     private final int partSize;
     private final RetryPolicy retry;
+    private final Backoff backoff;
     private final Semaphore inFlight;
     private final ConcurrentLinkedQueue<byte[]> spare = new ConcurrentLinkedQueue<>();
     private final List<CompletableFuture<CompletedPart>> parts = new ArrayList<>();
@@ -90,6 +92,7 @@ public final class S3Upload implements Sink.Upload {
         this.template = template;
         this.partSize = partSize;
         this.retry = retry;
+        this.backoff = retry.backoff();
         this.inFlight = new Semaphore(partsInFlight);
         this.partHash = template.checksum() == PartChecksum.CRC32C ? new Crc32cHash() : new Sha256Hash();
     }
@@ -401,7 +404,7 @@ public final class S3Upload implements Sink.Upload {
 
     private void pause(int attempt) throws InterruptedIOException {
         try {
-            Thread.sleep(retry.delayMillis(attempt));
+            backoff.pause(attempt);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("retry of " + key + " interrupted");

@@ -1,5 +1,6 @@
 package dev.backstop.testkit.s3;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.s3.S3Sink;
 import java.net.URI;
 import java.nio.file.Path;
@@ -83,7 +84,7 @@ public final class LocalS3 implements AutoCloseable {
         this.front = f;
         this.endpoint = front.endpoint();
         this.client = clientBuilder().build();
-        this.shutdownHook = new Thread(this::close, "local-s3-stop");
+        this.shutdownHook = DaemonThreads.named("local-s3-stop").newThread(this::close);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 

@@ -1,5 +1,6 @@
 package dev.backstop.testkit.s3;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.testkit.s3.internal.S3MockLauncher;
 import java.io.IOException;
 import java.io.InputStream;
@@ -101,7 +102,8 @@ final class S3MockProcess implements AutoCloseable {
                 // a test server: start fast and stay small rather than reach peak throughput
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-Xmx512m",
                 // S3MockLauncher runs the jar as -jar would, and exits when this JVM's end closes its stdin
-                "-cp", jar + java.io.File.pathSeparator + ownLocation(), S3MockLauncher.class.getName(),
+                "-cp", jar + java.io.File.pathSeparator + location(S3MockLauncher.class) + java.io.File.pathSeparator
+                        + location(DaemonThreads.class), S3MockLauncher.class.getName(),
                 "--http.port=" + port,
                 "--server.port=0",
                 "--server.address=127.0.0.1",
@@ -117,12 +119,15 @@ final class S3MockProcess implements AutoCloseable {
         }
     }
 
-    /** The jar or directory this class was loaded from: the child process needs S3MockLauncher. */
-    private static Path ownLocation() {
+    /**
+     * The jar or directory {@code c} was loaded from: the child process needs S3MockLauncher and the
+     * thread factory it starts its watcher with.
+     */
+    private static Path location(Class<?> c) {
         try {
-            return Path.of(S3MockLauncher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException | NullPointerException | IllegalArgumentException e) {
-            throw new IllegalStateException("cannot tell where backup-testkit-s3's classes were loaded from, "
+            throw new IllegalStateException("cannot tell where " + c.getName() + " was loaded from, "
                     + "so S3Mock cannot be started: " + e, e);
         }
     }

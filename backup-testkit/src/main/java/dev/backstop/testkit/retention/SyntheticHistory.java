@@ -2,6 +2,7 @@ package dev.backstop.testkit.retention;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.retention.BackupHistory;
 import dev.backstop.core.retention.BackupRecord;
 import dev.backstop.core.retention.BackupStatus;
@@ -55,6 +56,7 @@ public final class SyntheticHistory {
 
     /** Builder of a synthetic history; not thread-safe. {@link #endingAt} is required. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Duration interval;
         private final int count;
         private Instant newest;
@@ -79,7 +81,7 @@ public final class SyntheticHistory {
 
         /** When the newest backup started (position 0). Required. */
         public Builder endingAt(Instant newest) {
-            this.newest = Objects.requireNonNull(newest, "newest");
+            this.newest = given.once("endingAt", this.newest, newest);
             return this;
         }
 
@@ -92,6 +94,7 @@ public final class SyntheticHistory {
             if (n < 1) {
                 throw new IllegalArgumentException("verifiedEvery: got " + n + ", must be >= 1");
             }
+            given.onceNullable("verifiedEvery", this.verifiedEvery, n);
             this.verifiedEvery = n;
             return this;
         }
@@ -119,7 +122,7 @@ public final class SyntheticHistory {
 
         /** The type in every backup id; default {@link BackupType#LOGICAL}. */
         public Builder type(BackupType type) {
-            this.type = Objects.requireNonNull(type, "type");
+            this.type = given.once("type", this.type, type);
             return this;
         }
 
@@ -128,6 +131,7 @@ public final class SyntheticHistory {
             if (bytes < 0) {
                 throw new IllegalArgumentException("storedBytes: got " + bytes + ", must be >= 0");
             }
+            given.onceNullable("storedBytes", this.storedBytes, bytes);
             this.storedBytes = bytes;
             return this;
         }
@@ -138,6 +142,7 @@ public final class SyntheticHistory {
             if (duration.isNegative()) {
                 throw new IllegalArgumentException("lasting: got " + duration + ", must be >= 0");
             }
+            given.onceNullable("lasting", this.lasting, duration);
             this.lasting = duration;
             return this;
         }

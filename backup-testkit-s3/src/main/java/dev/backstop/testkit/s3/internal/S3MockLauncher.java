@@ -1,5 +1,6 @@
 package dev.backstop.testkit.s3.internal;
 
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.InvocationTargetException;
@@ -16,9 +17,7 @@ public final class S3MockLauncher {
     }
 
     public static void main(String[] args) throws Throwable {
-        Thread watch = new Thread(S3MockLauncher::exitWhenParentGoes, "parent-watch");
-        watch.setDaemon(true);
-        watch.start();
+        DaemonThreads.named("parent-watch").start(S3MockLauncher::exitWhenParentGoes);
         try {
             // Spring Boot's launcher finds its archive from its own class's location: the exec jar
             Class.forName("org.springframework.boot.loader.launch.JarLauncher")
