@@ -42,6 +42,10 @@ import java.util.Objects;
  * appended to the repository as a validation record. The throwaway server is always stopped and
  * deleted.
  *
+ * <p>The throwaway server keeps no binary log of the restore ({@link
+ * MariaDbRestore.Builder#writeBinlog}) and, by default, neither a doublewrite buffer nor a redo
+ * log flush at commit: it is deleted after the drill, and the comparison is what proves its data.
+ *
  * <p><b>Restrictions.</b> Throws only when the drill could not run at all (no server could be
  * started, the repository is unreachable). Users and grants are not in a database dump, so they
  * are neither restored nor compared.
@@ -63,7 +67,9 @@ public final class MariaDbRestoreDrill implements Validator {
 
     private MariaDbRestoreDrill(Builder b) {
         this.tools = b.tools;
-        this.provider = b.provider != null ? b.provider : EphemeralMariaDb.provider(b.tools);
+        // nothing survives a drill's server: no doublewrite buffer, no redo log flush at commit
+        this.provider = b.provider != null ? b.provider : EphemeralMariaDb.builder().tools(b.tools)
+                .setting("innodb-doublewrite", "0").setting("innodb-flush-log-at-trx-commit", "0")::start;
         this.checkTables = b.checkTables;
         this.jobs = b.jobs;
         this.record = b.record;
@@ -93,7 +99,8 @@ public final class MariaDbRestoreDrill implements Validator {
         try (MariaDbInstance db = provider.start()) {
             MariaDbRestore.Report report;
             try {
-                report = MariaDbRestore.builder(restore, db.endpoint(), DATABASE).tools(tools).workDir(workDir).jobs(jobs).build().run(m);
+                report = MariaDbRestore.builder(restore, db.endpoint(), DATABASE).tools(tools).workDir(workDir).jobs(jobs)
+                        .writeBinlog(false).build().run(m);
             } catch (StorageException e) {
                 if (e.retryable()) {
                     throw e;
@@ -197,7 +204,11 @@ public final class MariaDbRestoreDrill implements Validator {
         private Builder() {
         }
 
-        /** Starts the throwaway servers (default: {@link EphemeralMariaDb} with {@link #tools}). */
+        /**
+         * Starts the throwaway servers (default: {@link EphemeralMariaDb} with {@link #tools},
+         * {@code innodb-doublewrite=0} and {@code innodb-flush-log-at-trx-commit=0}); the account
+         * needs the privilege to set {@code sql_log_bin}.
+         */
         public Builder provider(MariaDbProvider provider) {
             this.provider = Objects.requireNonNull(provider, "provider");
             return this;

@@ -211,6 +211,33 @@ class MariaDbLogicalBackupIT {
     }
 
     @Test
+    void restore_withoutTheBinlog_writesNothingToTheTargetsBinlog_andRestoresTheSameFingerprints() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        String before = binlogPosition();
+
+        MariaDbRestore.builder(restore, source.endpoint(), "shop_unlogged").writeBinlog(false).build().run(m);
+
+        assertThat(binlogPosition()).isEqualTo(before);
+        try (Connection c = source.connect("shop_unlogged"); Statement st = c.createStatement()) {
+            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, "shop_unlogged");
+            st.execute("ROLLBACK");
+            assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).isEmpty();
+        }
+    }
+
+    private static String binlogPosition() throws Exception {
+        try (Connection c = source.connect(null); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW MASTER STATUS")) {
+            rs.next();
+            return rs.getString(1) + ":" + rs.getString(2);
+        }
+    }
+
+    @Test
     void restore_intoAnExistingEmptyDatabase_fillsIt() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
