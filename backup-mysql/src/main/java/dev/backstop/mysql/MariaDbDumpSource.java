@@ -399,8 +399,9 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
 
         /**
-         * Runs the fingerprint tasks, two per capture for its whole length (default: a new daemon
-         * thread per task); never shut down by the source.
+         * Runs the fingerprint tasks, two per capture for its whole length, which must run at once
+         * and on threads other than the capturing one (default: a new daemon thread per task);
+         * never shut down by the source.
          */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
