@@ -58,6 +58,7 @@ final class DumpRows {
     private static final int AFTER_VALUE = 6;
     private static final int AFTER_ROW = 7;
     private static final int EXPECT_ROW = 8;
+    private static final int ZERO = 9;
 
     private final Map<String, long[]> tables = new LinkedHashMap<>();
     private final RowHash row = new RowHash();
@@ -127,28 +128,45 @@ final class DumpRows {
                     continue;
                 }
                 case BARE -> {
-                    byte c = b[i];
-                    if (c == ',' || c == ')') {
-                        bareValue(c, offset + (i - off));
-                        endValue(c);
-                    } else {
-                        if (tokenLength == TOKEN_MAX) {
-                            throw unexpected(c, offset + (i - off), "a literal of at most " + TOKEN_MAX + " bytes");
-                        }
-                        token[tokenLength++] = c;
-                        if (tokenLength == 2 && token[0] == '0' && (c == 'x' || c == 'X')) {
-                            row.beginValue();
-                            highNibble = -1;
-                            state = HEX;
-                        }
+                    int start = i;
+                    while (i < end && b[i] != ',' && b[i] != ')') {
+                        i++;
                     }
+                    int n = i - start;
+                    if (tokenLength + n > TOKEN_MAX) {
+                        throw unexpected(b[start], offset + (start - off), "a literal of at most " + TOKEN_MAX + " bytes");
+                    }
+                    System.arraycopy(b, start, token, tokenLength, n);
+                    tokenLength += n;
+                    if (i < end) {
+                        bareValue(b[i], offset + (i - off));
+                        endValue(b[i]);
+                        i++;
+                    }
+                    continue;
+                }
+                case ZERO -> {
+                    if (b[i] == 'x') {
+                        row.beginValue();
+                        highNibble = -1;
+                        state = HEX;
+                        i++;
+                    } else {
+                        // a number starting with 0: this byte belongs to it
+                        token[0] = '0';
+                        tokenLength = 1;
+                        state = BARE;
+                    }
+                    continue;
                 }
                 case VALUE_START -> {
                     byte c = b[i];
                     if (c == '\'') {
                         row.beginValue();
                         state = STRING;
-                    } else if (c == 'N' || c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
+                    } else if (c == '0') {
+                        state = ZERO;
+                    } else if (c == 'N' || c == '-' || c == '+' || c == '.' || (c >= '1' && c <= '9')) {
                         token[0] = c;
                         tokenLength = 1;
                         state = BARE;
