@@ -2,6 +2,9 @@ package dev.backstop.mysql;
 
 import dev.backstop.core.TableFingerprint;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,6 +42,7 @@ final class DumpRows {
     private static final byte[] INTO = ascii("INTO `");
     private static final byte[] VALUES = ascii("VALUES");
 
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final byte[] NIBBLES = new byte[256];
 
     static {
@@ -83,19 +87,27 @@ final class DumpRows {
         while (i < end) {
             switch (state) {
                 case STRING -> {
-                    int start = i;
-                    while (i < end && b[i] != '\'' && b[i] != '\\') {
-                        i++;
-                    }
-                    row.append(b, start, i - start);
-                    if (i < end) {
+                    while (true) {
+                        int start = i;
+                        i = stringEnd(b, i, end);
+                        row.append(b, start, i - start);
+                        if (i == end) {
+                            break;
+                        }
                         if (b[i] == '\'') {
                             row.endValue();
                             state = AFTER_VALUE;
-                        } else {
-                            state = ESCAPE;
+                            i++;
+                            break;
                         }
-                        i++;
+                        if (i + 1 == end) {
+                            // the escaped byte comes with the next write
+                            state = ESCAPE;
+                            i++;
+                            break;
+                        }
+                        row.appendByte(unescape(b[i + 1]));
+                        i += 2;
                     }
                     continue;
                 }
@@ -104,6 +116,17 @@ final class DumpRows {
                     state = STRING;
                 }
                 case HEX -> {
+                    if (highNibble < 0) {
+                        while (i + 1 < end) {
+                            int high = NIBBLES[b[i] & 0xff];
+                            int low = NIBBLES[b[i + 1] & 0xff];
+                            if ((high | low) < 0) {
+                                break;
+                            }
+                            row.appendByte(high << 4 | low);
+                            i += 2;
+                        }
+                    }
                     while (i < end && b[i] != ',' && b[i] != ')') {
                         int nibble = NIBBLES[b[i] & 0xff];
                         if (nibble < 0) {
@@ -241,6 +264,25 @@ final class DumpRows {
             row.append(token, 0, tokenLength);
             row.endValue();
         }
+    }
+
+    /** The index of the first quote or backslash in {@code b[i..end)}, or {@code end}; eight bytes at a time. */
+    private static int stringEnd(byte[] b, int i, int end) {
+        while (i + 8 <= end) {
+            long w = (long) LONGS.get(b, i);
+            long q = w ^ 0x2727272727272727L;
+            long s = w ^ 0x5C5C5C5C5C5C5C5CL;
+            // a byte of q or s is zero where w holds a quote or a backslash; the lowest flag is exact
+            long hit = ((q - 0x0101010101010101L) & ~q | (s - 0x0101010101010101L) & ~s) & 0x8080808080808080L;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+            i += 8;
+        }
+        while (i < end && b[i] != '\'' && b[i] != '\\') {
+            i++;
+        }
+        return i;
     }
 
     private static byte unescape(byte c) {

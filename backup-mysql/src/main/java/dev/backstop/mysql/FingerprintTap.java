@@ -26,6 +26,7 @@ final class FingerprintTap {
     private final BlockingQueue<Chunk> free;
     private final CompletableFuture<Map<String, TableFingerprint>> result = new CompletableFuture<>();
     private volatile boolean cancelled;
+    private Chunk current;
 
     FingerprintTap(Executor executor, int chunkSize, int depth) {
         this.full = new ArrayBlockingQueue<>(depth + 1);
@@ -76,25 +77,38 @@ final class FingerprintTap {
         }
     }
 
-    /** Copies {@code b[off..off+len)} for the parser; waits while every chunk is in flight. */
+    /**
+     * Copies {@code b[off..off+len)} for the parser, handing over only full chunks (each hand-off
+     * may wake a thread, which on a busy machine takes long); waits while every chunk is in flight.
+     */
     void write(byte[] b, int off, int len) throws IOException {
         while (len > 0) {
             if (result.isCompletedExceptionally()) {
                 // the parse already failed: finish() reports why, the dump itself goes on undisturbed
                 return;
             }
-            Chunk chunk = take();
-            int n = Math.min(len, chunk.data.length);
-            System.arraycopy(b, off, chunk.data, 0, n);
-            chunk.length = n;
-            put(chunk);
+            if (current == null) {
+                current = take();
+                current.length = 0;
+            }
+            int n = Math.min(len, current.data.length - current.length);
+            System.arraycopy(b, off, current.data, current.length, n);
+            current.length += n;
             off += n;
             len -= n;
+            if (current.length == current.data.length) {
+                put(current);
+                current = null;
+            }
         }
     }
 
     /** Waits for the parser to read everything written; returns every table's fingerprint or throws why it could not. */
     Map<String, TableFingerprint> finish() throws IOException {
+        if (current != null && current.length > 0 && !result.isCompletedExceptionally()) {
+            put(current);
+        }
+        current = null;
         put(END);
         try {
             return result.get();

@@ -80,7 +80,7 @@ public final class MariaDbDumpSource implements CaptureSource {
     public static final String LOSSY_FLOAT_ATTRIBUTE = "mariadb.lossy_float_columns";
     private static final int HEAD_LIMIT = 1 << 20;
     private static final int TAP_CHUNK = 256 * 1024;
-    private static final int TAP_DEPTH = 8;
+    private static final int TAP_DEPTH = 16;
 
     private final MariaDbEndpoint endpoint;
     private final String database;
@@ -126,7 +126,7 @@ public final class MariaDbDumpSource implements CaptureSource {
             ServerFlavor flavor = ServerFlavor.parse(facts.version());
             if (!facts.logBin()) {
                 throw new CaptureFailedException("the server at " + endpoint + " writes no binary log (log_bin=OFF): a dump "
-                        + "of database '" + database + "' would have no position to prove its fingerprints at or to replay "
+                        + "of database '" + database + "' would have no position to record or to replay "
                         + "binlogs from; start the server with log-bin", null, null, null);
             }
             List<String> nonTransactional = SourceSession.nonTransactionalTables(c, database);
@@ -419,10 +419,11 @@ public final class MariaDbDumpSource implements CaptureSource {
             for (String owned : List.of("--defaults-file", "--defaults-extra-file", "--no-defaults", "--host", "--port", "--user",
                     "--password", "--socket", "--protocol", "--single-transaction", "--master-data", "--source-data", "--gtid",
                     "--lock-all-tables", "--lock-tables", "--result-file", "--tab", "--databases", "--all-databases", "--xml",
-                    "--compact", "--skip-comments", "--comments", "--set-gtid-purged", "--default-character-set")) {
+                    "--compact", "--skip-comments", "--comments", "--set-gtid-purged", "--default-character-set",
+                    "--skip-quote-names", "--skip-tz-utc")) {
                 if (name.equals(owned)) {
                     throw new IllegalArgumentException("dumpOption: '" + option + "' is set by MariaDbDumpSource itself "
-                            + "(connection, consistency, comments and output are not configurable)");
+                            + "(connection, consistency, comments and output, which the fingerprints read, are not configurable)");
                 }
             }
             if (!name.startsWith("--")) {
