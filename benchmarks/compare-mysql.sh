@@ -2,13 +2,17 @@
 # Backstop's MariaDB logical backup and restore against the tools MariaDB users already run, on one
 # machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
 #
-#   backup:  Backstop (MariaDbDumpSource: mariadb-dump --single-transaction at a proven binlog position,
-#            same-snapshot fingerprints -> zstd-3 -> SHA-256 -> AES-GCM -> local repository), fresh JVM
+#   backup:  Backstop (MariaDbDumpSource: mariadb-dump --single-transaction at its binlog position,
+#            fingerprints read from the dump stream -> zstd-3 -> SHA-256 -> AES-GCM -> local repository),
+#            fresh JVM
 #            vs mariadb-dump --single-transaction ... | zstd -3 -T0 | sha256sum   (the shell pipeline)
 #            vs mydumper -t 2 (Debian's 0.10.1; installed with apt-get if missing)
-#            plus Backstop without fingerprints, to show what the same-snapshot proof costs
+#            plus Backstop without fingerprints, to show what the fingerprints cost
 #   restore: Backstop (MariaDbRestore: verified stream into a staging database, then moved)
 #            vs mariadb < dump.sql   vs   myloader -t 2
+#            All three restore without writing the server's binary log, as myloader does by default
+#            (its --enable-binlog is off): mariadb with SET sql_log_bin=0 as its init command,
+#            Backstop with writeBinlog(false).
 #
 # Every restore is checked for exactness against the source (row count and CHECKSUM TABLE of every
 # table): a restore that lost data is reported as inexact next to its time. myloader 0.10 runs
@@ -197,7 +201,7 @@ for fixture in realistic sysbench; do
         --trx-consistency-only >/dev/null; }
     backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" \
         > "$WORK/out/backstop.txt"; }
-    # the same without the same-snapshot fingerprints: what the proof costs
+    # the same without the fingerprints: what they cost
     backstop_nofp_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-nofp" --kek="$WORK/kek.json" \
         --fingerprints=false >/dev/null; }
     # rotate the order every round: no contender always runs first after a pause
@@ -211,9 +215,11 @@ for fixture in realistic sysbench; do
     [ -f "$WORK/$fixture.sql" ] || mariadb-dump --defaults-file="$WORK/client.cnf" --single-transaction --routines --events \
         --triggers --hex-blob "$fixture" > "$WORK/$fixture.sql"
     drop r_shell; drop r_myl; drop r_bs
-    shell_restore() { sql -e "CREATE DATABASE r_shell"; mariadb --defaults-file="$WORK/client.cnf" r_shell < "$WORK/$fixture.sql"; }
+    shell_restore() { sql -e "CREATE DATABASE r_shell"; mariadb --defaults-file="$WORK/client.cnf" \
+        --init-command="SET SESSION sql_log_bin=0" r_shell < "$WORK/$fixture.sql"; }
     myloader_restore() { myloader -h 127.0.0.1 -P "$PORT" -u bench -p "$PASSWORD" -B r_myl -d "$WORK/out/mydumper" -t 2 -o >/dev/null; }
-    backstop_restore() { bench restore --port="$PORT" --db=r_bs --repo="$WORK/out/repo" --kek="$WORK/kek.json" --id="$id" >/dev/null; }
+    backstop_restore() { bench restore --port="$PORT" --db=r_bs --repo="$WORK/out/repo" --kek="$WORK/kek.json" --id="$id" \
+        --binlog=false >/dev/null; }
     case $(( (round - 1) % 3 )) in
       0) timed rs shell_restore; timed myl myloader_restore; timed bsr backstop_restore ;;
       1) timed myl myloader_restore; timed bsr backstop_restore; timed rs shell_restore ;;

@@ -6,6 +6,7 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.File;
@@ -40,48 +41,53 @@ import java.util.concurrent.Executor;
  * <p><b>Guarantees.</b> The dump runs in one transaction ({@code --single-transaction}) with
  * routines, events, triggers and binary data as hex; its binlog file and position, and the GTID
  * position, are recorded as the consistency point ({@code binlog_file}, {@code binlog_position},
- * {@code gtid}, {@code server_id}, {@code timestamp}). Fingerprints ({@link MariaDbFingerprints})
- * are taken on MariaDB in a session of its own inside {@code START TRANSACTION WITH CONSISTENT
- * SNAPSHOT}, concurrently with the dump; MariaDB reports the binlog position of each such
- * snapshot, and the dump's bytes reach the repository only once the dump's position equals the
- * session's: equal positions mean no transaction committed between the two snapshots, so both
- * see the same data. When they differ (a write committed in between), the dump is stopped before
- * anything was written and both start again, up to {@link Builder#snapshotAttempts} times; then
- * the capture fails retryably, unless {@link Builder#briefGlobalReadLock()} lets the last attempt
- * hold a global read lock while the two snapshots start. Tables of non-transactional engines (anything but InnoDB) are
- * refused, naming them, unless {@link Builder#allowNonTransactional()} was called. The password
- * reaches the dump program only through a private option file given as {@code --defaults-file}
- * (so no other option file is read), deleted when it exits; never through argv or the
- * environment. If the program exits non-zero or dies, capture throws {@link
- * CaptureFailedException} with its exit code and stderr tail, and the pipeline publishes nothing.
+ * {@code gtid}, {@code server_id}, {@code timestamp}). The per-table fingerprints ({@link
+ * MariaDbFingerprints}: row count and content hash) are taken from the dump's own rows as they
+ * flow to the pipeline ({@code mariadb.fingerprints=dump-stream}), so they are of exactly the
+ * dump's point by construction and no row is read twice; the parsing and hashing run on an
+ * executor thread behind a bounded hand-off. The definition hashes of tables, views, routines,
+ * triggers and events are read in a session of their own just before the dump starts. FLOAT
+ * columns holding a value the dump writes with too few digits to restore exactly are looked for
+ * on the server meanwhile and named in {@value #LOSSY_FLOAT_ATTRIBUTE}. Tables of
+ * non-transactional engines (anything but InnoDB) are refused, naming them, unless {@link
+ * Builder#allowNonTransactional()} was called. The password reaches the dump program only through
+ * a private option file given as {@code --defaults-file} (so no other option file is read),
+ * deleted when it exits; never through argv or the environment. If the program exits non-zero or
+ * dies, or its rows cannot be read, capture throws {@link CaptureFailedException} with its exit
+ * code and stderr tail, and the pipeline publishes nothing.
  *
  * <p><b>Restrictions.</b> The server must write a binary log ({@code log_bin=ON}): without one
- * the dump has no position to be proven or replayed from. Changes made with {@code sql_log_bin=0}
- * do not move the binlog position, so they could slip between the two snapshots unseen. DDL
- * during the dump breaks {@code --single-transaction} (the server then fails the dump, which is
- * reported). MySQL servers (no consistent-snapshot position) are dumped with {@code
- * --source-data=2} but without fingerprints. The dump holds one database without {@code
+ * the dump has no position to be replayed from. DDL during the dump breaks {@code
+ * --single-transaction} (the server then fails the dump, which is reported); DDL between the
+ * definition hashes and the start of the dump makes a drill report the changed object. MySQL
+ * servers are dumped with {@code --source-data=2} but without fingerprints: drills restore into
+ * MariaDB, whose value text differs from MySQL's. The dump holds one database without {@code
  * --databases}, so it loads into a database of any name; grants and users are not in it.
  * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
- * survive a dump; the fingerprints hash FLOAT exactly, so a drill reports such a table. Longer
- * than most classes: the restart loop, the check of the dump's head and the streaming share one
- * dump process's life and clean-up, and splitting them would spread one guarantee over files.
+ * survive a dump. Longer than most classes: the check of the dump's head, the streaming and the
+ * fingerprint tap share one dump process's life and clean-up, and splitting them would spread one
+ * guarantee over files.
  *
- * <p><b>Threading.</b> Immutable; each {@link #capture} uses one executor thread for the
- * fingerprints while the calling thread streams the dump.
+ * <p><b>Threading.</b> Immutable; each {@link #capture} uses two executor tasks (the row
+ * fingerprints and the FLOAT check) while the calling thread streams the dump.
  */
 public final class MariaDbDumpSource implements CaptureSource {
     /** The stream name of the dump in a backup. */
     public static final String STREAM = "dump.sql";
+    /**
+     * The manifest attribute naming the FLOAT columns ({@code table.column}) holding a value that
+     * {@code mariadb-dump} writes with too few digits to restore exactly; a drill reports them.
+     */
+    public static final String LOSSY_FLOAT_ATTRIBUTE = "mariadb.lossy_float_columns";
     private static final int HEAD_LIMIT = 1 << 20;
+    private static final int TAP_CHUNK = 256 * 1024;
+    private static final int TAP_DEPTH = 16;
 
     private final MariaDbEndpoint endpoint;
     private final String database;
     private final MariaDbTools tools;
     private final boolean allowNonTransactional;
     private final boolean fingerprints;
-    private final int snapshotAttempts;
-    private final boolean globalReadLock;
     private final Path workDir;
     private final Executor executor;
     private final List<String> extraArgs;
@@ -92,8 +98,6 @@ public final class MariaDbDumpSource implements CaptureSource {
         this.tools = b.tools;
         this.allowNonTransactional = b.allowNonTransactional;
         this.fingerprints = b.fingerprints;
-        this.snapshotAttempts = b.snapshotAttempts;
-        this.globalReadLock = b.globalReadLock;
         this.workDir = b.workDir;
         this.executor = b.executor;
         this.extraArgs = List.copyOf(b.extraArgs);
@@ -123,7 +127,7 @@ public final class MariaDbDumpSource implements CaptureSource {
             ServerFlavor flavor = ServerFlavor.parse(facts.version());
             if (!facts.logBin()) {
                 throw new CaptureFailedException("the server at " + endpoint + " writes no binary log (log_bin=OFF): a dump "
-                        + "of database '" + database + "' would have no position to prove its fingerprints at or to replay "
+                        + "of database '" + database + "' would have no position to record or to replay "
                         + "binlogs from; start the server with log-bin", null, null, null);
             }
             List<String> nonTransactional = SourceSession.nonTransactionalTables(c, database);
@@ -155,95 +159,75 @@ public final class MariaDbDumpSource implements CaptureSource {
         List<String> cmd = new ArrayList<>();
         cmd.add(program.toString());
         cmd.addAll(flavor.dumpArguments(options.argument(), database, extraArgs));
-        DumpComments.Position snapshot = null;
-        for (int attempt = 1; ; attempt++) {
-            Connection lock = null;
-            if (withFingerprints && globalReadLock && attempt == snapshotAttempts) {
-                lock = SourceSession.globalReadLock(endpoint, database);
-            }
-            if (withFingerprints) {
-                snapshot = SourceSession.startSnapshot(c);
-            }
-            Process p = start(cmd, program);
-            StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
-            try (InputStream in = p.getInputStream()) {
-                byte[] head = new byte[64 * 1024];
-                int headLength = 0;
-                Optional<DumpComments.Position> dumped = Optional.empty();
-                while (dumped.isEmpty()) {
-                    if (headLength == head.length) {
-                        if (head.length >= HEAD_LIMIT) {
-                            break;
-                        }
-                        head = Arrays.copyOf(head, head.length * 2);
-                    }
-                    int n = in.read(head, headLength, head.length - headLength);
-                    if (n < 0) {
+        // DDL is not transactional: definitions are read just before the dump starts, rows from the dump itself
+        Map<String, String> objects = withFingerprints ? MariaDbFingerprints.definitions(c, database) : Map.of();
+        Process p = start(cmd, program);
+        StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
+        try (InputStream in = p.getInputStream()) {
+            byte[] head = new byte[64 * 1024];
+            int headLength = 0;
+            Optional<DumpComments.Position> dumped = Optional.empty();
+            while (dumped.isEmpty()) {
+                if (headLength == head.length) {
+                    if (head.length >= HEAD_LIMIT) {
                         break;
                     }
-                    headLength += n;
-                    dumped = DumpComments.position(head, headLength);
+                    head = Arrays.copyOf(head, head.length * 2);
                 }
-                if (lock != null) {
-                    // both snapshots exist now: writers may go on
-                    SourceSession.unlock(lock);
-                    lock = null;
+                int n = in.read(head, headLength, head.length - headLength);
+                if (n < 0) {
+                    break;
                 }
-                if (dumped.isEmpty()) {
-                    p.destroyForcibly();
-                    int exit = waitFor(p);
-                    String tail = stderr.await();
-                    throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
-                            + (exit != 0 ? " failed before its binlog position" : " wrote no binlog position comment in its first "
-                            + headLength + " bytes"), exit, tail, null, ServerErrors.retryable(tail));
-                }
-                if (withFingerprints && !snapshot.equals(dumped.get())) {
-                    // a transaction committed between the two snapshots: nothing has been written yet, so start again
-                    p.destroyForcibly();
-                    waitFor(p);
-                    SourceSession.rollback(c);
-                    if (attempt >= snapshotAttempts) {
-                        throw new CaptureFailedException("could not take the fingerprints of database '" + database
-                                + "' at the dump's binlog position: writes committed between the two snapshots on each of "
-                                + attempt + " attempts (last: fingerprint session at " + snapshot + ", dump at " + dumped.get()
-                                + "); retry at a quieter time, raise snapshotAttempts, or allow a brief lock with "
-                                + "briefGlobalReadLock()", null, null, null, true);
-                    }
-                    continue;
-                }
-                return stream(c, p, stderr, in, head, headLength, dumped.get(), attempt, flavor, facts, program,
-                        withFingerprints, nonTransactional, streams);
-            } finally {
-                if (lock != null) {
-                    SourceSession.unlock(lock);
-                }
-                if (p.isAlive()) {
-                    p.destroyForcibly();
-                }
+                headLength += n;
+                dumped = DumpComments.position(head, headLength);
+            }
+            if (dumped.isEmpty()) {
+                p.destroyForcibly();
+                int exit = waitFor(p);
+                String tail = stderr.await();
+                throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
+                        + (exit != 0 ? " failed before its binlog position" : " wrote no binlog position comment in its first "
+                        + headLength + " bytes"), exit, tail, null, ServerErrors.retryable(tail));
+            }
+            return stream(c, p, stderr, in, head, headLength, dumped.get(), flavor, facts, program, withFingerprints, objects,
+                    nonTransactional, streams);
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly();
             }
         }
     }
 
     private CaptureResult stream(Connection c, Process p, StderrTail stderr, InputStream in, byte[] head, int headLength,
-                                 DumpComments.Position position, int attempts, ServerFlavor flavor, SourceSession.Facts facts, Path program,
-                                 boolean withFingerprints, List<String> nonTransactional, Streams streams)
-            throws IOException, SQLException {
-        CompletableFuture<MariaDbFingerprints.Result> fp = withFingerprints
-                ? CompletableFuture.supplyAsync(() -> fingerprintsOf(c), executor)
-                : CompletableFuture.completedFuture(null);
+                                 DumpComments.Position position, ServerFlavor flavor, SourceSession.Facts facts, Path program,
+                                 boolean withFingerprints, Map<String, String> objects, List<String> nonTransactional,
+                                 Streams streams) throws IOException, SQLException {
+        CompletableFuture<List<String>> lossy = withFingerprints
+                ? CompletableFuture.supplyAsync(() -> lossyFloatColumns(c), executor)
+                : CompletableFuture.completedFuture(List.of());
+        FingerprintTap tap = withFingerprints ? new FingerprintTap(executor, TAP_CHUNK, TAP_DEPTH) : null;
         DumpComments.Tail tail = new DumpComments.Tail(16 * 1024);
         long bytes = headLength;
+        Map<String, TableFingerprint> tables;
         try {
             try (OutputStream out = streams.open(STREAM)) {
                 out.write(head, 0, headLength);
                 tail.write(head, 0, headLength);
+                if (tap != null) {
+                    tap.write(head, 0, headLength);
+                }
                 byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (tap != null) {
+                        tap.write(buf, 0, n);
+                    }
                     out.write(buf, 0, n);
                     tail.write(buf, 0, n);
                     bytes += n;
                 }
+                // the stream commits on close: the fingerprints must be whole before it does
+                tables = tap == null ? null : tap.finish();
             }
             int exit = waitFor(p);
             if (exit != 0) {
@@ -253,15 +237,15 @@ public final class MariaDbDumpSource implements CaptureSource {
             }
         } catch (IOException | RuntimeException e) {
             p.destroyForcibly();
-            // stop a fingerprint scan still running on the shared connection, then let it finish failing
+            if (tap != null) {
+                tap.cancel();
+            }
+            // stop a float check still running on the shared connection, then let it finish failing
             abortQuietly(c);
-            awaitQuietly(fp);
+            awaitQuietly(lossy);
             throw e;
         }
-        MariaDbFingerprints.Result prints = join(fp);
-        if (withFingerprints) {
-            SourceSession.rollback(c);
-        }
+        List<String> lossyColumns = join(lossy);
         Map<String, String> point = new LinkedHashMap<>();
         point.put("binlog_file", position.file());
         point.put("binlog_position", Long.toString(position.position()));
@@ -277,16 +261,19 @@ public final class MariaDbDumpSource implements CaptureSource {
                 .attribute("mariadb.database_charset", facts.charset())
                 .attribute("mariadb.database_collation", facts.collation())
                 .attribute("mariadb.dump_program", program.getFileName().toString())
-                .attribute("mariadb.snapshot_attempts", Integer.toString(attempts))
-                .attribute("mariadb.fingerprints", withFingerprints ? "consistent-snapshot"
-                        : fingerprints ? "none (MySQL reports no consistent-snapshot binlog position)" : "none")
+                .attribute("mariadb.fingerprints", withFingerprints ? "dump-stream"
+                        : fingerprints ? "none (drills restore into MariaDB, whose value text differs from MySQL's)" : "none")
                 .attribute("bytes", Long.toString(bytes));
         if (!nonTransactional.isEmpty()) {
             r.attribute("mariadb.non_transactional_tables", String.join(",", nonTransactional));
         }
-        if (prints != null) {
+        if (tables != null) {
+            MariaDbFingerprints.Result prints = MariaDbFingerprints.of(tables, objects);
             r.fingerprints(prints.fingerprints());
             prints.attributes().forEach(r::attribute);
+            if (!lossyColumns.isEmpty()) {
+                r.attribute(LOSSY_FLOAT_ATTRIBUTE, String.join(",", lossyColumns));
+            }
         }
         return r.build();
     }
@@ -304,11 +291,11 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
     }
 
-    private MariaDbFingerprints.Result fingerprintsOf(Connection c) {
+    private List<String> lossyFloatColumns(Connection c) {
         try {
-            return MariaDbFingerprints.compute(c, database);
+            return SourceSession.lossyFloatColumns(c, database);
         } catch (SQLException e) {
-            throw new IllegalStateException("fingerprints of database '" + database + "' failed: " + e.getMessage()
+            throw new IllegalStateException("the FLOAT check of database '" + database + "' failed: " + e.getMessage()
                     + " (error " + e.getErrorCode() + ", SQLSTATE " + e.getSQLState() + ")", e);
         }
     }
@@ -322,7 +309,8 @@ public final class MariaDbDumpSource implements CaptureSource {
             throw new CaptureFailedException(cause.getMessage(), null, null, cause, retryable);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CaptureFailedException("interrupted while fingerprinting database '" + database + "'", null, null, e);
+                throw new CaptureFailedException("interrupted while checking the FLOAT columns of database '" + database + "'",
+                    null, null, e);
         }
     }
 
@@ -365,8 +353,6 @@ public final class MariaDbDumpSource implements CaptureSource {
         private MariaDbTools tools = MariaDbTools.locate();
         private boolean allowNonTransactional;
         private boolean fingerprints = true;
-        private int snapshotAttempts = 5;
-        private boolean globalReadLock;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-fingerprints"));
         private final List<String> extraArgs = new ArrayList<>();
@@ -403,35 +389,17 @@ public final class MariaDbDumpSource implements CaptureSource {
             return this;
         }
 
-        /** How often to restart when a write lands between the two snapshots (default 5, 1..100). */
-        public Builder snapshotAttempts(int attempts) {
-            if (attempts < 1 || attempts > 100) {
-                throw new IllegalArgumentException("snapshotAttempts: got " + attempts + ", must be 1..100");
-            }
-            this.snapshotAttempts = attempts;
-            return this;
-        }
-
-        /**
-         * Lets the last of the {@link #snapshotAttempts} hold {@code FLUSH TABLES WITH READ LOCK}
-         * from just before the fingerprint snapshot until the dump has reported its position (the
-         * time the dump program needs to connect and start its transaction), so both snapshots
-         * are sure to be at one point even on a busy server. Commits on the whole server wait
-         * meanwhile, and the lock itself waits up to 10 s for running statements to finish. Needs
-         * the RELOAD privilege. Off by default: then a busy server fails the capture retryably.
-         */
-        public Builder briefGlobalReadLock() {
-            this.globalReadLock = true;
-            return this;
-        }
-
         /** Where the private option file is written (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
             this.workDir = Objects.requireNonNull(workDir, "workDir");
             return this;
         }
 
-        /** Runs the fingerprint task (default: a new daemon thread per capture); never shut down by the source. */
+        /**
+         * Runs the fingerprint tasks, two per capture for its whole length, which must run at once
+         * and on threads other than the capturing one (default: a new daemon thread per task);
+         * never shut down by the source.
+         */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
@@ -448,10 +416,11 @@ public final class MariaDbDumpSource implements CaptureSource {
             for (String owned : List.of("--defaults-file", "--defaults-extra-file", "--no-defaults", "--host", "--port", "--user",
                     "--password", "--socket", "--protocol", "--single-transaction", "--master-data", "--source-data", "--gtid",
                     "--lock-all-tables", "--lock-tables", "--result-file", "--tab", "--databases", "--all-databases", "--xml",
-                    "--compact", "--skip-comments", "--comments", "--set-gtid-purged", "--default-character-set")) {
+                    "--compact", "--skip-comments", "--comments", "--set-gtid-purged", "--default-character-set",
+                    "--skip-quote-names", "--skip-tz-utc")) {
                 if (name.equals(owned)) {
                     throw new IllegalArgumentException("dumpOption: '" + option + "' is set by MariaDbDumpSource itself "
-                            + "(connection, consistency, comments and output are not configurable)");
+                            + "(connection, consistency, comments and output, which the fingerprints read, are not configurable)");
                 }
             }
             if (!name.startsWith("--")) {

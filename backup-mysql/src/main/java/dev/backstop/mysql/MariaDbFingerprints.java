@@ -23,32 +23,39 @@ import java.util.regex.Pattern;
  * row count and a content hash, per schema object (table, view, procedure, function, trigger,
  * event, the database's defaults) a definition hash, and one schema hash over all of them.
  *
- * <p><b>Guarantees.</b> The content hash ({@code m:} prefix) does not depend on row order or
+ * <p><b>Guarantees.</b> The content hash ({@code d:} prefix) does not depend on row order or
  * physical layout and needs constant memory: it is a sum modulo 2<sup>64</sup> of a 64-bit hash of
- * each row ({@link RowHash}), with the row count. Each value is hashed as the server's canonical
- * text, read with {@code SET time_zone = '+00:00'}: DECIMAL keeps its scale ({@code 1.50} is not
- * {@code 1.5}), DOUBLE is printed exactly as the server prints it ({@code -0} is not {@code 0}),
- * FLOAT is printed as the DOUBLE it widens to exactly (the server's own FLOAT text has 6 digits),
- * strings are hashed as bytes, so trailing spaces count under PAD SPACE collations, NULL differs
- * from the empty string, binary, BLOB, BIT and spatial values are hashed as hex, TIMESTAMP in UTC.
- * Table keys are bare table names (the database's name is not part of them), so a restore into a
- * database of another name compares like with like. Definition hashes are taken from {@code SHOW
- * CREATE ...} with the database as the session's default (so references inside it are
- * unqualified), without the AUTO_INCREMENT counter and without creation times.
+ * each row ({@link RowHash}), with the row count. Each value is hashed as {@code mariadb-dump
+ * --hex-blob} transfers it, read with {@code SET time_zone = '+00:00'} as the dump's own {@code
+ * --tz-utc}: binary, BLOB, BIT and spatial values as their bytes, every other value as the
+ * server's text in utf8mb4 (DECIMAL keeps its scale, so {@code 1.50} is not {@code 1.5}; strings
+ * keep trailing spaces under PAD SPACE collations; NULL differs from the empty string; TIMESTAMP
+ * in UTC; generated and invisible columns included, as the dump writes them). So a capture can
+ * take the same fingerprints from its dump stream as it flows ({@link DumpRows}), and a restored
+ * server is compared with them by this scan. Table keys are bare table names (the database's
+ * name is not part of them), so a restore into a database of another name compares like with
+ * like. Definition hashes are taken from {@code SHOW CREATE ...} with the database as the
+ * session's default (so references inside it are unqualified), without the AUTO_INCREMENT
+ * counter and without creation times.
  *
  * <p><b>Restrictions.</b> Hashes are comparable between servers of the same flavour and major
  * version (value text may change between versions). Only what a single-database dump holds is
  * covered: base tables (system-versioned ones with their current rows), views, routines,
- * triggers and events; sequences' positions are not hashed. Run inside {@code START TRANSACTION
- * WITH CONSISTENT SNAPSHOT} so that all tables are seen at one instant; definitions are read as
- * they are now, because DDL is not transactional. Every row is read once.
+ * triggers and events; sequences' positions are not hashed. FLOAT is hashed as the dump writes it
+ * (6 significant digits), so a FLOAT the dump cannot carry exactly is not visible here: the
+ * capture looks for such values separately ({@code mariadb.lossy_float_columns}). Run inside
+ * {@code START TRANSACTION WITH CONSISTENT SNAPSHOT} so that all tables are seen at one instant;
+ * definitions are read as they are now, because DDL is not transactional. Every row is read once.
+ * Fingerprints recorded as server text ({@code m:} prefix, FLOAT widened to DOUBLE, binary values
+ * as hex, rows hashed with SHA-256) are still reproduced for comparison by {@link #computeLike}.
  *
  * <p><b>Threading.</b> Stateless; one connection per call, not used concurrently.
  */
 public final class MariaDbFingerprints {
     /** Prefix of the per-object definition hashes in a manifest's attributes. */
     public static final String SCHEMA_ATTRIBUTE_PREFIX = "mariadb.schema.";
-    private static final String CONTENT = "m:";
+    private static final String CONTENT = "d:";
+    private static final String SERVER_TEXT = "m:";
     private static final Pattern AUTO_INCREMENT = Pattern.compile(" AUTO_INCREMENT=\\d+");
     private static final Set<String> BINARY_TYPES = Set.of("binary", "varbinary", "tinyblob", "blob", "mediumblob",
             "longblob", "bit", "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
@@ -77,15 +84,30 @@ public final class MariaDbFingerprints {
      * time zone to UTC.
      */
     public static Result compute(Connection c, String database) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("USE " + Sql.ident(database));
-            st.execute("SET time_zone = '+00:00'");
-        }
+        return compute(c, database, false);
+    }
+
+    /**
+     * As {@link #compute}, by the definition {@code expected} was recorded with: the one of
+     * {@link #compute} for {@code d:} content hashes, server text for {@code m:} ones.
+     */
+    public static Result computeLike(Connection c, String database, Fingerprints expected) throws SQLException {
+        boolean serverText = expected != null && expected.tables().values().stream()
+                .anyMatch(t -> t.contentHash().startsWith(SERVER_TEXT));
+        return compute(c, database, serverText);
+    }
+
+    private static Result compute(Connection c, String database, boolean serverText) throws SQLException {
         Map<String, String> objects = definitions(c, database);
         Map<String, TableFingerprint> tables = new TreeMap<>();
         for (String table : baseTables(c, database)) {
-            tables.put(table, content(c, database, table));
+            tables.put(table, content(c, database, table, serverText));
         }
+        return new Result(new Fingerprints(schemaHash(objects), tables), objects);
+    }
+
+    /** The fingerprints of a dump: its tables' rows as {@link DumpRows} read them, with {@code objects}' definitions. */
+    static Result of(Map<String, TableFingerprint> tables, Map<String, String> objects) {
         return new Result(new Fingerprints(schemaHash(objects), tables), objects);
     }
 
@@ -140,7 +162,8 @@ public final class MariaDbFingerprints {
         return out;
     }
 
-    private static TableFingerprint content(Connection c, String database, String table) throws SQLException {
+    private static TableFingerprint content(Connection c, String database, String table, boolean serverText)
+            throws SQLException {
         List<String> exprs = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
                 + "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION")) {
@@ -152,8 +175,9 @@ public final class MariaDbFingerprints {
                     String type = rs.getString(2).toLowerCase(Locale.ROOT);
                     // the server prints every value; the driver would reformat temporal and floating values
                     if (BINARY_TYPES.contains(type)) {
-                        exprs.add("HEX(" + col + ")");
-                    } else if (type.equals("float")) {
+                        // a dump writes these as 0x... (--hex-blob), which DumpRows decodes back to the bytes
+                        exprs.add(serverText ? "HEX(" + col + ")" : "CAST(" + col + " AS BINARY)");
+                    } else if (serverText && type.equals("float")) {
                         // the server prints FLOAT with 6 digits, so 1.0000001 and 1 would look alike; as DOUBLE it is exact
                         exprs.add("CAST(CAST(" + col + " AS DOUBLE) AS CHAR CHARACTER SET utf8mb4)");
                     } else {
@@ -176,20 +200,33 @@ public final class MariaDbFingerprints {
                     for (int i = 1; i <= n; i++) {
                         hash.value(rs.getBytes(i));
                     }
-                    sum += hash.finishRow();
+                    sum += serverText ? hash.finishRowSha256() : hash.finishRow();
                     rows++;
                 }
             }
         }
-        return new TableFingerprint(rows, contentHash(rows, sum));
+        return new TableFingerprint(rows, (serverText ? SERVER_TEXT : CONTENT) + hashOf(rows, sum));
     }
 
+    /** The content hash of {@code rows} rows whose row hashes sum to {@code sum}. */
     static String contentHash(long rows, long sum) {
-        return CONTENT + Digest.sha256((rows + ":" + Long.toUnsignedString(sum)).getBytes(StandardCharsets.UTF_8))
+        return CONTENT + hashOf(rows, sum);
+    }
+
+    private static String hashOf(long rows, long sum) {
+        return Digest.sha256((rows + ":" + Long.toUnsignedString(sum)).getBytes(StandardCharsets.UTF_8))
                 .hex().substring(0, 32);
     }
 
-    private static Map<String, String> definitions(Connection c, String database) throws SQLException {
+    /**
+     * The definition hash of every schema object of {@code database}; makes {@code database} the
+     * session's default database and sets the session's time zone to UTC.
+     */
+    static Map<String, String> definitions(Connection c, String database) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("USE " + Sql.ident(database));
+            st.execute("SET time_zone = '+00:00'");
+        }
         Map<String, String> out = new TreeMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
                 + "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")) {

@@ -18,6 +18,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -59,6 +60,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
  */
 public final class MariaDbRestore {
+    /** The session setting of a restore that does not write the target's binary log. */
+    static final String NO_BINLOG = "SET SESSION sql_log_bin = 0";
     private static final SecureRandom STAGING_IDS = new SecureRandom();
 
     private final Restore restore;
@@ -67,6 +70,7 @@ public final class MariaDbRestore {
     private final MariaDbTools tools;
     private final Path workDir;
     private final int jobs;
+    private final boolean writeBinlog;
 
     private MariaDbRestore(Builder b) {
         this.restore = b.restore;
@@ -75,6 +79,7 @@ public final class MariaDbRestore {
         this.tools = b.tools;
         this.workDir = b.workDir;
         this.jobs = b.jobs;
+        this.writeBinlog = b.writeBinlog;
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -118,7 +123,7 @@ public final class MariaDbRestore {
             long bytes = load(m, client, staging);
             Duration loaded = Duration.ofNanos(System.nanoTime() - start);
             long moveStart = System.nanoTime();
-            new StagingMove(target, staging, database).run(!exists, defaults(charset, collation));
+            new StagingMove(target, staging, database, writeBinlog).run(!exists, defaults(charset, collation));
             return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart));
         } catch (SQLException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
@@ -179,8 +184,12 @@ public final class MariaDbRestore {
     /** Streams the verified dump into the client sessions loading {@code staging}; returns the plaintext bytes. */
     private long load(Manifest m, Path client, String staging) throws IOException {
         try (OptionFile options = OptionFile.create(target, workDir)) {
-            ClientSessions sessions = new ClientSessions(List.of(client.toString(), options.argument(), "--binary-mode",
-                    "--batch", "--default-character-set=utf8mb4", "--database=" + staging), client.getFileName().toString());
+            List<String> command = new ArrayList<>(List.of(client.toString(), options.argument(), "--binary-mode", "--batch",
+                    "--default-character-set=utf8mb4", "--database=" + staging));
+            if (!writeBinlog) {
+                command.add("--init-command=" + NO_BINLOG);
+            }
+            ClientSessions sessions = new ClientSessions(command, client.getFileName().toString());
             try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM)) {
                 if (jobs > 1) {
                     return new ParallelLoad(sessions, jobs, workDir).run(in);
@@ -256,6 +265,9 @@ public final class MariaDbRestore {
 
     private void execute(String db, String sql) throws SQLException {
         try (Connection c = target.connect(db); Statement st = c.createStatement()) {
+            if (!writeBinlog) {
+                st.execute(NO_BINLOG);
+            }
             st.execute(sql);
         }
     }
@@ -277,6 +289,7 @@ public final class MariaDbRestore {
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private int jobs = 2;
+        private boolean writeBinlog = true;
 
         private Builder(Restore restore, MariaDbEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -311,6 +324,19 @@ public final class MariaDbRestore {
             }
             given.onceNullable("jobs", this.jobs, jobs);
             this.jobs = jobs;
+            return this;
+        }
+
+        /**
+         * Whether the restore's statements go to the target's binary log (default true, as with
+         * {@code mariadb < dump}). False runs every session of the restore with {@code sql_log_bin
+         * = 0} (needs the SUPER or BINLOG ADMIN privilege): the rows are written once instead of
+         * also as row events, as {@code myloader} loads by default, but neither replicas nor a
+         * binlog-based point-in-time recovery of the target see the restored database. For a
+         * throwaway server, such as a drill's.
+         */
+        public Builder writeBinlog(boolean writeBinlog) {
+            this.writeBinlog = writeBinlog;
             return this;
         }
 

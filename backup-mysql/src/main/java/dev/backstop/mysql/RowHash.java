@@ -3,51 +3,100 @@ package dev.backstop.mysql;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 
 /**
- * The 64-bit hash of one row, from the canonical bytes of its values: per column a tag byte
+ * The 64-bit hash of one row, from the canonical encoding of its values: per column a tag byte
  * ({@code 0} for NULL, {@code 1} for a value), then for a value its length as 4 bytes big-endian
  * and its bytes. The encoding of a row is prefix-free and injective (two rows with different values
- * or NULLs encode differently), so the hash is the first 8 bytes of SHA-256 over it. Values are
- * the server's own text (DECIMAL with its scale, DOUBLE as printed, TIMESTAMP in UTC), strings as
- * their UTF-8 bytes (trailing spaces count whatever the collation says), binary values as hex.
+ * or NULLs encode differently). {@link #finishRow()} hashes it with XXH64; {@link
+ * #finishRowSha256()} with the first 8 bytes of SHA-256, the hash of fingerprints recorded as
+ * server text ({@code m:}), kept so such backups can still be drilled.
+ *
+ * <p>Both sides of a comparison feed it the same values: the dump's side ({@link DumpRows})
+ * unescaped string literals, decoded hex literals and number literals as written; the server's
+ * side ({@link MariaDbFingerprints}) the same values as the server sends them to a dump.
  *
  * <p><b>Threading.</b> Not thread-safe; one per scanning thread.
  */
 final class RowHash {
-    private final MessageDigest sha;
-    private final byte[] lengthBytes = new byte[4];
-
-    RowHash() {
-        try {
-            this.sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JVM", e);
-        }
-    }
+    private byte[] row = new byte[1024];
+    private int length;
+    private int valueStart = -1;
+    private MessageDigest sha;
 
     /** Adds the next column's value; null for SQL NULL. */
     void value(byte[] value) {
         if (value == null) {
-            sha.update((byte) 0);
+            nullValue();
             return;
         }
-        sha.update((byte) 1);
-        int n = value.length;
-        lengthBytes[0] = (byte) (n >>> 24);
-        lengthBytes[1] = (byte) (n >>> 16);
-        lengthBytes[2] = (byte) (n >>> 8);
-        lengthBytes[3] = (byte) n;
-        sha.update(lengthBytes);
-        sha.update(value);
+        beginValue();
+        append(value, 0, value.length);
+        endValue();
     }
 
-    /** The row's hash; resets for the next row. */
+    void nullValue() {
+        ensure(1);
+        row[length++] = 0;
+    }
+
+    /** Starts a non-NULL value whose bytes follow through {@link #append} and {@link #appendByte}. */
+    void beginValue() {
+        ensure(5);
+        row[length] = 1;
+        valueStart = length + 5;
+        length += 5;
+    }
+
+    void append(byte[] b, int off, int len) {
+        ensure(len);
+        System.arraycopy(b, off, row, length, len);
+        length += len;
+    }
+
+    void appendByte(int b) {
+        ensure(1);
+        row[length++] = (byte) b;
+    }
+
+    void endValue() {
+        int n = length - valueStart;
+        row[valueStart - 4] = (byte) (n >>> 24);
+        row[valueStart - 3] = (byte) (n >>> 16);
+        row[valueStart - 2] = (byte) (n >>> 8);
+        row[valueStart - 1] = (byte) n;
+        valueStart = -1;
+    }
+
+    /** The row's XXH64; resets for the next row. */
     long finishRow() {
+        long h = Xxh64.hash(row, 0, length);
+        length = 0;
+        return h;
+    }
+
+    /** The first 8 bytes of the row's SHA-256; resets for the next row. */
+    long finishRowSha256() {
+        if (sha == null) {
+            try {
+                sha = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is required of every JVM", e);
+            }
+        }
+        sha.update(row, 0, length);
+        length = 0;
         return ByteBuffer.wrap(sha.digest()).getLong();
     }
 
-    /** The hash of a whole row given as values (null for NULL). */
+    private void ensure(int more) {
+        if (length + more > row.length) {
+            row = Arrays.copyOf(row, Math.max(row.length * 2, length + more));
+        }
+    }
+
+    /** The XXH64 row hash of a whole row given as values (null for NULL). */
     static long of(byte[]... values) {
         RowHash h = new RowHash();
         for (byte[] v : values) {

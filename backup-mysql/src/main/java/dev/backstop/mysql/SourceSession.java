@@ -9,65 +9,44 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The statements a capture runs in its own sessions on the source: server facts, the engine
- * check, the fingerprint session's consistent snapshot and its binlog position, and the optional
- * brief global read lock.
+ * The statements a capture runs in its own session on the source: server facts, the engine
+ * check and the check for FLOAT values a dump cannot carry.
  */
 final class SourceSession {
     private SourceSession() {
     }
 
-    /** A session holding {@code FLUSH TABLES WITH READ LOCK}: no transaction commits while it is held. */
-    static Connection globalReadLock(MariaDbEndpoint endpoint, String database) throws SQLException {
-        Connection l = endpoint.connect(database);
-        try (Statement st = l.createStatement()) {
-            // a long statement elsewhere must not make every writer wait behind this lock for long
-            st.execute("SET SESSION lock_wait_timeout = 10");
-            st.execute("FLUSH TABLES WITH READ LOCK");
-            return l;
-        } catch (SQLException e) {
-            l.close();
-            throw new SQLException("could not take the brief global read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD "
-                    + "privilege and no long-running statement): " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
-        }
-    }
-
-    static void unlock(Connection l) {
-        try (l; Statement st = l.createStatement()) {
-            st.execute("UNLOCK TABLES");
-        } catch (SQLException ignored) {
-            // closing the session releases the lock as well
-        }
-    }
-
-
-    /** Opens the fingerprint session's snapshot and returns the binlog position MariaDB reports for it. */
-    static DumpComments.Position startSnapshot(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-            String file = null;
-            long pos = -1;
-            try (ResultSet rs = st.executeQuery("SHOW STATUS LIKE 'binlog_snapshot_%'")) {
+    /**
+     * The FLOAT columns ({@code table.column}) holding a value that does not survive its own text:
+     * {@code mariadb-dump} writes FLOAT with 6 significant digits, so such a value would restore as
+     * another number. Scans only tables with FLOAT columns, each until its first such value.
+     */
+    static List<String> lossyFloatColumns(Connection c, String database) throws SQLException {
+        List<String[]> columns = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c "
+                + "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+                + "WHERE c.TABLE_SCHEMA = ? AND c.DATA_TYPE = 'float' AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
+                + "ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION")) {
+            ps.setString(1, database);
+            try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if ("Binlog_snapshot_file".equalsIgnoreCase(rs.getString(1))) {
-                        file = rs.getString(2);
-                    } else if ("Binlog_snapshot_position".equalsIgnoreCase(rs.getString(1))) {
-                        pos = Long.parseLong(rs.getString(2));
+                    columns.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+        }
+        List<String> out = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            for (String[] col : columns) {
+                String v = Sql.ident(col[1]);
+                try (ResultSet rs = st.executeQuery("SELECT 1 FROM " + Sql.ident(database) + "." + Sql.ident(col[0])
+                        + " WHERE NOT (CAST(CAST(" + v + " AS CHAR) AS FLOAT) <=> " + v + ") LIMIT 1")) {
+                    if (rs.next()) {
+                        out.add(col[0] + "." + col[1]);
                     }
                 }
             }
-            if (file == null || pos < 0) {
-                throw new SQLException("the server reports no Binlog_snapshot_file/position for a consistent snapshot");
-            }
-            return new DumpComments.Position(file, pos);
         }
-    }
-
-    static void rollback(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("ROLLBACK");
-        }
+        return out;
     }
 
     /** What a capture records about the server and the database. */

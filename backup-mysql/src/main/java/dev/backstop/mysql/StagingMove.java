@@ -18,11 +18,26 @@ final class StagingMove {
     private final MariaDbEndpoint target;
     private final String staging;
     private final String database;
+    private final boolean writeBinlog;
 
-    StagingMove(MariaDbEndpoint target, String staging, String database) {
+    StagingMove(MariaDbEndpoint target, String staging, String database, boolean writeBinlog) {
         this.target = target;
         this.staging = staging;
         this.database = database;
+        this.writeBinlog = writeBinlog;
+    }
+
+    private Connection connect(String db) throws SQLException {
+        Connection c = target.connect(db);
+        if (!writeBinlog) {
+            try (Statement st = c.createStatement()) {
+                st.execute(MariaDbRestore.NO_BINLOG);
+            } catch (SQLException e) {
+                c.close();
+                throw e;
+            }
+        }
+        return c;
     }
 
     /** One object to re-create: its statement and the session settings it was created under. */
@@ -35,7 +50,7 @@ final class StagingMove {
         List<Definition> views = new ArrayList<>();
         List<Definition> others = new ArrayList<>();
         List<String> tables = new ArrayList<>();
-        try (Connection c = target.connect(staging)) {
+        try (Connection c = connect(staging)) {
             for (String[] t : Sql.pairs(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? "
                     + "ORDER BY TABLE_NAME", staging)) {
                 if ("VIEW".equals(t[1])) {
@@ -85,7 +100,7 @@ final class StagingMove {
                 }
                 execute("RENAME TABLE " + String.join(", ", pairs));
             }
-            try (Connection c = target.connect(database)) {
+            try (Connection c = connect(database)) {
                 createViews(c, views);
                 for (Definition d : others) {
                     recreate(c, d);
@@ -144,7 +159,7 @@ final class StagingMove {
 
 
     private void execute(String sql) throws SQLException {
-        try (Connection c = target.connect(null); Statement st = c.createStatement()) {
+        try (Connection c = connect(null); Statement st = c.createStatement()) {
             st.execute(sql);
         }
     }

@@ -66,7 +66,7 @@ class MariaDbLogicalBackupIT {
             assertThat(m.consistency().properties()).containsEntry("binlog_file", rs.getString(1))
                     .containsEntry("binlog_position", rs.getString(2));
         }
-        assertThat(m.attributes()).containsEntry("mariadb.fingerprints", "consistent-snapshot")
+        assertThat(m.attributes()).containsEntry("mariadb.fingerprints", "dump-stream")
                 .containsEntry("mariadb.database_charset", "latin1")
                 .containsKeys("mariadb.schema.table:customer", "mariadb.schema.view:top_spender",
                         "mariadb.schema.trigger:orders_total", "mariadb.schema.procedure:add_customer",
@@ -90,6 +90,65 @@ class MariaDbLogicalBackupIT {
             assertThat(v.validator()).isEqualTo("restore-drill");
             assertThat(v.passed()).isTrue();
         });
+    }
+
+    @Test
+    void drill_ofARestoreChangedAfterItsLoad_failsNamingEachChangedTable() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        // the drill's first connection is its verification: change the restored rows just before it
+        MariaDbProvider tampering = () -> new Tampered(EphemeralMariaDb.start(), "UPDATE drill.exact SET bits = b'100' WHERE id = 1",
+                "DELETE FROM drill.orders WHERE id = 7", "UPDATE drill.odd_shapes SET greek = NULL WHERE id = 2");
+
+        ValidationResult r = MariaDbRestoreDrill.builder().provider(tampering).checkTables(false).record(false).build()
+                .validate(m, Restore.builder().repository(repo).keys(kek).build());
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).hasSize(3)
+                .anySatisfy(f -> assertThat(f).startsWith("table exact: expected content hash"))
+                .anySatisfy(f -> assertThat(f).startsWith("table odd_shapes: expected content hash"))
+                .anySatisfy(f -> assertThat(f).startsWith("table orders: expected 3000 rows"));
+    }
+
+    /** A throwaway server whose data is changed by {@code statements} when the first connection is opened. */
+    private static final class Tampered implements MariaDbInstance {
+        private final EphemeralMariaDb db;
+        private final String[] statements;
+        private boolean done;
+
+        Tampered(EphemeralMariaDb db, String... statements) {
+            this.db = db;
+            this.statements = statements;
+        }
+
+        @Override
+        public MariaDbEndpoint endpoint() {
+            return db.endpoint();
+        }
+
+        @Override
+        public String version() {
+            return db.version();
+        }
+
+        @Override
+        public synchronized Connection connect(String database) throws java.sql.SQLException {
+            if (!done) {
+                done = true;
+                try (Connection c = db.connect(null); Statement st = c.createStatement()) {
+                    for (String sql : statements) {
+                        st.execute(sql);
+                    }
+                }
+            }
+            return db.connect(database);
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            db.close();
+        }
     }
 
     @Test
@@ -148,6 +207,33 @@ class MariaDbLogicalBackupIT {
                 assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects()))
                         .as("jobs %d", jobs).isEmpty();
             }
+        }
+    }
+
+    @Test
+    void restore_withoutTheBinlog_writesNothingToTheTargetsBinlog_andRestoresTheSameFingerprints() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        Manifest m = backup("shop", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        String before = binlogPosition();
+
+        MariaDbRestore.builder(restore, source.endpoint(), "shop_unlogged").writeBinlog(false).build().run(m);
+
+        assertThat(binlogPosition()).isEqualTo(before);
+        try (Connection c = source.connect("shop_unlogged"); Statement st = c.createStatement()) {
+            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, "shop_unlogged");
+            st.execute("ROLLBACK");
+            assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).isEmpty();
+        }
+    }
+
+    private static String binlogPosition() throws Exception {
+        try (Connection c = source.connect(null); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW MASTER STATUS")) {
+            rs.next();
+            return rs.getString(1) + ":" + rs.getString(2);
         }
     }
 

@@ -23,7 +23,7 @@ import java.util.Map;
  *
  * <pre>
  *   backup  --port=P --db=D --repo=DIR --kek=FILE [--level=3] [--fingerprints=true]
- *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID
+ *   restore --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--binlog=true]
  * </pre>
  * Connects to 127.0.0.1 as the user in {@code BACKSTOP_MARIADB_USER} (default {@code bench}) with
  * the password in {@code BACKSTOP_MARIADB_PASSWORD}.
@@ -66,7 +66,8 @@ public final class MariaDbBench {
             case "restore" -> {
                 Restore restore = Restore.builder().repository(repo).keys(kek).build();
                 Manifest m = restore.manifest(BackupId.parse(req(o, "id")));
-                MariaDbRestore.Report r = MariaDbRestore.builder(restore, ep, req(o, "db")).build().run(m);
+                MariaDbRestore.Report r = MariaDbRestore.builder(restore, ep, req(o, "db"))
+                        .writeBinlog(Boolean.parseBoolean(o.getOrDefault("binlog", "true"))).build().run(m);
                 System.out.println("plaintext_bytes=" + r.plaintextBytes());
                 System.out.println("load_ms=" + r.fetchVerifyAndLoad().toMillis());
                 System.out.println("move_ms=" + r.move().toMillis());

@@ -1,0 +1,462 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.TableFingerprint;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Fingerprints the rows of a {@code mariadb-dump} ({@code mysqldump}) stream as it passes: per
+ * table the row count and the sum of {@link RowHash} row hashes, by the same definition {@link
+ * MariaDbFingerprints#compute} applies to a server. Each value of a row is what the dump wrote,
+ * canonicalised: a quoted string unescaped to its bytes ({@code \0 \b \n \r \t \Z} and {@code
+ * \x} for any other {@code x}), a hex literal ({@code 0x...}, binary data under {@code
+ * --hex-blob}) decoded to its bytes, {@code NULL} as NULL, and any other literal (numbers) as
+ * written. Extended ({@code VALUES (..),(..);}, rows on one line or one per line), single-row
+ * and column-listed ({@code INSERT INTO `t` (`a`, ...) VALUES}) statements, {@code INSERT
+ * IGNORE} and {@code REPLACE} are read alike.
+ *
+ * <p>Rows are read only where the dump writes data: after a {@code -- Dumping data for table}
+ * comment at the start of a line, outside {@code DELIMITER ;;} blocks, until the next comment,
+ * so no trigger, routine or view text can pass for rows. Every table with a {@code -- Table
+ * structure for table} or {@code -- Dumping data for table} comment is reported, empty ones
+ * with no rows; views and sequences have comments of their own and are not. Text the reader
+ * does not expect where a row should be fails the stream, naming the table and the offset.
+ * Memory is one row's values and one line's first 64 KiB outside rows.
+ *
+ * <p><b>Threading.</b> Not thread-safe: one thread writes, then calls {@link #finish()}.
+ */
+final class DumpRows {
+    private static final int LINE_MAX = 64 * 1024;
+    private static final int TOKEN_MAX = 128;
+    private static final byte[] TABLE_STRUCTURE = ascii("-- Table structure for table `");
+    private static final byte[] DUMPING_DATA = ascii("-- Dumping data for table `");
+    private static final byte[] DELIMITER = ascii("DELIMITER ");
+    private static final byte[] INSERT = ascii("INSERT ");
+    private static final byte[] REPLACE = ascii("REPLACE ");
+    private static final byte[] INTO = ascii("INTO `");
+    private static final byte[] VALUES = ascii("VALUES");
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final byte[] NIBBLES = new byte[256];
+
+    static {
+        java.util.Arrays.fill(NIBBLES, (byte) -1);
+        for (int d = 0; d < 16; d++) {
+            NIBBLES["0123456789ABCDEF".charAt(d)] = (byte) d;
+            NIBBLES["0123456789abcdef".charAt(d)] = (byte) d;
+        }
+    }
+
+    private static final int LINE = 0;
+    private static final int VALUE_START = 1;
+    private static final int STRING = 2;
+    private static final int ESCAPE = 3;
+    private static final int BARE = 4;
+    private static final int HEX = 5;
+    private static final int AFTER_VALUE = 6;
+    private static final int AFTER_ROW = 7;
+    private static final int EXPECT_ROW = 8;
+    private static final int ZERO = 9;
+
+    private final Map<String, long[]> tables = new LinkedHashMap<>();
+    private final RowHash row = new RowHash();
+    private final byte[] line = new byte[LINE_MAX];
+    private final byte[] token = new byte[TOKEN_MAX];
+    private int state = LINE;
+    private int lineLength;
+    private boolean lineOverflow;
+    private int backquotes;
+    private boolean dataSection;
+    private boolean delimited;
+    private int tokenLength;
+    private int highNibble = -1;
+    private String table;
+    private long[] current;
+    private long offset;
+
+    /** Reads the next bytes of the dump. */
+    void write(byte[] b, int off, int len) throws IOException {
+        int end = off + len;
+        int i = off;
+        while (i < end) {
+            switch (state) {
+                case STRING -> {
+                    while (true) {
+                        int start = i;
+                        i = stringEnd(b, i, end);
+                        row.append(b, start, i - start);
+                        if (i == end) {
+                            break;
+                        }
+                        if (b[i] == '\'') {
+                            row.endValue();
+                            state = AFTER_VALUE;
+                            i++;
+                            break;
+                        }
+                        if (i + 1 == end) {
+                            // the escaped byte comes with the next write
+                            state = ESCAPE;
+                            i++;
+                            break;
+                        }
+                        row.appendByte(unescape(b[i + 1]));
+                        i += 2;
+                    }
+                    continue;
+                }
+                case ESCAPE -> {
+                    row.appendByte(unescape(b[i]));
+                    state = STRING;
+                }
+                case HEX -> {
+                    if (highNibble < 0) {
+                        while (i + 1 < end) {
+                            int high = NIBBLES[b[i] & 0xff];
+                            int low = NIBBLES[b[i + 1] & 0xff];
+                            if ((high | low) < 0) {
+                                break;
+                            }
+                            row.appendByte(high << 4 | low);
+                            i += 2;
+                        }
+                    }
+                    while (i < end && b[i] != ',' && b[i] != ')') {
+                        int nibble = NIBBLES[b[i] & 0xff];
+                        if (nibble < 0) {
+                            throw unexpected(b[i], offset + (i - off), "a hex digit");
+                        }
+                        if (highNibble < 0) {
+                            highNibble = nibble;
+                        } else {
+                            row.appendByte(highNibble << 4 | nibble);
+                            highNibble = -1;
+                        }
+                        i++;
+                    }
+                    if (i < end) {
+                        if (highNibble >= 0) {
+                            throw unexpected(b[i], offset + (i - off), "an even number of hex digits");
+                        }
+                        row.endValue();
+                        endValue(b[i]);
+                        i++;
+                    }
+                    continue;
+                }
+                case BARE -> {
+                    int start = i;
+                    while (i < end && b[i] != ',' && b[i] != ')') {
+                        i++;
+                    }
+                    int n = i - start;
+                    if (tokenLength + n > TOKEN_MAX) {
+                        throw unexpected(b[start], offset + (start - off), "a literal of at most " + TOKEN_MAX + " bytes");
+                    }
+                    System.arraycopy(b, start, token, tokenLength, n);
+                    tokenLength += n;
+                    if (i < end) {
+                        bareValue(b[i], offset + (i - off));
+                        endValue(b[i]);
+                        i++;
+                    }
+                    continue;
+                }
+                case ZERO -> {
+                    if (b[i] == 'x') {
+                        row.beginValue();
+                        highNibble = -1;
+                        state = HEX;
+                        i++;
+                    } else {
+                        // a number starting with 0: this byte belongs to it
+                        token[0] = '0';
+                        tokenLength = 1;
+                        state = BARE;
+                    }
+                    continue;
+                }
+                case VALUE_START -> {
+                    byte c = b[i];
+                    if (c == '\'') {
+                        row.beginValue();
+                        state = STRING;
+                    } else if (c == '0') {
+                        state = ZERO;
+                    } else if (c == 'N' || c == '-' || c == '+' || c == '.' || (c >= '1' && c <= '9')) {
+                        token[0] = c;
+                        tokenLength = 1;
+                        state = BARE;
+                    } else {
+                        throw unexpected(c, offset + (i - off), "a value");
+                    }
+                }
+                case AFTER_VALUE -> {
+                    byte c = b[i];
+                    if (c != ',' && c != ')') {
+                        throw unexpected(c, offset + (i - off), "',' or ')' after a value");
+                    }
+                    endValue(c);
+                }
+                case AFTER_ROW -> {
+                    byte c = b[i];
+                    if (c == ',') {
+                        state = EXPECT_ROW;
+                    } else if (c == ';') {
+                        state = LINE;
+                        lineLength = 0;
+                        backquotes = 0;
+                        lineOverflow = false;
+                    } else if (!whitespace(c)) {
+                        throw unexpected(c, offset + (i - off), "',' or ';' after a row");
+                    }
+                }
+                case EXPECT_ROW -> {
+                    byte c = b[i];
+                    if (c == '(') {
+                        state = VALUE_START;
+                    } else if (!whitespace(c)) {
+                        throw unexpected(c, offset + (i - off), "'(' starting a row");
+                    }
+                }
+                default -> lineByte(b[i], offset + (i - off));
+            }
+            i++;
+        }
+        offset += len;
+    }
+
+    /** The fingerprints of every table seen, keyed by table name; fails if the dump ended inside a statement. */
+    Map<String, TableFingerprint> finish() throws IOException {
+        if (state != LINE || insertHeaderPending()) {
+            throw new IOException("the dump ended inside the rows of table `" + table + "` at byte " + offset
+                    + ": it is truncated");
+        }
+        endLine();
+        Map<String, TableFingerprint> out = new TreeMap<>();
+        tables.forEach((name, t) -> out.put(name, new TableFingerprint(t[0], MariaDbFingerprints.contentHash(t[0], t[1]))));
+        return out;
+    }
+
+    private void endValue(byte c) {
+        if (c == ',') {
+            state = VALUE_START;
+        } else {
+            current[0]++;
+            current[1] += row.finishRow();
+            state = AFTER_ROW;
+        }
+    }
+
+    private void bareValue(byte c, long at) throws IOException {
+        if (tokenLength == 4 && token[0] == 'N' && token[1] == 'U' && token[2] == 'L' && token[3] == 'L') {
+            row.nullValue();
+        } else if (token[0] == 'N') {
+            throw unexpected(c, at, "NULL");
+        } else {
+            row.beginValue();
+            row.append(token, 0, tokenLength);
+            row.endValue();
+        }
+    }
+
+    /** The index of the first quote or backslash in {@code b[i..end)}, or {@code end}; eight bytes at a time. */
+    private static int stringEnd(byte[] b, int i, int end) {
+        while (i + 8 <= end) {
+            long w = (long) LONGS.get(b, i);
+            long q = w ^ 0x2727272727272727L;
+            long s = w ^ 0x5C5C5C5C5C5C5C5CL;
+            // a byte of q or s is zero where w holds a quote or a backslash; the lowest flag is exact
+            long hit = ((q - 0x0101010101010101L) & ~q | (s - 0x0101010101010101L) & ~s) & 0x8080808080808080L;
+            if (hit != 0) {
+                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
+            }
+            i += 8;
+        }
+        while (i < end && b[i] != '\'' && b[i] != '\\') {
+            i++;
+        }
+        return i;
+    }
+
+    private static byte unescape(byte c) {
+        return switch (c) {
+            case '0' -> 0;
+            case 'b' -> 8;
+            case 'n' -> '\n';
+            case 'r' -> '\r';
+            case 't' -> '\t';
+            case 'Z' -> 26;
+            default -> c;
+        };
+    }
+
+    private void lineByte(byte c, long at) throws IOException {
+        if (c == '\n') {
+            if (insertHeaderPending()) {
+                // "VALUES" ends the line and the first row starts the next one
+                appendLine((byte) ' ');
+                return;
+            }
+            endLine();
+            return;
+        }
+        if (c == '`') {
+            backquotes++;
+        }
+        if (c == '(' && (backquotes & 1) == 0 && insertHeaderPending()) {
+            if (lineOverflow) {
+                throw new IOException("an INSERT statement's head is longer than " + LINE_MAX + " bytes at byte " + at);
+            }
+            startRows(at);
+            return;
+        }
+        appendLine(c);
+    }
+
+    private void appendLine(byte c) {
+        if (lineLength < LINE_MAX) {
+            line[lineLength++] = c;
+        } else {
+            lineOverflow = true;
+        }
+    }
+
+    /** Whether the line so far is an INSERT head in a data section ending with VALUES (its first row comes next). */
+    private boolean insertHeaderPending() {
+        if (!dataSection || delimited || (backquotes & 1) != 0 || !(startsWith(INSERT) || startsWith(REPLACE))) {
+            return false;
+        }
+        int e = lineLength;
+        while (e > 0 && whitespace(line[e - 1])) {
+            e--;
+        }
+        if (e < VALUES.length + 1) {
+            return false;
+        }
+        for (int k = 0; k < VALUES.length; k++) {
+            if (line[e - VALUES.length + k] != VALUES[k]) {
+                return false;
+            }
+        }
+        byte before = line[e - VALUES.length - 1];
+        return before == ' ' || before == ')' || before == '`';
+    }
+
+    private void startRows(long at) throws IOException {
+        int into = indexOf(INTO);
+        if (into < 0) {
+            throw new IOException("an INSERT statement without INTO `table` at byte " + at + ": "
+                    + new String(line, 0, Math.min(lineLength, 200), StandardCharsets.UTF_8));
+        }
+        String name = quoted(into + INTO.length - 1);
+        if (name == null) {
+            throw new IOException("an INSERT statement with an unterminated table name at byte " + at);
+        }
+        enterTable(name);
+        state = VALUE_START;
+    }
+
+    private void endLine() {
+        if (lineLength > 0) {
+            if (startsWith(DELIMITER)) {
+                String d = new String(line, DELIMITER.length, lineLength - DELIMITER.length, StandardCharsets.UTF_8).strip();
+                delimited = !d.equals(";");
+                dataSection = false;
+            } else if (!delimited && startsWith(DUMPING_DATA)) {
+                String name = quoted(DUMPING_DATA.length - 1);
+                if (name != null) {
+                    enterTable(name);
+                    dataSection = true;
+                }
+            } else if (!delimited && startsWith(TABLE_STRUCTURE)) {
+                String name = quoted(TABLE_STRUCTURE.length - 1);
+                if (name != null) {
+                    enterTable(name);
+                }
+                dataSection = false;
+            } else if (lineLength > 2 && line[0] == '-' && line[1] == '-' && line[2] == ' ') {
+                dataSection = false;
+            }
+        }
+        lineLength = 0;
+        backquotes = 0;
+        lineOverflow = false;
+    }
+
+    private void enterTable(String name) {
+        if (!name.equals(table)) {
+            table = name;
+            current = tables.computeIfAbsent(name, k -> new long[2]);
+        }
+    }
+
+    /** The backquoted identifier starting at {@code line[at]}, doubled backquotes undone; null if unterminated. */
+    private String quoted(int at) {
+        StringBuilder s = new StringBuilder();
+        int k = at + 1;
+        int start = k;
+        while (k < lineLength) {
+            if (line[k] == '`') {
+                if (k + 1 < lineLength && line[k + 1] == '`') {
+                    s.append(new String(line, start, k + 1 - start, StandardCharsets.UTF_8));
+                    k += 2;
+                    start = k;
+                    continue;
+                }
+                s.append(new String(line, start, k - start, StandardCharsets.UTF_8));
+                return s.toString();
+            }
+            k++;
+        }
+        return null;
+    }
+
+    private boolean startsWith(byte[] prefix) {
+        if (lineLength < prefix.length) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length; k++) {
+            if (line[k] != prefix[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int indexOf(byte[] what) {
+        outer:
+        for (int k = 0; k + what.length <= lineLength; k++) {
+            for (int j = 0; j < what.length; j++) {
+                if (line[k + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return k;
+        }
+        return -1;
+    }
+
+    private IOException unexpected(byte c, long at, String expected) {
+        return new IOException("unexpected " + describe(c) + " at byte " + at + " of the dump in the rows of table `" + table
+                + "`, expected " + expected);
+    }
+
+    private static String describe(byte c) {
+        return c >= 0x20 && c < 0x7f ? "'" + (char) c + "'" : String.format("byte 0x%02x", c & 0xff);
+    }
+
+    private static boolean whitespace(byte c) {
+        return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+}
