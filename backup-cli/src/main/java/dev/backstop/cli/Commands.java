@@ -248,7 +248,9 @@ final class Commands {
         int run(Context ctx) throws IOException {
             Restore restore = ctx.restore();
             Manifest m = which.resolve(restore);
-            return report(this, json, RestoreDrill.builder().build().validate(m, restore));
+            ValidationResult r = RestoreDrill.builder().build().validate(m, restore);
+            ctx.observers().validated(r); // the drill's verdict goes to the log and the audit log
+            return report(this, json, r);
         }
     }
 
