@@ -34,6 +34,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,6 +47,7 @@ import picocli.CommandLine.Option;
 final class Run extends Commands.Base {
     /** How long SIGTERM waits for a running job to abort before the process ends anyway. */
     static final Duration STOP_BOUND = Duration.ofSeconds(20);
+    private static final Logger LOG = LoggerFactory.getLogger(Run.class);
 
     @Option(names = "--threads", defaultValue = "1", description = "Jobs that may run at once (default ${DEFAULT-VALUE}: "
             + "a drill waits for a backup).")
@@ -75,7 +78,7 @@ final class Run extends Commands.Base {
             daemon = daemon(ctx, executor, alerts, Clock.systemUTC(), stopping::get, registry);
             if (prometheus.isPresent()) {
                 endpoint = metricsEndpoint(prometheus.get(), registry);
-                root.err.println("run: metrics at " + endpoint.uri());
+                say(ctx, "run: metrics at " + endpoint.uri());
             }
         } catch (RuntimeException e) {
             executor.shutdownNow();
@@ -93,7 +96,7 @@ final class Run extends Commands.Base {
             executor.shutdownNow();
             try {
                 if (!executor.awaitTermination(STOP_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-                    root.err.println("run: a job did not stop within " + STOP_BOUND.toSeconds() + " s; exiting anyway");
+                    say(ctx, "run: a job did not stop within " + STOP_BOUND.toSeconds() + " s; exiting anyway");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -101,7 +104,7 @@ final class Run extends Commands.Base {
             if (metrics != null) {
                 metrics.close();
             }
-            root.err.println("run: stopped");
+            say(ctx, "run: stopped");
             root.err.flush();
             stopped.countDown();
         }, "backstop-shutdown"));
@@ -109,10 +112,20 @@ final class Run extends Commands.Base {
         if (backupNow) {
             executor.execute(() -> daemon.runTick("backup", Instant.now().truncatedTo(ChronoUnit.SECONDS)));
         }
-        daemon.jobs().values().forEach(j -> root.err.println("run: " + j.name() + " on \"" + j.schedule() + "\""));
+        daemon.jobs().values().forEach(j -> say(ctx, "run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
         stopped.await();
         return Backstop.OK;
+    }
+
+    /** A line of the daemon's own: a log event when the log is JSON lines (so that every line parses), else plain text. */
+    private void say(Context ctx, String line) {
+        BackstopConfig.LogFormat format = logFormat != null ? logFormat : ctx.config().observability().logFormat();
+        if (format == BackstopConfig.LogFormat.JSON) {
+            LOG.info(line);
+        } else {
+            root.err.println(line);
+        }
     }
 
     /** Serves {@code registry} where the configuration says; a port in use is a configuration error. */
