@@ -4,6 +4,7 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.Alerts;
 import dev.backstop.core.BackupListener;
+import dev.backstop.core.BackupScheduler;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.WebhookAlerts;
@@ -157,7 +158,9 @@ final class Run extends Commands.Base {
         c.schedule().ifPresent(s -> d.job("backup", s, () -> {
             Logging.Scope job = Logging.job("backup", c);
             try {
-                ctx.pipeline(listener).run();
+                // retryable failures are tried again here; only the last one is backupFailed (and alerts)
+                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(executor).clock(clock)
+                        .retries(c.retries().attempts(), c.retries().backoff()).build().runNow();
             } finally {
                 job.close();
             }

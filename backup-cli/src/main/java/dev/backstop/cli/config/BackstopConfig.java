@@ -38,7 +38,7 @@ import java.util.Optional;
  * }</pre>
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
-                             ZoneId zone, Validation validation, Observability observability) {
+                             ZoneId zone, Validation validation, Observability observability, Retries retries) {
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -68,7 +68,8 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 + " tls=" + database.tls().map(Tls::toString).orElse("(driver default)"));
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
-        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)"));
+        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
+                + ", " + retries);
         l.add("retention:  " + storage.retention().map(Retention::toString).orElse("(none: expire deletes nothing)"));
         l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
@@ -233,6 +234,21 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
 
     /** The report's objectives when the configuration names none: daily backups with an hour of slack, a one-hour restore, the seeds' rates. */
     public static final SloTargets DEFAULT_SLO = new SloTargets(Duration.ofHours(25), Duration.ofHours(1), 0.995, 1.0);
+
+    /**
+     * How often {@code backstop run} tries a scheduled backup whose failure is retryable (storage
+     * or database unreachable), and the first wait, doubled after each attempt (with jitter). Only
+     * the last failure alerts.
+     */
+    public record Retries(int attempts, Duration backoff) {
+        /** Three attempts, 30 s apart at first. */
+        public static final Retries DEFAULT = new Retries(3, Duration.ofSeconds(30));
+
+        @Override
+        public String toString() {
+            return attempts + " attempts, " + backoff.toSeconds() + " s back-off";
+        }
+    }
 
     /** Where {@code backstop run} serves {@code /metrics}: an address and a port (0: any free port, printed at start). */
     public record Prometheus(String bind, int port) {

@@ -79,12 +79,13 @@ final class ConfigParser {
         storageNode.finish();
         Encryption encryption = encryption(backup, storageKms, storage.region());
         Optional<CronSchedule> schedule = cron(backup, "schedule", zone);
+        BackstopConfig.Retries retries = backup.optObject("retries").map(ConfigParser::retries).orElse(BackstopConfig.Retries.DEFAULT);
         Validation validation = backup.optObject("validation").map(v -> validation(v, zone))
                 .orElse(new Validation(false, "isolated-env", List.of(), Optional.empty()));
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
                 .orElse(Observability.defaults());
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries);
     }
 
     private static Database database(ConfigNode n) {
@@ -227,6 +228,13 @@ final class ConfigParser {
             }
         });
         return new Observability(metrics, onFailure, onMismatch, webhook, prometheus, logFormat, slo);
+    }
+
+    private static BackstopConfig.Retries retries(ConfigNode n) {
+        int attempts = n.optInt("attempts", 1, 10).orElse(BackstopConfig.Retries.DEFAULT.attempts());
+        Duration backoff = n.optDuration("backoff").orElse(BackstopConfig.Retries.DEFAULT.backoff());
+        n.finish();
+        return new BackstopConfig.Retries(attempts, backoff);
     }
 
     private static Prometheus prometheus(ConfigNode n) {
