@@ -136,11 +136,12 @@ final class Context implements AutoCloseable {
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
                 .lock(lock())
-                .clock(clock)
-                .listener(observers());
+                .clock(clock);
         if (listener != null) {
             b.listener(listener);
         }
+        // after the caller's listener (the daemon's meters): a logged event has been counted
+        b.listener(observers());
         // without a KEK the configuration said "encryption": {"none": true}: never a silent default
         kek().ifPresentOrElse(k -> b.encrypt(Encryption.with(k)), b::noEncryption);
         return b.build();
