@@ -6,6 +6,9 @@ module dev.backstop.cli {
     requires transitive dev.backstop.core;
     requires transitive dev.backstop.postgres;
     requires dev.backstop.s3;
+    requires dev.backstop.micrometer;
+    requires ch.qos.logback.classic;
+    requires ch.qos.logback.core;
     requires info.picocli;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;

@@ -28,7 +28,9 @@ import picocli.CommandLine.Command;
         subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.KeysCommand.class,
-                Maintenance.ConfigCommand.class, Run.class, CommandLine.HelpCommand.class},
+                Maintenance.ConfigCommand.class, Run.class,
+                Evidence.AuditCommand.class, Evidence.ReportCommand.class,
+                CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
                 "  3  integrity failure: damaged, tampered with, or the restore differs",
@@ -64,12 +66,6 @@ public final class Backstop implements Runnable {
 
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            // the library logs each event; a command line shows its own summary and only warnings
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-            // except the daemon's own ticks: which replica ran or skipped what is its log
-            System.setProperty("org.slf4j.simpleLogger.log.dev.backstop.cli.Daemon", "info");
-        }
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         System.exit(execute(args, System.getenv(), out, err));
@@ -82,7 +78,7 @@ public final class Backstop implements Runnable {
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
         Backstop root = new Backstop(env, out, err);
         CommandLine cmd = new CommandLine(root);
-        cmd.setOut(out).setErr(err);
+        cmd.setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
         cmd.setExecutionExceptionHandler((e, line, parsed) -> {
             err.println(line.getCommandSpec().qualifiedName() + ": " + message(e));
             return exitCode(e);

@@ -56,12 +56,24 @@ final class Commands {
                         + "else /etc/backstop/backstop.json.")
         Path config;
 
+        @Option(names = "--log-format", paramLabel = "FORMAT", description = "How the log on stderr is written: text or "
+                + "json (one JSON object per line, with backup.id, backup.stage, correlation.id and repository). "
+                + "Default: observability.logFormat, else text.")
+        BackstopConfig.LogFormat logFormat;
+
         @Override
         public Integer call() throws Exception {
             root = (Backstop) spec.root().userObject();
+            Logging.configure(logFormat == null ? BackstopConfig.LogFormat.TEXT : logFormat, root.err);
             BackstopConfig c = BackstopConfig.load(config, root.env);
+            if (logFormat == null && c.observability().logFormat() != BackstopConfig.LogFormat.TEXT) {
+                Logging.configure(c.observability().logFormat(), root.err);
+            }
+            Logging.Scope mdc = Logging.job(spec.name(), c);
             try (Context ctx = new Context(c)) {
                 return run(ctx);
+            } finally {
+                mdc.close();
             }
         }
 
@@ -236,7 +248,9 @@ final class Commands {
         int run(Context ctx) throws IOException {
             Restore restore = ctx.restore();
             Manifest m = which.resolve(restore);
-            return report(this, json, RestoreDrill.builder().build().validate(m, restore));
+            ValidationResult r = RestoreDrill.builder().build().validate(m, restore);
+            ctx.observers().validated(r); // the drill's verdict goes to the log and the audit log
+            return report(this, json, r);
         }
     }
 

@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import software.amazon.awssdk.regions.Region;
@@ -34,13 +35,20 @@ final class Context implements AutoCloseable {
     private static final Duration LOCK_TTL = Duration.ofMinutes(10);
 
     private final BackstopConfig config;
+    private final Clock clock;
     private Repository repository;
     private S3Sink s3;
     private KmsClient kms;
     private Optional<KeyEncryptionKey> kek;
 
     Context(BackstopConfig config) {
+        this(config, Clock.systemUTC());
+    }
+
+    /** A context whose backups, restores and audit entries take their time from {@code clock}. */
+    Context(BackstopConfig config, Clock clock) {
         this.config = config;
+        this.clock = clock;
     }
 
     BackstopConfig config() {
@@ -127,13 +135,31 @@ final class Context implements AutoCloseable {
                 .source(PgDumpSource.builder(endpoint(), config.database().name()).build())
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
-                .lock(lock());
+                .lock(lock())
+                .clock(clock);
         if (listener != null) {
             b.listener(listener);
         }
+        // after the caller's listener (the daemon's meters): a logged event has been counted
+        b.listener(observers());
         // without a KEK the configuration said "encryption": {"none": true}: never a silent default
         kek().ifPresentOrElse(k -> b.encrypt(Encryption.with(k)), b::noEncryption);
         return b.build();
+    }
+
+    /**
+     * What every command's backups, restores, validations and deletions are told: the log, and
+     * the audit log when there is a KEK (an entry nobody can authenticate is no evidence).
+     */
+    dev.backstop.core.BackupListener observers() {
+        dev.backstop.core.BackupListener l = Logging.listener();
+        return kek().isPresent() ? l.plus(auditLog().listener()) : l;
+    }
+
+    /** The audit log of the keyed repository, written as this host and OS user. */
+    dev.backstop.core.AuditLog auditLog() {
+        return dev.backstop.core.AuditLog.builder(keyedRepository()).host(holder()).clock(clock)
+                .principal(System.getProperty("user.name", "unknown")).build();
     }
 
     RepositoryLock lock() {
@@ -150,7 +176,7 @@ final class Context implements AutoCloseable {
 
     /** A restore with the configured keys; one that reads unencrypted backups only when the configuration says so. */
     Restore restore() {
-        Restore.Builder b = Restore.builder().repository(repository());
+        Restore.Builder b = Restore.builder().repository(repository()).listener(observers());
         kek().ifPresentOrElse(b::keys, b::allowUnencrypted);
         return b.build();
     }

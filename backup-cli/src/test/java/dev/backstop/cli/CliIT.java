@@ -349,4 +349,62 @@ class CliIT {
         assertThat(r.code()).as("%s", r).isEqualTo(Backstop.INTEGRITY);
         assertThat(r.out() + r.err()).contains(repo.relativize(data).toString().replace('\\', '/'));
     }
+
+    @Test
+    void run_servesPrometheusMetricsOfItsBackup_andLogsOnlyJsonLines() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Map<String, String> env = env(repo);
+        String cfg = config("/filesystem.json", "\"metrics\": [\"duration_ms\", \"size_bytes\", \"success_rate\"],",
+                "\"metrics\": [], \"prometheus\": {\"bind\": \"127.0.0.1\", \"port\": 0}, \"logFormat\": \"json\",").toString();
+        assertThat(run(env, "keys", "create", "--config", cfg).code()).isZero();
+
+        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "run", "--backup-now", "--config", cfg)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().keySet().removeIf(k -> !k.equals("PATH") && !k.equals("JAVA_HOME") && !k.equals("HOME"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        try {
+            // the daemon's stderr, line by line, until its backup is stored: every line is a JSON object
+            java.util.concurrent.CompletableFuture<List<JsonNode>> untilStored = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                List<JsonNode> lines = new ArrayList<>();
+                try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        JsonNode n = JSON.readTree(line);
+                        lines.add(n);
+                        if (n.path("kvpList").toString().contains("backup.succeeded")) {
+                            return lines;
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                throw new AssertionError("stderr ended before the backup was stored: " + lines);
+            });
+            List<JsonNode> lines = untilStored.get(120, TimeUnit.SECONDS);
+
+            String banner = lines.stream().map(n -> n.path("formattedMessage").asText()).filter(m -> m.startsWith("run: metrics at "))
+                    .findFirst().orElseThrow(() -> new AssertionError("no metrics banner in " + lines));
+            java.net.URI uri = java.net.URI.create(banner.substring("run: metrics at ".length()));
+            JsonNode stored = lines.get(lines.size() - 1);
+            String id = stored.path("mdc").path("backup.id").asText();
+            assertThat(stored.path("mdc").path("backup.stage").asText()).isEqualTo("backup");
+            assertThat(stored.path("mdc").path("repository").asText()).isEqualTo(repo.toString());
+            assertThat(stored.path("mdc").path("correlation.id").asText()).isNotEmpty();
+            dev.backstop.core.Manifest m = Repository.filesystem(repo).catalog().list().stream()
+                    .filter(x -> x.id().value().equals(id)).findFirst().orElseThrow();
+
+            java.net.HttpURLConnection http = (java.net.HttpURLConnection) uri.toURL().openConnection();
+            assertThat(http.getResponseCode()).isEqualTo(200);
+            List<String> body = new String(http.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+            String labels = "{repository=\"" + repo + "\",type=\"logical\"}";
+            assertThat(body).contains("backstop_backup_succeeded_total" + labels + " 1.0",
+                    "backstop_backup_bytes_in_bytes_total" + labels + " " + (double) m.plaintextBytes(),
+                    "backstop_backup_bytes_stored_bytes_total" + labels + " " + (double) m.storedBytes());
+            assertThat(body).anySatisfy(l -> assertThat(l).startsWith("backstop_backup_duration_seconds_count{outcome=\"success\"")
+                    .endsWith(" 1"));
+        } finally {
+            p.destroy();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
 }

@@ -9,7 +9,12 @@ import com.sun.net.httpserver.HttpServer;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.AuditLog;
+import dev.backstop.micrometer.PrometheusEndpoint;
 import dev.backstop.testkit.ManualExecutor;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.HttpURLConnection;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
@@ -85,7 +90,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false);
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
             assertThat(d.jobs()).containsOnlyKeys("backup", "drill");
             assertThat(((CronSchedule) d.jobs().get("backup").schedule()).expression()).isEqualTo("0 2 * * *");
             assertThat(((CronSchedule) d.jobs().get("drill").schedule()).expression()).isEqualTo("0 3 * * 0");
@@ -102,7 +107,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false);
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
 
             Daemon.Outcome o = d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"));
 
@@ -123,7 +128,7 @@ class RunTest {
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         ManualExecutor alerts = new ManualExecutor(java.time.Clock.systemUTC());
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            Daemon d = Run.daemon(ctx, executor, alerts, java.time.Clock.systemUTC(), () -> true);
+            Daemon d = Run.daemon(ctx, executor, alerts, java.time.Clock.systemUTC(), () -> true, new SimpleMeterRegistry());
 
             assertThat(d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"))).isEqualTo(Daemon.Outcome.FAILED);
 
@@ -131,6 +136,85 @@ class RunTest {
             AuditLog.Read audit = AuditLog.builder(ctx.keyedRepository()).build().read(Instant.EPOCH, Instant.now().plusSeconds(60));
             assertThat(audit.entries()).extracting(AuditLog.Entry::action).containsExactly(AuditLog.Action.BACKUP_FAILED);
         }
+    }
+
+    @Test
+    void theMetricsEndpoint_servesAFailedBackupsSeries_overHttp() throws Exception {
+        Path cfg = config("\"metrics\": [\"duration_ms\", \"size_bytes\", \"success_rate\"],",
+                "\"metrics\": [], \"prometheus\": {\"bind\": \"127.0.0.1\", \"port\": 0},");
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        BackstopConfig c = BackstopConfig.load(cfg, env);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (Context ctx = new Context(c);
+             PrometheusEndpoint endpoint = Run.metricsEndpoint(c.observability().prometheus().orElseThrow(), registry)) {
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, registry);
+
+            assertThat(d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"))).isEqualTo(Daemon.Outcome.FAILED);
+
+            HttpURLConnection http = (HttpURLConnection) endpoint.uri().toURL().openConnection();
+            assertThat(http.getResponseCode()).isEqualTo(200);
+            String body = new String(http.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String repo = "repository=\"" + tmp.resolve("repo") + "\"";
+            assertThat(body.lines()).anySatisfy(l -> assertThat(l).startsWith("backstop_backup_failed_total{")
+                    .contains("final=\"true\"", repo, "type=\"logical\"").endsWith(" 1.0"));
+            assertThat(body.lines()).anySatisfy(l -> assertThat(l).startsWith("backstop_backup_duration_seconds_count{")
+                    .contains("outcome=\"failure\"", repo).endsWith(" 1"));
+            // no backup is verified yet: the age is unknown, not zero
+            assertThat(body.lines()).contains("backstop_backup_newest_verified_age_seconds{" + repo + "} NaN");
+        }
+    }
+
+    @Test
+    void aPortInUse_isAConfigurationErrorNamingTheKey() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            BackstopConfig.Prometheus p = new BackstopConfig.Prometheus("127.0.0.1", taken.getLocalPort());
+            assertThatThrownBy(() -> Run.metricsEndpoint(p, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("backup.observability.prometheus")
+                    .hasMessageContaining(Integer.toString(taken.getLocalPort()));
+        }
+    }
+
+    @Test
+    void aDaemonTick_logsJsonLinesCarryingTheBackupIdStageCorrelationIdAndRepository() throws Exception {
+        Path cfg = config("", "");
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        StringWriter log = new StringWriter();
+        Logging.configure(BackstopConfig.LogFormat.JSON, new PrintWriter(log));
+        try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
+            d.runTick("backup", Instant.parse("2026-12-07T02:00:00Z"));
+            d.runTick("backup", Instant.parse("2026-12-08T02:00:00Z"));
+        } finally {
+            Logging.configure(BackstopConfig.LogFormat.TEXT, new PrintWriter(System.err, true));
+        }
+
+        ObjectMapper json = new ObjectMapper();
+        java.util.List<JsonNode> lines = new java.util.ArrayList<>();
+        for (String l : log.toString().split("\n")) {
+            lines.add(json.readTree(l)); // every line is one JSON object
+        }
+        java.util.List<JsonNode> failed = lines.stream()
+                .filter(n -> n.path("kvpList").toString().contains("\"event\":\"backup.failed\"")).toList();
+        assertThat(failed).hasSize(2);
+        java.util.Set<String> correlations = new java.util.HashSet<>();
+        for (JsonNode f : failed) {
+            JsonNode mdc = f.get("mdc");
+            assertThat(f.get("level").asText()).isEqualTo("WARN");
+            assertThat(mdc.get("backup.id").asText()).matches("\\d{8}T\\d{6}Z-logical-[a-z0-9]{6}");
+            assertThat(mdc.get("backup.stage").asText()).isEqualTo("capture");
+            assertThat(mdc.get("repository").asText()).isEqualTo(tmp.resolve("repo").toString());
+            correlations.add(mdc.get("correlation.id").asText());
+            assertThat(f.get("formattedMessage").asText()).contains(mdc.get("backup.id").asText());
+        }
+        assertThat(correlations).as("one correlation id per tick").hasSize(2);
+        JsonNode started = lines.stream().filter(n -> n.path("kvpList").toString().contains("backup.started")).findFirst()
+                .orElseThrow();
+        assertThat(started.get("mdc").get("backup.stage").asText()).isEqualTo("backup");
+        assertThat(log.toString()).doesNotContain("s3cret");
     }
 
     @Test
@@ -143,7 +227,7 @@ class RunTest {
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
                 new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
         try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
-            assertThatThrownBy(() -> Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false))
+            assertThatThrownBy(() -> Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry()))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("backup.schedule");
         }
     }

@@ -6,6 +6,7 @@ import dev.backstop.core.BackupListener;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
+import dev.backstop.core.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
@@ -25,13 +26,16 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * sees them from then on. With a {@linkplain Builder#repository repository}, the gauge {@value
  * #NEWEST_VERIFIED_AGE} reads the catalog and validation records lazily, when the registry asks,
  * at most once per {@linkplain Builder#cacheFor cache period}, and again as soon as a validation
- * passes; it is NaN while no backup is verified or the repository cannot be read.
+ * passes; it is NaN while no backup is verified or the repository cannot be read. With a
+ * {@linkplain Builder#replication replication setup}, {@value #REPLICATION_LAG} is read the same
+ * way for each replica (NaN for a replica that cannot be listed).
  *
  * <p><b>Threading.</b> Thread-safe; callbacks only touch meters and never throw for metric
  * reasons.
@@ -69,14 +75,29 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     public static final String BYTES_IN = "backstop.backup.bytes.in";
     /** Counter: bytes stored by successful backups (after compression and encryption); tag type. */
     public static final String BYTES_STORED = "backstop.backup.bytes.stored";
-    /** Counter: attempts that found the repository lock held by another writer. */
+    /**
+     * Counter: lock waits, attempts that found the repository lock held by another writer; tag
+     * final ({@code false}: the scheduler waits and tries again).
+     */
     public static final String LOCK_BUSY = "backstop.lock.busy";
+    /** Counter: failed attempts that a retry follows; tags type, stage. */
+    public static final String RETRIES = "backstop.backup.retries";
     /** Timer: duration of each restore or verification read. */
     public static final String RESTORE_DURATION = "backstop.restore.duration";
     /** Counter: bytes restored. */
     public static final String RESTORE_BYTES = "backstop.restore.bytes";
     /** Timer: duration of each validation, the achieved RTO of a drill; tags validator, outcome ({@code pass}, {@code fail}). */
     public static final String VALIDATION_DURATION = "backstop.validation.duration";
+    /** Counter: validations by outcome; tags validator, outcome ({@code pass}, {@code fail}). */
+    public static final String VALIDATIONS = "backstop.validation.results";
+    /** Time gauge: the RTO the newest restore drill measured (its {@code rto_ms}); tag validator. */
+    public static final String DRILL_RTO = "backstop.validation.rto";
+    /**
+     * Time gauge: how far each replica is behind, tag replica: 0 while it holds every backup the
+     * primary has that is newer than its own newest copy, else the age of the oldest such backup it
+     * lacks (a replica with no copy at all counts from the primary's oldest backup).
+     */
+    public static final String REPLICATION_LAG = "backstop.replication.lag";
     /** Counter: backups deleted by expiry. */
     public static final String EXPIRY_DELETIONS = "backstop.expiry.deletions";
     /** Counter: bytes freed by expiry deletions. */
@@ -90,17 +111,24 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     // bound registries join, so nothing recorded after binding is lost
     private final CompositeMeterRegistry meters = new CompositeMeterRegistry();
     private final Repository repository;
+    private final Replication replication;
     private final Clock clock;
     private final Duration cacheFor;
     private final Tags tags;
     private final Map<BackupId, Instant> started = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> rtoMillis = new ConcurrentHashMap<>();
     private volatile Cached newest;
+    private volatile CachedLags lags;
 
     private record Cached(Optional<Instant> finishedAt, Instant readAt) {
     }
 
+    private record CachedLags(Map<String, Double> seconds, Instant readAt) {
+    }
+
     private MicrometerListener(Builder b) {
         this.repository = b.repository;
+        this.replication = b.replication;
         this.clock = b.clock;
         this.cacheFor = b.cacheFor;
         this.tags = b.tags;
@@ -119,6 +147,14 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
             // on the registry itself: a gauge is read on scrape, so there is nothing to carry over
             TimeGauge.builder(NEWEST_VERIFIED_AGE, this, TimeUnit.SECONDS, MicrometerListener::newestVerifiedAgeSeconds)
                     .description("age of the newest verified backup").tags(tags).register(registry);
+        }
+        if (replication != null) {
+            for (Replication.Replica r : replication.replicas()) {
+                String name = r.name();
+                TimeGauge.builder(REPLICATION_LAG, this, TimeUnit.SECONDS, l -> l.replicationLagSeconds(name))
+                        .description("how far the replica is behind the primary").tags(tags).tag("replica", name)
+                        .register(registry);
+            }
         }
     }
 
@@ -149,16 +185,20 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
 
     private void failed(BackupId id, BackupException failure, boolean last) {
         Tags t = tags.and("type", type(id));
+        String stage = failure.stage().name().toLowerCase(Locale.ROOT);
         Instant start = started.remove(id);
         if (start != null) {
             Timer.builder(BACKUP_DURATION).tags(t).tag("outcome", "failure").register(meters)
                     .record(Duration.between(start, clock.instant()));
         }
-        Counter.builder(BACKUPS_FAILED).tags(t).tag("stage", failure.stage().name().toLowerCase(Locale.ROOT))
+        Counter.builder(BACKUPS_FAILED).tags(t).tag("stage", stage)
                 .tag("reason", reason(failure)).tag("retryable", Boolean.toString(failure.retryable()))
                 .tag("final", Boolean.toString(last)).register(meters).increment();
+        if (!last) {
+            Counter.builder(RETRIES).tags(t).tag("stage", stage).register(meters).increment();
+        }
         if (failure.stage() == Stage.LOCK) {
-            Counter.builder(LOCK_BUSY).tags(tags).register(meters).increment();
+            Counter.builder(LOCK_BUSY).tags(tags).tag("final", Boolean.toString(last)).register(meters).increment();
         }
     }
 
@@ -173,6 +213,16 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     public void validated(ValidationResult r) {
         Timer.builder(VALIDATION_DURATION).tags(tags).tag("validator", r.validator())
                 .tag("outcome", r.passed() ? "pass" : "fail").register(meters).record(r.elapsed());
+        Counter.builder(VALIDATIONS).tags(tags).tag("validator", r.validator()).tag("outcome", r.passed() ? "pass" : "fail")
+                .register(meters).increment();
+        String rto = r.measurements().get("rto_ms");
+        if (rto != null) {
+            try {
+                rto(r.validator()).set(Long.parseLong(rto));
+            } catch (NumberFormatException e) {
+                LOG.warn("validation {} of {}: rto_ms is not a number: {}", r.validator(), r.backupId(), rto);
+            }
+        }
         if (r.passed()) {
             // a new verified backup: the gauge reads afresh instead of waiting out its cache
             newest = null;
@@ -183,6 +233,61 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     public void backupExpired(BackupId id, long storedBytes, List<String> reasons) {
         Counter.builder(EXPIRY_DELETIONS).tags(tags).tag("type", type(id)).register(meters).increment();
         Counter.builder(EXPIRY_FREED_BYTES).baseUnit("bytes").tags(tags).register(meters).increment(storedBytes);
+    }
+
+    private AtomicLong rto(String validator) {
+        return rtoMillis.computeIfAbsent(validator, v -> {
+            AtomicLong holder = new AtomicLong();
+            // the gauge holds the value strongly: it lives as long as this listener
+            TimeGauge.builder(DRILL_RTO, holder, TimeUnit.MILLISECONDS, AtomicLong::doubleValue)
+                    .description("RTO measured by the newest restore drill").tags(tags).tag("validator", v).register(meters);
+            return holder;
+        });
+    }
+
+    private double replicationLagSeconds(String replica) {
+        Instant now = clock.instant();
+        CachedLags c = lags;
+        if (c == null || !now.isBefore(c.readAt().plus(cacheFor))) {
+            c = new CachedLags(readLags(now), now);
+            lags = c;
+        }
+        return c.seconds().getOrDefault(replica, Double.NaN);
+    }
+
+    private Map<String, Double> readLags(Instant now) {
+        Map<String, Double> out = new ConcurrentHashMap<>();
+        List<Manifest> primary;
+        try {
+            primary = replication.primary().catalog().list().stream().sorted(Comparator.comparing(Manifest::finishedAt)).toList();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not list the primary for {}: {}", REPLICATION_LAG, e.toString());
+            return out;
+        }
+        for (Replication.Replica r : replication.replicas()) {
+            try {
+                Set<BackupId> there = new HashSet<>();
+                Instant newestThere = Instant.MIN;
+                for (Manifest m : r.repository().catalog().list()) {
+                    there.add(m.id());
+                    if (m.finishedAt().isAfter(newestThere)) {
+                        newestThere = m.finishedAt();
+                    }
+                }
+                double lag = 0;
+                for (Manifest m : primary) {
+                    if (m.finishedAt().isAfter(newestThere) && !there.contains(m.id())) {
+                        lag = Math.max(0, Duration.between(m.finishedAt(), now).toMillis() / 1000.0);
+                        break;
+                    }
+                }
+                out.put(r.name(), lag);
+            } catch (IOException | RuntimeException e) {
+                // NaN for this replica: unreachable is unknown, not "in sync"
+                LOG.warn("could not list replica {} for {}: {}", r.name(), REPLICATION_LAG, e.toString());
+            }
+        }
+        return out;
     }
 
     private double newestVerifiedAgeSeconds() {
@@ -227,6 +332,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     public static final class Builder {
         private final Settings given = new Settings();
         private Repository repository;
+        private Replication replication;
         private Clock clock = Clock.systemUTC();
         private Duration cacheFor = Duration.ofMinutes(1);
         private Tags tags = Tags.empty();
@@ -237,6 +343,16 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         /** Enables the {@value MicrometerListener#NEWEST_VERIFIED_AGE} gauge over this repository's catalog and validations. */
         public Builder repository(Repository repository) {
             this.repository = given.once("repository", this.repository, repository);
+            return this;
+        }
+
+        /**
+         * Enables the {@value MicrometerListener#REPLICATION_LAG} gauge, one per replica of {@code
+         * replication}, read from the primary's and each replica's catalog like the newest verified
+         * age (lazily, cached).
+         */
+        public Builder replication(Replication replication) {
+            this.replication = Objects.requireNonNull(replication, "replication");
             return this;
         }
 

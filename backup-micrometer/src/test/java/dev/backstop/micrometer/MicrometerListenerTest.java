@@ -3,16 +3,21 @@ package dev.backstop.micrometer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.BackupScheduler;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Manifest;
+import dev.backstop.core.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.RepositoryLock;
 import dev.backstop.core.Restore;
+import dev.backstop.core.Schedule;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.ExpiryReport;
 import dev.backstop.core.retention.RetentionPlanner;
@@ -28,6 +33,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -220,6 +227,82 @@ class MicrometerListenerTest {
         assertThat(report.deletedBackups()).hasSize(2);
         assertThat(registry.get(MicrometerListener.EXPIRY_DELETIONS).counter().count()).isEqualTo(2);
         assertThat(registry.get(MicrometerListener.EXPIRY_FREED_BYTES).counter().count()).isEqualTo(freed);
+    }
+
+    @Test
+    void aRetriedAttempt_countsAsARetry_andEachLockWaitIsCountedWithWhetherARetryFollows() {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        MicrometerListener metrics = MicrometerListener.builder().clock(clock).build();
+        metrics.bindTo(registry);
+        RepositoryLock.Lease other = RepositoryLock.builder(repo.sink()).holder("other-host").clock(clock).build().acquire();
+        java.util.concurrent.ScheduledExecutorService unused = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            BackupPipeline pipeline = BackupPipeline.builder().source(bytes(10)).repository(repo).noEncryption().listener(metrics)
+                    .lock(RepositoryLock.builder(repo.sink()).holder("me").clock(clock).build()).clock(clock).build();
+            BackupScheduler scheduler = BackupScheduler.builder().pipeline(pipeline).schedule(Schedule.every(Duration.ofHours(1)))
+                    .executor(unused).clock(clock).retries(2, Duration.ZERO).build();
+
+            assertThatThrownBy(scheduler::runNow).hasMessageContaining("held by other-host");
+        } finally {
+            other.close();
+            unused.shutdownNow();
+        }
+
+        assertThat(registry.get(MicrometerListener.RETRIES).tags("type", "raw", "stage", "lock").counter().count()).isEqualTo(1);
+        assertThat(registry.get(MicrometerListener.LOCK_BUSY).tags("final", "false").counter().count()).isEqualTo(1);
+        assertThat(registry.get(MicrometerListener.LOCK_BUSY).tags("final", "true").counter().count()).isEqualTo(1);
+        assertThat(registry.get(MicrometerListener.BACKUPS_FAILED).tags("final", "true").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void drills_countPassAndFail_andTheRtoGaugeShowsTheNewestDrillsMeasurement() {
+        MicrometerListener metrics = MicrometerListener.builder().clock(clock).build();
+        metrics.bindTo(registry);
+        BackupId id = BackupId.parse("20261121T020000Z-raw-a1b2c3");
+
+        metrics.validated(new ValidationResult(id, "restore-drill", clock.instant(), Duration.ofSeconds(50), List.of(),
+                Map.of("rto_ms", "48000")));
+        metrics.validated(new ValidationResult(id, "restore-drill", clock.instant(), Duration.ofSeconds(70),
+                List.of("table customer: 499 rows, expected 500"), Map.of("rto_ms", "65500")));
+
+        assertThat(registry.get(MicrometerListener.VALIDATIONS).tags("validator", "restore-drill", "outcome", "pass").counter()
+                .count()).isEqualTo(1);
+        assertThat(registry.get(MicrometerListener.VALIDATIONS).tags("validator", "restore-drill", "outcome", "fail").counter()
+                .count()).isEqualTo(1);
+        assertThat(registry.get(MicrometerListener.DRILL_RTO).tags("validator", "restore-drill").timeGauge()
+                .value(TimeUnit.SECONDS)).isEqualTo(65.5);
+    }
+
+    @Test
+    void replicationLag_isZeroForAReplicaWithTheNewestBackup_andTheAgeOfTheOldestMissingOneOtherwise() {
+        Repository primary = Repository.filesystem(tmp.resolve("primary"));
+        Repository dr = Repository.filesystem(tmp.resolve("dr"));
+        Repository offsite = Repository.filesystem(tmp.resolve("offsite"));
+        Replication replication = Replication.from(primary).to("dr", dr).to("offsite", offsite).clock(clock).build();
+        MicrometerListener metrics = MicrometerListener.builder().replication(replication).clock(clock)
+                .cacheFor(Duration.ZERO).build();
+        metrics.bindTo(registry);
+
+        Manifest first = backup(primary, metrics, 10);
+        replication.copy(first.id());
+        clock.advance(Duration.ofHours(1));
+        Manifest second = backup(primary, metrics, 10);
+        replication.copy(second.id(), replication.replicas().get(0));
+        clock.advance(Duration.ofHours(1));
+        backup(primary, metrics, 10);
+        clock.advance(Duration.ofMinutes(30));
+
+        // dr lacks the third (30 min old); offsite lacks the second and the third (the second is 90 min old)
+        assertThat(lag("dr")).isEqualTo(Duration.ofMinutes(30).toSeconds());
+        assertThat(lag("offsite")).isEqualTo(Duration.ofMinutes(90).toSeconds());
+
+        replication.copyAll();
+        assertThat(lag("dr")).isZero();
+        assertThat(lag("offsite")).isZero();
+    }
+
+    private double lag(String replica) {
+        return registry.get(MicrometerListener.REPLICATION_LAG).tags("replica", replica).timeGauge().value(TimeUnit.SECONDS);
     }
 
     private double age() {

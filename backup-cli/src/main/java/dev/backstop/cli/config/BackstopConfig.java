@@ -1,6 +1,7 @@
 package dev.backstop.cli.config;
 
 import dev.backstop.cli.CronSchedule;
+import dev.backstop.core.report.SloTargets;
 import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.postgres.PgTls;
 import dev.backstop.postgres.SslMode;
@@ -31,11 +32,13 @@ import java.util.Optional;
  *   "validation": {"enabled": true, "restoreTarget": "isolated-env",
  *                  "checks": ["checksum", "row-count", "schema-integrity"], "schedule": "0 3 * * 0"},
  *   "observability": {"metrics": ["duration_ms", "size_bytes", "success_rate"],
- *                     "alerts": {"onFailure": true, "onValidationMismatch": true, "webhook": "${SLACK_WEBHOOK}"}}}}
+ *                     "alerts": {"onFailure": true, "onValidationMismatch": true, "webhook": "${SLACK_WEBHOOK}"},
+ *                     "prometheus": {"port": 9464}, "logFormat": "json",
+ *                     "slo": {"rpo": "25h", "rto": "1h", "successRate": 99.5, "validationPassRate": 100}}}}
  * }</pre>
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
-                             ZoneId zone, Validation validation, Observability observability) {
+                             ZoneId zone, Validation validation, Observability observability, Retries retries) {
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -65,7 +68,8 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 + " tls=" + database.tls().map(Tls::toString).orElse("(driver default)"));
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
-        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)"));
+        l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
+                + ", " + retries);
         l.add("retention:  " + storage.retention().map(Retention::toString).orElse("(none: expire deletes nothing)"));
         l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
@@ -205,12 +209,60 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         }
     }
 
-    /** Metrics and alerts; the webhook is a secret (it carries a token). */
-    public record Observability(List<String> metrics, boolean onFailure, boolean onValidationMismatch, Optional<Secret> webhook) {
+    /**
+     * Metrics, logs, alerts and the report's objectives; the webhook is a secret (it carries a
+     * token). {@code prometheus} is empty unless configured: {@code backstop run} serves no
+     * endpoint by default.
+     */
+    public record Observability(List<String> metrics, boolean onFailure, boolean onValidationMismatch, Optional<Secret> webhook,
+                                Optional<Prometheus> prometheus, LogFormat logFormat, SloTargets slo) {
+        /** Observability with nothing configured: no alerts, no endpoint, text logs, the default objectives. */
+        public static Observability defaults() {
+            return new Observability(List.of(), false, false, Optional.empty(), Optional.empty(), LogFormat.TEXT, DEFAULT_SLO);
+        }
+
         @Override
         public String toString() {
             return "metrics " + metrics + ", onFailure=" + onFailure + ", onValidationMismatch=" + onValidationMismatch
-                    + ", webhook=" + webhook.map(Secret::toString).orElse("(none)");
+                    + ", webhook=" + webhook.map(Secret::toString).orElse("(none)")
+                    + ", prometheus=" + prometheus.map(Prometheus::toString).orElse("(off)")
+                    + ", logs=" + logFormat.name().toLowerCase(java.util.Locale.ROOT)
+                    + ", slo rpo " + slo.rpo() + " rto " + slo.rto() + " success " + slo.successRate() * 100 + " %"
+                    + " validation " + slo.validationPassRate() * 100 + " %";
         }
+    }
+
+    /** The report's objectives when the configuration names none: daily backups with an hour of slack, a one-hour restore, the seeds' rates. */
+    public static final SloTargets DEFAULT_SLO = new SloTargets(Duration.ofHours(25), Duration.ofHours(1), 0.995, 1.0);
+
+    /**
+     * How often {@code backstop run} tries a scheduled backup whose failure is retryable (storage
+     * or database unreachable), and the first wait, doubled after each attempt (with jitter). Only
+     * the last failure alerts.
+     */
+    public record Retries(int attempts, Duration backoff) {
+        /** Three attempts, 30 s apart at first. */
+        public static final Retries DEFAULT = new Retries(3, Duration.ofSeconds(30));
+
+        @Override
+        public String toString() {
+            return attempts + " attempts, " + backoff.toSeconds() + " s back-off";
+        }
+    }
+
+    /** Where {@code backstop run} serves {@code /metrics}: an address and a port (0: any free port, printed at start). */
+    public record Prometheus(String bind, int port) {
+        @Override
+        public String toString() {
+            return bind + ":" + port + "/metrics";
+        }
+    }
+
+    /** How the command line writes its log to stderr. */
+    public enum LogFormat {
+        /** One line of text per event. */
+        TEXT,
+        /** One JSON object per line, with the MDC ({@code backup.id}, {@code correlation.id}, ...) and key-values. */
+        JSON
     }
 }

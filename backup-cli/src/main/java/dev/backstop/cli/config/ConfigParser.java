@@ -7,11 +7,14 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.backstop.cli.CronSchedule;
 import dev.backstop.cli.config.BackstopConfig.Database;
 import dev.backstop.cli.config.BackstopConfig.Encryption;
+import dev.backstop.cli.config.BackstopConfig.LogFormat;
 import dev.backstop.cli.config.BackstopConfig.Observability;
+import dev.backstop.cli.config.BackstopConfig.Prometheus;
 import dev.backstop.cli.config.BackstopConfig.Retention;
 import dev.backstop.cli.config.BackstopConfig.Storage;
 import dev.backstop.cli.config.BackstopConfig.Tls;
 import dev.backstop.cli.config.BackstopConfig.Validation;
+import dev.backstop.core.report.SloTargets;
 import dev.backstop.postgres.SslMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -76,12 +79,13 @@ final class ConfigParser {
         storageNode.finish();
         Encryption encryption = encryption(backup, storageKms, storage.region());
         Optional<CronSchedule> schedule = cron(backup, "schedule", zone);
+        BackstopConfig.Retries retries = backup.optObject("retries").map(ConfigParser::retries).orElse(BackstopConfig.Retries.DEFAULT);
         Validation validation = backup.optObject("validation").map(v -> validation(v, zone))
                 .orElse(new Validation(false, "isolated-env", List.of(), Optional.empty()));
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
-                .orElse(new Observability(List.of(), false, false, Optional.empty()));
+                .orElse(Observability.defaults());
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries);
     }
 
     private static Database database(ConfigNode n) {
@@ -206,9 +210,12 @@ final class ConfigParser {
     private static Observability observability(ConfigNode n) {
         List<String> metrics = n.stringList("metrics", METRICS);
         Optional<ConfigNode> alerts = n.optObject("alerts");
+        Optional<Prometheus> prometheus = n.optObject("prometheus").map(ConfigParser::prometheus);
+        LogFormat logFormat = n.optChoice("logFormat", Map.of("text", LogFormat.TEXT, "json", LogFormat.JSON)).orElse(LogFormat.TEXT);
+        SloTargets slo = n.optObject("slo").map(ConfigParser::slo).orElse(BackstopConfig.DEFAULT_SLO);
         n.finish();
         if (alerts.isEmpty()) {
-            return new Observability(metrics, false, false, Optional.empty());
+            return new Observability(metrics, false, false, Optional.empty(), prometheus, logFormat, slo);
         }
         ConfigNode a = alerts.get();
         boolean onFailure = a.bool("onFailure", true);
@@ -220,6 +227,48 @@ final class ConfigParser {
                 throw new ConfigException(a.pathOf("webhook"), "expected an http(s) URL (value hidden: it is a secret)");
             }
         });
-        return new Observability(metrics, onFailure, onMismatch, webhook);
+        return new Observability(metrics, onFailure, onMismatch, webhook, prometheus, logFormat, slo);
+    }
+
+    private static BackstopConfig.Retries retries(ConfigNode n) {
+        int attempts = n.optInt("attempts", 1, 10).orElse(BackstopConfig.Retries.DEFAULT.attempts());
+        Duration backoff = n.optDuration("backoff").orElse(BackstopConfig.Retries.DEFAULT.backoff());
+        n.finish();
+        return new BackstopConfig.Retries(attempts, backoff);
+    }
+
+    private static Prometheus prometheus(ConfigNode n) {
+        String bind = n.optString("bind").orElse("0.0.0.0");
+        int port = n.optInt("port", 0, 65535).orElseThrow(() -> n.missing("port", "the port to serve /metrics on (0: any free port)"));
+        n.finish();
+        return new Prometheus(bind, port);
+    }
+
+    private static SloTargets slo(ConfigNode n) {
+        SloTargets d = BackstopConfig.DEFAULT_SLO;
+        Duration rpo = n.optDuration("rpo").orElse(d.rpo());
+        Duration rto = n.optDuration("rto").orElse(d.rto());
+        double success = percent(n, "successRate").orElse(d.successRate());
+        double validation = percent(n, "validationPassRate").orElse(d.validationPassRate());
+        n.finish();
+        if (rpo.isZero() || rto.isZero()) {
+            throw new ConfigException(n.path(), "rpo and rto must be longer than 0, got rpo " + rpo + " and rto " + rto);
+        }
+        return new SloTargets(rpo, rto, success, validation);
+    }
+
+    /** A percentage from 0 to 100, as a fraction. */
+    private static Optional<Double> percent(ConfigNode n, String key) {
+        return n.optString(key).map(text -> {
+            try {
+                double p = Double.parseDouble(text.trim());
+                if (p >= 0 && p <= 100) {
+                    return p / 100;
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the message below
+            }
+            throw n.bad(key, text, "a percentage from 0 to 100, like 99.5");
+        });
     }
 }

@@ -74,6 +74,42 @@ class BackstopConfigTest {
     }
 
     @Test
+    void observabilityDefaults_areNoEndpointTextLogsAndTheSeedsObjectives() throws IOException {
+        BackstopConfig.Observability o = parse(seedTemplate(), seedEnv()).observability();
+
+        assertThat(o.prometheus()).isEmpty();
+        assertThat(o.logFormat()).isEqualTo(BackstopConfig.LogFormat.TEXT);
+        assertThat(o.slo()).isEqualTo(BackstopConfig.DEFAULT_SLO);
+        assertThat(o.slo().successRate()).isEqualTo(0.995);
+        assertThat(o.slo().validationPassRate()).isEqualTo(1.0);
+    }
+
+    @Test
+    void prometheusLogFormatAndObjectives_parse() throws IOException {
+        String json = seedTemplate().replace("\"metrics\":", "\"prometheus\": {\"port\": 0}, \"logFormat\": \"json\", "
+                + "\"slo\": {\"rpo\": \"6h\", \"rto\": \"30m\", \"successRate\": 99, \"validationPassRate\": \"100\"}, \"metrics\":");
+        BackstopConfig.Observability o = parse(json, seedEnv()).observability();
+
+        assertThat(o.prometheus()).contains(new BackstopConfig.Prometheus("0.0.0.0", 0));
+        assertThat(o.logFormat()).isEqualTo(BackstopConfig.LogFormat.JSON);
+        assertThat(o.slo().rpo()).isEqualTo(Duration.ofHours(6));
+        assertThat(o.slo().rto()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(o.slo().successRate()).isEqualTo(0.99);
+        assertThat(o.slo().validationPassRate()).isEqualTo(1.0);
+    }
+
+    @Test
+    void badObservabilityValues_nameTheKeyAndWhatIsAllowed() throws IOException {
+        assertThatThrownBy(() -> parse(seedTemplate().replace("\"metrics\":", "\"slo\": {\"successRate\": 101}, \"metrics\":"),
+                seedEnv())).isInstanceOf(ConfigException.class).hasMessageContaining("backup.observability.slo.successRate")
+                .hasMessageContaining("percentage from 0 to 100");
+        assertThatThrownBy(() -> parse(seedTemplate().replace("\"metrics\":", "\"prometheus\": {\"port\": 70000}, \"metrics\":"),
+                seedEnv())).isInstanceOf(ConfigException.class).hasMessageContaining("backup.observability.prometheus.port");
+        assertThatThrownBy(() -> parse(seedTemplate().replace("\"metrics\":", "\"logFormat\": \"xml\", \"metrics\":"),
+                seedEnv())).isInstanceOf(ConfigException.class).hasMessageContaining("backup.observability.logFormat");
+    }
+
+    @Test
     void secrets_neverAppearInToStringOrSummary() throws IOException {
         BackstopConfig c = parse(seedTemplate(), seedEnv());
         assertThat(c.toString()).doesNotContain(PASSWORD).doesNotContain("tok3n");
