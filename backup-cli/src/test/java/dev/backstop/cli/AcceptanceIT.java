@@ -13,6 +13,8 @@ import dev.backstop.core.report.ComplianceReport;
 import dev.backstop.core.report.Report;
 import dev.backstop.micrometer.PrometheusEndpoint;
 import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.testkit.ManualExecutor;
+import dev.backstop.testkit.MutableClock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
