@@ -18,6 +18,7 @@ module dev.backstop.core {
     exports dev.backstop.core.fs;
     exports dev.backstop.core.source;
     exports dev.backstop.core.retention;
+    exports dev.backstop.core.log;
     exports dev.backstop.core.report;
     // ReportJson binds the report records reflectively
     opens dev.backstop.core.report to com.fasterxml.jackson.databind;

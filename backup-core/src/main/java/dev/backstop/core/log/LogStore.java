@@ -1,0 +1,676 @@
+package dev.backstop.core.log;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Digest;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.LogRange;
+import dev.backstop.core.ObjectBinding;
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Sink;
+import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.Transform;
+import dev.backstop.core.TransformSpec;
+import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.retention.LogArchive;
+import dev.backstop.core.retention.LogSegment;
+import dev.backstop.core.transform.ZstdTransform;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The archived log files of one stream of one engine ({@code wal/<system-id>}, {@code
+ * binlog/<server-uuid>}) in a {@link Repository}: whole files, and delta objects of the file still
+ * being written. The engine supplies its {@link LogNaming} and checks its own bytes; everything
+ * stored goes through here. Key names are listed in one place (see the package's {@code LogKeys}).
+ *
+ * <pre>{@code
+ * LogStore logs = LogStore.builder(repository, "binlog/3f2a…", naming).keys(kek).build();
+ * logs.put(naming.parse("mysql-bin.000042"), () -> Files.newInputStream(path), size, sha256, Map.of());
+ * logs.read(naming.parse("mysql-bin.000042"), out);
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> Each object is two objects: the data (zstd, then with keys Tink streaming
+ * AEAD whose associated data is the object key, so data copied under another name fails to
+ * decrypt), then its metadata: JSON with {@code formatVersion}, the transforms as {@link
+ * TransformSpec}s, plaintext and stored sizes and SHA-256 digests and the data key's record. With
+ * keys the metadata is sealed by the repository's metadata key, and the seal covers the metadata
+ * object's own key and the stream, so metadata edited, moved or swapped is refused naming it. The
+ * metadata is written last: its presence is what makes an object archived, and a crash in between
+ * leaves data that the next {@code put} replaces. Data keys are archive key records of {@link
+ * Encryption} ({@code keys/<stream>/<key-id>.dek}), so {@link Encryption#rewrap} re-wraps them
+ * with the backups'. Objects are immutable: {@code put} of what is archived with the same content
+ * succeeds, with other content it throws {@link IntegrityException} and changes nothing. Reads
+ * verify the metadata's authentication, both digests and both sizes; a failure names the object.
+ * Gaps are never papered over: {@link #gaps()} reports missing positions and {@link #readDeltas}
+ * refuses deltas that do not run gap-free from offset 0.
+ *
+ * <p><b>Restrictions.</b> One writer per stream at a time; readers may run concurrently. The data
+ * key is created on the first write of an instance. Metadata written in an earlier format (the
+ * {@code name=value} WAL metadata of formats 1 and 2) is refused with an {@link
+ * IntegrityException} naming the format; retention still lists and deletes those objects by name.
+ *
+ * <p><b>Threading.</b> Thread-safe.
+ */
+public final class LogStore implements LogArchive {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Opens the bytes to archive; called again if an upload is retried. */
+    @FunctionalInterface
+    public interface Source {
+        InputStream open() throws IOException;
+    }
+
+    /** What a {@code put} did. */
+    public enum PutResult { ARCHIVED, ALREADY_ARCHIVED }
+
+    private final Repository repository;
+    private final KeyEncryptionKey kek;
+    private final LogKeys keys;
+    private final LogNaming naming;
+    private final ZstdTransform zstd;
+    private final Clock clock;
+    private final Map<String, Transform> readKeys = new ConcurrentHashMap<>();
+    private volatile WriteKey writeKey;
+
+    private record WriteKey(String record, Transform transform) {
+        @Override
+        public String toString() {
+            return "WriteKey[" + record + "]";
+        }
+    }
+
+    private LogStore(Builder b) {
+        // with keys, metadata is sealed and read through the repository's metadata key
+        this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek);
+        this.kek = b.kek;
+        this.keys = new LogKeys(b.stream);
+        this.naming = b.naming;
+        this.zstd = ZstdTransform.level(b.level);
+        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+    }
+
+    /** An archive of log {@code stream} in {@code repository}, its files named by {@code naming}. */
+    public static Builder builder(Repository repository, String stream, LogNaming naming) {
+        return new Builder(repository, stream, naming);
+    }
+
+    /** The stream, as manifests name it in their required log ranges. */
+    public String stream() {
+        return keys.stream();
+    }
+
+    /** The file called {@code name}, by this archive's naming. */
+    public LogFile file(String name) {
+        return naming.parse(name);
+    }
+
+    /** The key of the data object of {@code file}. */
+    public String keyOf(LogFile file) {
+        return keys.keyOf(file);
+    }
+
+    /** Whether the repository view this archive uses has keys. */
+    public boolean keyed() {
+        return kek != null;
+    }
+
+    /**
+     * Archives {@code file} whole: the {@code size} bytes {@code source} gives, whose SHA-256 is
+     * {@code sha256} (the caller hashed them first, to compare with what is archived). {@code
+     * attributes} are stored in the authenticated metadata.
+     *
+     * @throws IntegrityException if {@code file} is archived with other content, or the bytes read
+     *     are not those announced (the file changed while it was archived)
+     * @throws StorageException   if the repository fails
+     */
+    public PutResult put(LogFile file, Source source, long size, Digest sha256, Map<String, String> attributes) {
+        String key = keys.keyOf(file);
+        try {
+            Optional<LogObject> existing = readMeta(key);
+            if (existing.isPresent()) {
+                LogObject e = existing.get();
+                if (e.plaintextSha256().equals(sha256) && e.plaintextSize() == size) {
+                    return PutResult.ALREADY_ARCHIVED;
+                }
+                throw new IntegrityException(key, "archived content of " + file.name(), e.plaintextSha256() + " ("
+                        + e.plaintextSize() + " bytes, already archived)", sha256 + " (" + size + " bytes, offered now): a different "
+                        + file.name() + " is already archived; refusing to replace it", null, null);
+            }
+            upload(key, file, false, 0, size, source, sha256, attributes);
+            return PutResult.ARCHIVED;
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not archive " + file.name() + ": " + e, e, null);
+        }
+    }
+
+    /**
+     * Archives bytes {@code [from, to)} of the unfinished positioned {@code file} as one immutable
+     * delta object, encoded like a whole file with the delta's own key as associated data.
+     * Archiving the same range with the same bytes again is accepted; with other bytes it is refused.
+     *
+     * @return the stored size, or 0 if the range was archived already
+     * @throws IntegrityException if the range is archived with other bytes, or the bytes read are
+     *     not those announced
+     */
+    public long putDelta(LogFile file, long from, long to, Source source, Digest sha256, Map<String, String> attributes) {
+        if (file.kind() != LogFile.Kind.POSITIONED || from < 0 || to <= from) {
+            throw new IllegalArgumentException("delta: got " + file.name() + " [" + from + ", " + to + "), need a positioned file and "
+                    + "0 <= from < to");
+        }
+        String key = keys.deltaKey(file, from, to);
+        String name = LogKeys.deltaName(file, from, to);
+        try {
+            Optional<LogObject> existing = readMeta(key);
+            if (existing.isPresent()) {
+                if (existing.get().plaintextSha256().equals(sha256)) {
+                    return 0;
+                }
+                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256()
+                        + " (already archived)", sha256 + " (offered now): refusing to replace an archived delta", null, null);
+            }
+            return upload(key, file, true, from, to, source, sha256, attributes);
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not archive " + name + ": " + e, e, null);
+        }
+    }
+
+    private long upload(String key, LogFile file, boolean delta, long from, long to, Source source, Digest sha256,
+                        Map<String, String> attributes) throws IOException {
+        List<Transform> chain = writeChain();
+        ObjectBinding binding = new ObjectBinding(keys.stream(), key);
+        String what = delta ? LogKeys.deltaName(file, from, to) : file.name();
+        LogCodec.Encoded encoded;
+        for (int attempt = 0; ; attempt++) {
+            try (Sink.Upload up = repository.sink().create(key, ObjectKind.LOG)) {
+                try (InputStream in = source.open()) {
+                    encoded = LogCodec.encode(in, up.stream(), chain, binding);
+                }
+                if (encoded.plaintextSize() != to - from || !encoded.plaintextSha256().equals(sha256)) {
+                    throw new IntegrityException(key, "bytes of " + what, sha256 + " (" + (to - from) + " bytes)",
+                            encoded.plaintextSha256() + " (" + encoded.plaintextSize() + " bytes): the file changed while it "
+                                    + "was being archived", null, null);
+                }
+                try {
+                    up.commit();
+                } catch (ObjectExistsException e) {
+                    // data without metadata: a writer died between the two, so it was never archived
+                    if (attempt > 0) {
+                        throw e;
+                    }
+                    repository.sink().delete(key);
+                    continue;
+                }
+            }
+            break;
+        }
+        List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
+        WriteKey wk = writeKey;
+        LogObject meta = new LogObject(key, file.name(), file.epoch(), delta, from, to, encoded.plaintextSize(),
+                encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), specs, kek == null ? "" : wk.record(),
+                clock.instant(), attributes);
+        repository.putRecord(LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
+        return encoded.storedSize();
+    }
+
+    /** The authenticated metadata of {@code file} archived whole; empty if it is not. */
+    public Optional<LogObject> metadata(LogFile file) {
+        String key = keys.keyOf(file);
+        try {
+            return readMeta(key);
+        } catch (IOException e) {
+            throw StorageException.of(LogKeys.metaOf(key), "could not read metadata: " + e, e, null);
+        }
+    }
+
+    /** Whether {@code file} is archived whole (its metadata is stored; it is not read). */
+    public boolean contains(LogFile file) {
+        String meta = LogKeys.metaOf(keys.keyOf(file));
+        try {
+            return repository.sink().list(meta).stream().anyMatch(o -> o.key().equals(meta));
+        } catch (IOException e) {
+            throw StorageException.of(meta, "could not list: " + e, e, null);
+        }
+    }
+
+    /**
+     * Writes {@code file}, archived whole, into {@code out} (left open), verified: authenticated
+     * metadata, stored and plaintext digests and sizes. {@code out} has the bytes before they are
+     * known good: write to a temporary file and publish it only when this returns.
+     *
+     * @return false if {@code file} is not archived whole
+     * @throws IntegrityException naming the object if anything does not verify
+     * @throws IOException        if the repository or {@code out} fails
+     */
+    public boolean read(LogFile file, OutputStream out) throws IOException {
+        String key = keys.keyOf(file);
+        Optional<LogObject> meta = readMeta(key);
+        if (meta.isEmpty()) {
+            return false;
+        }
+        decode(meta.get(), out);
+        return true;
+    }
+
+    /**
+     * Writes the archived prefix of unfinished {@code file} into {@code out} (left open): every
+     * delta of the gap-free run from offset 0, each verified like a whole file.
+     *
+     * @return the length written, or -1 if {@code file} has no deltas
+     * @throws IntegrityException  if the deltas do not run gap-free from offset 0, or one does not verify
+     * @throws NoSuchFileException if a delta vanished while it was read (the whole file replaced them)
+     */
+    public long readDeltas(LogFile file, OutputStream out) throws IOException {
+        List<LogDelta> listed = deltas(file);
+        if (listed.isEmpty()) {
+            return -1;
+        }
+        DeltaRun run = DeltaRun.of(listed);
+        if (run.chain().isEmpty() || run.hasGap()) {
+            throw new IntegrityException(keys.deltasOf(file), "deltas of " + file.name(), "a gap-free run from offset 0",
+                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
+                            .map(d -> LogKeys.rangeName(d.from(), d.to())).toList() + ": a delta is missing; refusing to serve "
+                            + file.name(), null, null);
+        }
+        for (LogDelta d : run.chain()) {
+            LogObject m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
+            if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
+                throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
+                        "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
+            }
+            decode(m, out);
+        }
+        return run.end();
+    }
+
+    private void decode(LogObject m, OutputStream out) throws IOException {
+        InputStream stored;
+        try {
+            stored = repository.sink().open(m.key());
+        } catch (NoSuchFileException e) {
+            if (m.delta()) {
+                throw e;
+            }
+            throw new IntegrityException(m.key(), "data of " + m.name(), "an object beside its metadata", "none", e, null);
+        }
+        LogCodec.decode(stored, out, readChain(m), new ObjectBinding(keys.stream(), m.key()), m);
+    }
+
+    /** Every file archived whole, by epoch then name. */
+    public List<LogFile> files() {
+        List<LogFile> out = new ArrayList<>();
+        for (ObjectInfo o : list(keys.prefix())) {
+            if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
+                LogFile f = keys.fileOf(LogKeys.dataOf(o.key()), naming);
+                if (f != null) {
+                    out.add(f);
+                }
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    /**
+     * Every file a reader can be served: {@link #files()} plus the positioned files held only as
+     * deltas (whose archived prefix {@link #readDeltas} writes), by epoch then name.
+     */
+    public List<LogFile> restorable() {
+        Set<LogFile> out = new TreeSet<>();
+        for (ObjectInfo o : list(keys.prefix())) {
+            if (!LogKeys.isMeta(o.key())) {
+                continue;
+            }
+            String data = LogKeys.dataOf(o.key());
+            LogFile f = keys.fileOf(LogKeys.isDelta(data) ? LogKeys.fileKeyOf(data) : data, naming);
+            if (f != null) {
+                out.add(f);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The positions no whole file holds, between archived positioned files of one epoch, by
+     * epoch and position. Before the first and after the last file of an epoch nothing is
+     * reported: where a stream starts and how far it got is the caller's question.
+     */
+    public List<LogGap> gaps() {
+        Map<String, List<LogFile>> byEpoch = new TreeMap<>();
+        for (LogFile f : files()) {
+            if (f.kind() == LogFile.Kind.POSITIONED) {
+                byEpoch.computeIfAbsent(f.epoch(), e -> new ArrayList<>()).add(f);
+            }
+        }
+        List<LogGap> out = new ArrayList<>();
+        for (List<LogFile> epoch : byEpoch.values()) {
+            epoch.sort(Comparator.comparingLong(LogFile::start));
+            LogFile reach = null;
+            for (LogFile f : epoch) {
+                if (reach != null && f.start() > reach.end()) {
+                    out.add(new LogGap(reach, f));
+                }
+                if (reach == null || f.end() > reach.end()) {
+                    reach = f;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The deltas of {@code file} whose metadata is stored, by offset. */
+    public List<LogDelta> deltas(LogFile file) {
+        return listedDeltas(list(keys.deltasOf(file)));
+    }
+
+    /**
+     * The offset up to which the deltas of {@code file} run gap-free from offset 0 (0 if none),
+     * from a listing only: where a new writer resumes.
+     */
+    public long deltaEnd(LogFile file) {
+        return DeltaRun.of(deltas(file)).end();
+    }
+
+    /**
+     * Deletes the deltas of {@code file}; call once it is archived whole. Metadata first, so a
+     * crash part-way leaves deltas a later run still finds, never a listed one without data.
+     *
+     * @return the objects (data and metadata) deleted
+     */
+    public int deleteDeltas(LogFile file) {
+        return deleteAll(list(keys.deltasOf(file)), keys.deltasOf(file));
+    }
+
+    /** Deletes every delta whose file is archived whole (what a writer stopped in between leaves); one listing. */
+    public int deleteSupersededDeltas() {
+        List<ObjectInfo> all = list(keys.prefix());
+        Set<String> whole = new HashSet<>();
+        for (ObjectInfo o : all) {
+            if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
+                whole.add(LogKeys.dataOf(o.key()));
+            }
+        }
+        List<ObjectInfo> superseded = new ArrayList<>();
+        for (ObjectInfo o : all) {
+            if (LogKeys.isDelta(o.key()) && whole.contains(LogKeys.fileKeyOf(o.key()))) {
+                superseded.add(o);
+            }
+        }
+        return deleteAll(superseded, keys.prefix());
+    }
+
+    /**
+     * Each positioned file once, with its data and metadata sizes; a file held only as deltas once,
+     * as the prefix its gap-free run holds (key {@code <file key>.deltas/}), never once per delta.
+     * Side files are kept by retention and not listed.
+     */
+    @Override
+    public List<LogSegment> segments() throws IOException {
+        List<ObjectInfo> all = repository.sink().list(keys.prefix());
+        Map<String, Long> sizes = new TreeMap<>();
+        for (ObjectInfo o : all) {
+            sizes.put(o.key(), o.size());
+        }
+        List<LogSegment> out = new ArrayList<>();
+        Map<String, List<ObjectInfo>> deltaObjects = new TreeMap<>();
+        for (ObjectInfo o : all) {
+            if (LogKeys.isDelta(o.key())) {
+                deltaObjects.computeIfAbsent(LogKeys.fileKeyOf(o.key()), k -> new ArrayList<>()).add(o);
+            } else if (LogKeys.isMeta(o.key())) {
+                String data = LogKeys.dataOf(o.key());
+                LogFile f = keys.fileOf(data, naming);
+                if (f != null && f.kind() == LogFile.Kind.POSITIONED) {
+                    out.add(new LogSegment(data, new LogRange(keys.stream(), f.start(), f.end()), sizes.getOrDefault(data, 0L) + o.size()));
+                }
+            }
+        }
+        // deltas beside a whole file are the writer's to remove and are not listed
+        for (Map.Entry<String, List<ObjectInfo>> e : deltaObjects.entrySet()) {
+            LogFile f = keys.fileOf(e.getKey(), naming);
+            if (f == null || f.kind() != LogFile.Kind.POSITIONED || sizes.containsKey(LogKeys.metaOf(e.getKey()))) {
+                continue;
+            }
+            long end = Math.min(f.end() - f.start(), DeltaRun.of(listedDeltas(e.getValue())).end());
+            long bytes = e.getValue().stream().mapToLong(ObjectInfo::size).sum();
+            out.add(new LogSegment(e.getKey() + LogKeys.DELTAS, new LogRange(keys.stream(), f.start(), f.start() + end), bytes));
+        }
+        return out;
+    }
+
+    /** Deletes the metadata first, so a crash in between leaves an unarchived leftover, never a hole that looks archived. */
+    @Override
+    public void delete(LogSegment segment) throws IOException {
+        if (!segment.key().startsWith(keys.prefix())) {
+            throw new IllegalArgumentException("segment " + segment.key() + " is not in log stream " + keys.stream());
+        }
+        if (segment.key().endsWith(LogKeys.DELTAS)) {
+            deleteAll(repository.sink().list(segment.key()), segment.key());
+            return;
+        }
+        repository.sink().delete(LogKeys.metaOf(segment.key()));
+        repository.sink().delete(segment.key());
+    }
+
+    /**
+     * Copies this stream to every replica of {@code replication}, as {@link LogReplica#copy} does.
+     *
+     * @return what each copy did, by replica name
+     */
+    public Map<String, LogReplica.Copied> replicate(dev.backstop.core.Replication replication) {
+        Map<String, LogReplica.Copied> out = new TreeMap<>();
+        for (dev.backstop.core.Replication.Replica r : replication.replicas()) {
+            out.put(r.name(), LogReplica.copy(this, r.repository()));
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "LogStore[" + keys.stream() + " in " + repository.sink() + (kek == null ? ", unencrypted" : ", kek=" + kek.id()) + "]";
+    }
+
+    // ---- package-private for LogReplica
+
+    Repository repository() {
+        return repository;
+    }
+
+    LogKeys keys() {
+        return keys;
+    }
+
+    List<ObjectInfo> list(String prefix) {
+        try {
+            return repository.sink().list(prefix);
+        } catch (IOException e) {
+            throw StorageException.of(prefix, "could not list the log archive: " + e, e, null);
+        }
+    }
+
+    /** The authenticated metadata of data object {@code key}; empty if it is not archived. */
+    Optional<LogObject> readMeta(String key) throws IOException {
+        String metaKey = LogKeys.metaOf(key);
+        byte[] stored;
+        try (InputStream in = repository.sink().open(metaKey)) {
+            stored = in.readNBytes(LogMetadata.MAX_BYTES);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        LogMetadata.requireReadable(metaKey, stored);
+        // keyless readers parse the sealed document as it is: the seal is one more member
+        byte[] content = repository.keyed() ? repository.metadataKey(false).openJson(metaKey, keys.stream(), stored, "log metadata")
+                : stored;
+        return Optional.of(LogMetadata.decode(keys.stream(), key, metaKey, content));
+    }
+
+    private static List<LogDelta> listedDeltas(List<ObjectInfo> listing) {
+        List<LogDelta> out = new ArrayList<>();
+        for (ObjectInfo o : listing) {
+            if (LogKeys.isMeta(o.key())) {
+                LogDelta d = LogKeys.parseDelta(LogKeys.dataOf(o.key()));
+                if (d != null) {
+                    out.add(d);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(LogDelta::from).thenComparingLong(LogDelta::to));
+        return out;
+    }
+
+    /** Deletes {@code objects}, every metadata object before any data object; returns how many. */
+    private int deleteAll(List<ObjectInfo> objects, String where) {
+        try {
+            for (ObjectInfo o : objects) {
+                if (LogKeys.isMeta(o.key())) {
+                    repository.sink().delete(o.key());
+                }
+            }
+            for (ObjectInfo o : objects) {
+                if (!LogKeys.isMeta(o.key())) {
+                    repository.sink().delete(o.key());
+                }
+            }
+        } catch (IOException e) {
+            throw StorageException.of(where, "could not delete log objects: " + e, e, null);
+        }
+        return objects.size();
+    }
+
+    private List<Transform> writeChain() {
+        if (kek == null) {
+            return List.of(zstd);
+        }
+        WriteKey k = writeKey;
+        if (k == null) {
+            synchronized (this) {
+                if (writeKey == null) {
+                    byte[] id = new byte[8];
+                    RANDOM.nextBytes(id);
+                    String record = keys.keyRecord(HexFormat.of().formatHex(id));
+                    // stored before any object uses it, so rewrap reaches every archived object's key
+                    writeKey = new WriteKey(record, Encryption.with(kek).newArchiveKey(repository, record, keyContext()));
+                }
+                k = writeKey;
+            }
+        }
+        return List.of(zstd, k.transform());
+    }
+
+    /** The transforms that decode the object {@code m} describes, in encoding order. */
+    private List<Transform> readChain(LogObject m) {
+        List<Transform> out = new ArrayList<>();
+        for (TransformSpec spec : m.transforms()) {
+            if (ZstdTransform.ID.equals(spec.id())) {
+                out.add(ZstdTransform.fromSpec(spec));
+            } else if (AeadTransform.ID.equals(spec.id())) {
+                out.add(dataKey(m));
+            } else {
+                throw new BackupException(Stage.TRANSFORM, "log object " + m.key() + " was encoded with transform '" + spec.id()
+                        + "', which the log archive does not decode (it decodes zstd and aead)", null);
+            }
+        }
+        return out;
+    }
+
+    private Transform dataKey(LogObject m) {
+        if (kek == null) {
+            throw new BackupException(Stage.KEY, m.key() + " is encrypted with a data key wrapped by key-encryption key "
+                    + wrappingKek(m.keyRecord()) + ", but this log archive was built without keys", null);
+        }
+        if (!m.keyRecord().startsWith(keys.stream() + "/")) {
+            throw new IntegrityException(LogKeys.metaOf(m.key()), "data key record", "one of " + keys.stream(), m.keyRecord(), null, null);
+        }
+        return readKeys.computeIfAbsent(m.keyRecord(), r -> Encryption.with(kek).archiveKey(repository, r, keyContext()));
+    }
+
+    /** The id of the KEK that wrapped key record {@code record}, read unauthenticated: it only names the key in a message. */
+    private String wrappingKek(String record) {
+        String key = "keys/" + record + ".dek";
+        try {
+            return JSON.readTree(repository.readRecord(key, record, "archive key record")).path("kekId").asText("(unknown)");
+        } catch (IOException e) {
+            return "(unknown: " + key + " unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    private byte[] keyContext() {
+        return ("backstop/log-dek/v1/" + keys.stream()).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Builder for {@link LogStore}; not thread-safe; each setting once. */
+    public static final class Builder {
+        private final Repository repository;
+        private final String stream;
+        private final LogNaming naming;
+        private KeyEncryptionKey kek;
+        private int level = 3;
+        private boolean levelSet;
+        private Clock clock;
+
+        private Builder(Repository repository, String stream, LogNaming naming) {
+            this.repository = Objects.requireNonNull(repository, "repository");
+            this.stream = Objects.requireNonNull(stream, "stream");
+            this.naming = Objects.requireNonNull(naming, "naming");
+            new LogKeys(stream); // validates the stream name now, not at the first write
+        }
+
+        /** Encrypts with data keys wrapped by {@code kek} and seals metadata; without it objects are compressed only. */
+        public Builder keys(KeyEncryptionKey kek) {
+            if (this.kek != null) {
+                throw new IllegalStateException("keys: already set to " + this.kek.id());
+            }
+            this.kek = Objects.requireNonNull(kek, "kek");
+            return this;
+        }
+
+        /** zstd level, 1..19 (default 3). */
+        public Builder compressionLevel(int level) {
+            if (levelSet) {
+                throw new IllegalStateException("compressionLevel: already set to " + this.level);
+            }
+            if (level < 1 || level > 19) {
+                throw new IllegalArgumentException("compressionLevel: got " + level + ", must be 1..19");
+            }
+            this.level = level;
+            this.levelSet = true;
+            return this;
+        }
+
+        /** The clock of {@code archivedAt} in metadata (default the system's UTC clock). */
+        public Builder clock(Clock clock) {
+            if (this.clock != null) {
+                throw new IllegalStateException("clock: already set");
+            }
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public LogStore build() {
+            return new LogStore(this);
+        }
+    }
+}
