@@ -35,8 +35,9 @@ public final class LogReplica {
     /**
      * What one copy did.
      *
-     * @param copied  objects written to the replica
-     * @param skipped objects already there with the same bytes
+     * @param copied  archived objects (data and metadata) written to the replica, plus one if any key
+     *                record was
+     * @param skipped archived objects already there with the same bytes
      * @param bytes   stored bytes written
      */
     public record Copied(int copied, int skipped, long bytes) {
