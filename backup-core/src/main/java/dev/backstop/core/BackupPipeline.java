@@ -1,9 +1,6 @@
 package dev.backstop.core;
 
-import dev.backstop.core.transform.ZstdTransform;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -45,21 +42,17 @@ import java.security.SecureRandom;
  * first transform (compression), one the rest (encryption, stored digest, repository writes).
  */
 public final class BackupPipeline {
-    private static final int TOP_BUFFER = 128 * 1024;
-    private static final int CHUNK = 256 * 1024;
-    private static final int DEPTH = 8;
-
-    private final CaptureSource source;
-    private final Repository repository;
-    private final List<Transform> transforms;
-    private final Encryption encryption;
-    private final BackupListener listener;
-    private final Clock clock;
-    private final RandomGenerator random;
-    private final Executor executor;
-    private final boolean pipelining;
-    private final Map<String, String> labels;
-    private final RepositoryLock lock;
+    final CaptureSource source;
+    final Repository repository;
+    final List<Transform> transforms;
+    final Encryption encryption;
+    final BackupListener listener;
+    final Clock clock;
+    final RandomGenerator random;
+    final Executor executor;
+    final boolean pipelining;
+    final Map<String, String> labels;
+    final RepositoryLock lock;
 
     private BackupPipeline(Builder b) {
         this.source = b.source;
@@ -68,10 +61,10 @@ public final class BackupPipeline {
         this.transforms = List.copyOf(b.transforms);
         this.encryption = b.encryption;
         this.listener = BackupListener.guarded(b.listener);
-        this.clock = b.clock;
-        this.random = b.random;
-        this.executor = b.executor;
-        this.pipelining = b.pipelining;
+        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+        this.random = b.random == null ? new SecureRandom() : b.random;
+        this.executor = b.executor == null ? StageThreads.INSTANCE : b.executor;
+        this.pipelining = b.pipelining == null || b.pipelining;
         this.labels = Map.copyOf(b.labels);
         this.lock = b.lock;
     }
@@ -103,7 +96,7 @@ public final class BackupPipeline {
         Instant started = clock.instant();
         BackupId id = BackupId.generate(started, source.type(), random);
         listener.backupStarted(id, source);
-        Run run = new Run(id);
+        BackupRun run = new BackupRun(this, id);
         try {
             if (lock != null) {
                 run.takeLock();
@@ -167,352 +160,6 @@ public final class BackupPipeline {
                 + " -> " + repository.sink() + "]";
     }
 
-    /** The state of one run: its open uploads and what they have written. */
-    private final class Run implements CaptureSource.Streams {
-        private final BackupId id;
-        private final List<ObjectWriter> writers = new ArrayList<>();
-        private final List<Transform> chain = new ArrayList<>(transforms);
-        /** Objects this run published (data, then the key record), to remove again if it fails. */
-        private final List<String> committed = new ArrayList<>();
-        private Encryption.DataKey dataKey;
-        private volatile StoreFailure storeFailure;
-        private RepositoryLock.Lease lease;
-        private LeaseKeeper keeper;
-
-        Run(BackupId id) {
-            this.id = id;
-        }
-
-        void takeLock() {
-            try {
-                lease = lock.acquire();
-            } catch (BackupException e) {
-                throw new BackupException(Stage.LOCK, e.getMessage().replaceFirst("^\\[LOCK\\] ", ""), e, e.retryable(), id);
-            }
-            keeper = LeaseKeeper.start(lease, lock.ttl(), executor);
-        }
-
-        /** Before anything is published: the lease must still be ours, or another writer may be running. */
-        private void checkLock() {
-            if (keeper != null) {
-                try {
-                    keeper.stopAndCheck();
-                } catch (BackupException | IllegalStateException e) {
-                    throw new BackupException(Stage.LOCK, "repository lock lost during the backup; nothing published: "
-                            + e.getMessage(), e, true, id);
-                }
-            }
-        }
-
-        void releaseLock() {
-            if (keeper != null) {
-                keeper.stopQuietly();
-            }
-            if (lease != null) {
-                lease.close();
-            }
-        }
-
-        Manifest execute(Instant started) {
-            if (encryption != null) {
-                dataKey = encryption.newDataKey(id);
-                chain.add(dataKey.transform());
-            }
-            CaptureResult result;
-            try {
-                result = source.capture(this);
-                if (result == null) {
-                    throw new IllegalStateException(source + " returned no CaptureResult");
-                }
-                for (ObjectWriter w : writers) {
-                    if (!w.closed) {
-                        throw new IllegalStateException(source + " returned without closing stream '" + w.name + "'");
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                throw translate(e);
-            }
-            if (writers.isEmpty()) {
-                throw new CaptureException(source + " wrote no stream", null, null, null, id);
-            }
-            checkLock();
-            Manifest.Builder mb = Manifest.builder(id).startedAt(started).source(result.source())
-                    .consistency(result.consistency()).labels(labels).attributes(result.attributes());
-            result.fingerprints().ifPresent(mb::fingerprints);
-            result.requiredLogs().ifPresent(mb::requiredLogs);
-            List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
-            for (ObjectWriter w : writers) {
-                try {
-                    committed.add(w.key);
-                    w.upload.commit();
-                } catch (IOException e) {
-                    throw StorageException.of(w.key, "commit failed: " + e, e, id);
-                }
-                StoredObject so = new StoredObject(w.name, w.key, w.plain.count(), w.plain.digest(), w.stored.count(),
-                        w.stored.digest(), specs);
-                mb.addObject(so);
-                listener.objectStored(id, so);
-            }
-            if (dataKey != null) {
-                try {
-                    committed.add(Repository.dataKeyObject(id));
-                    Encryption.storeDataKey(repository, dataKey);
-                } catch (IOException e) {
-                    throw StorageException.of(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, id);
-                }
-                mb.encryption(new EncryptionInfo(dataKey.transform().spec().require("algorithm"), dataKey.kekId(),
-                        Repository.dataKeyObject(id)));
-            }
-            Manifest m = mb.finishedAt(clock.instant()).build();
-            try {
-                repository.catalog().put(m);
-            } catch (IOException e) {
-                throw StorageException.of(Repository.manifestKey(id), "could not write the manifest: " + e, e, id);
-            }
-            return m;
-        }
-
-        private BackupException translate(Exception e) {
-            StoreFailure sf = storeFailure;
-            if (sf != null) {
-                StorageException se = StorageException.of(sf.key, "write failed: " + sf.getCause(), (IOException) sf.getCause(), id);
-                if (e != sf && !(e.getCause() == sf)) {
-                    se.addSuppressed(e);
-                }
-                return se;
-            }
-            if (e instanceof BackupException be) {
-                return be;
-            }
-            if (e instanceof CaptureFailedException cf) {
-                return new CaptureException(cf.getMessage(), cf.exitCode(), cf.stderrTail(), cf, id, cf.retryable());
-            }
-            if (e instanceof IllegalStateException || e instanceof IllegalArgumentException) {
-                return new BackupException(Stage.CAPTURE, e.getMessage(), e, false, id);
-            }
-            return new CaptureException("capture by " + source + " failed: " + e, null, null, e, id, refused(e));
-        }
-
-        /**
-         * Whether a source's unclassified failure was a refused connection: the server was down
-         * or restarting, which a later attempt may find over.
-         */
-        private static boolean refused(Throwable e) {
-            for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-                if (t instanceof java.net.ConnectException) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        @Override
-        public OutputStream open(String name) throws IOException {
-            if (name == null || !name.matches(Repository.STREAM_NAME) || name.equals(Repository.MANIFEST)
-                    || name.equals("validations")) {
-                throw new IllegalArgumentException("stream name: got '" + name
-                        + "', need 1..128 of [A-Za-z0-9._-] starting with a letter or digit, not 'manifest.json' or 'validations'");
-            }
-            for (ObjectWriter w : writers) {
-                if (w.name.equals(name)) {
-                    throw new IllegalArgumentException("stream name '" + name + "' opened twice in backup " + id);
-                }
-            }
-            String key = Repository.dataKey(id, name);
-            Sink.Upload upload;
-            try {
-                upload = repository.sink().create(key, ObjectKind.DATA);
-            } catch (IOException e) {
-                storeFailure = new StoreFailure(key, e);
-                throw storeFailure;
-            }
-            ObjectWriter w = new ObjectWriter(name, key, upload);
-            writers.add(w);
-            try {
-                w.build(chain, ObjectBinding.of(id, key));
-            } catch (IOException | RuntimeException e) {
-                w.abort();
-                throw e;
-            }
-            return w.top;
-        }
-
-        /**
-         * After a failure: deletes what this run published, best effort. If the manifest is there
-         * (a write reported failed that landed) or its absence cannot be established, nothing is
-         * deleted, since a visible backup may point to the objects.
-         */
-        void removeCommitted(BackupException failure) {
-            if (committed.isEmpty()) {
-                return;
-            }
-            try {
-                if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
-                    return;
-                }
-            } catch (IOException | RuntimeException e) {
-                failure.addSuppressed(e);
-                return;
-            }
-            for (String key : committed) {
-                try {
-                    repository.sink().delete(key);
-                } catch (IOException | RuntimeException e) {
-                    failure.addSuppressed(new StorageException(key, "could not remove it after the failed backup; "
-                            + "Repository.removeOrphans will: " + e, e, true, id));
-                }
-            }
-        }
-
-        void abortUnpublished() {
-            for (ObjectWriter w : writers) {
-                w.abort();
-            }
-        }
-
-        /** One stream of the backup: taps, transforms and its upload. */
-        private final class ObjectWriter {
-            final String name;
-            final String key;
-            final Sink.Upload upload;
-            HashingOutputStream plain;
-            HashingOutputStream stored;
-            PipelinedOutputStream handoff;
-            PipelinedOutputStream handoffIn;
-            OutputStream head;
-            OutputStream top;
-            volatile boolean closed;
-
-            ObjectWriter(String name, String key, Sink.Upload upload) {
-                this.name = name;
-                this.key = key;
-                this.upload = upload;
-            }
-
-            void build(List<Transform> chain, ObjectBinding binding) throws IOException {
-                stored = new HashingOutputStream(new StoreGuard(upload.stream(), key));
-                OutputStream s = stored;
-                for (int i = chain.size() - 1; i >= 1; i--) {
-                    s = chain.get(i).encode(s, binding);
-                }
-                // with pipelining, three threads: the source and the plaintext SHA-256; the first
-                // transform (zstd, the expensive one) alone; the rest (AEAD, stored SHA-256, I/O)
-                if (pipelining && !chain.isEmpty()) {
-                    handoff = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
-                    s = handoff;
-                }
-                if (!chain.isEmpty()) {
-                    head = chain.get(0).encode(s, binding);
-                    s = head;
-                }
-                if (pipelining && !chain.isEmpty()) {
-                    handoffIn = new PipelinedOutputStream(s, executor, CHUNK, DEPTH);
-                    s = handoffIn;
-                }
-                // without transforms the stored bytes are the plaintext: one digest serves both
-                plain = chain.isEmpty() ? stored : new HashingOutputStream(s);
-                top = new BufferedOutputStream(plain, TOP_BUFFER) {
-                    @Override
-                    public void close() throws IOException {
-                        if (!closed) {
-                            super.close();
-                            closed = true;
-                        }
-                    }
-                };
-            }
-
-            /**
-             * Discards the upload (a no-op after commit), stops the hand-off threads and closes the
-             * first encoder, which may hold native memory (zstd-jni's streams have no finalizer).
-             */
-            void abort() {
-                if (!closed) {
-                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
-                        if (p != null) {
-                            p.cancel();
-                        }
-                    }
-                    for (PipelinedOutputStream p : new PipelinedOutputStream[] {handoffIn, handoff}) {
-                        if (p != null) {
-                            p.awaitStopped(10_000);
-                        }
-                    }
-                    if (head != null) {
-                        try {
-                            head.close();
-                        } catch (IOException | RuntimeException ignored) {
-                            // its downstream is cancelled; closing only frees the encoder
-                        }
-                    }
-                }
-                upload.close();
-            }
-        }
-
-        /** Marks failures of the repository's stream, so they are reported as storage failures. */
-        private final class StoreGuard extends OutputStream {
-            private final OutputStream out;
-            private final String key;
-
-            StoreGuard(OutputStream out, String key) {
-                this.out = out;
-                this.key = key;
-            }
-
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                try {
-                    out.write(b, off, len);
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            @Override
-            public void flush() throws IOException {
-                try {
-                    out.flush();
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            @Override
-            public void close() throws IOException {
-                try {
-                    out.close();
-                } catch (IOException e) {
-                    throw fail(e);
-                }
-            }
-
-            private StoreFailure fail(IOException e) {
-                StoreFailure f = new StoreFailure(key, e);
-                if (storeFailure == null) {
-                    storeFailure = f;
-                }
-                return f;
-            }
-        }
-    }
-
-    /** An I/O failure of the repository, as opposed to one of the source. */
-    private static final class StoreFailure extends IOException {
-        private static final long serialVersionUID = 1L;
-        final String key;
-
-        StoreFailure(String key, IOException cause) {
-            super("repository write of " + key + " failed: " + cause.getMessage(), cause);
-            this.key = key;
-        }
-    }
-
     /**
      * Builder for {@link BackupPipeline}. Source, repository and a choice about encryption are
      * required: either {@link #encrypt(Encryption)} or, deliberately, {@link #noEncryption()}.
@@ -526,10 +173,10 @@ public final class BackupPipeline {
         private Encryption encryption;
         private boolean noEncryption;
         private BackupListener listener = BackupListener.NONE;
-        private Clock clock = Clock.systemUTC();
-        private RandomGenerator random = new SecureRandom();
-        private Executor executor = StageThreads.INSTANCE;
-        private boolean pipelining = true;
+        private Clock clock;
+        private RandomGenerator random;
+        private Executor executor;
+        private Boolean pipelining;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private RepositoryLock lock;
 
@@ -557,14 +204,18 @@ public final class BackupPipeline {
             return this;
         }
 
-        /** Compresses with zstd; must come before any other transform. */
-        public Builder compress(ZstdTransform zstd) {
-            Objects.requireNonNull(zstd, "zstd");
+        /**
+         * Compresses with {@code compression} (such as {@code ZstdTransform.level(3)}); it must
+         * come before any other transform, and runs on a thread of its own (see {@link
+         * #pipelining}).
+         */
+        public Builder compress(Transform compression) {
+            Objects.requireNonNull(compression, "compression");
             if (!transforms.isEmpty()) {
                 throw new IllegalStateException("compress: must be the first transform (compressing after "
                         + transforms.get(0).spec().id() + " gains nothing); have " + transforms);
             }
-            transforms.add(zstd);
+            transforms.add(compression);
             return this;
         }
 
@@ -605,25 +256,26 @@ public final class BackupPipeline {
             return this;
         }
 
+        /** Adds a listener: the one setting that adds up, every listener given hears every event. */
         public Builder listener(BackupListener listener) {
             this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = once("clock", this.clock, clock);
             return this;
         }
 
         /** Randomness for backup id suffixes (tests pass a seeded generator). */
         public Builder random(RandomGenerator random) {
-            this.random = Objects.requireNonNull(random, "random");
+            this.random = once("random", this.random, random);
             return this;
         }
 
         /** Runs the hand-off stage of each stream; the pipeline never shuts it down. */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = once("executor", this.executor, executor);
             return this;
         }
 
@@ -632,13 +284,19 @@ public final class BackupPipeline {
          * a thread for the rest (default true).
          */
         public Builder pipelining(boolean pipelining) {
-            this.pipelining = pipelining;
+            this.pipelining = once("pipelining", this.pipelining, pipelining);
             return this;
         }
 
         /** A label recorded in the manifest (environment, service, ...). */
         public Builder label(String name, String value) {
-            labels.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(value, "value");
+            if (labels.containsKey(name)) {
+                throw new IllegalStateException("label " + name + ": already set to " + labels.get(name) + ", given again "
+                        + value);
+            }
+            labels.put(name, value);
             return this;
         }
 
@@ -657,25 +315,24 @@ public final class BackupPipeline {
                 throw new IllegalStateException("encryption: both .encrypt(Encryption.with(kek)) and .noEncryption() were "
                         + "given; choose one");
             }
-            long zstds = transforms.stream().filter(t -> ZstdTransform.ID.equals(t.spec().id())).count();
-            if (zstds > 1) {
-                throw new IllegalStateException("transforms: zstd given " + zstds + " times, allowed at most once");
+            TransformRegistry known = TransformRegistry.builtIns();
+            List<String> compressions = transforms.stream().map(t -> t.spec().id())
+                    .filter(i -> known.kind(i) == TransformRegistry.Kind.COMPRESSION).toList();
+            if (compressions.size() > 1) {
+                throw new IllegalStateException("transforms: compression given " + compressions.size() + " times "
+                        + compressions + ", allowed at most once");
             }
             for (Transform t : transforms) {
-                if ("aead".equals(t.spec().id())) {
-                    throw new IllegalStateException("transforms: an aead transform was added directly; use encrypt(Encryption) "
-                            + "so each backup gets its own wrapped data key");
+                if (known.kind(t.spec().id()) == TransformRegistry.Kind.ENCRYPTION) {
+                    throw new IllegalStateException("transforms: " + t.spec().id() + " (encryption) was added directly; "
+                            + "use encrypt(Encryption) so each backup gets its own wrapped data key");
                 }
             }
             return new BackupPipeline(this);
         }
 
         private static <T> T once(String setting, T current, T value) {
-            Objects.requireNonNull(value, setting);
-            if (current != null) {
-                throw new IllegalStateException(setting + ": already set to " + current + ", given again " + value);
-            }
-            return value;
+            return Settings.once(setting, current, value);
         }
     }
 }

@@ -14,8 +14,17 @@ import java.util.Optional;
  * {@link Repository} view, whose authentication verifies). {@link #get} refuses any other with an
  * {@link IntegrityException}; {@link #list} skips it and {@link #damaged} reports it, so one bad
  * manifest never hides the others.
+ *
+ * <p><b>Not for implementation.</b> The catalog is nothing but the manifests in a repository's
+ * sink, so it can always be rebuilt by listing the store; what varies between repositories is the
+ * {@link Sink}, which is the interface to implement. Every {@link Repository} has exactly this
+ * catalog ({@link Repository#catalog()}), the built-in one over any sink, and pipelines, restores,
+ * retention and replication all reach manifests through this interface. The interface is sealed
+ * so that its guarantees (atomic put, admission of every manifest read) cannot be weakened by
+ * another implementation; callers may depend on it, and test it with the testkit's {@code
+ * CatalogContract} against their sink.
  */
-public interface Catalog {
+public sealed interface Catalog permits SinkCatalog {
 
     /** Records a finished backup. */
     void put(Manifest manifest) throws IOException;

@@ -21,4 +21,9 @@ public record ObjectBinding(String scope, String objectKey) {
     public byte[] associatedData() {
         return ("backstop/v1/" + scope + "/" + objectKey).getBytes(StandardCharsets.UTF_8);
     }
+
+    /** The backup this binds to, or null for a scope that is not a backup (a log stream); for error reports. */
+    BackupId backupIdOrNull() {
+        return BackupId.isValid(scope) ? BackupId.parse(scope) : null;
+    }
 }

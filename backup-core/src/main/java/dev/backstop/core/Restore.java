@@ -1,11 +1,7 @@
 package dev.backstop.core;
 
-import dev.backstop.core.crypto.AeadTransform;
-import dev.backstop.core.transform.ZstdTransform;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,13 +9,9 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
-import java.util.function.Function;
 
 /**
  * Reads backups back: the mirror of {@link BackupPipeline}.
@@ -47,34 +39,33 @@ import java.util.function.Function;
  * the second one, and its failures surface from {@code read} with their type kept.
  */
 public final class Restore {
-    /** Hand-off chunk: one AEAD segment's worth. */
-    private static final int CHUNK = 1 << 20;
-    /** Chunks in flight per pipelined stream: enough to ride out uneven stages, 4 MiB at most. */
-    private static final int DEPTH = 4;
-
     private final Repository repository;
     private final Encryption encryption;
     private final BackupListener listener;
     private final Clock clock;
-    private final Map<String, Function<TransformSpec, Transform>> decoders;
-    private final boolean pipelining;
-    private final DataSize pipeliningFrom;
-    private final Executor executor;
+    private final DecodingChain chain;
     private final boolean allowUnencrypted;
     /** Set only by {@link Encryption#upgrade}: manifests are checked by decoding, not admitted. */
     private final boolean upgrading;
 
     private Restore(Builder b, boolean upgrading) {
-        this.pipelining = b.pipelining;
-        this.pipeliningFrom = b.pipeliningFrom;
-        this.executor = b.executor;
+        DecodingChain.Builder cb = DecodingChain.builder().registry(b.registry.build());
+        if (b.pipelining != null) {
+            cb.pipelining(b.pipelining);
+        }
+        if (b.pipeliningFrom != null) {
+            cb.pipeliningFrom(b.pipeliningFrom);
+        }
+        if (b.executor != null) {
+            cb.executor(b.executor);
+        }
+        this.chain = cb.build();
         this.allowUnencrypted = b.allowUnencrypted;
         this.upgrading = upgrading;
         this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek, b.allowUnencrypted);
         this.encryption = b.kek == null ? null : Encryption.with(b.kek);
         this.listener = BackupListener.guarded(b.listener);
-        this.clock = b.clock;
-        this.decoders = Map.copyOf(b.decoders);
+        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
     }
 
     public static Builder builder() {
@@ -115,42 +106,11 @@ public final class Restore {
     }
 
     /**
-     * Checks that {@code given} (or, if null, whatever is stored) is the manifest stored for
-     * {@code id} and may be trusted; returns the stored one.
-     *
-     * <ul>
-     *   <li>Always: its checksum, and that it names the id it is stored under.
-     *   <li>With keys: its authentication tag by the repository's metadata key, bound to its key
-     *       and id; an unauthenticated manifest is accepted only if it has no encryption section
-     *       and {@link Builder#allowUnencrypted} was called.
-     *   <li>Without keys, in a repository that has a metadata key (it was written with keys): a
-     *       manifest without an authentication member is refused unless {@link
-     *       Builder#allowUnencrypted} was called. This stops a downgrade to a forged unencrypted
-     *       backup only as long as nobody deleted the key record; only a keyed restore is sure.
-     * </ul>
-     *
-     * @throws IntegrityException naming the manifest if any check fails
+     * The manifest stored for {@code id}, if it may be trusted and {@code given} (unless null) is
+     * that manifest; see {@link SinkCatalog#admitted} for the checks.
      */
     private Manifest admit(BackupId id, Manifest given) {
-        String key = Repository.manifestKey(id);
-        Manifest stored;
-        try {
-            stored = repository.catalog().get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
-                    "backup " + id + " does not exist (no manifest in " + repository.sink() + ")", null, false, id));
-            if (!repository.keyed() && !allowUnencrypted && MetadataKey.exists(repository)
-                    && !((SinkCatalog) repository.catalog()).sealed(id)) {
-                throw new IntegrityException(key, "manifest authentication", "an authenticated manifest, as every manifest "
-                        + "of this repository (it has " + MetadataKey.OBJECT + ")", "none: an unauthenticated manifest"
-                        + " (forged or downgraded?); Restore.Builder.allowUnencrypted() accepts it", null, id);
-            }
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not read manifest: " + e, e, id);
-        }
-        if (given != null && !ManifestFormat.sameContent(stored, given)) {
-            throw new IntegrityException(key, "manifest", "the manifest stored for " + id,
-                    "a manifest that differs from it (edited in memory or read from elsewhere)", null, id);
-        }
-        return stored;
+        return ((SinkCatalog) repository.catalog()).admitted(id, given, allowUnencrypted);
     }
 
     private void admit(Manifest m) {
@@ -172,30 +132,25 @@ public final class Restore {
     }
 
     private InputStream open(Manifest m, StoredObject o) {
-        ObjectBinding binding = ObjectBinding.of(m.id(), o.key());
-        List<Transform> chain = decodersFor(m, o);
-        InputStream raw = openStored(m.id(), o.key());
-        HashingInputStream stored = new HashingInputStream(raw, o.key(), "stored", o.storedSize(), o.storedSha256(), m.id());
-        boolean split = pipelining && !chain.isEmpty() && o.storedSize() >= pipeliningFrom.bytes();
-        // split: a worker thread reads, hashes the stored bytes and runs the outermost decoder
-        // (AEAD); the reader's thread runs the rest (zstd) and the plaintext digest
-        int workerFrom = split && chain.size() >= 2 ? chain.size() - 1 : chain.size();
-        InputStream s = stored;
-        InputStream tail = stored;
-        try {
-            for (int i = chain.size() - 1; i >= 0; i--) {
-                if (split && i == workerFrom - 1) {
-                    s = new PipelinedInputStream(s == stored ? stored : new DrainingAtEnd(s, stored), executor, CHUNK, DEPTH);
-                    tail = s;
-                }
-                s = chain.get(i).decode(s, binding);
+        return chain.open(repository.sink(), o, context(m, o));
+    }
+
+    /**
+     * The decode context of object {@code o}: its binding, and the backup's data key, unwrapped
+     * only when an {@code aead} decoder asks for it.
+     */
+    private Transform.Context context(Manifest m, StoredObject o) {
+        return Transform.Context.of(ObjectBinding.of(m.id(), o.key()), () -> {
+            if (m.encryption().isEmpty()) {
+                throw new IntegrityException(o.key(), "encryption record", "an encryption section for an encrypted object",
+                        "none (manifest inconsistent)", null, m.id());
             }
-        } catch (IOException e) {
-            closeQuietly(s);
-            throw integrity(o.key(), m.id(), e);
-        }
-        HashingInputStream plain = new HashingInputStream(s, o.key(), "plaintext", o.plaintextSize(), o.plaintextSha256(), m.id());
-        return new VerifyingStream(plain, tail, o.key(), m.id());
+            if (encryption == null) {
+                throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
+                        + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
+            }
+            return encryption.openDataKey(repository, m);
+        });
     }
 
     /**
@@ -269,12 +224,7 @@ public final class Restore {
     /** {@link #verify(Manifest)}, recording its result only when {@code recording} says so. */
     public ValidationResult verify(Manifest m, Recording recording) {
         Objects.requireNonNull(recording, "recording");
-        admit(m);
-        ValidationResult r = check(m, "full-decode", o -> {
-            try (InputStream in = open(m, o)) {
-                in.transferTo(OutputStream.nullOutputStream());
-            }
-        });
+        ValidationResult r = reported(Validators.fullDecode(reader(m), clock));
         if (recording == Recording.RECORD) {
             repository.recordValidation(r);
         }
@@ -289,228 +239,63 @@ public final class Restore {
      * backup verified in a repository written with keys: see {@link Repository#recordValidation}.)
      */
     public ValidationResult verifyStored(Manifest m) {
+        return reported(Validators.storedChecksums(reader(m), clock));
+    }
+
+    /**
+     * A reader of the objects of {@code m}, once its manifest is admitted (see {@link #open}):
+     * what validators read through.
+     *
+     * @throws IntegrityException naming the manifest if it is not the one stored for its id
+     */
+    public BackupReader reader(Manifest m) {
         admit(m);
-        return check(m, Repository.KEYLESS_CHECK, o -> {
-            try (InputStream in = new HashingInputStream(openStored(m.id(), o.key()), o.key(), "stored", o.storedSize(),
-                    o.storedSha256(), m.id())) {
-                in.transferTo(OutputStream.nullOutputStream());
+        return new BackupReader() {
+            @Override
+            public Manifest manifest() {
+                return m;
             }
-        });
+
+            @Override
+            public InputStream openStored(StoredObject object) {
+                return DecodingChain.openStored(repository.sink(), object, ObjectBinding.of(m.id(), object.key()));
+            }
+
+            @Override
+            public InputStream openDecoded(StoredObject object) {
+                return open(m, object);
+            }
+        };
     }
 
-    private interface ObjectCheck {
-        void run(StoredObject o) throws IOException;
-    }
-
-    private ValidationResult check(Manifest m, String name, ObjectCheck check) {
-        Instant start = clock.instant();
-        List<String> findings = new ArrayList<>();
-        long bytes = 0;
-        for (StoredObject o : m.objects()) {
-            try {
-                check.run(o);
-                bytes += o.storedSize();
-            } catch (IntegrityException e) {
-                findings.add(e.getMessage());
-            } catch (BackupException e) {
-                if (e.retryable()) {
-                    throw e;
-                }
-                findings.add(e.getMessage());
-            } catch (IOException e) {
-                findings.add(integrity(o.key(), m.id(), e).getMessage());
-            }
-        }
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), name, end, Duration.between(start, end), findings,
-                Map.of("objects", Integer.toString(m.objects().size()), "storedBytesChecked", Long.toString(bytes)));
+    /** Tells the listeners about {@code r}; returns it. */
+    ValidationResult reported(ValidationResult r) {
         listener.validated(r);
         return r;
     }
 
+    Clock clock() {
+        return clock;
+    }
+
     /** The raw stored bytes of an object; no checks. */
     public InputStream openStored(BackupId id, String key) {
-        try {
-            return new StoreReadGuard(repository.sink().open(key), key, id);
-        } catch (IOException e) {
-            throw new StorageException(key, Repository.isMissing(e) ? "missing from the repository" : "could not open: " + e, e,
-                    !Repository.isMissing(e), id);
-        }
-    }
-
-    private List<Transform> decodersFor(Manifest m, StoredObject o) {
-        List<Transform> chain = new ArrayList<>();
-        for (TransformSpec spec : o.transforms()) {
-            if (ZstdTransform.ID.equals(spec.id())) {
-                chain.add(ZstdTransform.fromSpec(spec));
-            } else if (AeadTransform.ID.equals(spec.id())) {
-                if (m.encryption().isEmpty()) {
-                    throw new IntegrityException(o.key(), "encryption record", "an encryption section for an aead object",
-                            "none (manifest inconsistent)", null, m.id());
-                }
-                if (encryption == null) {
-                    throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
-                            + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
-                }
-                chain.add(encryption.openDataKey(repository, m));
-            } else if (decoders.containsKey(spec.id())) {
-                chain.add(decoders.get(spec.id()).apply(spec));
-            } else {
-                throw new BackupException(Stage.TRANSFORM, "object " + o.key() + " uses transform '" + spec.id()
-                        + "', unknown here; register it with Restore.builder().decoder(...)", null, false, m.id());
-            }
-        }
-        return chain;
-    }
-
-    private static IntegrityException integrity(String key, BackupId id, IOException e) {
-        return new IntegrityException(key, "decoding", "authentic, complete data",
-                "failure: " + e.getMessage() + " (corrupted, truncated, moved or wrongly keyed)", e, id);
-    }
-
-    private static void closeQuietly(InputStream in) {
-        try {
-            in.close();
-        } catch (IOException ignored) {
-            // already failing
-        }
+        return DecodingChain.openRaw(repository.sink(), key, id);
     }
 
     /**
-     * Reads the outermost decoder to its end, then the stored bytes after it, so that the decode
-     * thread checks the stored digest before it reports the end.
+     * Builder for {@link Restore}; the repository is required. Each setting may be given once
+     * (a second call is an {@link IllegalStateException} naming it); listeners and decoders add up.
      */
-    private static final class DrainingAtEnd extends FilterInputStream {
-        private final InputStream stored;
-
-        DrainingAtEnd(InputStream decoded, InputStream stored) {
-            super(decoded);
-            this.stored = stored;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n < 0) {
-                drain(stored);
-            }
-            return n;
-        }
-    }
-
-    /** Reads {@code in} to its end; a verifying stream throws there on extra bytes or a mismatch. */
-    private static void drain(InputStream in) throws IOException {
-        byte[] rest = new byte[8192];
-        while (in.read(rest, 0, rest.length) >= 0) {
-            // counted and hashed by the stream itself
-        }
-    }
-
-    /**
-     * Turns decoder failures into {@link IntegrityException}, and checks stored bytes at the end
-     * ({@code tail}: the stored stream itself, or the hand-off from the thread that reads it).
-     */
-    private static final class VerifyingStream extends FilterInputStream {
-        private final InputStream tail;
-        private final String key;
-        private final BackupId id;
-
-        VerifyingStream(HashingInputStream plain, InputStream tail, String key, BackupId id) {
-            super(plain);
-            this.tail = tail;
-            this.key = key;
-            this.id = id;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            try {
-                int n = in.read(b, off, len);
-                if (n < 0) {
-                    // the decoders may stop before the stored stream ends: anything after must not
-                    // exist, and a decode thread's failure must surface here, not as the end
-                    drain(tail);
-                }
-                return n;
-            } catch (InterruptedIOException e) {
-                throw e;
-            } catch (StoreReadFailure e) {
-                throw new StorageException(key, "read failed: " + e.getCause(), e.getCause(), true, id);
-            } catch (IOException e) {
-                if (e.getCause() instanceof StoreReadFailure f) {
-                    throw new StorageException(key, "read failed: " + f.getCause(), f.getCause(), true, id);
-                }
-                throw integrity(key, id, e);
-            }
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buf = new byte[(int) Math.min(Math.max(n, 0), 8192)];
-            int r = read(buf, 0, buf.length);
-            return Math.max(r, 0);
-        }
-    }
-
-    /** Marks read failures of the repository, to tell them from corrupted data. */
-    private static final class StoreReadFailure extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StoreReadFailure(IOException cause) {
-            super(cause.getMessage(), cause);
-        }
-    }
-
-    private static final class StoreReadGuard extends FilterInputStream {
-        StoreReadGuard(InputStream in, String key, BackupId id) {
-            super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            try {
-                return in.read();
-            } catch (IOException e) {
-                throw new StoreReadFailure(e);
-            }
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            try {
-                return in.read(b, off, len);
-            } catch (IOException e) {
-                throw new StoreReadFailure(e);
-            }
-        }
-    }
-
-    private static final DataSize DEFAULT_PIPELINING_FROM = DataSize.ofMiB(8);
-
-    /** Builder for {@link Restore}; the repository is required. */
     public static final class Builder {
         private Repository repository;
         private KeyEncryptionKey kek;
         private BackupListener listener = BackupListener.NONE;
-        private Clock clock = Clock.systemUTC();
-        private final Map<String, Function<TransformSpec, Transform>> decoders = new HashMap<>();
-        private boolean pipelining = true;
-        private DataSize pipeliningFrom = DEFAULT_PIPELINING_FROM;
-        private Executor executor = StageThreads.INSTANCE;
+        private Clock clock;
+        private final TransformRegistry.Builder registry = TransformRegistry.builder();
+        private Boolean pipelining;
+        private DataSize pipeliningFrom;
+        private Executor executor;
         private boolean allowUnencrypted;
 
         private Builder() {
@@ -523,6 +308,9 @@ public final class Restore {
          * that claims encryption is refused either way.
          */
         public Builder allowUnencrypted() {
+            if (allowUnencrypted) {
+                throw new IllegalStateException("allowUnencrypted: already called");
+            }
             this.allowUnencrypted = true;
             return this;
         }
@@ -531,24 +319,24 @@ public final class Restore {
          * Whether a big object is decoded on two threads (true by default): one reads it and runs
          * the stored-bytes SHA-256 and the decryption, the reading thread decompresses and runs the
          * plaintext SHA-256, with at most 4 MiB in flight between them. A framed zstd object (see
-         * {@link ZstdTransform}) decompresses on its own decode threads either way, leaving the
+         * {@link dev.backstop.core.transform.ZstdTransform}) decompresses on its own decode threads either way, leaving the
          * reading thread the plaintext SHA-256. Every check holds either way; false keeps each
          * stream's other stages on the reading thread.
          */
         public Builder pipelining(boolean pipelining) {
-            this.pipelining = pipelining;
+            this.pipelining = Settings.once("pipelining", this.pipelining, pipelining);
             return this;
         }
 
         /** Stored size from which {@link #pipelining} starts a thread; 8 MiB by default, below which a thread does not pay. */
         public Builder pipeliningFrom(DataSize storedSize) {
-            this.pipeliningFrom = Objects.requireNonNull(storedSize, "storedSize");
+            this.pipeliningFrom = Settings.once("pipeliningFrom", this.pipeliningFrom, storedSize);
             return this;
         }
 
         /** Runs the decode thread of each pipelined stream; the restore never shuts it down. */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = Settings.once("executor", this.executor, executor);
             return this;
         }
 
@@ -569,22 +357,36 @@ public final class Restore {
             return this;
         }
 
+        /** Adds a listener: the one setting that adds up, every listener given hears every event. */
         public Builder listener(BackupListener listener) {
             this.listener = this.listener.plus(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = Settings.once("clock", this.clock, clock);
             return this;
         }
 
-        /** Rebuilds a custom transform from its manifest entry, for backups written with one. */
-        public Builder decoder(String transformId, Function<TransformSpec, Transform> factory) {
-            if (ZstdTransform.ID.equals(transformId) || AeadTransform.ID.equals(transformId)) {
-                throw new IllegalArgumentException("decoder: '" + transformId + "' is built in and cannot be replaced");
-            }
-            decoders.put(Objects.requireNonNull(transformId, "transformId"), Objects.requireNonNull(factory, "factory"));
+        /**
+         * Registers the decoder of a custom transform, recorded in manifests as {@code
+         * transformId}, for backups written with one: it is resolved exactly as the built-ins are
+         * (see {@link TransformRegistry}).
+         *
+         * @throws IllegalStateException if {@code transformId} is registered already, or is a
+         *     built-in ({@link #replaceDecoder} replaces one explicitly)
+         */
+        public Builder decoder(String transformId, Transform.Factory factory) {
+            registry.register(transformId, factory);
+            return this;
+        }
+
+        /**
+         * Replaces the decoder of a built-in transform ({@code zstd}, {@code aead}); see {@link
+         * TransformRegistry.Builder#replaceBuiltIn}.
+         */
+        public Builder replaceDecoder(String transformId, Transform.Factory factory) {
+            registry.replaceBuiltIn(transformId, factory);
             return this;
         }
 

@@ -99,8 +99,48 @@ final class SinkCatalog implements Catalog {
         }
     }
 
+    /**
+     * Checks that {@code given} (or, if null, whatever is stored) is the manifest stored for
+     * {@code id} and may be trusted; returns the stored one.
+     *
+     * <ul>
+     *   <li>Always: its checksum, and that it names the id it is stored under.
+     *   <li>With keys: its authentication tag by the repository's metadata key, bound to its key
+     *       and id; an unauthenticated manifest is accepted only if it has no encryption section
+     *       and {@code allowUnencrypted} was called.
+     *   <li>Without keys, in a repository that has a metadata key (it was written with keys): a
+     *       manifest without an authentication member is refused unless {@code
+     *       allowUnencrypted} was called. This stops a downgrade to a forged unencrypted
+     *       backup only as long as nobody deleted the key record; only a keyed restore is sure.
+     * </ul>
+     *
+     * @throws BackupException at {@link Stage#CATALOG} if it does not exist
+     * @throws IntegrityException naming the manifest if any check fails
+     * @throws StorageException if it cannot be read
+     */
+    Manifest admitted(BackupId id, Manifest given, boolean allowUnencrypted) {
+        String key = Repository.manifestKey(id);
+        Manifest stored;
+        try {
+            stored = get(id).orElseThrow(() -> new BackupException(Stage.CATALOG,
+                    "backup " + id + " does not exist (no manifest in " + repo.sink() + ")", null, false, id));
+            if (!repo.keyed() && !allowUnencrypted && MetadataKey.exists(repo) && !sealed(id)) {
+                throw new IntegrityException(key, "manifest authentication", "an authenticated manifest, as every manifest "
+                        + "of this repository (it has " + MetadataKey.OBJECT + ")", "none: an unauthenticated manifest"
+                        + " (forged or downgraded?); Restore.Builder.allowUnencrypted() accepts it", null, id);
+            }
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not read manifest: " + e, e, id);
+        }
+        if (given != null && !ManifestFormat.sameContent(stored, given)) {
+            throw new IntegrityException(key, "manifest", "the manifest stored for " + id,
+                    "a manifest that differs from it (edited in memory or read from elsewhere)", null, id);
+        }
+        return stored;
+    }
+
     /** Whether the manifest of {@code id} carries an authentication member; false if it has none or is missing. */
-    boolean sealed(BackupId id) throws IOException {
+    private boolean sealed(BackupId id) throws IOException {
         try {
             return MetadataKey.unseal(repo.readSmall(Repository.manifestKey(id))) != null;
         } catch (IOException e) {

@@ -31,6 +31,18 @@ public final class AeadTransform implements Transform {
     /** Bytes of key material per data key. */
     public static final int KEY_BYTES = 32;
 
+    /**
+     * Rebuilds the decoder of an {@code aead} spec: the data key of the object's backup or archive
+     * ({@link Transform.Context#dataKey()}), after checking the recorded algorithm is this one.
+     */
+    public static final Transform.Factory FACTORY = (spec, context) -> {
+        String algorithm = spec.require("algorithm");
+        if (!ALGORITHM.equals(algorithm)) {
+            throw new IllegalArgumentException("algorithm: got " + algorithm + ", this reader knows " + ALGORITHM);
+        }
+        return context.dataKey();
+    };
+
     private final byte[] keyMaterial;
 
     private AeadTransform(byte[] keyMaterial) {
