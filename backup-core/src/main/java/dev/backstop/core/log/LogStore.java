@@ -2,7 +2,9 @@ package dev.backstop.core.log;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.BackupException;
+import dev.backstop.core.DecodingChain;
 import dev.backstop.core.Digest;
+import dev.backstop.core.EncodingChain;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.KeyEncryptionKey;
@@ -15,9 +17,10 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.StoredObject;
 import dev.backstop.core.Transform;
+import dev.backstop.core.TransformRegistry;
 import dev.backstop.core.TransformSpec;
-import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.retention.LogArchive;
 import dev.backstop.core.retention.LogSegment;
 import dev.backstop.core.transform.ZstdTransform;
@@ -95,6 +98,7 @@ public final class LogStore implements LogArchive {
     private final ZstdTransform zstd;
     private final Clock clock;
     private final Map<String, Transform> readKeys = new ConcurrentHashMap<>();
+    private final DecodingChain decoding;
     private volatile WriteKey writeKey;
 
     private record WriteKey(String record, Transform transform) {
@@ -112,6 +116,8 @@ public final class LogStore implements LogArchive {
         this.naming = b.naming;
         this.zstd = ZstdTransform.level(b.level);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+        this.decoding = DecodingChain.builder().registry(b.registry == null ? TransformRegistry.builtIns() : b.registry)
+                .pipelining(false).build();
     }
 
     /** An archive of log {@code stream} in {@code repository}, its files named by {@code naming}. */
@@ -201,22 +207,24 @@ public final class LogStore implements LogArchive {
 
     private long upload(String key, LogFile file, boolean delta, long from, long to, Source source, Digest sha256,
                         Map<String, String> attributes) throws IOException {
-        List<Transform> chain = writeChain();
+        // log objects are small (a segment, a delta): one thread encodes them, the caller's
+        EncodingChain chain = EncodingChain.builder().transforms(writeChain()).pipelining(false).build();
         ObjectBinding binding = new ObjectBinding(keys.stream(), key);
         String what = delta ? LogKeys.deltaName(file, from, to) : file.name();
-        LogCodec.Encoded encoded;
+        EncodingChain.Result encoded;
         for (int attempt = 0; ; attempt++) {
-            try (Sink.Upload up = repository.sink().create(key, ObjectKind.LOG)) {
-                try (InputStream in = source.open()) {
-                    encoded = LogCodec.encode(in, up.stream(), chain, binding);
+            try (EncodingChain.Encoder enc = chain.open(repository.sink().create(key, ObjectKind.LOG), binding)) {
+                try (InputStream in = source.open(); OutputStream out = enc.stream()) {
+                    in.transferTo(out);
                 }
+                encoded = enc.result();
                 if (encoded.plaintextSize() != to - from || !encoded.plaintextSha256().equals(sha256)) {
                     throw new IntegrityException(key, "bytes of " + what, sha256 + " (" + (to - from) + " bytes)",
                             encoded.plaintextSha256() + " (" + encoded.plaintextSize() + " bytes): the file changed while it "
                                     + "was being archived", null, null);
                 }
                 try {
-                    up.commit();
+                    enc.commit();
                 } catch (ObjectExistsException e) {
                     // data without metadata: a writer died between the two, so it was never archived
                     if (attempt > 0) {
@@ -228,11 +236,9 @@ public final class LogStore implements LogArchive {
             }
             break;
         }
-        List<TransformSpec> specs = chain.stream().map(Transform::spec).toList();
-        WriteKey wk = writeKey;
         LogObject meta = new LogObject(key, file.name(), file.epoch(), delta, from, to, encoded.plaintextSize(),
-                encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), specs, kek == null ? "" : wk.record(),
-                clock.instant(), attributes);
+                encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), encoded.transforms(),
+                kek == null ? "" : writeKey.record(), clock.instant(), attributes);
         repository.putRecord(LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
         return encoded.storedSize();
     }
@@ -308,6 +314,9 @@ public final class LogStore implements LogArchive {
     }
 
     private void decode(LogObject m, OutputStream out) throws IOException {
+        ObjectBinding binding = new ObjectBinding(keys.stream(), m.key());
+        // resolved (keys unwrapped) before the object is opened, so nothing is left open on failure
+        List<Transform> decoders = decoding.registry().resolveAll(m.transforms(), Transform.Context.of(binding, () -> dataKey(m)));
         InputStream stored;
         try {
             stored = repository.sink().open(m.key());
@@ -317,7 +326,16 @@ public final class LogStore implements LogArchive {
             }
             throw new IntegrityException(m.key(), "data of " + m.name(), "an object beside its metadata", "none", e, null);
         }
-        LogCodec.decode(stored, out, readChain(m), new ObjectBinding(keys.stream(), m.key()), m);
+        StoredObject object = new StoredObject(what(m), m.key(), m.plaintextSize(), m.plaintextSha256(), m.storedSize(),
+                m.storedSha256(), m.transforms());
+        try (InputStream in = decoding.decode(object, decoders, binding, stored)) {
+            in.transferTo(out);
+        }
+    }
+
+    /** How messages name the object: the file, or the file and range of a delta. */
+    private static String what(LogObject o) {
+        return o.delta() ? o.name() + LogKeys.DELTAS + LogKeys.rangeName(o.from(), o.to()) : o.name();
     }
 
     /** Every file archived whole, by epoch then name. */
@@ -580,22 +598,6 @@ public final class LogStore implements LogArchive {
         return List.of(zstd, k.transform());
     }
 
-    /** The transforms that decode the object {@code m} describes, in encoding order. */
-    private List<Transform> readChain(LogObject m) {
-        List<Transform> out = new ArrayList<>();
-        for (TransformSpec spec : m.transforms()) {
-            if (ZstdTransform.ID.equals(spec.id())) {
-                out.add(ZstdTransform.fromSpec(spec));
-            } else if (AeadTransform.ID.equals(spec.id())) {
-                out.add(dataKey(m));
-            } else {
-                throw new BackupException(Stage.TRANSFORM, "log object " + m.key() + " was encoded with transform '" + spec.id()
-                        + "', which the log archive does not decode (it decodes zstd and aead)", null);
-            }
-        }
-        return out;
-    }
-
     private Transform dataKey(LogObject m) {
         if (kek == null) {
             throw new BackupException(Stage.KEY, m.key() + " is encrypted with a data key wrapped by key-encryption key "
@@ -630,6 +632,7 @@ public final class LogStore implements LogArchive {
         private int level = 3;
         private boolean levelSet;
         private Clock clock;
+        private TransformRegistry registry;
 
         private Builder(Repository repository, String stream, LogNaming naming) {
             this.repository = Objects.requireNonNull(repository, "repository");
@@ -657,6 +660,18 @@ public final class LogStore implements LogArchive {
             }
             this.level = level;
             this.levelSet = true;
+            return this;
+        }
+
+        /**
+         * The registry that resolves the recorded transforms when reading (default {@link
+         * TransformRegistry#builtIns()}), as for backups.
+         */
+        public Builder registry(TransformRegistry registry) {
+            if (this.registry != null) {
+                throw new IllegalStateException("registry: already set");
+            }
+            this.registry = Objects.requireNonNull(registry, "registry");
             return this;
         }
 
