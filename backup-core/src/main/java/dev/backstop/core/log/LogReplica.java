@@ -54,16 +54,16 @@ public final class LogReplica {
      * @throws StorageException   if either repository fails (run again to resume)
      */
     public static Copied copy(LogStore logs, Repository replica) {
-        Sink from = logs.repository().sink();
+        Sink from = logs.objects().repository().sink();
         Sink to = replica.sink();
         int copied = 0;
         int skipped = 0;
         long bytes = 0;
-        String where = logs.keys().prefix();
+        String where = logs.objects().keys().prefix();
         try {
             long b = copyMetadataKey(from, to);
-            for (ObjectInfo o : from.list(logs.keys().keyRecordPrefix())) {
-                if (logs.keys().isKeyMaterial(o.key())) {
+            for (ObjectInfo o : from.list(logs.objects().keys().keyRecordPrefix())) {
+                if (logs.objects().keys().isKeyMaterial(o.key())) {
                     b += copySmall(from, to, o.key(), ObjectKind.KEY, false);
                 }
             }
@@ -71,13 +71,13 @@ public final class LogReplica {
                 copied++;
                 bytes += b;
             }
-            for (ObjectInfo o : from.list(logs.keys().prefix())) {
+            for (ObjectInfo o : from.list(logs.objects().keys().prefix())) {
                 if (!LogKeys.isMeta(o.key())) {
                     continue;
                 }
                 where = o.key();
                 String data = LogKeys.dataOf(o.key());
-                Optional<LogObject> meta = logs.readMeta(data);
+                Optional<LogObject> meta = logs.objects().readMeta(data);
                 if (meta.isEmpty()) {
                     continue;
                 }

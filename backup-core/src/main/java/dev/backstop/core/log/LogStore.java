@@ -1,24 +1,14 @@
 package dev.backstop.core.log;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.core.BackupException;
 import dev.backstop.core.DecodingChain;
 import dev.backstop.core.Digest;
-import dev.backstop.core.EncodingChain;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.LogRange;
-import dev.backstop.core.ObjectBinding;
-import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
-import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Sink;
-import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
-import dev.backstop.core.StoredObject;
-import dev.backstop.core.Transform;
 import dev.backstop.core.TransformRegistry;
 import dev.backstop.core.TransformSpec;
 import dev.backstop.core.retention.LogArchive;
@@ -27,14 +17,11 @@ import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -42,7 +29,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The archived log files of one stream of one engine ({@code wal/<system-id>}, {@code
@@ -79,8 +65,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class LogStore implements LogArchive {
-    private static final SecureRandom RANDOM = new SecureRandom();
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // Past 400 lines because it is the whole public contract of the log archive (files, deltas,
+    // continuity, retention, replication) with its Javadoc; the I/O lives in LogObjects.
 
     /** Opens the bytes to archive; called again if an upload is retried. */
     @FunctionalInterface
@@ -95,18 +81,7 @@ public final class LogStore implements LogArchive {
     private final KeyEncryptionKey kek;
     private final LogKeys keys;
     private final LogNaming naming;
-    private final ZstdTransform zstd;
-    private final Clock clock;
-    private final Map<String, Transform> readKeys = new ConcurrentHashMap<>();
-    private final DecodingChain decoding;
-    private volatile WriteKey writeKey;
-
-    private record WriteKey(String record, Transform transform) {
-        @Override
-        public String toString() {
-            return "WriteKey[" + record + "]";
-        }
-    }
+    private final LogObjects objects;
 
     private LogStore(Builder b) {
         // with keys, metadata is sealed and read through the repository's metadata key
@@ -114,10 +89,8 @@ public final class LogStore implements LogArchive {
         this.kek = b.kek;
         this.keys = new LogKeys(b.stream);
         this.naming = b.naming;
-        this.zstd = ZstdTransform.level(b.level);
-        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
-        this.decoding = DecodingChain.builder().registry(b.registry == null ? TransformRegistry.builtIns() : b.registry)
-                .pipelining(false).build();
+        this.objects = new LogObjects(repository, kek, keys, ZstdTransform.level(b.level), b.clock == null ? Clock.systemUTC() : b.clock,
+                DecodingChain.builder().registry(b.registry == null ? TransformRegistry.builtIns() : b.registry).pipelining(false).build());
     }
 
     /** An archive of log {@code stream} in {@code repository}, its files named by {@code naming}. */
@@ -157,7 +130,7 @@ public final class LogStore implements LogArchive {
     public PutResult put(LogFile file, Source source, long size, Digest sha256, Map<String, String> attributes) {
         String key = keys.keyOf(file);
         try {
-            Optional<LogObject> existing = readMeta(key);
+            Optional<LogObject> existing = objects.readMeta(key);
             if (existing.isPresent()) {
                 LogObject e = existing.get();
                 if (e.plaintextSha256().equals(sha256) && e.plaintextSize() == size) {
@@ -167,7 +140,7 @@ public final class LogStore implements LogArchive {
                         + e.plaintextSize() + " bytes, already archived)", sha256 + " (" + size + " bytes, offered now): a different "
                         + file.name() + " is already archived; refusing to replace it", null, null);
             }
-            upload(key, file, false, 0, size, source, sha256, attributes);
+            objects.upload(key, file, false, 0, size, source, sha256, attributes);
             return PutResult.ARCHIVED;
         } catch (IOException e) {
             throw StorageException.of(key, "could not archive " + file.name() + ": " + e, e, null);
@@ -191,7 +164,7 @@ public final class LogStore implements LogArchive {
         String key = keys.deltaKey(file, from, to);
         String name = LogKeys.deltaName(file, from, to);
         try {
-            Optional<LogObject> existing = readMeta(key);
+            Optional<LogObject> existing = objects.readMeta(key);
             if (existing.isPresent()) {
                 if (existing.get().plaintextSha256().equals(sha256)) {
                     return 0;
@@ -199,55 +172,17 @@ public final class LogStore implements LogArchive {
                 throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256()
                         + " (already archived)", sha256 + " (offered now): refusing to replace an archived delta", null, null);
             }
-            return upload(key, file, true, from, to, source, sha256, attributes);
+            return objects.upload(key, file, true, from, to, source, sha256, attributes);
         } catch (IOException e) {
             throw StorageException.of(key, "could not archive " + name + ": " + e, e, null);
         }
-    }
-
-    private long upload(String key, LogFile file, boolean delta, long from, long to, Source source, Digest sha256,
-                        Map<String, String> attributes) throws IOException {
-        // log objects are small (a segment, a delta): one thread encodes them, the caller's
-        EncodingChain chain = EncodingChain.builder().transforms(writeChain()).pipelining(false).build();
-        ObjectBinding binding = new ObjectBinding(keys.stream(), key);
-        String what = delta ? LogKeys.deltaName(file, from, to) : file.name();
-        EncodingChain.Result encoded;
-        for (int attempt = 0; ; attempt++) {
-            try (EncodingChain.Encoder enc = chain.open(repository.sink().create(key, ObjectKind.LOG), binding)) {
-                try (InputStream in = source.open(); OutputStream out = enc.stream()) {
-                    in.transferTo(out);
-                }
-                encoded = enc.result();
-                if (encoded.plaintextSize() != to - from || !encoded.plaintextSha256().equals(sha256)) {
-                    throw new IntegrityException(key, "bytes of " + what, sha256 + " (" + (to - from) + " bytes)",
-                            encoded.plaintextSha256() + " (" + encoded.plaintextSize() + " bytes): the file changed while it "
-                                    + "was being archived", null, null);
-                }
-                try {
-                    enc.commit();
-                } catch (ObjectExistsException e) {
-                    // data without metadata: a writer died between the two, so it was never archived
-                    if (attempt > 0) {
-                        throw e;
-                    }
-                    repository.sink().delete(key);
-                    continue;
-                }
-            }
-            break;
-        }
-        LogObject meta = new LogObject(key, file.name(), file.epoch(), delta, from, to, encoded.plaintextSize(),
-                encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), encoded.transforms(),
-                kek == null ? "" : writeKey.record(), clock.instant(), attributes);
-        repository.putRecord(LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
-        return encoded.storedSize();
     }
 
     /** The authenticated metadata of {@code file} archived whole; empty if it is not. */
     public Optional<LogObject> metadata(LogFile file) {
         String key = keys.keyOf(file);
         try {
-            return readMeta(key);
+            return objects.readMeta(key);
         } catch (IOException e) {
             throw StorageException.of(LogKeys.metaOf(key), "could not read metadata: " + e, e, null);
         }
@@ -274,11 +209,11 @@ public final class LogStore implements LogArchive {
      */
     public boolean read(LogFile file, OutputStream out) throws IOException {
         String key = keys.keyOf(file);
-        Optional<LogObject> meta = readMeta(key);
+        Optional<LogObject> meta = objects.readMeta(key);
         if (meta.isEmpty()) {
             return false;
         }
-        decode(meta.get(), out);
+        objects.decode(meta.get(), out);
         return true;
     }
 
@@ -303,45 +238,20 @@ public final class LogStore implements LogArchive {
                             + file.name(), null, null);
         }
         for (LogDelta d : run.chain()) {
-            LogObject m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
+            LogObject m = objects.readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
             if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
                 throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
                         "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
             }
-            decode(m, out);
+            objects.decode(m, out);
         }
         return run.end();
-    }
-
-    private void decode(LogObject m, OutputStream out) throws IOException {
-        ObjectBinding binding = new ObjectBinding(keys.stream(), m.key());
-        // resolved (keys unwrapped) before the object is opened, so nothing is left open on failure
-        List<Transform> decoders = decoding.registry().resolveAll(m.transforms(), Transform.Context.of(binding, () -> dataKey(m)));
-        InputStream stored;
-        try {
-            stored = repository.sink().open(m.key());
-        } catch (NoSuchFileException e) {
-            if (m.delta()) {
-                throw e;
-            }
-            throw new IntegrityException(m.key(), "data of " + m.name(), "an object beside its metadata", "none", e, null);
-        }
-        StoredObject object = new StoredObject(what(m), m.key(), m.plaintextSize(), m.plaintextSha256(), m.storedSize(),
-                m.storedSha256(), m.transforms());
-        try (InputStream in = decoding.decode(object, decoders, binding, stored)) {
-            in.transferTo(out);
-        }
-    }
-
-    /** How messages name the object: the file, or the file and range of a delta. */
-    private static String what(LogObject o) {
-        return o.delta() ? o.name() + LogKeys.DELTAS + LogKeys.rangeName(o.from(), o.to()) : o.name();
     }
 
     /** Every file archived whole, by epoch then name. */
     public List<LogFile> files() {
         List<LogFile> out = new ArrayList<>();
-        for (ObjectInfo o : list(keys.prefix())) {
+        for (ObjectInfo o : objects.list(keys.prefix())) {
             if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
                 LogFile f = keys.fileOf(LogKeys.dataOf(o.key()), naming);
                 if (f != null) {
@@ -359,7 +269,7 @@ public final class LogStore implements LogArchive {
      */
     public List<LogFile> restorable() {
         Set<LogFile> out = new TreeSet<>();
-        for (ObjectInfo o : list(keys.prefix())) {
+        for (ObjectInfo o : objects.list(keys.prefix())) {
             if (!LogKeys.isMeta(o.key())) {
                 continue;
             }
@@ -402,7 +312,7 @@ public final class LogStore implements LogArchive {
 
     /** The deltas of {@code file} whose metadata is stored, by offset. */
     public List<LogDelta> deltas(LogFile file) {
-        return listedDeltas(list(keys.deltasOf(file)));
+        return LogObjects.listedDeltas(objects.list(keys.deltasOf(file)));
     }
 
     /**
@@ -420,12 +330,12 @@ public final class LogStore implements LogArchive {
      * @return the objects (data and metadata) deleted
      */
     public int deleteDeltas(LogFile file) {
-        return deleteAll(list(keys.deltasOf(file)), keys.deltasOf(file));
+        return objects.deleteAll(objects.list(keys.deltasOf(file)), keys.deltasOf(file));
     }
 
     /** Deletes every delta whose file is archived whole (what a writer stopped in between leaves); one listing. */
     public int deleteSupersededDeltas() {
-        List<ObjectInfo> all = list(keys.prefix());
+        List<ObjectInfo> all = objects.list(keys.prefix());
         Set<String> whole = new HashSet<>();
         for (ObjectInfo o : all) {
             if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
@@ -438,7 +348,7 @@ public final class LogStore implements LogArchive {
                 superseded.add(o);
             }
         }
-        return deleteAll(superseded, keys.prefix());
+        return objects.deleteAll(superseded, keys.prefix());
     }
 
     /**
@@ -472,7 +382,7 @@ public final class LogStore implements LogArchive {
             if (f == null || f.kind() != LogFile.Kind.POSITIONED || sizes.containsKey(LogKeys.metaOf(e.getKey()))) {
                 continue;
             }
-            long end = Math.min(f.end() - f.start(), DeltaRun.of(listedDeltas(e.getValue())).end());
+            long end = Math.min(f.end() - f.start(), DeltaRun.of(LogObjects.listedDeltas(e.getValue())).end());
             long bytes = e.getValue().stream().mapToLong(ObjectInfo::size).sum();
             out.add(new LogSegment(e.getKey() + LogKeys.DELTAS, new LogRange(keys.stream(), f.start(), f.start() + end), bytes));
         }
@@ -486,7 +396,7 @@ public final class LogStore implements LogArchive {
             throw new IllegalArgumentException("segment " + segment.key() + " is not in log stream " + keys.stream());
         }
         if (segment.key().endsWith(LogKeys.DELTAS)) {
-            deleteAll(repository.sink().list(segment.key()), segment.key());
+            objects.deleteAll(repository.sink().list(segment.key()), segment.key());
             return;
         }
         repository.sink().delete(LogKeys.metaOf(segment.key()));
@@ -511,116 +421,9 @@ public final class LogStore implements LogArchive {
         return "LogStore[" + keys.stream() + " in " + repository.sink() + (kek == null ? ", unencrypted" : ", kek=" + kek.id()) + "]";
     }
 
-    // ---- package-private for LogReplica
-
-    Repository repository() {
-        return repository;
-    }
-
-    LogKeys keys() {
-        return keys;
-    }
-
-    List<ObjectInfo> list(String prefix) {
-        try {
-            return repository.sink().list(prefix);
-        } catch (IOException e) {
-            throw StorageException.of(prefix, "could not list the log archive: " + e, e, null);
-        }
-    }
-
-    /** The authenticated metadata of data object {@code key}; empty if it is not archived. */
-    Optional<LogObject> readMeta(String key) throws IOException {
-        String metaKey = LogKeys.metaOf(key);
-        byte[] stored;
-        try (InputStream in = repository.sink().open(metaKey)) {
-            stored = in.readNBytes(LogMetadata.MAX_BYTES);
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-        LogMetadata.requireReadable(metaKey, stored);
-        // keyless readers parse the sealed document as it is: the seal is one more member
-        byte[] content = repository.keyed() ? repository.metadataKey(false).openJson(metaKey, keys.stream(), stored, "log metadata")
-                : stored;
-        return Optional.of(LogMetadata.decode(keys.stream(), key, metaKey, content));
-    }
-
-    private static List<LogDelta> listedDeltas(List<ObjectInfo> listing) {
-        List<LogDelta> out = new ArrayList<>();
-        for (ObjectInfo o : listing) {
-            if (LogKeys.isMeta(o.key())) {
-                LogDelta d = LogKeys.parseDelta(LogKeys.dataOf(o.key()));
-                if (d != null) {
-                    out.add(d);
-                }
-            }
-        }
-        out.sort(Comparator.comparingLong(LogDelta::from).thenComparingLong(LogDelta::to));
-        return out;
-    }
-
-    /** Deletes {@code objects}, every metadata object before any data object; returns how many. */
-    private int deleteAll(List<ObjectInfo> objects, String where) {
-        try {
-            for (ObjectInfo o : objects) {
-                if (LogKeys.isMeta(o.key())) {
-                    repository.sink().delete(o.key());
-                }
-            }
-            for (ObjectInfo o : objects) {
-                if (!LogKeys.isMeta(o.key())) {
-                    repository.sink().delete(o.key());
-                }
-            }
-        } catch (IOException e) {
-            throw StorageException.of(where, "could not delete log objects: " + e, e, null);
-        }
-        return objects.size();
-    }
-
-    private List<Transform> writeChain() {
-        if (kek == null) {
-            return List.of(zstd);
-        }
-        WriteKey k = writeKey;
-        if (k == null) {
-            synchronized (this) {
-                if (writeKey == null) {
-                    byte[] id = new byte[8];
-                    RANDOM.nextBytes(id);
-                    String record = keys.keyRecord(HexFormat.of().formatHex(id));
-                    // stored before any object uses it, so rewrap reaches every archived object's key
-                    writeKey = new WriteKey(record, Encryption.with(kek).newArchiveKey(repository, record, keyContext()));
-                }
-                k = writeKey;
-            }
-        }
-        return List.of(zstd, k.transform());
-    }
-
-    private Transform dataKey(LogObject m) {
-        if (kek == null) {
-            throw new BackupException(Stage.KEY, m.key() + " is encrypted with a data key wrapped by key-encryption key "
-                    + wrappingKek(m.keyRecord()) + ", but this log archive was built without keys", null);
-        }
-        if (!m.keyRecord().startsWith(keys.stream() + "/")) {
-            throw new IntegrityException(LogKeys.metaOf(m.key()), "data key record", "one of " + keys.stream(), m.keyRecord(), null, null);
-        }
-        return readKeys.computeIfAbsent(m.keyRecord(), r -> Encryption.with(kek).archiveKey(repository, r, keyContext()));
-    }
-
-    /** The id of the KEK that wrapped key record {@code record}, read unauthenticated: it only names the key in a message. */
-    private String wrappingKek(String record) {
-        String key = "keys/" + record + ".dek";
-        try {
-            return JSON.readTree(repository.readRecord(key, record, "archive key record")).path("kekId").asText("(unknown)");
-        } catch (IOException e) {
-            return "(unknown: " + key + " unreadable: " + e.getMessage() + ")";
-        }
-    }
-
-    private byte[] keyContext() {
-        return ("backstop/log-dek/v1/" + keys.stream()).getBytes(StandardCharsets.UTF_8);
+    /** The objects underneath, for {@link LogReplica}. */
+    LogObjects objects() {
+        return objects;
     }
 
     /** Builder for {@link LogStore}; not thread-safe; each setting once. */
