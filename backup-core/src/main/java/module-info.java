@@ -18,6 +18,7 @@ module dev.backstop.core {
     exports dev.backstop.core.fs;
     exports dev.backstop.core.source;
     exports dev.backstop.core.retention;
+    exports dev.backstop.core.log;
     exports dev.backstop.core.report;
     // implementation shared with the engine and storage modules, not API
     exports dev.backstop.core.internal.stream to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql;

@@ -188,6 +188,39 @@ public final class Encryption {
         }
     }
 
+    /**
+     * A fresh data key for objects of a log archive, stored first as archive key record {@code
+     * keys/<name>.dek} (see {@link #storeArchiveKey}) so that {@link #rewrap} reaches every object
+     * it encrypts, and returned as the transform that encrypts with it.
+     */
+    public AeadTransform newArchiveKey(Repository repository, String name, byte[] context) {
+        byte[] material = new byte[AeadTransform.KEY_BYTES];
+        RANDOM.nextBytes(material);
+        try {
+            storeArchiveKey(repository, name, context, material);
+            return AeadTransform.withKey(material);
+        } finally {
+            java.util.Arrays.fill(material, (byte) 0);
+        }
+    }
+
+    /**
+     * The transform of archive key record {@code keys/<name>.dek}, unwrapped (see {@link
+     * #unwrapArchiveKey}).
+     *
+     * @throws IntegrityException naming the record if it is missing, or its authentication or
+     *     context is wrong
+     */
+    public AeadTransform archiveKey(Repository repository, String name, byte[] context) {
+        byte[] material = unwrapArchiveKey(repository, name, context).orElseThrow(() -> new IntegrityException(
+                Repository.KEYS + name + ".dek", "archive key record", "the data key the metadata names", "none", null, null));
+        try {
+            return AeadTransform.withKey(material);
+        } finally {
+            java.util.Arrays.fill(material, (byte) 0);
+        }
+    }
+
     /** The keyed view to use: the caller's if it is one, so its loaded metadata key is reused. */
     private Repository keyed(Repository repository) {
         return repository.keyed() ? repository : repository.withKeys(kek);

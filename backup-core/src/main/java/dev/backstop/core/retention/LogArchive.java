@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * The archived logs retention may expire. WAL and binlog archiving implement it; retention only
- * needs to see each segment's range and to delete one.
+ * The archived logs retention may expire; retention only needs to see each segment's range and to
+ * delete one. The log archive of every engine, {@link dev.backstop.core.log.LogStore}, implements
+ * it (PostgreSQL's WAL archive through it).
  *
  * <p><b>Guarantees an implementation must give.</b> {@link #segments()} lists only what is durably
  * archived, each position once per segment: a segment whose beginning is archived in pieces (WAL

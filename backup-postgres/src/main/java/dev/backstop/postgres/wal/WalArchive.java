@@ -4,13 +4,18 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.KeyEncryptionKey;
-import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.log.LogDelta;
+import dev.backstop.core.log.LogFile;
+import dev.backstop.core.log.LogGap;
+import dev.backstop.core.log.LogNaming;
+import dev.backstop.core.log.LogObject;
+import dev.backstop.core.log.LogStore;
 import dev.backstop.core.retention.LogArchive;
 import dev.backstop.core.retention.LogSegment;
-import dev.backstop.core.transform.ZstdTransform;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,14 +33,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
- * The archived WAL of one PostgreSQL cluster (one system identifier) in a {@link Repository}:
- * segments, partial segments and timeline history files under {@code wal/<system-id>/<timeline>/}.
+ * The archived WAL of one PostgreSQL cluster (one system identifier): segments, partial segments,
+ * backup and timeline history files, stored by core's log archive ({@link LogStore}) as stream
+ * {@code wal/<system-id>}, epochs the timelines.
  *
  * <pre>{@code
  * WalArchive archive = WalArchive.builder(repository, systemId).keys(kek).build();
@@ -43,49 +48,43 @@ import java.util.TreeSet;
  * archive.get("000000010000000000000003", Path.of("/restore/pg_wal/RECOVERYXLOG"));
  * }</pre>
  *
- * <p><b>Guarantees.</b> Every file goes through zstd and, with keys, Tink streaming AEAD whose
- * associated data is the object key, so a segment copied under another name fails to decrypt.
- * Each file is two objects: the data, then a small metadata object with the plaintext size and
- * SHA-256, the stored size and SHA-256, the transforms and the wrapped data key; the metadata is
- * written last and its presence is what makes a file archived. {@link #put} of a file already
- * archived with the same content succeeds (archive_command must be idempotent); with different
- * content it throws {@link IntegrityException} and changes nothing. A segment whose page header
- * names another system identifier, another timeline or another position than its name is refused.
- * {@link #get} verifies stored and plaintext digests and writes the target only if both match.
+ * <p><b>Guarantees.</b> Those of {@link LogStore} (encoding, authenticated metadata, data keys
+ * through {@link dev.backstop.core.Encryption}, verification on read, immutability), plus
+ * PostgreSQL's: a name that is not a WAL file name is refused; a segment whose page header names
+ * another system identifier, another timeline or another position than its name is refused before
+ * anything is stored. {@link #put} of a file already archived with the same content succeeds
+ * (archive_command must be idempotent). {@link #get} writes a temporary file beside the target and
+ * renames it, so the target is complete and verified or absent.
  *
  * <p><b>Deltas.</b> A {@link WalReceiver} also stores the unfinished segment as immutable delta
- * objects, {@code <segment>.deltas/<from>-<to>} (offsets in 8 hex digits) plus metadata, each
- * encrypted with its own key as associated data: the bytes received since the previous delta, so
- * the repository holds every byte once. {@link #get} of a segment not archived whole assembles it
- * from its deltas (verified, gap-free from offset 0, zeros after), {@link #restorable()} lists
- * such segments for recovery, {@link #files()} and {@link #contains} see whole files only, and
- * retention ({@link #segments()}) sees a segment held only as deltas as one segment holding its
- * archived prefix, never one per delta.
+ * objects (the bytes received since the previous delta). {@link #get} of a segment not archived
+ * whole assembles it from its deltas (verified, gap-free from offset 0, then zeros up to 16 MiB,
+ * like a {@code .partial} file of pg_receivewal); {@link #restorable()} lists such segments for
+ * recovery; {@link #files()} and {@link #contains} see whole files only; retention sees a segment
+ * held only as deltas once, as the prefix they hold.
  *
  * <p><b>Restrictions.</b> 16 MiB segments only. One writer per archive at a time (the archiver of
- * one cluster); readers may run concurrently. The data key is created once per instance and wrapped
- * into every metadata object.
+ * one cluster); readers may run concurrently. WAL metadata of formats 1 and 2 (written by an
+ * earlier version, {@code name=value} lines) is refused when read, naming its format.
  *
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class WalArchive implements LogArchive {
-    private final Repository repository;
+    /** WAL file names as the log archive sees them. */
+    static final LogNaming NAMING = name -> WalFile.parse(name).logFile();
+    /** The metadata attribute holding the commit time of the last commit a segment or delta holds. */
+    static final String LAST_COMMIT = "lastCommitTime";
+
     private final long systemId;
-    private final WalKeys keys;
-    private final WalKeyring keyring;
-    private final WalObjects objects;
-    private final WalDeltaStore deltaStore;
-    private final WalRetentionView retention;
+    private final LogStore logs;
 
     private WalArchive(Builder b) {
-        // with keys, metadata is authenticated with the repository's metadata key
-        this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek);
         this.systemId = b.systemId;
-        this.keys = new WalKeys(systemId);
-        this.keyring = new WalKeyring(b.kek, repository, systemId);
-        this.objects = new WalObjects(repository, systemId, ZstdTransform.level(b.level), keyring, b.clock);
-        this.deltaStore = new WalDeltaStore(keys, objects, systemId);
-        this.retention = new WalRetentionView(keys, objects);
+        LogStore.Builder lb = LogStore.builder(b.repository, streamOf(systemId), NAMING).compressionLevel(b.level).clock(b.clock);
+        if (b.kek != null) {
+            lb.keys(b.kek);
+        }
+        this.logs = lb.build();
     }
 
     /** An archive for the cluster whose {@code pg_control_system().system_identifier} is {@code systemId}. */
@@ -99,17 +98,22 @@ public final class WalArchive implements LogArchive {
 
     /** The log stream name used in manifests' {@code requiredLogs}: {@code wal/<system-id>}. */
     public String stream() {
-        return keys.stream();
+        return logs.stream();
     }
 
     /** {@code wal/<system-id>} for {@code systemId}. */
     public static String streamOf(long systemId) {
-        return WalKeys.streamOf(systemId);
+        return "wal/" + Long.toUnsignedString(systemId);
+    }
+
+    /** The log archive underneath: for replication ({@link LogStore#replicate}) and continuity ({@link LogStore#gaps}). */
+    public LogStore logs() {
+        return logs;
     }
 
     /** The key of the data object of {@code file}. */
     public String keyOf(WalFile file) {
-        return keys.keyOf(file);
+        return logs.keyOf(file.logFile());
     }
 
     /** What {@link #put} did. */
@@ -124,7 +128,6 @@ public final class WalArchive implements LogArchive {
      */
     public PutResult put(Path source, String name) {
         WalFile file = parseName(name);
-        String key = keyOf(file);
         try {
             long size = Files.size(source);
             if (file.isSegment()) {
@@ -132,21 +135,12 @@ public final class WalArchive implements LogArchive {
             }
             Instant[] lastCommit = {null};
             Digest plain = sha256(source, file.isSegment() ? new CommitScanner(file.startLsn(), (lsn, t) -> lastCommit[0] = t) : null);
-            Optional<WalMeta> existing = objects.readMeta(key);
-            if (existing.isPresent()) {
-                if (existing.get().plaintextSha256().equals(plain) && existing.get().plaintextSize() == size) {
-                    return PutResult.ALREADY_ARCHIVED;
-                }
-                throw new IntegrityException(key, "archived content of " + name, existing.get().plaintextSha256()
-                        + " (" + existing.get().plaintextSize() + " bytes, already archived)", plain + " (" + size
-                        + " bytes, offered now): a different " + name + " is already archived; refusing to replace it", null, null);
-            }
-            objects.upload(() -> Files.newInputStream(source), source.toString(), file.name(), key, size, plain, lastCommit[0]);
-            return PutResult.ARCHIVED;
+            LogStore.PutResult r = logs.put(file.logFile(), () -> Files.newInputStream(source), size, plain, attributes(lastCommit[0]));
+            return r == LogStore.PutResult.ARCHIVED ? PutResult.ARCHIVED : PutResult.ALREADY_ARCHIVED;
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "WAL file to archive " + source + " does not exist", e);
         } catch (IOException e) {
-            throw StorageException.of(key, "could not archive " + name + ": " + e, e, null);
+            throw StorageException.of(keyOf(file), "could not archive " + name + ": " + e, e, null);
         }
     }
 
@@ -154,10 +148,9 @@ public final class WalArchive implements LogArchive {
      * Restores archived {@code name} into {@code target}, verified. Writes a temporary file beside
      * {@code target} and renames it, so {@code target} is complete or absent.
      *
-     * <p>A segment that is not archived whole but whose beginning is held as delta objects (what a
-     * {@link WalReceiver} uploads while the segment fills) is assembled from them: every delta is
-     * verified, they must run gap-free from offset 0, and the rest of the 16 MiB is zeros, as in a
-     * {@code .partial} file of pg_receivewal. Recovery replays the archived prefix and ends there.
+     * <p>A segment that is not archived whole but whose beginning is held as delta objects is
+     * assembled from them: every delta is verified, they must run gap-free from offset 0, and the
+     * rest of the 16 MiB is zeros. Recovery replays the archived prefix and ends there.
      *
      * @return false if {@code name} is not archived, neither whole nor as deltas
      * @throws IntegrityException if the stored bytes or the decoded bytes do not match the metadata,
@@ -165,35 +158,34 @@ public final class WalArchive implements LogArchive {
      */
     public boolean get(String name, Path target) {
         WalFile file = parseName(name);
-        String key = keyOf(file);
+        LogFile lf = file.logFile();
         Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
         try {
             for (int attempt = 0; ; attempt++) {
-                Optional<WalMeta> meta = objects.readMeta(key);
-                if (meta.isPresent()) {
-                    try (OutputStream out = Files.newOutputStream(tmp)) {
-                        objects.decodeVerified(key, meta.get(), name, out);
-                    } catch (NoSuchFileException e) {
-                        throw new IntegrityException(key, "data of " + name, "an object beside its metadata", "none", e, null);
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
+                    if (logs.read(lf, out)) {
+                        break;
                     }
-                } else if (file.kind() != WalFile.Kind.SEGMENT) {
-                    return false;
-                } else {
-                    try {
-                        if (!deltaStore.assemble(file, tmp)) {
-                            return false;
-                        }
-                    } catch (NoSuchFileException e) {
-                        // the receiver archived the whole segment and removed its deltas while we read them
-                        if (attempt > 0) {
-                            throw new IntegrityException(key, "deltas of " + name, "delta objects that stay until the whole segment "
-                                    + "is archived", "one vanished while it was read (" + e.getMessage() + ") and no whole segment appeared",
-                                    e, null);
-                        }
-                        continue;
+                    if (file.kind() != WalFile.Kind.SEGMENT) {
+                        return false;
+                    }
+                    long end = logs.readDeltas(lf, out);
+                    if (end < 0) {
+                        return false;
+                    }
+                    byte[] zeros = new byte[64 * 1024];
+                    for (long left = WalFile.SEGMENT_BYTES - end; left > 0; left -= zeros.length) {
+                        out.write(zeros, 0, (int) Math.min(left, zeros.length));
+                    }
+                    break;
+                } catch (NoSuchFileException e) {
+                    // the receiver archived the whole segment and removed its deltas while we read them
+                    if (attempt > 0) {
+                        throw new IntegrityException(keyOf(file), "deltas of " + name, "delta objects that stay until the whole "
+                                + "segment is archived", "one vanished while it was read (" + e.getMessage() + ") and no whole "
+                                + "segment appeared", e, null);
                     }
                 }
-                break;
             }
             try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
@@ -201,7 +193,7 @@ public final class WalArchive implements LogArchive {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return true;
         } catch (IOException e) {
-            throw StorageException.of(key, "could not fetch " + name + " into " + target + ": " + e, e, null);
+            throw StorageException.of(keyOf(file), "could not fetch " + name + " into " + target + ": " + e, e, null);
         } finally {
             try {
                 Files.deleteIfExists(tmp);
@@ -211,153 +203,112 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    /** Whether {@code name} is archived. */
+    /** Whether {@code name} is archived whole. */
     public boolean contains(String name) {
-        String key = keyOf(parseName(name));
-        try {
-            return objects.readMeta(key).isPresent();
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not read metadata: " + e, e, null);
-        }
-    }
-
-    /**
-     * Gives the data key of every encrypted object archived before archive key records existed
-     * (metadata format 1) its own key record under {@code keys/wal/}, so that {@link
-     * dev.backstop.core.Encryption#rewrap} re-wraps it. Run it once, with keys, before retiring
-     * the KEK those objects were written with; idempotent.
-     *
-     * @return how many key records were written
-     * @throws IllegalStateException if this archive was built without keys
-     */
-    public int adoptLegacyKeys() {
-        if (!repository.keyed()) {
-            throw new IllegalStateException("adoptLegacyKeys: this WalArchive was built without keys(...)");
-        }
-        int adopted = 0;
-        try {
-            for (ObjectInfo o : objects.list(keys.prefix())) {
-                if (WalKeys.isMeta(o.key())) {
-                    Optional<WalMeta> m = objects.readMeta(WalKeys.dataOf(o.key()));
-                    if (m.isPresent() && keyring.adopt(m.get())) {
-                        adopted++;
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
-        }
-        return adopted;
+        return logs.contains(parseName(name).logFile());
     }
 
     /** Every archived file, sorted by timeline then name. */
     public List<WalFile> files() {
-        try {
-            List<WalFile> out = new ArrayList<>();
-            for (ObjectInfo o : objects.list(keys.prefix())) {
-                if (WalKeys.isMeta(o.key()) && !WalKeys.isDelta(o.key())) {
-                    out.add(WalKeys.fileOf(WalKeys.dataOf(o.key())));
-                }
-            }
-            return out;
-        } catch (IOException e) {
-            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
-        }
+        return walFiles(logs.files());
+    }
+
+    /**
+     * Every file {@link #get} can restore: {@link #files()} plus the segments held only as delta
+     * objects, sorted by timeline then name. What recovery may ask for.
+     */
+    public List<WalFile> restorable() {
+        return walFiles(logs.restorable());
+    }
+
+    /** Segments missing between archived segments of one timeline. */
+    public List<LogGap> gaps() {
+        return logs.gaps();
     }
 
     @Override
     public List<LogSegment> segments() throws IOException {
-        return retention.segments();
+        return logs.segments();
     }
 
     /** Deletes the metadata first, so a crash in between leaves an unarchived leftover, never a hole that looks archived. */
     @Override
     public void delete(LogSegment segment) throws IOException {
-        retention.delete(segment);
+        logs.delete(segment);
     }
 
     /**
      * Archives bytes {@code [from, to)} of the unfinished {@code segment}, read from {@code source}
      * (the local file being received, at the bytes' offsets in the segment; positional reads, the
-     * channel stays open) as one immutable delta object, compressed and encrypted like a whole
-     * segment with the delta's own key as associated data, so a delta stored under another
-     * segment's or range's name fails to decrypt. A delta starting at offset 0 must begin with this
-     * cluster's page header for {@code segment}. Archiving the same range with the same bytes again
-     * is accepted; with other bytes it is refused.
+     * channel stays open) as one immutable delta object. A delta starting at offset 0 must begin
+     * with this cluster's page header for {@code segment}.
      *
      * @param lastCommit the commit time of the last commit ending at or before {@code to}, or null
      * @return the stored size, or 0 if the range was archived already
      */
     long putDelta(WalFile segment, long from, long to, FileChannel source, Instant lastCommit) {
-        return deltaStore.put(segment, from, to, source, lastCommit);
+        if (segment.kind() != WalFile.Kind.SEGMENT || from < 0 || to <= from || to > WalFile.SEGMENT_BYTES) {
+            throw new IllegalArgumentException("delta: got " + segment + " [" + from + ", " + to + "), need a segment and 0 <= from < to <= "
+                    + WalFile.SEGMENT_BYTES);
+        }
+        String what = segment.name() + " [" + from + ", " + to + ")";
+        try {
+            if (from == 0 && to >= SegmentHeader.BYTES) {
+                byte[] head = new RangeInputStream(source, 0, SegmentHeader.BYTES).readAllBytes();
+                SegmentHeader.check(head, segment, systemId);
+            }
+            MessageDigest md = Digest.newSha256();
+            long read;
+            try (InputStream in = new DigestInputStream(new RangeInputStream(source, from, to), md)) {
+                read = in.transferTo(OutputStream.nullOutputStream());
+            }
+            if (read != to - from) {
+                throw new IntegrityException(keyOf(segment), "bytes of " + what, (to - from) + " bytes in the local segment",
+                        read + " bytes", null, null);
+            }
+            return logs.putDelta(segment.logFile(), from, to, () -> new RangeInputStream(source, from, to), Digest.of(md.digest()),
+                    attributes(lastCommit));
+        } catch (IOException e) {
+            throw StorageException.of(keyOf(segment), "could not archive " + what + ": " + e, e, null);
+        }
     }
 
-    /**
-     * The offset in {@code segment} up to which its deltas run gap-free from offset 0 (0 if none),
-     * from a listing only; where a new receiver resumes uploading deltas of that segment.
-     */
+    /** The offset in {@code segment} up to which its deltas run gap-free from offset 0 (0 if none), from a listing only. */
     long deltaEnd(WalFile segment) {
-        return deltaStore.end(segment);
+        return logs.deltaEnd(segment.logFile());
     }
 
     /** The deltas of {@code segment} whose metadata is stored (archived), by offset. */
-    List<SegmentDeltas.Delta> deltas(WalFile segment) {
-        return deltaStore.list(segment);
+    List<LogDelta> deltas(WalFile segment) {
+        return logs.deltas(segment.logFile());
     }
 
-    /**
-     * Deletes the deltas of {@code segment}; call once the whole segment is archived. Metadata
-     * first, so a crash part-way leaves deltas a later run still finds, never a listed one without data.
-     *
-     * @return the delta objects (data and metadata) deleted
-     */
+    /** Deletes the deltas of {@code segment}; call once the whole segment is archived. */
     int deleteDeltas(WalFile segment) {
-        return deltaStore.delete(segment);
+        return logs.deleteDeltas(segment.logFile());
     }
 
-    /**
-     * Deletes every delta whose segment is archived whole: what a receiver stopped between
-     * archiving a segment and deleting its deltas leaves. One listing of the archive.
-     *
-     * @return the delta objects deleted
-     */
+    /** Deletes every delta whose segment is archived whole. */
     int deleteSupersededDeltas() {
-        return deltaStore.deleteSuperseded();
-    }
-
-    /**
-     * Every file {@link #get} can restore: {@link #files()} plus the segments held only as delta
-     * objects (as {@link WalFile.Kind#SEGMENT}; {@code get} serves their archived prefix,
-     * zero-filled), sorted by timeline then name. What recovery may ask for.
-     */
-    public List<WalFile> restorable() {
-        try {
-            Set<String> whole = new TreeSet<>();
-            Set<String> partial = new TreeSet<>();
-            for (ObjectInfo o : objects.list(keys.prefix())) {
-                if (!WalKeys.isMeta(o.key())) {
-                    continue;
-                }
-                if (WalKeys.isDelta(o.key())) {
-                    partial.add(SegmentDeltas.segmentKeyOf(o.key()));
-                } else {
-                    whole.add(WalKeys.dataOf(o.key()));
-                }
-            }
-            whole.addAll(partial);
-            List<WalFile> out = new ArrayList<>();
-            for (String k : whole) {
-                out.add(WalKeys.fileOf(k));
-            }
-            return out;
-        } catch (IOException e) {
-            throw StorageException.of(keys.prefix(), "could not list the WAL archive: " + e, e, null);
-        }
+        return logs.deleteSupersededDeltas();
     }
 
     @Override
     public String toString() {
-        return "WalArchive[" + keys.prefix() + " in " + repository.sink() + ", " + keyring + "]";
+        return "WalArchive[" + logs + "]";
+    }
+
+    private static List<WalFile> walFiles(List<LogFile> files) {
+        List<WalFile> out = new ArrayList<>(files.size());
+        for (LogFile f : files) {
+            out.add(WalFile.parse(f.name()));
+        }
+        return out;
+    }
+
+    private static Map<String, String> attributes(Instant lastCommit) {
+        // read by the RPO view: the commit time of the archived position without fetching the segment
+        return lastCommit == null ? Map.of() : Map.of(LAST_COMMIT, lastCommit.toString());
     }
 
     private static WalFile parseName(String name) {
@@ -384,7 +335,7 @@ public final class WalArchive implements LogArchive {
     /**
      * The commit time of the last commit in the archived segments ending at or before {@code lsn}
      * (newest timeline first), from their metadata; looks back at most 64 segments. Empty if none
-     * of those holds a commit, or the archive predates commit times in metadata.
+     * of those holds a commit.
      */
     Optional<Instant> lastCommitBefore(long lsn) {
         List<WalFile> candidates = new ArrayList<>();
@@ -404,13 +355,9 @@ public final class WalArchive implements LogArchive {
             if (looked++ == 64) {
                 break;
             }
-            try {
-                Optional<WalMeta> m = objects.readMeta(keyOf(f));
-                if (m.isPresent() && m.get().lastCommitTime() != null) {
-                    return Optional.of(m.get().lastCommitTime());
-                }
-            } catch (IOException e) {
-                throw StorageException.of(keyOf(f), "could not read metadata: " + e, e, null);
+            Optional<String> t = logs.metadata(f.logFile()).map(m -> m.attributes().get(LAST_COMMIT));
+            if (t.isPresent()) {
+                return Optional.of(Instant.parse(t.get()));
             }
         }
         return Optional.empty();
@@ -422,9 +369,9 @@ public final class WalArchive implements LogArchive {
      * missing. Reads only the metadata from the repository.
      */
     public boolean matches(String name, Path local) {
-        String key = keyOf(parseName(name));
+        WalFile file = parseName(name);
         try {
-            Optional<WalMeta> m = objects.readMeta(key);
+            Optional<LogObject> m = logs.metadata(file.logFile());
             if (m.isEmpty() || !Files.isRegularFile(local) || Files.size(local) != m.get().plaintextSize()) {
                 return false;
             }
@@ -432,7 +379,44 @@ public final class WalArchive implements LogArchive {
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
-            throw StorageException.of(key, "could not compare " + local + " with the archived " + name + ": " + e, e, null);
+            throw StorageException.of(keyOf(file), "could not compare " + local + " with the archived " + name + ": " + e, e, null);
+        }
+    }
+
+    /** Bytes {@code [from, to)} of a channel by positional reads, leaving its position and the channel alone. */
+    private static final class RangeInputStream extends InputStream {
+        private final FileChannel ch;
+        private long pos;
+        private final long end;
+
+        RangeInputStream(FileChannel ch, long from, long to) {
+            this.ch = ch;
+            this.pos = from;
+            this.end = to;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (pos >= end) {
+                return -1;
+            }
+            int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
+            if (n < 0) {
+                return -1; // the file is shorter than the range: the caller's count says so
+            }
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+            // the channel is the caller's
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.log.LogFile;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -117,6 +118,15 @@ public record WalFile(String name, Kind kind, int timeline, long segmentNumber) 
             throw new IllegalArgumentException("LSN: got '" + text + "', expected two hex numbers of at most 8 digits "
                     + "separated by '/', such as 0/3000028");
         }
+    }
+
+    /**
+     * This file as the log archive names it: epoch the timeline in 8 hex digits; a segment holds
+     * its LSN range, every other kind no positions (retention keeps partial, backup and history files).
+     */
+    public LogFile logFile() {
+        String epoch = String.format(Locale.ROOT, "%08X", timeline);
+        return kind == Kind.SEGMENT ? LogFile.positioned(epoch, name, startLsn(), endLsn()) : LogFile.side(epoch, name);
     }
 
     @Override

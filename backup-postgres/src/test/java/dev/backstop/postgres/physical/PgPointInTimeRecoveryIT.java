@@ -199,7 +199,10 @@ class PgPointInTimeRecoveryIT {
         Path walDir = src.dir.resolve("repo/wal/" + Long.toUnsignedString(src.archive.systemId()) + "/00000001");
         assertThat(src.archive.files()).isNotEmpty().allSatisfy(f -> assertThat(f.timeline()).isEqualTo(1));
         String first = src.archive.files().get(0).name();
-        assertThat(Files.readString(walDir.resolve(first + ".meta"))).contains("transforms=zstd(level=3),aead(AES256_GCM_HKDF_1MB)");
+        assertThat(src.archive.logs().metadata(src.archive.files().get(0).logFile()).orElseThrow().transforms())
+                .extracting(t -> t.id() + "/" + t.parameters().getOrDefault("level", t.parameters().get("algorithm")))
+                .containsExactly("zstd/3", "aead/AES256_GCM_HKDF_1MB");
+        assertThat(Files.readString(walDir.resolve(first + ".meta"))).contains("\"formatVersion\" : 3", "\"authentication\"");
         assertThat(src.archive.segments()).isNotEmpty();
     }
 }

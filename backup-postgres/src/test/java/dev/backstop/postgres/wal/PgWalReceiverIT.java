@@ -7,6 +7,8 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.log.DeltaRun;
+import dev.backstop.core.log.LogDelta;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import java.io.File;
@@ -205,8 +207,8 @@ class PgWalReceiverIT {
             await("deltas up to " + WalFile.formatLsn(end), () -> r.status().archivedLsn() >= end, r::status);
             assertThat(archive.contains(seg.name())).isFalse();
 
-            List<SegmentDeltas.Delta> deltas = archive.deltas(seg);
-            SegmentDeltas.Run run = SegmentDeltas.run(deltas);
+            List<LogDelta> deltas = archive.deltas(seg);
+            DeltaRun run = DeltaRun.of(deltas);
             assertThat(run.chain()).as("every delta is on the run from offset 0").hasSize(deltas.size()).hasSizeGreaterThan(2);
             assertThat(run.chain().get(0).from()).isZero();
             assertThat(seg.startLsn() + run.end()).isGreaterThanOrEqualTo(end);
@@ -255,7 +257,7 @@ class PgWalReceiverIT {
 
             @Override
             public void delete(String key) throws IOException {
-                if (key.contains(SegmentDeltas.DIR) && failed.compareAndSet(false, true)) {
+                if (key.contains(".deltas/") && failed.compareAndSet(false, true)) {
                     throw new IOException("injected: the receiver is gone before it deleted " + key);
                 }
                 inner.delete(key);

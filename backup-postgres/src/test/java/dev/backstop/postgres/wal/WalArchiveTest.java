@@ -175,17 +175,18 @@ class WalArchiveTest {
     }
 
     @Test
-    void get_metadataDowngradedToUnencryptedWithoutATag_isRefused() throws Exception {
+    void get_metadataWithItsAuthenticationRemoved_isRefusedNamingTheMetadata() throws Exception {
         archive.put(segment(tmp, "000000010000000000000003", SYSID, 1), "000000010000000000000003");
         Path dir = tmp.resolve("repo/wal/" + Long.toUnsignedString(SYSID) + "/00000001");
         Path meta = dir.resolve("000000010000000000000003.meta");
-        String forged = Files.readString(meta).replaceAll("(?m)^mac=.*\n", "").replaceAll("(?m)^kekId=.*$", "kekId=")
-                .replaceAll("(?m)^keyRecord=.*\n", "");
+        String forged = Files.readString(meta).replaceAll(",\n  \"authentication\" : \"[^\"]*\"", "");
+        assertThat(forged).doesNotContain("authentication").contains("\"transforms\"");
         Files.writeString(meta, forged);
         assertThatThrownBy(() -> archive.get("000000010000000000000003", tmp.resolve("out")))
                 .isInstanceOfSatisfying(IntegrityException.class, e -> assertThat(e.key()).isEqualTo(
                         "wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta"))
-                .hasMessageContaining("unencrypted");
+                .hasMessageContaining("unauthenticated");
+        assertThat(tmp.resolve("out")).doesNotExist();
     }
 
     @Test
@@ -236,27 +237,19 @@ class WalArchiveTest {
     }
 
     @Test
-    void walArchivedBeforeKeyRecords_isAdoptedOnce_andThenSurvivesRotationAndRetirement() throws Exception {
-        Path kekFile = tmp.resolve("kek.json");
-        Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
-        archive.put(seg, "000000010000000000000003");
-        // what a format-1 archiver left: no key record, no keyRecord line, no tag
-        Path repoDir = tmp.resolve("repo");
-        Path meta = repoDir.resolve("wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta");
-        String record = Files.readString(meta).lines().filter(l -> l.startsWith("keyRecord=")).findFirst().orElseThrow()
-                .substring("keyRecord=".length());
-        Files.delete(repoDir.resolve("keys/" + record + ".dek"));
-        Files.writeString(meta, Files.readString(meta).replaceAll("(?m)^(mac|keyRecord)=.*\\n", "")
-                .replace("formatVersion=2", "formatVersion=1"));
+    void walMetadataOfFormat2_isRefusedNamingItsFormatVersion_whileRetentionStillSeesTheSegment() throws Exception {
+        archive.put(segment(tmp, "000000010000000000000003", SYSID, 1), "000000010000000000000003");
+        // what an archiver of WAL metadata format 2 left: name=value lines and a mac line
+        Path meta = tmp.resolve("repo/wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta");
+        Files.writeString(meta, "archivedAt=2026-12-01T00:00:00Z\nformatVersion=2\nkekId=" + kek.id()
+                + "\nname=000000010000000000000003\nplaintextSize=16777216\ntransforms=zstd(level=3),aead(AES256_GCM_HKDF_1MB)\n"
+                + "mac=hmac-sha256:00:00\n");
 
-        assertThat(archive.adoptLegacyKeys()).isEqualTo(1);
-        assertThat(archive.adoptLegacyKeys()).as("idempotent").isZero();
-        LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
-        dev.backstop.core.Encryption.with(rotated).rewrap(repo);
-        LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
-
-        Path out = tmp.resolve("restored");
-        assertThat(WalArchive.builder(repo, SYSID).keys(onlyNew).build().get("000000010000000000000003", out)).isTrue();
-        assertThat(Files.mismatch(seg, out)).isEqualTo(-1);
+        assertThatThrownBy(() -> archive.get("000000010000000000000003", tmp.resolve("out")))
+                .isInstanceOfSatisfying(IntegrityException.class, e -> assertThat(e.key()).isEqualTo(
+                        "wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003.meta"))
+                .hasMessageContaining("format 2").hasMessageContaining("format 3");
+        assertThat(tmp.resolve("out")).doesNotExist();
+        assertThat(archive.segments()).singleElement().satisfies(s -> assertThat(s.range().start()).isEqualTo(0x3000000L));
     }
 }
