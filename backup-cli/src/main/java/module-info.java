@@ -6,6 +6,7 @@ module dev.backstop.cli {
     requires transitive dev.backstop.core;
     requires transitive dev.backstop.postgres;
     requires dev.backstop.s3;
+    requires dev.backstop.mysql;
     requires info.picocli;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;

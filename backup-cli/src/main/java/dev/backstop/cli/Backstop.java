@@ -28,7 +28,7 @@ import picocli.CommandLine.Command;
         subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.KeysCommand.class,
-                Maintenance.ConfigCommand.class, Run.class, CommandLine.HelpCommand.class},
+                Maintenance.ConfigCommand.class, Run.class, WalCommands.class, Demo.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
                 "  3  integrity failure: damaged, tampered with, or the restore differs",

@@ -12,6 +12,8 @@ import dev.backstop.cli.config.BackstopConfig.Retention;
 import dev.backstop.cli.config.BackstopConfig.Storage;
 import dev.backstop.cli.config.BackstopConfig.Tls;
 import dev.backstop.cli.config.BackstopConfig.Validation;
+import dev.backstop.cli.config.BackstopConfig.Wal;
+import dev.backstop.core.DataSize;
 import dev.backstop.postgres.SslMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -80,8 +82,9 @@ final class ConfigParser {
                 .orElse(new Validation(false, "isolated-env", List.of(), Optional.empty()));
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
                 .orElse(new Observability(List.of(), false, false, Optional.empty()));
+        Optional<Wal> wal = backup.optObject("wal").map(ConfigParser::wal);
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, wal);
     }
 
     private static Database database(ConfigNode n) {
@@ -201,6 +204,58 @@ final class ConfigParser {
         Optional<CronSchedule> schedule = cron(n, "schedule", zone);
         n.finish();
         return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule);
+    }
+
+    private static Wal wal(ConfigNode n) {
+        Optional<Long> systemId = n.optString("systemId").map(v -> {
+            try {
+                return Long.parseUnsignedLong(v.strip());
+            } catch (NumberFormatException e) {
+                throw n.bad("systemId", v, "the decimal system identifier from SELECT system_identifier FROM pg_control_system()");
+            }
+        });
+        Optional<Path> spool = n.optPath("spool");
+        boolean spawn = n.optChoice("drainer", Map.of("spawn", true, "external", false)).orElse(true);
+        Duration backoffMin = walDuration(n, "drainBackoffMin", Duration.ofSeconds(1));
+        Duration backoffMax = walDuration(n, "drainBackoffMax", Duration.ofSeconds(60));
+        Duration idleExit = walDuration(n, "drainIdleExit", Duration.ofSeconds(60));
+        Optional<Path> getQueue = n.optPath("getQueue");
+        DataSize getQueueMax = n.optString("getQueueMax").map(v -> {
+            DataSize size;
+            try {
+                size = DataSize.parse(v.strip());
+            } catch (IllegalArgumentException e) {
+                throw n.bad("getQueueMax", v, "a size such as 256MiB: " + e.getMessage());
+            }
+            if (size.bytes() < WAL_SEGMENT_BYTES) {
+                throw n.bad("getQueueMax", v, "a size that holds at least one 16 MiB segment");
+            }
+            return size;
+        }).orElse(DataSize.ofMiB(256));
+        n.finish();
+        if (backoffMax.compareTo(backoffMin) < 0) {
+            throw new ConfigException(n.pathOf("drainBackoffMax"), "is shorter than drainBackoffMin");
+        }
+        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax);
+    }
+
+    private static final long WAL_SEGMENT_BYTES = 16L << 20;
+
+    /** WAL timings go below a second: {@code 500ms} as well as the file's other durations. */
+    private static Duration walDuration(ConfigNode n, String key, Duration dflt) {
+        return n.optString(key).map(v -> {
+            String t = v.strip();
+            try {
+                Duration d = t.endsWith("ms") ? Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)))
+                        : ConfigNode.duration(t);
+                if (d.isZero() || d.isNegative()) {
+                    throw new IllegalArgumentException();
+                }
+                return d;
+            } catch (IllegalArgumentException e) {
+                throw n.bad(key, v, "a positive duration such as 500ms, 10s or 5m");
+            }
+        }).orElse(dflt);
     }
 
     private static Observability observability(ConfigNode n) {
