@@ -19,7 +19,7 @@ import java.util.Optional;
  * The {@code backstop} configuration file, typed. Its shape is the JSON template below (the
  * {@code "backup"} object with {@code database}, {@code storage}, {@code validation} and
  * {@code observability}), extended with {@code encryption}, {@code schedule}, {@code zone}, GFS
- * retention rules, database TLS and WAL archiving ({@code wal}). Read it with {@link #load}; every record's {@code toString()}
+ * retention rules, database TLS, WAL archiving ({@code wal}) and replicas ({@code replicas}). Read it with {@link #load}; every record's {@code toString()}
  * hides secrets.
  *
  * <pre>{@code
@@ -36,7 +36,8 @@ import java.util.Optional;
  * }</pre>
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
-                             ZoneId zone, Validation validation, Observability observability, Optional<Wal> wal) {
+                             ZoneId zone, Validation validation, Observability observability, Optional<Wal> wal,
+                             List<Replica> replicas) {
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -72,6 +73,7 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
         l.add("alerts:     " + observability);
         wal.ifPresent(w -> l.add("wal:        " + w));
+        replicas.forEach(r -> l.add("replica:    " + r.name() + ": " + r.storage().describe()));
         return String.join(System.lineSeparator(), l) + System.lineSeparator();
     }
 
@@ -229,6 +231,13 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                             .orElse(", archive-push uploads directly")
                     + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("");
         }
+    }
+
+    /**
+     * A repository {@code backstop copy} copies backups to ({@code backup.replicas}), named as
+     * the replica records on the primary name it.
+     */
+    public record Replica(String name, Storage storage) {
     }
 
     /** Metrics and alerts; the webhook is a secret (it carries a token). */

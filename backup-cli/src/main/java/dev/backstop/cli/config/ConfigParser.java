@@ -83,8 +83,9 @@ final class ConfigParser {
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
                 .orElse(new Observability(List.of(), false, false, Optional.empty()));
         Optional<Wal> wal = backup.optObject("wal").map(ConfigParser::wal);
+        List<BackstopConfig.Replica> replicas = replicas(backup);
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, wal);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, wal, replicas);
     }
 
     private static Database database(ConfigNode n) {
@@ -113,10 +114,31 @@ final class ConfigParser {
         return tls;
     }
 
+    private static List<BackstopConfig.Replica> replicas(ConfigNode backup) {
+        List<BackstopConfig.Replica> out = new java.util.ArrayList<>();
+        for (ConfigNode n : backup.objectList("replicas")) {
+            String name = n.string("name");
+            if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+                throw n.bad("name", name, "1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'");
+            }
+            if (out.stream().anyMatch(r -> r.name().equals(name))) {
+                throw n.bad("name", name, "a name no other replica has");
+            }
+            Storage storage = storage(n, false);
+            n.finish();
+            out.add(new BackstopConfig.Replica(name, storage));
+        }
+        return List.copyOf(out);
+    }
+
     private static Storage storage(ConfigNode n) {
+        return storage(n, true);
+    }
+
+    private static Storage storage(ConfigNode n, boolean withRetention) {
         String provider = n.optChoice("provider", Map.of("s3", "s3", "filesystem", "filesystem"))
                 .orElseThrow(() -> n.missing("provider", "\"s3\" or \"filesystem\""));
-        Optional<Retention> retention = n.optObject("retention").map(ConfigParser::retention);
+        Optional<Retention> retention = withRetention ? n.optObject("retention").map(ConfigParser::retention) : Optional.empty();
         if (provider.equals("filesystem")) {
             Path path = n.optPath("path").orElseThrow(() -> n.missing("path", "the repository's directory"));
             return new Storage(provider, Optional.of(path), Optional.empty(), "", Optional.empty(), Optional.empty(), false, retention);
