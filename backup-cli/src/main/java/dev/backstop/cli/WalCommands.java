@@ -156,12 +156,12 @@ final class WalCommands implements Callable<Integer> {
     }
 
     @Command(name = "archive-push", description = "PostgreSQL's archive_command: archive the WAL file at PATH as NAME "
-            + "(%p %f). With backup.wal.spool it only queues the file and a background drainer uploads it.")
+            + "(%%p %%f). With backup.wal.spool it only queues the file and a background drainer uploads it.")
     static final class Push extends WalBase {
-        @Parameters(index = "0", paramLabel = "PATH", description = "The file (%p).")
+        @Parameters(index = "0", paramLabel = "PATH", description = "The file (%%p).")
         Path source;
 
-        @Parameters(index = "1", paramLabel = "NAME", description = "Its WAL file name (%f).")
+        @Parameters(index = "1", paramLabel = "NAME", description = "Its WAL file name (%%f).")
         String name;
 
         @Override
@@ -187,12 +187,12 @@ final class WalCommands implements Callable<Integer> {
     }
 
     @Command(name = "archive-get", description = "PostgreSQL's restore_command: write the archived WAL file NAME to PATH "
-            + "(%f %p); exit 1 if the archive does not hold it. With backup.wal.getQueue the next segments are prefetched.")
+            + "(%%f %%p); exit 1 if the archive does not hold it. With backup.wal.getQueue the next segments are prefetched.")
     static final class Get extends WalBase {
-        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%f).")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%%f).")
         String name;
 
-        @Parameters(index = "1", paramLabel = "PATH", description = "Where to write it (%p).")
+        @Parameters(index = "1", paramLabel = "PATH", description = "Where to write it (%%p).")
         Path target;
 
         @Override
