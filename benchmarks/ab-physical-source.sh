@@ -31,12 +31,12 @@ as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
   -o "-p $PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
       -c shared_buffers=256MB -c max_wal_size=8GB -c checkpoint_timeout=1h" >/dev/null
 for src in datadir basebackup; do
-  cds_train "ab-$src" dev.backstop.testkit.PhysicalBench backup --source="$src" --pgdata="$PGDIR/data" --port="$PORT" \
+  cds_train "ab-$src" dev.backstop.benchmarks.PhysicalBench backup --source="$src" --pgdata="$PGDIR/data" --port="$PORT" \
       --repo="$WORK/repo-cds" --kek="$WORK/kek.json" --zstd-workers=2
   rm -rf "$WORK/repo-cds"
 done
 echo "# loading the realistic fixture at $RSIZE" >&2
-java -cp "$CP" dev.backstop.testkit.LogicalBench load --port="$PORT" --db=postgres --size="$RSIZE" >/dev/null
+java -cp "$CP" dev.backstop.benchmarks.LogicalBench load --port="$PORT" --db=postgres --size="$RSIZE" >/dev/null
 "$BIN/psql" -q -c 'VACUUM ANALYZE' postgres
 "$BIN/psql" -q -c 'CHECKPOINT' postgres
 echo "cluster_bytes=$("$BIN/psql" -Atc "SELECT sum(pg_database_size(oid)) FROM pg_database" postgres)"
@@ -46,7 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ $(( round % 2 )) = 1 ]; then order=(datadir basebackup); else order=(basebackup datadir); fi
   for src in "${order[@]}"; do
     rm -rf "$WORK/repo"
-    /usr/bin/time -f "%e %U %S" -o "$WORK/time" java $(cds "ab-$src") -cp "$CP" dev.backstop.testkit.PhysicalBench backup \
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time" java $(cds "ab-$src") -cp "$CP" dev.backstop.benchmarks.PhysicalBench backup \
         --source="$src" --pgdata="$PGDIR/data" --port="$PORT" --repo="$WORK/repo" --kek="$WORK/kek.json" --zstd-workers=2 >/dev/null
     read -r e u s < "$WORK/time"
     c=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')

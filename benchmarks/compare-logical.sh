@@ -49,11 +49,11 @@ trap cleanup EXIT
 
 build_testkit
 results_begin compare-logical
-bench() { java $(cds "logical-$1") -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+bench() { java $(cds "logical-$1") -cp "$CP" dev.backstop.benchmarks.LogicalBench "$@"; }
 
 # the long-lived JVM: one command per line in, key=value lines and "end" out. Its answer lands in
 # WARM_OUT, not on stdout: a coprocess's pipes are closed in subshells such as $(...)
-coproc WARM { java -cp "$CP" dev.backstop.testkit.LogicalBench serve 2>"$WORK/warm-jvm.log"; }
+coproc WARM { java -cp "$CP" dev.backstop.benchmarks.LogicalBench serve 2>"$WORK/warm-jvm.log"; }
 warm() {
   echo "$*" >&"${WARM[1]}"
   WARM_OUT=""
@@ -81,9 +81,9 @@ if [ "$CDS" = 1 ]; then
   "$BIN/createdb" cds_train
   "$BIN/psql" -q -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" \
       -c "ALTER TABLE t ADD PRIMARY KEY (id)" cds_train
-  cds_train logical-backup dev.backstop.testkit.LogicalBench backup --port="$PORT" --db=cds_train \
+  cds_train logical-backup dev.backstop.benchmarks.LogicalBench backup --port="$PORT" --db=cds_train \
       --repo="$WORK/repo-cds" --kek="$WORK/kek.json"
-  cds_train logical-restore dev.backstop.testkit.LogicalBench restore --port="$PORT" --db=r_cds \
+  cds_train logical-restore dev.backstop.benchmarks.LogicalBench restore --port="$PORT" --db=r_cds \
       --repo="$WORK/repo-cds" --kek="$WORK/kek.json" --id="$(ls "$WORK/repo-cds/backups")"
   "$BIN/dropdb" -f r_cds; "$BIN/dropdb" cds_train; rm -rf "$WORK/repo-cds"
 fi

@@ -175,9 +175,10 @@ timed() {
 echo "# building backup-testkit" >&2
 "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
     -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
-CP="$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
+CP="$(ls "$ROOT"/benchmarks/target/benchmarks-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
+CP="$CP:$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
 CP="$CP:$(cat "$ROOT/backup-testkit/target/runtime-classpath.txt")"
-bench() { java -cp "$CP" dev.backstop.testkit.MariaDbBench "$@"; }
+bench() { java -cp "$CP" dev.backstop.benchmarks.MariaDbBench "$@"; }
 
 echo "# load average before: $(uptime)" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)

@@ -47,10 +47,10 @@ trap cleanup EXIT
 
 build_testkit
 results_begin compare-physical
-bench() { java $(cds "physical-$1") -cp "$CP" dev.backstop.testkit.PhysicalBench "$@"; }
+bench() { java $(cds "physical-$1") -cp "$CP" dev.backstop.benchmarks.PhysicalBench "$@"; }
 # the datadir backup loads other classes than the pg_basebackup one: a class-data archive of its own
-bench_datadir() { java $(cds physical-datadir) -cp "$CP" dev.backstop.testkit.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" "$@"; }
-load() { java -cp "$CP" dev.backstop.testkit.LogicalBench "$@"; }
+bench_datadir() { java $(cds physical-datadir) -cp "$CP" dev.backstop.benchmarks.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" "$@"; }
+load() { java -cp "$CP" dev.backstop.benchmarks.LogicalBench "$@"; }
 
 free_port
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
@@ -100,12 +100,12 @@ for fixture in pgbench realistic; do
   start_cluster
   if [ "$CDS" = 1 ] && [ ! -f "$WORK/physical-restore.jsa" ]; then
     echo "# recording the class-data archives: one untimed backup and restore of the empty cluster" >&2
-    cds_train physical-backup dev.backstop.testkit.PhysicalBench backup --port="$PORT" --repo="$WORK/repo-cds" \
+    cds_train physical-backup dev.backstop.benchmarks.PhysicalBench backup --port="$PORT" --repo="$WORK/repo-cds" \
         --kek="$WORK/kek.json" --zstd-workers=2
-    cds_train physical-restore dev.backstop.testkit.PhysicalBench restore --repo="$WORK/repo-cds" --kek="$WORK/kek.json" \
+    cds_train physical-restore dev.backstop.benchmarks.PhysicalBench restore --repo="$WORK/repo-cds" --kek="$WORK/kek.json" \
         --id="$(ls "$WORK/repo-cds/backups")" --target="$WORK/restore-cds"
     rm -rf "$WORK/repo-cds" "$WORK/restore-cds"
-    cds_train physical-datadir dev.backstop.testkit.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" --port="$PORT" \
+    cds_train physical-datadir dev.backstop.benchmarks.PhysicalBench backup --source=datadir --pgdata="$PGDIR/data" --port="$PORT" \
         --repo="$WORK/repo-cds" --kek="$WORK/kek.json" --zstd-workers=2
     rm -rf "$WORK/repo-cds"
   fi

@@ -51,16 +51,16 @@ as_pg() { "${AS[@]}" "$@"; }
 
 # build_testkit: 'package' in the same reactor run makes the class path point at this tree's jars,
 # never at whatever dev.backstop snapshots may sit in ~/.m2; sets CP to what the benchmark mains
-# need at run time, as a packaged command line would ship them: the testkit and backup-postgres
-# jars and backup-postgres's runtime dependencies (16 jars, not the testkit's 140 with the
-# in-process S3 server), jars only, since AppCDS archives classes from jars, not directories
+# need at run time, as a packaged command line would ship them: the benchmarks, testkit and
+# backup-postgres jars and backup-postgres's runtime dependencies (not the benchmarks' own 140
+# with the in-process S3 server), jars only, since AppCDS archives classes from jars, not directories
 build_testkit() {
   echo "# building backup-testkit" >&2
   "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
       -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
   local jar
   CP=""
-  for m in backup-testkit backup-postgres; do
+  for m in benchmarks backup-testkit backup-postgres; do
     jar=$(ls "$ROOT/$m"/target/"$m"-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)
     CP="${CP:+$CP:}$jar"
   done

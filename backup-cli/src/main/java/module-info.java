@@ -9,6 +9,7 @@ module dev.backstop.cli {
     requires dev.backstop.micrometer;
     requires ch.qos.logback.classic;
     requires ch.qos.logback.core;
+    requires dev.backstop.mysql;
     requires info.picocli;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;

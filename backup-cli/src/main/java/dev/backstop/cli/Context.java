@@ -7,6 +7,7 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Repository;
+import dev.backstop.core.Replication;
 import dev.backstop.core.RepositoryLock;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
@@ -21,6 +22,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
@@ -36,8 +39,8 @@ final class Context implements AutoCloseable {
 
     private final BackstopConfig config;
     private final Clock clock;
+    private final List<S3Sink> s3 = new ArrayList<>();
     private Repository repository;
-    private S3Sink s3;
     private KmsClient kms;
     private Optional<KeyEncryptionKey> kek;
 
@@ -58,22 +61,43 @@ final class Context implements AutoCloseable {
     /** The repository, without keys (for listing and keyless checks). */
     Repository repository() {
         if (repository == null) {
-            BackstopConfig.Storage st = config.storage();
-            if (st.s3()) {
-                S3Sink.Builder b = S3Sink.builder().bucket(st.bucket().orElseThrow()).prefix(st.prefix());
-                b.region(Region.of(st.region().orElseThrow(() -> new ConfigException("backup.storage.region",
-                        "missing; expected the bucket's AWS region, like \"eu-central-1\""))));
-                st.endpoint().ifPresent(b::endpoint);
-                if (st.pathStyle()) {
-                    b.pathStyle(true);
-                }
-                s3 = b.build();
-                repository = Repository.on(s3);
-            } else {
-                repository = Repository.filesystem(st.path().orElseThrow());
-            }
+            repository = repositoryOf(config.storage(), "backup.storage");
         }
         return repository;
+    }
+
+    private Repository repositoryOf(BackstopConfig.Storage st, String path) {
+        if (!st.s3()) {
+            return Repository.filesystem(st.path().orElseThrow());
+        }
+        S3Sink.Builder b = S3Sink.builder().bucket(st.bucket().orElseThrow()).prefix(st.prefix());
+        b.region(Region.of(st.region().orElseThrow(() -> new ConfigException(path + ".region",
+                "missing; expected the bucket's AWS region, like \"eu-central-1\""))));
+        st.endpoint().ifPresent(b::endpoint);
+        if (st.pathStyle()) {
+            b.pathStyle(true);
+        }
+        S3Sink sink = b.build();
+        s3.add(sink);
+        return Repository.on(sink);
+    }
+
+    /**
+     * Copies from the keyed primary to every configured replica.
+     *
+     * @throws ConfigException if the configuration names no replica
+     */
+    Replication replication() {
+        if (config.replicas().isEmpty()) {
+            throw new ConfigException("backup.replicas", "missing; expected [{\"name\": \"dr\", \"provider\": \"filesystem\", "
+                    + "\"path\": \"/mnt/dr/backups\"}, ...] (or an S3 bucket, as in backup.storage)");
+        }
+        Replication.Builder b = Replication.from(keyedRepository());
+        for (int i = 0; i < config.replicas().size(); i++) {
+            BackstopConfig.Replica r = config.replicas().get(i);
+            b.to(r.name(), repositoryOf(r.storage(), "backup.replicas[" + i + "]"));
+        }
+        return b.build();
     }
 
     /** The repository, authenticated with the KEK when there is one. */
@@ -188,9 +212,7 @@ final class Context implements AutoCloseable {
 
     @Override
     public void close() {
-        if (s3 != null) {
-            s3.close();
-        }
+        s3.forEach(S3Sink::close);
         if (kms != null) {
             kms.close();
         }

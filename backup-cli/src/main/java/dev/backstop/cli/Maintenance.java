@@ -97,6 +97,51 @@ final class Maintenance {
         }
     }
 
+    @Command(name = "copy", description = "Copy backups to the configured replicas (backup.replicas), as stored: "
+            + "resumable, verified against the manifest's digests, the manifest last. Then compare each replica.")
+    static final class CopyCommand extends Commands.Scriptable {
+        @picocli.CommandLine.Parameters(paramLabel = "ID", arity = "0..1", description = "The backup id (see backstop list).")
+        String id;
+
+        @Option(names = "--latest", description = "The newest backup.")
+        boolean latest;
+
+        @Option(names = "--all", description = "Every backup of the primary.")
+        boolean all;
+
+        @Override
+        int run(Context ctx) {
+            if ((id != null ? 1 : 0) + (latest ? 1 : 0) + (all ? 1 : 0) != 1) {
+                throw new ParameterException(spec.commandLine(), "give a backup ID, --latest or --all (one of them)");
+            }
+            if (id != null && !BackupId.isValid(id)) {
+                throw new ParameterException(spec.commandLine(), "ID: got \"" + id + "\", expected a backup id as backstop list shows it");
+            }
+            dev.backstop.core.Replication replication = ctx.replication();
+            List<dev.backstop.core.Replication.Outcome> outcomes = new java.util.ArrayList<>();
+            if (all) {
+                outcomes.addAll(replication.copyAll());
+            } else {
+                BackupId which = latest ? ctx.restore().latest().id() : BackupId.parse(id);
+                outcomes.addAll(replication.copy(which));
+                outcomes.addAll(replication.verify(which));
+            }
+            List<String> findings = outcomes.stream().flatMap(o -> o.findings().stream().map(f -> o.replica() + ": " + f)).toList();
+            if (json) {
+                printJson(Map.of("outcomes", outcomes.stream().map(o -> Map.of("replica", o.replica(), "id", o.backupId().value(),
+                        "copied", o.copied(), "skipped", o.skipped(), "bytesCopied", o.bytesCopied(), "findings", o.findings())).toList()));
+            } else {
+                outcomes.forEach(o -> print(o.replica() + " " + o.backupId() + ": " + (o.ok() ? "ok" : "NOT OK") + ", " + o.copied()
+                        + " objects copied (" + Commands.size(o.bytesCopied()) + "), " + o.skipped() + " already there"
+                        + (o.ok() ? "" : ": " + String.join("; ", o.findings()))));
+            }
+            if (!findings.isEmpty()) {
+                throw new Commands.CheckFailed("copy: " + findings.size() + " finding(s): " + String.join("; ", findings));
+            }
+            return Backstop.OK;
+        }
+    }
+
     /** Durations on the command line are written as in the configuration file. */
     static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
         @Override
@@ -110,14 +155,14 @@ final class Maintenance {
     }
 
     @Command(name = "keys", description = "Create, rotate and re-wrap the key-encryption key.",
-            subcommands = {KeysCommand.Create.class, KeysCommand.Rotate.class, KeysCommand.Rewrap.class})
+            subcommands = {KeysCommand.Create.class, KeysCommand.Rotate.class, KeysCommand.Rewrap.class, KeysCommand.Erase.class})
     static final class KeysCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
         @Override
         public Integer call() {
-            throw new ParameterException(spec.commandLine(), "keys: give create, rotate or rewrap");
+            throw new ParameterException(spec.commandLine(), "keys: give create, rotate, rewrap or erase");
         }
 
         /** The key commands: each needs the configured keyset. */
@@ -157,6 +202,40 @@ final class Maintenance {
                 ctx.kek();   // the file must load before it is changed
                 LocalKeysetKek kek = LocalKeysetKek.rotate(file);
                 print("rotated " + file + ": new primary key " + kek.id() + "; now run: backstop keys rewrap");
+                return Backstop.OK;
+            }
+        }
+
+        @Command(name = "erase", description = "Crypto-erase one backup: delete its data key on every configured replica, "
+                + "then on the primary, so it can never be decrypted again. Irreversible: repeat the id with --confirm.")
+        static final class Erase extends Commands.Base {
+            @picocli.CommandLine.Parameters(paramLabel = "ID", description = "The backup to erase.")
+            String id;
+
+            @Option(names = "--confirm", paramLabel = "ID", description = "The same backup id again: erasing cannot be undone.")
+            String confirm;
+
+            @Override
+            int run(Context ctx) {
+                if (!BackupId.isValid(id)) {
+                    throw new ParameterException(spec.commandLine(), "ID: got \"" + id + "\", expected a backup id as backstop list shows it");
+                }
+                if (!id.equals(confirm)) {
+                    throw new ParameterException(spec.commandLine(), "erasing makes backup " + id + " unreadable forever, here "
+                            + "and on every replica; to go ahead, repeat its id: --confirm " + id);
+                }
+                ctx.kek().orElseThrow(() -> new ConfigException("backup.encryption", "is none; an unencrypted backup cannot be "
+                        + "crypto-erased (delete it instead)"));
+                BackupId backup = BackupId.parse(id);
+                // the manifest must authenticate: never erase on the word of an object anyone could have written
+                ctx.restore().manifest(backup);
+                List<String> replicas = ctx.config().replicas().isEmpty() ? List.of()
+                        : Encryption.destroyDataKey(ctx.replication(), backup);
+                if (ctx.config().replicas().isEmpty()) {
+                    Encryption.destroyDataKey(ctx.keyedRepository(), backup);
+                }
+                print("erased the data key of " + id + (replicas.isEmpty() ? "" : " on " + String.join(", ", replicas) + " and")
+                        + " on the primary: it can no longer be decrypted; its objects go with retention");
                 return Backstop.OK;
             }
         }

@@ -213,7 +213,7 @@ public final class Encryption {
      */
     public AeadTransform archiveKey(Repository repository, String name, byte[] context) {
         byte[] material = unwrapArchiveKey(repository, name, context).orElseThrow(() -> new IntegrityException(
-                Repository.KEYS + name + ".dek", "archive key record", "the data key the metadata names", "none", null, null));
+                RepositoryLayout.KEYS + name + ".dek", "archive key record", "the data key the metadata names", "none", null, null));
         try {
             return AeadTransform.withKey(material);
         } finally {

@@ -75,6 +75,5 @@ class LargeStreamIT {
                 .filter(p -> p.getType() == MemoryType.HEAP)
                 .mapToLong(p -> p.getPeakUsage().getUsed()).sum();
         assertThat(peak).as("peak heap").isLessThan(128L << 20);
-        System.out.printf("4 GiB -> %s stored; peak heap %s%n", DataSize.ofBytes(m.storedBytes()), DataSize.ofBytes(peak));
     }
 }

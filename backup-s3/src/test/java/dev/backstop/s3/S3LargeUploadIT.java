@@ -10,8 +10,6 @@ import dev.backstop.core.Sink;
 import dev.backstop.s3.internal.S3Upload;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryType;
 import java.security.MessageDigest;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -58,13 +56,6 @@ class S3LargeUploadIT {
             }
         }
         assertThat(Digest.of(read.digest())).isEqualTo(Digest.of(written.digest()));
-        // eden and survivor peaks happen at different moments; the old generation is what grows
-        // when something holds on to data
-        long oldPeak = ManagementFactory.getMemoryPoolMXBeans().stream()
-                .filter(p -> p.getType() == MemoryType.HEAP && p.getName().contains("Old"))
-                .mapToLong(p -> p.getPeakUsage().getUsed()).max().orElse(-1);
-        System.out.printf("S3 upload of %s in %d parts; heap max %s, old generation peak %s%n", DataSize.ofBytes(SIZE), parts,
-                DataSize.ofBytes(Runtime.getRuntime().maxMemory()), DataSize.ofBytes(oldPeak));
         sink.delete("backups/big/dump");
     }
 }

@@ -1,6 +1,7 @@
 package dev.backstop.cli.config;
 
 import dev.backstop.cli.CronSchedule;
+import dev.backstop.core.DataSize;
 import dev.backstop.core.report.SloTargets;
 import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.postgres.PgTls;
@@ -19,7 +20,7 @@ import java.util.Optional;
  * The {@code backstop} configuration file, typed. Its shape is the JSON template below (the
  * {@code "backup"} object with {@code database}, {@code storage}, {@code validation} and
  * {@code observability}), extended with {@code encryption}, {@code schedule}, {@code zone}, GFS
- * retention rules and database TLS. Read it with {@link #load}; every record's {@code toString()}
+ * retention rules, database TLS, WAL archiving ({@code wal}) and replicas ({@code replicas}). Read it with {@link #load}; every record's {@code toString()}
  * hides secrets.
  *
  * <pre>{@code
@@ -38,7 +39,8 @@ import java.util.Optional;
  * }</pre>
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
-                             ZoneId zone, Validation validation, Observability observability, Retries retries) {
+                             ZoneId zone, Validation validation, Observability observability, Retries retries,
+                             Optional<Wal> wal, List<Replica> replicas) {
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -74,6 +76,8 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
         l.add("alerts:     " + observability);
+        wal.ifPresent(w -> l.add("wal:        " + w));
+        replicas.forEach(r -> l.add("replica:    " + r.name() + ": " + r.storage().describe()));
         return String.join(System.lineSeparator(), l) + System.lineSeparator();
     }
 
@@ -207,6 +211,37 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         public String toString() {
             return enabled ? "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
         }
+    }
+
+    /**
+     * WAL archiving for PostgreSQL's {@code archive_command} and {@code restore_command}
+     * ({@code backstop wal}), into the configured repository with the configured encryption.
+     *
+     * @param systemId the server's system identifier ({@code SELECT system_identifier FROM
+     *     pg_control_system()}); every wal command needs it
+     * @param spool a local directory: archive-push only queues the file durably and returns, a
+     *     drainer uploads in order
+     * @param spawnDrainer whether archive-push starts a background drainer ({@code "drainer": "spawn"},
+     *     the default) or leaves {@code backstop wal drain} to the operator ({@code "external"})
+     * @param getQueue a local directory archive-get prefetches the next segments into
+     * @param getQueueMax how much the prefetch queue holds, at least one 16 MiB segment
+     */
+    public record Wal(Optional<Long> systemId, Optional<Path> spool, boolean spawnDrainer, Duration drainBackoffMin,
+                      Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax) {
+        @Override
+        public String toString() {
+            return "system " + systemId.map(Long::toUnsignedString).orElse("(not set)")
+                    + spool.map(p -> ", spool " + p + (spawnDrainer ? " (background drainer)" : " (drained by backstop wal drain)"))
+                            .orElse(", archive-push uploads directly")
+                    + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("");
+        }
+    }
+
+    /**
+     * A repository {@code backstop copy} copies backups to ({@code backup.replicas}), named as
+     * the replica records on the primary name it.
+     */
+    public record Replica(String name, Storage storage) {
     }
 
     /**

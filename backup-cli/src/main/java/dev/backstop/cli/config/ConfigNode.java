@@ -201,6 +201,22 @@ final class ConfigNode {
         return List.copyOf(out);
     }
 
+    /** A list of objects, each read as a node of its own ({@code key[0]}, {@code key[1]}, ...). */
+    List<ConfigNode> objectList(String key) {
+        if (!has(key)) {
+            return List.of();
+        }
+        JsonNode v = node.get(key);
+        if (!v.isArray()) {
+            throw bad(key, describe(v), "a list [{...}, ...]");
+        }
+        List<ConfigNode> out = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            out.add(new ConfigNode(pathOf(key) + "[" + i + "]", v.get(i), env));
+        }
+        return List.copyOf(out);
+    }
+
     /** Refuses any key that was never asked for: a typo must not be silently ignored. */
     void finish() {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {

@@ -14,6 +14,8 @@ import dev.backstop.cli.config.BackstopConfig.Retention;
 import dev.backstop.cli.config.BackstopConfig.Storage;
 import dev.backstop.cli.config.BackstopConfig.Tls;
 import dev.backstop.cli.config.BackstopConfig.Validation;
+import dev.backstop.cli.config.BackstopConfig.Wal;
+import dev.backstop.core.DataSize;
 import dev.backstop.core.report.SloTargets;
 import dev.backstop.postgres.SslMode;
 import java.io.IOException;
@@ -84,8 +86,10 @@ final class ConfigParser {
                 .orElse(new Validation(false, "isolated-env", List.of(), Optional.empty()));
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
                 .orElse(Observability.defaults());
+        Optional<Wal> wal = backup.optObject("wal").map(ConfigParser::wal);
+        List<BackstopConfig.Replica> replicas = replicas(backup);
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries, wal, replicas);
     }
 
     private static Database database(ConfigNode n) {
@@ -114,10 +118,31 @@ final class ConfigParser {
         return tls;
     }
 
+    private static List<BackstopConfig.Replica> replicas(ConfigNode backup) {
+        List<BackstopConfig.Replica> out = new java.util.ArrayList<>();
+        for (ConfigNode n : backup.objectList("replicas")) {
+            String name = n.string("name");
+            if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+                throw n.bad("name", name, "1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'");
+            }
+            if (out.stream().anyMatch(r -> r.name().equals(name))) {
+                throw n.bad("name", name, "a name no other replica has");
+            }
+            Storage storage = storage(n, false);
+            n.finish();
+            out.add(new BackstopConfig.Replica(name, storage));
+        }
+        return List.copyOf(out);
+    }
+
     private static Storage storage(ConfigNode n) {
+        return storage(n, true);
+    }
+
+    private static Storage storage(ConfigNode n, boolean withRetention) {
         String provider = n.optChoice("provider", Map.of("s3", "s3", "filesystem", "filesystem"))
                 .orElseThrow(() -> n.missing("provider", "\"s3\" or \"filesystem\""));
-        Optional<Retention> retention = n.optObject("retention").map(ConfigParser::retention);
+        Optional<Retention> retention = withRetention ? n.optObject("retention").map(ConfigParser::retention) : Optional.empty();
         if (provider.equals("filesystem")) {
             Path path = n.optPath("path").orElseThrow(() -> n.missing("path", "the repository's directory"));
             return new Storage(provider, Optional.of(path), Optional.empty(), "", Optional.empty(), Optional.empty(), false, retention);
@@ -205,6 +230,58 @@ final class ConfigParser {
         Optional<CronSchedule> schedule = cron(n, "schedule", zone);
         n.finish();
         return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule);
+    }
+
+    private static Wal wal(ConfigNode n) {
+        Optional<Long> systemId = n.optString("systemId").map(v -> {
+            try {
+                return Long.parseUnsignedLong(v.strip());
+            } catch (NumberFormatException e) {
+                throw n.bad("systemId", v, "the decimal system identifier from SELECT system_identifier FROM pg_control_system()");
+            }
+        });
+        Optional<Path> spool = n.optPath("spool");
+        boolean spawn = n.optChoice("drainer", Map.of("spawn", true, "external", false)).orElse(true);
+        Duration backoffMin = walDuration(n, "drainBackoffMin", Duration.ofSeconds(1));
+        Duration backoffMax = walDuration(n, "drainBackoffMax", Duration.ofSeconds(60));
+        Duration idleExit = walDuration(n, "drainIdleExit", Duration.ofSeconds(60));
+        Optional<Path> getQueue = n.optPath("getQueue");
+        DataSize getQueueMax = n.optString("getQueueMax").map(v -> {
+            DataSize size;
+            try {
+                size = DataSize.parse(v.strip());
+            } catch (IllegalArgumentException e) {
+                throw n.bad("getQueueMax", v, "a size such as 256MiB: " + e.getMessage());
+            }
+            if (size.bytes() < WAL_SEGMENT_BYTES) {
+                throw n.bad("getQueueMax", v, "a size that holds at least one 16 MiB segment");
+            }
+            return size;
+        }).orElse(DataSize.ofMiB(256));
+        n.finish();
+        if (backoffMax.compareTo(backoffMin) < 0) {
+            throw new ConfigException(n.pathOf("drainBackoffMax"), "is shorter than drainBackoffMin");
+        }
+        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax);
+    }
+
+    private static final long WAL_SEGMENT_BYTES = 16L << 20;
+
+    /** WAL timings go below a second: {@code 500ms} as well as the file's other durations. */
+    private static Duration walDuration(ConfigNode n, String key, Duration dflt) {
+        return n.optString(key).map(v -> {
+            String t = v.strip();
+            try {
+                Duration d = t.endsWith("ms") ? Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)))
+                        : ConfigNode.duration(t);
+                if (d.isZero() || d.isNegative()) {
+                    throw new IllegalArgumentException();
+                }
+                return d;
+            } catch (IllegalArgumentException e) {
+                throw n.bad(key, v, "a positive duration such as 500ms, 10s or 5m");
+            }
+        }).orElse(dflt);
     }
 
     private static Observability observability(ConfigNode n) {

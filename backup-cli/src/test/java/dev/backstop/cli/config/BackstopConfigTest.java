@@ -245,4 +245,56 @@ class BackstopConfigTest {
         assertThatThrownBy(() -> parse("[]", Map.of())).hasMessage("got a list, expected an object { ... }");
         assertThatThrownBy(() -> parse("{}", Map.of())).hasMessage("backup: missing; expected an object { ... }");
     }
+
+    static String minimal(String extra) {
+        return "{\"backup\": {\"database\": {\"type\": \"postgres\", \"host\": \"h\", \"user\": \"u\", \"name\": \"n\"}, "
+                + "\"storage\": {\"provider\": \"filesystem\", \"path\": \"/var/backups\"}, \"encryption\": {\"none\": true}"
+                + extra + "}}";
+    }
+
+    @Test
+    void wal_readsEverySetting_withSubSecondDurations() {
+        BackstopConfig c = parse(minimal(", \"wal\": {\"systemId\": \"18446744073709551615\", \"spool\": \"/var/spool/wal\", "
+                + "\"drainer\": \"external\", \"drainBackoffMin\": \"250ms\", \"drainBackoffMax\": \"2m\", \"drainIdleExit\": \"30s\", "
+                + "\"getQueue\": \"/var/wal-queue\", \"getQueueMax\": \"64MiB\"}"), Map.of());
+
+        BackstopConfig.Wal w = c.wal().orElseThrow();
+        assertThat(w.systemId()).contains(-1L);
+        assertThat(w.spool()).contains(Path.of("/var/spool/wal"));
+        assertThat(w.spawnDrainer()).isFalse();
+        assertThat(w.drainBackoffMin()).isEqualTo(Duration.ofMillis(250));
+        assertThat(w.drainBackoffMax()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(w.drainIdleExit()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(w.getQueue()).contains(Path.of("/var/wal-queue"));
+        assertThat(w.getQueueMax().bytes()).isEqualTo(64L << 20);
+    }
+
+    @Test
+    void wal_backoffMaxBelowMin_isRefusedNamingTheKey() {
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"drainBackoffMin\": \"10s\", \"drainBackoffMax\": \"1s\"}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("backup.wal.drainBackoffMax: ");
+    }
+
+    @Test
+    void replicas_withATypo_isRefusedNamingTheKeyPath() {
+        assertThatThrownBy(() -> parse(minimal(", \"replicas\": [{\"name\": \"dr\", \"provider\": \"filesystem\", \"pth\": \"/dr\"}]"),
+                Map.of())).isInstanceOf(ConfigException.class).hasMessageStartingWith("backup.replicas[0].");
+    }
+
+    @Test
+    void replicas_withTheSameNameTwice_isRefused() {
+        String dr = "{\"name\": \"dr\", \"provider\": \"filesystem\", \"path\": \"/dr\"}";
+
+        assertThatThrownBy(() -> parse(minimal(", \"replicas\": [" + dr + ", " + dr + "]"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.replicas[1].name: got \"dr\"");
+    }
+
+    @Test
+    void replicas_areReadInOrder() {
+        BackstopConfig c = parse(minimal(", \"replicas\": [{\"name\": \"dr\", \"provider\": \"filesystem\", \"path\": \"/dr\"}, "
+                + "{\"name\": \"eu\", \"provider\": \"s3\", \"bucket\": \"b\", \"region\": \"eu-west-1\"}]"), Map.of());
+
+        assertThat(c.replicas()).extracting(BackstopConfig.Replica::name).containsExactly("dr", "eu");
+        assertThat(c.replicas().get(1).storage().s3()).isTrue();
+    }
 }

@@ -26,7 +26,7 @@ import java.util.List;
  * lock is free; an idle drainer releases the lock first and then looks at the queue once more.
  * Whichever order the two race in, a queued file is seen by a drainer.
  */
-final class WalDrainer {
+public final class WalDrainer {
     static final String LOCK_FILE = "drainer.lock";
     /** How soon a newly queued file is seen while the spool is empty. */
     private static final Duration IDLE_POLL = Duration.ofMillis(50);
@@ -38,13 +38,19 @@ final class WalDrainer {
     private final Duration idleExit;
     private final PrintStream log;
 
-    WalDrainer(WalSpool spool, WalArchive archive, Duration minBackoff, Duration maxBackoff, Duration idleExit, PrintStream log) {
+    /** A drainer of {@code spool} into {@code archive}, backing off between the bounds, logging to {@code log}. */
+    public WalDrainer(WalSpool spool, WalArchive archive, Duration minBackoff, Duration maxBackoff, Duration idleExit, PrintStream log) {
         this.spool = spool;
         this.archive = archive;
         this.minBackoff = minBackoff;
         this.maxBackoff = maxBackoff;
         this.idleExit = idleExit;
         this.log = log;
+    }
+
+    /** Whether a drainer (in any process) is draining {@code spool} right now. */
+    public static boolean running(WalSpool spool) throws IOException {
+        return Lock.held(spool.directory(), LOCK_FILE);
     }
 
     /** An OS-level lock on a lock file; {@code tryAcquire} gives null if another process or thread holds it. */
@@ -96,7 +102,7 @@ final class WalDrainer {
      * Drains until the spool stayed empty for the idle period; returns the files archived. Returns
      * 0 at once if another drainer holds the lock.
      */
-    int follow() throws IOException, InterruptedException {
+    public int follow() throws IOException, InterruptedException {
         Lock lock = Lock.tryAcquire(spool.directory());
         if (lock == null) {
             log.println("backstop: another drainer holds " + spool.directory().resolve(LOCK_FILE) + "; leaving the spool to it");

@@ -29,30 +29,44 @@ import java.util.List;
  * a request that finds one running starts none, and the next request catches up. Segments only:
  * history and backup files are always fetched directly.
  */
-final class WalPrefetcher {
+public final class WalPrefetcher {
     static final String LOCK_FILE = "prefetch.lock";
 
     /** Where a request was served from. */
-    enum Source { QUEUE, REPOSITORY, MISSING }
+    public enum Source {
+        /** The prefetch queue, verified against the archive's metadata. */
+        QUEUE,
+        /** The repository. */
+        REPOSITORY,
+        /** Nowhere: the archive does not hold the file. */
+        MISSING
+    }
 
     private final WalArchive archive;
     private final Path queue;
     private final int depth;
     private final PrintStream log;
 
-    WalPrefetcher(WalArchive archive, Path queue, int depth, PrintStream log) throws IOException {
+    /** A prefetcher of up to {@code depth} segments of {@code archive} into the directory {@code queue}, logging to {@code log}. */
+    public WalPrefetcher(WalArchive archive, Path queue, int depth, PrintStream log) throws IOException {
         this.archive = archive;
         this.queue = Files.createDirectories(queue);
         this.depth = depth;
         this.log = log;
     }
 
-    Path queue() {
+    /** The queue's directory. */
+    public Path queue() {
         return queue;
     }
 
+    /** Whether a prefetcher (in any process) is filling this queue right now. */
+    public boolean running() throws IOException {
+        return WalDrainer.Lock.held(queue, LOCK_FILE);
+    }
+
     /** Serves {@code name} into {@code target}: from the queue if the queued copy is verified, else from the repository. */
-    Source serve(String name, Path target) throws IOException {
+    public Source serve(String name, Path target) throws IOException {
         Path queued = queue.resolve(name);
         if (Files.exists(queued)) {
             if (archive.matches(name, queued)) {
@@ -81,7 +95,7 @@ final class WalPrefetcher {
      * archive does not have) and deletes what lies outside it; returns the files fetched from the
      * repository. Returns -1 at once if another prefetcher holds the queue.
      */
-    int prefetchAfter(WalFile served) throws IOException {
+    public int prefetchAfter(WalFile served) throws IOException {
         try (WalDrainer.Lock lock = WalDrainer.Lock.tryAcquire(queue, LOCK_FILE)) {
             if (lock == null) {
                 return -1;

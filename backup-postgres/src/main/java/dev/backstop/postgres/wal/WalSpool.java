@@ -134,7 +134,7 @@ public final class WalSpool {
     }
 
     /** The recovery point of {@code archive} with {@code spool} (or none: null) in front of it. */
-    static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
+    public static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
         long archivedLsn = 0;
         int archivedTimeline = 0;
         for (WalFile f : archive.files()) {

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.postgres.SharedPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,23 +8,14 @@ import dev.backstop.core.Fingerprints;
 import dev.backstop.postgres.EphemeralPostgres;
 import java.sql.Connection;
 import java.sql.Statement;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class PgFingerprintsIT {
-    static EphemeralPostgres pg;
     static int databases;
 
-    @BeforeAll
-    static void start() throws Exception {
-        pg = EphemeralPostgres.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final SharedPostgres pg = SharedPostgres.empty();
 
     static Fingerprints withData(String... statements) throws Exception {
         String db = "fp" + (++databases);

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.postgres.SharedPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -23,30 +24,16 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class PgLogicalBackupIT {
-    static EphemeralPostgres pg;
-
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void start() throws Exception {
-        pg = EphemeralPostgres.start();
-        pg.createDatabase("shop");
-        try (Connection c = pg.connect("shop")) {
-            Shop.create(c, 2000);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final SharedPostgres pg = SharedPostgres.withShop("shop", 2000);
 
     Manifest backup(DumpFormat format, Repository repo, KeyEncryptionKey kek) {
         return BackupPipeline.builder()

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.postgres.SharedPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;
@@ -16,9 +17,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,90 +30,82 @@ import org.junit.jupiter.api.io.TempDir;
  * large objects) fall back to one session, exactly.
  */
 class PgParallelLoadIT {
-    static EphemeralPostgres pg;
-
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void start() throws Exception {
-        pg = EphemeralPostgres.start();
-        pg.createDatabase("awkward");
-        try (Connection c = pg.connect("awkward"); Statement st = c.createStatement()) {
-            st.execute("CREATE ROLE reader NOLOGIN");
-            st.execute("CREATE SCHEMA app");
-            st.execute("CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)");
-            st.execute("CREATE TABLE app.child (id bigserial PRIMARY KEY, parent_id bigint NOT NULL REFERENCES app.parent(id),"
-                    + " body text, doubled int GENERATED ALWAYS AS (length(body) * 2) STORED, tags jsonb, blob bytea)");
-            st.execute("CREATE INDEX child_parent ON app.child(parent_id)");
-            st.execute("CREATE TABLE app.\"Mixed Case\" (\"Key\" int, v numeric(20,5))");
-            st.execute("CREATE TABLE app.events (at timestamptz NOT NULL, what text) PARTITION BY RANGE (at)");
-            st.execute("CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
-            st.execute("CREATE TABLE app.events_2026 PARTITION OF app.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-            st.execute("CREATE TABLE app.nothing (x int)");
-            // what follows the data, in the shapes its scheduling must respect: foreign keys both ways
-            // between two tables and to the same table, an index on a partitioned table, a comment on an
-            // index, a trigger
-            st.execute("CREATE TABLE app.a (id int PRIMARY KEY, b_id int)");
-            st.execute("CREATE TABLE app.b (id int PRIMARY KEY, a_id int REFERENCES app.a, up int REFERENCES app.b)");
-            st.execute("ALTER TABLE app.a ADD FOREIGN KEY (b_id) REFERENCES app.b DEFERRABLE INITIALLY DEFERRED");
-            st.execute("CREATE INDEX events_at ON app.events (at)");
-            // names that need quoting, a key over two columns to a unique constraint in another schema
-            st.execute("CREATE SCHEMA \"Other Schema\"");
-            st.execute("CREATE TABLE \"Other Schema\".\"Code List\" (kind text, code int, UNIQUE (kind, code))");
-            st.execute("INSERT INTO \"Other Schema\".\"Code List\" SELECT 'k' || g % 3, g FROM generate_series(1, 300) g");
-            st.execute("ALTER TABLE app.\"Mixed Case\" ADD COLUMN kind text, ADD CONSTRAINT \"Coded \"\"by\"\" list\""
-                    + " FOREIGN KEY (kind, \"Key\") REFERENCES \"Other Schema\".\"Code List\" (kind, code) ON UPDATE CASCADE ON DELETE SET NULL");
-            st.execute("COMMENT ON INDEX app.child_parent IS 'by parent'");
-            st.execute("CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
-            st.execute("CREATE TRIGGER child_touch BEFORE UPDATE ON app.child FOR EACH ROW EXECUTE FUNCTION app.touch()");
-            st.execute("CREATE SEQUENCE app.counter");
-            st.execute("SELECT setval('app.counter', 4242)");
-            st.execute("GRANT USAGE ON SCHEMA app TO reader");
-            st.execute("GRANT SELECT ON app.parent TO reader");
-            st.execute("COMMENT ON TABLE app.child IS 'lines of a parent'");
-            st.execute("INSERT INTO app.parent (name) SELECT 'p' || g FROM generate_series(1, 5000) g");
-            // enough rows for many 1 MiB slices, with tabs, newlines, backslashes and a lone "\." in the text
-            st.execute("INSERT INTO app.child (parent_id, body, tags, blob) SELECT 1 + g % 5000,"
-                    + " CASE WHEN g % 997 = 0 THEN E'\\\\.' WHEN g % 13 = 0 THEN E'tab\\there\\nnew line \\\\ back' ELSE repeat(md5(g::text), 3) END,"
-                    + " jsonb_build_object('g', g, 'even', g % 2 = 0), decode(md5(g::text), 'hex') FROM generate_series(1, 60000) g");
-            // one row far longer than a slice
-            st.execute("INSERT INTO app.child (parent_id, body) SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 120000) g");
-            st.execute("INSERT INTO app.\"Mixed Case\" SELECT g, g / 7.0, CASE WHEN g <= 300 THEN 'k' || g % 3 END"
-                    + " FROM generate_series(1, 1000) g");
-            st.execute("INSERT INTO app.a SELECT g, NULL FROM generate_series(1, 2000) g");
-            st.execute("INSERT INTO app.b SELECT g, g, NULLIF(g - 1, 0) FROM generate_series(1, 2000) g");
-            st.execute("UPDATE app.a SET b_id = 2001 - id");
-            st.execute("INSERT INTO app.events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g"
-                    + " FROM generate_series(1, 8000) g");
-        }
-        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
-        }
-        try (Connection c = pg.connect("latin"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
-            st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g FROM generate_series(1, 3000) g");
-        }
-        pg.createDatabase("wordy");
-        try (Connection c = pg.connect("wordy"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
-            st.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
-            st.execute("CREATE INDEX t_s ON t (s)");
-            // a table of contents larger than any fixed head: 17 MiB of comment
-            st.execute("DO $$BEGIN EXECUTE format('COMMENT ON TABLE t IS %L', repeat('0123456789abcdef', 17 * 65536)); END$$");
-        }
-        pg.createDatabase("blobs");
-        try (Connection c = pg.connect("blobs"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, doc oid)");
-            st.execute("INSERT INTO t SELECT g, 'row ' || g, CASE WHEN g = 7 THEN lo_from_bytea(0, 'large object') END"
-                    + " FROM generate_series(1, 3000) g");
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final SharedPostgres pg = SharedPostgres.with(pg -> {
+            pg.createDatabase("awkward");
+            try (Connection c = pg.connect("awkward"); Statement st = c.createStatement()) {
+                st.execute("CREATE ROLE reader NOLOGIN");
+                st.execute("CREATE SCHEMA app");
+                st.execute("CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)");
+                st.execute("CREATE TABLE app.child (id bigserial PRIMARY KEY, parent_id bigint NOT NULL REFERENCES app.parent(id),"
+                        + " body text, doubled int GENERATED ALWAYS AS (length(body) * 2) STORED, tags jsonb, blob bytea)");
+                st.execute("CREATE INDEX child_parent ON app.child(parent_id)");
+                st.execute("CREATE TABLE app.\"Mixed Case\" (\"Key\" int, v numeric(20,5))");
+                st.execute("CREATE TABLE app.events (at timestamptz NOT NULL, what text) PARTITION BY RANGE (at)");
+                st.execute("CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+                st.execute("CREATE TABLE app.events_2026 PARTITION OF app.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+                st.execute("CREATE TABLE app.nothing (x int)");
+                // what follows the data, in the shapes its scheduling must respect: foreign keys both ways
+                // between two tables and to the same table, an index on a partitioned table, a comment on an
+                // index, a trigger
+                st.execute("CREATE TABLE app.a (id int PRIMARY KEY, b_id int)");
+                st.execute("CREATE TABLE app.b (id int PRIMARY KEY, a_id int REFERENCES app.a, up int REFERENCES app.b)");
+                st.execute("ALTER TABLE app.a ADD FOREIGN KEY (b_id) REFERENCES app.b DEFERRABLE INITIALLY DEFERRED");
+                st.execute("CREATE INDEX events_at ON app.events (at)");
+                // names that need quoting, a key over two columns to a unique constraint in another schema
+                st.execute("CREATE SCHEMA \"Other Schema\"");
+                st.execute("CREATE TABLE \"Other Schema\".\"Code List\" (kind text, code int, UNIQUE (kind, code))");
+                st.execute("INSERT INTO \"Other Schema\".\"Code List\" SELECT 'k' || g % 3, g FROM generate_series(1, 300) g");
+                st.execute("ALTER TABLE app.\"Mixed Case\" ADD COLUMN kind text, ADD CONSTRAINT \"Coded \"\"by\"\" list\""
+                        + " FOREIGN KEY (kind, \"Key\") REFERENCES \"Other Schema\".\"Code List\" (kind, code) ON UPDATE CASCADE ON DELETE SET NULL");
+                st.execute("COMMENT ON INDEX app.child_parent IS 'by parent'");
+                st.execute("CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+                st.execute("CREATE TRIGGER child_touch BEFORE UPDATE ON app.child FOR EACH ROW EXECUTE FUNCTION app.touch()");
+                st.execute("CREATE SEQUENCE app.counter");
+                st.execute("SELECT setval('app.counter', 4242)");
+                st.execute("GRANT USAGE ON SCHEMA app TO reader");
+                st.execute("GRANT SELECT ON app.parent TO reader");
+                st.execute("COMMENT ON TABLE app.child IS 'lines of a parent'");
+                st.execute("INSERT INTO app.parent (name) SELECT 'p' || g FROM generate_series(1, 5000) g");
+                // enough rows for many 1 MiB slices, with tabs, newlines, backslashes and a lone "\." in the text
+                st.execute("INSERT INTO app.child (parent_id, body, tags, blob) SELECT 1 + g % 5000,"
+                        + " CASE WHEN g % 997 = 0 THEN E'\\\\.' WHEN g % 13 = 0 THEN E'tab\\there\\nnew line \\\\ back' ELSE repeat(md5(g::text), 3) END,"
+                        + " jsonb_build_object('g', g, 'even', g % 2 = 0), decode(md5(g::text), 'hex') FROM generate_series(1, 60000) g");
+                // one row far longer than a slice
+                st.execute("INSERT INTO app.child (parent_id, body) SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 120000) g");
+                st.execute("INSERT INTO app.\"Mixed Case\" SELECT g, g / 7.0, CASE WHEN g <= 300 THEN 'k' || g % 3 END"
+                        + " FROM generate_series(1, 1000) g");
+                st.execute("INSERT INTO app.a SELECT g, NULL FROM generate_series(1, 2000) g");
+                st.execute("INSERT INTO app.b SELECT g, g, NULLIF(g - 1, 0) FROM generate_series(1, 2000) g");
+                st.execute("UPDATE app.a SET b_id = 2001 - id");
+                st.execute("INSERT INTO app.events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g"
+                        + " FROM generate_series(1, 8000) g");
+            }
+            try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
+            }
+            try (Connection c = pg.connect("latin"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
+                st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g FROM generate_series(1, 3000) g");
+            }
+            pg.createDatabase("wordy");
+            try (Connection c = pg.connect("wordy"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (id int PRIMARY KEY, s text)");
+                st.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+                st.execute("CREATE INDEX t_s ON t (s)");
+                // a table of contents larger than any fixed head: 17 MiB of comment
+                st.execute("DO $$BEGIN EXECUTE format('COMMENT ON TABLE t IS %L', repeat('0123456789abcdef', 17 * 65536)); END$$");
+            }
+            pg.createDatabase("blobs");
+            try (Connection c = pg.connect("blobs"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, doc oid)");
+                st.execute("INSERT INTO t SELECT g, 'row ' || g, CASE WHEN g = 7 THEN lo_from_bytea(0, 'large object') END"
+                        + " FROM generate_series(1, 3000) g");
+            }
+    });
 
     private Manifest backup(String db, Repository repo, KeyEncryptionKey kek) {
         return BackupPipeline.builder()

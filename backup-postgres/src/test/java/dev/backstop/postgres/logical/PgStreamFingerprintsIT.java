@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.postgres.SharedPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;
@@ -18,83 +19,74 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Fingerprints hashed from pg_dump's own COPY stream ({@code c:}) against the drill's COPY of a restore. */
 class PgStreamFingerprintsIT {
-    static EphemeralPostgres pg;
-
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void start() throws Exception {
-        pg = EphemeralPostgres.start();
-        pg.createDatabase("odd");
-        try (Connection c = pg.connect("odd"); Statement st = c.createStatement()) {
-            // settings that would change pg_dump's COPY text if the capture did not pin them
-            st.execute("ALTER DATABASE odd SET TimeZone = 'Asia/Kolkata'");
-            st.execute("ALTER DATABASE odd SET bytea_output = 'escape'");
-            st.execute("ALTER DATABASE odd SET IntervalStyle = 'sql_standard'");
-            st.execute("ALTER DATABASE odd SET DateStyle = 'SQL, DMY'");
-            st.execute("ALTER DATABASE odd SET extra_float_digits = -2");
-            st.execute("CREATE SCHEMA \"We.ird \"\"Schema\"\"\"");
-            st.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')");
-            st.execute("CREATE TYPE pair AS (a int, b text)");
-            st.execute("CREATE TABLE vals (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gone int, f8 float8, f4 float4,"
-                    + " n numeric, ts timestamptz, t timestamp, d date, tt timetz, iv interval, b bytea, j jsonb, js json,"
-                    + " ia int[], ta text[], s text, m mood, p pair, r tstzrange, pt point, u uuid, ip inet,"
-                    + " twice float8 GENERATED ALWAYS AS (f8 * 2) STORED)");
-            st.execute("ALTER TABLE vals DROP COLUMN gone");
-            st.execute("INSERT INTO vals (f8, f4, n, ts, t, d, tt, iv, b, j, js, ia, ta, s, m, p, r, pt, u, ip) VALUES "
-                    + "('NaN', 'NaN', 'NaN', '2025-03-30 01:30:00+01', '2025-01-01 12:00', '2025-02-28', '10:00+02', "
-                    + "'1 year 2 mons 3 days 04:05:06.789', '\\x00ff5c0a', '{\"a\": [1, 2.50, null], \"b\": \"tab\\there\"}', "
-                    + "'{ \"keep\" :  \"spacing\" }', '{1,NULL,3}', '{\"a b\",\"c\\\\d\",NULL,\"\"}', E'tab\\there\\nnew line \\\\ back', "
-                    + "'happy', ROW(1, 'x,y'), '[2025-01-01 00:00+00,2025-06-01 00:00+05)', '(1.5,-0)', "
-                    + "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1/24'),"
-                    + "('-0', '-0', 0.000, 'infinity', '-infinity', 'infinity', '00:00:00+00', '-1 day +02:00', '', '[]', 'null',"
-                    + " '{}', '{}', '', 'sad', ROW(NULL, NULL), 'empty', '(1e-310,1e308)', NULL, '::1'),"
-                    + "(1e-310, 1.17549435e-38, 1e-20, '0001-01-01 00:00:00+00 BC', '2000-02-29 23:59:59.999999', '4713-01-01 BC',"
-                    + " '23:59:59.999999-14:59', '-178000000 years', '\\x', '{\"\\u00e9\": 1e400}', '[1, 2]', '{{1,2},{3,4}}',"
-                    + " '{\"\\\\\\\\.\"}', E'\\\\.', 'ok', NULL, '(,)', '(0.1,0.2)', NULL, NULL),"
-                    + "(1.0000000000000002, 3.4028235e38, 12345678901234567890.123456789, '2025-10-26 02:30:00 Europe/Berlin',"
-                    + " NULL, NULL, NULL, '0', NULL, NULL, NULL, NULL, NULL, 'ünïcødé ✓ \u0001', NULL, NULL, NULL, NULL, NULL, NULL),"
-                    + "(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
-            st.execute("INSERT INTO vals (f8, s, ts, b) SELECT g / 7.0, repeat(md5(g::text), g % 5), "
-                    + "timestamptz '2025-01-01' + g * interval '37 min', decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g");
-            st.execute("CREATE TABLE \"We.ird \"\"Schema\"\"\".\"Mixed \"\"Case\"\" Table\" (\"Key\" int, \"v a l\" text)");
-            st.execute("INSERT INTO \"We.ird \"\"Schema\"\"\".\"Mixed \"\"Case\"\" Table\" SELECT g, 'v' || g FROM generate_series(1, 100) g");
-            st.execute("CREATE TABLE events (at timestamptz NOT NULL, what text) PARTITION BY RANGE (at)");
-            st.execute("CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
-            st.execute("CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-            st.execute("INSERT INTO events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g FROM generate_series(1, 8000) g");
-            st.execute("CREATE TABLE empty_table (x int, y text)");
-            st.execute("CREATE TABLE no_columns ()");
-            st.execute("INSERT INTO no_columns DEFAULT VALUES");
-            st.execute("INSERT INTO no_columns DEFAULT VALUES");
-            st.execute("CREATE DOMAIN price AS money");
-            st.execute("CREATE TABLE prices (id int, p money)");
-            st.execute("INSERT INTO prices VALUES (1, 12.34), (2, NULL)");
-            st.execute("CREATE TABLE wrapped (id int, ps price[])");
-            st.execute("INSERT INTO wrapped VALUES (1, '{1.00,2.00}')");
-        }
-        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
-        }
-        try (Connection c = pg.connect("latin"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, ts timestamptz)");
-            st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g, timestamptz '2025-01-01' + g * interval '1 day'"
-                    + " FROM generate_series(1, 3000) g");
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final SharedPostgres pg = SharedPostgres.with(pg -> {
+            pg.createDatabase("odd");
+            try (Connection c = pg.connect("odd"); Statement st = c.createStatement()) {
+                // settings that would change pg_dump's COPY text if the capture did not pin them
+                st.execute("ALTER DATABASE odd SET TimeZone = 'Asia/Kolkata'");
+                st.execute("ALTER DATABASE odd SET bytea_output = 'escape'");
+                st.execute("ALTER DATABASE odd SET IntervalStyle = 'sql_standard'");
+                st.execute("ALTER DATABASE odd SET DateStyle = 'SQL, DMY'");
+                st.execute("ALTER DATABASE odd SET extra_float_digits = -2");
+                st.execute("CREATE SCHEMA \"We.ird \"\"Schema\"\"\"");
+                st.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')");
+                st.execute("CREATE TYPE pair AS (a int, b text)");
+                st.execute("CREATE TABLE vals (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gone int, f8 float8, f4 float4,"
+                        + " n numeric, ts timestamptz, t timestamp, d date, tt timetz, iv interval, b bytea, j jsonb, js json,"
+                        + " ia int[], ta text[], s text, m mood, p pair, r tstzrange, pt point, u uuid, ip inet,"
+                        + " twice float8 GENERATED ALWAYS AS (f8 * 2) STORED)");
+                st.execute("ALTER TABLE vals DROP COLUMN gone");
+                st.execute("INSERT INTO vals (f8, f4, n, ts, t, d, tt, iv, b, j, js, ia, ta, s, m, p, r, pt, u, ip) VALUES "
+                        + "('NaN', 'NaN', 'NaN', '2025-03-30 01:30:00+01', '2025-01-01 12:00', '2025-02-28', '10:00+02', "
+                        + "'1 year 2 mons 3 days 04:05:06.789', '\\x00ff5c0a', '{\"a\": [1, 2.50, null], \"b\": \"tab\\there\"}', "
+                        + "'{ \"keep\" :  \"spacing\" }', '{1,NULL,3}', '{\"a b\",\"c\\\\d\",NULL,\"\"}', E'tab\\there\\nnew line \\\\ back', "
+                        + "'happy', ROW(1, 'x,y'), '[2025-01-01 00:00+00,2025-06-01 00:00+05)', '(1.5,-0)', "
+                        + "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1/24'),"
+                        + "('-0', '-0', 0.000, 'infinity', '-infinity', 'infinity', '00:00:00+00', '-1 day +02:00', '', '[]', 'null',"
+                        + " '{}', '{}', '', 'sad', ROW(NULL, NULL), 'empty', '(1e-310,1e308)', NULL, '::1'),"
+                        + "(1e-310, 1.17549435e-38, 1e-20, '0001-01-01 00:00:00+00 BC', '2000-02-29 23:59:59.999999', '4713-01-01 BC',"
+                        + " '23:59:59.999999-14:59', '-178000000 years', '\\x', '{\"\\u00e9\": 1e400}', '[1, 2]', '{{1,2},{3,4}}',"
+                        + " '{\"\\\\\\\\.\"}', E'\\\\.', 'ok', NULL, '(,)', '(0.1,0.2)', NULL, NULL),"
+                        + "(1.0000000000000002, 3.4028235e38, 12345678901234567890.123456789, '2025-10-26 02:30:00 Europe/Berlin',"
+                        + " NULL, NULL, NULL, '0', NULL, NULL, NULL, NULL, NULL, 'ünïcødé ✓ \u0001', NULL, NULL, NULL, NULL, NULL, NULL),"
+                        + "(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
+                st.execute("INSERT INTO vals (f8, s, ts, b) SELECT g / 7.0, repeat(md5(g::text), g % 5), "
+                        + "timestamptz '2025-01-01' + g * interval '37 min', decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g");
+                st.execute("CREATE TABLE \"We.ird \"\"Schema\"\"\".\"Mixed \"\"Case\"\" Table\" (\"Key\" int, \"v a l\" text)");
+                st.execute("INSERT INTO \"We.ird \"\"Schema\"\"\".\"Mixed \"\"Case\"\" Table\" SELECT g, 'v' || g FROM generate_series(1, 100) g");
+                st.execute("CREATE TABLE events (at timestamptz NOT NULL, what text) PARTITION BY RANGE (at)");
+                st.execute("CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+                st.execute("CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+                st.execute("INSERT INTO events SELECT timestamptz '2025-06-01' + g * interval '1 hour', 'e' || g FROM generate_series(1, 8000) g");
+                st.execute("CREATE TABLE empty_table (x int, y text)");
+                st.execute("CREATE TABLE no_columns ()");
+                st.execute("INSERT INTO no_columns DEFAULT VALUES");
+                st.execute("INSERT INTO no_columns DEFAULT VALUES");
+                st.execute("CREATE DOMAIN price AS money");
+                st.execute("CREATE TABLE prices (id int, p money)");
+                st.execute("INSERT INTO prices VALUES (1, 12.34), (2, NULL)");
+                st.execute("CREATE TABLE wrapped (id int, ps price[])");
+                st.execute("INSERT INTO wrapped VALUES (1, '{1.00,2.00}')");
+            }
+            try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
+            }
+            try (Connection c = pg.connect("latin"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (id int PRIMARY KEY, s text, ts timestamptz)");
+                st.execute("INSERT INTO t SELECT g, 'caf' || chr(233) || g, timestamptz '2025-01-01' + g * interval '1 day'"
+                        + " FROM generate_series(1, 3000) g");
+            }
+    });
 
     private Manifest backup(Repository repo, KeyEncryptionKey kek, PgDumpSource.Builder source) {
         return BackupPipeline.builder()

@@ -5,7 +5,6 @@ import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.wal.WalArchive;
-import dev.backstop.postgres.wal.WalCommand;
 import dev.backstop.postgres.wal.WalSpool;
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -23,8 +22,8 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * A source server whose archive_command is the real {@link WalCommand} entry point in spool mode,
- * run by PostgreSQL in its own JVM as the server's OS user; the test drains the spool into a
+ * A source server whose archive_command queues into a {@link WalSpool} ({@link SpoolPush}), run
+ * by PostgreSQL in its own JVM as the server's OS user; the test drains the spool into a
  * {@link WalArchive}. Copies the entry point's class path where that user can read it.
  */
 final class Archiving implements AutoCloseable {
@@ -46,12 +45,10 @@ final class Archiving implements AutoCloseable {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxrwxrwx"));
         }
         Path cp = copyClassPath(dir.resolve("lib"));
-        Path cfg = dir.resolve("wal.properties");
         // the server's OS user cannot write the repository: the test drains the spool itself
-        Files.writeString(cfg, "spool=" + spoolDir + "\ndrainer=external\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String command = "'" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '" + cp + "/*' "
-                + WalCommand.class.getName() + " archive-push '" + cfg + "' %p %f";
+                + SpoolPush.class.getName() + " '" + spoolDir + "' %p %f";
         pg = EphemeralPostgres.builder().setting("archive_mode", "on").setting("archive_command", command).start();
         archive = WalArchive.builder(repo, systemId(pg)).keys(kek).build();
     }
@@ -120,7 +117,7 @@ final class Archiving implements AutoCloseable {
     private static Path copyClassPath(Path lib) throws IOException, URISyntaxException {
         Files.createDirectories(lib);
         Set<Path> sources = new LinkedHashSet<>();
-        for (Class<?> c : List.of(WalCommand.class, Repository.class, com.github.luben.zstd.Zstd.class,
+        for (Class<?> c : List.of(SpoolPush.class, WalSpool.class, Repository.class, com.github.luben.zstd.Zstd.class,
                 com.google.crypto.tink.Aead.class, com.google.protobuf.MessageLite.class,
                 com.fasterxml.jackson.databind.ObjectMapper.class, com.fasterxml.jackson.core.JsonFactory.class,
                 com.fasterxml.jackson.annotation.JsonProperty.class, org.slf4j.Logger.class)) {

@@ -15,6 +15,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.SharedPostgres;
 import dev.backstop.postgres.wal.WalFile;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -26,31 +27,22 @@ import java.sql.Statement;
 import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class PgBaseBackupIT {
-    static EphemeralPostgres pg;
-
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void start() throws Exception {
-        pg = EphemeralPostgres.start();
-        pg.createDatabase("shop");
-        try (Connection c = pg.connect("shop"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE item(id int PRIMARY KEY, name text, price numeric)");
-            st.execute("INSERT INTO item SELECT g, 'item ' || g, g * 1.25 FROM generate_series(1, 5000) g");
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final SharedPostgres pg = SharedPostgres.with(pg -> {
+            pg.createDatabase("shop");
+            try (Connection c = pg.connect("shop"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE item(id int PRIMARY KEY, name text, price numeric)");
+                st.execute("INSERT INTO item SELECT g, 'item ' || g, g * 1.25 FROM generate_series(1, 5000) g");
+            }
+    });
 
     /** As the README and PhysicalBench take base backups: framed zstd, so the restore decodes on threads. */
     static Manifest backup(EphemeralPostgres pg, Repository repo, KeyEncryptionKey kek) {
@@ -73,17 +65,17 @@ class PgBaseBackupIT {
     @Test
     void baseBackup_recordsSystemTimelineAndWalRange() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
-        Manifest m = backup(pg, repo, LocalKeysetKek.create(tmp.resolve("kek.json")));
+        Manifest m = backup(pg.server(), repo, LocalKeysetKek.create(tmp.resolve("kek.json")));
 
         assertThat(m.type()).isEqualTo(BackupType.PHYSICAL);
         Map<String, String> point = m.consistency().properties();
-        assertThat(point).containsEntry(BaseBackupSource.SYSTEM_IDENTIFIER, Long.toUnsignedString(systemId(pg)))
+        assertThat(point).containsEntry(BaseBackupSource.SYSTEM_IDENTIFIER, Long.toUnsignedString(systemId(pg.server())))
                 .containsEntry(BaseBackupSource.TIMELINE, "1");
         long start = WalFile.parseLsn(point.get(BaseBackupSource.START_LSN));
         long stop = WalFile.parseLsn(point.get(BaseBackupSource.STOP_LSN));
         assertThat(stop).isGreaterThan(start);
         assertThat(point.get(BaseBackupSource.START_WAL_FILE)).isEqualTo(WalFile.segmentOf(1, start).name());
-        String stream = "wal/" + Long.toUnsignedString(systemId(pg));
+        String stream = "wal/" + Long.toUnsignedString(systemId(pg.server()));
         assertThat(m.requiredLogs()).hasValueSatisfying(r -> {
             assertThat(r.stream()).isEqualTo(stream);
             assertThat(r.start()).isEqualTo(start);
@@ -100,8 +92,8 @@ class PgBaseBackupIT {
     void restore_toConsistentPoint_givesAServerWithTheSameData() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        Fingerprints before = Prints.of(pg, "shop");
-        Manifest m = backup(pg, repo, kek);
+        Fingerprints before = Prints.of(pg.server(), "shop");
+        Manifest m = backup(pg.server(), repo, kek);
         Restore restore = Restore.builder().repository(repo).keys(kek).build();
 
         try (EphemeralPostgres restored = PointInTimeRecovery.builder(restore, m)
@@ -113,7 +105,7 @@ class PgBaseBackupIT {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("off");
                 assertThat(rs.getBoolean(2)).isFalse();
-                assertThat(rs.getLong(3)).isEqualTo(systemId(pg));
+                assertThat(rs.getLong(3)).isEqualTo(systemId(pg.server()));
             }
         }
     }
@@ -122,7 +114,7 @@ class PgBaseBackupIT {
     void restoreTo_ofATamperedBaseBackup_fails() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        Manifest m = backup(pg, repo, kek);
+        Manifest m = backup(pg.server(), repo, kek);
         Path stored = tmp.resolve("repo").resolve(m.object("base.tar").orElseThrow().key());
         byte[] b = Files.readAllBytes(stored);
         b[b.length / 3] ^= 0x10;
@@ -138,7 +130,7 @@ class PgBaseBackupIT {
     void restoreTo_ofATruncatedBaseBackup_failsAndLeavesNoDirectory() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        Manifest m = backup(pg, repo, kek);
+        Manifest m = backup(pg.server(), repo, kek);
         Path stored = tmp.resolve("repo").resolve(m.object("base.tar").orElseThrow().key());
         byte[] b = Files.readAllBytes(stored);
         Files.write(stored, java.util.Arrays.copyOf(b, b.length - 100));
@@ -154,7 +146,7 @@ class PgBaseBackupIT {
     void restoreTo_anExistingDirectory_isRefusedAndLeftAlone() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        Manifest m = backup(pg, repo, kek);
+        Manifest m = backup(pg.server(), repo, kek);
         Path data = Files.createDirectories(tmp.resolve("data"));
         Files.writeString(data.resolve("mine"), "keep");
         Restore restore = Restore.builder().repository(repo).keys(kek).build();
@@ -168,7 +160,7 @@ class PgBaseBackupIT {
     void restoreTo_writesEveryFileWithTheSizeAndCrcOfBackupManifest() throws Exception {
         Repository repo = Repository.filesystem(tmp.resolve("repo"));
         KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        Manifest m = backup(pg, repo, kek);
+        Manifest m = backup(pg.server(), repo, kek);
         Restore restore = Restore.builder().repository(repo).keys(kek).build();
 
         int files = PointInTimeRecovery.builder(restore, m).build().restoreTo(tmp.resolve("data"));

@@ -302,43 +302,16 @@ class PgWalReceiverIT {
     }
 
     @Test
-    void receiverLag_underPgbench_isMeasured() throws Exception {
+    void receiver_underPgbench_catchesUp_withoutErrors() throws Exception {
         pgbench("-i", "-s", "1", "-q");
         try (WalReceiver r = receiver(archive)) {
             r.start();
             await("streaming", () -> r.status().receivedLsn() > 0);
-            CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
-                try {
-                    pgbench("-n", "-c", "2", "-T", "5");
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            List<long[]> samples = new ArrayList<>();
-            List<Long> lagsNanos = new ArrayList<>();
-            while (!load.isDone()) {
-                samples.add(new long[] {System.nanoTime(), currentLsn()});
-                long now = System.nanoTime();
-                long received = r.status().receivedLsn();
-                samples.removeIf(s -> {
-                    if (s[1] <= received) {
-                        lagsNanos.add(now - s[0]);
-                        return true;
-                    }
-                    return false;
-                });
-                Thread.sleep(20);
-            }
-            load.join();
+
+            pgbench("-n", "-c", "2", "-T", "5");
+
             long end = currentLsn();
             await("receiver to catch up to " + WalFile.formatLsn(end), () -> r.status().receivedLsn() >= end, r::status);
-            lagsNanos.sort(null);
-            assertThat(lagsNanos).isNotEmpty();
-            long p50 = lagsNanos.get(lagsNanos.size() / 2) / 1_000_000;
-            long p99 = lagsNanos.get(Math.min(lagsNanos.size() - 1, (int) (lagsNanos.size() * 0.99))) / 1_000_000;
-            // measured, not asserted as a number: the figure goes into the report
-            System.out.println("rpo_receive_lag_p50_ms=" + p50 + " rpo_receive_lag_p99_ms=" + p99 + " samples=" + lagsNanos.size()
-                    + " reconnects=" + r.status().reconnects());
             assertThat(r.status().lastError()).isNull();
         }
     }
@@ -351,11 +324,11 @@ class PgWalReceiverIT {
     }
 
     /**
-     * Samples {@code r.rpo()} every 20 ms while {@code pgbench -c 2 -T 5} runs, once the receiver has
-     * caught up with what {@code pgbench -i} wrote, and prints the lag percentiles and the delta
-     * rates (measured, never asserted: the figures go into the report). Returns the status before and after.
+     * Runs {@code pgbench -c 2 -T 5} once the receiver has caught up with what {@code pgbench -i}
+     * wrote, sampling {@code r.rpo()} meanwhile; returns the status before and after. The lag's
+     * figures are measured by the benchmarks' WalLagMeasurement, not here.
      */
-    WalReceiver.Status[] measureRpoUnderPgbench(WalReceiver r, String variant) throws Exception {
+    WalReceiver.Status[] underPgbench(WalReceiver r) throws Exception {
         long initialized = insertLsn();
         // caught up = received, and archived up to the segment holding it (whole segments only cannot get closer)
         await("the receiver to catch up with pgbench -i", () -> r.status().receivedLsn() >= initialized
@@ -367,71 +340,34 @@ class PgWalReceiverIT {
                 throw new IllegalStateException(e);
             }
         });
-        List<Long> lagMillis = new ArrayList<>();
-        List<Long> lagBytes = new ArrayList<>();
-        // end to end: from the server's insert position at a moment to the archive holding it
-        List<long[]> positions = new ArrayList<>();
-        List<Long> endToEndMillis = new ArrayList<>();
+        long maxLagMillis = 0;
         WalReceiver.Status before = r.status();
-        long loadStart = System.nanoTime();
         while (!load.isDone()) {
-            RpoStatus rpo = r.rpo();
-            lagMillis.add(rpo.lag().toMillis());
-            lagBytes.add(rpo.lagBytes());
-            positions.add(new long[] {System.nanoTime(), insertLsn()});
-            long archived = r.rpo().archivedLsn();
-            long now = System.nanoTime();
-            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
+            maxLagMillis = Math.max(maxLagMillis, r.rpo().lag().toMillis());
             Thread.sleep(20);
         }
         load.join();
-        double seconds = (System.nanoTime() - loadStart) / 1e9;
-        WalReceiver.Status after = r.status();
-        // the positions of the last seconds: whole segments only may not reach them until a switch
-        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        while (!positions.isEmpty() && System.nanoTime() < deadline) {
-            long archived = r.rpo().archivedLsn();
-            long now = System.nanoTime();
-            positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
-            Thread.sleep(20);
-        }
-        int unreached = positions.size();
-        endToEndMillis.sort(null);
-        lagMillis.sort(null);
-        lagBytes.sort(null);
-        System.out.println("variant=" + variant + " rpo_archive_lag_p50_ms=" + lagMillis.get(lagMillis.size() / 2)
-                + " rpo_archive_lag_p99_ms=" + lagMillis.get((int) (lagMillis.size() * 0.99)) + " rpo_archive_lag_max_ms="
-                + lagMillis.get(lagMillis.size() - 1) + " rpo_archive_lag_bytes_p50=" + lagBytes.get(lagBytes.size() / 2)
-                + " rpo_archive_lag_bytes_p99=" + lagBytes.get((int) (lagBytes.size() * 0.99)) + " samples=" + lagMillis.size()
-                + " segments=" + (after.segments() - before.segments())
-                + String.format(java.util.Locale.ROOT, " deltas_per_s=%.1f delta_wal_bytes_per_s=%.0f delta_stored_bytes_per_s=%.0f",
-                        (after.deltas() - before.deltas()) / seconds, (after.deltaBytes() - before.deltaBytes()) / seconds,
-                        (after.deltaStoredBytes() - before.deltaStoredBytes()) / seconds)
-                + String.format(java.util.Locale.ROOT, " load_s=%.1f", seconds)
-                + " end_to_end_p50_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get(endToEndMillis.size() / 2))
-                + " end_to_end_p99_ms=" + (endToEndMillis.isEmpty() ? "n/a" : endToEndMillis.get((int) (endToEndMillis.size() * 0.99)))
-                + " end_to_end_samples=" + endToEndMillis.size() + " not_archived_2s_after_load=" + unreached);
-        assertThat(lagMillis.get(lagMillis.size() - 1)).as("under load some commit waits for its upload").isPositive();
-        return new WalReceiver.Status[] {before, after};
+        assertThat(maxLagMillis).as("under load some commit waits for its upload").isPositive();
+        return new WalReceiver.Status[] {before, r.status()};
     }
 
     @Test
-    void rpo_withoutDeltas_isMeasuredForComparison() throws Exception {
+    void rpo_withoutDeltas_storesWholeSegmentsOnly() throws Exception {
         pgbench("-i", "-s", "1", "-q");
         try (WalReceiver r = WalReceiver.builder(pg.endpoint(), archive).workDir(tmp.resolve("receiving")).noDeltas().build()) {
             r.start();
-            WalReceiver.Status[] window = measureRpoUnderPgbench(r, "whole_segments_only");
+            WalReceiver.Status[] window = underPgbench(r);
             assertThat(window[1].deltas()).isZero();
             assertThat(archive.deltaEnd(WalFile.segmentOf(1, insertLsn()))).isZero();
         }
     }
 
     @Test
-    void rpo_underPgbench_isMeasured_andAfterASwitchIsCaughtUpAtTheMarkersCommitTime() throws Exception {
+    void rpo_underPgbench_goesOutAsDeltas_andAfterASwitchIsCaughtUpAtTheMarkersCommitTime() throws Exception {
         pgbench("-i", "-s", "1", "-q");
         try (WalReceiver r = receiver(archive)) {
             r.start();
-            WalReceiver.Status[] window = measureRpoUnderPgbench(r, "deltas_200ms");
+            WalReceiver.Status[] window = underPgbench(r);
             assertThat(window[1].deltas()).as("the unfinished segment went to the repository as deltas").isGreaterThan(window[0].deltas());
 
             sql("CREATE TABLE marker(id int)");

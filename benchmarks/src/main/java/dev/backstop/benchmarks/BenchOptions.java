@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.benchmarks;
 
 import java.util.HashMap;
 import java.util.Map;

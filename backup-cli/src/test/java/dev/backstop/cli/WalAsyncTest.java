@@ -1,19 +1,14 @@
-package dev.backstop.postgres.wal;
+package dev.backstop.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import dev.backstop.core.Repository;
-import dev.backstop.core.crypto.LocalKeysetKek;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.backstop.postgres.wal.WalArchive;
+import dev.backstop.postgres.wal.WalFile;
+import dev.backstop.postgres.wal.WalSpool;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,48 +21,53 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** archive-push with a background drainer, archive-get with a prefetch queue, and the RPO of that path: real child JVMs. */
+/** backstop wal archive-push with a background drainer and archive-get with a prefetch queue: real child JVMs. */
 class WalAsyncTest {
-    static final long SYSID = WalArchiveTest.SYSID;
+    static final long SYSID = WalFiles.SYSID;
 
     @TempDir
     Path tmp;
+    WalFiles files;
     WalArchive archive;
-    final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
 
     @BeforeEach
     void setUp() {
-        LocalKeysetKek kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
-        archive = WalArchive.builder(Repository.filesystem(tmp.resolve("repo")), SYSID).keys(kek).build();
+        files = new WalFiles(tmp);
+        archive = files.archive;
     }
 
     Path config(String extra) throws Exception {
-        Path cfg = tmp.resolve("wal.properties");
-        Files.writeString(cfg, "repository=" + tmp.resolve("repo") + "\nsystem-id=" + Long.toUnsignedString(SYSID)
-                + "\nkek=" + tmp.resolve("kek.json") + "\n" + extra);
-        return cfg;
+        return files.config(extra);
     }
 
     String spoolConfig() {
-        return "spool=" + tmp.resolve("spool") + "\ndrain-idle-exit=1s\ndrain-backoff-min=100ms\ndrain-backoff-max=1s\n";
+        return "\"spool\": \"" + tmp.resolve("spool") + "\", \"drainIdleExit\": \"1s\", \"drainBackoffMin\": \"100ms\", "
+                + "\"drainBackoffMax\": \"1s\"";
     }
 
     static String seg(int n) {
-        return WalFile.segmentName(1, n);
+        return WalFile.segmentOf(1, n * WalFile.SEGMENT_BYTES).name();
     }
 
     List<Path> segments(int first, int count) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("src"));
         List<Path> out = new ArrayList<>();
         for (int i = first; i < first + count; i++) {
-            out.add(WalArchiveTest.segment(dir, seg(i), SYSID, i));
+            out.add(WalFiles.segment(dir, seg(i), SYSID, i));
         }
         return out;
     }
 
-    int run(String... args) {
-        return WalCommand.run(args, err);
+    /** Runs {@code backstop wal ARGS}, the configuration first: {@code run("archive-push", cfg, path, name)}. */
+    int run(String command, String cfg, String... args) {
+        String[] line = new String[args.length + 1];
+        line[0] = command;
+        System.arraycopy(args, 0, line, 1, args.length);
+        return files.wal(Path.of(cfg), line);
+    }
+
+    String said() {
+        return files.said();
     }
 
     static void await(String what, BooleanSupplier done) throws InterruptedException {
@@ -80,18 +80,27 @@ class WalAsyncTest {
         }
     }
 
+    /** Whether a background drainer or prefetcher holds the lock file {@code lock} in {@code dir}. */
     static boolean held(Path dir, String lock) {
-        try {
-            return Files.isDirectory(dir) && WalDrainer.Lock.held(dir, lock);
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve(lock),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock l = ch.tryLock()) {
+            return l == null;
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
+    static final String DRAINER_LOCK = "drainer.lock";
+    static final String PREFETCH_LOCK = "prefetch.lock";
+
     Process drainer(Path cfg, Path log) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), WalCommand.class.getName(), "drain",
-                cfg.toString(), "--follow").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Backstop.class.getName(), "wal", "drain",
+                "--follow", "--config", cfg.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
     /** name -> how often a drainer log says it uploaded it ("archived") or found it there ("already_archived"). */
@@ -114,11 +123,11 @@ class WalAsyncTest {
 
         assertThat(run("archive-push", cfg.toString(), files.get(0).toString(), seg(3))).isZero();
         assertThat(run("archive-push", cfg.toString(), files.get(1).toString(), seg(4))).isZero();
-        int started = started(errBytes.toString(StandardCharsets.UTF_8), "drainer");
+        int started = started(said(), "drainer");
 
         await("both pushed segments in the repository", () -> archive.contains(seg(3)) && archive.contains(seg(4)));
         assertThat(started).as("drainers started").isBetween(1, 2);
-        awaitEnded(started, "drainers", tmp.resolve("spool"), "drainer.log", WalDrainer.LOCK_FILE,
+        awaitEnded(started, "drainers", tmp.resolve("spool"), "drainer.log", DRAINER_LOCK,
                 l -> l.startsWith("backstop: drainer exits after archiving"));
         assertThat(WalSpool.at(tmp.resolve("spool")).queued()).isEmpty();
         Path back = tmp.resolve("back");
@@ -182,23 +191,23 @@ class WalAsyncTest {
 
     @Test
     void badDrainerSetting_exitsTwo_namingTheSettingAndQueuesNothing() throws Exception {
-        Path cfg = config("spool=" + tmp.resolve("spool") + "\ndrainer=sometimes\n");
+        Path cfg = config("\"spool\": \"" + tmp.resolve("spool") + "\", \"drainer\": \"sometimes\"");
 
         assertThat(run("archive-push", cfg.toString(), segments(3, 1).get(0).toString(), seg(3))).isEqualTo(2);
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("drainer: got 'sometimes'").contains("spawn").contains("external");
+        assertThat(said()).contains("backup.wal.drainer: got \"sometimes\"").contains("spawn").contains("external");
         assertThat(WalSpool.at(tmp.resolve("spool")).queued()).isEmpty();
     }
 
     @Test
     void badIdleExit_exitsTwo_namingTheSetting() throws Exception {
-        Path cfg = config("spool=" + tmp.resolve("spool") + "\ndrain-idle-exit=soon\n");
+        Path cfg = config("\"spool\": \"" + tmp.resolve("spool") + "\", \"drainIdleExit\": \"soon\"");
 
         assertThat(run("drain", cfg.toString(), "--follow")).isEqualTo(2);
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("drain-idle-exit: got 'soon'");
+        assertThat(said()).contains("backup.wal.drainIdleExit: got \"soon\"");
     }
 
     String getQueueConfig() {
-        return "get-queue=" + tmp.resolve("queue") + "\nget-queue-max=48MiB\n";
+        return "\"getQueue\": \"" + tmp.resolve("queue") + "\", \"getQueueMax\": \"48MiB\"";
     }
 
     Path queue() {
@@ -209,9 +218,9 @@ class WalAsyncTest {
 
     /** Runs archive-get and counts the background prefetchers it started. */
     int archiveGet(Path cfg, String segment, Path target) {
-        int before = errBytes.toString(StandardCharsets.UTF_8).length();
+        int before = said().length();
         int rc = run("archive-get", cfg.toString(), segment, target.toString());
-        prefetchersStarted += started(errBytes.toString(StandardCharsets.UTF_8).substring(before), "prefetch");
+        prefetchersStarted += started(said().substring(before), "prefetch");
         return rc;
     }
 
@@ -221,7 +230,7 @@ class WalAsyncTest {
     }
 
     void awaitPrefetchersEnded() throws Exception {
-        awaitEnded(prefetchersStarted, "background prefetchers", queue(), "prefetch.log", WalPrefetcher.LOCK_FILE,
+        awaitEnded(prefetchersStarted, "background prefetchers", queue(), "prefetch.log", PREFETCH_LOCK,
                 l -> l.matches("backstop: prefetched \\d+ WAL files") || l.contains("another prefetcher holds the queue"));
     }
 
@@ -252,15 +261,14 @@ class WalAsyncTest {
 
         assertThat(archiveGet(cfg, seg(40), tmp.resolve("RECOVERYXLOG"))).isZero();
         await("the prefetch of 3 segments (48MiB)", () -> Files.exists(queue().resolve(seg(43)))
-                && !held(queue(), WalPrefetcher.LOCK_FILE));
+                && !held(queue(), PREFETCH_LOCK));
         assertThat(Files.readString(queue().resolve("prefetch.log")))
                 .contains("prefetched " + seg(41), "prefetched " + seg(42), "prefetched " + seg(43)).doesNotContain(seg(44));
 
         for (int i = 41; i <= 43; i++) {
-            errBytes.reset();
             Path target = tmp.resolve("RECOVERYXLOG");
             assertThat(archiveGet(cfg, seg(i), target)).isZero();
-            assertThat(errBytes.toString(StandardCharsets.UTF_8)).as(seg(i)).contains(seg(i) + " served from the prefetch queue");
+            assertThat(said()).as(seg(i)).contains(seg(i) + " served from the prefetch queue");
             assertThat(Files.mismatch(target, files.get(i - 40))).as(seg(i)).isEqualTo(-1);
         }
         assertThat(prefetchersStarted).as("prefetchers started").isPositive();
@@ -283,76 +291,29 @@ class WalAsyncTest {
         Path target = tmp.resolve("RECOVERYXLOG");
         assertThat(archiveGet(cfg, seg(52), target)).isZero();
 
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("discarded queued " + seg(52))
+        assertThat(said()).contains("discarded queued " + seg(52))
                 .contains(seg(52) + " served from the repository");
         assertThat(Files.mismatch(target, files.get(2))).isEqualTo(-1);
         awaitPrefetchersEnded();
     }
 
     @Test
-    void prefetch_deletesFilesOutsideItsWindow_soStaleOrForeignFilesNeverLinger() throws Exception {
-        Path cfg = config(getQueueConfig());
-        List<Path> files = segments(60, 2);
-        archive.put(files.get(0), seg(60));
-        archive.put(files.get(1), seg(61));
-        Files.createDirectories(queue());
-        Files.writeString(queue().resolve(seg(59)), "an old one");
-        Files.writeString(queue().resolve(WalFile.segmentName(2, 61)), "another timeline");
-
-        assertThat(run("prefetch", cfg.toString(), seg(60))).isZero();
-
-        try (var s = Files.list(queue())) {
-            assertThat(s.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".lock") && !n.endsWith(".log")))
-                    .containsExactly(seg(61));
-        }
-    }
-
-    @Test
     void getQueueMaxBelowOneSegment_exitsTwo_namingTheSetting() throws Exception {
-        Path cfg = config("get-queue=" + tmp.resolve("queue") + "\nget-queue-max=1MiB\n");
+        Path cfg = config("\"getQueue\": \"" + tmp.resolve("queue") + "\", \"getQueueMax\": \"1MiB\"");
         archive.put(segments(70, 1).get(0), seg(70));
 
         assertThat(run("archive-get", cfg.toString(), seg(70), tmp.resolve("x").toString())).isEqualTo(2);
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("get-queue-max: got").contains("16 MiB");
+        assertThat(said()).contains("backup.wal.getQueueMax: got \"1MiB\"").contains("16 MiB");
     }
 
     @Test
-    void spoolRpo_separatesWhatIsArchivedFromWhatIsOnlySpooled() throws Exception {
-        SyntheticWal archivedWal = new SyntheticWal(80 * WalFile.SEGMENT_BYTES).begin();
-        archivedWal.commit(SyntheticWal.at(1));
-        archivedWal.commit(SyntheticWal.at(2));
-        SyntheticWal spooledWal = new SyntheticWal(81 * WalFile.SEGMENT_BYTES).begin();
-        spooledWal.heap(500);
-        spooledWal.commit(SyntheticWal.at(3));
-        archive.put(asSegment(archivedWal, seg(80)), seg(80));
-        WalSpool spool = WalSpool.at(tmp.resolve("spool"));
-        spool.enqueue(asSegment(spooledWal, seg(81)), seg(81));
-        Instant now = SyntheticWal.at(10);
+    void rpo_afterPushAndDrain_saysCaughtUp_andTheServerPositionUnknown() throws Exception {
+        Path cfg = config("\"spool\": \"" + tmp.resolve("spool") + "\", \"drainer\": \"external\"");
+        assertThat(run("archive-push", cfg.toString(), segments(80, 1).get(0).toString(), seg(80))).as(said()).isZero();
+        assertThat(run("drain", cfg.toString())).as(said()).isZero();
 
-        RpoStatus rpo = spool.rpo(archive, Clock.fixed(now, ZoneOffset.UTC));
+        assertThat(run("rpo", cfg.toString())).as(said()).isZero();
 
-        assertThat(rpo.archivedLsn()).isEqualTo(81 * WalFile.SEGMENT_BYTES);
-        assertThat(rpo.archivedCommitTime()).isEqualTo(SyntheticWal.at(2));
-        assertThat(rpo.localLsn()).isEqualTo(82 * WalFile.SEGMENT_BYTES);
-        assertThat(rpo.lagBytes()).isEqualTo(WalFile.SEGMENT_BYTES);
-        assertThat(rpo.serverLsn()).isEqualTo(-1);
-        assertThat(rpo.oldestUnarchivedCommitTime()).isEqualTo(SyntheticWal.at(3));
-        assertThat(rpo.lag()).isEqualTo(Duration.ofSeconds(7));
-
-        spool.drain(archive);
-        RpoStatus drained = spool.rpo(archive, Clock.fixed(now, ZoneOffset.UTC));
-        assertThat(drained.caughtUp()).isTrue();
-        assertThat(drained.archivedCommitTime()).isEqualTo(SyntheticWal.at(3));
-        assertThat(run("rpo", config("").toString())).isZero();
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("archived_lsn=0/52000000", "lag_bytes=0", "server_lsn=unknown");
-    }
-
-    /** Synthetic WAL padded to a whole segment with the long header's system identifier set, as the archive checks. */
-    Path asSegment(SyntheticWal w, String name) throws Exception {
-        byte[] b = java.util.Arrays.copyOf(w.bytes(), (int) WalFile.SEGMENT_BYTES);
-        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(24, SYSID);
-        Path p = tmp.resolve("synthetic-" + name);
-        Files.write(p, b);
-        return p;
+        assertThat(said()).contains("archived_lsn=0/51000000", "lag_bytes=0", "server_lsn=unknown");
     }
 }

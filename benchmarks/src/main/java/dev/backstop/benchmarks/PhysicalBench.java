@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.benchmarks;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;

@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.benchmarks;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
@@ -15,6 +15,7 @@ import dev.backstop.postgres.logical.DumpFormat;
 import dev.backstop.postgres.logical.FingerprintMethod;
 import dev.backstop.postgres.logical.PgDumpSource;
 import dev.backstop.postgres.logical.PostgresRestore;
+import dev.backstop.testkit.RealisticFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

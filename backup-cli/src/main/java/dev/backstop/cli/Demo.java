@@ -1,4 +1,4 @@
-package dev.backstop.testkit;
+package dev.backstop.cli;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
@@ -19,8 +19,9 @@ import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.logical.PgDumpSource;
 import dev.backstop.postgres.logical.RestoreDrill;
+import dev.backstop.testkit.RealisticFixture;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -30,67 +31,79 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
- * The README's main command: a throwaway PostgreSQL with a realistic sample database, a backup
- * (zstd-3 + AEAD) into a local repository, a restore into a second throwaway PostgreSQL, and a
- * fingerprint comparison. Prints a short report; exits 0 only if the restore was proven exact.
+ * {@code backstop demo}, the README's first command: a throwaway PostgreSQL with a realistic
+ * sample database, a backup (zstd-3 + AEAD) into a local repository, a restore into a second
+ * throwaway PostgreSQL, and a fingerprint comparison. Prints a short report; exits 0 only if the
+ * restore was proven exact. It needs no configuration file.
  *
  * <pre>
- *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java
- *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java -Dexec.args="--size=1GiB"
- *   ./mvnw -q -pl backup-testkit -am -DskipTests package exec:java -Dexec.args="--mariadb"
+ *   ./mvnw -q -pl backup-cli -am -DskipTests package exec:java
+ *   ./mvnw -q -pl backup-cli -am -DskipTests package exec:java -Dexec.args="demo --size=1GiB"
+ *   ./mvnw -q -pl backup-cli -am -DskipTests package exec:java -Dexec.args="demo --mariadb"
+ *   backstop demo --mariadb --jobs=4
  * </pre>
- *
- * Options: {@code --size=<DataSize>} (default 100MiB), {@code --dir=<path>} (default
- * {@code ./backstop-demo-<time>}, kept so the repository can be inspected), {@code --mariadb}
- * (the same on throwaway MariaDB servers: {@code mariadb-dump} at a binlog position, a parallel
- * restore, fingerprints and {@code CHECK TABLE ... EXTENDED}), {@code --jobs=<n>} (the MariaDB
- * restore's sessions, default 2).
  */
-public final class Demo {
-    private Demo() {
-    }
+@Command(name = "demo", description = "Back up a throwaway database with a realistic sample, restore it into a second "
+        + "throwaway server and prove it identical; exits 0 only if verified. Needs no configuration.")
+final class Demo implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
 
-    public static void main(String[] args) {
-        System.exit(run(args, System.out));
-    }
+    @Option(names = "--size", paramLabel = "SIZE", defaultValue = "100MiB", converter = SizeConverter.class,
+            description = "The sample database's size, like 100MiB or 1GiB. Default: ${DEFAULT-VALUE}.")
+    DataSize size;
 
-    /** Runs the demo, printing to {@code out}; returns the exit code (0 = verified). */
-    public static int run(String[] args, PrintStream out) {
-        DataSize size = DataSize.ofMiB(100);
-        boolean mariadb = false;
-        int jobs = 2;
-        Path dir = Path.of("backstop-demo-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC)
-                .format(Instant.now()));
-        for (String a : args) {
-            if (a.startsWith("--size=")) {
-                size = DataSize.parse(a.substring("--size=".length()));
-            } else if (a.startsWith("--dir=")) {
-                dir = Path.of(a.substring("--dir=".length()));
-            } else if (a.equals("--mariadb")) {
-                mariadb = true;
-            } else if (a.startsWith("--jobs=")) {
-                String n = a.substring("--jobs=".length());
-                jobs = n.matches("[0-9]{1,2}") ? Integer.parseInt(n) : 0;
-                if (jobs < 1 || jobs > 64) {
-                    out.println("--jobs: got '" + n + "', expected a number of sessions from 1 to 64");
-                    return 2;
-                }
-            } else {
-                out.println("unknown option '" + a + "'; known: --size=<e.g. 100MiB>, --dir=<path>, --mariadb, --jobs=<MariaDB restore sessions>");
-                return 2;
-            }
+    @Option(names = "--dir", paramLabel = "DIR", description = "Where the repository and the key go; kept for inspection. "
+            + "Default: ./backstop-demo-<time>.")
+    Path dir;
+
+    @Option(names = "--mariadb", description = "The same on throwaway MariaDB servers: mariadb-dump at a binlog position, "
+            + "a parallel restore, fingerprints and CHECK TABLE ... EXTENDED.")
+    boolean mariadb;
+
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "2", description = "The MariaDB restore's sessions, 1 to 64. "
+            + "Default: ${DEFAULT-VALUE}.")
+    int jobs;
+
+    @Override
+    public Integer call() {
+        if (jobs < 1 || jobs > 64) {
+            throw new ParameterException(spec.commandLine(), "--jobs: got '" + jobs + "', expected a number of sessions from 1 to 64");
         }
+        PrintWriter out = ((Backstop) spec.root().userObject()).out;
+        Path where = (dir != null ? dir : Path.of("backstop-demo-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss")
+                .withZone(ZoneOffset.UTC).format(Instant.now()))).toAbsolutePath();
         try {
-            return mariadb ? mariaDbDemo(size, jobs, dir.toAbsolutePath(), out) : demo(size, dir.toAbsolutePath(), out);
+            return mariadb ? mariaDbDemo(size, jobs, where, out) : demo(size, where, out);
         } catch (BackupException | IOException | SQLException e) {
             out.println("NOT VERIFIED: " + e.getMessage());
-            return 1;
+            return Backstop.FAILURE;
         }
     }
 
-    private static int demo(DataSize size, Path dir, PrintStream out) throws IOException, SQLException {
+    /** Sizes on the command line read like {@code 100MiB}. */
+    static final class SizeConverter implements ITypeConverter<DataSize> {
+        @Override
+        public DataSize convert(String value) {
+            try {
+                return DataSize.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("got '" + value + "', expected a size like 100MiB: " + e.getMessage());
+            }
+        }
+    }
+
+    private static int demo(DataSize size, Path dir, PrintWriter out) throws IOException, SQLException {
         PgTools tools = PgTools.locate();
         out.println("Backstop demo: back up a PostgreSQL database, restore it elsewhere, prove it is identical");
         try (EphemeralPostgres source = EphemeralPostgres.builder().tools(tools).start()) {
@@ -130,15 +143,15 @@ public final class Demo {
             out.println("  repository " + dir.resolve("repo") + " (validation record written)");
             if (r.passed()) {
                 out.println("VERIFIED: the backup restores exactly (every table's rows and content, and the schema).");
-                return 0;
+                return Backstop.OK;
             }
             out.println("NOT VERIFIED:");
             r.findings().forEach(f -> out.println("  - " + f));
-            return 1;
+            return Backstop.FAILURE;
         }
     }
 
-    private static int mariaDbDemo(DataSize size, int jobs, Path dir, PrintStream out) throws IOException, SQLException {
+    private static int mariaDbDemo(DataSize size, int jobs, Path dir, PrintWriter out) throws IOException, SQLException {
         MariaDbTools tools = MariaDbTools.locate();
         out.println("Backstop demo: back up a MariaDB database, restore it elsewhere, prove it is identical");
         try (EphemeralMariaDb source = EphemeralMariaDb.builder().tools(tools).start()) {
@@ -182,11 +195,11 @@ public final class Demo {
             out.println("  repository " + dir.resolve("repo") + " (validation record written)");
             if (r.passed()) {
                 out.println("VERIFIED: the backup restores exactly (every table's rows and content, and the schema).");
-                return 0;
+                return Backstop.OK;
             }
             out.println("NOT VERIFIED:");
             r.findings().forEach(f -> out.println("  - " + f));
-            return 1;
+            return Backstop.FAILURE;
         }
     }
 
