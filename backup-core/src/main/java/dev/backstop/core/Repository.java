@@ -330,7 +330,7 @@ public final class Repository {
                 }
             }
             for (ObjectInfo o : sink.list(RepositoryLayout.KEYS)) {
-                if (o.key().equals(RepositoryLayout.METADATA_KEY) || o.key().startsWith(RepositoryLayout.LOG_KEYS)) {
+                if (o.key().equals(RepositoryLayout.METADATA_KEY) || RepositoryLayout.isLogKeyRecord(o.key())) {
                     continue; // the metadata key and log-archive keys belong to the repository, not to one backup
                 }
                 String id = RepositoryLayout.wrappedKeyName(o.key()).orElse("");

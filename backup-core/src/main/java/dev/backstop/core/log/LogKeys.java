@@ -1,5 +1,6 @@
 package dev.backstop.core.log;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -73,7 +74,7 @@ final class LogKeys {
 
     /** Where the records of this stream's data keys live. */
     String keyRecordPrefix() {
-        return "keys/" + prefix;
+        return RepositoryLayout.logKeyRecordPrefix(stream);
     }
 
     static String metaOf(String key) {

@@ -1,5 +1,6 @@
 package dev.backstop.core.log;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.DecodingChain;
 import dev.backstop.core.Digest;
@@ -242,7 +243,7 @@ final class LogObjects {
 
     /** The id of the KEK that wrapped key record {@code record}, read unauthenticated: it only names the key in a message. */
     private String wrappingKek(String record) {
-        String key = "keys/" + record + ".dek";
+        String key = RepositoryLayout.logKeyRecord(record);
         try {
             return JSON.readTree(repository.readRecord(key, record, "archive key record")).path("kekId").asText("(unknown)");
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
@@ -103,7 +104,7 @@ public final class WalArchive implements LogArchive {
 
     /** {@code wal/<system-id>} for {@code systemId}. */
     public static String streamOf(long systemId) {
-        return "wal/" + Long.toUnsignedString(systemId);
+        return RepositoryLayout.walStream(systemId);
     }
 
     /** The log archive underneath: for replication ({@link LogStore#replicate}) and continuity ({@link LogStore#gaps}). */

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -30,14 +31,16 @@ import java.util.regex.Pattern;
  *   state/expiry/&lt;stamp&gt;-&lt;random&gt;                            expiry journals
  *   audit/&lt;yyyy&gt;/&lt;MM&gt;/&lt;stamp&gt;-&lt;random&gt;.json                  audit log entries
  *   schedule/&lt;job&gt;/&lt;tick&gt;                                    the daemon's tick leases (tick to the second)
- *   wal/...                                                    log archives ({@link #LOGS})
+ *   wal/&lt;system-id&gt;/...                                        PostgreSQL's WAL archive ({@link #walStream})
+ *   binlog/&lt;server-uuid&gt;/...                                    MariaDB/MySQL binlog archive ({@link #binlogStream})
  * </pre>
  *
  * <p>A {@code <stamp>} is {@link #STAMP}: UTC to the millisecond, so names sort by time.
  *
- * <p><b>Log archives.</b> Everything an engine's log archive stores lives below {@link #LOGS}
- * (objects and metadata) and {@link #LOG_KEYS} (wrapped data keys); the names below those roots
- * belong to the log archive, which builds them from {@link #logStream}.
+ * <p><b>Log archives.</b> A log stream is named {@code <root><id>} with a root of {@link
+ * #LOG_ROOTS}; its objects and metadata live below {@code <stream>/} and its wrapped data keys
+ * below {@code keys/<stream>/} ({@link #logKeyRecord}). The names of files, deltas and metadata
+ * below a stream are the log archive's ({@code dev.backstop.core.log}).
  *
  * <p><b>Threading.</b> Stateless; thread-safe.
  */
@@ -56,10 +59,12 @@ public final class RepositoryLayout {
     public static final String AUDIT = "audit/";
     /** Root of the daemon's tick leases, one directory per scheduled job. */
     public static final String SCHEDULE = "schedule/";
-    /** Root of the log archives (PostgreSQL WAL); a log stream is a directory below it. */
-    public static final String LOGS = "wal/";
-    /** Root of the log archives' wrapped data keys, one directory per log stream. */
-    public static final String LOG_KEYS = KEYS + LOGS;
+    /** Root of PostgreSQL WAL archives, one stream per system id. */
+    public static final String WAL = "wal/";
+    /** Root of MariaDB/MySQL binlog archives, one stream per server UUID. */
+    public static final String BINLOG = "binlog/";
+    /** Every root a log stream may have. */
+    public static final List<String> LOG_ROOTS = List.of(WAL, BINLOG);
     /** The repository's wrapped metadata-authentication key. */
     public static final String METADATA_KEY = KEYS + "metadata.key";
     /** Objects that storage-class lifecycle rules move between tiers: backup data. */
@@ -331,12 +336,38 @@ public final class RepositoryLayout {
         return tickLeasePrefix(job) + TICK.format(tick);
     }
 
-    /** {@code wal/<stream>/}: the objects of one log stream (a PostgreSQL system id, say). */
-    public static String logStream(String stream) {
-        Objects.requireNonNull(stream, "stream");
-        if (stream.isEmpty() || stream.contains("/")) {
-            throw new IllegalArgumentException("log stream: got '" + stream + "', expected one non-empty path segment");
+    /** {@code wal/<system-id>}: the log stream of a PostgreSQL cluster's WAL. */
+    public static String walStream(long systemId) {
+        return WAL + Long.toUnsignedString(systemId);
+    }
+
+    /** {@code binlog/<server-uuid>}: the log stream of a MariaDB/MySQL server's binlog. */
+    public static String binlogStream(String serverUuid) {
+        Objects.requireNonNull(serverUuid, "serverUuid");
+        if (serverUuid.isEmpty() || serverUuid.contains("/")) {
+            throw new IllegalArgumentException("binlog stream: got server UUID '" + serverUuid
+                    + "', expected one non-empty path segment");
         }
-        return LOGS + stream + "/";
+        return BINLOG + serverUuid;
+    }
+
+    /** Whether {@code stream} ({@code <root><id>}) starts with one of {@link #LOG_ROOTS}. */
+    public static boolean isLogStream(String stream) {
+        return stream != null && LOG_ROOTS.stream().anyMatch(r -> stream.startsWith(r) && stream.length() > r.length());
+    }
+
+    /** {@code keys/<stream>/}: where the wrapped data keys of log stream {@code stream} live. */
+    public static String logKeyRecordPrefix(String stream) {
+        return KEYS + stream + "/";
+    }
+
+    /** {@code keys/<record>.dek}: the object of a log archive's key record {@code <stream>/<key-id>}. */
+    public static String logKeyRecord(String record) {
+        return KEYS + record + DATA_KEY_SUFFIX;
+    }
+
+    /** Whether {@code key} is a log archive's wrapped data key (kept with its stream, not a backup). */
+    public static boolean isLogKeyRecord(String key) {
+        return key != null && LOG_ROOTS.stream().anyMatch(r -> key.startsWith(KEYS + r));
     }
 }

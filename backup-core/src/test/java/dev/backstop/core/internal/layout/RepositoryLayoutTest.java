@@ -103,10 +103,16 @@ class RepositoryLayoutTest {
 
     @Test
     void logStreams_liveBelowTheLogRoot_asOneSegment() {
-        assertThat(RepositoryLayout.logStream("7291")).isEqualTo("wal/7291/");
-        assertThat(RepositoryLayout.LOG_KEYS).isEqualTo("keys/wal/");
-        assertThatThrownBy(() -> RepositoryLayout.logStream("a/b")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> RepositoryLayout.logStream("")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(RepositoryLayout.walStream(7291)).isEqualTo("wal/7291");
+        assertThat(RepositoryLayout.walStream(-1)).isEqualTo("wal/18446744073709551615");
+        assertThat(RepositoryLayout.binlogStream("3f2a-11")).isEqualTo("binlog/3f2a-11");
+        assertThat(RepositoryLayout.logKeyRecord("wal/7291/k1")).isEqualTo("keys/wal/7291/k1.dek");
+        assertThat(RepositoryLayout.isLogKeyRecord("keys/binlog/3f2a-11/k1.dek")).isTrue();
+        assertThat(RepositoryLayout.isLogKeyRecord("keys/20261121T031500Z-full-abc.dek")).isFalse();
+        assertThat(RepositoryLayout.isLogStream("wal/7291")).isTrue();
+        assertThat(RepositoryLayout.isLogStream("sim/7291")).isFalse();
+        assertThatThrownBy(() -> RepositoryLayout.binlogStream("a/b")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RepositoryLayout.binlogStream("")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
