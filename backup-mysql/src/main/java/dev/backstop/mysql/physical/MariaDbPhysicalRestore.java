@@ -45,7 +45,8 @@ import java.util.stream.Stream;
  * <p><b>Restrictions.</b> Needs {@code mbstream} and {@code mariadb-backup} of the backup's
  * MariaDB major version, and disk for the whole data directory next to the target (the copy is
  * extracted there and then moved, so it must be the same file system to move instantly). The
- * server of a target data directory must be stopped. The restored server keeps the source's
+ * server of a target data directory must be stopped. A failure during the move itself (disk full)
+ * leaves the target partly filled: empty it before trying again. The restored server keeps the source's
  * users and settings stored in the data directory; binlogs are not part of a physical backup.
  *
  * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets.

@@ -165,6 +165,25 @@ class MariaDbPhysicalBackupIT {
             assertThat(copy).isEqualTo(rowsOfW(live, committedAtPoint));
             assertThat(s.report().total()).isPositive();
         }
+
+        // a drill proves what it can of a busy source's backup, and says whether it compared fingerprints
+        ValidationResult r = MariaDbPhysicalDrill.builder().workDir(tmp).record(false).build()
+                .validate(m, restore(tmp.resolve("repo")));
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.measurements()).containsEntry("check_table", "passed")
+                .containsEntry("fingerprints", m.fingerprints().isPresent() ? "compared" : "not-recorded");
+        if (m.fingerprints().isEmpty()) {
+            assertThat(m.attributes().get("mariadb.fingerprints")).startsWith("not taken: the source committed after");
+        }
+    }
+
+    @Test
+    void backup_ofAServerWithoutABinaryLog_isRefused_andPublishesNothing() throws Exception {
+        try (EphemeralMariaDb noBinlog = EphemeralMariaDb.builder().setting("skip-log-bin", null).start()) {
+            assertThatThrownBy(() -> backup(MariaDbBackupSource.builder(noBinlog.endpoint()).build(), tmp.resolve("repo")))
+                    .isInstanceOf(CaptureException.class).hasMessageContaining("writes no binary log");
+            assertThat(Repository.filesystem(tmp.resolve("repo")).catalog().list()).isEmpty();
+        }
     }
 
     @Test
