@@ -178,10 +178,10 @@ public final class MariaDbBackupSource implements CaptureSource {
         }
         Map<String, String> info = keyValues(first(tap, INFO).orElse(""));
         Map<String, String> checkpoints = keyValues(first(tap, CHECKPOINTS).orElse(""));
-        return result(point, info, checkpoints, tap.bytes());
+        return result(point, info, checkpoints);
     }
 
-    private CaptureResult result(BinlogPoint point, Map<String, String> info, Map<String, String> checkpoints, long bytes)
+    private CaptureResult result(BinlogPoint point, Map<String, String> info, Map<String, String> checkpoints)
             throws CaptureFailedException {
         String serverId;
         String version;
@@ -226,8 +226,7 @@ public final class MariaDbBackupSource implements CaptureSource {
                 .attribute("mariadb.format", FORMAT)
                 .attribute("mariadb.backup_tool_version", info.getOrDefault("tool_version", ""))
                 .attribute("mariadb.fingerprints", fingerprintNote)
-                .attribute("mariadb.fingerprint_databases", String.join(",", fingerprintDatabases))
-                .attribute("mariadb.stream_bytes", Long.toString(bytes));
+                .attribute("mariadb.fingerprint_databases", String.join(",", fingerprintDatabases));
         if (checkpoints.containsKey("last_lsn")) {
             r.attribute("mariadb.innodb_last_lsn", checkpoints.get("last_lsn"));
         }
