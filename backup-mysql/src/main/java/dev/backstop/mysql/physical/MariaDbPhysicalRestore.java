@@ -46,7 +46,9 @@ import java.util.stream.Stream;
  * MariaDB major version, and disk for the whole data directory next to the target (the copy is
  * extracted there and then moved, so it must be the same file system to move instantly). The
  * server of a target data directory must be stopped. A failure during the move itself (disk full)
- * leaves the target partly filled: empty it before trying again. The restored server keeps the source's
+ * leaves the target partly filled: empty it before trying again. The files belong to the user
+ * running Backstop: hand them to the server's user ({@code chown -R mysql:mysql}) before starting
+ * it. The restored server keeps the source's
  * users and settings stored in the data directory; binlogs are not part of a physical backup.
  *
  * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets.

@@ -285,6 +285,18 @@ class MariaDbPhysicalBackupIT {
         }
     }
 
+    @Test
+    void toDataDirectory_withAllowNonEmptyTarget_addsTheBackupBesideExistingFiles() throws Exception {
+        Path datadir = Files.createDirectory(tmp.resolve("datadir"));
+        Files.writeString(datadir.resolve("notes.txt"), "kept");
+
+        MariaDbPhysicalRestore.builder(restore(repoRoot)).allowNonEmptyTarget().build().toDataDirectory(quiet, datadir);
+
+        assertThat(datadir.resolve("notes.txt")).hasContent("kept");
+        assertThat(datadir.resolve("ibdata1")).isRegularFile();
+        assertThat(datadir.resolve("shop").resolve("item.ibd")).isRegularFile();
+    }
+
     private static String gtidPos(Connection c) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT @@gtid_binlog_pos")) {
             rs.next();
