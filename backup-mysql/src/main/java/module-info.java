@@ -1,10 +1,12 @@
 /**
  * Backstop for MariaDB and MySQL: logical capture with mariadb-dump/mysqldump at a recorded binlog
- * position, same-point fingerprints, verified restores, restore drills and throwaway servers.
+ * position, same-point fingerprints, verified restores, restore drills and throwaway servers;
+ * physical backups of a whole server with mariadb-backup ({@code dev.backstop.mysql.physical}).
  */
 module dev.backstop.mysql {
     requires transitive dev.backstop.core;
     requires transitive java.sql;
     requires org.mariadb.jdbc;
     exports dev.backstop.mysql;
+    exports dev.backstop.mysql.physical;
 }

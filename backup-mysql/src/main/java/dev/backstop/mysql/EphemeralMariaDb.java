@@ -206,6 +206,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
         private Path baseDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Duration startTimeout = Duration.ofSeconds(90);
         private int serverId = 1 + RANDOM.nextInt(1 << 20);
+        private Path dataDirectory;
         private final Map<String, String> settings = new LinkedHashMap<>();
 
         private Builder() {
@@ -265,14 +266,30 @@ public final class EphemeralMariaDb implements MariaDbInstance {
             return this;
         }
 
+        /**
+         * Starts on an existing data directory (such as a prepared physical backup) instead of
+         * installing a fresh one: {@link #start()} moves it into the server's private directory,
+         * so it must be on the same file system as {@link #baseDir}, and {@link #close()} deletes
+         * it with the server (a failed start too). The account is created, or replaced with a new
+         * password if the data directory already has it.
+         */
+        public Builder dataDirectory(Path prepared) {
+            this.dataDirectory = Objects.requireNonNull(prepared, "prepared");
+            return this;
+        }
+
         /** Installs a data directory and starts the server; returns once the account can log in. */
         public EphemeralMariaDb start() throws IOException {
-            Path installDb = tools.tool("mariadb-install-db");
             Path mariadbd = tools.tool("mariadbd");
             boolean root = "root".equals(System.getProperty("user.name"));
             Path dir = Files.createTempDirectory(baseDir, "backstop-mariadb-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             try {
+                if (dataDirectory != null) {
+                    Files.move(dataDirectory, dir.resolve("data"));
+                    return launch(dir, mariadbd, root);
+                }
+                Path installDb = tools.tool("mariadb-install-db");
                 List<String> install = new ArrayList<>(List.of(installDb.toString(), "--no-defaults",
                         "--auth-root-authentication-method=normal", "--skip-test-db", "--datadir=" + dir.resolve("data")));
                 if (root) {
@@ -290,7 +307,7 @@ public final class EphemeralMariaDb implements MariaDbInstance {
             String password = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(18));
             Path init = dir.resolve("init.sql");
             // the account is created by the server itself at start-up: no client needs root's socket login
-            Files.writeString(init, "CREATE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
+            Files.writeString(init, "CREATE OR REPLACE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
                     + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
             Path log = dir.resolve("server.log");
             IOException last = null;

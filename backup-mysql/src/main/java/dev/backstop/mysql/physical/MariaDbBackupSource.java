@@ -1,0 +1,362 @@
+package dev.backstop.mysql.physical;
+
+import dev.backstop.core.BackupType;
+import dev.backstop.core.CaptureFailedException;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.Fingerprints;
+import dev.backstop.core.SourceInfo;
+import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.mysql.MariaDbEndpoint;
+import dev.backstop.mysql.MariaDbTools;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A physical backup of a whole MariaDB server with {@code mariadb-backup --backup
+ * --stream=xbstream}, at the binlog position and GTID the tool recorded.
+ *
+ * <pre>{@code
+ * CaptureSource source = MariaDbBackupSource.builder(MariaDbEndpoint.of("127.0.0.1", 3306, "backup", password))
+ *     .fingerprints("shop")
+ *     .build();
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The tool's standard output streams into the pipeline as stream {@value
+ * #STREAM} and is never held whole in memory or on disk. While it passes, its xbstream chunk
+ * structure is followed and the tool's {@code xtrabackup_binlog_info} (or {@code
+ * mariadb_backup_binlog_info}) is read from it: the binlog file, position and GTID position
+ * mariadb-backup took while commits were blocked ({@code BACKUP STAGE BLOCK_COMMIT}), which is
+ * exactly the point a prepared copy of this backup is consistent at. They become the
+ * consistency point ({@code binlog_file}, {@code binlog_position}, {@code gtid}, with {@code
+ * server_id} and {@code innodb_lsn}). The backup is published only if the tool exited 0, its
+ * stream ended on a chunk boundary and held the binlog coordinates; otherwise capture throws
+ * {@link CaptureFailedException} with the exit code and stderr tail, and nothing is published
+ * (a server that dies mid-backup makes the tool fail, and so the capture). The password reaches
+ * the tool only through a private option file given as {@code --defaults-file} (so no other
+ * option file is read), deleted when it exits.
+ *
+ * <p><b>Fingerprints.</b> A physical backup has no snapshot a client can open. With {@link
+ * Builder#fingerprints(String...)}, once the tool has finished the source opens a consistent
+ * snapshot and records fingerprints of the named databases only if MariaDB reports that
+ * snapshot at the backup's own binlog position, that is when nothing committed since the
+ * backup's point: then they are exact fingerprints of the backup. On a busy server they are left
+ * out and {@code mariadb.fingerprints} says why; a drill then proves the restore without an
+ * exact comparison.
+ *
+ * <p><b>Restrictions.</b> Runs on the database host: mariadb-backup reads the server's data
+ * directory from disk, as the operating-system user running Backstop. The account needs {@code
+ * RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR} (MariaDB's list for mariadb-backup). A server
+ * without a binary log ({@code log_bin=OFF}) is refused: such a backup has no point to be
+ * recovered forward from. Restore needs the same MariaDB major version's mariadb-backup.
+ *
+ * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread (stderr is drained
+ * on a daemon thread of its own).
+ */
+public final class MariaDbBackupSource implements CaptureSource {
+    /** The stream name of the backup. */
+    public static final String STREAM = "backup.xbstream";
+    /** The value of the {@code mariadb.format} attribute of physical backups. */
+    public static final String FORMAT = "xbstream";
+    private static final List<String> BINLOG_INFO = List.of("xtrabackup_binlog_info", "mariadb_backup_binlog_info");
+    private static final List<String> CHECKPOINTS = List.of("xtrabackup_checkpoints", "mariadb_backup_checkpoints");
+    private static final List<String> INFO = List.of("xtrabackup_info", "mariadb_backup_info");
+
+    private final MariaDbEndpoint endpoint;
+    private final MariaDbTools tools;
+    private final Path workDir;
+    private final int parallel;
+    private final List<String> fingerprintDatabases;
+
+    private MariaDbBackupSource(Builder b) {
+        this.endpoint = b.endpoint;
+        this.tools = b.tools;
+        this.workDir = b.workDir;
+        this.parallel = b.parallel;
+        this.fingerprintDatabases = List.copyOf(b.fingerprintDatabases);
+    }
+
+    /** A source backing up the server at {@code endpoint} (a local server: see Restrictions). */
+    public static Builder builder(MariaDbEndpoint endpoint) {
+        return new Builder(endpoint);
+    }
+
+    @Override
+    public BackupType type() {
+        return BackupType.PHYSICAL;
+    }
+
+    @Override
+    public CaptureResult capture(Streams streams) throws IOException {
+        Path program;
+        try {
+            program = tools.tool("mariadb-backup");
+        } catch (NoSuchFileException e) {
+            throw new CaptureFailedException(e.getReason() + " (Debian: mariadb-backup)", null, null, e);
+        }
+        Path work = Files.createTempDirectory(workDir, "backstop-mariadb-backup-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try (BackupOptionFile options = BackupOptionFile.create(endpoint, work)) {
+            List<String> cmd = new ArrayList<>(List.of(program.toString(), options.argument(), "--backup",
+                    "--stream=xbstream", "--target-dir=" + work.resolve("target"), "--tmpdir=" + work,
+                    "--parallel=" + parallel));
+            Process p = new ProcessBuilder(cmd).directory(work.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            try {
+                return stream(p, streams);
+            } finally {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                }
+            }
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private CaptureResult stream(Process p, Streams streams) throws IOException {
+        StderrTail stderr = StderrTail.start(p.getErrorStream(), "mariadb-backup");
+        Set<String> keep = new HashSet<>(BINLOG_INFO);
+        keep.addAll(CHECKPOINTS);
+        keep.addAll(INFO);
+        XbstreamTap tap;
+        try (InputStream in = p.getInputStream(); OutputStream out = streams.open(STREAM)) {
+            tap = new XbstreamTap(out, keep);
+            byte[] buf = new byte[256 * 1024];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                tap.write(buf, 0, n);
+            }
+        } catch (IOException | RuntimeException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+        int exit = waitFor(p);
+        String tail = stderr.await();
+        if (exit != 0) {
+            throw new CaptureFailedException("mariadb-backup of " + endpoint + " failed after " + tap.bytes() + " bytes of stream",
+                    exit, tail, null, retryable(tail));
+        }
+        if (!tap.complete()) {
+            throw new CaptureFailedException("mariadb-backup of " + endpoint + " exited 0 but its stream ends inside an xbstream "
+                    + "chunk after " + tap.bytes() + " bytes", exit, tail, null);
+        }
+        Optional<String> binlogInfo = first(tap, BINLOG_INFO);
+        if (binlogInfo.isEmpty() || binlogInfo.get().isBlank()) {
+            throw new CaptureFailedException("mariadb-backup of " + endpoint + " recorded no binlog position (no "
+                    + BINLOG_INFO.get(0) + " in its stream): the server writes no binary log; start it with log-bin so the "
+                    + "backup has a point to recover forward from", exit, tail, null);
+        }
+        BinlogPoint point;
+        try {
+            point = BinlogPoint.parse(binlogInfo.get());
+        } catch (IllegalArgumentException e) {
+            throw new CaptureFailedException("mariadb-backup of " + endpoint + ": " + e.getMessage(), exit, tail, e);
+        }
+        Map<String, String> info = keyValues(first(tap, INFO).orElse(""));
+        Map<String, String> checkpoints = keyValues(first(tap, CHECKPOINTS).orElse(""));
+        return result(point, info, checkpoints);
+    }
+
+    private CaptureResult result(BinlogPoint point, Map<String, String> info, Map<String, String> checkpoints)
+            throws CaptureFailedException {
+        String serverId;
+        String version;
+        Fingerprints prints = null;
+        String fingerprintNote;
+        try (Connection c = endpoint.connect(null); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT @@server_id, VERSION()")) {
+                rs.next();
+                serverId = rs.getString(1);
+                version = rs.getString(2);
+            }
+            if (fingerprintDatabases.isEmpty()) {
+                fingerprintNote = "none requested";
+            } else {
+                String snapshot = ServerFingerprints.startSnapshot(c);
+                String backupAt = point.file() + ":" + point.position();
+                if (snapshot.equals(backupAt)) {
+                    prints = ServerFingerprints.compute(c, fingerprintDatabases);
+                    fingerprintNote = "consistent-snapshot at the backup's binlog position";
+                } else {
+                    fingerprintNote = "not taken: the source committed after the backup's point (backup at " + backupAt
+                            + ", first snapshot after it at " + snapshot + ")";
+                }
+                st.execute("ROLLBACK");
+            }
+        } catch (SQLException e) {
+            throw new CaptureFailedException("mariadb-backup of " + endpoint + " succeeded, but reading the server's facts "
+                    + "afterwards failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", null, null, e,
+                    e.getSQLState() != null && e.getSQLState().startsWith("08"));
+        }
+        Map<String, String> consistency = new LinkedHashMap<>();
+        consistency.put("binlog_file", point.file());
+        consistency.put("binlog_position", Long.toString(point.position()));
+        consistency.put("gtid", point.gtid());
+        consistency.put("server_id", serverId);
+        if (checkpoints.containsKey("to_lsn")) {
+            consistency.put("innodb_lsn", checkpoints.get("to_lsn"));
+        }
+        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo("mariadb", info.getOrDefault("server_version", version),
+                        Map.of("host", endpoint.host() + ":" + endpoint.port())))
+                .consistency(ConsistencyPoint.of(consistency))
+                .attribute("mariadb.format", FORMAT)
+                .attribute("mariadb.backup_tool_version", info.getOrDefault("tool_version", ""))
+                .attribute("mariadb.fingerprints", fingerprintNote)
+                .attribute("mariadb.fingerprint_databases", String.join(",", fingerprintDatabases));
+        if (checkpoints.containsKey("last_lsn")) {
+            r.attribute("mariadb.innodb_last_lsn", checkpoints.get("last_lsn"));
+        }
+        if (prints != null) {
+            r.fingerprints(prints);
+        }
+        return r.build();
+    }
+
+    private static Optional<String> first(XbstreamTap tap, List<String> names) {
+        for (String name : names) {
+            Optional<String> s = tap.file(name);
+            if (s.isPresent()) {
+                return s;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Parses {@code name = value} lines, as mariadb-backup writes its info and checkpoints files. */
+    static Map<String, String> keyValues(String text) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                out.put(line.substring(0, eq).strip(), line.substring(eq + 1).strip());
+            }
+        }
+        return out;
+    }
+
+    private static boolean retryable(String stderr) {
+        String s = stderr.toLowerCase(Locale.ROOT);
+        if (s.contains("access denied")) {
+            return false;
+        }
+        return s.contains("lost connection") || s.contains("gone away") || s.contains("can't connect")
+                || s.contains("connection refused") || s.contains("too many connections") || s.contains("shutdown in progress");
+    }
+
+    private static int waitFor(Process p) throws IOException {
+        try {
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new CaptureFailedException("mariadb-backup did not exit within 10 minutes of closing its stream", null, null,
+                        null);
+            }
+            return p.exitValue();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException("interrupted while waiting for mariadb-backup to exit", null, null, e);
+        }
+    }
+
+    static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(f -> {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException ignored) {
+                    // best effort: private temporary data
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MariaDbBackupSource[" + endpoint + "]";
+    }
+
+    /** Builder for {@link MariaDbBackupSource}; every setting has a default. */
+    public static final class Builder {
+        private final MariaDbEndpoint endpoint;
+        private MariaDbTools tools = MariaDbTools.locate();
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private int parallel = 1;
+        private final List<String> fingerprintDatabases = new ArrayList<>();
+
+        private Builder(MariaDbEndpoint endpoint) {
+            this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+        }
+
+        /** Where {@code mariadb-backup} is found ({@link MariaDbTools#locate()} by default). */
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /**
+         * Where the private option file and the tool's temporary files go (default {@code
+         * java.io.tmpdir}); the tool keeps the redo log it copies there until it streams it.
+         */
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /** How many files mariadb-backup copies at once ({@code --parallel}, default 1, 1..64). */
+        public Builder parallel(int parallel) {
+            if (parallel < 1 || parallel > 64) {
+                throw new IllegalArgumentException("parallel: got " + parallel + ", must be 1..64");
+            }
+            this.parallel = parallel;
+            return this;
+        }
+
+        /**
+         * Databases to fingerprint when the source is quiet at the backup's point (see the class
+         * Javadoc); none by default. Each name is recorded, so a drill fingerprints the same ones.
+         */
+        public Builder fingerprints(String... databases) {
+            for (String d : databases) {
+                if (Objects.requireNonNull(d, "database").isBlank() || d.length() > 64 || d.contains(",")) {
+                    throw new IllegalArgumentException("fingerprints: got database '" + d + "', need a name of 1..64 "
+                            + "characters without a comma");
+                }
+                fingerprintDatabases.add(d);
+            }
+            return this;
+        }
+
+        public MariaDbBackupSource build() {
+            return new MariaDbBackupSource(this);
+        }
+    }
+}

@@ -1,0 +1,321 @@
+package dev.backstop.mysql.physical;
+
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.mysql.EphemeralMariaDb;
+import dev.backstop.mysql.MariaDbTools;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Restores a physical MariaDB backup ({@link MariaDbBackupSource}): verified fetch, {@code
+ * mbstream -x} into a fresh directory, {@code mariadb-backup --prepare}, then either a throwaway
+ * server on the prepared copy ({@link #start}) or {@code --move-back} into a data directory
+ * ({@link #toDataDirectory}).
+ *
+ * <pre>{@code
+ * MariaDbPhysicalRestore physical = MariaDbPhysicalRestore.builder(restore).build();
+ * physical.toDataDirectory(restore.latest(), Path.of("/var/lib/mysql"));   // empty, server stopped
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> The decoded stream goes straight into {@code mbstream}'s standard input,
+ * never into a temporary copy; it is verified as it passes (stored SHA-256, AEAD, plaintext
+ * SHA-256), and nothing is prepared, started or moved unless the whole stream passed and {@code
+ * mbstream} exited 0. A corrupted, truncated or wrongly keyed backup is an {@link
+ * dev.backstop.core.IntegrityException} (a failing tool a {@link BackupException} with its stderr
+ * tail), and the extracted files are deleted. A target data directory holding anything is
+ * refused before any byte is fetched, unless {@link Builder#allowNonEmptyTarget()} was called.
+ * The prepared copy is consistent at the backup's {@link BinlogPoint}.
+ *
+ * <p><b>Restrictions.</b> Needs {@code mbstream} and {@code mariadb-backup} of the backup's
+ * MariaDB major version, and disk for the whole data directory next to the target (the copy is
+ * extracted there and then moved, so it must be the same file system to move instantly). The
+ * server of a target data directory must be stopped. A failure during the move itself (disk full)
+ * leaves the target partly filled: empty it before trying again. The files belong to the user
+ * running Backstop: hand them to the server's user ({@code chown -R mysql:mysql}) before starting
+ * it. The restored server keeps the source's
+ * users and settings stored in the data directory; binlogs are not part of a physical backup.
+ *
+ * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets.
+ */
+public final class MariaDbPhysicalRestore {
+    private final Restore restore;
+    private final MariaDbTools tools;
+    private final Path workDir;
+    private final boolean allowNonEmptyTarget;
+    private final String useMemory;
+
+    private MariaDbPhysicalRestore(Builder b) {
+        this.restore = b.restore;
+        this.tools = b.tools;
+        this.workDir = b.workDir;
+        this.allowNonEmptyTarget = b.allowNonEmptyTarget;
+        this.useMemory = b.useMemory;
+    }
+
+    /** Restores backups read through {@code restore}. */
+    public static Builder builder(Restore restore) {
+        return new Builder(restore);
+    }
+
+    /**
+     * What one restore did: the backup's bytes fetched, and the time to fetch, verify and extract
+     * (overlapping), to prepare, and to place the copy (move it back, or start a server on it).
+     */
+    public record Report(long streamBytes, Duration fetchAndExtract, Duration prepare, Duration place) {
+        /** The recovery time. */
+        public Duration total() {
+            return fetchAndExtract.plus(prepare).plus(place);
+        }
+    }
+
+    /** A throwaway server running on a restored copy, and how it got there; closing it stops and deletes both. */
+    public record Started(EphemeralMariaDb server, Report report) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
+    /**
+     * Restores {@code m} into a throwaway server ({@link EphemeralMariaDb} with this restore's
+     * tools, under {@link Builder#workDir}) and returns it running. Its account is {@link
+     * EphemeralMariaDb#USER} with a new password; the source's accounts are there too.
+     */
+    public Started start(Manifest m) {
+        check(m);
+        Path dir = createDirectory(m);
+        try {
+            long start = System.nanoTime();
+            long bytes = extract(m, dir);
+            long extracted = System.nanoTime();
+            prepare(m, dir);
+            long prepared = System.nanoTime();
+            EphemeralMariaDb server = EphemeralMariaDb.builder().tools(tools).baseDir(workDir).dataDirectory(dir).start();
+            return new Started(server, new Report(bytes, Duration.ofNanos(extracted - start), Duration.ofNanos(prepared - extracted),
+                    Duration.ofNanos(System.nanoTime() - prepared)));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not start a server on the restored copy of " + m.id() + ": "
+                    + e.getMessage(), e, false, m.id());
+        } finally {
+            MariaDbBackupSource.deleteTree(dir);
+        }
+    }
+
+    /**
+     * Restores {@code m} into {@code datadir} (created if absent) with {@code mariadb-backup
+     * --move-back}, ready for a server to start on. Refuses a non-empty {@code datadir} unless
+     * {@link Builder#allowNonEmptyTarget()} (then existing files are kept and a file the backup
+     * also has fails the move).
+     */
+    public Report toDataDirectory(Manifest m, Path datadir) {
+        check(m);
+        Path target = datadir.toAbsolutePath();
+        refuseNonEmpty(m, target);
+        Path parent = target.getParent();
+        Path dir;
+        try {
+            Files.createDirectories(parent);
+            dir = Files.createTempDirectory(parent, "." + target.getFileName() + ".restoring-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not create a directory beside " + target + ": " + e, e, false, m.id());
+        }
+        try {
+            long start = System.nanoTime();
+            long bytes = extract(m, dir);
+            long extracted = System.nanoTime();
+            prepare(m, dir);
+            long prepared = System.nanoTime();
+            List<String> cmd = new ArrayList<>(List.of(tool(m, "mariadb-backup").toString(), "--no-defaults", "--move-back",
+                    "--target-dir=" + dir, "--datadir=" + target));
+            if (allowNonEmptyTarget) {
+                cmd.add("--force-non-empty-directories");
+            }
+            run(m, cmd, "mariadb-backup --move-back into " + target);
+            return new Report(bytes, Duration.ofNanos(extracted - start), Duration.ofNanos(prepared - extracted),
+                    Duration.ofNanos(System.nanoTime() - prepared));
+        } finally {
+            MariaDbBackupSource.deleteTree(dir);
+        }
+    }
+
+    private void refuseNonEmpty(Manifest m, Path target) {
+        if (allowNonEmptyTarget || !Files.exists(target)) {
+            return;
+        }
+        if (!Files.isDirectory(target)) {
+            throw new BackupException(Stage.RESTORE, "target data directory " + target + " is not a directory", null, false, m.id());
+        }
+        try (Stream<Path> s = Files.list(target)) {
+            List<String> present = s.limit(5).map(p -> p.getFileName().toString()).sorted().toList();
+            if (!present.isEmpty()) {
+                throw new BackupException(Stage.RESTORE, "target data directory " + target + " is not empty (it holds "
+                        + String.join(", ", present) + (present.size() == 5 ? ", ..." : "") + "); restore into an empty "
+                        + "directory, or call allowNonEmptyTarget() to add the backup's files beside these", null, false, m.id());
+            }
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not list target data directory " + target + ": " + e, e, false, m.id());
+        }
+    }
+
+    private static void check(Manifest m) {
+        if (!"mariadb".equals(m.source().engine()) || !MariaDbBackupSource.FORMAT.equals(m.attributes().get("mariadb.format"))
+                || m.object(MariaDbBackupSource.STREAM).isEmpty()) {
+            throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is not a MariaDB physical backup (engine "
+                    + m.source().engine() + ", mariadb.format " + m.attributes().get("mariadb.format") + ")", null, false, m.id());
+        }
+    }
+
+    private Path createDirectory(Manifest m) {
+        try {
+            return Files.createTempDirectory(workDir, "backstop-physical-restore-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not create a directory in " + workDir + ": " + e, e, false, m.id());
+        }
+    }
+
+    /** Streams the verified backup into {@code mbstream -x}; returns the bytes it was given. */
+    private long extract(Manifest m, Path dir) {
+        Path mbstream = tool(m, "mbstream");
+        Process p;
+        try {
+            p = new ProcessBuilder(mbstream.toString(), "-x", "-C", dir.toString()).directory(dir.toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not start " + mbstream + ": " + e, e, false, m.id());
+        }
+        StderrTail stderr = StderrTail.start(p.getErrorStream(), "mbstream");
+        long bytes;
+        try (InputStream in = restore.open(m, MariaDbBackupSource.STREAM); OutputStream out = p.getOutputStream()) {
+            bytes = in.transferTo(out);
+        } catch (IOException e) {
+            p.destroyForcibly();
+            String tail = stderr.await();
+            throw new BackupException(Stage.RESTORE, "could not extract " + MariaDbBackupSource.STREAM + " of " + m.id()
+                    + " with mbstream: " + e.getMessage() + (tail.isBlank() ? "" : "; mbstream: " + tail.strip()), e, false, m.id());
+        } catch (RuntimeException e) {
+            // an IntegrityException from the verifying stream: what was extracted must not be used
+            p.destroyForcibly();
+            throw e;
+        }
+        int exit = waitFor(m, p, "mbstream");
+        if (exit != 0) {
+            throw new BackupException(Stage.RESTORE, "mbstream -x of " + m.id() + " exited " + exit + ": " + stderr.await().strip(),
+                    null, false, m.id());
+        }
+        return bytes;
+    }
+
+    private void prepare(Manifest m, Path dir) {
+        List<String> cmd = new ArrayList<>(List.of(tool(m, "mariadb-backup").toString(), "--no-defaults", "--prepare",
+                "--target-dir=" + dir));
+        if (useMemory != null) {
+            cmd.add("--use-memory=" + useMemory);
+        }
+        run(m, cmd, "mariadb-backup --prepare of " + m.id());
+    }
+
+    private void run(Manifest m, List<String> cmd, String what) {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, what + ": could not start: " + e, e, false, m.id());
+        }
+        StderrTail output = StderrTail.start(p.getInputStream(), "mariadb-backup");
+        int exit = waitFor(m, p, what);
+        if (exit != 0) {
+            throw new BackupException(Stage.RESTORE, what + " exited " + exit + ": " + output.await().strip(), null, false, m.id());
+        }
+    }
+
+    private Path tool(Manifest m, String name) {
+        try {
+            return tools.tool(name);
+        } catch (NoSuchFileException e) {
+            throw new BackupException(Stage.CONFIGURE, e.getReason() + " (Debian: mariadb-backup)", e, false, m.id());
+        }
+    }
+
+    private static int waitFor(Manifest m, Process p, String what) {
+        try {
+            if (!p.waitFor(6, TimeUnit.HOURS)) {
+                p.destroyForcibly();
+                throw new BackupException(Stage.RESTORE, what + " did not finish within 6 hours", null, false, m.id());
+            }
+            return p.exitValue();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new BackupException(Stage.RESTORE, what + " interrupted", e, false, m.id());
+        }
+    }
+
+    /** Builder for {@link MariaDbPhysicalRestore}; every setting but the restore has a default. */
+    public static final class Builder {
+        private final Restore restore;
+        private MariaDbTools tools = MariaDbTools.locate();
+        private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
+        private boolean allowNonEmptyTarget;
+        private String useMemory;
+
+        private Builder(Restore restore) {
+            this.restore = Objects.requireNonNull(restore, "restore");
+        }
+
+        /** Where {@code mbstream} and {@code mariadb-backup} are found. */
+        public Builder tools(MariaDbTools tools) {
+            this.tools = Objects.requireNonNull(tools, "tools");
+            return this;
+        }
+
+        /**
+         * Where {@link #start} extracts the copy its server runs on (default {@code
+         * java.io.tmpdir}); it needs room for the whole data directory.
+         */
+        public Builder workDir(Path workDir) {
+            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            return this;
+        }
+
+        /** Lets {@link #toDataDirectory} add the backup's files to a directory that already holds files. */
+        public Builder allowNonEmptyTarget() {
+            this.allowNonEmptyTarget = true;
+            return this;
+        }
+
+        /**
+         * Memory for {@code --prepare} ({@code --use-memory}), in MiB (default: the tool's own,
+         * 100 MiB); more makes applying a long redo log faster.
+         */
+        public Builder prepareMemoryMiB(int mib) {
+            if (mib < 16 || mib > 1 << 20) {
+                throw new IllegalArgumentException("prepareMemoryMiB: got " + mib + ", must be 16..1048576");
+            }
+            this.useMemory = mib + "M";
+            return this;
+        }
+
+        public MariaDbPhysicalRestore build() {
+            return new MariaDbPhysicalRestore(this);
+        }
+    }
+}
