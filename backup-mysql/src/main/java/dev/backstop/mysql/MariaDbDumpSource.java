@@ -307,7 +307,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         return "MariaDbDumpSource[" + database + " at " + endpoint + "]";
     }
 
-    /** Builder for {@link MariaDbDumpSource}; each setting has a default. */
+    /** Builder for {@link MariaDbDumpSource}; each setting has a default; a setting given twice is refused. */
     public static final class Builder {
         private final Settings given = new Settings();
         private final MariaDbEndpoint endpoint;

@@ -284,7 +284,7 @@ public final class MariaDbRestore {
         }
     }
 
-    /** Builder for {@link MariaDbRestore}. */
+    /** Builder for {@link MariaDbRestore}; a setting given twice is refused. */
     public static final class Builder {
         private final Settings given = new Settings();
         private final Restore restore;

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.util.List;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,6 +73,19 @@ class ParallelLoadTest {
         assertThat(tables).contains(T1.substring(3)).contains(T2).contains(T3);
         assertThat(tables).hasSize(T1.length() - 3 + T2.length() + T3.length());
         assertThat(s2).isEqualTo(HEAD + "--\n" + TAIL);
+    }
+
+    @Test
+    void run_feedsEachSessionOnAThreadOfTheGivenFactory() throws Exception {
+        Cats cats = new Cats();
+        AtomicInteger made = new AtomicInteger();
+        DaemonThreads threads = DaemonThreads.numbered("test-load");
+        ThreadFactory counting = task -> {
+            made.incrementAndGet();
+            return threads.newThread(task);
+        };
+        new ParallelLoad(cats, 3, tmp, counting).run(new ByteArrayInputStream(HEAD.getBytes(StandardCharsets.UTF_8)));
+        assertThat(made.get()).isEqualTo(3);
     }
 
     @Test
