@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -23,10 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
-import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
@@ -44,11 +41,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * parts.
  */
 public final class S3Upload implements Sink.Upload {
-    // past the usual length: the single PUT, the multipart path and the recognition of a retried
-    // write that already landed share one buffer state, which splitting them would leak; checksums
-    // live in PartHash and request shapes in PartRequests
-    /** How long a complete that may still be running on the server is waited for. */
-    private static final Duration COMPLETE_WAIT = Duration.ofMinutes(2);
+    // the single PUT and the multipart path share one buffer state, which splitting them would
+    // leak; checksums live in PartHash, request shapes in PartRequests, and the recognition of a
+    // retried write that already landed in Landed
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
     private static final int MAX_PARTS = 10_000;
     private static final int FIRST_BUFFER = 64 * 1024;
@@ -68,6 +63,7 @@ public final class S3Upload implements Sink.Upload {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final OutputStream stream = new PartStream();
     private final PartHash partHash;
+    private final Landed landed;
 
     private byte[] buffer;
     private int filled;
@@ -91,6 +87,7 @@ public final class S3Upload implements Sink.Upload {
         this.backoff = retry.backoff();
         this.inFlight = new Semaphore(partsInFlight);
         this.partHash = PartHash.of(template.checksum());
+        this.landed = new Landed(client, bucket, s3Key, template.checksum(), this::pause, retry.maxAttempts());
     }
 
     private boolean sha256() {
@@ -153,7 +150,7 @@ public final class S3Upload implements Sink.Upload {
                 return;
             } catch (CompletionException e) {
                 IOException io = S3Errors.translate("PUT", bucket, s3Key, e);
-                if (io instanceof ObjectExistsException && isOurs(sha)) {
+                if (io instanceof ObjectExistsException && landed.isOurs(sha)) {
                     // an earlier attempt (ours or the SDK's own retry) landed but its answer was
                     // lost: the object is ours
                     return;
@@ -163,36 +160,6 @@ public final class S3Upload implements Sink.Upload {
                 }
                 pause(attempt);
             }
-        }
-    }
-
-    private boolean isOurs(String sha) {
-        if (sha == null) {
-            return false;
-        }
-        try {
-            HeadObjectResponse head = client.headObject(b -> b.bucket(bucket).key(s3Key).checksumMode(ChecksumMode.ENABLED)).join();
-            return sha.equals(sha256() ? head.checksumSHA256() : head.checksumCRC32C());
-        } catch (CompletionException e) {
-            return false;
-        }
-    }
-
-    /**
-     * After a repeated complete found the upload gone, an earlier attempt of ours may still be
-     * assembling the object on the server (a big complete takes minutes on AWS and outlasted the
-     * read timeout on a loaded S3Mock): looks for it with backoff, for at most {@link #COMPLETE_WAIT}.
-     */
-    private boolean awaitOurs(String sha) throws InterruptedIOException {
-        long deadline = System.nanoTime() + COMPLETE_WAIT.toNanos();
-        for (int look = 1; ; look++) {
-            if (isOurs(sha)) {
-                return true;
-            }
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            pause(Math.min(look, retry.maxAttempts()));
         }
     }
 
@@ -219,7 +186,7 @@ public final class S3Upload implements Sink.Upload {
                 // If-None-Match the object itself is in the way
                 String code = S3Errors.code(e);
                 boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(code) || "InvalidPart".equals(code);
-                if (maybeDone && attemptsMade(e, attempt) && awaitOurs(PartHash.composite(template.checksum(), done))) {
+                if (maybeDone && attemptsMade(e, attempt) && landed.awaitOurs(PartHash.composite(template.checksum(), done))) {
                     // a timed-out attempt (the SDK retries too) completed the upload after all;
                     // completing a multi-GiB upload on a loaded server can outlast the read timeout
                     return;
