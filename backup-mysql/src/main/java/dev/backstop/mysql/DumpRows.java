@@ -41,6 +41,7 @@ final class DumpRows {
     private static final byte[] REPLACE = ascii("REPLACE ");
     private static final byte[] INTO = ascii("INTO `");
     private static final byte[] VALUES = ascii("VALUES");
+    private static final byte[] COMMENT = ascii("-- ");
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final byte[] NIBBLES = new byte[256];
@@ -66,12 +67,9 @@ final class DumpRows {
 
     private final Map<String, long[]> tables = new LinkedHashMap<>();
     private final RowHash row = new RowHash();
-    private final byte[] line = new byte[LINE_MAX];
+    private final DumpLine line = new DumpLine(LINE_MAX);
     private final byte[] token = new byte[TOKEN_MAX];
     private int state = LINE;
-    private int lineLength;
-    private boolean lineOverflow;
-    private int backquotes;
     private boolean dataSection;
     private boolean delimited;
     private int tokenLength;
@@ -210,9 +208,7 @@ final class DumpRows {
                         state = EXPECT_ROW;
                     } else if (c == ';') {
                         state = LINE;
-                        lineLength = 0;
-                        backquotes = 0;
-                        lineOverflow = false;
+                        line.reset();
                     } else if (!whitespace(c)) {
                         throw unexpected(c, offset + (i - off), "',' or ';' after a row");
                     }
@@ -301,61 +297,38 @@ final class DumpRows {
         if (c == '\n') {
             if (insertHeaderPending()) {
                 // "VALUES" ends the line and the first row starts the next one
-                appendLine((byte) ' ');
+                line.append((byte) ' ');
                 return;
             }
             endLine();
             return;
         }
         if (c == '`') {
-            backquotes++;
+            line.backquote();
         }
-        if (c == '(' && (backquotes & 1) == 0 && insertHeaderPending()) {
-            if (lineOverflow) {
+        if (c == '(' && !line.insideBackquotes() && insertHeaderPending()) {
+            if (line.overflowed()) {
                 throw new IOException("an INSERT statement's head is longer than " + LINE_MAX + " bytes at byte " + at);
             }
             startRows(at);
             return;
         }
-        appendLine(c);
-    }
-
-    private void appendLine(byte c) {
-        if (lineLength < LINE_MAX) {
-            line[lineLength++] = c;
-        } else {
-            lineOverflow = true;
-        }
+        line.append(c);
     }
 
     /** Whether the line so far is an INSERT head in a data section ending with VALUES (its first row comes next). */
     private boolean insertHeaderPending() {
-        if (!dataSection || delimited || (backquotes & 1) != 0 || !(startsWith(INSERT) || startsWith(REPLACE))) {
-            return false;
-        }
-        int e = lineLength;
-        while (e > 0 && whitespace(line[e - 1])) {
-            e--;
-        }
-        if (e < VALUES.length + 1) {
-            return false;
-        }
-        for (int k = 0; k < VALUES.length; k++) {
-            if (line[e - VALUES.length + k] != VALUES[k]) {
-                return false;
-            }
-        }
-        byte before = line[e - VALUES.length - 1];
-        return before == ' ' || before == ')' || before == '`';
+        return dataSection && !delimited && !line.insideBackquotes() && (line.startsWith(INSERT) || line.startsWith(REPLACE))
+                && line.endsWithKeyword(VALUES);
     }
 
     private void startRows(long at) throws IOException {
-        int into = indexOf(INTO);
+        int into = line.indexOf(INTO);
         if (into < 0) {
             throw new IOException("an INSERT statement without INTO `table` at byte " + at + ": "
-                    + new String(line, 0, Math.min(lineLength, 200), StandardCharsets.UTF_8));
+                    + line.text(0, 200));
         }
-        String name = quoted(into + INTO.length - 1);
+        String name = line.quoted(into + INTO.length - 1);
         if (name == null) {
             throw new IOException("an INSERT statement with an unterminated table name at byte " + at);
         }
@@ -364,30 +337,28 @@ final class DumpRows {
     }
 
     private void endLine() {
-        if (lineLength > 0) {
-            if (startsWith(DELIMITER)) {
-                String d = new String(line, DELIMITER.length, lineLength - DELIMITER.length, StandardCharsets.UTF_8).strip();
+        if (line.length() > 0) {
+            if (line.startsWith(DELIMITER)) {
+                String d = line.text(DELIMITER.length, LINE_MAX).strip();
                 delimited = !d.equals(";");
                 dataSection = false;
-            } else if (!delimited && startsWith(DUMPING_DATA)) {
-                String name = quoted(DUMPING_DATA.length - 1);
+            } else if (!delimited && line.startsWith(DUMPING_DATA)) {
+                String name = line.quoted(DUMPING_DATA.length - 1);
                 if (name != null) {
                     enterTable(name);
                     dataSection = true;
                 }
-            } else if (!delimited && startsWith(TABLE_STRUCTURE)) {
-                String name = quoted(TABLE_STRUCTURE.length - 1);
+            } else if (!delimited && line.startsWith(TABLE_STRUCTURE)) {
+                String name = line.quoted(TABLE_STRUCTURE.length - 1);
                 if (name != null) {
                     enterTable(name);
                 }
                 dataSection = false;
-            } else if (lineLength > 2 && line[0] == '-' && line[1] == '-' && line[2] == ' ') {
+            } else if (line.startsWith(COMMENT)) {
                 dataSection = false;
             }
         }
-        lineLength = 0;
-        backquotes = 0;
-        lineOverflow = false;
+        line.reset();
     }
 
     private void enterTable(String name) {
@@ -395,52 +366,6 @@ final class DumpRows {
             table = name;
             current = tables.computeIfAbsent(name, k -> new long[2]);
         }
-    }
-
-    /** The backquoted identifier starting at {@code line[at]}, doubled backquotes undone; null if unterminated. */
-    private String quoted(int at) {
-        StringBuilder s = new StringBuilder();
-        int k = at + 1;
-        int start = k;
-        while (k < lineLength) {
-            if (line[k] == '`') {
-                if (k + 1 < lineLength && line[k + 1] == '`') {
-                    s.append(new String(line, start, k + 1 - start, StandardCharsets.UTF_8));
-                    k += 2;
-                    start = k;
-                    continue;
-                }
-                s.append(new String(line, start, k - start, StandardCharsets.UTF_8));
-                return s.toString();
-            }
-            k++;
-        }
-        return null;
-    }
-
-    private boolean startsWith(byte[] prefix) {
-        if (lineLength < prefix.length) {
-            return false;
-        }
-        for (int k = 0; k < prefix.length; k++) {
-            if (line[k] != prefix[k]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private int indexOf(byte[] what) {
-        outer:
-        for (int k = 0; k + what.length <= lineLength; k++) {
-            for (int j = 0; j < what.length; j++) {
-                if (line[k + j] != what[j]) {
-                    continue outer;
-                }
-            }
-            return k;
-        }
-        return -1;
     }
 
     private IOException unexpected(byte c, long at, String expected) {

@@ -7,9 +7,9 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.TableFingerprint;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,9 +63,7 @@ import java.util.concurrent.Executor;
  * MariaDB, whose value text differs from MySQL's. The dump holds one database without {@code
  * --databases}, so it loads into a database of any name; grants and users are not in it.
  * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
- * survive a dump. Longer than most classes: the check of the dump's head, the streaming and the
- * fingerprint tap share one dump process's life and clean-up, and splitting them would spread one
- * guarantee over files.
+ * survive a dump.
  *
  * <p><b>Threading.</b> Immutable; each {@link #capture} uses two executor tasks (the row
  * fingerprints and the FLOAT check) while the calling thread streams the dump.
@@ -161,29 +158,16 @@ public final class MariaDbDumpSource implements CaptureSource {
         cmd.addAll(flavor.dumpArguments(options.argument(), database, extraArgs));
         // DDL is not transactional: definitions are read just before the dump starts, rows from the dump itself
         Map<String, String> objects = withFingerprints ? MariaDbFingerprints.definitions(c, database) : Map.of();
-        Process p = start(cmd, program);
+        Process p = DumpProcess.start(cmd, program);
         StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
         try (InputStream in = p.getInputStream()) {
-            byte[] head = new byte[64 * 1024];
-            int headLength = 0;
-            Optional<DumpComments.Position> dumped = Optional.empty();
-            while (dumped.isEmpty()) {
-                if (headLength == head.length) {
-                    if (head.length >= HEAD_LIMIT) {
-                        break;
-                    }
-                    head = Arrays.copyOf(head, head.length * 2);
-                }
-                int n = in.read(head, headLength, head.length - headLength);
-                if (n < 0) {
-                    break;
-                }
-                headLength += n;
-                dumped = DumpComments.position(head, headLength);
-            }
+            DumpProcess.Head h = DumpProcess.readHead(in, HEAD_LIMIT);
+            byte[] head = h.bytes();
+            int headLength = h.length();
+            Optional<DumpComments.Position> dumped = h.position();
             if (dumped.isEmpty()) {
                 p.destroyForcibly();
-                int exit = waitFor(p);
+                int exit = DumpProcess.waitFor(p);
                 String tail = stderr.await();
                 throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
                         + (exit != 0 ? " failed before its binlog position" : " wrote no binlog position comment in its first "
@@ -229,7 +213,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                 // the stream commits on close: the fingerprints must be whole before it does
                 tables = tap == null ? null : tap.finish();
             }
-            int exit = waitFor(p);
+            int exit = DumpProcess.waitFor(p);
             if (exit != 0) {
                 String err = stderr.await();
                 throw new CaptureFailedException(program.getFileName() + " of database '" + database + "' at " + endpoint
@@ -278,19 +262,6 @@ public final class MariaDbDumpSource implements CaptureSource {
         return r.build();
     }
 
-    private Process start(List<String> cmd, Path program) throws CaptureFailedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        // the option file is the only source of connection settings
-        for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT", "MYSQL_HISTFILE")) {
-            pb.environment().remove(v);
-        }
-        try {
-            return pb.start();
-        } catch (IOException e) {
-            throw new CaptureFailedException("could not start " + program + ": " + e.getMessage(), null, null, e);
-        }
-    }
-
     private List<String> lossyFloatColumns(Connection c) {
         try {
             return SourceSession.lossyFloatColumns(c, database);
@@ -311,16 +282,6 @@ public final class MariaDbDumpSource implements CaptureSource {
             Thread.currentThread().interrupt();
                 throw new CaptureFailedException("interrupted while checking the FLOAT columns of database '" + database + "'",
                     null, null, e);
-        }
-    }
-
-    private static int waitFor(Process p) throws CaptureFailedException {
-        try {
-            return p.waitFor();
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new CaptureFailedException("interrupted while waiting for the dump program", null, null, e);
         }
     }
 
@@ -346,8 +307,9 @@ public final class MariaDbDumpSource implements CaptureSource {
         return "MariaDbDumpSource[" + database + " at " + endpoint + "]";
     }
 
-    /** Builder for {@link MariaDbDumpSource}; each setting has a default. */
+    /** Builder for {@link MariaDbDumpSource}; each setting has a default; a setting given twice is refused. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final MariaDbEndpoint endpoint;
         private final String database;
         private MariaDbTools tools = MariaDbTools.locate();
@@ -368,7 +330,7 @@ public final class MariaDbDumpSource implements CaptureSource {
 
         /** Where the programs are found ({@link MariaDbTools#locate()} by default). */
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -379,19 +341,20 @@ public final class MariaDbDumpSource implements CaptureSource {
          * ({@code mariadb.non_transactional_tables}).
          */
         public Builder allowNonTransactional() {
+            given.once("allowNonTransactional");
             this.allowNonTransactional = true;
             return this;
         }
 
         /** Whether to record fingerprints (default true; a drill needs them). */
         public Builder fingerprints(boolean fingerprints) {
-            this.fingerprints = fingerprints;
+            this.fingerprints = given.once("fingerprints", this.fingerprints, fingerprints);
             return this;
         }
 
         /** Where the private option file is written (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
@@ -401,7 +364,7 @@ public final class MariaDbDumpSource implements CaptureSource {
          * never shut down by the source.
          */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = given.once("executor", "the default executor", executor);
             return this;
         }
 

@@ -5,6 +5,7 @@ import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Restores a logical MariaDB/MySQL backup ({@link MariaDbDumpSource}) into a database.
@@ -71,6 +73,7 @@ public final class MariaDbRestore {
     private final Path workDir;
     private final int jobs;
     private final boolean writeBinlog;
+    private final ThreadFactory threads;
 
     private MariaDbRestore(Builder b) {
         this.restore = b.restore;
@@ -80,6 +83,7 @@ public final class MariaDbRestore {
         this.workDir = b.workDir;
         this.jobs = b.jobs;
         this.writeBinlog = b.writeBinlog;
+        this.threads = b.threads;
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -192,7 +196,7 @@ public final class MariaDbRestore {
             ClientSessions sessions = new ClientSessions(command, client.getFileName().toString());
             try (InputStream in = restore.open(m, MariaDbDumpSource.STREAM)) {
                 if (jobs > 1) {
-                    return new ParallelLoad(sessions, jobs, workDir).run(in);
+                    return new ParallelLoad(sessions, jobs, workDir, threads).run(in);
                 }
                 return loadInOneSession(sessions, in);
             }
@@ -280,7 +284,7 @@ public final class MariaDbRestore {
         }
     }
 
-    /** Builder for {@link MariaDbRestore}. */
+    /** Builder for {@link MariaDbRestore}; a setting given twice is refused. */
     public static final class Builder {
         private final Settings given = new Settings();
         private final Restore restore;
@@ -290,6 +294,7 @@ public final class MariaDbRestore {
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private int jobs = 2;
         private boolean writeBinlog = true;
+        private ThreadFactory threads = DaemonThreads.numbered("backstop-mariadb-load");
 
         private Builder(Restore restore, MariaDbEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -336,7 +341,18 @@ public final class MariaDbRestore {
          * throwaway server, such as a drill's.
          */
         public Builder writeBinlog(boolean writeBinlog) {
-            this.writeBinlog = writeBinlog;
+            this.writeBinlog = given.once("writeBinlog", this.writeBinlog, writeBinlog);
+            return this;
+        }
+
+        /**
+         * Makes the threads that feed the client sessions of a load with more than one {@link #jobs
+         * job}, one per session while it runs (default: daemon threads named {@code
+         * backstop-mariadb-load-n}). The restore starts the threads it is given and ends them by
+         * closing the sessions' input; it never keeps one past {@link MariaDbRestore#run}'s return.
+         */
+        public Builder threads(ThreadFactory threads) {
+            this.threads = given.once("threads", "a thread factory", threads);
             return this;
         }
 

@@ -9,7 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.util.List;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,7 +58,7 @@ class ParallelLoadTest {
         String dump = HEAD + T1 + T2 + T3 + TAIL;
         Cats cats = new Cats();
 
-        long n = new ParallelLoad(cats, 2, tmp).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+        long n = new ParallelLoad(cats, 2, tmp, DaemonThreads.numbered("test-load")).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
 
         assertThat(n).isEqualTo(dump.getBytes(StandardCharsets.UTF_8).length);
         assertThat(cats.files).hasSize(3);
@@ -73,9 +76,22 @@ class ParallelLoadTest {
     }
 
     @Test
+    void run_feedsEachSessionOnAThreadOfTheGivenFactory() throws Exception {
+        Cats cats = new Cats();
+        AtomicInteger made = new AtomicInteger();
+        DaemonThreads threads = DaemonThreads.numbered("test-load");
+        ThreadFactory counting = task -> {
+            made.incrementAndGet();
+            return threads.newThread(task);
+        };
+        new ParallelLoad(cats, 3, tmp, counting).run(new ByteArrayInputStream(HEAD.getBytes(StandardCharsets.UTF_8)));
+        assertThat(made.get()).isEqualTo(3);
+    }
+
+    @Test
     void run_ofADumpWithoutTables_loadsTheHeadOnly() throws Exception {
         Cats cats = new Cats();
-        new ParallelLoad(cats, 3, tmp).run(new ByteArrayInputStream(HEAD.getBytes(StandardCharsets.UTF_8)));
+        new ParallelLoad(cats, 3, tmp, DaemonThreads.numbered("test-load")).run(new ByteArrayInputStream(HEAD.getBytes(StandardCharsets.UTF_8)));
         assertThat(cats.files).hasSize(3);
         for (Path f : cats.files) {
             assertThat(Files.readString(f)).isEqualTo(HEAD);
@@ -106,7 +122,7 @@ class ParallelLoadTest {
         for (int i = 0; i < 200_000; i++) {
             big.append("(").append(i).append(",'some row text'),\n");
         }
-        assertThatThrownBy(() -> new ParallelLoad(failing, 2, tmp)
+        assertThatThrownBy(() -> new ParallelLoad(failing, 2, tmp, DaemonThreads.numbered("test-load"))
                 .run(new ByteArrayInputStream(big.toString().getBytes(StandardCharsets.UTF_8))))
                 .isInstanceOf(IOException.class).hasMessageContaining("exited 3 in load session");
     }
@@ -124,7 +140,7 @@ class ParallelLoadTest {
 
     @Test
     void deferral_takesSecondaryKeysAndForeignKeysOut_keepingChecksAndThePrimaryKey() {
-        ParallelLoad.Deferral d = ParallelLoad.Deferral.of(ORDERS);
+        Deferral d = Deferral.of(ORDERS);
 
         assertThat(d.create()).isEqualTo("CREATE TABLE `orders` (\n"
                 + "  `id` bigint(20) NOT NULL AUTO_INCREMENT,\n"
@@ -149,7 +165,7 @@ class ParallelLoadTest {
                 + "  PRIMARY KEY (`a`),\n  KEY `n` (`n`)\n) ENGINE=InnoDB;\n";
 
         for (String s : List.of(noPrimary, partitioned, aria, autoInKeyOnly)) {
-            ParallelLoad.Deferral d = ParallelLoad.Deferral.of(s);
+            Deferral d = Deferral.of(s);
             assertThat(d.create()).isEqualTo(s);
             assertThat(d.deferred()).isNull();
         }
@@ -160,7 +176,7 @@ class ParallelLoadTest {
         String dump = HEAD + "-- Table structure for table `orders`\n" + ORDERS + "INSERT INTO `orders` VALUES (1,1,NOW());\n" + T1;
         Cats cats = new Cats();
 
-        new ParallelLoad(cats, 2, tmp).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+        new ParallelLoad(cats, 2, tmp, DaemonThreads.numbered("test-load")).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
 
         // two load sessions, one index session (one table has keys), one foreign key session
         assertThat(cats.files).hasSize(4);

@@ -14,6 +14,7 @@ import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.s3.internal.PutTemplate;
 import dev.backstop.s3.internal.RetryPolicy;
 import dev.backstop.s3.internal.S3Errors;
+import dev.backstop.s3.internal.S3Listings;
 import dev.backstop.s3.internal.S3Upload;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +22,6 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -35,14 +35,8 @@ import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
-import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
-import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.ObjectLockLegalHoldStatus;
 import software.amazon.awssdk.services.s3.model.ObjectLockMode;
-import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 import software.amazon.awssdk.services.s3.model.StorageClass;
 
@@ -85,13 +79,8 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * passed to {@link Builder#client} is never closed; {@link #close()} closes only what the sink
  * created (its own client and part-upload threads).
  *
- * <p>(Longer than our usual bound because half of it is the builder's validated settings; the
- * upload itself lives in {@code internal.S3Upload}.)
  */
 public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, AutoCloseable {
-    /** The largest object S3 copies in one CopyObject call. */
-    private static final long MAX_COPY = 5L << 30;
-
     private final S3AsyncClient client;
     private final boolean ownsClient;
     private final ExecutorService ownedExecutor;
@@ -199,23 +188,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
 
     @Override
     public List<ObjectInfo> list(String keyPrefix) throws IOException {
-        List<ObjectInfo> out = new ArrayList<>();
-        String token = null;
-        do {
-            String t = token;
-            ListObjectsV2Response page;
-            try {
-                page = client.listObjectsV2(b -> b.bucket(bucket).prefix(prefix + keyPrefix).continuationToken(t)).join();
-            } catch (CompletionException e) {
-                throw S3Errors.translate("LIST", bucket, prefix + keyPrefix, e);
-            }
-            for (S3Object o : page.contents()) {
-                out.add(new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified()));
-            }
-            token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
-        } while (token != null);
-        out.sort((a, b) -> a.key().compareTo(b.key()));
-        return out;
+        return S3Listings.objects(client, bucket, prefix, keyPrefix);
     }
 
     /**
@@ -236,44 +209,13 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
      */
     @Override
     public List<IncompleteWrite> incompleteWrites(String keyPrefix) throws IOException {
-        List<IncompleteWrite> out = new ArrayList<>();
-        String keyMarker = null;
-        String uploadMarker = null;
-        while (true) {
-            String km = keyMarker;
-            String um = uploadMarker;
-            ListMultipartUploadsResponse page;
-            try {
-                page = client.listMultipartUploads(b -> b.bucket(bucket).prefix(prefix + keyPrefix).keyMarker(km)
-                        .uploadIdMarker(um)).join();
-            } catch (CompletionException e) {
-                throw S3Errors.translate("ListMultipartUploads", bucket, prefix + keyPrefix, e);
-            }
-            for (MultipartUpload u : page.uploads()) {
-                out.add(new IncompleteWrite(u.key().substring(prefix.length()), u.uploadId(), -1,
-                        u.initiated() == null ? Instant.EPOCH : u.initiated()));
-            }
-            if (!Boolean.TRUE.equals(page.isTruncated())) {
-                break;
-            }
-            keyMarker = page.nextKeyMarker();
-            uploadMarker = page.nextUploadIdMarker();
-        }
-        out.sort((a, b) -> a.key().compareTo(b.key()));
-        return out;
+        return S3Listings.incompleteWrites(client, bucket, prefix, keyPrefix);
     }
 
     /** Aborts the multipart upload; one already completed or aborted is not an error. */
     @Override
     public void discard(IncompleteWrite write) throws IOException {
-        String k = prefix + write.key();
-        try {
-            client.abortMultipartUpload(b -> b.bucket(bucket).key(k).uploadId(write.handle())).join();
-        } catch (CompletionException e) {
-            if (!"NoSuchUpload".equals(S3Errors.code(e)) && S3Errors.status(e) != 404) {
-                throw S3Errors.translate("AbortMultipartUpload " + write.handle() + " of", bucket, k, e);
-            }
-        }
+        S3Listings.discard(client, bucket, prefix + write.key(), write.handle());
     }
 
     /**
@@ -286,33 +228,7 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
         if (!(source instanceof S3Sink src) || src.client != client) {
             return false;
         }
-        String from = src.s3Key(key);
-        String to = s3Key(key);
-        HeadObjectResponse head;
-        try {
-            head = client.headObject(b -> b.bucket(src.bucket).key(from)).join();
-        } catch (CompletionException e) {
-            throw S3Errors.translate("HEAD", src.bucket, from, e);
-        }
-        if (head.contentLength() > MAX_COPY) {
-            return false;
-        }
-        PutTemplate t = template(kind);
-        try {
-            client.copyObject(b -> {
-                b.sourceBucket(src.bucket).sourceKey(from).destinationBucket(bucket).destinationKey(to)
-                        .checksumAlgorithm(partChecksum == PartChecksum.CRC32C ? ChecksumAlgorithm.CRC32_C : ChecksumAlgorithm.SHA256)
-                        .storageClass(t.storageClass()).serverSideEncryption(t.sse()).ssekmsKeyId(t.kmsKeyId())
-                        .objectLockMode(t.lockMode()).objectLockRetainUntilDate(t.retainUntil())
-                        .objectLockLegalHoldStatus(t.legalHold());
-                if (t.ifNoneMatch()) {
-                    b.ifNoneMatch("*");
-                }
-            }).join();
-            return true;
-        } catch (CompletionException e) {
-            throw S3Errors.translate("CopyObject from s3://" + src.bucket + "/" + from + " to", bucket, to, e);
-        }
+        return S3Listings.copy(client, src.bucket, src.s3Key(key), bucket, s3Key(key), template(kind));
     }
 
     /** The client this sink uses (the caller's, or its own). */
@@ -352,6 +268,8 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
      * (the sink then builds and owns its client). Each setter may be called once.
      */
     public static final class Builder {
+        // the builder is most of this class's length: its validated settings are the sink's public
+        // API and stay next to the sink; requests live in internal.S3Upload and internal.S3Listings
         private final Settings given = new Settings();
         private S3AsyncClient client;
         private Region region;

@@ -7,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
@@ -304,8 +305,9 @@ public final class MariaDbBackupSource implements CaptureSource {
         return "MariaDbBackupSource[" + endpoint + "]";
     }
 
-    /** Builder for {@link MariaDbBackupSource}; every setting has a default. */
+    /** Builder for {@link MariaDbBackupSource}; every setting has a default; a setting given twice is refused. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final MariaDbEndpoint endpoint;
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -318,7 +320,7 @@ public final class MariaDbBackupSource implements CaptureSource {
 
         /** Where {@code mariadb-backup} is found ({@link MariaDbTools#locate()} by default). */
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -327,7 +329,7 @@ public final class MariaDbBackupSource implements CaptureSource {
          * java.io.tmpdir}); the tool keeps the redo log it copies there until it streams it.
          */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
@@ -336,7 +338,7 @@ public final class MariaDbBackupSource implements CaptureSource {
             if (parallel < 1 || parallel > 64) {
                 throw new IllegalArgumentException("parallel: got " + parallel + ", must be 1..64");
             }
-            this.parallel = parallel;
+            this.parallel = given.once("parallel", this.parallel, parallel);
             return this;
         }
 

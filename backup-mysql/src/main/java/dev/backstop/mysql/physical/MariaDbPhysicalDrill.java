@@ -6,6 +6,7 @@ import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -21,7 +22,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Proves a physical MariaDB backup restores: restores it into a throwaway server ({@link
@@ -176,8 +176,9 @@ public final class MariaDbPhysicalDrill implements Validator {
         return r;
     }
 
-    /** Builder for {@link MariaDbPhysicalDrill}; every setting has a default. */
+    /** Builder for {@link MariaDbPhysicalDrill}; every setting has a default; a setting given twice is refused. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean record = true;
@@ -187,25 +188,25 @@ public final class MariaDbPhysicalDrill implements Validator {
         }
 
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the restored copy and its throwaway server live (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         /** Whether to append the result to the repository's validation records (default true). */
         public Builder record(boolean record) {
-            this.record = record;
+            this.record = given.once("record", this.record, record);
             return this;
         }
 
         /** The clock stamping results. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

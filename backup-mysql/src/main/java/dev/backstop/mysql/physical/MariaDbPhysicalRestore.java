@@ -4,6 +4,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.EphemeralMariaDb;
 import dev.backstop.mysql.MariaDbTools;
@@ -106,12 +107,15 @@ public final class MariaDbPhysicalRestore {
             long extracted = System.nanoTime();
             prepare(m, dir);
             long prepared = System.nanoTime();
-            EphemeralMariaDb server = EphemeralMariaDb.builder().tools(tools).baseDir(workDir).dataDirectory(dir).start();
+            EphemeralMariaDb server;
+            try {
+                server = EphemeralMariaDb.builder().tools(tools).baseDir(workDir).dataDirectory(dir).start();
+            } catch (BackupException e) {
+                throw new BackupException(Stage.RESTORE, "could not start a server on the restored copy of " + m.id() + ": "
+                        + e.getMessage(), e, false, m.id());
+            }
             return new Started(server, new Report(bytes, Duration.ofNanos(extracted - start), Duration.ofNanos(prepared - extracted),
                     Duration.ofNanos(System.nanoTime() - prepared)));
-        } catch (IOException e) {
-            throw new BackupException(Stage.RESTORE, "could not start a server on the restored copy of " + m.id() + ": "
-                    + e.getMessage(), e, false, m.id());
         } finally {
             MariaDbBackupSource.deleteTree(dir);
         }
@@ -269,8 +273,9 @@ public final class MariaDbPhysicalRestore {
         }
     }
 
-    /** Builder for {@link MariaDbPhysicalRestore}; every setting but the restore has a default. */
+    /** Builder for {@link MariaDbPhysicalRestore}; every setting but the restore has a default; a setting given twice is refused. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Restore restore;
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -283,7 +288,7 @@ public final class MariaDbPhysicalRestore {
 
         /** Where {@code mbstream} and {@code mariadb-backup} are found. */
         public Builder tools(MariaDbTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -292,12 +297,13 @@ public final class MariaDbPhysicalRestore {
          * java.io.tmpdir}); it needs room for the whole data directory.
          */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         /** Lets {@link #toDataDirectory} add the backup's files to a directory that already holds files. */
         public Builder allowNonEmptyTarget() {
+            given.once("allowNonEmptyTarget");
             this.allowNonEmptyTarget = true;
             return this;
         }
@@ -310,7 +316,7 @@ public final class MariaDbPhysicalRestore {
             if (mib < 16 || mib > 1 << 20) {
                 throw new IllegalArgumentException("prepareMemoryMiB: got " + mib + ", must be 16..1048576");
             }
-            this.useMemory = mib + "M";
+            this.useMemory = given.once("prepareMemoryMiB", this.useMemory, mib + "M");
             return this;
         }
 

@@ -1,6 +1,5 @@
 package dev.backstop.s3.internal;
 
-import dev.backstop.core.Digest;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.Sink;
 import dev.backstop.core.internal.concurrent.Backoff;
@@ -9,8 +8,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -25,11 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
-import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
-import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
@@ -45,17 +39,14 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * CompleteMultipartUpload carries {@code If-None-Match: *} for immutable kinds, which is where
  * S3 decides who owns the key. Close without commit aborts the multipart upload, so S3 keeps no
  * parts.
- *
- * <p>(Past our usual length because the single PUT, the multipart path and the recognition of a
- * retried write that already landed share one buffer state; split them and that state leaks.)
  */
 public final class S3Upload implements Sink.Upload {
-    /** How long a complete that may still be running on the server is waited for. */
-    private static final Duration COMPLETE_WAIT = Duration.ofMinutes(2);
+    // the single PUT and the multipart path share one buffer state, which splitting them would
+    // leak; checksums live in PartHash, request shapes in PartRequests, and the recognition of a
+    // retried write that already landed in Landed
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
     private static final int MAX_PARTS = 10_000;
     private static final int FIRST_BUFFER = 64 * 1024;
-    private static final int SLICE = 128 * 1024;
 
     private final S3AsyncClient client;
     private final Executor executor;
@@ -72,6 +63,7 @@ public final class S3Upload implements Sink.Upload {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final OutputStream stream = new PartStream();
     private final PartHash partHash;
+    private final Landed landed;
 
     private byte[] buffer;
     private int filled;
@@ -94,45 +86,8 @@ public final class S3Upload implements Sink.Upload {
         this.retry = retry;
         this.backoff = retry.backoff();
         this.inFlight = new Semaphore(partsInFlight);
-        this.partHash = template.checksum() == PartChecksum.CRC32C ? new Crc32cHash() : new Sha256Hash();
-    }
-
-    /** The checksum of the part being buffered, in the algorithm S3 is to check. */
-    private abstract static class PartHash {
-        abstract void update(byte[] b, int off, int len);
-
-        /** The checksum as S3 writes it (base64 of its bytes), and a fresh start for the next part. */
-        abstract String finish();
-    }
-
-    private static final class Sha256Hash extends PartHash {
-        private final MessageDigest md = Digest.newSha256();
-
-        @Override
-        void update(byte[] b, int off, int len) {
-            md.update(b, off, len);
-        }
-
-        @Override
-        String finish() {
-            return Base64.getEncoder().encodeToString(md.digest());
-        }
-    }
-
-    private static final class Crc32cHash extends PartHash {
-        private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-
-        @Override
-        void update(byte[] b, int off, int len) {
-            crc.update(b, off, len);
-        }
-
-        @Override
-        String finish() {
-            byte[] v = ByteBuffer.allocate(4).putInt((int) crc.getValue()).array();
-            crc.reset();
-            return Base64.getEncoder().encodeToString(v);
-        }
+        this.partHash = PartHash.of(template.checksum());
+        this.landed = new Landed(client, bucket, s3Key, template.checksum(), this::pause, retry.maxAttempts());
     }
 
     private boolean sha256() {
@@ -187,19 +142,7 @@ public final class S3Upload implements Sink.Upload {
         int len = filled;
         byte[] bytes = buffer == null ? new byte[0] : buffer;
         String sha = partHash.finish();
-        PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(s3Key).contentLength((long) len)
-                .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
-                .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
-                .objectLockLegalHoldStatus(template.legalHold());
-        if (template.ifNoneMatch()) {
-            req.ifNoneMatch("*");
-        }
-        if (sha256()) {
-            req.checksumSHA256(sha);
-        } else {
-            req.checksumCRC32C(sha);
-        }
-        PutObjectRequest request = req.build();
+        PutObjectRequest request = PartRequests.put(template, bucket, s3Key, len, sha);
         for (int attempt = 1; ; attempt++) {
             try {
                 versionId = client.putObject(request, AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, len)))
@@ -207,7 +150,7 @@ public final class S3Upload implements Sink.Upload {
                 return;
             } catch (CompletionException e) {
                 IOException io = S3Errors.translate("PUT", bucket, s3Key, e);
-                if (io instanceof ObjectExistsException && isOurs(sha)) {
+                if (io instanceof ObjectExistsException && landed.isOurs(sha)) {
                     // an earlier attempt (ours or the SDK's own retry) landed but its answer was
                     // lost: the object is ours
                     return;
@@ -217,36 +160,6 @@ public final class S3Upload implements Sink.Upload {
                 }
                 pause(attempt);
             }
-        }
-    }
-
-    private boolean isOurs(String sha) {
-        if (sha == null) {
-            return false;
-        }
-        try {
-            HeadObjectResponse head = client.headObject(b -> b.bucket(bucket).key(s3Key).checksumMode(ChecksumMode.ENABLED)).join();
-            return sha.equals(sha256() ? head.checksumSHA256() : head.checksumCRC32C());
-        } catch (CompletionException e) {
-            return false;
-        }
-    }
-
-    /**
-     * After a repeated complete found the upload gone, an earlier attempt of ours may still be
-     * assembling the object on the server (a big complete takes minutes on AWS and outlasted the
-     * read timeout on a loaded S3Mock): looks for it with backoff, for at most {@link #COMPLETE_WAIT}.
-     */
-    private boolean awaitOurs(String sha) throws InterruptedIOException {
-        long deadline = System.nanoTime() + COMPLETE_WAIT.toNanos();
-        for (int look = 1; ; look++) {
-            if (isOurs(sha)) {
-                return true;
-            }
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            pause(Math.min(look, retry.maxAttempts()));
         }
     }
 
@@ -273,7 +186,7 @@ public final class S3Upload implements Sink.Upload {
                 // If-None-Match the object itself is in the way
                 String code = S3Errors.code(e);
                 boolean maybeDone = io instanceof ObjectExistsException || "NoSuchUpload".equals(code) || "InvalidPart".equals(code);
-                if (maybeDone && attemptsMade(e, attempt) && awaitOurs(composite(done))) {
+                if (maybeDone && attemptsMade(e, attempt) && landed.awaitOurs(PartHash.composite(template.checksum(), done))) {
                     // a timed-out attempt (the SDK retries too) completed the upload after all;
                     // completing a multi-GiB upload on a loaded server can outlast the read timeout
                     return;
@@ -331,11 +244,7 @@ public final class S3Upload implements Sink.Upload {
     }
 
     private String startMultipart() throws IOException {
-        CreateMultipartUploadRequest req = CreateMultipartUploadRequest.builder().bucket(bucket).key(s3Key)
-                .checksumAlgorithm(sha256() ? ChecksumAlgorithm.SHA256 : ChecksumAlgorithm.CRC32_C)
-                .storageClass(template.storageClass()).serverSideEncryption(template.sse()).ssekmsKeyId(template.kmsKeyId())
-                .objectLockMode(template.lockMode()).objectLockRetainUntilDate(template.retainUntil())
-                .objectLockLegalHoldStatus(template.legalHold()).build();
+        CreateMultipartUploadRequest req = PartRequests.createMultipart(template, bucket, s3Key);
         for (int attempt = 1; ; attempt++) {
             try {
                 return client.createMultipartUpload(req).join().uploadId();
@@ -367,7 +276,7 @@ public final class S3Upload implements Sink.Upload {
                     } else {
                         b.checksumCRC32C(sha);
                     }
-                }, body(buf, len)).join();
+                }, PartRequests.body(buf, len)).join();
                 CompletedPart.Builder p = CompletedPart.builder().partNumber(number).eTag(r.eTag());
                 return (sha256() ? p.checksumSHA256(sha) : p.checksumCRC32C(sha)).build();
             } catch (CompletionException e) {
@@ -383,23 +292,6 @@ public final class S3Upload implements Sink.Upload {
                 }
             }
         }
-    }
-
-    /**
-     * The part as slices of the buffer, not one huge buffer: the SDK frames and checksums each
-     * buffer it is given and copies it once more on the way to the socket, and for one 16 MiB
-     * buffer that costs measurably more than for many small ones. No bytes are copied here.
-     */
-    private static AsyncRequestBody body(byte[] buf, int len) {
-        int n = (len + SLICE - 1) / SLICE;
-        ByteBuffer[] slices = new ByteBuffer[Math.max(n, 1)];
-        for (int i = 0; i < n; i++) {
-            slices[i] = ByteBuffer.wrap(buf, i * SLICE, Math.min(SLICE, len - i * SLICE)).slice();
-        }
-        if (n == 0) {
-            slices[0] = ByteBuffer.allocate(0);
-        }
-        return AsyncRequestBody.fromRemainingByteBuffersUnsafe(slices);
     }
 
     private void pause(int attempt) throws InterruptedIOException {
@@ -421,23 +313,6 @@ public final class S3Upload implements Sink.Upload {
     /** Whether this request was sent more than once, by us or by the SDK's own retries. */
     private static boolean attemptsMade(Throwable e, int attempt) {
         return attempt > 1 || S3Errors.unwrap(e).getSuppressed().length > 0;
-    }
-
-    /**
-     * S3's checksum of a multipart object: the checksum over the parts' raw checksums, then
-     * {@code -<part count>}. Null when a part's checksum is unknown.
-     */
-    private String composite(List<CompletedPart> done) {
-        PartHash h = sha256() ? new Sha256Hash() : new Crc32cHash();
-        for (CompletedPart p : done) {
-            String c = sha256() ? p.checksumSHA256() : p.checksumCRC32C();
-            if (c == null) {
-                return null;
-            }
-            byte[] raw = Base64.getDecoder().decode(c);
-            h.update(raw, 0, raw.length);
-        }
-        return h.finish() + "-" + done.size();
     }
 
     private void write(byte[] b, int off, int len) throws IOException {

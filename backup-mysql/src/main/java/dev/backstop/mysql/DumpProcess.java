@@ -1,0 +1,70 @@
+package dev.backstop.mysql;
+
+import dev.backstop.core.CaptureFailedException;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/** Starts the dump program with the option file as its only source of connection settings, and waits for it. */
+final class DumpProcess {
+    private DumpProcess() {
+    }
+
+    /** Starts {@code cmd} ({@code program} and its arguments) with no standard input. */
+    static Process start(List<String> cmd, Path program) throws CaptureFailedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // the option file is the only source of connection settings
+        for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT", "MYSQL_HISTFILE")) {
+            pb.environment().remove(v);
+        }
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new CaptureFailedException("could not start " + program + ": " + e.getMessage(), null, null, e);
+        }
+    }
+
+    /** Waits for {@code p} to exit; returns its exit code. Kills it when interrupted. */
+    static int waitFor(Process p) throws CaptureFailedException {
+        try {
+            return p.waitFor();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException("interrupted while waiting for the dump program", null, null, e);
+        }
+    }
+
+    /** The start of a dump: {@code bytes[0..length)}, and the binlog position if it was among them. */
+    record Head(byte[] bytes, int length, Optional<DumpComments.Position> position) {
+    }
+
+    /**
+     * Reads {@code in} until its binlog position comment, its end, or {@code limit} bytes,
+     * whichever comes first.
+     */
+    static Head readHead(InputStream in, int limit) throws IOException {
+        byte[] head = new byte[64 * 1024];
+        int headLength = 0;
+        Optional<DumpComments.Position> dumped = Optional.empty();
+        while (dumped.isEmpty()) {
+            if (headLength == head.length) {
+                if (head.length >= limit) {
+                    break;
+                }
+                head = Arrays.copyOf(head, head.length * 2);
+            }
+            int n = in.read(head, headLength, head.length - headLength);
+            if (n < 0) {
+                break;
+            }
+            headLength += n;
+            dumped = DumpComments.position(head, headLength);
+        }
+        return new Head(head, headLength, dumped);
+    }
+}
