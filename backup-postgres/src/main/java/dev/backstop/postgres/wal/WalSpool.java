@@ -97,7 +97,7 @@ public final class WalSpool {
 
     /**
      * Uploads every queued file to {@code archive}; returns how many were uploaded. Returns 0 at
-     * once if a drainer (another process, or {@code WalCommand drain --follow}) holds the spool.
+     * once if a drainer (another process, or {@code backstop wal drain --follow}) holds the spool.
      *
      * @throws dev.backstop.core.BackupException from the archive; files not yet uploaded stay queued
      */
