@@ -1,5 +1,6 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
@@ -165,6 +166,7 @@ public final class EphemeralPostgres implements PostgresInstance {
 
     /** Builder for {@link EphemeralPostgres}; every setting has a default. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private PgTools tools = PgTools.locate();
         private Path baseDir = Path.of(System.getProperty("java.io.tmpdir"));
         private String runAs;
@@ -185,13 +187,13 @@ public final class EphemeralPostgres implements PostgresInstance {
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the server's temporary directory is created (default {@code java.io.tmpdir}). */
         public Builder baseDir(Path baseDir) {
-            this.baseDir = Objects.requireNonNull(baseDir, "baseDir");
+            this.baseDir = given.once("baseDir", this.baseDir, baseDir);
             return this;
         }
 
@@ -200,7 +202,7 @@ public final class EphemeralPostgres implements PostgresInstance {
          * ignored otherwise.
          */
         public Builder runAs(String osUser) {
-            this.runAs = Objects.requireNonNull(osUser, "osUser");
+            this.runAs = given.once("runAs", this.runAs, osUser);
             return this;
         }
 
@@ -208,16 +210,19 @@ public final class EphemeralPostgres implements PostgresInstance {
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("startTimeout: got " + startTimeout + ", must be positive");
             }
-            this.startTimeout = startTimeout;
+            this.startTimeout = given.once("startTimeout", this.startTimeout, startTimeout);
             return this;
         }
 
-        /** A server setting passed as {@code -c name=value}, replacing the default if any. */
+        /**
+         * A server setting passed as {@code -c name=value}, replacing the default if any; repeatable
+         * for different names, each name once.
+         */
         public Builder setting(String name, String value) {
             if (!Objects.requireNonNull(name, "name").matches("[a-z_][a-z0-9_.]*")) {
                 throw new IllegalArgumentException("setting: got name '" + name + "', need a PostgreSQL parameter name");
             }
-            settings.put(name, Objects.requireNonNull(value, "value"));
+            settings.put(name, given.once("setting " + name, settings.get(name), value));
             return this;
         }
 

@@ -324,7 +324,7 @@ public final class WalArchive implements LogArchive {
         private KeyEncryptionKey kek;
         private int level = 3;
         private Clock clock = Clock.systemUTC();
-        private final Settings settings = new Settings();
+        private final Settings given = new Settings();
 
         private Builder(Repository repository, long systemId) {
             this.repository = Objects.requireNonNull(repository, "repository");
@@ -342,13 +342,13 @@ public final class WalArchive implements LogArchive {
             if (level < 1 || level > 19) {
                 throw new IllegalArgumentException("compressionLevel: got " + level + ", must be 1..19");
             }
-            this.level = settings.once("compressionLevel", this.level, level);
+            this.level = given.once("compressionLevel", this.level, level);
             return this;
         }
 
         /** The clock of {@code archivedAt} in metadata (default {@link Clock#systemUTC()}). */
         public Builder clock(Clock clock) {
-            this.clock = settings.once("clock", this.clock, clock);
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
