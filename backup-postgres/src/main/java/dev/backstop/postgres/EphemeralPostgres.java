@@ -1,5 +1,7 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.internal.WorkDirs;
@@ -64,8 +66,12 @@ public final class EphemeralPostgres implements PostgresInstance {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
-    /** Starts a server with the defaults. */
-    public static EphemeralPostgres start() throws IOException {
+    /**
+     * Starts a server with the defaults.
+     *
+     * @throws BackupException if the server could not be created or did not start
+     */
+    public static EphemeralPostgres start() {
         return builder().start();
     }
 
@@ -260,9 +266,19 @@ public final class EphemeralPostgres implements PostgresInstance {
             return this;
         }
 
-        /** Runs initdb and starts the server; returns once it accepts connections. */
-        public EphemeralPostgres start() throws IOException {
-            return launcher().start();
+        /**
+         * Runs initdb and starts the server; returns once it accepts connections.
+         *
+         * @throws BackupException if the server could not be created or did not start (the
+         *                         message has the end of its log)
+         */
+        public EphemeralPostgres start() {
+            try {
+                return launcher().start();
+            } catch (IOException e) {
+                throw new BackupException(Stage.RESTORE, "could not start a PostgreSQL server under " + baseDir + ": "
+                        + e.getMessage(), e);
+            }
         }
 
         /**
@@ -272,9 +288,15 @@ public final class EphemeralPostgres implements PostgresInstance {
          * a failed start. When the JVM runs as root, the directory tree is first handed to the
          * server's OS user. Returns once the server accepts connections (for a server in recovery:
          * once it is consistent and hot standby is on).
+         *
+         * @throws BackupException if the server did not start (the message has the end of its log)
          */
-        public EphemeralPostgres startExisting(Path directory, String user, String password) throws IOException {
-            return launcher().startExisting(directory, user, password);
+        public EphemeralPostgres startExisting(Path directory, String user, String password) {
+            try {
+                return launcher().startExisting(directory, user, password);
+            } catch (IOException e) {
+                throw new BackupException(Stage.RESTORE, "could not start PostgreSQL on " + directory + ": " + e.getMessage(), e);
+            }
         }
 
         private ServerLauncher launcher() {

@@ -127,11 +127,11 @@ public final class PointInTimeRecovery {
             appendSettings(data.resolve("postgresql.auto.conf"), settings);
             try {
                 server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
-            } catch (IOException e) {
+            } catch (BackupException e) {
                 // recovery can end (target unreachable, bad WAL) before start-up completes or after:
-                // the same failure either way
-                throw new IOException("the restored server stopped before promotion (target " + target + "): "
-                        + e.getMessage(), e);
+                // the same failure either way, told by the server's own words
+                String why = e.getCause() instanceof IOException io ? io.getMessage() : e.getMessage();
+                throw new IOException("the restored server stopped before promotion (target " + target + "): " + why, e);
             }
             awaitPromotion(server, broker);
             return server;

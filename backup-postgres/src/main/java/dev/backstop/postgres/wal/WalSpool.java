@@ -1,5 +1,7 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -44,9 +46,17 @@ public final class WalSpool {
         this.tmp = Files.createDirectories(dir.resolve("tmp"));
     }
 
-    /** A spool in {@code dir}, created if needed. */
-    public static WalSpool at(Path dir) throws IOException {
-        return new WalSpool(Objects.requireNonNull(dir, "dir"));
+    /**
+     * A spool in {@code dir}, created if needed.
+     *
+     * @throws BackupException if the spool's directories could not be created
+     */
+    public static WalSpool at(Path dir) {
+        try {
+            return new WalSpool(Objects.requireNonNull(dir, "dir"));
+        } catch (IOException e) {
+            throw new BackupException(Stage.CONFIGURE, "could not create the WAL spool in " + dir + ": " + e, e);
+        }
     }
 
     /** The spool's directory. */
