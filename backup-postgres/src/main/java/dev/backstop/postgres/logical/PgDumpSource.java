@@ -1,6 +1,5 @@
 package dev.backstop.postgres.logical;
 
-import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
@@ -8,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
@@ -288,8 +288,9 @@ public final class PgDumpSource implements CaptureSource {
         }
 
         /**
-         * Adds an extra pg_dump option (repeatable: each call adds one, in order), e.g. {@code --exclude-table=audit.*}. Options that the source sets
-         * itself (format, snapshot, compression, jobs, file, connection) are refused.
+         * Adds an extra pg_dump option, e.g. {@code --exclude-table=audit.*}; repeatable, each call
+         * adds one, in order. Options that the source sets itself (format, snapshot, compression,
+         * jobs, file, connection) are refused.
          */
         public Builder pgDumpOption(String option) {
             Objects.requireNonNull(option, "option");

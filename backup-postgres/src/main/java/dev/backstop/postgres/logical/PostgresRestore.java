@@ -1,11 +1,11 @@
 package dev.backstop.postgres.logical;
 
-import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.RoleThreads;

@@ -1,9 +1,9 @@
 package dev.backstop.postgres.wal;
 
-import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

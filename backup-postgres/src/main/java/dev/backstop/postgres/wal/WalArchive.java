@@ -1,7 +1,5 @@
 package dev.backstop.postgres.wal;
 
-import dev.backstop.core.internal.builder.Settings;
-import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
@@ -9,6 +7,8 @@ import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.log.LogDelta;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.core.log.LogGap;

@@ -1,11 +1,11 @@
 package dev.backstop.postgres.wal;
 
-import dev.backstop.postgres.internal.RoleThreads;
-import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
