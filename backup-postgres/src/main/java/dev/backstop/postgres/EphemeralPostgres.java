@@ -1,5 +1,8 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
@@ -63,8 +66,12 @@ public final class EphemeralPostgres implements PostgresInstance {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
-    /** Starts a server with the defaults. */
-    public static EphemeralPostgres start() throws IOException {
+    /**
+     * Starts a server with the defaults.
+     *
+     * @throws BackupException if the server could not be created or did not start
+     */
+    public static EphemeralPostgres start() {
         return builder().start();
     }
 
@@ -165,6 +172,7 @@ public final class EphemeralPostgres implements PostgresInstance {
 
     /** Builder for {@link EphemeralPostgres}; every setting has a default. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private PgTools tools = PgTools.locate();
         private Path baseDir = Path.of(System.getProperty("java.io.tmpdir"));
         private String runAs;
@@ -185,13 +193,13 @@ public final class EphemeralPostgres implements PostgresInstance {
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the server's temporary directory is created (default {@code java.io.tmpdir}). */
         public Builder baseDir(Path baseDir) {
-            this.baseDir = Objects.requireNonNull(baseDir, "baseDir");
+            this.baseDir = given.once("baseDir", this.baseDir, baseDir);
             return this;
         }
 
@@ -200,7 +208,7 @@ public final class EphemeralPostgres implements PostgresInstance {
          * ignored otherwise.
          */
         public Builder runAs(String osUser) {
-            this.runAs = Objects.requireNonNull(osUser, "osUser");
+            this.runAs = given.once("runAs", this.runAs, osUser);
             return this;
         }
 
@@ -208,16 +216,19 @@ public final class EphemeralPostgres implements PostgresInstance {
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("startTimeout: got " + startTimeout + ", must be positive");
             }
-            this.startTimeout = startTimeout;
+            this.startTimeout = given.once("startTimeout", this.startTimeout, startTimeout);
             return this;
         }
 
-        /** A server setting passed as {@code -c name=value}, replacing the default if any. */
+        /**
+         * A server setting passed as {@code -c name=value}, replacing the default if any; repeatable
+         * for different names, each name once.
+         */
         public Builder setting(String name, String value) {
             if (!Objects.requireNonNull(name, "name").matches("[a-z_][a-z0-9_.]*")) {
                 throw new IllegalArgumentException("setting: got name '" + name + "', need a PostgreSQL parameter name");
             }
-            settings.put(name, Objects.requireNonNull(value, "value"));
+            settings.put(name, given.once("setting " + name, settings.get(name), value));
             return this;
         }
 
@@ -255,9 +266,19 @@ public final class EphemeralPostgres implements PostgresInstance {
             return this;
         }
 
-        /** Runs initdb and starts the server; returns once it accepts connections. */
-        public EphemeralPostgres start() throws IOException {
-            return launcher().start();
+        /**
+         * Runs initdb and starts the server; returns once it accepts connections.
+         *
+         * @throws BackupException if the server could not be created or did not start (the
+         *                         message has the end of its log)
+         */
+        public EphemeralPostgres start() {
+            try {
+                return launcher().start();
+            } catch (IOException e) {
+                throw new BackupException(Stage.RESTORE, "could not start a PostgreSQL server under " + baseDir + ": "
+                        + e.getMessage(), e);
+            }
         }
 
         /**
@@ -267,9 +288,15 @@ public final class EphemeralPostgres implements PostgresInstance {
          * a failed start. When the JVM runs as root, the directory tree is first handed to the
          * server's OS user. Returns once the server accepts connections (for a server in recovery:
          * once it is consistent and hot standby is on).
+         *
+         * @throws BackupException if the server did not start (the message has the end of its log)
          */
-        public EphemeralPostgres startExisting(Path directory, String user, String password) throws IOException {
-            return launcher().startExisting(directory, user, password);
+        public EphemeralPostgres startExisting(Path directory, String user, String password) {
+            try {
+                return launcher().startExisting(directory, user, password);
+            } catch (IOException e) {
+                throw new BackupException(Stage.RESTORE, "could not start PostgreSQL on " + directory + ": " + e.getMessage(), e);
+            }
         }
 
         private ServerLauncher launcher() {

@@ -1,6 +1,5 @@
 package dev.backstop.postgres.internal;
 
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
@@ -99,12 +98,15 @@ public final class AfterData implements AutoCloseable {
     private IOException failure;
     private boolean closed;
 
-    /** Plans the work from the table of contents; {@code jobs} bounds the parallelism. */
-    public AfterData(CustomDump toc, Runner runner, int jobs) {
-        this(toc.entries(), runner, jobs);
+    /**
+     * Plans the work from the table of contents; {@code jobs} bounds the parallelism, on threads
+     * made by {@code threads}.
+     */
+    public AfterData(CustomDump toc, Runner runner, int jobs, RoleThreads threads) {
+        this(toc.entries(), runner, jobs, threads);
     }
 
-    AfterData(List<CustomDump.Entry> toc, Runner runner, int jobs) {
+    AfterData(List<CustomDump.Entry> toc, Runner runner, int jobs, RoleThreads threads) {
         this.runner = runner;
         this.jobs = Math.max(1, jobs);
         this.lanes = Math.max(1, this.jobs / 2);
@@ -179,7 +181,7 @@ public final class AfterData implements AutoCloseable {
                 splitForeignKey(u, e, w, waits);
             }
         }
-        this.executor = Executors.newFixedThreadPool(this.jobs, DaemonThreads.named("backstop-after-data"));
+        this.executor = Executors.newFixedThreadPool(this.jobs, threads.numbered("backstop-after-data"));
     }
 
     /**

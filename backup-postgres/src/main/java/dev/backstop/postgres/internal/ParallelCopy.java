@@ -1,6 +1,5 @@
 package dev.backstop.postgres.internal;
 
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
@@ -45,8 +44,11 @@ public final class ParallelCopy implements AutoCloseable {
 
     private static final Slice END = new Slice(null, null, 0);
 
-    /** Starts one loading thread per session; each session gets the settings pg_restore uses. */
-    public ParallelCopy(List<Connection> sessions) throws SQLException {
+    /**
+     * Starts one loading thread per session, made by {@code threads}; each session gets the
+     * settings pg_restore uses.
+     */
+    public ParallelCopy(List<Connection> sessions, RoleThreads threads) throws SQLException {
         this.pool = new ArrayBlockingQueue<>(sessions.size() * (QUEUE + 1) + 1);
         for (int i = 0; i < sessions.size() * (QUEUE + 1) + 1; i++) {
             pool.add(new byte[SLICE]);
@@ -62,7 +64,7 @@ public final class ParallelCopy implements AutoCloseable {
             c.setAutoCommit(true);
         }
         for (int i = 0; i < sessions.size(); i++) {
-            Worker w = new Worker(sessions.get(i), i);
+            Worker w = new Worker(sessions.get(i), threads.named("backstop-copy-" + i));
             workers.add(w);
             w.thread.start();
         }
@@ -205,9 +207,9 @@ public final class ParallelCopy implements AutoCloseable {
         CopyIn copy;
         String current;
 
-        Worker(Connection session, int n) {
+        Worker(Connection session, java.util.concurrent.ThreadFactory threads) {
             this.session = session;
-            this.thread = DaemonThreads.named("backstop-copy-" + n).newThread(this::run);
+            this.thread = threads.newThread(this::run);
         }
 
         void run() {

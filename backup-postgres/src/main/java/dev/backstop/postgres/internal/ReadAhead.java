@@ -6,6 +6,7 @@ import dev.backstop.core.internal.stream.PipelinedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -26,6 +27,11 @@ public final class ReadAhead {
     /** Reads {@code in} ahead on a daemon thread named {@code backstop-readahead-<name>}. */
     public static InputStream of(InputStream in, int chunkSize, int depth, String name) {
         return new PipelinedInputStream(in, thread(name), chunkSize, depth);
+    }
+
+    /** Reads {@code in} ahead on one thread of {@code threads}, started for it. */
+    public static InputStream of(InputStream in, int chunkSize, int depth, ThreadFactory threads) {
+        return new PipelinedInputStream(in, DaemonThreads.threadPerTask(threads), chunkSize, depth);
     }
 
     /**

@@ -9,6 +9,9 @@ import java.util.Set;
  * Which failures to reach PostgreSQL are worth retrying: the server was unreachable, shutting down
  * or starting up (it may be back in a minute), as opposed to a wrong password, a missing database
  * or role, or a refused {@code pg_hba.conf} entry, which stay wrong until someone changes them.
+ * A pg_dump that joins a snapshot exported by a connection which has since died fails with
+ * "invalid snapshot identifier": the source, not the request, failed, and a new attempt exports a
+ * new snapshot, so that is retryable too.
  * Judged from JDBC's SQLSTATE and from the libpq tools' stderr, whose messages are the server's
  * (English unless {@code lc_messages} says otherwise; anything unrecognised is not retryable).
  */
@@ -28,7 +31,9 @@ public final class ServerFailures {
             "terminating connection due to administrator command",
             "server closed the connection unexpectedly",
             "is the server running",
-            "too many clients already");
+            "too many clients already",
+            // the exporting connection died (killed, or lost with its server) before pg_dump joined its snapshot
+            "invalid snapshot identifier");
     private static final List<String> PERMANENT_MESSAGES = List.of(
             "password authentication failed",
             "authentication failed",

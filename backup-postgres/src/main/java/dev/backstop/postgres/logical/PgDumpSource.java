@@ -7,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.SourceInfo;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
@@ -220,6 +221,7 @@ public final class PgDumpSource implements CaptureSource {
 
     /** Builder for {@link PgDumpSource}; each setting may be given once. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final PgEndpoint endpoint;
         private final String database;
         private DumpFormat format = DumpFormat.CUSTOM;
@@ -240,7 +242,7 @@ public final class PgDumpSource implements CaptureSource {
 
         /** The pg_dump format ({@link DumpFormat#CUSTOM} by default). */
         public Builder format(DumpFormat format) {
-            this.format = Objects.requireNonNull(format, "format");
+            this.format = given.once("format", this.format, format);
             return this;
         }
 
@@ -249,13 +251,13 @@ public final class PgDumpSource implements CaptureSource {
             if (jobs < 1 || jobs > 64) {
                 throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
             }
-            this.jobs = jobs;
+            this.jobs = given.once("jobs", this.jobs, jobs);
             return this;
         }
 
         /** Where the programs are found ({@link PgTools#locate()} by default). */
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
@@ -269,25 +271,26 @@ public final class PgDumpSource implements CaptureSource {
 
         /** How to take fingerprints (default {@link FingerprintMethod#STREAM}, which falls back per table to the server). */
         public Builder fingerprints(FingerprintMethod method) {
-            this.fingerprints = Objects.requireNonNull(method, "fingerprints");
+            this.fingerprints = given.once("fingerprints", this.fingerprints, method);
             return this;
         }
 
         /** Where a directory-format dump is staged (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
         /** Runs the fingerprint task (default: a new daemon thread per capture); never shut down by the source. */
         public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
+            this.executor = given.once("executor", this.executor, executor);
             return this;
         }
 
         /**
-         * Extra pg_dump options, e.g. {@code --exclude-table=audit.*}. Options that the source sets
-         * itself (format, snapshot, compression, jobs, file, connection) are refused.
+         * Adds an extra pg_dump option, e.g. {@code --exclude-table=audit.*}; repeatable, each call
+         * adds one, in order. Options that the source sets itself (format, snapshot, compression,
+         * jobs, file, connection) are refused.
          */
         public Builder pgDumpOption(String option) {
             Objects.requireNonNull(option, "option");

@@ -5,14 +5,17 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Restores a logical PostgreSQL backup into a database.
@@ -82,8 +85,9 @@ public final class PostgresRestore {
         this.dataOf = b.dataOf == null ? null : Set.copyOf(b.dataOf);
         this.programs = new RestoreTools(b.target, b.tools, b.noOwner, schemas, tables);
         this.server = new TargetServer(b.target);
-        this.streamed = new StreamedRestore(b.restore, b.target, database, b.jobs, schemas, tables, b.workDir, programs, server);
-        this.spooled = new SpooledRestore(b.restore, b.target, database, b.jobs, b.workDir, dataOf, programs, server);
+        RoleThreads threads = RoleThreads.of(b.threadFactory);
+        this.streamed = new StreamedRestore(b.restore, b.target, database, b.jobs, schemas, tables, b.workDir, programs, server, threads);
+        this.spooled = new SpooledRestore(b.restore, b.target, database, b.jobs, b.workDir, dataOf, programs, server, threads);
     }
 
     /** Restores through {@code restore} into {@code database} on {@code target}. */
@@ -134,6 +138,7 @@ public final class PostgresRestore {
 
     /** Builder for {@link PostgresRestore}. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final Restore restore;
         private final PgEndpoint target;
         private final String database;
@@ -146,6 +151,7 @@ public final class PostgresRestore {
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean streaming = true;
         private Set<String> dataOf;
+        private ThreadFactory threadFactory;
 
         private Builder(Restore restore, PgEndpoint target, String database) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -161,13 +167,13 @@ public final class PostgresRestore {
             if (jobs < 1 || jobs > 64) {
                 throw new IllegalArgumentException("jobs: got " + jobs + ", must be 1..64");
             }
-            this.jobs = jobs;
+            this.jobs = given.once("jobs", this.jobs, jobs);
             return this;
         }
 
         /** Whether a target that already holds relations may be restored into (default false). */
         public Builder allowNonEmpty(boolean allowNonEmpty) {
-            this.allowNonEmpty = allowNonEmpty;
+            this.allowNonEmpty = given.once("allowNonEmpty", this.allowNonEmpty, allowNonEmpty);
             return this;
         }
 
@@ -176,7 +182,7 @@ public final class PostgresRestore {
          * targets that lack the source's roles, such as a drill's throwaway server. Default false.
          */
         public Builder noOwner(boolean noOwner) {
-            this.noOwner = noOwner;
+            this.noOwner = given.once("noOwner", this.noOwner, noOwner);
             return this;
         }
 
@@ -193,13 +199,13 @@ public final class PostgresRestore {
         }
 
         public Builder tools(PgTools tools) {
-            this.tools = Objects.requireNonNull(tools, "tools");
+            this.tools = given.once("tools", this.tools, tools);
             return this;
         }
 
         /** Where the verified dump is spooled (default {@code java.io.tmpdir}). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
@@ -209,7 +215,7 @@ public final class PostgresRestore {
          * one session) or is spooled first and loaded with {@link #jobs} (false).
          */
         public Builder streaming(boolean streaming) {
-            this.streaming = streaming;
+            this.streaming = given.once("streaming", this.streaming, streaming);
             return this;
         }
 
@@ -219,7 +225,17 @@ public final class PostgresRestore {
          * exist, empty.
          */
         Builder dataOnlyOf(Set<String> tables) {
-            this.dataOf = Set.copyOf(tables);
+            this.dataOf = given.once("dataOnlyOf", this.dataOf, Set.copyOf(tables));
+            return this;
+        }
+
+        /**
+         * Makes the restore's threads: read-ahead of the backup, the parallel loading and
+         * after-data sessions, database creation (default: daemon threads named {@code backstop-*}
+         * after their role).
+         */
+        public Builder threadFactory(ThreadFactory threadFactory) {
+            this.threadFactory = given.once("threadFactory", this.threadFactory, threadFactory);
             return this;
         }
 

@@ -6,6 +6,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.internal.ReadAhead;
+import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.internal.TarStreams;
 import dev.backstop.postgres.internal.ToolProcess;
 import dev.backstop.postgres.internal.WorkDirs;
@@ -33,9 +34,11 @@ final class SpooledRestore {
     private final Set<String> dataOf;
     private final RestoreTools programs;
     private final TargetServer server;
+    private final RoleThreads threads;
 
     SpooledRestore(Restore restore, PgEndpoint target, String database, int jobs, Path workDir, Set<String> dataOf,
-                   RestoreTools programs, TargetServer server) {
+                   RestoreTools programs, TargetServer server, RoleThreads threads) {
+        this.threads = threads;
         this.restore = restore;
         this.target = target;
         this.database = database;
@@ -76,7 +79,8 @@ final class SpooledRestore {
     private long fetch(Manifest m, DumpFormat format, Path input) throws IOException {
         // three threads: Restore's decode thread (read, stored digest, AEAD), the read-ahead thread
         // (zstd, plaintext digest) and this one (writing the spool)
-        try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+        try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8,
+                threads.named("backstop-readahead-restore"))) {
             if (format != DumpFormat.DIRECTORY) {
                 try (OutputStream out = Files.newOutputStream(input)) {
                     return in.transferTo(out);

@@ -1,6 +1,5 @@
 package dev.backstop.postgres.logical;
 
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Restore;
@@ -12,6 +11,7 @@ import dev.backstop.postgres.internal.CustomDump;
 import dev.backstop.postgres.internal.ParallelCopy;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.RestoreSessions;
+import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.internal.ToolProcess;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
@@ -48,9 +48,11 @@ final class StreamedRestore {
     private final Path workDir;
     private final RestoreTools programs;
     private final TargetServer server;
+    private final RoleThreads threads;
 
     StreamedRestore(Restore restore, PgEndpoint target, String database, int jobs, List<String> schemas, List<String> tables,
-                    Path workDir, RestoreTools programs, TargetServer server) {
+                    Path workDir, RestoreTools programs, TargetServer server, RoleThreads threads) {
+        this.threads = threads;
         this.restore = restore;
         this.target = target;
         this.database = database;
@@ -71,14 +73,16 @@ final class StreamedRestore {
         long start = System.nanoTime();
         // the server creates the database while the stream is opened and its table of contents read
         FutureTask<Void> creation = new FutureTask<>(() -> server.createDatabase(m, staging), null);
-        Thread creator = DaemonThreads.named("backstop-createdb").start(creation);
+        Thread creator = threads.named("backstop-createdb").newThread(creation);
+        creator.start();
         boolean renamed = false;
         Path head = null;
         try {
             Duration fetched;
             long bytes;
             int sessions = 1;
-            try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8, "restore")) {
+            try (InputStream in = ReadAhead.of(restore.open(m, format.streamName()), 1024 * 1024, 8,
+                    threads.named("backstop-readahead-restore"))) {
                 long headBytes = 0;
                 boolean split = false;
                 CustomDump toc = null;
@@ -117,7 +121,7 @@ final class StreamedRestore {
                              public void execute(String sql) throws IOException {
                                  statements.execute(sql);
                              }
-                         }, jobs)) {
+                         }, jobs, threads)) {
                         bytes = loadInParallel(m, program, staging, headFile, in, afterData);
                         sessions = jobs;
                         fetched = Duration.ofNanos(System.nanoTime() - start);
@@ -250,7 +254,7 @@ final class StreamedRestore {
             for (int i = 0; i < jobs; i++) {
                 sessions.add(target.connect(staging));
             }
-            try (InputStream headIn = Files.newInputStream(head); ParallelCopy copy = new ParallelCopy(sessions)) {
+            try (InputStream headIn = Files.newInputStream(head); ParallelCopy copy = new ParallelCopy(sessions, threads)) {
                 CountingInput counted = new CountingInput(new java.io.SequenceInputStream(headIn, rest));
                 CustomDump dump = CustomDump.read(counted);
                 for (CustomDump.Block b = dump.nextBlock(); b != null; b = dump.nextBlock()) {

@@ -1,6 +1,5 @@
 package dev.backstop.postgres.physical;
 
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -8,6 +7,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Makes extracted files durable while extraction goes on: each file is fsynced on a thread of
@@ -16,8 +16,13 @@ import java.util.List;
  * deepest first, since a new file's name lives in its directory.
  */
 final class FileSyncer implements AutoCloseable {
-    private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-fsync"));
+    private final java.util.concurrent.ExecutorService thread;
     private final java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** Fsyncs on one thread of {@code threads}. */
+    FileSyncer(ThreadFactory threads) {
+        this.thread = java.util.concurrent.Executors.newSingleThreadExecutor(threads);
+    }
 
     void sync(Path file) {
         thread.execute(() -> {

@@ -7,10 +7,10 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ReadAhead;
+import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.wal.WalArchive;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +29,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Restores a base backup taken by {@link BaseBackupSource} into a fresh server and recovers it
@@ -56,7 +57,8 @@ import java.util.Objects;
  * password with {@link Builder#credentials}. Needs free disk for the extracted cluster.
  *
  * <p><b>Threading.</b> Immutable; {@link #recover()} may run concurrently, each into its own
- * directory, using {@code parallelism} prefetch threads of its own.
+ * directory, using {@code parallelism} prefetch threads of its own, from {@link
+ * Builder#threadFactory}.
  */
 public final class PointInTimeRecovery {
     private final Restore restore;
@@ -72,6 +74,7 @@ public final class PointInTimeRecovery {
     private final Duration timeout;
     private final boolean directIo;
     private final Clock clock;
+    private final RoleThreads threads;
 
     private PointInTimeRecovery(Builder b) {
         this.restore = b.restore;
@@ -87,6 +90,7 @@ public final class PointInTimeRecovery {
         this.timeout = b.timeout;
         this.directIo = b.directIo;
         this.clock = b.clock;
+        this.threads = RoleThreads.of(b.threadFactory);
     }
 
     public static Builder builder(Restore restore, Manifest manifest) {
@@ -113,7 +117,7 @@ public final class PointInTimeRecovery {
             settings.put("primary_conninfo", "");
             settings.put("primary_slot_name", "");
             if (target.needsArchive()) {
-                broker = new WalBroker(archive, dir.resolve("wal-broker"), parallelism, prefetchDepth);
+                broker = new WalBroker(archive, dir.resolve("wal-broker"), parallelism, prefetchDepth, threads);
                 settings.put("restore_command", broker.restoreCommand());
                 settings.put("recovery_target_timeline", "latest");
                 settings.putAll(target.settings());
@@ -123,11 +127,11 @@ public final class PointInTimeRecovery {
             appendSettings(data.resolve("postgresql.auto.conf"), settings);
             try {
                 server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
-            } catch (IOException e) {
+            } catch (BackupException e) {
                 // recovery can end (target unreachable, bad WAL) before start-up completes or after:
-                // the same failure either way
-                throw new IOException("the restored server stopped before promotion (target " + target + "): "
-                        + e.getMessage(), e);
+                // the same failure either way, told by the server's own words
+                String why = e.getCause() instanceof IOException io ? io.getMessage() : e.getMessage();
+                throw new IOException("the restored server stopped before promotion (target " + target + "): " + why, e);
             }
             awaitPromotion(server, broker);
             return server;
@@ -183,8 +187,9 @@ public final class PointInTimeRecovery {
             int n;
             // not redundant with Restore's own decode thread, which stops at AEAD: zstd and the plaintext
             // digest run on the read-ahead thread, extraction on this one
-            try (FileSyncer syncer = new FileSyncer();
-                 InputStream in = ReadAhead.of(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16, "base-backup")) {
+            try (FileSyncer syncer = new FileSyncer(threads.named("backstop-fsync"));
+                 InputStream in = ReadAhead.of(restore.open(manifest, BaseBackupSource.STREAM), 1 << 20, 16,
+                         threads.named("backstop-readahead-base-backup"))) {
                 n = BaseBackupTar.extract(in, data, crcs, syncer::sync, directIo);
                 new BackupManifestCheck(manifest, tools).verify(data, crcs);
                 syncer.finish(data);
@@ -279,6 +284,7 @@ public final class PointInTimeRecovery {
         private Duration timeout = Duration.ofMinutes(10);
         private boolean directIo = true;
         private Clock clock = Clock.systemUTC();
+        private ThreadFactory threadFactory;
 
         private Builder(Restore restore, Manifest manifest) {
             this.restore = Objects.requireNonNull(restore, "restore");
@@ -362,6 +368,15 @@ public final class PointInTimeRecovery {
 
         public Builder clock(Clock clock) {
             this.clock = given.once("clock", this.clock, clock);
+            return this;
+        }
+
+        /**
+         * Makes the threads of {@link #recover()}: WAL prefetch and its broker, base-backup read-ahead
+         * and fsync (default: daemon threads named {@code backstop-*} after their role).
+         */
+        public Builder threadFactory(ThreadFactory threadFactory) {
+            this.threadFactory = given.once("threadFactory", this.threadFactory, threadFactory);
             return this;
         }
 

@@ -1,7 +1,7 @@
 package dev.backstop.postgres.physical;
 
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalFile;
 import java.io.IOException;
@@ -46,7 +46,7 @@ final class WalBroker implements AutoCloseable {
     private volatile List<WalFile> listing;
     private volatile boolean closed;
 
-    WalBroker(WalArchive archive, Path dir, int parallelism, int depth) throws IOException {
+    WalBroker(WalArchive archive, Path dir, int parallelism, int depth, RoleThreads threads) throws IOException {
         this.archive = archive;
         this.dir = dir;
         this.depth = depth;
@@ -58,8 +58,8 @@ final class WalBroker implements AutoCloseable {
         Path script = dir.resolve("restore-wal.sh");
         Files.writeString(script, script(dir), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-        this.fetchers = Executors.newFixedThreadPool(parallelism, DaemonThreads.numbered("backstop-wal-prefetch"));
-        this.loop = DaemonThreads.named("backstop-wal-broker").newThread(this::run);
+        this.fetchers = Executors.newFixedThreadPool(parallelism, threads.numbered("backstop-wal-prefetch"));
+        this.loop = threads.named("backstop-wal-broker").newThread(this::run);
     }
 
     void start() {

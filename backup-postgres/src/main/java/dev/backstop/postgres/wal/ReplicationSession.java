@@ -2,8 +2,8 @@ package dev.backstop.postgres.wal;
 
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -69,9 +69,15 @@ final class ReplicationSession {
     private final Duration deltaInterval;
     private volatile boolean stopping;
     private volatile Connection connection;
+    private final RoleThreads threads;
 
-    /** {@code deltaInterval}: how often the unfinished segment's new bytes are archived as a delta; null for never. */
-    ReplicationSession(PgEndpoint endpoint, WalArchive archive, String slot, Path workDir, Duration deltaInterval, Progress progress) {
+    /**
+     * {@code deltaInterval}: how often the unfinished segment's new bytes are archived as a delta;
+     * null for never.
+     */
+    ReplicationSession(PgEndpoint endpoint, WalArchive archive, String slot, Path workDir, Duration deltaInterval, Progress progress,
+            RoleThreads threads) {
+        this.threads = threads;
         this.endpoint = endpoint;
         this.archive = archive;
         this.slot = slot;
@@ -122,7 +128,8 @@ final class ReplicationSession {
             PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
-            Thread poller = DaemonThreads.named("backstop-wal-position-" + slot).start(this::pollPosition);
+            Thread poller = threads.named("backstop-wal-position-" + slot).newThread(this::pollPosition);
+            poller.start();
             try {
                 receive(stream, history, start, archived);
             } finally {
@@ -249,7 +256,7 @@ final class ReplicationSession {
             lastCommit[0] = t;
             progress.commit(lsn, t);
         });
-        SegmentUploader uploader = new SegmentUploader(archive, slot, deltaNanos >= 0, progress);
+        SegmentUploader uploader = new SegmentUploader(archive, slot, deltaNanos >= 0, progress, threads);
         SegmentWriter writer = new SegmentWriter(workDir, history, start);
         try {
             while (!stopping) {

@@ -1,6 +1,6 @@
 package dev.backstop.postgres.wal;
 
-import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -47,12 +47,13 @@ final class SegmentUploader {
     private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
 
     /** {@code progress} hears of each segment and delta once it is stored (on the uploader's threads). */
-    SegmentUploader(WalArchive archive, String name, boolean withDeltas, ReplicationSession.Progress progress) {
+    SegmentUploader(WalArchive archive, String name, boolean withDeltas, ReplicationSession.Progress progress,
+            RoleThreads threads) {
         this.archive = archive;
         this.progress = progress;
         this.withDeltas = withDeltas;
-        this.wholes = Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-wal-upload-" + name));
-        this.deltas = withDeltas ? Executors.newSingleThreadExecutor(DaemonThreads.named("backstop-wal-delta-" + name)) : null;
+        this.wholes = Executors.newSingleThreadExecutor(threads.named("backstop-wal-upload-" + name));
+        this.deltas = withDeltas ? Executors.newSingleThreadExecutor(threads.named("backstop-wal-delta-" + name)) : null;
     }
 
     /**

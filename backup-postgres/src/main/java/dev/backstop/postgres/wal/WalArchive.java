@@ -1,6 +1,5 @@
 package dev.backstop.postgres.wal;
 
-import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
@@ -8,6 +7,8 @@ import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.log.LogDelta;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.core.log.LogGap;
@@ -16,7 +17,6 @@ import dev.backstop.core.log.LogObject;
 import dev.backstop.core.log.LogStore;
 import dev.backstop.core.retention.LogArchive;
 import dev.backstop.core.retention.LogSegment;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,14 +25,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -159,49 +156,7 @@ public final class WalArchive implements LogArchive {
      */
     public boolean get(String name, Path target) {
         WalFile file = parseName(name);
-        LogFile lf = file.logFile();
-        Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
-        try {
-            for (int attempt = 0; ; attempt++) {
-                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
-                    if (logs.read(lf, out)) {
-                        break;
-                    }
-                    if (file.kind() != WalFile.Kind.SEGMENT) {
-                        return false;
-                    }
-                    long end = logs.readDeltas(lf, out);
-                    if (end < 0) {
-                        return false;
-                    }
-                    byte[] zeros = new byte[64 * 1024];
-                    for (long left = WalFile.SEGMENT_BYTES - end; left > 0; left -= zeros.length) {
-                        out.write(zeros, 0, (int) Math.min(left, zeros.length));
-                    }
-                    break;
-                } catch (NoSuchFileException e) {
-                    // the receiver archived the whole segment and removed its deltas while we read them
-                    if (attempt > 0) {
-                        throw new IntegrityException(keyOf(file), "deltas of " + name, "delta objects that stay until the whole "
-                                + "segment is archived", "one vanished while it was read (" + e.getMessage() + ") and no whole "
-                                + "segment appeared", e, null);
-                    }
-                }
-            }
-            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return true;
-        } catch (IOException e) {
-            throw StorageException.of(keyOf(file), "could not fetch " + name + " into " + target + ": " + e, e, null);
-        } finally {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // a leftover temporary file next to the target is harmless: it is never read
-            }
-        }
+        return WalFetch.into(logs, file, name, keyOf(file), target);
     }
 
     /** Whether {@code name} is archived whole. */
@@ -339,29 +294,7 @@ public final class WalArchive implements LogArchive {
      * of those holds a commit.
      */
     Optional<Instant> lastCommitBefore(long lsn) {
-        List<WalFile> candidates = new ArrayList<>();
-        for (WalFile f : files()) {
-            if (f.kind() == WalFile.Kind.SEGMENT && Long.compareUnsigned(f.endLsn(), lsn) <= 0) {
-                candidates.add(f);
-            }
-        }
-        candidates.sort(Comparator.comparingLong(WalFile::segmentNumber).thenComparingInt(WalFile::timeline).reversed());
-        long seen = -1;
-        int looked = 0;
-        for (WalFile f : candidates) {
-            if (f.segmentNumber() == seen) {
-                continue; // the same stretch of WAL on an older timeline
-            }
-            seen = f.segmentNumber();
-            if (looked++ == 64) {
-                break;
-            }
-            Optional<String> t = logs.metadata(f.logFile()).map(m -> m.attributes().get(LAST_COMMIT));
-            if (t.isPresent()) {
-                return Optional.of(Instant.parse(t.get()));
-            }
-        }
-        return Optional.empty();
+        return LastCommits.before(logs, files(), lsn);
     }
 
     /**
@@ -384,50 +317,14 @@ public final class WalArchive implements LogArchive {
         }
     }
 
-    /** Bytes {@code [from, to)} of a channel by positional reads, leaving its position and the channel alone. */
-    private static final class RangeInputStream extends InputStream {
-        private final FileChannel ch;
-        private long pos;
-        private final long end;
-
-        RangeInputStream(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.pos = from;
-            this.end = to;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (pos >= end) {
-                return -1;
-            }
-            int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
-            if (n < 0) {
-                return -1; // the file is shorter than the range: the caller's count says so
-            }
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public void close() {
-            // the channel is the caller's
-        }
-    }
-
-    /** Builder for {@link WalArchive}; not thread-safe. */
+    /** Builder for {@link WalArchive}; each setting may be given once. Not thread-safe. */
     public static final class Builder {
         private final Repository repository;
         private final long systemId;
         private KeyEncryptionKey kek;
         private int level = 3;
         private Clock clock = Clock.systemUTC();
+        private final Settings given = new Settings();
 
         private Builder(Repository repository, long systemId) {
             this.repository = Objects.requireNonNull(repository, "repository");
@@ -436,7 +333,7 @@ public final class WalArchive implements LogArchive {
 
         /** Encrypts with a data key wrapped by {@code kek}; without it WAL is stored compressed only. */
         public Builder keys(KeyEncryptionKey kek) {
-            this.kek = Objects.requireNonNull(kek, "kek");
+            this.kek = Settings.onlyOnce("keys", this.kek, kek);
             return this;
         }
 
@@ -445,12 +342,13 @@ public final class WalArchive implements LogArchive {
             if (level < 1 || level > 19) {
                 throw new IllegalArgumentException("compressionLevel: got " + level + ", must be 1..19");
             }
-            this.level = level;
+            this.level = given.once("compressionLevel", this.level, level);
             return this;
         }
 
+        /** The clock of {@code archivedAt} in metadata (default {@link Clock#systemUTC()}). */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 

@@ -1,5 +1,7 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
@@ -47,10 +49,19 @@ public final class WalPrefetcher {
     private final int depth;
     private final PrintStream log;
 
-    /** A prefetcher of up to {@code depth} segments of {@code archive} into the directory {@code queue}, logging to {@code log}. */
-    public WalPrefetcher(WalArchive archive, Path queue, int depth, PrintStream log) throws IOException {
+    /**
+     * A prefetcher of up to {@code depth} segments of {@code archive} into the directory {@code
+     * queue} (created if needed), logging to {@code log}.
+     *
+     * @throws BackupException if the queue's directory could not be created
+     */
+    public WalPrefetcher(WalArchive archive, Path queue, int depth, PrintStream log) {
         this.archive = archive;
-        this.queue = Files.createDirectories(queue);
+        try {
+            this.queue = Files.createDirectories(queue);
+        } catch (IOException e) {
+            throw new BackupException(Stage.CONFIGURE, "could not create the WAL prefetch queue " + queue + ": " + e, e);
+        }
         this.depth = depth;
         this.log = log;
     }

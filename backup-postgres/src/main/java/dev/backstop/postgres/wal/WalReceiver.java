@@ -2,9 +2,10 @@ package dev.backstop.postgres.wal;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
+import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -14,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Streams WAL from a primary over the replication protocol (PgJDBC) into a {@link WalArchive},
@@ -55,7 +57,9 @@ import java.util.Objects;
  * archived. 16 MiB segments. The role needs REPLICATION. One receiver per slot.
  *
  * <p><b>Threading.</b> {@link #start()} runs the receiver on its own thread; {@link #status()} is
- * safe from any thread; {@link #close()} stops it and waits.
+ * safe from any thread; {@link #close()} stops it and waits. Its threads (the receiving loop, the
+ * server-position poller and the two upload threads of each connection) come from {@link
+ * Builder#threadFactory}.
  */
 public final class WalReceiver implements AutoCloseable {
     private static final long DEFAULT_DELTA_INTERVAL_MILLIS = 200;
@@ -68,6 +72,7 @@ public final class WalReceiver implements AutoCloseable {
     private final Duration maxBackoff;
     private final Clock clock;
     private final Thread thread;
+    private final RoleThreads threads;
     private volatile boolean stopping;
     private volatile ReplicationSession session;
     private final Duration deltaInterval;
@@ -84,7 +89,8 @@ public final class WalReceiver implements AutoCloseable {
         this.maxBackoff = b.maxBackoff;
         this.clock = b.clock;
         this.deltaInterval = b.deltaInterval;
-        this.thread = DaemonThreads.named("backstop-wal-receiver-" + slot).newThread(this::run);
+        this.threads = RoleThreads.of(b.threadFactory);
+        this.thread = threads.named("backstop-wal-receiver-" + slot).newThread(this::run);
     }
 
     public static Builder builder(PgEndpoint endpoint, WalArchive archive) {
@@ -157,7 +163,7 @@ public final class WalReceiver implements AutoCloseable {
     }
 
     private void session() throws SQLException, IOException {
-        ReplicationSession session = new ReplicationSession(endpoint, archive, slot, workDir, deltaInterval, progress);
+        ReplicationSession session = new ReplicationSession(endpoint, archive, slot, workDir, deltaInterval, progress, threads);
         this.session = session;
         try {
             if (!stopping) {
@@ -255,6 +261,7 @@ public final class WalReceiver implements AutoCloseable {
 
     /** Builder for {@link WalReceiver}; not thread-safe. */
     public static final class Builder {
+        private final Settings given = new Settings();
         private final PgEndpoint endpoint;
         private final WalArchive archive;
         private String slot = "backstop";
@@ -263,6 +270,7 @@ public final class WalReceiver implements AutoCloseable {
         private Duration maxBackoff = Duration.ofSeconds(10);
         private Clock clock = Clock.systemUTC();
         private Duration deltaInterval = DEFAULT_DELTA_INTERVAL;
+        private ThreadFactory threadFactory;
 
         private Builder(PgEndpoint endpoint, WalArchive archive) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -274,13 +282,13 @@ public final class WalReceiver implements AutoCloseable {
             if (slot == null || !slot.matches("[a-z0-9_]{1,63}")) {
                 throw new IllegalArgumentException("slot: got '" + slot + "', need 1..63 of [a-z0-9_] as PostgreSQL slot names");
             }
-            this.slot = slot;
+            this.slot = given.once("slot", this.slot, slot);
             return this;
         }
 
         /** Where the segment being received is written (required; local durable disk). */
         public Builder workDir(Path workDir) {
-            this.workDir = Objects.requireNonNull(workDir, "workDir");
+            this.workDir = given.once("workDir", this.workDir, workDir);
             return this;
         }
 
@@ -289,13 +297,14 @@ public final class WalReceiver implements AutoCloseable {
             if (min.isNegative() || min.isZero() || max.compareTo(min) < 0) {
                 throw new IllegalArgumentException("backoff: got " + min + ".." + max + ", need 0 < min <= max");
             }
+            given.once("backoff", this.minBackoff + ".." + this.maxBackoff, min + ".." + max);
             this.minBackoff = min;
             this.maxBackoff = max;
             return this;
         }
 
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = given.once("clock", this.clock, clock);
             return this;
         }
 
@@ -315,13 +324,24 @@ public final class WalReceiver implements AutoCloseable {
             if (interval.compareTo(Duration.ofMillis(10)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
                 throw new IllegalArgumentException("deltaInterval: got " + interval + ", need 10 ms .. 1 hour (or noDeltas())");
             }
+            given.once("deltaInterval", this.deltaInterval, interval);
             this.deltaInterval = interval;
             return this;
         }
 
         /** Archives whole segments only: the repository lags by up to one segment (the behaviour before deltas). */
         public Builder noDeltas() {
+            given.once("deltaInterval", this.deltaInterval, "none (noDeltas())");
             this.deltaInterval = null;
+            return this;
+        }
+
+        /**
+         * Makes the receiver's threads (default: daemon threads named {@code backstop-wal-*}); it
+         * makes up to four, each once per connection at most.
+         */
+        public Builder threadFactory(ThreadFactory threadFactory) {
+            this.threadFactory = given.once("threadFactory", this.threadFactory, threadFactory);
             return this;
         }
 

@@ -1,18 +1,20 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.NoSuchFileException;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -44,9 +46,17 @@ public final class WalSpool {
         this.tmp = Files.createDirectories(dir.resolve("tmp"));
     }
 
-    /** A spool in {@code dir}, created if needed. */
-    public static WalSpool at(Path dir) throws IOException {
-        return new WalSpool(Objects.requireNonNull(dir, "dir"));
+    /**
+     * A spool in {@code dir}, created if needed.
+     *
+     * @throws BackupException if the spool's directories could not be created
+     */
+    public static WalSpool at(Path dir) {
+        try {
+            return new WalSpool(Objects.requireNonNull(dir, "dir"));
+        } catch (IOException e) {
+            throw new BackupException(Stage.CONFIGURE, "could not create the WAL spool in " + dir + ": " + e, e);
+        }
     }
 
     /** The spool's directory. */
@@ -97,7 +107,7 @@ public final class WalSpool {
 
     /**
      * Uploads every queued file to {@code archive}; returns how many were uploaded. Returns 0 at
-     * once if a drainer (another process, or {@code WalCommand drain --follow}) holds the spool.
+     * once if a drainer (another process, or {@code backstop wal drain --follow}) holds the spool.
      *
      * @throws dev.backstop.core.BackupException from the archive; files not yet uploaded stay queued
      */

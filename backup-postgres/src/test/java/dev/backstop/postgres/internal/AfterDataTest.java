@@ -237,7 +237,7 @@ class AfterDataTest {
         int pkey = toc.add("CONSTRAINT", "customer_pkey", Section.POST_DATA, List.of(customer), Set.of(customer));
         int fk = toc.foreignKey(orders, customer, pkey, " ON DELETE CASCADE");
         Recorder r = new Recorder(toc, 2, 1);
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(toc.entries, r, 2, RoleThreads.of(null))) {
             r.load(after, customerData);
             r.load(after, ordersData);
             // the audit table is still loading: the foreign key does not wait for it
@@ -266,7 +266,7 @@ class AfterDataTest {
         Recorder r = new Recorder(toc, 2, 5);
         // each validation waits until the other runs too: one after the other, both would time out
         r.together = new java.util.concurrent.CyclicBarrier(2);
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(toc.entries, r, 2, RoleThreads.of(null))) {
             data.forEach(d -> r.load(after, d));
             after.finish();
         }
@@ -297,7 +297,7 @@ class AfterDataTest {
                 executed.add(sql);
             }
         };
-        try (AfterData after = new AfterData(toc.entries, runner, 2)) {
+        try (AfterData after = new AfterData(toc.entries, runner, 2, RoleThreads.of(null))) {
             after.loaded(codesData);
             after.loaded(mixedData);
             after.finish();
@@ -310,7 +310,7 @@ class AfterDataTest {
     void aForeignKeyNotValidInTheSource_isRestoredAsWritten() throws Exception {
         TwoTables t = twoTablesWithAForeignKey(" NOT VALID");
         Recorder r = new Recorder(t.toc, 2, 6);
-        try (AfterData after = new AfterData(t.toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(t.toc.entries, r, 2, RoleThreads.of(null))) {
             r.load(after, t.dataA);
             r.load(after, t.dataB);
             after.finish();
@@ -356,7 +356,7 @@ class AfterDataTest {
         int index = toc.add("INDEX", "event_at", Section.POST_DATA, List.of(t), Set.of(t));
         int comment = toc.add("COMMENT", "INDEX event_at", Section.NONE, List.of(index), Set.of());
         Recorder r = new Recorder(toc, 2, 2);
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(toc.entries, r, 2, RoleThreads.of(null))) {
             r.load(after, data);
             awaitRestored(r, comment);
             assertThat(r.restored).containsExactlyInAnyOrder(pkey, index, comment);
@@ -382,7 +382,7 @@ class AfterDataTest {
         int attach = toc.add("INDEX ATTACH", "events_2025_at", Section.POST_DATA, List.of(parentIndex, p1Index), Set.of());
         Recorder r = new Recorder(toc, 2, 3);
         List<Integer> beforeFinish;
-        try (AfterData after = new AfterData(toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(toc.entries, r, 2, RoleThreads.of(null))) {
             r.load(after, d1);
             r.load(after, d2);
             // the early work has run: what may wait for the final run has had its chance to run early
@@ -403,7 +403,7 @@ class AfterDataTest {
         int fk = t.fk;
         Recorder r = new Recorder(t.toc, 2, 4);
         r.failOn = pkey;
-        try (AfterData after = new AfterData(t.toc.entries, r, 2)) {
+        try (AfterData after = new AfterData(t.toc.entries, r, 2, RoleThreads.of(null))) {
             r.load(after, t.dataA);
             r.load(after, t.dataB);
             assertThatThrownBy(after::finish).isInstanceOf(IOException.class).hasMessageContaining("could not create " + pkey);
@@ -454,7 +454,7 @@ class AfterDataTest {
         }
         Collections.shuffle(data, random);
         Recorder r = new Recorder(toc, jobs, seed);
-        try (AfterData after = new AfterData(toc.entries, r, jobs)) {
+        try (AfterData after = new AfterData(toc.entries, r, jobs, RoleThreads.of(null))) {
             for (int d : data) {
                 r.load(after, d);
                 if (random.nextBoolean()) {

@@ -15,12 +15,13 @@ class ServerFailuresTest {
         "true |pg_dump: error: connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  the database system is starting up",
         "true |pg_dump: error: connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  the database system is shutting down",
         "true |pg_dump: error: query failed: server closed the connection unexpectedly",
+        "true |pg_dump: error: query failed: ERROR:  invalid snapshot identifier: \"00000003-00000002-1\"",
         "false|pg_dump: error: connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  password authentication failed for user \"postgres\"",
         "false|pg_dump: error: connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  database \"shop\" does not exist",
         "false|pg_dump: error: connection to server at \"10.0.0.9\", port 5432 failed: FATAL:  no pg_hba.conf entry for host \"10.0.0.1\"",
         "false|pg_dump: error: query failed: ERROR:  permission denied for table orders",
         "false|''"})
-    void libpqStderr_isRetryableOnlyWhenTheServerWasAwayOrRestarting(boolean retryable, String stderr) {
+    void libpqStderr_isRetryableOnlyWhenTheServerOrTheSnapshotExporterWasAway(boolean retryable, String stderr) {
         assertThat(ServerFailures.retryable(stderr)).isEqualTo(retryable);
     }
 
