@@ -9,4 +9,5 @@ module dev.backstop.mysql {
     requires org.mariadb.jdbc;
     exports dev.backstop.mysql;
     exports dev.backstop.mysql.physical;
+    exports dev.backstop.mysql.binlog;
 }

@@ -1,0 +1,28 @@
+package dev.backstop.mysql.binlog;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * How much committed work would be lost if this host and the server disappeared now, from {@link
+ * BinlogReceiver#rpo()}.
+ *
+ * <p><b>Granularity.</b> Binlog files are archived whole, when the server has moved to the next
+ * one (on {@code max_binlog_size}, {@code FLUSH BINARY LOGS} or a restart). Until then the file
+ * being written is only on local disk: under steady load the lag is about the time the server
+ * takes to fill one file, and on an idle server the tail waits for the next rotation.
+ *
+ * @param archivedFile     the last file archived without a gap since the first one, or null if none yet
+ * @param archivedPosition the end of {@code archivedFile} (its size), 0 if none
+ * @param localFile        the file being received, or null if none
+ * @param localPosition    bytes of {@code localFile} received so far
+ * @param lagBytes         bytes received but not in the repository ({@code localPosition}, plus completed files
+ *                         not yet stored)
+ * @param lag              how long ago the archive last advanced ({@code observedAt} less the time the newest
+ *                         file was archived); {@link Duration#ZERO} before anything is archived
+ * @param restarts         how many times the receiving tool was started again after it exited
+ * @param observedAt       when this view was taken
+ */
+public record BinlogRpo(String archivedFile, long archivedPosition, String localFile, long localPosition, long lagBytes,
+                        Duration lag, int restarts, Instant observedAt) {
+}
