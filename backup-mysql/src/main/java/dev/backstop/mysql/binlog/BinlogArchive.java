@@ -59,8 +59,12 @@ import java.util.regex.Pattern;
  * temporary file beside the target and renames it, so the target is complete and verified or
  * absent.
  *
- * <p><b>Restrictions.</b> Whole files only: the file the server is still writing is archived when
- * it is complete (the next one exists). One writer per archive at a time; readers may run
+ * <p><b>Deltas.</b> The file the server is still writing is archived as immutable delta objects
+ * ({@link #putDelta}), each holding the bytes received since the previous one; {@link
+ * #getPrefix} serves their gap-free run from offset 0, verified. Once the file is complete (the
+ * next one exists) it is archived whole ({@link #put}) and its deltas deleted.
+ *
+ * <p><b>Restrictions.</b> One writer per archive at a time; readers may run
  * concurrently. The server UUID names the stream only; the bytes of a MariaDB binlog carry the
  * server id, which is what is checked.
  *
@@ -199,6 +203,81 @@ public final class BinlogArchive {
         }
     }
 
+    /**
+     * Archives bytes {@code [from, to)} of the unfinished binlog file {@code name}, read from the
+     * local file {@code source} being received, as one immutable delta object. A delta from offset
+     * 0 is checked like a whole file (magic, format description event, server id).
+     *
+     * @return the stored size, or 0 if the range was archived already
+     * @throws IntegrityException if the range is archived with other bytes, the file is not a
+     *                            binlog of this server, or {@code source} is shorter than {@code to}
+     */
+    public long putDelta(String name, long from, long to, Path source) {
+        LogFile file = parseName(name);
+        if (from < 0 || to <= from || from == 0 && to < MAGIC.length + EVENT_HEADER) {
+            throw new IllegalArgumentException("binlog delta of " + name + ": got [" + from + ", " + to + "), need 0 <= from < to, "
+                    + "and to >= " + (MAGIC.length + EVENT_HEADER) + " from offset 0");
+        }
+        String key = logs.keyOf(file);
+        try (FileChannel ch = FileChannel.open(source, StandardOpenOption.READ)) {
+            if (from == 0) {
+                checkHeader(source, name, key);
+            }
+            MessageDigest md = Digest.newSha256();
+            long read;
+            try (InputStream in = new DigestInputStream(new RangeInputStream(ch, from, to), md)) {
+                read = in.transferTo(OutputStream.nullOutputStream());
+            }
+            if (read != to - from) {
+                throw new IntegrityException(key, "bytes [" + from + ", " + to + ") of " + name, (to - from) + " bytes in " + source,
+                        read + " bytes", null, null);
+            }
+            return logs.putDelta(file, from, to, () -> new RangeInputStream(ch, from, to), Digest.of(md.digest()), Map.of());
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not archive [" + from + ", " + to + ") of " + name + ": " + e, e, null);
+        }
+    }
+
+    /** The offset up to which the deltas of {@code name} run gap-free from offset 0 (0 if none), from a listing only. */
+    public long deltaEnd(String name) {
+        return logs.deltaEnd(parseName(name));
+    }
+
+    /** Deletes the deltas of {@code name}; call once it is archived whole. */
+    public int deleteDeltas(String name) {
+        return logs.deleteDeltas(parseName(name));
+    }
+
+    /**
+     * Writes the archived prefix of the unfinished file {@code name}, verified, into {@code target}
+     * (complete or absent): every delta of the gap-free run from offset 0.
+     *
+     * @return the length written, or -1 if {@code name} has no deltas
+     * @throws IntegrityException if the deltas do not run gap-free from offset 0 or one does not verify
+     */
+    public long getPrefix(String name, Path target) {
+        LogFile file = parseName(name);
+        Path tmp = target.resolveSibling(target.getFileName() + ".backstop-tmp");
+        try {
+            long end;
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
+                end = logs.readDeltas(file, out);
+            }
+            if (end >= 0) {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return end;
+        } catch (IOException e) {
+            throw StorageException.of(logs.keyOf(file), "could not fetch the deltas of " + name + " into " + target + ": " + e, e, null);
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a leftover temporary file next to the target is never read
+            }
+        }
+    }
+
     /** Whether {@code name} is archived. */
     public boolean contains(String name) {
         return logs.contains(parseName(name));
@@ -266,6 +345,43 @@ public final class BinlogArchive {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return Digest.of(md.digest());
+    }
+
+    /** Bytes {@code [from, to)} of a channel by positional reads; the channel stays open. */
+    private static final class RangeInputStream extends InputStream {
+        private final FileChannel ch;
+        private long pos;
+        private final long end;
+
+        RangeInputStream(FileChannel ch, long from, long to) {
+            this.ch = ch;
+            this.pos = from;
+            this.end = to;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (pos >= end) {
+                return -1;
+            }
+            int n = ch.read(java.nio.ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
+            if (n < 0) {
+                return -1; // the file is shorter than the range: the caller's count says so
+            }
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+            // the channel is closed by putDelta
+        }
     }
 
     /** Builder for {@link BinlogArchive}; not thread-safe; each setting once. */

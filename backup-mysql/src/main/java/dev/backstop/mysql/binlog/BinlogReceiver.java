@@ -41,8 +41,11 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * <p><b>Guarantees.</b> The tool writes the server's files into the spool directory; a file is
- * complete when the next one appears there, and then it is archived (checked to be a binlog of the
- * archive's server id) and deleted locally. The tool starts at the file after the newest archived
+ * complete when the next one appears there, and then it is archived whole (checked to be a binlog
+ * of the archive's server id), its deltas deleted, and the local copy deleted. Meanwhile the bytes
+ * of the file being written are archived as delta objects every poll interval (unless {@link
+ * Builder#noDeltas()}), so a commit is in the repository about one interval after the tool
+ * received it. The tool starts at the file after the newest archived
  * one of the starting file's base name, so a receiver restarted after a crash, or the tool
  * restarted after it exited, continues without a gap; with nothing archived it starts at the
  * {@link Builder#startFile given file}, else at the server's oldest binlog ({@code SHOW BINARY
@@ -56,8 +59,7 @@ import java.util.stream.Stream;
  * file). The connection settings go through a private option file given as {@code
  * --defaults-file=} (read instead of every option file of the machine, so no other defaults apply;
  * group {@code [mariadb-binlog]}), created 0600 in the spool directory and deleted on close.
- * Whole files only: see {@link BinlogRpo} for what that means for the lag. One receiver per
- * archive and per spool directory.
+ * One receiver per archive and per spool directory.
  *
  * <p><b>Threading.</b> {@link #start()} runs one supervising thread from the {@link
  * Builder#threadFactory thread factory}; {@link #rpo()} and {@link #close()} may be called from
@@ -87,6 +89,10 @@ public final class BinlogReceiver implements AutoCloseable {
     private volatile int restarts;
     private volatile String lastFailure;
     private volatile boolean failed;
+    private final boolean deltas;
+    /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
+    private String deltaFile;
+    private long deltaEnd;
 
     private BinlogReceiver(Builder b) {
         this.endpoint = b.endpoint;
@@ -98,6 +104,7 @@ public final class BinlogReceiver implements AutoCloseable {
         this.pollInterval = b.pollInterval;
         this.clock = b.clock;
         this.threadFactory = b.threadFactory;
+        this.deltas = b.deltas;
     }
 
     /** A receiver of {@code endpoint}'s binlogs into {@code archive}, spooling files in {@code spool}. */
@@ -136,8 +143,12 @@ public final class BinlogReceiver implements AutoCloseable {
     public BinlogRpo rpo() {
         Instant now = clock.instant();
         Instant at = archivedAt;
+        String archived = archivedFile;
+        long position = archivedPosition;
+        String active = localFile;
         long local = localPosition;
-        return new BinlogRpo(archivedFile, archivedPosition, localFile, local, local + pendingCompleted,
+        long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
+        return new BinlogRpo(archived, position, active, local, unarchived + pendingCompleted,
                 at == null ? Duration.ZERO : Duration.between(at, now), restarts, now);
     }
 
@@ -272,7 +283,9 @@ public final class BinlogReceiver implements AutoCloseable {
             String name = f.getFileName().toString();
             long size = Files.size(f);
             archive.put(f, name);
+            archive.deleteDeltas(name);
             Files.delete(f);
+            deltaFile = null;
             archivedFile = name;
             archivedPosition = size;
             archivedAt = clock.instant();
@@ -283,9 +296,35 @@ public final class BinlogReceiver implements AutoCloseable {
             localPosition = 0;
         } else {
             Path active = files.get(files.size() - 1);
-            localFile = active.getFileName().toString();
-            localPosition = Files.size(active);
+            String name = active.getFileName().toString();
+            long size = Files.size(active);
+            localFile = name;
+            localPosition = size;
+            if (deltas) {
+                shipDelta(active, name, size);
+            }
         }
+    }
+
+    /**
+     * Archives the bytes of the active file received since its last delta. The resume point comes
+     * from the archive's listing once per file, so a restarted receiver (whose tool rewrites the
+     * file from offset 0 with the same bytes) continues the run instead of repeating it.
+     */
+    private void shipDelta(Path active, String name, long size) {
+        if (!name.equals(deltaFile)) {
+            deltaFile = name;
+            deltaEnd = archive.deltaEnd(name);
+        }
+        long from = deltaEnd;
+        if (size <= from || from == 0 && size < BinlogArchive.MAGIC.length + BinlogArchive.EVENT_HEADER) {
+            return;
+        }
+        archive.putDelta(name, from, size, active);
+        deltaEnd = size;
+        archivedFile = name;
+        archivedPosition = size;
+        archivedAt = clock.instant();
     }
 
     private List<Path> spooled() throws IOException {
@@ -350,6 +389,7 @@ public final class BinlogReceiver implements AutoCloseable {
             return t;
         };
         private boolean threadFactorySet;
+        private boolean deltas = true;
 
         private Builder(MariaDbEndpoint endpoint, BinlogArchive archive, Path spool) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -394,7 +434,22 @@ public final class BinlogReceiver implements AutoCloseable {
             return this;
         }
 
-        /** How often the spool directory is looked at for completed files, 10 ms..1 min (default 200 ms). */
+        /**
+         * Archives only whole files: the file being written reaches the repository when it is
+         * complete. By default it is also archived as deltas every {@link #pollInterval poll interval}.
+         */
+        public Builder noDeltas() {
+            if (!deltas) {
+                throw new IllegalStateException("noDeltas: already set");
+            }
+            this.deltas = false;
+            return this;
+        }
+
+        /**
+         * How often the spool directory is looked at for completed files and new bytes of the
+         * active one (shipped as a delta), 10 ms..1 min (default 200 ms).
+         */
         public Builder pollInterval(Duration interval) {
             if (pollSet) {
                 throw new IllegalStateException("pollInterval: already set to " + pollInterval);

@@ -98,7 +98,7 @@ class BinlogReceiverIT {
     @Test
     void receiver_afterFlushBinaryLogs_archivesTheCompletedFileByteIdenticalToTheServers() throws Exception {
         BinlogArchive archive = archive(tmp.resolve("repo"));
-        try (BinlogReceiver r = BinlogReceiver.builder(source.endpoint(), archive, tmp.resolve("spool")).build()) {
+        try (BinlogReceiver r = BinlogReceiver.builder(source.endpoint(), archive, tmp.resolve("spool")).noDeltas().build()) {
             r.start();
             writeRows(500);
             String completed = serverFiles().get(serverFiles().size() - 1);
@@ -153,6 +153,38 @@ class BinlogReceiverIT {
         assertThat(archive.files()).containsExactlyElementsOf(server.subList(0, server.size() - 1));
         for (String name : archive.files()) {
             assertArchivedAsOnServer(archive, name);
+            assertThat(archive.logs().deltas(BinlogArchive.file(name))).as("deltas of archived %s", name).isEmpty();
+        }
+    }
+
+    @Test
+    void receiver_withoutRotation_archivesTheActiveFileAsDeltasMatchingTheServersBytes() throws Exception {
+        BinlogArchive archive = archive(tmp.resolve("repo"));
+        try (BinlogReceiver r = BinlogReceiver.builder(source.endpoint(), archive, tmp.resolve("spool")).build()) {
+            r.start();
+            writeRows(400);
+            writeRows(10);
+            String active;
+            long serverPosition;
+            try (Connection c = source.connect(null); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SHOW MASTER STATUS")) {
+                rs.next();
+                active = rs.getString(1);
+                serverPosition = rs.getLong(2);
+            }
+            await("deltas of " + active + " up to " + serverPosition,
+                    () -> active.equals(r.rpo().archivedFile()) && r.rpo().archivedPosition() >= serverPosition, r);
+
+            Path prefix = tmp.resolve("prefix");
+            long end = archive.getPrefix(active, prefix);
+            assertThat(end).isGreaterThanOrEqualTo(serverPosition);
+            assertThat(archive.contains(active)).isFalse();
+            byte[] server = Files.readAllBytes(serverCopy(active));
+            // the server's open file has its format description event flagged in use; a receiver is sent it cleared
+            server[4 + 17] &= ~1;
+            assertThat(Files.readAllBytes(prefix)).isEqualTo(java.util.Arrays.copyOf(server, (int) end));
+            BinlogRpo rpo = r.rpo();
+            assertThat(rpo.lagBytes()).isEqualTo(rpo.localPosition() - rpo.archivedPosition());
         }
     }
 
