@@ -288,9 +288,10 @@ public final class BinlogArchive {
         return logs.metadata(parseName(name));
     }
 
-    /** Every archived file, by base name then number. */
+    /** Every archived file, by base name then number (so {@code .999999} before {@code .1000000}). */
     public List<String> files() {
-        return logs.files().stream().map(LogFile::name).toList();
+        return logs.files().stream().sorted(java.util.Comparator.comparing(LogFile::epoch).thenComparingLong(LogFile::start))
+                .map(LogFile::name).toList();
     }
 
     /** Files missing between archived files of one base name. */

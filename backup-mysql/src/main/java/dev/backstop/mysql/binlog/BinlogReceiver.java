@@ -45,14 +45,15 @@ import java.util.stream.Stream;
  * of the archive's server id), its deltas deleted, and the local copy deleted. Meanwhile the bytes
  * of the file being written are archived as delta objects every poll interval (unless {@link
  * Builder#noDeltas()}), so a commit is in the repository about one interval after the tool
- * received it. The tool starts at the file after the newest archived
- * one of the starting file's base name, so a receiver restarted after a crash, or the tool
- * restarted after it exited, continues without a gap; with nothing archived it starts at the
- * {@link Builder#startFile given file}, else at the server's oldest binlog ({@code SHOW BINARY
- * LOGS}). When the tool exits it is started again after a back-off ({@link Builder#restartDelays}) (reset once a
- * file is archived again); its exit status and last line of output are in {@link #lastFailure()}.
- * A failure to archive (a binlog of another server, a repository error) stops the receiver: it is
- * in {@link #lastFailure()} and {@link #isRunning()} turns false; nothing is skipped.
+ * received it. The tool starts at the file after the newest one archived whole, of the starting
+ * file's base name, so a receiver restarted after a crash, or the tool restarted after it exited,
+ * continues without a gap; with nothing archived it starts at the {@link Builder#startFile given
+ * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). When the tool exits, or the
+ * server cannot be reached to find the start file, it is started again after a back-off ({@link
+ * Builder#restartDelays}, reset once something is archived again); the exit status and last line of
+ * output are in {@link #lastFailure()}. A failure to archive (a binlog of another server, a
+ * repository error) stops the receiver: it is in {@link #lastFailure()} and {@link #isRunning()}
+ * turns false; nothing is skipped.
  *
  * <p><b>Restrictions.</b> Needs {@code mariadb-binlog} (MariaDbTools) and an account with {@code
  * REPLICATION SLAVE} (and {@code REPLICATION CLIENT} or {@code BINLOG MONITOR} for the start
@@ -152,7 +153,7 @@ public final class BinlogReceiver implements AutoCloseable {
                 at == null ? Duration.ZERO : Duration.between(at, now), restarts, now);
     }
 
-    /** The process id of the running tool, or -1: for operators' diagnostics. */
+    /** The process id of the running tool, or -1 while none runs. */
     long toolPid() {
         synchronized (lock) {
             return process != null && process.isAlive() ? process.pid() : -1;
@@ -190,8 +191,20 @@ public final class BinlogReceiver implements AutoCloseable {
         boolean firstRun = true;
         try (BinlogOptionFile options = BinlogOptionFile.create(endpoint, spool)) {
             while (!closed) {
-                String from = resumeFile();
-                Process p = launch(options, from);
+                String from;
+                Process p;
+                try {
+                    from = resumeFile();
+                    p = launch(options, from);
+                } catch (BackupException | IOException e) {
+                    if (closed) {
+                        break;
+                    }
+                    // the server is unreachable or the tool missing: as retryable as the tool's own exit
+                    lastFailure = "could not start mariadb-binlog: " + e.getMessage();
+                    backoff.pause(++failures);
+                    continue;
+                }
                 if (!firstRun) {
                     restarts++;
                 }
