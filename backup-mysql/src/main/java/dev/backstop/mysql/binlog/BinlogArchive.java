@@ -71,6 +71,8 @@ import java.util.regex.Pattern;
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class BinlogArchive {
+    // Past 400 lines because its builder and the positional range stream of deltas sit beside the
+    // contract; the storage itself is LogStore's.
     /** The four bytes every binlog file starts with. */
     static final byte[] MAGIC = {(byte) 0xfe, 'b', 'i', 'n'};
     /** Common event header: timestamp (4), type (1), server id (4), length (4), next position (4), flags (2). */

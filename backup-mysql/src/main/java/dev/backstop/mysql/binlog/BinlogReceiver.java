@@ -67,6 +67,8 @@ import java.util.stream.Stream;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
+    // Past 400 lines because of its builder (each setting validated once); the supervising loop,
+    // the spool scan and the deltas are one job each below.
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
