@@ -1,7 +1,8 @@
 /**
  * Backstop for MariaDB and MySQL: logical capture with mariadb-dump/mysqldump at a recorded binlog
  * position, same-point fingerprints, verified restores, restore drills and throwaway servers;
- * physical backups of a whole server with mariadb-backup ({@code dev.backstop.mysql.physical}).
+ * physical backups of a whole server with mariadb-backup ({@code dev.backstop.mysql.physical});
+ * continuous binlog archiving with mariadb-binlog ({@code dev.backstop.mysql.binlog}).
  */
 module dev.backstop.mysql {
     requires transitive dev.backstop.core;
@@ -9,4 +10,5 @@ module dev.backstop.mysql {
     requires org.mariadb.jdbc;
     exports dev.backstop.mysql;
     exports dev.backstop.mysql.physical;
+    exports dev.backstop.mysql.binlog;
 }
