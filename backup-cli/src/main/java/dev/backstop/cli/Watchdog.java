@@ -59,6 +59,7 @@ final class Watchdog implements Daemon.Companion {
     private final AtomicReference<Optional<Duration>> lastRpo = new AtomicReference<>(Optional.empty());
     private volatile Instant since;
     private ScheduledFuture<?> timer;
+    private boolean closed;
 
     private Watchdog(Builder b) {
         this.alerts = b.alerts;
@@ -83,18 +84,28 @@ final class Watchdog implements Daemon.Companion {
     /** Schedules the checks, the first one period from now. */
     @Override
     public synchronized void start() {
-        if (timer != null) {
-            throw new IllegalStateException("watchdog already started");
+        if (timer != null || closed) {
+            throw new IllegalStateException("watchdog already started or closed");
         }
         since = clock.instant();
-        timer = executor.scheduleWithFixedDelay(() -> {
+        scheduleNext();
+    }
+
+    // one task at a time, each scheduling the next: a slow check delays the next instead of piling up
+    private synchronized void scheduleNext() {
+        if (closed) {
+            return;
+        }
+        timer = executor.schedule(() -> {
             try {
                 check();
             } catch (RuntimeException e) {
                 // a check that throws must not end the timer
                 LOG.warn("health check failed: {}", e.toString());
+            } finally {
+                scheduleNext();
             }
-        }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+        }, every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** The WAL archive's RPO as last measured; empty before the first check, after a failed read, or without WAL. */
@@ -158,6 +169,7 @@ final class Watchdog implements Daemon.Companion {
     /** Cancels future checks; a running one goes on. */
     @Override
     public synchronized void close() {
+        closed = true;
         if (timer != null) {
             timer.cancel(false);
         }
