@@ -177,8 +177,10 @@ final class Run extends Commands.Base {
         c.schedule().ifPresent(s -> d.job("backup", s, () -> {
             Logging.Scope job = Logging.job("backup", c);
             try {
-                // retryable failures are tried again here; only the last one is backupFailed (and alerts)
-                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(executor).clock(clock)
+                // retryable failures are tried again here; only the last one is backupFailed (and alerts).
+                // Retries run on the alert thread: this job holds a jobs thread while it waits for
+                // them, and with one jobs thread a retry queued there would never run
+                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(alerts).clock(clock)
                         .retries(c.retries().attempts(), c.retries().backoff()).build().runNow();
             } finally {
                 job.close();
