@@ -76,7 +76,17 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** A service that runs beside the jobs: started by {@link #start()}, stopped by {@link #close()}. */
+    public interface Companion {
+        /** Starts the service; called once. */
+        void start();
+
+        /** Stops the service; must not throw. */
+        void close();
+    }
+
     private final Sink sink;
+    private final List<Companion> companions;
     private final ScheduledExecutorService executor;
     private final Clock clock;
     private final String holder;
@@ -92,6 +102,7 @@ public final class Daemon implements AutoCloseable {
         this.clock = b.clock;
         this.holder = b.holder;
         this.jobs = Map.copyOf(b.jobs);
+        this.companions = List.copyOf(b.companions);
         for (String name : jobs.keySet()) {
             ran.put(name, new AtomicLong());
             notOurs.put(name, new AtomicLong());
@@ -109,6 +120,7 @@ public final class Daemon implements AutoCloseable {
         }
         Instant now = clock.instant();
         jobs.values().forEach(j -> scheduleAfter(j, now));
+        companions.forEach(Companion::start);
         return this;
     }
 
@@ -229,6 +241,7 @@ public final class Daemon implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        companions.forEach(Companion::close);
         pending.forEach(f -> f.cancel(false));
         pending.clear();
     }
@@ -240,8 +253,15 @@ public final class Daemon implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private String holder = "pid" + ProcessHandle.current().pid();
         private final Map<String, Job> jobs = new LinkedHashMap<>();
+        private final List<Companion> companions = new ArrayList<>();
 
         private Builder() {
+        }
+
+        /** A service started and stopped with the daemon, such as its health checks. */
+        public Builder companion(Companion companion) {
+            companions.add(Objects.requireNonNull(companion, "companion"));
+            return this;
         }
 
         /** Where the tick leases live: the repository's sink, shared by every replica. */

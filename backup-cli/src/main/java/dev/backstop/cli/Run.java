@@ -5,16 +5,20 @@ import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.Alerts;
 import dev.backstop.core.BackupListener;
 import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.Replication;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.WebhookAlerts;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.retention.Expiry;
-import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.core.retention.RetentionPlanner;
+import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.micrometer.MicrometerListener;
 import dev.backstop.micrometer.PrometheusEndpoint;
+import dev.backstop.micrometer.RepositoryHealth;
 import dev.backstop.postgres.logical.RestoreDrill;
+import dev.backstop.postgres.wal.WalArchive;
+import dev.backstop.postgres.wal.WalSpool;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -141,22 +145,42 @@ final class Run extends Commands.Base {
      */
     static Daemon daemon(Context ctx, ScheduledExecutorService executor, ScheduledExecutorService alerts, Clock clock,
                          BooleanSupplier stopping, MeterRegistry registry) {
+        return daemon(ctx, executor, alerts, alerts, clock, stopping, registry);
+    }
+
+    /**
+     * The daemon the configuration describes, with its health checks ({@code
+     * observability.alerts}: maxVerifiedAge, maxRpo, maxReplicaLag) timed on {@code checks}: a
+     * scheduler of their own in production, so that a long job cannot hold them up.
+     */
+    static Daemon daemon(Context ctx, ScheduledExecutorService executor, ScheduledExecutorService alerts,
+                         ScheduledExecutorService checks, Clock clock, BooleanSupplier stopping, MeterRegistry registry) {
         BackstopConfig c = ctx.config();
-        MicrometerListener metrics = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
-                .tags(Tags.of("repository", Logging.repository(c))).build();
+        Optional<WebhookAlerts> webhook = c.observability().webhook()
+                .map(w -> WebhookAlerts.builder(URI.create(w.reveal())).executor(alerts).clock(clock).build());
+        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping);
+        MicrometerListener.Builder mb = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
+                .tags(Tags.of("repository", Logging.repository(c)));
+        if (c.wal().flatMap(BackstopConfig.Wal::systemId).isPresent()) {
+            watchdog.ifPresent(w -> mb.walRpo(w::lastRpo));
+        }
+        MicrometerListener metrics = mb.build();
         metrics.bindTo(registry);
-        BackupListener listener = listener(ctx, alerts, clock, stopping).plus(metrics);
+        BackupListener listener = listener(webhook, clock, stopping).plus(metrics);
         // the pipeline and restores tell the log and the audit log through Context already;
         // expiry and the drill's verdict are told here
         BackupListener logged = listener.plus(ctx.observers());
         Daemon.Builder d = Daemon.builder().leases(ctx.repository().sink()).executor(executor).clock(clock)
                 .holder(Context.holder() + "-pid" + ProcessHandle.current().pid());
+        watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
         c.schedule().ifPresent(s -> d.job("backup", s, () -> {
             Logging.Scope job = Logging.job("backup", c);
             try {
-                // retryable failures are tried again here; only the last one is backupFailed (and alerts)
-                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(executor).clock(clock)
+                // retryable failures are tried again here; only the last one is backupFailed (and alerts).
+                // Retries run on the alert thread: this job holds a jobs thread while it waits for
+                // them, and with one jobs thread a retry queued there would never run
+                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(alerts).clock(clock)
                         .retries(c.retries().attempts(), c.retries().backoff()).build().runNow();
             } finally {
                 job.close();
@@ -194,15 +218,49 @@ final class Run extends Commands.Base {
     }
 
     /**
+     * The health checks the configuration asks for, or empty if none: the newest verified backup
+     * with maxVerifiedAge, the WAL archive's RPO whenever {@code backup.wal.systemId} is set (for
+     * the gauge; it alerts with maxRpo), the replicas with maxReplicaLag and {@code backup.replicas}.
+     * Without a webhook the checks still log and measure; their alerts go nowhere else.
+     */
+    static Optional<Watchdog> watchdog(Context ctx, Optional<WebhookAlerts> webhook, ScheduledExecutorService checks,
+                                       Clock clock, BooleanSupplier stopping) {
+        BackstopConfig c = ctx.config();
+        BackstopConfig.HealthChecks hc = c.observability().checks();
+        Optional<BackstopConfig.Wal> wal = c.wal().filter(w -> w.systemId().isPresent());
+        boolean replicas = hc.maxReplicaLag().isPresent() && !c.replicas().isEmpty();
+        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas) {
+            return Optional.empty();
+        }
+        Watchdog.Builder w = Watchdog.builder().clock(clock).executor(checks).every(hc.every()).alerts(a -> {
+            // stopping is an operator's act: a check racing the shutdown does not page anyone
+            if (!stopping.getAsBoolean()) {
+                webhook.ifPresent(h -> h.accept(a));
+            }
+        });
+        hc.maxVerifiedAge().ifPresent(max -> w.maxVerifiedAge(max, () -> RepositoryHealth.newestVerified(ctx.keyedRepository())));
+        wal.ifPresent(settings -> {
+            WalArchive archive = WalCommands.archive(ctx, settings);
+            w.walRpo(hc.maxRpo(), "WAL archive of system " + Long.toUnsignedString(archive.systemId()), () -> {
+                WalSpool spool = settings.spool().isPresent() ? WalSpool.at(settings.spool().get()) : null;
+                return WalSpool.rpo(archive, spool, clock).lag();
+            });
+        });
+        if (replicas) {
+            Replication replication = ctx.replication();
+            w.maxReplicaLag(hc.maxReplicaLag().get(), () -> RepositoryHealth.replicationLag(replication, clock.instant()));
+        }
+        return Optional.of(w.build());
+    }
+
+    /**
      * Alerts to the configured webhook, as one listener. A backup aborted because the daemon is stopping is audited but does not alert:
      * stopping is an operator's act, not a failure.
      */
-    private static BackupListener listener(Context ctx, ScheduledExecutorService executor, Clock clock,
-                                           BooleanSupplier stopping) {
+    private static BackupListener listener(Optional<WebhookAlerts> webhook, Clock clock, BooleanSupplier stopping) {
         List<BackupListener> all = new ArrayList<>();
-        ctx.config().observability().webhook().ifPresent(w -> {
-            Alerts alerts = Alerts.to(WebhookAlerts.builder(URI.create(w.reveal())).executor(executor).clock(clock).build(),
-                    Duration.ofDays(2), clock);
+        webhook.ifPresent(h -> {
+            Alerts alerts = Alerts.to(h, Duration.ofDays(2), clock);
             all.add(new BackupListener() {
                 @Override
                 public void backupSucceeded(dev.backstop.core.Manifest manifest) {

@@ -114,11 +114,7 @@ final class WalCommands implements Callable<Integer> {
         }
 
         WalArchive archive(Context ctx) {
-            long id = settings(ctx).systemId().orElseThrow(() -> new ConfigException("backup.wal.systemId",
-                    "missing; expected the decimal system identifier from SELECT system_identifier FROM pg_control_system()"));
-            WalArchive.Builder b = WalArchive.builder(ctx.repository(), id);
-            ctx.kek().ifPresent(b::keys);
-            return b.build();
+            return WalCommands.archive(ctx, settings(ctx));
         }
 
         WalPrefetcher prefetcher(Context ctx, WalArchive archive) throws IOException {
@@ -269,6 +265,15 @@ final class WalCommands implements Callable<Integer> {
             root.err.println(rpo);
             return Backstop.OK;
         }
+    }
+
+    /** The WAL archive the configuration names ({@code backup.wal.systemId}), with the configured keys. */
+    static WalArchive archive(Context ctx, BackstopConfig.Wal wal) {
+        long id = wal.systemId().orElseThrow(() -> new ConfigException("backup.wal.systemId",
+                "missing; expected the decimal system identifier from SELECT system_identifier FROM pg_control_system()"));
+        WalArchive.Builder b = WalArchive.builder(ctx.repository(), id);
+        ctx.kek().ifPresent(b::keys);
+        return b.build();
     }
 
     /** A stream onto {@code w} for the WAL classes that log to a {@link PrintStream}: whole lines, in order. */

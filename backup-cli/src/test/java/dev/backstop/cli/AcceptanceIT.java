@@ -13,6 +13,7 @@ import dev.backstop.core.report.ComplianceReport;
 import dev.backstop.core.report.Report;
 import dev.backstop.micrometer.PrometheusEndpoint;
 import dev.backstop.postgres.EphemeralPostgres;
+import dev.backstop.postgres.wal.WalSpool;
 import dev.backstop.testkit.ManualExecutor;
 import dev.backstop.testkit.MutableClock;
 import io.micrometer.core.instrument.Counter;
@@ -47,8 +48,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The daemon over five simulated days against a real PostgreSQL server and a real webhook
- * receiver: a failure a retry fixes, a failure for good, a drill of a damaged backup. Exactly two
- * alerts go out, and the metrics, the audit log and the report tell the same story.
+ * receiver: a failure a retry fixes, a failure for good, a drill of a damaged backup, WAL
+ * archiving that stops. Exactly three alerts go out (the RPO breach once, though it lasts), and the
+ * metrics, the audit log and the report tell the same story.
  */
 class AcceptanceIT {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -132,8 +134,9 @@ class AcceptanceIT {
     }
 
     @Test
-    void fiveDays_twoAlerts_andMetricsAuditAndReportAgree() throws Exception {
+    void fiveDays_threeAlerts_andMetricsAuditAndReportAgree() throws Exception {
         Path repo = tmp.resolve("repo");
+        Path spool = tmp.resolve("spool");
         Map<String, String> env = new HashMap<>();
         env.put("DB_HOST", pg.endpoint().host());
         env.put("DB_PORT", Integer.toString(pg.endpoint().port()));
@@ -146,7 +149,11 @@ class AcceptanceIT {
         Path cfg = tmp.resolve("backstop.json");
         try (var in = AcceptanceIT.class.getResourceAsStream("/filesystem.json")) {
             Files.writeString(cfg, new String(in.readAllBytes(), StandardCharsets.UTF_8)
-                    .replace("\"retries\": {\"attempts\": 1}", "\"retries\": {\"attempts\": 2, \"backoff\": \"2s\"}"));
+                    .replace("\"retries\": {\"attempts\": 1}", "\"retries\": {\"attempts\": 2, \"backoff\": \"2s\"}")
+                    // WAL archiving through a spool whose drainer is not running; the RPO checked hourly
+                    .replace("\"observability\": {", "\"wal\": {\"systemId\": \"7312345678901234567\", \"spool\": \""
+                            + spool + "\", \"drainer\": \"external\"}, \"observability\": {")
+                    .replace("\"webhook\": \"${SLACK_WEBHOOK}\"", "\"webhook\": \"${SLACK_WEBHOOK}\", \"maxRpo\": \"15m\", \"checkEvery\": \"1h\""));
         }
         StringWriter out = new StringWriter();
         assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
@@ -158,11 +165,23 @@ class AcceptanceIT {
 
         try (Context ctx = new Context(config, clock);
              PrometheusEndpoint endpoint = Run.metricsEndpoint(new BackstopConfig.Prometheus("127.0.0.1", 0), registry)) {
-            Daemon daemon = Run.daemon(ctx, ticks, delivery, clock, () -> false, registry).start();
+            Daemon daemon = Run.daemon(ctx, ticks, delivery, ticks, clock, () -> false, registry).start();
             assertThat(alerts.poll(1, TimeUnit.SECONDS)).as("an alert on start").isNull();
 
             // Thursday: a backup
             at("2026-12-10T02:00:00Z");
+            // then WAL archiving stops: the server's current segment, with the table's commits, stays in the spool
+            Path current;
+            try (var files = Files.list(pg.directory().resolve("data").resolve("pg_wal"))) {
+                current = files.filter(f -> f.getFileName().toString().matches("[0-9A-F]{24}")).max(java.util.Comparator.naturalOrder())
+                        .orElseThrow();
+            }
+            WalSpool.at(spool).enqueue(current, current.getFileName().toString());
+            at("2026-12-10T03:00:00Z");
+            JsonNode rpo = alerts.poll(30, TimeUnit.SECONDS);
+            assertThat(rpo).as("the RPO alert").isNotNull();
+            assertThat(rpo.get("subject").asText()).isEqualTo("WAL archive of system 7312345678901234567");
+            assertThat(rpo.get("message").asText()).contains("above the allowed PT15M", "#runbook-wal-rpo");
             // Friday: the first attempt is cut off, the retry succeeds: counted, not alerted
             CompletableFuture<Integer> cut = interruptOnce();
             at("2026-12-11T02:00:00Z");
@@ -204,6 +223,7 @@ class AcceptanceIT {
             assertThat(sum(scrape, "backstop_backup_failed_total{final=\"true\"")).isEqualTo(1.0);
             assertThat(sum(scrape, "backstop_backup_retries_total{")).isEqualTo(1.0);
             assertThat(scrape).contains("backstop_validation_results_total{outcome=\"fail\"," + r + ",validator=\"restore-drill\"} 1.0");
+            assertThat(sum(scrape, "backstop_wal_rpo_seconds{")).as("archiving stopped on Thursday").isGreaterThan(4 * 86400.0);
 
             // the audit log: every backup, the failure for good, the drill; not the cut-off attempt
             AuditLog.Read audit = ctx.auditLog().read(START, clock.instant().plusSeconds(1));

@@ -11,6 +11,7 @@ import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.AuditLog;
 import dev.backstop.micrometer.PrometheusEndpoint;
 import dev.backstop.testkit.ManualExecutor;
+import dev.backstop.testkit.MutableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -163,6 +164,43 @@ class RunTest {
                     .contains("outcome=\"failure\"", repo).endsWith(" 1"));
             // no backup is verified yet: the age is unknown, not zero
             assertThat(body.lines()).contains("backstop_backup_newest_verified_age_seconds{" + repo + "} NaN");
+        }
+    }
+
+    @Test
+    void theHealthChecks_measureTheWalRpoForMetrics_andAlertOnceWhenNoBackupIsVerifiedInTime() throws Exception {
+        Path cfg = config("\"webhook\": \"${SLACK_WEBHOOK}\"",
+                "\"webhook\": \"${SLACK_WEBHOOK}\", \"maxVerifiedAge\": \"1d\", \"maxRpo\": \"15m\", \"checkEvery\": \"10m\"");
+        String text = Files.readString(cfg).replace("\"observability\": {",
+                "\"wal\": {\"systemId\": \"7312345678901234567\"}, \"observability\": {");
+        Files.writeString(cfg, text);
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        BackstopConfig c = BackstopConfig.load(cfg, env);
+        assertThat(c.observability().checks().maxRpo()).contains(java.time.Duration.ofMinutes(15));
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-07T00:00:00Z"));
+        ManualExecutor checks = new ManualExecutor(clock);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        String series = "backstop_wal_rpo_seconds{repository=\"" + tmp.resolve("repo") + "\"}";
+        try (Context ctx = new Context(c, clock)) {
+            Daemon d = Run.daemon(ctx, executor, executor, checks, clock, () -> false, registry).start();
+            try {
+                assertThat(registry.scrape().lines()).as("unknown before the first check").contains(series + " NaN");
+                assertThat(checks.advance(clock, java.time.Duration.ofMinutes(10))).isEqualTo(1);
+                // an empty archive has nothing unarchived
+                assertThat(registry.scrape().lines()).contains(series + " 0.0");
+                assertThat(alert).isNotDone();
+
+                checks.advance(clock, java.time.Duration.ofDays(1));
+
+                JsonNode sent = new ObjectMapper().readTree(alert.get(30, TimeUnit.SECONDS));
+                assertThat(sent.get("kind").asText()).isEqualTo("NO_RECENT_BACKUP");
+                assertThat(sent.get("subject").asText()).isEqualTo("newest verified backup");
+            } finally {
+                d.close();
+            }
+            assertThat(checks.pending()).as("closing the daemon stops the checks").isZero();
         }
     }
 

@@ -12,7 +12,6 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;
-import dev.backstop.core.retention.BackupRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -25,17 +24,15 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +101,12 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     public static final String EXPIRY_FREED_BYTES = "backstop.expiry.freed.bytes";
     /** Time gauge: age of the newest verified backup (the recovery point if the database died now). */
     public static final String NEWEST_VERIFIED_AGE = "backstop.backup.newest.verified.age";
+    /**
+     * Time gauge: the WAL archive's recovery point objective as last measured, how long the oldest
+     * committed but unarchived transaction has been exposed ({@code backstop_wal_rpo_seconds} in
+     * Prometheus); NaN until measured or while the archive cannot be read.
+     */
+    public static final String WAL_RPO = "backstop.wal.rpo";
 
     private static final Logger LOG = LoggerFactory.getLogger(MicrometerListener.class);
 
@@ -112,6 +115,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     private final CompositeMeterRegistry meters = new CompositeMeterRegistry();
     private final Repository repository;
     private final Replication replication;
+    private final Supplier<Optional<Duration>> walRpo;
     private final Clock clock;
     private final Duration cacheFor;
     private final Tags tags;
@@ -129,6 +133,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     private MicrometerListener(Builder b) {
         this.repository = b.repository;
         this.replication = b.replication;
+        this.walRpo = b.walRpo;
         this.clock = b.clock;
         this.cacheFor = b.cacheFor;
         this.tags = b.tags;
@@ -147,6 +152,10 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
             // on the registry itself: a gauge is read on scrape, so there is nothing to carry over
             TimeGauge.builder(NEWEST_VERIFIED_AGE, this, TimeUnit.SECONDS, MicrometerListener::newestVerifiedAgeSeconds)
                     .description("age of the newest verified backup").tags(tags).register(registry);
+        }
+        if (walRpo != null) {
+            TimeGauge.builder(WAL_RPO, walRpo, TimeUnit.SECONDS, r -> r.get().map(d -> d.toMillis() / 1000.0).orElse(Double.NaN))
+                    .description("age of the oldest committed but unarchived WAL").tags(tags).register(registry);
         }
         if (replication != null) {
             for (Replication.Replica r : replication.replicas()) {
@@ -257,36 +266,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
 
     private Map<String, Double> readLags(Instant now) {
         Map<String, Double> out = new ConcurrentHashMap<>();
-        List<Manifest> primary;
-        try {
-            primary = replication.primary().catalog().list().stream().sorted(Comparator.comparing(Manifest::finishedAt)).toList();
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("could not list the primary for {}: {}", REPLICATION_LAG, e.toString());
-            return out;
-        }
-        for (Replication.Replica r : replication.replicas()) {
-            try {
-                Set<BackupId> there = new HashSet<>();
-                Instant newestThere = Instant.MIN;
-                for (Manifest m : r.repository().catalog().list()) {
-                    there.add(m.id());
-                    if (m.finishedAt().isAfter(newestThere)) {
-                        newestThere = m.finishedAt();
-                    }
-                }
-                double lag = 0;
-                for (Manifest m : primary) {
-                    if (m.finishedAt().isAfter(newestThere) && !there.contains(m.id())) {
-                        lag = Math.max(0, Duration.between(m.finishedAt(), now).toMillis() / 1000.0);
-                        break;
-                    }
-                }
-                out.put(r.name(), lag);
-            } catch (IOException | RuntimeException e) {
-                // NaN for this replica: unreachable is unknown, not "in sync"
-                LOG.warn("could not list replica {} for {}: {}", r.name(), REPLICATION_LAG, e.toString());
-            }
-        }
+        RepositoryHealth.replicationLag(replication, now).forEach((name, lag) -> out.put(name, lag.toMillis() / 1000.0));
         return out;
     }
 
@@ -302,14 +282,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
 
     private Optional<Instant> readNewestVerified() {
         try {
-            List<Manifest> all = repository.catalog().list().stream()
-                    .sorted(Comparator.comparing(Manifest::finishedAt).reversed()).toList();
-            for (Manifest m : all) {
-                if (BackupRecord.from(m, repository.latestValidation(m.id())).build().verified()) {
-                    return Optional.of(m.finishedAt());
-                }
-            }
-            return Optional.empty();
+            return RepositoryHealth.newestVerified(repository);
         } catch (IOException | RuntimeException e) {
             // a scrape must not fail: NaN says "unknown", the log says why
             LOG.warn("could not read the newest verified backup for {}: {}", NEWEST_VERIFIED_AGE, e.toString());
@@ -333,6 +306,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         private final Settings given = new Settings();
         private Repository repository;
         private Replication replication;
+        private Supplier<Optional<Duration>> walRpo;
         private Clock clock = Clock.systemUTC();
         private Duration cacheFor = Duration.ofMinutes(1);
         private Tags tags = Tags.empty();
@@ -353,6 +327,16 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
          */
         public Builder replication(Replication replication) {
             this.replication = Objects.requireNonNull(replication, "replication");
+            return this;
+        }
+
+        /**
+         * Enables the {@value MicrometerListener#WAL_RPO} gauge, which shows what {@code rpo}
+         * supplies on each scrape (empty: unknown, NaN). The supplier must be cheap: give the last
+         * measurement, not a fresh read of the archive.
+         */
+        public Builder walRpo(Supplier<Optional<Duration>> rpo) {
+            this.walRpo = Objects.requireNonNull(rpo, "rpo");
             return this;
         }
 

@@ -250,10 +250,11 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      * endpoint by default.
      */
     public record Observability(List<String> metrics, boolean onFailure, boolean onValidationMismatch, Optional<Secret> webhook,
-                                Optional<Prometheus> prometheus, LogFormat logFormat, SloTargets slo) {
+                                Optional<Prometheus> prometheus, LogFormat logFormat, SloTargets slo, HealthChecks checks) {
         /** Observability with nothing configured: no alerts, no endpoint, text logs, the default objectives. */
         public static Observability defaults() {
-            return new Observability(List.of(), false, false, Optional.empty(), Optional.empty(), LogFormat.TEXT, DEFAULT_SLO);
+            return new Observability(List.of(), false, false, Optional.empty(), Optional.empty(), LogFormat.TEXT, DEFAULT_SLO,
+                    HealthChecks.NONE);
         }
 
         @Override
@@ -263,7 +264,35 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                     + ", prometheus=" + prometheus.map(Prometheus::toString).orElse("(off)")
                     + ", logs=" + logFormat.name().toLowerCase(java.util.Locale.ROOT)
                     + ", slo rpo " + slo.rpo() + " rto " + slo.rto() + " success " + slo.successRate() * 100 + " %"
-                    + " validation " + slo.validationPassRate() * 100 + " %";
+                    + " validation " + slo.validationPassRate() * 100 + " %" + ", checks " + checks;
+        }
+    }
+
+    /**
+     * What {@code backstop run} checks on its timer ({@code observability.alerts}): the newest
+     * verified backup no older than {@code maxVerifiedAge}, the WAL archive's RPO no more than
+     * {@code maxRpo} (with {@code backup.wal}), every replica no more than {@code maxReplicaLag}
+     * behind (with {@code backup.replicas}); an unset limit is not checked.
+     *
+     * @param every how often the checks run; the first runs one period after start
+     */
+    public record HealthChecks(Optional<Duration> maxVerifiedAge, Optional<Duration> maxRpo, Optional<Duration> maxReplicaLag,
+                               Duration every) {
+        /** The period of the checks when the configuration names none. */
+        public static final Duration DEFAULT_EVERY = Duration.ofMinutes(5);
+        /** Nothing checked. */
+        public static final HealthChecks NONE = new HealthChecks(Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_EVERY);
+
+        /** Whether any limit is set. */
+        public boolean any() {
+            return maxVerifiedAge.isPresent() || maxRpo.isPresent() || maxReplicaLag.isPresent();
+        }
+
+        @Override
+        public String toString() {
+            return any() ? "every " + every + maxVerifiedAge.map(d -> ", verified within " + d).orElse("")
+                    + maxRpo.map(d -> ", WAL RPO within " + d).orElse("")
+                    + maxReplicaLag.map(d -> ", replicas within " + d).orElse("") : "(none)";
         }
     }
 

@@ -292,19 +292,27 @@ final class ConfigParser {
         SloTargets slo = n.optObject("slo").map(ConfigParser::slo).orElse(BackstopConfig.DEFAULT_SLO);
         n.finish();
         if (alerts.isEmpty()) {
-            return new Observability(metrics, false, false, Optional.empty(), prometheus, logFormat, slo);
+            return new Observability(metrics, false, false, Optional.empty(), prometheus, logFormat, slo,
+                    BackstopConfig.HealthChecks.NONE);
         }
         ConfigNode a = alerts.get();
         boolean onFailure = a.bool("onFailure", true);
         boolean onMismatch = a.bool("onValidationMismatch", true);
         Optional<Secret> webhook = a.optSecret("webhook");
+        BackstopConfig.HealthChecks checks = new BackstopConfig.HealthChecks(a.optDuration("maxVerifiedAge"),
+                a.optDuration("maxRpo"), a.optDuration("maxReplicaLag"),
+                a.optDuration("checkEvery").orElse(BackstopConfig.HealthChecks.DEFAULT_EVERY));
         a.finish();
+        if (checks.every().isZero() || checks.maxVerifiedAge().orElse(Duration.ofSeconds(1)).isZero()
+                || checks.maxRpo().orElse(Duration.ofSeconds(1)).isZero() || checks.maxReplicaLag().orElse(Duration.ofSeconds(1)).isZero()) {
+            throw new ConfigException(a.path(), "checkEvery, maxVerifiedAge, maxRpo and maxReplicaLag must be longer than 0, got " + checks);
+        }
         webhook.ifPresent(w -> {
             if (!w.reveal().startsWith("https://") && !w.reveal().startsWith("http://")) {
                 throw new ConfigException(a.pathOf("webhook"), "expected an http(s) URL (value hidden: it is a secret)");
             }
         });
-        return new Observability(metrics, onFailure, onMismatch, webhook, prometheus, logFormat, slo);
+        return new Observability(metrics, onFailure, onMismatch, webhook, prometheus, logFormat, slo, checks);
     }
 
     private static BackstopConfig.Retries retries(ConfigNode n) {
