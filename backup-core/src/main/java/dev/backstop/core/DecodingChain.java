@@ -2,6 +2,7 @@ package dev.backstop.core;
 
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
+import dev.backstop.core.internal.stream.HashingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.stream.HashingOutputStream;
 import dev.backstop.core.internal.stream.PipelinedOutputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -2,6 +2,7 @@ package dev.backstop.core;
 
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.stream.HashingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,6 +1,7 @@
-package dev.backstop.core.crypto;
+package dev.backstop.core.internal.crypto;
 
 import com.google.crypto.tink.subtle.Hkdf;
+import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.internal.stream.BulkInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,7 +30,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Once a read has failed, every later read fails too. Not thread-safe. Closing closes the
  * source.
  */
-final class GcmSegmentDecryptingStream extends BulkInputStream {
+public final class GcmSegmentDecryptingStream extends BulkInputStream {
     private static final int SEG = GcmSegmentEncryptingStream.CIPHERTEXT_SEGMENT;
     private static final int TAG = GcmSegmentEncryptingStream.TAG;
     private static final int HEADER = GcmSegmentEncryptingStream.HEADER;
@@ -53,7 +54,7 @@ final class GcmSegmentDecryptingStream extends BulkInputStream {
     private boolean lastDone;
     private Exception failure;
 
-    GcmSegmentDecryptingStream(InputStream in, byte[] dataKey, byte[] associatedData) {
+    public GcmSegmentDecryptingStream(InputStream in, byte[] dataKey, byte[] associatedData) {
         this.in = in;
         this.dataKey = dataKey;
         this.associatedData = associatedData;

@@ -1,5 +1,8 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.stream;
 
+import dev.backstop.core.BackupId;
+import dev.backstop.core.Digest;
+import dev.backstop.core.IntegrityException;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,7 +13,7 @@ import java.security.MessageDigest;
  * digest the moment the underlying stream ends: the reader sees an {@link IntegrityException}
  * instead of end-of-stream when anything differs.
  */
-final class HashingInputStream extends ForwardingInputStream {
+public final class HashingInputStream extends ForwardingInputStream {
     private final MessageDigest sha = Digest.newSha256();
     private final String key;
     private final String what;
@@ -20,7 +23,7 @@ final class HashingInputStream extends ForwardingInputStream {
     private long count;
     private boolean verified;
 
-    HashingInputStream(InputStream in, String key, String what, long expectedSize, Digest expected, BackupId backupId) {
+    public HashingInputStream(InputStream in, String key, String what, long expectedSize, Digest expected, BackupId backupId) {
         super(in);
         this.key = key;
         this.what = what;
@@ -75,11 +78,11 @@ final class HashingInputStream extends ForwardingInputStream {
     }
 
     /** Whether the stream was read to its end and matched. */
-    boolean verified() {
+    public boolean verified() {
         return verified;
     }
 
-    long count() {
+    public long count() {
         return count;
     }
 }

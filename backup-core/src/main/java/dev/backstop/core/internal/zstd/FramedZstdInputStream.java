@@ -1,4 +1,4 @@
-package dev.backstop.core.transform;
+package dev.backstop.core.internal.zstd;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdDecompressCtx;
@@ -30,7 +30,7 @@ import java.util.concurrent.ThreadFactory;
  * record), an end record that disagrees with the frames, bytes after the end record. The decode
  * threads stop at the end of the stream and at {@link #close()}, which closes {@code in}.
  */
-final class FramedZstdInputStream extends BulkInputStream {
+public final class FramedZstdInputStream extends BulkInputStream {
     private final InputStream in;
     private final int frameSize;
     private final int threads;
@@ -62,7 +62,7 @@ final class FramedZstdInputStream extends BulkInputStream {
     private record Frame(ByteBuffer plain, int length, ByteBuffer compressed) {
     }
 
-    FramedZstdInputStream(InputStream in, int frameSize, int threads, ThreadFactory threadFactory) {
+    public FramedZstdInputStream(InputStream in, int frameSize, int threads, ThreadFactory threadFactory) {
         this.in = in;
         this.threadFactory = threadFactory;
         this.frameSize = frameSize;

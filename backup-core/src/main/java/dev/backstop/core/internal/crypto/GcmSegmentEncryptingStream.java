@@ -1,6 +1,7 @@
-package dev.backstop.core.crypto;
+package dev.backstop.core.internal.crypto;
 
 import com.google.crypto.tink.subtle.Hkdf;
+import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -29,11 +30,11 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Closing seals the last segment and closes the downstream stream, as Tink's does. Not
  * thread-safe.
  */
-final class GcmSegmentEncryptingStream extends BulkOutputStream {
-    static final int CIPHERTEXT_SEGMENT = 1 << 20;
-    static final int TAG = 16;
-    static final int PREFIX = 7;
-    static final int HEADER = 1 + AeadTransform.KEY_BYTES + PREFIX;
+public final class GcmSegmentEncryptingStream extends BulkOutputStream {
+    public static final int CIPHERTEXT_SEGMENT = 1 << 20;
+    public static final int TAG = 16;
+    public static final int PREFIX = 7;
+    public static final int HEADER = 1 + AeadTransform.KEY_BYTES + PREFIX;
     /** Measured best for a cold JVM (1-2 KiB; 4-64 KiB were 1.5-5× slower); a multiple of 16. */
     private static final int CHUNK = 1024;
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -49,7 +50,7 @@ final class GcmSegmentEncryptingStream extends BulkOutputStream {
     private long segment;
     private boolean closed;
 
-    GcmSegmentEncryptingStream(OutputStream out, byte[] dataKey, byte[] associatedData) throws IOException {
+    public GcmSegmentEncryptingStream(OutputStream out, byte[] dataKey, byte[] associatedData) throws IOException {
         this.out = out;
         byte[] salt = new byte[AeadTransform.KEY_BYTES];
         RANDOM.nextBytes(salt);
@@ -132,7 +133,7 @@ final class GcmSegmentEncryptingStream extends BulkOutputStream {
     }
 
     /** Segment {@code segment}'s GCM nonce: the 7-byte prefix, the big-endian segment number, 1 if last else 0. */
-    static byte[] nonce(byte[] prefix, long segment, boolean last) {
+    public static byte[] nonce(byte[] prefix, long segment, boolean last) {
         byte[] nonce = new byte[12];
         System.arraycopy(prefix, 0, nonce, 0, PREFIX);
         nonce[7] = (byte) (segment >>> 24);

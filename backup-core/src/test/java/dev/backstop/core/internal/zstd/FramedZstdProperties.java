@@ -1,8 +1,9 @@
-package dev.backstop.core.transform;
+package dev.backstop.core.internal.zstd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.DataSize;
+import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

@@ -1,6 +1,7 @@
-package dev.backstop.core.transform;
+package dev.backstop.core.internal.zstd;
 
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.transform.ZstdTransform;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -19,14 +20,14 @@ import java.util.concurrent.TimeUnit;
  * standard; ours splits frames without parsing zstd block headers, refuses reordered frames by
  * number and checksum copy, and knows a stream cut at a frame boundary by the missing end record.
  */
-final class ZstdFrames {
-    static final int FRAME_MAGIC = 0x184D2A5B;
-    static final int END_MAGIC = 0x184D2A5E;
+public final class ZstdFrames {
+    public static final int FRAME_MAGIC = 0x184D2A5B;
+    public static final int END_MAGIC = 0x184D2A5E;
     /** Skippable magic and length, then 16 bytes of payload, for both record kinds. */
-    static final int RECORD = 24;
-    static final int PAYLOAD = 16;
+    public static final int RECORD = 24;
+    public static final int PAYLOAD = 16;
     /** How long close() waits for a thread inside a native call (one frame's work: milliseconds). */
-    static final long STOP_WAIT_SECONDS = 10;
+    public static final long STOP_WAIT_SECONDS = 10;
 
 
     private ZstdFrames() {
@@ -36,12 +37,12 @@ final class ZstdFrames {
      * A pool of {@code n} threads from {@code threads}, or when it is null daemon threads named
      * {@code backstop-zstd-<role>-<k>}, started on demand.
      */
-    static Pool pool(int n, String role, ThreadFactory threads) {
+    public static Pool pool(int n, String role, ThreadFactory threads) {
         return new Pool(n, threads != null ? threads : DaemonThreads.numbered("backstop-zstd-" + role));
     }
 
     /** Stops a pool's threads and waits until they have ended (keeping the interrupt status). */
-    static void stop(Pool pool) {
+    public static void stop(Pool pool) {
         pool.shutdownNow();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
         try {
@@ -58,7 +59,7 @@ final class ZstdFrames {
     }
 
     /** A fixed pool that remembers its threads, so that {@link #stop} can wait for them. */
-    static final class Pool extends ThreadPoolExecutor {
+    public static final class Pool extends ThreadPoolExecutor {
         private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
         private Pool(int n, ThreadFactory factory) {
@@ -71,18 +72,18 @@ final class ZstdFrames {
         }
     }
 
-    static void putInt(byte[] b, int off, int v) {
+    public static void putInt(byte[] b, int off, int v) {
         b[off] = (byte) v;
         b[off + 1] = (byte) (v >>> 8);
         b[off + 2] = (byte) (v >>> 16);
         b[off + 3] = (byte) (v >>> 24);
     }
 
-    static int getInt(byte[] b, int off) {
+    public static int getInt(byte[] b, int off) {
         return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
     }
 
-    static byte[] frameRecord(int number, int compressed, int plain, int checksum) {
+    public static byte[] frameRecord(int number, int compressed, int plain, int checksum) {
         byte[] r = new byte[RECORD];
         putInt(r, 0, FRAME_MAGIC);
         putInt(r, 4, PAYLOAD);
@@ -93,7 +94,7 @@ final class ZstdFrames {
         return r;
     }
 
-    static byte[] endRecord(long total, int frames, int frameSize) {
+    public static byte[] endRecord(long total, int frames, int frameSize) {
         byte[] r = new byte[RECORD];
         putInt(r, 0, END_MAGIC);
         putInt(r, 4, PAYLOAD);

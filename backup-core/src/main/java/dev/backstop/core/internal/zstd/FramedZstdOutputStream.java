@@ -1,4 +1,4 @@
-package dev.backstop.core.transform;
+package dev.backstop.core.internal.zstd;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
@@ -28,7 +28,7 @@ import java.util.concurrent.ThreadFactory;
  * <p>{@link #close()} compresses the last block, writes the end record and closes {@code out}; it
  * always stops the threads and closes {@code out}, and rethrows the first failure.
  */
-final class FramedZstdOutputStream extends BulkOutputStream {
+public final class FramedZstdOutputStream extends BulkOutputStream {
     private final OutputStream out;
     private final int frameSize;
     private final int workers;
@@ -55,7 +55,7 @@ final class FramedZstdOutputStream extends BulkOutputStream {
     private record Frame(int number, ByteBuffer plain, int plainLength, ByteBuffer compressed, int compressedLength) {
     }
 
-    FramedZstdOutputStream(OutputStream out, int level, int windowLog, int frameSize, int workers, ThreadFactory threads) {
+    public FramedZstdOutputStream(OutputStream out, int level, int windowLog, int frameSize, int workers, ThreadFactory threads) {
         this.out = out;
         this.frameSize = frameSize;
         this.workers = workers;

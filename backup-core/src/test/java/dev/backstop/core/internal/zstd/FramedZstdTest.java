@@ -1,4 +1,4 @@
-package dev.backstop.core.transform;
+package dev.backstop.core.internal.zstd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,8 @@ import com.github.luben.zstd.ZstdInputStream;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.TransformSpec;
+import dev.backstop.core.internal.zstd.ZstdFrames;
+import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

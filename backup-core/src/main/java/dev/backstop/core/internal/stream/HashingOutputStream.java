@@ -1,17 +1,18 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.stream;
 
+import dev.backstop.core.Digest;
 import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.MessageDigest;
 
 /** Passes bytes through while counting them and feeding a SHA-256; read the result after close. */
-final class HashingOutputStream extends ForwardingOutputStream {
+public final class HashingOutputStream extends ForwardingOutputStream {
     private final MessageDigest sha = Digest.newSha256();
     private long count;
     private Digest digest;
 
-    HashingOutputStream(OutputStream out) {
+    public HashingOutputStream(OutputStream out) {
         super(out);
     }
 
@@ -37,12 +38,12 @@ final class HashingOutputStream extends ForwardingOutputStream {
         out.close();
     }
 
-    long count() {
+    public long count() {
         return count;
     }
 
     /** The digest of everything written; only after {@link #close()}. */
-    Digest digest() {
+    public Digest digest() {
         if (digest == null) {
             throw new IllegalStateException("stream not closed yet");
         }
