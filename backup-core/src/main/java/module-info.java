@@ -13,6 +13,7 @@ module dev.backstop.core {
     requires jdk.unsupported;
 
     exports dev.backstop.core;
+    exports dev.backstop.core.event;
     exports dev.backstop.core.transform;
     exports dev.backstop.core.crypto;
     exports dev.backstop.core.fs;

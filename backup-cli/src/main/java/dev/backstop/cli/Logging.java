@@ -11,7 +11,7 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.BackstopConfig.LogFormat;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.BackupListener;
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.ValidationResult;

@@ -2,12 +2,12 @@ package dev.backstop.cli;
 
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
-import dev.backstop.core.Alerts;
-import dev.backstop.core.BackupListener;
+import dev.backstop.core.event.Alerts;
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.BackupScheduler;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
-import dev.backstop.core.WebhookAlerts;
+import dev.backstop.core.event.WebhookAlerts;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPolicy;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.backstop.cli.config.BackstopConfig;
-import dev.backstop.core.AuditLog;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.StoredObject;
 import dev.backstop.core.report.ComplianceReport;

@@ -1,8 +1,10 @@
 package dev.backstop.core;
 
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,7 +15,6 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
-import java.security.SecureRandom;
 
 /**
  * Takes backups: {@link CaptureSource} → transforms → repository, manifest last.

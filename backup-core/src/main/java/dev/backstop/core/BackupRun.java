@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.OutputStream;

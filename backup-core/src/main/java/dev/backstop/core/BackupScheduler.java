@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
 import java.time.Clock;

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.event.BackupListener;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

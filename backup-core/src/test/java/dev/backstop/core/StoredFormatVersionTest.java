@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.backstop.micrometer;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.BackupListener;
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Manifest;

@@ -1,6 +1,6 @@
 package dev.backstop.core.report;
 
-import dev.backstop.core.AuditLog;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.DamagedObject;
 import dev.backstop.core.EncryptionInfo;

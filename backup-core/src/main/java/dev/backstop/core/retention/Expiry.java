@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupException;
-import dev.backstop.core.BackupListener;
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.ObjectInfo;

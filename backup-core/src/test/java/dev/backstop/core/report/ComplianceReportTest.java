@@ -3,7 +3,7 @@ package dev.backstop.core.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.backstop.core.AuditLog;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.BackupType;

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,5 +1,13 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.StoredObject;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.event.GuardedListener;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

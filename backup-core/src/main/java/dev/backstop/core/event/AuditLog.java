@@ -1,8 +1,18 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.DamagedObject;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;

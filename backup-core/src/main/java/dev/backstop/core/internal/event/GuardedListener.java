@@ -1,16 +1,23 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.event;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.StoredObject;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.event.BackupListener;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Calls a user listener and logs, instead of propagating, whatever it throws. */
-final class GuardedListener implements BackupListener {
+public final class GuardedListener implements BackupListener {
     private static final Logger LOG = LoggerFactory.getLogger(GuardedListener.class);
 
     private final BackupListener delegate;
 
-    GuardedListener(BackupListener delegate) {
+    public GuardedListener(BackupListener delegate) {
         this.delegate = delegate;
     }
 

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,6 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.CaptureException;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.MutableClock;
+import dev.backstop.core.Repository;
+import dev.backstop.core.TestSources;
+import dev.backstop.core.ValidationResult;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

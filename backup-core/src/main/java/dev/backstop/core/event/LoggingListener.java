@@ -1,5 +1,11 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.CaptureSource;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.StoredObject;
+import dev.backstop.core.ValidationResult;
 import java.time.Duration;
 import java.util.Locale;
 import org.slf4j.Logger;

@@ -1,8 +1,17 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.DamagedObject;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.MutableClock;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.TestSources;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPlanner;

@@ -1,5 +1,10 @@
-package dev.backstop.core;
+package dev.backstop.core.event;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.ValidationResult;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
