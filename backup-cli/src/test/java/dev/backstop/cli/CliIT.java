@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.testkit.s3.LocalS3;
 import java.io.IOException;

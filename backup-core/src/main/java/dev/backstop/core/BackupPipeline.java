@@ -3,6 +3,7 @@ package dev.backstop.core;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;

@@ -2,6 +2,8 @@ package dev.backstop.core;
 
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseKeeper;
+import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;

@@ -2,6 +2,8 @@ package dev.backstop.core;
 
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseRecord;
+import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -348,7 +350,7 @@ public final class Repository {
                     }
                 }
             }
-            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : RepositoryLock.liveLeases(sink, now);
+            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : LeaseRecord.liveLeases(sink, now);
             if (!held.isEmpty()) {
                 return new Orphans(List.of(), List.of(), foreign, held);
             }

@@ -13,7 +13,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.Replication;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Schedule;
 import dev.backstop.core.SourceInfo;

@@ -12,7 +12,7 @@ import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;

@@ -14,7 +14,7 @@ import dev.backstop.core.Manifest;
 import dev.backstop.core.MutableClock;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.Stage;

@@ -1,8 +1,11 @@
-package dev.backstop.core;
+package dev.backstop.core.lock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.MutableClock;
+import dev.backstop.core.Stage;
 import dev.backstop.core.fs.FileSystemSink;
 import java.time.Duration;
 import java.time.Instant;

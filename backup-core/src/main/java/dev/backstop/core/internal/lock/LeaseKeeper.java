@@ -1,5 +1,7 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.lock;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.lock.RepositoryLock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -10,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * lease back for a final check before anything is published. A lease is single-threaded: the
  * keeper is the only user until {@link #stopAndCheck()} returns.
  */
-final class LeaseKeeper {
+public final class LeaseKeeper {
     private final RepositoryLock.Lease lease;
     private final long intervalMillis;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -22,7 +24,7 @@ final class LeaseKeeper {
         this.intervalMillis = Math.max(10, interval.toMillis());
     }
 
-    static LeaseKeeper start(RepositoryLock.Lease lease, Duration ttl, Executor executor) {
+    public static LeaseKeeper start(RepositoryLock.Lease lease, Duration ttl, Executor executor) {
         LeaseKeeper k = new LeaseKeeper(lease, ttl.dividedBy(3));
         executor.execute(k::loop);
         return k;
@@ -43,7 +45,7 @@ final class LeaseKeeper {
     }
 
     /** Stops renewing and checks the lease is still held; throws if it was lost at any point. */
-    void stopAndCheck() {
+    public void stopAndCheck() {
         stopQuietly();
         if (failure != null) {
             throw failure;
@@ -51,7 +53,7 @@ final class LeaseKeeper {
         lease.ensureHeld();
     }
 
-    void stopQuietly() {
+    public void stopQuietly() {
         stop.countDown();
         try {
             stopped.await();

@@ -1,8 +1,15 @@
-package dev.backstop.core;
+package dev.backstop.core.lock;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Sink;
+import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,8 +50,6 @@ import java.util.regex.Pattern;
  * <p><b>Threading.</b> The lock is thread-safe; one {@link Lease} is used by one thread at a time.
  */
 public final class RepositoryLock {
-    /** The lease format this code writes and reads; leases without a version are format 1. */
-    static final int FORMAT_VERSION = 1;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final int ATTEMPTS = 3;
 
@@ -86,14 +91,14 @@ public final class RepositoryLock {
         BackupException last = null;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             try {
-                Optional<Record> top = newest();
+                Optional<LeaseRecord> top = newest();
                 Instant now = clock.instant();
-                if (top.isPresent() && top.get().liveAt(now) && !top.get().holder.equals(holder)) {
-                    throw held("held by " + top.get().holder + " until " + top.get().expires + " (token "
-                            + top.get().token + ")", null);
+                if (top.isPresent() && top.get().liveAt(now) && !top.get().holder().equals(holder)) {
+                    throw held("held by " + top.get().holder() + " until " + top.get().expires() + " (token "
+                            + top.get().token() + ")", null);
                 }
-                long seq = top.map(r -> r.seq + 1).orElse(1L);
-                Record mine = new Record(seq, holder, seq, now.plus(ttl), false);
+                long seq = top.map(r -> r.seq() + 1).orElse(1L);
+                LeaseRecord mine = new LeaseRecord(seq, holder, seq, now.plus(ttl), false);
                 write(mine);
                 Lease lease = new Lease(mine);
                 cleanupBelow(seq);
@@ -113,7 +118,7 @@ public final class RepositoryLock {
     /** The newest lease, if any: who holds or last held the lock. For messages and tests. */
     public Optional<String> describe() {
         try {
-            return newest().map(Record::toString);
+            return newest().map(LeaseRecord::toString);
         } catch (IOException e) {
             throw new BackupException(Stage.LOCK, "lock " + keyPrefix() + ": could not read: " + e, e, true, null);
         }
@@ -132,64 +137,34 @@ public final class RepositoryLock {
         return RepositoryLayout.leaseKey(name, seq);
     }
 
-    private Optional<Record> newest() throws IOException {
+    private Optional<LeaseRecord> newest() throws IOException {
         List<ObjectInfo> all = sink.list(keyPrefix());
         for (int i = all.size() - 1; i >= 0; i--) {
             String k = all.get(i).key();
             Optional<Long> seq = RepositoryLayout.leaseSequence(k);
             if (seq.isPresent()) {
                 try (InputStream in = sink.open(k)) {
-                    return Optional.of(Record.parse(seq.get(), new String(in.readNBytes(4096), StandardCharsets.UTF_8), k));
+                    return Optional.of(LeaseRecord.parse(seq.get(), new String(in.readNBytes(4096), StandardCharsets.UTF_8), k));
                 }
             }
         }
         return Optional.empty();
     }
 
-    /**
-     * The newest lease of every lock in {@code sink} that is live at {@code now}, described for
-     * messages. A lease that cannot be read counts as live: whoever wrote it may still be working.
-     */
-    static List<String> liveLeases(Sink sink, Instant now) throws IOException {
-        Map<String, ObjectInfo> newest = new TreeMap<>();
-        for (ObjectInfo o : sink.list(RepositoryLayout.LOCKS)) {
-            if (RepositoryLayout.leaseSequence(o.key()).isPresent()) {
-                // keys sort by sequence number, so the last one per lock is its newest lease
-                newest.put(RepositoryLayout.leaseLock(o.key()), o);
-            }
-        }
-        List<String> out = new ArrayList<>();
-        for (ObjectInfo o : newest.values()) {
-            try (InputStream in = sink.open(o.key())) {
-                long seq = RepositoryLayout.leaseSequence(o.key()).orElseThrow();
-                Record r = Record.parse(seq, new String(in.readNBytes(4096), StandardCharsets.UTF_8), o.key());
-                if (r.liveAt(now)) {
-                    out.add(o.key() + ": " + r);
-                }
-            } catch (NoSuchFileException gone) {
-                // released and cleaned up since the listing
-            } catch (IOException | IntegrityException e) {
-                out.add(o.key() + ": unreadable (" + e.getMessage() + "), counted as live");
-            }
-        }
-        return out;
-    }
-
-    /** Writes {@code r} as the next lease, then checks that it is the newest. */
-    private void write(Record r) throws IOException {
-        try (Sink.Upload up = sink.create(key(r.seq), ObjectKind.LOCK)) {
+    private void write(LeaseRecord r) throws IOException {
+        try (Sink.Upload up = sink.create(key(r.seq()), ObjectKind.LOCK)) {
             try (OutputStream out = up.stream()) {
                 out.write(r.format().getBytes(StandardCharsets.UTF_8));
             }
             up.commit();
         } catch (ObjectExistsException e) {
-            throw new LostRace("lease " + key(r.seq) + " was written by someone else first");
+            throw new LostRace("lease " + key(r.seq()) + " was written by someone else first");
         }
-        Optional<Record> top = newest();
-        if (top.isEmpty() || top.get().seq != r.seq) {
+        Optional<LeaseRecord> top = newest();
+        if (top.isEmpty() || top.get().seq() != r.seq()) {
             // an older sequence number was reused after cleanup: someone newer exists; step back
-            sink.delete(key(r.seq));
-            throw new LostRace("a newer lease " + top.map(t -> key(t.seq)).orElse("?") + " exists");
+            sink.delete(key(r.seq()));
+            throw new LostRace("a newer lease " + top.map(t -> key(t.seq())).orElse("?") + " exists");
         }
     }
 
@@ -211,21 +186,21 @@ public final class RepositoryLock {
      * taken over leaves the new holder alone.
      */
     public final class Lease implements AutoCloseable {
-        private Record current;
+        private LeaseRecord current;
         private boolean closed;
         private boolean lost;
 
-        private Lease(Record current) {
+        private Lease(LeaseRecord current) {
             this.current = current;
         }
 
         /** The fencing token of this acquisition; greater than every earlier acquisition's. */
         public long token() {
-            return current.token;
+            return current.token();
         }
 
         public Instant expiresAt() {
-            return current.expires;
+            return current.expires();
         }
 
         /**
@@ -235,15 +210,15 @@ public final class RepositoryLock {
          */
         public void renew() {
             check();
-            Record next = new Record(current.seq + 1, holder, current.token, clock.instant().plus(ttl), false);
+            LeaseRecord next = new LeaseRecord(current.seq() + 1, holder, current.token(), clock.instant().plus(ttl), false);
             try {
                 write(next);
                 current = next;
-                cleanupBelow(next.seq);
+                cleanupBelow(next.seq());
             } catch (LostRace e) {
                 lost = true;
                 throw new BackupException(Stage.LOCK, "lock " + keyPrefix() + ": lease of " + holder + " (token "
-                        + current.token + ") was taken over: " + e.getMessage(), e, false, null);
+                        + current.token() + ") was taken over: " + e.getMessage(), e, false, null);
             } catch (IOException e) {
                 throw new BackupException(Stage.LOCK, "lock " + keyPrefix() + ": could not renew: " + e, e, true, null);
             }
@@ -256,19 +231,19 @@ public final class RepositoryLock {
         public void ensureHeld() {
             check();
             Instant now = clock.instant();
-            if (!now.isBefore(current.expires)) {
+            if (!now.isBefore(current.expires())) {
                 lost = true;
                 throw new BackupException(Stage.LOCK, "lock " + keyPrefix() + ": lease of " + holder + " (token "
-                        + current.token + ") expired at " + current.expires + ", now " + now, null, true, null);
+                        + current.token() + ") expired at " + current.expires() + ", now " + now, null, true, null);
             }
-            if (Duration.between(now, current.expires).compareTo(ttl.dividedBy(2)) < 0) {
+            if (Duration.between(now, current.expires()).compareTo(ttl.dividedBy(2)) < 0) {
                 renew();
             }
         }
 
         private void check() {
             if (closed || lost) {
-                throw new IllegalStateException("lease of " + keyPrefix() + " (token " + current.token + ") is "
+                throw new IllegalStateException("lease of " + keyPrefix() + " (token " + current.token() + ") is "
                         + (closed ? "released" : "lost"));
             }
         }
@@ -283,10 +258,10 @@ public final class RepositoryLock {
             if (lost) {
                 return;
             }
-            Record released = new Record(current.seq + 1, holder, current.token, clock.instant(), true);
+            LeaseRecord released = new LeaseRecord(current.seq() + 1, holder, current.token(), clock.instant(), true);
             try {
                 write(released);
-                cleanupBelow(released.seq);
+                cleanupBelow(released.seq());
             } catch (IOException | RuntimeException e) {
                 // taken over already, or the store is unreachable: the lease then ends by expiry
             }
@@ -294,61 +269,7 @@ public final class RepositoryLock {
 
         @Override
         public String toString() {
-            return "Lease[" + keyPrefix() + " token " + current.token + " held by " + holder + " until " + current.expires + "]";
-        }
-    }
-
-    private record Record(long seq, String holder, long token, Instant expires, boolean released) {
-        boolean liveAt(Instant now) {
-            return !released && now.isBefore(expires);
-        }
-
-        String format() {
-            return FormatVersion.FIELD + "=" + FORMAT_VERSION + "\nholder=" + holder + "\ntoken=" + token + "\nexpires="
-                    + expires + "\nreleased=" + released + "\n";
-        }
-
-        /**
-         * Reads a lease; one without a {@code formatVersion} line is format 1.
-         *
-         * @throws IntegrityException naming {@code key} and its version if a newer Backstop wrote it
-         */
-        static Record parse(long seq, String text, String key) throws IOException {
-            int version = FormatVersion.UNVERSIONED;
-            String holder = null;
-            Long token = null;
-            Instant expires = null;
-            Boolean released = null;
-            try {
-                for (String line : text.split("\n")) {
-                    int eq = line.indexOf('=');
-                    if (eq < 0) {
-                        continue;
-                    }
-                    String v = line.substring(eq + 1);
-                    switch (line.substring(0, eq)) {
-                        case FormatVersion.FIELD -> version = Integer.parseInt(v);
-                        case "holder" -> holder = v;
-                        case "token" -> token = Long.parseLong(v);
-                        case "expires" -> expires = Instant.parse(v);
-                        case "released" -> released = Boolean.parseBoolean(v);
-                        default -> { }
-                    }
-                }
-            } catch (RuntimeException e) {
-                throw new IOException("lease " + key + " is malformed: " + e.getMessage(), e);
-            }
-            // a newer format may change what the fields mean: refuse before trusting any of them
-            FormatVersion.check(version, key, "lease", FORMAT_VERSION, null);
-            if (holder == null || token == null || expires == null || released == null) {
-                throw new IOException("lease " + key + ": expected holder, token, expires and released; got '" + text + "'");
-            }
-            return new Record(seq, holder, token, expires, released);
-        }
-
-        @Override
-        public String toString() {
-            return "lease " + seq + " of " + holder + ", token " + token + (released ? ", released" : ", until " + expires);
+            return "Lease[" + keyPrefix() + " token " + current.token() + " held by " + holder + " until " + current.expires() + "]";
         }
     }
 
