@@ -4,7 +4,7 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.event.Alerts;
 import dev.backstop.core.event.BackupListener;
-import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.event.WebhookAlerts;

@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.access.CoreAccess;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.lock.LeaseRecord;
 import dev.backstop.core.lock.RepositoryLock;
@@ -54,6 +55,10 @@ public final class Repository {
     static final String BACKUPS = RepositoryLayout.BACKUPS;
     static final String MANIFEST = RepositoryLayout.MANIFEST;
     static final String STREAM_NAME = RepositoryLayout.STREAM_NAME.pattern();
+
+    static {
+        CoreAccess.install(new RootAccess());
+    }
 
     private final Sink sink;
     private final Catalog catalog;

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.backstop.core.event.Alerts;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.event.BackupMetrics;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.schedule.Schedule;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

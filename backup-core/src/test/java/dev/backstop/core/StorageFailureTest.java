@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.schedule.Schedule;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureException;
 import dev.backstop.core.CaptureResult;
@@ -15,7 +15,7 @@ import dev.backstop.core.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;
-import dev.backstop.core.Schedule;
+import dev.backstop.core.schedule.Schedule;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.retention.Expiry;

@@ -2,7 +2,7 @@ package dev.backstop.core.event;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.BackupScheduler;
+import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Manifest;
 import dev.backstop.core.StoredObject;

@@ -1,5 +1,6 @@
 package dev.backstop.core.event;
 
+import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Manifest;

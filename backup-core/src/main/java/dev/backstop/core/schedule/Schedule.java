@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.schedule;
 
 import java.time.DayOfWeek;
 import java.time.Duration;

@@ -1,6 +1,13 @@
-package dev.backstop.core;
+package dev.backstop.core.schedule;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Manifest;
+import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.Validator;
 import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CoreAccess;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
 import java.time.Clock;
@@ -168,7 +175,7 @@ public final class BackupScheduler implements AutoCloseable {
         AtomicBoolean retry = new AtomicBoolean();
         Manifest m;
         try {
-            m = pipeline.run(attempt, e -> {
+            m = CoreAccess.get().run(pipeline, attempt, e -> {
                 retry.set(e.retryable() && attempt < maxAttempts && !closed);
                 return retry.get();
             });

@@ -1,0 +1,12 @@
+package dev.backstop.core;
+
+import dev.backstop.core.internal.access.CoreAccess;
+import java.util.function.Predicate;
+
+/** The root package's side of {@link CoreAccess}; installed by {@link Repository}. */
+final class RootAccess extends CoreAccess {
+    @Override
+    public Manifest run(BackupPipeline pipeline, int attempt, Predicate<BackupException> retryFollows) {
+        return pipeline.run(attempt, retryFollows);
+    }
+}
