@@ -13,7 +13,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.CaptureSource;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ValidationResult;
 import java.io.OutputStream;
 import java.io.PrintWriter;

@@ -205,7 +205,7 @@ final class Run extends Commands.Base {
                     Duration.ofDays(2), clock);
             all.add(new BackupListener() {
                 @Override
-                public void backupSucceeded(dev.backstop.core.Manifest manifest) {
+                public void backupSucceeded(dev.backstop.core.manifest.Manifest manifest) {
                     alerts.backupSucceeded(manifest);
                 }
 

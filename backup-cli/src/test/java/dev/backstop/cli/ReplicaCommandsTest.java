@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.source.CommandSource;

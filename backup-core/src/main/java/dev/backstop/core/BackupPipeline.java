@@ -4,6 +4,7 @@ import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.lock.RepositoryLock;
+import dev.backstop.core.manifest.Manifest;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;

@@ -1,9 +1,11 @@
 package dev.backstop.core;
 
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.core.internal.stream.HashingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -131,7 +133,7 @@ public final class DecodingChain {
         try {
             return new StoreReadGuard(sink.open(key));
         } catch (IOException e) {
-            boolean missing = Repository.isMissing(e);
+            boolean missing = RepositoryStore.isMissing(e);
             throw new StorageException(key, missing ? "missing from the repository" : "could not open: " + e, e, !missing, id);
         }
     }

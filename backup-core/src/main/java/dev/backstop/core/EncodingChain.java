@@ -3,6 +3,7 @@ package dev.backstop.core;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.HashingOutputStream;
 import dev.backstop.core.internal.stream.PipelinedOutputStream;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

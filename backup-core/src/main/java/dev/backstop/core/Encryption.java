@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
+import dev.backstop.core.manifest.Manifest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -169,7 +173,7 @@ public final class Encryption {
         try {
             n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 return Optional.empty();
             }
             throw StorageException.of(key, "could not read the archive key: " + e, e, null);
@@ -285,8 +289,8 @@ public final class Encryption {
         for (Manifest m : manifests) {
             String key = Repository.manifestKey(m.id());
             try {
-                byte[] stored = keyless.readSmall(key);
-                if (MetadataKey.unseal(stored) != null) {
+                byte[] stored = RepositoryStore.readSmall(keyless, key);
+                if (Sealed.unseal(stored) != null) {
                     keyed.catalog().get(m.id()); // already authenticated: it must verify
                     continue;
                 }
@@ -308,7 +312,7 @@ public final class Encryption {
                     continue;
                 }
                 // replaceable on purpose: the manifest is swapped for its authenticated form in one atomic write
-                keyed.putSmall(key, ObjectKind.STATE, keyed.metadataKey(true).sealJson(key, m.id().value(), stored));
+                RepositoryStore.putSmall(keyed, key, ObjectKind.STATE, keyed.metadataKey(true).sealJson(key, m.id().value(), stored));
                 keyed.recordValidation(check);
                 authenticated.add(m.id());
             } catch (IntegrityException | GeneralSecurityException e) {
@@ -338,7 +342,7 @@ public final class Encryption {
      * @throws StorageException if the records cannot be read or the key cannot be deleted
      */
     public static void destroyDataKey(Repository repository, BackupId id) {
-        Set<String> replicas = Replication.recordedReplicas(repository, id);
+        Set<String> replicas = RepositoryStore.recordedReplicas(repository, id);
         if (!replicas.isEmpty()) {
             throw new IllegalStateException("crypto-erase of " + id + ": the backup was copied to replicas " + replicas
                     + ", which would keep its key; erase it everywhere with destroyDataKey(replication, id)");
@@ -367,7 +371,7 @@ public final class Encryption {
      * @throws StorageException naming the repository whose key could not be deleted
      */
     public static List<String> destroyDataKey(Replication replication, BackupId id) {
-        Set<String> recorded = Replication.recordedReplicas(replication.primary(), id);
+        Set<String> recorded = RepositoryStore.recordedReplicas(replication.primary(), id);
         List<String> configured = replication.replicas().stream().map(Replication.Replica::name).toList();
         List<String> unknown = recorded.stream().filter(n -> !configured.contains(n)).toList();
         if (!unknown.isEmpty()) {
@@ -446,11 +450,11 @@ public final class Encryption {
         byte[] bytes;
         boolean sealed;
         try {
-            byte[] stored = repository.readSmall(key);
-            sealed = MetadataKey.unseal(stored) != null;
+            byte[] stored = RepositoryStore.readSmall(repository, key);
+            sealed = Sealed.unseal(stored) != null;
             bytes = acceptUnsealed && !sealed ? stored : repository.readRecord(key, id.value(), "data key record");
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 throw new BackupException(Stage.KEY, "data key " + key + " is missing: the backup was crypto-erased or its key object lost; "
                         + "it cannot be decrypted", e, false, id);
             }

@@ -3,7 +3,10 @@ package dev.backstop.core;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +17,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -44,9 +45,6 @@ public final class MetadataKey {
     private static final String SCHEME = "backstop-metadata-mac/v1";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String LEAD = ",\n  \"authentication\" : \"hmac-sha256:";
-    private static final Pattern TRAILER =
-            Pattern.compile(Pattern.quote(LEAD) + "([0-9a-f]{1,64}):([0-9a-f]{64})\"\n}\n?\\z");
 
     private final String keyId;
     private final SecretKeySpec key;
@@ -82,9 +80,9 @@ public final class MetadataKey {
     public static MetadataKey load(Repository repository, KeyEncryptionKey kek) {
         byte[] bytes;
         try {
-            bytes = repository.readSmall(OBJECT);
+            bytes = RepositoryStore.readSmall(repository, OBJECT);
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 throw new IntegrityException(OBJECT, "metadata-authentication key", "a key record written by a KEK holder",
                         "none: the repository's metadata is not authenticated (written before repository format 2, "
                                 + "or the record was deleted); a KEK holder upgrades it once with Encryption.upgrade(repository)",
@@ -109,7 +107,7 @@ public final class MetadataKey {
             // created by a conditional write (an immutable kind without object lock), so of two
             // first writers racing, one wins and the other uses the winner's key; rewrap later
             // replaces the record as a KEY object
-            repository.putSmall(OBJECT, ObjectKind.LOCK, record(id, kek.id(), kek.wrap(material, context(id))));
+            RepositoryStore.putSmall(repository, OBJECT, ObjectKind.LOCK, record(id, kek.id(), kek.wrap(material, context(id))));
         } catch (ObjectExistsException e) {
             // another writer created it first
         } catch (GeneralSecurityException e) {
@@ -130,14 +128,14 @@ public final class MetadataKey {
         if (!exists(repository)) {
             return false;
         }
-        JsonNode n = tree(repository.readSmall(OBJECT));
+        JsonNode n = tree(RepositoryStore.readSmall(repository, OBJECT));
         if (kek.id().equals(n.path("kekId").asText())) {
             return false;
         }
         String id = n.path("keyId").asText();
         byte[] material = unwrap(n, kek);
         try {
-            repository.putSmall(OBJECT, ObjectKind.KEY, record(id, kek.id(), kek.wrap(material, context(id))));
+            RepositoryStore.putSmall(repository, OBJECT, ObjectKind.KEY, record(id, kek.id(), kek.wrap(material, context(id))));
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap the metadata key: " + e, e);
         } finally {
@@ -186,7 +184,7 @@ public final class MetadataKey {
     public byte[] sealJson(String objectKey, String owner, byte[] document) {
         byte[] content = normalized(document);
         String text = new String(content, StandardCharsets.UTF_8);
-        return (text.substring(0, text.length() - 3) + LEAD.substring(0, LEAD.length() - "hmac-sha256:".length())
+        return (text.substring(0, text.length() - 3) + Sealed.LEAD.substring(0, Sealed.LEAD.length() - "hmac-sha256:".length())
                 + tagText(objectKey, owner, content) + "\"\n}\n").getBytes(StandardCharsets.UTF_8);
     }
 
@@ -197,7 +195,7 @@ public final class MetadataKey {
      * @throws IntegrityException naming {@code objectKey} if the member is missing or wrong
      */
     public byte[] openJson(String objectKey, String owner, byte[] stored, String what) {
-        Sealed s = unseal(stored);
+        Sealed s = Sealed.unseal(stored);
         if (s == null) {
             throw new IntegrityException(objectKey, what + " authentication", "an \"authentication\" member by metadata key "
                     + keyId, "none (unauthenticated: written without keys, before repository format 2, or forged)", null,
@@ -205,21 +203,6 @@ public final class MetadataKey {
         }
         verify(objectKey, owner, s.content(), s.tag());
         return s.content();
-    }
-
-    /** A sealed JSON document split into what was authenticated and its tag. */
-    record Sealed(byte[] content, String tag) {
-    }
-
-    /** Splits a sealed document; null if it carries no {@code authentication} member. */
-    static Sealed unseal(byte[] stored) {
-        String text = new String(stored, StandardCharsets.UTF_8);
-        Matcher m = TRAILER.matcher(text);
-        if (!m.find()) {
-            return null;
-        }
-        return new Sealed((text.substring(0, m.start()) + "\n}\n").getBytes(StandardCharsets.UTF_8),
-                "hmac-sha256:" + m.group(1) + ":" + m.group(2));
     }
 
     private static byte[] normalized(byte[] document) {

@@ -2,7 +2,11 @@ package dev.backstop.core;
 
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.stream.HashingInputStream;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -104,24 +108,6 @@ public final class Replication {
     /** The repository backups are copied from. */
     public Repository primary() {
         return primary;
-    }
-
-    /**
-     * The names of the replicas {@code primary} holds copy or verify records of backup {@code
-     * id} for, whatever their outcome. Read from the records' keys ({@code <time>-<replica>-<copy|
-     * verify>.json}), so a record that cannot be parsed still names its replica.
-     */
-    static Set<String> recordedReplicas(Repository primary, BackupId id) {
-        String prefix = RepositoryLayout.replicasPrefix(id);
-        Set<String> out = new TreeSet<>();
-        try {
-            for (ObjectInfo o : primary.sink().list(prefix)) {
-                RepositoryLayout.replicaOf(o.key(), id).ifPresent(out::add);
-            }
-        } catch (IOException e) {
-            throw StorageException.of(prefix, "could not list replica records: " + e, e, id);
-        }
-        return out;
     }
 
     /** Copies one backup to every replica; see {@link #copy(BackupId, Replica)}. */
@@ -241,7 +227,7 @@ public final class Replication {
                     findings.add(o.key() + ": replica has " + d + ", primary's manifest says " + o.storedSha256());
                 }
             } catch (IOException e) {
-                findings.add(o.key() + ": " + (Repository.isMissing(e) ? "missing on the replica" : "unreadable on the replica: " + e));
+                findings.add(o.key() + ": " + (RepositoryStore.isMissing(e) ? "missing on the replica" : "unreadable on the replica: " + e));
             }
         }
         try {
@@ -251,7 +237,7 @@ public final class Replication {
                 findings.add(Repository.manifestKey(id) + ": replica's manifest differs from the primary's");
             }
         } catch (IOException e) {
-            findings.add(Repository.manifestKey(id) + ": " + (Repository.isMissing(e) ? "missing on the replica" : e.toString()));
+            findings.add(Repository.manifestKey(id) + ": " + (RepositoryStore.isMissing(e) ? "missing on the replica" : e.toString()));
         }
         Outcome out = new Outcome(replica.name(), id, 0, 0, 0, 0, findings);
         writeRecord("verify", out);
@@ -294,7 +280,7 @@ public final class Replication {
             Digest d = sha256(sink, o.key());
             return d.equals(o.storedSha256()) ? null : info.size() + " bytes with " + d;
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 return "";
             }
             throw StorageException.of(o.key(), "could not read it on the replica: " + e, e, id);
@@ -306,7 +292,7 @@ public final class Replication {
         try {
             return sha256(to, key).equals(sha256(from, key));
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 return false;
             }
             throw StorageException.of(key, "could not read the manifest: " + e, e, id);
@@ -380,7 +366,7 @@ public final class Replication {
             }
             return 0;
         } catch (IOException e) {
-            if (!Repository.isMissing(e)) {
+            if (!RepositoryStore.isMissing(e)) {
                 throw e;
             }
         }

@@ -2,8 +2,11 @@ package dev.backstop.core;
 
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.access.CoreAccess;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.lock.LeaseRecord;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.io.InputStream;
@@ -143,7 +146,7 @@ public final class Repository {
     public byte[] readRecord(String key, String owner, String what) throws IOException {
         byte[] stored = readSmall(key);
         if (kek == null) {
-            MetadataKey.Sealed s = MetadataKey.unseal(stored);
+            Sealed s = Sealed.unseal(stored);
             return s == null ? stored : s.content();
         }
         return metadataKey(false).openJson(key, owner, stored, what);
@@ -235,7 +238,7 @@ public final class Repository {
             List<ValidationResult> out = new ArrayList<>();
             for (ObjectInfo o : sink.list(prefix)) {
                 byte[] stored = readSmall(o.key());
-                MetadataKey.Sealed sealed = MetadataKey.unseal(stored);
+                Sealed sealed = Sealed.unseal(stored);
                 if (kek != null) {
                     if (sealed == null) {
                         continue;
@@ -267,7 +270,7 @@ public final class Repository {
             String prefix = RepositoryLayout.validationsPrefix(id);
             try {
                 for (ObjectInfo o : sink.list(prefix)) {
-                    MetadataKey.Sealed sealed = MetadataKey.unseal(readSmall(o.key()));
+                    Sealed sealed = Sealed.unseal(readSmall(o.key()));
                     if (sealed != null) {
                         all.add(ManifestFormat.readValidation(sealed.content(), o.key()));
                     }
@@ -391,23 +394,11 @@ public final class Repository {
         return found;
     }
 
-    void putSmall(String key, ObjectKind kind, byte[] bytes) throws IOException {
-        try (Sink.Upload up = sink.create(key, kind)) {
-            try (OutputStream out = up.stream()) {
-                out.write(bytes);
-            }
-            up.commit();
-        }
+    private void putSmall(String key, ObjectKind kind, byte[] bytes) throws IOException {
+        RepositoryStore.putSmall(this, key, kind, bytes);
     }
 
-    byte[] readSmall(String key) throws IOException {
-        try (InputStream in = sink.open(key)) {
-            return in.readNBytes(16 * 1024 * 1024);
-        }
-    }
-
-    /** The sink's missing-object signal, for callers that translate it. */
-    static boolean isMissing(IOException e) {
-        return e instanceof NoSuchFileException;
+    private byte[] readSmall(String key) throws IOException {
+        return RepositoryStore.readSmall(this, key);
     }
 }

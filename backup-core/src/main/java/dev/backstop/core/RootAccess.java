@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import dev.backstop.core.internal.access.CoreAccess;
+import dev.backstop.core.manifest.Manifest;
 import java.util.function.Predicate;
 
 /** The root package's side of {@link CoreAccess}; installed by {@link Repository}. */

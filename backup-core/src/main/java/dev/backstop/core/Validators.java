@@ -1,5 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.backstop.core.event.Alerts;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.event.BackupMetrics;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.schedule.Schedule;
 import java.io.IOException;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;
 import java.nio.file.Files;

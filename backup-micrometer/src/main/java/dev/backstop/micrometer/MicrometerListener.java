@@ -5,7 +5,7 @@ import dev.backstop.core.BackupId;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;

@@ -8,7 +8,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.Encryption;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;

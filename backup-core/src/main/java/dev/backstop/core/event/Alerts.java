@@ -3,7 +3,7 @@ package dev.backstop.core.event;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.schedule.BackupScheduler;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ValidationResult;
 import java.time.Clock;
 import java.time.Duration;

@@ -8,7 +8,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.DamagedObject;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;

@@ -15,7 +15,7 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
-import dev.backstop.core.StoredObject;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.Transform;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;

@@ -9,7 +9,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.CaptureException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.MutableClock;
 import dev.backstop.core.Repository;
 import dev.backstop.core.TestSources;

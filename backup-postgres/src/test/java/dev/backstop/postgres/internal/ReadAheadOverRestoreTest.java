@@ -10,7 +10,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.SourceInfo;

@@ -2,7 +2,7 @@ package dev.backstop.core.internal.access;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import java.lang.invoke.MethodHandles;
 import java.util.function.Predicate;

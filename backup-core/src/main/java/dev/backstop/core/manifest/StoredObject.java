@@ -1,5 +1,7 @@
-package dev.backstop.core;
+package dev.backstop.core.manifest;
 
+import dev.backstop.core.Digest;
+import dev.backstop.core.TransformSpec;
 import java.util.List;
 import java.util.Objects;
 

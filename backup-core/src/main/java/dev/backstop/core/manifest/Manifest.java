@@ -1,6 +1,14 @@
-package dev.backstop.core;
+package dev.backstop.core.manifest;
 
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupType;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.DataSize;
+import dev.backstop.core.Fingerprints;
+import dev.backstop.core.LogRange;
+import dev.backstop.core.SourceInfo;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.repo.ManifestFormat;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

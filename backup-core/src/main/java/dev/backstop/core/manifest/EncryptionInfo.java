@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.manifest;
 
 import java.util.Objects;
 

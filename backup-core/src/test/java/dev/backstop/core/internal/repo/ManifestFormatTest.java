@@ -1,8 +1,23 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.repo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupType;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.DataSize;
+import dev.backstop.core.Digest;
+import dev.backstop.core.Fingerprints;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.LogRange;
+import dev.backstop.core.Repository;
+import dev.backstop.core.SourceInfo;
+import dev.backstop.core.TableFingerprint;
+import dev.backstop.core.TransformSpec;
+import dev.backstop.core.manifest.EncryptionInfo;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.repo;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
@@ -8,6 +8,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.Digest;
+import dev.backstop.core.Fingerprints;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.LogRange;
+import dev.backstop.core.MetadataKey;
+import dev.backstop.core.Repository;
+import dev.backstop.core.SourceInfo;
+import dev.backstop.core.TableFingerprint;
+import dev.backstop.core.TransformSpec;
+import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.crypto.Sealed;
+import dev.backstop.core.manifest.EncryptionInfo;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -60,7 +76,7 @@ public final class ManifestFormat {
      * @throws IntegrityException if the checksum is missing or wrong, or the content is invalid
      */
     public static Manifest read(byte[] bytes, String key) {
-        MetadataKey.Sealed sealed = MetadataKey.unseal(bytes);
+        Sealed sealed = Sealed.unseal(bytes);
         String text = new String(sealed == null ? bytes : sealed.content(), StandardCharsets.UTF_8);
         Matcher m = TRAILER.matcher(text);
         if (!m.find()) {
@@ -80,12 +96,12 @@ public final class ManifestFormat {
         }
     }
 
-    static boolean sameContent(Manifest a, Manifest b) {
+    public static boolean sameContent(Manifest a, Manifest b) {
         return Arrays.equals(write(a), write(b));
     }
 
     /** Pretty-printed JSON bytes ending in a newline, the form every sealed record takes. */
-    static byte[] pretty(JsonNode n) {
+    public static byte[] pretty(JsonNode n) {
         return (toText(n) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
