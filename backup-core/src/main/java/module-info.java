@@ -16,6 +16,7 @@ module dev.backstop.core {
     exports dev.backstop.core.event;
     exports dev.backstop.core.lock;
     exports dev.backstop.core.manifest;
+    exports dev.backstop.core.replication;
     exports dev.backstop.core.schedule;
     exports dev.backstop.core.transform;
     exports dev.backstop.core.crypto;

@@ -7,7 +7,7 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.KeyEncryptionKey;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Replication;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;

@@ -9,6 +9,8 @@ import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;
 import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.replication.FanOutSink;
+import dev.backstop.core.replication.Replication;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

@@ -11,7 +11,7 @@ import dev.backstop.core.CaptureException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.manifest.Manifest;
-import dev.backstop.core.Replication;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;

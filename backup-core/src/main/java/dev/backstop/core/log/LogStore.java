@@ -408,9 +408,9 @@ public final class LogStore implements LogArchive {
      *
      * @return what each copy did, by replica name
      */
-    public Map<String, LogReplica.Copied> replicate(dev.backstop.core.Replication replication) {
+    public Map<String, LogReplica.Copied> replicate(dev.backstop.core.replication.Replication replication) {
         Map<String, LogReplica.Copied> out = new TreeMap<>();
-        for (dev.backstop.core.Replication.Replica r : replication.replicas()) {
+        for (dev.backstop.core.replication.Replication.Replica r : replication.replicas()) {
             out.put(r.name(), LogReplica.copy(this, r.repository()));
         }
         return out;

@@ -5,7 +5,7 @@ import dev.backstop.core.BackupId;
 import dev.backstop.core.DamagedObject;
 import dev.backstop.core.manifest.EncryptionInfo;
 import dev.backstop.core.manifest.Manifest;
-import dev.backstop.core.Replication;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.manifest.StoredObject;

@@ -12,7 +12,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Encryption;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.MutableClock;
-import dev.backstop.core.Replication;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.SourceInfo;

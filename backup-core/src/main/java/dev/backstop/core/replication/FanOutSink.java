@@ -1,5 +1,10 @@
-package dev.backstop.core;
+package dev.backstop.core.replication;
 
+import dev.backstop.core.IncompleteWrite;
+import dev.backstop.core.IncompleteWrites;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Sink;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.stream.BulkOutputStream;
 import java.io.IOException;

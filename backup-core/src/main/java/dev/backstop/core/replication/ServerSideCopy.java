@@ -1,5 +1,8 @@
-package dev.backstop.core;
+package dev.backstop.core.replication;
 
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Sink;
 import java.io.IOException;
 
 /**

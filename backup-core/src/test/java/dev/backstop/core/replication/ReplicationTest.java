@@ -1,8 +1,21 @@
-package dev.backstop.core;
+package dev.backstop.core.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Sink;
+import dev.backstop.core.Stage;
+import dev.backstop.core.TestSources;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.repo.ManifestFormat;

@@ -1,5 +1,17 @@
-package dev.backstop.core;
+package dev.backstop.core.replication;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.Digest;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.MetadataKey;
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Sink;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;
