@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
@@ -110,7 +111,7 @@ public final class DecodingChain {
             }
         } catch (IOException e) {
             closeQuietly(s);
-            throw integrity(key, id, e);
+            throw ObjectChecks.integrity(key, id, e);
         }
         HashingInputStream plain = new HashingInputStream(s, key, "plaintext", object.plaintextSize(),
                 object.plaintextSha256(), id);
@@ -138,10 +139,6 @@ public final class DecodingChain {
         }
     }
 
-    static IntegrityException integrity(String key, BackupId id, IOException e) {
-        return new IntegrityException(key, "decoding", "authentic, complete data",
-                "failure: " + e.getMessage() + " (corrupted, truncated, moved or wrongly keyed)", e, id);
-    }
 
     private static void closeQuietly(InputStream in) {
         try {
@@ -221,7 +218,7 @@ public final class DecodingChain {
                 if (e.getCause() instanceof StoreReadFailure f) {
                     throw new StorageException(key, "read failed: " + f.getCause(), f.getCause(), true, id);
                 }
-                throw integrity(key, id, e);
+                throw ObjectChecks.integrity(key, id, e);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.manifest.StoredObject;
@@ -227,7 +228,7 @@ public final class Restore {
     /** {@link #verify(Manifest)}, recording its result only when {@code recording} says so. */
     public ValidationResult verify(Manifest m, Recording recording) {
         Objects.requireNonNull(recording, "recording");
-        ValidationResult r = reported(Validators.fullDecode(reader(m), clock));
+        ValidationResult r = reported(ObjectChecks.fullDecode(reader(m), clock));
         if (recording == Recording.RECORD) {
             repository.recordValidation(r);
         }
@@ -242,7 +243,7 @@ public final class Restore {
      * backup verified in a repository written with keys: see {@link Repository#recordValidation}.)
      */
     public ValidationResult verifyStored(Manifest m) {
-        return reported(Validators.storedChecksums(reader(m), clock));
+        return reported(ObjectChecks.storedChecksums(reader(m), clock));
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.backstop.core.event.BackupMetrics;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.schedule.BackupScheduler;
 import dev.backstop.core.schedule.Schedule;
+import dev.backstop.core.validate.Validators;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -19,7 +19,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.ValidationResult;
-import dev.backstop.core.Validators;
+import dev.backstop.core.validate.Validators;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.EphemeralPostgres;

@@ -4,7 +4,10 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
 import java.lang.invoke.MethodHandles;
+import java.time.Clock;
 import java.util.function.Predicate;
 
 /**
@@ -41,4 +44,10 @@ public abstract class CoreAccess {
 
     /** {@code BackupPipeline.run(attempt, retryFollows)}: one attempt of a scheduled run. */
     public abstract Manifest run(BackupPipeline pipeline, int attempt, Predicate<BackupException> retryFollows);
+
+    /** {@code Restore.reported(r)}: tells the restore's listeners about {@code r}; returns it. */
+    public abstract ValidationResult reported(Restore restore, ValidationResult r);
+
+    /** The clock {@code restore} was built with. */
+    public abstract Clock clock(Restore restore);
 }

@@ -1,7 +1,14 @@
-package dev.backstop.core;
+package dev.backstop.core.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Encryption;
+import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.TestSources;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.manifest.Manifest;
