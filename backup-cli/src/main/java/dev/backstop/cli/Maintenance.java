@@ -3,7 +3,7 @@ package dev.backstop.cli;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Orphans;
 import dev.backstop.core.crypto.LocalKeysetKek;

@@ -1,7 +1,10 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.manifest.Manifest;
@@ -153,7 +156,7 @@ public final class BackupPipeline {
             throw StorageException.of(probe, "repository is not writable: " + e, e, null);
         }
         if (encryption != null) {
-            encryption.newDataKey(id);
+            CryptoAccess.get().newDataKey(encryption, id);
             out.add("key-encryption key " + encryption.kek().id() + " wraps data keys");
         }
         return out;

@@ -1,5 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.access.CoreAccess;
 import dev.backstop.core.internal.crypto.Sealed;

@@ -1,7 +1,11 @@
 package dev.backstop.core;
 
-import dev.backstop.core.internal.validate.ObjectChecks;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.crypto.DataKey;
+import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
@@ -153,7 +157,7 @@ public final class Restore {
                 throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
                         + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
             }
-            return encryption.openDataKey(repository, m);
+            return CryptoAccess.get().openDataKey(encryption, repository, m);
         });
     }
 

@@ -21,4 +21,9 @@ final class RootAccess extends CoreAccess {
     public Clock clock(Restore restore) {
         return restore.clock();
     }
+
+    @Override
+    public Restore buildForUpgrade(Restore.Builder builder) {
+        return builder.buildForUpgrade();
+    }
 }

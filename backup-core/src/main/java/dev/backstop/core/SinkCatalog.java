@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.manifest.Manifest;

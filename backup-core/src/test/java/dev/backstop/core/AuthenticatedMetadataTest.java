@@ -3,7 +3,9 @@ package dev.backstop.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.repo.ManifestFormat;

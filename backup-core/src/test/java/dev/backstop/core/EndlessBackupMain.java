@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.transform.ZstdTransform;

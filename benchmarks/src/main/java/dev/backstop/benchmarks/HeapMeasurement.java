@@ -7,7 +7,7 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.DataSize;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;

@@ -6,7 +6,7 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectBinding;

@@ -1,6 +1,6 @@
 package dev.backstop.core.event;
 
-import dev.backstop.core.MetadataKey;
+import dev.backstop.core.crypto.MetadataKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -2,9 +2,9 @@ package dev.backstop.core.log;
 
 import dev.backstop.core.DecodingChain;
 import dev.backstop.core.Digest;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.LogRange;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;

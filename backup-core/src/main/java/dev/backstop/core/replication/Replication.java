@@ -4,7 +4,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.MetadataKey;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;

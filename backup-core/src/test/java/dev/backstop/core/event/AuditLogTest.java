@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.DamagedObject;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.MutableClock;
 import dev.backstop.core.ObjectInfo;

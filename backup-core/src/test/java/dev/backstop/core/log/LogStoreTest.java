@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;

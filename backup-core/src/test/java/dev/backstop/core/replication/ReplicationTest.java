@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;

@@ -8,7 +8,7 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.internal.repo.ManifestFormat;

@@ -9,7 +9,7 @@ import dev.backstop.core.DamagedObject;
 import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectKind;

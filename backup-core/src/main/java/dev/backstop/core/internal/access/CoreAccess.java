@@ -50,4 +50,7 @@ public abstract class CoreAccess {
 
     /** The clock {@code restore} was built with. */
     public abstract Clock clock(Restore restore);
+
+    /** {@code builder.buildForUpgrade()}: a restore that decodes manifests before they are authenticated. */
+    public abstract Restore buildForUpgrade(Restore.Builder builder);
 }

@@ -14,7 +14,7 @@ import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.LogRange;
-import dev.backstop.core.MetadataKey;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.TableFingerprint;

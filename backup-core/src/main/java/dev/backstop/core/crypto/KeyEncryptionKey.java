@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.core.crypto;
 
 import java.io.IOException;
 import java.security.GeneralSecurityException;

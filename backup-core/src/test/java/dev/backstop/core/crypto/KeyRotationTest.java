@@ -1,8 +1,15 @@
-package dev.backstop.core;
+package dev.backstop.core.crypto;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.TestSources;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.transform.ZstdTransform;

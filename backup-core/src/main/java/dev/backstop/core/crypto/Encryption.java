@@ -1,9 +1,23 @@
-package dev.backstop.core;
+package dev.backstop.core.crypto;
 
+import dev.backstop.core.internal.access.CoreAccess;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.DamagedObject;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.ObjectInfo;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;
@@ -46,6 +60,25 @@ public final class Encryption {
 
     private Encryption(KeyEncryptionKey kek) {
         this.kek = Objects.requireNonNull(kek, "kek");
+    }
+
+    static {
+        CryptoAccess.install(new CryptoAccess() {
+            @Override
+            public DataKey newDataKey(Encryption encryption, BackupId id) {
+                return encryption.newDataKey(id);
+            }
+
+            @Override
+            public AeadTransform openDataKey(Encryption encryption, Repository repository, Manifest m) {
+                return encryption.openDataKey(repository, m);
+            }
+
+            @Override
+            public void storeDataKey(Repository repository, DataKey key) throws IOException {
+                Encryption.storeDataKey(repository, key);
+            }
+        });
     }
 
     /** Encryption with data keys wrapped by {@code kek}. */
@@ -276,7 +309,7 @@ public final class Encryption {
     public Upgrade upgrade(Repository repository) {
         Repository keyed = repository.withKeys(kek);
         keyed.metadataKey(true);
-        Restore restore = Restore.builder().repository(repository).keys(kek).buildForUpgrade();
+        Restore restore = CoreAccess.get().buildForUpgrade(Restore.builder().repository(repository).keys(kek));
         List<BackupId> authenticated = new ArrayList<>();
         List<BackupId> unencrypted = new ArrayList<>();
         List<DamagedObject> refused = new ArrayList<>();
@@ -476,13 +509,5 @@ public final class Encryption {
     @Override
     public String toString() {
         return "Encryption[" + AeadTransform.ALGORITHM + ", kek=" + kek.id() + "]";
-    }
-
-    /** One backup's data key: the transform that uses it and its wrapped form. */
-    record DataKey(BackupId backupId, AeadTransform transform, String kekId, byte[] wrapped) {
-        @Override
-        public String toString() {
-            return "DataKey[" + backupId + ", kek=" + kekId + "]";
-        }
     }
 }

@@ -1,8 +1,16 @@
-package dev.backstop.core;
+package dev.backstop.core.crypto;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.ObjectKind;
+import dev.backstop.core.Repository;
+import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
 import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;

@@ -1,8 +1,10 @@
-package dev.backstop.core;
+package dev.backstop.core.crypto;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.Repository;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
