@@ -3,6 +3,7 @@ package dev.backstop.core;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.chain.EncodingChain;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.lock.LeaseKeeper;

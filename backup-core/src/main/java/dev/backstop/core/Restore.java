@@ -4,6 +4,7 @@ import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.manifest.Manifest;

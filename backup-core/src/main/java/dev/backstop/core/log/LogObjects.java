@@ -1,9 +1,9 @@
 package dev.backstop.core.log;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.core.DecodingChain;
+import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.Digest;
-import dev.backstop.core.EncodingChain;
+import dev.backstop.core.internal.chain.EncodingChain;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.crypto.KeyEncryptionKey;

@@ -1,6 +1,6 @@
 package dev.backstop.core.log;
 
-import dev.backstop.core.DecodingChain;
+import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.Digest;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;

@@ -1,5 +1,12 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.chain;
 
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.Digest;
+import dev.backstop.core.ObjectBinding;
+import dev.backstop.core.ObjectExistsException;
+import dev.backstop.core.Sink;
+import dev.backstop.core.Transform;
+import dev.backstop.core.TransformSpec;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.stream.HashingOutputStream;
 import dev.backstop.core.internal.stream.PipelinedOutputStream;
@@ -311,11 +318,11 @@ public final class EncodingChain {
     }
 
     /** An I/O failure of the repository, as opposed to one of the source or a transform. */
-    static final class StoreFailure extends IOException {
+    public static final class StoreFailure extends IOException {
         private static final long serialVersionUID = 1L;
-        final String key;
+        public final String key;
 
-        StoreFailure(String key, IOException cause) {
+        public StoreFailure(String key, IOException cause) {
             super("repository write of " + key + " failed: " + cause.getMessage(), cause);
             this.key = key;
         }
@@ -334,13 +341,13 @@ public final class EncodingChain {
         /** The transforms in encode order (none: the stored bytes are the plaintext). */
         public Builder transforms(List<? extends Transform> transforms) {
             List<Transform> copy = List.copyOf(Objects.requireNonNull(transforms, "transforms"));
-            this.transforms = Settings.once("transforms", this.transforms, copy);
+            this.transforms = Settings.onlyOnce("transforms", this.transforms, copy);
             return this;
         }
 
         /** Runs the hand-off stages; never shut down by the chain. A default executor starts daemon threads. */
         public Builder executor(Executor executor) {
-            this.executor = Settings.once("executor", this.executor, executor);
+            this.executor = Settings.onlyOnce("executor", this.executor, executor);
             return this;
         }
 
@@ -349,7 +356,7 @@ public final class EncodingChain {
          * a thread for the rest (default true). False keeps every stage on the writer's thread.
          */
         public Builder pipelining(boolean pipelining) {
-            this.pipeliningSet = Settings.once("pipelining", this.pipeliningSet, pipelining);
+            this.pipeliningSet = Settings.onlyOnce("pipelining", this.pipeliningSet, pipelining);
             this.pipelining = pipelining;
             return this;
         }

@@ -1,11 +1,22 @@
-package dev.backstop.core;
+package dev.backstop.core.internal.chain;
 
-import dev.backstop.core.internal.validate.ObjectChecks;
+import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.BackupException;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.DataSize;
+import dev.backstop.core.IntegrityException;
+import dev.backstop.core.ObjectBinding;
+import dev.backstop.core.Sink;
+import dev.backstop.core.StorageException;
+import dev.backstop.core.Transform;
+import dev.backstop.core.TransformRegistry;
+import dev.backstop.core.TransformSpec;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.stream.ForwardingInputStream;
 import dev.backstop.core.internal.stream.HashingInputStream;
 import dev.backstop.core.internal.stream.PipelinedInputStream;
+import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
@@ -79,7 +90,7 @@ public final class DecodingChain {
      */
     public InputStream open(Sink sink, StoredObject object, Transform.Context context) {
         List<Transform> decoders = registry.resolveAll(object.transforms(), context);
-        return decode(object, decoders, context.binding(), openRaw(sink, object.key(), context.binding().backupIdOrNull()));
+        return decode(object, decoders, context.binding(), openRaw(sink, object.key(), backupIdOf(context.binding())));
     }
 
     /**
@@ -89,7 +100,7 @@ public final class DecodingChain {
      */
     public InputStream decode(StoredObject object, List<Transform> decoders, ObjectBinding binding, InputStream stored) {
         Objects.requireNonNull(object, "object");
-        BackupId id = binding.backupIdOrNull();
+        BackupId id = backupIdOf(binding);
         String key = object.key();
         InputStream guarded = stored instanceof StoreReadGuard ? stored : new StoreReadGuard(stored);
         HashingInputStream storedHash = new HashingInputStream(guarded, key, "stored", object.storedSize(),
@@ -123,14 +134,14 @@ public final class DecodingChain {
      * size and SHA-256 (the keyless check); failures as {@link #open}.
      */
     public static InputStream openStored(Sink sink, StoredObject object, ObjectBinding binding) {
-        BackupId id = binding.backupIdOrNull();
+        BackupId id = backupIdOf(binding);
         HashingInputStream stored = new HashingInputStream(openRaw(sink, object.key(), id), object.key(), "stored",
                 object.storedSize(), object.storedSha256(), id);
         return new VerifyingStream(stored, stored, object.key(), id);
     }
 
     /** The raw stored bytes of {@code key}, read failures marked as the repository's; no checks. */
-    static InputStream openRaw(Sink sink, String key, BackupId id) {
+    public static InputStream openRaw(Sink sink, String key, BackupId id) {
         try {
             return new StoreReadGuard(sink.open(key));
         } catch (IOException e) {
@@ -259,13 +270,13 @@ public final class DecodingChain {
 
         /** Resolves recorded transforms; the built-ins alone ({@link TransformRegistry#builtIns()}) by default. */
         public Builder registry(TransformRegistry registry) {
-            this.registry = Settings.once("registry", this.registry, registry);
+            this.registry = Settings.onlyOnce("registry", this.registry, registry);
             return this;
         }
 
         /** Runs the decode thread of each pipelined stream; never shut down by the chain. */
         public Builder executor(Executor executor) {
-            this.executor = Settings.once("executor", this.executor, executor);
+            this.executor = Settings.onlyOnce("executor", this.executor, executor);
             return this;
         }
 
@@ -274,18 +285,23 @@ public final class DecodingChain {
          * decompresses on its own decode threads either way. Every check holds either way.
          */
         public Builder pipelining(boolean pipelining) {
-            this.pipelining = Settings.once("pipelining", this.pipelining, pipelining);
+            this.pipelining = Settings.onlyOnce("pipelining", this.pipelining, pipelining);
             return this;
         }
 
         /** Stored size from which {@link #pipelining} starts a thread; 8 MiB by default, below which a thread does not pay. */
         public Builder pipeliningFrom(DataSize storedSize) {
-            this.pipeliningFrom = Settings.once("pipeliningFrom", this.pipeliningFrom, storedSize);
+            this.pipeliningFrom = Settings.onlyOnce("pipeliningFrom", this.pipeliningFrom, storedSize);
             return this;
         }
 
         public DecodingChain build() {
             return new DecodingChain(this);
         }
+    }
+
+    /** The backup {@code binding} binds to, or null for a scope that is not a backup (a log stream). */
+    private static BackupId backupIdOf(ObjectBinding binding) {
+        return BackupId.isValid(binding.scope()) ? BackupId.parse(binding.scope()) : null;
     }
 }
