@@ -13,6 +13,12 @@ module dev.backstop.core {
     requires jdk.unsupported;
 
     exports dev.backstop.core;
+    exports dev.backstop.core.event;
+    exports dev.backstop.core.lock;
+    exports dev.backstop.core.manifest;
+    exports dev.backstop.core.replication;
+    exports dev.backstop.core.schedule;
+    exports dev.backstop.core.validate;
     exports dev.backstop.core.transform;
     exports dev.backstop.core.crypto;
     exports dev.backstop.core.fs;

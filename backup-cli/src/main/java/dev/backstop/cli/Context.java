@@ -4,11 +4,11 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.cli.config.Secret;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Replication;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.replication.Replication;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
@@ -154,7 +154,7 @@ final class Context implements AutoCloseable {
     }
 
     /** {@link #pipeline()} telling {@code listener} (alerts, audit log) of its events; null for none. */
-    BackupPipeline pipeline(dev.backstop.core.BackupListener listener) {
+    BackupPipeline pipeline(dev.backstop.core.event.BackupListener listener) {
         BackupPipeline.Builder b = BackupPipeline.builder()
                 .source(PgDumpSource.builder(endpoint(), config.database().name()).build())
                 .compress(ZstdTransform.level(3))
@@ -175,14 +175,14 @@ final class Context implements AutoCloseable {
      * What every command's backups, restores, validations and deletions are told: the log, and
      * the audit log when there is a KEK (an entry nobody can authenticate is no evidence).
      */
-    dev.backstop.core.BackupListener observers() {
-        dev.backstop.core.BackupListener l = Logging.listener();
+    dev.backstop.core.event.BackupListener observers() {
+        dev.backstop.core.event.BackupListener l = Logging.listener();
         return kek().isPresent() ? l.plus(auditLog().listener()) : l;
     }
 
     /** The audit log of the keyed repository, written as this host and OS user. */
-    dev.backstop.core.AuditLog auditLog() {
-        return dev.backstop.core.AuditLog.builder(keyedRepository()).host(holder()).clock(clock)
+    dev.backstop.core.event.AuditLog auditLog() {
+        return dev.backstop.core.event.AuditLog.builder(keyedRepository()).host(holder()).clock(clock)
                 .principal(System.getProperty("user.name", "unknown")).build();
     }
 

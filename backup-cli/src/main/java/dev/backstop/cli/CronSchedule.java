@@ -1,6 +1,6 @@
 package dev.backstop.cli;
 
-import dev.backstop.core.Schedule;
+import dev.backstop.core.schedule.Schedule;
 import java.time.DayOfWeek;
 import java.time.Instant;
 import java.time.LocalDate;

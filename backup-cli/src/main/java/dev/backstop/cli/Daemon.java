@@ -3,7 +3,7 @@ package dev.backstop.cli;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
-import dev.backstop.core.Schedule;
+import dev.backstop.core.schedule.Schedule;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.internal.layout.RepositoryLayout;

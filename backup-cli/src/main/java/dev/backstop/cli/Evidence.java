@@ -1,7 +1,7 @@
 package dev.backstop.cli;
 
 import dev.backstop.cli.config.ConfigException;
-import dev.backstop.core.AuditLog;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.DamagedObject;
 import dev.backstop.core.report.ComplianceReport;
 import dev.backstop.core.report.Report;

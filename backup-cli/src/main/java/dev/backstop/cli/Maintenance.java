@@ -3,7 +3,7 @@ package dev.backstop.cli;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Orphans;
 import dev.backstop.core.crypto.LocalKeysetKek;
@@ -117,8 +117,8 @@ final class Maintenance {
             if (id != null && !BackupId.isValid(id)) {
                 throw new ParameterException(spec.commandLine(), "ID: got \"" + id + "\", expected a backup id as backstop list shows it");
             }
-            dev.backstop.core.Replication replication = ctx.replication();
-            List<dev.backstop.core.Replication.Outcome> outcomes = new java.util.ArrayList<>();
+            dev.backstop.core.replication.Replication replication = ctx.replication();
+            List<dev.backstop.core.replication.Replication.Outcome> outcomes = new java.util.ArrayList<>();
             if (all) {
                 outcomes.addAll(replication.copyAll());
             } else {

@@ -2,13 +2,13 @@ package dev.backstop.cli;
 
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
-import dev.backstop.core.Alerts;
-import dev.backstop.core.BackupListener;
-import dev.backstop.core.BackupScheduler;
-import dev.backstop.core.Replication;
+import dev.backstop.core.event.Alerts;
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;
-import dev.backstop.core.WebhookAlerts;
+import dev.backstop.core.event.WebhookAlerts;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPlanner;
@@ -263,7 +263,7 @@ final class Run extends Commands.Base {
             Alerts alerts = Alerts.to(h, Duration.ofDays(2), clock);
             all.add(new BackupListener() {
                 @Override
-                public void backupSucceeded(dev.backstop.core.Manifest manifest) {
+                public void backupSucceeded(dev.backstop.core.manifest.Manifest manifest) {
                     alerts.backupSucceeded(manifest);
                 }
 

@@ -1,6 +1,6 @@
 package dev.backstop.cli;
 
-import dev.backstop.core.Alerts;
+import dev.backstop.core.event.Alerts;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -181,7 +181,7 @@ final class Watchdog implements Daemon.Companion {
         private Clock clock = Clock.systemUTC();
         private ScheduledExecutorService executor;
         private Duration every = Duration.ofMinutes(5);
-        private URI runbooks = dev.backstop.core.WebhookAlerts.DEFAULT_RUNBOOKS;
+        private URI runbooks = dev.backstop.core.event.WebhookAlerts.DEFAULT_RUNBOOKS;
         private Duration maxVerifiedAge;
         private Callable<Optional<Instant>> newestVerified;
         private Duration maxRpo;
@@ -193,7 +193,7 @@ final class Watchdog implements Daemon.Companion {
         private Builder() {
         }
 
-        /** Where alerts go, e.g. a {@link dev.backstop.core.WebhookAlerts}. */
+        /** Where alerts go, e.g. a {@link dev.backstop.core.event.WebhookAlerts}. */
         Builder alerts(Consumer<Alerts.Alert> handler) {
             this.alerts = Objects.requireNonNull(handler, "handler");
             return this;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.testkit.s3.LocalS3;
 import java.io.IOException;
@@ -390,7 +390,7 @@ class CliIT {
             assertThat(stored.path("mdc").path("backup.stage").asText()).isEqualTo("backup");
             assertThat(stored.path("mdc").path("repository").asText()).isEqualTo(repo.toString());
             assertThat(stored.path("mdc").path("correlation.id").asText()).isNotEmpty();
-            dev.backstop.core.Manifest m = Repository.filesystem(repo).catalog().list().stream()
+            dev.backstop.core.manifest.Manifest m = Repository.filesystem(repo).catalog().list().stream()
                     .filter(x -> x.id().value().equals(id)).findFirst().orElseThrow();
 
             java.net.HttpURLConnection http = (java.net.HttpURLConnection) uri.toURL().openConnection();

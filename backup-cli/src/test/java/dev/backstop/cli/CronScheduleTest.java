@@ -3,7 +3,7 @@ package dev.backstop.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.backstop.core.Schedule;
+import dev.backstop.core.schedule.Schedule;
 import java.time.DayOfWeek;
 import java.time.Instant;
 import java.time.LocalDateTime;

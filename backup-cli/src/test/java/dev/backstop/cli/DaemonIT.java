@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.Orphans;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.postgres.EphemeralPostgres;
 import java.io.PrintWriter;
 import java.io.StringWriter;

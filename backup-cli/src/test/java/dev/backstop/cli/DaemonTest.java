@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
-import dev.backstop.core.RepositoryLock;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.source.FileSource;
 import dev.backstop.testkit.ManualExecutor;
 import dev.backstop.testkit.MutableClock;

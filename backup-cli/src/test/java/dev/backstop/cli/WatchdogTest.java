@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import dev.backstop.core.WebhookAlerts;
+import dev.backstop.core.event.WebhookAlerts;
 import dev.backstop.testkit.ManualExecutor;
 import dev.backstop.testkit.MutableClock;
 import java.net.InetAddress;

@@ -1,8 +1,15 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.lock.RepositoryLock;
+import dev.backstop.core.manifest.Manifest;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,7 +20,6 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
-import java.security.SecureRandom;
 
 /**
  * Takes backups: {@link CaptureSource} → transforms → repository, manifest last.
@@ -150,7 +156,7 @@ public final class BackupPipeline {
             throw StorageException.of(probe, "repository is not writable: " + e, e, null);
         }
         if (encryption != null) {
-            encryption.newDataKey(id);
+            CryptoAccess.get().newDataKey(encryption, id);
             out.add("key-encryption key " + encryption.kek().id() + " wraps data keys");
         }
         return out;

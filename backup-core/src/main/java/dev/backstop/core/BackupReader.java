@@ -1,5 +1,8 @@
 package dev.backstop.core;
 
+import dev.backstop.core.internal.chain.DecodingChain;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.InputStream;
 
 /**

@@ -1,6 +1,16 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.chain.EncodingChain;
+import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseKeeper;
+import dev.backstop.core.lock.RepositoryLock;
+import dev.backstop.core.manifest.EncryptionInfo;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -33,7 +43,7 @@ final class BackupRun implements CaptureSource.Streams {
     /** Objects this run published (data, then the key record), to remove again if it fails. */
     private final List<String> committed = new ArrayList<>();
     private EncodingChain chain;
-    private Encryption.DataKey dataKey;
+    private DataKey dataKey;
     /** A repository failure before any encoder existed (an upload that could not be created). */
     private volatile IOException openFailure;
     private RepositoryLock.Lease lease;
@@ -86,7 +96,7 @@ final class BackupRun implements CaptureSource.Streams {
     Manifest execute(Instant started) {
         List<Transform> all = new ArrayList<>(transforms);
         if (encryption != null) {
-            dataKey = encryption.newDataKey(id);
+            dataKey = CryptoAccess.get().newDataKey(encryption, id);
             all.add(dataKey.transform());
         }
         chain = EncodingChain.builder().transforms(all).executor(executor).pipelining(pipelining).build();
@@ -127,7 +137,7 @@ final class BackupRun implements CaptureSource.Streams {
         if (dataKey != null) {
             try {
                 committed.add(Repository.dataKeyObject(id));
-                Encryption.storeDataKey(repository, dataKey);
+                CryptoAccess.get().storeDataKey(repository, dataKey);
             } catch (IOException e) {
                 throw StorageException.of(Repository.dataKeyObject(id), "could not store the wrapped data key: " + e, e, id);
             }

@@ -1,5 +1,7 @@
 package dev.backstop.core;
 
+import dev.backstop.core.event.AuditLog;
+
 /**
  * What an object in a repository is for. Sinks use it to pick storage class and object lock,
  * and it decides whether publishing may replace an existing object.

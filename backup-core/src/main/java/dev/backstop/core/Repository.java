@@ -1,7 +1,15 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.access.CoreAccess;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseRecord;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
+import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -52,6 +60,10 @@ public final class Repository {
     static final String BACKUPS = RepositoryLayout.BACKUPS;
     static final String MANIFEST = RepositoryLayout.MANIFEST;
     static final String STREAM_NAME = RepositoryLayout.STREAM_NAME.pattern();
+
+    static {
+        CoreAccess.install(new RootAccess());
+    }
 
     private final Sink sink;
     private final Catalog catalog;
@@ -136,7 +148,7 @@ public final class Repository {
     public byte[] readRecord(String key, String owner, String what) throws IOException {
         byte[] stored = readSmall(key);
         if (kek == null) {
-            MetadataKey.Sealed s = MetadataKey.unseal(stored);
+            Sealed s = Sealed.unseal(stored);
             return s == null ? stored : s.content();
         }
         return metadataKey(false).openJson(key, owner, stored, what);
@@ -228,7 +240,7 @@ public final class Repository {
             List<ValidationResult> out = new ArrayList<>();
             for (ObjectInfo o : sink.list(prefix)) {
                 byte[] stored = readSmall(o.key());
-                MetadataKey.Sealed sealed = MetadataKey.unseal(stored);
+                Sealed sealed = Sealed.unseal(stored);
                 if (kek != null) {
                     if (sealed == null) {
                         continue;
@@ -260,7 +272,7 @@ public final class Repository {
             String prefix = RepositoryLayout.validationsPrefix(id);
             try {
                 for (ObjectInfo o : sink.list(prefix)) {
-                    MetadataKey.Sealed sealed = MetadataKey.unseal(readSmall(o.key()));
+                    Sealed sealed = Sealed.unseal(readSmall(o.key()));
                     if (sealed != null) {
                         all.add(ManifestFormat.readValidation(sealed.content(), o.key()));
                     }
@@ -348,7 +360,7 @@ public final class Repository {
                     }
                 }
             }
-            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : RepositoryLock.liveLeases(sink, now);
+            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : LeaseRecord.liveLeases(sink, now);
             if (!held.isEmpty()) {
                 return new Orphans(List.of(), List.of(), foreign, held);
             }
@@ -384,23 +396,11 @@ public final class Repository {
         return found;
     }
 
-    void putSmall(String key, ObjectKind kind, byte[] bytes) throws IOException {
-        try (Sink.Upload up = sink.create(key, kind)) {
-            try (OutputStream out = up.stream()) {
-                out.write(bytes);
-            }
-            up.commit();
-        }
+    private void putSmall(String key, ObjectKind kind, byte[] bytes) throws IOException {
+        RepositoryStore.putSmall(this, key, kind, bytes);
     }
 
-    byte[] readSmall(String key) throws IOException {
-        try (InputStream in = sink.open(key)) {
-            return in.readNBytes(16 * 1024 * 1024);
-        }
-    }
-
-    /** The sink's missing-object signal, for callers that translate it. */
-    static boolean isMissing(IOException e) {
-        return e instanceof NoSuchFileException;
+    private byte[] readSmall(String key) throws IOException {
+        return RepositoryStore.readSmall(this, key);
     }
 }

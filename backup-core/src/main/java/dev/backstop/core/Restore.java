@@ -1,5 +1,14 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.internal.access.CryptoAccess;
+import dev.backstop.core.internal.chain.DecodingChain;
+import dev.backstop.core.internal.crypto.DataKey;
+import dev.backstop.core.internal.validate.ObjectChecks;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -149,7 +158,7 @@ public final class Restore {
                 throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
                         + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
             }
-            return encryption.openDataKey(repository, m);
+            return CryptoAccess.get().openDataKey(encryption, repository, m);
         });
     }
 
@@ -224,7 +233,7 @@ public final class Restore {
     /** {@link #verify(Manifest)}, recording its result only when {@code recording} says so. */
     public ValidationResult verify(Manifest m, Recording recording) {
         Objects.requireNonNull(recording, "recording");
-        ValidationResult r = reported(Validators.fullDecode(reader(m), clock));
+        ValidationResult r = reported(ObjectChecks.fullDecode(reader(m), clock));
         if (recording == Recording.RECORD) {
             repository.recordValidation(r);
         }
@@ -239,7 +248,7 @@ public final class Restore {
      * backup verified in a repository written with keys: see {@link Repository#recordValidation}.)
      */
     public ValidationResult verifyStored(Manifest m) {
-        return reported(Validators.storedChecksums(reader(m), clock));
+        return reported(ObjectChecks.storedChecksums(reader(m), clock));
     }
 
     /**

@@ -1,6 +1,11 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.MetadataKey;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.internal.repo.RepositoryStore;
+import dev.backstop.core.manifest.Manifest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -60,10 +65,10 @@ final class SinkCatalog implements Catalog {
             }
             byte[] bytes = null;
             try {
-                bytes = repo.readSmall(o.key());
+                bytes = RepositoryStore.readSmall(repo, o.key());
                 out.add(admit(o.key(), bytes));
             } catch (IOException e) {
-                if (!Repository.isMissing(e)) {
+                if (!RepositoryStore.isMissing(e)) {
                     throw e;
                 }
                 // deleted since the listing (expiry at work): it no longer exists
@@ -91,9 +96,9 @@ final class SinkCatalog implements Catalog {
     public Optional<Manifest> get(BackupId id) throws IOException {
         String key = Repository.manifestKey(id);
         try {
-            return Optional.of(admit(key, repo.readSmall(key)));
+            return Optional.of(admit(key, RepositoryStore.readSmall(repo, key)));
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 return Optional.empty();
             }
             throw e;
@@ -143,9 +148,9 @@ final class SinkCatalog implements Catalog {
     /** Whether the manifest of {@code id} carries an authentication member; false if it has none or is missing. */
     private boolean sealed(BackupId id) throws IOException {
         try {
-            return MetadataKey.unseal(repo.readSmall(Repository.manifestKey(id))) != null;
+            return Sealed.unseal(RepositoryStore.readSmall(repo, Repository.manifestKey(id))) != null;
         } catch (IOException e) {
-            if (Repository.isMissing(e)) {
+            if (RepositoryStore.isMissing(e)) {
                 return false;
             }
             throw e;
@@ -157,7 +162,7 @@ final class SinkCatalog implements Catalog {
             throw new IntegrityException(key, "manifest", "a manifest", "an empty object (truncated or damaged)", null, null);
         }
         BackupId expected = RepositoryLayout.backupOf(key).orElse(null);
-        MetadataKey.Sealed sealed = MetadataKey.unseal(bytes);
+        Sealed sealed = Sealed.unseal(bytes);
         Manifest m = ManifestFormat.read(bytes, key);
         if (expected == null || !expected.equals(m.id())) {
             throw new IntegrityException(key, "manifest location", expected == null ? "a manifest under backups/<backup-id>/"

@@ -1,5 +1,6 @@
 package dev.backstop.core;
 
+import dev.backstop.core.manifest.Manifest;
 import java.io.IOException;
 
 /**

@@ -3,8 +3,14 @@ package dev.backstop.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.internal.crypto.Sealed;
+import dev.backstop.core.internal.repo.ManifestFormat;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -239,11 +245,11 @@ class AuthenticatedMetadataTest {
     /** Rewrites a backup's manifest and key record as a format-1 writer stored them: no tags. */
     void makeFormatOne(Manifest m) throws IOException {
         Path file = manifestFile(m);
-        String text = new String(MetadataKey.unseal(Files.readAllBytes(file)).content(), StandardCharsets.UTF_8)
+        String text = new String(Sealed.unseal(Files.readAllBytes(file)).content(), StandardCharsets.UTF_8)
                 .replace("\"formatVersion\" : 2", "\"formatVersion\" : 1");
         Files.writeString(file, rechecksum(text));
         Path key = sink.pathOf(Repository.dataKeyObject(m.id()));
-        Files.write(key, MetadataKey.unseal(Files.readAllBytes(key)).content());
+        Files.write(key, Sealed.unseal(Files.readAllBytes(key)).content());
     }
 
     static String rechecksum(String text) {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.crypto.AeadTransform;
+import dev.backstop.core.internal.chain.DecodingChain;
+import dev.backstop.core.internal.chain.EncodingChain;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

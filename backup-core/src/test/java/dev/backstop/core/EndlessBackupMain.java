@@ -1,6 +1,8 @@
 package dev.backstop.core;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;
 import java.io.OutputStream;

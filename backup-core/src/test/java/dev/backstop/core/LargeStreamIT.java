@@ -2,7 +2,9 @@ package dev.backstop.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -3,6 +3,8 @@ package dev.backstop.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.backstop.core.lock.RepositoryLock;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.retention.Expiry;
 import dev.backstop.core.retention.RetentionPlanner;
 import dev.backstop.core.retention.RetentionPolicy;

@@ -2,7 +2,11 @@ package dev.backstop.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -3,6 +3,13 @@ package dev.backstop.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.backstop.core.event.Alerts;
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.event.BackupMetrics;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.schedule.Schedule;
+import dev.backstop.core.validate.Validators;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -3,6 +3,10 @@ package dev.backstop.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.schedule.Schedule;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;

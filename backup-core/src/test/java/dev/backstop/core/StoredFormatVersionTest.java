@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.layout.RepositoryLayout;
+import dev.backstop.core.internal.lock.LeaseRecord;
+import dev.backstop.core.lock.RepositoryLock;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -68,7 +71,7 @@ class StoredFormatVersionTest {
 
         assertThatThrownBy(() -> lock(sink).acquire()).isInstanceOf(IntegrityException.class)
                 .hasMessageContaining(key).hasMessageContaining("formatVersion 2");
-        assertThat(RepositoryLock.liveLeases(sink, NOW)).singleElement()
+        assertThat(LeaseRecord.liveLeases(sink, NOW)).singleElement()
                 .satisfies(l -> assertThat(l).contains(key).contains("counted as live"));
     }
 

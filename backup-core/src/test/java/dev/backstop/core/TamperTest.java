@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.fs.FileSystemSink;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.transform.ZstdTransform;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

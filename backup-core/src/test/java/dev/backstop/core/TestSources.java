@@ -5,15 +5,15 @@ import java.io.OutputStream;
 import java.util.Random;
 
 /** Capture sources for tests: fixed bytes, generated streams, and sources that fail midway. */
-final class TestSources {
+public final class TestSources {
     private TestSources() {
     }
 
-    static CaptureSource bytes(byte[] data) {
+    public static CaptureSource bytes(byte[] data) {
         return bytes("data", data);
     }
 
-    static CaptureSource bytes(String name, byte[] data) {
+    public static CaptureSource bytes(String name, byte[] data) {
         return new CaptureSource() {
             @Override
             public BackupType type() {
@@ -36,7 +36,7 @@ final class TestSources {
     }
 
     /** Writes {@code failAfter} bytes, then throws; closes the stream first if {@code closeFirst}. */
-    static CaptureSource failingAfter(long failAfter, boolean closeFirst) {
+    public static CaptureSource failingAfter(long failAfter, boolean closeFirst) {
         return new CaptureSource() {
             @Override
             public BackupType type() {
@@ -63,14 +63,14 @@ final class TestSources {
     }
 
     /** Random bytes, a fixed seed per call. */
-    static byte[] random(int size, long seed) {
+    public static byte[] random(int size, long seed) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);
         return b;
     }
 
     /** Text-like bytes that compress about 3x, like a SQL dump with varied data. */
-    static byte[] textLike(int size, long seed) {
+    public static byte[] textLike(int size, long seed) {
         Random r = new Random(seed);
         byte[] b = new byte[size];
         String[] words = {"INSERT", "INTO", "orders", "VALUES", "customer", "shipped", "2026-11-21", "NULL", "true", "EUR"};

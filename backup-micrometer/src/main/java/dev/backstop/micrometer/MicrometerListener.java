@@ -2,11 +2,11 @@ package dev.backstop.micrometer;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.BackupListener;
+import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.Manifest;
-import dev.backstop.core.Replication;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;

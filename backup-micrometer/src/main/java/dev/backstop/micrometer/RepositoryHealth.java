@@ -1,8 +1,8 @@
 package dev.backstop.micrometer;
 
 import dev.backstop.core.BackupId;
-import dev.backstop.core.Manifest;
-import dev.backstop.core.Replication;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.retention.BackupRecord;
 import java.io.IOException;

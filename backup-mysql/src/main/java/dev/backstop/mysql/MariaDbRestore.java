@@ -1,7 +1,7 @@
 package dev.backstop.mysql;
 
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;

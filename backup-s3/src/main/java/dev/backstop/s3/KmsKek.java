@@ -1,6 +1,6 @@
 package dev.backstop.s3;
 
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.util.Base64;

@@ -6,7 +6,7 @@ import dev.backstop.core.IncompleteWrites;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
-import dev.backstop.core.ServerSideCopy;
+import dev.backstop.core.replication.ServerSideCopy;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.internal.builder.Settings;

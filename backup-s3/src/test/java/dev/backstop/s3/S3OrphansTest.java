@@ -9,7 +9,7 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.IncompleteWrite;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Orphans;
 import dev.backstop.core.Repository;

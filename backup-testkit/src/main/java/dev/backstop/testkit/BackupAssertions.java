@@ -1,6 +1,6 @@
 package dev.backstop.testkit;
 
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
 
 /**

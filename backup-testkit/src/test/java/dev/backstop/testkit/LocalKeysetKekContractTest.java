@@ -1,6 +1,6 @@
 package dev.backstop.testkit;
 
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.testkit.contract.KeyEncryptionKeyContract;
 import java.nio.file.Files;

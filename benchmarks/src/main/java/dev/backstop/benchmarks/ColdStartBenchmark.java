@@ -1,7 +1,7 @@
 package dev.backstop.benchmarks;
 
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.Repository;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;

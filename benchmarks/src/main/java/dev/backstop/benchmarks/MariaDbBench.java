@@ -2,9 +2,9 @@ package dev.backstop.benchmarks;
 
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
-import dev.backstop.core.KeyEncryptionKey;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;

@@ -3,7 +3,7 @@ package dev.backstop.benchmarks;
 import com.adobe.testing.s3mock.S3MockApplication;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.DataSize;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;

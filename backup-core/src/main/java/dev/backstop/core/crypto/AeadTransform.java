@@ -3,6 +3,8 @@ package dev.backstop.core.crypto;
 import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.Transform;
 import dev.backstop.core.TransformSpec;
+import dev.backstop.core.internal.crypto.GcmSegmentDecryptingStream;
+import dev.backstop.core.internal.crypto.GcmSegmentEncryptingStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

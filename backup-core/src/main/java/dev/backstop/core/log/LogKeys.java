@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * &lt;stream&gt;/&lt;epoch&gt;/&lt;name&gt;                          data of a whole file
  * &lt;stream&gt;/&lt;epoch&gt;/&lt;name&gt;.deltas/&lt;from&gt;-&lt;to&gt;      data of a delta (offsets in at least 8 hex digits)
  * &lt;data key&gt;.meta                                 metadata of either, written after the data
- * keys/&lt;stream&gt;/&lt;key-id&gt;.dek                      a data key (an archive key record of {@link dev.backstop.core.Encryption})
+ * keys/&lt;stream&gt;/&lt;key-id&gt;.dek                      a data key (an archive key record of {@link dev.backstop.core.crypto.Encryption})
  * </pre>
  * Streams are {@code wal/<system-id>} for PostgreSQL and {@code binlog/<server-uuid>} for
  * MariaDB/MySQL. Why {@code .deltas/} and not {@code .partial/}: PostgreSQL archives real {@code

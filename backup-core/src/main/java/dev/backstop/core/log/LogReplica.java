@@ -3,7 +3,7 @@ package dev.backstop.core.log;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.MetadataKey;
+import dev.backstop.core.crypto.MetadataKey;
 import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;

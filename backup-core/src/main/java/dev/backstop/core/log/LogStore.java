@@ -1,10 +1,10 @@
 package dev.backstop.core.log;
 
-import dev.backstop.core.DecodingChain;
+import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.Digest;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.LogRange;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
@@ -408,9 +408,9 @@ public final class LogStore implements LogArchive {
      *
      * @return what each copy did, by replica name
      */
-    public Map<String, LogReplica.Copied> replicate(dev.backstop.core.Replication replication) {
+    public Map<String, LogReplica.Copied> replicate(dev.backstop.core.replication.Replication replication) {
         Map<String, LogReplica.Copied> out = new TreeMap<>();
-        for (dev.backstop.core.Replication.Replica r : replication.replicas()) {
+        for (dev.backstop.core.replication.Replication.Replica r : replication.replicas()) {
             out.put(r.name(), LogReplica.copy(this, r.repository()));
         }
         return out;

@@ -6,7 +6,7 @@
  * <p>{@link dev.backstop.core.log.LogStore} is the archive of one log stream; an engine adds only
  * a {@link dev.backstop.core.log.LogNaming} (which names are files, where each one lies in the
  * stream) and its own validation of the bytes. Metadata is authenticated JSON, data keys go
- * through {@link dev.backstop.core.Encryption}, retention sees the archive as a {@link
+ * through {@link dev.backstop.core.crypto.Encryption}, retention sees the archive as a {@link
  * dev.backstop.core.retention.LogArchive}.
  */
 package dev.backstop.core.log;

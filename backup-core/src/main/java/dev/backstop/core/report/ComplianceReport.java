@@ -1,14 +1,14 @@
 package dev.backstop.core.report;
 
-import dev.backstop.core.AuditLog;
+import dev.backstop.core.event.AuditLog;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.DamagedObject;
-import dev.backstop.core.EncryptionInfo;
-import dev.backstop.core.Manifest;
-import dev.backstop.core.Replication;
+import dev.backstop.core.manifest.EncryptionInfo;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
-import dev.backstop.core.StoredObject;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;

@@ -3,7 +3,7 @@ package dev.backstop.core.retention;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.LogRange;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;

@@ -8,6 +8,8 @@ import dev.backstop.core.ObjectBinding;
 import dev.backstop.core.Transform;
 import dev.backstop.core.TransformSpec;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.zstd.FramedZstdInputStream;
+import dev.backstop.core.internal.zstd.FramedZstdOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

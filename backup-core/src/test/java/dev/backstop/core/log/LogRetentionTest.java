@@ -7,7 +7,7 @@ import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.LogRange;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.MutableClock;
 import dev.backstop.core.Repository;
 import dev.backstop.core.SourceInfo;

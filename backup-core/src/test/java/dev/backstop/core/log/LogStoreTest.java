@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
@@ -300,7 +300,7 @@ class LogStoreTest {
         put(logs, file(1), one);
         putDelta(logs, file(3), three, 0, 10_000);
         Repository replica = Repository.filesystem(tmp.resolve("replica"));
-        dev.backstop.core.Replication replication = dev.backstop.core.Replication.from(repo).to("dr", replica).build();
+        dev.backstop.core.replication.Replication replication = dev.backstop.core.replication.Replication.from(repo).to("dr", replica).build();
 
         LogReplica.Copied first = logs.replicate(replication).get("dr");
 

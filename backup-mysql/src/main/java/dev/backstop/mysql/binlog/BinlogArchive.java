@@ -3,7 +3,7 @@ package dev.backstop.mysql.binlog;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
@@ -52,7 +52,7 @@ import java.util.regex.Pattern;
  * file number that is archived already with other content is refused, never overwritten.
  *
  * <p><b>Guarantees.</b> Those of {@link LogStore} (zstd, then with keys streaming AEAD bound to
- * the object key; authenticated metadata; data keys through {@link dev.backstop.core.Encryption};
+ * the object key; authenticated metadata; data keys through {@link dev.backstop.core.crypto.Encryption};
  * verification on read; immutability), plus MariaDB's: a file is archived only if it starts with
  * the binlog magic {@code \xfebin} followed by a format description event written by this
  * archive's server id; anything else is refused before a byte is stored. {@link #get} writes a

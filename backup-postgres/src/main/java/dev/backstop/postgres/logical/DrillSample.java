@@ -3,7 +3,7 @@ package dev.backstop.postgres.logical;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.Digest;
 import dev.backstop.core.Fingerprints;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.ValidationResult;

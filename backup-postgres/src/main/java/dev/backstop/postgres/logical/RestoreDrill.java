@@ -2,7 +2,7 @@ package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;

@@ -1,7 +1,7 @@
 package dev.backstop.postgres.logical;
 
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Stage;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;

@@ -1,7 +1,7 @@
 package dev.backstop.postgres.physical;
 
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ToolProcess;
 import java.io.IOException;

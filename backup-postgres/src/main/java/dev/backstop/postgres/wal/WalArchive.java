@@ -3,7 +3,7 @@ package dev.backstop.postgres.wal;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
@@ -47,7 +47,7 @@ import java.util.Optional;
  * }</pre>
  *
  * <p><b>Guarantees.</b> Those of {@link LogStore} (encoding, authenticated metadata, data keys
- * through {@link dev.backstop.core.Encryption}, verification on read, immutability), plus
+ * through {@link dev.backstop.core.crypto.Encryption}, verification on read, immutability), plus
  * PostgreSQL's: a name that is not a WAL file name is refused; a segment whose page header names
  * another system identifier, another timeline or another position than its name is refused before
  * anything is stored. {@link #put} of a file already archived with the same content succeeds

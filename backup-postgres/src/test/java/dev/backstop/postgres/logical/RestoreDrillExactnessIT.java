@@ -3,10 +3,10 @@ package dev.backstop.postgres.logical;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
+import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.Fingerprints;
-import dev.backstop.core.KeyEncryptionKey;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.ValidationResult;

@@ -3,8 +3,8 @@ package dev.backstop.postgres.physical;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.retention.LogSegment;
@@ -195,7 +195,7 @@ class WalArchiveTest {
         Path seg = segment(tmp, "000000010000000000000003", SYSID, 1);
         archive.put(seg, "000000010000000000000003");
         LocalKeysetKek rotated = LocalKeysetKek.rotate(kekFile);
-        dev.backstop.core.Encryption.with(rotated).rewrap(repo);
+        dev.backstop.core.crypto.Encryption.with(rotated).rewrap(repo);
         LocalKeysetKek onlyNew = LocalKeysetKek.disableRetired(kekFile);
 
         WalArchive after = WalArchive.builder(repo, SYSID).keys(onlyNew).build();

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
-import dev.backstop.core.KeyEncryptionKey;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.source.FileSource;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.benchmarks.docs.MarkdownSnippets.Page;
 import dev.backstop.benchmarks.docs.MarkdownSnippets.Snippet;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.retention.BackupRecord;
 import dev.backstop.core.retention.Expiry;

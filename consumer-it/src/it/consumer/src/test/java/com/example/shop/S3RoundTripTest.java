@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.backstop.core.BackupPipeline;
-import dev.backstop.core.Encryption;
-import dev.backstop.core.KeyEncryptionKey;
-import dev.backstop.core.Manifest;
+import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
