@@ -134,7 +134,7 @@ final class Watchdog implements Daemon.Companion {
             try {
                 Duration r = rpo.call();
                 lastRpo.set(Optional.of(r));
-                condition("rpo", maxRpo != null && r.compareTo(maxRpo) > 0, now, raised, () -> new Alerts.Alert(Alerts.Kind.NO_RECENT_BACKUP, walSubject,
+                condition("rpo", maxRpo != null && r.compareTo(maxRpo) > 0, now, raised, () -> new Alerts.Alert(Alerts.Kind.WAL_RPO, walSubject,
                         null, walSubject + ": RPO " + r + " is above the allowed " + maxRpo
                         + " (WAL archiving stopped or is falling behind). Runbook: " + link("runbook-wal-rpo"), now));
             } catch (Exception e) {
@@ -144,7 +144,7 @@ final class Watchdog implements Daemon.Companion {
         }
         if (replicaLags != null) {
             replicaLags.get().forEach((replica, lag) -> condition("replica " + replica, lag.compareTo(maxReplicaLag) > 0, now, raised,
-                    () -> new Alerts.Alert(Alerts.Kind.NO_RECENT_BACKUP, "replica " + replica, null, "replica " + replica
+                    () -> new Alerts.Alert(Alerts.Kind.REPLICA_BEHIND, "replica " + replica, null, "replica " + replica
                             + " is " + lag + " behind the primary, more than the allowed " + maxReplicaLag
                             + ". Runbook: " + link("runbook-replica-behind"), now)));
         }

@@ -139,6 +139,7 @@ class WatchdogTest {
         List<JsonNode> alerts = delivered();
         assertThat(alerts).hasSize(1);
         assertThat(alerts.get(0).get("subject").asText()).isEqualTo("WAL archive of system 42");
+        assertThat(alerts.get(0).get("kind").asText()).isEqualTo("WAL_RPO");
         assertThat(alerts.get(0).get("message").asText()).contains("RPO PT40M", "PT15M", "#runbook-wal-rpo");
         assertThat(w.lastRpo()).contains(Duration.ofMinutes(40));
 
@@ -178,6 +179,7 @@ class WatchdogTest {
         List<JsonNode> alerts = delivered();
         assertThat(alerts).hasSize(1);
         assertThat(alerts.get(0).get("subject").asText()).isEqualTo("replica dr");
+        assertThat(alerts.get(0).get("kind").asText()).isEqualTo("REPLICA_BEHIND");
         assertThat(alerts.get(0).get("message").asText()).contains("PT3H", "PT2H", "#runbook-replica-behind");
     }
 

@@ -37,7 +37,11 @@ public final class Alerts implements BackupListener {
         /** No backup succeeded within the allowed age. */
         NO_RECENT_BACKUP,
         /** A key operation (rotation, rewrap, erase, unwrap) failed. */
-        KEY_OPERATION_FAILED;
+        KEY_OPERATION_FAILED,
+        /** Log archiving (WAL, binlog) stopped or fell behind: the recovery point is older than allowed. */
+        WAL_RPO,
+        /** A replica's newest copy is older than allowed. */
+        REPLICA_BEHIND;
 
         /** The anchor of this kind's runbook in docs/operations.md, e.g. {@code runbook-backup-failed}. */
         public String runbookAnchor() {
