@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;

@@ -12,7 +12,7 @@ import java.util.Properties;
  *
  * <p><b>Guarantees.</b> The password never appears in {@link #toString()}, in messages built by
  * Backstop, on a command line or in a process environment: the command-line tools get it through
- * a private option file ({@link OptionFile}) deleted when they exit.
+ * a private option file (an option file) deleted when they exit.
  *
  * <p><b>Restrictions.</b> TCP only; TLS is not requested ({@code sslMode=disable}), so use it on
  * loopback or a trusted network, or put a TLS-terminating tunnel in front.

@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;

@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.mysql.internal.OptionFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.BackupPipeline;

@@ -1,5 +1,6 @@
 package dev.backstop.mysql.binlog;
 
+import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
@@ -191,7 +192,7 @@ public final class BinlogReceiver implements AutoCloseable {
     private void supervise() {
         int failures = 0;
         boolean firstRun = true;
-        try (BinlogOptionFile options = BinlogOptionFile.create(endpoint, spool)) {
+        try (OptionFile options = OptionFile.create(endpoint, spool, "mariadb-binlog")) {
             while (!closed) {
                 String from;
                 Process p;
@@ -271,7 +272,7 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    private Process launch(BinlogOptionFile options, String from) throws IOException {
+    private Process launch(OptionFile options, String from) throws IOException {
         List<String> cmd = List.of(tools.tool("mariadb-binlog").toString(), options.argument(), "--read-from-remote-server",
                 "--raw", "--stop-never", "--result-file=" + spool + File.separator, from);
         synchronized (lock) {

@@ -1,5 +1,6 @@
 package dev.backstop.mysql.physical;
 
+import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
@@ -120,7 +121,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         }
         Path work = Files.createTempDirectory(workDir, "backstop-mariadb-backup-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        try (BackupOptionFile options = BackupOptionFile.create(endpoint, work)) {
+        try (OptionFile options = OptionFile.create(endpoint, work, "mariadb-backup")) {
             List<String> cmd = new ArrayList<>(List.of(program.toString(), options.argument(), "--backup",
                     "--stream=xbstream", "--target-dir=" + work.resolve("target"), "--tmpdir=" + work,
                     "--parallel=" + parallel));

@@ -1,4 +1,6 @@
-package dev.backstop.mysql;
+package dev.backstop.mysql.internal;
+
+import dev.backstop.mysql.MariaDbEndpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,8 +15,12 @@ import java.nio.file.attribute.PosixFilePermissions;
  * {@link #close()}. {@code --defaults-file} replaces every other option file, so settings from
  * {@code /etc/mysql} or {@code ~/.my.cnf} never leak into a backup or restore. Values are quoted
  * with the option-file escapes, so a password may hold any character but a line break.
+ *
+ * <p>The group is the one the program reads: {@code [client]} for the client programs, {@code
+ * [mariadb-backup]} for mariadb-backup (which does not read {@code [client]}), {@code
+ * [mariadb-binlog]} for mariadb-binlog.
  */
-final class OptionFile implements AutoCloseable {
+public final class OptionFile implements AutoCloseable {
     private final Path path;
 
     private OptionFile(Path path) {
@@ -22,8 +28,13 @@ final class OptionFile implements AutoCloseable {
     }
 
     /** Writes {@code endpoint}'s settings into the {@code [client]} group of a new file in {@code dir}. */
-    static OptionFile create(MariaDbEndpoint endpoint, Path dir) throws IOException {
-        StringBuilder s = new StringBuilder("[client]\n");
+    public static OptionFile create(MariaDbEndpoint endpoint, Path dir) throws IOException {
+        return create(endpoint, dir, "client");
+    }
+
+    /** Writes {@code endpoint}'s settings into group {@code [group]} of a new file in {@code dir}. */
+    public static OptionFile create(MariaDbEndpoint endpoint, Path dir, String group) throws IOException {
+        StringBuilder s = new StringBuilder("[").append(group).append("]\n");
         s.append("host=").append(quote(endpoint.host())).append('\n');
         s.append("port=").append(endpoint.port()).append('\n');
         s.append("user=").append(quote(endpoint.user())).append('\n');
@@ -42,19 +53,21 @@ final class OptionFile implements AutoCloseable {
         return new OptionFile(p);
     }
 
-    static String quote(String value) {
+    /** {@code value} quoted with the option-file escapes; a line break is refused. */
+    public static String quote(String value) {
         if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
             throw new IllegalArgumentException("option value: contains a line break, which an option file cannot hold");
         }
         return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
-    Path path() {
+    /** Where the file is. */
+    public Path path() {
         return path;
     }
 
     /** The first argument of a client program reading only this file. */
-    String argument() {
+    public String argument() {
         return "--defaults-file=" + path;
     }
 
