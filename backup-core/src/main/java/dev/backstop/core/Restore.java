@@ -107,7 +107,10 @@ public final class Restore {
             if (all.isEmpty()) {
                 throw new BackupException(Stage.CATALOG, "repository " + repository.sink() + " holds no backup", null);
             }
-            Manifest m = all.get(all.size() - 1);
+            // ids sort by their second, then by a random suffix: two backups of one second are
+            // ordered by when they started
+            Manifest m = all.stream().max(java.util.Comparator.comparing(Manifest::startedAt)
+                    .thenComparing(x -> x.id().value())).orElseThrow();
             return admit(m.id(), m);
         } catch (IOException e) {
             throw StorageException.of(null, "could not list backups: " + e, e, null);
