@@ -24,7 +24,12 @@ import java.util.concurrent.ThreadFactory;
  *   view structure} on: views, routines, events, restored settings) is spooled to a file and runs
  *   after every table is loaded, in one more session.</li>
  * </ul>
- * A table's rows load in one session; a dump of one large table gains nothing.
+ * The rows of an InnoDB table are spread over every session, each statement to the session with
+ * the least data waiting, so that one large table, or a table that follows it, never leaves a
+ * session idle: each session runs the table's {@code CREATE TABLE IF NOT EXISTS} before its first
+ * row (the target is empty, so the dump's {@code DROP TABLE} and its {@code LOCK TABLES} go), and
+ * what follows the rows in the section (its triggers) is spooled and runs once every row is in,
+ * so that no trigger fires on a restored row. Other sections go whole to one session.
  *
  * <p>An InnoDB table's {@code CREATE TABLE} with a primary key (not partitioned, not
  * system-versioned) loses its secondary {@code KEY}/{@code UNIQUE KEY} definitions and its
@@ -62,24 +67,24 @@ final class ParallelLoad {
         this.threads = threads;
     }
 
-    /** Loads {@code in} to its end; returns the bytes read. */
+    /** Loads {@code in}, a dump of one database into an empty one, to its end; returns the bytes read. */
     long run(InputStream in) throws IOException {
         List<SessionWriter> writers = new ArrayList<>();
         Path tail = Files.createTempFile(spoolDir, "backstop-dump-tail-", ".sql");
+        Path after = Files.createTempFile(spoolDir, "backstop-dump-after-", ".sql");
         try {
             for (int i = 0; i < jobs; i++) {
                 writers.add(new SessionWriter(sessions, sessions.start(), "load session " + (i + 1), threads));
             }
             LineReader lines = new LineReader(in);
             ByteArray head = new ByteArray();
-            SessionWriter current = null;
-            Deferred deferred = null;
+            TableSection section = null;
             List<Deferred> allDeferred = new ArrayList<>();
-            ByteArray create = null;
             boolean inTail = false;
             boolean delimited = false;
             long tailBytes = 0;
-            try (OutputStream tailOut = Files.newOutputStream(tail)) {
+            long afterBytes = 0;
+            try (OutputStream tailOut = Files.newOutputStream(tail); OutputStream afterOut = Files.newOutputStream(after)) {
                 byte[] line;
                 while ((line = lines.next()) != null) {
                     if (!inTail && !delimited && line.length > 3 && line[0] == '-' && line[1] == '-' && line[2] == ' ') {
@@ -89,15 +94,15 @@ final class ParallelLoad {
                             inTail = true;
                         } else if (s.startsWith("-- Table structure for table") || s.startsWith("-- Temporary table structure for view")
                                 || s.startsWith("-- Sequence structure for")) {
-                            if (current == null) {
+                            if (section == null) {
                                 for (SessionWriter w : writers) {
                                     w.put(head.toArray());
                                 }
                             } else {
-                                current.flushPending();
+                                section.end();
                             }
-                            current = leastLoaded(writers);
-                            deferred = null;
+                            section = new TableSection(writers, leastLoaded(writers), s.startsWith("-- Table structure for table"),
+                                    allDeferred);
                         }
                     }
                     if (!inTail && line.length >= 9 && startsWith(line, "DELIMITER ")) {
@@ -106,36 +111,20 @@ final class ParallelLoad {
                     if (inTail) {
                         tailOut.write(line);
                         tailBytes += line.length;
-                    } else if (current == null) {
+                    } else if (section == null) {
                         head.write(line);
-                    } else if (create != null || !delimited && startsWith(line, "CREATE TABLE `")) {
-                        if (create == null) {
-                            create = new ByteArray();
-                        }
-                        create.write(line);
-                        if (endsStatement(line)) {
-                            Deferral d = Deferral.of(new String(create.toArray(), StandardCharsets.UTF_8));
-                            current.append(d.create().getBytes(StandardCharsets.UTF_8));
-                            if (d.deferred() != null) {
-                                deferred = d.deferred();
-                                allDeferred.add(deferred);
-                            }
-                            create = null;
-                        }
-                    } else {
-                        current.append(line);
-                        if (deferred != null) {
-                            deferred.bytes += line.length;
-                        }
+                    } else if (!section.accept(line, delimited)) {
+                        afterOut.write(line);
+                        afterBytes += line.length;
                     }
                 }
             }
-            if (current == null) {
+            if (section == null) {
                 for (SessionWriter w : writers) {
                     w.put(head.toArray());
                 }
             } else {
-                current.flushPending();
+                section.end();
             }
             for (SessionWriter w : writers) {
                 w.finish();
@@ -143,20 +132,15 @@ final class ParallelLoad {
             for (SessionWriter w : writers) {
                 w.await();
             }
-            if (create != null) {
+            if (section != null && section.insideCreate()) {
                 throw new IOException("the dump ends inside a CREATE TABLE statement");
+            }
+            if (afterBytes > 0) {
+                runSpooled(after, head.toArray(), "the session creating triggers after the rows");
             }
             buildDeferred(allDeferred, head.toArray());
             if (tailBytes > 0) {
-                Process p = sessions.start();
-                try (OutputStream out = p.getOutputStream()) {
-                    out.write(head.toArray());
-                    Files.copy(tail, out);
-                } catch (IOException e) {
-                    sessions.finish(p, "the session loading views, routines and events");
-                    throw e;
-                }
-                sessions.finish(p, "the session loading views, routines and events");
+                runSpooled(tail, head.toArray(), "the session loading views, routines and events");
             }
             return lines.count();
         } finally {
@@ -164,7 +148,21 @@ final class ParallelLoad {
                 w.kill();
             }
             Files.deleteIfExists(tail);
+            Files.deleteIfExists(after);
         }
+    }
+
+    /** Runs {@code head} and then the spooled {@code script} in one more session. */
+    private void runSpooled(Path script, byte[] head, String what) throws IOException {
+        Process p = sessions.start();
+        try (OutputStream out = p.getOutputStream()) {
+            out.write(head);
+            Files.copy(script, out);
+        } catch (IOException e) {
+            sessions.finish(p, what);
+            throw e;
+        }
+        sessions.finish(p, what);
     }
 
     /** Builds the deferred indexes (tables spread over the sessions, largest first), then the foreign keys. */
@@ -223,7 +221,7 @@ final class ParallelLoad {
         }
     }
 
-    private static boolean endsStatement(byte[] line) {
+    static boolean endsStatement(byte[] line) {
         int end = line.length;
         while (end > 0 && (line[end - 1] == '\n' || line[end - 1] == '\r' || line[end - 1] == ' ')) {
             end--;
@@ -231,7 +229,7 @@ final class ParallelLoad {
         return end > 0 && line[end - 1] == ';';
     }
 
-    private static boolean startsWith(byte[] line, String prefix) {
+    static boolean startsWith(byte[] line, String prefix) {
         if (line.length < prefix.length()) {
             return false;
         }
@@ -243,11 +241,12 @@ final class ParallelLoad {
         return true;
     }
 
-    private static SessionWriter leastLoaded(List<SessionWriter> writers) throws IOException {
+    /** The session with the least data waiting; of equals, the one given the least data so far. */
+    static SessionWriter leastLoaded(List<SessionWriter> writers) throws IOException {
         SessionWriter best = null;
         for (SessionWriter w : writers) {
             w.checkFailure();
-            if (best == null || w.queued() < best.queued()) {
+            if (best == null || w.queued() < best.queued() || w.queued() == best.queued() && w.given() < best.given()) {
                 best = w;
             }
         }

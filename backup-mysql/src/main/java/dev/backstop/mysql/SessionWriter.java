@@ -15,6 +15,7 @@ final class SessionWriter {
     private final String name;
     private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(16);
     private final AtomicLong queued = new AtomicLong();
+    private long given;
     private final ByteArray pending = new ByteArray();
     private final ParallelLoad.Sessions sessions;
     private final Thread thread;
@@ -31,6 +32,11 @@ final class SessionWriter {
     /** Bytes handed to this session and not yet written to it. */
     long queued() {
         return queued.get();
+    }
+
+    /** Bytes handed to this session so far, pending ones included; read on the loading thread only. */
+    long given() {
+        return given;
     }
 
     private void drain() {
@@ -52,6 +58,7 @@ final class SessionWriter {
     }
 
     void append(byte[] line) throws IOException {
+        given += line.length;
         pending.write(line);
         if (pending.size() >= ParallelLoad.CHUNK) {
             flushPending();
@@ -60,12 +67,17 @@ final class SessionWriter {
 
     void flushPending() throws IOException {
         if (pending.size() > 0) {
-            put(pending.toArray());
+            enqueue(pending.toArray());
             pending.reset();
         }
     }
 
     void put(byte[] b) throws IOException {
+        given += b.length;
+        enqueue(b);
+    }
+
+    private void enqueue(byte[] b) throws IOException {
         queued.addAndGet(b.length);
         try {
             while (!queue.offer(b, 100, TimeUnit.MILLISECONDS)) {
@@ -86,7 +98,7 @@ final class SessionWriter {
     }
 
     void finish() throws IOException {
-        put(END);
+        enqueue(END);
     }
 
     void await() throws IOException {

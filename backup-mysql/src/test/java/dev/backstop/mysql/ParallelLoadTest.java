@@ -187,4 +187,60 @@ class ParallelLoadTest {
         assertThat(Files.readString(cats.files.get(3))).isEqualTo(HEAD
                 + "ALTER TABLE `orders` ADD CONSTRAINT `orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `customer` (`id`);\n");
     }
+
+    private static final String BIG_HEAD = "--\n-- Table structure for table `big`\n--\n\nDROP TABLE IF EXISTS `big`;\n"
+            + "/*!40101 SET @saved_cs_client     = @@character_set_client */;\n/*!40101 SET character_set_client = utf8 */;\n"
+            + "CREATE TABLE `big` (\n  `id` int(11) NOT NULL,\n  `v` text,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+            + "/*!40101 SET character_set_client = @saved_cs_client */;\n\n--\n-- Dumping data for table `big`\n--\n\n"
+            + "LOCK TABLES `big` WRITE;\n/*!40000 ALTER TABLE `big` DISABLE KEYS */;\n";
+    private static final String BIG_AFTER = "/*!40000 ALTER TABLE `big` ENABLE KEYS */;\nUNLOCK TABLES;\nDELIMITER ;;\n"
+            + "CREATE TRIGGER big_v BEFORE INSERT ON big FOR EACH ROW SET NEW.v = UPPER(NEW.v) ;;\nDELIMITER ;\n";
+
+    @Test
+    void run_spreadsAnInnoDbTablesRowsOverTheSessions_eachCreatingTheTableIfMissingFirst_andCreatesTriggersAfterEveryRow() throws Exception {
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            rows.add("INSERT INTO `big` VALUES (" + i + ",'" + "x".repeat(ParallelLoad.CHUNK + 1000) + "');\n");
+        }
+        String dump = HEAD + BIG_HEAD + String.join("", rows) + BIG_AFTER + T1.substring(3);
+        Cats cats = new Cats();
+
+        new ParallelLoad(cats, 2, tmp, DaemonThreads.numbered("test-load")).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+
+        // two load sessions and the one creating the trigger once both are done
+        assertThat(cats.files).hasSize(3);
+        List<String> loaded = new ArrayList<>();
+        String both = "";
+        for (Path f : cats.files.subList(0, 2)) {
+            String s = Files.readString(f);
+            both += s;
+            assertThat(s).doesNotContain("DROP TABLE", "LOCK TABLES `big` WRITE", "CREATE TRIGGER");
+            int create = s.indexOf("CREATE TABLE IF NOT EXISTS `big` (\n");
+            int charsetBack = s.indexOf("SET character_set_client = @saved_cs_client");
+            assertThat(create).as("the table is created in this session before its rows").isPositive();
+            assertThat(charsetBack).isGreaterThan(create).isLessThan(s.indexOf("INSERT INTO `big`"));
+            for (String line : s.split("(?<=\n)")) {
+                if (line.startsWith("INSERT INTO `big`")) {
+                    loaded.add(line);
+                }
+            }
+        }
+        assertThat(loaded).containsExactlyInAnyOrderElementsOf(rows);
+        assertThat(both).contains(T1.substring(3));
+        assertThat(Files.readString(cats.files.get(2))).isEqualTo(HEAD + "--\n" + BIG_AFTER.substring(BIG_AFTER.indexOf("DELIMITER")));
+    }
+
+    @Test
+    void run_keepsANonInnoDbTableWhole_inOrder_inOneSession() throws Exception {
+        String aria = BIG_HEAD.replace("ENGINE=InnoDB", "ENGINE=Aria");
+        String rows = "INSERT INTO `big` VALUES (1,'a');\nINSERT INTO `big` VALUES (2,'b');\n";
+        String dump = HEAD + aria + rows + BIG_AFTER;
+        Cats cats = new Cats();
+
+        new ParallelLoad(cats, 2, tmp, DaemonThreads.numbered("test-load")).run(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(cats.files).hasSize(2);
+        String both = Files.readString(cats.files.get(0)) + Files.readString(cats.files.get(1));
+        assertThat(both).contains(aria.substring(3) + rows + BIG_AFTER);
+    }
 }
