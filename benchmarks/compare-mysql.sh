@@ -25,10 +25,11 @@
 # random loopback port, data in --work). Prints medians, busy CPU per contender (machine-wide, all
 # processes) and same-round ratios as key=value lines, also written to --out=FILE (default
 # benchmarks/target/results/) with a PNG chart next to it; the last line is
-# ratio_backup_vs_shell=<x> (realistic fixture). Backstop runs in a fresh JVM each time.
+# ratio_backup_vs_shell=<x> (realistic fixture). Backstop runs in a fresh JVM each time, with class-data
+# sharing as the packaged command line has it (--no-cds: without).
 #
 # Usage: benchmarks/compare-mysql.sh [--rounds=3] [--realistic-size=1536MiB] [--sysbench-rows=2000000]
-#                                    [--work=DIR] [--keep] [--out=FILE]
+#                                    [--work=DIR] [--keep] [--no-cds] [--out=FILE]
 # Quick check (a few minutes): benchmarks/compare-mysql.sh --rounds=1 --realistic-size=30MiB --sysbench-rows=20000
 set -euo pipefail
 
@@ -49,6 +50,7 @@ for a in "$@"; do
     --sysbench-rows=*) SROWS=${a#*=} ;;
     --work=*) WORK=${a#*=} ;;
     --keep) KEEP=1 ;;
+    --no-cds) CDS=0 ;;
     --out=*) OUT=${a#*=} ;;
     *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -178,7 +180,7 @@ echo "# building backup-testkit" >&2
 CP="$(ls "$ROOT"/benchmarks/target/benchmarks-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
 CP="$CP:$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
 CP="$CP:$(cat "$ROOT/backup-testkit/target/runtime-classpath.txt")"
-bench() { java -cp "$CP" dev.backstop.benchmarks.MariaDbBench "$@"; }
+bench() { java $(cds "mariadb-$1") -cp "$CP" dev.backstop.benchmarks.MariaDbBench "$@"; }
 
 echo "# load average before: $(uptime)" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)
@@ -186,6 +188,14 @@ start_server
 echo "# loading fixtures ($RROWS customers, 4 x $SROWS sbtest rows)" >&2
 load_realistic
 load_sysbench
+# class-data sharing for Backstop's fresh JVMs, as the packaged command line ships it (lib.sh)
+sql -e "CREATE DATABASE cds_train; CREATE TABLE cds_train.t (id INT PRIMARY KEY, v VARCHAR(20), KEY v (v)) ENGINE=InnoDB;
+    INSERT INTO cds_train.t VALUES (1, 'a'), (2, 'b')"
+cds_train mariadb-backup dev.backstop.benchmarks.MariaDbBench backup --port="$PORT" --db=cds_train --repo="$WORK/repo-cds" \
+    --kek="$WORK/kek.json"
+cds_train mariadb-restore dev.backstop.benchmarks.MariaDbBench restore --port="$PORT" --db=r_cds --repo="$WORK/repo-cds" \
+    --kek="$WORK/kek.json" --id="$(ls "$WORK/repo-cds/backups" | grep -v '^probe' | head -1)" --binlog=false
+drop r_cds; drop cds_train; rm -rf "$WORK/repo-cds"
 results_begin compare-mysql
 echo "load_average_before=$LOAD_BEFORE"
 
