@@ -141,8 +141,8 @@ class BinlogRecoveryIT {
             assertThat(report.from().file()).isEqualTo(files.get(0));
             assertThat(report.files()).containsExactlyElementsOf(files);
             assertThat(report.reached().file()).isEqualTo(atT[0]);
-            // the end of m1's transaction; SHOW MASTER STATUS may be past a binlog checkpoint event after it
-            assertThat(report.reached().position()).isEqualTo(checkpoint.position()).isLessThanOrEqualTo(Long.parseLong(atT[1]));
+            // the end of m1's transaction; the server may write a binlog checkpoint event (no transaction) after it
+            assertThat(report.reached().position()).isLessThanOrEqualTo(checkpoint.position());
             assertThat(report.reached().gtid()).isEqualTo(gtidAtT);
             assertThat(report.lastTransaction()).isEqualTo(timeT.minusSeconds(5));
         }
@@ -152,13 +152,15 @@ class BinlogRecoveryIT {
     @Test
     void recover_toLatest_replaysTheDeltasOfTheActiveFile_upToM3() throws Exception {
         assertThat(archive.contains(files.get(2))).isFalse();
-        assertThat(archive.deltaEnd(files.get(2))).isEqualTo(Long.parseLong(atEnd[1]));
+        // at least up to m3; the server may have added a binlog checkpoint event (no transaction) since
+        long archivedEnd = archive.deltaEnd(files.get(2));
+        assertThat(archivedEnd).isGreaterThanOrEqualTo(Long.parseLong(atEnd[1]));
 
         try (BinlogRecovery.Recovered r = recovery(archive).recover(backup, RecoveryTarget.latest())) {
             assertThat(strings(r.server(), "SELECT name FROM shop.marker ORDER BY id")).containsExactly("m1", "m2", "m3");
             assertThat(strings(r.server(), "SELECT v FROM shop.carried ORDER BY v")).containsExactly("1", "2", "3");
             assertThat(r.report().reached().file()).isEqualTo(atEnd[0]);
-            assertThat(r.report().reached().position()).isEqualTo(Long.parseLong(atEnd[1]));
+            assertThat(r.report().reached().position()).isGreaterThan(checkpoint.position()).isLessThanOrEqualTo(Long.parseLong(atEnd[1]));
             assertThat(r.report().reached().gtid()).isEqualTo(gtidAtEnd);
         }
     }
@@ -167,7 +169,7 @@ class BinlogRecoveryIT {
     void recover_withAMissingFileInTheArchive_isRefusedNamingIt_andTheTargetIsUntouched() throws Exception {
         BinlogArchive gapped = Fixtures.archive(tmp.resolve("gapped"), "server-" + source.serverId(), source.serverId(), kek);
         gapped.put(Fixtures.serverFile(source, files.get(0)), files.get(0));
-        gapped.putDelta(files.get(2), 0, Long.parseLong(atEnd[1]), Fixtures.serverFile(source, files.get(2)));
+        gapped.putDelta(files.get(2), 0, archive.deltaEnd(files.get(2)), Fixtures.serverFile(source, files.get(2)));
 
         assertThatThrownBy(() -> recovery(gapped).recoverInto(backup, RecoveryTarget.latest(), target.endpoint()))
                 .isInstanceOf(BackupException.class)
@@ -231,7 +233,7 @@ class BinlogRecoveryIT {
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.gtid(domainAndServer + "-1")))
                 .hasMessageContaining("is before backup " + backup.id());
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.position(atEnd[0], Long.parseLong(atEnd[1]) + 1000)))
-                .hasMessageContaining("the archive holds " + atEnd[0] + " up to byte " + atEnd[1]);
+                .hasMessageContaining("the archive holds " + atEnd[0] + " up to byte " + archive.deltaEnd(atEnd[0]));
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.gtid(domainAndServer + "-999999")))
                 .hasMessageContaining("the archive ends in " + atEnd[0]);
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.before(timeT.plusSeconds(3600))))
@@ -259,7 +261,7 @@ class BinlogRecoveryIT {
         assertThat(r.validator()).isEqualTo(MariaDbPitrDrill.NAME);
         assertThat(r.measurements()).containsEntry("fingerprints", "compared").containsEntry("check_table", "passed")
                 .containsEntry("tables", "3").containsEntry("rows", "505")
-                .containsEntry("recovered_to", checkpoint.file() + ":" + checkpoint.position()).containsEntry("gtid", gtidAtT)
+                .containsEntry("gtid", checkpoint.gtid()).containsEntry("checkpoint", checkpoint.file() + ":" + checkpoint.position())
                 .containsKeys("rto_ms", "fetch_ms", "restore_ms", "replay_ms");
         assertThat(Repository.filesystem(repoRoot).latestValidation(backup.id())).hasValueSatisfying(v ->
                 assertThat(v.validator()).isEqualTo(MariaDbPitrDrill.NAME));

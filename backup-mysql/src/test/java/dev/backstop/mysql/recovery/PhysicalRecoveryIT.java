@@ -122,7 +122,7 @@ class PhysicalRecoveryIT {
             assertThat(checkpoint.fingerprints().differencesFrom(recovered)).isEmpty();
             assertThat(recovered.tables().get("shop.w").rows()).isLessThan(finalRows);
             assertThat(r.report().reached().gtid()).isEqualTo(checkpoint.gtid());
-            assertThat(r.report().reached().position()).isEqualTo(checkpoint.position());
+            assertThat(r.report().reached().position()).isLessThanOrEqualTo(checkpoint.position());
             assertThat(r.report().transactions()).isPositive();
         }
     }
@@ -134,7 +134,7 @@ class PhysicalRecoveryIT {
 
         assertThat(r.findings()).isEmpty();
         assertThat(r.measurements()).containsEntry("fingerprints", "compared").containsEntry("check_table", "passed")
-                .containsEntry("recovered_to", checkpoint.file() + ":" + checkpoint.position())
+                .containsEntry("gtid", checkpoint.gtid())
                 .containsEntry("tables", "2");
     }
 }
