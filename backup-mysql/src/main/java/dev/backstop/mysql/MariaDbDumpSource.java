@@ -6,11 +6,13 @@ import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
+import dev.backstop.core.LogRange;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.mysql.binlog.BinlogArchive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -89,6 +91,7 @@ public final class MariaDbDumpSource implements CaptureSource {
     private final Path workDir;
     private final Executor executor;
     private final List<String> extraArgs;
+    private final String binlogStream;
 
     private MariaDbDumpSource(Builder b) {
         this.endpoint = b.endpoint;
@@ -99,6 +102,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         this.workDir = b.workDir;
         this.executor = b.executor;
         this.extraArgs = List.copyOf(b.extraArgs);
+        this.binlogStream = b.binlogStream;
     }
 
     /** A source dumping {@code database} on {@code endpoint}. */
@@ -249,6 +253,10 @@ public final class MariaDbDumpSource implements CaptureSource {
                 .attribute("mariadb.fingerprints", withFingerprints ? "dump-stream"
                         : fingerprints ? "none (drills restore into MariaDB, whose value text differs from MySQL's)" : "none")
                 .attribute("bytes", Long.toString(bytes));
+        if (binlogStream != null) {
+            long n = BinlogArchive.file(position.file()).start();
+            r.requiredLogs(new LogRange(binlogStream, n, n));
+        }
         if (!nonTransactional.isEmpty()) {
             r.attribute("mariadb.non_transactional_tables", String.join(",", nonTransactional));
         }
@@ -319,6 +327,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-fingerprints"));
         private final List<String> extraArgs = new ArrayList<>();
+        private String binlogStream;
 
         private Builder(MariaDbEndpoint endpoint, String database) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -392,6 +401,20 @@ public final class MariaDbDumpSource implements CaptureSource {
                         + "--ignore-table=db.table");
             }
             extraArgs.add(option);
+            return this;
+        }
+
+        /**
+         * The binlog archive this backup is recovered forward from ({@link BinlogArchive#stream()},
+         * {@code binlog/<server-uuid>}): recorded as the manifest's required logs from the dump's
+         * binlog file on, so that retention keeps those binlogs while it keeps the backup.
+         */
+        public Builder binlogStream(String stream) {
+            if (!Objects.requireNonNull(stream, "stream").matches("binlog/[A-Za-z0-9._-]{1,128}")) {
+                throw new IllegalArgumentException("binlogStream: got '" + stream + "', need binlog/<server-uuid> as "
+                        + "BinlogArchive.stream() names it");
+            }
+            this.binlogStream = given.once("binlogStream", "none", stream);
             return this;
         }
 

@@ -7,11 +7,13 @@ import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.ConsistencyPoint;
 import dev.backstop.core.Fingerprints;
+import dev.backstop.core.LogRange;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
+import dev.backstop.mysql.binlog.BinlogArchive;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -92,6 +94,7 @@ public final class MariaDbBackupSource implements CaptureSource {
     private final Path workDir;
     private final int parallel;
     private final List<String> fingerprintDatabases;
+    private final String binlogStream;
 
     private MariaDbBackupSource(Builder b) {
         this.endpoint = b.endpoint;
@@ -99,6 +102,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         this.workDir = b.workDir;
         this.parallel = b.parallel;
         this.fingerprintDatabases = List.copyOf(b.fingerprintDatabases);
+        this.binlogStream = b.binlogStream;
     }
 
     /** A source backing up the server at {@code endpoint} (a local server: see Restrictions). */
@@ -235,6 +239,10 @@ public final class MariaDbBackupSource implements CaptureSource {
         if (prints != null) {
             r.fingerprints(prints);
         }
+        if (binlogStream != null) {
+            long n = BinlogArchive.file(point.file()).start();
+            r.requiredLogs(new LogRange(binlogStream, n, n));
+        }
         return r.build();
     }
 
@@ -314,6 +322,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private int parallel = 1;
         private final List<String> fingerprintDatabases = new ArrayList<>();
+        private String binlogStream;
 
         private Builder(MariaDbEndpoint endpoint) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -355,6 +364,20 @@ public final class MariaDbBackupSource implements CaptureSource {
                 }
                 fingerprintDatabases.add(d);
             }
+            return this;
+        }
+
+        /**
+         * The binlog archive this backup is recovered forward from ({@link BinlogArchive#stream()},
+         * {@code binlog/<server-uuid>}): recorded as the manifest's required logs from the backup's
+         * binlog file on, so that retention keeps those binlogs while it keeps the backup.
+         */
+        public Builder binlogStream(String stream) {
+            if (!Objects.requireNonNull(stream, "stream").matches("binlog/[A-Za-z0-9._-]{1,128}")) {
+                throw new IllegalArgumentException("binlogStream: got '" + stream + "', need binlog/<server-uuid> as "
+                        + "BinlogArchive.stream() names it");
+            }
+            this.binlogStream = given.once("binlogStream", "none", stream);
             return this;
         }
 
