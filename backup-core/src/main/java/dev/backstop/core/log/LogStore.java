@@ -197,16 +197,20 @@ public final class LogStore implements LogArchive {
      *
      * @return false if {@code file} is not archived whole
      * @throws IntegrityException naming the object if anything does not verify
-     * @throws IOException        if the repository or {@code out} fails
+     * @throws StorageException   naming the object if the repository or {@code out} fails
      */
-    public boolean read(LogFile file, OutputStream out) throws IOException {
+    public boolean read(LogFile file, OutputStream out) {
         String key = keys.keyOf(file);
-        Optional<LogObject> meta = objects.readMeta(key);
-        if (meta.isEmpty()) {
-            return false;
+        try {
+            Optional<LogObject> meta = objects.readMeta(key);
+            if (meta.isEmpty()) {
+                return false;
+            }
+            objects.decode(meta.get(), out);
+            return true;
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not read " + file.name() + ": " + e, e, null);
         }
-        objects.decode(meta.get(), out);
-        return true;
     }
 
     /**
@@ -214,10 +218,19 @@ public final class LogStore implements LogArchive {
      * delta of the gap-free run from offset 0, each verified like a whole file.
      *
      * @return the length written, or -1 if {@code file} has no deltas
-     * @throws IntegrityException  if the deltas do not run gap-free from offset 0, or one does not verify
-     * @throws NoSuchFileException if a delta vanished while it was read (the whole file replaced them)
+     * @throws IntegrityException if the deltas do not run gap-free from offset 0, or one does not verify
+     * @throws StorageException   if the repository or {@code out} fails; its cause is a {@link
+     *     NoSuchFileException} if a delta vanished while it was read (the whole file replaced them)
      */
-    public long readDeltas(LogFile file, OutputStream out) throws IOException {
+    public long readDeltas(LogFile file, OutputStream out) {
+        try {
+            return readRun(file, out);
+        } catch (IOException e) {
+            throw StorageException.of(keys.deltasOf(file), "could not read the deltas of " + file.name() + ": " + e, e, null);
+        }
+    }
+
+    private long readRun(LogFile file, OutputStream out) throws IOException {
         List<LogDelta> listed = deltas(file);
         if (listed.isEmpty()) {
             return -1;
