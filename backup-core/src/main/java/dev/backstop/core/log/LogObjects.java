@@ -140,6 +140,32 @@ final class LogObjects {
         }
     }
 
+    /**
+     * Writes the gap-free run of {@code listed}, the deltas of {@code file}, into {@code out}, each
+     * verified; -1 if there are none. See {@link LogStore#readDeltas}.
+     */
+    long decodeRun(LogFile file, List<LogDelta> listed, OutputStream out) throws IOException {
+        if (listed.isEmpty()) {
+            return -1;
+        }
+        DeltaRun run = DeltaRun.of(listed);
+        if (run.chain().isEmpty() || run.hasGap()) {
+            throw new IntegrityException(keys.deltasOf(file), "deltas of " + file.name(), "a gap-free run from offset 0",
+                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
+                            .map(d -> LogKeys.rangeName(d.from(), d.to())).toList() + ": a delta is missing; refusing to serve "
+                            + file.name(), null, null);
+        }
+        for (LogDelta d : run.chain()) {
+            LogObject m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
+            if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
+                throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
+                        "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
+            }
+            decode(m, out);
+        }
+        return run.end();
+    }
+
     /** How messages name the object: the file, or the file and range of a delta. */
     private static String what(LogObject o) {
         return o.delta() ? o.name() + LogKeys.DELTAS + LogKeys.rangeName(o.from(), o.to()) : o.name();

@@ -224,33 +224,10 @@ public final class LogStore implements LogArchive {
      */
     public long readDeltas(LogFile file, OutputStream out) {
         try {
-            return readRun(file, out);
+            return objects.decodeRun(file, deltas(file), out);
         } catch (IOException e) {
             throw StorageException.of(keys.deltasOf(file), "could not read the deltas of " + file.name() + ": " + e, e, null);
         }
-    }
-
-    private long readRun(LogFile file, OutputStream out) throws IOException {
-        List<LogDelta> listed = deltas(file);
-        if (listed.isEmpty()) {
-            return -1;
-        }
-        DeltaRun run = DeltaRun.of(listed);
-        if (run.chain().isEmpty() || run.hasGap()) {
-            throw new IntegrityException(keys.deltasOf(file), "deltas of " + file.name(), "a gap-free run from offset 0",
-                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
-                            .map(d -> LogKeys.rangeName(d.from(), d.to())).toList() + ": a delta is missing; refusing to serve "
-                            + file.name(), null, null);
-        }
-        for (LogDelta d : run.chain()) {
-            LogObject m = objects.readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
-            if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
-                throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
-                        "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
-            }
-            objects.decode(m, out);
-        }
-        return run.end();
     }
 
     /** Every file archived whole, by epoch then name. */
