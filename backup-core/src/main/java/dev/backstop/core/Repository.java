@@ -128,10 +128,16 @@ public final class Repository {
      * Writes a small pretty-printed JSON record (at most a few KiB) that drives a decision; a
      * keyed view authenticates it for {@code key} and {@code owner} (a backup id, or another name
      * of what the record belongs to). The caller puts a {@code formatVersion} in it.
+     *
+     * @throws StorageException naming {@code key} if the repository fails; an immutable record that
+     *     exists already is one whose cause is an {@link ObjectExistsException}
      */
-    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) throws IOException {
-        MetadataKey k = metadataKey(true);
-        putSmall(key, kind, k == null ? json : k.sealJson(key, owner, json));
+    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) {
+        try {
+            RepositoryStore.putRecord(this, key, owner, kind, json);
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not write the record: " + e, e, null);
+        }
     }
 
     /**
@@ -141,14 +147,15 @@ public final class Repository {
      * @param what names the record in messages, e.g. "legal hold"
      * @throws IntegrityException in a keyed view, naming {@code key}, if the record is not
      *     authenticated for {@code key} and {@code owner}
+     * @throws StorageException naming {@code key} if the repository fails; a missing record is one
+     *     whose cause is a {@link java.nio.file.NoSuchFileException}
      */
-    public byte[] readRecord(String key, String owner, String what) throws IOException {
-        byte[] stored = readSmall(key);
-        if (kek == null) {
-            Sealed s = Sealed.unseal(stored);
-            return s == null ? stored : s.content();
+    public byte[] readRecord(String key, String owner, String what) {
+        try {
+            return RepositoryStore.readRecord(this, key, owner, what);
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not read the " + what + ": " + e, e, null);
         }
-        return metadataKey(false).openJson(key, owner, stored, what);
     }
 
     /**
@@ -216,7 +223,7 @@ public final class Repository {
             if (KEYLESS_CHECK.equals(result.validator())) {
                 putSmall(key, ObjectKind.VALIDATION, json);
             } else {
-                putRecord(key, result.backupId().value(), ObjectKind.VALIDATION, json);
+                RepositoryStore.putRecord(this, key, result.backupId().value(), ObjectKind.VALIDATION, json);
             }
         } catch (IOException e) {
             throw StorageException.of(key, "could not write validation record: " + e, e, result.backupId());

@@ -145,7 +145,7 @@ public final class Encryption {
                 byte[] material = unwrap(rec, id);
                 try {
                     byte[] wrapped = kek.wrap(material, context(id));
-                    keyed.putRecord(o.key(), id.value(), ObjectKind.KEY, record(id, kek.id(), wrapped));
+                    RepositoryStore.putRecord(keyed, o.key(), id.value(), ObjectKind.KEY, record(id, kek.id(), wrapped));
                 } finally {
                     java.util.Arrays.fill(material, (byte) 0);
                 }
@@ -161,14 +161,14 @@ public final class Encryption {
 
     private void rewrapArchiveKey(Repository keyed, String name) throws IOException, GeneralSecurityException {
         String key = RepositoryLayout.wrappedKey(name);
-        JsonNode n = JSON.readTree(keyed.readRecord(key, name, "archive key record"));
+        JsonNode n = JSON.readTree(RepositoryStore.readRecord(keyed, key, name, "archive key record"));
         if (kek.id().equals(n.path("kekId").asText())) {
             return;
         }
         byte[] context = n.path("context").asText().getBytes(StandardCharsets.UTF_8);
         byte[] material = kek.unwrap(Base64.getDecoder().decode(n.path("wrappedKey").asText()), context);
         try {
-            keyed.putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), kek.wrap(material, context)));
+            RepositoryStore.putRecord(keyed, key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), kek.wrap(material, context)));
         } finally {
             java.util.Arrays.fill(material, (byte) 0);
         }
@@ -187,7 +187,7 @@ public final class Encryption {
         String key = RepositoryLayout.wrappedKey(name);
         try {
             byte[] wrapped = kek.wrap(material, context);
-            keyed(repository).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
+            RepositoryStore.putRecord(keyed(repository), key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
             return wrapped;
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap " + key + ": " + e, e);
@@ -208,7 +208,7 @@ public final class Encryption {
         String key = RepositoryLayout.wrappedKey(name);
         JsonNode n;
         try {
-            n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
+            n = JSON.readTree(RepositoryStore.readRecord(keyed(repository), key, name, "archive key record"));
         } catch (IOException e) {
             if (RepositoryStore.isMissing(e)) {
                 return Optional.empty();
@@ -358,7 +358,7 @@ public final class Encryption {
 
     /** Stores the wrapped data key; a keyed view authenticates the record. */
     static void storeDataKey(Repository repository, DataKey key) throws IOException {
-        repository.putRecord(Repository.dataKeyObject(key.backupId()), key.backupId().value(), ObjectKind.KEY,
+        RepositoryStore.putRecord(repository, Repository.dataKeyObject(key.backupId()), key.backupId().value(), ObjectKind.KEY,
                 record(key.backupId(), key.kekId(), key.wrapped()));
     }
 

@@ -84,7 +84,7 @@ final class KeyRecords {
         try {
             byte[] stored = RepositoryStore.readSmall(repository, key);
             sealed = Sealed.unseal(stored) != null;
-            bytes = acceptUnsealed && !sealed ? stored : repository.readRecord(key, id.value(), "data key record");
+            bytes = acceptUnsealed && !sealed ? stored : RepositoryStore.readRecord(repository, key, id.value(), "data key record");
         } catch (IOException e) {
             if (RepositoryStore.isMissing(e)) {
                 throw new BackupException(Stage.KEY, "data key " + key + " is missing: the backup was crypto-erased or its key object lost; "

@@ -66,7 +66,7 @@ final class KeyUpgrade {
                 KeyRecord rec = readRecord(keyed, m.id(), true);
                 byte[] material = unwrap(rec, m.id());
                 try {
-                    keyed.putRecord(Repository.dataKeyObject(m.id()), m.id().value(), ObjectKind.KEY,
+                    RepositoryStore.putRecord(keyed, Repository.dataKeyObject(m.id()), m.id().value(), ObjectKind.KEY,
                             record(m.id(), kek.id(), kek.wrap(material, context(m.id()))));
                 } finally {
                     java.util.Arrays.fill(material, (byte) 0);

@@ -1,5 +1,6 @@
 package dev.backstop.core.log;
 
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.internal.chain.DecodingChain;
@@ -111,7 +112,7 @@ final class LogObjects {
         LogObject meta = new LogObject(key, file.name(), file.epoch(), delta, from, to, encoded.plaintextSize(),
                 encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), encoded.transforms(),
                 kek == null ? "" : writeKey.record(), clock.instant(), attributes);
-        repository.putRecord(LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
+        RepositoryStore.putRecord(repository, LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
         return encoded.storedSize();
     }
 
@@ -271,7 +272,7 @@ final class LogObjects {
     private String wrappingKek(String record) {
         String key = RepositoryLayout.logKeyRecord(record);
         try {
-            return JSON.readTree(repository.readRecord(key, record, "archive key record")).path("kekId").asText("(unknown)");
+            return JSON.readTree(RepositoryStore.readRecord(repository, key, record, "archive key record")).path("kekId").asText("(unknown)");
         } catch (IOException e) {
             return "(unknown: " + key + " unreadable: " + e.getMessage() + ")";
         }

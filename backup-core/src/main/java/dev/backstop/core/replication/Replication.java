@@ -262,7 +262,7 @@ public final class Replication {
         Map<String, ValidationResult> out = new LinkedHashMap<>();
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
-                ValidationResult r = ManifestFormat.readValidation(primary.readRecord(o.key(), id.value(),
+                ValidationResult r = ManifestFormat.readValidation(RepositoryStore.readRecord(primary, o.key(), id.value(),
                         "replica record"), o.key());
                 String[] parts = r.validator().split(":");
                 if (parts.length == 3) {
@@ -321,7 +321,7 @@ public final class Replication {
                 o.findings(), measured);
         String key = RepositoryLayout.replicaRecordKey(o.backupId(), now, o.replica(), what);
         try {
-            primary.putRecord(key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
+            RepositoryStore.putRecord(primary, key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {
             throw StorageException.of(key, "could not record replica status: " + e, e, o.backupId());
         }

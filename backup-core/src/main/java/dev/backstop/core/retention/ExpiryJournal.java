@@ -1,5 +1,6 @@
 package dev.backstop.core.retention;
 
+import dev.backstop.core.internal.repo.RepositoryStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -42,7 +43,7 @@ final class ExpiryJournal {
         ArrayNode ids = n.putArray("backups");
         toDelete.forEach(d -> ids.add(d.id().value()));
         try {
-            repository.putRecord(key, "", ObjectKind.STATE,
+            RepositoryStore.putRecord(repository, key, "", ObjectKind.STATE,
                     (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new StorageException(key, "could not write the expiry journal; nothing was deleted: " + e, e, true, null);
@@ -57,7 +58,7 @@ final class ExpiryJournal {
      *     Backstop wrote it: its ids cannot be trusted to mean what this code reads
      */
     List<BackupId> readJournal(String key) throws IOException {
-        byte[] bytes = repository.readRecord(key, "", "expiry journal");
+        byte[] bytes = RepositoryStore.readRecord(repository, key, "", "expiry journal");
         List<BackupId> ids = new ArrayList<>();
         String text = new String(bytes, StandardCharsets.UTF_8);
         if (text.trim().startsWith("{")) {
