@@ -6,7 +6,6 @@ import dev.backstop.core.fs.FileSystemSink;
 import dev.backstop.core.internal.access.CoreAccess;
 import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
-import dev.backstop.core.internal.lock.LeaseRecord;
 import dev.backstop.core.internal.repo.ManifestFormat;
 import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.lock.RepositoryLock;
@@ -18,11 +17,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * A backup repository: a {@link Sink} with Backstop's layout on top of it.
@@ -131,10 +128,16 @@ public final class Repository {
      * Writes a small pretty-printed JSON record (at most a few KiB) that drives a decision; a
      * keyed view authenticates it for {@code key} and {@code owner} (a backup id, or another name
      * of what the record belongs to). The caller puts a {@code formatVersion} in it.
+     *
+     * @throws StorageException naming {@code key} if the repository fails; an immutable record that
+     *     exists already is one whose cause is an {@link ObjectExistsException}
      */
-    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) throws IOException {
-        MetadataKey k = metadataKey(true);
-        putSmall(key, kind, k == null ? json : k.sealJson(key, owner, json));
+    public void putRecord(String key, String owner, ObjectKind kind, byte[] json) {
+        try {
+            RepositoryStore.putRecord(this, key, owner, kind, json);
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not write the record: " + e, e, null);
+        }
     }
 
     /**
@@ -144,14 +147,15 @@ public final class Repository {
      * @param what names the record in messages, e.g. "legal hold"
      * @throws IntegrityException in a keyed view, naming {@code key}, if the record is not
      *     authenticated for {@code key} and {@code owner}
+     * @throws StorageException naming {@code key} if the repository fails; a missing record is one
+     *     whose cause is a {@link java.nio.file.NoSuchFileException}
      */
-    public byte[] readRecord(String key, String owner, String what) throws IOException {
-        byte[] stored = readSmall(key);
-        if (kek == null) {
-            Sealed s = Sealed.unseal(stored);
-            return s == null ? stored : s.content();
+    public byte[] readRecord(String key, String owner, String what) {
+        try {
+            return RepositoryStore.readRecord(this, key, owner, what);
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not read the " + what + ": " + e, e, null);
         }
-        return metadataKey(false).openJson(key, owner, stored, what);
     }
 
     /**
@@ -219,7 +223,7 @@ public final class Repository {
             if (KEYLESS_CHECK.equals(result.validator())) {
                 putSmall(key, ObjectKind.VALIDATION, json);
             } else {
-                putRecord(key, result.backupId().value(), ObjectKind.VALIDATION, json);
+                RepositoryStore.putRecord(this, key, result.backupId().value(), ObjectKind.VALIDATION, json);
             }
         } catch (IOException e) {
             throw StorageException.of(key, "could not write validation record: " + e, e, result.backupId());
@@ -314,60 +318,7 @@ public final class Repository {
      * reported as an object.
      */
     public Orphans orphans(Instant now, Duration grace) {
-        Objects.requireNonNull(now, "now");
-        if (grace.isNegative()) {
-            throw new IllegalArgumentException("grace: got " + grace + ", must not be negative");
-        }
-        Instant cutoff = now.minus(grace);
-        try {
-            List<ObjectInfo> backups = sink.list(BACKUPS);
-            Set<String> live = new HashSet<>();
-            for (ObjectInfo o : backups) {
-                Optional<BackupId> id = RepositoryLayout.backupOf(o.key());
-                if (id.isPresent() && o.key().equals(RepositoryLayout.manifestKey(id.get()))) {
-                    live.add(id.get().value());
-                }
-            }
-            // a manifest that cannot be admitted (moved, copied, edited) still names backups whose
-            // data may be the only copy left: nothing it names is garbage
-            live.addAll(((SinkCatalog) catalog).idsNamedByDamaged());
-            List<ObjectInfo> objects = new ArrayList<>();
-            List<ObjectInfo> foreign = new ArrayList<>();
-            for (ObjectInfo o : backups) {
-                if (!RepositoryLayout.isBackupObject(o.key())) {
-                    foreign.add(o);
-                } else if (!live.contains(RepositoryLayout.backupOf(o.key()).orElseThrow().value())
-                        && o.lastModified().isBefore(cutoff)) {
-                    objects.add(o);
-                }
-            }
-            for (ObjectInfo o : sink.list(RepositoryLayout.KEYS)) {
-                if (o.key().equals(RepositoryLayout.METADATA_KEY) || RepositoryLayout.isLogKeyRecord(o.key())) {
-                    continue; // the metadata key and log-archive keys belong to the repository, not to one backup
-                }
-                String id = RepositoryLayout.wrappedKeyName(o.key()).orElse("");
-                if (!BackupId.isValid(id)) {
-                    foreign.add(o);
-                } else if (!live.contains(id) && o.lastModified().isBefore(cutoff)) {
-                    objects.add(o);
-                }
-            }
-            List<IncompleteWrite> incomplete = new ArrayList<>();
-            if (sink instanceof IncompleteWrites iw) {
-                for (IncompleteWrite w : iw.incompleteWrites("")) {
-                    if (w.lastActivity().isBefore(cutoff)) {
-                        incomplete.add(w);
-                    }
-                }
-            }
-            List<String> held = objects.isEmpty() && incomplete.isEmpty() ? List.of() : LeaseRecord.liveLeases(sink, now);
-            if (!held.isEmpty()) {
-                return new Orphans(List.of(), List.of(), foreign, held);
-            }
-            return new Orphans(objects, incomplete, foreign, List.of());
-        } catch (IOException e) {
-            throw StorageException.of(null, "could not list repository " + sink + " for orphans: " + e, e, null);
-        }
+        return OrphanSearch.find(sink, catalog, now, grace);
     }
 
     /**

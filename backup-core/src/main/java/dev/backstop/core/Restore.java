@@ -3,7 +3,6 @@ package dev.backstop.core;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.event.BackupListener;
-import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.validate.ObjectChecks;
@@ -49,10 +48,9 @@ import java.util.concurrent.Executor;
  */
 public final class Restore {
     private final Repository repository;
-    private final Encryption encryption;
     private final BackupListener listener;
     private final Clock clock;
-    private final DecodingChain chain;
+    private final BackupObjects objects;
     private final boolean allowUnencrypted;
     /** Set only by {@link Encryption#upgrade}: manifests are checked by decoding, not admitted. */
     private final boolean upgrading;
@@ -68,11 +66,12 @@ public final class Restore {
         if (b.executor != null) {
             cb.executor(b.executor);
         }
-        this.chain = cb.build();
+        DecodingChain chain = cb.build();
         this.allowUnencrypted = b.allowUnencrypted;
         this.upgrading = upgrading;
         this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek, b.allowUnencrypted);
-        this.encryption = b.kek == null ? null : Encryption.with(b.kek);
+        Encryption encryption = b.kek == null ? null : Encryption.with(b.kek);
+        this.objects = new BackupObjects(repository, encryption, chain);
         this.listener = BackupListener.guarded(b.listener);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
     }
@@ -140,29 +139,7 @@ public final class Restore {
         StoredObject o = m.object(name).orElseThrow(() -> new IllegalArgumentException(
                 "stream '" + name + "' is not in backup " + m.id() + "; it has " + m.objects().stream().map(StoredObject::name).toList()));
         admit(m);
-        return open(m, o);
-    }
-
-    private InputStream open(Manifest m, StoredObject o) {
-        return chain.open(repository.sink(), o, context(m, o));
-    }
-
-    /**
-     * The decode context of object {@code o}: its binding, and the backup's data key, unwrapped
-     * only when an {@code aead} decoder asks for it.
-     */
-    private Transform.Context context(Manifest m, StoredObject o) {
-        return Transform.Context.of(ObjectBinding.of(m.id(), o.key()), () -> {
-            if (m.encryption().isEmpty()) {
-                throw new IntegrityException(o.key(), "encryption record", "an encryption section for an encrypted object",
-                        "none (manifest inconsistent)", null, m.id());
-            }
-            if (encryption == null) {
-                throw new BackupException(Stage.KEY, "backup " + m.id() + " is encrypted (data key wrapped by "
-                        + m.encryption().get().kekId() + ") but this Restore was built without keys(...)", null, false, m.id());
-            }
-            return CryptoAccess.get().openDataKey(encryption, repository, m);
-        });
+        return objects.open(m, o);
     }
 
     /**
@@ -262,22 +239,7 @@ public final class Restore {
      */
     public BackupReader reader(Manifest m) {
         admit(m);
-        return new BackupReader() {
-            @Override
-            public Manifest manifest() {
-                return m;
-            }
-
-            @Override
-            public InputStream openStored(StoredObject object) {
-                return DecodingChain.openStored(repository.sink(), object, ObjectBinding.of(m.id(), object.key()));
-            }
-
-            @Override
-            public InputStream openDecoded(StoredObject object) {
-                return open(m, object);
-            }
-        };
+        return objects.reader(m);
     }
 
     /** Tells the listeners about {@code r}; returns it. */

@@ -34,7 +34,7 @@ final class SinkCatalog implements Catalog {
 
     @Override
     public void put(Manifest manifest) throws IOException {
-        repo.putRecord(Repository.manifestKey(manifest.id()), manifest.id().value(), ObjectKind.MANIFEST,
+        RepositoryStore.putRecord(repo, Repository.manifestKey(manifest.id()), manifest.id().value(), ObjectKind.MANIFEST,
                 ManifestFormat.write(manifest));
     }
 

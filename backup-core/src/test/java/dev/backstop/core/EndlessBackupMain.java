@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A backup process that never finishes, for tests that kill it: {@code <repository> <kek file>
@@ -37,11 +38,16 @@ public final class EndlessBackupMain {
                             random.nextBytes(chunk);
                             out.write(chunk);
                             out.flush();
+                            // the throttle is what this program is for: a source slow enough that the
+                            // test kills it mid-stream; nothing waits on it
                             pause(5);
                         }
-                        while (true) {
-                            pause(1000);
+                        try {
+                            new CountDownLatch(1).await(); // never counted down: the stream stays open until killed
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
                         }
+                        throw new java.io.InterruptedIOException("interrupted");
                     }
                 })
                 .compress(ZstdTransform.level(1))

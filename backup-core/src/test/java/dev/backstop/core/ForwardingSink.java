@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 
-/** Forwards everything to a real sink; tests override what they break. */
+/**
+ * Forwards everything to a real sink; tests override what they break. A copy of the testkit's,
+ * because backup-testkit depends on backup-core and a test-scope dependency back on it would be a cycle.
+ */
 public class ForwardingSink implements Sink {
     protected final Sink sink;
 

@@ -6,7 +6,10 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand. */
+/**
+ * A clock tests move by hand; a copy of the testkit's, because backup-testkit depends on backup-core
+ * and a test-scope dependency back on it would be a cycle.
+ */
 public final class MutableClock extends Clock {
     private volatile Instant now;
 

@@ -20,7 +20,6 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -283,7 +282,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     private Optional<Instant> readNewestVerified() {
         try {
             return RepositoryHealth.newestVerified(repository);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             // a scrape must not fail: NaN says "unknown", the log says why
             LOG.warn("could not read the newest verified backup for {}: {}", NEWEST_VERIFIED_AGE, e.toString());
             return Optional.empty();

@@ -4,6 +4,7 @@ import dev.backstop.core.BackupId;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.replication.Replication;
 import dev.backstop.core.Repository;
+import dev.backstop.core.StorageException;
 import dev.backstop.core.retention.BackupRecord;
 import java.io.IOException;
 import java.time.Duration;
@@ -35,11 +36,16 @@ public final class RepositoryHealth {
      * When the newest verified backup of {@code repository} finished (a backup whose latest
      * validation passed), or empty if none is verified.
      *
-     * @throws IOException if the catalog or a validation record cannot be read
+     * @throws StorageException if the catalog or a validation record cannot be read
      */
-    public static Optional<Instant> newestVerified(Repository repository) throws IOException {
-        List<Manifest> all = repository.catalog().list().stream()
+    public static Optional<Instant> newestVerified(Repository repository) {
+        List<Manifest> all;
+        try {
+            all = repository.catalog().list().stream()
                 .sorted(Comparator.comparing(Manifest::finishedAt).reversed()).toList();
+        } catch (IOException e) {
+            throw StorageException.of(null, "could not list the backups of " + repository.sink() + ": " + e, e, null);
+        }
         for (Manifest m : all) {
             if (BackupRecord.from(m, repository.latestValidation(m.id())).build().verified()) {
                 return Optional.of(m.finishedAt());

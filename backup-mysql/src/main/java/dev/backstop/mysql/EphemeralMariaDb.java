@@ -122,16 +122,20 @@ public final class EphemeralMariaDb implements MariaDbInstance {
     /**
      * Kills the server the way a crash would (SIGKILL); connections break at once. The data
      * stays until {@link #close()}.
+     *
+     * @throws BackupException at {@link Stage#RESTORE} if the server is still alive 30 s later, or
+     *     the wait is interrupted
      */
-    public void kill() throws IOException {
+    public void kill() {
         server.destroyForcibly();
         try {
             if (!server.waitFor(30, TimeUnit.SECONDS)) {
-                throw new IOException("mariadbd (pid " + server.pid() + ") did not die within 30 s of SIGKILL");
+                throw new BackupException(Stage.RESTORE, "mariadbd (pid " + server.pid() + ") did not die within 30 s of SIGKILL",
+                        null);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while killing mariadbd", e);
+            throw new BackupException(Stage.RESTORE, "interrupted while killing mariadbd", e);
         }
     }
 

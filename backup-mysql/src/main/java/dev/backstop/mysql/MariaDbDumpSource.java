@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 
 /**
@@ -92,6 +91,7 @@ public final class MariaDbDumpSource implements CaptureSource {
     private final Executor executor;
     private final List<String> extraArgs;
     private final String binlogStream;
+    private final LossyFloatCheck floatCheck;
 
     private MariaDbDumpSource(Builder b) {
         this.endpoint = b.endpoint;
@@ -103,6 +103,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         this.executor = b.executor;
         this.extraArgs = List.copyOf(b.extraArgs);
         this.binlogStream = b.binlogStream;
+        this.floatCheck = new LossyFloatCheck(b.database);
     }
 
     /** A source dumping {@code database} on {@code endpoint}. */
@@ -192,7 +193,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                                  boolean withFingerprints, Map<String, String> objects, List<String> nonTransactional,
                                  Streams streams) throws IOException, SQLException {
         CompletableFuture<List<String>> lossy = withFingerprints
-                ? CompletableFuture.supplyAsync(() -> lossyFloatColumns(c), executor)
+                ? CompletableFuture.supplyAsync(() -> floatCheck.lossyFloatColumns(c), executor)
                 : CompletableFuture.completedFuture(List.of());
         FingerprintTap tap = withFingerprints ? new FingerprintTap(executor, TAP_CHUNK, TAP_DEPTH) : null;
         DumpComments.Tail tail = new DumpComments.Tail(16 * 1024);
@@ -230,11 +231,11 @@ public final class MariaDbDumpSource implements CaptureSource {
                 tap.cancel();
             }
             // stop a float check still running on the shared connection, then let it finish failing
-            abortQuietly(c);
-            awaitQuietly(lossy);
+            LossyFloatCheck.abortQuietly(c);
+            LossyFloatCheck.awaitQuietly(lossy);
             throw e;
         }
-        List<String> lossyColumns = join(lossy);
+        List<String> lossyColumns = floatCheck.join(lossy);
         Map<String, String> point = new LinkedHashMap<>();
         point.put("binlog_file", position.file());
         point.put("binlog_position", Long.toString(position.position()));
@@ -269,46 +270,6 @@ public final class MariaDbDumpSource implements CaptureSource {
             }
         }
         return r.build();
-    }
-
-    private List<String> lossyFloatColumns(Connection c) {
-        try {
-            return SourceSession.lossyFloatColumns(c, database);
-        } catch (SQLException e) {
-            throw new IllegalStateException("the FLOAT check of database '" + database + "' failed: " + e.getMessage()
-                    + " (error " + e.getErrorCode() + ", SQLSTATE " + e.getSQLState() + ")", e);
-        }
-    }
-
-    private <T> T join(CompletableFuture<T> f) throws CaptureFailedException {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            boolean retryable = cause.getCause() instanceof SQLException s && ServerErrors.retryable(s);
-            throw new CaptureFailedException(cause.getMessage(), null, null, cause, retryable);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-                throw new CaptureFailedException("interrupted while checking the FLOAT columns of database '" + database + "'",
-                    null, null, e);
-        }
-    }
-
-    private static void abortQuietly(Connection c) {
-        try {
-            c.abort(Runnable::run);
-        } catch (SQLException | RuntimeException ignored) {
-            // the capture already failed; closing is all that is left to do
-        }
-    }
-
-    /** Waits for a fingerprint run to leave the shared connection before it is closed. */
-    private static void awaitQuietly(CompletableFuture<?> f) {
-        try {
-            f.exceptionally(t -> null).get();
-        } catch (Exception ignored) {
-            // the capture already failed; this only orders the connection's close
-        }
     }
 
     @Override

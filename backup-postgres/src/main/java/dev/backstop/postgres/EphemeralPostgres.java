@@ -107,9 +107,15 @@ public final class EphemeralPostgres implements PostgresInstance {
     /**
      * Stops the server the way a crash would (immediate shutdown, no checkpoint); connections
      * break at once. The data stays until {@link #close()}.
+     *
+     * @throws BackupException at {@link Stage#RESTORE} if {@code pg_ctl stop} cannot be run
      */
-    public void kill() throws IOException {
-        ctl("stop", "-m", "immediate");
+    public void kill() {
+        try {
+            ctl("stop", "-m", "immediate");
+        } catch (IOException e) {
+            throw new BackupException(Stage.RESTORE, "could not stop PostgreSQL in " + dir + ": " + e.getMessage(), e);
+        }
         try {
             server.waitFor(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package dev.backstop.postgres;
 
+import dev.backstop.core.BackupException;
+import dev.backstop.core.Stage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -77,8 +79,20 @@ public final class PgTools {
                 + "; install the PostgreSQL client programs or configure PgTools.in(<bin dir>)");
     }
 
-    /** The major version of a program, read from {@code <program> --version}. */
-    public int majorVersion(Path program) throws IOException {
+    /**
+     * The major version of a program, read from {@code <program> --version}.
+     *
+     * @throws BackupException at {@link Stage#CONFIGURE} if the program cannot be run or prints no version
+     */
+    public int majorVersion(Path program) {
+        try {
+            return readMajorVersion(program);
+        } catch (IOException e) {
+            throw new BackupException(Stage.CONFIGURE, "could not read the version of " + program + ": " + e.getMessage(), e);
+        }
+    }
+
+    private int readMajorVersion(Path program) throws IOException {
         Integer cached = majors.get(program);
         if (cached != null) {
             return cached;

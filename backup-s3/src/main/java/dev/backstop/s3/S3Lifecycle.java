@@ -1,5 +1,6 @@
 package dev.backstop.s3;
 
+import dev.backstop.core.StorageException;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.retention.TierSchedule;
 import java.io.IOException;
@@ -58,8 +59,20 @@ public final class S3Lifecycle {
         return rules;
     }
 
-    /** Writes {@link #rules} to the sink's bucket, keeping rules that are not this repository's. */
-    public static void apply(S3Sink sink, TierSchedule schedule) throws IOException {
+    /**
+     * Writes {@link #rules} to the sink's bucket, keeping rules that are not this repository's.
+     *
+     * @throws StorageException if the bucket's lifecycle configuration cannot be read or written
+     */
+    public static void apply(S3Sink sink, TierSchedule schedule) {
+        try {
+            replaceRules(sink, schedule);
+        } catch (IOException e) {
+            throw StorageException.of(null, "could not apply the lifecycle rules to bucket " + sink.bucket() + ": " + e, e, null);
+        }
+    }
+
+    private static void replaceRules(S3Sink sink, TierSchedule schedule) throws IOException {
         List<LifecycleRule> ours = rules(sink, schedule);
         String mine = ours.get(ours.size() - 1).id().replace("-abort-incomplete", "");
         List<LifecycleRule> all = new ArrayList<>();

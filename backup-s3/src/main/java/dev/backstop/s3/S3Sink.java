@@ -79,6 +79,8 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * passed to {@link Builder#client} is never closed; {@link #close()} closes only what the sink
  * created (its own client and part-upload threads).
  *
+ * <p>Past 400 lines because of its builder: each validated setting is public API and stays beside
+ * the sink, while the requests live in {@code internal.S3Upload} and {@code internal.S3Listings}.
  */
 public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, AutoCloseable {
     private final S3AsyncClient client;
@@ -268,8 +270,6 @@ public final class S3Sink implements Sink, ServerSideCopy, IncompleteWrites, Aut
      * (the sink then builds and owns its client). Each setter may be called once.
      */
     public static final class Builder {
-        // the builder is most of this class's length: its validated settings are the sink's public
-        // API and stay next to the sink; requests live in internal.S3Upload and internal.S3Listings
         private final Settings given = new Settings();
         private S3AsyncClient client;
         private Region region;

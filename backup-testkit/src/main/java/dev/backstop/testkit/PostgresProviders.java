@@ -1,5 +1,6 @@
 package dev.backstop.testkit;
 
+import dev.backstop.core.BackupException;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.PostgresProvider;
@@ -34,7 +35,7 @@ public final class PostgresProviders {
         try {
             PgTools tools = PgTools.locate();
             return tools.majorVersion(tools.tool("pg_dump"));
-        } catch (IOException e) {
+        } catch (IOException | BackupException e) {
             return 15;
         }
     }

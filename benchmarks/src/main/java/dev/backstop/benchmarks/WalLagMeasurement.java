@@ -23,7 +23,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
@@ -37,6 +36,10 @@ import java.util.stream.Stream;
  * </pre>
  */
 public final class WalLagMeasurement {
+    private static final Duration SAMPLE = Duration.ofMillis(20);
+    private static final Duration CATCH_UP = Duration.ofSeconds(60);
+    /** Far beyond pgbench's 5 s: sampling ends with the load. */
+    private static final Duration LOAD = Duration.ofMinutes(5);
     private final EphemeralPostgres pg;
     private final Path dir;
 
@@ -71,19 +74,18 @@ public final class WalLagMeasurement {
     /** From the server's flush position at a moment to the receiver having received it. */
     private void receiveLag() throws Exception {
         try (WalReceiver r = WalReceiver.builder(pg.endpoint(), archive("receive")).workDir(dir.resolve("receive/work"))
-                .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build()) {
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build(); Sampling sampling = new Sampling()) {
             r.start();
-            await(() -> r.status().receivedLsn() > 0);
+            sampling.await("the receiver's first record", CATCH_UP, () -> r.status().receivedLsn() > 0);
             CompletableFuture<Void> load = load();
             List<long[]> samples = new ArrayList<>();
             List<Long> lagsNanos = new ArrayList<>();
-            while (!load.isDone()) {
+            sampling.every(SAMPLE, LOAD, load::isDone, () -> {
                 samples.add(new long[] {System.nanoTime(), WalFile.parseLsn(one("SELECT pg_current_wal_flush_lsn()::text"))});
                 long now = System.nanoTime();
                 long received = r.status().receivedLsn();
                 samples.removeIf(s -> s[1] <= received && lagsNanos.add(now - s[0]));
-                Thread.sleep(20);
-            }
+            });
             load.join();
             lagsNanos.sort(null);
             System.out.println("rpo_receive_lag_p50_ms=" + pct(lagsNanos, 0.5) / 1_000_000 + " rpo_receive_lag_p99_ms="
@@ -98,11 +100,11 @@ public final class WalLagMeasurement {
         if (wholeSegmentsOnly) {
             b.noDeltas();
         }
-        try (WalReceiver r = b.build()) {
+        try (WalReceiver r = b.build(); Sampling sampling = new Sampling()) {
             r.start();
             long initialized = insertLsn();
             // caught up = received, and archived up to the segment holding it (whole segments only cannot get closer)
-            await(() -> r.status().receivedLsn() >= initialized
+            sampling.await("the receiver catching up with pgbench -i", CATCH_UP, () -> r.status().receivedLsn() >= initialized
                     && r.rpo().archivedLsn() >= initialized - initialized % WalFile.SEGMENT_BYTES);
             CompletableFuture<Void> load = load();
             List<Long> lagMillis = new ArrayList<>();
@@ -112,7 +114,7 @@ public final class WalLagMeasurement {
             List<Long> endToEndMillis = new ArrayList<>();
             WalReceiver.Status before = r.status();
             long loadStart = System.nanoTime();
-            while (!load.isDone()) {
+            sampling.every(SAMPLE, LOAD, load::isDone, () -> {
                 RpoStatus rpo = r.rpo();
                 lagMillis.add(rpo.lag().toMillis());
                 lagBytes.add(rpo.lagBytes());
@@ -120,19 +122,16 @@ public final class WalLagMeasurement {
                 long archived = r.rpo().archivedLsn();
                 long now = System.nanoTime();
                 positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
-                Thread.sleep(20);
-            }
+            });
             load.join();
             double seconds = (System.nanoTime() - loadStart) / 1e9;
             WalReceiver.Status after = r.status();
             // the positions of the last seconds: whole segments only may not reach them until a switch
-            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-            while (!positions.isEmpty() && System.nanoTime() < deadline) {
+            sampling.every(SAMPLE, Duration.ofSeconds(2), positions::isEmpty, () -> {
                 long archived = r.rpo().archivedLsn();
                 long now = System.nanoTime();
                 positions.removeIf(p -> p[1] <= archived && endToEndMillis.add((now - p[0]) / 1_000_000));
-                Thread.sleep(20);
-            }
+            });
             endToEndMillis.sort(null);
             lagMillis.sort(null);
             lagBytes.sort(null);
@@ -175,16 +174,6 @@ public final class WalLagMeasurement {
         try (Connection c = pg.connect("postgres"); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(q)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    private static void await(BooleanSupplier done) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the receiver did not catch up within 60 s");
-            }
-            Thread.sleep(20);
         }
     }
 

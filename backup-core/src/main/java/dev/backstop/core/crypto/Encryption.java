@@ -1,9 +1,7 @@
 package dev.backstop.core.crypto;
 
-import dev.backstop.core.internal.access.CoreAccess;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.DamagedObject;
@@ -14,13 +12,10 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
-import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.AeadTransform;
 import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.crypto.DataKey;
-import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
-import dev.backstop.core.internal.repo.ManifestFormat;
 import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.replication.FanOutSink;
@@ -34,7 +29,14 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+
+import static dev.backstop.core.crypto.KeyRecords.archiveRecord;
+import static dev.backstop.core.crypto.KeyRecords.context;
+import static dev.backstop.core.crypto.KeyRecords.readRecord;
+import static dev.backstop.core.crypto.KeyRecords.record;
+import static dev.backstop.core.crypto.KeyRecords.requireArchiveName;
+
+import dev.backstop.core.crypto.KeyRecords.KeyRecord;
 
 /**
  * Envelope encryption of backups: every backup gets a fresh random data key that encrypts its
@@ -143,7 +145,7 @@ public final class Encryption {
                 byte[] material = unwrap(rec, id);
                 try {
                     byte[] wrapped = kek.wrap(material, context(id));
-                    keyed.putRecord(o.key(), id.value(), ObjectKind.KEY, record(id, kek.id(), wrapped));
+                    RepositoryStore.putRecord(keyed, o.key(), id.value(), ObjectKind.KEY, record(id, kek.id(), wrapped));
                 } finally {
                     java.util.Arrays.fill(material, (byte) 0);
                 }
@@ -159,14 +161,14 @@ public final class Encryption {
 
     private void rewrapArchiveKey(Repository keyed, String name) throws IOException, GeneralSecurityException {
         String key = RepositoryLayout.wrappedKey(name);
-        JsonNode n = JSON.readTree(keyed.readRecord(key, name, "archive key record"));
+        JsonNode n = JSON.readTree(RepositoryStore.readRecord(keyed, key, name, "archive key record"));
         if (kek.id().equals(n.path("kekId").asText())) {
             return;
         }
         byte[] context = n.path("context").asText().getBytes(StandardCharsets.UTF_8);
         byte[] material = kek.unwrap(Base64.getDecoder().decode(n.path("wrappedKey").asText()), context);
         try {
-            keyed.putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), kek.wrap(material, context)));
+            RepositoryStore.putRecord(keyed, key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), kek.wrap(material, context)));
         } finally {
             java.util.Arrays.fill(material, (byte) 0);
         }
@@ -185,7 +187,7 @@ public final class Encryption {
         String key = RepositoryLayout.wrappedKey(name);
         try {
             byte[] wrapped = kek.wrap(material, context);
-            keyed(repository).putRecord(key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
+            RepositoryStore.putRecord(keyed(repository), key, name, ObjectKind.KEY, archiveRecord(name, context, kek.id(), wrapped));
             return wrapped;
         } catch (GeneralSecurityException e) {
             throw new BackupException(Stage.KEY, "key-encryption key " + kek.id() + " could not wrap " + key + ": " + e, e);
@@ -206,7 +208,7 @@ public final class Encryption {
         String key = RepositoryLayout.wrappedKey(name);
         JsonNode n;
         try {
-            n = JSON.readTree(keyed(repository).readRecord(key, name, "archive key record"));
+            n = JSON.readTree(RepositoryStore.readRecord(keyed(repository), key, name, "archive key record"));
         } catch (IOException e) {
             if (RepositoryStore.isMissing(e)) {
                 return Optional.empty();
@@ -265,24 +267,6 @@ public final class Encryption {
         return repository.keyed() ? repository : repository.withKeys(kek);
     }
 
-    private static void requireArchiveName(String name) {
-        if (!name.contains("/") || name.startsWith("/") || name.contains("..")) {
-            throw new IllegalArgumentException("archive key name '" + name + "': must be a relative path with a '/', "
-                    + "e.g. wal/<system-id>/<key-id>");
-        }
-    }
-
-    private static byte[] archiveRecord(String name, byte[] context, String kekId, byte[] wrapped) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 2);
-        n.put("owner", name);
-        n.put("algorithm", AeadTransform.ALGORITHM);
-        n.put("context", new String(context, StandardCharsets.UTF_8));
-        n.put("kekId", kekId);
-        n.put("wrappedKey", Base64.getEncoder().encodeToString(wrapped));
-        return ManifestFormat.pretty(n);
-    }
-
     /** What {@link #upgrade} did: backups authenticated, backups left as they were, and why. */
     public record Upgrade(List<BackupId> authenticated, List<BackupId> unencrypted, List<DamagedObject> refused) {
         public Upgrade {
@@ -307,61 +291,7 @@ public final class Encryption {
      * Needs a sink that can replace a manifest (not one under object lock).
      */
     public Upgrade upgrade(Repository repository) {
-        Repository keyed = repository.withKeys(kek);
-        keyed.metadataKey(true);
-        Restore restore = CoreAccess.get().buildForUpgrade(Restore.builder().repository(repository).keys(kek));
-        List<BackupId> authenticated = new ArrayList<>();
-        List<BackupId> unencrypted = new ArrayList<>();
-        List<DamagedObject> refused = new ArrayList<>();
-        Repository keyless = Repository.on(repository.sink());
-        List<Manifest> manifests;
-        try {
-            manifests = keyless.catalog().list();
-            refused.addAll(keyless.catalog().damaged());
-        } catch (IOException e) {
-            throw StorageException.of(RepositoryLayout.BACKUPS, "could not list manifests: " + e, e, null);
-        }
-        for (Manifest m : manifests) {
-            String key = Repository.manifestKey(m.id());
-            try {
-                byte[] stored = RepositoryStore.readSmall(keyless, key);
-                if (Sealed.unseal(stored) != null) {
-                    keyed.catalog().get(m.id()); // already authenticated: it must verify
-                    continue;
-                }
-                if (m.encryption().isEmpty()) {
-                    unencrypted.add(m.id());
-                    continue;
-                }
-                KeyRecord rec = readRecord(keyed, m.id(), true);
-                byte[] material = unwrap(rec, m.id());
-                try {
-                    keyed.putRecord(Repository.dataKeyObject(m.id()), m.id().value(), ObjectKind.KEY,
-                            record(m.id(), kek.id(), kek.wrap(material, context(m.id()))));
-                } finally {
-                    java.util.Arrays.fill(material, (byte) 0);
-                }
-                ValidationResult check = restore.verify(m, Restore.Recording.NONE); // recorded below, once the manifest is sealed
-                if (!check.passed()) {
-                    refused.add(new DamagedObject(key, "its data does not decode: " + check.findings()));
-                    continue;
-                }
-                // replaceable on purpose: the manifest is swapped for its authenticated form in one atomic write
-                RepositoryStore.putSmall(keyed, key, ObjectKind.STATE, keyed.metadataKey(true).sealJson(key, m.id().value(), stored));
-                keyed.recordValidation(check);
-                authenticated.add(m.id());
-            } catch (IntegrityException | GeneralSecurityException e) {
-                refused.add(new DamagedObject(key, e.getMessage()));
-            } catch (BackupException e) {
-                if (e.retryable()) {
-                    throw e;
-                }
-                refused.add(new DamagedObject(key, e.getMessage()));
-            } catch (IOException e) {
-                throw StorageException.of(key, "could not upgrade: " + e, e, m.id());
-            }
-        }
-        return new Upgrade(authenticated, unencrypted, refused);
+        return new KeyUpgrade(this).run(repository);
     }
 
     /**
@@ -377,12 +307,7 @@ public final class Encryption {
      * @throws StorageException if the records cannot be read or the key cannot be deleted
      */
     public static void destroyDataKey(Repository repository, BackupId id) {
-        Set<String> replicas = RepositoryStore.recordedReplicas(repository, id);
-        if (!replicas.isEmpty()) {
-            throw new IllegalStateException("crypto-erase of " + id + ": the backup was copied to replicas " + replicas
-                    + ", which would keep its key; erase it everywhere with destroyDataKey(replication, id)");
-        }
-        delete(repository, id, "the repository");
+        CryptoErase.destroy(repository, id);
     }
 
     /**
@@ -406,28 +331,7 @@ public final class Encryption {
      * @throws StorageException naming the repository whose key could not be deleted
      */
     public static List<String> destroyDataKey(Replication replication, BackupId id) {
-        Set<String> recorded = RepositoryStore.recordedReplicas(replication.primary(), id);
-        List<String> configured = replication.replicas().stream().map(Replication.Replica::name).toList();
-        List<String> unknown = recorded.stream().filter(n -> !configured.contains(n)).toList();
-        if (!unknown.isEmpty()) {
-            throw new IllegalStateException("crypto-erase of " + id + ": the primary records copies on replicas " + unknown
-                    + " that this replication does not configure (it has " + configured
-                    + "); add them with to(name, repository) so their keys are erased too");
-        }
-        for (Replication.Replica r : replication.replicas()) {
-            delete(r.repository(), id, "replica " + r.name());
-        }
-        delete(replication.primary(), id, "the primary");
-        return configured;
-    }
-
-    private static void delete(Repository repository, BackupId id, String where) {
-        String key = Repository.dataKeyObject(id);
-        try {
-            repository.sink().delete(key);
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not delete the data key on " + where + ": " + e, e, id);
-        }
+        return CryptoErase.destroy(replication, id);
     }
 
     /** The data-key transform of a stored backup; for restores. */
@@ -440,7 +344,7 @@ public final class Encryption {
         }
     }
 
-    private byte[] unwrap(KeyRecord rec, BackupId id) {
+    byte[] unwrap(KeyRecord rec, BackupId id) {
         try {
             return kek.unwrap(rec.wrapped, context(id));
         } catch (GeneralSecurityException e) {
@@ -454,56 +358,8 @@ public final class Encryption {
 
     /** Stores the wrapped data key; a keyed view authenticates the record. */
     static void storeDataKey(Repository repository, DataKey key) throws IOException {
-        repository.putRecord(Repository.dataKeyObject(key.backupId()), key.backupId().value(), ObjectKind.KEY,
+        RepositoryStore.putRecord(repository, Repository.dataKeyObject(key.backupId()), key.backupId().value(), ObjectKind.KEY,
                 record(key.backupId(), key.kekId(), key.wrapped()));
-    }
-
-    private static byte[] context(BackupId id) {
-        return ("backstop/dek/v1/" + id.value()).getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] record(BackupId id, String kekId, byte[] wrapped) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("formatVersion", 2);
-        n.put("backupId", id.value());
-        n.put("algorithm", AeadTransform.ALGORITHM);
-        n.put("kekId", kekId);
-        n.put("wrappedKey", Base64.getEncoder().encodeToString(wrapped));
-        return ManifestFormat.pretty(n);
-    }
-
-    private record KeyRecord(String kekId, byte[] wrapped, boolean sealed) {
-    }
-
-    /**
-     * Reads a backup's key record; a keyed view checks its authentication. {@code acceptUnsealed}:
-     * a format-1 record (no authentication) is returned instead of refused, for callers that then
-     * prove it by unwrapping it under the backup's context.
-     */
-    private static KeyRecord readRecord(Repository repository, BackupId id, boolean acceptUnsealed) {
-        String key = Repository.dataKeyObject(id);
-        byte[] bytes;
-        boolean sealed;
-        try {
-            byte[] stored = RepositoryStore.readSmall(repository, key);
-            sealed = Sealed.unseal(stored) != null;
-            bytes = acceptUnsealed && !sealed ? stored : repository.readRecord(key, id.value(), "data key record");
-        } catch (IOException e) {
-            if (RepositoryStore.isMissing(e)) {
-                throw new BackupException(Stage.KEY, "data key " + key + " is missing: the backup was crypto-erased or its key object lost; "
-                        + "it cannot be decrypted", e, false, id);
-            }
-            throw StorageException.of(key, "could not read data key: " + e, e, id);
-        }
-        try {
-            JsonNode n = JSON.readTree(bytes);
-            if (!id.value().equals(n.path("backupId").asText())) {
-                throw new IntegrityException(key, "data key owner", id.value(), n.path("backupId").asText(), null, id);
-            }
-            return new KeyRecord(n.path("kekId").asText(), Base64.getDecoder().decode(n.path("wrappedKey").asText()), sealed);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new IntegrityException(key, "data key record", "a valid key record", String.valueOf(e.getMessage()), e, id);
-        }
     }
 
     @Override

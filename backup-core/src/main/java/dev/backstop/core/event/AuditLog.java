@@ -1,5 +1,6 @@
 package dev.backstop.core.event;
 
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.crypto.MetadataKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -145,7 +146,7 @@ public final class AuditLog {
         n.put("osUser", e.osUser());
         n.put("principal", e.principal());
         try {
-            repository.putRecord(key, OWNER, ObjectKind.AUDIT, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+            RepositoryStore.putRecord(repository, key, OWNER, ObjectKind.AUDIT, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
         } catch (IOException ex) {
             throw StorageException.of(key, "could not append to the audit log: " + ex, ex, null);
         }
@@ -162,7 +163,7 @@ public final class AuditLog {
         try {
             for (ObjectInfo o : repository.sink().list(PREFIX)) {
                 try {
-                    Entry e = parse(repository.readRecord(o.key(), OWNER, "audit entry"), o.key());
+                    Entry e = parse(RepositoryStore.readRecord(repository, o.key(), OWNER, "audit entry"), o.key());
                     if (!e.at().isBefore(from) && e.at().isBefore(to)) {
                         entries.add(e);
                     }

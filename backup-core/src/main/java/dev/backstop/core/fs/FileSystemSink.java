@@ -6,6 +6,7 @@ import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Sink;
+import dev.backstop.core.StorageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -241,22 +242,36 @@ public final class FileSystemSink implements Sink, IncompleteWrites {
      * Temporary files last modified before {@code olderThan}, left by crashed writers; they are never listed and
      * hold nothing a reader can see, so removing them is always safe once their writer is gone.
      * {@link dev.backstop.core.Repository#orphans} finds them too, and also checks the repository's leases.
+     *
+     * @throws StorageException if the directory cannot be walked
      */
-    public List<Path> staleTemporaryFiles(java.time.Instant olderThan) throws IOException {
+    public List<Path> staleTemporaryFiles(java.time.Instant olderThan) {
         List<Path> out = new ArrayList<>();
-        for (IncompleteWrite w : incompleteWrites("")) {
-            if (w.lastActivity().isBefore(olderThan)) {
-                out.add(root.resolve(w.handle()));
+        try {
+            for (IncompleteWrite w : incompleteWrites("")) {
+                if (w.lastActivity().isBefore(olderThan)) {
+                    out.add(root.resolve(w.handle()));
+                }
             }
+        } catch (IOException e) {
+            throw StorageException.of(null, "could not list the temporary files under " + root + ": " + e, e, null);
         }
         return out;
     }
 
-    /** Deletes what {@link #staleTemporaryFiles} finds; returns what was deleted. */
-    public List<Path> removeStaleTemporaryFiles(java.time.Instant olderThan) throws IOException {
+    /**
+     * Deletes what {@link #staleTemporaryFiles} finds; returns what was deleted.
+     *
+     * @throws StorageException naming the first file that could not be deleted
+     */
+    public List<Path> removeStaleTemporaryFiles(java.time.Instant olderThan) {
         List<Path> stale = staleTemporaryFiles(olderThan);
         for (Path p : stale) {
-            Files.deleteIfExists(p);
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                throw StorageException.of(p.toString(), "could not delete the stale temporary file: " + e, e, null);
+            }
         }
         return stale;
     }

@@ -1,5 +1,6 @@
 package dev.backstop.core.log;
 
+import dev.backstop.core.internal.repo.RepositoryStore;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.internal.chain.DecodingChain;
@@ -111,7 +112,7 @@ final class LogObjects {
         LogObject meta = new LogObject(key, file.name(), file.epoch(), delta, from, to, encoded.plaintextSize(),
                 encoded.plaintextSha256(), encoded.storedSize(), encoded.storedSha256(), encoded.transforms(),
                 kek == null ? "" : writeKey.record(), clock.instant(), attributes);
-        repository.putRecord(LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
+        RepositoryStore.putRecord(repository, LogKeys.metaOf(key), keys.stream(), ObjectKind.LOG, LogMetadata.encode(keys.stream(), meta));
         return encoded.storedSize();
     }
 
@@ -138,6 +139,32 @@ final class LogObjects {
         try (InputStream in = decoding.decode(object, decoders, binding, stored)) {
             in.transferTo(out);
         }
+    }
+
+    /**
+     * Writes the gap-free run of {@code listed}, the deltas of {@code file}, into {@code out}, each
+     * verified; -1 if there are none. See {@link LogStore#readDeltas}.
+     */
+    long decodeRun(LogFile file, List<LogDelta> listed, OutputStream out) throws IOException {
+        if (listed.isEmpty()) {
+            return -1;
+        }
+        DeltaRun run = DeltaRun.of(listed);
+        if (run.chain().isEmpty() || run.hasGap()) {
+            throw new IntegrityException(keys.deltasOf(file), "deltas of " + file.name(), "a gap-free run from offset 0",
+                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
+                            .map(d -> LogKeys.rangeName(d.from(), d.to())).toList() + ": a delta is missing; refusing to serve "
+                            + file.name(), null, null);
+        }
+        for (LogDelta d : run.chain()) {
+            LogObject m = readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
+            if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
+                throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
+                        "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
+            }
+            decode(m, out);
+        }
+        return run.end();
     }
 
     /** How messages name the object: the file, or the file and range of a delta. */
@@ -245,7 +272,7 @@ final class LogObjects {
     private String wrappingKek(String record) {
         String key = RepositoryLayout.logKeyRecord(record);
         try {
-            return JSON.readTree(repository.readRecord(key, record, "archive key record")).path("kekId").asText("(unknown)");
+            return JSON.readTree(RepositoryStore.readRecord(repository, key, record, "archive key record")).path("kekId").asText("(unknown)");
         } catch (IOException e) {
             return "(unknown: " + key + " unreadable: " + e.getMessage() + ")";
         }

@@ -5,8 +5,6 @@ import dev.backstop.core.Digest;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.crypto.KeyEncryptionKey;
-import dev.backstop.core.LogRange;
-import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Repository;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.TransformRegistry;
@@ -19,16 +17,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * The archived log files of one stream of one engine ({@code wal/<system-id>}, {@code
@@ -65,9 +58,6 @@ import java.util.TreeSet;
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class LogStore implements LogArchive {
-    // Past 400 lines because it is the whole public contract of the log archive (files, deltas,
-    // continuity, retention, replication) with its Javadoc; the I/O lives in LogObjects.
-
     /** Opens the bytes to archive; called again if an upload is retried. */
     @FunctionalInterface
     public interface Source {
@@ -82,6 +72,7 @@ public final class LogStore implements LogArchive {
     private final LogKeys keys;
     private final LogNaming naming;
     private final LogObjects objects;
+    private final LogListing listing;
 
     private LogStore(Builder b) {
         // with keys, metadata is sealed and read through the repository's metadata key
@@ -91,6 +82,7 @@ public final class LogStore implements LogArchive {
         this.naming = b.naming;
         this.objects = new LogObjects(repository, kek, keys, ZstdTransform.level(b.level), b.clock == null ? Clock.systemUTC() : b.clock,
                 DecodingChain.builder().registry(b.registry == null ? TransformRegistry.builtIns() : b.registry).pipelining(false).build());
+        this.listing = new LogListing(repository, keys, naming, objects);
     }
 
     /** An archive of log {@code stream} in {@code repository}, its files named by {@code naming}. */
@@ -205,16 +197,20 @@ public final class LogStore implements LogArchive {
      *
      * @return false if {@code file} is not archived whole
      * @throws IntegrityException naming the object if anything does not verify
-     * @throws IOException        if the repository or {@code out} fails
+     * @throws StorageException   naming the object if the repository or {@code out} fails
      */
-    public boolean read(LogFile file, OutputStream out) throws IOException {
+    public boolean read(LogFile file, OutputStream out) {
         String key = keys.keyOf(file);
-        Optional<LogObject> meta = objects.readMeta(key);
-        if (meta.isEmpty()) {
-            return false;
+        try {
+            Optional<LogObject> meta = objects.readMeta(key);
+            if (meta.isEmpty()) {
+                return false;
+            }
+            objects.decode(meta.get(), out);
+            return true;
+        } catch (IOException e) {
+            throw StorageException.of(key, "could not read " + file.name() + ": " + e, e, null);
         }
-        objects.decode(meta.get(), out);
-        return true;
     }
 
     /**
@@ -222,45 +218,21 @@ public final class LogStore implements LogArchive {
      * delta of the gap-free run from offset 0, each verified like a whole file.
      *
      * @return the length written, or -1 if {@code file} has no deltas
-     * @throws IntegrityException  if the deltas do not run gap-free from offset 0, or one does not verify
-     * @throws NoSuchFileException if a delta vanished while it was read (the whole file replaced them)
+     * @throws IntegrityException if the deltas do not run gap-free from offset 0, or one does not verify
+     * @throws StorageException   if the repository or {@code out} fails; its cause is a {@link
+     *     NoSuchFileException} if a delta vanished while it was read (the whole file replaced them)
      */
-    public long readDeltas(LogFile file, OutputStream out) throws IOException {
-        List<LogDelta> listed = deltas(file);
-        if (listed.isEmpty()) {
-            return -1;
+    public long readDeltas(LogFile file, OutputStream out) {
+        try {
+            return objects.decodeRun(file, deltas(file), out);
+        } catch (IOException e) {
+            throw StorageException.of(keys.deltasOf(file), "could not read the deltas of " + file.name() + ": " + e, e, null);
         }
-        DeltaRun run = DeltaRun.of(listed);
-        if (run.chain().isEmpty() || run.hasGap()) {
-            throw new IntegrityException(keys.deltasOf(file), "deltas of " + file.name(), "a gap-free run from offset 0",
-                    "a run to offset " + run.end() + " and then " + (run.chain().isEmpty() ? listed : run.stranded()).stream()
-                            .map(d -> LogKeys.rangeName(d.from(), d.to())).toList() + ": a delta is missing; refusing to serve "
-                            + file.name(), null, null);
-        }
-        for (LogDelta d : run.chain()) {
-            LogObject m = objects.readMeta(d.key()).orElseThrow(() -> new NoSuchFileException(LogKeys.metaOf(d.key())));
-            if (!m.delta() || m.from() != d.from() || m.to() != d.to()) {
-                throw new IntegrityException(LogKeys.metaOf(d.key()), "metadata of " + LogKeys.deltaName(file, d.from(), d.to()),
-                        "bytes [" + d.from() + ", " + d.to() + ")", "bytes [" + m.from() + ", " + m.to() + ")", null, null);
-            }
-            objects.decode(m, out);
-        }
-        return run.end();
     }
 
     /** Every file archived whole, by epoch then name. */
     public List<LogFile> files() {
-        List<LogFile> out = new ArrayList<>();
-        for (ObjectInfo o : objects.list(keys.prefix())) {
-            if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
-                LogFile f = keys.fileOf(LogKeys.dataOf(o.key()), naming);
-                if (f != null) {
-                    out.add(f);
-                }
-            }
-        }
-        out.sort(Comparator.naturalOrder());
-        return out;
+        return listing.files();
     }
 
     /**
@@ -268,18 +240,7 @@ public final class LogStore implements LogArchive {
      * deltas (whose archived prefix {@link #readDeltas} writes), by epoch then name.
      */
     public List<LogFile> restorable() {
-        Set<LogFile> out = new TreeSet<>();
-        for (ObjectInfo o : objects.list(keys.prefix())) {
-            if (!LogKeys.isMeta(o.key())) {
-                continue;
-            }
-            String data = LogKeys.dataOf(o.key());
-            LogFile f = keys.fileOf(LogKeys.isDelta(data) ? LogKeys.fileKeyOf(data) : data, naming);
-            if (f != null) {
-                out.add(f);
-            }
-        }
-        return List.copyOf(out);
+        return listing.restorable();
     }
 
     /**
@@ -288,26 +249,7 @@ public final class LogStore implements LogArchive {
      * reported: where a stream starts and how far it got is the caller's question.
      */
     public List<LogGap> gaps() {
-        Map<String, List<LogFile>> byEpoch = new TreeMap<>();
-        for (LogFile f : files()) {
-            if (f.kind() == LogFile.Kind.POSITIONED) {
-                byEpoch.computeIfAbsent(f.epoch(), e -> new ArrayList<>()).add(f);
-            }
-        }
-        List<LogGap> out = new ArrayList<>();
-        for (List<LogFile> epoch : byEpoch.values()) {
-            epoch.sort(Comparator.comparingLong(LogFile::start));
-            LogFile reach = null;
-            for (LogFile f : epoch) {
-                if (reach != null && f.start() > reach.end()) {
-                    out.add(new LogGap(reach, f));
-                }
-                if (reach == null || f.end() > reach.end()) {
-                    reach = f;
-                }
-            }
-        }
-        return out;
+        return listing.gaps();
     }
 
     /** The deltas of {@code file} whose metadata is stored, by offset. */
@@ -335,20 +277,7 @@ public final class LogStore implements LogArchive {
 
     /** Deletes every delta whose file is archived whole (what a writer stopped in between leaves); one listing. */
     public int deleteSupersededDeltas() {
-        List<ObjectInfo> all = objects.list(keys.prefix());
-        Set<String> whole = new HashSet<>();
-        for (ObjectInfo o : all) {
-            if (LogKeys.isMeta(o.key()) && !LogKeys.isDelta(o.key())) {
-                whole.add(LogKeys.dataOf(o.key()));
-            }
-        }
-        List<ObjectInfo> superseded = new ArrayList<>();
-        for (ObjectInfo o : all) {
-            if (LogKeys.isDelta(o.key()) && whole.contains(LogKeys.fileKeyOf(o.key()))) {
-                superseded.add(o);
-            }
-        }
-        return objects.deleteAll(superseded, keys.prefix());
+        return objects.deleteAll(listing.supersededDeltas(), keys.prefix());
     }
 
     /**
@@ -358,35 +287,7 @@ public final class LogStore implements LogArchive {
      */
     @Override
     public List<LogSegment> segments() throws IOException {
-        List<ObjectInfo> all = repository.sink().list(keys.prefix());
-        Map<String, Long> sizes = new TreeMap<>();
-        for (ObjectInfo o : all) {
-            sizes.put(o.key(), o.size());
-        }
-        List<LogSegment> out = new ArrayList<>();
-        Map<String, List<ObjectInfo>> deltaObjects = new TreeMap<>();
-        for (ObjectInfo o : all) {
-            if (LogKeys.isDelta(o.key())) {
-                deltaObjects.computeIfAbsent(LogKeys.fileKeyOf(o.key()), k -> new ArrayList<>()).add(o);
-            } else if (LogKeys.isMeta(o.key())) {
-                String data = LogKeys.dataOf(o.key());
-                LogFile f = keys.fileOf(data, naming);
-                if (f != null && f.kind() == LogFile.Kind.POSITIONED) {
-                    out.add(new LogSegment(data, new LogRange(keys.stream(), f.start(), f.end()), sizes.getOrDefault(data, 0L) + o.size()));
-                }
-            }
-        }
-        // deltas beside a whole file are the writer's to remove and are not listed
-        for (Map.Entry<String, List<ObjectInfo>> e : deltaObjects.entrySet()) {
-            LogFile f = keys.fileOf(e.getKey(), naming);
-            if (f == null || f.kind() != LogFile.Kind.POSITIONED || sizes.containsKey(LogKeys.metaOf(e.getKey()))) {
-                continue;
-            }
-            long end = Math.min(f.end() - f.start(), DeltaRun.of(LogObjects.listedDeltas(e.getValue())).end());
-            long bytes = e.getValue().stream().mapToLong(ObjectInfo::size).sum();
-            out.add(new LogSegment(e.getKey() + LogKeys.DELTAS, new LogRange(keys.stream(), f.start(), f.start() + end), bytes));
-        }
-        return out;
+        return listing.segments();
     }
 
     /** Deletes the metadata first, so a crash in between leaves an unarchived leftover, never a hole that looks archived. */

@@ -5,7 +5,6 @@ import dev.backstop.core.BackupId;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.crypto.MetadataKey;
-import dev.backstop.core.ObjectExistsException;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
@@ -16,13 +15,9 @@ import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;
 import dev.backstop.core.internal.repo.RepositoryStore;
-import dev.backstop.core.internal.stream.HashingInputStream;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,6 +28,13 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+
+import static dev.backstop.core.replication.ReplicaCopy.compare;
+import static dev.backstop.core.replication.ReplicaCopy.copyMetadataKey;
+import static dev.backstop.core.replication.ReplicaCopy.copyWhole;
+import static dev.backstop.core.replication.ReplicaCopy.sameManifest;
+import static dev.backstop.core.replication.ReplicaCopy.sha256;
+import static dev.backstop.core.replication.ReplicaCopy.streamCopy;
 
 /**
  * Copies backups from a primary {@link Repository} to replicas (other buckets, regions or
@@ -65,8 +67,6 @@ import java.util.TreeSet;
  * <p><b>Threading.</b> Immutable; safe for concurrent use on different backups.
  */
 public final class Replication {
-    private static final int BUFFER = 256 * 1024;
-
     /** A named replica repository. */
     public record Replica(String name, Repository repository) {
         public Replica {
@@ -262,7 +262,7 @@ public final class Replication {
         Map<String, ValidationResult> out = new LinkedHashMap<>();
         try {
             for (ObjectInfo o : primary.sink().list(prefix)) {
-                ValidationResult r = ManifestFormat.readValidation(primary.readRecord(o.key(), id.value(),
+                ValidationResult r = ManifestFormat.readValidation(RepositoryStore.readRecord(primary, o.key(), id.value(),
                         "replica record"), o.key());
                 String[] parts = r.validator().split(":");
                 if (parts.length == 3) {
@@ -273,128 +273,6 @@ public final class Replication {
             throw StorageException.of(prefix, "could not read replica records: " + e, e, id);
         }
         return out;
-    }
-
-    /**
-     * Compares the replica's object with the manifest: null when it is there with the right size
-     * and SHA-256, "" when it is absent, else what was found. A size mismatch is decided from the
-     * listing, so only objects that may be complete are read.
-     */
-    private static String compare(Sink sink, StoredObject o, BackupId id) {
-        try {
-            ObjectInfo info = sink.list(o.key()).stream().filter(i -> i.key().equals(o.key())).findFirst().orElse(null);
-            if (info == null) {
-                return "";
-            }
-            if (info.size() != o.storedSize()) {
-                return info.size() + " bytes";
-            }
-            Digest d = sha256(sink, o.key());
-            return d.equals(o.storedSha256()) ? null : info.size() + " bytes with " + d;
-        } catch (IOException e) {
-            if (RepositoryStore.isMissing(e)) {
-                return "";
-            }
-            throw StorageException.of(o.key(), "could not read it on the replica: " + e, e, id);
-        }
-    }
-
-    private static boolean sameManifest(Sink from, Sink to, BackupId id) {
-        String key = Repository.manifestKey(id);
-        try {
-            return sha256(to, key).equals(sha256(from, key));
-        } catch (IOException e) {
-            if (RepositoryStore.isMissing(e)) {
-                return false;
-            }
-            throw StorageException.of(key, "could not read the manifest: " + e, e, id);
-        }
-    }
-
-    private static Digest sha256(Sink sink, String key) throws IOException {
-        MessageDigest md = Digest.newSha256();
-        byte[] buf = new byte[BUFFER];
-        try (InputStream in = sink.open(key)) {
-            for (int n; (n = in.read(buf)) >= 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return Digest.of(md.digest());
-    }
-
-    /** Streams one object, hashing it, and commits only if size and digest match the manifest. */
-    private static void streamCopy(Sink from, Sink to, String key, ObjectKind kind, long size, Digest sha, BackupId id)
-            throws IOException {
-        try (InputStream in = new HashingInputStream(from.open(key), key, "stored", size, sha, id);
-             Sink.Upload up = to.create(key, kind)) {
-            try (OutputStream out = up.stream()) {
-                in.transferTo(out);
-            }
-            up.commit();
-        }
-    }
-
-    /**
-     * Copies a small object (wrapped key, manifest) as it is stored. An immutable one already
-     * there with the same bytes is fine; with other bytes it is an integrity failure.
-     */
-    private long copyWhole(Sink from, Sink to, String key, ObjectKind kind, BackupId id) throws IOException {
-        byte[] bytes;
-        try (InputStream in = from.open(key)) {
-            bytes = in.readAllBytes();
-        }
-        try (Sink.Upload up = to.create(key, kind)) {
-            try (OutputStream out = up.stream()) {
-                out.write(bytes);
-            }
-            up.commit();
-        } catch (ObjectExistsException e) {
-            Digest there = sha256(to, key);
-            if (!there.equals(Digest.sha256(bytes))) {
-                throw new IntegrityException(key, "bytes on the replica", Digest.sha256(bytes).hex(), there.hex(), e, id);
-            }
-            return 0;
-        }
-        return bytes.length;
-    }
-
-    /**
-     * Copies the primary's metadata key record unless the replica has the same key (its id
-     * matches; the wrapping may differ after a rotation). Another key there is refused: its
-     * replicated manifests would not authenticate.
-     */
-    private static long copyMetadataKey(Sink from, Sink to, Replica replica, BackupId id) throws IOException {
-        byte[] here;
-        try (InputStream in = from.open(MetadataKey.OBJECT)) {
-            here = in.readAllBytes();
-        }
-        try (InputStream in = to.open(MetadataKey.OBJECT)) {
-            String idHere = keyIdOf(here);
-            String idThere = keyIdOf(in.readAllBytes());
-            if (!idHere.equals(idThere)) {
-                throw new IntegrityException(MetadataKey.OBJECT, "metadata key on replica " + replica.name(),
-                        "key " + idHere + " (the primary's)", "key " + idThere
-                        + " (the replica belongs to another repository; replicate into an empty one)", null, id);
-            }
-            return 0;
-        } catch (IOException e) {
-            if (!RepositoryStore.isMissing(e)) {
-                throw e;
-            }
-        }
-        try (Sink.Upload up = to.create(MetadataKey.OBJECT, ObjectKind.KEY)) {
-            try (OutputStream out = up.stream()) {
-                out.write(here);
-            }
-            up.commit();
-        }
-        return here.length;
-    }
-
-    private static String keyIdOf(byte[] record) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"keyId\" : \"([0-9a-f]+)\"")
-                .matcher(new String(record, java.nio.charset.StandardCharsets.UTF_8));
-        return m.find() ? m.group(1) : "(unreadable)";
     }
 
     private Manifest manifest(BackupId id) {
@@ -443,7 +321,7 @@ public final class Replication {
                 o.findings(), measured);
         String key = RepositoryLayout.replicaRecordKey(o.backupId(), now, o.replica(), what);
         try {
-            primary.putRecord(key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
+            RepositoryStore.putRecord(primary, key, o.backupId().value(), ObjectKind.VALIDATION, ManifestFormat.writeValidation(r));
         } catch (IOException e) {
             throw StorageException.of(key, "could not record replica status: " + e, e, o.backupId());
         }

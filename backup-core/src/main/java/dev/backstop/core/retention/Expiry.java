@@ -1,15 +1,10 @@
 package dev.backstop.core.retention;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.ObjectInfo;
-import dev.backstop.core.ObjectKind;
 import dev.backstop.core.ObjectLockedException;
 import dev.backstop.core.Repository;
 import dev.backstop.core.lock.RepositoryLock;
@@ -18,10 +13,8 @@ import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.internal.builder.Settings;
-import dev.backstop.core.internal.layout.FormatVersion;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +25,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Executes retention on a repository: loads its history, plans, and deletes under the repository
@@ -75,9 +67,6 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Expiry {
     private static final String JOURNALS = RepositoryLayout.EXPIRY_JOURNALS;
-    /** The journal format this code writes and reads. */
-    static final int JOURNAL_FORMAT_VERSION = 1;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Repository repository;
     private final RetentionPlanner planner;
@@ -87,6 +76,7 @@ public final class Expiry {
     private final TierMover mover;
     private final Holds holds;
     private final BackupListener listener;
+    private final ExpiryJournal journals;
 
     private Expiry(Builder b) {
         this.repository = b.repository;
@@ -101,6 +91,7 @@ public final class Expiry {
         this.mover = b.mover;
         this.holds = Holds.of(b.repository);
         this.listener = BackupListener.guarded(b.listener);
+        this.journals = new ExpiryJournal(b.repository, b.clock);
     }
 
     public static Builder builder() {
@@ -164,7 +155,7 @@ public final class Expiry {
             toDelete.sort((a, b) -> b.backup().startedAt().compareTo(a.backup().startedAt()));
             List<BackupId> deleted = new ArrayList<>();
             long freed = 0;
-            String journal = toDelete.isEmpty() ? null : writeJournal(toDelete);
+            String journal = toDelete.isEmpty() ? null : journals.writeJournal(toDelete);
             boolean leftovers = false;
             for (RetentionPlan.Decision d : toDelete) {
                 lease.ensureHeld();
@@ -231,7 +222,7 @@ public final class Expiry {
         try {
             for (ObjectInfo j : repository.sink().list(JOURNALS)) {
                 boolean leftovers = false;
-                for (BackupId id : readJournal(j.key())) {
+                for (BackupId id : journals.readJournal(j.key())) {
                     lease.ensureHeld();
                     if (!repository.sink().list(Repository.manifestKey(id)).isEmpty()) {
                         continue; // not begun (or its manifest is damaged): the fresh plan decides again
@@ -252,50 +243,6 @@ public final class Expiry {
             throw StorageException.of(JOURNALS, "could not resume an interrupted expiry: " + e, e, null);
         }
         return finished;
-    }
-
-    private String writeJournal(List<RetentionPlan.Decision> toDelete) {
-        String key = RepositoryLayout.expiryJournalKey(clock.instant(),
-                Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
-        ObjectNode n = JSON.createObjectNode();
-        n.put(FormatVersion.FIELD, JOURNAL_FORMAT_VERSION);
-        ArrayNode ids = n.putArray("backups");
-        toDelete.forEach(d -> ids.add(d.id().value()));
-        try {
-            repository.putRecord(key, "", ObjectKind.STATE,
-                    (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new StorageException(key, "could not write the expiry journal; nothing was deleted: " + e, e, true, null);
-        }
-        return key;
-    }
-
-    /**
-     * The ids of a journal: a JSON record, or one id a line (format 1 without a version field).
-     *
-     * @throws dev.backstop.core.IntegrityException naming the journal and its version if a newer
-     *     Backstop wrote it: its ids cannot be trusted to mean what this code reads
-     */
-    private List<BackupId> readJournal(String key) throws IOException {
-        byte[] bytes = repository.readRecord(key, "", "expiry journal");
-        List<BackupId> ids = new ArrayList<>();
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        if (text.trim().startsWith("{")) {
-            JsonNode n = JSON.readTree(bytes);
-            FormatVersion.of(n, key, "expiry journal", JOURNAL_FORMAT_VERSION, null);
-            n.path("backups").forEach(x -> {
-                if (BackupId.isValid(x.asText())) {
-                    ids.add(BackupId.parse(x.asText()));
-                }
-            });
-            return ids;
-        }
-        for (String line : text.split("\n")) {
-            if (BackupId.isValid(line.trim())) {
-                ids.add(BackupId.parse(line.trim()));
-            }
-        }
-        return ids;
     }
 
     private void deleteQuietly(String key) {

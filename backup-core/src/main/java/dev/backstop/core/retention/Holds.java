@@ -1,5 +1,6 @@
 package dev.backstop.core.retention;
 
+import dev.backstop.core.internal.repo.RepositoryStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -139,7 +140,7 @@ public final class Holds {
         n.put("what", what);
         n.put("value", body);
         try {
-            repository.putRecord(key, id.value(), ObjectKind.STATE,
+            RepositoryStore.putRecord(repository, key, id.value(), ObjectKind.STATE,
                     (n.toPrettyString().replace("\r\n", "\n") + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw StorageException.of(key, "could not write " + what + ": " + e, e, id);
@@ -179,7 +180,7 @@ public final class Holds {
 
     /** The value of a record; a keyed view checks its authentication. */
     private String read(String key, BackupId id, String what) throws IOException {
-        byte[] bytes = repository.readRecord(key, id.value(), what);
+        byte[] bytes = RepositoryStore.readRecord(repository, key, id.value(), what);
         String text = new String(bytes, StandardCharsets.UTF_8).trim();
         if (!text.startsWith("{")) {
             return text; // a format-1 record from before records were JSON

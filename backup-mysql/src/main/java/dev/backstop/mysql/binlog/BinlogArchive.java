@@ -71,8 +71,6 @@ import java.util.regex.Pattern;
  * <p><b>Threading.</b> Thread-safe.
  */
 public final class BinlogArchive {
-    // Past 400 lines because its builder and the positional range stream of deltas sit beside the
-    // contract; the storage itself is LogStore's.
     /** The four bytes every binlog file starts with. */
     static final byte[] MAGIC = {(byte) 0xfe, 'b', 'i', 'n'};
     /** Common event header: timestamp (4), type (1), server id (4), length (4), next position (4), flags (2). */
@@ -86,6 +84,7 @@ public final class BinlogArchive {
     private final String serverUuid;
     private final long serverId;
     private final LogStore logs;
+    private final BinlogFileCheck check;
 
     private BinlogArchive(Builder b) {
         this.serverUuid = b.serverUuid;
@@ -96,6 +95,7 @@ public final class BinlogArchive {
             lb.keys(b.kek);
         }
         this.logs = lb.build();
+        this.check = new BinlogFileCheck(serverId, logs.stream());
     }
 
     /**
@@ -164,8 +164,8 @@ public final class BinlogArchive {
         String key = logs.keyOf(file);
         try {
             long size = Files.size(source);
-            checkHeader(source, name, key);
-            Digest plain = sha256(source);
+            check.checkHeader(source, name, key);
+            Digest plain = BinlogFileCheck.sha256(source);
             return logs.put(file, () -> Files.newInputStream(source), size, plain, Map.of());
         } catch (NoSuchFileException e) {
             throw new BackupException(Stage.CAPTURE, "binlog file to archive " + source + " does not exist", e);
@@ -223,7 +223,7 @@ public final class BinlogArchive {
         String key = logs.keyOf(file);
         try (FileChannel ch = FileChannel.open(source, StandardOpenOption.READ)) {
             if (from == 0) {
-                checkHeader(source, name, key);
+                check.checkHeader(source, name, key);
             }
             MessageDigest md = Digest.newSha256();
             long read;
@@ -306,34 +306,6 @@ public final class BinlogArchive {
         return "BinlogArchive[server id " + serverId + ", " + logs + "]";
     }
 
-    private void checkHeader(Path source, String name, String key) throws IOException {
-        byte[] head;
-        try (InputStream in = Files.newInputStream(source)) {
-            head = in.readNBytes(MAGIC.length + EVENT_HEADER);
-        }
-        String what = "binlog file " + source + " offered as " + name;
-        if (head.length < MAGIC.length || !java.util.Arrays.equals(head, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw new IntegrityException(key, what, "the binlog magic fe 62 69 6e", head.length < MAGIC.length ? head.length
-                    + " bytes" : String.format("%02x %02x %02x %02x", head[0], head[1], head[2], head[3]) + ": not a binlog file",
-                    null, null);
-        }
-        if (head.length < MAGIC.length + EVENT_HEADER) {
-            throw new IntegrityException(key, what, "a format description event after the magic", head.length
-                    + " bytes in all: the file is truncated", null, null);
-        }
-        int type = head[MAGIC.length + 4] & 0xff;
-        if (type != FORMAT_DESCRIPTION_EVENT) {
-            throw new IntegrityException(key, what, "a format description event (type 15) after the magic", "an event of type "
-                    + type, null, null);
-        }
-        long id = Integer.toUnsignedLong((head[MAGIC.length + 5] & 0xff) | (head[MAGIC.length + 6] & 0xff) << 8
-                | (head[MAGIC.length + 7] & 0xff) << 16 | (head[MAGIC.length + 8] & 0xff) << 24);
-        if (id != serverId) {
-            throw new IntegrityException(key, what, "server id " + serverId + " (this archive's server, stream " + stream() + ")",
-                    "server id " + id + ": a binlog of another server; refusing to archive it here", null, null);
-        }
-    }
-
     private static LogFile parseName(String name) {
         try {
             return file(name);
@@ -342,50 +314,6 @@ public final class BinlogArchive {
         }
     }
 
-    private static Digest sha256(Path file) throws IOException {
-        MessageDigest md = Digest.newSha256();
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-            in.transferTo(OutputStream.nullOutputStream());
-        }
-        return Digest.of(md.digest());
-    }
-
-    /** Bytes {@code [from, to)} of a channel by positional reads; the channel stays open. */
-    private static final class RangeInputStream extends InputStream {
-        private final FileChannel ch;
-        private long pos;
-        private final long end;
-
-        RangeInputStream(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.pos = from;
-            this.end = to;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (pos >= end) {
-                return -1;
-            }
-            int n = ch.read(java.nio.ByteBuffer.wrap(b, off, (int) Math.min(len, end - pos)), pos);
-            if (n < 0) {
-                return -1; // the file is shorter than the range: the caller's count says so
-            }
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public void close() {
-            // the channel is closed by putDelta
-        }
-    }
 
     /** Builder for {@link BinlogArchive}; not thread-safe; each setting once. */
     public static final class Builder {

@@ -2,9 +2,8 @@ package dev.backstop.mysql.binlog;
 
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.log.LogFile;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.File;
@@ -13,20 +12,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Follows a MariaDB server's binary log as a replica would, with {@code mariadb-binlog
@@ -68,47 +59,32 @@ import java.util.stream.Stream;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
-    // Past 400 lines because of its builder (each setting validated once); the supervising loop,
-    // the spool scan and the deltas are one job each below.
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
     private final MariaDbTools tools;
-    private final String startFile;
     private final Backoff backoff;
     private final Duration pollInterval;
-    private final Clock clock;
     private final ThreadFactory threadFactory;
 
     private final Object lock = new Object();
     private Thread thread;
     private Process process;
     private volatile boolean closed;
-    private volatile String archivedFile;
-    private volatile long archivedPosition;
-    private volatile Instant archivedAt;
-    private volatile String localFile;
-    private volatile long localPosition;
-    private volatile long pendingCompleted;
     private volatile int restarts;
     private volatile String lastFailure;
     private volatile boolean failed;
-    private final boolean deltas;
-    /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
-    private String deltaFile;
-    private long deltaEnd;
+    private final BinlogShipper shipper;
 
     private BinlogReceiver(Builder b) {
         this.endpoint = b.endpoint;
         this.archive = b.archive;
         this.spool = b.spool;
         this.tools = b.tools;
-        this.startFile = b.startFile;
         this.backoff = b.backoff;
         this.pollInterval = b.pollInterval;
-        this.clock = b.clock;
         this.threadFactory = b.threadFactory;
-        this.deltas = b.deltas;
+        this.shipper = new BinlogShipper(b.endpoint, b.archive, b.spool, b.startFile, b.clock, b.deltas);
     }
 
     /** A receiver of {@code endpoint}'s binlogs into {@code archive}, spooling files in {@code spool}. */
@@ -145,15 +121,7 @@ public final class BinlogReceiver implements AutoCloseable {
 
     /** Where the archive and the local spool stand now. */
     public BinlogRpo rpo() {
-        Instant now = clock.instant();
-        Instant at = archivedAt;
-        String archived = archivedFile;
-        long position = archivedPosition;
-        String active = localFile;
-        long local = localPosition;
-        long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
-        return new BinlogRpo(archived, position, active, local, unarchived + pendingCompleted,
-                at == null ? Duration.ZERO : Duration.between(at, now), restarts, now);
+        return shipper.rpo(restarts);
     }
 
     /** The process id of the running tool, or -1 while none runs. */
@@ -197,7 +165,7 @@ public final class BinlogReceiver implements AutoCloseable {
                 String from;
                 Process p;
                 try {
-                    from = resumeFile();
+                    from = shipper.resumeFile();
                     p = launch(options, from);
                 } catch (BackupException | IOException e) {
                     if (closed) {
@@ -212,18 +180,18 @@ public final class BinlogReceiver implements AutoCloseable {
                     restarts++;
                 }
                 firstRun = false;
-                String before = archivedFile;
+                String before = shipper.archivedFile;
                 while (p.isAlive() && !closed) {
-                    archiveCompleted();
+                    shipper.archiveCompleted();
                     p.waitFor(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
                 }
-                archiveCompleted();
+                shipper.archiveCompleted();
                 if (closed) {
                     break;
                 }
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
                         + lastLine(spool.resolve("mariadb-binlog.log"));
-                failures = Objects.equals(before, archivedFile) ? failures + 1 : 1;
+                failures = Objects.equals(before, shipper.archivedFile) ? failures + 1 : 1;
                 backoff.pause(failures);
             }
         } catch (InterruptedException e) {
@@ -242,35 +210,6 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    /** The file after the newest archived one of the start's base name; else the start file, else the server's oldest. */
-    private String resumeFile() {
-        String first = startFile != null ? startFile : serverOldest();
-        String base = BinlogArchive.file(first).epoch();
-        String last = null;
-        for (String f : archive.files()) {
-            if (BinlogArchive.file(f).epoch().equals(base)) {
-                last = f;
-            }
-        }
-        if (last != null && archivedFile == null) {
-            archivedFile = last;
-            archivedPosition = archive.metadata(last).map(m -> m.plaintextSize()).orElse(0L);
-        }
-        return last == null ? first : BinlogArchive.next(last);
-    }
-
-    private String serverOldest() {
-        try (Connection c = endpoint.connect(null); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SHOW BINARY LOGS")) {
-            if (!rs.next()) {
-                throw new BackupException(Stage.CAPTURE, "SHOW BINARY LOGS on " + endpoint + " returned no file: is log_bin on?",
-                        null);
-            }
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new BackupException(Stage.CAPTURE, "could not list the binlogs of " + endpoint + ": " + e.getMessage(), e);
-        }
-    }
 
     private Process launch(OptionFile options, String from) throws IOException {
         List<String> cmd = List.of(tools.tool("mariadb-binlog").toString(), options.argument(), "--read-from-remote-server",
@@ -286,81 +225,6 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    /** Archives every spooled file but the newest (which the tool is still writing), oldest first. */
-    private void archiveCompleted() throws IOException {
-        List<Path> files = spooled();
-        long pending = 0;
-        for (int i = 0; i < files.size() - 1; i++) {
-            pending += Files.size(files.get(i));
-        }
-        pendingCompleted = pending;
-        for (int i = 0; i < files.size() - 1; i++) {
-            Path f = files.get(i);
-            String name = f.getFileName().toString();
-            long size = Files.size(f);
-            archive.put(f, name);
-            archive.deleteDeltas(name);
-            Files.delete(f);
-            deltaFile = null;
-            archivedFile = name;
-            archivedPosition = size;
-            archivedAt = clock.instant();
-            pendingCompleted = Math.max(0, pendingCompleted - size);
-        }
-        if (files.isEmpty()) {
-            localFile = null;
-            localPosition = 0;
-        } else {
-            Path active = files.get(files.size() - 1);
-            String name = active.getFileName().toString();
-            long size = Files.size(active);
-            localFile = name;
-            localPosition = size;
-            if (deltas) {
-                shipDelta(active, name, size);
-            }
-        }
-    }
-
-    /**
-     * Archives the bytes of the active file received since its last delta. The resume point comes
-     * from the archive's listing once per file, so a restarted receiver (whose tool rewrites the
-     * file from offset 0 with the same bytes) continues the run instead of repeating it.
-     */
-    private void shipDelta(Path active, String name, long size) {
-        if (!name.equals(deltaFile)) {
-            deltaFile = name;
-            deltaEnd = archive.deltaEnd(name);
-        }
-        long from = deltaEnd;
-        if (size <= from || from == 0 && size < BinlogArchive.MAGIC.length + BinlogArchive.EVENT_HEADER) {
-            return;
-        }
-        archive.putDelta(name, from, size, active);
-        deltaEnd = size;
-        archivedFile = name;
-        archivedPosition = size;
-        archivedAt = clock.instant();
-    }
-
-    private List<Path> spooled() throws IOException {
-        List<Path> out = new ArrayList<>();
-        try (Stream<Path> s = Files.list(spool)) {
-            s.filter(p -> isBinlogName(p.getFileName().toString()) && Files.isRegularFile(p)).forEach(out::add);
-        }
-        out.sort(Comparator.comparing((Path p) -> BinlogArchive.file(p.getFileName().toString()).epoch())
-                .thenComparingLong(p -> BinlogArchive.file(p.getFileName().toString()).start()));
-        return out;
-    }
-
-    private static boolean isBinlogName(String name) {
-        try {
-            LogFile ignored = BinlogArchive.file(name);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
 
     private static String lastLine(Path log) {
         try {
@@ -399,11 +263,7 @@ public final class BinlogReceiver implements AutoCloseable {
         private boolean pollSet;
         private Clock clock = Clock.systemUTC();
         private boolean clockSet;
-        private ThreadFactory threadFactory = r -> {
-            Thread t = new Thread(r, "backstop-binlog-receiver");
-            t.setDaemon(true);
-            return t;
-        };
+        private ThreadFactory threadFactory = DaemonThreads.named("backstop-binlog-receiver");
         private boolean threadFactorySet;
         private boolean deltas = true;
 

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.StorageException;
 import dev.backstop.core.internal.concurrent.Backoff;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -48,9 +49,18 @@ public final class WalDrainer {
         this.log = log;
     }
 
-    /** Whether a drainer (in any process) is draining {@code spool} right now. */
-    public static boolean running(WalSpool spool) throws IOException {
-        return Lock.held(spool.directory(), LOCK_FILE);
+    /**
+     * Whether a drainer (in any process) is draining {@code spool} right now.
+     *
+     * @throws StorageException if the spool's lock file cannot be opened
+     */
+    public static boolean running(WalSpool spool) {
+        try {
+            return Lock.held(spool.directory(), LOCK_FILE);
+        } catch (IOException e) {
+            throw StorageException.of(spool.directory().resolve(LOCK_FILE).toString(), "could not check the drainer lock: " + e, e,
+                    null);
+        }
     }
 
     /** An OS-level lock on a lock file; {@code tryAcquire} gives null if another process or thread holds it. */
@@ -101,8 +111,18 @@ public final class WalDrainer {
     /**
      * Drains until the spool stayed empty for the idle period; returns the files archived. Returns
      * 0 at once if another drainer holds the lock.
+     *
+     * @throws StorageException if the spool or its lock file fails (a failed upload is retried instead)
      */
-    public int follow() throws IOException, InterruptedException {
+    public int follow() throws InterruptedException {
+        try {
+            return drainUntilIdle();
+        } catch (IOException e) {
+            throw StorageException.of(spool.directory().toString(), "the drainer of the WAL spool failed: " + e, e, null);
+        }
+    }
+
+    private int drainUntilIdle() throws IOException, InterruptedException {
         Lock lock = Lock.tryAcquire(spool.directory());
         if (lock == null) {
             log.println("backstop: another drainer holds " + spool.directory().resolve(LOCK_FILE) + "; leaving the spool to it");

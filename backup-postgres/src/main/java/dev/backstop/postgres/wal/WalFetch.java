@@ -49,7 +49,10 @@ final class WalFetch {
                         out.write(zeros, 0, (int) Math.min(left, zeros.length));
                     }
                     break;
-                } catch (NoSuchFileException e) {
+                } catch (StorageException e) {
+                    if (!(e.getCause() instanceof NoSuchFileException)) {
+                        throw e;
+                    }
                     // the receiver archived the whole segment and removed its deltas while we read them
                     if (attempt > 0) {
                         throw new IntegrityException(key, "deltas of " + name, "delta objects that stay until the whole "

@@ -2,6 +2,7 @@ package dev.backstop.postgres.wal;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
@@ -71,13 +72,33 @@ public final class WalPrefetcher {
         return queue;
     }
 
-    /** Whether a prefetcher (in any process) is filling this queue right now. */
-    public boolean running() throws IOException {
-        return WalDrainer.Lock.held(queue, LOCK_FILE);
+    /**
+     * Whether a prefetcher (in any process) is filling this queue right now.
+     *
+     * @throws StorageException if the queue's lock file cannot be opened
+     */
+    public boolean running() {
+        try {
+            return WalDrainer.Lock.held(queue, LOCK_FILE);
+        } catch (IOException e) {
+            throw StorageException.of(queue.resolve(LOCK_FILE).toString(), "could not check the prefetch lock: " + e, e, null);
+        }
     }
 
-    /** Serves {@code name} into {@code target}: from the queue if the queued copy is verified, else from the repository. */
-    public Source serve(String name, Path target) throws IOException {
+    /**
+     * Serves {@code name} into {@code target}: from the queue if the queued copy is verified, else from the repository.
+     *
+     * @throws StorageException if the queue or {@code target} cannot be written, or the repository fails
+     */
+    public Source serve(String name, Path target) {
+        try {
+            return serveFile(name, target);
+        } catch (IOException e) {
+            throw StorageException.of(queue.resolve(name).toString(), "could not serve " + name + " into " + target + ": " + e, e, null);
+        }
+    }
+
+    private Source serveFile(String name, Path target) throws IOException {
         Path queued = queue.resolve(name);
         if (Files.exists(queued)) {
             if (archive.matches(name, queued)) {
@@ -105,8 +126,18 @@ public final class WalPrefetcher {
      * Fills the queue with the window after {@code served} (stopping at the first segment the
      * archive does not have) and deletes what lies outside it; returns the files fetched from the
      * repository. Returns -1 at once if another prefetcher holds the queue.
+     *
+     * @throws StorageException if the queue cannot be written, or the repository fails
      */
-    public int prefetchAfter(WalFile served) throws IOException {
+    public int prefetchAfter(WalFile served) {
+        try {
+            return fill(served);
+        } catch (IOException e) {
+            throw StorageException.of(queue.toString(), "could not prefetch after " + served.name() + ": " + e, e, null);
+        }
+    }
+
+    private int fill(WalFile served) throws IOException {
         try (WalDrainer.Lock lock = WalDrainer.Lock.tryAcquire(queue, LOCK_FILE)) {
             if (lock == null) {
                 return -1;

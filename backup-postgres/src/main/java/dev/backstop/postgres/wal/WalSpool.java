@@ -1,7 +1,9 @@
 package dev.backstop.postgres.wal;
 
 import dev.backstop.core.BackupException;
+import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -32,6 +34,9 @@ import java.util.Objects;
  * <p><b>Restrictions.</b> Until drained, the spool is the only copy of a WAL file that PostgreSQL
  * may already have recycled: put the spool on durable local disk. One drainer at a time is
  * enforced by an OS lock on {@code drainer.lock} in the spool directory.
+ *
+ * <p><b>Errors.</b> A failure of the spool's disk is a {@link StorageException} naming the spool
+ * file; a failure of the archive is the archive's {@link BackupException}.
  *
  * <p><b>Threading.</b> Enqueue may run from many processes; {@link #drain} from one thread.
  */
@@ -64,15 +69,29 @@ public final class WalSpool {
         return dir;
     }
 
-    /** Queues {@code source} as {@code name}. */
-    public void enqueue(Path source, String name) throws IOException {
+    /**
+     * Queues {@code source} as {@code name}.
+     *
+     * @throws IntegrityException if {@code name} is queued already with other content
+     * @throws StorageException   if {@code source} cannot be read or the spool cannot be written
+     */
+    public void enqueue(Path source, String name) {
+        try {
+            copyIn(source, name);
+        } catch (IOException e) {
+            throw StorageException.of(ready.resolve(name).toString(), "could not queue " + source + ": " + e, e, null);
+        }
+    }
+
+    private void copyIn(Path source, String name) throws IOException {
         WalFile.parse(name);
         Path target = ready.resolve(name);
         if (Files.exists(target)) {
             if (Files.mismatch(source, target) == -1) {
                 return;
             }
-            throw new IOException("WAL file " + name + " is already queued in " + ready + " with different content; refusing to replace it");
+            throw new IntegrityException(target.toString(), "queued WAL file " + name, "the content queued already",
+                    "different content; refusing to replace it", null, null);
         }
         Path t = Files.createTempFile(tmp, name, ".part");
         try {
@@ -89,8 +108,20 @@ public final class WalSpool {
         }
     }
 
-    /** Names queued, in upload order (history files first, then segments by name). */
-    public List<String> queued() throws IOException {
+    /**
+     * Names queued, in upload order (history files first, then segments by name).
+     *
+     * @throws StorageException if the spool cannot be listed
+     */
+    public List<String> queued() {
+        try {
+            return listReady();
+        } catch (IOException e) {
+            throw StorageException.of(ready.toString(), "could not list the WAL spool: " + e, e, null);
+        }
+    }
+
+    private List<String> listReady() throws IOException {
         List<String> names = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(ready)) {
             for (Path p : ds) {
@@ -109,9 +140,18 @@ public final class WalSpool {
      * Uploads every queued file to {@code archive}; returns how many were uploaded. Returns 0 at
      * once if a drainer (another process, or {@code backstop wal drain --follow}) holds the spool.
      *
-     * @throws dev.backstop.core.BackupException from the archive; files not yet uploaded stay queued
+     * @throws BackupException from the archive, or a {@link StorageException} of the spool; files not
+     *     yet uploaded stay queued
      */
-    public int drain(WalArchive archive) throws IOException {
+    public int drain(WalArchive archive) {
+        try {
+            return drainAll(archive);
+        } catch (IOException e) {
+            throw StorageException.of(ready.toString(), "could not drain the WAL spool: " + e, e, null);
+        }
+    }
+
+    private int drainAll(WalArchive archive) throws IOException {
         try (WalDrainer.Lock lock = WalDrainer.Lock.tryAcquire(dir)) {
             if (lock == null) {
                 return 0;
@@ -139,12 +179,24 @@ public final class WalSpool {
      * The server's position is unknown here ({@link RpoStatus#serverLsn()} is -1): WAL PostgreSQL
      * has not yet handed to archive_command shows in {@code pg_stat_archiver}, not here.
      */
-    public RpoStatus rpo(WalArchive archive, Clock clock) throws IOException {
+    public RpoStatus rpo(WalArchive archive, Clock clock) {
         return rpo(archive, this, clock);
     }
 
-    /** The recovery point of {@code archive} with {@code spool} (or none: null) in front of it. */
-    public static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
+    /**
+     * The recovery point of {@code archive} with {@code spool} (or none: null) in front of it.
+     *
+     * @throws StorageException if a spooled segment cannot be read
+     */
+    public static RpoStatus rpo(WalArchive archive, WalSpool spool, Clock clock) {
+        try {
+            return recoveryPoint(archive, spool, clock);
+        } catch (IOException e) {
+            throw StorageException.of(spool == null ? null : spool.ready.toString(), "could not read the WAL spool: " + e, e, null);
+        }
+    }
+
+    private static RpoStatus recoveryPoint(WalArchive archive, WalSpool spool, Clock clock) throws IOException {
         long archivedLsn = 0;
         int archivedTimeline = 0;
         for (WalFile f : archive.files()) {

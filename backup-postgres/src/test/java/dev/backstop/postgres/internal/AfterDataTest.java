@@ -128,6 +128,8 @@ class AfterDataTest {
                 calls.add(entries.stream().map(Entry::dumpId).toList());
             }
             try {
+                // work of a random length (seeded), not synchronisation: it varies the interleavings
+                // whose ordering and lock rules this test checks
                 Thread.sleep(random.nextInt(3));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -181,7 +183,7 @@ class AfterDataTest {
                 if (together != null) {
                     together.await(10, TimeUnit.SECONDS);
                 }
-                Thread.sleep(random.nextInt(3));
+                Thread.sleep(random.nextInt(3)); // work of a random length (seeded), as in restore(...)
             } catch (Exception e) {
                 violations.add(sql + " ran alone: " + e);
             }
@@ -458,6 +460,7 @@ class AfterDataTest {
             for (int d : data) {
                 r.load(after, d);
                 if (random.nextBoolean()) {
+                    // data loads arriving at random moments (seeded), the behaviour under test; nothing waits on it
                     Thread.sleep(random.nextInt(3));
                 }
             }

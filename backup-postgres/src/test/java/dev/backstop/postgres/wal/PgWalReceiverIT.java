@@ -344,7 +344,7 @@ class PgWalReceiverIT {
         WalReceiver.Status before = r.status();
         while (!load.isDone()) {
             maxLagMillis = Math.max(maxLagMillis, r.rpo().lag().toMillis());
-            Thread.sleep(20);
+            Thread.sleep(20); // the sampling interval of the lag while pgbench runs; the loop ends with pgbench
         }
         load.join();
         assertThat(maxLagMillis).as("under load some commit waits for its upload").isPositive();

@@ -39,11 +39,12 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * CompleteMultipartUpload carries {@code If-None-Match: *} for immutable kinds, which is where
  * S3 decides who owns the key. Close without commit aborts the multipart upload, so S3 keeps no
  * parts.
+ *
+ * <p>One class past 400 lines because it is one state machine over one part buffer that the single
+ * PUT and the multipart path share; checksums live in {@code PartHash}, request shapes in {@code
+ * PartRequests}, and the recognition of a retried write that already landed in {@code Landed}.
  */
 public final class S3Upload implements Sink.Upload {
-    // the single PUT and the multipart path share one buffer state, which splitting them would
-    // leak; checksums live in PartHash, request shapes in PartRequests, and the recognition of a
-    // retried write that already landed in Landed
     private static final Logger LOG = LoggerFactory.getLogger(S3Upload.class);
     private static final int MAX_PARTS = 10_000;
     private static final int FIRST_BUFFER = 64 * 1024;

@@ -6,6 +6,8 @@ import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
 import dev.backstop.core.StorageException;
+import dev.backstop.core.crypto.MetadataKey;
+import dev.backstop.core.internal.crypto.Sealed;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +36,29 @@ public final class RepositoryStore {
         try (InputStream in = repository.sink().open(key)) {
             return in.readNBytes(16 * 1024 * 1024);
         }
+    }
+
+    /**
+     * {@link Repository#putRecord}, with the sink's {@code IOException} kept for Backstop's own
+     * callers, which tell an existing immutable record by its type.
+     */
+    public static void putRecord(Repository repository, String key, String owner, ObjectKind kind, byte[] json)
+            throws IOException {
+        MetadataKey k = repository.metadataKey(true);
+        putSmall(repository, key, kind, k == null ? json : k.sealJson(key, owner, json));
+    }
+
+    /**
+     * {@link Repository#readRecord}, with the sink's {@code IOException} kept for Backstop's own
+     * callers, which tell a missing record by its type.
+     */
+    public static byte[] readRecord(Repository repository, String key, String owner, String what) throws IOException {
+        byte[] stored = readSmall(repository, key);
+        if (!repository.keyed()) {
+            Sealed s = Sealed.unseal(stored);
+            return s == null ? stored : s.content();
+        }
+        return repository.metadataKey(false).openJson(key, owner, stored, what);
     }
 
     /** The sink's missing-object signal, for callers that translate it. */

@@ -11,6 +11,9 @@ import java.lang.reflect.InvocationTargetException;
  * when its standard input ends. The parent holds that pipe open and never writes to it, so the
  * child ends with the test JVM however that ends, even killed with {@code SIGKILL}, when no
  * shutdown hook runs.
+ *
+ * <p>It is the one {@code main} in a library module because it is not a program for users: it is the
+ * entry point of the child process {@code S3MockProcess} starts, so it must ship in the same jar.
  */
 public final class S3MockLauncher {
     private S3MockLauncher() {
