@@ -2,7 +2,6 @@ package dev.backstop.mysql.binlog;
 
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
-import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.mysql.MariaDbEndpoint;
@@ -13,10 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -49,7 +45,12 @@ import java.util.stream.Stream;
  * received it. The tool starts at the file after the newest one archived whole, of the starting
  * file's base name, so a receiver restarted after a crash, or the tool restarted after it exited,
  * continues without a gap; with nothing archived it starts at the {@link Builder#startFile given
- * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). When the tool exits, or the
+ * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). Before each start the
+ * server is asked for its server id and its files: a server whose id is not the archive's is
+ * refused, and a file the archive needs that the server no longer has (purged while no receiver
+ * ran, or before it caught up) is a {@link #gap()} that stops the receiver, never a silent restart
+ * from the server's oldest file ({@link Builder#acceptGaps()} records it and goes on);
+ * {@link #continuousFrom()} says from where the archive is continuous. When the tool exits, or the
  * server cannot be reached to find the start file, it is started again after a back-off ({@link
  * Builder#restartDelays}, reset once something is archived again); the exit status and last line of
  * output are in {@link #lastFailure()}. A failure to archive (a binlog of another server, a
@@ -57,8 +58,8 @@ import java.util.stream.Stream;
  * turns false; nothing is skipped.
  *
  * <p><b>Restrictions.</b> Needs {@code mariadb-binlog} (MariaDbTools) and an account with {@code
- * REPLICATION SLAVE} (and {@code REPLICATION CLIENT} or {@code BINLOG MONITOR} for the start
- * file). The connection settings go through a private option file given as {@code
+ * REPLICATION SLAVE} and {@code REPLICATION CLIENT} or {@code BINLOG MONITOR} (for {@code SHOW
+ * BINARY LOGS}). The connection settings go through a private option file given as {@code
  * --defaults-file=} (read instead of every option file of the machine, so no other defaults apply;
  * group {@code [mariadb-binlog]}), created 0600 in the spool directory and deleted on close.
  * One receiver per archive and per spool directory.
@@ -93,6 +94,13 @@ public final class BinlogReceiver implements AutoCloseable {
     private volatile int restarts;
     private volatile String lastFailure;
     private volatile boolean failed;
+    private volatile BinlogGap gap;
+    private volatile Instant startedAt;
+    /** Since when no tool has been receiving; null while one is. */
+    private volatile Instant downSince;
+    /** The base name of the files received, once known. */
+    private volatile String followed;
+    private final boolean acceptGaps;
     private final boolean deltas;
     /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
     private String deltaFile;
@@ -109,6 +117,7 @@ public final class BinlogReceiver implements AutoCloseable {
         this.clock = b.clock;
         this.threadFactory = b.threadFactory;
         this.deltas = b.deltas;
+        this.acceptGaps = b.acceptGaps;
     }
 
     /** A receiver of {@code endpoint}'s binlogs into {@code archive}, spooling files in {@code spool}. */
@@ -126,6 +135,8 @@ public final class BinlogReceiver implements AutoCloseable {
             if (thread != null || closed) {
                 throw new IllegalStateException("binlog receiver: " + (closed ? "closed" : "started already"));
             }
+            startedAt = clock.instant();
+            downSince = startedAt;
             thread = threadFactory.newThread(this::supervise);
             thread.start();
         }
@@ -136,6 +147,26 @@ public final class BinlogReceiver implements AutoCloseable {
         synchronized (lock) {
             return thread != null && !closed && !failed;
         }
+    }
+
+    /**
+     * The binlog files the archive needed that the server had purged, found when the receiver
+     * (re)connected; empty while the archive is continuous. Without {@link Builder#acceptGaps()}
+     * a gap also stops the receiver ({@link #isRunning()} false, {@link #lastFailure()} says so):
+     * alert on it.
+     */
+    public Optional<BinlogGap> gap() {
+        return Optional.ofNullable(gap);
+    }
+
+    /**
+     * The oldest archived file from which the archive is continuous up to its newest file of the
+     * base name this receiver follows ({@link BinlogArchive#continuousFrom}); empty before the
+     * receiver knows that base name or while nothing of it is archived. Reads the archive's listing.
+     */
+    public Optional<String> continuousFrom() {
+        String base = followed;
+        return base == null ? Optional.empty() : archive.continuousFrom(base);
     }
 
     /** The last exit of the tool or archiving failure, or null if none. */
@@ -152,8 +183,11 @@ public final class BinlogReceiver implements AutoCloseable {
         String active = localFile;
         long local = localPosition;
         long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
-        return new BinlogRpo(archived, position, active, local, unarchived + pendingCompleted,
-                at == null ? Duration.ZERO : Duration.between(at, now), restarts, now);
+        long lagBytes = unarchived + pendingCompleted;
+        Instant down = downSince;
+        Instant since = lagBytes > 0 ? (at != null ? at : startedAt) : down;
+        return new BinlogRpo(archived, position, active, local, lagBytes,
+                since == null ? Duration.ZERO : Duration.between(since, now).abs(), restarts, now);
     }
 
     /** The process id of the running tool, or -1 while none runs. */
@@ -199,6 +233,7 @@ public final class BinlogReceiver implements AutoCloseable {
                 try {
                     from = resumeFile();
                     p = launch(options, from);
+                    downSince = null;
                 } catch (BackupException | IOException e) {
                     if (closed) {
                         break;
@@ -217,6 +252,7 @@ public final class BinlogReceiver implements AutoCloseable {
                     archiveCompleted();
                     p.waitFor(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
                 }
+                downSince = clock.instant();
                 archiveCompleted();
                 if (closed) {
                     break;
@@ -239,13 +275,28 @@ public final class BinlogReceiver implements AutoCloseable {
                     process.destroyForcibly();
                 }
             }
+            if (downSince == null) {
+                downSince = clock.instant();
+            }
         }
     }
 
-    /** The file after the newest archived one of the start's base name; else the start file, else the server's oldest. */
+    /**
+     * The file after the newest archived one of the start's base name; else the start file, else
+     * the server's oldest; checked against what the server has. A server of another id, or one
+     * that no longer has the file needed (purged) or never had it (reset, another server), stops
+     * the receiver ({@link Stopped}); with {@link Builder#acceptGaps()} a purged file is recorded as
+     * the {@link #gap()} and receiving goes on from the server's oldest file of that base name.
+     */
     private String resumeFile() {
-        String first = startFile != null ? startFile : serverOldest();
+        ServerBinlogs server = ServerBinlogs.read(endpoint);
+        if (server.serverId() != archive.serverId()) {
+            throw new Stopped("refusing the binlogs of " + endpoint + ": it is server id " + server.serverId() + ", the archive "
+                    + archive.stream() + " holds server id " + archive.serverId() + " (a binlog of another server)");
+        }
+        String first = startFile != null ? startFile : server.oldest();
         String base = BinlogArchive.file(first).epoch();
+        followed = base;
         String last = null;
         for (String f : archive.files()) {
             if (BinlogArchive.file(f).epoch().equals(base)) {
@@ -256,19 +307,44 @@ public final class BinlogReceiver implements AutoCloseable {
             archivedFile = last;
             archivedPosition = archive.metadata(last).map(m -> m.plaintextSize()).orElse(0L);
         }
-        return last == null ? first : BinlogArchive.next(last);
+        String needed = last == null ? first : BinlogArchive.next(last);
+        if (server.has(needed)) {
+            return needed;
+        }
+        String oldest = server.oldestOf(base);
+        String newest = server.newestOf(base);
+        long n = BinlogArchive.file(needed).start();
+        if (newest == null || BinlogArchive.file(newest).start() < n) {
+            throw new Stopped("the archive needs " + needed + " next, but " + endpoint + " has " + (newest == null
+                    ? "no binlog of base name " + base + " (its binlogs: " + server.files() + "; log_bin_basename changed?)"
+                    : "binlogs of base name " + base + " up to " + newest + " only (RESET MASTER, or another server)"));
+        }
+        BinlogGap g = new BinlogGap(needed, oldest, last == null ? null : archive.continuousFrom(base).orElse(null), last,
+                clock.instant());
+        gap = g;
+        if (!acceptGaps) {
+            throw new Stopped("binlog gap: " + g);
+        }
+        lastFailure = "binlog gap, receiving on from " + oldest + ": " + g;
+        dropSpooledBefore(oldest);
+        return oldest;
     }
 
-    private String serverOldest() {
-        try (Connection c = endpoint.connect(null); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SHOW BINARY LOGS")) {
-            if (!rs.next()) {
-                throw new BackupException(Stage.CAPTURE, "SHOW BINARY LOGS on " + endpoint + " returned no file: is log_bin on?",
-                        null);
+    /**
+     * Deletes spooled files of {@code from}'s base name numbered before it: the tool will not
+     * complete them (a partial copy of a purged file), so they must not be archived as whole files.
+     */
+    private void dropSpooledBefore(String from) {
+        LogFile start = BinlogArchive.file(from);
+        try {
+            for (Path p : spooled()) {
+                LogFile f = BinlogArchive.file(p.getFileName().toString());
+                if (f.epoch().equals(start.epoch()) && f.start() < start.start()) {
+                    Files.delete(p);
+                }
             }
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new BackupException(Stage.CAPTURE, "could not list the binlogs of " + endpoint + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not clear the spool " + spool + " of files before " + from, e);
         }
     }
 
@@ -376,6 +452,15 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
+    /** A state the receiver must not go on from by itself: it stops, and {@link #lastFailure()} says why. */
+    private static final class Stopped extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Stopped(String message) {
+            super(message);
+        }
+    }
+
     /** Thrown inside {@link #launch} when the receiver was closed meanwhile. */
     private static final class InterruptedIOException extends IOException {
         private static final long serialVersionUID = 1L;
@@ -406,6 +491,7 @@ public final class BinlogReceiver implements AutoCloseable {
         };
         private boolean threadFactorySet;
         private boolean deltas = true;
+        private boolean acceptGaps;
 
         private Builder(MariaDbEndpoint endpoint, BinlogArchive archive, Path spool) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -475,6 +561,20 @@ public final class BinlogReceiver implements AutoCloseable {
             }
             this.pollInterval = interval;
             this.pollSet = true;
+            return this;
+        }
+
+        /**
+         * Goes on receiving after a gap: when the file the archive needs next was purged from the
+         * server, the receiver records it ({@link BinlogReceiver#gap()}) and continues from the
+         * server's oldest file of that base name, so the archive grows on past the gap ({@link
+         * BinlogArchive#gaps()} names it). By default a gap stops the receiver instead.
+         */
+        public Builder acceptGaps() {
+            if (acceptGaps) {
+                throw new IllegalStateException("acceptGaps: already set");
+            }
+            this.acceptGaps = true;
             return this;
         }
 
