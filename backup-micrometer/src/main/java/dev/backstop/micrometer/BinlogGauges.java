@@ -21,18 +21,20 @@ final class BinlogGauges {
         this.status = status;
     }
 
+    /** Registers the gauges, holding this strongly: nothing else may keep the reading alive (a daemon that only streams). */
     void register(MeterRegistry registry, Tags tags) {
         TimeGauge.builder(MicrometerListener.BINLOG_RPO, this, TimeUnit.SECONDS, g -> g.read(s -> s.rpo().toMillis() / 1000.0))
-                .description("how long received binlog may have waited to be archived").tags(tags).register(registry);
+                .description("how long received binlog may have waited to be archived").tags(tags).strongReference(true)
+                .register(registry);
         Gauge.builder(MicrometerListener.BINLOG_LAG_BYTES, this, g -> g.read(s -> (double) s.lagBytes())).baseUnit("bytes")
-                .description("binlog bytes received but not yet archived").tags(tags).register(registry);
+                .description("binlog bytes received but not yet archived").tags(tags).strongReference(true).register(registry);
         Gauge.builder(MicrometerListener.BINLOG_ARCHIVED_FILE, this, g -> g.read(s -> s.archivedFileNumber() < 0 ? Double.NaN
                 : (double) s.archivedFileNumber())).description("sequence number of the newest archived binlog file").tags(tags)
-                .register(registry);
+                .strongReference(true).register(registry);
         Gauge.builder(MicrometerListener.BINLOG_ARCHIVED_POSITION, this, g -> g.read(s -> (double) s.archivedPosition()))
-                .baseUnit("bytes").description("how far the newest archived binlog file is archived").tags(tags).register(registry);
+                .baseUnit("bytes").description("how far the newest archived binlog file is archived").tags(tags).strongReference(true).register(registry);
         Gauge.builder(MicrometerListener.BINLOG_RUNNING, this, g -> g.read(s -> s.running() ? 1 : 0))
-                .description("1 while the binlog receiver runs, 0 once it stopped").tags(tags).register(registry);
+                .description("1 while the binlog receiver runs, 0 once it stopped").tags(tags).strongReference(true).register(registry);
     }
 
     private double read(ToDoubleFunction<BinlogStatus> value) {

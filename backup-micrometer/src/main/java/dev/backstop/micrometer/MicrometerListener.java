@@ -165,12 +165,14 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         meters.add(registry);
         if (repository != null) {
             // on the registry itself: a gauge is read on scrape, so there is nothing to carry over
+            // held strongly, like every gauge here: Micrometer's default weak reference lets a
+            // listener that no job holds (a daemon that only streams binlogs) read NaN after a GC
             TimeGauge.builder(NEWEST_VERIFIED_AGE, this, TimeUnit.SECONDS, MicrometerListener::newestVerifiedAgeSeconds)
-                    .description("age of the newest verified backup").tags(tags).register(registry);
+                    .description("age of the newest verified backup").tags(tags).strongReference(true).register(registry);
         }
         if (walRpo != null) {
             TimeGauge.builder(WAL_RPO, walRpo, TimeUnit.SECONDS, r -> r.get().map(d -> d.toMillis() / 1000.0).orElse(Double.NaN))
-                    .description("age of the oldest committed but unarchived WAL").tags(tags).register(registry);
+                    .description("age of the oldest committed but unarchived WAL").tags(tags).strongReference(true).register(registry);
         }
         if (binlog != null) {
             binlog.register(registry, tags);
@@ -180,7 +182,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
                 String name = r.name();
                 TimeGauge.builder(REPLICATION_LAG, this, TimeUnit.SECONDS, l -> l.replicationLagSeconds(name))
                         .description("how far the replica is behind the primary").tags(tags).tag("replica", name)
-                        .register(registry);
+                        .strongReference(true).register(registry);
             }
         }
     }

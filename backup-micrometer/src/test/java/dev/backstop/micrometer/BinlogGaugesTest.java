@@ -66,6 +66,16 @@ class BinlogGaugesTest {
     }
 
     @Test
+    void binlogGauges_ofAListenerNothingElseHolds_keepReadingAfterAGarbageCollection() {
+        bound(); // the listener itself is dropped here, as a daemon without jobs drops it
+        status.set(Optional.of(new BinlogStatus("binlog.000007", 10, 0, Duration.ZERO, true)));
+
+        System.gc();
+
+        assertThat(gauge(MicrometerListener.BINLOG_ARCHIVED_FILE)).isEqualTo(7.0);
+    }
+
+    @Test
     void binlog_givenTwice_isRefused() {
         MicrometerListener.Builder b = MicrometerListener.builder().binlog(status::get);
 
