@@ -28,7 +28,7 @@ import picocli.CommandLine.Command;
         subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.CopyCommand.class,
-                Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, Run.class, WalCommands.class, Demo.class,
+                Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
                 Evidence.AuditCommand.class, Evidence.ReportCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",

@@ -8,8 +8,6 @@ import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.ValidationResult;
-import dev.backstop.postgres.logical.PostgresRestore;
-import dev.backstop.postgres.logical.RestoreDrill;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -120,8 +118,8 @@ final class Commands {
         }
     }
 
-    @Command(name = "backup", description = "Back up the configured database into the repository (pg_dump, zstd, the "
-            + "configured encryption), under the repository lock.")
+    @Command(name = "backup", description = "Back up the configured database into the repository (pg_dump, mariadb-dump, "
+            + "or mariadb-backup with \"mode\": \"physical\"; zstd, the configured encryption), under the repository lock.")
     static final class BackupCommand extends Scriptable {
         @Option(names = "--dry-run", description = "Check the configuration, the repository (listed, a probe object "
                 + "written and aborted) and the key (a throwaway data key wrapped); store nothing.")
@@ -238,8 +236,8 @@ final class Commands {
         }
     }
 
-    @Command(name = "drill", description = "Restore a backup into a throwaway PostgreSQL server and compare every table's "
-            + "rows and content and the schema with the fingerprints taken at backup time; records the result.")
+    @Command(name = "drill", description = "Restore a backup into a throwaway server of its engine (PostgreSQL, MariaDB) and "
+            + "compare every table's rows and content and the schema with the fingerprints taken at backup time; records the result.")
     static final class DrillCommand extends Scriptable {
         @Mixin
         Which which;
@@ -248,14 +246,15 @@ final class Commands {
         int run(Context ctx) throws IOException {
             Restore restore = ctx.restore();
             Manifest m = which.resolve(restore);
-            ValidationResult r = RestoreDrill.builder().build().validate(m, restore);
+            ValidationResult r = Engines.drill(ctx, m, java.time.Clock.systemUTC()).validate(m, restore);
             ctx.observers().validated(r); // the drill's verdict goes to the log and the audit log
             return report(this, json, r);
         }
     }
 
-    @Command(name = "restore", description = "Restore a backup into a directory (its files, verified) or into a new "
-            + "database on the configured server (pg_restore; the database appears only once all of it checked out).")
+    @Command(name = "restore", description = "Restore a backup into a directory (its files, verified), into a new "
+            + "database on the configured server (pg_restore, or the MariaDB client; the database appears only once all of it "
+            + "checked out), or a physical MariaDB backup into a data directory.")
     static final class RestoreCommand extends Base {
         @Mixin
         Which which;
@@ -270,6 +269,10 @@ final class Commands {
             @Option(names = "--to-database", paramLabel = "NAME", required = true,
                     description = "Restore into database NAME on the configured server; it must not exist or be empty.")
             String database;
+
+            @Option(names = "--to-datadir", paramLabel = "DIR", required = true, description = "Restore a physical MariaDB "
+                    + "backup into the data directory DIR (absent or empty, its server stopped), prepared, for a server to start on.")
+            Path datadir;
         }
 
         @Override
@@ -283,10 +286,10 @@ final class Commands {
                     long n = restore.toFile(m, o.name(), file);
                     print("restored " + o.name() + " of " + m.id() + " to " + file + " (" + size(n) + ", verified)");
                 }
+            } else if (target.datadir != null) {
+                print(Engines.restoreToDataDirectory(ctx, restore, m, target.datadir));
             } else {
-                PostgresRestore.Report r = PostgresRestore.builder(restore, ctx.endpoint(), target.database).build().run(m);
-                print("restored " + m.id() + " into database " + r.database() + " (" + size(r.plaintextBytes()) + ") in "
-                        + r.total().toMillis() + " ms");
+                print(Engines.restoreInto(ctx, restore, m, target.database));
             }
             return Backstop.OK;
         }

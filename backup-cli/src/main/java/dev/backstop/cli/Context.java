@@ -13,7 +13,6 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
-import dev.backstop.postgres.logical.PgDumpSource;
 import dev.backstop.s3.KmsKek;
 import dev.backstop.s3.S3Sink;
 import java.net.InetAddress;
@@ -138,16 +137,32 @@ final class Context implements AutoCloseable {
         return kms;
     }
 
+    /** The configured MariaDB/MySQL server. */
+    dev.backstop.mysql.MariaDbEndpoint mariaDbEndpoint() {
+        BackstopConfig.Database db = config.database();
+        if (!db.mariadb()) {
+            throw new ConfigException("backup.database.type", "is " + db.type() + "; this needs a MariaDB or MySQL server "
+                    + "(\"type\": \"mariadb\" or a mariadb:// url)");
+        }
+        String password = db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null);
+        return dev.backstop.mysql.MariaDbEndpoint.of(db.host(), db.port(), db.user(), password);
+    }
+
+    /** The configured PostgreSQL server. */
     PgEndpoint endpoint() {
         BackstopConfig.Database db = config.database();
+        if (db.mariadb()) {
+            throw new ConfigException("backup.database.type", "is " + db.type() + "; this needs a PostgreSQL server");
+        }
         String password = db.password().filter(s -> !s.isEmpty()).map(Secret::reveal).orElse(null);
         PgEndpoint e = PgEndpoint.of(db.host(), db.port(), db.user(), password);
         return db.tls().map(t -> e.withTls(t.toPgTls())).orElse(e);
     }
 
     /**
-     * The backup pipeline: pg_dump of the configured database, zstd, the configured encryption,
-     * into the repository under its lock. Every pipeline the command line runs is built here.
+     * The backup pipeline: the configured database's capture ({@link Engines#source}: pg_dump,
+     * mariadb-dump or mariadb-backup), zstd, the configured encryption, into the repository under
+     * its lock. Every pipeline the command line runs is built here.
      */
     BackupPipeline pipeline() {
         return pipeline(null);
@@ -156,7 +171,7 @@ final class Context implements AutoCloseable {
     /** {@link #pipeline()} telling {@code listener} (alerts, audit log) of its events; null for none. */
     BackupPipeline pipeline(dev.backstop.core.event.BackupListener listener) {
         BackupPipeline.Builder b = BackupPipeline.builder()
-                .source(PgDumpSource.builder(endpoint(), config.database().name()).build())
+                .source(Engines.source(this))
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
                 .lock(lock())

@@ -246,7 +246,7 @@ public final class Daemon implements AutoCloseable {
         pending.clear();
     }
 
-    /** Builder for {@link Daemon}; the sink, the executor and at least one job are required. */
+    /** Builder for {@link Daemon}; the sink, the executor and at least one job or companion are required. */
     public static final class Builder {
         private Sink sink;
         private ScheduledExecutorService executor;
@@ -302,8 +302,8 @@ public final class Daemon implements AutoCloseable {
             if (executor == null) {
                 throw new IllegalStateException("executor is required");
             }
-            if (jobs.isEmpty()) {
-                throw new IllegalStateException("at least one job is required");
+            if (jobs.isEmpty() && companions.isEmpty()) {
+                throw new IllegalStateException("at least one job or companion is required");
             }
             return new Daemon(this);
         }

@@ -16,7 +16,6 @@ import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.micrometer.MicrometerListener;
 import dev.backstop.micrometer.PrometheusEndpoint;
 import dev.backstop.micrometer.RepositoryHealth;
-import dev.backstop.postgres.logical.RestoreDrill;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalSpool;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -48,7 +47,8 @@ import picocli.CommandLine.Option;
 /** {@code backstop run}: the daemon. */
 @Command(name = "run", description = "Run as a daemon: backups on backup.schedule (each followed by expiry when "
         + "retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
-        + "sharing the repository; serves /metrics for Prometheus when observability.prometheus.port is set. "
+        + "sharing the repository; streams the MariaDB/MySQL binlog when backup.binlog is set (run it on one host only); "
+        + "serves /metrics for Prometheus when observability.prometheus.port is set. "
         + "SIGTERM stops scheduling and aborts a running backup (nothing is published).")
 final class Run extends Commands.Base {
     /** How long SIGTERM waits for a running job to abort before the process ends anyway. */
@@ -158,12 +158,14 @@ final class Run extends Commands.Base {
         BackstopConfig c = ctx.config();
         Optional<WebhookAlerts> webhook = c.observability().webhook()
                 .map(w -> WebhookAlerts.builder(URI.create(w.reveal())).executor(alerts).clock(clock).build());
-        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping);
+        Optional<BinlogStreaming> binlog = c.binlog().map(b -> BinlogStreaming.of(ctx, clock));
+        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog);
         MicrometerListener.Builder mb = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
                 .tags(Tags.of("repository", Logging.repository(c)));
         if (c.wal().flatMap(BackstopConfig.Wal::systemId).isPresent()) {
             watchdog.ifPresent(w -> mb.walRpo(w::lastRpo));
         }
+        binlog.ifPresent(s -> mb.binlog(s::status));
         MicrometerListener metrics = mb.build();
         metrics.bindTo(registry);
         BackupListener listener = listener(webhook, clock, stopping).plus(metrics);
@@ -172,6 +174,8 @@ final class Run extends Commands.Base {
         BackupListener logged = listener.plus(ctx.observers());
         Daemon.Builder d = Daemon.builder().leases(ctx.repository().sink()).executor(executor).clock(clock)
                 .holder(Context.holder() + "-pid" + ProcessHandle.current().pid());
+        // the receiver starts before the checks that read it
+        binlog.ifPresent(d::companion);
         watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
         c.schedule().ifPresent(s -> d.job("backup", s, () -> {
@@ -201,7 +205,8 @@ final class Run extends Commands.Base {
                 Restore restore = ctx.restore();
                 ValidationResult r;
                 try {
-                    r = RestoreDrill.builder().clock(clock).build().validate(restore.latest(), restore);
+                    dev.backstop.core.manifest.Manifest latest = restore.latest();
+                    r = Engines.drill(ctx, latest, clock).validate(latest, restore);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -210,9 +215,9 @@ final class Run extends Commands.Base {
                 job.close();
             }
         }));
-        if (c.schedule().isEmpty() && (c.validation().schedule().isEmpty() || !c.validation().enabled())) {
+        if (c.schedule().isEmpty() && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty()) {
             throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule or "
-                    + "validation.schedule (a cron expression like \"0 2 * * *\")");
+                    + "validation.schedule (a cron expression like \"0 2 * * *\"), or backup.binlog to stream");
         }
         return d.build();
     }
@@ -220,16 +225,18 @@ final class Run extends Commands.Base {
     /**
      * The health checks the configuration asks for, or empty if none: the newest verified backup
      * with maxVerifiedAge, the WAL archive's RPO whenever {@code backup.wal.systemId} is set (for
-     * the gauge; it alerts with maxRpo), the replicas with maxReplicaLag and {@code backup.replicas}.
+     * the gauge; it alerts with maxRpo), the binlog stream whenever {@code backup.binlog} is set (it
+     * alerts when the receiver stops, finds a gap, or lags more than maxRpo), the replicas with
+     * maxReplicaLag and {@code backup.replicas}.
      * Without a webhook the checks still log and measure; their alerts go nowhere else.
      */
     static Optional<Watchdog> watchdog(Context ctx, Optional<WebhookAlerts> webhook, ScheduledExecutorService checks,
-                                       Clock clock, BooleanSupplier stopping) {
+                                       Clock clock, BooleanSupplier stopping, Optional<BinlogStreaming> binlog) {
         BackstopConfig c = ctx.config();
         BackstopConfig.HealthChecks hc = c.observability().checks();
         Optional<BackstopConfig.Wal> wal = c.wal().filter(w -> w.systemId().isPresent());
         boolean replicas = hc.maxReplicaLag().isPresent() && !c.replicas().isEmpty();
-        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas) {
+        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas && binlog.isEmpty()) {
             return Optional.empty();
         }
         Watchdog.Builder w = Watchdog.builder().clock(clock).executor(checks).every(hc.every()).alerts(a -> {
@@ -246,6 +253,8 @@ final class Run extends Commands.Base {
                 return WalSpool.rpo(archive, spool, clock).lag();
             });
         });
+        // a receiver that stops (a gap, another server) alerts whatever the limits; maxRpo bounds its lag
+        binlog.ifPresent(s -> w.binlog(hc.maxRpo(), s.subject(), s::reading));
         if (replicas) {
             Replication replication = ctx.replication();
             w.maxReplicaLag(hc.maxReplicaLag().get(), () -> RepositoryHealth.replicationLag(replication, clock.instant()));

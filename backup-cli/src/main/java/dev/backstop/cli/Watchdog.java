@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's health checks, on a timer: no verified backup within the allowed age, the WAL
- * archive's RPO above its limit (archiving stopped or falling behind), a replica behind by more
- * than its limit. Each breach raises one alert through the alert handler, with the runbook of its
+ * archive's RPO above its limit (archiving stopped or falling behind), binlog streaming stopped,
+ * broken by a gap or behind its RPO limit, a replica behind by more than its limit. Each breach raises one alert through the alert handler, with the runbook of its
  * condition in the message.
  *
  * <p><b>Guarantees.</b> Failure-only and deduplicated by condition: an alert fires when a
@@ -55,6 +55,9 @@ final class Watchdog implements Daemon.Companion {
     private final Callable<Duration> rpo;
     private final Duration maxReplicaLag;
     private final Supplier<Map<String, Duration>> replicaLags;
+    private final Duration maxBinlogRpo;
+    private final String binlogSubject;
+    private final Callable<Streaming> binlog;
     private final Set<String> holding = new HashSet<>();
     private final AtomicReference<Optional<Duration>> lastRpo = new AtomicReference<>(Optional.empty());
     private volatile Instant since;
@@ -74,11 +77,25 @@ final class Watchdog implements Daemon.Companion {
         this.rpo = b.rpo;
         this.maxReplicaLag = b.maxReplicaLag;
         this.replicaLags = b.replicaLags;
+        this.maxBinlogRpo = b.maxBinlogRpo;
+        this.binlogSubject = b.binlogSubject;
+        this.binlog = b.binlog;
         this.since = clock.instant();
     }
 
     static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * One reading of a binlog receiver.
+     *
+     * @param running whether it runs (false once it stopped on a failure, a gap or another server)
+     * @param failure why it stopped, or its last failure; null if none
+     * @param gap     the gap it found, as a sentence; null while the archive is continuous
+     * @param rpo     how long received binlog may have waited to be archived
+     */
+    record Streaming(boolean running, String failure, String gap, Duration rpo) {
     }
 
     /** Schedules the checks, the first one period from now. */
@@ -142,6 +159,9 @@ final class Watchdog implements Daemon.Companion {
                 LOG.warn("could not read the RPO of {}: {}", walSubject, e.toString());
             }
         }
+        if (binlog != null) {
+            checkBinlog(now, raised);
+        }
         if (replicaLags != null) {
             replicaLags.get().forEach((replica, lag) -> condition("replica " + replica, lag.compareTo(maxReplicaLag) > 0, now, raised,
                     () -> new Alerts.Alert(Alerts.Kind.REPLICA_BEHIND, "replica " + replica, null, "replica " + replica
@@ -149,6 +169,27 @@ final class Watchdog implements Daemon.Companion {
                             + ". Runbook: " + link("runbook-replica-behind"), now)));
         }
         return raised;
+    }
+
+    private void checkBinlog(Instant now, List<Alerts.Alert> raised) {
+        Streaming s;
+        try {
+            s = binlog.call();
+        } catch (Exception e) {
+            LOG.warn("could not read the state of {}: {}", binlogSubject, e.toString());
+            return;
+        }
+        String runbook = ". Runbook: " + link(Alerts.Kind.BINLOG_RPO.runbookAnchor());
+        condition("binlog stopped", !s.running(), now, raised, () -> new Alerts.Alert(Alerts.Kind.BINLOG_RPO, binlogSubject, null,
+                binlogSubject + ": binlog streaming stopped: " + (s.failure() == null ? "(no reason given)" : s.failure()) + runbook,
+                now));
+        // a gap that stopped the receiver is in the stopped alert's reason already
+        condition("binlog gap", s.running() && s.gap() != null, now, raised, () -> new Alerts.Alert(Alerts.Kind.BINLOG_RPO,
+                binlogSubject, null, binlogSubject + ": binlog gap: " + s.gap() + runbook, now));
+        condition("binlog rpo", s.running() && maxBinlogRpo != null && s.rpo().compareTo(maxBinlogRpo) > 0, now, raised,
+                () -> new Alerts.Alert(Alerts.Kind.BINLOG_RPO, binlogSubject, null, binlogSubject + ": RPO " + s.rpo()
+                        + " is above the allowed " + maxBinlogRpo + " (binlog streaming cannot reach the server or is falling "
+                        + "behind; last failure: " + (s.failure() == null ? "none" : s.failure()) + ")" + runbook, now));
     }
 
     private void condition(String key, boolean holds, Instant now, List<Alerts.Alert> raised, Supplier<Alerts.Alert> alert) {
@@ -189,6 +230,9 @@ final class Watchdog implements Daemon.Companion {
         private Callable<Duration> rpo;
         private Duration maxReplicaLag;
         private Supplier<Map<String, Duration>> replicaLags;
+        private Duration maxBinlogRpo;
+        private String binlogSubject;
+        private Callable<Streaming> binlog;
 
         private Builder() {
         }
@@ -240,6 +284,18 @@ final class Watchdog implements Daemon.Companion {
             this.maxRpo = max.map(d -> positive("maxRpo", d)).orElse(null);
             this.walSubject = Objects.requireNonNull(subject, "subject");
             this.rpo = Objects.requireNonNull(rpo, "rpo");
+            return this;
+        }
+
+        /**
+         * Reads the binlog receiver named {@code subject} with {@code reading} on each check, and
+         * alerts once when it stopped, once when it found a gap (while it goes on), and once when
+         * its RPO is above {@code max} if one is given.
+         */
+        Builder binlog(Optional<Duration> max, String subject, Callable<Streaming> reading) {
+            this.maxBinlogRpo = max.map(d -> positive("maxRpo", d)).orElse(null);
+            this.binlogSubject = Objects.requireNonNull(subject, "subject");
+            this.binlog = Objects.requireNonNull(reading, "reading");
             return this;
         }
 

@@ -184,6 +184,48 @@ class WatchdogTest {
     }
 
     @Test
+    void binlogStreamingThatStops_alertsOnceWithItsReason_andItsRunbook() throws Exception {
+        AtomicReference<Watchdog.Streaming> state = new AtomicReference<>(new Watchdog.Streaming(true, null, null, Duration.ZERO));
+        Watchdog w = watchdog().binlog(Optional.empty(), "binlog stream server-1", state::get).build();
+        w.start();
+
+        timer.advance(clock, EVERY);
+        assertThat(delivered()).isEmpty();
+        state.set(new Watchdog.Streaming(false, "binlog gap: binlog.000004 is no longer on the server", "binlog.000004 ...",
+                Duration.ofMinutes(1)));
+        timer.advance(clock, EVERY);
+        timer.advance(clock, EVERY);
+
+        List<JsonNode> alerts = delivered();
+        assertThat(alerts).hasSize(1);
+        assertThat(alerts.get(0).get("kind").asText()).isEqualTo("BINLOG_RPO");
+        assertThat(alerts.get(0).get("subject").asText()).isEqualTo("binlog stream server-1");
+        assertThat(alerts.get(0).get("message").asText()).contains("binlog streaming stopped: binlog gap: binlog.000004",
+                "#runbook-binlog-rpo");
+        assertThat(alerts.get(0).get("runbook").asText()).endsWith("#runbook-binlog-rpo");
+    }
+
+    @Test
+    void binlogRpoAboveTheLimit_alertsOnce_andAGapTheReceiverWentPast_alertsOnceOfItsOwn() throws Exception {
+        AtomicReference<Watchdog.Streaming> state = new AtomicReference<>(new Watchdog.Streaming(true, null, null, Duration.ZERO));
+        Watchdog w = watchdog().binlog(Optional.of(Duration.ofMinutes(15)), "binlog stream server-1", state::get).build();
+        w.start();
+
+        state.set(new Watchdog.Streaming(true, "mariadb-binlog exited with status 1", null, Duration.ofMinutes(20)));
+        timer.advance(clock, EVERY);
+        timer.advance(clock, EVERY);
+        List<JsonNode> rpo = delivered();
+        assertThat(rpo).extracting(n -> n.get("message").asText()).singleElement().asString()
+                .contains("RPO PT20M is above the allowed PT15M", "mariadb-binlog exited with status 1");
+
+        state.set(new Watchdog.Streaming(true, null, "binlog.000004 is no longer on the server", Duration.ZERO));
+        timer.advance(clock, EVERY);
+        timer.advance(clock, EVERY);
+        assertThat(delivered()).extracting(n -> n.get("message").asText()).singleElement().asString()
+                .contains("binlog gap: binlog.000004 is no longer on the server");
+    }
+
+    @Test
     void close_cancelsTheTimer() throws Exception {
         Watchdog w = watchdog().maxVerifiedAge(Duration.ofMinutes(1), Optional::empty).build();
         w.start();

@@ -106,6 +106,19 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
      * Prometheus); NaN until measured or while the archive cannot be read.
      */
     public static final String WAL_RPO = "backstop.wal.rpo";
+    /**
+     * Time gauge: the binlog receiver's recovery point, how long received binlog may have waited
+     * to be archived ({@code backstop_binlog_rpo_seconds}); NaN until read.
+     */
+    public static final String BINLOG_RPO = "backstop.binlog.rpo";
+    /** Gauge (bytes): binlog bytes received but not yet archived. */
+    public static final String BINLOG_LAG_BYTES = "backstop.binlog.lag.bytes";
+    /** Gauge: the sequence number of the newest archived binlog file ({@code 42} for {@code binlog.000042}). */
+    public static final String BINLOG_ARCHIVED_FILE = "backstop.binlog.archived.file";
+    /** Gauge (bytes): how far the newest archived binlog file is archived. */
+    public static final String BINLOG_ARCHIVED_POSITION = "backstop.binlog.archived.position";
+    /** Gauge: 1 while the binlog receiver runs, 0 once it stopped (a failure, a gap, another server). */
+    public static final String BINLOG_RUNNING = "backstop.binlog.running";
 
     private static final Logger LOG = LoggerFactory.getLogger(MicrometerListener.class);
 
@@ -115,6 +128,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
     private final Repository repository;
     private final Replication replication;
     private final Supplier<Optional<Duration>> walRpo;
+    private final BinlogGauges binlog;
     private final Clock clock;
     private final Duration cacheFor;
     private final Tags tags;
@@ -133,6 +147,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         this.repository = b.repository;
         this.replication = b.replication;
         this.walRpo = b.walRpo;
+        this.binlog = b.binlog == null ? null : new BinlogGauges(b.binlog);
         this.clock = b.clock;
         this.cacheFor = b.cacheFor;
         this.tags = b.tags;
@@ -149,19 +164,24 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         meters.add(registry);
         if (repository != null) {
             // on the registry itself: a gauge is read on scrape, so there is nothing to carry over
+            // held strongly, like every gauge here: Micrometer's default weak reference lets a
+            // listener that no job holds (a daemon that only streams binlogs) read NaN after a GC
             TimeGauge.builder(NEWEST_VERIFIED_AGE, this, TimeUnit.SECONDS, MicrometerListener::newestVerifiedAgeSeconds)
-                    .description("age of the newest verified backup").tags(tags).register(registry);
+                    .description("age of the newest verified backup").tags(tags).strongReference(true).register(registry);
         }
         if (walRpo != null) {
             TimeGauge.builder(WAL_RPO, walRpo, TimeUnit.SECONDS, r -> r.get().map(d -> d.toMillis() / 1000.0).orElse(Double.NaN))
-                    .description("age of the oldest committed but unarchived WAL").tags(tags).register(registry);
+                    .description("age of the oldest committed but unarchived WAL").tags(tags).strongReference(true).register(registry);
+        }
+        if (binlog != null) {
+            binlog.register(registry, tags);
         }
         if (replication != null) {
             for (Replication.Replica r : replication.replicas()) {
                 String name = r.name();
                 TimeGauge.builder(REPLICATION_LAG, this, TimeUnit.SECONDS, l -> l.replicationLagSeconds(name))
                         .description("how far the replica is behind the primary").tags(tags).tag("replica", name)
-                        .register(registry);
+                        .strongReference(true).register(registry);
             }
         }
     }
@@ -306,6 +326,7 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
         private Repository repository;
         private Replication replication;
         private Supplier<Optional<Duration>> walRpo;
+        private Supplier<Optional<BinlogStatus>> binlog;
         private Clock clock = Clock.systemUTC();
         private Duration cacheFor = Duration.ofMinutes(1);
         private Tags tags = Tags.empty();
@@ -336,6 +357,18 @@ public final class MicrometerListener implements BackupListener, MeterBinder {
          */
         public Builder walRpo(Supplier<Optional<Duration>> rpo) {
             this.walRpo = Objects.requireNonNull(rpo, "rpo");
+            return this;
+        }
+
+        /**
+         * Enables the {@code backstop.binlog.*} gauges ({@value MicrometerListener#BINLOG_RPO},
+         * {@value MicrometerListener#BINLOG_LAG_BYTES}, {@value MicrometerListener#BINLOG_ARCHIVED_FILE},
+         * {@value MicrometerListener#BINLOG_ARCHIVED_POSITION}, {@value MicrometerListener#BINLOG_RUNNING}),
+         * which show what {@code status} supplies on each scrape (empty: unknown, NaN). The supplier
+         * must be cheap: a receiver's {@code rpo()} is, a read of the archive is not.
+         */
+        public Builder binlog(Supplier<Optional<BinlogStatus>> status) {
+            this.binlog = given.once("binlog", this.binlog, status);
             return this;
         }
 

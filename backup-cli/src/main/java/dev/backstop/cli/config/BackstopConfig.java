@@ -20,8 +20,10 @@ import java.util.Optional;
  * The {@code backstop} configuration file, typed. Its shape is the JSON template below (the
  * {@code "backup"} object with {@code database}, {@code storage}, {@code validation} and
  * {@code observability}), extended with {@code encryption}, {@code schedule}, {@code zone}, GFS
- * retention rules, database TLS, WAL archiving ({@code wal}) and replicas ({@code replicas}). Read it with {@link #load}; every record's {@code toString()}
- * hides secrets.
+ * retention rules, database TLS, WAL archiving ({@code wal}), MariaDB/MySQL databases ({@code
+ * "type": "mariadb"} or a {@code mariadb://} URL, logical or physical) with binlog streaming
+ * ({@code binlog}) and replicas ({@code replicas}). Read it with {@link #load}; every record's
+ * {@code toString()} hides secrets.
  *
  * <pre>{@code
  * {"backup": {
@@ -40,7 +42,7 @@ import java.util.Optional;
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
                              ZoneId zone, Validation validation, Observability observability, Retries retries,
-                             Optional<Wal> wal, List<Replica> replicas) {
+                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas) {
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -66,8 +68,11 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
     public String summary(Instant now) {
         List<String> l = new ArrayList<>();
         l.add("database:   " + database.type() + " " + database.user() + "@" + database.host() + ":" + database.port() + "/"
-                + database.name() + " password=" + database.password().map(Secret::toString).orElse("(none)")
-                + " tls=" + database.tls().map(Tls::toString).orElse("(driver default)"));
+                + (database.name().isEmpty() ? "(whole server)" : database.name())
+                + " password=" + database.password().map(Secret::toString).orElse("(none)")
+                + (database.mariadb() ? " mode=" + database.mode().name().toLowerCase(java.util.Locale.ROOT)
+                        + database.jobs().map(j -> " jobs=" + j).orElse("") + database.workDir().map(w -> " workDir=" + w).orElse("")
+                        : " tls=" + database.tls().map(Tls::toString).orElse("(driver default)")));
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
         l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
@@ -77,13 +82,69 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
         l.add("alerts:     " + observability);
         wal.ifPresent(w -> l.add("wal:        " + w));
+        binlog.ifPresent(b -> l.add("binlog:     " + b));
         replicas.forEach(r -> l.add("replica:    " + r.name() + ": " + r.storage().describe()));
         return String.join(System.lineSeparator(), l) + System.lineSeparator();
     }
 
-    /** The database to back up. */
+    /**
+     * The database to back up: PostgreSQL ({@code type} {@code postgres}) or MariaDB/MySQL
+     * ({@code mariadb}, {@code mysql}).
+     *
+     * @param name    the database; for a physical MariaDB backup (the whole server) the one whose
+     *                fingerprints the drill compares, empty for none
+     * @param tls     PostgreSQL only
+     * @param mode    MariaDB/MySQL: a logical dump ({@code mariadb-dump}) or a physical copy of the
+     *                whole server ({@code mariadb-backup}); always logical for PostgreSQL
+     * @param jobs    MariaDB/MySQL: sessions a restore loads in (logical), or copy threads (physical)
+     * @param workDir MariaDB/MySQL: where restores and drills put their temporary files and servers
+     */
     public record Database(String type, String host, int port, String user, Optional<Secret> password, String name,
-                           Optional<Tls> tls) {
+                           Optional<Tls> tls, Mode mode, Optional<Integer> jobs, Optional<Path> workDir) {
+        /** A PostgreSQL database, as the seeds' template describes it. */
+        public Database(String type, String host, int port, String user, Optional<Secret> password, String name, Optional<Tls> tls) {
+            this(type, host, port, user, password, name, tls, Mode.LOGICAL, Optional.empty(), Optional.empty());
+        }
+
+        /** True for MariaDB and MySQL. */
+        public boolean mariadb() {
+            return type.equals("mariadb") || type.equals("mysql");
+        }
+    }
+
+    /** How a database is captured. */
+    public enum Mode {
+        /** A dump of one database (pg_dump, mariadb-dump). */
+        LOGICAL,
+        /** A copy of the whole server's files (mariadb-backup). */
+        PHYSICAL
+    }
+
+    /**
+     * Binlog streaming of a MariaDB/MySQL server ({@code backstop binlog stream}, and {@code
+     * backstop run}) into the configured repository with the configured encryption.
+     *
+     * @param serverId   the server's {@code @@server_id}; binlogs of any other are refused. Read from
+     *                   the server at start when not set (its archive is then named by it)
+     * @param archive    the archive's name in the repository ({@code binlog/<archive>}); default
+     *                   {@code server-<serverId>}
+     * @param spool      a local directory the receiver writes the files it receives into
+     * @param startFile  the file to start from when nothing is archived (default the server's oldest)
+     * @param deltas     whether the file being written is archived every {@code pollInterval} (sub-second
+     *                   RPO) or only once complete
+     * @param acceptGaps whether the receiver goes on past binlogs purged before they were archived
+     *                   (recording the gap) instead of stopping
+     */
+    public record Binlog(Optional<Long> serverId, Optional<String> archive, Path spool, Optional<String> startFile, boolean deltas,
+                         Duration pollInterval, boolean acceptGaps) {
+        @Override
+        public String toString() {
+            return "archive binlog/" + archive.orElse("server-" + serverId.map(String::valueOf).orElse("<server id>"))
+                    + serverId.map(i -> " (server id " + i + ")").orElse(" (server id read from the server)") + ", spool " + spool
+                    + startFile.map(f -> ", from " + f).orElse("")
+                    + (deltas ? ", deltas every " + pollInterval.toMillis() + " ms" : ", whole files only")
+                    + (acceptGaps ? ", goes on past gaps" : ", stops on a gap");
+        }
     }
 
     /** TLS to PostgreSQL: the libpq {@code sslmode} and certificate files. */
@@ -270,8 +331,9 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
 
     /**
      * What {@code backstop run} checks on its timer ({@code observability.alerts}): the newest
-     * verified backup no older than {@code maxVerifiedAge}, the WAL archive's RPO no more than
-     * {@code maxRpo} (with {@code backup.wal}), every replica no more than {@code maxReplicaLag}
+     * verified backup no older than {@code maxVerifiedAge}, the WAL archive's RPO (with {@code
+     * backup.wal}) or the binlog stream's (with {@code backup.binlog}) no more than {@code maxRpo},
+     * every replica no more than {@code maxReplicaLag}
      * behind (with {@code backup.replicas}); an unset limit is not checked.
      *
      * @param every how often the checks run; the first runs one period after start
@@ -291,7 +353,7 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         @Override
         public String toString() {
             return any() ? "every " + every + maxVerifiedAge.map(d -> ", verified within " + d).orElse("")
-                    + maxRpo.map(d -> ", WAL RPO within " + d).orElse("")
+                    + maxRpo.map(d -> ", WAL/binlog RPO within " + d).orElse("")
                     + maxReplicaLag.map(d -> ", replicas within " + d).orElse("") : "(none)";
         }
     }

@@ -12,12 +12,10 @@ import dev.backstop.cli.config.BackstopConfig.Observability;
 import dev.backstop.cli.config.BackstopConfig.Prometheus;
 import dev.backstop.cli.config.BackstopConfig.Retention;
 import dev.backstop.cli.config.BackstopConfig.Storage;
-import dev.backstop.cli.config.BackstopConfig.Tls;
 import dev.backstop.cli.config.BackstopConfig.Validation;
 import dev.backstop.cli.config.BackstopConfig.Wal;
 import dev.backstop.core.DataSize;
 import dev.backstop.core.report.SloTargets;
-import dev.backstop.postgres.SslMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +24,6 @@ import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -74,7 +71,7 @@ final class ConfigParser {
                 throw backup.bad("zone", z, "a time zone like \"UTC\" or \"Europe/Berlin\"");
             }
         }).orElse(ZoneId.of("UTC"));
-        Database database = database(backup.object("database"));
+        Database database = DatabaseParser.database(backup.object("database"));
         ConfigNode storageNode = backup.object("storage");
         Storage storage = storage(storageNode);
         Optional<String> storageKms = storage.s3() ? storageNode.optString("kmsKeyId") : Optional.empty();
@@ -87,36 +84,17 @@ final class ConfigParser {
         Observability observability = backup.optObject("observability").map(ConfigParser::observability)
                 .orElse(Observability.defaults());
         Optional<Wal> wal = backup.optObject("wal").map(ConfigParser::wal);
+        if (wal.isPresent() && database.mariadb()) {
+            throw new ConfigException(backup.pathOf("wal"), "is PostgreSQL's WAL archiving, but backup.database is " + database.type()
+                    + "; MariaDB/MySQL stream their binlog: backup.binlog");
+        }
+        Optional<BackstopConfig.Binlog> binlog = backup.optObject("binlog").map(b -> DatabaseParser.binlog(b, database));
         List<BackstopConfig.Replica> replicas = replicas(backup);
         backup.finish();
-        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries, wal, replicas);
+        return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog,
+                replicas);
     }
 
-    private static Database database(ConfigNode n) {
-        String type = n.optChoice("type", Map.of("postgres", "postgres", "postgresql", "postgres"))
-                .orElseThrow(() -> n.missing("type", "\"postgres\""));
-        String host = n.string("host");
-        int port = n.optInt("port", 1, 65535).orElse(5432);
-        String user = n.string("user");
-        Optional<Secret> password = n.optSecret("password");
-        String name = n.string("name");
-        Optional<Tls> tls = n.optObject("tls").map(ConfigParser::tls);
-        n.finish();
-        return new Database(type, host, port, user, password, name, tls);
-    }
-
-    private static Tls tls(ConfigNode n) {
-        SslMode mode = n.optChoice("mode", ConfigNode.choices(SslMode::keyword, Arrays.asList(SslMode.values())))
-                .orElseThrow(() -> n.missing("mode", "one of disable, prefer, require, verify-ca, verify-full"));
-        Tls tls = new Tls(mode, n.optPath("rootCert"), n.optPath("clientCert"), n.optPath("clientKey"));
-        n.finish();
-        try {
-            tls.toPgTls();
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new ConfigException(n.path(), e.getMessage());
-        }
-        return tls;
-    }
 
     private static List<BackstopConfig.Replica> replicas(ConfigNode backup) {
         List<BackstopConfig.Replica> out = new java.util.ArrayList<>();

@@ -38,8 +38,13 @@ public final class Alerts implements BackupListener {
         NO_RECENT_BACKUP,
         /** A key operation (rotation, rewrap, erase, unwrap) failed. */
         KEY_OPERATION_FAILED,
-        /** Log archiving (WAL, binlog) stopped or fell behind: the recovery point is older than allowed. */
+        /** WAL archiving stopped or fell behind: the recovery point is older than allowed. */
         WAL_RPO,
+        /**
+         * Binlog streaming (MariaDB, MySQL) stopped, found a gap (a binlog purged before it was
+         * archived), or fell behind: the recovery point is older than allowed.
+         */
+        BINLOG_RPO,
         /** A replica's newest copy is older than allowed. */
         REPLICA_BEHIND;
 

@@ -207,8 +207,10 @@ public final class BinlogArchive {
 
     /**
      * Archives bytes {@code [from, to)} of the unfinished binlog file {@code name}, read from the
-     * local file {@code source} being received, as one immutable delta object. A delta from offset
-     * 0 is checked like a whole file (magic, format description event, server id).
+     * local file {@code source} being received (the whole file from offset 0), as one immutable
+     * delta object. Every delta, whatever its offset, checks the header of {@code source} like a
+     * whole file (magic, format description event, server id): a receiver that resumes a file's
+     * deltas after reconnecting to another server is refused, not continued with its bytes.
      *
      * @return the stored size, or 0 if the range was archived already
      * @throws IntegrityException if the range is archived with other bytes, the file is not a
@@ -222,9 +224,7 @@ public final class BinlogArchive {
         }
         String key = logs.keyOf(file);
         try (FileChannel ch = FileChannel.open(source, StandardOpenOption.READ)) {
-            if (from == 0) {
-                check.checkHeader(source, name, key);
-            }
+            check.checkHeader(source, name, key);
             MessageDigest md = Digest.newSha256();
             long read;
             try (InputStream in = new DigestInputStream(new RangeInputStream(ch, from, to), md)) {
@@ -299,6 +299,28 @@ public final class BinlogArchive {
     /** Files missing between archived files of one base name. */
     public List<LogGap> gaps() {
         return logs.gaps();
+    }
+
+    /**
+     * The oldest file of base name {@code baseName} from which the archive is continuous: it and
+     * every file after it up to the newest archived one of that base name are archived whole (the
+     * file after the newest may be held as deltas). A point-in-time recovery can replay from any
+     * file of that run; one before it would stop at a gap. From a listing only.
+     *
+     * @return empty if no file of {@code baseName} is archived whole
+     */
+    public Optional<String> continuousFrom(String baseName) {
+        Objects.requireNonNull(baseName, "baseName");
+        List<LogFile> run = logs.files().stream().filter(f -> f.epoch().equals(baseName))
+                .sorted(java.util.Comparator.comparingLong(LogFile::start)).toList();
+        if (run.isEmpty()) {
+            return Optional.empty();
+        }
+        int first = run.size() - 1;
+        while (first > 0 && run.get(first - 1).end() == run.get(first).start()) {
+            first--;
+        }
+        return Optional.of(run.get(first).name());
     }
 
     @Override

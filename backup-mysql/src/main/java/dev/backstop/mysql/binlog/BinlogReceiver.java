@@ -3,7 +3,7 @@ package dev.backstop.mysql.binlog;
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.log.LogFile;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.File;
@@ -14,10 +14,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Follows a MariaDB server's binary log as a replica would, with {@code mariadb-binlog
@@ -40,7 +45,12 @@ import java.util.concurrent.TimeUnit;
  * received it. The tool starts at the file after the newest one archived whole, of the starting
  * file's base name, so a receiver restarted after a crash, or the tool restarted after it exited,
  * continues without a gap; with nothing archived it starts at the {@link Builder#startFile given
- * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). When the tool exits, or the
+ * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). Before each start the
+ * server is asked for its server id and its files: a server whose id is not the archive's is
+ * refused, and a file the archive needs that the server no longer has (purged while no receiver
+ * ran, or before it caught up) is a {@link #gap()} that stops the receiver, never a silent restart
+ * from the server's oldest file ({@link Builder#acceptGaps()} records it and goes on);
+ * {@link #continuousFrom()} says from where the archive is continuous. When the tool exits, or the
  * server cannot be reached to find the start file, it is started again after a back-off ({@link
  * Builder#restartDelays}, reset once something is archived again); the exit status and last line of
  * output are in {@link #lastFailure()}. A failure to archive (a binlog of another server, a
@@ -48,8 +58,8 @@ import java.util.concurrent.TimeUnit;
  * turns false; nothing is skipped.
  *
  * <p><b>Restrictions.</b> Needs {@code mariadb-binlog} (MariaDbTools) and an account with {@code
- * REPLICATION SLAVE} (and {@code REPLICATION CLIENT} or {@code BINLOG MONITOR} for the start
- * file). The connection settings go through a private option file given as {@code
+ * REPLICATION SLAVE} and {@code REPLICATION CLIENT} or {@code BINLOG MONITOR} (for {@code SHOW
+ * BINARY LOGS}). The connection settings go through a private option file given as {@code
  * --defaults-file=} (read instead of every option file of the machine, so no other defaults apply;
  * group {@code [mariadb-binlog]}), created 0600 in the spool directory and deleted on close.
  * One receiver per archive and per spool directory.
@@ -59,32 +69,55 @@ import java.util.concurrent.TimeUnit;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
+    // Past 400 lines because of its builder (each setting validated once); the supervising loop,
+    // the spool scan and the deltas are one job each below.
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
     private final MariaDbTools tools;
+    private final String startFile;
     private final Backoff backoff;
     private final Duration pollInterval;
+    private final Clock clock;
     private final ThreadFactory threadFactory;
 
     private final Object lock = new Object();
     private Thread thread;
     private Process process;
     private volatile boolean closed;
+    private volatile String archivedFile;
+    private volatile long archivedPosition;
+    private volatile Instant archivedAt;
+    private volatile String localFile;
+    private volatile long localPosition;
+    private volatile long pendingCompleted;
     private volatile int restarts;
     private volatile String lastFailure;
     private volatile boolean failed;
-    private final BinlogShipper shipper;
+    private volatile BinlogGap gap;
+    private volatile Instant startedAt;
+    /** Since when no tool has been receiving; null while one is. */
+    private volatile Instant downSince;
+    /** The base name of the files received, once known. */
+    private volatile String followed;
+    private final boolean acceptGaps;
+    private final boolean deltas;
+    /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
+    private String deltaFile;
+    private long deltaEnd;
 
     private BinlogReceiver(Builder b) {
         this.endpoint = b.endpoint;
         this.archive = b.archive;
         this.spool = b.spool;
         this.tools = b.tools;
+        this.startFile = b.startFile;
         this.backoff = b.backoff;
         this.pollInterval = b.pollInterval;
+        this.clock = b.clock;
         this.threadFactory = b.threadFactory;
-        this.shipper = new BinlogShipper(b.endpoint, b.archive, b.spool, b.startFile, b.clock, b.deltas);
+        this.deltas = b.deltas;
+        this.acceptGaps = b.acceptGaps;
     }
 
     /** A receiver of {@code endpoint}'s binlogs into {@code archive}, spooling files in {@code spool}. */
@@ -102,6 +135,8 @@ public final class BinlogReceiver implements AutoCloseable {
             if (thread != null || closed) {
                 throw new IllegalStateException("binlog receiver: " + (closed ? "closed" : "started already"));
             }
+            startedAt = clock.instant();
+            downSince = startedAt;
             thread = threadFactory.newThread(this::supervise);
             thread.start();
         }
@@ -114,6 +149,26 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
+    /**
+     * The binlog files the archive needed that the server had purged, found when the receiver
+     * (re)connected; empty while the archive is continuous. Without {@link Builder#acceptGaps()}
+     * a gap also stops the receiver ({@link #isRunning()} false, {@link #lastFailure()} says so):
+     * alert on it.
+     */
+    public Optional<BinlogGap> gap() {
+        return Optional.ofNullable(gap);
+    }
+
+    /**
+     * The oldest archived file from which the archive is continuous up to its newest file of the
+     * base name this receiver follows ({@link BinlogArchive#continuousFrom}); empty before the
+     * receiver knows that base name or while nothing of it is archived. Reads the archive's listing.
+     */
+    public Optional<String> continuousFrom() {
+        String base = followed;
+        return base == null ? Optional.empty() : archive.continuousFrom(base);
+    }
+
     /** The last exit of the tool or archiving failure, or null if none. */
     public String lastFailure() {
         return lastFailure;
@@ -121,7 +176,18 @@ public final class BinlogReceiver implements AutoCloseable {
 
     /** Where the archive and the local spool stand now. */
     public BinlogRpo rpo() {
-        return shipper.rpo(restarts);
+        Instant now = clock.instant();
+        Instant at = archivedAt;
+        String archived = archivedFile;
+        long position = archivedPosition;
+        String active = localFile;
+        long local = localPosition;
+        long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
+        long lagBytes = unarchived + pendingCompleted;
+        Instant down = downSince;
+        Instant since = lagBytes > 0 ? (at != null ? at : startedAt) : down;
+        return new BinlogRpo(archived, position, active, local, lagBytes,
+                since == null ? Duration.ZERO : Duration.between(since, now).abs(), restarts, now);
     }
 
     /** The process id of the running tool, or -1 while none runs. */
@@ -165,8 +231,9 @@ public final class BinlogReceiver implements AutoCloseable {
                 String from;
                 Process p;
                 try {
-                    from = shipper.resumeFile();
+                    from = resumeFile();
                     p = launch(options, from);
+                    downSince = null;
                 } catch (BackupException | IOException e) {
                     if (closed) {
                         break;
@@ -180,18 +247,19 @@ public final class BinlogReceiver implements AutoCloseable {
                     restarts++;
                 }
                 firstRun = false;
-                String before = shipper.archivedFile;
+                String before = archivedFile;
                 while (p.isAlive() && !closed) {
-                    shipper.archiveCompleted();
+                    archiveCompleted();
                     p.waitFor(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
                 }
-                shipper.archiveCompleted();
+                downSince = clock.instant();
+                archiveCompleted();
                 if (closed) {
                     break;
                 }
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
                         + lastLine(spool.resolve("mariadb-binlog.log"));
-                failures = Objects.equals(before, shipper.archivedFile) ? failures + 1 : 1;
+                failures = Objects.equals(before, archivedFile) ? failures + 1 : 1;
                 backoff.pause(failures);
             }
         } catch (InterruptedException e) {
@@ -207,9 +275,78 @@ public final class BinlogReceiver implements AutoCloseable {
                     process.destroyForcibly();
                 }
             }
+            if (downSince == null) {
+                downSince = clock.instant();
+            }
         }
     }
 
+    /**
+     * The file after the newest archived one of the start's base name; else the start file, else
+     * the server's oldest; checked against what the server has. A server of another id, or one
+     * that no longer has the file needed (purged) or never had it (reset, another server), stops
+     * the receiver ({@link Stopped}); with {@link Builder#acceptGaps()} a purged file is recorded as
+     * the {@link #gap()} and receiving goes on from the server's oldest file of that base name.
+     */
+    private String resumeFile() {
+        ServerBinlogs server = ServerBinlogs.read(endpoint);
+        if (server.serverId() != archive.serverId()) {
+            throw new Stopped("refusing the binlogs of " + endpoint + ": it is server id " + server.serverId() + ", the archive "
+                    + archive.stream() + " holds server id " + archive.serverId() + " (a binlog of another server)");
+        }
+        String first = startFile != null ? startFile : server.oldest();
+        String base = BinlogArchive.file(first).epoch();
+        followed = base;
+        String last = null;
+        for (String f : archive.files()) {
+            if (BinlogArchive.file(f).epoch().equals(base)) {
+                last = f;
+            }
+        }
+        if (last != null && archivedFile == null) {
+            archivedFile = last;
+            archivedPosition = archive.metadata(last).map(m -> m.plaintextSize()).orElse(0L);
+        }
+        String needed = last == null ? first : BinlogArchive.next(last);
+        if (server.has(needed)) {
+            return needed;
+        }
+        String oldest = server.oldestOf(base);
+        String newest = server.newestOf(base);
+        long n = BinlogArchive.file(needed).start();
+        if (newest == null || BinlogArchive.file(newest).start() < n) {
+            throw new Stopped("the archive needs " + needed + " next, but " + endpoint + " has " + (newest == null
+                    ? "no binlog of base name " + base + " (its binlogs: " + server.files() + "; log_bin_basename changed?)"
+                    : "binlogs of base name " + base + " up to " + newest + " only (RESET MASTER, or another server)"));
+        }
+        BinlogGap g = new BinlogGap(needed, oldest, last == null ? null : archive.continuousFrom(base).orElse(null), last,
+                clock.instant());
+        gap = g;
+        if (!acceptGaps) {
+            throw new Stopped("binlog gap: " + g);
+        }
+        lastFailure = "binlog gap, receiving on from " + oldest + ": " + g;
+        dropSpooledBefore(oldest);
+        return oldest;
+    }
+
+    /**
+     * Deletes spooled files of {@code from}'s base name numbered before it: the tool will not
+     * complete them (a partial copy of a purged file), so they must not be archived as whole files.
+     */
+    private void dropSpooledBefore(String from) {
+        LogFile start = BinlogArchive.file(from);
+        try {
+            for (Path p : spooled()) {
+                LogFile f = BinlogArchive.file(p.getFileName().toString());
+                if (f.epoch().equals(start.epoch()) && f.start() < start.start()) {
+                    Files.delete(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not clear the spool " + spool + " of files before " + from, e);
+        }
+    }
 
     private Process launch(OptionFile options, String from) throws IOException {
         List<String> cmd = List.of(tools.tool("mariadb-binlog").toString(), options.argument(), "--read-from-remote-server",
@@ -225,6 +362,81 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
+    /** Archives every spooled file but the newest (which the tool is still writing), oldest first. */
+    private void archiveCompleted() throws IOException {
+        List<Path> files = spooled();
+        long pending = 0;
+        for (int i = 0; i < files.size() - 1; i++) {
+            pending += Files.size(files.get(i));
+        }
+        pendingCompleted = pending;
+        for (int i = 0; i < files.size() - 1; i++) {
+            Path f = files.get(i);
+            String name = f.getFileName().toString();
+            long size = Files.size(f);
+            archive.put(f, name);
+            archive.deleteDeltas(name);
+            Files.delete(f);
+            deltaFile = null;
+            archivedFile = name;
+            archivedPosition = size;
+            archivedAt = clock.instant();
+            pendingCompleted = Math.max(0, pendingCompleted - size);
+        }
+        if (files.isEmpty()) {
+            localFile = null;
+            localPosition = 0;
+        } else {
+            Path active = files.get(files.size() - 1);
+            String name = active.getFileName().toString();
+            long size = Files.size(active);
+            localFile = name;
+            localPosition = size;
+            if (deltas) {
+                shipDelta(active, name, size);
+            }
+        }
+    }
+
+    /**
+     * Archives the bytes of the active file received since its last delta. The resume point comes
+     * from the archive's listing once per file, so a restarted receiver (whose tool rewrites the
+     * file from offset 0 with the same bytes) continues the run instead of repeating it.
+     */
+    private void shipDelta(Path active, String name, long size) {
+        if (!name.equals(deltaFile)) {
+            deltaFile = name;
+            deltaEnd = archive.deltaEnd(name);
+        }
+        long from = deltaEnd;
+        if (size <= from || from == 0 && size < BinlogArchive.MAGIC.length + BinlogArchive.EVENT_HEADER) {
+            return;
+        }
+        archive.putDelta(name, from, size, active);
+        deltaEnd = size;
+        archivedFile = name;
+        archivedPosition = size;
+        archivedAt = clock.instant();
+    }
+
+    private List<Path> spooled() throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(spool)) {
+            s.filter(p -> isBinlogName(p.getFileName().toString()) && Files.isRegularFile(p)).forEach(out::add);
+        }
+        out.sort(Comparator.comparing((Path p) -> BinlogArchive.file(p.getFileName().toString()).epoch())
+                .thenComparingLong(p -> BinlogArchive.file(p.getFileName().toString()).start()));
+        return out;
+    }
+
+    private static boolean isBinlogName(String name) {
+        try {
+            LogFile ignored = BinlogArchive.file(name);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 
     private static String lastLine(Path log) {
         try {
@@ -237,6 +449,15 @@ public final class BinlogReceiver implements AutoCloseable {
             return "(no output)";
         } catch (IOException | UncheckedIOException e) {
             return "(its output " + log + " is unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    /** A state the receiver must not go on from by itself: it stops, and {@link #lastFailure()} says why. */
+    private static final class Stopped extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Stopped(String message) {
+            super(message);
         }
     }
 
@@ -263,9 +484,14 @@ public final class BinlogReceiver implements AutoCloseable {
         private boolean pollSet;
         private Clock clock = Clock.systemUTC();
         private boolean clockSet;
-        private ThreadFactory threadFactory = DaemonThreads.named("backstop-binlog-receiver");
+        private ThreadFactory threadFactory = r -> {
+            Thread t = new Thread(r, "backstop-binlog-receiver");
+            t.setDaemon(true);
+            return t;
+        };
         private boolean threadFactorySet;
         private boolean deltas = true;
+        private boolean acceptGaps;
 
         private Builder(MariaDbEndpoint endpoint, BinlogArchive archive, Path spool) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -335,6 +561,20 @@ public final class BinlogReceiver implements AutoCloseable {
             }
             this.pollInterval = interval;
             this.pollSet = true;
+            return this;
+        }
+
+        /**
+         * Goes on receiving after a gap: when the file the archive needs next was purged from the
+         * server, the receiver records it ({@link BinlogReceiver#gap()}) and continues from the
+         * server's oldest file of that base name, so the archive grows on past the gap ({@link
+         * BinlogArchive#gaps()} names it). By default a gap stops the receiver instead.
+         */
+        public Builder acceptGaps() {
+            if (acceptGaps) {
+                throw new IllegalStateException("acceptGaps: already set");
+            }
+            this.acceptGaps = true;
             return this;
         }
 

@@ -21,8 +21,12 @@ import java.time.Instant;
  * @param localPosition    bytes of {@code localFile} received so far
  * @param lagBytes         bytes received but not in the repository (of the active file and of completed files
  *                         not yet stored)
- * @param lag              how long ago the archive last advanced ({@code observedAt} less the time the newest
- *                         file was archived); {@link Duration#ZERO} before anything is archived
+ * @param lag              how long received work may have waited to be archived: with {@code lagBytes} above
+ *                         0, the time since the archive last advanced (or since the receiver started, if it has
+ *                         not yet); with nothing waiting, 0 while the tool is receiving and otherwise the time
+ *                         since it stopped (its exit, a restart's back-off, a stopped receiver), so a receiver
+ *                         that cannot reach its server reads a growing lag even on an idle server; {@link
+ *                         Duration#ZERO} before {@link BinlogReceiver#start()}
  * @param restarts         how many times the receiving tool was started again after it exited
  * @param observedAt       when this view was taken
  */
