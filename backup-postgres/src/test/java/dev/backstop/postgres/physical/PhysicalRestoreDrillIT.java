@@ -241,4 +241,20 @@ class PhysicalRestoreDrillIT {
         assertThat(RestorePoints.read(restore.repository(), src.archive.systemId(), "drill-point-1")).hasValue(point);
         assertThat(RestorePoints.read(restore.repository(), src.archive.systemId(), "never-made")).isEmpty();
     }
+
+    @Test
+    void restorePoints_behindALongWritingTransaction_giveUpAfterTheLockTimeout_retryably_andRecordNothing() throws Exception {
+        RestorePoints points = RestorePoints.builder(src.pg.endpoint(), src.repo.withKeys(src.kek))
+                .lockTimeout(Duration.ofMillis(300)).build();
+        try (Connection writer = src.pg.connect("postgres"); Statement st = writer.createStatement()) {
+            writer.setAutoCommit(false);
+            st.execute("INSERT INTO ledger(note) VALUES ('uncommitted')");
+
+            assertThatThrownBy(() -> points.create("blocked-point")).isInstanceOf(BackupException.class)
+                    .hasMessageContaining("could not be locked within PT0.3S")
+                    .satisfies(e -> assertThat(((BackupException) e).retryable()).isTrue());
+            writer.rollback();
+        }
+        assertThat(RestorePoints.read(restore.repository(), src.archive.systemId(), "blocked-point")).isEmpty();
+    }
 }
