@@ -61,6 +61,8 @@ public final class BackupPipeline {
     final boolean pipelining;
     final Map<String, String> labels;
     final RepositoryLock lock;
+    final RateLimit rateLimit;
+    final Throttle throttle;
 
     private BackupPipeline(Builder b) {
         this.source = b.source;
@@ -75,6 +77,9 @@ public final class BackupPipeline {
         this.pipelining = b.pipelining == null || b.pipelining;
         this.labels = Map.copyOf(b.labels);
         this.lock = b.lock;
+        this.rateLimit = b.rateLimit;
+        // one pair of buckets per pipeline: concurrent runs share the limit
+        this.throttle = Throttle.of(b.rateLimit);
     }
 
     public static Builder builder() {
@@ -139,6 +144,9 @@ public final class BackupPipeline {
         out.add("backup id would be " + id);
         out.add("source: " + source);
         out.add("transforms: " + transforms + (encryption == null ? ", no encryption" : ", then " + encryption));
+        if (rateLimit != null) {
+            out.add("rate limit: " + rateLimit);
+        }
         out.add("objects under " + Repository.dataKey(id, "") + ", manifest last at " + Repository.manifestKey(id));
         try {
             int n = repository.catalog().list().size();
@@ -187,8 +195,19 @@ public final class BackupPipeline {
         private Boolean pipelining;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private RepositoryLock lock;
+        private RateLimit rateLimit;
 
         private Builder() {
+        }
+
+        /**
+         * Limits the bytes per second the source writes into the pipeline and the stored bytes per
+         * second written to the repository (see {@link RateLimit}); the limit holds for all runs of
+         * the built pipeline together. Default: no limit.
+         */
+        public Builder rateLimit(RateLimit rateLimit) {
+            this.rateLimit = once("rateLimit", this.rateLimit, rateLimit);
+            return this;
         }
 
         /**

@@ -39,6 +39,7 @@ final class BackupRun implements CaptureSource.Streams {
     private final boolean pipelining;
     private final Map<String, String> labels;
     private final RepositoryLock lock;
+    private final Throttle throttle;
     private final List<Writer> writers = new ArrayList<>();
     /** Objects this run published (data, then the key record), to remove again if it fails. */
     private final List<String> committed = new ArrayList<>();
@@ -61,6 +62,7 @@ final class BackupRun implements CaptureSource.Streams {
         this.pipelining = pipeline.pipelining;
         this.labels = pipeline.labels;
         this.lock = pipeline.lock;
+        this.throttle = pipeline.throttle;
     }
 
     void takeLock() {
@@ -217,7 +219,7 @@ final class BackupRun implements CaptureSource.Streams {
         String key = Repository.dataKey(id, name);
         Sink.Upload upload;
         try {
-            upload = repository.sink().create(key, ObjectKind.DATA);
+            upload = throttle.uploads(repository.sink().create(key, ObjectKind.DATA));
         } catch (IOException e) {
             EncodingChain.StoreFailure f = new EncodingChain.StoreFailure(key, e);
             openFailure = f;
@@ -233,7 +235,7 @@ final class BackupRun implements CaptureSource.Streams {
         }
         Writer w = new Writer(name, key, encoder);
         writers.add(w);
-        return w.encoder.stream();
+        return throttle.reads(w.encoder.stream());
     }
 
     /**

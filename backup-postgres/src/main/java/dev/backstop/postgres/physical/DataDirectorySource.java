@@ -67,9 +67,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * segment) throws, so nothing is published; the server ends the backup and drops the slot when
  * the session closes. Memory is bounded by one read buffer plus a manifest line per file.
  *
+ * <p><b>From a standby.</b> Pointed at a standby and its data directory, it takes the backup
+ * there ({@code postgresql.backup_from=standby}), off the primary's disks: the backup starts at
+ * the standby's last restartpoint and stops at its minimum recovery point (what {@code
+ * pg_backup_stop} answers on a standby), both positions in the primary's WAL, which the standby
+ * replays byte for byte, so the recorded range, timeline and system identifier are the primary's
+ * and point-in-time recovery reads the primary's WAL archive.
+ *
  * <p><b>Restrictions.</b> Runs on the database host, as an OS user that can read the whole data
  * directory (the server's user, or a member of its group with {@code initdb -g}). PostgreSQL 10
- * or newer, a primary (not a standby), 16 MiB WAL segments, no tablespaces besides pg_default
+ * or newer, a primary or a hot standby, 16 MiB WAL segments, no tablespaces besides pg_default
  * and pg_global. The role must be a superuser, or have REPLICATION and EXECUTE on the backup
  * functions ({@code pg_backup_start}/{@code pg_backup_stop}, before 15 {@code
  * pg_start_backup}/{@code pg_stop_backup}); {@code max_replication_slots} needs one free slot.

@@ -37,13 +37,17 @@ final class PhysicalFacts {
     private static final Pattern LABEL_TLI = Pattern.compile("START TIMELINE: (\\d+)");
     private static final Pattern LABEL_TIME = Pattern.compile("START TIME: (.+)");
 
+    /** Where the backup was taken: {@code primary}, or {@code standby} (a server in recovery). */
+    static final String BACKUP_FROM = "backup_from";
+
     private PhysicalFacts() {
     }
 
     /**
      * Refuses a cluster with tablespaces besides pg_default and pg_global (naming them), then
      * reads the system identifier, server version and cluster size. Keys: {@code
-     * system_identifier}, {@code server_version}, {@code server_version_num}, {@code cluster_size}.
+     * system_identifier}, {@code server_version}, {@code server_version_num}, {@code cluster_size},
+     * {@code backup_from} ({@code primary} or {@code standby}).
      */
     static Map<String, String> inspect(PgEndpoint endpoint, String sourceName) throws CaptureFailedException {
         try (Connection c = endpoint.connect("postgres")) {
@@ -72,13 +76,14 @@ final class PhysicalFacts {
             }
             Map<String, String> out = new LinkedHashMap<>();
             try (ResultSet rs = st.executeQuery("SELECT s.system_identifier, current_setting('server_version'), "
-                    + "current_setting('server_version_num'), (SELECT sum(pg_catalog.pg_database_size(oid)) FROM pg_catalog.pg_database) "
-                    + "FROM pg_catalog.pg_control_system() s")) {
+                    + "current_setting('server_version_num'), (SELECT sum(pg_catalog.pg_database_size(oid)) FROM pg_catalog.pg_database), "
+                    + "pg_catalog.pg_is_in_recovery() FROM pg_catalog.pg_control_system() s")) {
                 rs.next();
                 out.put(SYSTEM_IDENTIFIER, Long.toUnsignedString(rs.getLong(1)));
                 out.put("server_version", rs.getString(2).split(" ")[0]);
                 out.put("server_version_num", rs.getString(3));
                 out.put("cluster_size", rs.getString(4));
+                out.put(BACKUP_FROM, rs.getBoolean(5) ? "standby" : "primary");
             }
             return out;
         }
@@ -124,6 +129,7 @@ final class PhysicalFacts {
                 .attribute("postgresql.tar_bytes", Long.toString(tarBytes))
                 .attribute("postgresql.tar_entries", Integer.toString(tarEntries))
                 .attribute("postgresql.capture", capture)
+                .attribute("postgresql.backup_from", facts.getOrDefault(BACKUP_FROM, "primary"))
                 .build();
     }
 

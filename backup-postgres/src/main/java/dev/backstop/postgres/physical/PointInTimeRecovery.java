@@ -111,6 +111,8 @@ public final class PointInTimeRecovery {
         EphemeralPostgres server = null;
         try {
             restoreTo(data);
+            // a base backup taken from a standby carries its standby.signal: the copy is to be promoted, not to follow
+            Files.deleteIfExists(data.resolve("standby.signal"));
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put("archive_mode", "off");
             settings.put("archive_command", "");

@@ -17,7 +17,7 @@ import java.util.List;
 
 /**
  * What {@link DataDirectorySource} checks before it starts a backup, each failure naming the
- * setting, the value given and what is needed: a primary with 16 MiB WAL segments, a role
+ * setting, the value given and what is needed: a server (primary or standby) with 16 MiB WAL segments, a role
  * allowed to run the backup functions and create a replication slot, and a directory that is
  * the server's own data directory.
  */
@@ -51,10 +51,6 @@ final class ServerChecks {
             if (!missing.isEmpty()) {
                 throw new CaptureFailedException("endpoint: role " + role + " at " + endpoint + " cannot take a physical backup; it lacks "
                         + String.join("; and ", missing), null, null, null);
-            }
-            if (rs.getBoolean(6)) {
-                throw new CaptureFailedException("endpoint: " + endpoint + " is a standby (in recovery); DataDirectorySource backs up "
-                        + "a primary only: point it at the primary or use BaseBackupSource", null, null, null);
             }
             if (rs.getLong(7) != WalFile.SEGMENT_BYTES) {
                 throw new CaptureFailedException("endpoint: " + endpoint + " has wal_segment_size " + rs.getLong(7)

@@ -35,6 +35,11 @@ final class Archiving implements AutoCloseable {
     final WalArchive archive;
 
     Archiving() throws Exception {
+        this(java.util.Map.of());
+    }
+
+    /** A source server with {@code settings} on top of the archiving ones (e.g. full_page_writes for standbys). */
+    Archiving(java.util.Map<String, String> settings) throws Exception {
         dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "backstop-archiving-");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         repo = Repository.filesystem(dir.resolve("repo"));
@@ -49,7 +54,9 @@ final class Archiving implements AutoCloseable {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String command = "'" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '" + cp + "/*' "
                 + SpoolPush.class.getName() + " '" + spoolDir + "' %p %f";
-        pg = EphemeralPostgres.builder().setting("archive_mode", "on").setting("archive_command", command).start();
+        EphemeralPostgres.Builder b = EphemeralPostgres.builder().setting("archive_mode", "on").setting("archive_command", command);
+        settings.forEach(b::setting);
+        pg = b.start();
         archive = WalArchive.builder(repo, systemId(pg)).keys(kek).build();
     }
 

@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  *   state/expiry/&lt;stamp&gt;-&lt;random&gt;                            expiry journals
  *   audit/&lt;yyyy&gt;/&lt;MM&gt;/&lt;stamp&gt;-&lt;random&gt;.json                  audit log entries
  *   schedule/&lt;job&gt;/&lt;tick&gt;                                    the daemon's tick leases (tick to the second)
+ *   points/&lt;log-stream&gt;/&lt;name&gt;.json                            recorded restore points and their fingerprints
  *   wal/&lt;system-id&gt;/...                                        PostgreSQL's WAL archive ({@link #walStream})
  *   binlog/&lt;server-uuid&gt;/...                                    MariaDB/MySQL binlog archive ({@link #binlogStream})
  * </pre>
@@ -63,6 +64,10 @@ public final class RepositoryLayout {
     public static final String WAL = "wal/";
     /** Root of MariaDB/MySQL binlog archives, one stream per server UUID. */
     public static final String BINLOG = "binlog/";
+    /** Root of recorded restore points, one directory per log stream. */
+    public static final String RESTORE_POINTS = "points/";
+    /** What a recorded restore point may be called: key-safe, and short enough for PostgreSQL's restore point names. */
+    public static final Pattern RESTORE_POINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     /** Every root a log stream may have. */
     public static final List<String> LOG_ROOTS = List.of(WAL, BINLOG);
     /** The repository's wrapped metadata-authentication key. */
@@ -369,5 +374,23 @@ public final class RepositoryLayout {
     /** Whether {@code key} is a log archive's wrapped data key (kept with its stream, not a backup). */
     public static boolean isLogKeyRecord(String key) {
         return key != null && LOG_ROOTS.stream().anyMatch(r -> key.startsWith(KEYS + r));
+    }
+
+    /**
+     * {@code points/<stream>/<name>.json}: the record of restore point {@code name} in log stream
+     * {@code stream}.
+     *
+     * @throws IllegalArgumentException if {@code stream} is no log stream or {@code name} does not
+     *     match {@link #RESTORE_POINT_NAME}
+     */
+    public static String restorePointKey(String stream, String name) {
+        if (!isLogStream(stream)) {
+            throw new IllegalArgumentException("log stream: got '" + stream + "', need one of " + LOG_ROOTS + " and an id");
+        }
+        if (name == null || !RESTORE_POINT_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("restore point name: got '" + name + "', need 1..63 of [A-Za-z0-9._-] "
+                    + "starting with a letter or digit");
+        }
+        return RESTORE_POINTS + stream + "/" + name + ".json";
     }
 }
