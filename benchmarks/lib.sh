@@ -1,6 +1,7 @@
 # Shared by compare-logical.sh and compare-physical.sh: options, tool discovery, the build, a free
 # port and the arithmetic of medians and ratios. Source it after `set -euo pipefail`; it reads the
-# script's arguments from "$@" and sets ROUNDS SCALE RSIZE WORK KEEP ROOT BIN CP PORT AS OUT.
+# script's arguments from "$@" and sets ROUNDS SCALE RSIZE WORK KEEP ROOT BIN CP PORT AS OUT. The
+# MariaDB scripts source it without arguments, for its results file, free port and arithmetic.
 ARGS="$*"
 OUT=""
 ROUNDS=3
@@ -128,10 +129,15 @@ results_begin() {
   exec 3>&1 > >(tee -a "$OUT" >&3)
   TEE_PID=$!
 }
-# results_end: closes $OUT and draws it next to itself as a PNG (ComparisonChart, module benchmarks)
+# results_end [--no-chart]: closes $OUT and draws it next to itself as a PNG (ComparisonChart, module
+# benchmarks), unless the results are no comparison of contenders
 results_end() {
   exec >&3 3>&-
   wait "$TEE_PID" 2>/dev/null || true
+  if [ "${1:-}" = --no-chart ]; then
+    echo "# results: $OUT" >&2
+    return
+  fi
   java -Djava.awt.headless=true -cp "$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/runtime-classpath.txt")" \
       dev.backstop.benchmarks.ComparisonChart "$OUT" "${OUT%.txt}.png" >&2
   echo "# results: $OUT, chart: ${OUT%.txt}.png" >&2

@@ -33,7 +33,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
  * and fixture and, where the run measured CPU, Backstop's CPU floor.
  *
  * <p>Usage: {@code ComparisonChart <key=value file> <png file>}. The kind of comparison (logical or
- * physical PostgreSQL, or MariaDB logical) is read from the keys; fixtures are the prefixes of {@code *_backstop_backup_median_s}.
+ * physical PostgreSQL, MariaDB logical or physical) is read from the keys; fixtures are the prefixes of {@code *_backstop_backup_median_s}.
  * Lines starting with {@code #} are comments; the first one, if any, becomes the chart's subtitle.
  */
 public final class ComparisonChart {
@@ -72,10 +72,18 @@ public final class ComparisonChart {
             new Series("shell_backup_median_s", "mariadb-dump | zstd | sha256sum", OTHER),
             new Series("mydumper_t2_median_s", "mydumper -t 2", OTHER_2),
             new Series("backstop_backup_median_s", "Backstop", BACKSTOP),
-            new Series("backstop_no_fingerprints_median_s", "Backstop, no fingerprints", BACKSTOP_2));
+            new Series("backstop_no_fingerprints_median_s", "Backstop, no fingerprints", BACKSTOP_2),
+            new Series("backstop_longlived_backup_median_s", "Backstop, long-lived JVM", BACKSTOP_3));
     private static final List<Series> MARIADB_RESTORE = List.of(
             new Series("mariadb_restore_median_s", "mariadb < dump", OTHER),
             new Series("myloader_t2_median_s", "myloader -t 2", OTHER_2),
+            new Series("backstop_restore_median_s", "Backstop", BACKSTOP),
+            new Series("backstop_longlived_restore_median_s", "Backstop, long-lived JVM", BACKSTOP_3));
+    private static final List<Series> MARIADB_PHYSICAL_BACKUP = List.of(
+            new Series("shell_backup_median_s", "mariadb-backup | zstd", OTHER),
+            new Series("backstop_backup_median_s", "Backstop", BACKSTOP));
+    private static final List<Series> MARIADB_PHYSICAL_RESTORE = List.of(
+            new Series("shell_restore_median_s", "zstd -d | mbstream, prepare, move-back", OTHER),
             new Series("backstop_restore_median_s", "Backstop", BACKSTOP));
     private static final List<Series> CPU_FLOOR = List.of(
             new Series("backup_cpu_floor_vs_shell", "backup, vs the shell pipeline", BACKSTOP),
@@ -120,13 +128,15 @@ public final class ComparisonChart {
         }
         boolean physical = values.keySet().stream().anyMatch(k -> k.contains("pgbackrest"));
         boolean mariadb = values.keySet().stream().anyMatch(k -> k.contains("mydumper"));
+        boolean mariadbPhysical = values.keySet().stream().anyMatch(k -> k.contains("mariadb_backup"));
         String title = mariadb ? "MariaDB logical backup and restore, medians"
+                : mariadbPhysical ? "MariaDB physical backup and restore, medians"
                 : "PostgreSQL " + (physical ? "physical" : "logical") + " backup and restore, medians";
         List<JFreeChart> panels = new ArrayList<>();
-        panels.add(bars("Backup, seconds (lower is better)", fixtures,
-                mariadb ? MARIADB_BACKUP : physical ? PHYSICAL_BACKUP : LOGICAL_BACKUP, values, null));
-        panels.add(bars("Restore, seconds (lower is better)", fixtures,
-                mariadb ? MARIADB_RESTORE : physical ? PHYSICAL_RESTORE : LOGICAL_RESTORE, values, null));
+        panels.add(bars("Backup, seconds (lower is better)", fixtures, mariadb ? MARIADB_BACKUP
+                : mariadbPhysical ? MARIADB_PHYSICAL_BACKUP : physical ? PHYSICAL_BACKUP : LOGICAL_BACKUP, values, null));
+        panels.add(bars("Restore, seconds (lower is better)", fixtures, mariadb ? MARIADB_RESTORE
+                : mariadbPhysical ? MARIADB_PHYSICAL_RESTORE : physical ? PHYSICAL_RESTORE : LOGICAL_RESTORE, values, null));
         boolean cpu = fixtures.stream().anyMatch(f -> values.containsKey(f + "_" + CPU_FLOOR.get(0).key()));
         if (cpu) {
             panels.add(bars("CPU floor: Backstop's CPU / cores / other tool's time", fixtures, CPU_FLOOR, values, 1.0));
