@@ -233,8 +233,9 @@ public final class CommandSource implements CaptureSource {
             String text = line.toString(java.nio.charset.StandardCharsets.UTF_8).strip();
             line.reset();
             if (!text.isEmpty()) {
+                // PostgreSQL's tools start their lines with their name already
                 StderrTail.TOOLS.atLevel(level).addKeyValue("event", "tool.stderr").addKeyValue("tool", tool)
-                        .log("{}: {}", tool, text);
+                        .log(text.startsWith(tool + ":") ? text : tool + ": " + text);
             }
         }
     }

@@ -4,6 +4,7 @@ import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
@@ -27,6 +28,8 @@ import java.util.Objects;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Follows a MariaDB server's binary log as a replica would, with {@code mariadb-binlog
@@ -68,6 +71,7 @@ import java.util.stream.Stream;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BinlogReceiver.class);
     // Past 400 lines because of its builder (each setting validated once); the supervising loop,
     // the spool scan and the deltas are one job each below.
     private final MariaDbEndpoint endpoint;
@@ -126,7 +130,7 @@ public final class BinlogReceiver implements AutoCloseable {
             if (thread != null || closed) {
                 throw new IllegalStateException("binlog receiver: " + (closed ? "closed" : "started already"));
             }
-            thread = threadFactory.newThread(this::supervise);
+            thread = threadFactory.newThread(LogContext.propagate(this::supervise));
             thread.start();
         }
     }
@@ -205,12 +209,16 @@ public final class BinlogReceiver implements AutoCloseable {
                     }
                     // the server is unreachable or the tool missing: as retryable as the tool's own exit
                     lastFailure = "could not start mariadb-binlog: " + e.getMessage();
+                    LOG.atWarn().addKeyValue("event", "binlog.unreachable").addKeyValue("failures", failures + 1)
+                            .log("binlog receiver: {}; trying again", lastFailure);
                     backoff.pause(++failures);
                     continue;
                 }
                 if (!firstRun) {
                     restarts++;
                 }
+                LOG.atInfo().addKeyValue("event", firstRun ? "binlog.connected" : "binlog.reconnected").addKeyValue("file", from)
+                        .addKeyValue("restarts", restarts).log("binlog receiver reading from {}", from);
                 firstRun = false;
                 String before = archivedFile;
                 while (p.isAlive() && !closed) {
@@ -224,6 +232,8 @@ public final class BinlogReceiver implements AutoCloseable {
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
                         + lastLine(spool.resolve("mariadb-binlog.log"));
                 failures = Objects.equals(before, archivedFile) ? failures + 1 : 1;
+                LOG.atWarn().addKeyValue("event", "binlog.disconnected").addKeyValue("exit.code", p.exitValue())
+                        .addKeyValue("failures", failures).log("binlog receiver: {}; restarting", lastFailure);
                 backoff.pause(failures);
             }
         } catch (InterruptedException e) {
@@ -232,6 +242,7 @@ public final class BinlogReceiver implements AutoCloseable {
             if (!closed) {
                 lastFailure = "binlog receiver stopped: " + e.getMessage();
                 failed = true;
+                LOG.atError().addKeyValue("event", "binlog.stopped").log("{}", lastFailure);
             }
         } finally {
             synchronized (lock) {
@@ -306,6 +317,8 @@ public final class BinlogReceiver implements AutoCloseable {
             archivedPosition = size;
             archivedAt = clock.instant();
             pendingCompleted = Math.max(0, pendingCompleted - size);
+            LOG.atDebug().addKeyValue("event", "binlog.archived").addKeyValue("file", name).addKeyValue("bytes", size)
+                    .log("binlog {} archived", name);
         }
         if (files.isEmpty()) {
             localFile = null;
@@ -337,6 +350,8 @@ public final class BinlogReceiver implements AutoCloseable {
             return;
         }
         archive.putDelta(name, from, size, active);
+        LOG.atDebug().addKeyValue("event", "binlog.delta").addKeyValue("file", name).addKeyValue("from", from)
+                .addKeyValue("to", size).log("binlog delta of {} shipped up to {}", name, size);
         deltaEnd = size;
         archivedFile = name;
         archivedPosition = size;
