@@ -6,12 +6,12 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.log.LogFile;
+import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -87,6 +87,8 @@ public final class BinlogReceiver implements AutoCloseable {
     private final Object lock = new Object();
     private Thread thread;
     private Process process;
+    /** What the running tool prints, logged line by line as it prints it; set with the process. */
+    private StderrTail output;
     private volatile boolean closed;
     private volatile String archivedFile;
     private volatile long archivedPosition;
@@ -230,7 +232,7 @@ public final class BinlogReceiver implements AutoCloseable {
                     break;
                 }
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
-                        + lastLine(spool.resolve("mariadb-binlog.log"));
+                        + lastLine(output.await());
                 failures = Objects.equals(before, archivedFile) ? failures + 1 : 1;
                 LOG.atWarn().addKeyValue("event", "binlog.disconnected").addKeyValue("exit.code", p.exitValue())
                         .addKeyValue("failures", failures).log("binlog receiver: {}; restarting", lastFailure);
@@ -291,8 +293,8 @@ public final class BinlogReceiver implements AutoCloseable {
                 throw new InterruptedIOException();
             }
             process = new ProcessBuilder(cmd).directory(spool.toFile()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.to(spool.resolve("mariadb-binlog.log").toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            output = StderrTail.logged(process.getInputStream(), "mariadb-binlog");
             return process;
         }
     }
@@ -377,18 +379,9 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    private static String lastLine(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            for (int i = lines.size() - 1; i >= 0; i--) {
-                if (!lines.get(i).isBlank()) {
-                    return lines.get(i).strip();
-                }
-            }
-            return "(no output)";
-        } catch (IOException | UncheckedIOException e) {
-            return "(its output " + log + " is unreadable: " + e.getMessage() + ")";
-        }
+    private static String lastLine(String output) {
+        List<String> lines = output.lines().filter(l -> !l.isBlank()).toList();
+        return lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1).strip();
     }
 
     /** Thrown inside {@link #launch} when the receiver was closed meanwhile. */
