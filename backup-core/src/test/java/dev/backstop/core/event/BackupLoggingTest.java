@@ -9,13 +9,18 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.ForwardingSink;
 import dev.backstop.core.ObjectBinding;
+import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Transform;
 import dev.backstop.core.TransformSpec;
 import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.schedule.BackupScheduler;
+import dev.backstop.core.schedule.Schedule;
+import dev.backstop.core.validate.Validators;
 import dev.backstop.core.source.CommandSource;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -23,6 +28,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -32,7 +38,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -224,6 +232,49 @@ class BackupLoggingTest {
         assertThat(value(passed, "backup.id")).isEqualTo(m.id().value());
         assertThat(value(passed, "validator")).isNotNull();
         assertThat(mdc(passed)).containsEntry(LogContext.STAGE, "verify").containsEntry(LogContext.BACKUP_ID, m.id().value());
+    }
+
+    @Test
+    void aScheduledRun_keepsOneCorrelationIdAcrossRetriesOnTheExecutorAndItsValidation() throws Exception {
+        Repository fs = Repository.filesystem(dir.resolve("repo"));
+        AtomicInteger failures = new AtomicInteger(2);
+        Repository flaky = Repository.on(new ForwardingSink(fs.sink()) {
+            @Override
+            public Upload create(String key, ObjectKind kind) throws IOException {
+                if (kind == ObjectKind.DATA && failures.getAndDecrement() > 0) {
+                    throw new IOException("injected: connection reset");
+                }
+                return super.create(key, kind);
+            }
+        });
+        ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
+        List<ILoggingEvent> events;
+        try (CapturedLogs logs = new CapturedLogs()) {
+            BackupScheduler.builder()
+                    .pipeline(BackupPipeline.builder().source(CommandSource.of("sh", "-c", SCRIPT)).repository(flaky)
+                            .noEncryption().listener(LoggingListener.create()).build())
+                    .schedule(Schedule.every(Duration.ofDays(1))).executor(retries).retries(3, Duration.ofMillis(1))
+                    .validateWith(Restore.builder().repository(flaky).build(), Validators.storedChecksums())
+                    .listener(LoggingListener.create()).build().runNow().orElseThrow();
+            events = logs.events();
+        } finally {
+            retries.shutdownNow();
+        }
+        List<ILoggingEvent> retried = logs(events, "backup.retried");
+        assertThat(retried).hasSize(2);
+        ILoggingEvent stored = only(events, "backup.succeeded");
+        assertThat(stored.getThreadName()).as("the last attempt runs on the executor").isNotEqualTo(Thread.currentThread().getName());
+        ILoggingEvent passed = only(events, "validation.passed");
+        assertThat(mdc(passed)).containsEntry(LogContext.STAGE, "verify");
+        String correlation = mdc(stored).get(LogContext.CORRELATION_ID);
+        assertThat(events).extracting(e -> mdc(e).get(LogContext.CORRELATION_ID)).containsOnly(correlation);
+        assertThat(retried).extracting(e -> value(e, "backup.id")).doesNotHaveDuplicates()
+                .doesNotContain(mdc(stored).get(LogContext.BACKUP_ID));
+        assertThat(MDC.getCopyOfContextMap()).isNullOrEmpty();
+    }
+
+    private static List<ILoggingEvent> logs(List<ILoggingEvent> events, String name) {
+        return events.stream().filter(e -> name.equals(value(e, "event"))).toList();
     }
 
     /** The MDC each of the pool's two threads has when given a task after a run. */
