@@ -9,6 +9,7 @@ module dev.backstop.mysql {
     requires transitive dev.backstop.core;
     requires transitive java.sql;
     requires org.mariadb.jdbc;
+    requires org.slf4j;
     exports dev.backstop.mysql;
     exports dev.backstop.mysql.physical;
     exports dev.backstop.mysql.binlog;

@@ -12,6 +12,7 @@ module dev.backstop.postgres {
     requires org.postgresql.jdbc;
     requires org.apache.commons.compress;
     requires com.fasterxml.jackson.databind;
+    requires org.slf4j;
     // com.sun.nio.file.ExtendedOpenOption.DIRECT: restores write the cluster's files with O_DIRECT
     requires jdk.unsupported;
     exports dev.backstop.postgres;

@@ -191,7 +191,7 @@ final class Context implements AutoCloseable {
      * the audit log when there is a KEK (an entry nobody can authenticate is no evidence).
      */
     dev.backstop.core.event.BackupListener observers() {
-        dev.backstop.core.event.BackupListener l = Logging.listener();
+        dev.backstop.core.event.BackupListener l = dev.backstop.core.event.LoggingListener.create();
         return kek().isPresent() ? l.plus(auditLog().listener()) : l;
     }
 

@@ -9,21 +9,11 @@ import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.BackstopConfig.LogFormat;
-import dev.backstop.core.BackupException;
-import dev.backstop.core.BackupId;
-import dev.backstop.core.event.BackupListener;
-import dev.backstop.core.CaptureSource;
-import dev.backstop.core.manifest.Manifest;
-import dev.backstop.core.ValidationResult;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
@@ -33,18 +23,17 @@ import org.slf4j.MDC;
  * formattedMessage}, {@code mdc} and {@code kvpList}), and the MDC keys each job runs under.
  *
  * <p>MDC keys: {@value #CORRELATION_ID} (one per command, and one per daemon tick), {@value
- * #REPOSITORY}, {@value #STAGE} (the job: {@code backup}, {@code expiry}, {@code drill}, or the
- * command's name; on a failure event the failing stage) and {@value #BACKUP_ID} (set by {@link
- * #listener()} from the moment a backup has its id until it succeeded or failed). They are
- * thread-local: events logged on the pipeline's hand-off threads carry none.
+ * #REPOSITORY} and {@value #STAGE} (the job: {@code backup}, {@code expiry}, {@code drill}, or the
+ * command's name). Inside a job the library keeps the correlation id and the repository, adds
+ * {@value #BACKUP_ID}, sets {@value #STAGE} to the stage it is in (on a failure event the failing
+ * stage), and hands all of them to the threads it works on; the events themselves come from
+ * {@link dev.backstop.core.event.LoggingListener}.
  */
 final class Logging {
     static final String CORRELATION_ID = "correlation.id";
     static final String REPOSITORY = "repository";
     static final String STAGE = "backup.stage";
     static final String BACKUP_ID = "backup.id";
-
-    private static final Logger EVENTS = LoggerFactory.getLogger("dev.backstop.cli.events");
 
     private Logging() {
     }
@@ -121,77 +110,6 @@ final class Logging {
     static String repository(BackstopConfig config) {
         BackstopConfig.Storage s = config.storage();
         return s.s3() ? "s3://" + s.bucket().orElseThrow() + "/" + s.prefix() : s.path().orElseThrow().toString();
-    }
-
-    /**
-     * A listener that sets {@value #BACKUP_ID} while a backup runs and logs each event with its
-     * figures as key-values: started, stored, failed (with {@value #STAGE} the failing stage),
-     * retried, expired, validated.
-     */
-    static BackupListener listener() {
-        return new BackupListener() {
-            @Override
-            public void backupStarted(BackupId id, CaptureSource source) {
-                MDC.put(BACKUP_ID, id.value());
-                EVENTS.atInfo().addKeyValue("event", "backup.started").log("backup {} started", id);
-            }
-
-            @Override
-            public void backupSucceeded(Manifest m) {
-                EVENTS.atInfo().addKeyValue("event", "backup.succeeded").addKeyValue("bytes.in", m.plaintextBytes())
-                        .addKeyValue("bytes.stored", m.storedBytes()).addKeyValue("duration.ms", m.duration().toMillis())
-                        .log("backup {} stored", m.id());
-                MDC.remove(BACKUP_ID);
-            }
-
-            @Override
-            public void backupFailed(BackupId id, BackupException failure) {
-                failed(id, failure, "backup.failed", "backup {} failed at {}: {}");
-                MDC.remove(BACKUP_ID);
-            }
-
-            @Override
-            public void backupAttemptFailed(BackupId id, BackupException failure, int attempt) {
-                failed(id, failure, "backup.retried", "backup {} attempt failed at {}, a retry follows: {}");
-            }
-
-            @Override
-            public void backupExpired(BackupId id, long storedBytes, List<String> reasons) {
-                EVENTS.atInfo().addKeyValue("event", "backup.expired").addKeyValue(BACKUP_ID, id.value())
-                        .addKeyValue("bytes.freed", storedBytes).log("backup {} deleted: {}", id, String.join("; ", reasons));
-            }
-
-            @Override
-            public void validated(ValidationResult r) {
-                var e = r.passed() ? EVENTS.atInfo() : EVENTS.atWarn();
-                e.addKeyValue("event", "validation." + (r.passed() ? "passed" : "failed")).addKeyValue(BACKUP_ID, r.backupId().value())
-                        .addKeyValue("validator", r.validator()).addKeyValue("duration.ms", r.elapsed().toMillis())
-                        .log("{}", r);
-            }
-
-            @Override
-            public void restoreFinished(BackupId id, long plaintextBytes, Duration elapsed) {
-                EVENTS.atInfo().addKeyValue("event", "restore.finished").addKeyValue(BACKUP_ID, id.value())
-                        .addKeyValue("bytes", plaintextBytes).addKeyValue("duration.ms", elapsed.toMillis())
-                        .log("restore of {} finished", id);
-            }
-        };
-    }
-
-    private static void failed(BackupId id, BackupException failure, String event, String message) {
-        String job = MDC.get(STAGE);
-        String stage = failure.stage().name().toLowerCase(Locale.ROOT);
-        MDC.put(STAGE, stage);
-        try {
-            EVENTS.atWarn().addKeyValue("event", event).addKeyValue("retryable", failure.retryable())
-                    .log(message, id, stage, failure.getMessage());
-        } finally {
-            if (job == null) {
-                MDC.remove(STAGE);
-            } else {
-                MDC.put(STAGE, job);
-            }
-        }
     }
 
     /**

@@ -387,7 +387,7 @@ class CliIT {
             java.net.URI uri = java.net.URI.create(banner.substring("run: metrics at ".length()));
             JsonNode stored = lines.get(lines.size() - 1);
             String id = stored.path("mdc").path("backup.id").asText();
-            assertThat(stored.path("mdc").path("backup.stage").asText()).isEqualTo("backup");
+            assertThat(stored.path("mdc").path("backup.stage").asText()).isEqualTo("catalog");
             assertThat(stored.path("mdc").path("repository").asText()).isEqualTo(repo.toString());
             assertThat(stored.path("mdc").path("correlation.id").asText()).isNotEmpty();
             dev.backstop.core.manifest.Manifest m = Repository.filesystem(repo).catalog().list().stream()

@@ -241,7 +241,7 @@ class RunTest {
         java.util.Set<String> correlations = new java.util.HashSet<>();
         for (JsonNode f : failed) {
             JsonNode mdc = f.get("mdc");
-            assertThat(f.get("level").asText()).isEqualTo("WARN");
+            assertThat(f.get("level").asText()).isEqualTo("ERROR");
             assertThat(mdc.get("backup.id").asText()).matches("\\d{8}T\\d{6}Z-logical-[a-z0-9]{6}");
             assertThat(mdc.get("backup.stage").asText()).isEqualTo("capture");
             assertThat(mdc.get("repository").asText()).isEqualTo(tmp.resolve("repo").toString());
@@ -249,9 +249,20 @@ class RunTest {
             assertThat(f.get("formattedMessage").asText()).contains(mdc.get("backup.id").asText());
         }
         assertThat(correlations).as("one correlation id per tick").hasSize(2);
+        // every event of a backup, retried attempts and lines logged on other threads included, carries its tick's id
+        java.util.List<JsonNode> ofBackups = lines.stream().filter(n -> n.path("mdc").has("backup.id")).toList();
+        assertThat(ofBackups.size()).isGreaterThan(failed.size());
+        for (JsonNode n : ofBackups) {
+            assertThat(n.get("mdc").get("correlation.id").asText()).as("%s", n).isIn(correlations);
+            assertThat(n.get("mdc").get("repository").asText()).as("%s", n).isEqualTo(tmp.resolve("repo").toString());
+            assertThat(n.get("mdc").get("backup.stage").asText()).as("%s", n).isNotEmpty();
+        }
         JsonNode started = lines.stream().filter(n -> n.path("kvpList").toString().contains("backup.started")).findFirst()
                 .orElseThrow();
-        assertThat(started.get("mdc").get("backup.stage").asText()).isEqualTo("backup");
+        // the daemon's pipeline holds the repository lock: a backup starts by taking it
+        assertThat(started.get("mdc").get("backup.stage").asText()).isEqualTo("lock");
+        assertThat(started.get("mdc").get("correlation.id").asText())
+                .isEqualTo(failed.get(0).get("mdc").get("correlation.id").asText());
         assertThat(log.toString()).doesNotContain("s3cret");
     }
 

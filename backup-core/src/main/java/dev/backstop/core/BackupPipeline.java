@@ -4,6 +4,7 @@ import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.lock.RepositoryLock;
@@ -48,6 +49,12 @@ import java.util.random.RandomGenerator;
  * concurrently, each call taking one backup. With pipelining on (the default) each stream uses two
  * extra threads from the executor: the source's thread hashes the plaintext, one thread runs the
  * first transform (compression), one the rest (encryption, stored digest, repository writes).
+ *
+ * <p><b>Logging.</b> While {@link #run()} runs, the SLF4J MDC of its thread and of every thread it
+ * hands work to holds {@code backup.id}, {@code backup.stage} ({@code lock}, {@code capture},
+ * {@code store}, {@code key}, {@code catalog}; on a failure the failing stage), {@code
+ * correlation.id} (the caller's if its MDC has one) and {@code repository}; the caller's MDC is
+ * restored when it returns.
  */
 public final class BackupPipeline {
     final CaptureSource source;
@@ -108,27 +115,34 @@ public final class BackupPipeline {
     Manifest run(int attempt, Predicate<BackupException> retryFollows) {
         Instant started = clock.instant();
         BackupId id = BackupId.generate(started, source.type(), random);
-        listener.backupStarted(id, source);
-        BackupRun run = new BackupRun(this, id);
-        try {
-            if (lock != null) {
-                run.takeLock();
+        // the run's MDC, carried to its hand-off threads; the caller's comes back on return
+        try (LogContext.Scope log = LogContext.open(repository.sink()).backupId(id)
+                .stage(lock != null ? Stage.LOCK : Stage.CAPTURE)) {
+            listener.backupStarted(id, source);
+            BackupRun run = new BackupRun(this, id);
+            try {
+                if (lock != null) {
+                    run.takeLock();
+                    log.stage(Stage.CAPTURE);
+                }
+                Manifest m = run.execute(started);
+                listener.backupSucceeded(m);
+                return m;
+            } catch (BackupException e) {
+                run.removeCommitted(e);
+                log.stage(e.stage());
+                reportFailure(id, e, attempt, retryFollows);
+                throw e;
+            } catch (RuntimeException | Error e) {
+                BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
+                run.removeCommitted(be);
+                log.stage(be.stage());
+                reportFailure(id, be, attempt, retryFollows);
+                throw be;
+            } finally {
+                run.abortUnpublished();
+                run.releaseLock();
             }
-            Manifest m = run.execute(started);
-            listener.backupSucceeded(m);
-            return m;
-        } catch (BackupException e) {
-            run.removeCommitted(e);
-            reportFailure(id, e, attempt, retryFollows);
-            throw e;
-        } catch (RuntimeException | Error e) {
-            BackupException be = new BackupException(Stage.CAPTURE, "unexpected failure: " + e, e, false, id);
-            run.removeCommitted(be);
-            reportFailure(id, be, attempt, retryFollows);
-            throw be;
-        } finally {
-            run.abortUnpublished();
-            run.releaseLock();
         }
     }
 

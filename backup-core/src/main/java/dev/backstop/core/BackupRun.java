@@ -4,6 +4,7 @@ import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.chain.EncodingChain;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.lock.LeaseKeeper;
@@ -120,6 +121,7 @@ final class BackupRun implements CaptureSource.Streams {
             throw new CaptureException(source + " wrote no stream", null, null, null, id);
         }
         checkLock();
+        LogContext.stage(Stage.STORE);
         Manifest.Builder mb = Manifest.builder(id).startedAt(started).source(result.source())
                 .consistency(result.consistency()).labels(labels).attributes(result.attributes());
         result.fingerprints().ifPresent(mb::fingerprints);
@@ -137,6 +139,7 @@ final class BackupRun implements CaptureSource.Streams {
             listener.objectStored(id, so);
         }
         if (dataKey != null) {
+            LogContext.stage(Stage.KEY);
             try {
                 committed.add(Repository.dataKeyObject(id));
                 CryptoAccess.get().storeDataKey(repository, dataKey);
@@ -147,6 +150,7 @@ final class BackupRun implements CaptureSource.Streams {
                     Repository.dataKeyObject(id)));
         }
         Manifest m = mb.finishedAt(clock.instant()).build();
+        LogContext.stage(Stage.CATALOG);
         try {
             repository.catalog().put(m);
         } catch (IOException e) {

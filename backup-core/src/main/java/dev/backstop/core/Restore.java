@@ -4,6 +4,7 @@ import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.chain.DecodingChain;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.crypto.DataKey;
 import dev.backstop.core.internal.validate.ObjectChecks;
 import dev.backstop.core.manifest.Manifest;
@@ -20,6 +21,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads backups back: the mirror of {@link BackupPipeline}.
@@ -45,8 +49,14 @@ import java.util.concurrent.Executor;
  * <p><b>Threading.</b> Immutable and thread-safe; streams it returns are single-threaded. A stream
  * of a big object decodes on two threads (see {@link Builder#pipelining}): closing it early stops
  * the second one, and its failures surface from {@code read} with their type kept.
+ *
+ * <p><b>Logging.</b> {@link #toFile}, {@link #copyTo}, {@link #verify} and {@link #verifyStored}
+ * run under the MDC described in {@link BackupPipeline} ({@code backup.stage} {@code restore} or
+ * {@code verify}) and log a failure at ERROR before throwing it; a stream from {@link #open}
+ * hands the caller's MDC to its second thread.
  */
 public final class Restore {
+    private static final Logger LOG = LoggerFactory.getLogger(Restore.class);
     private final Repository repository;
     private final BackupListener listener;
     private final Clock clock;
@@ -147,6 +157,31 @@ public final class Restore {
      * (written to a temporary file beside it, then moved). Returns the bytes written.
      */
     public long toFile(Manifest m, String name, Path target) {
+        return logged(m, Stage.RESTORE, "restore", () -> {
+            LOG.atInfo().addKeyValue("event", "restore.started").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("stream", name).addKeyValue("target", target.toString()).log("restore of {} started", m.id());
+            return write(m, name, target);
+        });
+    }
+
+    /**
+     * Runs {@code body} as one job on backup {@code m}: under its MDC (see {@link
+     * BackupPipeline}), with a failure logged before it reaches the caller.
+     */
+    private <T> T logged(Manifest m, Stage stage, String job, Supplier<T> body) {
+        LogContext.Scope log = LogContext.open(repository.sink()).backupId(m.id()).stage(stage);
+        try {
+            return body.get();
+        } catch (RuntimeException e) {
+            LOG.atError().addKeyValue("event", job + ".failed").addKeyValue("backup.id", m.id().value())
+                    .log("{} of {} failed: {}", job, m.id(), e.getMessage());
+            throw e;
+        } finally {
+            log.close();
+        }
+    }
+
+    private long write(Manifest m, String name, Path target) {
         Instant start = clock.instant();
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = null;
@@ -175,14 +210,19 @@ public final class Restore {
 
     /** Copies stream {@code name} decoded into {@code out} (not closed). Checks as {@link #open}. */
     public long copyTo(Manifest m, String name, OutputStream out) {
-        Instant start = clock.instant();
-        try (InputStream in = open(m, name)) {
-            long n = in.transferTo(out);
-            listener.restoreFinished(m.id(), n, Duration.between(start, clock.instant()));
-            return n;
-        } catch (IOException e) {
-            throw new BackupException(Stage.RESTORE, "could not write stream " + name + " of " + m.id() + ": " + e, e, false, m.id());
-        }
+        return logged(m, Stage.RESTORE, "restore", () -> {
+            LOG.atInfo().addKeyValue("event", "restore.started").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("stream", name).log("restore of {} started", m.id());
+            Instant start = clock.instant();
+            try (InputStream in = open(m, name)) {
+                long n = in.transferTo(out);
+                listener.restoreFinished(m.id(), n, Duration.between(start, clock.instant()));
+                return n;
+            } catch (IOException e) {
+                throw new BackupException(Stage.RESTORE, "could not write stream " + name + " of " + m.id() + ": " + e, e, false,
+                        m.id());
+            }
+        });
     }
 
     /** Whether {@link #verify(Manifest, Recording)} stores its result in the repository. */
@@ -213,11 +253,13 @@ public final class Restore {
     /** {@link #verify(Manifest)}, recording its result only when {@code recording} says so. */
     public ValidationResult verify(Manifest m, Recording recording) {
         Objects.requireNonNull(recording, "recording");
-        ValidationResult r = reported(ObjectChecks.fullDecode(reader(m), clock));
-        if (recording == Recording.RECORD) {
-            repository.recordValidation(r);
-        }
-        return r;
+        return logged(m, Stage.VERIFY, "verification", () -> {
+            ValidationResult r = reported(ObjectChecks.fullDecode(reader(m), clock));
+            if (recording == Recording.RECORD) {
+                repository.recordValidation(r);
+            }
+            return r;
+        });
     }
 
     /**
@@ -228,7 +270,7 @@ public final class Restore {
      * backup verified in a repository written with keys: see {@link Repository#recordValidation}.)
      */
     public ValidationResult verifyStored(Manifest m) {
-        return reported(ObjectChecks.storedChecksums(reader(m), clock));
+        return logged(m, Stage.VERIFY, "verification", () -> reported(ObjectChecks.storedChecksums(reader(m), clock)));
     }
 
     /**

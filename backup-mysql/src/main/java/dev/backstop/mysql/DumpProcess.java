@@ -8,9 +8,14 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Starts the dump program with the option file as its only source of connection settings, and waits for it. */
 final class DumpProcess {
+    /** The tools' own logger, shared with the lines they write to stderr. */
+    private static final Logger LOG = LoggerFactory.getLogger("dev.backstop.tools");
+
     private DumpProcess() {
     }
 
@@ -21,17 +26,37 @@ final class DumpProcess {
         for (String v : List.of("MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT", "MYSQL_HISTFILE")) {
             pb.environment().remove(v);
         }
+        Process p;
         try {
-            return pb.start();
+            p = pb.start();
         } catch (IOException e) {
             throw new CaptureFailedException("could not start " + program + ": " + e.getMessage(), null, null, e);
         }
+        logStarted(program.getFileName().toString(), p, cmd);
+        return p;
+    }
+
+    /**
+     * Logs that {@code tool} started as {@code p} with {@code cmd}: the arguments hold no secret, the
+     * option file carries the credentials.
+     */
+    static void logStarted(String tool, Process p, List<String> cmd) {
+        LOG.atInfo().addKeyValue("event", "tool.started").addKeyValue("tool", tool).addKeyValue("pid", p.pid())
+                .addKeyValue("args", cmd.subList(1, cmd.size())).log("{} started", tool);
+    }
+
+    /** Logs the exit of {@code tool}: DEBUG when it succeeded, WARN otherwise. */
+    static void logExit(String tool, Process p, int code) {
+        (code == 0 ? LOG.atDebug() : LOG.atWarn()).addKeyValue("event", "tool.exited").addKeyValue("tool", tool)
+                .addKeyValue("pid", p.pid()).addKeyValue("exit.code", code).log("{} exited with {}", tool, code);
     }
 
     /** Waits for {@code p} to exit; returns its exit code. Kills it when interrupted. */
     static int waitFor(Process p) throws CaptureFailedException {
         try {
-            return p.waitFor();
+            int code = p.waitFor();
+            logExit("dump program", p, code);
+            return code;
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();

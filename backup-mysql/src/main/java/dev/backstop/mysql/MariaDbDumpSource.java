@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
@@ -100,7 +101,8 @@ public final class MariaDbDumpSource implements CaptureSource {
         this.allowNonTransactional = b.allowNonTransactional;
         this.fingerprints = b.fingerprints;
         this.workDir = b.workDir;
-        this.executor = b.executor;
+        // fingerprint tasks log under the backup's MDC
+        this.executor = LogContext.propagating(b.executor);
         this.extraArgs = List.copyOf(b.extraArgs);
         this.binlogStream = b.binlogStream;
         this.floatCheck = new LossyFloatCheck(b.database);
@@ -165,7 +167,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         // DDL is not transactional: definitions are read just before the dump starts, rows from the dump itself
         Map<String, String> objects = withFingerprints ? MariaDbFingerprints.definitions(c, database) : Map.of();
         Process p = DumpProcess.start(cmd, program);
-        StderrTail stderr = StderrTail.start(p.getErrorStream(), program.getFileName().toString());
+        StderrTail stderr = StderrTail.logged(p.getErrorStream(), program.getFileName().toString());
         try (InputStream in = p.getInputStream()) {
             DumpProcess.Head h = DumpProcess.readHead(in, HEAD_LIMIT);
             byte[] head = h.bytes();

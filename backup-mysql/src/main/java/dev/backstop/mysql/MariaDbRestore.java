@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.manifest.Manifest;
@@ -26,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Restores a logical MariaDB/MySQL backup ({@link MariaDbDumpSource}) into a database.
@@ -63,6 +66,7 @@ import java.util.concurrent.ThreadFactory;
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
  */
 public final class MariaDbRestore {
+    private static final Logger LOG = LoggerFactory.getLogger(MariaDbRestore.class);
     /** The session setting of a restore that does not write the target's binary log. */
     static final String NO_BINLOG = "SET SESSION sql_log_bin = 0";
     private static final SecureRandom STAGING_IDS = new SecureRandom();
@@ -103,8 +107,32 @@ public final class MariaDbRestore {
         }
     }
 
-    /** Restores the backup {@code m}. */
+    /**
+     * Restores the backup {@code m}, logging its start, its report and a failure under the MDC of
+     * a restore (see {@link dev.backstop.core.BackupPipeline}).
+     */
     public Report run(Manifest m) {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.RESTORE);
+        try {
+            LOG.atInfo().addKeyValue("event", "restore.started").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).log("restore of {} into database {} started", m.id(), database);
+            Report r = load(m);
+            LOG.atInfo().addKeyValue("event", "restore.finished").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).addKeyValue("bytes", r.plaintextBytes())
+                    .addKeyValue("load.ms", r.fetchVerifyAndLoad().toMillis()).addKeyValue("move.ms", r.move().toMillis())
+                    .log("restore of {} into database {} finished", m.id(), database);
+            return r;
+        } catch (RuntimeException e) {
+            LOG.atError().addKeyValue("event", "restore.failed").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).log("restore of {} into database {} failed: {}", m.id(), database,
+                            e.getMessage());
+            throw e;
+        } finally {
+            log.close();
+        }
+    }
+
+    private Report load(Manifest m) {
         String engine = m.source().engine();
         if (!("mariadb".equals(engine) || "mysql".equals(engine)) || !"sql".equals(m.attributes().get("mariadb.format"))) {
             throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is not a MariaDB/MySQL logical backup (engine "
@@ -248,7 +276,8 @@ public final class MariaDbRestore {
                 pb.environment().remove(v);
             }
             Process p = pb.start();
-            tails.put(p, StderrTail.start(p.getErrorStream(), name));
+            DumpProcess.logStarted(name, p, command);
+            tails.put(p, StderrTail.logged(p.getErrorStream(), name));
             return p;
         }
 
@@ -262,6 +291,7 @@ public final class MariaDbRestore {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while waiting for " + name, e);
             }
+            DumpProcess.logExit(name, p, exit);
             if (exit != 0) {
                 throw new IOException(name + " exited " + exit + " in " + what + ": " + tails.get(p).await().strip());
             }

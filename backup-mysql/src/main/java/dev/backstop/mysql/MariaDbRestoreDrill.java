@@ -4,10 +4,12 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,6 +24,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a MariaDB/MySQL logical backup restores exactly: restores it into a throwaway server,
@@ -54,6 +59,7 @@ import java.util.Objects;
  * <p><b>Threading.</b> Immutable and thread-safe; each run starts its own server.
  */
 public final class MariaDbRestoreDrill implements Validator {
+    private static final Logger LOG = LoggerFactory.getLogger(MariaDbRestoreDrill.class);
     /** The name recorded with each result. */
     public static final String NAME = "restore-drill";
     private static final String DATABASE = "drill";
@@ -89,6 +95,15 @@ public final class MariaDbRestoreDrill implements Validator {
 
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.VERIFY);
+        try {
+            return drill(m, restore);
+        } finally {
+            log.close();
+        }
+    }
+
+    private ValidationResult drill(Manifest m, Restore restore) throws IOException {
         Instant started = clock.instant();
         List<String> findings = new ArrayList<>();
         Map<String, String> measured = new LinkedHashMap<>();
@@ -186,6 +201,10 @@ public final class MariaDbRestoreDrill implements Validator {
                                     Map<String, String> measured) {
         Instant end = clock.instant();
         ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
+        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
+                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
+        measured.forEach(e::addKeyValue);
+        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
         if (record) {
             restore.repository().recordValidation(r);
         }

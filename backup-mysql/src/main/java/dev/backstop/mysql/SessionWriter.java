@@ -1,5 +1,6 @@
 package dev.backstop.mysql;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -25,7 +26,7 @@ final class SessionWriter {
         this.sessions = sessions;
         this.process = process;
         this.name = name;
-        this.thread = threads.newThread(this::drain);
+        this.thread = threads.newThread(LogContext.propagate(this::drain));
         thread.start();
     }
 

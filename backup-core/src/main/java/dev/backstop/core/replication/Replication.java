@@ -9,9 +9,11 @@ import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Sink;
+import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.internal.repo.ManifestFormat;
 import dev.backstop.core.internal.repo.RepositoryStore;
@@ -28,6 +30,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import static dev.backstop.core.replication.ReplicaCopy.compare;
 import static dev.backstop.core.replication.ReplicaCopy.copyMetadataKey;
@@ -67,6 +71,8 @@ import static dev.backstop.core.replication.ReplicaCopy.streamCopy;
  * <p><b>Threading.</b> Immutable; safe for concurrent use on different backups.
  */
 public final class Replication {
+    private static final Logger LOG = LoggerFactory.getLogger(Replication.class);
+
     /** A named replica repository. */
     public record Replica(String name, Repository repository) {
         public Replica {
@@ -153,6 +159,15 @@ public final class Replication {
      *     or the primary's bytes do not match its own manifest
      */
     public Outcome copy(BackupId id, Replica replica) {
+        LogContext.Scope log = LogContext.open(primary.sink()).backupId(id).stage(Stage.STORE);
+        try {
+            return copyTo(id, replica);
+        } finally {
+            log.close();
+        }
+    }
+
+    private Outcome copyTo(BackupId id, Replica replica) {
         Manifest m = manifest(id);
         Sink from = primary.sink();
         Sink to = replica.repository().sink();
@@ -229,6 +244,15 @@ public final class Replication {
      * for byte the primary's. Findings are returned and recorded, not thrown.
      */
     public Outcome verify(BackupId id, Replica replica) {
+        LogContext.Scope log = LogContext.open(primary.sink()).backupId(id).stage(Stage.VERIFY);
+        try {
+            return verifyOn(id, replica);
+        } finally {
+            log.close();
+        }
+    }
+
+    private Outcome verifyOn(BackupId id, Replica replica) {
         Manifest m = manifest(id);
         Sink to = replica.repository().sink();
         List<String> findings = new ArrayList<>();
@@ -311,6 +335,11 @@ public final class Replication {
     }
 
     private void writeRecord(String what, Outcome o) {
+        (o.ok() ? LOG.atInfo() : LOG.atError()).addKeyValue("event", "replica." + what + (o.ok() ? "" : ".failed"))
+                .addKeyValue("backup.id", o.backupId().value()).addKeyValue("replica", o.replica())
+                .addKeyValue("copied", o.copied()).addKeyValue("server.side", o.serverSide()).addKeyValue("skipped", o.skipped())
+                .addKeyValue("bytes", o.bytesCopied()).addKeyValue("findings", o.findings())
+                .log("replica {} {} of {}: {}", o.replica(), what, o.backupId(), o.ok() ? "ok" : String.join("; ", o.findings()));
         Instant now = clock.instant();
         Map<String, String> measured = new LinkedHashMap<>();
         measured.put("copied", Integer.toString(o.copied()));

@@ -13,6 +13,7 @@ import dev.backstop.core.StorageException;
 import dev.backstop.core.StorageTier;
 import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import java.io.IOException;
 import java.time.Clock;
@@ -21,10 +22,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Executes retention on a repository: loads its history, plans, and deletes under the repository
@@ -66,6 +70,7 @@ import java.util.Set;
  * <p><b>Threading.</b> One run at a time per instance; the lock keeps runs on other hosts out.
  */
 public final class Expiry {
+    private static final Logger LOG = LoggerFactory.getLogger(Expiry.class);
     private static final String JOURNALS = RepositoryLayout.EXPIRY_JOURNALS;
 
     private final Repository repository;
@@ -133,6 +138,24 @@ public final class Expiry {
      * a pin) never deletes more than either allows.
      */
     public ExpiryReport execute(RetentionPlan approved) {
+        LogContext.Scope log = LogContext.open(repository.sink()).stage(Stage.RETENTION);
+        try {
+            ExpiryReport r = expire(approved);
+            LOG.atInfo().addKeyValue("event", "expiry.finished").addKeyValue("backups.deleted", r.deletedBackups().size())
+                    .addKeyValue("logs.deleted", r.deletedLogs().size()).addKeyValue("bytes.freed", r.bytesFreed())
+                    .addKeyValue("skipped", r.skipped().size()).addKeyValue("resumed", r.resumed().size())
+                    .log("expiry deleted {} backups and {} log files", r.deletedBackups().size(), r.deletedLogs().size());
+            return r;
+        } catch (BackupException e) {
+            LOG.atError().addKeyValue("event", "expiry.failed").addKeyValue("stage", e.stage().name().toLowerCase(Locale.ROOT))
+                    .log("expiry failed: {}", e.getMessage());
+            throw e;
+        } finally {
+            log.close();
+        }
+    }
+
+    private ExpiryReport expire(RetentionPlan approved) {
         try (RepositoryLock.Lease lease = lock.acquire()) {
             List<ExpiryReport.Skip> skipped = new ArrayList<>();
             List<BackupId> resumed = resume(lease, skipped);
@@ -178,6 +201,8 @@ public final class Expiry {
                 lease.ensureHeld();
                 try {
                     logs.delete(s);
+                    LOG.atDebug().addKeyValue("event", "log.expired").addKeyValue("key", s.key()).addKeyValue("bytes", s.bytes())
+                            .log("log file {} deleted: no kept backup needs it", s.key());
                     deletedLogs.add(s);
                     freed += s.bytes();
                 } catch (ObjectLockedException e) {

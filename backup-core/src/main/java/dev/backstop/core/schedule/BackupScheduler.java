@@ -4,12 +4,14 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.event.BackupListener;
 import dev.backstop.core.internal.access.CoreAccess;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -166,7 +168,13 @@ public final class BackupScheduler implements AutoCloseable {
         }
         CompletableFuture<Manifest> result = new CompletableFuture<>();
         result.whenComplete((m, e) -> running.set(false));
-        attempt(1, result);
+        // one correlation id for every attempt and validation of this run (retries carry it along)
+        LogContext.Scope log = LogContext.open(null);
+        try {
+            attempt(1, result);
+        } finally {
+            log.close();
+        }
         return Optional.of(result);
     }
 
@@ -210,11 +218,12 @@ public final class BackupScheduler implements AutoCloseable {
             return;
         }
         Duration delay = backoff.delay(failed);
-        LOG.warn("backup attempt {} of {} failed at {} ({}); retrying in {} ms", failed, maxAttempts, e.stage(),
-                e.getMessage(), delay.toMillis());
+        LOG.atInfo().addKeyValue("event", "backup.retry.scheduled").addKeyValue("attempt", failed + 1)
+                .addKeyValue("attempts", maxAttempts).addKeyValue("delay.ms", delay.toMillis())
+                .log("backup attempt {} of {} in {} ms", failed + 1, maxAttempts, delay.toMillis());
         listener.retryScheduled(e, failed + 1, delay);
         try {
-            pendingRetry = new Pending(executor.schedule(() -> attempt(failed + 1, result), delay.toNanos(),
+            pendingRetry = new Pending(executor.schedule(LogContext.propagate(() -> attempt(failed + 1, result)), delay.toNanos(),
                     TimeUnit.NANOSECONDS), result, e);
         } catch (RejectedExecutionException rejected) {
             e.addSuppressed(rejected);
@@ -226,6 +235,15 @@ public final class BackupScheduler implements AutoCloseable {
         if (restore == null) {
             return;
         }
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.VERIFY);
+        try {
+            validateAll(m);
+        } finally {
+            log.close();
+        }
+    }
+
+    private void validateAll(Manifest m) {
         for (Validator v : validators) {
             ValidationResult r;
             try {

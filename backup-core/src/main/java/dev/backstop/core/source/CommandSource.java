@@ -7,6 +7,7 @@ import dev.backstop.core.CaptureSource;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,6 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Backs up the standard output of a command, e.g. {@code tar -C /etc -c .}. The backup is
@@ -75,7 +79,7 @@ public final class CommandSource implements CaptureSource {
         } catch (IOException e) {
             throw new CaptureFailedException("could not start " + command.get(0) + ": " + e.getMessage(), null, null, e);
         }
-        StderrTail tail = StderrTail.start(p.getErrorStream(), command.get(0));
+        StderrTail tail = StderrTail.logged(p.getErrorStream(), Path.of(command.get(0)).getFileName().toString());
         long bytes = 0;
         try (OutputStream out = streams.open(streamName); InputStream in = p.getInputStream()) {
             byte[] buf = new byte[128 * 1024];
@@ -101,6 +105,8 @@ public final class CommandSource implements CaptureSource {
             throw new CaptureFailedException(command.get(0) + " failed after " + bytes + " bytes", exit, stderr, null,
                     retryableWhen.test(stderr));
         }
+        // its last stderr lines are logged within the backup they belong to
+        tail.await();
         return CaptureResult.builder(new SourceInfo("command", "n/a", Map.of("program", Path.of(command.get(0)).getFileName().toString())))
                 .attribute("bytes", Long.toString(bytes))
                 .build();
@@ -113,15 +119,20 @@ public final class CommandSource implements CaptureSource {
 
     /**
      * Keeps the last {@value #TAIL_BYTES} bytes a process writes to stderr, read on a daemon
-     * thread so the process never blocks on a full pipe. Public for other process sources
-     * (pg_dump, pg_restore); thread-safe.
+     * thread so the process never blocks on a full pipe; {@link #logged} also logs each line.
+     * Public for other process sources (pg_dump, pg_restore); thread-safe.
      */
     public static final class StderrTail {
+        /** Where {@link #logged} tools' lines go, with the key {@code tool}. */
+        private static final Logger TOOLS = LoggerFactory.getLogger("dev.backstop.tools");
+        /** A longer line is logged in pieces of this many bytes. */
+        private static final int LINE_BYTES = 8192;
         private final Deque<Byte> tail = new ArrayDeque<>();
         private final Thread thread;
 
-        private StderrTail(InputStream err, String name) {
-            this.thread = DaemonThreads.named("backstop-stderr-" + name).newThread(() -> {
+        private StderrTail(InputStream err, String name, Level level) {
+            this.thread = DaemonThreads.named("backstop-stderr-" + name).newThread(LogContext.propagate(() -> {
+                Lines lines = level == null ? null : new Lines(name, level);
                 byte[] buf = new byte[4096];
                 try (err) {
                     int n;
@@ -134,16 +145,39 @@ public final class CommandSource implements CaptureSource {
                                 }
                             }
                         }
+                        if (lines != null) {
+                            lines.add(buf, n);
+                        }
                     }
                 } catch (IOException ignored) {
                     // the process went away; what we have is the tail
                 }
-            });
+                if (lines != null) {
+                    lines.flush();
+                }
+            }));
         }
 
-        /** Starts draining {@code err}; {@code name} names the reading thread. */
+        /** Starts draining {@code err} into the tail only; {@code name} names the reading thread. */
         public static StderrTail start(InputStream err, String name) {
-            StderrTail t = new StderrTail(err, name);
+            return started(new StderrTail(err, name, null));
+        }
+
+        /**
+         * Starts draining {@code err} like {@link #start}, and logs each line at WARN on the {@code
+         * dev.backstop.tools} logger with the key {@code tool}, under the MDC of the calling thread:
+         * what an external tool says on stderr is a warning or an error.
+         */
+        public static StderrTail logged(InputStream err, String tool) {
+            return started(new StderrTail(err, tool, Level.WARN));
+        }
+
+        /** {@link #logged} at DEBUG, for a tool that reports its progress on stderr. */
+        public static StderrTail loggedAtDebug(InputStream err, String tool) {
+            return started(new StderrTail(err, tool, Level.DEBUG));
+        }
+
+        private static StderrTail started(StderrTail t) {
             t.thread.start();
             return t;
         }
@@ -167,6 +201,41 @@ public final class CommandSource implements CaptureSource {
                     b[i++] = x;
                 }
                 return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    /** Cuts a stream's bytes into lines and logs each one. Used by one thread. */
+    private static final class Lines {
+        private final String tool;
+        private final Level level;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        Lines(String tool, Level level) {
+            this.tool = tool;
+            this.level = level;
+        }
+
+        void add(byte[] b, int n) {
+            for (int i = 0; i < n; i++) {
+                if (b[i] == '\n') {
+                    flush();
+                } else {
+                    line.write(b[i]);
+                    if (line.size() >= StderrTail.LINE_BYTES) {
+                        flush();
+                    }
+                }
+            }
+        }
+
+        void flush() {
+            String text = line.toString(java.nio.charset.StandardCharsets.UTF_8).strip();
+            line.reset();
+            if (!text.isEmpty()) {
+                // PostgreSQL's tools start their lines with their name already
+                StderrTail.TOOLS.atLevel(level).addKeyValue("event", "tool.stderr").addKeyValue("tool", tool)
+                        .log(text.startsWith(tool + ":") ? text : tool + ": " + text);
             }
         }
     }

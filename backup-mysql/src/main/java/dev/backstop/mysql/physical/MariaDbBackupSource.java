@@ -38,6 +38,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A physical backup of a whole MariaDB server with {@code mariadb-backup --backup
@@ -81,6 +83,8 @@ import java.util.stream.Stream;
  * on a daemon thread of its own).
  */
 public final class MariaDbBackupSource implements CaptureSource {
+    /** The tools' own logger, as every Backstop module names it. */
+    private static final Logger LOG = LoggerFactory.getLogger("dev.backstop.tools");
     /** The stream name of the backup. */
     public static final String STREAM = "backup.xbstream";
     /** The value of the {@code mariadb.format} attribute of physical backups. */
@@ -131,6 +135,8 @@ public final class MariaDbBackupSource implements CaptureSource {
                     "--parallel=" + parallel));
             Process p = new ProcessBuilder(cmd).directory(work.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            LOG.atInfo().addKeyValue("event", "tool.started").addKeyValue("tool", "mariadb-backup").addKeyValue("pid", p.pid())
+                    .addKeyValue("args", cmd.subList(1, cmd.size())).log("mariadb-backup started");
             try {
                 return stream(p, streams);
             } finally {
@@ -144,7 +150,8 @@ public final class MariaDbBackupSource implements CaptureSource {
     }
 
     private CaptureResult stream(Process p, Streams streams) throws IOException {
-        StderrTail stderr = StderrTail.start(p.getErrorStream(), "mariadb-backup");
+        // mariadb-backup reports its progress on stderr: a line there is news, not a warning
+        StderrTail stderr = StderrTail.loggedAtDebug(p.getErrorStream(), "mariadb-backup");
         Set<String> keep = new HashSet<>(BINLOG_INFO);
         keep.addAll(CHECKPOINTS);
         keep.addAll(INFO);
@@ -161,6 +168,8 @@ public final class MariaDbBackupSource implements CaptureSource {
             throw e;
         }
         int exit = waitFor(p);
+        (exit == 0 ? LOG.atDebug() : LOG.atWarn()).addKeyValue("event", "tool.exited").addKeyValue("tool", "mariadb-backup")
+                .addKeyValue("exit.code", exit).log("mariadb-backup exited with {}", exit);
         String tail = stderr.await();
         if (exit != 0) {
             throw new CaptureFailedException("mariadb-backup of " + endpoint + " failed after " + tap.bytes() + " bytes of stream",

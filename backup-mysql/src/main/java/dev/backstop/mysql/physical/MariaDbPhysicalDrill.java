@@ -4,9 +4,11 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,6 +24,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a physical MariaDB backup restores: restores it into a throwaway server ({@link
@@ -54,6 +59,7 @@ import java.util.Map;
  * <p><b>Threading.</b> Immutable and thread-safe; each run starts its own server.
  */
 public final class MariaDbPhysicalDrill implements Validator {
+    private static final Logger LOG = LoggerFactory.getLogger(MariaDbPhysicalDrill.class);
     /** The name recorded with each result. */
     public static final String NAME = "physical-restore-drill";
     private static final List<String> SYSTEM = List.of("mysql", "information_schema", "performance_schema", "sys");
@@ -81,6 +87,15 @@ public final class MariaDbPhysicalDrill implements Validator {
 
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.VERIFY);
+        try {
+            return drill(m, restore);
+        } finally {
+            log.close();
+        }
+    }
+
+    private ValidationResult drill(Manifest m, Restore restore) throws IOException {
         Instant started = clock.instant();
         List<String> findings = new ArrayList<>();
         Map<String, String> measured = new LinkedHashMap<>();
@@ -170,6 +185,10 @@ public final class MariaDbPhysicalDrill implements Validator {
                                     Map<String, String> measured) {
         Instant end = clock.instant();
         ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
+        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
+                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
+        measured.forEach(e::addKeyValue);
+        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
         if (record) {
             restore.repository().recordValidation(r);
         }

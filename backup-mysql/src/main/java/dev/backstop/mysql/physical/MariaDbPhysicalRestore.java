@@ -205,7 +205,7 @@ public final class MariaDbPhysicalRestore {
         } catch (IOException e) {
             throw new BackupException(Stage.RESTORE, "could not start " + mbstream + ": " + e, e, false, m.id());
         }
-        StderrTail stderr = StderrTail.start(p.getErrorStream(), "mbstream");
+        StderrTail stderr = StderrTail.logged(p.getErrorStream(), "mbstream");
         long bytes;
         try (InputStream in = restore.open(m, MariaDbBackupSource.STREAM); OutputStream out = p.getOutputStream()) {
             bytes = in.transferTo(out);

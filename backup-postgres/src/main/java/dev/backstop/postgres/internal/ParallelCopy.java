@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
@@ -209,7 +210,7 @@ public final class ParallelCopy implements AutoCloseable {
 
         Worker(Connection session, java.util.concurrent.ThreadFactory threads) {
             this.session = session;
-            this.thread = threads.newThread(this::run);
+            this.thread = threads.newThread(LogContext.propagate(this::run));
         }
 
         void run() {

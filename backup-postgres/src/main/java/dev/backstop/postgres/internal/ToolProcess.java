@@ -12,17 +12,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One run of a PostgreSQL program against an endpoint: host, port and user on the command line,
  * the password in a private pgpass file, the TLS settings in libpq's environment variables
- * (inherited ones replaced), stderr drained into a tail. Closing kills the process
- * if it still runs and deletes the pgpass file.
+ * (inherited ones replaced), stderr drained into a tail and logged line by line at WARN with the
+ * tool's name, under the caller's MDC. Closing kills the process if it still runs and deletes the
+ * pgpass file.
  */
 public final class ToolProcess implements AutoCloseable {
     /** libpq's TLS variables: the endpoint's settings replace whatever the JVM's environment holds. */
     private static final List<String> TLS_VARIABLES = List.of("PGSSLMODE", "PGREQUIRESSL", "PGSSLROOTCERT", "PGSSLCERT",
             "PGSSLKEY");
+    /** The tools' own logger: starts, exits, and each line they write to stderr (at WARN). */
+    private static final Logger LOG = LoggerFactory.getLogger("dev.backstop.tools");
+    /** {@code password=...} in a conninfo string and {@code user:password@} in a URI. */
+    private static final Pattern SECRET = Pattern.compile("((?i:password)\\s*=\\s*|://[^:/@\\s]+:)[^\\s@&]+");
     private final Process process;
     private final StderrTail stderr;
     private final PgPassFile pgpass;
@@ -99,7 +107,21 @@ public final class ToolProcess implements AutoCloseable {
             }
             throw new IOException("could not start " + program + ": " + e.getMessage(), e);
         }
-        return new ToolProcess(p, StderrTail.start(p.getErrorStream(), name), pgpass, name);
+        LOG.atInfo().addKeyValue("event", "tool.started").addKeyValue("tool", name).addKeyValue("pid", p.pid())
+                .addKeyValue("args", redacted(cmd.subList(1, cmd.size()))).log("{} started", name);
+        return new ToolProcess(p, StderrTail.logged(p.getErrorStream(), name), pgpass, name);
+    }
+
+    /**
+     * {@code args} as the log shows them: a password in a connection string is masked (the
+     * endpoint's own password travels in the pgpass file, never on the command line).
+     */
+    static List<String> redacted(List<String> args) {
+        List<String> out = new ArrayList<>(args.size());
+        for (String a : args) {
+            out.add(SECRET.matcher(a).replaceAll("$1***"));
+        }
+        return out;
     }
 
     public String name() {
@@ -129,7 +151,10 @@ public final class ToolProcess implements AutoCloseable {
     /** Waits for the exit and returns its code. */
     public int waitFor() throws IOException {
         try {
-            return process.waitFor();
+            int code = process.waitFor();
+            (code == 0 ? LOG.atDebug() : LOG.atWarn()).addKeyValue("event", "tool.exited").addKeyValue("tool", name)
+                    .addKeyValue("pid", process.pid()).addKeyValue("exit.code", code).log("{} exited with {}", name, code);
+            return code;
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
@@ -84,7 +85,8 @@ public final class PgDumpSource implements CaptureSource {
         this.tools = b.tools;
         this.fingerprints = b.fingerprints;
         this.workDir = b.workDir;
-        this.executor = b.executor;
+        // fingerprint tasks log under the backup's MDC
+        this.executor = LogContext.propagating(b.executor);
         this.extraArgs = List.copyOf(b.extraArgs);
         this.dumps = new PgDumpRun(endpoint, database, format, jobs, workDir, extraArgs);
         this.tasks = new FingerprintTasks(database);

@@ -6,6 +6,7 @@ import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.RoleThreads;
@@ -16,6 +17,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Restores a logical PostgreSQL backup into a database.
@@ -65,6 +68,8 @@ import java.util.concurrent.ThreadFactory;
  * <p><b>Threading.</b> Immutable; {@link #run} may be called concurrently for different targets.
  */
 public final class PostgresRestore {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresRestore.class);
+    private final String repository;
     private final String database;
     private final boolean allowNonEmpty;
     private final List<String> schemas;
@@ -77,6 +82,7 @@ public final class PostgresRestore {
     private final SpooledRestore spooled;
 
     private PostgresRestore(Builder b) {
+        this.repository = b.restore.repository().sink().toString();
         this.database = b.database;
         this.allowNonEmpty = b.allowNonEmpty;
         this.schemas = List.copyOf(b.schemas);
@@ -108,8 +114,32 @@ public final class PostgresRestore {
         }
     }
 
-    /** Restores the backup {@code m}. */
+    /**
+     * Restores the backup {@code m}, logging its start, its report and a failure under the MDC of
+     * a restore (see {@link dev.backstop.core.BackupPipeline}).
+     */
     public Report run(Manifest m) {
+        LogContext.Scope log = LogContext.open(repository).backupId(m.id()).stage(Stage.RESTORE);
+        try {
+            LOG.atInfo().addKeyValue("event", "restore.started").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).log("restore of {} into database {} started", m.id(), database);
+            Report r = restore(m);
+            LOG.atInfo().addKeyValue("event", "restore.finished").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).addKeyValue("bytes", r.plaintextBytes())
+                    .addKeyValue("fetch.ms", r.fetchAndVerify().toMillis()).addKeyValue("load.ms", r.load().toMillis())
+                    .addKeyValue("sessions", r.dataSessions()).log("restore of {} into database {} finished", m.id(), database);
+            return r;
+        } catch (RuntimeException e) {
+            LOG.atError().addKeyValue("event", "restore.failed").addKeyValue("backup.id", m.id().value())
+                    .addKeyValue("database", database).log("restore of {} into database {} failed: {}", m.id(), database,
+                            e.getMessage());
+            throw e;
+        } finally {
+            log.close();
+        }
+    }
+
+    private Report restore(Manifest m) {
         DumpFormat format = formatOf(m);
         if (format == DumpFormat.PLAIN && dataOf != null) {
             throw new BackupException(Stage.CONFIGURE, "backup " + m.id() + " is a plain SQL dump: restoring the data of only "

@@ -4,10 +4,12 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.PostgresInstance;
@@ -30,6 +32,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a logical backup restores exactly: restores it into a throwaway server, recomputes
@@ -65,6 +70,7 @@ import java.util.Objects;
  * <p><b>Threading.</b> Immutable and thread-safe; each run starts its own server.
  */
 public final class RestoreDrill implements Validator {
+    private static final Logger LOG = LoggerFactory.getLogger(RestoreDrill.class);
     /** The name recorded with each result. */
     public static final String NAME = "restore-drill";
     private static final String DATABASE = "drill";
@@ -102,6 +108,15 @@ public final class RestoreDrill implements Validator {
 
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.VERIFY);
+        try {
+            return drill(m, restore);
+        } finally {
+            log.close();
+        }
+    }
+
+    private ValidationResult drill(Manifest m, Restore restore) throws IOException {
         Instant started = clock.instant();
         List<String> findings = new ArrayList<>();
         Map<String, String> measured = new LinkedHashMap<>();
@@ -212,6 +227,10 @@ public final class RestoreDrill implements Validator {
                                     Map<String, String> measured) {
         Instant end = clock.instant();
         ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
+        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
+                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
+        measured.forEach(e::addKeyValue);
+        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
         if (record) {
             restore.repository().recordValidation(r);
         }

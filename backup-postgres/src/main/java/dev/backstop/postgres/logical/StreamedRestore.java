@@ -1,5 +1,6 @@
 package dev.backstop.postgres.logical;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
@@ -73,7 +74,7 @@ final class StreamedRestore {
         long start = System.nanoTime();
         // the server creates the database while the stream is opened and its table of contents read
         FutureTask<Void> creation = new FutureTask<>(() -> server.createDatabase(m, staging), null);
-        Thread creator = threads.named("backstop-createdb").newThread(creation);
+        Thread creator = threads.named("backstop-createdb").newThread(LogContext.propagate(creation));
         creator.start();
         boolean renamed = false;
         Path head = null;

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.postgres.PgEndpoint;
@@ -128,7 +129,7 @@ final class ReplicationSession {
             PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
-            Thread poller = threads.named("backstop-wal-position-" + slot).newThread(this::pollPosition);
+            Thread poller = threads.named("backstop-wal-position-" + slot).newThread(LogContext.propagate(this::pollPosition));
             poller.start();
             try {
                 receive(stream, history, start, archived);

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -70,10 +71,12 @@ final class SegmentUploader {
         CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
         if (withDeltas && tailFrom < WalFile.SEGMENT_BYTES) {
             FileChannel source = FileChannel.open(file, StandardOpenOption.READ);
-            tail = CompletableFuture.runAsync(() -> delta(seg, tailFrom, WalFile.SEGMENT_BYTES, source, lastCommit), deltas);
+            tail = CompletableFuture.runAsync(LogContext.propagate(() -> delta(seg, tailFrom, WalFile.SEGMENT_BYTES, source, lastCommit)),
+                    deltas);
         }
         CompletableFuture<Void> tailDone = tail;
-        wholes.execute(() -> {
+        // the receiver's MDC goes along: what the upload threads log belongs to its stream
+        wholes.execute(LogContext.propagate(() -> {
             try {
                 if (failure.get() == null) {
                     archive.put(file, seg.name());
@@ -95,7 +98,7 @@ final class SegmentUploader {
             } finally {
                 room.release();
             }
-        });
+        }));
     }
 
     /**
@@ -108,13 +111,13 @@ final class SegmentUploader {
             source.close();
             return false;
         }
-        deltas.execute(() -> {
+        deltas.execute(LogContext.propagate(() -> {
             try {
                 delta(seg, from, to, source, lastCommit);
             } finally {
                 deltaPending.set(false);
             }
-        });
+        }));
         return true;
     }
 

@@ -4,6 +4,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.internal.RoleThreads;
 import java.io.IOException;
@@ -16,6 +17,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.ThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Streams WAL from a primary over the replication protocol (PgJDBC) into a {@link WalArchive},
@@ -62,6 +65,7 @@ import java.util.concurrent.ThreadFactory;
  * Builder#threadFactory}.
  */
 public final class WalReceiver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WalReceiver.class);
     private static final long DEFAULT_DELTA_INTERVAL_MILLIS = 200;
     private static final Duration DEFAULT_DELTA_INTERVAL = Duration.ofMillis(DEFAULT_DELTA_INTERVAL_MILLIS);
     private final PgEndpoint endpoint;
@@ -90,7 +94,7 @@ public final class WalReceiver implements AutoCloseable {
         this.clock = b.clock;
         this.deltaInterval = b.deltaInterval;
         this.threads = RoleThreads.of(b.threadFactory);
-        this.thread = threads.named("backstop-wal-receiver-" + slot).newThread(this::run);
+        this.thread = threads.named("backstop-wal-receiver-" + slot).newThread(LogContext.propagate(this::run));
     }
 
     public static Builder builder(PgEndpoint endpoint, WalArchive archive) {
@@ -153,6 +157,8 @@ public final class WalReceiver implements AutoCloseable {
                     return;
                 }
                 update(s -> s.withError(String.valueOf(e.getMessage()), 1));
+                LOG.atWarn().addKeyValue("event", "wal.disconnected").addKeyValue("slot", slot).addKeyValue("failures", failures + 1)
+                        .log("WAL receiver on slot {} lost its connection, reconnecting: {}", slot, e.getMessage());
                 try {
                     backoff.pause(++failures);
                 } catch (InterruptedException interrupted) {
@@ -180,6 +186,9 @@ public final class WalReceiver implements AutoCloseable {
         public void streaming(int timeline, long start, long archived) {
             // RPO first: whoever sees the status streaming sees the archived commit read back with it
             rpo.streaming(start, archived, rpo.knowsArchivedCommit() ? null : archive.lastCommitBefore(start).orElse(null));
+            LOG.atInfo().addKeyValue("event", "wal.connected").addKeyValue("slot", slot).addKeyValue("timeline", timeline)
+                    .addKeyValue("start.lsn", WalFile.formatLsn(start)).addKeyValue("reconnects", status().reconnects())
+                    .log("WAL receiver on slot {} streaming timeline {} from {}", slot, timeline, WalFile.formatLsn(start));
             update(s -> new Status(timeline, Math.max(s.receivedLsn, start), Math.max(s.archivedLsn, archived), s.archivedAt,
                     s.segments, s.deltas, s.deltaBytes, s.deltaStoredBytes, s.reconnects, s.lastError));
         }
@@ -205,6 +214,8 @@ public final class WalReceiver implements AutoCloseable {
         public void archived(WalFile seg) {
             Instant at = clock.instant();
             rpo.archived(seg.endLsn());
+            LOG.atDebug().addKeyValue("event", "wal.archived").addKeyValue("slot", slot).addKeyValue("file", seg.name())
+                    .log("WAL segment {} archived", seg);
             update(s -> new Status(s.timeline, s.receivedLsn, Math.max(s.archivedLsn, seg.endLsn()), at, s.segments + 1, s.deltas,
                     s.deltaBytes, s.deltaStoredBytes, s.reconnects, s.lastError));
         }
@@ -213,6 +224,9 @@ public final class WalReceiver implements AutoCloseable {
         public void archivedDelta(WalFile seg, long endLsn, long bytes, long storedBytes) {
             Instant at = clock.instant();
             rpo.archived(endLsn);
+            LOG.atDebug().addKeyValue("event", "wal.delta").addKeyValue("slot", slot).addKeyValue("file", seg.name())
+                    .addKeyValue("end.lsn", WalFile.formatLsn(endLsn)).addKeyValue("bytes", bytes).addKeyValue("bytes.stored", storedBytes)
+                    .log("WAL delta of {} shipped up to {}", seg, WalFile.formatLsn(endLsn));
             update(s -> new Status(s.timeline, s.receivedLsn, Math.max(s.archivedLsn, endLsn), at, s.segments, s.deltas + 1,
                     s.deltaBytes + bytes, s.deltaStoredBytes + storedBytes, s.reconnects, s.lastError));
         }

@@ -38,19 +38,23 @@ public final class DaemonThreads implements ThreadFactory {
         return t;
     }
 
-    /** Creates a thread for {@code task} and starts it. */
+    /**
+     * Creates a thread for {@code task} and starts it; the task runs with the caller's log context
+     * (see {@link LogContext#propagate}).
+     */
     public Thread start(Runnable task) {
-        Thread t = newThread(task);
+        Thread t = newThread(LogContext.propagate(task));
         t.start();
         return t;
     }
 
     /**
      * An executor that runs each task on a fresh thread of {@code threads}, gone when the task ends.
-     * Holds no threads, so nothing is left to shut down when its owner is done.
+     * Holds no threads, so nothing is left to shut down when its owner is done. Each task runs with
+     * the log context of the thread that submitted it (see {@link LogContext#propagate}).
      */
     public static Executor threadPerTask(ThreadFactory threads) {
         Objects.requireNonNull(threads, "threads");
-        return task -> threads.newThread(task).start();
+        return task -> threads.newThread(LogContext.propagate(task)).start();
     }
 }

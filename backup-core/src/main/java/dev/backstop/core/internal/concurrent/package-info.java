@@ -1,5 +1,5 @@
 /**
- * Threads and waiting shared by Backstop's modules: the factory for named daemon threads and the
- * one back-off with jitter. Not API: exported only to Backstop's own modules.
+ * Threads and waiting shared by Backstop's modules: the factory for named daemon threads, the
+ * one back-off with jitter, and the log context (MDC) that a job's hand-off threads carry. Not API: exported only to Backstop's own modules.
  */
 package dev.backstop.core.internal.concurrent;

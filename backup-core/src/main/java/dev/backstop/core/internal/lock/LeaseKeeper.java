@@ -2,6 +2,7 @@ package dev.backstop.core.internal.lock;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.lock.RepositoryLock;
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -26,7 +27,7 @@ public final class LeaseKeeper {
 
     public static LeaseKeeper start(RepositoryLock.Lease lease, Duration ttl, Executor executor) {
         LeaseKeeper k = new LeaseKeeper(lease, ttl.dividedBy(3));
-        executor.execute(k::loop);
+        executor.execute(LogContext.propagate(k::loop));
         return k;
     }
 

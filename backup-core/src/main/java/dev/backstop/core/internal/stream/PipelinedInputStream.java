@@ -1,5 +1,6 @@
 package dev.backstop.core.internal.stream;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -53,7 +54,7 @@ public final class PipelinedInputStream extends BulkInputStream {
             free.add(new Chunk(new byte[chunkSize]));
         }
         try {
-            executor.execute(this::fill);
+            executor.execute(LogContext.propagate(this::fill));
         } catch (RuntimeException e) {
             closeUpstream();
             stopped.countDown();

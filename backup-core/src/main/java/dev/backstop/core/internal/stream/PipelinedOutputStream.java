@@ -1,5 +1,6 @@
 package dev.backstop.core.internal.stream;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -40,7 +41,7 @@ public final class PipelinedOutputStream extends BulkOutputStream {
         for (int i = 0; i < depth; i++) {
             free.add(new Chunk(new byte[chunkSize]));
         }
-        executor.execute(this::drain);
+        executor.execute(LogContext.propagate(this::drain));
     }
 
     private void drain() {

@@ -1,6 +1,7 @@
 package dev.backstop.core.internal.zstd;
 
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.transform.ZstdTransform;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -69,6 +70,12 @@ public final class ZstdFrames {
                 threads.add(t);
                 return t;
             });
+        }
+
+        /** Runs {@code task} with the submitting thread's log context, as every hand-off does. */
+        @Override
+        public void execute(Runnable task) {
+            super.execute(LogContext.propagate(task));
         }
     }
 
