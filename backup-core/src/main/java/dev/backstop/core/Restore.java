@@ -12,9 +12,7 @@ import dev.backstop.core.manifest.StoredObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -160,7 +158,7 @@ public final class Restore {
         return logged(m, Stage.RESTORE, "restore", () -> {
             LOG.atInfo().addKeyValue("event", "restore.started").addKeyValue("backup.id", m.id().value())
                     .addKeyValue("stream", name).addKeyValue("target", target.toString()).log("restore of {} started", m.id());
-            return write(m, name, target);
+            return FileRestore.write(this, listener, clock, m, name, target);
         });
     }
 
@@ -178,33 +176,6 @@ public final class Restore {
             throw e;
         } finally {
             log.close();
-        }
-    }
-
-    private long write(Manifest m, String name, Path target) {
-        Instant start = clock.instant();
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".restoring");
-            long n;
-            try (InputStream in = open(m, name); OutputStream out = Files.newOutputStream(tmp)) {
-                n = in.transferTo(out);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            listener.restoreFinished(m.id(), n, Duration.between(start, clock.instant()));
-            return n;
-        } catch (IOException e) {
-            throw new BackupException(Stage.RESTORE, "could not write " + target + ": " + e, e, false, m.id());
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // a leftover temporary file never looks like the target
-                }
-            }
         }
     }
 
