@@ -135,11 +135,17 @@ public final class RestorePoints {
     public static Optional<RecordedRestorePoint> read(Repository repository, long systemId, String name) {
         String stream = WalArchive.streamOf(systemId);
         String key = RepositoryLayout.restorePointKey(stream, name);
+        byte[] json;
         try {
-            byte[] json = repository.readRecord(key, stream, "restore point record");
+            json = repository.readRecord(key, stream, "restore point record");
+        } catch (StorageException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+        try {
             return Optional.of(RestorePointFormat.read(json, key, name, systemId));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
         } catch (IOException e) {
             throw StorageException.of(key, "could not read the restore point record: " + e, e, null);
         }
