@@ -3,26 +3,19 @@ package dev.backstop.mysql.binlog;
 import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.log.LogFile;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Follows a MariaDB server's binary log as a replica would, with {@code mariadb-binlog
@@ -69,55 +62,33 @@ import java.util.stream.Stream;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
-    // Past 400 lines because of its builder (each setting validated once); the supervising loop,
-    // the spool scan and the deltas are one job each below.
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
-    private final MariaDbTools tools;
-    private final String startFile;
+    private final BinlogTool tool;
     private final Backoff backoff;
     private final Duration pollInterval;
-    private final Clock clock;
     private final ThreadFactory threadFactory;
 
     private final Object lock = new Object();
     private Thread thread;
     private Process process;
     private volatile boolean closed;
-    private volatile String archivedFile;
-    private volatile long archivedPosition;
-    private volatile Instant archivedAt;
-    private volatile String localFile;
-    private volatile long localPosition;
-    private volatile long pendingCompleted;
     private volatile int restarts;
     private volatile String lastFailure;
     private volatile boolean failed;
-    private volatile BinlogGap gap;
-    private volatile Instant startedAt;
-    /** Since when no tool has been receiving; null while one is. */
-    private volatile Instant downSince;
-    /** The base name of the files received, once known. */
-    private volatile String followed;
-    private final boolean acceptGaps;
-    private final boolean deltas;
-    /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
-    private String deltaFile;
-    private long deltaEnd;
+    private final BinlogShipper shipper;
 
     private BinlogReceiver(Builder b) {
         this.endpoint = b.endpoint;
         this.archive = b.archive;
         this.spool = b.spool;
-        this.tools = b.tools;
-        this.startFile = b.startFile;
+        this.tool = new BinlogTool(b.tools, b.spool);
         this.backoff = b.backoff;
         this.pollInterval = b.pollInterval;
-        this.clock = b.clock;
         this.threadFactory = b.threadFactory;
-        this.deltas = b.deltas;
-        this.acceptGaps = b.acceptGaps;
+        this.shipper = new BinlogShipper(b.endpoint, b.archive, b.spool, b.startFile, b.clock, b.deltas, b.acceptGaps,
+                note -> lastFailure = note);
     }
 
     /** A receiver of {@code endpoint}'s binlogs into {@code archive}, spooling files in {@code spool}. */
@@ -135,8 +106,7 @@ public final class BinlogReceiver implements AutoCloseable {
             if (thread != null || closed) {
                 throw new IllegalStateException("binlog receiver: " + (closed ? "closed" : "started already"));
             }
-            startedAt = clock.instant();
-            downSince = startedAt;
+            shipper.started();
             thread = threadFactory.newThread(this::supervise);
             thread.start();
         }
@@ -156,7 +126,7 @@ public final class BinlogReceiver implements AutoCloseable {
      * alert on it.
      */
     public Optional<BinlogGap> gap() {
-        return Optional.ofNullable(gap);
+        return Optional.ofNullable(shipper.gap());
     }
 
     /**
@@ -165,7 +135,7 @@ public final class BinlogReceiver implements AutoCloseable {
      * receiver knows that base name or while nothing of it is archived. Reads the archive's listing.
      */
     public Optional<String> continuousFrom() {
-        String base = followed;
+        String base = shipper.followed();
         return base == null ? Optional.empty() : archive.continuousFrom(base);
     }
 
@@ -176,18 +146,7 @@ public final class BinlogReceiver implements AutoCloseable {
 
     /** Where the archive and the local spool stand now. */
     public BinlogRpo rpo() {
-        Instant now = clock.instant();
-        Instant at = archivedAt;
-        String archived = archivedFile;
-        long position = archivedPosition;
-        String active = localFile;
-        long local = localPosition;
-        long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
-        long lagBytes = unarchived + pendingCompleted;
-        Instant down = downSince;
-        Instant since = lagBytes > 0 ? (at != null ? at : startedAt) : down;
-        return new BinlogRpo(archived, position, active, local, lagBytes,
-                since == null ? Duration.ZERO : Duration.between(since, now).abs(), restarts, now);
+        return shipper.rpo(restarts);
     }
 
     /** The process id of the running tool, or -1 while none runs. */
@@ -231,9 +190,9 @@ public final class BinlogReceiver implements AutoCloseable {
                 String from;
                 Process p;
                 try {
-                    from = resumeFile();
+                    from = shipper.resumeFile();
                     p = launch(options, from);
-                    downSince = null;
+                    shipper.receiving();
                 } catch (BackupException | IOException e) {
                     if (closed) {
                         break;
@@ -247,19 +206,19 @@ public final class BinlogReceiver implements AutoCloseable {
                     restarts++;
                 }
                 firstRun = false;
-                String before = archivedFile;
+                String before = shipper.archivedFile;
                 while (p.isAlive() && !closed) {
-                    archiveCompleted();
+                    shipper.archiveCompleted();
                     p.waitFor(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
                 }
-                downSince = clock.instant();
-                archiveCompleted();
+                shipper.down();
+                shipper.archiveCompleted();
                 if (closed) {
                     break;
                 }
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
-                        + lastLine(spool.resolve("mariadb-binlog.log"));
-                failures = Objects.equals(before, archivedFile) ? failures + 1 : 1;
+                        + tool.lastLine();
+                failures = Objects.equals(before, shipper.archivedFile) ? failures + 1 : 1;
                 backoff.pause(failures);
             }
         } catch (InterruptedException e) {
@@ -275,189 +234,18 @@ public final class BinlogReceiver implements AutoCloseable {
                     process.destroyForcibly();
                 }
             }
-            if (downSince == null) {
-                downSince = clock.instant();
-            }
-        }
-    }
-
-    /**
-     * The file after the newest archived one of the start's base name; else the start file, else
-     * the server's oldest; checked against what the server has. A server of another id, or one
-     * that no longer has the file needed (purged) or never had it (reset, another server), stops
-     * the receiver ({@link Stopped}); with {@link Builder#acceptGaps()} a purged file is recorded as
-     * the {@link #gap()} and receiving goes on from the server's oldest file of that base name.
-     */
-    private String resumeFile() {
-        ServerBinlogs server = ServerBinlogs.read(endpoint);
-        if (server.serverId() != archive.serverId()) {
-            throw new Stopped("refusing the binlogs of " + endpoint + ": it is server id " + server.serverId() + ", the archive "
-                    + archive.stream() + " holds server id " + archive.serverId() + " (a binlog of another server)");
-        }
-        String first = startFile != null ? startFile : server.oldest();
-        String base = BinlogArchive.file(first).epoch();
-        followed = base;
-        String last = null;
-        for (String f : archive.files()) {
-            if (BinlogArchive.file(f).epoch().equals(base)) {
-                last = f;
-            }
-        }
-        if (last != null && archivedFile == null) {
-            archivedFile = last;
-            archivedPosition = archive.metadata(last).map(m -> m.plaintextSize()).orElse(0L);
-        }
-        String needed = last == null ? first : BinlogArchive.next(last);
-        if (server.has(needed)) {
-            return needed;
-        }
-        String oldest = server.oldestOf(base);
-        String newest = server.newestOf(base);
-        long n = BinlogArchive.file(needed).start();
-        if (newest == null || BinlogArchive.file(newest).start() < n) {
-            throw new Stopped("the archive needs " + needed + " next, but " + endpoint + " has " + (newest == null
-                    ? "no binlog of base name " + base + " (its binlogs: " + server.files() + "; log_bin_basename changed?)"
-                    : "binlogs of base name " + base + " up to " + newest + " only (RESET MASTER, or another server)"));
-        }
-        BinlogGap g = new BinlogGap(needed, oldest, last == null ? null : archive.continuousFrom(base).orElse(null), last,
-                clock.instant());
-        gap = g;
-        if (!acceptGaps) {
-            throw new Stopped("binlog gap: " + g);
-        }
-        lastFailure = "binlog gap, receiving on from " + oldest + ": " + g;
-        dropSpooledBefore(oldest);
-        return oldest;
-    }
-
-    /**
-     * Deletes spooled files of {@code from}'s base name numbered before it: the tool will not
-     * complete them (a partial copy of a purged file), so they must not be archived as whole files.
-     */
-    private void dropSpooledBefore(String from) {
-        LogFile start = BinlogArchive.file(from);
-        try {
-            for (Path p : spooled()) {
-                LogFile f = BinlogArchive.file(p.getFileName().toString());
-                if (f.epoch().equals(start.epoch()) && f.start() < start.start()) {
-                    Files.delete(p);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not clear the spool " + spool + " of files before " + from, e);
+            shipper.down();
         }
     }
 
     private Process launch(OptionFile options, String from) throws IOException {
-        List<String> cmd = List.of(tools.tool("mariadb-binlog").toString(), options.argument(), "--read-from-remote-server",
-                "--raw", "--stop-never", "--result-file=" + spool + File.separator, from);
+        ProcessBuilder command = tool.command(options, from);
         synchronized (lock) {
             if (closed) {
                 throw new InterruptedIOException();
             }
-            process = new ProcessBuilder(cmd).directory(spool.toFile()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.to(spool.resolve("mariadb-binlog.log").toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            process = command.start();
             return process;
-        }
-    }
-
-    /** Archives every spooled file but the newest (which the tool is still writing), oldest first. */
-    private void archiveCompleted() throws IOException {
-        List<Path> files = spooled();
-        long pending = 0;
-        for (int i = 0; i < files.size() - 1; i++) {
-            pending += Files.size(files.get(i));
-        }
-        pendingCompleted = pending;
-        for (int i = 0; i < files.size() - 1; i++) {
-            Path f = files.get(i);
-            String name = f.getFileName().toString();
-            long size = Files.size(f);
-            archive.put(f, name);
-            archive.deleteDeltas(name);
-            Files.delete(f);
-            deltaFile = null;
-            archivedFile = name;
-            archivedPosition = size;
-            archivedAt = clock.instant();
-            pendingCompleted = Math.max(0, pendingCompleted - size);
-        }
-        if (files.isEmpty()) {
-            localFile = null;
-            localPosition = 0;
-        } else {
-            Path active = files.get(files.size() - 1);
-            String name = active.getFileName().toString();
-            long size = Files.size(active);
-            localFile = name;
-            localPosition = size;
-            if (deltas) {
-                shipDelta(active, name, size);
-            }
-        }
-    }
-
-    /**
-     * Archives the bytes of the active file received since its last delta. The resume point comes
-     * from the archive's listing once per file, so a restarted receiver (whose tool rewrites the
-     * file from offset 0 with the same bytes) continues the run instead of repeating it.
-     */
-    private void shipDelta(Path active, String name, long size) {
-        if (!name.equals(deltaFile)) {
-            deltaFile = name;
-            deltaEnd = archive.deltaEnd(name);
-        }
-        long from = deltaEnd;
-        if (size <= from || from == 0 && size < BinlogArchive.MAGIC.length + BinlogArchive.EVENT_HEADER) {
-            return;
-        }
-        archive.putDelta(name, from, size, active);
-        deltaEnd = size;
-        archivedFile = name;
-        archivedPosition = size;
-        archivedAt = clock.instant();
-    }
-
-    private List<Path> spooled() throws IOException {
-        List<Path> out = new ArrayList<>();
-        try (Stream<Path> s = Files.list(spool)) {
-            s.filter(p -> isBinlogName(p.getFileName().toString()) && Files.isRegularFile(p)).forEach(out::add);
-        }
-        out.sort(Comparator.comparing((Path p) -> BinlogArchive.file(p.getFileName().toString()).epoch())
-                .thenComparingLong(p -> BinlogArchive.file(p.getFileName().toString()).start()));
-        return out;
-    }
-
-    private static boolean isBinlogName(String name) {
-        try {
-            LogFile ignored = BinlogArchive.file(name);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    private static String lastLine(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            for (int i = lines.size() - 1; i >= 0; i--) {
-                if (!lines.get(i).isBlank()) {
-                    return lines.get(i).strip();
-                }
-            }
-            return "(no output)";
-        } catch (IOException | UncheckedIOException e) {
-            return "(its output " + log + " is unreadable: " + e.getMessage() + ")";
-        }
-    }
-
-    /** A state the receiver must not go on from by itself: it stops, and {@link #lastFailure()} says why. */
-    private static final class Stopped extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Stopped(String message) {
-            super(message);
         }
     }
 
@@ -484,11 +272,7 @@ public final class BinlogReceiver implements AutoCloseable {
         private boolean pollSet;
         private Clock clock = Clock.systemUTC();
         private boolean clockSet;
-        private ThreadFactory threadFactory = r -> {
-            Thread t = new Thread(r, "backstop-binlog-receiver");
-            t.setDaemon(true);
-            return t;
-        };
+        private ThreadFactory threadFactory = DaemonThreads.named("backstop-binlog-receiver");
         private boolean threadFactorySet;
         private boolean deltas = true;
         private boolean acceptGaps;

@@ -1,31 +1,28 @@
 package dev.backstop.mysql.binlog;
 
-import dev.backstop.core.BackupException;
-import dev.backstop.core.Stage;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.mysql.MariaDbEndpoint;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * The archive side of a {@link BinlogReceiver}: where the tool resumes, and shipping the spool
- * directory (completed files whole, the active one as deltas), keeping the position reached for
- * {@link BinlogReceiver#rpo()}. The receiver supervises the tool process; this class never sees it.
+ * The archive side of a {@link BinlogReceiver}: where the tool resumes (checked against what the
+ * server still has), and shipping the spool directory (completed files whole, the active one as
+ * deltas), keeping the position reached and whether a tool is receiving for {@link
+ * BinlogReceiver#rpo()}. The receiver supervises the tool process; this class never sees it.
  *
- * <p><b>Threading.</b> Called by the receiver's supervising thread only; the volatile positions
- * are read from any thread.
+ * <p><b>Threading.</b> Called by the receiver's supervising thread only ({@link #started()} before
+ * that thread starts); the volatile positions are read from any thread.
  */
 final class BinlogShipper {
     private final MariaDbEndpoint endpoint;
@@ -34,24 +31,63 @@ final class BinlogShipper {
     private final String startFile;
     private final Clock clock;
     private final boolean deltas;
+    private final boolean acceptGaps;
+    /** Where a gap gone past is reported: the receiver's {@link BinlogReceiver#lastFailure()}. */
+    private final Consumer<String> report;
     volatile String archivedFile;
     private volatile long archivedPosition;
     private volatile Instant archivedAt;
     private volatile String localFile;
     private volatile long localPosition;
     private volatile long pendingCompleted;
+    private volatile BinlogGap gap;
+    private volatile Instant startedAt;
+    /** Since when no tool has been receiving; null while one is. */
+    private volatile Instant downSince;
+    /** The base name of the files received, once known. */
+    private volatile String followed;
     /** The active file whose delta run {@link #deltaEnd} is; touched by the supervising thread only. */
     private String deltaFile;
     private long deltaEnd;
 
     BinlogShipper(MariaDbEndpoint endpoint, BinlogArchive archive, Path spool, String startFile, Clock clock,
-                  boolean deltas) {
+                  boolean deltas, boolean acceptGaps, Consumer<String> report) {
         this.endpoint = endpoint;
         this.archive = archive;
         this.spool = spool;
         this.startFile = startFile;
         this.clock = clock;
         this.deltas = deltas;
+        this.acceptGaps = acceptGaps;
+        this.report = report;
+    }
+
+    /** The receiver started: no tool receives yet, and the lag counts from now. */
+    void started() {
+        startedAt = clock.instant();
+        downSince = startedAt;
+    }
+
+    /** A tool is receiving. */
+    void receiving() {
+        downSince = null;
+    }
+
+    /** No tool is receiving (it exited, or the receiver stops); the time it went down first is kept. */
+    void down() {
+        if (downSince == null) {
+            downSince = clock.instant();
+        }
+    }
+
+    /** The gap found when resuming, or null while the archive is continuous. */
+    BinlogGap gap() {
+        return gap;
+    }
+
+    /** The base name of the files received, or null before the first {@link #resumeFile()}. */
+    String followed() {
+        return followed;
     }
 
     /** Where the archive and the local spool stand now, with the tool's {@code restarts}. */
@@ -63,14 +99,30 @@ final class BinlogShipper {
         String active = localFile;
         long local = localPosition;
         long unarchived = active != null && active.equals(archived) ? Math.max(0, local - position) : local;
-        return new BinlogRpo(archived, position, active, local, unarchived + pendingCompleted,
-                at == null ? Duration.ZERO : Duration.between(at, now), restarts, now);
+        long lagBytes = unarchived + pendingCompleted;
+        Instant down = downSince;
+        Instant since = lagBytes > 0 ? (at != null ? at : startedAt) : down;
+        return new BinlogRpo(archived, position, active, local, lagBytes,
+                since == null ? Duration.ZERO : Duration.between(since, now).abs(), restarts, now);
     }
 
-    /** The file after the newest archived one of the start's base name; else the start file, else the server's oldest. */
+    /**
+     * The file after the newest archived one of the start's base name; else the start file, else
+     * the server's oldest; checked against what the server has. A server of another id, or one
+     * that no longer has the file needed (purged) or never had it (reset, another server), stops
+     * the receiver ({@link Stopped}); with {@link BinlogReceiver.Builder#acceptGaps()} a purged file
+     * is recorded as the {@link #gap()} and receiving goes on from the server's oldest file of that
+     * base name.
+     */
     String resumeFile() {
-        String first = startFile != null ? startFile : serverOldest();
+        ServerBinlogs server = ServerBinlogs.read(endpoint);
+        if (server.serverId() != archive.serverId()) {
+            throw new Stopped("refusing the binlogs of " + endpoint + ": it is server id " + server.serverId() + ", the archive "
+                    + archive.stream() + " holds server id " + archive.serverId() + " (a binlog of another server)");
+        }
+        String first = startFile != null ? startFile : server.oldest();
         String base = BinlogArchive.file(first).epoch();
+        followed = base;
         String last = null;
         for (String f : archive.files()) {
             if (BinlogArchive.file(f).epoch().equals(base)) {
@@ -81,19 +133,44 @@ final class BinlogShipper {
             archivedFile = last;
             archivedPosition = archive.metadata(last).map(m -> m.plaintextSize()).orElse(0L);
         }
-        return last == null ? first : BinlogArchive.next(last);
+        String needed = last == null ? first : BinlogArchive.next(last);
+        if (server.has(needed)) {
+            return needed;
+        }
+        String oldest = server.oldestOf(base);
+        String newest = server.newestOf(base);
+        long n = BinlogArchive.file(needed).start();
+        if (newest == null || BinlogArchive.file(newest).start() < n) {
+            throw new Stopped("the archive needs " + needed + " next, but " + endpoint + " has " + (newest == null
+                    ? "no binlog of base name " + base + " (its binlogs: " + server.files() + "; log_bin_basename changed?)"
+                    : "binlogs of base name " + base + " up to " + newest + " only (RESET MASTER, or another server)"));
+        }
+        BinlogGap g = new BinlogGap(needed, oldest, last == null ? null : archive.continuousFrom(base).orElse(null), last,
+                clock.instant());
+        gap = g;
+        if (!acceptGaps) {
+            throw new Stopped("binlog gap: " + g);
+        }
+        report.accept("binlog gap, receiving on from " + oldest + ": " + g);
+        dropSpooledBefore(oldest);
+        return oldest;
     }
 
-    private String serverOldest() {
-        try (Connection c = endpoint.connect(null); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SHOW BINARY LOGS")) {
-            if (!rs.next()) {
-                throw new BackupException(Stage.CAPTURE, "SHOW BINARY LOGS on " + endpoint + " returned no file: is log_bin on?",
-                        null);
+    /**
+     * Deletes spooled files of {@code from}'s base name numbered before it: the tool will not
+     * complete them (a partial copy of a purged file), so they must not be archived as whole files.
+     */
+    private void dropSpooledBefore(String from) {
+        LogFile start = BinlogArchive.file(from);
+        try {
+            for (Path p : spooled()) {
+                LogFile f = BinlogArchive.file(p.getFileName().toString());
+                if (f.epoch().equals(start.epoch()) && f.start() < start.start()) {
+                    Files.delete(p);
+                }
             }
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new BackupException(Stage.CAPTURE, "could not list the binlogs of " + endpoint + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not clear the spool " + spool + " of files before " + from, e);
         }
     }
 
@@ -170,6 +247,18 @@ final class BinlogShipper {
             return true;
         } catch (IllegalArgumentException e) {
             return false;
+        }
+    }
+
+    /**
+     * A state the receiver must not go on from by itself: it stops, and {@link
+     * BinlogReceiver#lastFailure()} says why.
+     */
+    private static final class Stopped extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Stopped(String message) {
+            super(message);
         }
     }
 }
