@@ -4,6 +4,7 @@ import dev.backstop.mysql.internal.OptionFile;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.IOException;
@@ -16,6 +17,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Follows a MariaDB server's binary log as a replica would, with {@code mariadb-binlog
@@ -62,6 +65,7 @@ import java.util.concurrent.TimeUnit;
  * any thread.
  */
 public final class BinlogReceiver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BinlogReceiver.class);
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
@@ -107,7 +111,7 @@ public final class BinlogReceiver implements AutoCloseable {
                 throw new IllegalStateException("binlog receiver: " + (closed ? "closed" : "started already"));
             }
             shipper.started();
-            thread = threadFactory.newThread(this::supervise);
+            thread = threadFactory.newThread(LogContext.propagate(this::supervise));
             thread.start();
         }
     }
@@ -199,12 +203,16 @@ public final class BinlogReceiver implements AutoCloseable {
                     }
                     // the server is unreachable or the tool missing: as retryable as the tool's own exit
                     lastFailure = "could not start mariadb-binlog: " + e.getMessage();
+                    LOG.atWarn().addKeyValue("event", "binlog.unreachable").addKeyValue("failures", failures + 1)
+                            .log("binlog receiver: {}; trying again", lastFailure);
                     backoff.pause(++failures);
                     continue;
                 }
                 if (!firstRun) {
                     restarts++;
                 }
+                LOG.atInfo().addKeyValue("event", firstRun ? "binlog.connected" : "binlog.reconnected").addKeyValue("file", from)
+                        .addKeyValue("restarts", restarts).log("binlog receiver reading from {}", from);
                 firstRun = false;
                 String before = shipper.archivedFile;
                 while (p.isAlive() && !closed) {
@@ -219,6 +227,8 @@ public final class BinlogReceiver implements AutoCloseable {
                 lastFailure = "mariadb-binlog exited with status " + p.exitValue() + " reading from " + from + ": "
                         + tool.lastLine();
                 failures = Objects.equals(before, shipper.archivedFile) ? failures + 1 : 1;
+                LOG.atWarn().addKeyValue("event", "binlog.disconnected").addKeyValue("exit.code", p.exitValue())
+                        .addKeyValue("failures", failures).log("binlog receiver: {}; restarting", lastFailure);
                 backoff.pause(failures);
             }
         } catch (InterruptedException e) {
@@ -227,6 +237,7 @@ public final class BinlogReceiver implements AutoCloseable {
             if (!closed) {
                 lastFailure = "binlog receiver stopped: " + e.getMessage();
                 failed = true;
+                LOG.atError().addKeyValue("event", "binlog.stopped").log("{}", lastFailure);
             }
         } finally {
             synchronized (lock) {
@@ -245,6 +256,7 @@ public final class BinlogReceiver implements AutoCloseable {
                 throw new InterruptedIOException();
             }
             process = command.start();
+            tool.follow(process);
             return process;
         }
     }

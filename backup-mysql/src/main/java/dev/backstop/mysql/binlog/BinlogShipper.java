@@ -14,6 +14,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The archive side of a {@link BinlogReceiver}: where the tool resumes (checked against what the
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
  * that thread starts); the volatile positions are read from any thread.
  */
 final class BinlogShipper {
+    private static final Logger LOG = LoggerFactory.getLogger(BinlogReceiver.class);
     private final MariaDbEndpoint endpoint;
     private final BinlogArchive archive;
     private final Path spool;
@@ -194,6 +197,8 @@ final class BinlogShipper {
             archivedPosition = size;
             archivedAt = clock.instant();
             pendingCompleted = Math.max(0, pendingCompleted - size);
+            LOG.atDebug().addKeyValue("event", "binlog.archived").addKeyValue("file", name).addKeyValue("bytes", size)
+                    .log("binlog {} archived", name);
         }
         if (files.isEmpty()) {
             localFile = null;
@@ -225,6 +230,8 @@ final class BinlogShipper {
             return;
         }
         archive.putDelta(name, from, size, active);
+        LOG.atDebug().addKeyValue("event", "binlog.delta").addKeyValue("file", name).addKeyValue("from", from)
+                .addKeyValue("to", size).log("binlog delta of {} shipped up to {}", name, size);
         deltaEnd = size;
         archivedFile = name;
         archivedPosition = size;
