@@ -94,8 +94,17 @@ public final class PointInTimeRecovery {
         return new Builder(restore, manifest);
     }
 
-    /** Restores, recovers and returns the promoted server; the caller closes it. */
+    /**
+     * Restores, recovers and returns the promoted server; the caller closes it.
+     *
+     * @throws IllegalStateException if the target pauses or shuts down instead of promoting
+     *     (use {@link #prepare} for those)
+     */
     public EphemeralPostgres recover() {
+        if (target.action() != RecoveryTarget.Action.PROMOTE) {
+            throw new IllegalStateException("recover() waits for promotion; target " + target + " ends with "
+                    + target.action().setting() + ": use prepare(dir, restoreCommand)");
+        }
         Path dir;
         try {
             dir = Files.createTempDirectory(workDir, "backstop-pitr-",

@@ -229,6 +229,39 @@ class PgPointInTimeRecoveryIT {
     }
 
     @Test
+    void prepare_withPauseAtTheTarget_staysReadOnlyThere_andRecoverRefusesSuchATarget() throws Exception {
+        Path exported = Files.createDirectories(src.dir.resolve("exported-wal-pause"));
+        for (WalFile f : src.archive.files()) {
+            assertThat(src.archive.get(f.name(), exported.resolve(f.name()))).isTrue();
+            Files.setPosixFilePermissions(exported.resolve(f.name()), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        Path kept = Files.createDirectories(src.dir.resolve("kept-paused"));
+        RecoveryTarget paused = RecoveryTarget.restorePoint("after-before-marker").then(RecoveryTarget.Action.PAUSE);
+        PointInTimeRecovery pitr = PointInTimeRecovery.builder(restore, backup).archive(src.archive).target(paused).build();
+        assertThatThrownBy(pitr::recover).isInstanceOf(IllegalStateException.class).hasMessageContaining("use prepare");
+
+        pitr.prepare(kept.resolve("data"), "cp '" + exported + "/%f' '%p'");
+
+        try (EphemeralPostgres pg = EphemeralPostgres.builder().startTimeout(java.time.Duration.ofMinutes(2))
+                .startExisting(kept, "postgres", src.pg.endpoint().password())) {
+            long deadline = System.nanoTime() + java.time.Duration.ofMinutes(2).toNanos();
+            while (!"paused".equals(pauseState(pg))) {
+                assertThat(System.nanoTime()).as("paused at the target within 2 minutes").isLessThan(deadline);
+            }
+            assertThat(inRecovery(pg)).as("still in recovery, read-only").isTrue();
+            assertThat(markers(pg)).containsExactly("before");
+        }
+    }
+
+    static String pauseState(EphemeralPostgres pg) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_get_wal_replay_pause_state()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @Test
     void prepare_intoADirectoryThatExists_isRefused_andLeavesItAsItWas() throws Exception {
         Path existing = Files.createDirectories(src.dir.resolve("occupied"));
         Files.writeString(existing.resolve("keep.txt"), "mine");
