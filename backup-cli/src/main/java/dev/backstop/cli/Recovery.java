@@ -83,6 +83,11 @@ final class Recovery {
                 + "just after it.")
         boolean exclusive;
 
+        @Option(names = "--target-action", paramLabel = "ACTION", description = "What the server does at the target: "
+                + "promote (the default), pause (read-only, for a look before SELECT pg_wal_replay_resume() promotes it) "
+                + "or shutdown (stops there, to change the target before going on).")
+        RecoveryTarget.Action action;
+
         @Option(names = "--start", description = "With --to: start the restored server, wait until it reached the target "
                 + "and was promoted, print its port and leave it running.")
         boolean start;
@@ -98,11 +103,27 @@ final class Recovery {
         /** Whether any option of point-in-time recovery was given. */
         boolean any() {
             return time != null || lsn != null || xid != null || name != null || gtid != null || exclusive || start
-                    || port != null;
+                    || port != null || action != null;
         }
 
-        /** The target the options name; {@link RecoveryTarget#latest()} when none does. */
+        /** The target the options name, with its action; {@link RecoveryTarget#latest()} when none does. */
         RecoveryTarget target(CommandSpec spec, ZoneId zone) {
+            RecoveryTarget t = point(spec, zone);
+            if (action == null || action == RecoveryTarget.Action.PROMOTE) {
+                return t;
+            }
+            if (t instanceof RecoveryTarget.Latest) {
+                throw new ParameterException(spec.commandLine(), "--target-action " + action.setting() + " needs --target-time, "
+                        + "--target-lsn, --target-xid or --target-name: recovery to the end of the archive promotes");
+            }
+            if (start) {
+                throw new ParameterException(spec.commandLine(), "--start waits for promotion; with --target-action "
+                        + action.setting() + " start the directory yourself (pg_ctl start -D DIR)");
+            }
+            return t.then(action);
+        }
+
+        private RecoveryTarget point(CommandSpec spec, ZoneId zone) {
             if (gtid != null) {
                 throw new ParameterException(spec.commandLine(), "--target-gtid: not supported for PostgreSQL (a GTID is "
                         + "MariaDB's); use --target-time, --target-lsn, --target-xid or --target-name");
@@ -162,7 +183,8 @@ final class Recovery {
      * The backup to recover from when no ID is given: the newest physical backup that ended
      * before the target (time, LSN); the newest one for the other targets.
      */
-    static Manifest choose(Restore restore, RecoveryTarget target) throws IOException {
+    static Manifest choose(Restore restore, RecoveryTarget then) throws IOException {
+        RecoveryTarget target = then instanceof RecoveryTarget.Then t ? t.target() : then;
         List<Manifest> physical = new ArrayList<>();
         for (Manifest m : restore.repository().catalog().list()) {
             if (m.type() == BackupType.PHYSICAL && m.object(BaseBackupSource.STREAM).isPresent()) {
@@ -229,6 +251,9 @@ final class Recovery {
     }
 
     static String describe(RecoveryTarget target) {
+        if (target instanceof RecoveryTarget.Then then) {
+            return describe(then.target()) + ", then " + then.action().setting();
+        }
         if (target instanceof RecoveryTarget.Time t) {
             return "time " + t.time() + (t.inclusive() ? "" : " (exclusive)");
         }

@@ -43,6 +43,18 @@ class RecoveryOptionsTest {
     }
 
     @Test
+    void targetAction_pausesOrShutsDownAtTheTarget_butNotWithStartOrWithoutATarget() {
+        RecoveryTarget paused = target("restore", "--to", "d", "--target-name", "T", "--target-action", "pause");
+        assertThat(paused).isEqualTo(RecoveryTarget.restorePoint("T").then(RecoveryTarget.Action.PAUSE));
+        assertThat(Recovery.describe(paused)).isEqualTo("restore point T, then pause");
+        assertThat(target("restore", "--to", "d", "--target-xid", "9", "--target-action", "PROMOTE")).isEqualTo(RecoveryTarget.xid(9, true));
+        assertThatThrownBy(() -> target("restore", "--to", "d", "--target-action", "shutdown"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("needs --target-time");
+        assertThatThrownBy(() -> target("restore", "--to", "d", "--target-name", "T", "--target-action", "pause", "--start"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--start waits for promotion");
+    }
+
+    @Test
     void gtid_twoTargets_andBadValues_areUsageErrorsSayingWhatIsAllowed() {
         assertThatThrownBy(() -> target("restore", "--to", "d", "--target-gtid", "0-1-5"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--target-gtid: not supported for PostgreSQL");
