@@ -43,7 +43,7 @@ final class Progress {
 
     /**
      * @param what the work's name, first on the line ({@code backup})
-     * @param expected the size the work will likely reach (the previous backup's), for ETA and percentage
+     * @param expected the size the work will likely reach (the newest backup's), for ETA and percentage
      * @param terminal a line redrawn in place; else key=value lines
      */
     Progress(String what, OptionalLong expected, Clock clock, PrintWriter err, boolean terminal) {

@@ -28,11 +28,11 @@ class DocsTest {
     @Test
     void everyCommandThatPrintsAResult_takesJson_exceptTheDaemonTheWalHooksAndTheReport() {
         java.util.List<String> without = new java.util.ArrayList<>();
-        java.util.Deque<CommandLine> todo = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
-        while (!todo.isEmpty()) {
-            CommandLine c = todo.pop();
+        java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
+        while (!pending.isEmpty()) {
+            CommandLine c = pending.pop();
             if (!c.getSubcommands().isEmpty()) {
-                todo.addAll(c.getSubcommands().values());
+                pending.addAll(c.getSubcommands().values());
             } else if (c.getCommandSpec().findOption("--json") == null) {
                 without.add(c.getCommandSpec().qualifiedName());
             }
