@@ -27,7 +27,7 @@ module dev.backstop.core {
     exports dev.backstop.core.log;
     exports dev.backstop.core.report;
     // implementation shared with the engine and storage modules, not API
-    exports dev.backstop.core.internal.stream to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql;
+    exports dev.backstop.core.internal.stream to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql, dev.backstop.cli;
     exports dev.backstop.core.internal.layout to dev.backstop.s3, dev.backstop.postgres, dev.backstop.mysql, dev.backstop.cli;
     // threads, back-off and builder rules shared by Backstop's modules; not API
     exports dev.backstop.core.internal.concurrent to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,

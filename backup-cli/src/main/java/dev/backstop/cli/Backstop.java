@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
  * <p>Exit codes: {@value #OK} success, {@value #FAILURE} other failure, {@value #USAGE} usage or
  * configuration error, {@value #INTEGRITY} integrity failure (damaged, tampered or not restoring
  * exactly), {@value #RETRYABLE} retryable failure (try again later), {@value #LOCKED} the
- * repository lock is held by someone else.
+ * repository lock is held by someone else, {@value #STOPPED} the daemon was stopped by SIGTERM.
  */
 @Command(name = "backstop", mixinStandardHelpOptions = true, versionProvider = Backstop.Version.class,
         description = "Verified database backups: back up, list, verify, drill, restore and expire.",
@@ -29,7 +29,8 @@ import picocli.CommandLine.Command;
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.CopyCommand.class,
                 Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
-                Evidence.AuditCommand.class, Evidence.ReportCommand.class, CommandLine.HelpCommand.class},
+                Evidence.AuditCommand.class, Evidence.ReportCommand.class, Docs.CompletionCommand.class,
+                CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
                 "  3  integrity failure: damaged, tampered with, or the restore differs",
@@ -50,6 +51,11 @@ public final class Backstop implements Runnable {
     public static final int RETRYABLE = 4;
     /** The repository lock is held. */
     public static final int LOCKED = 5;
+    /**
+     * {@code backstop run} stopped by SIGTERM (128 + 15, as the JVM exits on it): a running backup
+     * was aborted and nothing of it published.
+     */
+    public static final int STOPPED = 143;
 
     final Map<String, String> env;
     final PrintWriter out;
@@ -75,6 +81,14 @@ public final class Backstop implements Runnable {
      * configuration interpolation; returns the exit code.
      */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+        int code = commandLine(env, out, err).execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** The command line with every command, its output going to {@code out} and {@code err}. */
+    static CommandLine commandLine(Map<String, String> env, PrintWriter out, PrintWriter err) {
         Backstop root = new Backstop(env, out, err);
         CommandLine cmd = new CommandLine(root);
         cmd.setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
@@ -82,10 +96,7 @@ public final class Backstop implements Runnable {
             err.println(line.getCommandSpec().qualifiedName() + ": " + message(e));
             return exitCode(e);
         });
-        int code = cmd.execute(args);
-        out.flush();
-        err.flush();
-        return code;
+        return cmd;
     }
 
     @CommandLine.Spec

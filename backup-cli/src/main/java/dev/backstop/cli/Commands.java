@@ -3,6 +3,7 @@ package dev.backstop.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.core.BackupId;
+import dev.backstop.core.CaptureSource;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
@@ -94,6 +95,15 @@ final class Commands {
     abstract static class Scriptable extends Base {
         @Option(names = "--json", description = "Print JSON for scripts instead of text.")
         boolean json;
+
+        /** Prints {@code fields} as one JSON object with --json, else {@code text}. */
+        void result(Map<String, Object> fields, String text) {
+            if (json) {
+                printJson(fields);
+            } else {
+                print(text);
+            }
+        }
     }
 
     /** Which backup: an id, or the newest. */
@@ -122,22 +132,45 @@ final class Commands {
             + "or mariadb-backup with \"mode\": \"physical\"; zstd, the configured encryption), under the repository lock.")
     static final class BackupCommand extends Scriptable {
         @Option(names = "--dry-run", description = "Check the configuration, the repository (listed, a probe object "
-                + "written and aborted) and the key (a throwaway data key wrapped); store nothing.")
+                + "written and aborted) and the key (a throwaway data key wrapped), then run the dump for real into a sink "
+                + "that discards it, printing each stream's size and SHA-256; store nothing.")
         boolean dryRun;
 
+        @Option(names = "--physical", description = "A physical backup of the whole cluster (pg_basebackup over a "
+                + "replication connection; the role needs REPLICATION): with the WAL archive, it restores to any point in "
+                + "time after it (restore --to).")
+        boolean physical;
+
+        @Option(names = "--progress", description = "Show progress on stderr even when it is not a terminal (as "
+                + "key=value lines); on a terminal it is shown anyway.")
+        boolean progress;
+
         @Override
-        int run(Context ctx) {
+        int run(Context ctx) throws IOException {
+            CaptureSource source = physical ? ctx.physicalSource() : ctx.source();
+            Progress meter = Progress.NONE;
+            if (Progress.wanted(progress)) {
+                meter = new Progress(dryRun ? "dry run" : "backup", Progress.expected(ctx, source.type()),
+                        java.time.Clock.systemUTC(), root.err, System.console() != null);
+                source = Progress.counting(source, meter);
+            }
             if (dryRun) {
-                List<String> facts = ctx.pipeline().dryRun();
+                List<String> facts = ctx.pipeline(null, source).dryRun();
+                DryRun.Capture c = DryRun.capture(source);
+                meter.done();
                 if (json) {
-                    printJson(Map.of("dryRun", true, "checked", facts));
+                    printJson(Map.of("dryRun", true, "checked", facts, "bytes", c.bytes(),
+                            "streams", c.streams().stream().map(DryRun.Stream::toMap).toList()));
                 } else {
                     facts.forEach(this::print);
+                    c.streams().forEach(st -> print("dumped " + st.name() + ": " + st.bytes() + " bytes (" + size(st.bytes())
+                            + "), sha256 " + st.sha256() + ", discarded"));
                     print("dry run: nothing stored");
                 }
                 return Backstop.OK;
             }
-            Manifest m = ctx.pipeline().run();
+            Manifest m = ctx.pipeline(null, source).run();
+            meter.done();
             if (json) {
                 printJson(summary(m));
             } else {
@@ -254,13 +287,17 @@ final class Commands {
 
     @Command(name = "restore", description = "Restore a backup into a directory (its files, verified), into a new "
             + "database on the configured server (pg_restore, or the MariaDB client; the database appears only once all of it "
-            + "checked out), or a physical MariaDB backup into a data directory.")
-    static final class RestoreCommand extends Base {
+            + "checked out), a physical MariaDB backup into a data directory (--to-datadir), or a physical PostgreSQL backup "
+            + "as a data directory recovering to a point in time from the repository's WAL (--to).")
+    static final class RestoreCommand extends Scriptable {
         @Mixin
         Which which;
 
         @ArgGroup(multiplicity = "1")
         Target target;
+
+        @Mixin
+        Recovery.Options pitr;
 
         static final class Target {
             @Option(names = "--to-file", paramLabel = "DIR", required = true, description = "Write the backup's files into DIR.")
@@ -273,23 +310,66 @@ final class Commands {
             @Option(names = "--to-datadir", paramLabel = "DIR", required = true, description = "Restore a physical MariaDB "
                     + "backup into the data directory DIR (absent or empty, its server stopped), prepared, for a server to start on.")
             Path datadir;
+
+            @Option(names = {"--to", "--to-directory"}, paramLabel = "DIR", required = true, description = "Restore a "
+                    + "physical backup as a PostgreSQL data directory DIR (it must not exist), recovering from the "
+                    + "repository's WAL archive to the --target-* given, else to the end of the archive.")
+            Path dataDir;
         }
 
         @Override
-        int run(Context ctx) throws IOException {
+        int run(Context ctx) throws IOException, InterruptedException {
             Restore restore = ctx.restore();
+            if (target.dataDir != null) {
+                if (ctx.config().database().mariadb()) {
+                    throw new ParameterException(spec.commandLine(), "--to DIR recovers a physical PostgreSQL backup; a physical "
+                            + "MariaDB backup restores with --to-datadir DIR");
+                }
+                var goal = pitr.target(spec, ctx.config().zone());
+                boolean byTarget = which.id == null && !which.latest;
+                Manifest m = byTarget ? Recovery.choose(restore, goal) : which.resolve(restore);
+                Map<String, Object> r = Recovery.run(ctx, restore, m, target.dataDir, goal, pitr, spec, config);
+                if (json) {
+                    printJson(r);
+                } else {
+                    print("restored " + m.id() + " into " + r.get("directory") + ", recovering to " + r.get("target")
+                            + (Boolean.TRUE.equals(r.get("started")) ? "; started and promoted on port " + r.get("port")
+                                    : "; start it with: pg_ctl start -D " + r.get("directory")));
+                }
+                return Backstop.OK;
+            }
+            if (pitr.any()) {
+                throw new ParameterException(spec.commandLine(), "--target-*, --start and --port go with --to DIR "
+                        + "(a physical backup recovered to a point in time)");
+            }
             Manifest m = which.resolve(restore);
+            Map<String, Object> done = new LinkedHashMap<>();
+            done.put("id", m.id().value());
             if (target.dir != null) {
                 Files.createDirectories(target.dir);
+                List<Map<String, Object>> files = new ArrayList<>();
                 for (StoredObject o : m.objects()) {
                     Path file = target.dir.resolve(o.name());
                     long n = restore.toFile(m, o.name(), file);
-                    print("restored " + o.name() + " of " + m.id() + " to " + file + " (" + size(n) + ", verified)");
+                    files.add(Map.of("name", o.name(), "file", file.toString(), "bytes", n));
+                    if (!json) {
+                        print("restored " + o.name() + " of " + m.id() + " to " + file + " (" + size(n) + ", verified)");
+                    }
                 }
+                done.put("files", files);
             } else if (target.datadir != null) {
-                print(Engines.restoreToDataDirectory(ctx, restore, m, target.datadir));
+                String said = Engines.restoreToDataDirectory(ctx, restore, m, target.datadir, done);
+                if (!json) {
+                    print(said);
+                }
             } else {
-                print(Engines.restoreInto(ctx, restore, m, target.database));
+                String said = Engines.restoreInto(ctx, restore, m, target.database, done);
+                if (!json) {
+                    print(said);
+                }
+            }
+            if (json) {
+                printJson(done);
             }
             return Backstop.OK;
         }

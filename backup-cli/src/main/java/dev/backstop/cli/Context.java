@@ -4,6 +4,7 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.cli.config.Secret;
 import dev.backstop.core.BackupPipeline;
+import dev.backstop.core.CaptureSource;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.Repository;
@@ -13,6 +14,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.s3.KmsKek;
 import dev.backstop.s3.S3Sink;
 import java.net.InetAddress;
@@ -170,8 +172,23 @@ final class Context implements AutoCloseable {
 
     /** {@link #pipeline()} telling {@code listener} (alerts, audit log) of its events; null for none. */
     BackupPipeline pipeline(dev.backstop.core.event.BackupListener listener) {
+        return pipeline(listener, source());
+    }
+
+    /** The configured database's logical backup: pg_dump with fingerprints. */
+    CaptureSource source() {
+        return Engines.source(this);
+    }
+
+    /** The configured cluster's physical backup: pg_basebackup over a replication connection. */
+    CaptureSource physicalSource() {
+        return BaseBackupSource.builder(endpoint()).build();
+    }
+
+    /** {@link #pipeline(dev.backstop.core.event.BackupListener)} of {@code source}. */
+    BackupPipeline pipeline(dev.backstop.core.event.BackupListener listener, CaptureSource source) {
         BackupPipeline.Builder b = BackupPipeline.builder()
-                .source(Engines.source(this))
+                .source(source)
                 .compress(ZstdTransform.level(3))
                 .repository(keyedRepository())
                 .lock(lock())

@@ -17,7 +17,9 @@ import java.util.Objects;
 
 /**
  * A {@link Schedule} from a five-field cron expression ({@code minute hour day-of-month month
- * day-of-week}) in a time zone, as crontab(5) reads it: {@code *}, numbers, ranges
+ * day-of-week}) in a time zone, as crontab(5) reads it, or a six-field one with a leading
+ * {@code second} field as Spring's {@code CronExpression} reads it ({@code 0,30 * * * * *}: every
+ * half minute): {@code *}, numbers, ranges
  * ({@code 1-5}), lists ({@code 1,15}), steps ({@code *}{@code /15}, {@code 0-30/10}), month and
  * day names ({@code JAN}, {@code SUN-SAT}; 0 and 7 are both Sunday) and the shorthands
  * {@code @hourly}, {@code @daily}, {@code @weekly}, {@code @monthly} and {@code @yearly}. When both
@@ -40,6 +42,7 @@ public final class CronSchedule implements Schedule {
 
     private final String expression;
     private final ZoneId zone;
+    private final BitSet seconds;
     private final BitSet minutes;
     private final BitSet hours;
     private final BitSet daysOfMonth;
@@ -48,9 +51,17 @@ public final class CronSchedule implements Schedule {
     private final boolean domRestricted;
     private final boolean dowRestricted;
 
-    private CronSchedule(String expression, ZoneId zone, String[] f) {
+    private CronSchedule(String expression, ZoneId zone, String[] fields) {
         this.expression = expression;
         this.zone = zone;
+        String[] f = fields;
+        if (fields.length == 6) {
+            this.seconds = field("second", fields[0], 0, 59, List.of(), 0);
+            f = java.util.Arrays.copyOfRange(fields, 1, 6);
+        } else {
+            this.seconds = new BitSet(60);
+            this.seconds.set(0);
+        }
         this.minutes = field("minute", f[0], 0, 59, List.of(), 0);
         this.hours = field("hour", f[1], 0, 23, List.of(), 0);
         this.daysOfMonth = field("day-of-month", f[2], 1, 31, List.of(), 0);
@@ -79,8 +90,9 @@ public final class CronSchedule implements Schedule {
         String e = expression.trim();
         String expanded = SHORTHANDS.getOrDefault(e.toLowerCase(Locale.ROOT), e);
         String[] f = expanded.split("\\s+");
-        if (f.length != 5) {
-            throw new IllegalArgumentException("expected 5 fields (minute hour day-of-month month day-of-week), got " + f.length);
+        if (f.length != 5 && f.length != 6) {
+            throw new IllegalArgumentException("expected 5 fields (minute hour day-of-month month day-of-week), or 6 with a "
+                    + "leading second, got " + f.length);
         }
         return new CronSchedule(e, zone, f);
     }
@@ -97,7 +109,7 @@ public final class CronSchedule implements Schedule {
 
     @Override
     public Instant next(Instant after) {
-        LocalDateTime start = LocalDateTime.ofInstant(after, zone).truncatedTo(ChronoUnit.MINUTES).plusMinutes(1);
+        LocalDateTime start = LocalDateTime.ofInstant(after, zone).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
         LocalDate day = start.toLocalDate();
         LocalDate end = day.plusYears(MAX_YEARS);
         for (; day.isBefore(end); day = day.plusDays(1)) {
@@ -106,13 +118,18 @@ public final class CronSchedule implements Schedule {
             }
             for (int h = hours.nextSetBit(0); h >= 0; h = hours.nextSetBit(h + 1)) {
                 for (int m = minutes.nextSetBit(0); m >= 0; m = minutes.nextSetBit(m + 1)) {
-                    LocalDateTime t = LocalDateTime.of(day, LocalTime.of(h, m));
-                    if (t.isBefore(start)) {
+                    if (LocalDateTime.of(day, LocalTime.of(h, m, 59)).isBefore(start)) {
                         continue;
                     }
-                    Instant i = resolve(t);
-                    if (i.isAfter(after)) {
-                        return i;
+                    for (int sec = seconds.nextSetBit(0); sec >= 0; sec = seconds.nextSetBit(sec + 1)) {
+                        LocalDateTime t = LocalDateTime.of(day, LocalTime.of(h, m, sec));
+                        if (t.isBefore(start)) {
+                            continue;
+                        }
+                        Instant i = resolve(t);
+                        if (i.isAfter(after)) {
+                            return i;
+                        }
                     }
                 }
             }
@@ -135,7 +152,7 @@ public final class CronSchedule implements Schedule {
 
     /** True when {@code t} (a wall-clock time in the zone) is one of this schedule's times. */
     boolean matches(LocalDateTime t) {
-        return matches(t.toLocalDate()) && hours.get(t.getHour()) && minutes.get(t.getMinute());
+        return matches(t.toLocalDate()) && hours.get(t.getHour()) && minutes.get(t.getMinute()) && seconds.get(t.getSecond());
     }
 
     private Instant resolve(LocalDateTime t) {

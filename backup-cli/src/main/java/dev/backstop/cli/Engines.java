@@ -16,6 +16,7 @@ import dev.backstop.postgres.logical.PgDumpSource;
 import dev.backstop.postgres.logical.PostgresRestore;
 import dev.backstop.postgres.logical.RestoreDrill;
 import java.nio.file.Path;
+import java.util.Map;
 import java.time.Clock;
 
 /**
@@ -73,7 +74,7 @@ final class Engines {
      *
      * @throws ConfigException if {@code m} is physical, or of another engine than the configured server
      */
-    static String restoreInto(Context ctx, Restore restore, Manifest m, String name) {
+    static String restoreInto(Context ctx, Restore restore, Manifest m, String name, Map<String, Object> done) {
         BackstopConfig.Database db = ctx.config().database();
         Kind kind = kind(m);
         if (kind == Kind.MARIADB_PHYSICAL) {
@@ -86,6 +87,9 @@ final class Engines {
         }
         if (kind == Kind.POSTGRES) {
             PostgresRestore.Report r = PostgresRestore.builder(restore, ctx.endpoint(), name).build().run(m);
+            done.put("database", r.database());
+            done.put("bytes", r.plaintextBytes());
+            done.put("elapsedMs", r.total().toMillis());
             return "restored " + m.id() + " into database " + r.database() + " (" + Commands.size(r.plaintextBytes()) + ") in "
                     + r.total().toMillis() + " ms";
         }
@@ -93,6 +97,9 @@ final class Engines {
         db.workDir().ifPresent(b::workDir);
         db.jobs().ifPresent(b::jobs);
         MariaDbRestore.Report r = b.build().run(m);
+        done.put("database", r.database());
+        done.put("bytes", r.plaintextBytes());
+        done.put("elapsedMs", r.total().toMillis());
         return "restored " + m.id() + " into database " + r.database() + " (" + Commands.size(r.plaintextBytes()) + ") in "
                 + r.total().toMillis() + " ms";
     }
@@ -103,7 +110,7 @@ final class Engines {
      *
      * @throws ConfigException if {@code m} is not a physical MariaDB backup
      */
-    static String restoreToDataDirectory(Context ctx, Restore restore, Manifest m, Path dir) {
+    static String restoreToDataDirectory(Context ctx, Restore restore, Manifest m, Path dir, Map<String, Object> done) {
         if (kind(m) != Kind.MARIADB_PHYSICAL) {
             throw new ConfigException("", "backup " + m.id() + " is a logical " + m.source().engine() + " backup: restore it with "
                     + "--to-database NAME or --to-file DIR; --to-datadir takes physical MariaDB backups");
@@ -111,6 +118,9 @@ final class Engines {
         MariaDbPhysicalRestore.Builder b = MariaDbPhysicalRestore.builder(restore);
         ctx.config().database().workDir().ifPresent(b::workDir);
         MariaDbPhysicalRestore.Report r = b.build().toDataDirectory(m, dir);
+        done.put("datadir", dir.toString());
+        done.put("bytes", r.streamBytes());
+        done.put("elapsedMs", r.total().toMillis());
         return "restored " + m.id() + " into data directory " + dir + " (" + Commands.size(r.streamBytes()) + " fetched, prepared) in "
                 + r.total().toMillis() + " ms; hand it to the server's user (chown -R mysql:mysql) and start the server on it";
     }

@@ -166,7 +166,7 @@ final class Maintenance {
         }
 
         /** The key commands: each needs the configured keyset. */
-        abstract static class KeyBase extends Commands.Base {
+        abstract static class KeyBase extends Commands.Scriptable {
 
             Path keyset(Context ctx, String verb) {
                 BackstopConfig.Encryption enc = ctx.config().encryption();
@@ -188,7 +188,7 @@ final class Maintenance {
                     throw new ConfigException("backup.encryption.keyset", file + " already exists; it is never overwritten");
                 }
                 LocalKeysetKek kek = LocalKeysetKek.create(file);
-                print("created key-encryption key " + kek.id() + " in " + file);
+                result(Map.of("created", kek.id(), "keyset", file.toString()), "created key-encryption key " + kek.id() + " in " + file);
                 return Backstop.OK;
             }
         }
@@ -201,14 +201,15 @@ final class Maintenance {
                 Path file = keyset(ctx, "rotate");
                 ctx.kek();   // the file must load before it is changed
                 LocalKeysetKek kek = LocalKeysetKek.rotate(file);
-                print("rotated " + file + ": new primary key " + kek.id() + "; now run: backstop keys rewrap");
+                result(Map.of("rotated", file.toString(), "primary", kek.id()),
+                        "rotated " + file + ": new primary key " + kek.id() + "; now run: backstop keys rewrap");
                 return Backstop.OK;
             }
         }
 
         @Command(name = "erase", description = "Crypto-erase one backup: delete its data key on every configured replica, "
                 + "then on the primary, so it can never be decrypted again. Irreversible: repeat the id with --confirm.")
-        static final class Erase extends Commands.Base {
+        static final class Erase extends Commands.Scriptable {
             @picocli.CommandLine.Parameters(paramLabel = "ID", description = "The backup to erase.")
             String id;
 
@@ -234,7 +235,8 @@ final class Maintenance {
                 if (ctx.config().replicas().isEmpty()) {
                     Encryption.destroyDataKey(ctx.keyedRepository(), backup);
                 }
-                print("erased the data key of " + id + (replicas.isEmpty() ? "" : " on " + String.join(", ", replicas) + " and")
+                result(Map.of("erased", id, "replicas", replicas), "erased the data key of " + id
+                        + (replicas.isEmpty() ? "" : " on " + String.join(", ", replicas) + " and")
                         + " on the primary: it can no longer be decrypted; its objects go with retention");
                 return Backstop.OK;
             }
@@ -247,7 +249,8 @@ final class Maintenance {
             int run(Context ctx) {
                 var kek = ctx.kek().orElseThrow(() -> new ConfigException("backup.encryption", "is none; nothing to re-wrap"));
                 List<BackupId> done = Encryption.with(kek).rewrap(ctx.keyedRepository());
-                print("re-wrapped the data keys of " + done.size() + " backups with " + kek.id());
+                result(Map.of("rewrapped", done.stream().map(BackupId::value).toList(), "kek", kek.id()),
+                        "re-wrapped the data keys of " + done.size() + " backups with " + kek.id());
                 return Backstop.OK;
             }
         }
@@ -265,7 +268,7 @@ final class Maintenance {
 
         @Command(name = "check", description = "Validate the configuration without connecting to anything; print a "
                 + "summary with secrets hidden.")
-        static final class Check extends Commands.Base {
+        static final class Check extends Commands.Scriptable {
             @Override
             int run(Context ctx) {
                 // the context builds nothing until asked, so only the file and the key file's presence are checked
@@ -274,8 +277,13 @@ final class Maintenance {
                     throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + f
                             + " does not exist; create it once with \"backstop keys create\"");
                 });
-                root.out.print(c.summary(Instant.now()));
-                print("configuration " + config + " is valid (nothing was contacted)");
+                String summary = c.summary(Instant.now());
+                if (json) {
+                    printJson(Map.of("valid", true, "config", config.toString(), "summary", summary.lines().toList()));
+                } else {
+                    root.out.print(summary);
+                    print("configuration " + config + " is valid (nothing was contacted)");
+                }
                 return Backstop.OK;
             }
         }

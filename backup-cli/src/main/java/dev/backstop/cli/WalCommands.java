@@ -191,8 +191,18 @@ final class WalCommands implements Callable<Integer> {
         @Parameters(index = "1", paramLabel = "PATH", description = "Where to write it (%%p).")
         Path target;
 
+        @Option(names = "--system-id", paramLabel = "ID", description = "The archive of this system identifier instead of "
+                + "backup.wal.systemId (backstop restore --to writes it into the restored server's restore_command).")
+        String systemId;
+
         @Override
         int run(Context ctx) throws IOException {
+            if (systemId != null) {
+                // a restored cluster recovering from a repository: no spool, no queue, maybe no backup.wal at all
+                WalArchive.Builder b = WalArchive.builder(ctx.repository(), Long.parseUnsignedLong(systemId));
+                ctx.kek().ifPresent(b::keys);
+                return b.build().get(name, target) ? Backstop.OK : NOT_IN_ARCHIVE;
+            }
             WalArchive archive = archive(ctx);
             if (settings(ctx).getQueue().isEmpty()) {
                 return archive.get(name, target) ? Backstop.OK : NOT_IN_ARCHIVE;

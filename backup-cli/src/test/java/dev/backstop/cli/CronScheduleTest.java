@@ -100,6 +100,20 @@ class CronScheduleTest {
     }
 
     @Test
+    void sixFields_leadWithSeconds_asSpringReadsThem() {
+        CronSchedule every = CronSchedule.parse("* * * * * *", UTC);
+        assertThat(every.next(at("2026-12-07T10:00:00.400Z"))).isEqualTo(at("2026-12-07T10:00:01Z"));
+        assertThat(every.next(at("2026-12-07T10:00:59Z"))).isEqualTo(at("2026-12-07T10:01:00Z"));
+        CronSchedule halves = CronSchedule.parse("0,30 * * * * *", UTC);
+        assertThat(halves.next(at("2026-12-07T10:00:00Z"))).isEqualTo(at("2026-12-07T10:00:30Z"));
+        assertThat(halves.next(at("2026-12-07T10:00:30Z"))).isEqualTo(at("2026-12-07T10:01:00Z"));
+        assertThat(CronSchedule.parse("*/5 0 3 * * SUN", UTC).next(at("2026-12-07T10:00:00Z"))).isEqualTo(at("2026-12-13T03:00:00Z"));
+        assertThat(CronSchedule.parse("15 0 3 * * SUN", UTC).next(at("2026-12-13T03:00:15Z"))).isEqualTo(at("2026-12-20T03:00:15Z"));
+        assertThatThrownBy(() -> CronSchedule.parse("60 * * * * *", UTC)).hasMessage("second \"60\" is not 0-59");
+        assertThatThrownBy(() -> CronSchedule.parse("0 0 0 3 * * *", UTC)).hasMessageContaining("or 6 with a leading second, got 7");
+    }
+
+    @Test
     void leapDay_isFoundYearsAhead() {
         assertThat(CronSchedule.parse("0 0 29 2 *", UTC).next(at("2026-12-07T00:00:00Z"))).isEqualTo(at("2028-02-29T00:00:00Z"));
     }

@@ -12,7 +12,14 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class ExitCodeTest {
@@ -29,6 +36,38 @@ class ExitCodeTest {
         assertThat(Backstop.exitCode(new BackupException(Stage.LOCK, "held by x", null, true, null))).isEqualTo(5);
         assertThat(Backstop.exitCode(new UncheckedIOException(new IOException("disk")))).isEqualTo(1);
         assertThat(Backstop.exitCode(new RuntimeException(new StorageException("k", "timeout", null, true, ID)))).isEqualTo(4);
+    }
+
+    @Test
+    void everyDocumentedCode_isDistinct_isInTheHelpFooter_andMapsFromItsFailure() throws Exception {
+        // docs/cli.md's table is what operators and Kubernetes Jobs act on: it must list exactly the codes the command uses
+        String doc = Files.readString(Path.of("../docs/cli.md"));
+        String section = doc.substring(doc.indexOf("## Exit codes"), doc.indexOf("## WAL archiving"));
+        List<Integer> documented = new ArrayList<>();
+        Matcher row = Pattern.compile("(?m)^\\| (\\d+) \\|").matcher(section);
+        while (row.find()) {
+            documented.add(Integer.parseInt(row.group(1)));
+        }
+        assertThat(documented).containsExactly(Backstop.OK, Backstop.FAILURE, Backstop.USAGE, Backstop.INTEGRITY,
+                Backstop.RETRYABLE, Backstop.LOCKED, Backstop.STOPPED);
+        assertThat(new HashSet<>(documented)).hasSameSizeAs(documented);
+        StringWriter help = new StringWriter();
+        Backstop.execute(new String[] {"--help"}, Map.of(), new PrintWriter(help), new PrintWriter(new StringWriter()));
+        String footer = help.toString().substring(help.toString().indexOf("Exit codes:"));
+        for (int code : documented) {
+            assertThat(footer).as("help footer").containsPattern("(?m)^  " + code + "  \\S");
+        }
+        // each failure class to its code (143 is the JVM's on SIGTERM: DaemonIT's daemons exit with it)
+        Map<Integer, Throwable> byCode = Map.of(
+                Backstop.FAILURE, new StorageException("k", "access denied", null, false, ID),
+                Backstop.USAGE, new ConfigException("backup.storage", "missing"),
+                Backstop.INTEGRITY, new IntegrityException("backups/x", "sha256", "a", "b", null, ID),
+                Backstop.RETRYABLE, new StorageException("k", "timeout", null, true, ID),
+                Backstop.LOCKED, new BackupException(Stage.LOCK, "held by x", null, true, null));
+        byCode.forEach((code, failure) -> assertThat(Backstop.exitCode(failure)).as("%s", failure).isEqualTo(code));
+        assertThat(Backstop.execute(new String[] {"--version"}, Map.of(), new PrintWriter(new StringWriter()),
+                new PrintWriter(new StringWriter()))).isEqualTo(Backstop.OK);
+        assertThat(Backstop.STOPPED).isEqualTo(128 + 15);
     }
 
     @Test

@@ -248,7 +248,11 @@ public final class RepositoryLock {
             }
         }
 
-        /** Releases the lock by writing a released lease; never throws. */
+        /**
+         * Releases the lock by writing a released lease; never throws. Also on an interrupted
+         * thread (a job aborted because its daemon stops): the interrupt is set aside for the
+         * write and set again afterwards.
+         */
         @Override
         public void close() {
             if (closed) {
@@ -259,11 +263,17 @@ public final class RepositoryLock {
                 return;
             }
             LeaseRecord released = new LeaseRecord(current.seq() + 1, holder, current.token(), clock.instant(), true);
+            // an interrupted thread's FileChannel write fails at once: the lock would then stay held until its TTL
+            boolean interrupted = Thread.interrupted();
             try {
                 write(released);
                 cleanupBelow(released.seq());
             } catch (IOException | RuntimeException e) {
                 // taken over already, or the store is unreachable: the lease then ends by expiry
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
 

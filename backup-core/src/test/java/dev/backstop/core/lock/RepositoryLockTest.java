@@ -57,6 +57,24 @@ class RepositoryLockTest {
     }
 
     @Test
+    void close_onAnInterruptedThread_stillReleases_andKeepsTheInterrupt() {
+        // a backup aborted by an interrupt (a daemon stopping) releases its lease on that thread:
+        // FileChannel refuses interrupted threads, and the lock would otherwise stay until its TTL
+        FileSystemSink sink = FileSystemSink.open(tmp);
+        RepositoryLock.Lease a = lock(sink, "host-a").acquire();
+        Thread.currentThread().interrupt();
+        try {
+            a.close();
+            assertThat(Thread.currentThread().isInterrupted()).as("interrupt kept for the caller").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        try (RepositoryLock.Lease b = lock(sink, "host-b").acquire()) {
+            assertThat(b.token()).isGreaterThan(a.token());
+        }
+    }
+
+    @Test
     void expiredLease_isTakenOver_andTheOldHolderLearnsItLostTheLock() {
         FileSystemSink sink = FileSystemSink.open(tmp);
         RepositoryLock.Lease a = lock(sink, "host-a").acquire();

@@ -66,6 +66,13 @@ final class FileSyncer implements AutoCloseable {
         }
     }
 
+    /** Fsyncs one file or directory now, on the calling thread. */
+    static void force(Path fileOrDirectory) throws IOException {
+        try (FileChannel ch = FileChannel.open(fileOrDirectory, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
     @Override
     public void close() {
         thread.shutdownNow();

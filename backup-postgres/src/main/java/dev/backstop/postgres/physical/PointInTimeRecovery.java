@@ -14,10 +14,8 @@ import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.wal.WalArchive;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -26,7 +24,6 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadFactory;
@@ -97,8 +94,17 @@ public final class PointInTimeRecovery {
         return new Builder(restore, manifest);
     }
 
-    /** Restores, recovers and returns the promoted server; the caller closes it. */
+    /**
+     * Restores, recovers and returns the promoted server; the caller closes it.
+     *
+     * @throws IllegalStateException if the target pauses or shuts down instead of promoting
+     *     (use {@link #prepare} for those)
+     */
     public EphemeralPostgres recover() {
+        if (target.action() != RecoveryTarget.Action.PROMOTE) {
+            throw new IllegalStateException("recover() waits for promotion; target " + target + " ends with "
+                    + target.action().setting() + ": use prepare(dir, restoreCommand)");
+        }
         Path dir;
         try {
             dir = Files.createTempDirectory(workDir, "backstop-pitr-",
@@ -111,22 +117,11 @@ public final class PointInTimeRecovery {
         EphemeralPostgres server = null;
         try {
             restoreTo(data);
-            // a base backup taken from a standby carries its standby.signal: the copy is to be promoted, not to follow
-            Files.deleteIfExists(data.resolve("standby.signal"));
-            Map<String, String> settings = new LinkedHashMap<>();
-            settings.put("archive_mode", "off");
-            settings.put("archive_command", "");
-            settings.put("primary_conninfo", "");
-            settings.put("primary_slot_name", "");
             if (target.needsArchive()) {
                 broker = new WalBroker(archive, dir.resolve("wal-broker"), parallelism, prefetchDepth, threads);
-                settings.put("restore_command", broker.restoreCommand());
-                settings.put("recovery_target_timeline", "latest");
-                settings.putAll(target.settings());
-                Files.writeString(data.resolve("recovery.signal"), "");
                 broker.start();
             }
-            appendSettings(data.resolve("postgresql.auto.conf"), settings);
+            RecoverySettings.write(data, target, broker == null ? null : broker.restoreCommand());
             try {
                 server = EphemeralPostgres.builder().tools(tools).startTimeout(timeout).startExisting(dir, user, password);
             } catch (BackupException e) {
@@ -207,10 +202,51 @@ public final class PointInTimeRecovery {
         }
     }
 
-    private static void appendSettings(Path autoConf, Map<String, String> settings) throws IOException {
-        StringBuilder sb = new StringBuilder("\n# Added by Backstop point-in-time recovery: never archive into the source's repository\n");
-        settings.forEach((k, v) -> sb.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
-        Files.writeString(autoConf, sb.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    /**
+     * Restores into {@code data}, a directory that is kept, and configures recovery to the target
+     * for a server the caller starts ({@code pg_ctl start -D data}) and owns: unlike {@link
+     * #recover()}, no server is started and no thread of this JVM serves WAL, so the directory
+     * recovers on its own, with {@code restoreCommand}, whenever and wherever it is started.
+     *
+     * <p><b>Guarantees.</b> Everything {@link #restoreTo} guarantees (bytes verified as they
+     * stream, {@code pg_verifybackup}, every file fsynced), then {@code postgresql.auto.conf}
+     * gets {@code archive_mode = off}, an empty {@code archive_command}, {@code primary_conninfo}
+     * and {@code primary_slot_name} (the copy never archives into the source's repository nor
+     * follows its primary), and, unless the target is {@link RecoveryTarget#consistent()}, {@code
+     * restore_command}, {@code recovery_target_timeline = latest}, the target's settings
+     * ({@code recovery_target_action = promote}) and {@code recovery.signal}; these are fsynced
+     * before this returns. On any failure the directory and what was written into it are deleted.
+     *
+     * <p><b>Restrictions.</b> {@code restoreCommand} runs as the server's OS user for as long as
+     * recovery runs: it must write the archived file {@code %f} to {@code %p} only once it
+     * checked out, exit 0 then and nonzero when the archive does not hold the file (for example
+     * {@code backstop wal archive-get %f %p --config ...}, whose configuration that user must be
+     * able to read). The caller hands the directory to the server's OS user and chooses port and
+     * socket directory when starting it. The archive given to the builder is used only to check
+     * that it is the backup's system; WAL is read by {@code restoreCommand}.
+     *
+     * @param data the data directory to create; it must not exist yet, its parent must
+     * @param restoreCommand PostgreSQL's {@code restore_command}, with {@code %f} and {@code %p};
+     *     may be null only for {@link RecoveryTarget#consistent()}
+     * @return the settings appended to {@code postgresql.auto.conf}, in order
+     * @throws IllegalArgumentException if {@code restoreCommand} lacks {@code %f} or {@code %p}
+     * @throws BackupException if the restore or the configuration failed (nothing is left)
+     */
+    public Map<String, String> prepare(Path data, String restoreCommand) {
+        if (target.needsArchive() && (restoreCommand == null || !restoreCommand.contains("%f") || !restoreCommand.contains("%p"))) {
+            throw new IllegalArgumentException("restoreCommand: got " + (restoreCommand == null ? "null" : "'" + restoreCommand + "'")
+                    + ", need a command with %f (the WAL file's name) and %p (where to write it) for target " + target);
+        }
+        restoreTo(data);
+        try {
+            Map<String, String> settings = RecoverySettings.write(data, target, restoreCommand);
+            RecoverySettings.force(data, target);
+            return settings;
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(data);
+            throw new BackupException(Stage.RESTORE, "configuring recovery of " + manifest.id() + " in " + data + " failed: "
+                    + e.getMessage(), e, false, manifest.id());
+        }
     }
 
     private void awaitPromotion(EphemeralPostgres server, WalBroker broker) throws IOException {

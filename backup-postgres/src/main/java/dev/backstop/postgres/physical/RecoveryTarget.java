@@ -3,6 +3,7 @@ package dev.backstop.postgres.physical;
 import dev.backstop.postgres.wal.WalFile;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -18,8 +19,28 @@ import java.util.Objects;
  *
  * <p>{@code inclusive} (time, LSN, xid) says whether the transaction committing exactly at the
  * target is kept, as PostgreSQL's {@code recovery_target_inclusive}.
+ *
+ * <p>{@link #then(Action)} makes recovery pause or shut down at the target instead of promoting
+ * ({@code recovery_target_action}), for a directory restored with {@link
+ * PointInTimeRecovery#prepare} that someone inspects before promoting it; {@link
+ * PointInTimeRecovery#recover()} waits for promotion and takes only promoting targets.
  */
 public sealed interface RecoveryTarget {
+
+    /** What the server does once it reached the target: PostgreSQL's {@code recovery_target_action}. */
+    enum Action {
+        /** End recovery and accept writes (the default). */
+        PROMOTE,
+        /** Stay in recovery, read-only, until {@code pg_wal_replay_resume()} promotes it. */
+        PAUSE,
+        /** Stop the server there; started again, it recovers to the same point and stops, until the target is changed. */
+        SHUTDOWN;
+
+        /** The setting's value. */
+        public String setting() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     /** The settings to write; empty for {@link #latest()}. */
     Map<String, String> settings();
@@ -27,6 +48,27 @@ public sealed interface RecoveryTarget {
     /** Whether WAL from the archive is needed at all. */
     default boolean needsArchive() {
         return true;
+    }
+
+    /** What the server does at the target; {@link Action#PROMOTE} unless {@link #then} said otherwise. */
+    default Action action() {
+        return Action.PROMOTE;
+    }
+
+    /**
+     * This target with {@code action} at the end instead of promotion.
+     *
+     * @throws IllegalArgumentException for {@link #latest()} and {@link #consistent()}, which
+     *     have no target to stop at
+     */
+    default RecoveryTarget then(Action action) {
+        Objects.requireNonNull(action, "action");
+        if (this instanceof Latest || this instanceof Consistent) {
+            throw new IllegalArgumentException("action " + action.setting() + ": needs a target to stop at (time, lsn, xid or "
+                    + "restore point), got " + this);
+        }
+        RecoveryTarget base = this instanceof Then t ? t.target() : this;
+        return action == Action.PROMOTE ? base : new Then(base, action);
     }
 
     static RecoveryTarget consistent() {
@@ -118,6 +160,21 @@ public sealed interface RecoveryTarget {
             Map<String, String> m = new LinkedHashMap<>();
             m.put("recovery_target_name", name);
             m.put("recovery_target_action", "promote");
+            return m;
+        }
+    }
+
+    /** A target followed by an action other than promotion. */
+    record Then(RecoveryTarget target, Action action) implements RecoveryTarget {
+        public Then {
+            Objects.requireNonNull(target, "target");
+            Objects.requireNonNull(action, "action");
+        }
+
+        @Override
+        public Map<String, String> settings() {
+            Map<String, String> m = new LinkedHashMap<>(target.settings());
+            m.put("recovery_target_action", action.setting());
             return m;
         }
     }

@@ -195,6 +195,96 @@ class PgPointInTimeRecoveryIT {
     }
 
     @Test
+    void prepare_intoAKeptDirectory_recoversToTheRestorePointOnItsOwn_withTheGivenRestoreCommand() throws Exception {
+        // a restore_command that needs nothing of this JVM: the archive exported into a plain directory
+        Path exported = Files.createDirectories(src.dir.resolve("exported-wal"));
+        for (WalFile f : src.archive.files()) {
+            assertThat(src.archive.get(f.name(), exported.resolve(f.name()))).isTrue();
+            // the server's OS user reads them
+            Files.setPosixFilePermissions(exported.resolve(f.name()), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        Path kept = Files.createDirectories(src.dir.resolve("kept"));
+        Files.setPosixFilePermissions(kept, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path data = kept.resolve("data");
+        PointInTimeRecovery pitr = PointInTimeRecovery.builder(restore, backup).archive(src.archive)
+                .target(RecoveryTarget.restorePoint("after-before-marker")).build();
+
+        java.util.Map<String, String> settings = pitr.prepare(data, "cp '" + exported + "/%f' '%p'");
+
+        assertThat(settings).containsEntry("restore_command", "cp '" + exported + "/%f' '%p'")
+                .containsEntry("recovery_target_name", "after-before-marker").containsEntry("archive_mode", "off")
+                .containsEntry("recovery_target_action", "promote");
+        assertThat(data.resolve("recovery.signal")).exists();
+        assertThat(Files.readString(data.resolve("postgresql.auto.conf"))).contains("restore_command = 'cp ''" + exported);
+        try (EphemeralPostgres pg = EphemeralPostgres.builder().startTimeout(java.time.Duration.ofMinutes(2))
+                .startExisting(kept, "postgres", src.pg.endpoint().password())) {
+            long deadline = System.nanoTime() + java.time.Duration.ofMinutes(2).toNanos();
+            while (inRecovery(pg)) {
+                assertThat(System.nanoTime()).as("promoted within 2 minutes").isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+            assertThat(markers(pg)).containsExactly("before");
+            assertThat(Prints.of(pg, "postgres")).isEqualTo(atT);
+        }
+    }
+
+    @Test
+    void prepare_withPauseAtTheTarget_staysReadOnlyThere_andRecoverRefusesSuchATarget() throws Exception {
+        Path exported = Files.createDirectories(src.dir.resolve("exported-wal-pause"));
+        for (WalFile f : src.archive.files()) {
+            assertThat(src.archive.get(f.name(), exported.resolve(f.name()))).isTrue();
+            Files.setPosixFilePermissions(exported.resolve(f.name()), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        Path kept = Files.createDirectories(src.dir.resolve("kept-paused"));
+        RecoveryTarget paused = RecoveryTarget.restorePoint("after-before-marker").then(RecoveryTarget.Action.PAUSE);
+        PointInTimeRecovery pitr = PointInTimeRecovery.builder(restore, backup).archive(src.archive).target(paused).build();
+        assertThatThrownBy(pitr::recover).isInstanceOf(IllegalStateException.class).hasMessageContaining("use prepare");
+
+        pitr.prepare(kept.resolve("data"), "cp '" + exported + "/%f' '%p'");
+
+        try (EphemeralPostgres pg = EphemeralPostgres.builder().startTimeout(java.time.Duration.ofMinutes(2))
+                .startExisting(kept, "postgres", src.pg.endpoint().password())) {
+            long deadline = System.nanoTime() + java.time.Duration.ofMinutes(2).toNanos();
+            while (!"paused".equals(pauseState(pg))) {
+                assertThat(System.nanoTime()).as("paused at the target within 2 minutes").isLessThan(deadline);
+            }
+            assertThat(inRecovery(pg)).as("still in recovery, read-only").isTrue();
+            assertThat(markers(pg)).containsExactly("before");
+        }
+    }
+
+    static String pauseState(EphemeralPostgres pg) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_get_wal_replay_pause_state()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @Test
+    void prepare_intoADirectoryThatExists_isRefused_andLeavesItAsItWas() throws Exception {
+        Path existing = Files.createDirectories(src.dir.resolve("occupied"));
+        Files.writeString(existing.resolve("keep.txt"), "mine");
+        PointInTimeRecovery pitr = PointInTimeRecovery.builder(restore, backup).archive(src.archive)
+                .target(RecoveryTarget.latest()).build();
+
+        assertThatThrownBy(() -> pitr.prepare(existing, "cp /nowhere/%f %p")).isInstanceOf(BackupException.class)
+                .hasMessageContaining("must not exist yet");
+        assertThat(Files.readString(existing.resolve("keep.txt"))).isEqualTo("mine");
+        assertThatThrownBy(() -> pitr.prepare(src.dir.resolve("never"), "cp /nowhere/x %p"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("%f");
+        assertThat(src.dir.resolve("never")).doesNotExist();
+    }
+
+    static boolean inRecovery(EphemeralPostgres pg) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    @Test
     void archive_holdsEveryFileAsZstdAeadUnderTheSystemId() throws Exception {
         Path walDir = src.dir.resolve("repo/wal/" + Long.toUnsignedString(src.archive.systemId()) + "/00000001");
         assertThat(src.archive.files()).isNotEmpty().allSatisfy(f -> assertThat(f.timeline()).isEqualTo(1));

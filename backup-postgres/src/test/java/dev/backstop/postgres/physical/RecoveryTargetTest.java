@@ -32,6 +32,21 @@ class RecoveryTargetTest {
     }
 
     @Test
+    void then_replacesPromotionWithPauseOrShutdown_andPromoteUndoesIt() {
+        RecoveryTarget point = RecoveryTarget.restorePoint("before-migration");
+        assertThat(point.action()).isEqualTo(RecoveryTarget.Action.PROMOTE);
+        RecoveryTarget paused = point.then(RecoveryTarget.Action.PAUSE);
+        assertThat(paused.settings()).containsEntry("recovery_target_name", "before-migration")
+                .containsEntry("recovery_target_action", "pause");
+        assertThat(paused.action()).isEqualTo(RecoveryTarget.Action.PAUSE);
+        assertThat(paused.then(RecoveryTarget.Action.SHUTDOWN).settings()).containsEntry("recovery_target_action", "shutdown");
+        assertThat(paused.then(RecoveryTarget.Action.PROMOTE)).isEqualTo(point);
+        assertThat(RecoveryTarget.xid(1234, false).then(RecoveryTarget.Action.SHUTDOWN).settings())
+                .containsEntry("recovery_target_xid", "1234").containsEntry("recovery_target_inclusive", "false");
+        assertThatThrownBy(() -> RecoveryTarget.latest().then(RecoveryTarget.Action.PAUSE)).hasMessageContaining("needs a target");
+    }
+
+    @Test
     void badTargets_nameTheBound() {
         assertThatThrownBy(() -> RecoveryTarget.xid(2, true)).hasMessageContaining("got 2");
         assertThatThrownBy(() -> RecoveryTarget.restorePoint("")).hasMessageContaining("1..63");

@@ -1,0 +1,64 @@
+package dev.backstop.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class DocsTest {
+    static CommandLine commandLine() {
+        return Backstop.commandLine(Map.of(), new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+    }
+
+    @Test
+    void completion_printsABashScript_thatCompletesEveryTopLevelCommand() {
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"completion"}, Map.of(), new PrintWriter(out), new PrintWriter(new StringWriter())))
+                .isZero();
+        String script = out.toString();
+        assertThat(script).startsWith("#!/usr/bin/env bash").contains("complete -F _complete_backstop", "--dry-run", "--target-time");
+        assertThat(commandLine().getSubcommands().keySet()).hasSizeGreaterThan(15).allSatisfy(command ->
+                assertThat(script).as("the script completes %s", command).containsPattern("(?m)\\b" + command + "\\b"));
+        assertThat(script).as("sub-sub-commands").contains("archive-push", "archive-get", "rotate", "rewrap");
+    }
+
+    @Test
+    void everyCommandThatPrintsAResult_takesJson_exceptTheDaemonTheWalHooksAndTheReport() {
+        java.util.List<String> without = new java.util.ArrayList<>();
+        java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
+        while (!pending.isEmpty()) {
+            CommandLine c = pending.pop();
+            if (!c.getSubcommands().isEmpty()) {
+                pending.addAll(c.getSubcommands().values());
+            } else if (c.getCommandSpec().findOption("--json") == null) {
+                without.add(c.getCommandSpec().qualifiedName());
+            }
+        }
+        // run and wal speak to a service manager and to PostgreSQL; report has --format json; demo, completion and help print for people
+        assertThat(without).containsExactlyInAnyOrder("backstop run", "backstop wal archive-push", "backstop wal archive-get",
+                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop demo", "backstop report",
+                "backstop completion", "backstop help");
+    }
+
+    @Test
+    void manPages_oneForEachCommand_withItsOptionsAndTheExitCodes() {
+        Map<String, String> pages = Docs.manPages(commandLine());
+
+        for (String command : commandLine().getSubcommands().keySet()) {
+            assertThat(pages).as("a page for %s", command).containsKey("backstop-" + command + ".1");
+        }
+        assertThat(pages).containsKeys("backstop.1", "backstop-wal-archive-push.1", "backstop-keys-rotate.1");
+        String root = pages.get("backstop.1");
+        assertThat(root).startsWith(".TH \"BACKSTOP\" 1").contains(".SH NAME\nbackstop \\- Verified database backups",
+                ".SH COMMANDS", "\\fBbackup\\fR", ".SH EXIT CODES", "  5  the repository lock is held by another process");
+        String restore = pages.get("backstop-restore.1");
+        assertThat(restore).contains(".SH SYNOPSIS", "\\fB\\-\\-target\\-name\\fR \\fINAME\\fR", "\\fB\\-\\-to\\fR, \\fB\\-\\-to\\-directory\\fR \\fIDIR\\fR",
+                "MariaDB only");
+        assertThat(pages.get("backstop-wal-archive-push.1")).contains("(%p %f)").doesNotContain("%%");
+        // no line may start with a character troff would take for a request
+        pages.values().forEach(page -> assertThat(page.lines().filter(l -> l.startsWith("'"))).isEmpty());
+    }
+}
