@@ -26,7 +26,7 @@ class DocsTest {
     }
 
     @Test
-    void everyCommandThatPrintsAResult_takesJson_exceptTheDaemonTheWalHooksAndTheReport() {
+    void everyCommandThatPrintsAResult_takesJson_exceptTheDaemonsTheWalHooksAndTheReport() {
         java.util.List<String> without = new java.util.ArrayList<>();
         java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
         while (!pending.isEmpty()) {
@@ -37,9 +37,11 @@ class DocsTest {
                 without.add(c.getCommandSpec().qualifiedName());
             }
         }
-        // run and wal speak to a service manager and to PostgreSQL; report has --format json; demo, completion and help print for people
+        // run, wal and binlog stream speak to a service manager and to the database; report has --format json; demo,
+        // completion and help print for people
         assertThat(without).containsExactlyInAnyOrder("backstop run", "backstop wal archive-push", "backstop wal archive-get",
-                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop demo", "backstop report",
+                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop binlog stream", "backstop demo",
+                "backstop report",
                 "backstop completion", "backstop help");
     }
 
