@@ -20,7 +20,9 @@ public final class S3MockLauncher {
     }
 
     public static void main(String[] args) throws Throwable {
-        DaemonThreads.named("parent-watch").start(S3MockLauncher::exitWhenParentGoes);
+        // newThread, not start: start carries the SLF4J log context, and SLF4J is inside the exec jar,
+        // not on this process's class path until Spring Boot's launcher runs
+        DaemonThreads.named("parent-watch").newThread(S3MockLauncher::exitWhenParentGoes).start();
         try {
             // Spring Boot's launcher finds its archive from its own class's location: the exec jar
             Class.forName("org.springframework.boot.loader.launch.JarLauncher")
