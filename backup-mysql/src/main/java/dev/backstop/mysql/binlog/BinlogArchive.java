@@ -1,5 +1,6 @@
 package dev.backstop.mysql.binlog;
 
+import dev.backstop.core.internal.stream.RangeInputStream;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Digest;
 import dev.backstop.core.IntegrityException;
