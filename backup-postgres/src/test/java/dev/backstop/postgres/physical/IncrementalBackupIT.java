@@ -17,6 +17,9 @@ import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
+import dev.backstop.postgres.wal.WalArchive;
+import dev.backstop.postgres.wal.WalFile;
+import dev.backstop.postgres.wal.WalReceiver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,6 +28,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,6 +55,9 @@ class IncrementalBackupIT {
     static LocalKeysetKek kek;
     static EphemeralPostgres pg;
     static Restore restore;
+    static WalArchive wal;
+    static WalReceiver receiver;
+    static long restorePointLsn;
     static final List<Point> points = new ArrayList<>();
     static final Map<String, String> files = new HashMap<>();
 
@@ -66,6 +73,10 @@ class IncrementalBackupIT {
         kek = LocalKeysetKek.create(dir.resolve("kek.json"));
         pg = EphemeralPostgres.builder().setting("wal_log_hints", "on").start();
         restore = Restore.builder().repository(repo).keys(kek).build();
+        wal = WalArchive.builder(repo, Long.parseLong(one("SELECT system_identifier FROM pg_control_system()"))).keys(kek).build();
+        receiver = WalReceiver.builder(pg.endpoint(), wal).workDir(dir.resolve("receiving"))
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build();
+        receiver.start();
         pgbench(pg, "-i", "-s", "1", "-q");
         sql("CREATE EXTENSION pg_visibility",
                 "CREATE TABLE still(id int PRIMARY KEY, note text)",
@@ -95,6 +106,8 @@ class IncrementalBackupIT {
         sql("DELETE FROM still WHERE id % 3 = 0",
                 "INSERT INTO newcomer SELECT g, md5(g::text) FROM generate_series(5001, 6000) g");
         take(BackupLevel.INCR);
+        sql("CREATE TABLE marker(name text)", "INSERT INTO marker VALUES ('after the third increment')");
+        restorePointLsn = WalFile.parseLsn(one("SELECT pg_create_restore_point('after-incr-2')::text"));
         sql("TRUNCATE growing",
                 "INSERT INTO growing SELECT g, 'after truncate' FROM generate_series(1, 100) g",
                 "UPDATE still SET note = 'last' WHERE id < 50");
@@ -103,6 +116,9 @@ class IncrementalBackupIT {
 
     @AfterAll
     static void stop() throws Exception {
+        if (receiver != null) {
+            receiver.close();
+        }
         if (pg != null) {
             pg.close();
         }
@@ -170,6 +186,23 @@ class IncrementalBackupIT {
             try (Connection c = restored.connect("postgres"); Statement st = c.createStatement()) {
                 st.execute("INSERT INTO still VALUES (999999, 'written after recovery')");
             }
+        }
+    }
+
+    @Test
+    void recover_ofAChainToARestorePointAfterIt_replaysTheArchivedWalOnTopOfTheRebuiltChain() throws Exception {
+        Point p = points.get(3);
+        PgTimelineSwitchIT.await("WAL up to the restore point archived", () -> receiver.rpo().archivedLsn() >= restorePointLsn,
+                receiver::rpo);
+        try (EphemeralPostgres restored = PointInTimeRecovery.builder(restore, p.backup()).archive(wal)
+                .target(RecoveryTarget.restorePoint("after-incr-2")).credentials("postgres", pg.endpoint().password())
+                .timeout(Duration.ofMinutes(2)).build().recover();
+             Connection c = restored.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT string_agg(name, ',') FROM marker")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("after the third increment");
+            assertThat(tables(restored)).as("the compared tables did not change between the backup and the restore point")
+                    .isEqualTo(p.tables());
         }
     }
 
@@ -396,6 +429,13 @@ class IncrementalBackupIT {
         }
     }
 
+    static String one(String query) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     static long count(String query) throws Exception {
         try (Connection c = pg.connect("postgres"); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(query)) {
             rs.next();
@@ -404,13 +444,13 @@ class IncrementalBackupIT {
     }
 
     static void awaitPgbench() throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'") == 0) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("no pgbench client connected within 30 s");
+        PgTimelineSwitchIT.await("a pgbench client connected", () -> {
+            try {
+                return count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'") > 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            Thread.onSpinWait();
-        }
+        }, () -> "none in pg_stat_activity");
     }
 
     static void pgbench(EphemeralPostgres server, String... args) throws Exception {
