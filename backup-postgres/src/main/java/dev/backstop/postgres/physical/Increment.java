@@ -1,5 +1,7 @@
 package dev.backstop.postgres.physical;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
@@ -7,15 +9,16 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.wal.WalFile;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -55,7 +58,7 @@ final class Increment {
             timeline = rs.getInt(4);
         }
         if (level == BackupLevel.FULL) {
-            return new Increment(ChainPlanner.plan(java.util.List.of(), level, null, maxChainLength, systemId, timeline), hints, Map.of());
+            return new Increment(ChainPlanner.plan(List.of(), level, null, maxChainLength, systemId, timeline), hints, Map.of());
         }
         if (!hints) {
             throw new CaptureFailedException("cluster at " + endpoint + " has neither data checksums nor wal_log_hints on: a "
@@ -122,8 +125,8 @@ final class Increment {
     }
 
     /** As {@link PageCopier#copy}, for a file {@link #byPages} accepted. */
-    boolean copyPages(LiveTar tar, ManifestWriter manifest, String path, java.nio.file.Path file, long size,
-            java.time.Instant modified) throws IOException {
+    boolean copyPages(LiveTar tar, ManifestWriter manifest, String path, Path file, long size, Instant modified)
+            throws IOException {
         return copier.copy(tar, manifest, path, file, size, parentSizes.get(path) / PageFilter.PAGE, modified);
     }
 

@@ -8,10 +8,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.Files;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -57,8 +60,8 @@ final class PageAssembly implements AutoCloseable {
 
     /** The files that still miss pages, sorted, each with the number missing. */
     Map<String, Integer> missing() {
-        Map<String, Integer> out = new java.util.TreeMap<>();
-        for (String p : new TreeSet<>(filled.keySet())) {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String p : filled.keySet()) {
             if (pending(p)) {
                 out.put(p, sizes.get(p) - filled.get(p).cardinality());
             }
@@ -67,8 +70,8 @@ final class PageAssembly implements AutoCloseable {
     }
 
     /** The files being rebuilt. */
-    java.util.Set<String> paths() {
-        return java.util.Collections.unmodifiableSet(filled.keySet());
+    Set<String> paths() {
+        return Collections.unmodifiableSet(filled.keySet());
     }
 
     /**
@@ -160,7 +163,7 @@ final class PageAssembly implements AutoCloseable {
             if (!file.startsWith(root)) {
                 throw new IOException("file " + path + " lies outside the data directory; refusing it");
             }
-            java.nio.file.Files.createDirectories(file.getParent());
+            Files.createDirectories(file.getParent());
             open = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
             openPath = path;
         }
