@@ -294,6 +294,91 @@ class IncrementalBackupIT {
         }
     }
 
+    @Test
+    void increment_takenWhileTablesAreCreatedAndDropped_restoresEachWhole_andLeavesOutUnloggedAndTemporaryRelations()
+            throws Exception {
+        Repository r = Repository.filesystem(dir.resolve("repo-churn"));
+        Restore rr = Restore.builder().repository(r).keys(kek).build();
+        sql("CREATE UNLOGGED TABLE scratch(id int, note text)",
+                "INSERT INTO scratch SELECT g, repeat('u', 100) FROM generate_series(1, 5000) g");
+        String scratch = one("SELECT pg_relation_filepath('scratch')");
+        backup(r, rr, DataDirectorySource.builder(pg.endpoint(), data(pg)).build());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Manifest incr;
+        String tempFile;
+        try (Connection session = pg.connect("postgres"); Statement temp = session.createStatement()) {
+            temp.execute("CREATE TEMP TABLE kept_temp AS SELECT generate_series(1, 1000) g");
+            try (ResultSet rs = temp.executeQuery("SELECT pg_relation_filepath('kept_temp')")) {
+                rs.next();
+                tempFile = rs.getString(1);
+            }
+            CompletableFuture<Integer> churn = CompletableFuture.supplyAsync(() -> {
+                int i = 0;
+                try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
+                    while (!stop.get()) {
+                        st.execute("CREATE TABLE churn_" + i + " AS SELECT generate_series(1, 2000) g");
+                        if (i > 0) {
+                            st.execute("DROP TABLE churn_" + (i - 1));
+                        }
+                        i++;
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                return i;
+            });
+            PgTimelineSwitchIT.await("a churn table", () -> {
+                try {
+                    return count("SELECT count(*) FROM pg_class WHERE relname LIKE 'churn%'") > 0;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, () -> "none");
+            try {
+                incr = backup(r, rr, DataDirectorySource.builder(pg.endpoint(), data(pg)).level(BackupLevel.INCR).parents(rr).build());
+            } finally {
+                stop.set(true);
+            }
+            assertThat(churn.join()).as("tables created during the backup").isGreaterThan(1);
+        }
+        assertThat(incr.parent()).isPresent();
+        Map<String, Long> tar = new HashMap<>();
+        try (InputStream in = rr.open(incr, BaseBackupSource.STREAM); TarArchiveInputStream t = new TarArchiveInputStream(in)) {
+            TarArchiveEntry e;
+            while ((e = t.getNextEntry()) != null) {
+                tar.put(e.getName(), e.getSize());
+            }
+        }
+        assertThat(tar).as("unlogged main fork left out, init fork kept").doesNotContainKey(scratch)
+                .doesNotContainKey(PageMap.entryName(scratch)).containsKey(scratch + "_init");
+        assertThat(tar.keySet()).as("temporary relation " + tempFile).noneMatch(n -> n.endsWith(tempFile.substring(tempFile.lastIndexOf('/'))));
+
+        Path target = newDir("backstop-incr-churn-");
+        PointInTimeRecovery.builder(rr, incr).build().restoreTo(target.resolve("data"));
+        verifybackup(target.resolve("data"));
+        try (EphemeralPostgres restored = EphemeralPostgres.builder().startExisting(target, "postgres", pg.endpoint().password());
+             Connection c = restored.connect("postgres"); Statement st = c.createStatement()) {
+            List<String> churned = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname LIKE 'churn%' ORDER BY relname")) {
+                while (rs.next()) {
+                    churned.add(rs.getString(1));
+                }
+            }
+            assertThat(churned).isNotEmpty();
+            for (String t : churned) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*), sum(g) FROM " + t)) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).as(t).isEqualTo(2000);
+                    assertThat(rs.getLong(2)).as(t).isEqualTo(2000L * 2001 / 2);
+                }
+            }
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM scratch")) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("an unlogged table comes back empty").isZero();
+            }
+        }
+    }
+
     // ---- helpers
 
     /** Takes a backup of {@code level} while pgbench writes, and records the compared tables right after. */
