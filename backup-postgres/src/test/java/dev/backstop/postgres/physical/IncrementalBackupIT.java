@@ -228,6 +228,26 @@ class IncrementalBackupIT {
     }
 
     @Test
+    void restore_ofAChainWithAnEditedMiddleManifest_failsNamingItBeforeWritingAnything() throws Exception {
+        Path copy = copyRepository();
+        Manifest diff = points.get(2).backup();
+        Path manifest = ((dev.backstop.core.fs.FileSystemSink) Repository.filesystem(copy).sink()).pathOf(Repository.manifestKey(diff.id()));
+        String json = Files.readString(manifest);
+        String edited = json.replace("\"diff\"", "\"full\"");
+        assertThat(edited).as("the level is in the manifest").isNotEqualTo(json);
+        Files.writeString(manifest, edited);
+        Restore tampered = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+        Path target = newDir("backstop-incr-edited-");
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(tampered, points.get(4).backup()).build().restoreTo(target.resolve("data")))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(diff.id()))
+                .hasMessageContaining(diff.id().value()).hasMessageContaining("cannot be trusted");
+        try (Stream<Path> left = Files.list(target)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
     void increment_whoseParentIsGone_isRefusedToRestoreAndToBuildOn() throws Exception {
         Path copy = copyRepository();
         Repository r = Repository.filesystem(copy);
