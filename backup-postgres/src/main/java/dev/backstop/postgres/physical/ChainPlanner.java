@@ -12,7 +12,8 @@ import java.util.Optional;
 /**
  * Decides what a {@link DataDirectorySource} backup builds on: the parent of a {@code diff} is
  * the newest full backup, of an {@code incr} the newest backup of any level, both among the
- * repository's {@code DataDirectorySource} backups; an explicit parent must be one of them. A
+ * repository's {@code DataDirectorySource} backups read from the same server ({@code host:port});
+ * an explicit parent must be one of them. A
  * backup whose chain would grow past the limit, or that has nothing to build on, is taken full
  * and says why. A parent of another cluster or timeline is refused, naming both.
  */
@@ -44,8 +45,8 @@ final class ChainPlanner {
      * the repository's manifests {@code all}, an explicit {@code parent} (or null) and the chain
      * limit; throws naming the parent when it cannot be built on.
      */
-    static Plan plan(List<Manifest> all, BackupLevel level, BackupId parent, int maxChainLength, String systemId, int timeline)
-            throws CaptureFailedException {
+    static Plan plan(List<Manifest> all, BackupLevel level, BackupId parent, int maxChainLength, String systemId, int timeline,
+            String server) throws CaptureFailedException {
         if (level == BackupLevel.FULL) {
             return new Plan(BackupLevel.FULL, null, 1, "full backup requested");
         }
@@ -63,7 +64,8 @@ final class ChainPlanner {
                         + levelOf(p).label(), null, null, null);
             }
         } else {
-            Optional<Manifest> newest = all.stream().filter(ChainPlanner::usable)
+            // backups of the same cluster from another server (a standby) are never built on
+            Optional<Manifest> newest = all.stream().filter(ChainPlanner::usable).filter(m -> server.equals(serverOf(m)))
                     .filter(m -> level == BackupLevel.INCR || levelOf(m) == BackupLevel.FULL)
                     .max(Comparator.comparing(Manifest::startedAt).thenComparing(m -> m.id().value()));
             if (newest.isEmpty()) {
@@ -83,6 +85,11 @@ final class ChainPlanner {
             throw new CaptureFailedException("the parent " + p.id() + " was taken on timeline " + parentTimeline
                     + ", the cluster is on timeline " + timeline + "; take a full backup (level FULL) to start a chain",
                     null, null, null);
+        }
+        if (!server.equals(serverOf(p))) {
+            throw new CaptureFailedException("the parent " + p.id() + " was taken from the server at " + serverOf(p)
+                    + ", this backup reads the one at " + server + "; a standby's pages differ from its primary's in "
+                    + "unlogged hint bits, so a chain stays on one server", null, null, null);
         }
         if (!"true".equals(p.attributes().get(HINTS_LOGGED))) {
             if (parent != null) {
@@ -105,6 +112,11 @@ final class ChainPlanner {
     static boolean usable(Manifest m) {
         return m.type() == BackupType.PHYSICAL && m.object(MANIFEST_STREAM).isPresent() && m.attributes().containsKey(LEVEL)
                 && m.object(BaseBackupSource.STREAM).isPresent();
+    }
+
+    /** The {@code host:port} a backup was read from, as {@link PhysicalFacts} records it. */
+    static String serverOf(Manifest m) {
+        return m.source().attributes().get("host");
     }
 
     static BackupLevel levelOf(Manifest m) {

@@ -58,7 +58,7 @@ final class Increment {
             timeline = rs.getInt(4);
         }
         if (level == BackupLevel.FULL) {
-            return new Increment(ChainPlanner.plan(List.of(), level, null, maxChainLength, systemId, timeline), hints, Map.of());
+            return new Increment(ChainPlanner.plan(List.of(), level, null, maxChainLength, systemId, timeline, ""), hints, Map.of());
         }
         if (!hints) {
             throw new CaptureFailedException("cluster at " + endpoint + " has neither data checksums nor wal_log_hints on: a "
@@ -70,7 +70,7 @@ final class Increment {
                     + level.label() + " backups need " + PageFilter.PAGE, null, null, null);
         }
         ChainPlanner.Plan plan = ChainPlanner.plan(parents.repository().catalog().list(), level, parent, maxChainLength,
-                systemId, timeline);
+                systemId, timeline, endpoint.host() + ":" + endpoint.port());
         if (plan.parent() == null) {
             return new Increment(plan, hints, Map.of());
         }

@@ -20,15 +20,21 @@ import org.junit.jupiter.api.Test;
 
 class ChainPlannerTest {
     static final String SYSTEM = "7301234567890123456";
+    static final String SERVER = "10.0.0.1:5432";
     final Random random = new Random(7);
     final List<Manifest> repo = new ArrayList<>();
     Instant clock = Instant.parse("2026-12-01T00:00:00Z");
 
     Manifest add(BackupLevel level, Manifest parent, String system, String timeline, boolean hints) {
+        return add(level, parent, system, timeline, hints, SERVER);
+    }
+
+    Manifest add(BackupLevel level, Manifest parent, String system, String timeline, boolean hints, String server) {
         clock = clock.plusSeconds(3600);
         int chain = parent == null ? 1 : ChainPlanner.chainLength(parent) + 1;
         Manifest.Builder b = Manifest.builder(BackupId.generate(clock, BackupType.PHYSICAL, random))
-                .startedAt(clock).finishedAt(clock.plusSeconds(60)).source(SourceInfo.of("postgresql", "15.10"))
+                .startedAt(clock).finishedAt(clock.plusSeconds(60))
+                .source(new SourceInfo("postgresql", "15.10", Map.of("host", server)))
                 .consistency(ConsistencyPoint.of(Map.of(BaseBackupSource.SYSTEM_IDENTIFIER, system, BaseBackupSource.TIMELINE,
                         timeline, BaseBackupSource.START_LSN, "0/" + Long.toHexString(clock.getEpochSecond()))))
                 .attributes(Map.of(ChainPlanner.LEVEL, level.label(), ChainPlanner.CHAIN_LENGTH, Integer.toString(chain),
@@ -52,7 +58,7 @@ class ChainPlannerTest {
     }
 
     ChainPlanner.Plan plan(BackupLevel level, BackupId parent, int limit) throws CaptureFailedException {
-        return ChainPlanner.plan(repo, level, parent, limit, SYSTEM, 1);
+        return ChainPlanner.plan(repo, level, parent, limit, SYSTEM, 1, SERVER);
     }
 
     @Test
@@ -129,6 +135,16 @@ class ChainPlannerTest {
         ChainPlanner.Plan p = plan(BackupLevel.INCR, null, 7);
         assertThat(p.level()).isEqualTo(BackupLevel.FULL);
         assertThat(p.reason()).contains("wal_log_hints");
+    }
+
+    @Test
+    void incr_neverBuildsOnABackupOfAnotherServer_andRefusesOneGivenNamingBoth() throws Exception {
+        Manifest primary = add(BackupLevel.FULL, null);
+        Manifest standby = add(BackupLevel.FULL, null, SYSTEM, "1", true, "10.0.0.2:5432");
+        ChainPlanner.Plan p = plan(BackupLevel.INCR, null, 7);
+        assertThat(p.parent().id()).as("the newest backup of this server").isEqualTo(primary.id());
+        assertThatThrownBy(() -> plan(BackupLevel.INCR, standby.id(), 7)).isInstanceOf(CaptureFailedException.class)
+                .hasMessageContaining("10.0.0.2:5432").hasMessageContaining(SERVER);
     }
 
     @Test
