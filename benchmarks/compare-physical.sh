@@ -11,6 +11,15 @@
 #               the backstop_basebackup column
 #   restore: Backstop's DataDirectorySource backup (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
 #
+#   incremental round, after the full rounds of each fixture: a Backstop full and a pgBackRest full, then
+#            six days of one stated, deterministic change (day_change below: about 5 % of the pages as an
+#            application changes them on the realistic fixture; 5 % of the accounts updated at random by
+#            pgbench transactions, the worst case for page-level increments, on the pgbench fixture), each
+#            followed by Backstop incr and pgBackRest --type=incr (interleaved; on day 1 also pgBackRest
+#            --type=diff): wall time, busy CPU (whole machine) and stored bytes; then the restore of the
+#            full + 6 increments, Backstop's vs pgBackRest's. The cluster runs with wal_log_hints=on, which
+#            Backstop's increments need.
+#
 # Fixtures, one cluster each: pgbench at --pgbench-scale (default 100, ~1.5 GB) and the realistic
 # application-like database of backup-testkit (RealisticFixture) at --realistic-size (default 1536MiB).
 # Installs pgbackrest with apt-get if missing. Starts and stops its own PostgreSQL (trust auth on
@@ -62,7 +71,7 @@ start_cluster() {
   as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
     -o "-p $PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
         -c shared_buffers=256MB -c max_wal_size=8GB -c checkpoint_timeout=1h -c maintenance_work_mem=256MB \
-        -c archive_mode=on -c archive_command=/bin/true" >/dev/null
+        -c archive_mode=on -c archive_command=/bin/true -c wal_log_hints=on" >/dev/null
   echo "# server $("$BIN/psql" -Atc 'SHOW server_version' postgres) on port $PORT, work dir $WORK" >&2
 }
 
@@ -95,7 +104,100 @@ CONF
 }
 pgbr() { as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench "$@"; }
 
+# day_change FIXTURE DAY: one day of changes, the same every run.
+#   realistic: the newest 2 % of orders change status, the newest 0.5 % are deleted (their items with them),
+#              new orders (2 % more, two items each) and events (3 % more) are appended, 0.2 % of the
+#              customers and 1 % of the products, spread by a hash of their id, are updated.
+#   pgbench:   5 % of the accounts' count in pgbench transactions (random accounts: nearly every page).
+day_change() {
+  if [ "$1" = pgbench ]; then
+    "$BIN/pgbench" -n -c 2 -t $(( SCALE * 100000 * 5 / 100 / 2 )) postgres >/dev/null 2>&1
+    return
+  fi
+  "$BIN/psql" -q -v ON_ERROR_STOP=1 postgres <<SQL
+UPDATE app.orders SET status = 'day$2-' || status WHERE id > (SELECT max(id) - count(*) / 50 FROM app.orders);
+DELETE FROM app.orders WHERE id > (SELECT max(id) - count(*) / 200 FROM app.orders);
+INSERT INTO app.orders SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'new', now(), (m + g) % 1000,
+    jsonb_build_object('day', $2) FROM (SELECT max(id) AS m, count(*) / 50 AS n FROM app.orders) x, generate_series(1, x.n) g;
+INSERT INTO app.order_item SELECT o.id, l, 1 + (o.id * l) % (SELECT count(*) FROM app.product), l, 9.99
+    FROM app.orders o, generate_series(1, 2) l WHERE o.status = 'new' AND NOT EXISTS (SELECT 1 FROM app.order_item i WHERE i.order_id = o.id);
+INSERT INTO app.event SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'day$2', now(), jsonb_build_object('n', g)
+    FROM (SELECT max(id) AS m, count(*) * 3 / 100 AS n FROM app.event) x, generate_series(1, x.n) g;
+UPDATE app.customer SET profile = profile || jsonb_build_object('seen', $2) WHERE abs(hashint8(id * $2)) % 500 = 0;
+UPDATE app.product SET price = price + 1 WHERE abs(hashint8(id * $2)) % 100 = 0;
+SQL
+}
+
+# incremental_round FIXTURE: see the header; sets INCR_RATIO (median day's time ratio Backstop incr / pgBackRest incr)
+incremental_round() {
+  local f=$1 day t0 t1 c0 c1 out b0 b1
+  local bi=() bic=() bib=() pi=() pic=() pib=() rt=() rb=() rownt=() rownb=()
+  rm -rf "$WORK/repo-inc"
+  quiesce postgres
+  t0=$(now); out=$(bench_datadir --backup-level=full --port="$PORT" --repo="$WORK/repo-inc" --kek="$WORK/kek.json" --zstd-workers=2); t1=$(now)
+  local own_full_s own_full_b
+  own_full_s=$(elapsed "$t0" "$t1"); own_full_b=$(sed -n 's/^stored_bytes=//p' <<<"$out")
+  pgbr --type=full backup
+  for day in 1 2 3 4 5 6; do
+    day_change "$f" "$day"
+    quiesce postgres
+    for who in $([ $(( day % 2 )) = 1 ] && echo "backstop pgbackrest" || echo "pgbackrest backstop"); do
+      if [ "$who" = backstop ]; then
+        c0=$(cpu); t0=$(now)
+        out=$(bench_datadir --backup-level=incr --port="$PORT" --repo="$WORK/repo-inc" --kek="$WORK/kek.json" --zstd-workers=2)
+        t1=$(now); c1=$(cpu)
+        bi+=("$(elapsed "$t0" "$t1")"); bic+=("$(elapsed "$c0" "$c1")"); bib+=("$(sed -n 's/^stored_bytes=//p' <<<"$out")")
+      else
+        b0=$(du -sb "$WORK/pgbr/repo" | cut -f1); c0=$(cpu); t0=$(now)
+        pgbr --type=incr backup
+        t1=$(now); c1=$(cpu); b1=$(du -sb "$WORK/pgbr/repo" | cut -f1)
+        pi+=("$(elapsed "$t0" "$t1")"); pic+=("$(elapsed "$c0" "$c1")"); pib+=("$(( b1 - b0 ))")
+      fi
+    done
+    rt+=("$(ratio "${bi[-1]}" "${pi[-1]}")"); rb+=("$(ratio "${bib[-1]}" "${pib[-1]}")")
+    rownt+=("$(ratio "${bi[-1]}" "$own_full_s")"); rownb+=("$(ratio "${bib[-1]}" "$own_full_b")")
+    echo "${f}_incr_day${day}: backstop=${bi[-1]}s/${bic[-1]}cpu-s/${bib[-1]}B pgbackrest=${pi[-1]}s/${pic[-1]}cpu-s/${pib[-1]}B" >&2
+    if [ "$day" = 1 ]; then
+      b0=$(du -sb "$WORK/pgbr/repo" | cut -f1); c0=$(cpu); t0=$(now)
+      pgbr --type=diff backup
+      t1=$(now); c1=$(cpu); b1=$(du -sb "$WORK/pgbr/repo" | cut -f1)
+      echo "${f}_pgbackrest_diff_day1_s=$(elapsed "$t0" "$t1")"
+      echo "${f}_pgbackrest_diff_day1_cpu_s=$(elapsed "$c0" "$c1")"
+      echo "${f}_pgbackrest_diff_day1_bytes=$(( b1 - b0 ))"
+      echo "${f}_ratio_incr_vs_pgbackrest_diff=$(ratio "${bi[-1]}" "$(elapsed "$t0" "$t1")")"
+    fi
+  done
+  local newest
+  newest=$(ls "$WORK/repo-inc/backups" | sort | tail -1)
+  rm -rf "$WORK/restore-inc-bs" "$WORK/restore-inc-br"
+  mkdir -p "$WORK/restore-inc-br"; chmod 700 "$WORK/restore-inc-br"; [ "$(id -u)" = 0 ] && chown postgres: "$WORK/restore-inc-br"
+  t0=$(now); pgbr --pg1-path="$WORK/restore-inc-br" restore; t1=$(now)
+  local chain_br chain_bs
+  chain_br=$(elapsed "$t0" "$t1")
+  t0=$(now); bench restore --repo="$WORK/repo-inc" --kek="$WORK/kek.json" --id="$newest" --target="$WORK/restore-inc-bs" >/dev/null; t1=$(now)
+  chain_bs=$(elapsed "$t0" "$t1")
+  rm -rf "$WORK/restore-inc-bs" "$WORK/restore-inc-br"
+  echo "${f}_backstop_own_full_s=$own_full_s"
+  echo "${f}_backstop_own_full_bytes=$own_full_b"
+  echo "${f}_backstop_incr_median_s=$(median "${bi[@]}")"
+  echo "${f}_backstop_incr_median_cpu_s=$(median "${bic[@]}")"
+  echo "${f}_backstop_incr_median_bytes=$(median "${bib[@]}")"
+  echo "${f}_pgbackrest_incr_median_s=$(median "${pi[@]}")"
+  echo "${f}_pgbackrest_incr_median_cpu_s=$(median "${pic[@]}")"
+  echo "${f}_pgbackrest_incr_median_bytes=$(median "${pib[@]}")"
+  echo "${f}_backstop_chain_restore_s=$chain_bs"
+  echo "${f}_pgbackrest_chain_restore_s=$chain_br"
+  INCR_RATIO=$(median "${rt[@]}")
+  echo "${f}_ratio_incr_vs_pgbackrest_incr=$INCR_RATIO"
+  echo "${f}_ratio_incr_bytes_vs_pgbackrest_incr=$(median "${rb[@]}")"
+  echo "${f}_ratio_incr_vs_own_full=$(median "${rownt[@]}")"
+  echo "${f}_ratio_incr_bytes_vs_own_full=$(median "${rownb[@]}")"
+  echo "${f}_ratio_chain_restore_vs_pgbackrest=$(ratio "$chain_bs" "$chain_br")"
+  rm -rf "$WORK/repo-inc"
+}
+
 WORST=0
+WORST_INCR=0
 for fixture in pgbench realistic; do
   start_cluster
   if [ "$CDS" = 1 ] && [ ! -f "$WORK/physical-restore.jsa" ]; then
@@ -180,8 +282,11 @@ for fixture in pgbench realistic; do
   echo "${fixture}_ratio_backstop_basebackup_vs_pgbackrest=$(median "${r_bb[@]}")"
   echo "${fixture}_ratio_restore_vs_pgbackrest=$(median "${r_rest[@]}")"
   WORST=$(awk -v a="$WORST" -v b="$(median "${r_br[@]}")" 'BEGIN { print (b > a ? b : a) }')
+  incremental_round "$fixture"
+  WORST_INCR=$(awk -v a="$WORST_INCR" -v b="$INCR_RATIO" 'BEGIN { print (b > a ? b : a) }')
   as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null
 done
 echo "rounds=$ROUNDS pgbench_scale=$SCALE realistic_size=$RSIZE"
+echo "ratio_incr_vs_pgbackrest_incr=$WORST_INCR"
 echo "ratio_backup_vs_pgbackrest=$WORST"
 results_end

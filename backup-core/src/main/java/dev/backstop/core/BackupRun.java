@@ -126,6 +126,7 @@ final class BackupRun implements CaptureSource.Streams {
                 .consistency(result.consistency()).labels(labels).attributes(result.attributes());
         result.fingerprints().ifPresent(mb::fingerprints);
         result.requiredLogs().ifPresent(mb::requiredLogs);
+        result.parent().ifPresent(mb::parent);
         for (Writer w : writers) {
             EncodingChain.Result r;
             try {

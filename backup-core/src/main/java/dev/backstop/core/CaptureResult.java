@@ -17,6 +17,7 @@ public final class CaptureResult {
     private final Fingerprints fingerprints;
     private final LogRange requiredLogs;
     private final Map<String, String> attributes;
+    private final BackupId parent;
 
     private CaptureResult(Builder b) {
         this.source = b.source;
@@ -24,6 +25,7 @@ public final class CaptureResult {
         this.fingerprints = b.fingerprints;
         this.requiredLogs = b.requiredLogs;
         this.attributes = Map.copyOf(b.attributes);
+        this.parent = b.parent;
     }
 
     public static Builder builder(SourceInfo source) {
@@ -51,8 +53,18 @@ public final class CaptureResult {
         return attributes;
     }
 
+    /**
+     * The backup this one needs to be restored (an incremental backup's parent), recorded as the
+     * manifest's {@link dev.backstop.core.manifest.Manifest#parent()}; retention then keeps it as
+     * long as this backup is kept.
+     */
+    public Optional<BackupId> parent() {
+        return Optional.ofNullable(parent);
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder(source);
+        b.parent = parent;
         b.consistency = consistency;
         b.fingerprints = fingerprints;
         b.requiredLogs = requiredLogs;
@@ -68,6 +80,7 @@ public final class CaptureResult {
         private Fingerprints fingerprints;
         private LogRange requiredLogs;
         private final Map<String, String> attributes = new LinkedHashMap<>();
+        private BackupId parent;
 
         private Builder(SourceInfo source) {
             this.source = Objects.requireNonNull(source, "source");
@@ -91,6 +104,12 @@ public final class CaptureResult {
         /** Adds one attribute; additive: each call adds one (a later one for the same name wins). */
         public Builder attribute(String name, String value) {
             attributes.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** The backup this one is an increment of; see {@link CaptureResult#parent()}. */
+        public Builder parent(BackupId parent) {
+            this.parent = given.once("parent", this.parent, parent);
             return this;
         }
 

@@ -11,6 +11,7 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.physical.BackupLevel;
 import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.postgres.physical.DataDirectorySource;
 import dev.backstop.postgres.physical.PointInTimeRecovery;
@@ -24,8 +25,9 @@ import java.util.Locale;
  *
  * <pre>
  *   backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=2]
- *           [--source=basebackup|datadir] [--pgdata=DIR]
- *           (basebackup, the default, pipes pg_basebackup; datadir reads the data directory DIR itself)
+ *           [--source=basebackup|datadir] [--pgdata=DIR] [--backup-level=full|diff|incr]
+ *           (basebackup, the default, pipes pg_basebackup; datadir reads the data directory DIR itself; a
+ *           backup level makes a datadir backup build on the repository's earlier ones)
  *   restore --repo=DIR --kek=FILE --id=BACKUP_ID --target=DIR [--pipelining=true] [--direct-io=true]
  *           (extract + pg_verifybackup, no start; pipelining false decodes on one thread as before Restore had a
  *           decode thread; direct-io false writes the files through the page cache)
@@ -48,13 +50,15 @@ public final class PhysicalBench {
                 Path kekFile = Path.of(o.req("kek"));
                 // a bench work directory starts without a KEK: its first backup makes one, the rest load it
                 KeyEncryptionKey kek = Files.exists(kekFile) ? LocalKeysetKek.load(kekFile) : LocalKeysetKek.create(kekFile);
+                Repository repo = Repository.filesystem(Path.of(o.req("repo")));
                 Manifest m = BackupPipeline.builder()
-                        .source(source(o, ep))
+                        .source(source(o, ep, repo, kek))
                         .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
                                 .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "2"))).build())
                         .encrypt(Encryption.with(kek))
-                        .repository(Repository.filesystem(Path.of(o.req("repo")))).build().run();
+                        .repository(repo).build().run();
                 System.out.println("backup_id=" + m.id());
+                System.out.println("backup_level=" + m.attributes().getOrDefault("postgresql.backup_level", "full"));
                 System.out.println("plaintext_bytes=" + m.plaintextBytes());
                 System.out.println("stored_bytes=" + m.storedBytes());
             }
@@ -72,11 +76,14 @@ public final class PhysicalBench {
         System.out.printf(Locale.ROOT, "seconds=%.3f%n", (System.nanoTime() - start) / 1e9);
     }
 
-    private static CaptureSource source(BenchOptions o, PgEndpoint ep) {
+    private static CaptureSource source(BenchOptions o, PgEndpoint ep, Repository repo, KeyEncryptionKey kek) {
         String source = o.getOrDefault("source", "basebackup");
+        String level = o.getOrDefault("backup-level", "");
         return switch (source) {
             case "basebackup" -> BaseBackupSource.builder(ep).build();
-            case "datadir" -> DataDirectorySource.builder(ep, Path.of(o.req("pgdata"))).build();
+            case "datadir" -> level.isEmpty() ? DataDirectorySource.builder(ep, Path.of(o.req("pgdata"))).build()
+                    : DataDirectorySource.builder(ep, Path.of(o.req("pgdata"))).level(BackupLevel.ofLabel(level))
+                            .parents(Restore.builder().repository(repo).keys(kek).build()).build();
             default -> throw new IllegalArgumentException("--source: got '" + source + "', allowed basebackup or datadir");
         };
     }

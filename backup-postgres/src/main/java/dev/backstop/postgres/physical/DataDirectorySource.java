@@ -3,10 +3,12 @@ package dev.backstop.postgres.physical;
 import static dev.backstop.postgres.physical.BaseBackupSource.STREAM;
 import static dev.backstop.postgres.physical.BaseBackupSource.SYSTEM_IDENTIFIER;
 
+import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
+import dev.backstop.core.Restore;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.internal.ServerFailures;
@@ -66,6 +68,20 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code postgresql.capture=datadir}. Any failure (server gone, unreadable file, missing WAL
  * segment) throws, so nothing is published; the server ends the backup and drops the slot when
  * the session closes. Memory is bounded by one read buffer plus a manifest line per file.
+ * A copy of the {@code backup_manifest} is stored beside the tar as the stream {@code
+ * backup_manifest}, which is what a later increment reads of this backup.
+ *
+ * <p><b>Increments.</b> With {@link Builder#level} {@link BackupLevel#DIFF} or {@link
+ * BackupLevel#INCR} the tar holds every file that is new since the parent, not a relation's main
+ * fork, or smaller than in the parent, whole; of the other relation files only the pages whose
+ * LSN is at or after the parent's start LSN (or zero, or past the parent's size), as page-map
+ * entries ({@code <dir>/INCREMENTAL.<file>}). Its {@code backup_manifest} lists the whole
+ * cluster, with the size and CRC-32C of each file as the chain rebuilds it, so deleted files are
+ * known and a rebuilt file is checked. The manifest records the parent ({@link
+ * dev.backstop.core.manifest.Manifest#parent()}), so retention keeps it, and the attributes
+ * {@code postgresql.backup_level}, {@code postgresql.chain_length} and {@code
+ * postgresql.increment_from_lsn}. {@link PointInTimeRecovery} restores a chain. Memory grows
+ * by a map entry per file of the parent and three 1 MiB windows.
  *
  * <p><b>From a standby.</b> Pointed at a standby and its data directory, it takes the backup
  * there ({@code postgresql.backup_from=standby}), off the primary's disks: the backup starts at
@@ -91,6 +107,10 @@ public final class DataDirectorySource implements CaptureSource {
     private final String label;
     private final boolean fastCheckpoint;
     private final Clock clock;
+    private final BackupLevel level;
+    private final BackupId parent;
+    private final int maxChainLength;
+    private final Restore parents;
 
     private DataDirectorySource(Builder b) {
         this.endpoint = b.endpoint;
@@ -98,6 +118,10 @@ public final class DataDirectorySource implements CaptureSource {
         this.label = b.label;
         this.fastCheckpoint = b.fastCheckpoint;
         this.clock = b.clock;
+        this.level = b.level;
+        this.parent = b.parent;
+        this.maxChainLength = b.maxChainLength;
+        this.parents = b.parents;
     }
 
     /** A source backing up the cluster at {@code endpoint} by reading {@code dataDirectory}, its data directory. */
@@ -121,18 +145,21 @@ public final class DataDirectorySource implements CaptureSource {
                         + "; DataDirectorySource needs 10 or newer (non-exclusive backups and temporary slots)", null, null, null);
             }
             ServerChecks.check(c, endpoint, version, dataDirectory, facts.get(SYSTEM_IDENTIFIER));
+            Increment increment = Increment.prepare(c, endpoint, facts.get(SYSTEM_IDENTIFIER), level, parent, maxChainLength, parents);
             try (Statement st = c.createStatement()) {
                 String slot = "backstop_datadir_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
                 // reserves WAL from now on and dies with this connection: the segments read after the stop are still there
                 st.execute("SELECT pg_catalog.pg_create_physical_replication_slot('" + slot + "', true, true)");
             }
             long startLsn = startBackup(c, version);
+            increment.checkStart(startLsn);
             ManifestWriter manifest = new ManifestWriter();
             LiveTar tar;
             Map<String, String> point;
+            byte[] backupManifest;
             try (OutputStream out = streams.open(STREAM)) {
                 tar = new LiveTar(out, manifest, BUFFER_BYTES);
-                walk(tar, dataDirectory, "");
+                walk(new Walk(tar, manifest, increment), dataDirectory, "");
                 // as basebackup.c: pg_control last, so it is no older than any file copied before it
                 Path control = dataDirectory.resolve("global/pg_control");
                 BasicFileAttributes ca = Files.readAttributes(control, BasicFileAttributes.class);
@@ -146,13 +173,19 @@ public final class DataDirectorySource implements CaptureSource {
                     tar.content("tablespace_map", stop[2].getBytes(java.nio.charset.StandardCharsets.UTF_8), now, true);
                 }
                 point = PhysicalFacts.point(facts.get(SYSTEM_IDENTIFIER), stop[1], stop[0], "pg_backup_stop's answer");
+                increment.checkTimeline(point.get(BaseBackupSource.TIMELINE));
                 int tli = Integer.parseInt(point.get(BaseBackupSource.TIMELINE));
                 long stopLsn = WalFile.parseLsn(stop[0]);
                 writeWal(tar, tli, startLsn, stopLsn, now);
-                tar.content("backup_manifest", manifest.finish(tli, startLsn, stopLsn), now, false);
+                backupManifest = manifest.finish(tli, startLsn, stopLsn);
+                tar.content("backup_manifest", backupManifest, now, false);
                 tar.finish();
             }
-            return PhysicalFacts.result(endpoint, facts, point, tar.bytes(), tar.entries(), "datadir");
+            // beside the tar, so that a later increment reads the file sizes without reading the tar
+            try (OutputStream out = streams.open(ChainPlanner.MANIFEST_STREAM)) {
+                out.write(backupManifest);
+            }
+            return increment.record(PhysicalFacts.result(endpoint, facts, point, tar.bytes(), tar.entries(), "datadir"));
         } catch (SQLException e) {
             throw new CaptureFailedException("physical backup of " + endpoint + " from " + dataDirectory + " failed: "
                     + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));
@@ -183,7 +216,11 @@ public final class DataDirectorySource implements CaptureSource {
     }
 
     /** The directory's entries in name order, with basebackup.c's exclusions; a vanished directory is skipped. */
-    private void walk(LiveTar tar, Path dir, String rel) throws IOException {
+    private record Walk(LiveTar tar, ManifestWriter manifest, Increment increment) {
+    }
+
+    private void walk(Walk w, Path dir, String rel) throws IOException {
+        LiveTar tar = w.tar();
         List<String> names = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
@@ -217,7 +254,9 @@ public final class DataDirectorySource implements CaptureSource {
                 tar.directory(child, modified);
             } else if (a.isDirectory()) {
                 tar.directory(child, modified);
-                walk(tar, p, child);
+                walk(w, p, child);
+            } else if (a.isRegularFile() && w.increment().byPages(child, a.size())) {
+                w.increment().copyPages(tar, w.manifest(), child, p, a.size(), modified);
             } else if (a.isRegularFile()) {
                 tar.file(child, p, a.size(), modified);
             }
@@ -276,7 +315,8 @@ public final class DataDirectorySource implements CaptureSource {
 
     @Override
     public String toString() {
-        return "DataDirectorySource[" + endpoint + ", " + dataDirectory + ", label=" + label + "]";
+        return "DataDirectorySource[" + endpoint + ", " + dataDirectory + ", label=" + label + ", " + level.label()
+                + (parent == null ? "" : " on " + parent) + "]";
     }
 
     /** Builder for {@link DataDirectorySource}; not thread-safe. */
@@ -287,6 +327,10 @@ public final class DataDirectorySource implements CaptureSource {
         private String label = "backstop";
         private boolean fastCheckpoint = true;
         private Clock clock = Clock.systemUTC();
+        private BackupLevel level = BackupLevel.FULL;
+        private BackupId parent;
+        private int maxChainLength = 7;
+        private Restore parents;
 
         private Builder(PgEndpoint endpoint, Path dataDirectory) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -312,7 +356,59 @@ public final class DataDirectorySource implements CaptureSource {
             return this;
         }
 
+        /**
+         * What the backup copies (default {@link BackupLevel#FULL}): {@link BackupLevel#DIFF}
+         * builds on the newest full backup, {@link BackupLevel#INCR} on the newest backup, both
+         * found through {@link #parents(Restore)} among this source's backups of the same
+         * cluster. With nothing to build on, or when the chain would grow past {@link
+         * #maxChainLength}, the backup is full and its manifest says why ({@code
+         * postgresql.backup_level_reason}). Increments need data checksums or {@code
+         * wal_log_hints = on}, 8 KiB pages, and a parent of the same system identifier and
+         * timeline; otherwise the capture fails naming both.
+         */
+        public Builder level(BackupLevel level) {
+            this.level = given.once("level", this.level, level);
+            return this;
+        }
+
+        /**
+         * The parent of a {@link BackupLevel#DIFF} (a full backup) or {@link BackupLevel#INCR}
+         * backup, instead of the newest one; a parent missing from the repository is refused.
+         */
+        public Builder parent(BackupId parent) {
+            this.parent = given.once("parent", this.parent, parent);
+            return this;
+        }
+
+        /**
+         * The most backups a restore may have to read, the full one included (1..100, default 7:
+         * a full and six increments); the backup that would make a chain longer is full.
+         */
+        public Builder maxChainLength(int maxChainLength) {
+            if (maxChainLength < 1 || maxChainLength > 100) {
+                throw new IllegalArgumentException("maxChainLength: got " + maxChainLength + ", must be 1..100");
+            }
+            given.onceNullable("maxChainLength", this.maxChainLength, maxChainLength);
+            this.maxChainLength = maxChainLength;
+            return this;
+        }
+
+        /**
+         * Where parents are found and read: the repository this source's backups go to, with its
+         * keys. Required for {@link BackupLevel#DIFF} and {@link BackupLevel#INCR}.
+         */
+        public Builder parents(Restore parents) {
+            this.parents = given.once("parents", this.parents, parents);
+            return this;
+        }
+
         public DataDirectorySource build() {
+            if (level != BackupLevel.FULL && parents == null) {
+                throw new IllegalStateException("level " + level + " needs parents(Restore): where the parent backup is read");
+            }
+            if (level == BackupLevel.FULL && parent != null) {
+                throw new IllegalStateException("parent " + parent + " given for a full backup; set level(DIFF) or level(INCR)");
+            }
             return new DataDirectorySource(this);
         }
     }

@@ -135,6 +135,13 @@ final class LiveTar {
         }
     }
 
+    /** An entry of the first {@code length} bytes of {@code content}, not listed in the manifest: a page map. */
+    void entry(String name, byte[] content, int length, Instant modified) throws IOException {
+        header(name, length, modified);
+        tar.write(content, 0, length);
+        tar.closeArchiveEntry();
+    }
+
     private void header(String name, long size, Instant modified) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(name);
         e.setMode(0100600);

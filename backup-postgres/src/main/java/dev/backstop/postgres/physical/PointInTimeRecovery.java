@@ -170,9 +170,21 @@ public final class PointInTimeRecovery {
      * failure the directory and whatever was extracted into it are deleted: a half-restored
      * cluster never stays behind.
      *
+     * <p>An increment ({@link BackupLevel#DIFF}, {@link BackupLevel#INCR}) is restored with its
+     * chain of parents: every manifest of the chain is authenticated first, so a missing
+     * (expired) or untrusted parent fails naming it before anything is written; then the backups
+     * are read newest first, each page written once from the newest backup holding it, every
+     * backup verified as it streams (a failure names the backup), each rebuilt file checked
+     * against the CRC-32C of the newest {@code backup_manifest}, and the whole by {@code
+     * pg_verifybackup}. The files are written into a sibling directory that becomes {@code
+     * data} by a rename once every check passed, so on failure {@code data} never exists.
+     *
      * @return the number of files extracted
      */
     public int restoreTo(Path data) {
+        if (manifest.parent().isPresent()) {
+            return new ChainRestore(restore, manifest, tools, threads, directIo).restoreTo(data);
+        }
         try {
             Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
@@ -293,7 +305,7 @@ public final class PointInTimeRecovery {
         }
     }
 
-    private static void deleteQuietly(Path dir) {
+    static void deleteQuietly(Path dir) {
         try (var s = Files.walk(dir)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {

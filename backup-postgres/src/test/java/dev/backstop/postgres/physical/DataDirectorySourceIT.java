@@ -159,7 +159,7 @@ class DataDirectorySourceIT {
             assertThat(r.start()).isEqualTo(start);
             assertThat(r.end()).isEqualTo(stop);
         });
-        assertThat(backup.objects()).singleElement().satisfies(o -> assertThat(o.name()).isEqualTo(BaseBackupSource.STREAM));
+        assertThat(backup.objects()).extracting(o -> o.name()).containsExactly(BaseBackupSource.STREAM, "backup_manifest");
         assertThat(backup.attributes()).containsEntry("postgresql.capture", "datadir")
                 .containsEntry("postgresql.tar_entries", Integer.toString(tarNames.size()))
                 .containsKeys("postgresql.server_version_num", "postgresql.cluster_size_bytes", "postgresql.tar_bytes");

@@ -1,0 +1,148 @@
+package dev.backstop.postgres.physical;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.core.BackupId;
+import dev.backstop.core.CaptureFailedException;
+import dev.backstop.core.CaptureResult;
+import dev.backstop.core.Restore;
+import dev.backstop.core.manifest.Manifest;
+import dev.backstop.postgres.PgEndpoint;
+import dev.backstop.postgres.wal.WalFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The part of a {@link DataDirectorySource} backup that depends on its level: before the backup
+ * starts, the server's settings are checked and the parent planned and read (its {@code
+ * backup_manifest}, for the size of each file it holds); during the walk it tells which files go
+ * page by page; at the end it adds the level, chain and parent to the result.
+ */
+final class Increment {
+    private final ChainPlanner.Plan plan;
+    private final boolean hintsLogged;
+    private final Map<String, Long> parentSizes;
+    private final PageCopier copier;
+
+    private Increment(ChainPlanner.Plan plan, boolean hintsLogged, Map<String, Long> parentSizes) {
+        this.plan = plan;
+        this.hintsLogged = hintsLogged;
+        this.parentSizes = parentSizes;
+        this.copier = plan.parent() == null ? null : new PageCopier(plan.threshold());
+    }
+
+    /**
+     * Checks the server and plans the backup on connection {@code c}; for an increment, reads the
+     * parent's {@code backup_manifest} through {@code parents}.
+     */
+    static Increment prepare(Connection c, PgEndpoint endpoint, String systemId, BackupLevel level, BackupId parent,
+            int maxChainLength, Restore parents) throws SQLException, IOException {
+        boolean hints;
+        int blockSize;
+        int timeline;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('data_checksums'), "
+                + "current_setting('wal_log_hints'), current_setting('block_size'), "
+                + "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())")) {
+            rs.next();
+            hints = "on".equals(rs.getString(1)) || "on".equals(rs.getString(2));
+            blockSize = Integer.parseInt(rs.getString(3));
+            timeline = rs.getInt(4);
+        }
+        if (level == BackupLevel.FULL) {
+            return new Increment(ChainPlanner.plan(List.of(), level, null, maxChainLength, systemId, timeline, ""), hints, Map.of());
+        }
+        if (!hints) {
+            throw new CaptureFailedException("cluster at " + endpoint + " has neither data checksums nor wal_log_hints on: a "
+                    + level.label() + " backup cannot tell pages changed only by hint bits; set wal_log_hints = on (a restart), "
+                    + "or take full backups", null, null, null);
+        }
+        if (blockSize != PageFilter.PAGE) {
+            throw new CaptureFailedException("cluster at " + endpoint + " has a block size of " + blockSize + " bytes; "
+                    + level.label() + " backups need " + PageFilter.PAGE, null, null, null);
+        }
+        ChainPlanner.Plan plan = ChainPlanner.plan(parents.repository().catalog().list(), level, parent, maxChainLength,
+                systemId, timeline, endpoint.host() + ":" + endpoint.port());
+        if (plan.parent() == null) {
+            return new Increment(plan, hints, Map.of());
+        }
+        // authenticated before anything is read from it
+        Manifest admitted = parents.manifest(plan.parent().id());
+        ChainPlanner.Plan checked = new ChainPlanner.Plan(plan.level(), admitted, plan.chainLength(), plan.reason());
+        return new Increment(checked, hints, readSizes(parents, admitted));
+    }
+
+    /** Path to size of every file the parent's backup_manifest lists. */
+    private static Map<String, Long> readSizes(Restore parents, Manifest parent) throws IOException {
+        JsonNode files;
+        try (InputStream in = parents.open(parent, ChainPlanner.MANIFEST_STREAM)) {
+            files = new ObjectMapper().readTree(in.readAllBytes()).path("Files");
+        }
+        Map<String, Long> sizes = new HashMap<>();
+        for (JsonNode f : files) {
+            sizes.put(f.path("Path").asText(), f.path("Size").asLong());
+        }
+        return sizes;
+    }
+
+    /** Fails if the backup started before its parent did: the cluster went back in time. */
+    void checkStart(long startLsn) throws CaptureFailedException {
+        if (copier != null && Long.compareUnsigned(startLsn, plan.threshold()) < 0) {
+            throw new CaptureFailedException("this backup starts at " + WalFile.formatLsn(startLsn) + ", before its parent "
+                    + plan.parent().id() + " (" + WalFile.formatLsn(plan.threshold()) + "): the cluster is not the one the "
+                    + "parent was taken of; take a full backup", null, null, null);
+        }
+    }
+
+    /** Fails if the backup's timeline (from its label) is not its parent's. */
+    void checkTimeline(String timeline) throws CaptureFailedException {
+        String parentTimeline = copier == null ? null : plan.parent().consistency().properties().get(BaseBackupSource.TIMELINE);
+        if (parentTimeline != null && !parentTimeline.equals(timeline)) {
+            throw new CaptureFailedException("the cluster switched to timeline " + timeline + " during the backup; its parent "
+                    + plan.parent().id() + " is on timeline " + parentTimeline + "; take a full backup", null, null, null);
+        }
+    }
+
+    /**
+     * Whether the file {@code path} of {@code size} bytes goes page by page: a relation's main
+     * fork, a whole number of pages, that the parent holds with a whole number of pages and no
+     * larger. Anything else (new, not a relation, shrunk) is copied whole.
+     */
+    boolean byPages(String path, long size) {
+        if (copier == null || size % PageFilter.PAGE != 0 || !PageFilter.paged(path)) {
+            return false;
+        }
+        Long before = parentSizes.get(path);
+        return before != null && before % PageFilter.PAGE == 0 && before <= size;
+    }
+
+    /** As {@link PageCopier#copy}, for a file {@link #byPages} accepted. */
+    boolean copyPages(LiveTar tar, ManifestWriter manifest, String path, Path file, long size, Instant modified)
+            throws IOException {
+        return copier.copy(tar, manifest, path, file, size, parentSizes.get(path) / PageFilter.PAGE, modified);
+    }
+
+    /** Adds the level, chain and parent to a result. */
+    CaptureResult record(CaptureResult result) {
+        CaptureResult.Builder b = result.toBuilder()
+                .attribute(ChainPlanner.LEVEL, plan.level().label())
+                .attribute(ChainPlanner.CHAIN_LENGTH, Integer.toString(plan.chainLength()))
+                .attribute(ChainPlanner.LEVEL_REASON, plan.reason())
+                .attribute(ChainPlanner.HINTS_LOGGED, Boolean.toString(hintsLogged));
+        if (copier != null) {
+            b.parent(plan.parent().id())
+                    .attribute(ChainPlanner.FROM_LSN, WalFile.formatLsn(plan.threshold()))
+                    .attribute("postgresql.pages_read", Long.toString(copier.pagesRead()))
+                    .attribute("postgresql.pages_copied", Long.toString(copier.pagesCopied()));
+        }
+        return b.build();
+    }
+}
