@@ -60,6 +60,9 @@ import org.slf4j.LoggerFactory;
  * group {@code [mariadb-binlog]}), created 0600 in the spool directory and deleted on close.
  * One receiver per archive and per spool directory.
  *
+ * <p>Past 400 lines for its builder (each setting checked once); what to receive and ship is
+ * {@code BinlogShipper}'s job, the tool's command line {@code BinlogTool}'s.
+ *
  * <p><b>Threading.</b> {@link #start()} runs one supervising thread from the {@link
  * Builder#threadFactory thread factory}; {@link #rpo()} and {@link #close()} may be called from
  * any thread.

@@ -1,5 +1,6 @@
 package dev.backstop.postgres.internal;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
@@ -294,7 +295,7 @@ public final class AfterData implements AutoCloseable {
             }
             batch.forEach(u -> u.started = true);
             running.add(batch);
-            executor.execute(() -> run(batch));
+            executor.execute(LogContext.propagate(() -> run(batch)));
         }
     }
 

@@ -97,6 +97,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * functions ({@code pg_backup_start}/{@code pg_backup_stop}, before 15 {@code
  * pg_start_backup}/{@code pg_stop_backup}); {@code max_replication_slots} needs one free slot.
  *
+ * <p>Past 400 lines for its builder (each setting checked once) and the one capture it runs
+ * (start, walk, stop, manifest); the walk's page filtering and the chain's choice live in {@code
+ * Increment}, {@code PageCopier} and {@code ChainPlanner}.
+ *
  * <p><b>Threading.</b> Immutable; one {@link #capture} at a time per cluster.
  */
 public final class DataDirectorySource implements CaptureSource {

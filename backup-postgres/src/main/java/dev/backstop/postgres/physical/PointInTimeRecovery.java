@@ -1,5 +1,6 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.manifest.Manifest;
@@ -53,6 +54,10 @@ import java.util.concurrent.ThreadFactory;
  * the backup). It authenticates with the backed-up cluster's roles: give a superuser's name and
  * password with {@link Builder#credentials}. Needs free disk for the extracted cluster.
  *
+ * <p>Past 400 lines for its builder (each setting checked once) and its three entry points
+ * ({@link #recover}, {@link #restoreTo}, {@link #prepare}) over one verified restore path; each
+ * runs as one job under the backup's log context.
+ *
  * <p><b>Threading.</b> Immutable; {@link #recover()} may run concurrently, each into its own
  * directory, using {@code parallelism} prefetch threads of its own, from {@link
  * Builder#threadFactory}.
@@ -101,6 +106,15 @@ public final class PointInTimeRecovery {
      *     (use {@link #prepare} for those)
      */
     public EphemeralPostgres recover() {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(manifest.id()).stage(Stage.RESTORE);
+        try {
+            return recoverInScope();
+        } finally {
+            log.close();
+        }
+    }
+
+    private EphemeralPostgres recoverInScope() {
         if (target.action() != RecoveryTarget.Action.PROMOTE) {
             throw new IllegalStateException("recover() waits for promotion; target " + target + " ends with "
                     + target.action().setting() + ": use prepare(dir, restoreCommand)");
@@ -130,7 +144,7 @@ public final class PointInTimeRecovery {
                 String why = e.getCause() instanceof IOException io ? io.getMessage() : e.getMessage();
                 throw new IOException("the restored server stopped before promotion (target " + target + "): " + why, e);
             }
-            awaitPromotion(server, broker);
+            Promotion.await(server, broker, target, clock, timeout);
             return server;
         } catch (IOException | RuntimeException e) {
             RuntimeException brokerFailure = broker == null ? null : broker.failure();
@@ -182,6 +196,15 @@ public final class PointInTimeRecovery {
      * @return the number of files extracted
      */
     public int restoreTo(Path data) {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(manifest.id()).stage(Stage.RESTORE);
+        try {
+            return restoreInScope(data);
+        } finally {
+            log.close();
+        }
+    }
+
+    private int restoreInScope(Path data) {
         if (manifest.parent().isPresent()) {
             return new ChainRestore(restore, manifest, tools, threads, directIo).restoreTo(data);
         }
@@ -259,42 +282,6 @@ public final class PointInTimeRecovery {
             throw new BackupException(Stage.RESTORE, "configuring recovery of " + manifest.id() + " in " + data + " failed: "
                     + e.getMessage(), e, false, manifest.id());
         }
-    }
-
-    private void awaitPromotion(EphemeralPostgres server, WalBroker broker) throws IOException {
-        Instant deadline = clock.instant().plus(timeout);
-        SQLException last = null;
-        while (clock.instant().isBefore(deadline)) {
-            if (broker != null && broker.failure() != null) {
-                throw broker.failure();
-            }
-            if (!server.isAlive()) {
-                throw new IOException("the restored server stopped before promotion (target " + target + "): " + logTail(server));
-            }
-            try (Connection c = server.connect("postgres"); Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_is_in_recovery()")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return;
-                }
-            } catch (SQLException e) {
-                last = e;
-            }
-            try {
-                Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for promotion", e);
-            }
-        }
-        throw new IOException("the restored server was not promoted within " + timeout + " (target " + target + ", last error "
-                + (last == null ? "none" : last.getMessage()) + "): " + logTail(server));
-    }
-
-    private static String logTail(EphemeralPostgres server) throws IOException {
-        Path log = server.directory().resolve("server.log");
-        String tail = Files.exists(log) ? Files.readString(log) : "";
-        return tail.length() > 2000 ? tail.substring(tail.length() - 2000) : tail;
     }
 
     private static void closeQuietly(EphemeralPostgres server) {

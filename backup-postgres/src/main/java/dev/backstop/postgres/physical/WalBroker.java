@@ -1,5 +1,6 @@
 package dev.backstop.postgres.physical;
 
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.concurrent.Backoff;
 import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.wal.WalArchive;
@@ -59,7 +60,7 @@ final class WalBroker implements AutoCloseable {
         Files.writeString(script, script(dir), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         this.fetchers = Executors.newFixedThreadPool(parallelism, threads.numbered("backstop-wal-prefetch"));
-        this.loop = threads.named("backstop-wal-broker").newThread(this::run);
+        this.loop = threads.named("backstop-wal-broker").newThread(LogContext.propagate(this::run));
     }
 
     void start() {
@@ -184,7 +185,7 @@ final class WalBroker implements AutoCloseable {
                 throw new IllegalStateException(name + " vanished from " + archive + " while recovery was reading it");
             }
             return target;
-        }, fetchers);
+        }, LogContext.propagating(fetchers));
     }
 
     private void mark(String kind, String name) throws IOException {
