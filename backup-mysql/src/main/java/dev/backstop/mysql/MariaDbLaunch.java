@@ -1,6 +1,6 @@
 package dev.backstop.mysql;
 
-import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.ReadinessPoll;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import java.io.File;
 import java.io.IOException;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -110,37 +109,13 @@ Server launch(Path dir, Path mariadbd, boolean root) throws IOException {
     }
 
     private String awaitReady(Process p, MariaDbEndpoint ep, Path log) throws IOException {
-        long deadline = System.nanoTime() + startTimeout.toNanos();
-        SQLException lastError = null;
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("mariadbd exited with code " + p.exitValue() + " during start-up: " + tail(log));
-            }
+        return new ReadinessPoll("mariadbd", startTimeout, Duration.ofMillis(50)).await(p, log, () -> {
             try (Connection c = ep.connect(null); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT VERSION()")) {
                 rs.next();
                 return rs.getString(1);
-            } catch (SQLException e) {
-                lastError = e;
             }
-            try {
-                // polling: the server gives no other signal of readiness to a process that is not its parent's systemd
-                Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for mariadbd to start", e);
-            }
-        }
-        throw new IOException("mariadbd did not accept connections within " + startTimeout + " (last error: "
-                + (lastError == null ? "none" : lastError.getMessage()) + "): " + tail(log));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) {
-            return "(no server log)";
-        }
-        String s = Files.readString(log);
-        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+        });
     }
 
     private static int freePort() throws IOException {

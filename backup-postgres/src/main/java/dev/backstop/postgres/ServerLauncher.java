@@ -1,6 +1,6 @@
 package dev.backstop.postgres;
 
-import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.internal.concurrent.ReadinessPoll;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
@@ -14,7 +14,6 @@ import java.nio.file.attribute.UserPrincipal;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,36 +164,13 @@ final class ServerLauncher {
     }
 
     private String awaitReady(Process p, PgEndpoint ep, Path log) throws IOException {
-        long deadline = System.nanoTime() + startTimeout.toNanos();
-        SQLException lastError = null;
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("postgres exited with code " + p.exitValue() + " during start-up: " + tail(log));
-            }
+        return new ReadinessPoll("postgres", startTimeout, Duration.ofMillis(100)).await(p, log, () -> {
             try (Connection c = ep.connect("postgres"); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SHOW server_version")) {
                 rs.next();
                 return rs.getString(1).split(" ")[0];
-            } catch (SQLException e) {
-                lastError = e;
             }
-            try {
-                Backoff.Pause.SLEEP.pause(Duration.ofMillis(100));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for postgres to start", e);
-            }
-        }
-        throw new IOException("postgres did not accept connections within " + startTimeout + " (last error: "
-                + (lastError == null ? "none" : lastError.getMessage()) + "): " + tail(log));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) {
-            return "(no server log)";
-        }
-        String s = Files.readString(log);
-        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+        });
     }
 
     private static int freePort() throws IOException {
