@@ -1,7 +1,7 @@
 package dev.backstop.mysql;
 
 import dev.backstop.core.internal.concurrent.ReadinessPoll;
-import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.core.internal.concurrent.SetupCommand;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -131,22 +131,6 @@ Server launch(Path dir, Path mariadbd, boolean root) throws IOException {
     }
 
     static void run(List<String> cmd, String what, Path dir) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        StderrTail out = StderrTail.start(p.getInputStream(), what);
-        try {
-            if (!p.waitFor(180, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(what + " did not finish within 180 s: " + out.text());
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(what + " interrupted", e);
-        }
-        String text = out.await();
-        if (p.exitValue() != 0) {
-            throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
-        }
+        SetupCommand.run(cmd, what, dir, Duration.ofSeconds(180));
     }
 }

@@ -1,7 +1,7 @@
 package dev.backstop.postgres;
 
 import dev.backstop.core.internal.concurrent.ReadinessPoll;
-import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.core.internal.concurrent.SetupCommand;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,7 +21,6 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -187,23 +186,6 @@ final class ServerLauncher {
 
     /** Runs {@code cmd} to its end (at most 120 s); returns its output, or throws with it if it failed. */
     static String run(List<String> cmd, String what) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        StderrTail out = StderrTail.start(p.getInputStream(), what);
-        try {
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(what + " did not finish within 120 s: " + out.text());
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(what + " interrupted", e);
-        }
-        String text = out.await();
-        if (p.exitValue() != 0) {
-            throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
-        }
-        return text;
+        return SetupCommand.run(cmd, what, null, Duration.ofSeconds(120));
     }
 }
