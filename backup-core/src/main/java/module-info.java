@@ -34,6 +34,8 @@ module dev.backstop.core {
             dev.backstop.cli, dev.backstop.micrometer;
     exports dev.backstop.core.internal.builder to dev.backstop.postgres, dev.backstop.mysql, dev.backstop.s3,
             dev.backstop.cli, dev.backstop.micrometer;
+    // the restore drills' run: timing, validation record and log event
+    exports dev.backstop.core.internal.validate to dev.backstop.postgres, dev.backstop.mysql;
     // ReportJson binds the report records reflectively
     opens dev.backstop.core.report to com.fasterxml.jackson.databind;
 }

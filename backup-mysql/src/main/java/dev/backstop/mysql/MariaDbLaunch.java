@@ -1,7 +1,7 @@
 package dev.backstop.mysql;
 
-import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.core.internal.concurrent.ReadinessPoll;
+import dev.backstop.core.internal.concurrent.SetupCommand;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -110,37 +109,13 @@ Server launch(Path dir, Path mariadbd, boolean root) throws IOException {
     }
 
     private String awaitReady(Process p, MariaDbEndpoint ep, Path log) throws IOException {
-        long deadline = System.nanoTime() + startTimeout.toNanos();
-        SQLException lastError = null;
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("mariadbd exited with code " + p.exitValue() + " during start-up: " + tail(log));
-            }
+        return new ReadinessPoll("mariadbd", startTimeout, Duration.ofMillis(50)).await(p, log, () -> {
             try (Connection c = ep.connect(null); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT VERSION()")) {
                 rs.next();
                 return rs.getString(1);
-            } catch (SQLException e) {
-                lastError = e;
             }
-            try {
-                // polling: the server gives no other signal of readiness to a process that is not its parent's systemd
-                Backoff.Pause.SLEEP.pause(Duration.ofMillis(50));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for mariadbd to start", e);
-            }
-        }
-        throw new IOException("mariadbd did not accept connections within " + startTimeout + " (last error: "
-                + (lastError == null ? "none" : lastError.getMessage()) + "): " + tail(log));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) {
-            return "(no server log)";
-        }
-        String s = Files.readString(log);
-        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+        });
     }
 
     private static int freePort() throws IOException {
@@ -156,22 +131,6 @@ Server launch(Path dir, Path mariadbd, boolean root) throws IOException {
     }
 
     static void run(List<String> cmd, String what, Path dir) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        StderrTail out = StderrTail.start(p.getInputStream(), what);
-        try {
-            if (!p.waitFor(180, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(what + " did not finish within 180 s: " + out.text());
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(what + " interrupted", e);
-        }
-        String text = out.await();
-        if (p.exitValue() != 0) {
-            throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
-        }
+        SetupCommand.run(cmd, what, dir, Duration.ofSeconds(180));
     }
 }

@@ -10,6 +10,7 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.LogContext;
+import dev.backstop.core.internal.validate.DrillRun;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -18,15 +19,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a MariaDB/MySQL logical backup restores exactly: restores it into a throwaway server,
@@ -104,9 +102,9 @@ public final class MariaDbRestoreDrill implements Validator {
     }
 
     private ValidationResult drill(Manifest m, Restore restore) throws IOException {
-        Instant started = clock.instant();
-        List<String> findings = new ArrayList<>();
-        Map<String, String> measured = new LinkedHashMap<>();
+        DrillRun run = DrillRun.start(NAME, m, restore, clock, record, LOG);
+        List<String> findings = run.findings();
+        Map<String, String> measured = run.measured();
         Fingerprints expected = m.fingerprints().orElse(null);
         if (expected == null) {
             findings.add("backup " + m.id() + " records no fingerprints: nothing to compare a restore with ("
@@ -122,10 +120,10 @@ public final class MariaDbRestoreDrill implements Validator {
                     throw e;
                 }
                 findings.add(e.getMessage());
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             } catch (BackupException e) {
                 findings.add(e.getMessage());
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             }
             measured.put("rto_ms", Long.toString(report.total().toMillis()));
             measured.put("load_ms", Long.toString(report.fetchVerifyAndLoad().toMillis()));
@@ -170,7 +168,7 @@ public final class MariaDbRestoreDrill implements Validator {
             }
             measured.put("verify_ms", Long.toString(Duration.ofNanos(System.nanoTime() - verifyStart).toMillis()));
         }
-        return finish(m, restore, started, findings, measured);
+        return run.finish();
     }
 
     private static List<String> checkTables(Connection c) throws SQLException {
@@ -195,20 +193,6 @@ public final class MariaDbRestoreDrill implements Validator {
             }
         }
         return problems;
-    }
-
-    private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
-                                    Map<String, String> measured) {
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
-        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
-                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
-        measured.forEach(e::addKeyValue);
-        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
-        if (record) {
-            restore.repository().recordValidation(r);
-        }
-        return r;
     }
 
     /** Builder for {@link MariaDbRestoreDrill}; every setting has a default. */

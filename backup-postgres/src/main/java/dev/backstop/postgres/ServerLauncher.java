@@ -1,7 +1,7 @@
 package dev.backstop.postgres;
 
-import dev.backstop.core.internal.concurrent.Backoff;
-import dev.backstop.core.source.CommandSource.StderrTail;
+import dev.backstop.core.internal.concurrent.ReadinessPoll;
+import dev.backstop.core.internal.concurrent.SetupCommand;
 import dev.backstop.postgres.internal.WorkDirs;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -14,7 +14,6 @@ import java.nio.file.attribute.UserPrincipal;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +21,6 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -165,36 +163,13 @@ final class ServerLauncher {
     }
 
     private String awaitReady(Process p, PgEndpoint ep, Path log) throws IOException {
-        long deadline = System.nanoTime() + startTimeout.toNanos();
-        SQLException lastError = null;
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("postgres exited with code " + p.exitValue() + " during start-up: " + tail(log));
-            }
+        return new ReadinessPoll("postgres", startTimeout, Duration.ofMillis(100)).await(p, log, () -> {
             try (Connection c = ep.connect("postgres"); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SHOW server_version")) {
                 rs.next();
                 return rs.getString(1).split(" ")[0];
-            } catch (SQLException e) {
-                lastError = e;
             }
-            try {
-                Backoff.Pause.SLEEP.pause(Duration.ofMillis(100));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for postgres to start", e);
-            }
-        }
-        throw new IOException("postgres did not accept connections within " + startTimeout + " (last error: "
-                + (lastError == null ? "none" : lastError.getMessage()) + "): " + tail(log));
-    }
-
-    private static String tail(Path log) throws IOException {
-        if (!Files.exists(log)) {
-            return "(no server log)";
-        }
-        String s = Files.readString(log);
-        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+        });
     }
 
     private static int freePort() throws IOException {
@@ -211,23 +186,6 @@ final class ServerLauncher {
 
     /** Runs {@code cmd} to its end (at most 120 s); returns its output, or throws with it if it failed. */
     static String run(List<String> cmd, String what) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        StderrTail out = StderrTail.start(p.getInputStream(), what);
-        try {
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(what + " did not finish within 120 s: " + out.text());
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(what + " interrupted", e);
-        }
-        String text = out.await();
-        if (p.exitValue() != 0) {
-            throw new IOException(what + " exited " + p.exitValue() + ": " + text.strip());
-        }
-        return text;
+        return SetupCommand.run(cmd, what, null, Duration.ofSeconds(120));
     }
 }

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -42,14 +41,12 @@ import org.testcontainers.utility.DockerImageName;
  *
  * <p><b>Threading.</b> Thread-safe; each {@link #start()} starts a new container.
  */
-public final class TestcontainersMySql implements MariaDbProvider {
+public final class TestcontainersMySql extends ContainerProvider implements MariaDbProvider {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int PORT = 3306;
 
-    private final String image;
-
     private TestcontainersMySql(String image) {
-        this.image = image;
+        super(image);
     }
 
     /** Containers of {@code image}, e.g. {@code mysql:8.0}. */
@@ -69,24 +66,18 @@ public final class TestcontainersMySql implements MariaDbProvider {
     public MariaDbInstance start() throws IOException {
         byte[] secret = new byte[12];
         RANDOM.nextBytes(secret);
-        Container c = new Container(DockerImageName.parse(image).asCompatibleSubstituteFor("mysql"))
+        Container c = new Container(DockerImageName.parse(image()).asCompatibleSubstituteFor("mysql"))
                 .withUsername("root").withPassword(HexFormat.of().formatHex(secret))
                 .withCommand("--default-authentication-plugin=mysql_native_password", "--server-id=1");
-        try {
-            c.start();
-        } catch (RuntimeException e) {
-            throw new IOException("could not start container " + image + ": " + e.getMessage(), e);
-        }
+        startContainer(c::start);
         MariaDbEndpoint ep = MariaDbEndpoint.of(c.getHost(), c.getMappedPort(PORT), c.getUsername(), c.getPassword());
-        String version;
-        try (Connection conn = ep.connect(null); Statement st = conn.createStatement();
-             ResultSet rs = st.executeQuery("SELECT VERSION()")) {
-            rs.next();
-            version = rs.getString(1);
-        } catch (SQLException e) {
-            c.stop();
-            throw new IOException("container " + image + " started but does not answer: " + e.getMessage(), e);
-        }
+        String version = askVersion(c::stop, () -> {
+            try (Connection conn = ep.connect(null); Statement st = conn.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT VERSION()")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        });
         return new MariaDbInstance() {
             @Override
             public MariaDbEndpoint endpoint() {
@@ -105,14 +96,9 @@ public final class TestcontainersMySql implements MariaDbProvider {
 
             @Override
             public String toString() {
-                return "TestcontainersMySql[" + image + " " + version + " at " + ep.host() + ":" + ep.port() + "]";
+                return describe(version, ep.host(), ep.port());
             }
         };
-    }
-
-    @Override
-    public String toString() {
-        return "TestcontainersMySql[" + image + "]";
     }
 
     /**

@@ -6,7 +6,6 @@ import dev.backstop.postgres.PostgresProvider;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
 
@@ -21,11 +20,9 @@ import java.util.Objects;
  *
  * <p><b>Threading.</b> Thread-safe; each {@link #start()} starts a new container.
  */
-public final class TestcontainersPostgres implements PostgresProvider {
-    private final String image;
-
+public final class TestcontainersPostgres extends ContainerProvider implements PostgresProvider {
     private TestcontainersPostgres(String image) {
-        this.image = image;
+        super(image);
     }
 
     /** Containers of {@code image}, e.g. {@code postgres:15-alpine}. */
@@ -46,22 +43,16 @@ public final class TestcontainersPostgres implements PostgresProvider {
     public PostgresInstance start() throws IOException {
         org.testcontainers.containers.PostgreSQLContainer<?> c =
                 new org.testcontainers.containers.PostgreSQLContainer<>(
-                        org.testcontainers.utility.DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"));
-        try {
-            c.start();
-        } catch (RuntimeException e) {
-            throw new IOException("could not start container " + image + ": " + e.getMessage(), e);
-        }
+                        org.testcontainers.utility.DockerImageName.parse(image()).asCompatibleSubstituteFor("postgres"));
+        startContainer(c::start);
         PgEndpoint ep = PgEndpoint.of(c.getHost(), c.getMappedPort(5432), c.getUsername(), c.getPassword());
-        String version;
-        try (Connection conn = ep.connect(c.getDatabaseName()); Statement st = conn.createStatement();
-             ResultSet rs = st.executeQuery("SHOW server_version")) {
-            rs.next();
-            version = rs.getString(1).split(" ")[0];
-        } catch (SQLException e) {
-            c.stop();
-            throw new IOException("container " + image + " started but does not answer: " + e.getMessage(), e);
-        }
+        String version = askVersion(c::stop, () -> {
+            try (Connection conn = ep.connect(c.getDatabaseName()); Statement st = conn.createStatement();
+                 ResultSet rs = st.executeQuery("SHOW server_version")) {
+                rs.next();
+                return rs.getString(1).split(" ")[0];
+            }
+        });
         return new PostgresInstance() {
             @Override
             public PgEndpoint endpoint() {
@@ -80,13 +71,8 @@ public final class TestcontainersPostgres implements PostgresProvider {
 
             @Override
             public String toString() {
-                return "TestcontainersPostgres[" + image + " " + version + " at " + ep.host() + ":" + ep.port() + "]";
+                return describe(version, ep.host(), ep.port());
             }
         };
-    }
-
-    @Override
-    public String toString() {
-        return "TestcontainersPostgres[" + image + "]";
     }
 }

@@ -9,6 +9,7 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.LogContext;
+import dev.backstop.core.internal.validate.DrillRun;
 import dev.backstop.mysql.MariaDbTools;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,16 +18,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a physical MariaDB backup restores: restores it into a throwaway server ({@link
@@ -96,9 +93,9 @@ public final class MariaDbPhysicalDrill implements Validator {
     }
 
     private ValidationResult drill(Manifest m, Restore restore) throws IOException {
-        Instant started = clock.instant();
-        List<String> findings = new ArrayList<>();
-        Map<String, String> measured = new LinkedHashMap<>();
+        DrillRun run = DrillRun.start(NAME, m, restore, clock, record, LOG);
+        List<String> findings = run.findings();
+        Map<String, String> measured = run.measured();
         MariaDbPhysicalRestore.Started s;
         try {
             s = MariaDbPhysicalRestore.builder(restore).tools(tools).workDir(workDir).build().start(m);
@@ -107,7 +104,7 @@ public final class MariaDbPhysicalDrill implements Validator {
                 throw e;
             }
             findings.add(e.getMessage());
-            return finish(m, restore, started, findings, measured);
+            return run.finish();
         }
         try (s) {
             MariaDbPhysicalRestore.Report report = s.report();
@@ -123,7 +120,7 @@ public final class MariaDbPhysicalDrill implements Validator {
                 findings.add("could not read the restored server: " + e.getMessage());
             }
         }
-        return finish(m, restore, started, findings, measured);
+        return run.finish();
     }
 
     private static void inspect(Connection c, List<String> findings, Map<String, String> measured) throws SQLException {
@@ -179,20 +176,6 @@ public final class MariaDbPhysicalDrill implements Validator {
         }
         findings.addAll(expected.differencesFrom(actual));
         measured.put("fingerprints", "compared");
-    }
-
-    private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
-                                    Map<String, String> measured) {
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
-        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
-                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
-        measured.forEach(e::addKeyValue);
-        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
-        if (record) {
-            restore.repository().recordValidation(r);
-        }
-        return r;
     }
 
     /** Builder for {@link MariaDbPhysicalDrill}; every setting has a default; a setting given twice is refused. */

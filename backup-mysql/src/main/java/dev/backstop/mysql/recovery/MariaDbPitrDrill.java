@@ -7,6 +7,7 @@ import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.validate.DrillRun;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.mysql.MariaDbTools;
 import dev.backstop.mysql.binlog.BinlogArchive;
@@ -18,10 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -91,13 +89,13 @@ public final class MariaDbPitrDrill implements Validator {
 
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
-        Instant started = clock.instant();
-        List<String> findings = new ArrayList<>();
-        Map<String, String> measured = new LinkedHashMap<>();
+        DrillRun run = DrillRun.start(NAME, m, restore, clock, record, null);
+        List<String> findings = run.findings();
+        Map<String, String> measured = run.measured();
         measured.put("checkpoint", checkpoint.file() + ":" + checkpoint.position());
         List<String> databases = comparedDatabases(m, findings);
         if (databases.isEmpty()) {
-            return finish(m, restore, started, findings, measured);
+            return run.finish();
         }
         BinlogRecovery recovery = BinlogRecovery.builder(restore, archive).tools(tools).workDir(workDir).build();
         BinlogRecovery.Recovered r;
@@ -108,7 +106,7 @@ public final class MariaDbPitrDrill implements Validator {
                 throw e;
             }
             findings.add(e.getMessage());
-            return finish(m, restore, started, findings, measured);
+            return run.finish();
         }
         try (r) {
             RecoveryReport report = r.report();
@@ -127,7 +125,7 @@ public final class MariaDbPitrDrill implements Validator {
                 findings.add("could not read the recovered server: " + e.getMessage());
             }
         }
-        return finish(m, restore, started, findings, measured);
+        return run.finish();
     }
 
     /** The checkpoint's databases the backup holds: all for a physical backup, its one database for a logical one. */
@@ -216,16 +214,6 @@ public final class MariaDbPitrDrill implements Validator {
 
     private static String ident(String name) {
         return "`" + name.replace("`", "``") + "`";
-    }
-
-    private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
-                                    Map<String, String> measured) {
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
-        if (record) {
-            restore.repository().recordValidation(r);
-        }
-        return r;
     }
 
     /** Builder for {@link MariaDbPitrDrill}; every setting but the archive and checkpoint has a default; a setting given twice is refused. */

@@ -10,6 +10,7 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.LogContext;
+import dev.backstop.core.internal.validate.DrillRun;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.PostgresInstance;
@@ -26,15 +27,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Proves a logical backup restores exactly: restores it into a throwaway server, recomputes
@@ -117,9 +115,9 @@ public final class RestoreDrill implements Validator {
     }
 
     private ValidationResult drill(Manifest m, Restore restore) throws IOException {
-        Instant started = clock.instant();
-        List<String> findings = new ArrayList<>();
-        Map<String, String> measured = new LinkedHashMap<>();
+        DrillRun run = DrillRun.start(NAME, m, restore, clock, record, LOG);
+        List<String> findings = run.findings();
+        Map<String, String> measured = run.measured();
         Fingerprints expected = m.fingerprints().orElse(null);
         if (expected == null) {
             findings.add("backup " + m.id() + " records no fingerprints: nothing to compare a restore with "
@@ -132,7 +130,7 @@ public final class RestoreDrill implements Validator {
         DrillSample drawn = null;
         if (sample < 1) {
             if (expected == null) {
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             }
             drawn = DrillSample.draw(expected, sample, DrillSample.nextRound(restore.repository(), NAME, DrillSample.cycle(sample)));
             measured.putAll(drawn.measurements());
@@ -156,10 +154,10 @@ public final class RestoreDrill implements Validator {
                     throw e;
                 }
                 findings.add(e.getMessage());
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             } catch (BackupException e) {
                 findings.add(e.getMessage());
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             }
             measured.put("rto_ms", Long.toString(report.total().toMillis()));
             measured.put("fetch_ms", Long.toString(report.fetchAndVerify().toMillis()));
@@ -183,7 +181,7 @@ public final class RestoreDrill implements Validator {
             }
             measured.put("verify_ms", Long.toString(Duration.ofNanos(System.nanoTime() - verifyStart).toMillis()));
         }
-        return finish(m, restore, started, findings, measured);
+        return run.finish();
     }
 
     /**
@@ -221,20 +219,6 @@ public final class RestoreDrill implements Validator {
         } catch (SQLException e) {
             throw new IOException("could not create the backup's roles " + roles + " on the drill's server: " + e.getMessage(), e);
         }
-    }
-
-    private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
-                                    Map<String, String> measured) {
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
-        LoggingEventBuilder e = (r.passed() ? LOG.atInfo() : LOG.atWarn()).addKeyValue("event", "drill.finished")
-                .addKeyValue("backup.id", m.id().value()).addKeyValue("passed", r.passed()).addKeyValue("findings", findings);
-        measured.forEach(e::addKeyValue);
-        e.log("restore drill of {}: {}", m.id(), r.passed() ? "passed" : findings.size() + " finding(s), first: " + findings.get(0));
-        if (record) {
-            restore.repository().recordValidation(r);
-        }
-        return r;
     }
 
     private Fingerprints fingerprints(PostgresInstance db, Fingerprints expected) throws IOException {

@@ -7,6 +7,7 @@ import dev.backstop.core.Stage;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.validate.DrillRun;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.postgres.EphemeralPostgres;
 import dev.backstop.postgres.PgTools;
@@ -18,9 +19,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadFactory;
@@ -107,9 +105,9 @@ public final class PhysicalRestoreDrill implements Validator {
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
         Path amcheckTool = amcheck ? amcheckTool() : null;
-        Instant started = clock.instant();
-        List<String> findings = new ArrayList<>();
-        Map<String, String> measured = new LinkedHashMap<>();
+        DrillRun run = DrillRun.start(NAME, m, restore, clock, record, null);
+        List<String> findings = run.findings();
+        Map<String, String> measured = run.measured();
         measured.put("target", describe(target));
         RecordedRestorePoint expected = null;
         if (target instanceof RecoveryTarget.RestorePoint rp) {
@@ -120,7 +118,7 @@ public final class PhysicalRestoreDrill implements Validator {
                     throw e;
                 }
                 findings.add(e.getMessage());
-                return finish(m, restore, started, findings, measured);
+                return run.finish();
             }
         }
         EphemeralPostgres server;
@@ -139,12 +137,12 @@ public final class PhysicalRestoreDrill implements Validator {
                 throw e;
             }
             findings.add(e.getMessage());
-            return finish(m, restore, started, findings, measured);
+            return run.finish();
         } catch (IllegalArgumentException | IllegalStateException e) {
             findings.add("backup " + m.id() + " cannot be recovered to " + target + ": " + e.getMessage());
-            return finish(m, restore, started, findings, measured);
+            return run.finish();
         }
-        measured.put("rto_ms", Long.toString(Duration.between(started, clock.instant()).toMillis()));
+        measured.put("rto_ms", Long.toString(run.elapsed().toMillis()));
         try (server) {
             DrillChecks checks = new DrillChecks(server, findings, measured);
             List<String> databases = checks.databases();
@@ -164,7 +162,7 @@ public final class PhysicalRestoreDrill implements Validator {
         } catch (SQLException e) {
             findings.add("could not read the restored server: " + e.getMessage());
         }
-        return finish(m, restore, started, findings, measured);
+        return run.finish();
     }
 
     private Path amcheckTool() {
@@ -204,16 +202,6 @@ public final class PhysicalRestoreDrill implements Validator {
         }
         measured.put("fingerprints", "compared");
         measured.put("tables", Integer.toString(tables));
-    }
-
-    private ValidationResult finish(Manifest m, Restore restore, Instant started, List<String> findings,
-                                    Map<String, String> measured) {
-        Instant end = clock.instant();
-        ValidationResult r = new ValidationResult(m.id(), NAME, end, Duration.between(started, end), findings, measured);
-        if (record) {
-            restore.repository().recordValidation(r);
-        }
-        return r;
     }
 
     private static String describe(RecoveryTarget t) {
