@@ -6,6 +6,7 @@ import dev.backstop.core.lock.RepositoryLock;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -14,7 +15,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A service that must run on one replica at a time, such as the binlog receiver of {@code
- * backstop run}: it runs only while this daemon holds a lease of a {@link RepositoryLock} in the
+ * backstop run} and {@code backstop binlog stream}: it runs only while this daemon holds a lease of a {@link RepositoryLock} in the
  * repository that every replica shares.
  *
  * <p><b>How.</b> Every {@code every} (a third of the lock's TTL) a tick runs: without the lease
@@ -53,6 +54,7 @@ final class LeasedCompanion implements Daemon.Companion {
     private RepositoryLock.Lease lease;
     private State state = State.STARTING;
     private ScheduledFuture<?> task;
+    private RuntimeException startFailure;
 
     /**
      * @param what     what the log calls the service ({@code binlog stream binlog/server-1})
@@ -133,11 +135,13 @@ final class LeasedCompanion implements Daemon.Companion {
             service.start();
         } catch (RuntimeException e) {
             LOG.warn("{}: holds the lease but could not start: {}", what, e.getMessage());
+            startFailure = e;
             service.suspend();
             taken.close();
             state = State.STANDING_BY;
             return;
         }
+        startFailure = null;
         lease = taken;
         state = State.HOLDING;
         LOG.info("{}: holds the lease (token {}), streaming", what, taken.token());
@@ -148,6 +152,14 @@ final class LeasedCompanion implements Daemon.Companion {
         service.suspend();
         lease = null;
         state = State.STANDING_BY;
+    }
+
+    /**
+     * Why the service failed to start the last time this replica took the lease, if it did; a
+     * foreground command stops on it, a daemon tries again at its next tick.
+     */
+    synchronized Optional<RuntimeException> startFailure() {
+        return Optional.ofNullable(startFailure);
     }
 
     /** Where this replica stands. */

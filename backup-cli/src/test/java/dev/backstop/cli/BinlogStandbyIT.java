@@ -79,6 +79,20 @@ class BinlogStandbyIT {
             String last = serverFiles().get(serverFiles().size() - 2);
             awaitTrue(last + " archived by b", () -> archive().contains(last), errB);
             assertThat(dumpThreads()).isEqualTo(1);
+
+            // a foreground binlog stream takes the same lease: it stands by while b streams
+            Path errC = tmp.resolve("c.err");
+            Process c = process(errC, "binlog", "stream", "--config", config("c").toString());
+            try {
+                awaitTrue("binlog stream standing by", () -> MariaDbCliIT.read(errC).contains("standing by"), errC);
+                assertThat(dumpThreads()).isEqualTo(1);
+                assertThat(MariaDbCliIT.read(errC)).doesNotContain("binlog stream: receiving");
+                c.destroy();
+                assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(c.exitValue()).as(MariaDbCliIT.read(errC)).isEqualTo(Backstop.STOPPED);
+            } finally {
+                c.destroyForcibly();
+            }
         } finally {
             a.destroyForcibly();
             if (b != null) {
@@ -98,7 +112,8 @@ class BinlogStandbyIT {
         }
         assertThat(archive.gaps()).isEmpty();
         assertThat(archive.continuousFrom(BinlogArchive.file(files.get(0)).epoch())).contains(files.get(0));
-        String logs = MariaDbCliIT.read(tmp.resolve("a.err")) + MariaDbCliIT.read(tmp.resolve("b.err"));
+        String logs = MariaDbCliIT.read(tmp.resolve("a.err")) + MariaDbCliIT.read(tmp.resolve("b.err"))
+                + MariaDbCliIT.read(tmp.resolve("c.err"));
         assertThat(logs).doesNotContain("ERROR", "lost the lease", db.endpoint().password());
         assertThat(a.exitValue()).isEqualTo(Backstop.STOPPED);
     }
