@@ -6,6 +6,7 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.Backoff;
+import dev.backstop.core.log.LogFile;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
@@ -17,7 +18,6 @@ import dev.backstop.mysql.recovery.BinlogReplay;
 import dev.backstop.mysql.recovery.Gtid;
 import dev.backstop.mysql.recovery.RecoveryReport;
 import dev.backstop.mysql.recovery.RecoveryTarget;
-import dev.backstop.core.log.LogFile;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -34,6 +34,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
@@ -109,7 +110,8 @@ final class BinlogRestore {
     }
 
     /**
-     * Recovers the backup {@code which} names (else the newest one before the target) into
+     * Recovers the backup {@code which} names ({@code --latest}: the newest of the kind; neither:
+     * the newest of the kind before the target) into
      * {@code database} or {@code datadir}, whichever was given; returns what to print.
      */
     static Map<String, Object> run(Context ctx, Restore restore, Commands.Which which, String database, Path datadir,
@@ -131,8 +133,12 @@ final class BinlogRestore {
             throw new ParameterException(spec.commandLine(), "--start and --port go with --to-datadir; --to-database recovers "
                     + "into a running server (the configured one, or --to-server HOST:PORT)");
         }
-        boolean byTarget = which.id == null && !which.latest;
-        Manifest m = byTarget ? choose(restore, datadir != null, target) : which.resolve(restore);
+        if (which.id != null && which.latest) {
+            which.resolve(restore); // refuses both
+        }
+        // --latest: the newest backup of the kind the destination takes (a repository may hold both kinds)
+        Manifest m = which.id != null ? which.resolve(restore)
+                : choose(restore, datadir != null, which.latest ? RecoveryTarget.latest() : target);
         return datadir != null ? intoDataDirectory(ctx, restore, m, datadir, target, o, spec)
                 : intoDatabase(ctx, restore, m, database, target, o, spec);
     }
@@ -186,7 +192,7 @@ final class BinlogRestore {
     /** The recovery over the archive of {@code m}'s server: {@code backup.binlog}'s archive name, else {@code server-<id>}. */
     private static BinlogRecovery recovery(Context ctx, Restore restore, Manifest m) {
         String recorded = m.consistency().properties().get("server_id");
-        java.util.Optional<BackstopConfig.Binlog> b = ctx.config().binlog();
+        Optional<BackstopConfig.Binlog> b = ctx.config().binlog();
         long id;
         if (b.isPresent() && b.get().serverId().isPresent()) {
             id = b.get().serverId().get();

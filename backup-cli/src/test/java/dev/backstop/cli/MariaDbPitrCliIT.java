@@ -139,8 +139,10 @@ class MariaDbPitrCliIT {
         assertThat(byTarget.out()).startsWith("restored " + logicalId + " into database shop on " + server)
                 .contains("recovered to gtid " + gtidT);
         sql(targetAsConfigured, "DROP DATABASE shop");
-        Result latest = ok("restore", logicalId, "--to-database", "shop", "--to-server", server, "--target-latest",
+        // the physical backup is newer; --latest into a database takes the newest logical one
+        Result latest = ok("restore", "--latest", "--to-database", "shop", "--to-server", server, "--target-latest",
                 "--config", logicalConfig.toString(), "--json");
+        assertThat(JSON.readTree(latest.out()).get("id").asText()).isEqualTo(logicalId);
         assertThat(markers(targetAsConfigured)).containsExactly("m0", "m1", "m2", "m3");
         assertThat(JSON.readTree(latest.out()).get("transactions").asLong()).isGreaterThanOrEqualTo(3);
         sql(targetAsConfigured, "DROP DATABASE shop");
