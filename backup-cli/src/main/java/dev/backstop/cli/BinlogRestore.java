@@ -110,9 +110,9 @@ final class BinlogRestore {
     }
 
     /**
-     * Recovers the backup {@code which} names ({@code --latest}: the newest of the kind; neither:
-     * the newest of the kind before the target) into
-     * {@code database} or {@code datadir}, whichever was given; returns what to print.
+     * Recovers the backup {@code which} names ({@code --latest}: the newest of the kind the
+     * destination takes; neither: the newest of that kind before the target) into {@code
+     * database} or {@code datadir}, whichever was given; returns what to print.
      */
     static Map<String, Object> run(Context ctx, Restore restore, Commands.Which which, String database, Path datadir,
                                    Recovery.Options o, CommandSpec spec) throws IOException, InterruptedException {

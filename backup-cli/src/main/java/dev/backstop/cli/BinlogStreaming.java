@@ -30,8 +30,12 @@ import java.util.Optional;
  * takes binlogs of {@code serverId} only; without a configured id it is read from the server at
  * {@link #start()}, so that archive's name follows the server it streams from.
  *
- * <p><b>Threading.</b> {@link #start()} and {@link #close()} once each, from any thread; the
- * readings may be taken from any thread.
+ * <p>Run under a {@link LeasedCompanion} with {@link #lock}, it streams only while its process
+ * holds the archive's lease: {@link #suspend()} stops the receiver when the lease is lost, and
+ * {@link #start()} starts a new one when it is taken again.
+ *
+ * <p><b>Threading.</b> {@link #start()} and {@link #suspend()} alternate, {@link #close()} once,
+ * from any thread; the readings may be taken from any thread.
  */
 final class BinlogStreaming implements LeasedCompanion.Service {
     /**
