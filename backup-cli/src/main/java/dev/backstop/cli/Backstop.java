@@ -7,6 +7,7 @@ import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Stage;
+import dev.backstop.mysql.recovery.TargetNotReachedException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -36,6 +37,7 @@ import picocli.CommandLine.Command;
                 "  3  integrity failure: damaged, tampered with, or the restore differs",
                 "  4  retryable failure (storage or database unreachable): try again later",
                 "  5  the repository lock is held by another process",
+                "  6  the log archive does not reach the recovery target (nothing was restored)",
                 "  143  backstop run stopped by SIGTERM (a running backup was aborted: nothing published)",
                 "", "Configuration: --config FILE, or $BACKSTOP_CONFIG. See docs/cli.md."})
 public final class Backstop implements Runnable {
@@ -51,6 +53,11 @@ public final class Backstop implements Runnable {
     public static final int RETRYABLE = 4;
     /** The repository lock is held. */
     public static final int LOCKED = 5;
+    /**
+     * A point-in-time restore was refused because the archived log does not reach its target (it
+     * ends before it, or a file on the way is missing); the target was not touched.
+     */
+    public static final int NOT_REACHED = 6;
     /**
      * {@code backstop run} stopped by SIGTERM (128 + 15, as the JVM exits on it): a running backup
      * was aborted and nothing of it published.
@@ -115,6 +122,9 @@ public final class Backstop implements Runnable {
             return INTEGRITY;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TargetNotReachedException) {
+                return NOT_REACHED;
+            }
             if (t instanceof BackupException b) {
                 if (b.stage() == Stage.LOCK) {
                     return LOCKED;

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,22 +59,38 @@ final class BinlogCommands implements Callable<Integer> {
         int run(Context ctx) throws InterruptedException {
             BackstopConfig.Binlog settings = BinlogStreaming.settings(ctx);
             BinlogStreaming streaming = new BinlogStreaming(ctx, settings, spool != null ? spool : settings.spool(), Clock.systemUTC());
+            // like the daemons' receivers, this one streams only while it holds the archive's lease
+            Clock clock = Clock.systemUTC();
+            LeasedCompanion leased = new LeasedCompanion(streaming.subject(), BinlogStreaming.lock(ctx, settings, clock), streaming,
+                    Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock);
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = DaemonThreads.named("backstop-binlog-shutdown").newThread(() -> {
-                // SIGTERM: stop receiving; the deltas shipped up to the last poll are in the repository
-                streaming.close();
+                // SIGTERM: stop receiving (the deltas shipped up to the last poll are in the repository), release the lease
+                leased.close();
                 root.err.println("binlog stream: stopped" + position(streaming));
                 root.err.flush();
                 stopped.countDown();
             });
             Runtime.getRuntime().addShutdownHook(hook);
             try {
-                streaming.start();
-                root.err.println("binlog stream: receiving " + ctx.mariaDbEndpoint() + " into " + streaming.archive().stream()
-                        + " (server id " + streaming.archive().serverId() + "), spool " + (spool != null ? spool : settings.spool()));
-                root.err.flush();
-                BinlogReceiver r = streaming.receiver();
+                leased.start();
+                BinlogReceiver said = null;
                 while (!stopped.await(LOOK_MS, TimeUnit.MILLISECONDS)) {
+                    leased.startFailure().ifPresent(e -> {
+                        // the lease was ours but the receiver could not start (the server, the archive): say so and stop
+                        throw e;
+                    });
+                    BinlogReceiver r = streaming.receiver();
+                    if (r == null) {
+                        continue; // standing by: another daemon streams this archive
+                    }
+                    if (r != said) {
+                        said = r;
+                        root.err.println("binlog stream: receiving " + ctx.mariaDbEndpoint() + " into " + streaming.archive().stream()
+                                + " (server id " + streaming.archive().serverId() + "), spool "
+                                + (spool != null ? spool : settings.spool()));
+                        root.err.flush();
+                    }
                     if (!r.isRunning()) {
                         streaming.close();
                         root.err.println("binlog stream: stopped: " + r.lastFailure());
@@ -89,7 +106,7 @@ final class BinlogCommands implements Callable<Integer> {
                 } catch (IllegalStateException e) {
                     // the JVM is shutting down: the hook is running or has run
                 }
-                streaming.close();
+                leased.close();
             }
         }
 

@@ -5,6 +5,7 @@ import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.lock.RepositoryLock;
 import dev.backstop.micrometer.BinlogStatus;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.binlog.BinlogArchive;
@@ -16,6 +17,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -27,10 +30,21 @@ import java.util.Optional;
  * takes binlogs of {@code serverId} only; without a configured id it is read from the server at
  * {@link #start()}, so that archive's name follows the server it streams from.
  *
- * <p><b>Threading.</b> {@link #start()} and {@link #close()} once each, from any thread; the
- * readings may be taken from any thread.
+ * <p>Run under a {@link LeasedCompanion} with {@link #lock}, it streams only while its process
+ * holds the archive's lease: {@link #suspend()} stops the receiver when the lease is lost, and
+ * {@link #start()} starts a new one when it is taken again.
+ *
+ * <p><b>Threading.</b> {@link #start()} and {@link #suspend()} alternate, {@link #close()} once,
+ * from any thread; the readings may be taken from any thread.
  */
-final class BinlogStreaming implements Daemon.Companion {
+final class BinlogStreaming implements LeasedCompanion.Service {
+    /**
+     * How long a daemon's lease on the streaming lasts without renewal ({@link #lock}): a standby
+     * replica takes over within a third of it after the holder stops, and within it after the
+     * holder dies.
+     */
+    static final Duration LEASE_TTL = Duration.ofSeconds(30);
+
     private final Context ctx;
     private final BackstopConfig.Binlog settings;
     private final Path spool;
@@ -76,6 +90,18 @@ final class BinlogStreaming implements Daemon.Companion {
             throw new BackupException(Stage.CONFIGURE, "could not read @@server_id of " + endpoint + " (set backup.binlog.serverId "
                     + "to start without reaching the server): " + e.getMessage(), e, true, null);
         }
+    }
+
+    /**
+     * The lock that daemons sharing the repository take before streaming into the same archive
+     * ({@code locks/binlog-<archive>}), so that one of them streams at a time.
+     */
+    static RepositoryLock lock(Context ctx, BackstopConfig.Binlog b, Clock clock) {
+        BackstopConfig.Database db = ctx.config().database();
+        String archive = b.archive().orElse(b.serverId().map(i -> "server-" + i).orElse("server-at-" + db.host() + "-" + db.port()));
+        String name = ("binlog-" + archive.toLowerCase(Locale.ROOT)).replaceAll("[^a-z0-9-]", "-");
+        return RepositoryLock.builder(ctx.repository().sink()).name(name.length() > 63 ? name.substring(0, 63) : name)
+                .holder(Context.holder() + "-pid" + ProcessHandle.current().pid()).ttl(LEASE_TTL).clock(clock).build();
     }
 
     /** Builds and starts the receiver. */
@@ -131,6 +157,18 @@ final class BinlogStreaming implements Daemon.Companion {
     String subject() {
         return "binlog stream " + settings.archive().map(a -> "binlog/" + a)
                 .orElse(settings.serverId().map(i -> "binlog/server-" + i).orElse("of " + ctx.config().database().host()));
+    }
+
+    /**
+     * Stops the receiver, not the streaming: {@link #start()} may start a new one (this daemon
+     * got the lease back). What it received up to its last poll is archived. Never throws.
+     */
+    @Override
+    public synchronized void suspend() {
+        if (receiver != null) {
+            receiver.close();
+            receiver = null;
+        }
     }
 
     /** Stops the receiver (what it received up to its last poll is archived). Idempotent; never throws. */

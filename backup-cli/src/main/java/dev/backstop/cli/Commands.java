@@ -344,6 +344,11 @@ final class Commands {
                 }
                 return Backstop.OK;
             }
+            if (ctx.config().database().mariadb() && pitr.any()) {
+                Map<String, Object> r = BinlogRestore.run(ctx, restore, which, target.database, target.datadir, pitr, spec);
+                result(r, BinlogRestore.describe(r));
+                return Backstop.OK;
+            }
             if (pitr.any()) {
                 throw new ParameterException(spec.commandLine(), "--target-*, --start and --port go with --to DIR "
                         + "(a physical backup recovered to a point in time)");

@@ -79,6 +79,8 @@ final class Logging {
         } else {
             // which replica ran or skipped which tick is the daemon's log
             ctx.getLogger(Daemon.class).setLevel(Level.INFO);
+            // and which replica streams the binlog, which stands by
+            ctx.getLogger(LeasedCompanion.class).setLevel(Level.INFO);
         }
     }
 

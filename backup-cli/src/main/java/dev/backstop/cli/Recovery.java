@@ -62,7 +62,8 @@ final class Recovery {
     /** The point-in-time options of {@code backstop restore}. */
     static final class Options {
         @Option(names = "--target-time", paramLabel = "WHEN", description = "Recover to this time: an instant "
-                + "(2026-12-07T14:03:00Z, or with an offset) or a local date-time in the configured zone (2026-12-07T15:03:00).")
+                + "(2026-12-07T14:03:00Z, or with an offset) or a local date-time in the configured zone (2026-12-07T15:03:00). "
+                + "MariaDB: every transaction stamped before WHEN, to the second (binlog times are whole seconds).")
         String time;
 
         @Option(names = "--target-lsn", paramLabel = "LSN", description = "Recover to this WAL position (like 0/3000148).")
@@ -75,9 +76,23 @@ final class Recovery {
                 + "(SELECT pg_create_restore_point('NAME')).")
         String name;
 
-        @Option(names = "--target-gtid", paramLabel = "GTID", description = "MariaDB only: recover to this GTID. "
-                + "Not supported for PostgreSQL.")
+        @Option(names = "--target-gtid", paramLabel = "GTID", description = "MariaDB only: recover up to and including "
+                + "the transaction with this GTID (DOMAIN-SERVER-SEQ, like 0-1-4711). Not supported for PostgreSQL.")
         String gtid;
+
+        @Option(names = "--target-position", paramLabel = "FILE:POS", description = "MariaDB only: recover every transaction "
+                + "that ends at or before this binlog position (like mariadb-bin.000042:1234, from SHOW MASTER STATUS). "
+                + "Not supported for PostgreSQL.")
+        String position;
+
+        @Option(names = "--target-latest", description = "Recover to the end of the archive: for MariaDB, replay every archived "
+                + "binlog transaction after the backup (without a --target-* a MariaDB restore replays nothing); for PostgreSQL "
+                + "what --to does without a target.")
+        boolean latestTarget;
+
+        @Option(names = "--to-server", paramLabel = "HOST:PORT", description = "MariaDB, with --to-database and a --target-*: "
+                + "recover into this server, with the configured user and password (default: the configured server).")
+        String toServer;
 
         @Option(names = "--target-exclusive", description = "Stop just before the target (time, LSN, xid) instead of "
                 + "just after it.")
@@ -89,7 +104,8 @@ final class Recovery {
         RecoveryTarget.Action action;
 
         @Option(names = "--start", description = "With --to: start the restored server, wait until it reached the target "
-                + "and was promoted, print its port and leave it running.")
+                + "and was promoted, print its port and leave it running. With --to-datadir (MariaDB): start mariadbd on the "
+                + "directory, replay the binlogs to the --target-* given, print its port and leave it running.")
         boolean start;
 
         @Option(names = "--port", paramLabel = "PORT", description = "With --start: the port to listen on "
@@ -103,7 +119,7 @@ final class Recovery {
         /** Whether any option of point-in-time recovery was given. */
         boolean any() {
             return time != null || lsn != null || xid != null || name != null || gtid != null || exclusive || start
-                    || port != null || action != null;
+                    || port != null || action != null || position != null || latestTarget || toServer != null;
         }
 
         /** The target the options name, with its action; {@link RecoveryTarget#latest()} when none does. */
@@ -128,10 +144,19 @@ final class Recovery {
                 throw new ParameterException(spec.commandLine(), "--target-gtid: not supported for PostgreSQL (a GTID is "
                         + "MariaDB's); use --target-time, --target-lsn, --target-xid or --target-name");
             }
-            int given = (time != null ? 1 : 0) + (lsn != null ? 1 : 0) + (xid != null ? 1 : 0) + (name != null ? 1 : 0);
+            if (position != null) {
+                throw new ParameterException(spec.commandLine(), "--target-position: not supported for PostgreSQL (a binlog "
+                        + "position is MariaDB's); use --target-time, --target-lsn, --target-xid, --target-name or --target-latest");
+            }
+            if (toServer != null) {
+                throw new ParameterException(spec.commandLine(), "--to-server: MariaDB only (a PostgreSQL backup recovers into "
+                        + "a data directory, --to DIR)");
+            }
+            int given = (time != null ? 1 : 0) + (lsn != null ? 1 : 0) + (xid != null ? 1 : 0) + (name != null ? 1 : 0)
+                    + (latestTarget ? 1 : 0);
             if (given > 1) {
                 throw new ParameterException(spec.commandLine(), "give one of --target-time, --target-lsn, --target-xid, "
-                        + "--target-name (got " + given + ")");
+                        + "--target-name, --target-latest (got " + given + ")");
             }
             try {
                 if (time != null) {

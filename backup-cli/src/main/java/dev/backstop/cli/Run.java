@@ -47,7 +47,8 @@ import picocli.CommandLine.Option;
 /** {@code backstop run}: the daemon. */
 @Command(name = "run", description = "Run as a daemon: backups on backup.schedule (each followed by expiry when "
         + "retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
-        + "sharing the repository; streams the MariaDB/MySQL binlog when backup.binlog is set (run it on one host only); "
+        + "sharing the repository; streams the MariaDB/MySQL binlog when backup.binlog is set (one daemon at a time: the "
+        + "others stand by and take over when it stops); "
         + "serves /metrics for Prometheus when observability.prometheus.port is set. "
         + "SIGTERM stops scheduling and aborts a running backup (nothing is published).")
 final class Run extends Commands.Base {
@@ -174,8 +175,9 @@ final class Run extends Commands.Base {
         BackupListener logged = listener.plus(ctx.observers());
         Daemon.Builder d = Daemon.builder().leases(ctx.repository().sink()).executor(executor).clock(clock)
                 .holder(Context.holder() + "-pid" + ProcessHandle.current().pid());
-        // the receiver starts before the checks that read it
-        binlog.ifPresent(d::companion);
+        // the receiver starts before the checks that read it; one daemon streams at a time, the others stand by
+        binlog.ifPresent(s -> d.companion(new LeasedCompanion(s.subject(), BinlogStreaming.lock(ctx, c.binlog().get(), clock), s,
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock)));
         watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
         c.schedule().ifPresent(s -> d.job("backup", s, () -> {

@@ -49,7 +49,7 @@ class ExitCodeTest {
             documented.add(Integer.parseInt(row.group(1)));
         }
         assertThat(documented).containsExactly(Backstop.OK, Backstop.FAILURE, Backstop.USAGE, Backstop.INTEGRITY,
-                Backstop.RETRYABLE, Backstop.LOCKED, Backstop.STOPPED);
+                Backstop.RETRYABLE, Backstop.LOCKED, Backstop.NOT_REACHED, Backstop.STOPPED);
         assertThat(new HashSet<>(documented)).hasSameSizeAs(documented);
         StringWriter help = new StringWriter();
         Backstop.execute(new String[] {"--help"}, Map.of(), new PrintWriter(help), new PrintWriter(new StringWriter()));

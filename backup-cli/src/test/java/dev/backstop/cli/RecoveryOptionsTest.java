@@ -68,6 +68,44 @@ class RecoveryOptionsTest {
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("normal transaction ids start at 3");
     }
 
+    static dev.backstop.mysql.recovery.RecoveryTarget mariaDb(String... args) {
+        Commands.RestoreCommand c = parse(args);
+        return BinlogRestore.target(c.pitr, c.spec, BERLIN);
+    }
+
+    @Test
+    void mariaDbTargets_areAGtidAPositionATimeToTheSecondOrTheLatest() {
+        assertThat(mariaDb("restore", "--to-database", "shop", "--target-gtid", "0-1-4711"))
+                .isEqualTo(dev.backstop.mysql.recovery.RecoveryTarget.gtid("0-1-4711"));
+        assertThat(mariaDb("restore", "--to-database", "shop", "--target-position", "mariadb-bin.000042:1234"))
+                .isEqualTo(dev.backstop.mysql.recovery.RecoveryTarget.position("mariadb-bin.000042", 1234));
+        // binlog times are whole seconds: the fraction is dropped, a local time is in the configured zone
+        assertThat(mariaDb("restore", "--to-database", "shop", "--target-time", "2026-12-07 15:03:00.750"))
+                .isEqualTo(dev.backstop.mysql.recovery.RecoveryTarget.before(Instant.parse("2026-12-07T14:03:00Z")));
+        assertThat(mariaDb("restore", "--to-database", "shop", "--target-latest"))
+                .isEqualTo(dev.backstop.mysql.recovery.RecoveryTarget.latest());
+    }
+
+    @Test
+    void optionsOfTheOtherEngine_andBadMariaDbTargets_areUsageErrorsNamingWhatIsAllowed() {
+        assertThatThrownBy(() -> mariaDb("restore", "--to-database", "shop", "--target-lsn", "0/3000148"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--target-lsn: not supported for MariaDB")
+                .hasMessageContaining("--target-gtid DOMAIN-SERVER-SEQ, --target-position FILE:POS");
+        assertThatThrownBy(() -> mariaDb("restore", "--to-database", "shop", "--target-xid", "7"))
+                .hasMessageContaining("--target-xid: not supported for MariaDB");
+        assertThatThrownBy(() -> mariaDb("restore", "--to-database", "shop", "--target-gtid", "0-1-5", "--target-latest"))
+                .hasMessageContaining("give one of --target-gtid, --target-position, --target-time, --target-latest (got 2)");
+        assertThatThrownBy(() -> mariaDb("restore", "--to-database", "shop", "--target-position", "mariadb-bin.000042"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("expected FILE:POS");
+        assertThatThrownBy(() -> mariaDb("restore", "--to-database", "shop", "--target-gtid", "yesterday"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("yesterday");
+        assertThatThrownBy(() -> target("restore", "--to", "d", "--target-position", "mariadb-bin.000042:4"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--target-position: not supported for PostgreSQL");
+        assertThatThrownBy(() -> target("restore", "--to", "d", "--to-server", "db2:3306"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--to-server: MariaDB only");
+        assertThat(target("restore", "--to", "d", "--target-latest")).isEqualTo(RecoveryTarget.latest());
+    }
+
     @Test
     void pitrOptions_withoutADataDirectory_areRefused() {
         StringWriter err = new StringWriter();

@@ -95,8 +95,8 @@ final class ReplayPlanner {
             stops.add(stop);
             if (!resolved && target instanceof RecoveryTarget.AtPosition p && p.file().equals(name)) {
                 if (r.eventsEnd() < p.position()) {
-                    throw refuse("the archive holds " + name + " up to byte " + r.eventsEnd() + ", before the target " + target
-                            + (archive.contains(name) ? "" : " (the rest of the file is not archived yet)"), null);
+                    throw notReached("the archive holds " + name + " up to byte " + r.eventsEnd() + ", before the target " + target
+                            + (archive.contains(name) ? "" : " (the rest of the file is not archived yet)"));
                 }
                 resolved = true;
             }
@@ -184,17 +184,17 @@ final class ReplayPlanner {
     private void precheckListing() {
         if (!archive.contains(from.file()) && archive.deltaEnd(from.file()) <= 0) {
             List<String> all = archive.files();
-            throw refuse("binlog " + from.file() + " (backup " + m.id() + "'s point " + from.file() + ":" + from.position()
+            throw notReached("binlog " + from.file() + " (backup " + m.id() + "'s point " + from.file() + ":" + from.position()
                     + ") is not in archive " + archive.stream() + (all.isEmpty() ? ", which is empty"
-                    : "; it holds " + all.get(0) + " to " + all.get(all.size() - 1)), null);
+                    : "; it holds " + all.get(0) + " to " + all.get(all.size() - 1)));
         }
         long until = target instanceof RecoveryTarget.AtPosition p ? BinlogArchive.file(p.file()).start()
                 : target instanceof RecoveryTarget.Latest ? Long.MAX_VALUE : -1;
         for (LogGap g : archive.gaps()) {
             if (g.after().epoch().equals(startFile.epoch()) && g.end() > startFile.start() && g.start() <= until) {
-                throw refuse("binlog " + missingName(g.after().name(), g.start()) + " is missing from archive " + archive.stream()
+                throw notReached("binlog " + missingName(g.after().name(), g.start()) + " is missing from archive " + archive.stream()
                         + " (" + g + "): the binlogs from backup " + m.id() + "'s point to the target " + target
-                        + " are not all archived", null);
+                        + " are not all archived");
             }
         }
     }
@@ -216,8 +216,8 @@ final class ReplayPlanner {
         long n = BinlogArchive.file(next).start();
         for (LogFile f : archive.logs().restorable()) {
             if (f.epoch().equals(startFile.epoch()) && f.start() > n) {
-                throw refuse("binlog " + next + " is missing from archive " + archive.stream() + " (the archive holds " + f.name()
-                        + " after it): the binlogs to the target " + target + " are not all archived", null);
+                throw notReached("binlog " + next + " is missing from archive " + archive.stream() + " (the archive holds " + f.name()
+                        + " after it): the binlogs to the target " + target + " are not all archived");
             }
         }
         if (target instanceof RecoveryTarget.Latest) {
@@ -226,9 +226,9 @@ final class ReplayPlanner {
         }
         if (!resolved) {
             String last = files.isEmpty() ? from.file() : files.get(files.size() - 1).getFileName().toString();
-            throw refuse("the archive ends in " + last + " (GTID position " + Gtid.format(state)
+            throw notReached("the archive ends in " + last + " (GTID position " + Gtid.format(state)
                     + (lastCommit < 0 ? "" : ", last transaction stamped " + Instant.ofEpochSecond(lastCommit)) + ") before the target "
-                    + target + "; recover to an archived point, or wait until the binlogs up to it are archived", null);
+                    + target + "; recover to an archived point, or wait until the binlogs up to it are archived");
         }
     }
 
@@ -283,6 +283,10 @@ final class ReplayPlanner {
             name = BinlogArchive.next(name);
         }
         return name;
+    }
+
+    private TargetNotReachedException notReached(String message) {
+        return new TargetNotReachedException(message, m.id());
     }
 
     private BackupException refuse(String message, Throwable cause) {

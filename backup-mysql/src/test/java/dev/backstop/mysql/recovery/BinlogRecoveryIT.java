@@ -172,7 +172,7 @@ class BinlogRecoveryIT {
         gapped.putDelta(files.get(2), 0, archive.deltaEnd(files.get(2)), Fixtures.serverFile(source, files.get(2)));
 
         assertThatThrownBy(() -> recovery(gapped).recoverInto(backup, RecoveryTarget.latest(), target.endpoint()))
-                .isInstanceOf(BackupException.class)
+                .isInstanceOf(TargetNotReachedException.class)
                 .hasMessageContaining("binlog " + files.get(1) + " is missing from archive");
         assertThatThrownBy(() -> recovery(gapped).prepare(backup, targetT("gtid")))
                 .hasMessageContaining("binlog " + files.get(1) + " is missing from archive");
@@ -202,7 +202,7 @@ class BinlogRecoveryIT {
         late.put(Fixtures.serverFile(source, files.get(1)), files.get(1));
 
         assertThatThrownBy(() -> recovery(late).recoverInto(backup, RecoveryTarget.latest(), target.endpoint()))
-                .hasMessageContaining("binlog " + files.get(0) + " (backup " + backup.id() + "'s point")
+                .isInstanceOf(TargetNotReachedException.class).hasMessageContaining("binlog " + files.get(0) + " (backup " + backup.id() + "'s point")
                 .hasMessageContaining("is not in archive");
         assertThat(strings(target, "SHOW DATABASES")).doesNotContain("shop");
     }
@@ -231,11 +231,12 @@ class BinlogRecoveryIT {
         BinlogRecovery recovery = recovery(archive);
         String domainAndServer = gtidAtT.substring(0, gtidAtT.lastIndexOf('-'));
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.gtid(domainAndServer + "-1")))
+                .isNotInstanceOf(TargetNotReachedException.class)
                 .hasMessageContaining("is before backup " + backup.id());
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.position(atEnd[0], Long.parseLong(atEnd[1]) + 1000)))
-                .hasMessageContaining("the archive holds " + atEnd[0] + " up to byte " + archive.deltaEnd(atEnd[0]));
+                .isInstanceOf(TargetNotReachedException.class).hasMessageContaining("the archive holds " + atEnd[0] + " up to byte " + archive.deltaEnd(atEnd[0]));
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.gtid(domainAndServer + "-999999")))
-                .hasMessageContaining("the archive ends in " + atEnd[0]);
+                .isInstanceOf(TargetNotReachedException.class).hasMessageContaining("the archive ends in " + atEnd[0]);
         assertThatThrownBy(() -> recovery.prepare(backup, RecoveryTarget.before(timeT.plusSeconds(3600))))
                 .hasMessageContaining("before the target before " + timeT.plusSeconds(3600));
     }
