@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -35,8 +36,8 @@ import java.util.TreeMap;
  * on every table.
  *
  * <pre>{@code
- * RecoveryCheckpoint cp = RecoveryCheckpoint.take(source, clock, "shop");    // on the source, any time after the backup
- * ValidationResult r = MariaDbPitrDrill.builder(archive, cp).build().validate(backup, restore);
+ * RecoveryCheckpoints.builder(source, repository.withKeys(kek), archive).build().record("before-release-42");
+ * ValidationResult r = MariaDbPitrDrill.builder(archive, "before-release-42").build().validate(backup, restore);
  * }</pre>
  *
  * <p><b>What a passed drill proves.</b> The backup restored (verified end to end), every binlog
@@ -54,6 +55,11 @@ import java.util.TreeMap;
  * appended to the repository as a validation record. The throwaway server is always stopped and
  * deleted.
  *
+ * <p>A checkpoint named rather than given is read from the restore's repository when the drill
+ * runs ({@link RecoveryCheckpoints#read}): in a keyed view its record is authenticated for its own
+ * key, so the fingerprints compared are the ones a KEK holder recorded for that name and server; a
+ * missing, edited or moved record is a finding naming its key, and nothing is recovered.
+ *
  * <p><b>Restrictions.</b> The checkpoint must be of the backup's server, taken after the backup's
  * point. Throws only when the drill could not run at all (the repository is unreachable).
  *
@@ -65,6 +71,7 @@ public final class MariaDbPitrDrill implements Validator {
 
     private final BinlogArchive archive;
     private final RecoveryCheckpoint checkpoint;
+    private final String checkpointName;
     private final MariaDbTools tools;
     private final Path workDir;
     private final boolean record;
@@ -73,6 +80,7 @@ public final class MariaDbPitrDrill implements Validator {
     private MariaDbPitrDrill(Builder b) {
         this.archive = b.archive;
         this.checkpoint = b.checkpoint;
+        this.checkpointName = b.checkpointName;
         this.tools = b.tools;
         this.workDir = b.workDir;
         this.record = b.record;
@@ -81,7 +89,20 @@ public final class MariaDbPitrDrill implements Validator {
 
     /** A drill recovering backups with {@code archive} to {@code checkpoint}. */
     public static Builder builder(BinlogArchive archive, RecoveryCheckpoint checkpoint) {
-        return new Builder(archive, checkpoint);
+        return new Builder(archive, Objects.requireNonNull(checkpoint, "checkpoint"), null);
+    }
+
+    /**
+     * A drill recovering backups with {@code archive} to the checkpoint recorded as {@code name}
+     * ({@link RecoveryCheckpoints}), read from the restore's repository when the drill runs: a name
+     * never recorded, or a record that is not authentic or was moved from another name or server,
+     * is a finding naming its key.
+     *
+     * @throws IllegalArgumentException if {@code name} cannot be a checkpoint's name
+     */
+    public static Builder builder(BinlogArchive archive, String name) {
+        RecoveryCheckpoints.keyOf(archive, name);
+        return new Builder(archive, null, name);
     }
 
     @Override
@@ -94,8 +115,12 @@ public final class MariaDbPitrDrill implements Validator {
         Instant started = clock.instant();
         List<String> findings = new ArrayList<>();
         Map<String, String> measured = new LinkedHashMap<>();
+        RecoveryCheckpoint checkpoint = checkpoint(restore, findings);
+        if (checkpoint == null) {
+            return finish(m, restore, started, findings, measured);
+        }
         measured.put("checkpoint", checkpoint.file() + ":" + checkpoint.position());
-        List<String> databases = comparedDatabases(m, findings);
+        List<String> databases = comparedDatabases(checkpoint, m, findings);
         if (databases.isEmpty()) {
             return finish(m, restore, started, findings, measured);
         }
@@ -121,7 +146,7 @@ public final class MariaDbPitrDrill implements Validator {
             measured.put("recovered_to", report.reached().file() + ":" + report.reached().position());
             measured.put("gtid", report.reached().gtid());
             try (Connection c = r.server().connect(null)) {
-                compare(c, databases, findings, measured);
+                compare(c, checkpoint, databases, findings, measured);
                 checkTables(c, databases, findings, measured);
             } catch (SQLException e) {
                 findings.add("could not read the recovered server: " + e.getMessage());
@@ -130,8 +155,29 @@ public final class MariaDbPitrDrill implements Validator {
         return finish(m, restore, started, findings, measured);
     }
 
+    /** The checkpoint given, or the one recorded under its name; null (with a finding) if there is none to use. */
+    private RecoveryCheckpoint checkpoint(Restore restore, List<String> findings) {
+        if (checkpoint != null) {
+            return checkpoint;
+        }
+        try {
+            Optional<RecoveryCheckpoint> recorded = RecoveryCheckpoints.read(restore.repository(), archive, checkpointName);
+            if (recorded.isEmpty()) {
+                findings.add("no " + RecoveryCheckpoints.WHAT + " '" + checkpointName + "' is recorded for " + archive.stream()
+                        + " (" + RecoveryCheckpoints.keyOf(archive, checkpointName) + " does not exist)");
+            }
+            return recorded.orElse(null);
+        } catch (BackupException e) {
+            if (e.retryable()) {
+                throw e;
+            }
+            findings.add(e.getMessage());
+            return null;
+        }
+    }
+
     /** The checkpoint's databases the backup holds: all for a physical backup, its one database for a logical one. */
-    private List<String> comparedDatabases(Manifest m, List<String> findings) {
+    private List<String> comparedDatabases(RecoveryCheckpoint checkpoint, Manifest m, List<String> findings) {
         String id = m.consistency().properties().get("server_id");
         if (!Long.toString(checkpoint.serverId()).equals(id)) {
             findings.add("checkpoint " + checkpoint + " is of server id " + checkpoint.serverId() + ", backup " + m.id()
@@ -140,9 +186,9 @@ public final class MariaDbPitrDrill implements Validator {
         }
         String database = m.attributes().get("mariadb.database");
         if (database == null) {
-            return checkpoint.databases();
+            return checkpoint.databaseNames();
         }
-        if (!checkpoint.databases().contains(database)) {
+        if (!checkpoint.databases().containsKey(database)) {
             findings.add("checkpoint " + checkpoint + " holds no fingerprints of database " + database + ", the one backup "
                     + m.id() + " holds");
             return List.of();
@@ -150,8 +196,8 @@ public final class MariaDbPitrDrill implements Validator {
         return List.of(database);
     }
 
-    private void compare(Connection c, List<String> databases, List<String> findings, Map<String, String> measured)
-            throws SQLException {
+    private static void compare(Connection c, RecoveryCheckpoint checkpoint, List<String> databases, List<String> findings,
+                                Map<String, String> measured) throws SQLException {
         Fingerprints actual;
         try (Statement st = c.createStatement()) {
             st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
@@ -228,19 +274,24 @@ public final class MariaDbPitrDrill implements Validator {
         return r;
     }
 
-    /** Builder for {@link MariaDbPitrDrill}; every setting but the archive and checkpoint has a default; a setting given twice is refused. */
+    /**
+     * Builder for {@link MariaDbPitrDrill}; every setting but the archive and the checkpoint (or its
+     * name) has a default; a setting given twice is refused.
+     */
     public static final class Builder {
         private final Settings given = new Settings();
         private final BinlogArchive archive;
         private final RecoveryCheckpoint checkpoint;
+        private final String checkpointName;
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean record = true;
         private Clock clock = Clock.systemUTC();
 
-        private Builder(BinlogArchive archive, RecoveryCheckpoint checkpoint) {
+        private Builder(BinlogArchive archive, RecoveryCheckpoint checkpoint, String checkpointName) {
             this.archive = Objects.requireNonNull(archive, "archive");
-            this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+            this.checkpoint = checkpoint;
+            this.checkpointName = checkpointName;
         }
 
         /** Where the MariaDB programs are found ({@link MariaDbTools#locate()} by default). */

@@ -116,7 +116,7 @@ class PhysicalRecoveryIT {
             Fingerprints recovered;
             try (Connection c = r.server().connect(null); Statement st = c.createStatement()) {
                 st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-                recovered = RecoveryCheckpoint.fingerprints(c, checkpoint.databases());
+                recovered = RecoveryCheckpoint.fingerprints(c, checkpoint.databaseNames());
                 st.execute("ROLLBACK");
             }
             assertThat(checkpoint.fingerprints().differencesFrom(recovered)).isEmpty();
