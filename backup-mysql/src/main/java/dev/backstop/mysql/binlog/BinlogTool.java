@@ -22,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 final class BinlogTool {
     /** The running tool's process id and start time, in the spool directory. */
     static final String PID_FILE = ".mariadb-binlog.pid";
+    private static final String UNKNOWN = "unknown";
     private final MariaDbTools tools;
     private final Path spool;
     /** What the running tool prints; set with each process. */
@@ -73,7 +74,9 @@ final class BinlogTool {
             return false;
         }
         String[] recorded = Files.readString(pidFile).strip().split(" ");
-        Optional<ProcessHandle> leftover = recorded.length != 2 ? Optional.empty()
+        // without a known start time a live process of that id may be another program: it is left alone
+        Optional<ProcessHandle> leftover = recorded.length != 2 || !recorded[0].matches("[0-9]{1,18}")
+                || UNKNOWN.equals(recorded[1]) ? Optional.empty()
                 : ProcessHandle.of(Long.parseLong(recorded[0])).filter(h -> startOf(h).equals(recorded[1]));
         boolean ended = false;
         if (leftover.isPresent() && leftover.get().isAlive()) {
@@ -100,7 +103,7 @@ final class BinlogTool {
     }
 
     private static String startOf(ProcessHandle h) {
-        return h.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("unknown");
+        return h.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse(UNKNOWN);
     }
 
     /** The last line the tool printed (why it exited), once it has exited. */
