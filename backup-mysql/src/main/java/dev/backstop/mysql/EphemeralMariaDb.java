@@ -305,7 +305,9 @@ public final class EphemeralMariaDb implements MariaDbInstance {
                 }
                 Path installDb = tools.tool("mariadb-install-db");
                 List<String> install = new ArrayList<>(List.of(installDb.toString(), "--no-defaults",
-                        "--auth-root-authentication-method=normal", "--skip-test-db", "--datadir=" + dir.resolve("data")));
+                        "--auth-root-authentication-method=normal", "--skip-test-db", "--datadir=" + dir.resolve("data"),
+                        // its own temporary files: names in a shared /tmp are only unique per process id
+                        "--tmpdir=" + dir));
                 if (root) {
                     install.add("--user=root");
                 }

@@ -60,7 +60,7 @@ Server launch(Path dir, Path mariadbd, boolean root) throws IOException {
                         "--datadir=" + dir.resolve("data"), "--port=" + port, "--bind-address=127.0.0.1",
                         "--socket=" + dir.resolve("sock"), "--pid-file=" + dir.resolve("mariadbd.pid"),
                         "--server-id=" + serverId, "--log-bin=" + dir.resolve("data").resolve("binlog"),
-                        "--log-error=" + log, "--init-file=" + init));
+                        "--log-error=" + log, "--init-file=" + init, "--tmpdir=" + dir));
                 if (root) {
                     cmd.add("--user=root");
                 }

@@ -40,7 +40,11 @@ import org.slf4j.LoggerFactory;
  * Builder#noDeltas()}), so a commit is in the repository about one interval after the tool
  * received it. The tool starts at the file after the newest one archived whole, of the starting
  * file's base name, so a receiver restarted after a crash, or the tool restarted after it exited,
- * continues without a gap; with nothing archived it starts at the {@link Builder#startFile given
+ * continues without a gap. A receiver whose JVM died without closing it (killed with SIGKILL,
+ * crashed) leaves its tool running; the next receiver of the same spool directory ends that tool
+ * (known by the process id and start time it recorded in the spool) and archives the files it left
+ * complete before its own tool rewrites the newest one, so nothing is received twice into one file
+ * and no file is archived half rewritten. With nothing archived it starts at the {@link Builder#startFile given
  * file}, else at the server's oldest binlog ({@code SHOW BINARY LOGS}). Before each start the
  * server is asked for its server id and its files: a server whose id is not the archive's is
  * refused, and a file the archive needs that the server no longer has (purged while no receiver
@@ -192,7 +196,25 @@ public final class BinlogReceiver implements AutoCloseable {
     private void supervise() {
         int failures = 0;
         boolean firstRun = true;
+        try {
+            if (tool.endLeftover()) {
+                LOG.atWarn().addKeyValue("event", "binlog.leftover").log("binlog receiver: ended the mariadb-binlog a receiver "
+                        + "of {} left running", spool);
+            }
+            OptionFile.deleteLeftovers(spool);
+        } catch (IOException e) {
+            lastFailure = "binlog receiver stopped: " + e.getMessage();
+            failed = true;
+            LOG.atError().addKeyValue("event", "binlog.stopped").log("{}", lastFailure);
+            shipper.down();
+            return;
+        } catch (InterruptedException e) {
+            shipper.down();
+            return;
+        }
         try (OptionFile options = OptionFile.create(endpoint, spool, "mariadb-binlog")) {
+            // files a receiver that died left complete in the spool are archived before the tool rewrites the newest
+            shipper.archiveCompleted();
             while (!closed) {
                 String from;
                 Process p;
@@ -246,6 +268,19 @@ public final class BinlogReceiver implements AutoCloseable {
             synchronized (lock) {
                 if (process != null) {
                     process.destroyForcibly();
+                    // closing interrupts this thread; the wait for the tool's end must not be cut short by that
+                    boolean interrupted = Thread.interrupted();
+                    try {
+                        if (process.waitFor(30, TimeUnit.SECONDS)) {
+                            tool.forget();
+                        }
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } finally {
+                        if (interrupted) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
                 }
             }
             shipper.down();

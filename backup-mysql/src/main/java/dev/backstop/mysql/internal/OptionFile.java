@@ -5,6 +5,7 @@ import dev.backstop.mysql.MariaDbEndpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,6 +22,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  * [mariadb-binlog]} for mariadb-binlog.
  */
 public final class OptionFile implements AutoCloseable {
+    private static final String PREFIX = "backstop-my-";
+    private static final String SUFFIX = ".cnf";
     private final Path path;
 
     private OptionFile(Path path) {
@@ -42,7 +45,7 @@ public final class OptionFile implements AutoCloseable {
             s.append("password=").append(quote(endpoint.password())).append('\n');
         }
         s.append("protocol=TCP\n");
-        Path p = Files.createTempFile(dir, "backstop-my-", ".cnf",
+        Path p = Files.createTempFile(dir, PREFIX, SUFFIX,
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
             Files.writeString(p, s, StandardCharsets.UTF_8);
@@ -54,6 +57,23 @@ public final class OptionFile implements AutoCloseable {
     }
 
     /** {@code value} quoted with the option-file escapes; a line break is refused. */
+    /**
+     * Deletes the option files a process that died without closing them (killed) left in {@code
+     * dir}, a directory only one user of option files works in at a time: they hold a password.
+     *
+     * @return how many were deleted
+     */
+    public static int deleteLeftovers(Path dir) throws IOException {
+        int n = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, PREFIX + "*" + SUFFIX)) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+                n++;
+            }
+        }
+        return n;
+    }
+
     public static String quote(String value) {
         if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
             throw new IllegalArgumentException("option value: contains a line break, which an option file cannot hold");

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -33,8 +34,8 @@ import java.util.TreeMap;
  * on every table.
  *
  * <pre>{@code
- * RecoveryCheckpoint cp = RecoveryCheckpoint.take(source, clock, "shop");    // on the source, any time after the backup
- * ValidationResult r = MariaDbPitrDrill.builder(archive, cp).build().validate(backup, restore);
+ * RecoveryCheckpoints.builder(source, repository.withKeys(kek), archive).build().record("before-release-42");
+ * ValidationResult r = MariaDbPitrDrill.builder(archive, "before-release-42").build().validate(backup, restore);
  * }</pre>
  *
  * <p><b>What a passed drill proves.</b> The backup restored (verified end to end), every binlog
@@ -52,6 +53,11 @@ import java.util.TreeMap;
  * appended to the repository as a validation record. The throwaway server is always stopped and
  * deleted.
  *
+ * <p>A checkpoint named rather than given is read from the restore's repository when the drill
+ * runs ({@link RecoveryCheckpoints#read}): in a keyed view its record is authenticated for its own
+ * key, so the fingerprints compared are the ones a KEK holder recorded for that name and server; a
+ * missing, edited or moved record is a finding naming its key, and nothing is recovered.
+ *
  * <p><b>Restrictions.</b> The checkpoint must be of the backup's server, taken after the backup's
  * point. Throws only when the drill could not run at all (the repository is unreachable).
  *
@@ -63,6 +69,7 @@ public final class MariaDbPitrDrill implements Validator {
 
     private final BinlogArchive archive;
     private final RecoveryCheckpoint checkpoint;
+    private final String checkpointName;
     private final MariaDbTools tools;
     private final Path workDir;
     private final boolean record;
@@ -71,6 +78,7 @@ public final class MariaDbPitrDrill implements Validator {
     private MariaDbPitrDrill(Builder b) {
         this.archive = b.archive;
         this.checkpoint = b.checkpoint;
+        this.checkpointName = b.checkpointName;
         this.tools = b.tools;
         this.workDir = b.workDir;
         this.record = b.record;
@@ -79,7 +87,20 @@ public final class MariaDbPitrDrill implements Validator {
 
     /** A drill recovering backups with {@code archive} to {@code checkpoint}. */
     public static Builder builder(BinlogArchive archive, RecoveryCheckpoint checkpoint) {
-        return new Builder(archive, checkpoint);
+        return new Builder(archive, Objects.requireNonNull(checkpoint, "checkpoint"), null);
+    }
+
+    /**
+     * A drill recovering backups with {@code archive} to the checkpoint recorded as {@code name}
+     * ({@link RecoveryCheckpoints}), read from the restore's repository when the drill runs: a name
+     * never recorded, or a record that is not authentic or was moved from another name or server,
+     * is a finding naming its key.
+     *
+     * @throws IllegalArgumentException if {@code name} cannot be a checkpoint's name
+     */
+    public static Builder builder(BinlogArchive archive, String name) {
+        RecoveryCheckpoints.keyOf(archive, name);
+        return new Builder(archive, null, name);
     }
 
     @Override
@@ -92,8 +113,12 @@ public final class MariaDbPitrDrill implements Validator {
         DrillRun run = DrillRun.start(NAME, m, restore, clock, record, null);
         List<String> findings = run.findings();
         Map<String, String> measured = run.measured();
+        RecoveryCheckpoint checkpoint = checkpoint(restore, findings);
+        if (checkpoint == null) {
+            return run.finish();
+        }
         measured.put("checkpoint", checkpoint.file() + ":" + checkpoint.position());
-        List<String> databases = comparedDatabases(m, findings);
+        List<String> databases = comparedDatabases(checkpoint, m, findings);
         if (databases.isEmpty()) {
             return run.finish();
         }
@@ -119,7 +144,7 @@ public final class MariaDbPitrDrill implements Validator {
             measured.put("recovered_to", report.reached().file() + ":" + report.reached().position());
             measured.put("gtid", report.reached().gtid());
             try (Connection c = r.server().connect(null)) {
-                compare(c, databases, findings, measured);
+                compare(c, checkpoint, databases, findings, measured);
                 checkTables(c, databases, findings, measured);
             } catch (SQLException e) {
                 findings.add("could not read the recovered server: " + e.getMessage());
@@ -128,8 +153,29 @@ public final class MariaDbPitrDrill implements Validator {
         return run.finish();
     }
 
+    /** The checkpoint given, or the one recorded under its name; null (with a finding) if there is none to use. */
+    private RecoveryCheckpoint checkpoint(Restore restore, List<String> findings) {
+        if (checkpoint != null) {
+            return checkpoint;
+        }
+        try {
+            Optional<RecoveryCheckpoint> recorded = RecoveryCheckpoints.read(restore.repository(), archive, checkpointName);
+            if (recorded.isEmpty()) {
+                findings.add("no " + RecoveryCheckpoints.WHAT + " '" + checkpointName + "' is recorded for " + archive.stream()
+                        + " (" + RecoveryCheckpoints.keyOf(archive, checkpointName) + " does not exist)");
+            }
+            return recorded.orElse(null);
+        } catch (BackupException e) {
+            if (e.retryable()) {
+                throw e;
+            }
+            findings.add(e.getMessage());
+            return null;
+        }
+    }
+
     /** The checkpoint's databases the backup holds: all for a physical backup, its one database for a logical one. */
-    private List<String> comparedDatabases(Manifest m, List<String> findings) {
+    private List<String> comparedDatabases(RecoveryCheckpoint checkpoint, Manifest m, List<String> findings) {
         String id = m.consistency().properties().get("server_id");
         if (!Long.toString(checkpoint.serverId()).equals(id)) {
             findings.add("checkpoint " + checkpoint + " is of server id " + checkpoint.serverId() + ", backup " + m.id()
@@ -138,9 +184,9 @@ public final class MariaDbPitrDrill implements Validator {
         }
         String database = m.attributes().get("mariadb.database");
         if (database == null) {
-            return checkpoint.databases();
+            return checkpoint.databaseNames();
         }
-        if (!checkpoint.databases().contains(database)) {
+        if (!checkpoint.databases().containsKey(database)) {
             findings.add("checkpoint " + checkpoint + " holds no fingerprints of database " + database + ", the one backup "
                     + m.id() + " holds");
             return List.of();
@@ -148,8 +194,8 @@ public final class MariaDbPitrDrill implements Validator {
         return List.of(database);
     }
 
-    private void compare(Connection c, List<String> databases, List<String> findings, Map<String, String> measured)
-            throws SQLException {
+    private static void compare(Connection c, RecoveryCheckpoint checkpoint, List<String> databases, List<String> findings,
+                                Map<String, String> measured) throws SQLException {
         Fingerprints actual;
         try (Statement st = c.createStatement()) {
             st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
@@ -216,19 +262,24 @@ public final class MariaDbPitrDrill implements Validator {
         return "`" + name.replace("`", "``") + "`";
     }
 
-    /** Builder for {@link MariaDbPitrDrill}; every setting but the archive and checkpoint has a default; a setting given twice is refused. */
+    /**
+     * Builder for {@link MariaDbPitrDrill}; every setting but the archive and the checkpoint (or its
+     * name) has a default; a setting given twice is refused.
+     */
     public static final class Builder {
         private final Settings given = new Settings();
         private final BinlogArchive archive;
         private final RecoveryCheckpoint checkpoint;
+        private final String checkpointName;
         private MariaDbTools tools = MariaDbTools.locate();
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean record = true;
         private Clock clock = Clock.systemUTC();
 
-        private Builder(BinlogArchive archive, RecoveryCheckpoint checkpoint) {
+        private Builder(BinlogArchive archive, RecoveryCheckpoint checkpoint, String checkpointName) {
             this.archive = Objects.requireNonNull(archive, "archive");
-            this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+            this.checkpoint = checkpoint;
+            this.checkpointName = checkpointName;
         }
 
         /** Where the MariaDB programs are found ({@link MariaDbTools#locate()} by default). */

@@ -16,6 +16,8 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,12 +25,13 @@ import java.util.TreeMap;
 
 /**
  * Fingerprints of databases of a live source taken at a known binlog position: what a recovery
- * to that position must reproduce exactly. {@link MariaDbPitrDrill} recovers a backup to {@link
- * #target()} and compares.
+ * to that position must reproduce exactly. {@link RecoveryCheckpoints} takes one and records it in
+ * the repository under a name; {@link MariaDbPitrDrill} recovers a backup to {@link #target()} and
+ * compares.
  *
  * <pre>{@code
- * RecoveryCheckpoint cp = RecoveryCheckpoint.take(source, Clock.systemUTC(), "shop");
- * Map<String, String> stored = cp.toMap();                 // keep it anywhere; fromMap(stored) reads it back
+ * RecoveryCheckpoint cp = RecoveryCheckpoints.builder(source, repository.withKeys(kek), archive).build()
+ *         .record("before-release-42");
  * }</pre>
  *
  * <p><b>Guarantees.</b> {@link #take} opens {@code START TRANSACTION WITH CONSISTENT SNAPSHOT},
@@ -43,24 +46,21 @@ import java.util.TreeMap;
  * read, no locks). Definitions are read as they are when read (DDL is not transactional): DDL
  * during {@link #take} makes a drill report that object. Needs a server that writes a binary log.
  *
- * @param file         binlog file of the snapshot
- * @param position     binlog position of the snapshot
- * @param gtid         the GTID position there (empty if the server has logged no GTID)
- * @param serverId     the source's {@code server_id}
- * @param takenAt      when the checkpoint was taken
- * @param databases    the fingerprinted databases
- * @param fingerprints tables keyed {@code <database>.<table>}, objects {@code <kind> <database>.<name>}
+ * @param file      binlog file of the snapshot
+ * @param position  binlog position of the snapshot
+ * @param gtid      the GTID position there (empty if the server has logged no GTID)
+ * @param serverId  the source's {@code server_id}
+ * @param takenAt   when the checkpoint was taken
+ * @param databases per fingerprinted database, its fingerprints as {@link MariaDbFingerprints} takes
+ *                  them: tables by table name, objects {@code <kind> <name>}, the database's schema hash
  */
-public record RecoveryCheckpoint(String file, long position, String gtid, long serverId, Instant takenAt, List<String> databases,
-                                 Fingerprints fingerprints) {
-    private static final int FORMAT = 1;
-
+public record RecoveryCheckpoint(String file, long position, String gtid, long serverId, Instant takenAt,
+                                 Map<String, Fingerprints> databases) {
     public RecoveryCheckpoint {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(gtid, "gtid");
         Objects.requireNonNull(takenAt, "takenAt");
-        Objects.requireNonNull(fingerprints, "fingerprints");
-        databases = List.copyOf(databases);
+        databases = Collections.unmodifiableMap(new TreeMap<>(databases));
         if (databases.isEmpty()) {
             throw new IllegalArgumentException("databases: got none, need at least one database to fingerprint");
         }
@@ -73,7 +73,10 @@ public record RecoveryCheckpoint(String file, long position, String gtid, long s
      * @throws BackupException (stage {@link Stage#VERIFY}) if the server cannot be read or writes no binary log
      */
     public static RecoveryCheckpoint take(MariaDbEndpoint source, Clock clock, String... databases) {
-        List<String> names = Arrays.asList(databases);
+        return take(source, clock, Arrays.asList(databases));
+    }
+
+    static RecoveryCheckpoint take(MariaDbEndpoint source, Clock clock, List<String> names) {
         if (names.isEmpty()) {
             throw new IllegalArgumentException("databases: got none, need at least one database to fingerprint");
         }
@@ -100,7 +103,7 @@ public record RecoveryCheckpoint(String file, long position, String gtid, long s
                     }
                 }
             }
-            Fingerprints prints = fingerprints(c, names);
+            Map<String, Fingerprints> prints = perDatabase(c, names);
             st.execute("ROLLBACK");
             String gtid;
             try (PreparedStatement ps = c.prepareStatement("SELECT BINLOG_GTID_POS(?, ?)")) {
@@ -111,7 +114,7 @@ public record RecoveryCheckpoint(String file, long position, String gtid, long s
                     gtid = rs.getString(1) == null ? "" : rs.getString(1);
                 }
             }
-            return new RecoveryCheckpoint(file, position, gtid, serverId, at, names, prints);
+            return new RecoveryCheckpoint(file, position, gtid, serverId, at, prints);
         } catch (SQLException e) {
             throw new BackupException(Stage.VERIFY, "could not take a recovery checkpoint of " + names + " on " + source + ": "
                     + e.getMessage() + " (error " + e.getErrorCode() + ")", e);
@@ -123,81 +126,61 @@ public record RecoveryCheckpoint(String file, long position, String gtid, long s
         return RecoveryTarget.position(file, position);
     }
 
-    /** The checkpoint as flat text entries, for storing it; {@link #fromMap} reads them back. */
-    public Map<String, String> toMap() {
-        Map<String, String> m = new TreeMap<>();
-        m.put("format", Integer.toString(FORMAT));
-        m.put("binlog_file", file);
-        m.put("binlog_position", Long.toString(position));
-        m.put("gtid", gtid);
-        m.put("server_id", Long.toString(serverId));
-        m.put("taken_at", takenAt.toString());
-        m.put("databases", String.join(",", databases));
-        m.put("schema_hash", fingerprints.schemaHash());
-        fingerprints.tables().forEach((t, f) -> m.put("table " + t, f.rows() + " " + f.contentHash()));
-        fingerprints.objects().forEach((o, h) -> m.put("object " + o, h));
-        return m;
+    /** The fingerprinted databases, in name order. */
+    public List<String> databaseNames() {
+        return List.copyOf(databases.keySet());
     }
 
     /**
-     * Reads a checkpoint written by {@link #toMap}.
-     *
-     * @throws IllegalArgumentException naming the entry that is missing or malformed
+     * The fingerprints of all its databases as one, the form a drill compares: tables keyed {@code
+     * <database>.<table>}, objects {@code <kind> <database>.<name>}, one schema hash over the
+     * databases' own.
      */
-    public static RecoveryCheckpoint fromMap(Map<String, String> m) {
-        if (!Integer.toString(FORMAT).equals(m.get("format"))) {
-            throw new IllegalArgumentException("recovery checkpoint: format " + m.get("format") + ", this version reads " + FORMAT);
-        }
-        Map<String, TableFingerprint> tables = new TreeMap<>();
-        Map<String, String> objects = new TreeMap<>();
-        m.forEach((k, v) -> {
-            if (k.startsWith("table ")) {
-                int space = v.indexOf(' ');
-                if (space < 1) {
-                    throw new IllegalArgumentException("recovery checkpoint: entry '" + k + "' is '" + v + "', need '<rows> <hash>'");
-                }
-                tables.put(k.substring(6), new TableFingerprint(Long.parseLong(v.substring(0, space)), v.substring(space + 1)));
-            } else if (k.startsWith("object ")) {
-                objects.put(k.substring(7), v);
-            }
-        });
-        return new RecoveryCheckpoint(required(m, "binlog_file"), Long.parseLong(required(m, "binlog_position")), required(m, "gtid"),
-                Long.parseLong(required(m, "server_id")), Instant.parse(required(m, "taken_at")),
-                List.of(required(m, "databases").split(",")), new Fingerprints(required(m, "schema_hash"), tables, objects));
-    }
-
-    private static String required(Map<String, String> m, String key) {
-        String v = m.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("recovery checkpoint: no entry '" + key + "'");
-        }
-        return v;
+    public Fingerprints fingerprints() {
+        return merged(databases);
     }
 
     /**
      * The fingerprints of {@code databases} as one {@link Fingerprints}, read inside the
      * connection's current transaction; the checkpoint and the drill compute them the same way.
      */
-    static Fingerprints fingerprints(Connection c, List<String> databases) throws SQLException {
+    static Fingerprints fingerprints(Connection c, Collection<String> databases) throws SQLException {
+        return merged(perDatabase(c, databases));
+    }
+
+    private static Map<String, Fingerprints> perDatabase(Connection c, Collection<String> databases) throws SQLException {
+        Map<String, Fingerprints> out = new TreeMap<>();
+        for (String database : databases) {
+            MariaDbFingerprints.Result r = MariaDbFingerprints.compute(c, database);
+            Map<String, String> objects = new TreeMap<>();
+            r.objects().forEach((k, h) -> {
+                int colon = k.indexOf(':');
+                objects.put(k.substring(0, colon) + " " + k.substring(colon + 1), "definition:" + h);
+            });
+            out.put(database, new Fingerprints(r.fingerprints().schemaHash(), r.fingerprints().tables(), objects));
+        }
+        return out;
+    }
+
+    private static Fingerprints merged(Map<String, Fingerprints> databases) {
         Map<String, TableFingerprint> tables = new TreeMap<>();
         Map<String, String> objects = new TreeMap<>();
         StringBuilder schemas = new StringBuilder();
-        for (String database : databases) {
-            MariaDbFingerprints.Result r = MariaDbFingerprints.compute(c, database);
-            r.fingerprints().tables().forEach((t, f) -> tables.put(database + "." + t, f));
-            r.objects().forEach((k, h) -> {
-                int colon = k.indexOf(':');
-                objects.put(k.substring(0, colon) + " " + database + "." + k.substring(colon + 1), "definition:" + h);
+        new TreeMap<>(databases).forEach((database, f) -> {
+            f.tables().forEach((t, tf) -> tables.put(database + "." + t, tf));
+            f.objects().forEach((k, h) -> {
+                int space = k.indexOf(' ');
+                objects.put(k.substring(0, space) + " " + database + "." + k.substring(space + 1), h);
             });
-            schemas.append(database).append('=').append(r.fingerprints().schemaHash()).append('\n');
-        }
+            schemas.append(database).append('=').append(f.schemaHash()).append('\n');
+        });
         String schemaHash = "sha256:" + Digest.sha256(schemas.toString().getBytes(StandardCharsets.UTF_8)).hex();
         return new Fingerprints(schemaHash, tables, objects);
     }
 
     @Override
     public String toString() {
-        return "RecoveryCheckpoint[" + file + ":" + position + " (" + gtid + ") of " + databases + " on server id " + serverId
+        return "RecoveryCheckpoint[" + file + ":" + position + " (" + gtid + ") of " + databases.keySet() + " on server id " + serverId
                 + ", taken " + takenAt + "]";
     }
 }

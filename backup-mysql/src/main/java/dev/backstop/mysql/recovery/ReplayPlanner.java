@@ -3,6 +3,7 @@ package dev.backstop.mysql.recovery;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Stage;
+import dev.backstop.core.StorageException;
 import dev.backstop.core.log.LogFile;
 import dev.backstop.core.log.LogGap;
 import dev.backstop.core.manifest.Manifest;
@@ -74,12 +75,12 @@ final class ReplayPlanner {
         String name = from.file();
         do {
             Path local = dir.resolve(name);
-            long fetched = fetch(name, local);
-            if (fetched < 0) {
+            Fetched fetched = fetch(name, local);
+            if (fetched.length() < 0) {
                 endOfArchive(name);
                 break;
             }
-            bytes += fetched;
+            bytes += fetched.length();
             current = name;
             inStart = name.equals(from.file());
             stop = inStart ? from.position() : -1;
@@ -96,12 +97,14 @@ final class ReplayPlanner {
             if (!resolved && target instanceof RecoveryTarget.AtPosition p && p.file().equals(name)) {
                 if (r.eventsEnd() < p.position()) {
                     throw notReached("the archive holds " + name + " up to byte " + r.eventsEnd() + ", before the target " + target
-                            + (archive.contains(name) ? "" : " (the rest of the file is not archived yet)"));
+                            + (fetched.whole() ? "" : " (the rest of the file is not archived yet)"));
                 }
                 resolved = true;
             }
-            if (!resolved && !archive.contains(name)) {
-                // a prefix of the file being written: nothing after it is archived yet
+            if (!resolved && !fetched.whole()) {
+                // a prefix of the file being written: nothing after it is archived yet. Asked of the copy
+                // fetched, not of the archive, which a running receiver may have completed meanwhile: going
+                // on to the next file after a prefix would skip the rest of this one
                 endOfArchive(BinlogArchive.next(name));
                 break;
             }
@@ -199,16 +202,37 @@ final class ReplayPlanner {
         }
     }
 
-    /** Fetches {@code name} whole, else its archived prefix; -1 if neither is archived. */
-    private long fetch(String name, Path local) {
-        if (archive.get(name, local)) {
-            try {
-                return Files.size(local);
-            } catch (IOException e) {
-                throw new BackupException(Stage.RESTORE, "could not read the fetched " + local + ": " + e, e, false, m.id());
+    /** A fetched copy: its length (-1 if nothing of the file is archived), and whether it is the whole file. */
+    private record Fetched(long length, boolean whole) {
+    }
+
+    /**
+     * Fetches {@code name} whole, else its archived prefix. A receiver running meanwhile may archive
+     * the file whole and delete its deltas between the two reads: then the whole file is fetched.
+     */
+    private Fetched fetch(String name, Path local) {
+        for (int attempt = 1; ; attempt++) {
+            if (archive.get(name, local)) {
+                try {
+                    return new Fetched(Files.size(local), true);
+                } catch (IOException e) {
+                    throw new BackupException(Stage.RESTORE, "could not read the fetched " + local + ": " + e, e, false, m.id());
+                }
             }
+            long end;
+            try {
+                end = archive.getPrefix(name, local);
+            } catch (StorageException e) {
+                if (attempt == 1 && archive.contains(name)) {
+                    continue; // a delta being read was deleted: the file is archived whole now
+                }
+                throw e;
+            }
+            if (end < 0 && attempt == 1 && archive.contains(name)) {
+                continue;
+            }
+            return new Fetched(end, false);
         }
-        return archive.getPrefix(name, local);
     }
 
     /** {@code next} is not archived: the end of the archive, or a gap if a later file of the series is. */

@@ -8,9 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
+import dev.backstop.core.Fingerprints;
 import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
+import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.crypto.LocalKeysetKek;
@@ -22,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -53,6 +54,7 @@ class BinlogRecoveryIT {
     static String[] atEnd;
     static String gtidAtEnd;
     static RecoveryCheckpoint checkpoint;
+    static final String CHECKPOINT = "after-m1";
 
     @TempDir
     static Path shared;
@@ -86,7 +88,8 @@ class BinlogRecoveryIT {
             st.execute("SET timestamp = " + (base + 100));
             st.execute("INSERT INTO marker (name) VALUES ('m1')");
         }
-        checkpoint = RecoveryCheckpoint.take(source.endpoint(), Clock.systemUTC(), "shop");
+        checkpoint = RecoveryCheckpoints.builder(source.endpoint(), Repository.filesystem(repoRoot).withKeys(kek), archive)
+                .databases("shop").build().record(CHECKPOINT);
         atT = masterStatus(source);
         gtidAtT = Fixtures.gtidBinlogPos(source);
         timeT = Instant.ofEpochSecond(base + 105);
@@ -253,10 +256,12 @@ class BinlogRecoveryIT {
     }
 
     @Test
-    void drill_toACheckpoint_passes_comparingFingerprintsAndCheckingTables_andIsRecorded() throws Exception {
+    void drill_toACheckpointRecordedByName_passes_comparingFingerprintsAndCheckingTables_andIsRecorded() throws Exception {
         Restore restore = Fixtures.restore(repoRoot, kek);
+        assertThat(RecoveryCheckpoints.read(restore.repository(), archive, CHECKPOINT)).hasValue(checkpoint);
+        assertThat(repoRoot.resolve("points/binlog/server-" + source.serverId() + "/" + CHECKPOINT + ".json")).exists();
 
-        ValidationResult r = MariaDbPitrDrill.builder(archive, checkpoint).workDir(tmp).build().validate(backup, restore);
+        ValidationResult r = MariaDbPitrDrill.builder(archive, CHECKPOINT).workDir(tmp).build().validate(backup, restore);
 
         assertThat(r.findings()).isEmpty();
         assertThat(r.validator()).isEqualTo(MariaDbPitrDrill.NAME);
@@ -270,16 +275,70 @@ class BinlogRecoveryIT {
 
     @Test
     void drill_withACheckpointTheRecoveryDoesNotReproduce_namesTheTable() throws Exception {
-        Map<String, String> stored = new HashMap<>(checkpoint.toMap());
-        String marker = stored.get("table shop.marker");
-        stored.put("table shop.marker", "2" + marker.substring(marker.indexOf(' ')));
-        RecoveryCheckpoint tampered = RecoveryCheckpoint.fromMap(stored);
+        Fingerprints shop = checkpoint.databases().get("shop");
+        Map<String, TableFingerprint> tables = new HashMap<>(shop.tables());
+        tables.put("marker", new TableFingerprint(2, tables.get("marker").contentHash()));
+        RecoveryCheckpoint wrong = new RecoveryCheckpoint(checkpoint.file(), checkpoint.position(), checkpoint.gtid(),
+                checkpoint.serverId(), checkpoint.takenAt(), Map.of("shop", new Fingerprints(shop.schemaHash(), tables, shop.objects())));
 
-        ValidationResult r = MariaDbPitrDrill.builder(archive, tampered).workDir(tmp).record(false).build()
+        ValidationResult r = MariaDbPitrDrill.builder(archive, wrong).workDir(tmp).record(false).build()
                 .validate(backup, Fixtures.restore(repoRoot, kek));
 
         assertThat(r.passed()).isFalse();
         assertThat(r.findings()).containsExactly("table shop.marker: expected 2 rows, found 1");
-        assertThat(RecoveryCheckpoint.fromMap(checkpoint.toMap())).isEqualTo(checkpoint);
+    }
+
+    @Test
+    void drill_toAnEditedCheckpointRecord_failsNamingTheRecord_withoutRecovering() throws Exception {
+        Path copy = tmp.resolve("copy");
+        Fixtures.copyTree(repoRoot, copy);
+        Path stored = copy.resolve(RecoveryCheckpoints.keyOf(archive, CHECKPOINT));
+        String json = Files.readString(stored);
+        String edited = json.replaceFirst("\"rows\" : 1,", "\"rows\" : 2,");
+        assertThat(edited).isNotEqualTo(json);
+        Files.writeString(stored, edited);
+
+        ValidationResult r = MariaDbPitrDrill.builder(archive, CHECKPOINT).workDir(tmp).record(false).build()
+                .validate(backup, Fixtures.restore(copy, kek));
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).singleElement().asString().contains(RecoveryCheckpoints.keyOf(archive, CHECKPOINT));
+        assertThat(r.measurements()).doesNotContainKeys("rto_ms", "checkpoint");
+    }
+
+    @Test
+    void drill_toACheckpointRecordMovedFromAnotherName_failsNamingTheRecord_withoutRecovering() throws Exception {
+        Path copy = tmp.resolve("copy");
+        Fixtures.copyTree(repoRoot, copy);
+        Files.copy(copy.resolve(RecoveryCheckpoints.keyOf(archive, CHECKPOINT)), copy.resolve(RecoveryCheckpoints.keyOf(archive, "moved")));
+
+        ValidationResult r = MariaDbPitrDrill.builder(archive, "moved").workDir(tmp).record(false).build()
+                .validate(backup, Fixtures.restore(copy, kek));
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).singleElement().asString().contains(RecoveryCheckpoints.keyOf(archive, "moved"));
+        assertThat(r.measurements()).doesNotContainKey("rto_ms");
+        assertThatThrownBy(() -> RecoveryCheckpoints.read(Repository.filesystem(copy), archive, "moved"))
+                .as("keyless, by the name the record says").isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("recovery checkpoint record owner");
+    }
+
+    @Test
+    void drill_toACheckpointNeverRecorded_failsSayingSo_andRecordingANameTwiceIsRefused() throws Exception {
+        ValidationResult r = MariaDbPitrDrill.builder(archive, "never-taken").workDir(tmp).record(false).build()
+                .validate(backup, Fixtures.restore(repoRoot, kek));
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).containsExactly("no recovery checkpoint 'never-taken' is recorded for " + archive.stream() + " ("
+                + RecoveryCheckpoints.keyOf(archive, "never-taken") + " does not exist)");
+        RecoveryCheckpoints checkpoints = RecoveryCheckpoints.builder(source.endpoint(),
+                Repository.filesystem(repoRoot).withKeys(kek), archive).build();
+        assertThatThrownBy(() -> checkpoints.record(CHECKPOINT)).isInstanceOf(BackupException.class)
+                .hasMessageContaining("'" + CHECKPOINT + "' is already recorded at " + RecoveryCheckpoints.keyOf(archive, CHECKPOINT));
+        BinlogArchive otherServer = Fixtures.archive(repoRoot, "other", source.serverId() + 1, kek);
+        assertThatThrownBy(() -> RecoveryCheckpoints.builder(source.endpoint(), Repository.filesystem(repoRoot).withKeys(kek),
+                otherServer).databases("shop").build().record("elsewhere")).isInstanceOf(BackupException.class)
+                .hasMessageContaining("another server");
+        assertThat(RecoveryCheckpoints.read(Repository.filesystem(repoRoot).withKeys(kek), otherServer, "elsewhere")).isEmpty();
     }
 }

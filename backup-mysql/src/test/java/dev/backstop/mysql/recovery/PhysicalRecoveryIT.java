@@ -5,6 +5,7 @@ import static dev.backstop.mysql.recovery.Fixtures.sql;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.core.Fingerprints;
+import dev.backstop.core.Repository;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.crypto.LocalKeysetKek;
@@ -15,7 +16,6 @@ import dev.backstop.mysql.physical.MariaDbBackupSource;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -73,7 +73,9 @@ class PhysicalRecoveryIT {
             long before = awaitRows(200);
             backup = Fixtures.backup(MariaDbBackupSource.builder(source.endpoint()).workDir(shared)
                     .binlogStream(archive.stream()).build(), repoRoot, kek);
-            checkpoint = RecoveryCheckpoint.take(source.endpoint(), Clock.systemUTC(), "shop");
+            // every user database, by default
+            checkpoint = RecoveryCheckpoints.builder(source.endpoint(), Repository.filesystem(repoRoot).withKeys(kek), archive).build()
+                    .record("under-writes");
             awaitRows(Math.max(before, checkpoint.fingerprints().tables().get("shop.w").rows()) + 300);
             stop.set(true);
             writer.get(60, TimeUnit.SECONDS);
@@ -116,7 +118,7 @@ class PhysicalRecoveryIT {
             Fingerprints recovered;
             try (Connection c = r.server().connect(null); Statement st = c.createStatement()) {
                 st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-                recovered = RecoveryCheckpoint.fingerprints(c, checkpoint.databases());
+                recovered = RecoveryCheckpoint.fingerprints(c, checkpoint.databaseNames());
                 st.execute("ROLLBACK");
             }
             assertThat(checkpoint.fingerprints().differencesFrom(recovered)).isEmpty();
@@ -128,8 +130,10 @@ class PhysicalRecoveryIT {
     }
 
     @Test
-    void drill_ofAPhysicalBackup_toACheckpointTakenUnderWrites_passes() throws Exception {
-        ValidationResult r = MariaDbPitrDrill.builder(archive, checkpoint).workDir(tmp).build()
+    void drill_ofAPhysicalBackup_toACheckpointRecordedUnderWrites_passes() throws Exception {
+        assertThat(checkpoint.databaseNames()).containsExactly("shop");
+
+        ValidationResult r = MariaDbPitrDrill.builder(archive, "under-writes").workDir(tmp).build()
                 .validate(backup, Fixtures.restore(repoRoot, kek));
 
         assertThat(r.findings()).isEmpty();

@@ -7,12 +7,11 @@ import dev.backstop.core.Fingerprints;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
 import dev.backstop.core.TableFingerprint;
+import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.binlog.BinlogArchive;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,24 +34,27 @@ class RecoveryBuildersTest {
                 .hasMessageContaining("timeout: got PT0S, must be 1 s..7 days");
         assertThatThrownBy(() -> MariaDbPitrDrill.builder(archive, checkpoint()).record(false).record(true))
                 .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> MariaDbPitrDrill.builder(archive, "no spaces"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("restore point name: got 'no spaces'");
+        assertThatThrownBy(() -> RecoveryCheckpoints.builder(MariaDbEndpoint.of("127.0.0.1", 3306, "u", "p"), repo, archive).databases("a")
+                .databases("b")).isInstanceOf(IllegalStateException.class).hasMessageContaining("databases: already set");
     }
 
     @Test
-    void checkpoint_roundTripsThroughItsMap_andAMissingEntryIsNamed() {
+    void checkpoint_comparesItsDatabasesAsOne_withTablesAndObjectsQualifiedByDatabase() {
         RecoveryCheckpoint cp = checkpoint();
 
-        assertThat(RecoveryCheckpoint.fromMap(cp.toMap())).isEqualTo(cp);
         assertThat(cp.target()).isEqualTo(RecoveryTarget.position("binlog.000003", 1234));
-        Map<String, String> broken = new HashMap<>(cp.toMap());
-        broken.remove("gtid");
-        assertThatThrownBy(() -> RecoveryCheckpoint.fromMap(broken)).hasMessage("recovery checkpoint: no entry 'gtid'");
-        broken.put("format", "9");
-        assertThatThrownBy(() -> RecoveryCheckpoint.fromMap(broken)).hasMessageContaining("format 9, this version reads 1");
+        assertThat(cp.databaseNames()).containsExactly("shop");
+        assertThat(cp.fingerprints().tables()).containsOnlyKeys("shop.t");
+        assertThat(cp.fingerprints().objects()).containsOnlyKeys("table shop.t");
+        assertThatThrownBy(() -> new RecoveryCheckpoint("binlog.000003", 1234, "", 1, Instant.EPOCH, Map.of()))
+                .hasMessageContaining("databases: got none");
     }
 
     static RecoveryCheckpoint checkpoint() {
-        return new RecoveryCheckpoint("binlog.000003", 1234, "0-1-42", 1, Instant.parse("2026-12-07T06:00:00Z"), List.of("shop"),
-                new Fingerprints("sha256:ab", Map.of("shop.t", new TableFingerprint(3, "d:0123")),
-                        Map.of("table shop.t", "definition:sha256:cd")));
+        return new RecoveryCheckpoint("binlog.000003", 1234, "0-1-42", 1, Instant.parse("2026-12-07T06:00:00Z"),
+                Map.of("shop", new Fingerprints("sha256:ab", Map.of("t", new TableFingerprint(3, "d:0123")),
+                        Map.of("table t", "definition:sha256:cd"))));
     }
 }

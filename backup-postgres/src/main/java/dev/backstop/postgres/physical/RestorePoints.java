@@ -2,17 +2,15 @@ package dev.backstop.postgres.physical;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
-import dev.backstop.core.ObjectKind;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.layout.PointRecords;
 import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.postgres.PgEndpoint;
 import dev.backstop.postgres.internal.ServerFailures;
 import dev.backstop.postgres.wal.WalArchive;
-import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -90,14 +88,11 @@ public final class RestorePoints {
      */
     public RecordedRestorePoint create(String name) {
         long systemId = systemId(endpoint);
-        String key = RepositoryLayout.restorePointKey(WalArchive.streamOf(systemId), name);
-        try {
-            if (!repository.sink().list(key).isEmpty()) {
-                throw new BackupException(Stage.CAPTURE, "restore point '" + name + "' is already recorded at " + key
-                        + "; PostgreSQL recovers to the first point of a name, so take one with a new name", null, false, null);
-            }
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not look for an earlier record: " + e, e, null);
+        String stream = WalArchive.streamOf(systemId);
+        if (PointRecords.exists(repository, stream, name)) {
+            throw new BackupException(Stage.CAPTURE, "restore point '" + name + "' is already recorded at "
+                    + RepositoryLayout.restorePointKey(stream, name)
+                    + "; PostgreSQL recovers to the first point of a name, so take one with a new name", null, false, null);
         }
         Map.Entry<Long, Map<String, Fingerprints>> taken = null;
         for (int attempt = 1; taken == null; attempt++) {
@@ -117,10 +112,10 @@ public final class RestorePoints {
         }
         RecordedRestorePoint point = new RecordedRestorePoint(name, systemId, taken.getKey(), clock.instant(), taken.getValue());
         try {
-            repository.putRecord(key, WalArchive.streamOf(systemId), ObjectKind.LOG, RestorePointFormat.write(point));
-        } catch (IOException e) {
-            throw StorageException.of(key, "restore point '" + name + "' was created at the server but could not be recorded: "
-                    + e, e, null);
+            PointRecords.put(repository, stream, RestorePointFormat.toRecord(point));
+        } catch (StorageException e) {
+            throw new StorageException(e.key(), "restore point '" + name + "' was created at the server but could not be "
+                    + "recorded: " + e.getMessage(), e, e.retryable(), null);
         }
         return point;
     }
@@ -133,22 +128,9 @@ public final class RestorePoints {
      *     moved from another name or cluster, or is of an unknown format
      */
     public static Optional<RecordedRestorePoint> read(Repository repository, long systemId, String name) {
-        String stream = WalArchive.streamOf(systemId);
-        String key = RepositoryLayout.restorePointKey(stream, name);
-        byte[] json;
-        try {
-            json = repository.readRecord(key, stream, "restore point record");
-        } catch (StorageException e) {
-            if (e.getCause() instanceof NoSuchFileException) {
-                return Optional.empty();
-            }
-            throw e;
-        }
-        try {
-            return Optional.of(RestorePointFormat.read(json, key, name, systemId));
-        } catch (IOException e) {
-            throw StorageException.of(key, "could not read the restore point record: " + e, e, null);
-        }
+        return PointRecords.read(repository, WalArchive.streamOf(systemId), name, RestorePointFormat.WHAT,
+                        RestorePointFormat.owner(systemId))
+                .map(r -> RestorePointFormat.fromRecord(r, systemId));
     }
 
     private List<String> allDatabases() throws SQLException {

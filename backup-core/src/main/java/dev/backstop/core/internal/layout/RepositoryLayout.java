@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  *   state/expiry/&lt;stamp&gt;-&lt;random&gt;                            expiry journals
  *   audit/&lt;yyyy&gt;/&lt;MM&gt;/&lt;stamp&gt;-&lt;random&gt;.json                  audit log entries
  *   schedule/&lt;job&gt;/&lt;tick&gt;                                    the daemon's tick leases (tick to the second)
- *   points/&lt;log-stream&gt;/&lt;name&gt;.json                            recorded restore points and their fingerprints
+ *   points/&lt;log-stream&gt;/&lt;name&gt;.json                            recorded points and their fingerprints ({@link PointRecords})
  *   wal/&lt;system-id&gt;/...                                        PostgreSQL's WAL archive ({@link #walStream})
  *   binlog/&lt;server-uuid&gt;/...                                    MariaDB/MySQL binlog archive ({@link #binlogStream})
  * </pre>
@@ -64,7 +64,7 @@ public final class RepositoryLayout {
     public static final String WAL = "wal/";
     /** Root of MariaDB/MySQL binlog archives, one stream per server UUID. */
     public static final String BINLOG = "binlog/";
-    /** Root of recorded restore points, one directory per log stream. */
+    /** Root of recorded points (restore points, recovery checkpoints), one directory per log stream. */
     public static final String RESTORE_POINTS = "points/";
     /** What a recorded restore point may be called: key-safe, and short enough for PostgreSQL's restore point names. */
     public static final Pattern RESTORE_POINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
@@ -377,8 +377,9 @@ public final class RepositoryLayout {
     }
 
     /**
-     * {@code points/<stream>/<name>.json}: the record of restore point {@code name} in log stream
-     * {@code stream}.
+     * {@code points/<stream>/<name>.json}: the record of point {@code name} in log stream {@code
+     * stream}: PostgreSQL's restore points in {@code wal/<system-id>}, MariaDB's recovery
+     * checkpoints in {@code binlog/<server-uuid>} ({@link PointRecords}).
      *
      * @throws IllegalArgumentException if {@code stream} is no log stream or {@code name} does not
      *     match {@link #RESTORE_POINT_NAME}
