@@ -1,6 +1,10 @@
 package dev.backstop.cli;
 
+import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
+import dev.backstop.core.Restore;
+import dev.backstop.core.event.ReadProgress;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.internal.stream.ForwardingOutputStream;
@@ -72,6 +76,32 @@ final class Progress {
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
         }
+    }
+
+    /**
+     * The stored bytes a restore or drill of {@code m} reads: its objects' and, for an increment,
+     * those of every parent of its chain the catalog holds; empty if the catalog cannot be read
+     * (progress then shows no ETA).
+     */
+    static OptionalLong storedTotal(Restore restore, Manifest m) {
+        long total = 0;
+        Manifest at = m;
+        try {
+            // a chain is at most 100 long (DataDirectorySource's bound): the limit guards a catalog that loops
+            for (int i = 0; at != null && i < 100; i++) {
+                total += at.storedBytes();
+                java.util.Optional<BackupId> parent = at.parent();
+                at = parent.isPresent() ? restore.repository().catalog().get(parent.get()).orElse(null) : null;
+            }
+            return OptionalLong.of(total);
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** Feeds this meter with the stored bytes a {@link Restore} reads. */
+    ReadProgress reads() {
+        return (id, object, n) -> add(n);
     }
 
     /** {@code n} more bytes done; shows a line if the last one is old enough. */
