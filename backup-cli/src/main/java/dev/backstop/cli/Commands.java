@@ -187,7 +187,9 @@ final class Commands {
             if (json) {
                 printJson(summary(m));
             } else {
-                print("backup " + m.id() + " stored: " + size(m.plaintextBytes()) + " read, " + size(m.storedBytes())
+                print("backup " + m.id() + java.util.Optional.ofNullable(m.attributes().get("postgresql.backup_level"))
+                        .map(l -> " (" + l + m.parent().map(p -> " on " + p).orElse("") + ")").orElse("") + " stored: "
+                        + size(m.plaintextBytes()) + " read, " + size(m.storedBytes())
                         + " stored, in " + m.duration().toMillis() + " ms");
             }
             return Backstop.OK;
@@ -504,6 +506,8 @@ final class Commands {
         s.put("plaintextBytes", m.plaintextBytes());
         s.put("storedBytes", m.storedBytes());
         s.put("encrypted", m.encryption().isPresent());
+        // PostgreSQL physical backups from a data directory: full, diff or incr
+        java.util.Optional.ofNullable(m.attributes().get("postgresql.backup_level")).ifPresent(l -> s.put("level", l));
         return s;
     }
 
