@@ -337,7 +337,8 @@ final class Commands {
         String kind;
 
         @Option(names = "--restore-point", paramLabel = "NAME", description = "With --kind pitr: the recorded restore "
-                + "point to recover to (backstop restore-point NAME). Default: validation.restorePoint.")
+                + "point to recover to (backstop restore-point NAME), or PREFIX* for the newest recorded one whose name "
+                + "starts with PREFIX. Default: validation.restorePoint.")
         String restorePoint;
 
         @Override
@@ -358,7 +359,7 @@ final class Commands {
                 drill = plan.validator();
             } else {
                 m = which.resolve(plain);
-                drill = Drills.of(ctx, m, k, point, clock);
+                drill = Drills.of(ctx, plain, m, k, point, clock);
             }
             Restore restore = metered.restore(ctx, plain, m, "drill", root.err);
             ValidationResult r = drill.validate(m, restore);

@@ -7,7 +7,9 @@ import dev.backstop.cli.config.Secret;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupType;
 import dev.backstop.core.Restore;
+import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Stage;
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.core.Validator;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.postgres.physical.BaseBackupSource;
@@ -47,14 +49,14 @@ final class Drills {
     static Plan newest(Context ctx, Restore restore, DrillKind kind, Optional<String> restorePoint, Clock clock) throws IOException {
         if (kind == DrillKind.AUTO) {
             Manifest m = restore.latest();
-            return new Plan(m, of(ctx, m, kind, restorePoint, clock));
+            return new Plan(m, of(ctx, restore, m, kind, restorePoint, clock));
         }
         if (kind == DrillKind.PITR) {
             String name = restorePoint.orElseThrow(() -> new ConfigException("backup.validation.restorePoint",
                     "missing; a pitr drill recovers to a recorded restore point: give its name"));
             RecordedRestorePoint point = point(ctx, restore, name);
             Manifest base = Recovery.choose(restore, RecoveryTarget.lsn(point.lsn(), true));
-            return new Plan(restore.manifest(base.id()), pitr(ctx, base, name, clock));
+            return new Plan(restore.manifest(base.id()), pitr(ctx, base, point.name(), clock));
         }
         boolean physical = kind == DrillKind.PHYSICAL;
         List<Manifest> all = restore.repository().catalog().list();
@@ -62,7 +64,7 @@ final class Drills {
                 .max(Comparator.comparing(Manifest::startedAt).thenComparing(x -> x.id().value()))
                 .orElseThrow(() -> new BackupException(Stage.VERIFY, "no " + kind.label() + " backup in the repository to drill "
                         + "(validation.kind is " + kind.label() + ")", null));
-        return new Plan(restore.manifest(m.id()), of(ctx, m, kind, restorePoint, clock));
+        return new Plan(restore.manifest(m.id()), of(ctx, restore, m, kind, restorePoint, clock));
     }
 
     /**
@@ -70,15 +72,17 @@ final class Drills {
      *
      * @throws ConfigException if {@code m} cannot be drilled so (a logical drill of a physical backup, or the reverse)
      */
-    static Validator of(Context ctx, Manifest m, DrillKind kind, Optional<String> restorePoint, Clock clock) {
+    static Validator of(Context ctx, Restore restore, Manifest m, DrillKind kind, Optional<String> restorePoint, Clock clock)
+            throws IOException {
         boolean physical = m.type() == BackupType.PHYSICAL;
         if (kind == DrillKind.LOGICAL && physical || kind == DrillKind.PHYSICAL && !physical) {
             throw new ConfigException("backup.validation.kind", "is " + kind.label() + ", but backup " + m.id() + " is "
                     + m.type().label() + "; drill it with kind auto or " + (physical ? "physical" : "logical"));
         }
         if (kind == DrillKind.PITR) {
-            return pitr(ctx, m, restorePoint.orElseThrow(() -> new ConfigException("backup.validation.restorePoint",
-                    "missing; a pitr drill recovers to a recorded restore point: give its name")), clock);
+            String name = restorePoint.orElseThrow(() -> new ConfigException("backup.validation.restorePoint",
+                    "missing; a pitr drill recovers to a recorded restore point: give its name"));
+            return pitr(ctx, m, point(ctx, restore, name).name(), clock);
         }
         if (physical && Engines.kind(m) == Engines.Kind.POSTGRES) {
             return physical(ctx, clock).build();
@@ -123,8 +127,9 @@ final class Drills {
     }
 
     /**
-     * The restore point {@code name} recorded for the configured cluster: {@code backup.wal.systemId}
-     * when set, else the newest physical backup's.
+     * The restore point {@code name} recorded for the configured cluster ({@code backup.wal.systemId}
+     * when set, else the newest physical backup's); for a name ending in {@code *}, the newest
+     * recorded point whose name starts with what comes before it.
      */
     private static RecordedRestorePoint point(Context ctx, Restore restore, String name) throws IOException {
         Optional<Long> configured = ctx.config().wal().flatMap(BackstopConfig.Wal::systemId);
@@ -137,8 +142,37 @@ final class Drills {
                             "no physical backup in the repository to drill to restore point '" + name + "'", null));
             systemId = systemId(newest);
         }
+        if (name.endsWith("*")) {
+            return newest(restore, systemId, name.substring(0, name.length() - 1));
+        }
         return RestorePoints.read(restore.repository(), systemId, name).orElseThrow(() -> new BackupException(Stage.VERIFY,
                 "restore point '" + name + "' of system " + Long.toUnsignedString(systemId) + " is not recorded in the "
                         + "repository; record it with backstop restore-point " + name, null));
+    }
+
+    /** The newest recorded point whose name starts with {@code prefix}: names are unique, so a drill schedule renews them. */
+    private static RecordedRestorePoint newest(Restore restore, long systemId, String prefix) throws IOException {
+        String stream = WalArchive.streamOf(systemId);
+        String probe = RepositoryLayout.restorePointKey(stream, prefix);
+        String keyPrefix = probe.substring(0, probe.length() - ".json".length());
+        String dir = keyPrefix.substring(0, keyPrefix.length() - prefix.length());
+        RecordedRestorePoint newest = null;
+        for (ObjectInfo o : restore.repository().sink().list(keyPrefix)) {
+            if (!o.key().endsWith(".json")) {
+                continue;
+            }
+            String name = o.key().substring(dir.length(), o.key().length() - ".json".length());
+            // read authenticated, like a point named in full: a forged record is refused, not skipped
+            RecordedRestorePoint p = RestorePoints.read(restore.repository(), systemId, name).orElse(null);
+            if (p != null && (newest == null || p.createdAt().isAfter(newest.createdAt()))) {
+                newest = p;
+            }
+        }
+        if (newest == null) {
+            throw new BackupException(Stage.VERIFY, "no restore point of system " + Long.toUnsignedString(systemId)
+                    + " whose name starts with '" + prefix + "' is recorded in the repository; record one with backstop "
+                    + "restore-point " + prefix + "<suffix>", null);
+        }
+        return newest;
     }
 }

@@ -20,7 +20,8 @@ import java.util.OptionalLong;
  * Progress of long work on stderr: on a terminal one line with bytes, rate, ETA and percentage,
  * redrawn in place ({@code \r}) at most {@link #TERMINAL_EVERY}; elsewhere (asked for with
  * {@code --progress}) one {@code key=value} line every {@link #PLAIN_EVERY}, which a log keeps
- * readable. Fed with byte counts by the streams of a backup ({@link #counting}); the rate is the
+ * readable. Fed with byte counts by the streams of a backup ({@link #counting}), or by the stored
+ * bytes a restore or drill reads ({@link #reads}, against {@link #storedTotal}); the rate is the
  * average since the start, the ETA what is left of the expected size at that rate.
  *
  * <p>Thread-safe: the streams of a parallel dump report from their own threads. Never throws

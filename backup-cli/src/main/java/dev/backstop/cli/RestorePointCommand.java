@@ -1,5 +1,6 @@
 package dev.backstop.cli;
 
+import dev.backstop.core.internal.layout.RepositoryLayout;
 import dev.backstop.postgres.physical.RecordedRestorePoint;
 import dev.backstop.postgres.physical.RestorePoints;
 import dev.backstop.postgres.wal.WalFile;
@@ -18,7 +19,8 @@ import picocli.CommandLine.ParameterException;
         + "validation.kind pitr) proves the recovered cluster equal to the source there. Writers wait a few "
         + "milliseconds while the point is taken; names are unique per cluster.")
 final class RestorePointCommand extends Commands.Scriptable {
-    @Parameters(paramLabel = "NAME", description = "1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-'; not recorded before.")
+    @Parameters(paramLabel = "NAME", description = "1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter "
+            + "or digit; not recorded before (a date in it renews it: nightly-2026-12-07).")
     String name;
 
     @Option(names = "--database", paramLabel = "DB", split = ",", description = "Fingerprint only these databases "
@@ -27,9 +29,9 @@ final class RestorePointCommand extends Commands.Scriptable {
 
     @Override
     int run(Context ctx) {
-        if (name == null || !name.matches("[A-Za-z0-9._-]{1,63}")) {
+        if (name == null || !RepositoryLayout.RESTORE_POINT_NAME.matcher(name).matches()) {
             throw new ParameterException(spec.commandLine(), "NAME: got \"" + name + "\", expected 1 to 63 of A-Z, a-z, 0-9, "
-                    + "'.', '_' and '-'");
+                    + "'.', '_' and '-', starting with a letter or digit");
         }
         RestorePoints.Builder b = RestorePoints.builder(ctx.endpoint(), ctx.keyedRepository());
         if (databases != null) {

@@ -150,7 +150,7 @@ class PhysicalCliIT {
     }
 
     @Test
-    void aRestorePointRecordedFromTheCommandLine_isWhereThePitrDrillRecoversTo_andItsFingerprintsAreCompared() throws Exception {
+    void theNewestRestorePointRecordedFromTheCommandLine_isWhereThePitrDrillRecoversTo_andItsFingerprintsAreCompared() throws Exception {
         CliIT.Result backup = run("backup", "--level", "full", "--json");
         assertThat(backup.code()).as("%s", backup).isZero();
         String id = JSON.readTree(backup.out()).get("id").asText();
@@ -159,7 +159,10 @@ class PhysicalCliIT {
         CliIT.Result point = run("restore-point", "cli-point-1", "--json");
         assertThat(point.code()).as("%s", point).isZero();
         assertThat(JSON.readTree(point.out()).get("name").asText()).isEqualTo("cli-point-1");
-        PitrIT.sql(pg, "INSERT INTO ledger (note) VALUES ('after the point')");
+        PitrIT.sql(pg, "INSERT INTO ledger (note) VALUES ('between the points')");
+        CliIT.Result second = run("restore-point", "cli-point-2");
+        assertThat(second.code()).as("%s", second).isZero();
+        PitrIT.sql(pg, "INSERT INTO ledger (note) VALUES ('after the points')");
         String last = PitrIT.value(pg, "SELECT pg_walfile_name(pg_switch_wal())");
         Instant deadline = Instant.now().plusSeconds(120);
         // each look asks the server how archiving goes: a round trip, not a spin
@@ -171,13 +174,14 @@ class PhysicalCliIT {
         CliIT.Result drained = run("wal", "drain");
         assertThat(drained.code()).as("%s", drained).isZero();
 
-        CliIT.Result drill = run("drill", "--kind", "pitr", "--restore-point", "cli-point-1", "--json");
+        // the newest point of the prefix: a drill schedule renews its point under new names
+        CliIT.Result drill = run("drill", "--kind", "pitr", "--restore-point", "cli-point-*", "--json");
 
         assertThat(drill.code()).as("%s", drill).isZero();
         JsonNode verdict = JSON.readTree(drill.out());
         assertThat(verdict.get("id").asText()).isEqualTo(id);
         assertThat(verdict.get("passed").asBoolean()).as("%s", drill).isTrue();
-        assertThat(verdict.get("measurements").get("target").asText()).contains("cli-point-1");
+        assertThat(verdict.get("measurements").get("target").asText()).contains("cli-point-2");
         assertThat(verdict.get("measurements").get("fingerprints").asText()).isEqualTo("compared");
 
         CliIT.Result unknown = run("drill", "--kind", "pitr", "--restore-point", "never-recorded");

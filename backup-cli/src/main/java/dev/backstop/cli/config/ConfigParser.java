@@ -217,9 +217,10 @@ final class ConfigParser {
                 throw new ConfigException(n.pathOf("restorePoint"), "goes with \"kind\": \"pitr\" (a drill recovering to it); "
                         + "kind is " + kind.label());
             }
-            if (!p.matches("[A-Za-z0-9._-]{1,63}")) {
-                throw n.bad("restorePoint", p, "a restore point name recorded by backstop restore-point: 1 to 63 of A-Z, a-z, "
-                        + "0-9, '.', '_' and '-'");
+            if (!p.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}\\*?")) {
+                throw n.bad("restorePoint", p, "a restore point name recorded by backstop restore-point (1 to 63 of A-Z, "
+                        + "a-z, 0-9, '.', '_' and '-', starting with a letter or digit), or a prefix and '*' for the "
+                        + "newest point whose name starts with it, like \"nightly-*\"");
             }
         });
         if (kind == BackstopConfig.DrillKind.PITR && point.isEmpty()) {

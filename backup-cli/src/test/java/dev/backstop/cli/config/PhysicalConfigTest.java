@@ -160,6 +160,8 @@ class PhysicalConfigTest {
         assertThat(pitr.checks()).containsExactly("checksum", "row-count", "schema-integrity");
         assertThat(pitr.toString()).isEqualTo("pitr drill to restore point nightly-check, checks [checksum, row-count, "
                 + "schema-integrity] in isolated-env on cron \"0 3 * * 0\"");
+        assertThat(parse(config(PHYSICAL, "", "{\"kind\": \"pitr\", \"restorePoint\": \"nightly-*\"}")).validation()
+                .restorePoint()).as("the newest point of a prefix").contains("nightly-*");
         assertThat(parse(config(PHYSICAL, "", "{\"kind\": \"physical\"}")).validation().kind())
                 .isEqualTo(BackstopConfig.DrillKind.PHYSICAL);
     }
