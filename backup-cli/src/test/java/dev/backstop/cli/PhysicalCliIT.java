@@ -7,19 +7,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.postgres.EphemeralPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -190,25 +186,45 @@ class PhysicalCliIT {
     }
 
     @Test
-    void theDaemonsLevelJobs_takeAFullBackupThenAnIncrementOnIt() throws Exception {
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
-        try (Context ctx = new Context(BackstopConfig.load(cfg, ENV))) {
-            Daemon d = Run.daemon(ctx, executor, executor, Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
-            Instant tick = Instant.parse("2026-12-06T01:00:00Z");
-
-            assertThat(d.runTick("backup-full", tick)).isEqualTo(Daemon.Outcome.RAN);
-            PitrIT.sql(pg, "UPDATE ledger SET note = 'by the daemon' WHERE id % 70 = 0");
-            assertThat(d.runTick("backup-incr", tick.plusSeconds(3600))).isEqualTo(Daemon.Outcome.RAN);
-
-            List<Manifest> all = ctx.keyedRepository().catalog().list().stream()
-                    .sorted(Comparator.comparing(Manifest::startedAt)).toList();
-            Manifest incr = all.get(all.size() - 1);
-            Manifest full = all.get(all.size() - 2);
-            assertThat(full.attributes()).containsEntry("postgresql.backup_level", "full");
-            assertThat(incr.attributes()).containsEntry("postgresql.backup_level", "incr");
-            assertThat(incr.parent()).contains(full.id());
+    void theDaemonsLevelJobs_asAProcess_takeAFullBackupAtStartThenIncrementsOnItsChain() throws Exception {
+        // a tick every ten seconds for incr (cron's optional seconds field); the full one only at start
+        Path daemonCfg = base.resolve("daemon.json");
+        // a repository of its own: its first backup starts a chain whichever job comes first
+        Files.writeString(daemonCfg, Files.readString(cfg).replace("\"path\": \"" + repo + "\"", "\"path\": \"" + base.resolve("daemon-repo") + "\"").replace("\"schedules\": {\"full\": \"0 1 * * 0\", \"incr\": \"0 * * * *\"}",
+                "\"schedules\": {\"full\": \"0 0 1 1 1 *\", \"incr\": \"*/10 * * * * *\"}"));
+        assertThat(Files.readString(daemonCfg)).contains("*/10 * * * * *", "daemon-repo");
+        Instant started = Instant.now();
+        Path err = base.resolve("daemon.err");
+        ProcessBuilder pb = new ProcessBuilder(CliIT.LAUNCHER.toString(), "run", "--backup-now", "--config", daemonCfg.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+        pb.environment().keySet().removeIf(k -> !k.equals("PATH") && !k.equals("JAVA_HOME") && !k.equals("HOME"));
+        Process daemon = pb.start();
+        List<Manifest> ours;
+        try (Context ctx = new Context(BackstopConfig.load(daemonCfg, ENV))) {
+            Instant deadline = Instant.now().plusSeconds(150);
+            while (true) {
+                ours = ctx.keyedRepository().catalog().list().stream().filter(m -> m.startedAt().isAfter(started))
+                        .sorted(Comparator.comparing(Manifest::startedAt)).toList();
+                if (ours.size() >= 3) {
+                    break;
+                }
+                assertThat(daemon.isAlive()).as("daemon running:%n%s", Files.readString(err)).isTrue();
+                assertThat(Instant.now()).as("three backups by now:%n%s", Files.readString(err)).isBefore(deadline);
+                PitrIT.sql(pg, "UPDATE ledger SET note = 'by the daemon' WHERE id % 70 = 0");
+                daemon.waitFor(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+            daemon.destroy();
+            assertThat(daemon.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("stopped").isTrue();
         } finally {
-            executor.shutdownNow();
+            daemon.destroyForcibly();
         }
+        String log = Files.readString(err);
+        assertThat(log).contains("run: backup-full on", "run: backup-incr on", "backup-incr at ");
+        Manifest full = ours.get(0);
+        assertThat(full.attributes()).as(log).containsEntry("postgresql.backup_level", "full");
+        assertThat(ours.get(1).attributes()).containsEntry("postgresql.backup_level", "incr");
+        assertThat(ours.get(1).parent()).contains(full.id());
+        assertThat(ours.get(2).attributes()).containsEntry("postgresql.backup_level", "incr");
+        assertThat(ours.get(2).parent()).contains(ours.get(1).id());
     }
 }
