@@ -29,7 +29,7 @@ import picocli.CommandLine.Command;
         subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
                 Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
                 Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.CopyCommand.class,
-                Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
+                Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, RestorePointCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
                 Evidence.AuditCommand.class, Evidence.ReportCommand.class, Docs.CompletionCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",

@@ -151,9 +151,16 @@ final class Commands {
                 + "key=value lines); on a terminal it is shown anyway.")
         boolean progress;
 
+        @Option(names = "--level", paramLabel = "LEVEL", description = "A physical PostgreSQL backup of this level: full, "
+                + "diff (what changed since the newest full backup) or incr (since the newest backup); diff and incr need "
+                + "backup.database.dataDirectory, and a chain reaching backup.chainLimit makes the backup full. "
+                + "Implies --physical. Default: backup.level, else full.")
+        String level;
+
         @Override
         int run(Context ctx) throws IOException {
-            CaptureSource source = physical ? ctx.physicalSource() : ctx.source();
+            CaptureSource source = level != null ? Engines.physicalSource(ctx, level(spec, level))
+                    : physical ? Engines.physicalSource(ctx, ctx.config().capture().level()) : ctx.source();
             Progress meter = Progress.NONE;
             if (Progress.wanted(progress)) {
                 meter = new Progress(dryRun ? "dry run" : "backup", Progress.expected(ctx, source.type()),
@@ -180,10 +187,47 @@ final class Commands {
             if (json) {
                 printJson(summary(m));
             } else {
-                print("backup " + m.id() + " stored: " + size(m.plaintextBytes()) + " read, " + size(m.storedBytes())
+                print("backup " + m.id() + java.util.Optional.ofNullable(m.attributes().get("postgresql.backup_level"))
+                        .map(l -> " (" + l + m.parent().map(p -> " on " + p).orElse("") + ")").orElse("") + " stored: "
+                        + size(m.plaintextBytes()) + " read, " + size(m.storedBytes())
                         + " stored, in " + m.duration().toMillis() + " ms");
             }
             return Backstop.OK;
+        }
+    }
+
+    /** Parses {@code --level}. */
+    static dev.backstop.postgres.physical.BackupLevel level(CommandSpec spec, String text) {
+        try {
+            return dev.backstop.postgres.physical.BackupLevel.ofLabel(text.toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--level: got \"" + text + "\", expected full, diff or incr");
+        }
+    }
+
+    /**
+     * {@code --progress} of the commands that read backups back: a rate/ETA line on a terminal,
+     * key=value lines on stderr otherwise when asked for, fed by the restore's stored-byte reads.
+     */
+    static final class Metered {
+        @Option(names = "--progress", description = "Show progress on stderr even when it is not a terminal (as "
+                + "key=value lines); on a terminal it is shown anyway.")
+        boolean progress;
+
+        private Progress meter = Progress.NONE;
+
+        /** {@code plain}, or when progress is shown, a restore like it that feeds a meter sized for {@code m}. */
+        Restore restore(Context ctx, Restore plain, Manifest m, String what, java.io.PrintWriter err) {
+            if (!Progress.wanted(progress)) {
+                return plain;
+            }
+            meter = new Progress(what, Progress.storedTotal(plain, m), java.time.Clock.systemUTC(), err, System.console() != null);
+            return ctx.restore(meter.reads());
+        }
+
+        /** The last line, once the work ended. */
+        void done() {
+            meter.done();
         }
     }
 
@@ -276,18 +320,64 @@ final class Commands {
     }
 
     @Command(name = "drill", description = "Restore a backup into a throwaway server of its engine (PostgreSQL, MariaDB) and "
-            + "compare every table's rows and content and the schema with the fingerprints taken at backup time; records the result.")
+            + "prove it: a logical backup's every table's rows and content and the schema compared with the fingerprints "
+            + "taken at backup time; a physical PostgreSQL backup (or chain) recovered to its consistent point, pg_amcheck "
+            + "on every database, data checksums and the recovery time; or (--kind pitr) recovered to a recorded restore "
+            + "point and compared with the fingerprints recorded there. Records the result. Without ID or --latest: the "
+            + "newest backup of the kind.")
     static final class DrillCommand extends Scriptable {
         @Mixin
         Which which;
 
+        @Mixin
+        Metered metered;
+
+        @Option(names = "--kind", paramLabel = "KIND", description = "auto (the backup's own drill), logical, physical or "
+                + "pitr. Default: validation.kind, else auto.")
+        String kind;
+
+        @Option(names = "--restore-point", paramLabel = "NAME", description = "With --kind pitr: the recorded restore "
+                + "point to recover to (backstop restore-point NAME), or PREFIX* for the newest recorded one whose name "
+                + "starts with PREFIX. Default: validation.restorePoint.")
+        String restorePoint;
+
         @Override
         int run(Context ctx) throws IOException {
-            Restore restore = ctx.restore();
-            Manifest m = which.resolve(restore);
-            ValidationResult r = Engines.drill(ctx, m, java.time.Clock.systemUTC()).validate(m, restore);
+            BackstopConfig.DrillKind k = drillKind(ctx);
+            java.util.Optional<String> point = restorePoint != null ? java.util.Optional.of(restorePoint)
+                    : ctx.config().validation().restorePoint();
+            if (point.isPresent() && k != BackstopConfig.DrillKind.PITR) {
+                throw new ParameterException(spec.commandLine(), "--restore-point goes with --kind pitr (kind is " + k.label() + ")");
+            }
+            java.time.Clock clock = java.time.Clock.systemUTC();
+            Restore plain = ctx.restore();
+            Manifest m;
+            dev.backstop.core.Validator drill;
+            if (which.id == null) {
+                Drills.Plan plan = Drills.newest(ctx, plain, k, point, clock);
+                m = plan.manifest();
+                drill = plan.validator();
+            } else {
+                m = which.resolve(plain);
+                drill = Drills.of(ctx, plain, m, k, point, clock);
+            }
+            Restore restore = metered.restore(ctx, plain, m, "drill", root.err);
+            ValidationResult r = drill.validate(m, restore);
+            metered.done();
             ctx.observers().validated(r); // the drill's verdict goes to the log and the audit log
             return report(this, json, r);
+        }
+
+        private BackstopConfig.DrillKind drillKind(Context ctx) {
+            if (kind == null) {
+                return restorePoint != null ? BackstopConfig.DrillKind.PITR : ctx.config().validation().kind();
+            }
+            for (BackstopConfig.DrillKind k : BackstopConfig.DrillKind.values()) {
+                if (k.label().equalsIgnoreCase(kind)) {
+                    return k;
+                }
+            }
+            throw new ParameterException(spec.commandLine(), "--kind: got \"" + kind + "\", expected auto, logical, physical or pitr");
         }
     }
 
@@ -304,6 +394,9 @@ final class Commands {
 
         @Mixin
         Recovery.Options pitr;
+
+        @Mixin
+        Metered metered;
 
         static final class Target {
             @Option(names = "--to-file", paramLabel = "DIR", required = true, description = "Write the backup's files into DIR.")
@@ -334,7 +427,9 @@ final class Commands {
                 var goal = pitr.target(spec, ctx.config().zone());
                 boolean byTarget = which.id == null && !which.latest;
                 Manifest m = byTarget ? Recovery.choose(restore, goal) : which.resolve(restore);
+                restore = metered.restore(ctx, restore, m, "restore", root.err);
                 Map<String, Object> r = Recovery.run(ctx, restore, m, target.dataDir, goal, pitr, spec, config);
+                metered.done();
                 if (json) {
                     printJson(r);
                 } else {
@@ -354,6 +449,7 @@ final class Commands {
                         + "(a physical backup recovered to a point in time)");
             }
             Manifest m = which.resolve(restore);
+            restore = metered.restore(ctx, restore, m, "restore", root.err);
             Map<String, Object> done = new LinkedHashMap<>();
             done.put("id", m.id().value());
             if (target.dir != null) {
@@ -379,6 +475,7 @@ final class Commands {
                     print(said);
                 }
             }
+            metered.done();
             if (json) {
                 printJson(done);
             }
@@ -415,6 +512,8 @@ final class Commands {
         s.put("plaintextBytes", m.plaintextBytes());
         s.put("storedBytes", m.storedBytes());
         s.put("encrypted", m.encryption().isPresent());
+        // PostgreSQL physical backups from a data directory: full, diff or incr
+        java.util.Optional.ofNullable(m.attributes().get("postgresql.backup_level")).ifPresent(l -> s.put("level", l));
         return s;
     }
 

@@ -14,7 +14,6 @@ import dev.backstop.core.Restore;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.PgEndpoint;
-import dev.backstop.postgres.physical.BaseBackupSource;
 import dev.backstop.s3.KmsKek;
 import dev.backstop.s3.S3Sink;
 import java.net.InetAddress;
@@ -180,9 +179,12 @@ final class Context implements AutoCloseable {
         return Engines.source(this);
     }
 
-    /** The configured cluster's physical backup: pg_basebackup over a replication connection. */
+    /**
+     * The configured cluster's full physical backup: from {@code backup.database.dataDirectory}
+     * when it is set, else pg_basebackup over a replication connection.
+     */
     CaptureSource physicalSource() {
-        return BaseBackupSource.builder(endpoint()).build();
+        return Engines.physicalSource(this, dev.backstop.postgres.physical.BackupLevel.FULL);
     }
 
     /** {@link #pipeline(dev.backstop.core.event.BackupListener)} of {@code source}. */
@@ -196,6 +198,7 @@ final class Context implements AutoCloseable {
         if (listener != null) {
             b.listener(listener);
         }
+        config.capture().rateLimit().ifPresent(r -> b.rateLimit(r.toRateLimit()));
         // after the caller's listener (the daemon's meters): a logged event has been counted
         b.listener(observers());
         // without a KEK the configuration said "encryption": {"none": true}: never a silent default
@@ -233,6 +236,13 @@ final class Context implements AutoCloseable {
     /** A restore with the configured keys; one that reads unencrypted backups only when the configuration says so. */
     Restore restore() {
         Restore.Builder b = Restore.builder().repository(repository()).listener(observers());
+        kek().ifPresentOrElse(b::keys, b::allowUnencrypted);
+        return b.build();
+    }
+
+    /** {@link #restore()} telling {@code progress} the stored bytes it reads. */
+    Restore restore(dev.backstop.core.event.ReadProgress progress) {
+        Restore.Builder b = Restore.builder().repository(repository()).listener(observers()).progress(progress);
         kek().ifPresentOrElse(b::keys, b::allowUnencrypted);
         return b.build();
     }

@@ -13,6 +13,9 @@ import dev.backstop.mysql.physical.MariaDbBackupSource;
 import dev.backstop.mysql.physical.MariaDbPhysicalDrill;
 import dev.backstop.mysql.physical.MariaDbPhysicalRestore;
 import dev.backstop.postgres.logical.PgDumpSource;
+import dev.backstop.postgres.physical.BackupLevel;
+import dev.backstop.postgres.physical.BaseBackupSource;
+import dev.backstop.postgres.physical.DataDirectorySource;
 import dev.backstop.postgres.logical.PostgresRestore;
 import dev.backstop.postgres.logical.RestoreDrill;
 import java.nio.file.Path;
@@ -33,6 +36,9 @@ final class Engines {
     static CaptureSource source(Context ctx) {
         BackstopConfig.Database db = ctx.config().database();
         if (!db.mariadb()) {
+            if (db.mode() == BackstopConfig.Mode.PHYSICAL) {
+                return physicalSource(ctx, ctx.config().capture().level());
+            }
             return PgDumpSource.builder(ctx.endpoint(), db.name()).build();
         }
         if (db.mode() == BackstopConfig.Mode.PHYSICAL) {
@@ -46,6 +52,30 @@ final class Engines {
         }
         MariaDbDumpSource.Builder b = MariaDbDumpSource.builder(ctx.mariaDbEndpoint(), db.name());
         db.workDir().ifPresent(b::workDir);
+        return b.build();
+    }
+
+    /**
+     * A PostgreSQL physical backup at {@code level}: read from {@code backup.database.dataDirectory}
+     * when it is set (full, diff or incr, chains at most {@code backup.chainLimit} long, parents
+     * found in the configured repository), else by pg_basebackup (full only).
+     *
+     * @throws ConfigException for diff or incr without a data directory
+     */
+    static CaptureSource physicalSource(Context ctx, BackupLevel level) {
+        BackstopConfig.Database db = ctx.config().database();
+        if (db.dataDirectory().isEmpty()) {
+            if (level != BackupLevel.FULL) {
+                throw new ConfigException("backup.database.dataDirectory", "missing; " + level.label() + " backups read the "
+                        + "cluster's data directory on this host: set it (and \"mode\": \"physical\")");
+            }
+            return BaseBackupSource.builder(ctx.endpoint()).build();
+        }
+        DataDirectorySource.Builder b = DataDirectorySource.builder(ctx.endpoint(), db.dataDirectory().get())
+                .level(level).maxChainLength(ctx.config().capture().chainLimit());
+        if (level != BackupLevel.FULL) {
+            b.parents(ctx.restore());
+        }
         return b.build();
     }
 

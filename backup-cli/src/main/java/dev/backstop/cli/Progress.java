@@ -1,6 +1,10 @@
 package dev.backstop.cli;
 
+import dev.backstop.core.BackupId;
 import dev.backstop.core.BackupType;
+import dev.backstop.core.Restore;
+import dev.backstop.core.event.ReadProgress;
+import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.CaptureResult;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.internal.stream.ForwardingOutputStream;
@@ -16,7 +20,8 @@ import java.util.OptionalLong;
  * Progress of long work on stderr: on a terminal one line with bytes, rate, ETA and percentage,
  * redrawn in place ({@code \r}) at most {@link #TERMINAL_EVERY}; elsewhere (asked for with
  * {@code --progress}) one {@code key=value} line every {@link #PLAIN_EVERY}, which a log keeps
- * readable. Fed with byte counts by the streams of a backup ({@link #counting}); the rate is the
+ * readable. Fed with byte counts by the streams of a backup ({@link #counting}), or by the stored
+ * bytes a restore or drill reads ({@link #reads}, against {@link #storedTotal}); the rate is the
  * average since the start, the ETA what is left of the expected size at that rate.
  *
  * <p>Thread-safe: the streams of a parallel dump report from their own threads. Never throws
@@ -72,6 +77,32 @@ final class Progress {
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
         }
+    }
+
+    /**
+     * The stored bytes a restore or drill of {@code m} reads: its objects' and, for an increment,
+     * those of every parent of its chain the catalog holds; empty if the catalog cannot be read
+     * (progress then shows no ETA).
+     */
+    static OptionalLong storedTotal(Restore restore, Manifest m) {
+        long total = 0;
+        Manifest at = m;
+        try {
+            // a chain is at most 100 long (DataDirectorySource's bound): the limit guards a catalog that loops
+            for (int i = 0; at != null && i < 100; i++) {
+                total += at.storedBytes();
+                java.util.Optional<BackupId> parent = at.parent();
+                at = parent.isPresent() ? restore.repository().catalog().get(parent.get()).orElse(null) : null;
+            }
+            return OptionalLong.of(total);
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** Feeds this meter with the stored bytes a {@link Restore} reads. */
+    ReadProgress reads() {
+        return (id, object, n) -> add(n);
     }
 
     /** {@code n} more bytes done; shows a line if the last one is old enough. */

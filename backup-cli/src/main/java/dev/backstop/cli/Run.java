@@ -45,8 +45,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code backstop run}: the daemon. */
-@Command(name = "run", description = "Run as a daemon: backups on backup.schedule (each followed by expiry when "
-        + "retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
+@Command(name = "run", description = "Run as a daemon: backups on backup.schedule, or full, diff and incr backups on "
+        + "backup.schedules (each followed by expiry when retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
         + "sharing the repository; streams the MariaDB/MySQL binlog when backup.binlog is set (one daemon at a time: the "
         + "others stand by and take over when it stops); "
         + "serves /metrics for Prometheus when observability.prometheus.port is set. "
@@ -66,7 +66,9 @@ final class Run extends Commands.Base {
 
     @Override
     int run(Context ctx) throws InterruptedException {
-        if (backupNow && ctx.config().schedule().isEmpty()) {
+        // with one schedule per level, --backup-now runs the full backup's job
+        String backupJob = ctx.config().schedule().isEmpty() && !ctx.config().capture().schedules().isEmpty() ? "backup-full" : "backup";
+        if (backupNow && ctx.config().schedule().isEmpty() && ctx.config().capture().schedules().isEmpty()) {
             throw new ConfigException("backup.schedule", "missing; --backup-now runs the backup job, which needs it");
         }
         ScheduledExecutorService executor = Executors.newScheduledThreadPool(Math.max(1, threads));
@@ -113,7 +115,7 @@ final class Run extends Commands.Base {
         }));
         daemon.start();
         if (backupNow) {
-            executor.execute(() -> daemon.runTick("backup", Instant.now().truncatedTo(ChronoUnit.SECONDS)));
+            executor.execute(() -> daemon.runTick(backupJob, Instant.now().truncatedTo(ChronoUnit.SECONDS)));
         }
         daemon.jobs().values().forEach(j -> say(ctx, "run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
@@ -180,35 +182,19 @@ final class Run extends Commands.Base {
                 Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock)));
         watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
-        c.schedule().ifPresent(s -> d.job("backup", s, () -> {
-            Logging.Scope job = Logging.job("backup", c);
-            try {
-                // retryable failures are tried again here; only the last one is backupFailed (and alerts).
-                // Retries run on the alert thread: this job holds a jobs thread while it waits for
-                // them, and with one jobs thread a retry queued there would never run
-                BackupScheduler.builder().pipeline(ctx.pipeline(listener)).schedule(s).executor(alerts).clock(clock)
-                        .retries(c.retries().attempts(), c.retries().backoff()).build().runNow();
-            } finally {
-                job.close();
-            }
-            policy.ifPresent(p -> {
-                Logging.Scope expiry = Logging.job("expiry", c);
-                try {
-                    Expiry.builder().repository(ctx.keyedRepository()).planner(RetentionPlanner.of(p))
-                            .holder(Context.holder()).clock(clock).listener(logged).build().run();
-                } finally {
-                    expiry.close();
-                }
-            });
-        }));
+        c.schedule().ifPresent(s -> d.job("backup", s, () -> backupJob(ctx, c, s, ctx.pipeline(listener), alerts, clock, policy,
+                logged)));
+        // one job per level: a full backup starts each chain, diff and incr build on it (see DataDirectorySource)
+        c.capture().schedules().forEach((level, s) -> d.job("backup-" + level.label(), s, () -> backupJob(ctx, c, s,
+                ctx.pipeline(listener, Engines.physicalSource(ctx, level)), alerts, clock, policy, logged)));
         c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job("drill", s, () -> {
             Logging.Scope job = Logging.job("drill", c);
             try {
                 Restore restore = ctx.restore();
                 ValidationResult r;
                 try {
-                    dev.backstop.core.manifest.Manifest latest = restore.latest();
-                    r = Engines.drill(ctx, latest, clock).validate(latest, restore);
+                    Drills.Plan plan = Drills.newest(ctx, restore, c.validation().kind(), c.validation().restorePoint(), clock);
+                    r = plan.validator().validate(plan.manifest(), restore);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -217,11 +203,40 @@ final class Run extends Commands.Base {
                 job.close();
             }
         }));
-        if (c.schedule().isEmpty() && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty()) {
-            throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule or "
+        if (c.schedule().isEmpty() && c.capture().schedules().isEmpty()
+                && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty()) {
+            throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule (or backup.schedules) or "
                     + "validation.schedule (a cron expression like \"0 2 * * *\"), or backup.binlog to stream");
         }
         return d.build();
+    }
+
+    /**
+     * One scheduled backup through {@code pipeline} (retryable failures tried again, only the last
+     * one alerting), then expiry when retention deletes.
+     */
+    private static void backupJob(Context ctx, BackstopConfig c, dev.backstop.core.schedule.Schedule s,
+                                  dev.backstop.core.BackupPipeline pipeline, ScheduledExecutorService alerts, Clock clock,
+                                  Optional<RetentionPolicy> policy, BackupListener logged) {
+        Logging.Scope job = Logging.job("backup", c);
+        try {
+            // retryable failures are tried again here; only the last one is backupFailed (and alerts).
+            // Retries run on the alert thread: this job holds a jobs thread while it waits for
+            // them, and with one jobs thread a retry queued there would never run
+            BackupScheduler.builder().pipeline(pipeline).schedule(s).executor(alerts).clock(clock)
+                    .retries(c.retries().attempts(), c.retries().backoff()).build().runNow();
+        } finally {
+            job.close();
+        }
+        policy.ifPresent(p -> {
+            Logging.Scope expiry = Logging.job("expiry", c);
+            try {
+                Expiry.builder().repository(ctx.keyedRepository()).planner(RetentionPlanner.of(p))
+                        .holder(Context.holder()).clock(clock).listener(logged).build().run();
+            } finally {
+                expiry.close();
+            }
+        });
     }
 
     /**

@@ -69,4 +69,42 @@ class ProgressTest {
         assertThat(Progress.keyValues("restore", 3 * MIB, 1000, OptionalLong.of(4 * MIB), false))
                 .isEqualTo("progress=restore bytes=3145728 rate_bytes_per_s=3145728 elapsed_s=1 eta_s=1 percent=75");
     }
+
+    @Test
+    void restore_feedsTheSameLineFromTheStoredBytesItReads_withTheManifestsStoredSizeAsTheTotal(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        dev.backstop.core.Repository repo = dev.backstop.core.Repository.filesystem(tmp.resolve("repo"));
+        byte[] data = new byte[3 * 1024 * 1024];
+        new java.util.Random(7).nextBytes(data);
+        dev.backstop.core.manifest.Manifest m = dev.backstop.core.BackupPipeline.builder().source(new dev.backstop.core.CaptureSource() {
+            @Override
+            public dev.backstop.core.BackupType type() {
+                return dev.backstop.core.BackupType.RAW;
+            }
+
+            @Override
+            public dev.backstop.core.CaptureResult capture(Streams streams) throws java.io.IOException {
+                try (java.io.OutputStream out = streams.open("data")) {
+                    out.write(data);
+                }
+                return dev.backstop.core.CaptureResult.builder(dev.backstop.core.SourceInfo.of("test", "1")).build();
+            }
+        }).repository(repo).noEncryption().build().run();
+        dev.backstop.core.Restore plain = dev.backstop.core.Restore.builder().repository(repo).allowUnencrypted().build();
+        OptionalLong total = Progress.storedTotal(plain, m);
+        assertThat(total).hasValue(m.storedBytes());
+        Progress p = new Progress("restore", total, clock, new PrintWriter(err), false);
+        dev.backstop.core.Restore metered = dev.backstop.core.Restore.builder().repository(repo).allowUnencrypted()
+                .progress(p.reads()).build();
+
+        clock.advance(Duration.ofSeconds(2));
+        metered.copyTo(m, "data", java.io.OutputStream.nullOutputStream());
+        p.done();
+
+        assertThat(p.bytes()).isEqualTo(m.storedBytes());
+        assertThat(err.toString().lines()).first().asString().startsWith("progress=restore bytes=").contains("percent=");
+        assertThat(err.toString().lines()).last()
+                .isEqualTo("progress=restore bytes=" + m.storedBytes() + " rate_bytes_per_s=" + m.storedBytes() / 2
+                        + " elapsed_s=2 done=true");
+    }
 }

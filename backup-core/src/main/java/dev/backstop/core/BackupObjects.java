@@ -5,7 +5,9 @@ import dev.backstop.core.internal.access.CryptoAccess;
 import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.manifest.StoredObject;
+import dev.backstop.core.event.ReadProgress;
 import java.io.InputStream;
+import java.util.function.LongConsumer;
 
 /**
  * Opens the objects of a {@link Restore}'s admitted manifests: the decode context of each object
@@ -16,15 +18,22 @@ final class BackupObjects {
     private final Repository repository;
     private final Encryption encryption;
     private final DecodingChain chain;
+    private final ReadProgress progress;
 
-    BackupObjects(Repository repository, Encryption encryption, DecodingChain chain) {
+    BackupObjects(Repository repository, Encryption encryption, DecodingChain chain, ReadProgress progress) {
         this.repository = repository;
         this.encryption = encryption;
         this.chain = chain;
+        this.progress = progress;
     }
 
     InputStream open(Manifest m, StoredObject o) {
-        return chain.open(repository.sink(), o, context(m, o));
+        return chain.open(repository.sink(), o, context(m, o), counter(m, o));
+    }
+
+    /** What counts the stored bytes of {@code o}; null (no extra stream) without progress. */
+    private LongConsumer counter(Manifest m, StoredObject o) {
+        return progress == ReadProgress.NONE ? null : n -> progress.storedBytesRead(m.id(), o, n);
     }
 
     /**
@@ -55,7 +64,7 @@ final class BackupObjects {
 
             @Override
             public InputStream openStored(StoredObject object) {
-                return DecodingChain.openStored(repository.sink(), object, ObjectBinding.of(m.id(), object.key()));
+                return DecodingChain.openStored(repository.sink(), object, ObjectBinding.of(m.id(), object.key()), counter(m, object));
             }
 
             @Override

@@ -3,6 +3,7 @@ package dev.backstop.core;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.event.BackupListener;
+import dev.backstop.core.event.ReadProgress;
 import dev.backstop.core.internal.chain.DecodingChain;
 import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.crypto.DataKey;
@@ -79,7 +80,7 @@ public final class Restore {
         this.upgrading = upgrading;
         this.repository = b.kek == null ? b.repository : b.repository.withKeys(b.kek, b.allowUnencrypted);
         Encryption encryption = b.kek == null ? null : Encryption.with(b.kek);
-        this.objects = new BackupObjects(repository, encryption, chain);
+        this.objects = new BackupObjects(repository, encryption, chain, ReadProgress.guarded(b.progress));
         this.listener = BackupListener.guarded(b.listener);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
     }
@@ -278,6 +279,7 @@ public final class Restore {
         private Repository repository;
         private KeyEncryptionKey kek;
         private BackupListener listener = BackupListener.NONE;
+        private ReadProgress progress = ReadProgress.NONE;
         private Clock clock;
         private final TransformRegistry.Builder registry = TransformRegistry.builder();
         private Boolean pipelining;
@@ -352,6 +354,19 @@ public final class Restore {
 
         public Builder clock(Clock clock) {
             this.clock = Settings.once("clock", this.clock, clock);
+            return this;
+        }
+
+        /**
+         * Told the stored bytes read of every object this restore opens, verifies or drills (see
+         * {@link ReadProgress}); none by default, and then no stream is added.
+         */
+        public Builder progress(ReadProgress progress) {
+            Objects.requireNonNull(progress, "progress");
+            if (this.progress != ReadProgress.NONE) {
+                throw new IllegalStateException("progress: already set");
+            }
+            this.progress = progress;
             return this;
         }
 

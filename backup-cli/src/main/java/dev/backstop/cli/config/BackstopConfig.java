@@ -42,7 +42,15 @@ import java.util.Optional;
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
                              ZoneId zone, Validation validation, Observability observability, Retries retries,
-                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas) {
+                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture) {
+
+    /** A configuration that takes full backups at the default settings ({@link Capture#DEFAULT}). */
+    public BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
+                          ZoneId zone, Validation validation, Observability observability, Retries retries,
+                          Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas) {
+        this(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog, replicas,
+                Capture.DEFAULT);
+    }
 
     /**
      * Reads a JSON or YAML file (YAML when its name ends in {@code .yaml} or {@code .yml}),
@@ -72,11 +80,21 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 + " password=" + database.password().map(Secret::toString).orElse("(none)")
                 + (database.mariadb() ? " mode=" + database.mode().name().toLowerCase(java.util.Locale.ROOT)
                         + database.jobs().map(j -> " jobs=" + j).orElse("") + database.workDir().map(w -> " workDir=" + w).orElse("")
-                        : " tls=" + database.tls().map(Tls::toString).orElse("(driver default)")));
+                        : " tls=" + database.tls().map(Tls::toString).orElse("(driver default)")
+                        + " mode=" + database.mode().name().toLowerCase(java.util.Locale.ROOT)
+                        + database.dataDirectory().map(d -> " dataDirectory=" + d).orElse("")
+                        + database.workDir().map(w -> " workDir=" + w).orElse("")));
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
         l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
                 + ", " + retries);
+        l.add("capture:    " + capture);
+        for (dev.backstop.postgres.physical.BackupLevel level : dev.backstop.postgres.physical.BackupLevel.values()) {
+            CronSchedule c = capture.schedules().get(level);
+            if (c != null) {
+                l.add("schedule:   " + level.label() + " backups on " + c + " in " + zone + ", next at " + c.next(now).atZone(zone));
+            }
+        }
         l.add("retention:  " + storage.retention().map(Retention::toString).orElse("(none: expire deletes nothing)"));
         l.add("validation: " + validation + validation.schedule().filter(c -> validation.enabled())
                 .map(c -> ", next at " + c.next(now).atZone(zone)).orElse(""));
@@ -94,16 +112,28 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      * @param name    the database; for a physical MariaDB backup (the whole server) the one whose
      *                fingerprints the drill compares, empty for none
      * @param tls     PostgreSQL only
-     * @param mode    MariaDB/MySQL: a logical dump ({@code mariadb-dump}) or a physical copy of the
-     *                whole server ({@code mariadb-backup}); always logical for PostgreSQL
+     * @param mode    a logical dump ({@code pg_dump}, {@code mariadb-dump}) or a physical copy of the
+     *                whole server or cluster ({@code mariadb-backup}; for PostgreSQL the data directory
+     *                when {@code dataDirectory} is set, else {@code pg_basebackup})
      * @param jobs    MariaDB/MySQL: sessions a restore loads in (logical), or copy threads (physical)
-     * @param workDir MariaDB/MySQL: where restores and drills put their temporary files and servers
+     * @param workDir where restores and drills put their temporary files and servers (MariaDB/MySQL,
+     *                and PostgreSQL physical drills)
+     * @param dataDirectory PostgreSQL: the cluster's data directory on this host, read by physical
+     *                backups (full, diff, incr) instead of pg_basebackup; a standby's for backups off
+     *                the primary
      */
     public record Database(String type, String host, int port, String user, Optional<Secret> password, String name,
-                           Optional<Tls> tls, Mode mode, Optional<Integer> jobs, Optional<Path> workDir) {
+                           Optional<Tls> tls, Mode mode, Optional<Integer> jobs, Optional<Path> workDir,
+                           Optional<Path> dataDirectory) {
         /** A PostgreSQL database, as the seeds' template describes it. */
         public Database(String type, String host, int port, String user, Optional<Secret> password, String name, Optional<Tls> tls) {
             this(type, host, port, user, password, name, tls, Mode.LOGICAL, Optional.empty(), Optional.empty());
+        }
+
+        /** A database whose physical backups (if any) are not read from a data directory. */
+        public Database(String type, String host, int port, String user, Optional<Secret> password, String name,
+                        Optional<Tls> tls, Mode mode, Optional<Integer> jobs, Optional<Path> workDir) {
+            this(type, host, port, user, password, name, tls, mode, jobs, workDir, Optional.empty());
         }
 
         /** True for MariaDB and MySQL. */
@@ -266,11 +296,57 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         }
     }
 
-    /** Restore drills: which checks, and when (a cron expression). */
-    public record Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule) {
+    /**
+     * Restore drills: which kind, which checks, and when (a cron expression).
+     *
+     * @param kind         which backup is drilled and how (default {@link DrillKind#AUTO})
+     * @param restorePoint for {@link DrillKind#PITR}: the recorded restore point recovered to
+     */
+    public record Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule,
+                             DrillKind kind, Optional<String> restorePoint) {
+        /** Drills of the {@link DrillKind#AUTO} kind. */
+        public Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule) {
+            this(enabled, restoreTarget, checks, schedule, DrillKind.AUTO, Optional.empty());
+        }
+
         @Override
         public String toString() {
-            return enabled ? "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
+            String which = switch (kind) {
+                case AUTO -> "";
+                case PITR -> "pitr drill to restore point " + restorePoint.orElseThrow() + ", ";
+                default -> kind.label() + " drill, ";
+            };
+            return enabled ? which + "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
+        }
+    }
+
+    /** Which backup a drill restores, and what it proves. */
+    public enum DrillKind {
+        /** The newest backup, drilled the way its manifest says it was taken (logical or physical). */
+        AUTO("auto"),
+        /** The newest logical backup: restored into a throwaway server and compared with its fingerprints. */
+        LOGICAL("logical"),
+        /**
+         * The newest physical backup (or chain): recovered to its consistent point in a throwaway
+         * server, pg_amcheck on every database, data checksums, RTO.
+         */
+        PHYSICAL("physical"),
+        /**
+         * PostgreSQL: the newest physical backup before a recorded restore point, recovered to it
+         * from the WAL archive, checked as {@link #PHYSICAL} and compared with the fingerprints
+         * recorded at the point.
+         */
+        PITR("pitr");
+
+        private final String label;
+
+        DrillKind(String label) {
+            this.label = label;
+        }
+
+        /** The name the configuration and {@code --kind} use. */
+        public String label() {
+            return label;
         }
     }
 

@@ -67,6 +67,11 @@ final class ConfigNode {
         return has(key) ? Optional.of(new ConfigNode(pathOf(key), node.get(key), env)) : Optional.empty();
     }
 
+    /** The object at {@code key}; empty when the key is absent or holds a plain value (read it with {@link #optString}). */
+    Optional<ConfigNode> optObjectOrValue(String key) {
+        return has(key) && node.get(key).isObject() ? optObject(key) : Optional.empty();
+    }
+
     String string(String key) {
         return optString(key).orElseThrow(() -> missing(key, "a string"));
     }

@@ -90,9 +90,11 @@ final class ConfigParser {
         }
         Optional<BackstopConfig.Binlog> binlog = backup.optObject("binlog").map(b -> DatabaseParser.binlog(b, database));
         List<BackstopConfig.Replica> replicas = replicas(backup);
+        Capture capture = CaptureParser.capture(backup, database, schedule, zone);
         backup.finish();
+        checkDrill(backup, validation, database);
         return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog,
-                replicas);
+                replicas, capture);
     }
 
 
@@ -190,7 +192,7 @@ final class ConfigParser {
         return new Encryption(kind, keyset, kms, kmsRegion, endpoint);
     }
 
-    private static Optional<CronSchedule> cron(ConfigNode n, String key, ZoneId zone) {
+    static Optional<CronSchedule> cron(ConfigNode n, String key, ZoneId zone) {
         return n.optString(key).map(expr -> {
             try {
                 return CronSchedule.parse(expr, zone);
@@ -206,8 +208,34 @@ final class ConfigParser {
         String target = n.optChoice("restoreTarget", Map.of("isolated-env", "isolated-env")).orElse("isolated-env");
         List<String> checks = n.stringList("checks", CHECKS);
         Optional<CronSchedule> schedule = cron(n, "schedule", zone);
+        BackstopConfig.DrillKind kind = n.optChoice("kind", ConfigNode.choices(BackstopConfig.DrillKind::label,
+                List.of(BackstopConfig.DrillKind.values()))).orElse(BackstopConfig.DrillKind.AUTO);
+        Optional<String> point = n.optString("restorePoint");
         n.finish();
-        return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule);
+        point.ifPresent(p -> {
+            if (kind != BackstopConfig.DrillKind.PITR) {
+                throw new ConfigException(n.pathOf("restorePoint"), "goes with \"kind\": \"pitr\" (a drill recovering to it); "
+                        + "kind is " + kind.label());
+            }
+            if (!p.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}\\*?")) {
+                throw n.bad("restorePoint", p, "a restore point name recorded by backstop restore-point (1 to 63 of A-Z, "
+                        + "a-z, 0-9, '.', '_' and '-', starting with a letter or digit), or a prefix and '*' for the "
+                        + "newest point whose name starts with it, like \"nightly-*\"");
+            }
+        });
+        if (kind == BackstopConfig.DrillKind.PITR && point.isEmpty()) {
+            throw n.missing("restorePoint", "the name of a restore point recorded with backstop restore-point "
+                    + "(\"kind\": \"pitr\" drills a recovery to it)");
+        }
+        return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule, kind, point);
+    }
+
+    /** A PITR drill replays PostgreSQL's WAL: refused for MariaDB/MySQL, whose drills restore backups as they are. */
+    private static void checkDrill(ConfigNode backup, Validation validation, Database database) {
+        if (validation.kind() == BackstopConfig.DrillKind.PITR && database.mariadb()) {
+            throw new ConfigException(backup.pathOf("validation.kind"), "is pitr, a PostgreSQL drill through the WAL archive, "
+                    + "but backup.database is " + database.type() + "; expected auto, logical or physical");
+        }
     }
 
     private static Wal wal(ConfigNode n) {

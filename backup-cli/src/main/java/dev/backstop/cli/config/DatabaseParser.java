@@ -20,6 +20,7 @@ import java.util.Optional;
 final class DatabaseParser {
     private static final Map<String, String> TYPES = Map.of("postgres", "postgres", "postgresql", "postgres", "mariadb", "mariadb",
             "mysql", "mysql");
+    private static final Map<String, Mode> MODES = Map.of("logical", Mode.LOGICAL, "physical", Mode.PHYSICAL);
     private static final String URL_FORM = "a URL like mariadb://user@host:3306/shop, mysql://..., or postgresql://...";
 
     private DatabaseParser() {
@@ -61,15 +62,28 @@ final class DatabaseParser {
         Optional<String> name = parts != null ? parts.name() : n.optString("name");
         if (!mariadb) {
             Optional<Tls> tls = n.optObject("tls").map(DatabaseParser::tls);
+            Mode mode = n.optChoice("mode", MODES).orElse(Mode.LOGICAL);
+            Optional<Path> dataDirectory = n.optPath("dataDirectory");
+            dataDirectory.ifPresent(d -> {
+                if (!d.isAbsolute()) {
+                    throw n.bad("dataDirectory", d.toString(), "an absolute path, like \"/var/lib/postgresql/15/main\"");
+                }
+            });
+            Optional<Path> workDir = n.optPath("workDir");
             n.finish();
             return new Database(type, host, port, user, password,
-                    name.orElseThrow(() -> n.missing("name", "the database to back up")), tls);
+                    name.orElseThrow(() -> n.missing("name", "the database to back up")),
+                    tls, mode, Optional.empty(), workDir, dataDirectory);
+        }
+        if (n.has("dataDirectory")) {
+            throw new ConfigException(n.pathOf("dataDirectory"), "is for PostgreSQL physical backups; a physical MariaDB/MySQL "
+                    + "backup (\"mode\": \"physical\") is taken by mariadb-backup, which finds the data directory itself");
         }
         if (n.has("tls")) {
             throw new ConfigException(n.pathOf("tls"), "is for PostgreSQL; Backstop connects to MariaDB/MySQL without TLS "
                     + "(use loopback, a trusted network or a TLS tunnel)");
         }
-        Mode mode = n.optChoice("mode", Map.of("logical", Mode.LOGICAL, "physical", Mode.PHYSICAL)).orElse(Mode.LOGICAL);
+        Mode mode = n.optChoice("mode", MODES).orElse(Mode.LOGICAL);
         Optional<Integer> jobs = n.optInt("jobs", 1, 64);
         Optional<Path> workDir = n.optPath("workDir");
         n.finish();

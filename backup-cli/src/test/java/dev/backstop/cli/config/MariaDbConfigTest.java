@@ -82,7 +82,7 @@ class MariaDbConfigTest {
         assertThatThrownBy(() -> parse(config("{\"type\": \"mariadb\", \"host\": \"h\", \"user\": \"u\", \"name\": \"s\", "
                 + "\"tls\": {\"mode\": \"require\"}}", ""))).hasMessageStartingWith("backup.database.tls: is for PostgreSQL");
         assertThatThrownBy(() -> parse(config("{\"type\": \"postgres\", \"host\": \"h\", \"user\": \"u\", \"name\": \"s\", "
-                + "\"mode\": \"physical\"}", ""))).hasMessageStartingWith("backup.database.mode: unknown key");
+                + "\"mode\": \"offline\"}", ""))).hasMessageStartingWith("backup.database.mode: got \"offline\"");
         assertThatThrownBy(() -> parse(config("{\"type\": \"mariadb\", \"host\": \"h\", \"user\": \"u\"}", "")))
                 .hasMessageStartingWith("backup.database.name: missing");
     }

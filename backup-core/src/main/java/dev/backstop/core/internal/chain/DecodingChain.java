@@ -24,6 +24,7 @@ import java.io.InterruptedIOException;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
 
 /**
  * Decodes stored objects with every check their record allows: the stored bytes' size and
@@ -89,8 +90,16 @@ public final class DecodingChain {
      * @param context the object's binding and, for encrypted objects, its data key
      */
     public InputStream open(Sink sink, StoredObject object, Transform.Context context) {
+        return open(sink, object, context, null);
+    }
+
+    /**
+     * {@link #open(Sink, StoredObject, Transform.Context)}, telling {@code storedRead} (unless
+     * null) the count of each read of the stored bytes, as they come from the sink.
+     */
+    public InputStream open(Sink sink, StoredObject object, Transform.Context context, LongConsumer storedRead) {
         List<Transform> decoders = registry.resolveAll(object.transforms(), context);
-        return decode(object, decoders, context.binding(), openRaw(sink, object.key(), backupIdOf(context.binding())));
+        return decode(object, decoders, context.binding(), openRaw(sink, object.key(), backupIdOf(context.binding()), storedRead));
     }
 
     /**
@@ -134,16 +143,27 @@ public final class DecodingChain {
      * size and SHA-256 (the keyless check); failures as {@link #open}.
      */
     public static InputStream openStored(Sink sink, StoredObject object, ObjectBinding binding) {
+        return openStored(sink, object, binding, null);
+    }
+
+    /** {@link #openStored(Sink, StoredObject, ObjectBinding)}, counting reads as {@link #open(Sink, StoredObject, Transform.Context, LongConsumer)}. */
+    public static InputStream openStored(Sink sink, StoredObject object, ObjectBinding binding, LongConsumer storedRead) {
         BackupId id = backupIdOf(binding);
-        HashingInputStream stored = new HashingInputStream(openRaw(sink, object.key(), id), object.key(), "stored",
+        HashingInputStream stored = new HashingInputStream(openRaw(sink, object.key(), id, storedRead), object.key(), "stored",
                 object.storedSize(), object.storedSha256(), id);
         return new VerifyingStream(stored, stored, object.key(), id);
     }
 
     /** The raw stored bytes of {@code key}, read failures marked as the repository's; no checks. */
     public static InputStream openRaw(Sink sink, String key, BackupId id) {
+        return openRaw(sink, key, id, null);
+    }
+
+    private static InputStream openRaw(Sink sink, String key, BackupId id, LongConsumer storedRead) {
         try {
-            return new StoreReadGuard(sink.open(key));
+            InputStream in = sink.open(key);
+            // counted under the guard, so a failing read is still marked as the repository's
+            return new StoreReadGuard(storedRead == null ? in : new CountingRead(in, storedRead));
         } catch (IOException e) {
             boolean missing = RepositoryStore.isMissing(e);
             throw new StorageException(key, missing ? "missing from the repository" : "could not open: " + e, e, !missing, id);
@@ -231,6 +251,25 @@ public final class DecodingChain {
                 }
                 throw ObjectChecks.integrity(key, id, e);
             }
+        }
+    }
+
+    /** Tells a consumer how many bytes each read returned. */
+    private static final class CountingRead extends ForwardingInputStream {
+        private final LongConsumer counted;
+
+        CountingRead(InputStream in, LongConsumer counted) {
+            super(in);
+            this.counted = counted;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                counted.accept(n);
+            }
+            return n;
         }
     }
 
