@@ -12,6 +12,7 @@ import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.CaptureSource;
 import dev.backstop.core.Repository;
 import dev.backstop.core.Restore;
+import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.manifest.Manifest;
@@ -24,11 +25,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
@@ -39,7 +42,8 @@ import org.junit.jupiter.api.Test;
  * Increments through pg_basebackup: one cluster with data checksums, backed up full and incr by
  * {@link BaseBackupSource}, then incr by {@link DataDirectorySource} and diff by {@link
  * BaseBackupSource} again, while pgbench writes, with relations extended, shrunk, dropped and
- * created between the backups. Each point restores to what the source held then.
+ * created between the backups. Each point restores to what the source held then, and the restore
+ * drill passes on the mixed chain and fails naming the backup on a broken copy of it.
  */
 class BaseBackupIncrementIT {
     static Path dir;
@@ -164,7 +168,71 @@ class BaseBackupIncrementIT {
         }
     }
 
+    @Test
+    void drill_ofAMixedChain_passes_checkingEveryDatabaseAndTheDataChecksums() throws Exception {
+        Manifest mixed = points.get(2).backup();
+
+        ValidationResult r = drill().validate(mixed, restore);
+
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.measurements()).containsEntry("amcheck", "passed").containsEntry("data_checksums", "on")
+                .containsEntry("checksum_failures", "0").containsKey("rto_ms");
+        assertThat(restore.repository().latestValidation(mixed.id())).hasValueSatisfying(v -> assertThat(v.passed()).isTrue());
+    }
+
+    @Test
+    void drill_ofAChainWhoseMiddleBackupWasTampered_failsNamingThatBackup() throws Exception {
+        Path copy = copyRepository();
+        Manifest middle = points.get(1).backup();
+        Path object = copy.resolve(Repository.dataKey(middle.id(), BaseBackupSource.STREAM));
+        byte[] b = Files.readAllBytes(object);
+        b[b.length / 2] ^= 0x40;
+        Files.write(object, b);
+        Restore tampered = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+
+        ValidationResult r = drill().validate(points.get(2).backup(), tampered);
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).singleElement().asString().contains("backup " + middle.id()).contains("integrity");
+        assertThat(tampered.repository().latestValidation(points.get(2).backup().id()))
+                .hasValueSatisfying(v -> assertThat(v.passed()).isFalse());
+    }
+
+    @Test
+    void drill_ofAChainWhoseMiddleBackupIsGone_failsNamingTheMissingParent() throws Exception {
+        Path copy = copyRepository();
+        Manifest middle = points.get(1).backup();
+        Repository.filesystem(copy).withKeys(kek).catalog().delete(middle.id());
+        Restore gone = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+
+        ValidationResult r = drill().validate(points.get(2).backup(), gone);
+
+        assertThat(r.passed()).isFalse();
+        assertThat(r.findings()).singleElement().asString().contains(middle.id().value()).contains("missing");
+    }
+
     // ---- helpers
+
+    static PhysicalRestoreDrill drill() {
+        return PhysicalRestoreDrill.builder().credentials("postgres", pg.endpoint().password()).workDir(dir)
+                .timeout(Duration.ofMinutes(3)).build();
+    }
+
+    static Path copyRepository() throws Exception {
+        Path from = dir.resolve("repo");
+        Path copy = Files.createTempDirectory(dir, "repo-copy-").resolve("repo");
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path t = copy.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
+            }
+        }
+        return copy;
+    }
 
     /** Takes a backup while pgbench writes, and records the compared tables right after. */
     static void take(CaptureSource source) throws Exception {
