@@ -16,6 +16,10 @@ import dev.backstop.core.ValidationResult;
 import dev.backstop.core.crypto.Encryption;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.retention.Expiry;
+import dev.backstop.core.retention.ExpiryReport;
+import dev.backstop.core.retention.RetentionPlanner;
+import dev.backstop.core.retention.RetentionPolicy;
 import dev.backstop.core.transform.ZstdTransform;
 import dev.backstop.postgres.EphemeralPostgres;
 import java.io.InputStream;
@@ -209,6 +213,27 @@ class BaseBackupIncrementIT {
 
         assertThat(r.passed()).isFalse();
         assertThat(r.findings()).singleElement().asString().contains(middle.id().value()).contains("missing");
+    }
+
+    @Test
+    void incr_onAParentThatRetentionExpired_isRefusedNamingIt_whileTheKeptDiffStillRestores() throws Exception {
+        Path copy = copyRepository();
+        Repository r = Repository.filesystem(copy).withKeys(kek);
+        Restore after = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+        // the newest backup verified, so that it is the one the planner's guard keeps
+        assertThat(after.verify(points.get(3).backup()).passed()).isTrue();
+        ExpiryReport report = Expiry.builder().repository(r).planner(RetentionPlanner.of(RetentionPolicy.keepLast(1))).build().run();
+        Manifest expired = points.get(1).backup();
+        assertThat(report.deletedBackups()).as("the diff and its full are kept").contains(expired.id())
+                .doesNotContain(points.get(3).backup().id(), points.get(0).backup().id());
+
+        assertThatThrownBy(() -> backup(Repository.filesystem(copy), BaseBackupSource.builder(pg.endpoint()).level(BackupLevel.INCR)
+                .parent(expired.id()).parents(after).build()))
+                .isInstanceOf(BackupException.class).hasMessageContaining(expired.id().value())
+                .hasMessageContaining("not in the repository (expired or never taken)");
+        Path target = Files.createTempDirectory(dir, "kept-");
+        PointInTimeRecovery.builder(after, points.get(3).backup()).build().restoreTo(target.resolve("data"));
+        verifybackup(target.resolve("data"));
     }
 
     // ---- helpers
