@@ -187,6 +187,7 @@ public final class EphemeralPostgres implements PostgresInstance {
         private Path tlsCertificate;
         private Path tlsKey;
         private Path clientCa;
+        private boolean dataChecksums;
 
         private Builder() {
             settings.put("fsync", "off");
@@ -273,6 +274,17 @@ public final class EphemeralPostgres implements PostgresInstance {
         }
 
         /**
+         * Whether {@link #start()} initialises the cluster with data checksums ({@code initdb
+         * --data-checksums}; default false, as initdb's own default). Ignored by {@link
+         * #startExisting}: a prepared directory has its checksums setting already.
+         */
+        public Builder dataChecksums(boolean on) {
+            given.onceNullable("dataChecksums", this.dataChecksums, on);
+            this.dataChecksums = on;
+            return this;
+        }
+
+        /**
          * Runs initdb and starts the server; returns once it accepts connections.
          *
          * @throws BackupException if the server could not be created or did not start (the
@@ -306,7 +318,8 @@ public final class EphemeralPostgres implements PostgresInstance {
         }
 
         private ServerLauncher launcher() {
-            return new ServerLauncher(tools, baseDir, runAs, startTimeout, settings, tlsCertificate, tlsKey, clientCa);
+            return new ServerLauncher(tools, baseDir, runAs, startTimeout, settings, tlsCertificate, tlsKey, clientCa,
+                    dataChecksums);
         }
     }
 }

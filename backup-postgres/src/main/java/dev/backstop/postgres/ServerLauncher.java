@@ -40,9 +40,10 @@ final class ServerLauncher {
     private final Path tlsCertificate;
     private final Path tlsKey;
     private final Path clientCa;
+    private final boolean dataChecksums;
 
     ServerLauncher(PgTools tools, Path baseDir, String runAs, Duration startTimeout, Map<String, String> settings,
-                   Path tlsCertificate, Path tlsKey, Path clientCa) {
+                   Path tlsCertificate, Path tlsKey, Path clientCa, boolean dataChecksums) {
         this.tools = tools;
         this.baseDir = baseDir;
         this.runAs = runAs;
@@ -51,6 +52,7 @@ final class ServerLauncher {
         this.tlsCertificate = tlsCertificate;
         this.tlsKey = tlsKey;
         this.clientCa = clientCa;
+        this.dataChecksums = dataChecksums;
     }
 
     /** Runs initdb into a new directory under the base directory and starts the server there. */
@@ -86,6 +88,9 @@ final class ServerLauncher {
             init.addAll(List.of(initdb.toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
                     "--auth=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C", "--no-sync",
                     "--no-instructions"));
+            if (dataChecksums) {
+                init.add("--data-checksums");
+            }
             try {
                 run(init, "initdb");
             } finally {

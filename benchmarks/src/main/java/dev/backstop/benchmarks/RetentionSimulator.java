@@ -50,6 +50,9 @@ public final class RetentionSimulator {
               --fail-rate RATE    share of backups whose validation fails, 0..1 (default 0.02)
               --seed N            random seed (default 42)
               --report-every N    print every Nth day (default 30)
+              --change PERCENT    pages changed per day, for the comparison with increments (default 5)
+              --full-every N      increments' chain limit and differentials' cycle: a full, then
+                                  N-1 incr or diff backups (default 7)
             """;
 
     private RetentionSimulator() {
@@ -85,7 +88,64 @@ public final class RetentionSimulator {
                 Double.parseDouble(opt.getOrDefault("fail-rate", "0.02")),
                 Long.parseLong(opt.getOrDefault("seed", "42")));
         List<RetentionSimulation.Day> days = RetentionSimulation.run(s);
-        print(System.out, days, Integer.parseInt(opt.getOrDefault("report-every", "30")), policyText, opt);
+        int every = Integer.parseInt(opt.getOrDefault("report-every", "30"));
+        print(System.out, days, every, policyText, opt);
+        double change = Double.parseDouble(opt.getOrDefault("change", "5"));
+        int fullEvery = Integer.parseInt(opt.getOrDefault("full-every", "7"));
+        Map<String, List<RetentionSimulation.Day>> runs = new LinkedHashMap<>();
+        runs.put("all full", days);
+        runs.put("full+incr", RetentionSimulation.run(s, new RetentionSimulation.Schedule(RetentionSimulation.Level.INCR,
+                fullEvery, change)));
+        runs.put("full+diff", RetentionSimulation.run(s, new RetentionSimulation.Schedule(RetentionSimulation.Level.DIFF,
+                fullEvery, change)));
+        printComparison(System.out, runs, every, change, fullEvery);
+    }
+
+    /**
+     * Stored backup bytes, backups kept and the longest restore chain over time, one column group per run of
+     * {@code runs} (the first is the reference), then each run's peak and bytes written relative
+     * to the first.
+     */
+    static void printComparison(PrintStream out, Map<String, List<RetentionSimulation.Day>> runs, int every, double change,
+                                int fullEvery) {
+        out.printf(Locale.ROOT, "%nwith increments: %.1f %% of pages changed per day, a full backup every %d backups "
+                + "(the incr chain limit, the diff cycle); backups only, logs as above%n%n", change, fullEvery);
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%5s  %-10s", "day", "date"));
+        for (String name : runs.keySet()) {
+            head.append(String.format(Locale.ROOT, "  %10s  %4s  %5s", name, "kept", "chain"));
+        }
+        out.println(head);
+        List<List<RetentionSimulation.Day>> all = new ArrayList<>(runs.values());
+        List<RetentionSimulation.Day> first = all.get(0);
+        for (int i = 0; i < first.size(); i++) {
+            RetentionSimulation.Day d = first.get(i);
+            if (d.day() % every != 0 && d.day() != first.size()) {
+                continue;
+            }
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%5d  %-10s", d.day(), d.date()));
+            for (List<RetentionSimulation.Day> run : all) {
+                RetentionSimulation.Day x = run.get(i);
+                row.append(String.format(Locale.ROOT, "  %10s  %4d  %5d", size(x.backupBytes()), x.backups(), x.longestChain()));
+            }
+            out.println(row);
+        }
+        out.println();
+        long peak0 = peak(first);
+        long written0 = first.get(first.size() - 1).writtenBytes();
+        for (Map.Entry<String, List<RetentionSimulation.Day>> e : runs.entrySet()) {
+            List<RetentionSimulation.Day> run = e.getValue();
+            long peak = peak(run);
+            long written = run.get(run.size() - 1).writtenBytes();
+            int broken = run.stream().mapToInt(RetentionSimulation.Day::brokenChains).max().orElse(0);
+            out.printf(Locale.ROOT, "%-10s peak stored %10s (%.2fx), written %10s (%.2fx), longest chain %d%s%n", e.getKey(),
+                    size(peak), peak / (double) Math.max(1, peak0), size(written), written / (double) Math.max(1, written0),
+                    run.stream().mapToInt(RetentionSimulation.Day::longestChain).max().orElse(0),
+                    broken == 0 ? "" : ", " + broken + " kept backups without their chain");
+        }
+    }
+
+    private static long peak(List<RetentionSimulation.Day> run) {
+        return run.stream().mapToLong(RetentionSimulation.Day::backupBytes).max().orElse(0);
     }
 
     static void print(PrintStream out, List<RetentionSimulation.Day> days, int every, String policy, Map<String, String> opt) {

@@ -1,8 +1,8 @@
 package dev.backstop.postgres.physical;
 
 /**
- * What a {@link DataDirectorySource} backup copies: the whole cluster, or only what changed since
- * a parent backup. An increment holds every file that is new, not a relation, or smaller than in
+ * What a {@link DataDirectorySource} or {@link BaseBackupSource} backup keeps: the whole cluster,
+ * or only what changed since a parent backup (of either source). An increment holds every file that is new, not a relation, or smaller than in
  * its parent, and of the other relation files only the 8 KiB pages whose LSN is at or after the
  * parent's start LSN; a restore rebuilds the cluster from the increment and its chain of parents.
  */

@@ -10,9 +10,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Decides what a {@link DataDirectorySource} backup builds on: the parent of a {@code diff} is
- * the newest full backup, of an {@code incr} the newest backup of any level, both among the
- * repository's {@code DataDirectorySource} backups read from the same server ({@code host:port});
+ * Decides what a physical backup builds on: the parent of a {@code diff} is the newest full
+ * backup, of an {@code incr} the newest backup of any level, both among the repository's
+ * physical backups that store their {@code backup_manifest} beside the tar ({@link
+ * DataDirectorySource} and {@link BaseBackupSource} backups alike: their increments share one
+ * page rule and format, so a chain may mix them) read from the same server ({@code host:port});
  * an explicit parent must be one of them. A
  * backup whose chain would grow past the limit, or that has nothing to build on, is taken full
  * and says why. A parent of another cluster or timeline is refused, naming both.
@@ -56,8 +58,9 @@ final class ChainPlanner {
                     "the parent " + parent + " of this " + level.label() + " backup is not in the repository (expired or never taken)",
                     null, null, null));
             if (!usable(p)) {
-                throw new CaptureFailedException("the parent " + parent + " of this " + level.label() + " backup was not taken by "
-                        + "DataDirectorySource (it has no '" + MANIFEST_STREAM + "' object), so no increment can build on it", null, null, null);
+                throw new CaptureFailedException("the parent " + parent + " of this " + level.label() + " backup has no '"
+                        + MANIFEST_STREAM + "' object beside its tar (it is not a physical backup of DataDirectorySource or "
+                        + "BaseBackupSource), so no increment can build on it", null, null, null);
             }
             if (level == BackupLevel.DIFF && levelOf(p) != BackupLevel.FULL) {
                 throw new CaptureFailedException("the parent " + parent + " of a diff backup must be a full backup; it is "
@@ -70,7 +73,7 @@ final class ChainPlanner {
                     .max(Comparator.comparing(Manifest::startedAt).thenComparing(m -> m.id().value()));
             if (newest.isEmpty()) {
                 return new Plan(BackupLevel.FULL, null, 1, "no earlier " + (level == BackupLevel.DIFF ? "full " : "")
-                        + "DataDirectorySource backup to build a " + level.label() + " backup on");
+                        + "physical backup of this server to build a " + level.label() + " backup on");
             }
             p = newest.get();
         }

@@ -363,8 +363,8 @@ public final class DataDirectorySource implements CaptureSource {
         /**
          * What the backup copies (default {@link BackupLevel#FULL}): {@link BackupLevel#DIFF}
          * builds on the newest full backup, {@link BackupLevel#INCR} on the newest backup, both
-         * found through {@link #parents(Restore)} among this source's backups of the same
-         * cluster. With nothing to build on, or when the chain would grow past {@link
+         * found through {@link #parents(Restore)} among the physical backups of the same server,
+         * this source's or {@link BaseBackupSource}'s. With nothing to build on, or when the chain would grow past {@link
          * #maxChainLength}, the backup is full and its manifest says why ({@code
          * postgresql.backup_level_reason}). Increments need data checksums or {@code
          * wal_log_hints = on}, 8 KiB pages, and a parent of the same system identifier and

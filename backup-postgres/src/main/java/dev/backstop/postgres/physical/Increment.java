@@ -22,16 +22,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The part of a {@link DataDirectorySource} backup that depends on its level: before the backup
- * starts, the server's settings are checked and the parent planned and read (its {@code
- * backup_manifest}, for the size of each file it holds); during the walk it tells which files go
- * page by page; at the end it adds the level, chain and parent to the result.
+ * The part of a physical backup that depends on its level, shared by {@link DataDirectorySource}
+ * and {@link BaseBackupSource} so that their increments follow one rule and one format: before
+ * the backup starts, the server's settings are checked and the parent planned and read (its
+ * {@code backup_manifest}, for the size of each file it holds); during the copy it tells which
+ * files go page by page and copies their pages (from the data directory or from a stream); at
+ * the end it adds the level, chain and parent to the result.
  */
 final class Increment {
     private final ChainPlanner.Plan plan;
     private final boolean hintsLogged;
     private final Map<String, Long> parentSizes;
     private final PageCopier copier;
+    private StreamPageCopier streamed;
 
     private Increment(ChainPlanner.Plan plan, boolean hintsLogged, Map<String, Long> parentSizes) {
         this.plan = plan;
@@ -130,6 +133,19 @@ final class Increment {
         return copier.copy(tar, manifest, path, file, size, parentSizes.get(path) / PageFilter.PAGE, modified);
     }
 
+    /** Whether this backup is an increment (it has a parent), so that relation files may go page by page. */
+    boolean increments() {
+        return copier != null;
+    }
+
+    /** As {@link #copyPages}, for a file {@link #byPages} accepted that arrives as {@code size} bytes of {@code in}. */
+    void streamPages(LiveTar tar, String path, InputStream in, long size, Instant modified) throws IOException {
+        if (streamed == null) {
+            streamed = new StreamPageCopier(plan.threshold());
+        }
+        streamed.copy(tar, path, in, size, parentSizes.get(path) / PageFilter.PAGE, modified);
+    }
+
     /** Adds the level, chain and parent to a result. */
     CaptureResult record(CaptureResult result) {
         CaptureResult.Builder b = result.toBuilder()
@@ -140,8 +156,10 @@ final class Increment {
         if (copier != null) {
             b.parent(plan.parent().id())
                     .attribute(ChainPlanner.FROM_LSN, WalFile.formatLsn(plan.threshold()))
-                    .attribute("postgresql.pages_read", Long.toString(copier.pagesRead()))
-                    .attribute("postgresql.pages_copied", Long.toString(copier.pagesCopied()));
+                    .attribute("postgresql.pages_read", Long.toString(copier.pagesRead()
+                            + (streamed == null ? 0 : streamed.pagesRead())))
+                    .attribute("postgresql.pages_copied", Long.toString(copier.pagesCopied()
+                            + (streamed == null ? 0 : streamed.pagesCopied())));
         }
         return b.build();
     }

@@ -2,6 +2,7 @@ package dev.backstop.postgres.physical;
 
 import dev.backstop.core.internal.stream.ForwardingOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -133,6 +134,24 @@ final class LiveTar {
             crc.update(content);
             manifest.add(name, content.length, modified, crc.getValue());
         }
+    }
+
+    /**
+     * Copies {@code size} bytes of {@code in} as the file {@code name}, not listed in the manifest
+     * (a file of another tar, whose own manifest lists it); fails naming it if {@code in} ends early.
+     */
+    void copy(String name, InputStream in, long size, Instant modified) throws IOException {
+        header(name, size, modified);
+        long left = size;
+        while (left > 0) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n < 0) {
+                throw new IOException("tar entry " + name + " ended after " + (size - left) + " of " + size + " bytes");
+            }
+            tar.write(buf, 0, n);
+            left -= n;
+        }
+        tar.closeArchiveEntry();
     }
 
     /** An entry of the first {@code length} bytes of {@code content}, not listed in the manifest: a page map. */

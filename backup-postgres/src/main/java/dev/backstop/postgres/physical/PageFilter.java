@@ -41,6 +41,16 @@ final class PageFilter {
         return lsn == 0 || Long.compareUnsigned(lsn, threshold) >= 0;
     }
 
+    /**
+     * Whether page {@code number} of a relation file, read at {@code offset} of {@code window},
+     * goes into an increment whose parent held {@code parentPages} pages of the file: every page
+     * past the parent's size, and the pages {@link #copied} selects. One rule for every source of
+     * an increment, so that all of them build chains a restore can mix.
+     */
+    static boolean kept(byte[] window, int offset, long number, long parentPages, long threshold) {
+        return number >= parentPages || copied(lsn(window, offset), threshold);
+    }
+
     private static long littleEndianInt(byte[] b, int off) {
         return (b[off] & 0xFFL) | (b[off + 1] & 0xFFL) << 8 | (b[off + 2] & 0xFFL) << 16 | (b[off + 3] & 0xFFL) << 24;
     }

@@ -58,6 +58,32 @@ final class PageMap {
         return b.position();
     }
 
+    /**
+     * Writes one page-map entry into {@code out}: the header, then those of the first {@code n}
+     * pages of {@code window} (pages {@code first}, {@code first + 1}, ...) whose {@code keep} flag
+     * is set; {@code numbers} is scratch of at least {@code n}. Returns the entry's length, or 0
+     * if no page is kept (then there is no entry to write).
+     */
+    static int writeEntry(byte[] out, int filePages, int first, byte[] window, boolean[] keep, int n, int[] numbers) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            if (keep[i]) {
+                numbers[count++] = first + i;
+            }
+        }
+        if (count == 0) {
+            return 0;
+        }
+        int at = writeHeader(out, filePages, numbers, count);
+        for (int i = 0; i < n; i++) {
+            if (keep[i]) {
+                System.arraycopy(window, i * PageFilter.PAGE, out, at, PageFilter.PAGE);
+                at += PageFilter.PAGE;
+            }
+        }
+        return at;
+    }
+
     /** Reads a header from {@code in}, which is then at the first page; {@code entry} names it in errors. */
     static PageMap read(InputStream in, String entry) throws IOException {
         DataInputStream d = new DataInputStream(in);

@@ -7,15 +7,14 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Passes a tar stream through unchanged while reading its headers, and keeps two small things on
- * the way: the whole {@code backup_label} and the tail of {@code backup_manifest}, where
- * pg_basebackup writes the start and end of the backup's WAL. Memory stays bounded whatever the
- * size of the backup.
+ * Passes a tar stream through unchanged while reading its headers, and keeps two things on the
+ * way: the whole {@code backup_label} and the whole {@code backup_manifest}, whose tail holds the
+ * start and end of the backup's WAL and whose file list a later increment reads. Memory grows
+ * with the number of files (a manifest line each), never with their size.
  */
 final class TarSniffer extends ForwardingOutputStream {
     private static final int BLOCK = 512;
     private static final int LABEL_MAX = 64 * 1024;
-    private static final int MANIFEST_TAIL = 16 * 1024;
 
     private final byte[] header = new byte[BLOCK];
     private int headerFill;
@@ -24,8 +23,7 @@ final class TarSniffer extends ForwardingOutputStream {
     private boolean ended;
     private String current;
     private final ByteArrayOutputStream label = new ByteArrayOutputStream();
-    private final byte[] manifestTail = new byte[MANIFEST_TAIL];
-    private long manifestBytes;
+    private final ByteArrayOutputStream manifest = new ByteArrayOutputStream();
     private int entries;
 
     TarSniffer(OutputStream out) {
@@ -112,9 +110,7 @@ final class TarSniffer extends ForwardingOutputStream {
         if ("backup_label".equals(current) && label.size() + n <= LABEL_MAX) {
             label.write(b, off, n);
         } else if ("backup_manifest".equals(current)) {
-            for (int k = 0; k < n; k++) {
-                manifestTail[(int) (manifestBytes++ % MANIFEST_TAIL)] = b[off + k];
-            }
+            manifest.write(b, off, n);
         }
     }
 
@@ -123,15 +119,9 @@ final class TarSniffer extends ForwardingOutputStream {
         return label.toString(StandardCharsets.UTF_8);
     }
 
-    /** The last bytes of backup_manifest (up to 16 KiB), or empty. */
-    String manifestTail() {
-        int n = (int) Math.min(manifestBytes, MANIFEST_TAIL);
-        byte[] out = new byte[n];
-        long start = manifestBytes - n;
-        for (int k = 0; k < n; k++) {
-            out[k] = manifestTail[(int) ((start + k) % MANIFEST_TAIL)];
-        }
-        return new String(out, StandardCharsets.UTF_8);
+    /** The backup_manifest seen in the stream, or empty. */
+    byte[] manifest() {
+        return manifest.toByteArray();
     }
 
     int entries() {

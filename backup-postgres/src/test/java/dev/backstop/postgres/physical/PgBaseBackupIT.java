@@ -81,11 +81,13 @@ class PgBaseBackupIT {
             assertThat(r.start()).isEqualTo(start);
             assertThat(r.end()).isEqualTo(stop);
         });
-        assertThat(m.objects()).singleElement().satisfies(o -> {
-            assertThat(o.name()).isEqualTo("base.tar");
+        assertThat(m.objects()).extracting(o -> o.name()).as("the tar, and its backup_manifest for a later increment")
+                .containsExactly("base.tar", "backup_manifest");
+        assertThat(m.object("base.tar")).hasValueSatisfying(o -> {
             // framed zstd: the restore decodes the frames on several threads
             assertThat(o.transforms()).anySatisfy(t -> assertThat(t.parameters()).containsKey("frames"));
         });
+        assertThat(m.attributes()).containsEntry("postgresql.backup_level", "full");
     }
 
     @Test
