@@ -37,10 +37,11 @@ class DocsTest {
                 without.add(c.getCommandSpec().qualifiedName());
             }
         }
-        // run, wal and binlog stream speak to a service manager and to the database; report has --format json; demo,
-        // completion and help print for people
+        // run, wal (its hooks and its receiver) and binlog stream speak to a service manager and to the database; report
+        // has --format json; demo, completion and help print for people
         assertThat(without).containsExactlyInAnyOrder("backstop run", "backstop wal archive-push", "backstop wal archive-get",
-                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop binlog stream", "backstop demo",
+                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop wal receive", "backstop binlog stream",
+                "backstop demo",
                 "backstop report",
                 "backstop completion", "backstop help");
     }

@@ -106,22 +106,7 @@ class S3KmsCliIT {
         return s3.client().getObject(b -> b.bucket(bucket).key(key), AsyncResponseTransformer.toBytes()).join().asUtf8String();
     }
 
-    @Test
-    void archiveCommand_intoS3_withKmsWrappedKeys_thenPhysicalBackupPitrKeysAndACopy() throws Exception {
-        LocalS3 s3 = LocalS3.shared();
-        kms = LocalKms.start();
-        String key = kms.createKey();
-        // the restored server and archive_command run as their own OS user: what they read must be open to it
-        base = Files.createTempDirectory("backstop-s3-kms-it-");
-        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path cfg = base.resolve("backstop.json");
-        Files.writeString(cfg, seedTemplate());
-        Files.setPosixFilePermissions(cfg, PosixFilePermissions.fromString("rw-r--r--"));
-        pg = EphemeralPostgres.builder().setting("archive_mode", "on").start();
-        String sysid = value(pg, "SELECT system_identifier FROM pg_control_system()");
-
-        String bucket = s3.newBucket("kms-primary");
-        String dr = s3.newBucket("kms-dr");
+    Map<String, String> env(LocalS3 s3, String sysid, String bucket, String dr, String key) {
         Map<String, String> env = new HashMap<>();
         env.put("DB_HOST", pg.endpoint().host());
         env.put("DB_PORT", Integer.toString(pg.endpoint().port()));
@@ -139,6 +124,26 @@ class S3KmsCliIT {
         // the SDK's own setting: storage.kmsKeyId stays as the template has it, the KMS client goes to the local KMS
         env.put("AWS_ENDPOINT_URL_KMS", kms.endpoint().toString());
         env.put("SLACK_WEBHOOK", "https://hooks.slack.example/services/T0/B0/tok3n");
+        return env;
+    }
+
+    @Test
+    void archiveCommand_intoS3_withKmsWrappedKeys_thenPhysicalBackupPitrKeysAndACopy() throws Exception {
+        LocalS3 s3 = LocalS3.shared();
+        kms = LocalKms.start();
+        String key = kms.createKey();
+        // the restored server and archive_command run as their own OS user: what they read must be open to it
+        base = Files.createTempDirectory("backstop-s3-kms-it-");
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path cfg = base.resolve("backstop.json");
+        Files.writeString(cfg, seedTemplate());
+        Files.setPosixFilePermissions(cfg, PosixFilePermissions.fromString("rw-r--r--"));
+        pg = EphemeralPostgres.builder().setting("archive_mode", "on").start();
+        String sysid = value(pg, "SELECT system_identifier FROM pg_control_system()");
+
+        String bucket = s3.newBucket("kms-primary");
+        String dr = s3.newBucket("kms-dr");
+        Map<String, String> env = env(s3, sysid, bucket, dr, key);
         String config = cfg.toString();
 
         // archive_command as an operator sets it: the variables the file interpolates, then backstop
@@ -245,5 +250,56 @@ class S3KmsCliIT {
         CliIT.Result verifyCopy = CliIT.run(drHost, "verify", "--full", id, "--config", config);
         assertThat(verifyCopy.code()).as("%s", verifyCopy).isZero();
         assertThat(verifyCopy.out()).startsWith("full-decode " + id + ": PASSED");
+    }
+
+    @Test
+    void walReceive_streamsIntoS3UnderKmsWrappedKeys_andStopsCleanlyOnSigterm() throws Exception {
+        LocalS3 s3 = LocalS3.shared();
+        kms = LocalKms.start();
+        String key = kms.createKey();
+        base = Files.createTempDirectory("backstop-s3-kms-receive-it-");
+        Path cfg = base.resolve("backstop.json");
+        Files.writeString(cfg, seedTemplate());
+        pg = EphemeralPostgres.start();
+        String sysid = value(pg, "SELECT system_identifier FROM pg_control_system()");
+        String bucket = s3.newBucket("kms-receive");
+        Map<String, String> env = env(s3, sysid, bucket, s3.newBucket("kms-receive-dr"), key);
+
+        Path errFile = base.resolve("receive.err");
+        ProcessBuilder pb = new ProcessBuilder(CliIT.LAUNCHER.toString(), "wal", "receive", "--work-dir",
+                base.resolve("receive").toString(), "--config", cfg.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile());
+        pb.environment().keySet().removeIf(k -> !k.equals("PATH") && !k.equals("JAVA_HOME") && !k.equals("HOME"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String last;
+        try {
+            sql(pg, "CREATE TABLE marker AS SELECT g AS id FROM generate_series(1, 10000) g");
+            last = value(pg, "SELECT pg_walfile_name(pg_switch_wal())");
+            Instant deadline = Instant.now().plusSeconds(120);
+            // each look lists the bucket: a round trip, not a spin
+            while (keys(s3, bucket, "wal/" + sysid + "/").stream().noneMatch(k -> k.contains(last))) {
+                assertThat(p.isAlive()).as("wal receive runs; its stderr:%n%s", Files.readString(errFile)).isTrue();
+                assertThat(Instant.now()).as("%s streamed into S3; wal receive's stderr:%n%s", last, Files.readString(errFile))
+                        .isBefore(deadline);
+            }
+        } finally {
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        String err = Files.readString(errFile);
+        assertThat(p.exitValue()).as(err).isEqualTo(Backstop.STOPPED);
+        assertThat(err).contains("wal receive: receiving", "over slot backstop", "wal receive: stopped; archived up to ");
+
+        List<String> walKeys = keys(s3, bucket, "keys/wal/" + sysid + "/");
+        assertThat(walKeys).as("the WAL archive's key records").isNotEmpty();
+        for (String k : walKeys) {
+            assertThat(JSON.readTree(read(s3, bucket, k)).get("kekId").asText()).as(k).isEqualTo("aws-kms:" + key);
+        }
+        Path fetched = base.resolve("fetched");
+        CliIT.Result get = CliIT.run(env, "wal", "archive-get", last, fetched.toString(), "--config", cfg.toString());
+        assertThat(get.code()).as("%s", get).isZero();
+        assertThat(Files.size(fetched)).isEqualTo(16L << 20);
+        assertThat(value(pg, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'backstop'")).isEqualTo("1");
     }
 }
