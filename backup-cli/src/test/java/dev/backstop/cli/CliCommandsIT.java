@@ -101,7 +101,12 @@ class CliCommandsIT {
         assertThat(json(env, "config", "check", "--config", cfg).get("valid").asBoolean()).isTrue();
         assertThat(json(env, "backup", "--dry-run", "--config", cfg).get("dryRun").asBoolean()).isTrue();
         String first = json(env, "backup", "--config", cfg).get("id").asText();
-        String id = json(env, "backup", "--config", cfg).get("id").asText();
+        // --progress off a terminal: key=value lines on stderr, stdout still one document
+        Result progress = CliIT.run(env, "backup", "--progress", "--json", "--config", cfg);
+        assertThat(progress.code()).as("%s", progress).isZero();
+        String id = STRICT.readTree(progress.out()).get("id").asText();
+        assertThat(progress.err().lines().filter(l -> l.startsWith("progress=backup bytes=")))
+                .as("%s", progress).isNotEmpty().last().asString().contains(" rate_bytes_per_s=", " elapsed_s=");
 
         JsonNode list = json(env, "list", "--config", cfg);
         assertThat(list.get("backups")).extracting(b -> b.get("id").asText()).containsExactly(first, id);

@@ -64,4 +64,22 @@ class DocsTest {
         // no line may start with a character troff would take for a request
         pages.values().forEach(page -> assertThat(page.lines().filter(l -> l.startsWith("'"))).isEmpty());
     }
+
+    @Test
+    void everyCommand_isInTheCommandsTableOfTheDocs() throws Exception {
+        String doc = java.nio.file.Files.readString(java.nio.file.Path.of("../docs/cli.md"));
+        String table = doc.substring(doc.indexOf("## Commands"), doc.indexOf("## Exit codes"));
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
+        while (!pending.isEmpty()) {
+            CommandLine c = pending.pop();
+            String name = c.getCommandSpec().qualifiedName();
+            if (!c.getSubcommands().isEmpty()) {
+                pending.addAll(c.getSubcommands().values());
+            } else if (!name.equals("backstop help") && !table.contains("| `" + name)) {
+                missing.add(name);
+            }
+        }
+        assertThat(missing).as("commands without a row in docs/cli.md's table").isEmpty();
+    }
 }
