@@ -187,6 +187,48 @@ class CliCommandsIT {
     }
 
     @Test
+    void run_copiesItsBackupToTheReplica_whereItVerifiesOnItsOwn() throws Exception {
+        Map<String, String> env = env();
+        String cfg = config();
+        assertThat(CliIT.run(env, "keys", "create", "--config", cfg).code()).isZero();
+        Path err = tmp.resolve("run.err");
+        ProcessBuilder pb = new ProcessBuilder(CliIT.LAUNCHER.toString(), "run", "--backup-now", "--config", cfg)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+        pb.environment().keySet().removeIf(k -> !k.equals("PATH") && !k.equals("JAVA_HOME") && !k.equals("HOME"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        Path replica = tmp.resolve("dr/backups");
+        try {
+            java.time.Instant deadline = java.time.Instant.now().plusSeconds(180);
+            // the manifest is copied last: once it is there, the copy is complete. Between looks the test waits
+            // on the daemon itself, which ends the wait early should it exit
+            while (!hasManifest(replica)) {
+                assertThat(p.waitFor(200, TimeUnit.MILLISECONDS)).as("the daemon exited; its stderr:%n%s", Files.readString(err))
+                        .isFalse();
+                assertThat(java.time.Instant.now()).as("a backup copied to the replica; the daemon's stderr:%n%s",
+                        Files.readString(err)).isBefore(deadline);
+            }
+        } finally {
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        String id = json(env, "list", "--config", cfg).get("backups").get(0).get("id").asText();
+        Map<String, String> drHost = new HashMap<>(env);
+        drHost.put("BACKUP_DIR", tmp.resolve("dr").toString());
+        assertThat(json(drHost, "list", "--config", cfg).get("backups")).extracting(b -> b.get("id").asText()).containsExactly(id);
+        assertThat(json(drHost, "verify", "--full", id, "--config", cfg).get("passed").asBoolean()).isTrue();
+    }
+
+    static boolean hasManifest(Path backups) throws IOException {
+        if (!Files.isDirectory(backups)) {
+            return false;
+        }
+        try (var ids = Files.list(backups)) {
+            return ids.anyMatch(d -> Files.exists(d.resolve("manifest.json")));
+        }
+    }
+
+    @Test
     void aDatabaseThatIsGone_exitsOne_andOneThatDoesNotAnswer_exitsFour_storingNothing() throws Exception {
         Map<String, String> env = env();
         String cfg = config();
