@@ -42,6 +42,7 @@ final class Context implements AutoCloseable {
     private final Clock clock;
     private final List<S3Sink> s3 = new ArrayList<>();
     private Repository repository;
+    private Replication replication;
     private KmsClient kms;
     private Optional<KeyEncryptionKey> kek;
 
@@ -84,11 +85,19 @@ final class Context implements AutoCloseable {
     }
 
     /**
-     * Copies from the keyed primary to every configured replica.
+     * Copies from the keyed primary to every configured replica; built once, as the daemon copies
+     * after every backup and each replica on S3 holds a client of its own.
      *
      * @throws ConfigException if the configuration names no replica
      */
-    Replication replication() {
+    synchronized Replication replication() {
+        if (replication == null) {
+            replication = newReplication();
+        }
+        return replication;
+    }
+
+    private Replication newReplication() {
         if (config.replicas().isEmpty()) {
             throw new ConfigException("backup.replicas", "missing; expected [{\"name\": \"dr\", \"provider\": \"filesystem\", "
                     + "\"path\": \"/mnt/dr/backups\"}, ...] (or an S3 bucket, as in backup.storage)");
