@@ -250,6 +250,22 @@ class S3KmsCliIT {
         CliIT.Result verifyCopy = CliIT.run(drHost, "verify", "--full", id, "--config", config);
         assertThat(verifyCopy.code()).as("%s", verifyCopy).isZero();
         assertThat(verifyCopy.out()).startsWith("full-decode " + id + ": PASSED");
+
+        // a logical backup under the same template, drilled in a throwaway server; retention plans, then runs
+        CliIT.Result logical = CliIT.run(env, "backup", "--json", "--config", config);
+        assertThat(logical.code()).as("%s", logical).isZero();
+        String logicalId = JSON.readTree(logical.out()).get("id").asText();
+        CliIT.Result drill = CliIT.run(env, "drill", "--latest", "--config", config);
+        assertThat(drill.code()).as("%s", drill).isZero();
+        assertThat(drill.out()).startsWith("restore-drill " + logicalId + ": PASSED");
+        CliIT.Result plan = CliIT.run(env, "expire", "--dry-run", "--config", config);
+        assertThat(plan.code()).as("%s", plan).isZero();
+        assertThat(plan.out().lines()).as("%s", plan).anySatisfy(l -> assertThat(l).startsWith("keep").contains(id, "kept: within 365d"))
+                .anySatisfy(l -> assertThat(l).startsWith("keep").contains(logicalId, "kept: within 365d"));
+        assertThat(plan.out()).endsWith("dry run: nothing deleted\n");
+        CliIT.Result expire = CliIT.run(env, "expire", "--json", "--config", config);
+        assertThat(expire.code()).as("%s", expire).isZero();
+        assertThat(JSON.readTree(expire.out()).get("deleted")).isEmpty();
     }
 
     @Test
