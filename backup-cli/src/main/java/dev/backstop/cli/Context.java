@@ -128,6 +128,15 @@ final class Context implements AutoCloseable {
         return kek;
     }
 
+    /** The KMS client of the configured KMS key ({@code keys rotate} asks KMS for new key material). */
+    KmsClient kms() {
+        kek();
+        if (kms == null) {
+            throw new ConfigException("backup.encryption", "is " + config.encryption() + "; this needs a KMS key");
+        }
+        return kms;
+    }
+
     private static KeyEncryptionKey loadKeyset(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + file

@@ -153,10 +153,6 @@ class S3KmsCliIT {
         sql(pg, "ALTER SYSTEM SET archive_command = '" + command.toString().replace("'", "''") + "'");
         sql(pg, "SELECT pg_reload_conf()");
 
-        CliIT.Result rotate = CliIT.run(env, "keys", "rotate", "--config", config);
-        assertThat(rotate.code()).as("%s", rotate).isEqualTo(Backstop.USAGE);
-        assertThat(rotate.err()).contains("keys rotate needs a local keyset (rotate a KMS key in KMS, then run keys rewrap)");
-
         sql(pg, "CREATE TABLE marker (name text PRIMARY KEY)");
         CliIT.Result backup = CliIT.run(env, "backup", "--physical", "--json", "--config", config);
         assertThat(backup.code()).as("%s", backup).isZero();
@@ -205,6 +201,11 @@ class S3KmsCliIT {
         CliIT.Result verifyWithoutKms = CliIT.run(noKms, "verify", "--full", id, "--config", config);
         assertThat(verifyWithoutKms.code()).as("%s", verifyWithoutKms).isEqualTo(Backstop.RETRYABLE);
 
+        // the KMS key gets new material: what the old material wrapped still opens, from here on
+        CliIT.Result rotate = CliIT.run(env, "keys", "rotate", "--json", "--config", config);
+        assertThat(rotate.code()).as("%s", rotate).isZero();
+        assertThat(JSON.readTree(rotate.out()).get("rotated").asText()).isEqualTo("aws-kms:" + key);
+
         // point-in-time recovery from the S3 archive: the restored server's restore_command reaches S3 and KMS too
         restored = base.resolve("restored");
         CliIT.Result r = CliIT.run(env, "restore", "--target-name=T", "--to", restored.toString(), "--start", "--json",
@@ -224,10 +225,11 @@ class S3KmsCliIT {
         }
         assertThat(markers).as("the marker before the restore point, not the one after").containsExactly("m1");
 
-        // keys: the KMS key is rotated inside KMS; rewrap finds every key already under it
+        // KMS keeps the old material under the same key id: rewrap finds nothing to re-wrap
         CliIT.Result rewrap = CliIT.run(env, "keys", "rewrap", "--json", "--config", config);
         assertThat(rewrap.code()).as("%s", rewrap).isZero();
         assertThat(JSON.readTree(rewrap.out()).get("kek").asText()).isEqualTo("aws-kms:" + key);
+        assertThat(JSON.readTree(rewrap.out()).get("rewrapped")).isEmpty();
         CliIT.Result full = CliIT.run(env, "verify", "--full", "--latest", "--json", "--config", config);
         assertThat(full.code()).as("%s", full).isZero();
         assertThat(JSON.readTree(full.out()).get("passed").asBoolean()).isTrue();
@@ -251,7 +253,8 @@ class S3KmsCliIT {
         assertThat(verifyCopy.code()).as("%s", verifyCopy).isZero();
         assertThat(verifyCopy.out()).startsWith("full-decode " + id + ": PASSED");
 
-        // a logical backup under the same template, drilled in a throwaway server; retention plans, then runs
+        // a logical backup under the same template (its key wrapped with the new material), drilled in a throwaway
+        // server; retention plans, then runs
         CliIT.Result logical = CliIT.run(env, "backup", "--json", "--config", config);
         assertThat(logical.code()).as("%s", logical).isZero();
         String logicalId = JSON.readTree(logical.out()).get("id").asText();

@@ -18,11 +18,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.crypto.Cipher;
@@ -40,7 +42,8 @@ import software.amazon.awssdk.services.kms.KmsClientBuilder;
  * KmsKek}): a real HTTP server on a random loopback port speaking KMS's JSON protocol for {@code
  * TrentService.Encrypt} and {@code TrentService.Decrypt} with symmetric keys it creates itself.
  * Any client reaches it, the test's own {@link KmsClient} as well as a child process (a command
- * line given {@code AWS_ENDPOINT_URL_KMS=}{@link #endpoint()}).
+ * line given {@code AWS_ENDPOINT_URL_KMS=}{@link #endpoint()}). {@code TrentService.RotateKeyOnDemand}
+ * gives a key new material, as KMS's on-demand rotation does.
  *
  * <pre>{@code
  * try (LocalKms kms = LocalKms.start(); KmsClient client = kms.clientBuilder().build()) {
@@ -53,7 +56,8 @@ import software.amazon.awssdk.services.kms.KmsClientBuilder;
  * encryption context; {@code Decrypt} naming another key than the ciphertext's fails with {@code
  * IncorrectKeyException}; another context or a damaged blob fails with {@code
  * InvalidCiphertextException}; an unknown key fails {@code Encrypt} with {@code NotFoundException}; a
- * disabled key ({@link #disableKey}) fails both with {@code DisabledException}. A key is named by its
+ * disabled key ({@link #disableKey}) fails both with {@code DisabledException}. After a rotation,
+ * Encrypt uses the new material and Decrypt still opens what the old material encrypted. A key is named by its
  * key id or its ARN, interchangeably. Key material never leaves this object (ciphertexts are AES-GCM
  * under it). {@link #close()} stops the server: later requests find nothing listening.
  *
@@ -70,7 +74,8 @@ public final class LocalKms implements AutoCloseable {
     private static final int NONCE_BYTES = 12;
 
     private final SecureRandom random = new SecureRandom();
-    private final Map<String, byte[]> keys = new ConcurrentHashMap<>();
+    /** Each key's material, oldest first: Encrypt uses the newest, Decrypt the one its ciphertext names. */
+    private final Map<String, List<byte[]>> keys = new ConcurrentHashMap<>();
     private final Map<String, Boolean> disabled = new ConcurrentHashMap<>();
     private final HttpServer server;
     private final ExecutorService threads;
@@ -116,10 +121,8 @@ public final class LocalKms implements AutoCloseable {
 
     /** Creates a symmetric key with fresh random material; returns its ARN (its key id is the part after {@code key/}). */
     public String createKey() {
-        byte[] material = new byte[32];
-        random.nextBytes(material);
         String id = UUID.randomUUID().toString();
-        keys.put(id, material);
+        keys.put(id, new CopyOnWriteArrayList<>(List.of(newMaterial())));
         return ARN_PREFIX + id;
     }
 
@@ -133,9 +136,16 @@ public final class LocalKms implements AutoCloseable {
         disabled.remove(known(keyIdOrArn));
     }
 
-    /** The raw material of a key, so a test can check that it appears nowhere (package-private: never API). */
+    /** The current raw material of a key, so a test can check that it appears nowhere (package-private: never API). */
     byte[] material(String keyIdOrArn) {
-        return keys.get(known(keyIdOrArn)).clone();
+        List<byte[]> versions = keys.get(known(keyIdOrArn));
+        return versions.get(versions.size() - 1).clone();
+    }
+
+    private byte[] newMaterial() {
+        byte[] material = new byte[32];
+        random.nextBytes(material);
+        return material;
     }
 
     private String known(String keyIdOrArn) {
@@ -156,6 +166,7 @@ public final class LocalKms implements AutoCloseable {
             switch (target) {
                 case "TrentService.Encrypt" -> encrypt(ex, req);
                 case "TrentService.Decrypt" -> decrypt(ex, req);
+                case "TrentService.RotateKeyOnDemand" -> rotate(ex, req);
                 default -> error(ex, "UnsupportedOperationException", "the local KMS does not implement " + target);
             }
         } catch (GeneralSecurityException e) {
@@ -176,13 +187,15 @@ public final class LocalKms implements AutoCloseable {
         }
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
+        List<byte[]> versions = keys.get(id.get());
+        int version = versions.size() - 1;
         Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(keys.get(id.get()), "AES"), new GCMParameterSpec(128, nonce));
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(versions.get(version), "AES"), new GCMParameterSpec(128, nonce));
         c.updateAAD(aad(id.get(), req.path("EncryptionContext")));
         byte[] ct = c.doFinal(Base64.getDecoder().decode(req.path("Plaintext").asText()));
         byte[] name = id.get().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer blob = ByteBuffer.allocate(2 + name.length + NONCE_BYTES + ct.length);
-        blob.putShort((short) name.length).put(name).put(nonce).put(ct);
+        ByteBuffer blob = ByteBuffer.allocate(2 + name.length + 2 + NONCE_BYTES + ct.length);
+        blob.putShort((short) name.length).put(name).putShort((short) version).put(nonce).put(ct);
         ObjectNode out = JSON.createObjectNode();
         out.put("CiphertextBlob", Base64.getEncoder().encodeToString(blob.array()));
         out.put("KeyId", ARN_PREFIX + id.get());
@@ -192,12 +205,15 @@ public final class LocalKms implements AutoCloseable {
 
     private void decrypt(HttpExchange ex, JsonNode req) throws IOException {
         String id;
+        int version;
         byte[] nonce = new byte[NONCE_BYTES];
         byte[] ct;
         try {
             ByteBuffer blob = ByteBuffer.wrap(Base64.getDecoder().decode(req.path("CiphertextBlob").asText()));
             byte[] name = new byte[blob.getShort()];
-            blob.get(name).get(nonce);
+            blob.get(name);
+            version = blob.getShort();
+            blob.get(nonce);
             id = new String(name, StandardCharsets.UTF_8);
             ct = new byte[blob.remaining()];
             blob.get(ct);
@@ -210,11 +226,12 @@ public final class LocalKms implements AutoCloseable {
             error(ex, "IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.");
             return;
         }
-        byte[] key = keys.get(id);
-        if (key == null) {
+        List<byte[]> versions = keys.get(id);
+        if (versions == null || version < 0 || version >= versions.size()) {
             error(ex, "InvalidCiphertextException", null);
             return;
         }
+        byte[] key = versions.get(version);
         if (disabled.containsKey(id)) {
             error(ex, "DisabledException", ARN_PREFIX + id + " is disabled.");
             return;
@@ -233,6 +250,24 @@ public final class LocalKms implements AutoCloseable {
         out.put("Plaintext", Base64.getEncoder().encodeToString(plain));
         out.put("KeyId", ARN_PREFIX + id);
         out.put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+        reply(ex, 200, out);
+    }
+
+    /** New material for Encrypt; what older material encrypted still decrypts, as after KMS's own rotation. */
+    private void rotate(HttpExchange ex, JsonNode req) throws IOException {
+        String given = req.path("KeyId").asText();
+        Optional<String> id = idOf(given).filter(keys::containsKey);
+        if (id.isEmpty()) {
+            error(ex, "NotFoundException", "Key '" + given + "' does not exist");
+            return;
+        }
+        if (disabled.containsKey(id.get())) {
+            error(ex, "DisabledException", ARN_PREFIX + id.get() + " is disabled.");
+            return;
+        }
+        keys.get(id.get()).add(newMaterial());
+        ObjectNode out = JSON.createObjectNode();
+        out.put("KeyId", ARN_PREFIX + id.get());
         reply(ex, 200, out);
     }
 

@@ -125,4 +125,18 @@ class KmsKekContractTest extends KeyEncryptionKeyContract {
                     .isInstanceOf(IOException.class).hasMessageContaining(arn);
         }
     }
+
+    @Test
+    void rotationOnDemand_givesNewMaterial_andWhatTheOldWrappedStillUnwraps() throws Exception {
+        byte[] before = kek.wrap(new byte[] {4, 5, 6}, new byte[] {2});
+        byte[] oldMaterial = KMS.material(keyArn);
+
+        CLIENT.rotateKeyOnDemand(b -> b.keyId(keyArn));
+
+        assertThat(KMS.material(keyArn)).isNotEqualTo(oldMaterial);
+        byte[] after = kek.wrap(new byte[] {7, 8, 9}, new byte[] {2});
+        assertThat(kek.unwrap(before, new byte[] {2})).containsExactly(4, 5, 6);
+        assertThat(kek.unwrap(after, new byte[] {2})).containsExactly(7, 8, 9);
+        assertThat(kek.id()).isEqualTo("aws-kms:" + keyArn);
+    }
 }
