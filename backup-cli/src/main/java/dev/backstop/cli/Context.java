@@ -41,6 +41,7 @@ final class Context implements AutoCloseable {
     private final Clock clock;
     private final List<S3Sink> s3 = new ArrayList<>();
     private Repository repository;
+    private Replication replication;
     private KmsClient kms;
     private Optional<KeyEncryptionKey> kek;
 
@@ -83,11 +84,19 @@ final class Context implements AutoCloseable {
     }
 
     /**
-     * Copies from the keyed primary to every configured replica.
+     * Copies from the keyed primary to every configured replica; built once, as the daemon copies
+     * after every backup and each replica on S3 holds a client of its own.
      *
      * @throws ConfigException if the configuration names no replica
      */
-    Replication replication() {
+    synchronized Replication replication() {
+        if (replication == null) {
+            replication = newReplication();
+        }
+        return replication;
+    }
+
+    private Replication newReplication() {
         if (config.replicas().isEmpty()) {
             throw new ConfigException("backup.replicas", "missing; expected [{\"name\": \"dr\", \"provider\": \"filesystem\", "
                     + "\"path\": \"/mnt/dr/backups\"}, ...] (or an S3 bucket, as in backup.storage)");
@@ -116,6 +125,15 @@ final class Context implements AutoCloseable {
             };
         }
         return kek;
+    }
+
+    /** The KMS client of the configured KMS key ({@code keys rotate} asks KMS for new key material). */
+    KmsClient kms() {
+        kek();
+        if (kms == null) {
+            throw new ConfigException("backup.encryption", "is " + config.encryption() + "; this needs a KMS key");
+        }
+        return kms;
     }
 
     private static KeyEncryptionKey loadKeyset(Path file) {

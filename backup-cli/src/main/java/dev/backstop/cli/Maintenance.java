@@ -172,7 +172,7 @@ final class Maintenance {
                 BackstopConfig.Encryption enc = ctx.config().encryption();
                 if (enc.kind() != BackstopConfig.Encryption.Kind.KEYSET) {
                     throw new ConfigException("backup.encryption", "is " + enc + "; keys " + verb + " needs a local keyset"
-                            + (enc.kind() == BackstopConfig.Encryption.Kind.KMS ? " (rotate a KMS key in KMS, then run keys rewrap)" : ""));
+                            + (enc.kind() == BackstopConfig.Encryption.Kind.KMS ? " (a KMS key is created in KMS)" : ""));
                 }
                 return enc.keyset().orElseThrow();
             }
@@ -194,16 +194,40 @@ final class Maintenance {
         }
 
         @Command(name = "rotate", description = "Add a new primary key to the keyset; new backups use it, old ones stay "
-                + "readable. Run keys rewrap afterwards.")
+                + "readable. Run keys rewrap afterwards. With a KMS key: ask KMS to rotate its key material now "
+                + "(RotateKeyOnDemand); KMS keeps the old material for Decrypt, so there is nothing to re-wrap.")
         static final class Rotate extends KeyBase {
             @Override
             int run(Context ctx) {
+                BackstopConfig.Encryption enc = ctx.config().encryption();
+                if (enc.kind() == BackstopConfig.Encryption.Kind.KMS) {
+                    String key = enc.kmsKeyId().orElseThrow();
+                    rotateInKms(ctx, key);
+                    result(Map.of("rotated", "aws-kms:" + key, "primary", "aws-kms:" + key), "rotated the key material of KMS key "
+                            + key + " in KMS: new data keys are wrapped with the new material, KMS keeps the old for the "
+                            + "existing ones; nothing to re-wrap");
+                    return Backstop.OK;
+                }
                 Path file = keyset(ctx, "rotate");
                 ctx.kek();   // the file must load before it is changed
                 LocalKeysetKek kek = LocalKeysetKek.rotate(file);
                 result(Map.of("rotated", file.toString(), "primary", kek.id()),
                         "rotated " + file + ": new primary key " + kek.id() + "; now run: backstop keys rewrap");
                 return Backstop.OK;
+            }
+        }
+
+        /** KMS's on-demand rotation; its failures name the key, retryable when KMS could not be reached. */
+        static void rotateInKms(Context ctx, String key) {
+            try {
+                ctx.kms().rotateKeyOnDemand(b -> b.keyId(key));
+            } catch (software.amazon.awssdk.services.kms.model.KmsException e) {
+                String code = e.awsErrorDetails() == null ? "?" : e.awsErrorDetails().errorCode();
+                throw new dev.backstop.core.BackupException(dev.backstop.core.Stage.KEY, "KMS RotateKeyOnDemand of key " + key
+                        + " failed: HTTP " + e.statusCode() + " " + code, e, e.statusCode() >= 500 || e.isThrottlingException(), null);
+            } catch (software.amazon.awssdk.core.exception.SdkException e) {
+                throw new dev.backstop.core.BackupException(dev.backstop.core.Stage.KEY, "KMS RotateKeyOnDemand of key " + key
+                        + " failed: " + e.getMessage(), e, true, null);
             }
         }
 

@@ -237,6 +237,16 @@ final class Run extends Commands.Base {
                 expiry.close();
             }
         });
+        if (!c.replicas().isEmpty()) {
+            Logging.Scope copy = Logging.job("copy", c);
+            try {
+                // after expiry, so nothing about to go is copied; every backup a replica lacks, this one
+                // included, and a copy a crash interrupted resumes (Replication logs each one)
+                ctx.replication().copyAll();
+            } finally {
+                copy.close();
+            }
+        }
     }
 
     /**

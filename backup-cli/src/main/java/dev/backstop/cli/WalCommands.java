@@ -3,11 +3,13 @@ package dev.backstop.cli;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupException;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.wal.RpoStatus;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalDrainer;
 import dev.backstop.postgres.wal.WalFile;
 import dev.backstop.postgres.wal.WalPrefetcher;
+import dev.backstop.postgres.wal.WalReceiver;
 import dev.backstop.postgres.wal.WalSpool;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -23,6 +25,8 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -39,6 +43,7 @@ import picocli.CommandLine.Spec;
  * archive_command = 'backstop wal archive-push %p %f --config /etc/backstop/backstop.json'
  * restore_command = 'backstop wal archive-get %f %p --config /etc/backstop/backstop.json'
  * backstop wal rpo                      # key=value recovery point
+ * backstop wal receive --work-dir /var/lib/backstop/wal-receive   # or stream it, as pg_receivewal does
  * </pre>
  *
  * With {@code backup.wal.spool}, archive-push only queues the file durably and returns at once,
@@ -55,7 +60,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "wal", description = "PostgreSQL WAL archiving: archive_command and restore_command into the configured "
         + "repository and encryption (backup.wal in the configuration).",
         subcommands = {WalCommands.Push.class, WalCommands.Get.class, WalCommands.Drain.class, WalCommands.Prefetch.class,
-                WalCommands.Rpo.class},
+                WalCommands.Rpo.class, WalCommands.Receive.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  done", "  1  archive-get: the file is not in the archive (PostgreSQL ends recovery there)",
                 "  2  usage or configuration error", "  3  failure (PostgreSQL retries archive-push later)"})
@@ -70,7 +75,7 @@ final class WalCommands implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "wal: give archive-push, archive-get, drain, prefetch or rpo");
+        throw new ParameterException(spec.commandLine(), "wal: give archive-push, archive-get, drain, prefetch, rpo or receive");
     }
 
     /**
@@ -274,6 +279,71 @@ final class WalCommands implements Callable<Integer> {
             RpoStatus rpo = WalSpool.rpo(archive, spool, Clock.systemUTC());
             root.err.println(rpo);
             return Backstop.OK;
+        }
+    }
+
+    @Command(name = "receive", description = "Stream the configured server's WAL into the repository in the foreground, as "
+            + "pg_receivewal does, over a physical replication slot (created if missing; the role needs REPLICATION): each "
+            + "segment archived whole once complete, the one being written as deltas every 200 ms. Runs until SIGTERM (exit "
+            + "143; the slot keeps what is not archived yet, and the next start resumes where the archive ends), or until "
+            + "the receiver stops by itself: a server of another system identifier (exit 1).")
+    static final class Receive extends Commands.Base {
+        /** How often the foreground command looks whether the receiver stopped by itself. */
+        private static final long LOOK_MS = 500;
+
+        @Option(names = "--work-dir", paramLabel = "DIR", required = true, description = "A local directory for the segment "
+                + "being received (durable disk; one per slot).")
+        Path workDir;
+
+        @Option(names = "--slot", paramLabel = "NAME", defaultValue = "backstop", description = "The physical replication slot "
+                + "(default ${DEFAULT-VALUE}).")
+        String slot;
+
+        @Override
+        int run(Context ctx) throws IOException, InterruptedException {
+            WalArchive archive = archive(ctx, ctx.config().wal().orElseThrow(() -> new ConfigException("backup.wal",
+                    "missing; expected {\"systemId\": \"<SELECT system_identifier FROM pg_control_system()>\"}")));
+            Files.createDirectories(workDir);
+            WalReceiver receiver;
+            try {
+                receiver = WalReceiver.builder(ctx.endpoint(), archive).slot(slot).workDir(workDir).build();
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--slot: " + e.getMessage());
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Thread hook = DaemonThreads.named("backstop-wal-shutdown").newThread(() -> {
+                // SIGTERM: stop receiving; the deltas stored up to now are in the repository, the slot holds the rest
+                receiver.close();
+                root.err.println("wal receive: stopped" + position(receiver));
+                root.err.flush();
+                stopped.countDown();
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                receiver.start();
+                root.err.println("wal receive: receiving " + ctx.endpoint() + " into " + archive.stream() + " over slot " + slot
+                        + ", work directory " + workDir);
+                root.err.flush();
+                while (!stopped.await(LOOK_MS, TimeUnit.MILLISECONDS)) {
+                    if (!receiver.isRunning()) {
+                        root.err.println("wal receive: stopped: " + receiver.status().lastError() + position(receiver));
+                        return Backstop.FAILURE;
+                    }
+                }
+                return Backstop.OK;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // the JVM is shutting down: the hook is running or has run
+                }
+                receiver.close();
+            }
+        }
+
+        private static String position(WalReceiver r) {
+            WalReceiver.Status s = r.status();
+            return s.archivedLsn() == 0 ? "" : "; archived up to " + WalFile.formatLsn(s.archivedLsn()) + " on timeline " + s.timeline();
         }
     }
 

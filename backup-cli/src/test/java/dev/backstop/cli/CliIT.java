@@ -99,8 +99,12 @@ class CliIT {
         Path out = Files.createTempFile("backstop", ".out");
         Path err = Files.createTempFile("backstop", ".err");
         try {
+            long start = System.nanoTime();
             Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("backstop %s finished", cmd).isTrue();
+            // where a slow run spends its time, in the test's log (never asserted)
+            System.err.printf("backstop %s: exit %d in %d ms%n", String.join(" ", args), p.exitValue(),
+                    (System.nanoTime() - start) / 1_000_000);
             return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
             Files.delete(out);

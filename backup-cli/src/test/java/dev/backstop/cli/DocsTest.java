@@ -37,10 +37,11 @@ class DocsTest {
                 without.add(c.getCommandSpec().qualifiedName());
             }
         }
-        // run, wal and binlog stream speak to a service manager and to the database; report has --format json; demo,
-        // completion and help print for people
+        // run, wal (its hooks and its receiver) and binlog stream speak to a service manager and to the database; report
+        // has --format json; demo, completion and help print for people
         assertThat(without).containsExactlyInAnyOrder("backstop run", "backstop wal archive-push", "backstop wal archive-get",
-                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop binlog stream", "backstop demo",
+                "backstop wal drain", "backstop wal prefetch", "backstop wal rpo", "backstop wal receive", "backstop binlog stream",
+                "backstop demo",
                 "backstop report",
                 "backstop completion", "backstop help");
     }
@@ -62,5 +63,23 @@ class DocsTest {
         assertThat(pages.get("backstop-wal-archive-push.1")).contains("(%p %f)").doesNotContain("%%");
         // no line may start with a character troff would take for a request
         pages.values().forEach(page -> assertThat(page.lines().filter(l -> l.startsWith("'"))).isEmpty());
+    }
+
+    @Test
+    void everyCommand_isInTheCommandsTableOfTheDocs() throws Exception {
+        String doc = java.nio.file.Files.readString(java.nio.file.Path.of("../docs/cli.md"));
+        String table = doc.substring(doc.indexOf("## Commands"), doc.indexOf("## Exit codes"));
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
+        while (!pending.isEmpty()) {
+            CommandLine c = pending.pop();
+            String name = c.getCommandSpec().qualifiedName();
+            if (!c.getSubcommands().isEmpty()) {
+                pending.addAll(c.getSubcommands().values());
+            } else if (!name.equals("backstop help") && !table.contains("| `" + name)) {
+                missing.add(name);
+            }
+        }
+        assertThat(missing).as("commands without a row in docs/cli.md's table").isEmpty();
     }
 }

@@ -28,8 +28,9 @@ import software.amazon.awssdk.services.kms.model.KmsException;
  * the key.
  *
  * <p><b>Rotation.</b> Rotate inside KMS (automatic key rotation keeps old backing keys for
- * Decrypt); the key id stays the same, so nothing needs rewrapping. To move to another KMS key,
- * rewrap with a new {@code KmsKek}.
+ * Decrypt); the key id stays the same, so nothing needs rewrapping. {@code Encryption.rewrap}
+ * unwraps with the KEK it re-wraps with, so it cannot move a repository to another KMS key: a
+ * {@code KmsKek} of the new key cannot unwrap what the old one wrapped.
  *
  * <p><b>Threading.</b> Safe for concurrent use. The {@link KmsClient} is the caller's and is
  * never closed here. {@code toString()} shows the key id only.

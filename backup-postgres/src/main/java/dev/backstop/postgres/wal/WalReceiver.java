@@ -137,6 +137,15 @@ public final class WalReceiver implements AutoCloseable {
         return rpo.view(clock.instant());
     }
 
+    /**
+     * Whether the receiver runs: false before {@link #start()}, after {@link #close()}, and once it
+     * stopped by itself because retrying cannot help (a server of another system identifier;
+     * {@link Status#lastError()} says why). Connection failures it retries keep it running.
+     */
+    public boolean isRunning() {
+        return thread.isAlive();
+    }
+
     /** Starts receiving on the receiver's own thread. Call once. */
     public void start() {
         thread.start();

@@ -26,13 +26,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 
-/** AWS KMS as KEK, through the real SDK v2 {@link KmsClient}, against {@link FakeKmsEndpoint}. */
+/** AWS KMS as KEK, through the real SDK v2 {@link KmsClient}, against {@link LocalKms}. */
 class KmsKekContractTest extends KeyEncryptionKeyContract {
-    private static final FakeKmsEndpoint KMS = new FakeKmsEndpoint();
-    private static final KmsClient CLIENT = KmsClient.builder().endpointOverride(KMS.endpoint()).region(Region.US_EAST_1)
+    private static final LocalKms KMS = LocalKms.start();
+    private static final KmsClient CLIENT = KMS.clientBuilder()
             .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("kms-access", "kms-secret-value")))
             .build();
     private String keyArn;
@@ -92,5 +91,52 @@ class KmsKekContractTest extends KeyEncryptionKeyContract {
         KmsKek missing = KmsKek.of(CLIENT, "arn:aws:kms:us-east-1:111122223333:key/missing");
         assertThatThrownBy(() -> missing.wrap(new byte[32], new byte[] {1}))
                 .isInstanceOf(IOException.class).hasMessageContaining("key/missing").hasMessageContaining("NotFoundException");
+    }
+
+    @Test
+    void disabledKey_failsBothWays_andWorksAgainOnceEnabled() throws Exception {
+        byte[] wrapped = kek.wrap(new byte[32], new byte[] {7});
+        KMS.disableKey(keyArn);
+        try {
+            assertThatThrownBy(() -> kek.wrap(new byte[32], new byte[] {7})).isInstanceOf(IOException.class)
+                    .hasMessageContaining("DisabledException");
+            assertThatThrownBy(() -> kek.unwrap(wrapped, new byte[] {7})).isInstanceOf(IOException.class)
+                    .hasMessageContaining("DisabledException");
+        } finally {
+            KMS.enableKey(keyArn);
+        }
+        assertThat(kek.unwrap(wrapped, new byte[] {7})).isEqualTo(new byte[32]);
+    }
+
+    @Test
+    void theKeyIdAndTheArn_nameTheSameKey() throws Exception {
+        String keyId = keyArn.substring(keyArn.lastIndexOf('/') + 1);
+        byte[] wrapped = kek.wrap(new byte[] {1, 2, 3}, new byte[] {9});
+        assertThat(KmsKek.of(CLIENT, keyId).unwrap(wrapped, new byte[] {9})).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aStoppedKms_failsWithAnIOExceptionNamingTheKey() {
+        LocalKms stopped = LocalKms.start();
+        String arn = stopped.createKey();
+        stopped.close();
+        try (KmsClient client = stopped.clientBuilder().build()) {
+            assertThatThrownBy(() -> KmsKek.of(client, arn).wrap(new byte[32], new byte[] {1}))
+                    .isInstanceOf(IOException.class).hasMessageContaining(arn);
+        }
+    }
+
+    @Test
+    void rotationOnDemand_givesNewMaterial_andWhatTheOldWrappedStillUnwraps() throws Exception {
+        byte[] before = kek.wrap(new byte[] {4, 5, 6}, new byte[] {2});
+        byte[] oldMaterial = KMS.material(keyArn);
+
+        CLIENT.rotateKeyOnDemand(b -> b.keyId(keyArn));
+
+        assertThat(KMS.material(keyArn)).isNotEqualTo(oldMaterial);
+        byte[] after = kek.wrap(new byte[] {7, 8, 9}, new byte[] {2});
+        assertThat(kek.unwrap(before, new byte[] {2})).containsExactly(4, 5, 6);
+        assertThat(kek.unwrap(after, new byte[] {2})).containsExactly(7, 8, 9);
+        assertThat(kek.id()).isEqualTo("aws-kms:" + keyArn);
     }
 }
