@@ -12,7 +12,10 @@
 #                   many workers as cores -> SHA-256 -> AES-GCM) of the same server
 #
 # Prints the median wall and busy CPU seconds (whole machine, /proc/stat) of each build and the
-# same-round ratios new/base as key=value lines (also to --out=FILE).
+# same-round ratios new/base as key=value lines (also to --out=FILE). With --keep and --work=DIR the
+# base tree and both builds stay in DIR, and a later run with the same DIR and --base reuses them (only
+# what changed is rebuilt), so a run on a quiet machine need not spend its time compiling; the server
+# and its fixture are made anew every run.
 #
 # Usage: benchmarks/ab-builds-mysql.sh --base=REV --kind=mysql|mysql-physical [--rounds=3]
 #                                      [--realistic-size=400MiB] [--work=DIR] [--keep] [--out=FILE]
@@ -35,6 +38,8 @@ load_lib() { source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; }
 load_lib
 source "$(dirname "${BASH_SOURCE[0]}")/lib-mariadb.sh" --realistic-size=400MiB --no-cds "${rest[@]}"
 [ "${#MORE_ARGS[@]}" = 0 ] || { echo "unknown option '${MORE_ARGS[0]}' (see the header of $0)" >&2; exit 2; }
+# the results file names the run as it was asked for
+ARGS="--base=$BASE --kind=$KIND ${rest[*]}"
 for t in mariadb-install-db mariadbd mariadb mariadb-dump mariadb-backup java git; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "error: $t not found" >&2; exit 2; }
 done
@@ -42,7 +47,7 @@ CORES=$(nproc)
 
 mariadb_work /tmp/backstop-ab-mysql-XXXXXX
 ab_cleanup() {
-  git -C "$ROOT" worktree remove --force "$WORK/base" >/dev/null 2>&1 || true
+  if [ "$KEEP" = 0 ]; then git -C "$ROOT" worktree remove --force "$WORK/base" >/dev/null 2>&1 || true; fi
   cleanup
 }
 trap ab_cleanup EXIT
@@ -51,15 +56,19 @@ trap ab_cleanup EXIT
 # and the testkit's runtime dependencies, jars only)
 build_tree() {
   local dir=$1
-  "$dir/mvnw" -q -o -f "$dir/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
-      -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
+  "$dir/mvnw" -q -o -f "$dir/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests -Dmaven.javadoc.skip=true \
+      -Dmaven.source.skip=true package dependency:build-classpath -Dmdep.outputFile=target/runtime-classpath.txt \
+      -DincludeScope=runtime >&2
   echo "$(ls "$dir"/benchmarks/target/benchmarks-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1):$(ls \
       "$dir"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1):$(cat \
       "$dir/backup-testkit/target/runtime-classpath.txt")"
 }
 
 echo "# building base $BASE and the working tree" >&2
-git -C "$ROOT" worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
+if [ "$(git -C "$WORK/base" rev-parse HEAD 2>/dev/null)" != "$(git -C "$ROOT" rev-parse "$BASE")" ]; then
+  git -C "$ROOT" worktree remove --force "$WORK/base" >/dev/null 2>&1 || true
+  git -C "$ROOT" worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
+fi
 CP_BASE=$(build_tree "$WORK/base")
 CP_NEW=$(build_tree "$ROOT")
 run() { # run base|new ARGS...: MariaDbBench ARGS in a fresh JVM of that build
@@ -68,6 +77,8 @@ run() { # run base|new ARGS...: MariaDbBench ARGS in a fresh JVM of that build
   else java -cp "$CP_NEW" dev.backstop.benchmarks.MariaDbBench "$@"; fi
 }
 
+# a fresh server every run, also in a kept work directory
+stop_server "$DB"; rm -rf "$DB" "$WORK"/repo-* "$WORK"/out-* "$WORK"/kek-*.json
 echo "# load average before: $(uptime)" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)
 start_server
