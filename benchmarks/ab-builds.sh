@@ -8,8 +8,14 @@
 #             fingerprints in the snapshot) and streamed restore into a new database
 #   physical: backup (the data directory read by DataDirectorySource, same chain) and restore
 #             (fetch, verify, extract) into a new data directory
+#   mysql:    MariaDB logical backup (MariaDbDumpSource: mariadb-dump, fingerprints from the dump
+#             stream -> zstd-3 -> SHA-256 -> AES-GCM -> local repository) of compare-mysql.sh's
+#             realistic fixture, on a mariadbd of its own; backups only, with the machine's busy CPU
+#   mysql-physical: MariaDB physical backup (MariaDbBackupSource: mariadb-backup --stream=xbstream
+#             --parallel=2 -> zstd-3 on as many workers as cores -> SHA-256 -> AES-GCM) of the same
+#             server; backups only, with the machine's busy CPU
 #
-# Usage: benchmarks/ab-builds.sh --base=REV [--kind=logical|physical] [--rounds=3]
+# Usage: benchmarks/ab-builds.sh --base=REV [--kind=logical|physical|mysql|mysql-physical] [--rounds=3]
 #                                [--realistic-size=400MiB] [--work=DIR] [--keep] [--out=FILE]
 set -euo pipefail
 
@@ -24,7 +30,12 @@ for a in "$@"; do
   esac
 done
 [ -n "$BASE" ] || { echo "--base=REV is required: the commit to compare the working tree against" >&2; exit 2; }
-case "$KIND" in logical|physical) ;; *) echo "--kind: got '$KIND', allowed logical or physical" >&2; exit 2 ;; esac
+case "$KIND" in logical|physical|mysql|mysql-physical) ;;
+  *) echo "--kind: got '$KIND', allowed logical, physical, mysql or mysql-physical" >&2; exit 2 ;;
+esac
+if [ "$KIND" = mysql ] || [ "$KIND" = mysql-physical ]; then
+  exec "$(dirname "${BASH_SOURCE[0]}")/ab-builds-mysql.sh" --base="$BASE" --kind="$KIND" "${rest[@]}"
+fi
 set -- --no-cds "${rest[@]}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_pg initdb pg_ctl psql createdb dropdb

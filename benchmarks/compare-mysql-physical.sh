@@ -22,10 +22,12 @@
 # loopback port, data in --work). Prints medians, busy CPU per contender (machine-wide, all processes,
 # from /proc/stat) and same-round ratios as key=value lines, also written to --out=FILE (default
 # benchmarks/target/results/) with a PNG chart next to it; the last line is ratio_backup_vs_shell=<x>
-# (target <= 1.0), the one before it ratio_restore_vs_shell=<x> (target <= 1.0).
+# (target <= 1.0), the one before it ratio_restore_vs_shell=<x> (target <= 1.0). Backstop's fresh JVMs
+# start with class-data sharing, as compare-mysql.sh's and the packaged command line have it, recorded
+# by one untimed backup and restore of the server before the fixtures are loaded (--no-cds: without).
 #
 # Usage: benchmarks/compare-mysql-physical.sh [--rounds=3] [--realistic-size=1536MiB] [--sysbench-rows=2000000]
-#                                             [--parallel=2] [--work=DIR] [--keep] [--out=FILE]
+#                                             [--parallel=2] [--work=DIR] [--keep] [--no-cds] [--out=FILE]
 # Quick check (a few minutes): benchmarks/compare-mysql-physical.sh --rounds=1 --realistic-size=30MiB --sysbench-rows=20000
 set -euo pipefail
 
@@ -53,6 +55,13 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)
 start_server
 # mariadb-backup reads its own group, as Backstop's private option file gives it
 client_cnf "$WORK/backup.cnf" mariadb-backup "$PORT"
+# class-data archives of a physical backup and restore (lib.sh), recorded while the server holds only
+# its system tables, so the untimed training runs are short
+cds_train mariadb-physical-backup dev.backstop.benchmarks.MariaDbBench physical-backup --port="$PORT" --repo="$WORK/repo-cds" \
+    --kek="$WORK/kek.json" --zstd-workers="$CORES" --parallel="$PARALLEL" --work="$WORK"
+cds_train mariadb-physical-restore dev.backstop.benchmarks.MariaDbBench physical-restore --repo="$WORK/repo-cds" \
+    --kek="$WORK/kek.json" --id="$(ls "$WORK/repo-cds/backups" | grep -v '^probe' | head -1)" --datadir="$WORK/cds-restore"
+rm -rf "$WORK/repo-cds" "$WORK/cds-restore"
 echo "# loading fixtures ($RROWS customers, 4 x $SROWS sbtest rows)" >&2
 load_realistic
 load_sysbench

@@ -3,8 +3,8 @@
 # machine, interleaved round by round so that a slow moment of a shared VM hits every contender alike.
 #
 #   backup:  Backstop (MariaDbDumpSource: mariadb-dump --single-transaction at its binlog position,
-#            fingerprints read from the dump stream -> zstd-3 -> SHA-256 -> AES-GCM -> local repository),
-#            fresh JVM
+#            fingerprints read from the dump stream -> zstd-3 on as many workers as cores, as zstd -T0
+#            has them -> SHA-256 -> AES-GCM -> local repository), fresh JVM
 #            vs mariadb-dump --single-transaction ... | zstd -3 -T0 | sha256sum   (the shell pipeline)
 #            vs mydumper -t 2 (Debian's 0.10.1; installed with apt-get if missing; without -R -E -G, as
 #               the fixtures have no routines, events or triggers)
@@ -57,6 +57,7 @@ for t in mariadb-install-db mariadbd mariadb mariadb-dump mydumper myloader zstd
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "error: $t not found" >&2; exit 2; }
 done
 
+CORES=$(nproc)
 mariadb_work /tmp/backstop-mysqlbench-XXXXXX
 
 build_bench
@@ -80,7 +81,7 @@ for fixture in realistic sysbench; do
   echo "${fixture}_db_bytes=$(sql -e "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$fixture'")"
   # the long-lived JVM's first backup and restore of this fixture, not timed: it is warm from here on
   rm -rf "$WORK/repo-warmup"
-  warm backup --port="$PORT" --db="$fixture" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json"
+  warm backup --port="$PORT" --db="$fixture" --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" --zstd-workers="$CORES"
   drop r_warmup
   warm restore --port="$PORT" --db=r_warmup --repo="$WORK/repo-warmup" --kek="$WORK/kek.json" \
       --id="$(sed -n 's/^id=//p' <<<"$WARM_OUT")" --binlog=false
@@ -91,13 +92,14 @@ for fixture in realistic sysbench; do
         --events --triggers --hex-blob "$fixture" | zstd -3 -T0 -q | sha256sum >/dev/null; }
     mydumper_backup() { mydumper -h 127.0.0.1 -P "$PORT" -u bench -p "$PASSWORD" -B "$fixture" -t 2 -o "$WORK/out/mydumper" \
         --trx-consistency-only >/dev/null; }
-    backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" \
+    backstop_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo" --kek="$WORK/kek.json" --zstd-workers="$CORES" \
         > "$WORK/out/backstop.txt"; }
     # the same without the fingerprints: what they cost
-    backstop_nofp_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-nofp" --kek="$WORK/kek.json" \
+    backstop_nofp_backup() { bench backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-nofp" --kek="$WORK/kek.json" --zstd-workers="$CORES" \
         --fingerprints=false >/dev/null; }
     # the same backup in the long-lived JVM: what the fresh JVM's start and warm-up cost
-    longlived_backup() { warm backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-ll" --kek="$WORK/kek.json"; }
+    longlived_backup() { warm backup --port="$PORT" --db="$fixture" --repo="$WORK/out/repo-ll" --kek="$WORK/kek.json" \
+        --zstd-workers="$CORES"; }
     # rotate the order every round: no contender always runs first after a pause
     order=(shell myd bs nofp ll)
     k=$(( (round - 1) % 5 ))

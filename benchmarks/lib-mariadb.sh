@@ -189,8 +189,9 @@ timed() {
 # build_bench: builds the testkit and benchmarks in this tree; sets CP to the jars MariaDbBench needs
 build_bench() {
   echo "# building backup-testkit" >&2
-  "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests package dependency:build-classpath \
-      -Dmdep.outputFile=target/runtime-classpath.txt -DincludeScope=runtime >&2
+  "$ROOT/mvnw" -q -f "$ROOT/pom.xml" -pl backup-testkit,benchmarks -am -DskipTests -Dmaven.javadoc.skip=true \
+      -Dmaven.source.skip=true package dependency:build-classpath -Dmdep.outputFile=target/runtime-classpath.txt \
+      -DincludeScope=runtime >&2
   CP="$(ls "$ROOT"/benchmarks/target/benchmarks-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
   CP="$CP:$(ls "$ROOT"/backup-testkit/target/backup-testkit-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -1)"
   CP="$CP:$(cat "$ROOT/backup-testkit/target/runtime-classpath.txt")"
@@ -204,7 +205,7 @@ cds_mariadb() {
   sql -e "CREATE DATABASE cds_train; CREATE TABLE cds_train.t (id INT PRIMARY KEY, v VARCHAR(20), KEY v (v)) ENGINE=InnoDB;
       INSERT INTO cds_train.t VALUES (1, 'a'), (2, 'b')"
   cds_train mariadb-backup dev.backstop.benchmarks.MariaDbBench backup --port="$PORT" --db=cds_train --repo="$WORK/repo-cds" \
-      --kek="$WORK/kek.json"
+      --kek="$WORK/kek.json" --zstd-workers="$(nproc)"
   cds_train mariadb-restore dev.backstop.benchmarks.MariaDbBench restore --port="$PORT" --db=r_cds --repo="$WORK/repo-cds" \
       --kek="$WORK/kek.json" --id="$(ls "$WORK/repo-cds/backups" | grep -v '^probe' | head -1)" --binlog=false
   sql -e "DROP DATABASE IF EXISTS r_cds; DROP DATABASE cds_train"; rm -rf "$WORK/repo-cds"

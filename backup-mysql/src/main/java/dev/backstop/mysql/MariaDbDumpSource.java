@@ -12,6 +12,7 @@ import dev.backstop.core.SourceInfo;
 import dev.backstop.core.TableFingerprint;
 import dev.backstop.core.internal.builder.Settings;
 import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.stream.PipelinedInputStream;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.binlog.BinlogArchive;
 import java.io.IOException;
@@ -68,8 +69,9 @@ import java.util.concurrent.Executor;
  * mariadb-dump writes FLOAT values with 6 significant digits, so a FLOAT that needs more does not
  * survive a dump.
  *
- * <p><b>Threading.</b> Immutable; each {@link #capture} uses two executor tasks (the row
- * fingerprints and the FLOAT check) while the calling thread streams the dump.
+ * <p><b>Threading.</b> Immutable; each {@link #capture} uses three executor tasks (reading the
+ * dump program's output ahead of the pipeline, the row fingerprints and the FLOAT check) while the
+ * calling thread streams the dump.
  */
 public final class MariaDbDumpSource implements CaptureSource {
     /** The stream name of the dump in a backup. */
@@ -82,6 +84,12 @@ public final class MariaDbDumpSource implements CaptureSource {
     private static final int HEAD_LIMIT = 1 << 20;
     private static final int TAP_CHUNK = 256 * 1024;
     private static final int TAP_DEPTH = 16;
+    /**
+     * The dump's output is read ahead into this many chunks of {@link #TAP_CHUNK} bytes on a
+     * thread that does nothing else: a pipe holds only 64 KiB, and a dump program that finds it
+     * full stops reading the server's rows while the capturing thread hashes and copies.
+     */
+    private static final int READ_AHEAD_DEPTH = 16;
 
     private final MariaDbEndpoint endpoint;
     private final String database;
@@ -168,7 +176,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         Map<String, String> objects = withFingerprints ? MariaDbFingerprints.definitions(c, database) : Map.of();
         Process p = DumpProcess.start(cmd, program);
         StderrTail stderr = StderrTail.logged(p.getErrorStream(), program.getFileName().toString());
-        try (InputStream in = p.getInputStream()) {
+        try (InputStream in = new PipelinedInputStream(p.getInputStream(), executor, TAP_CHUNK, READ_AHEAD_DEPTH)) {
             DumpProcess.Head h = DumpProcess.readHead(in, HEAD_LIMIT);
             byte[] head = h.bytes();
             int headLength = h.length();
@@ -208,7 +216,7 @@ public final class MariaDbDumpSource implements CaptureSource {
                 if (tap != null) {
                     tap.write(head, 0, headLength);
                 }
-                byte[] buf = new byte[256 * 1024];
+                byte[] buf = new byte[TAP_CHUNK];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     if (tap != null) {
@@ -288,7 +296,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         private boolean allowNonTransactional;
         private boolean fingerprints = true;
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
-        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-fingerprints"));
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.numbered("backstop-mariadb-dump"));
         private final List<String> extraArgs = new ArrayList<>();
         private String binlogStream;
 
@@ -332,9 +340,10 @@ public final class MariaDbDumpSource implements CaptureSource {
         }
 
         /**
-         * Runs the fingerprint tasks, two per capture for its whole length, which must run at once
-         * and on threads other than the capturing one (default: a new daemon thread per task);
-         * never shut down by the source.
+         * Runs the capture's tasks (reading the dump ahead, the row fingerprints, the FLOAT check),
+         * three per capture for its whole length, which must run at once and on threads other
+         * than the capturing one (default: a new daemon thread per task); never shut down by the
+         * source.
          */
         public Builder executor(Executor executor) {
             this.executor = given.once("executor", "the default executor", executor);

@@ -1,6 +1,9 @@
 package dev.backstop.mysql;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -20,6 +23,7 @@ import java.util.Arrays;
  * <p><b>Threading.</b> Not thread-safe; one per scanning thread.
  */
 final class RowHash {
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private byte[] row = new byte[1024];
     private int length;
     private int valueStart = -1;
@@ -58,6 +62,13 @@ final class RowHash {
     void appendByte(int b) {
         ensure(1);
         row[length++] = (byte) b;
+    }
+
+    /** Appends {@code v}'s four bytes, least significant first. */
+    void appendInt(int v) {
+        ensure(4);
+        INTS.set(row, length, v);
+        length += 4;
     }
 
     void endValue() {

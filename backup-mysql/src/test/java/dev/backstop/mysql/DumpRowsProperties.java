@@ -39,7 +39,8 @@ class DumpRowsProperties {
                 .withChars("aZ '\"\\\0\n\r\t\u001a(),;`%_-0x\u00e9\u03b1\ud83d\ude00")
                 .ofMaxLength(12)
                 .map(s -> new Value(s.getBytes(StandardCharsets.UTF_8), "'" + escape(s) + "'"));
-        Arbitrary<Value> binaries = Arbitraries.bytes().array(byte[].class).ofMaxSize(10)
+        // up to 40 bytes: 80 hex digits, several blocks of the eight-digit decoder and a remainder
+        Arbitrary<Value> binaries = Arbitraries.bytes().array(byte[].class).ofMaxSize(40)
                 .map(b -> new Value(b, b.length == 0 ? "''" : "0x" + HexFormat.of().withUpperCase().formatHex(b)));
         Arbitrary<Value> numbers = Arbitraries.of("0", "-0", "1.50", "1.5", "-12.345", "1e-300", "3.4e38", "2024",
                         "18446744073709551615", "0.000", "-1", "1.7976931348623157e308")
@@ -79,6 +80,60 @@ class DumpRowsProperties {
     /** The statement shapes mariadb-dump writes with its options. */
     enum Shape {
         ROWS_ON_LINES, ROWS_ON_ONE_LINE, ONE_ROW_PER_STATEMENT, COLUMN_LIST, INSERT_IGNORE, REPLACE
+    }
+
+    @Property(tries = 2000, seed = "8008")
+    void hex8_decodesEightHexDigitsOfEitherCase_andRefusesAnyOtherByte(
+            @ForAll("eightHexish") List<Character> digits) {
+        byte[] b = new byte[8];
+        long expected = 0;
+        boolean valid = true;
+        for (int k = 0; k < 8; k++) {
+            char c = digits.get(k);
+            b[k] = (byte) c;
+            int d = c < 0x80 ? Character.digit(c, 16) : -1;
+            valid &= d >= 0;
+            if (d >= 0) {
+                expected |= (long) d << (k % 2 == 0 ? 4 : 0) << (8 * (k / 2));
+            }
+        }
+        long w = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+
+        assertThat(DumpRows.hex8(w)).isEqualTo(valid ? expected : -1);
+    }
+
+    @Provide
+    Arbitrary<List<Character>> eightHexish() {
+        // the digits, both cases, and the bytes just outside each range of them
+        return Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(12, Arbitraries.of('0', '5', '9', 'A', 'c', 'F', 'a', 'f', 'B', 'e', '1', '8')),
+                net.jqwik.api.Tuple.of(1, Arbitraries.of('/', ':', '@', 'G', '`', 'g', ',', ')', '\0', '\u007f', '\u0080',
+                        '\u00c1', '\u00e6', '\u00ff'))).list().ofSize(8);
+    }
+
+    @Example
+    void aBadDigitAnywhereInALongHexLiteral_failsNamingIt() {
+        String hex = "0123456789ABCDEFabcdef0123456789ABCDEF";
+        for (int at = 0; at < hex.length(); at++) {
+            String bad = hex.substring(0, at) + "G" + hex.substring(at + 1);
+            byte[] dump = (head("a") + "INSERT INTO `a` VALUES (0x" + bad + ");\n").getBytes(StandardCharsets.UTF_8);
+
+            assertThatThrownBy(() -> parse(dump, new Random(1))).isInstanceOf(IOException.class)
+                    .hasMessageContaining("unexpected 'G'").hasMessageContaining("table `a`");
+        }
+    }
+
+    @Example
+    void aHexLiteral_inLowerCase_isTheSameBytesAsInUpperCase() throws IOException {
+        String hex = "00ff10ab7f80c3e9deadbeef0102030405";
+        Map<String, TableFingerprint> lower = parse((head("a") + "INSERT INTO `a` VALUES (0x" + hex + ");\n")
+                .getBytes(StandardCharsets.UTF_8), new Random(1));
+        Map<String, TableFingerprint> upper = parse((head("a") + "INSERT INTO `a` VALUES (0x" + hex.toUpperCase() + ");\n")
+                .getBytes(StandardCharsets.UTF_8), new Random(1));
+
+        assertThat(lower).isEqualTo(upper);
+        assertThat(lower.get("a")).isEqualTo(new TableFingerprint(1,
+                MariaDbFingerprints.contentHash(1, RowHash.of(HexFormat.of().parseHex(hex)))));
     }
 
     @Example

@@ -24,6 +24,15 @@ class MariaDbBuildersTest {
     }
 
     @Test
+    void backupSourceBuilder_givenAnExecutorTwice_refusesTheSecond() {
+        Executor direct = Runnable::run;
+        MariaDbBackupSource.Builder b = MariaDbBackupSource.builder(ENDPOINT).executor(direct);
+
+        assertThatThrownBy(() -> b.executor(direct)).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("executor: already set");
+    }
+
+    @Test
     void dumpSourceBuilder_givenFingerprintsTwice_namesBothValues() {
         MariaDbDumpSource.Builder b = MariaDbDumpSource.builder(ENDPOINT, "shop").fingerprints(false);
 

@@ -30,7 +30,7 @@ import java.util.Map;
  * {@code key=value} lines. Not a public API.
  *
  * <pre>
- *   backup           --port=P --db=D --repo=DIR --kek=FILE [--level=3] [--fingerprints=true]
+ *   backup           --port=P --db=D --repo=DIR --kek=FILE [--level=3] [--zstd-workers=0] [--fingerprints=true]
  *   restore          --port=P --db=TARGET --repo=DIR --kek=FILE --id=BACKUP_ID [--binlog=true]
  *   physical-backup  --port=P --repo=DIR --kek=FILE [--level=3] [--zstd-workers=0] [--parallel=1] [--work=DIR]
  *   physical-restore --repo=DIR --kek=FILE --id=BACKUP_ID --datadir=DIR
@@ -85,7 +85,8 @@ public final class MariaDbBench {
                 Manifest m = BackupPipeline.builder()
                         .source(MariaDbDumpSource.builder(endpoint(o), o.req("db"))
                                 .fingerprints(Boolean.parseBoolean(o.getOrDefault("fingerprints", "true"))).build())
-                        .compress(ZstdTransform.level(Integer.parseInt(o.getOrDefault("level", "3"))))
+                        .compress(ZstdTransform.builder().level(Integer.parseInt(o.getOrDefault("level", "3")))
+                                .workers(Integer.parseInt(o.getOrDefault("zstd-workers", "0"))).build())
                         .encrypt(Encryption.with(kek))
                         .repository(repo)
                         .build().run();

@@ -10,6 +10,9 @@ import dev.backstop.core.Fingerprints;
 import dev.backstop.core.LogRange;
 import dev.backstop.core.SourceInfo;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
+import dev.backstop.core.internal.stream.PipelinedInputStream;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.MariaDbEndpoint;
 import dev.backstop.mysql.MariaDbTools;
@@ -36,6 +39,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -79,8 +83,9 @@ import org.slf4j.LoggerFactory;
  * without a binary log ({@code log_bin=OFF}) is refused: such a backup has no point to be
  * recovered forward from. Restore needs the same MariaDB major version's mariadb-backup.
  *
- * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread (stderr is drained
- * on a daemon thread of its own).
+ * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread, with one executor
+ * task that reads the tool's output ahead of the pipeline (stderr is drained on a daemon thread
+ * of its own).
  */
 public final class MariaDbBackupSource implements CaptureSource {
     /** The tools' own logger, as every Backstop module names it. */
@@ -92,6 +97,14 @@ public final class MariaDbBackupSource implements CaptureSource {
     private static final List<String> BINLOG_INFO = List.of("xtrabackup_binlog_info", "mariadb_backup_binlog_info");
     private static final List<String> CHECKPOINTS = List.of("xtrabackup_checkpoints", "mariadb_backup_checkpoints");
     private static final List<String> INFO = List.of("xtrabackup_info", "mariadb_backup_info");
+    /**
+     * The tool's output is read ahead into {@value #READ_AHEAD_DEPTH} chunks of this size on a
+     * thread that does nothing else: a pipe holds only 64 KiB, and mariadb-backup's copy threads
+     * stop reading the data files while it is full, as it is whenever the capturing thread is
+     * busy hashing and handing over the bytes it read before.
+     */
+    private static final int READ_CHUNK = 256 * 1024;
+    private static final int READ_AHEAD_DEPTH = 16;
 
     private final MariaDbEndpoint endpoint;
     private final MariaDbTools tools;
@@ -99,6 +112,7 @@ public final class MariaDbBackupSource implements CaptureSource {
     private final int parallel;
     private final List<String> fingerprintDatabases;
     private final String binlogStream;
+    private final Executor executor;
 
     private MariaDbBackupSource(Builder b) {
         this.endpoint = b.endpoint;
@@ -107,6 +121,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         this.parallel = b.parallel;
         this.fingerprintDatabases = List.copyOf(b.fingerprintDatabases);
         this.binlogStream = b.binlogStream;
+        this.executor = LogContext.propagating(b.executor);
     }
 
     /** A source backing up the server at {@code endpoint} (a local server: see Restrictions). */
@@ -156,12 +171,19 @@ public final class MariaDbBackupSource implements CaptureSource {
         keep.addAll(CHECKPOINTS);
         keep.addAll(INFO);
         XbstreamTap tap;
-        try (InputStream in = p.getInputStream(); OutputStream out = streams.open(STREAM)) {
+        try (OutputStream out = streams.open(STREAM);
+             InputStream in = new PipelinedInputStream(p.getInputStream(), executor, READ_CHUNK, READ_AHEAD_DEPTH)) {
             tap = new XbstreamTap(out, keep);
-            byte[] buf = new byte[256 * 1024];
+            byte[] buf = new byte[READ_CHUNK];
             int n;
-            while ((n = in.read(buf)) >= 0) {
-                tap.write(buf, 0, n);
+            try {
+                while ((n = in.read(buf)) >= 0) {
+                    tap.write(buf, 0, n);
+                }
+            } catch (IOException | RuntimeException e) {
+                // before the read-ahead stops: its thread may be inside a read of the tool's output
+                p.destroyForcibly();
+                throw e;
             }
         } catch (IOException | RuntimeException e) {
             p.destroyForcibly();
@@ -332,6 +354,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         private int parallel = 1;
         private final List<String> fingerprintDatabases = new ArrayList<>();
         private String binlogStream;
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-backup-read"));
 
         private Builder(MariaDbEndpoint endpoint) {
             this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -387,6 +410,16 @@ public final class MariaDbBackupSource implements CaptureSource {
                         + "BinlogArchive.stream() names it");
             }
             this.binlogStream = given.once("binlogStream", "none", stream);
+            return this;
+        }
+
+        /**
+         * Runs the task that reads the tool's output ahead of the pipeline, one per capture for
+         * its whole length, on a thread other than the capturing one (default: a new daemon
+         * thread per task); never shut down by the source.
+         */
+        public Builder executor(Executor executor) {
+            this.executor = given.once("executor", "the default executor", executor);
             return this;
         }
 

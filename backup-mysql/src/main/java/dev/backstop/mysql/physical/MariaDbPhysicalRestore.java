@@ -55,6 +55,8 @@ import java.util.stream.Stream;
  * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets.
  */
 public final class MariaDbPhysicalRestore {
+    private static final int COPY_CHUNK = 256 * 1024;
+
     private final Restore restore;
     private final MariaDbTools tools;
     private final Path workDir;
@@ -208,7 +210,7 @@ public final class MariaDbPhysicalRestore {
         StderrTail stderr = StderrTail.logged(p.getErrorStream(), "mbstream");
         long bytes;
         try (InputStream in = restore.open(m, MariaDbBackupSource.STREAM); OutputStream out = p.getOutputStream()) {
-            bytes = in.transferTo(out);
+            bytes = copy(in, out);
         } catch (IOException e) {
             p.destroyForcibly();
             String tail = stderr.await();
@@ -225,6 +227,21 @@ public final class MariaDbPhysicalRestore {
                     null, false, m.id());
         }
         return bytes;
+    }
+
+    /**
+     * Copies in {@value #COPY_CHUNK}-byte pieces rather than {@code transferTo}'s 8 KiB: each piece
+     * is one write into mbstream's pipe and one read through every decoding stage.
+     */
+    private static long copy(InputStream in, OutputStream out) throws IOException {
+        byte[] buf = new byte[COPY_CHUNK];
+        long total = 0;
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            out.write(buf, 0, n);
+            total += n;
+        }
+        return total;
     }
 
     private void prepare(Manifest m, Path dir) {
