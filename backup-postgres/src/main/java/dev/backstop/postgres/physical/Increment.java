@@ -141,7 +141,8 @@ final class Increment {
             b.parent(plan.parent().id())
                     .attribute(ChainPlanner.FROM_LSN, WalFile.formatLsn(plan.threshold()))
                     .attribute("postgresql.pages_read", Long.toString(copier.pagesRead()))
-                    .attribute("postgresql.pages_copied", Long.toString(copier.pagesCopied()));
+                    .attribute("postgresql.pages_copied", Long.toString(copier.pagesCopied()))
+                    .attribute("postgresql.windows_reread", Long.toString(copier.windowsReread()));
         }
         return b.build();
     }

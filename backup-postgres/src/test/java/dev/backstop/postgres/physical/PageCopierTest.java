@@ -99,4 +99,68 @@ class PageCopierTest {
         assertThat(w.maps().get(0).pages()).containsExactly(3);
         assertThat(w.maps().get(1).pages()).containsExactly(PageMap.WINDOW_PAGES * 2);
     }
+
+    /** The copied pages' bytes of every entry, in order, and the copier that wrote them. */
+    record Copied(List<byte[]> pages, PageCopier copier) {
+    }
+
+    Copied copyFile(long[] lsns, long parentPages, boolean writtenLongAgo, String fileSystem) throws IOException {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        for (int i = 0; i < lsns.length; i++) {
+            file.write(page(lsns[i], i));
+        }
+        Path f = tmp.resolve("16385");
+        Files.write(f, file.toByteArray());
+        if (writtenLongAgo) {
+            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(3600).plusNanos(1234)));
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ManifestWriter manifest = new ManifestWriter();
+        LiveTar tar = new LiveTar(out, manifest, 64 * 1024);
+        PageCopier copier = new PageCopier(THRESHOLD, fileSystem);
+        copier.copy(tar, manifest, "base/5/16385", f, (long) lsns.length * PAGE, parentPages, T);
+        tar.finish();
+        List<byte[]> pages = new ArrayList<>();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+            TarArchiveEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                PageMap m = PageMap.read(in, e.getName());
+                for (int n : m.pages()) {
+                    byte[] p = in.readNBytes(PAGE);
+                    assertThat(p).as("page %d of %s", n, e.getName()).isEqualTo(page(lsns[n], n));
+                    pages.add(p);
+                }
+            }
+        }
+        return new Copied(pages, copier);
+    }
+
+    /** Two windows and a bit: runs of copied pages, single ones, pages left out between them. */
+    static long[] mixedLsns() {
+        long[] lsns = new long[2 * PageMap.WINDOW_PAGES + 7];
+        for (int i = 0; i < lsns.length; i++) {
+            lsns[i] = i % 11 < 4 || i % 29 == 0 ? THRESHOLD + i : 5 + i;
+        }
+        return lsns;
+    }
+
+    @Test
+    void copy_ofAFileWrittenLongAgoOnALocalFileSystem_readsItOnceAndCopiesTheSamePages() throws IOException {
+        long[] lsns = mixedLsns();
+        Copied once = copyFile(lsns, lsns.length - 3, true, "ext4");
+        Copied twice = copyFile(lsns, lsns.length - 3, false, "ext4");
+        assertThat(once.copier().windowsReread()).isZero();
+        assertThat(twice.copier().windowsReread()).as("a file written just now is read twice").isEqualTo(3);
+        assertThat(once.pages()).hasSameSizeAs(twice.pages());
+        for (int i = 0; i < once.pages().size(); i++) {
+            assertThat(once.pages().get(i)).isEqualTo(twice.pages().get(i));
+        }
+        assertThat(once.copier().pagesCopied()).isEqualTo(twice.copier().pagesCopied()).isEqualTo(once.pages().size());
+    }
+
+    @Test
+    void copy_onANetworkFileSystem_alwaysReadsTwice() throws IOException {
+        long[] lsns = mixedLsns();
+        assertThat(copyFile(lsns, lsns.length, true, "nfs").copier().windowsReread()).isEqualTo(3);
+    }
 }
