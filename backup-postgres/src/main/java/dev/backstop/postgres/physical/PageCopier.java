@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
@@ -40,9 +42,9 @@ final class PageCopier {
      * File systems whose modification time every write updates at once on this host (not a
      * network file system's server-side or cached time).
      */
-    static final java.util.Set<String> STABLE_MTIME = java.util.Set.of("ext4", "ext3", "xfs", "btrfs", "tmpfs", "zfs", "f2fs");
+    static final Set<String> STABLE_MTIME = Set.of("ext4", "ext3", "xfs", "btrfs", "tmpfs", "zfs", "f2fs");
     /** How long before a read the last write must have been: ten times the kernel's coarse timestamp tick, at least. */
-    static final long QUIET = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
+    static final long QUIET = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ByteBuffer first = ByteBuffer.allocateDirect(WINDOW_PAGES * PAGE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer second = ByteBuffer.allocateDirect(WINDOW_PAGES * PAGE);
