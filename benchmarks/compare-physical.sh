@@ -12,7 +12,7 @@
 #   restore: Backstop's DataDirectorySource backup (fetch + verify digests/AEAD + extract with CRC-32C against backup_manifest + pg_verifybackup --skip-checksums)  vs  pgBackRest restore
 #
 #   incremental round, after the full rounds of each fixture: a Backstop full and a pgBackRest full, then
-#            six days of one stated, deterministic change (day_change below: about 5 % of the pages as an
+#            six days of one stated, deterministic change (day_change in lib.sh: about 5 % of the pages as an
 #            application changes them on the realistic fixture; 5 % of the accounts updated at random by
 #            pgbench transactions, the worst case for page-level increments, on the pgbench fixture), each
 #            followed by Backstop incr and pgBackRest --type=incr (interleaved; on day 1 also pgBackRest
@@ -103,30 +103,6 @@ CONF
   as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench stanza-create >&2
 }
 pgbr() { as_pg pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench "$@"; }
-
-# day_change FIXTURE DAY: one day of changes, the same every run.
-#   realistic: the newest 2 % of orders change status, the newest 0.5 % are deleted (their items with them),
-#              new orders (2 % more, two items each) and events (3 % more) are appended, 0.2 % of the
-#              customers and 1 % of the products, spread by a hash of their id, are updated.
-#   pgbench:   5 % of the accounts' count in pgbench transactions (random accounts: nearly every page).
-day_change() {
-  if [ "$1" = pgbench ]; then
-    "$BIN/pgbench" -n -c 2 -t $(( SCALE * 100000 * 5 / 100 / 2 )) postgres >/dev/null 2>&1
-    return
-  fi
-  "$BIN/psql" -q -v ON_ERROR_STOP=1 postgres <<SQL
-UPDATE app.orders SET status = 'day$2-' || status WHERE id > (SELECT max(id) - count(*) / 50 FROM app.orders);
-DELETE FROM app.orders WHERE id > (SELECT max(id) - count(*) / 200 FROM app.orders);
-INSERT INTO app.orders SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'new', now(), (m + g) % 1000,
-    jsonb_build_object('day', $2) FROM (SELECT max(id) AS m, count(*) / 50 AS n FROM app.orders) x, generate_series(1, x.n) g;
-INSERT INTO app.order_item SELECT o.id, l, 1 + (o.id * l) % (SELECT count(*) FROM app.product), l, 9.99
-    FROM app.orders o, generate_series(1, 2) l WHERE o.status = 'new' AND NOT EXISTS (SELECT 1 FROM app.order_item i WHERE i.order_id = o.id);
-INSERT INTO app.event SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'day$2', now(), jsonb_build_object('n', g)
-    FROM (SELECT max(id) AS m, count(*) * 3 / 100 AS n FROM app.event) x, generate_series(1, x.n) g;
-UPDATE app.customer SET profile = profile || jsonb_build_object('seen', $2) WHERE abs(hashint8(id * $2)) % 500 = 0;
-UPDATE app.product SET price = price + 1 WHERE abs(hashint8(id * $2)) % 100 = 0;
-SQL
-}
 
 # incremental_round FIXTURE: see the header; sets INCR_RATIO (median day's time ratio Backstop incr / pgBackRest incr)
 incremental_round() {

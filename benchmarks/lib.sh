@@ -22,7 +22,7 @@ for a in "$@"; do
     *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-[ "$ROUNDS" -ge 3 ] || { echo "--rounds: got $ROUNDS, need at least 3 for a median" >&2; exit 2; }
+[ "$ROUNDS" -ge 2 ] || { echo "--rounds: got $ROUNDS, need at least 2 (the median of two is their mean)" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$(pg_config --bindir 2>/dev/null || true)
@@ -120,6 +120,30 @@ cpu() { awk -v hz="$CLK_TCK" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# day_change FIXTURE DAY: one day of changes, the same every run (on the database postgres; PGHOST/PGPORT set).
+#   realistic: the newest 2 % of orders change status, the newest 0.5 % are deleted (their items with them),
+#              new orders (2 % more, two items each) and events (3 % more) are appended, 0.2 % of the
+#              customers and 1 % of the products, spread by a hash of their id, are updated.
+#   pgbench:   5 % of the accounts' count in pgbench transactions (random accounts: nearly every page).
+day_change() {
+  if [ "$1" = pgbench ]; then
+    "$BIN/pgbench" -n -c 2 -t $(( SCALE * 100000 * 5 / 100 / 2 )) postgres >/dev/null 2>&1
+    return
+  fi
+  "$BIN/psql" -q -v ON_ERROR_STOP=1 postgres <<SQL
+UPDATE app.orders SET status = 'day$2-' || status WHERE id > (SELECT max(id) - count(*) / 50 FROM app.orders);
+DELETE FROM app.orders WHERE id > (SELECT max(id) - count(*) / 200 FROM app.orders);
+INSERT INTO app.orders SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'new', now(), (m + g) % 1000,
+    jsonb_build_object('day', $2) FROM (SELECT max(id) AS m, count(*) / 50 AS n FROM app.orders) x, generate_series(1, x.n) g;
+INSERT INTO app.order_item SELECT o.id, l, 1 + (o.id * l) % (SELECT count(*) FROM app.product), l, 9.99
+    FROM app.orders o, generate_series(1, 2) l WHERE o.status = 'new' AND NOT EXISTS (SELECT 1 FROM app.order_item i WHERE i.order_id = o.id);
+INSERT INTO app.event SELECT m + g, 1 + (m + g) % (SELECT count(*) FROM app.customer), 'day$2', now(), jsonb_build_object('n', g)
+    FROM (SELECT max(id) AS m, count(*) * 3 / 100 AS n FROM app.event) x, generate_series(1, x.n) g;
+UPDATE app.customer SET profile = profile || jsonb_build_object('seen', $2) WHERE abs(hashint8(id * $2)) % 500 = 0;
+UPDATE app.product SET price = price + 1 WHERE abs(hashint8(id * $2)) % 100 = 0;
+SQL
+}
+
 # results_begin NAME: from here on the script's stdout (its key=value lines) also goes to $OUT
 # (--out=FILE, default benchmarks/target/results/NAME-<UTC time>.txt) after a line naming the run
 results_begin() {

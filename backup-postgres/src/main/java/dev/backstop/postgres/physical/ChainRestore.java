@@ -144,7 +144,7 @@ final class ChainRestore {
                 }
                 try (InputStream in = ReadAhead.of(restore.open(m, BaseBackupSource.STREAM), 1 << 20, 16,
                         threads.named("backstop-readahead-base-backup"))) {
-                    files += k == 0 ? readNewest(in, root, pages, crcs, syncer) : readOlder(in, pages);
+                    files += k == 0 ? readNewest(in, root, pages, crcs, syncer) : readOlder(in, root, pages, crcs, syncer);
                 } catch (IOException | RuntimeException e) {
                     throw named(m, k, chain.size(), e);
                 }
@@ -158,11 +158,9 @@ final class ChainRestore {
                         "pages missing after the oldest backup " + oldest.id() + " was read: " + pages.missing(), null, oldest.id());
             }
             for (String path : pages.paths()) {
-                crcs.put(path, pages.crc(path));
-                Path f = root.resolve(path);
-                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
-                syncer.sync(f);
-                files++;
+                if (!crcs.containsKey(path)) {
+                    files += complete(root, path, pages, crcs, syncer);
+                }
             }
             new BackupManifestCheck(newest, tools).verify(root, crcs);
             syncer.finish(root);
@@ -204,24 +202,46 @@ final class ChainRestore {
         return n;
     }
 
-    /** Of an older backup, only pages of files still pending. Reads to the end, so the object is verified whole. */
-    private static int readOlder(InputStream in, PageAssembly pages) throws IOException {
+    /**
+     * Of an older backup, only pages of files still pending; a file it completes is finished at
+     * once ({@link #complete}), so its fsync overlaps the rest of the reading. Reads to the end,
+     * so the object is verified whole. Returns the number of files completed.
+     */
+    private static int readOlder(InputStream in, Path root, PageAssembly pages, Map<String, long[]> crcs, FileSyncer syncer)
+            throws IOException {
         TarArchiveInputStream tar = new TarArchiveInputStream(in);
         TarArchiveEntry e;
+        int n = 0;
         while ((e = tar.getNextEntry()) != null) {
             if (!e.isFile()) {
                 continue;
             }
             String name = e.getName();
             String paged = PageMap.pathOf(name);
+            String path = null;
             if (paged != null && pages.pending(paged)) {
                 pages.pages(paged, PageMap.read(tar, name), tar, name);
+                path = paged;
             } else if (paged == null && pages.pending(name)) {
                 pages.whole(name, e.getSize(), tar, name);
+                path = name;
+            }
+            if (path != null && !pages.pending(path)) {
+                n += complete(root, path, pages, crcs, syncer);
             }
         }
         in.transferTo(OutputStream.nullOutputStream());
-        return 0;
+        return n;
+    }
+
+    /** Takes the size and CRC-32C of a rebuilt file, makes it private to its owner and hands it to the syncer. */
+    private static int complete(Path root, String path, PageAssembly pages, Map<String, long[]> crcs, FileSyncer syncer)
+            throws IOException {
+        crcs.put(path, pages.crc(path));
+        Path f = root.resolve(path);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+        syncer.sync(f);
+        return 1;
     }
 
     /** Every file of the newest backup_manifest that the newest backup did not hold whole is rebuilt to its listed size. */

@@ -6,9 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.Files;
 import java.util.BitSet;
 import java.util.Collections;
 import java.util.HashMap;
@@ -24,15 +24,49 @@ import java.util.zip.CRC32C;
  * backup_manifest} comes last), so every page is taken; {@link #expect} then fixes each file's
  * size, after which a file is pending until every page below its size is written.
  *
- * <p>Memory: one bit per page of the files being rebuilt, one page buffer. Not thread-safe.
+ * <p>Pages arrive in ascending order within a backup, so consecutive pages that are all still
+ * missing are written with one positional write, not one per page: the oldest backup usually
+ * gives most of a file in long runs. The CRC-32C that {@link #crc} reports is computed in file
+ * order as the file fills: a page written from the buffer in hand is added from memory; a page
+ * that an earlier (newer) backup wrote is read back from the file when the running CRC reaches
+ * it, and whatever the running CRC has not reached when the file is complete is read back at the
+ * end. So each byte is added once, and only pages that were not in hand when the CRC passed them
+ * are read from disk, as the plain restore computes its CRCs as it writes.
+ *
+ * <p>Memory: one bit per page of the files being rebuilt, a running CRC per file, two buffers of
+ * {@link #RUN_PAGES} pages. Not thread-safe.
  */
 final class PageAssembly implements AutoCloseable {
+    /** Pages taken from a stream, written and checksummed together: 1 MiB, a page map's window. */
+    static final int RUN_PAGES = PageMap.WINDOW_PAGES;
+
     private final Path root;
-    private final Map<String, BitSet> filled = new HashMap<>();
-    private final Map<String, Integer> sizes = new HashMap<>();
-    private final byte[] page = new byte[PAGE];
+    private final Map<String, Rebuilt> files = new HashMap<>();
+    private final byte[] batch = new byte[RUN_PAGES * PAGE];
+    private final int[] numbers = new int[RUN_PAGES];
+    private final boolean[] written = new boolean[RUN_PAGES];
+    private final ByteBuffer readBack = ByteBuffer.allocate(RUN_PAGES * PAGE);
     private String openPath;
     private FileChannel open;
+
+    /** One file being rebuilt: which pages are written, its size once known, and the CRC of its first pages. */
+    private static final class Rebuilt {
+        final BitSet filled = new BitSet();
+        int filledCount;
+        /** The size in pages from the newest backup_manifest, -1 until {@link #expect}. */
+        int size = -1;
+        final CRC32C crc = new CRC32C();
+        /** Pages [0, crcPages) are in {@link #crc}. */
+        int crcPages;
+
+        boolean pending() {
+            return size < 0 || filledCount < size;
+        }
+
+        boolean wanted(int page) {
+            return !filled.get(page) && (size < 0 || page < size);
+        }
+    }
 
     PageAssembly(Path root) {
         this.root = root;
@@ -40,18 +74,14 @@ final class PageAssembly implements AutoCloseable {
 
     /** Whether the file {@code path} is being rebuilt and still misses pages (always true before {@link #expect}). */
     boolean pending(String path) {
-        BitSet b = filled.get(path);
-        if (b == null) {
-            return false;
-        }
-        Integer n = sizes.get(path);
-        return n == null || b.cardinality() < n;
+        Rebuilt r = files.get(path);
+        return r != null && r.pending();
     }
 
     /** Whether any file still misses pages. */
     boolean anyPending() {
-        for (String p : filled.keySet()) {
-            if (pending(p)) {
+        for (Rebuilt r : files.values()) {
+            if (r.pending()) {
                 return true;
             }
         }
@@ -61,17 +91,17 @@ final class PageAssembly implements AutoCloseable {
     /** The files that still miss pages, sorted, each with the number missing. */
     Map<String, Integer> missing() {
         Map<String, Integer> out = new TreeMap<>();
-        for (String p : filled.keySet()) {
-            if (pending(p)) {
-                out.put(p, sizes.get(p) - filled.get(p).cardinality());
+        files.forEach((p, r) -> {
+            if (r.pending()) {
+                out.put(p, r.size - r.filledCount);
             }
-        }
+        });
         return out;
     }
 
     /** The files being rebuilt. */
     Set<String> paths() {
-        return Collections.unmodifiableSet(filled.keySet());
+        return Collections.unmodifiableSet(files.keySet());
     }
 
     /**
@@ -79,24 +109,31 @@ final class PageAssembly implements AutoCloseable {
      * header); a page already written, or at or past the file's size, is read and dropped.
      */
     void pages(String path, PageMap map, InputStream in, String entry) throws IOException {
-        for (int number : map.pages()) {
-            readPage(in, entry);
-            offer(path, number);
+        int[] pages = map.pages();
+        for (int from = 0; from < pages.length; from += RUN_PAGES) {
+            int count = Math.min(RUN_PAGES, pages.length - from);
+            System.arraycopy(pages, from, numbers, 0, count);
+            readPages(in, count, entry);
+            place(path, count);
         }
     }
 
     /** Takes the whole pages of {@code size} bytes of a full copy of {@code path} from {@code in}. */
     void whole(String path, long size, InputStream in, String entry) throws IOException {
         long pages = size / PAGE;
-        for (long i = 0; i < pages; i++) {
-            readPage(in, entry);
-            offer(path, (int) i);
+        for (long start = 0; start < pages; start += RUN_PAGES) {
+            int count = (int) Math.min(RUN_PAGES, pages - start);
+            for (int i = 0; i < count; i++) {
+                numbers[i] = (int) (start + i);
+            }
+            readPages(in, count, entry);
+            place(path, count);
         }
     }
 
     /** Starts rebuilding {@code path} in the newest backup: it is pending from now on. */
     void begin(String path) {
-        filled.computeIfAbsent(path, p -> new BitSet());
+        files.computeIfAbsent(path, p -> new Rebuilt());
     }
 
     /**
@@ -109,49 +146,134 @@ final class PageAssembly implements AutoCloseable {
                     + "but the backup holds only some of its pages");
         }
         int n = (int) (bytes / PAGE);
-        BitSet b = filled.computeIfAbsent(path, p -> new BitSet());
-        b.clear(n, Math.max(n, b.length()));
-        sizes.put(path, n);
-        channel(path).truncate(bytes);
-        if (channel(path).size() < bytes) {
+        Rebuilt r = files.computeIfAbsent(path, p -> new Rebuilt());
+        r.filled.clear(n, Math.max(n, r.filled.length()));
+        r.filledCount = r.filled.cardinality();
+        r.size = n;
+        FileChannel ch = channel(path);
+        ch.truncate(bytes);
+        if (ch.size() < bytes) {
             // sparse until the older backups fill it
-            channel(path).write(ByteBuffer.wrap(new byte[1]), bytes - 1);
+            ch.write(ByteBuffer.wrap(new byte[1]), bytes - 1);
         }
     }
 
-    /** The size and CRC-32C of the rebuilt file, read back from disk. */
+    /**
+     * The size and CRC-32C of the rebuilt file: the running CRC, completed from disk for what it
+     * has not reached.
+     */
     long[] crc(String path) throws IOException {
-        closeOpen();
-        CRC32C crc = new CRC32C();
-        long size = 0;
-        try (FileChannel ch = FileChannel.open(root.resolve(path), StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-            int n;
-            while ((n = ch.read(buf.clear())) > 0) {
-                crc.update(buf.array(), 0, n);
-                size += n;
-            }
+        Rebuilt r = files.get(path);
+        FileChannel ch = channel(path);
+        long length = ch.size();
+        long at = (long) r.crcPages * PAGE;
+        if (length < at) {
+            return new long[] {length, r.crc.getValue()}; // cut by someone else: the size check fails
         }
-        return new long[] {size, crc.getValue()};
+        while (at < length) {
+            int n = ch.read(readBack.clear(), at);
+            if (n <= 0) {
+                break;
+            }
+            r.crc.update(readBack.array(), 0, n);
+            at += n;
+        }
+        r.crcPages = r.size;
+        closeOpen();
+        return new long[] {at, r.crc.getValue()};
     }
 
-    private void offer(String path, int number) throws IOException {
-        BitSet b = filled.get(path);
-        Integer n = sizes.get(path);
-        if (b == null || b.get(number) || n != null && number >= n) {
+    /**
+     * Writes the wanted ones of the {@code count} pages in {@link #batch} (numbers in {@link
+     * #numbers}, ascending), consecutive ones with one write, then moves the running CRC on.
+     */
+    private void place(String path, int count) throws IOException {
+        Rebuilt r = files.get(path);
+        if (r == null) {
             return;
         }
-        ByteBuffer src = ByteBuffer.wrap(page);
-        FileChannel ch = channel(path);
-        long at = (long) number * PAGE;
-        while (src.hasRemaining()) {
-            at += ch.write(src, at);
+        FileChannel ch = null;
+        int i = 0;
+        while (i < count) {
+            int first = numbers[i];
+            if (!r.wanted(first)) {
+                written[i++] = false;
+                continue;
+            }
+            int j = i + 1;
+            while (j < count && numbers[j] == first + (j - i) && r.wanted(numbers[j])) {
+                j++;
+            }
+            if (ch == null) {
+                ch = channel(path);
+            }
+            ByteBuffer src = ByteBuffer.wrap(batch, i * PAGE, (j - i) * PAGE);
+            long at = (long) first * PAGE;
+            while (src.hasRemaining()) {
+                at += ch.write(src, at);
+            }
+            r.filled.set(first, first + (j - i));
+            r.filledCount += j - i;
+            for (int k = i; k < j; k++) {
+                written[k] = true;
+            }
+            i = j;
         }
-        b.set(number);
+        if (r.size >= 0) {
+            advanceCrc(path, r, count);
+        }
     }
 
-    private void readPage(InputStream in, String entry) throws IOException {
-        if (in.readNBytes(page, 0, PAGE) != PAGE) {
+    /**
+     * Adds to the running CRC every page from where it stands while the pages are written: from
+     * {@link #batch} for a page this batch wrote, from disk for one written before.
+     */
+    private void advanceCrc(String path, Rebuilt r, int count) throws IOException {
+        int k = 0;
+        while (r.crcPages < r.size && r.filled.get(r.crcPages)) {
+            int p = r.crcPages;
+            while (k < count && numbers[k] < p) {
+                k++;
+            }
+            if (k < count && numbers[k] == p && written[k]) {
+                int e = k + 1;
+                while (e < count && numbers[e] == p + (e - k) && written[e] && numbers[e] < r.size) {
+                    e++;
+                }
+                r.crc.update(batch, k * PAGE, (e - k) * PAGE);
+                r.crcPages += e - k;
+                k = e;
+            } else {
+                // written by a newer backup: read it back, up to the next page in hand or not yet written
+                int next = r.size;
+                for (int m = k; m < count; m++) {
+                    if (written[m]) {
+                        next = Math.min(next, numbers[m]);
+                        break;
+                    }
+                }
+                int end = p + 1;
+                while (end < next && end - p < RUN_PAGES && r.filled.get(end)) {
+                    end++;
+                }
+                FileChannel ch = channel(path);
+                int length = (end - p) * PAGE;
+                readBack.clear().limit(length);
+                long at = (long) p * PAGE;
+                while (readBack.hasRemaining()) {
+                    if (ch.read(readBack, at + readBack.position()) < 0) {
+                        throw new IOException("file " + path + " ends before page " + end + " that was written to it");
+                    }
+                }
+                r.crc.update(readBack.array(), 0, length);
+                r.crcPages = end;
+            }
+        }
+    }
+
+    private void readPages(InputStream in, int count, String entry) throws IOException {
+        int length = count * PAGE;
+        if (in.readNBytes(batch, 0, length) != length) {
             throw new IOException("tar entry " + entry + " ends inside a page");
         }
     }
