@@ -53,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * run under the MDC described in {@link BackupPipeline} ({@code backup.stage} {@code restore} or
  * {@code verify}) and log a failure at ERROR before throwing it; a stream from {@link #open}
  * hands the caller's MDC to its second thread.
+ *
+ * <p>Past 400 lines because it is the one entry point of reading back (files, streams, copies,
+ * verification, progress) and each path shares its checks; the object reading itself is
+ * in {@code BackupObjects} and {@code FileRestore}.
  */
 public final class Restore {
     private static final Logger LOG = LoggerFactory.getLogger(Restore.class);

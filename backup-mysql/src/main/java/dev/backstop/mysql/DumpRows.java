@@ -30,6 +30,9 @@ import java.util.TreeMap;
  * Memory is one row's values and one line's first 64 KiB outside rows.
  *
  * <p><b>Threading.</b> Not thread-safe: one thread writes, then calls {@link #finish()}.
+ *
+ * <p>Past 400 lines because it is one byte-level state machine over the dump's grammar, on the
+ * capture's hot path: split up, its states would hand each other every byte.
  */
 final class DumpRows {
     private static final int LINE_MAX = 64 * 1024;

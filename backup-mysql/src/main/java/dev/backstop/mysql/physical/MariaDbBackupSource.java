@@ -86,6 +86,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread, with one executor
  * task that reads the tool's output ahead of the pipeline (stderr is drained on a daemon thread
  * of its own).
+ *
+ * <p>Past 400 lines because the tool's run, the read-ahead of its stream, the coordinates read
+ * from it and the fingerprints at that point are one capture whose failure paths must agree;
+ * the xbstream walk itself is in {@code XbstreamTap}.
  */
 public final class MariaDbBackupSource implements CaptureSource {
     /** The tools' own logger, as every Backstop module names it. */
