@@ -182,12 +182,13 @@ final class Run extends Commands.Base {
                 Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock)));
         watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
-        c.schedule().ifPresent(s -> d.job("backup", s, () -> backupJob(ctx, c, s, ctx.pipeline(listener), alerts, clock, policy,
-                logged)));
+        BackstopConfig.Timing bt = c.backupTiming();
+        c.schedule().ifPresent(s -> d.job(job("backup", s, bt, () -> backupJob(ctx, c, s, ctx.pipeline(listener), alerts, clock, policy,
+                logged))));
         // one job per level: a full backup starts each chain, diff and incr build on it (see DataDirectorySource)
-        c.capture().schedules().forEach((level, s) -> d.job("backup-" + level.label(), s, () -> backupJob(ctx, c, s,
-                ctx.pipeline(listener, Engines.physicalSource(ctx, level)), alerts, clock, policy, logged)));
-        c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job("drill", s, () -> {
+        c.capture().schedules().forEach((level, s) -> d.job(job("backup-" + level.label(), s, bt, () -> backupJob(ctx, c, s,
+                ctx.pipeline(listener, Engines.physicalSource(ctx, level)), alerts, clock, policy, logged))));
+        c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job(job("drill", s, c.validation().timing(), () -> {
             Logging.Scope job = Logging.job("drill", c);
             try {
                 Restore restore = ctx.restore();
@@ -202,13 +203,17 @@ final class Run extends Commands.Base {
             } finally {
                 job.close();
             }
-        }));
+        })));
         if (c.schedule().isEmpty() && c.capture().schedules().isEmpty()
                 && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty()) {
             throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule (or backup.schedules) or "
                     + "validation.schedule (a cron expression like \"0 2 * * *\"), or backup.binlog to stream");
         }
         return d.build();
+    }
+
+    private static Daemon.Job job(String name, dev.backstop.core.schedule.Schedule s, BackstopConfig.Timing t, Runnable action) {
+        return new Daemon.Job(name, s, action, t.jitter(), t.missedRuns());
     }
 
     /**

@@ -42,7 +42,16 @@ import java.util.Optional;
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
                              ZoneId zone, Validation validation, Observability observability, Retries retries,
-                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture) {
+                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture,
+                             Timing backupTiming) {
+
+    /** A configuration whose backup ticks have no jitter and skip missed runs. */
+    public BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
+                          ZoneId zone, Validation validation, Observability observability, Retries retries,
+                          Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture) {
+        this(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog, replicas, capture,
+                Timing.NONE);
+    }
 
     /** A configuration that takes full backups at the default settings ({@link Capture#DEFAULT}). */
     public BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
@@ -87,7 +96,7 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
         l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
-                + ", " + retries);
+                + ", " + retries + backupTiming.suffix());
         l.add("capture:    " + capture);
         for (dev.backstop.postgres.physical.BackupLevel level : dev.backstop.postgres.physical.BackupLevel.values()) {
             CronSchedule c = capture.schedules().get(level);
@@ -303,10 +312,16 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      * @param restorePoint for {@link DrillKind#PITR}: the recorded restore point recovered to
      */
     public record Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule,
-                             DrillKind kind, Optional<String> restorePoint) {
+                             DrillKind kind, Optional<String> restorePoint, Timing timing) {
         /** Drills of the {@link DrillKind#AUTO} kind. */
         public Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule) {
             this(enabled, restoreTarget, checks, schedule, DrillKind.AUTO, Optional.empty());
+        }
+
+        /** Drills whose ticks have no jitter and skip missed runs. */
+        public Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule,
+                          DrillKind kind, Optional<String> restorePoint) {
+            this(enabled, restoreTarget, checks, schedule, kind, restorePoint, Timing.NONE);
         }
 
         @Override
@@ -316,7 +331,34 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 case PITR -> "pitr drill to restore point " + restorePoint.orElseThrow() + ", ";
                 default -> kind.label() + " drill, ";
             };
-            return enabled ? which + "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
+            return enabled ? which + "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s + timing.suffix()).orElse("")
+                    : "disabled";
+        }
+    }
+
+    /**
+     * How a scheduled job's ticks run ({@code backup.jitter}, {@code backup.missedRuns} and the
+     * same keys under {@code validation}).
+     *
+     * @param jitter     the most each tick is delayed at random, from zero to {@link #MAX_JITTER}
+     * @param missedRuns what is done about ticks missed while no daemon ran
+     */
+    public record Timing(Duration jitter, dev.backstop.cli.Daemon.MissedRuns missedRuns) {
+        /** The longest jitter the configuration accepts. */
+        public static final Duration MAX_JITTER = Duration.ofHours(6);
+        /** No jitter; missed ticks are skipped. */
+        public static final Timing NONE = new Timing(Duration.ZERO, dev.backstop.cli.Daemon.MissedRuns.SKIP);
+
+        /** {@code ", " + this} unless nothing is set, for summaries. */
+        String suffix() {
+            return equals(NONE) ? "" : ", " + this;
+        }
+
+        @Override
+        public String toString() {
+            return (jitter.isZero() ? "no jitter" : "jitter up to " + jitter)
+                    + (missedRuns == dev.backstop.cli.Daemon.MissedRuns.RUN_ONCE ? ", one catch-up run after missed ticks"
+                            : ", missed ticks skipped");
         }
     }
 
