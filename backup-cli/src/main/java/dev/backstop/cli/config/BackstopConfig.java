@@ -404,15 +404,44 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      *     the default) or leaves {@code backstop wal drain} to the operator ({@code "external"})
      * @param getQueue a local directory archive-get prefetches the next segments into
      * @param getQueueMax how much the prefetch queue holds, at least one 16 MiB segment
+     * @param receive  streaming replication into the archive by {@code backstop run} ({@code
+     *     backup.wal.receive}), instead of or beside {@code archive_command}
      */
     public record Wal(Optional<Long> systemId, Optional<Path> spool, boolean spawnDrainer, Duration drainBackoffMin,
-                      Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax) {
+                      Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax,
+                      Optional<Receive> receive) {
+        /** WAL archiving without a receiver in the daemon. */
+        public Wal(Optional<Long> systemId, Optional<Path> spool, boolean spawnDrainer, Duration drainBackoffMin,
+                   Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax) {
+            this(systemId, spool, spawnDrainer, drainBackoffMin, drainBackoffMax, drainIdleExit, getQueue, getQueueMax,
+                    Optional.empty());
+        }
+
         @Override
         public String toString() {
             return "system " + systemId.map(Long::toUnsignedString).orElse("(not set)")
                     + spool.map(p -> ", spool " + p + (spawnDrainer ? " (background drainer)" : " (drained by backstop wal drain)"))
                             .orElse(", archive-push uploads directly")
-                    + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("");
+                    + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("")
+                    + receive.map(r -> ", " + r).orElse("");
+        }
+    }
+
+    /**
+     * The WAL receiver {@code backstop run} runs ({@code backup.wal.receive}), as {@code backstop
+     * wal receive} does in the foreground: one daemon at a time across the replicas sharing the
+     * repository.
+     *
+     * @param slot    the physical replication slot, created if missing (1 to 63 of a-z, 0-9, '_')
+     * @param workDir a local directory for the segment being received (durable disk; one per slot)
+     */
+    public record Receive(String slot, Path workDir) {
+        /** The slot when the configuration names none. */
+        public static final String DEFAULT_SLOT = "backstop";
+
+        @Override
+        public String toString() {
+            return "received by backstop run over slot " + slot + " into work directory " + workDir;
         }
     }
 

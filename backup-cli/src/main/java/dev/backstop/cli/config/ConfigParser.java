@@ -289,11 +289,27 @@ final class ConfigParser {
             }
             return size;
         }).orElse(DataSize.ofMiB(256));
+        Optional<BackstopConfig.Receive> receive = n.optObject("receive").map(ConfigParser::receive);
         n.finish();
         if (backoffMax.compareTo(backoffMin) < 0) {
             throw new ConfigException(n.pathOf("drainBackoffMax"), "is shorter than drainBackoffMin");
         }
-        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax);
+        if (receive.isPresent() && systemId.isEmpty()) {
+            throw n.missing("systemId", "the decimal system identifier from SELECT system_identifier FROM pg_control_system(): "
+                    + "the receiver archives into that system's WAL archive");
+        }
+        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax, receive);
+    }
+
+    private static BackstopConfig.Receive receive(ConfigNode n) {
+        String slot = n.optString("slot").orElse(BackstopConfig.Receive.DEFAULT_SLOT);
+        if (!slot.matches("[a-z0-9_]{1,63}")) {
+            throw n.bad("slot", slot, "a replication slot name: 1 to 63 of a-z, 0-9 and '_'");
+        }
+        Path workDir = n.optPath("workDir").orElseThrow(() -> n.missing("workDir",
+                "a local directory for the segment being received (durable disk), like \"/var/lib/backstop/wal-receive\""));
+        n.finish();
+        return new BackstopConfig.Receive(slot, workDir);
     }
 
     private static final long WAL_SEGMENT_BYTES = 16L << 20;

@@ -318,4 +318,22 @@ class BackstopConfigTest {
         assertThatThrownBy(() -> parse(minimal(", \"missedRuns\": \"all\""), Map.of())).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("backup.missedRuns").hasMessageContaining("runOnce");
     }
+
+    @Test
+    void walReceive_readsItsSlotAndWorkDirectory_andNeedsTheSystemId() {
+        BackstopConfig c = parse(minimal(", \"wal\": {\"systemId\": \"7312345678901234567\", "
+                + "\"receive\": {\"workDir\": \"/var/lib/backstop/wal-receive\"}}"), Map.of());
+        assertThat(c.wal().orElseThrow().receive()).contains(new BackstopConfig.Receive("backstop",
+                java.nio.file.Path.of("/var/lib/backstop/wal-receive")));
+        assertThat(c.summary(Instant.parse("2026-12-07T00:00:00Z")))
+                .contains("received by backstop run over slot backstop into work directory /var/lib/backstop/wal-receive");
+
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"systemId\": \"1\", \"receive\": {\"slot\": \"s\"}}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.wal.receive.workDir");
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"systemId\": \"1\", \"receive\": {\"slot\": \"Bad-Slot\", "
+                + "\"workDir\": \"/w\"}}"), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("backup.wal.receive.slot").hasMessageContaining("Bad-Slot");
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"receive\": {\"workDir\": \"/w\"}}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.wal.systemId");
+    }
 }
