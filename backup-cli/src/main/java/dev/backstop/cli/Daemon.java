@@ -61,6 +61,9 @@ import org.slf4j.LoggerFactory;
  * expression do not hit the database and the storage at the same second. The tick's lease is
  * still named by its scheduled time, so replicas still agree on it.
  *
+ * <p>Past 400 lines because jitter, the missed-run catch-up and the tick leases are one scheduling
+ * loop over one lease protocol: split apart, each would have to re-derive the others' tick times.
+ *
  * <p><b>Threading.</b> Uses the executor it is given and never shuts it down; {@link #close()}
  * cancels future ticks and lets a running job go on (shut the executor down to interrupt it).
  */

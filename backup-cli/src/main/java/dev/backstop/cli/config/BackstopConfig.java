@@ -25,6 +25,9 @@ import java.util.Optional;
  * ({@code binlog}) and replicas ({@code replicas}). Read it with {@link #load}; every record's
  * {@code toString()} hides secrets.
  *
+ * <p>Past 400 lines because every section of the file is a nested record here, so that the
+ * configuration's shape reads in one place, as the file does.
+ *
  * <pre>{@code
  * {"backup": {
  *   "database": {"type": "postgres", "host": "${DB_HOST}", "port": 5432, "user": "${DB_USER}",
