@@ -13,11 +13,17 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,9 +45,24 @@ import org.slf4j.LoggerFactory;
  * so far behind that it reaches a tick after its lease was cleaned up ({@link #LEASE_KEPT}) would
  * run it again. Leases older than {@link #LEASE_KEPT} are deleted by the winner of a later tick.
  *
- * <p><b>Ticks.</b> Missed ticks (the daemon was down or a run lasted past them) are not made up:
- * after each run the next tick is the schedule's next one after the later of the tick and now.
+ * <p><b>Ticks.</b> Ticks a run lasted past are not made up: after each run the next tick is the
+ * schedule's next one after the later of the tick and now. Ticks missed while no replica ran
+ * (every daemon was down) follow the job's {@link MissedRuns}: {@link MissedRuns#SKIP} (the
+ * default) waits for the next tick; {@link MissedRuns#RUN_ONCE} runs once at start, for the latest
+ * missed tick, when the schedule had a tick between the newest tick lease in the repository and
+ * now. A downtime that missed ten ticks runs the job once; the catch-up is leased by that tick
+ * as any other, so a fleet restarting together catches up once and a restart right after it
+ * does not catch up again. A job with no lease in the repository (a first deployment) has missed
+ * nothing.
  * Jobs never overlap themselves; different jobs run one at a time if the executor has one thread.
+ *
+ * <p><b>Jitter.</b> A job with a jitter runs each tick after a random delay of up to that jitter
+ * (drawn from the {@link Random} given to the builder), so that many daemons on one cron
+ * expression do not hit the database and the storage at the same second. The tick's lease is
+ * still named by its scheduled time, so replicas still agree on it.
+ *
+ * <p>Past 400 lines because jitter, the missed-run catch-up and the tick leases are one scheduling
+ * loop over one lease protocol: split apart, each would have to re-derive the others' tick times.
  *
  * <p><b>Threading.</b> Uses the executor it is given and never shuts it down; {@link #close()}
  * cancels future ticks and lets a running job go on (shut the executor down to interrupt it).
@@ -51,6 +72,8 @@ public final class Daemon implements AutoCloseable {
     public static final Duration LEASE_KEPT = Duration.ofDays(7);
     static final String PREFIX = RepositoryLayout.SCHEDULE;
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+    private static final DateTimeFormatter TICK = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT)
+            .withZone(ZoneOffset.UTC);
     private static final Pattern JOB_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
 
     /** What became of one job's tick. */
@@ -65,14 +88,35 @@ public final class Daemon implements AutoCloseable {
         STOPPED
     }
 
-    /** A job: a name (lower-case letters, digits, '-'), its schedule, and what it does. */
-    public record Job(String name, Schedule schedule, Runnable action) {
+    /** What a job does about ticks missed while no replica ran. */
+    public enum MissedRuns {
+        /** Nothing: the next tick comes as scheduled. */
+        SKIP,
+        /** One catch-up run at start, however many ticks were missed. */
+        RUN_ONCE
+    }
+
+    /**
+     * A job: a name (lower-case letters, digits, '-'), its schedule, what it does, the most a
+     * tick is delayed at random ({@code jitter}, zero or more) and what is done about missed ticks.
+     */
+    public record Job(String name, Schedule schedule, Runnable action, Duration jitter, MissedRuns missedRuns) {
         public Job {
             Objects.requireNonNull(schedule, "schedule");
             Objects.requireNonNull(action, "action");
+            Objects.requireNonNull(jitter, "jitter");
+            Objects.requireNonNull(missedRuns, "missedRuns");
             if (name == null || !JOB_NAME.matcher(name).matches()) {
                 throw new IllegalArgumentException("job name: got \"" + name + "\", expected lower-case letters, digits and '-'");
             }
+            if (jitter.isNegative()) {
+                throw new IllegalArgumentException("jitter: got " + jitter + ", expected zero or more");
+            }
+        }
+
+        /** A job without jitter that skips missed ticks. */
+        public Job(String name, Schedule schedule, Runnable action) {
+            this(name, schedule, action, Duration.ZERO, MissedRuns.SKIP);
         }
     }
 
@@ -90,6 +134,7 @@ public final class Daemon implements AutoCloseable {
     private final ScheduledExecutorService executor;
     private final Clock clock;
     private final String holder;
+    private final Random random;
     private final Map<String, Job> jobs;
     private final Map<String, AtomicLong> ran = new LinkedHashMap<>();
     private final Map<String, AtomicLong> notOurs = new LinkedHashMap<>();
@@ -101,6 +146,7 @@ public final class Daemon implements AutoCloseable {
         this.executor = b.executor;
         this.clock = b.clock;
         this.holder = b.holder;
+        this.random = b.random;
         this.jobs = Map.copyOf(b.jobs);
         this.companions = List.copyOf(b.companions);
         for (String name : jobs.keySet()) {
@@ -113,15 +159,79 @@ public final class Daemon implements AutoCloseable {
         return new Builder();
     }
 
-    /** Schedules every job's first tick: the schedule's next one after now. */
+    /**
+     * Schedules every job's first tick: the schedule's next one after now, and before it, for a
+     * {@link MissedRuns#RUN_ONCE} job that missed ticks, one catch-up run at once.
+     */
     public synchronized Daemon start() {
         if (closed) {
             throw new IllegalStateException("daemon is closed");
         }
         Instant now = clock.instant();
-        jobs.values().forEach(j -> scheduleAfter(j, now));
+        for (Job j : jobs.values()) {
+            Optional<Instant> missed = j.missedRuns() == MissedRuns.RUN_ONCE ? missedTick(j, now) : Optional.empty();
+            if (missed.isPresent()) {
+                Instant tick = missed.get();
+                LOG.info("{}: the tick at {} was missed; catching up once", j.name(), tick);
+                pending.add(executor.schedule(() -> {
+                    try {
+                        runTick(j.name(), tick);
+                    } finally {
+                        scheduleAfter(j, clock.instant());
+                    }
+                }, 0, TimeUnit.MILLISECONDS));
+            } else {
+                scheduleAfter(j, now);
+            }
+        }
         companions.forEach(Companion::start);
         return this;
+    }
+
+    /**
+     * The latest tick of {@code job} at or before {@code now} if the schedule had one after the
+     * newest tick any replica leased; empty when none is due or nothing was ever leased (or the
+     * leases cannot be read).
+     */
+    Optional<Instant> missedTick(Job job, Instant now) {
+        Optional<Instant> newest;
+        try {
+            String prefix = RepositoryLayout.tickLeasePrefix(job.name());
+            newest = sink.list(prefix).stream().map(o -> o.key().substring(prefix.length())).max(String::compareTo)
+                    .flatMap(Daemon::tickOf);
+        } catch (IOException e) {
+            LOG.warn("{}: could not list its tick leases, so no missed tick is caught up: {}", job.name(), e.toString());
+            return Optional.empty();
+        }
+        return newest.filter(t -> !job.schedule().next(t).isAfter(now)).map(t -> latestAtOrBefore(job.schedule(), t, now));
+    }
+
+    /**
+     * The schedule's latest tick in ({@code floor}, {@code now}], given that there is one: looks
+     * back from now over doubling spans, so that a schedule of seconds after a week's downtime
+     * does not walk every tick.
+     */
+    static Instant latestAtOrBefore(Schedule schedule, Instant floor, Instant now) {
+        Instant t = schedule.next(floor);
+        for (Duration back = Duration.ofSeconds(1); now.minus(back).isAfter(floor); back = back.multipliedBy(2)) {
+            Instant candidate = schedule.next(now.minus(back));
+            if (!candidate.isAfter(now)) {
+                t = candidate;
+                break;
+            }
+        }
+        for (Instant n = schedule.next(t); !n.isAfter(now); n = schedule.next(n)) {
+            t = n;
+        }
+        return t;
+    }
+
+    private static Optional<Instant> tickOf(String name) {
+        try {
+            return Optional.of(TICK.parse(name, Instant::from));
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
     }
 
     /** The jobs, by name. */
@@ -152,7 +262,8 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         Instant tick = job.schedule().next(after);
-        long delay = Math.max(0, Duration.between(clock.instant(), tick).toMillis());
+        long jitter = job.jitter().isZero() ? 0 : random.nextLong(job.jitter().toMillis() + 1);
+        long delay = Math.max(0, Duration.between(clock.instant(), tick).toMillis()) + jitter;
         pending.removeIf(ScheduledFuture::isDone);
         pending.add(executor.schedule(() -> {
             try {
@@ -252,6 +363,7 @@ public final class Daemon implements AutoCloseable {
         private ScheduledExecutorService executor;
         private Clock clock = Clock.systemUTC();
         private String holder = "pid" + ProcessHandle.current().pid();
+        private Random random = new Random();
         private final Map<String, Job> jobs = new LinkedHashMap<>();
         private final List<Companion> companions = new ArrayList<>();
 
@@ -287,8 +399,19 @@ public final class Daemon implements AutoCloseable {
             return this;
         }
 
+        /** Where the jobs' jitter is drawn from (a seeded one in tests); a new {@link Random} by default. */
+        public Builder random(Random random) {
+            this.random = Objects.requireNonNull(random, "random");
+            return this;
+        }
+
+        /** A job without jitter that skips missed ticks. */
         public Builder job(String name, Schedule schedule, Runnable action) {
-            Job j = new Job(name, schedule, action);
+            return job(new Job(name, schedule, action));
+        }
+
+        public Builder job(Job j) {
+            String name = j.name();
             if (jobs.putIfAbsent(name, j) != null) {
                 throw new IllegalArgumentException("job: \"" + name + "\" given twice");
             }

@@ -48,7 +48,7 @@ import picocli.CommandLine.Option;
 @Command(name = "run", description = "Run as a daemon: backups on backup.schedule, or full, diff and incr backups on "
         + "backup.schedules (each followed by expiry when retention.deleteExpired is true) and drills on validation.schedule, one runner per tick across replicas "
         + "sharing the repository; streams the MariaDB/MySQL binlog when backup.binlog is set (one daemon at a time: the "
-        + "others stand by and take over when it stops); "
+        + "others stand by and take over when it stops) and PostgreSQL's WAL when backup.wal.receive is set (likewise); "
         + "serves /metrics for Prometheus when observability.prometheus.port is set. "
         + "SIGTERM stops scheduling and aborts a running backup (nothing is published).")
 final class Run extends Commands.Base {
@@ -162,6 +162,7 @@ final class Run extends Commands.Base {
         Optional<WebhookAlerts> webhook = c.observability().webhook()
                 .map(w -> WebhookAlerts.builder(URI.create(w.reveal())).executor(alerts).clock(clock).build());
         Optional<BinlogStreaming> binlog = c.binlog().map(b -> BinlogStreaming.of(ctx, clock));
+        Optional<WalStreaming> walReceive = WalStreaming.of(ctx, clock);
         Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog);
         MicrometerListener.Builder mb = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
                 .tags(Tags.of("repository", Logging.repository(c)));
@@ -180,14 +181,17 @@ final class Run extends Commands.Base {
         // the receiver starts before the checks that read it; one daemon streams at a time, the others stand by
         binlog.ifPresent(s -> d.companion(new LeasedCompanion(s.subject(), BinlogStreaming.lock(ctx, c.binlog().get(), clock), s,
                 Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock)));
+        walReceive.ifPresent(s -> d.companion(new LeasedCompanion(s.subject(), s.lock(), s,
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-wal-lease")), clock)));
         watchdog.ifPresent(d::companion);
         Optional<RetentionPolicy> policy = c.storage().retention().flatMap(r -> r.policy(c.zone()));
-        c.schedule().ifPresent(s -> d.job("backup", s, () -> backupJob(ctx, c, s, ctx.pipeline(listener), alerts, clock, policy,
-                logged)));
+        BackstopConfig.Timing bt = c.backupTiming();
+        c.schedule().ifPresent(s -> d.job(job("backup", s, bt, () -> backupJob(ctx, c, s, ctx.pipeline(listener), alerts, clock, policy,
+                logged))));
         // one job per level: a full backup starts each chain, diff and incr build on it (see DataDirectorySource)
-        c.capture().schedules().forEach((level, s) -> d.job("backup-" + level.label(), s, () -> backupJob(ctx, c, s,
-                ctx.pipeline(listener, Engines.physicalSource(ctx, level)), alerts, clock, policy, logged)));
-        c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job("drill", s, () -> {
+        c.capture().schedules().forEach((level, s) -> d.job(job("backup-" + level.label(), s, bt, () -> backupJob(ctx, c, s,
+                ctx.pipeline(listener, Engines.physicalSource(ctx, level)), alerts, clock, policy, logged))));
+        c.validation().schedule().filter(s -> c.validation().enabled()).ifPresent(s -> d.job(job("drill", s, c.validation().timing(), () -> {
             Logging.Scope job = Logging.job("drill", c);
             try {
                 Restore restore = ctx.restore();
@@ -202,13 +206,17 @@ final class Run extends Commands.Base {
             } finally {
                 job.close();
             }
-        }));
+        })));
         if (c.schedule().isEmpty() && c.capture().schedules().isEmpty()
-                && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty()) {
+                && (c.validation().schedule().isEmpty() || !c.validation().enabled()) && binlog.isEmpty() && walReceive.isEmpty()) {
             throw new ConfigException("backup.schedule", "missing; backstop run needs backup.schedule (or backup.schedules) or "
-                    + "validation.schedule (a cron expression like \"0 2 * * *\"), or backup.binlog to stream");
+                    + "validation.schedule (a cron expression like \"0 2 * * *\"), or backup.binlog or backup.wal.receive to stream");
         }
         return d.build();
+    }
+
+    private static Daemon.Job job(String name, dev.backstop.core.schedule.Schedule s, BackstopConfig.Timing t, Runnable action) {
+        return new Daemon.Job(name, s, action, t.jitter(), t.missedRuns());
     }
 
     /**

@@ -291,18 +291,26 @@ final class WalCommands implements Callable<Integer> {
         /** How often the foreground command looks whether the receiver stopped by itself. */
         private static final long LOOK_MS = 500;
 
-        @Option(names = "--work-dir", paramLabel = "DIR", required = true, description = "A local directory for the segment "
-                + "being received (durable disk; one per slot).")
+        @Option(names = "--work-dir", paramLabel = "DIR", description = "A local directory for the segment "
+                + "being received (durable disk; one per slot); default backup.wal.receive.workDir.")
         Path workDir;
 
-        @Option(names = "--slot", paramLabel = "NAME", defaultValue = "backstop", description = "The physical replication slot "
-                + "(default ${DEFAULT-VALUE}).")
+        @Option(names = "--slot", paramLabel = "NAME", description = "The physical replication slot "
+                + "(default backup.wal.receive.slot, else backstop).")
         String slot;
 
         @Override
         int run(Context ctx) throws IOException, InterruptedException {
-            WalArchive archive = archive(ctx, ctx.config().wal().orElseThrow(() -> new ConfigException("backup.wal",
-                    "missing; expected {\"systemId\": \"<SELECT system_identifier FROM pg_control_system()>\"}")));
+            BackstopConfig.Wal wal = ctx.config().wal().orElseThrow(() -> new ConfigException("backup.wal",
+                    "missing; expected {\"systemId\": \"<SELECT system_identifier FROM pg_control_system()>\"}"));
+            WalArchive archive = archive(ctx, wal);
+            if (workDir == null) {
+                workDir = wal.receive().map(BackstopConfig.Receive::workDir).orElseThrow(() -> new ParameterException(
+                        spec.commandLine(), "--work-dir: missing, and backup.wal.receive.workDir is not set"));
+            }
+            if (slot == null) {
+                slot = wal.receive().map(BackstopConfig.Receive::slot).orElse(BackstopConfig.Receive.DEFAULT_SLOT);
+            }
             Files.createDirectories(workDir);
             WalReceiver receiver;
             try {

@@ -136,4 +136,75 @@ class DaemonTest {
         assertThatThrownBy(() -> Daemon.builder().job("Backup/1", CronSchedule.parse("* * * * *", ZoneOffset.UTC), () -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Backup/1");
     }
+
+    Daemon timed(String name, Duration jitter, Daemon.MissedRuns missed, java.util.Random random, AtomicInteger runs) {
+        return Daemon.builder().leases(Repository.filesystem(repo).sink()).executor(executor).clock(clock).holder(name)
+                .random(random).job(new Daemon.Job("backup", CronSchedule.parse("0 * * * *", ZoneOffset.UTC),
+                        runs::incrementAndGet, jitter, missed)).build();
+    }
+
+    @Test
+    void aJitteredTick_runsAfterARandomDelayWithinTheJitter_drawnFromTheGivenRandom() throws IOException {
+        AtomicInteger runs = new AtomicInteger();
+        long drawn = new java.util.Random(42).nextLong(Duration.ofMinutes(5).toMillis() + 1);
+        Daemon d = timed("a", Duration.ofMinutes(5), Daemon.MissedRuns.SKIP, new java.util.Random(42), runs).start();
+
+        // 02:00:30 now: the 03:00 tick, plus the drawn delay
+        assertThat(executor.nextDueIn()).contains(Duration.ofMinutes(59).plusSeconds(30).plusMillis(drawn));
+        clock.set(Instant.parse("2026-12-07T03:00:00Z"));
+        assertThat(executor.runDue()).as("not yet at the tick itself").isZero();
+        clock.advance(Duration.ofMillis(drawn));
+        assertThat(executor.runDue()).isEqualTo(1);
+        assertThat(runs.get()).isEqualTo(1);
+        assertThat(Repository.filesystem(repo).sink().list(Daemon.PREFIX).stream().map(ObjectInfo::key))
+                .as("the lease is named by the scheduled tick, so replicas agree").containsExactly("schedule/backup/20261207T030000Z");
+        d.close();
+    }
+
+    @Test
+    void afterADowntimeThatMissedTicks_runOnceCatchesUpOnce_andSkipWaitsForTheNextTick() throws IOException {
+        AtomicInteger runs = new AtomicInteger();
+        Daemon first = timed("a", Duration.ZERO, Daemon.MissedRuns.RUN_ONCE, new java.util.Random(1), runs).start();
+        clock.set(Instant.parse("2026-12-07T03:00:00Z"));
+        executor.runDue();
+        first.close();
+        assertThat(runs.get()).isEqualTo(1);
+
+        // down from 03:00 to 07:20: the ticks at 04:00 to 07:00 were missed
+        clock.set(Instant.parse("2026-12-07T07:20:00Z"));
+        Daemon skipping = timed("b", Duration.ZERO, Daemon.MissedRuns.SKIP, new java.util.Random(1), runs).start();
+        assertThat(executor.runDue()).as("skip: nothing until 08:00").isZero();
+        skipping.close();
+
+        Daemon catchingUp = timed("c", Duration.ZERO, Daemon.MissedRuns.RUN_ONCE, new java.util.Random(1), runs).start();
+        assertThat(executor.runDue()).isEqualTo(1);
+        assertThat(runs.get()).as("one catch-up run for four missed ticks").isEqualTo(2);
+        assertThat(Repository.filesystem(repo).sink().list(Daemon.PREFIX).stream().map(ObjectInfo::key)).as("leased by the "
+                + "latest missed tick").containsExactly("schedule/backup/20261207T030000Z", "schedule/backup/20261207T070000Z");
+        assertThat(executor.nextDueIn()).as("then the schedule as usual").contains(Duration.ofMinutes(40));
+        catchingUp.close();
+
+        Daemon restarted = timed("d", Duration.ZERO, Daemon.MissedRuns.RUN_ONCE, new java.util.Random(1), runs).start();
+        assertThat(executor.runDue()).isZero();
+        assertThat(runs.get()).as("a restart right after the catch-up has missed nothing").isEqualTo(2);
+        restarted.close();
+    }
+
+    @Test
+    void theLatestMissedTick_isFoundWithoutWalkingEverySecondOfAWeek() {
+        CronSchedule everySecond = CronSchedule.parse("* * * * * *", ZoneOffset.UTC);
+        assertThat(Daemon.latestAtOrBefore(everySecond, START.minus(Duration.ofDays(7)), START)).isEqualTo(START);
+        CronSchedule hourly = CronSchedule.parse("0 * * * *", ZoneOffset.UTC);
+        assertThat(Daemon.latestAtOrBefore(hourly, Instant.parse("2026-12-07T03:00:00Z"), Instant.parse("2026-12-07T07:20:00Z")))
+                .isEqualTo(Instant.parse("2026-12-07T07:00:00Z"));
+    }
+
+    @Test
+    void runOnce_onARepositoryWithNoLeaseYet_hasMissedNothing() {
+        AtomicInteger runs = new AtomicInteger();
+        Daemon d = timed("a", Duration.ZERO, Daemon.MissedRuns.RUN_ONCE, new java.util.Random(1), runs).start();
+        assertThat(executor.runDue()).isZero();
+        assertThat(runs.get()).isZero();
+        d.close();
+    }
 }

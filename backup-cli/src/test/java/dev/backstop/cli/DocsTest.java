@@ -82,4 +82,61 @@ class DocsTest {
         }
         assertThat(missing).as("commands without a row in docs/cli.md's table").isEmpty();
     }
+
+    /** Every leaf command's qualified name, {@code backstop help} aside. */
+    static java.util.List<String> leafCommands() {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.Deque<CommandLine> pending = new java.util.ArrayDeque<>(commandLine().getSubcommands().values());
+        while (!pending.isEmpty()) {
+            CommandLine c = pending.pop();
+            if (!c.getSubcommands().isEmpty()) {
+                pending.addAll(c.getSubcommands().values());
+            } else if (!c.getCommandSpec().qualifiedName().equals("backstop help")) {
+                names.add(c.getCommandSpec().qualifiedName());
+            }
+        }
+        return names;
+    }
+
+    /** The fenced code blocks of operations.md's commands section, each with its language. */
+    static java.util.List<String[]> commandExamples() throws Exception {
+        String doc = java.nio.file.Files.readString(java.nio.file.Path.of("../docs/operations.md"));
+        int start = doc.indexOf("## Every command, with an example");
+        assertThat(start).as("operations.md has its commands section").isNotNegative();
+        String section = doc.substring(start, doc.indexOf("\n## ", start + 1));
+        java.util.List<String[]> blocks = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?ms)^```(\\w*)\\n(.*?)^```").matcher(section);
+        while (m.find()) {
+            blocks.add(new String[] {m.group(1), m.group(2)});
+        }
+        return blocks;
+    }
+
+    @Test
+    void everyCommand_hasACopyPasteExampleInOperations() throws Exception {
+        java.util.List<String[]> blocks = commandExamples();
+        java.util.List<String> missing = leafCommands().stream().filter(name -> blocks.stream().noneMatch(b ->
+                java.util.regex.Pattern.compile("(?m)" + java.util.regex.Pattern.quote(name) + "([ '|>]|$)").matcher(b[1]).find()))
+                .toList();
+        assertThat(missing).as("commands without an example in docs/operations.md's commands section").isEmpty();
+    }
+
+    @Test
+    void everyShellExampleInOperations_parsesWithTheCommandsOptions() throws Exception {
+        java.util.List<String> lines = commandExamples().stream().filter(b -> b[0].equals("sh"))
+                .flatMap(b -> b[1].lines()).filter(l -> l.startsWith("backstop ")).toList();
+        assertThat(lines).hasSizeGreaterThan(30);
+        for (String line : lines) {
+            String command = line.replaceAll("\\s+#.*$", "").replaceAll("\\s*[|>].*$", "");
+            java.util.List<String> args = new java.util.ArrayList<>();
+            for (String word : command.substring("backstop ".length()).trim().split("\\s+")) {
+                args.add(word.startsWith("'") && word.endsWith("'") ? word.substring(1, word.length() - 1) : word);
+            }
+            try {
+                commandLine().parseArgs(args.toArray(String[]::new));
+            } catch (CommandLine.ParameterException e) {
+                throw new AssertionError("docs/operations.md: " + line + ": " + e.getMessage(), e);
+            }
+        }
+    }
 }

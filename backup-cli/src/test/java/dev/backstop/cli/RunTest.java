@@ -280,4 +280,35 @@ class RunTest {
                     .isInstanceOf(ConfigException.class).hasMessageContaining("backup.schedule");
         }
     }
+
+    @Test
+    void theConfiguredJitterAndMissedRunsPolicy_goToTheBackupAndDrillJobs() throws Exception {
+        Path cfg = config("\"schedule\": \"0 2 * * *\",", "\"schedule\": \"0 2 * * *\", \"jitter\": \"5m\", \"missedRuns\": \"runOnce\",");
+        Files.writeString(cfg, Files.readString(cfg).replace("\"schedule\": \"0 3 * * 0\"", "\"schedule\": \"0 3 * * 0\", \"jitter\": \"1h\""));
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
+            assertThat(d.jobs().get("backup").jitter()).isEqualTo(java.time.Duration.ofMinutes(5));
+            assertThat(d.jobs().get("backup").missedRuns()).isEqualTo(Daemon.MissedRuns.RUN_ONCE);
+            assertThat(d.jobs().get("drill").jitter()).isEqualTo(java.time.Duration.ofHours(1));
+            assertThat(d.jobs().get("drill").missedRuns()).isEqualTo(Daemon.MissedRuns.SKIP);
+        }
+    }
+
+    @Test
+    void aConfigurationThatOnlyReceivesWal_makesADaemonWithoutJobs() throws Exception {
+        Path cfg = config("\"schedule\": \"0 2 * * *\",", "\"wal\": {\"systemId\": \"7312345678901234567\", \"receive\": {\"workDir\": \""
+                + tmp.resolve("receive") + "\"}},");
+        Files.writeString(cfg, Files.readString(cfg).replace("\"enabled\": true", "\"enabled\": false"));
+        StringWriter out = new StringWriter();
+        assertThat(Backstop.execute(new String[] {"keys", "create", "--config", cfg.toString()}, env,
+                new PrintWriter(out), new PrintWriter(out))).as("%s", out).isZero();
+        try (Context ctx = new Context(BackstopConfig.load(cfg, env))) {
+            Daemon d = Run.daemon(ctx, executor, executor, java.time.Clock.systemUTC(), () -> false, new SimpleMeterRegistry());
+            assertThat(d.jobs()).isEmpty();
+            d.close();
+        }
+    }
 }

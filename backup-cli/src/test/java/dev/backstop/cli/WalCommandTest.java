@@ -100,4 +100,10 @@ class WalCommandTest {
         assertThat(code).isEqualTo(2);
         assertThat(files.said()).contains("archive-push", "archive-get", "drain");
     }
+
+    @Test
+    void receiveWithoutAWorkDirectory_hereOrInTheConfiguration_exitsTwo_namingBoth() throws Exception {
+        assertThat(files.wal(files.config(""), "receive")).isEqualTo(2);
+        assertThat(files.said()).contains("--work-dir: missing, and backup.wal.receive.workDir is not set");
+    }
 }

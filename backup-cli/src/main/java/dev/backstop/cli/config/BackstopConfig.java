@@ -25,6 +25,9 @@ import java.util.Optional;
  * ({@code binlog}) and replicas ({@code replicas}). Read it with {@link #load}; every record's
  * {@code toString()} hides secrets.
  *
+ * <p>Past 400 lines because every section of the file is a nested record here, so that the
+ * configuration's shape reads in one place, as the file does.
+ *
  * <pre>{@code
  * {"backup": {
  *   "database": {"type": "postgres", "host": "${DB_HOST}", "port": 5432, "user": "${DB_USER}",
@@ -46,7 +49,16 @@ import java.util.Optional;
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
                              ZoneId zone, Validation validation, Observability observability, Retries retries,
-                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture) {
+                             Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture,
+                             Timing backupTiming) {
+
+    /** A configuration whose backup ticks have no jitter and skip missed runs. */
+    public BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
+                          ZoneId zone, Validation validation, Observability observability, Retries retries,
+                          Optional<Wal> wal, Optional<Binlog> binlog, List<Replica> replicas, Capture capture) {
+        this(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog, replicas, capture,
+                Timing.NONE);
+    }
 
     /** A configuration that takes full backups at the default settings ({@link Capture#DEFAULT}). */
     public BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
@@ -91,7 +103,7 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
         l.add("repository: " + storage.describe());
         l.add("encryption: " + encryption);
         l.add("schedule:   " + schedule.map(c -> c + " in " + zone + ", next at " + c.next(now).atZone(zone)).orElse("(none)")
-                + ", " + retries);
+                + ", " + retries + backupTiming.suffix());
         l.add("capture:    " + capture);
         for (dev.backstop.postgres.physical.BackupLevel level : dev.backstop.postgres.physical.BackupLevel.values()) {
             CronSchedule c = capture.schedules().get(level);
@@ -307,10 +319,16 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      * @param restorePoint for {@link DrillKind#PITR}: the recorded restore point recovered to
      */
     public record Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule,
-                             DrillKind kind, Optional<String> restorePoint) {
+                             DrillKind kind, Optional<String> restorePoint, Timing timing) {
         /** Drills of the {@link DrillKind#AUTO} kind. */
         public Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule) {
             this(enabled, restoreTarget, checks, schedule, DrillKind.AUTO, Optional.empty());
+        }
+
+        /** Drills whose ticks have no jitter and skip missed runs. */
+        public Validation(boolean enabled, String restoreTarget, List<String> checks, Optional<CronSchedule> schedule,
+                          DrillKind kind, Optional<String> restorePoint) {
+            this(enabled, restoreTarget, checks, schedule, kind, restorePoint, Timing.NONE);
         }
 
         @Override
@@ -320,7 +338,34 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
                 case PITR -> "pitr drill to restore point " + restorePoint.orElseThrow() + ", ";
                 default -> kind.label() + " drill, ";
             };
-            return enabled ? which + "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s).orElse("") : "disabled";
+            return enabled ? which + "checks " + checks + " in " + restoreTarget + schedule.map(s -> " on " + s + timing.suffix()).orElse("")
+                    : "disabled";
+        }
+    }
+
+    /**
+     * How a scheduled job's ticks run ({@code backup.jitter}, {@code backup.missedRuns} and the
+     * same keys under {@code validation}).
+     *
+     * @param jitter     the most each tick is delayed at random, from zero to {@link #MAX_JITTER}
+     * @param missedRuns what is done about ticks missed while no daemon ran
+     */
+    public record Timing(Duration jitter, dev.backstop.cli.Daemon.MissedRuns missedRuns) {
+        /** The longest jitter the configuration accepts. */
+        public static final Duration MAX_JITTER = Duration.ofHours(6);
+        /** No jitter; missed ticks are skipped. */
+        public static final Timing NONE = new Timing(Duration.ZERO, dev.backstop.cli.Daemon.MissedRuns.SKIP);
+
+        /** {@code ", " + this} unless nothing is set, for summaries. */
+        String suffix() {
+            return equals(NONE) ? "" : ", " + this;
+        }
+
+        @Override
+        public String toString() {
+            return (jitter.isZero() ? "no jitter" : "jitter up to " + jitter)
+                    + (missedRuns == dev.backstop.cli.Daemon.MissedRuns.RUN_ONCE ? ", one catch-up run after missed ticks"
+                            : ", missed ticks skipped");
         }
     }
 
@@ -366,15 +411,44 @@ public record BackstopConfig(Database database, Storage storage, Encryption encr
      *     the default) or leaves {@code backstop wal drain} to the operator ({@code "external"})
      * @param getQueue a local directory archive-get prefetches the next segments into
      * @param getQueueMax how much the prefetch queue holds, at least one 16 MiB segment
+     * @param receive  streaming replication into the archive by {@code backstop run} ({@code
+     *     backup.wal.receive}), instead of or beside {@code archive_command}
      */
     public record Wal(Optional<Long> systemId, Optional<Path> spool, boolean spawnDrainer, Duration drainBackoffMin,
-                      Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax) {
+                      Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax,
+                      Optional<Receive> receive) {
+        /** WAL archiving without a receiver in the daemon. */
+        public Wal(Optional<Long> systemId, Optional<Path> spool, boolean spawnDrainer, Duration drainBackoffMin,
+                   Duration drainBackoffMax, Duration drainIdleExit, Optional<Path> getQueue, DataSize getQueueMax) {
+            this(systemId, spool, spawnDrainer, drainBackoffMin, drainBackoffMax, drainIdleExit, getQueue, getQueueMax,
+                    Optional.empty());
+        }
+
         @Override
         public String toString() {
             return "system " + systemId.map(Long::toUnsignedString).orElse("(not set)")
                     + spool.map(p -> ", spool " + p + (spawnDrainer ? " (background drainer)" : " (drained by backstop wal drain)"))
                             .orElse(", archive-push uploads directly")
-                    + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("");
+                    + getQueue.map(q -> ", prefetch queue " + q + " of " + getQueueMax).orElse("")
+                    + receive.map(r -> ", " + r).orElse("");
+        }
+    }
+
+    /**
+     * The WAL receiver {@code backstop run} runs ({@code backup.wal.receive}), as {@code backstop
+     * wal receive} does in the foreground: one daemon at a time across the replicas sharing the
+     * repository.
+     *
+     * @param slot    the physical replication slot, created if missing (1 to 63 of a-z, 0-9, '_')
+     * @param workDir a local directory for the segment being received (durable disk; one per slot)
+     */
+    public record Receive(String slot, Path workDir) {
+        /** The slot when the configuration names none. */
+        public static final String DEFAULT_SLOT = "backstop";
+
+        @Override
+        public String toString() {
+            return "received by backstop run over slot " + slot + " into work directory " + workDir;
         }
     }
 

@@ -91,10 +91,11 @@ final class ConfigParser {
         Optional<BackstopConfig.Binlog> binlog = backup.optObject("binlog").map(b -> DatabaseParser.binlog(b, database));
         List<BackstopConfig.Replica> replicas = replicas(backup);
         Capture capture = CaptureParser.capture(backup, database, schedule, zone);
+        BackstopConfig.Timing backupTiming = timing(backup);
         backup.finish();
         checkDrill(backup, validation, database);
         return new BackstopConfig(database, storage, encryption, schedule, zone, validation, observability, retries, wal, binlog,
-                replicas, capture);
+                replicas, capture, backupTiming);
     }
 
 
@@ -211,6 +212,7 @@ final class ConfigParser {
         BackstopConfig.DrillKind kind = n.optChoice("kind", ConfigNode.choices(BackstopConfig.DrillKind::label,
                 List.of(BackstopConfig.DrillKind.values()))).orElse(BackstopConfig.DrillKind.AUTO);
         Optional<String> point = n.optString("restorePoint");
+        BackstopConfig.Timing timing = timing(n);
         n.finish();
         point.ifPresent(p -> {
             if (kind != BackstopConfig.DrillKind.PITR) {
@@ -227,7 +229,7 @@ final class ConfigParser {
             throw n.missing("restorePoint", "the name of a restore point recorded with backstop restore-point "
                     + "(\"kind\": \"pitr\" drills a recovery to it)");
         }
-        return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule, kind, point);
+        return new Validation(enabled, target, checks.isEmpty() ? List.copyOf(CHECKS) : checks, schedule, kind, point, timing);
     }
 
     /** A PITR drill replays PostgreSQL's WAL: refused for MariaDB/MySQL, whose drills restore backups as they are. */
@@ -236,6 +238,29 @@ final class ConfigParser {
             throw new ConfigException(backup.pathOf("validation.kind"), "is pitr, a PostgreSQL drill through the WAL archive, "
                     + "but backup.database is " + database.type() + "; expected auto, logical or physical");
         }
+    }
+
+    /** {@code jitter} (a duration up to {@link BackstopConfig.Timing#MAX_JITTER}, default 0) and {@code missedRuns}. */
+    static BackstopConfig.Timing timing(ConfigNode n) {
+        Duration jitter = n.optString("jitter").map(v -> {
+            Duration d;
+            try {
+                d = v.strip().equals("0") ? Duration.ZERO : ConfigNode.duration(v.strip());
+            } catch (IllegalArgumentException e) {
+                throw n.bad("jitter", v, "a duration from 0 to 6h, like \"5m\"");
+            }
+            if (d.isNegative() || d.compareTo(BackstopConfig.Timing.MAX_JITTER) > 0) {
+                throw n.bad("jitter", v, "a duration from 0 to 6h, like \"5m\"");
+            }
+            return d;
+        }).orElse(Duration.ZERO);
+        dev.backstop.cli.Daemon.MissedRuns missed = n.optString("missedRuns").map(v -> switch (v.strip()) {
+            case "skip" -> dev.backstop.cli.Daemon.MissedRuns.SKIP;
+            case "runOnce" -> dev.backstop.cli.Daemon.MissedRuns.RUN_ONCE;
+            default -> throw n.bad("missedRuns", v, "one of skip (wait for the next tick), runOnce (one catch-up run after "
+                    + "ticks missed while no daemon ran)");
+        }).orElse(dev.backstop.cli.Daemon.MissedRuns.SKIP);
+        return new BackstopConfig.Timing(jitter, missed);
     }
 
     private static Wal wal(ConfigNode n) {
@@ -264,11 +289,27 @@ final class ConfigParser {
             }
             return size;
         }).orElse(DataSize.ofMiB(256));
+        Optional<BackstopConfig.Receive> receive = n.optObject("receive").map(ConfigParser::receive);
         n.finish();
         if (backoffMax.compareTo(backoffMin) < 0) {
             throw new ConfigException(n.pathOf("drainBackoffMax"), "is shorter than drainBackoffMin");
         }
-        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax);
+        if (receive.isPresent() && systemId.isEmpty()) {
+            throw n.missing("systemId", "the decimal system identifier from SELECT system_identifier FROM pg_control_system(): "
+                    + "the receiver archives into that system's WAL archive");
+        }
+        return new Wal(systemId, spool, spawn, backoffMin, backoffMax, idleExit, getQueue, getQueueMax, receive);
+    }
+
+    private static BackstopConfig.Receive receive(ConfigNode n) {
+        String slot = n.optString("slot").orElse(BackstopConfig.Receive.DEFAULT_SLOT);
+        if (!slot.matches("[a-z0-9_]{1,63}")) {
+            throw n.bad("slot", slot, "a replication slot name: 1 to 63 of a-z, 0-9 and '_'");
+        }
+        Path workDir = n.optPath("workDir").orElseThrow(() -> n.missing("workDir",
+                "a local directory for the segment being received (durable disk), like \"/var/lib/backstop/wal-receive\""));
+        n.finish();
+        return new BackstopConfig.Receive(slot, workDir);
     }
 
     private static final long WAL_SEGMENT_BYTES = 16L << 20;

@@ -297,4 +297,43 @@ class BackstopConfigTest {
         assertThat(c.replicas()).extracting(BackstopConfig.Replica::name).containsExactly("dr", "eu");
         assertThat(c.replicas().get(1).storage().s3()).isTrue();
     }
+
+    @Test
+    void jitterAndMissedRuns_parseForBackupsAndDrills_andDefaultToNoneAndSkip() {
+        BackstopConfig c = parse(minimal(", \"schedule\": \"0 2 * * *\", \"jitter\": \"5m\", \"missedRuns\": \"runOnce\", "
+                + "\"validation\": {\"schedule\": \"0 3 * * 0\", \"jitter\": \"90s\"}"), Map.of());
+
+        assertThat(c.backupTiming()).isEqualTo(new BackstopConfig.Timing(Duration.ofMinutes(5), dev.backstop.cli.Daemon.MissedRuns.RUN_ONCE));
+        assertThat(c.validation().timing()).isEqualTo(new BackstopConfig.Timing(Duration.ofSeconds(90), dev.backstop.cli.Daemon.MissedRuns.SKIP));
+        assertThat(c.summary(Instant.parse("2026-12-07T00:00:00Z"))).contains("jitter up to PT5M, one catch-up run after missed ticks");
+        assertThat(parse(minimal(", \"schedule\": \"0 2 * * *\""), Map.of()).backupTiming()).isEqualTo(BackstopConfig.Timing.NONE);
+    }
+
+    @Test
+    void aJitterBeyondSixHoursOrAnUnknownMissedRunsPolicy_isRefusedNamingTheKey() {
+        assertThatThrownBy(() -> parse(minimal(", \"jitter\": \"7h\""), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("backup.jitter").hasMessageContaining("7h").hasMessageContaining("from 0 to 6h");
+        assertThatThrownBy(() -> parse(minimal(", \"validation\": {\"jitter\": \"soon\"}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.validation.jitter");
+        assertThatThrownBy(() -> parse(minimal(", \"missedRuns\": \"all\""), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("backup.missedRuns").hasMessageContaining("runOnce");
+    }
+
+    @Test
+    void walReceive_readsItsSlotAndWorkDirectory_andNeedsTheSystemId() {
+        BackstopConfig c = parse(minimal(", \"wal\": {\"systemId\": \"7312345678901234567\", "
+                + "\"receive\": {\"workDir\": \"/var/lib/backstop/wal-receive\"}}"), Map.of());
+        assertThat(c.wal().orElseThrow().receive()).contains(new BackstopConfig.Receive("backstop",
+                java.nio.file.Path.of("/var/lib/backstop/wal-receive")));
+        assertThat(c.summary(Instant.parse("2026-12-07T00:00:00Z")))
+                .contains("received by backstop run over slot backstop into work directory /var/lib/backstop/wal-receive");
+
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"systemId\": \"1\", \"receive\": {\"slot\": \"s\"}}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.wal.receive.workDir");
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"systemId\": \"1\", \"receive\": {\"slot\": \"Bad-Slot\", "
+                + "\"workDir\": \"/w\"}}"), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("backup.wal.receive.slot").hasMessageContaining("Bad-Slot");
+        assertThatThrownBy(() -> parse(minimal(", \"wal\": {\"receive\": {\"workDir\": \"/w\"}}"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("backup.wal.systemId");
+    }
 }
