@@ -42,10 +42,6 @@ import java.util.Optional;
  *                     "prometheus": {"port": 9464}, "logFormat": "json",
  *                     "slo": {"rpo": "25h", "rto": "1h", "successRate": 99.5, "validationPassRate": 100}}}}
  * }</pre>
- *
- * <p>Past 400 lines because it is the configuration's one typed model: a record per section, each
- * small, kept together so the file's shape reads in one place; parsing is in {@code ConfigParser}
- * and its helpers.
  */
 public record BackstopConfig(Database database, Storage storage, Encryption encryption, Optional<CronSchedule> schedule,
                              ZoneId zone, Validation validation, Observability observability, Retries retries,
