@@ -54,6 +54,10 @@ class OptionFileIT {
                 ps.execute();
                 try (Statement st = c.createStatement()) {
                     st.execute("GRANT ALL PRIVILEGES ON *.* TO 'odd'@'127.0.0.1'");
+                    // more dump than the source reads ahead (4 MiB) and a pipe holds: the tool is still
+                    // running, blocked on its output, when the source opens its stream below
+                    st.execute("CREATE TABLE shop.filler (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB");
+                    st.execute("INSERT INTO shop.filler SELECT seq, RANDOM_BYTES(1024) FROM shop.seq_1_to_8192");
                 }
             }
             MariaDbEndpoint odd = MariaDbEndpoint.of("127.0.0.1", db.endpoint().port(), "odd", password);
@@ -61,7 +65,7 @@ class OptionFileIT {
             KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
             MariaDbDumpSource dump = MariaDbDumpSource.builder(odd, "shop").workDir(work).build();
             List<String> seen = new ArrayList<>();
-            // records the command line and environment of every process this JVM runs while the dump streams
+            // records the command line and environment of every process this JVM runs when the dump's stream opens
             CaptureSource watching = new CaptureSource() {
                 @Override
                 public BackupType type() {
