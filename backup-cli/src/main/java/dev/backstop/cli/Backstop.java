@@ -10,7 +10,9 @@ import dev.backstop.core.Stage;
 import dev.backstop.mysql.recovery.TargetNotReachedException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -26,12 +28,6 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "backstop", mixinStandardHelpOptions = true, versionProvider = Backstop.Version.class,
         description = "Verified database backups: back up, list, verify, drill, restore and expire.",
-        subcommands = {Commands.BackupCommand.class, Commands.ListCommand.class, Commands.InfoCommand.class,
-                Commands.VerifyCommand.class, Commands.RestoreCommand.class, Commands.DrillCommand.class,
-                Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class, Maintenance.CopyCommand.class,
-                Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class, RestorePointCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
-                Evidence.AuditCommand.class, Evidence.ReportCommand.class, Docs.CompletionCommand.class,
-                CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  other failure", "  2  usage or configuration error",
                 "  3  integrity failure: damaged, tampered with, or the restore differs",
@@ -41,6 +37,21 @@ import picocli.CommandLine.Command;
                 "  143  backstop run stopped by SIGTERM (a running backup was aborted: nothing published)",
                 "", "Configuration: --config FILE, or $BACKSTOP_CONFIG. See docs/cli.md."})
 public final class Backstop implements Runnable {
+    /**
+     * The commands, in the order {@code --help} lists them. Not in the {@code @Command} annotation:
+     * picocli builds the model of every command it is given by reflection, which is most of a fresh
+     * JVM's start, so {@link #execute} gives it only the one the command line names.
+     */
+    static final List<Class<?>> COMMANDS = List.of(Commands.BackupCommand.class, Commands.ListCommand.class,
+            Commands.InfoCommand.class, Commands.VerifyCommand.class, Commands.RestoreCommand.class,
+            Commands.DrillCommand.class, Maintenance.ExpireCommand.class, Maintenance.OrphansCommand.class,
+            Maintenance.CopyCommand.class, Maintenance.KeysCommand.class, Maintenance.ConfigCommand.class,
+            RestorePointCommand.class, Run.class, WalCommands.class, BinlogCommands.class, Demo.class,
+            Evidence.AuditCommand.class, Evidence.ReportCommand.class, Docs.CompletionCommand.class,
+            CommandLine.HelpCommand.class);
+    /** Commands that read the whole tree (usage of other commands, the completion script). */
+    private static final Set<Class<?>> NEED_ALL = Set.of(Docs.CompletionCommand.class, CommandLine.HelpCommand.class);
+
     /** Success. */
     public static final int OK = 0;
     /** Any failure without a more specific code. */
@@ -67,8 +78,7 @@ public final class Backstop implements Runnable {
     final Map<String, String> env;
     final PrintWriter out;
     final PrintWriter err;
-    final ObjectMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).build();
+    private ObjectMapper json;
 
     private Backstop(Map<String, String> env, PrintWriter out, PrintWriter err) {
         this.env = env;
@@ -88,7 +98,7 @@ public final class Backstop implements Runnable {
      * configuration interpolation; returns the exit code.
      */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
-        int code = commandLine(env, out, err).execute(args);
+        int code = commandLine(env, out, err, commandsFor(args)).execute(args);
         out.flush();
         err.flush();
         return code;
@@ -96,14 +106,51 @@ public final class Backstop implements Runnable {
 
     /** The command line with every command, its output going to {@code out} and {@code err}. */
     static CommandLine commandLine(Map<String, String> env, PrintWriter out, PrintWriter err) {
+        return commandLine(env, out, err, COMMANDS);
+    }
+
+    private static CommandLine commandLine(Map<String, String> env, PrintWriter out, PrintWriter err,
+            List<Class<?>> commands) {
         Backstop root = new Backstop(env, out, err);
         CommandLine cmd = new CommandLine(root);
+        for (Class<?> c : commands) {
+            cmd.addSubcommand(c);
+        }
         cmd.setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
         cmd.setExecutionExceptionHandler((e, line, parsed) -> {
             err.println(line.getCommandSpec().qualifiedName() + ": " + message(e));
             return exitCode(e);
         });
         return cmd;
+    }
+
+    /**
+     * The commands {@code args} can reach: the one it names first, none for a lone
+     * {@code --version}, and all of them otherwise (help, usage errors, unknown commands), so what
+     * picocli parses and prints is what it would with the whole tree.
+     */
+    static List<Class<?>> commandsFor(String[] args) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return List.of();
+        }
+        if (args.length > 0) {
+            for (Class<?> c : COMMANDS) {
+                Command named = c.getAnnotation(Command.class);
+                if (named.name().equals(args[0]) || List.of(named.aliases()).contains(args[0])) {
+                    return NEED_ALL.contains(c) ? COMMANDS : List.of(c);
+                }
+            }
+        }
+        return COMMANDS;
+    }
+
+    /** The JSON writer of {@code --json} output; made on first use, as most commands print none. */
+    synchronized ObjectMapper json() {
+        if (json == null) {
+            json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT)
+                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).build();
+        }
+        return json;
     }
 
     @CommandLine.Spec

@@ -90,7 +90,7 @@ final class Commands {
 
         void printJson(Object value) {
             try {
-                root.out.println(root.json.writeValueAsString(value));
+                root.out.println(root.json().writeValueAsString(value));
             } catch (JsonProcessingException e) {
                 throw new UncheckedIOException(e);
             }
