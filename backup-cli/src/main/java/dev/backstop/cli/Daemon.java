@@ -13,14 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
@@ -72,8 +68,6 @@ public final class Daemon implements AutoCloseable {
     public static final Duration LEASE_KEPT = Duration.ofDays(7);
     static final String PREFIX = RepositoryLayout.SCHEDULE;
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
-    private static final DateTimeFormatter TICK = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
     private static final Pattern JOB_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
 
     /** What became of one job's tick. */
@@ -198,7 +192,7 @@ public final class Daemon implements AutoCloseable {
         try {
             String prefix = RepositoryLayout.tickLeasePrefix(job.name());
             newest = sink.list(prefix).stream().map(o -> o.key().substring(prefix.length())).max(String::compareTo)
-                    .flatMap(Daemon::tickOf);
+                    .flatMap(RepositoryLayout::tickOfLeaseName);
         } catch (IOException e) {
             LOG.warn("{}: could not list its tick leases, so no missed tick is caught up: {}", job.name(), e.toString());
             return Optional.empty();
@@ -226,13 +220,6 @@ public final class Daemon implements AutoCloseable {
         return t;
     }
 
-    private static Optional<Instant> tickOf(String name) {
-        try {
-            return Optional.of(TICK.parse(name, Instant::from));
-        } catch (DateTimeParseException e) {
-            return Optional.empty();
-        }
-    }
 
     /** The jobs, by name. */
     public Map<String, Job> jobs() {

@@ -341,6 +341,15 @@ public final class RepositoryLayout {
         return tickLeasePrefix(job) + TICK.format(tick);
     }
 
+    /** The tick a lease's name (its key after {@link #tickLeasePrefix}) stands for; empty for any other name. */
+    public static Optional<Instant> tickOfLeaseName(String name) {
+        try {
+            return Optional.of(TICK.parse(name, Instant::from));
+        } catch (java.time.format.DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
     /** {@code wal/<system-id>}: the log stream of a PostgreSQL cluster's WAL. */
     public static String walStream(long systemId) {
         return WAL + Long.toUnsignedString(systemId);
