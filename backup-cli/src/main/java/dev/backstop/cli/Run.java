@@ -33,7 +33,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -91,8 +90,7 @@ final class Run extends Commands.Base {
             throw e;
         }
         PrometheusEndpoint metrics = endpoint;
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(DaemonThreads.named("backstop-shutdown").newThread(() -> {
+        StopSignal signal = StopSignal.install("backstop-shutdown", () -> {
             // stop scheduling, interrupt the running job (the pipeline aborts what it has not
             // published), and wait for it within a bound: the manifest is the last object written,
             // so even a job cut off by the bound leaves no backup visible
@@ -111,15 +109,14 @@ final class Run extends Commands.Base {
             }
             say(ctx, "run: stopped");
             root.err.flush();
-            stopped.countDown();
-        }));
+        });
         daemon.start();
         if (backupNow) {
             executor.execute(() -> daemon.runTick(backupJob, Instant.now().truncatedTo(ChronoUnit.SECONDS)));
         }
         daemon.jobs().values().forEach(j -> say(ctx, "run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
-        stopped.await();
+        signal.awaitStop();
         return Backstop.OK;
     }
 
