@@ -160,7 +160,7 @@ final class Run extends Commands.Base {
                 .map(w -> WebhookAlerts.builder(URI.create(w.reveal())).executor(alerts).clock(clock).build());
         Optional<BinlogStreaming> binlog = c.binlog().map(b -> BinlogStreaming.of(ctx, clock));
         Optional<WalStreaming> walReceive = WalStreaming.of(ctx, clock);
-        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog);
+        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog, walReceive);
         MicrometerListener.Builder mb = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
                 .tags(Tags.of("repository", Logging.repository(c)));
         if (c.wal().flatMap(BackstopConfig.Wal::systemId).isPresent()) {
@@ -259,16 +259,18 @@ final class Run extends Commands.Base {
      * with maxVerifiedAge, the WAL archive's RPO whenever {@code backup.wal.systemId} is set (for
      * the gauge; it alerts with maxRpo), the binlog stream whenever {@code backup.binlog} is set (it
      * alerts when the receiver stops, finds a gap, or lags more than maxRpo), the replicas with
-     * maxReplicaLag and {@code backup.replicas}.
+     * maxReplicaLag and {@code backup.replicas}, the WAL receiver whenever {@code backup.wal.receive} is set
+     * (it alerts when the receiver stops by itself).
      * Without a webhook the checks still log and measure; their alerts go nowhere else.
      */
     static Optional<Watchdog> watchdog(Context ctx, Optional<WebhookAlerts> webhook, ScheduledExecutorService checks,
-                                       Clock clock, BooleanSupplier stopping, Optional<BinlogStreaming> binlog) {
+                                       Clock clock, BooleanSupplier stopping, Optional<BinlogStreaming> binlog,
+                                       Optional<WalStreaming> walReceive) {
         BackstopConfig c = ctx.config();
         BackstopConfig.HealthChecks hc = c.observability().checks();
         Optional<BackstopConfig.Wal> wal = c.wal().filter(w -> w.systemId().isPresent());
         boolean replicas = hc.maxReplicaLag().isPresent() && !c.replicas().isEmpty();
-        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas && binlog.isEmpty()) {
+        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas && binlog.isEmpty() && walReceive.isEmpty()) {
             return Optional.empty();
         }
         Watchdog.Builder w = Watchdog.builder().clock(clock).executor(checks).every(hc.every()).alerts(a -> {
@@ -286,6 +288,7 @@ final class Run extends Commands.Base {
             });
         });
         // a receiver that stops (a gap, another server) alerts whatever the limits; maxRpo bounds its lag
+        walReceive.ifPresent(s -> w.walReceiver(s.subject(), s::reading));
         binlog.ifPresent(s -> w.binlog(hc.maxRpo(), s.subject(), s::reading));
         if (replicas) {
             Replication replication = ctx.replication();
