@@ -14,9 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -63,19 +61,16 @@ final class BinlogCommands implements Callable<Integer> {
             Clock clock = Clock.systemUTC();
             LeasedCompanion leased = new LeasedCompanion(streaming.subject(), BinlogStreaming.lock(ctx, settings, clock), streaming,
                     Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("backstop-binlog-lease")), clock);
-            CountDownLatch stopped = new CountDownLatch(1);
-            Thread hook = DaemonThreads.named("backstop-binlog-shutdown").newThread(() -> {
+            StopSignal signal = StopSignal.install("backstop-binlog-shutdown", () -> {
                 // SIGTERM: stop receiving (the deltas shipped up to the last poll are in the repository), release the lease
                 leased.close();
                 root.err.println("binlog stream: stopped" + position(streaming));
                 root.err.flush();
-                stopped.countDown();
             });
-            Runtime.getRuntime().addShutdownHook(hook);
             try {
                 leased.start();
                 BinlogReceiver said = null;
-                while (!stopped.await(LOOK_MS, TimeUnit.MILLISECONDS)) {
+                while (!signal.awaitStop(LOOK_MS)) {
                     leased.startFailure().ifPresent(e -> {
                         // the lease was ours but the receiver could not start (the server, the archive): say so and stop
                         throw e;
@@ -101,11 +96,7 @@ final class BinlogCommands implements Callable<Integer> {
                 }
                 return Backstop.OK;
             } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // the JVM is shutting down: the hook is running or has run
-                }
+                signal.close();
                 leased.close();
             }
         }

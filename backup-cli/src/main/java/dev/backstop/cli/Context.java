@@ -136,6 +136,20 @@ final class Context implements AutoCloseable {
         return kms;
     }
 
+    /** The keyset file {@code file} as a KEK; {@code setting} names where it was given, for errors. */
+    KeyEncryptionKey keyset(Path file, String setting) {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(setting, "the key-encryption key file " + file + " does not exist");
+        }
+        return loadKeyset(file);
+    }
+
+    /** The KMS key {@code keyId}, reached with the configured KMS region and endpoint if any, else the SDK's defaults. */
+    KeyEncryptionKey kmsKek(String keyId) {
+        kek();
+        return KmsKek.of(kms != null ? kms : newKmsClient(config.encryption()), keyId);
+    }
+
     private static KeyEncryptionKey loadKeyset(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new ConfigException("backup.encryption.keyset", "the key-encryption key file " + file
@@ -149,11 +163,15 @@ final class Context implements AutoCloseable {
     }
 
     private KmsClient kmsClient(BackstopConfig.Encryption enc) {
+        kms = newKmsClient(enc);
+        return kms;
+    }
+
+    private static KmsClient newKmsClient(BackstopConfig.Encryption enc) {
         KmsClientBuilder b = KmsClient.builder();
         enc.kmsRegion().ifPresent(r -> b.region(Region.of(r)));
         enc.kmsEndpoint().ifPresent(b::endpointOverride);
-        kms = b.build();
-        return kms;
+        return b.build();
     }
 
     /** The configured MariaDB/MySQL server. */

@@ -4,6 +4,7 @@ import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.crypto.Encryption;
+import dev.backstop.core.crypto.KeyEncryptionKey;
 import dev.backstop.core.ObjectInfo;
 import dev.backstop.core.Orphans;
 import dev.backstop.core.crypto.LocalKeysetKek;
@@ -267,14 +268,51 @@ final class Maintenance {
         }
 
         @Command(name = "rewrap", description = "Re-wrap every stored data key and the metadata key with the current "
-                + "primary KEK; the data is not touched.")
+                + "primary KEK; the data is not touched. To move the repository to another KEK (a keyset to a KMS key, one "
+                + "KMS key to another), configure the new one and name the old one with --from-keyset or --from-kms-key; "
+                + "a re-wrap cut short is finished by running it again.")
         static final class Rewrap extends KeyBase {
+            @Option(names = "--from-keyset", paramLabel = "FILE", description = "The keyset file of the KEK the repository "
+                    + "is moving from.")
+            Path fromKeyset;
+
+            @Option(names = "--from-kms-key", paramLabel = "ID", description = "The KMS key (id, ARN or alias) the repository "
+                    + "is moving from; reached with the configured KMS region and endpoint, if any.")
+            String fromKmsKey;
+
             @Override
             int run(Context ctx) {
                 var kek = ctx.kek().orElseThrow(() -> new ConfigException("backup.encryption", "is none; nothing to re-wrap"));
-                List<BackupId> done = Encryption.with(kek).rewrap(ctx.keyedRepository());
-                result(Map.of("rewrapped", done.stream().map(BackupId::value).toList(), "kek", kek.id()),
-                        "re-wrapped the data keys of " + done.size() + " backups with " + kek.id());
+                if (fromKeyset != null && fromKmsKey != null) {
+                    throw new ParameterException(spec.commandLine(), "--from-keyset and --from-kms-key: give one, not both");
+                }
+                Optional<KeyEncryptionKey> from = fromKeyset != null ? Optional.of(ctx.keyset(fromKeyset, "--from-keyset"))
+                        : Optional.ofNullable(fromKmsKey).map(ctx::kmsKek);
+                KeyEncryptionKey using;
+                try {
+                    using = from.map(f -> KeyEncryptionKey.migrating(kek, f)).orElse(kek);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), (fromKeyset != null ? "--from-keyset" : "--from-kms-key")
+                            + ": " + e.getMessage());
+                }
+                // the records may still be wrapped by the old KEK: open the repository with the one rewrapping
+                Encryption encryption = Encryption.with(using);
+                List<BackupId> done = encryption.rewrap(ctx.repository());
+                // replicas hold their own copies of the key records: once the old key is gone, they need the new wrapping too
+                Map<String, List<String>> replicas = new LinkedHashMap<>();
+                if (!ctx.config().replicas().isEmpty()) {
+                    ctx.replication().replicas().forEach(r -> replicas.put(r.name(),
+                            encryption.rewrap(r.repository()).stream().map(BackupId::value).toList()));
+                }
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("rewrapped", done.stream().map(BackupId::value).toList());
+                out.put("kek", kek.id());
+                from.ifPresent(f -> out.put("from", f.id()));
+                out.put("replicas", replicas);
+                result(out, "re-wrapped the data keys of " + done.size() + " backups with " + kek.id()
+                        + from.map(f -> " (moved from " + f.id() + ")").orElse("")
+                        + (replicas.isEmpty() ? "" : "; on replicas " + replicas.entrySet().stream()
+                        .map(e -> e.getKey() + " " + e.getValue().size()).collect(java.util.stream.Collectors.joining(", "))));
                 return Backstop.OK;
             }
         }

@@ -33,7 +33,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -91,8 +90,7 @@ final class Run extends Commands.Base {
             throw e;
         }
         PrometheusEndpoint metrics = endpoint;
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(DaemonThreads.named("backstop-shutdown").newThread(() -> {
+        StopSignal signal = StopSignal.install("backstop-shutdown", () -> {
             // stop scheduling, interrupt the running job (the pipeline aborts what it has not
             // published), and wait for it within a bound: the manifest is the last object written,
             // so even a job cut off by the bound leaves no backup visible
@@ -111,15 +109,14 @@ final class Run extends Commands.Base {
             }
             say(ctx, "run: stopped");
             root.err.flush();
-            stopped.countDown();
-        }));
+        });
         daemon.start();
         if (backupNow) {
             executor.execute(() -> daemon.runTick(backupJob, Instant.now().truncatedTo(ChronoUnit.SECONDS)));
         }
         daemon.jobs().values().forEach(j -> say(ctx, "run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
-        stopped.await();
+        signal.awaitStop();
         return Backstop.OK;
     }
 
@@ -163,7 +160,7 @@ final class Run extends Commands.Base {
                 .map(w -> WebhookAlerts.builder(URI.create(w.reveal())).executor(alerts).clock(clock).build());
         Optional<BinlogStreaming> binlog = c.binlog().map(b -> BinlogStreaming.of(ctx, clock));
         Optional<WalStreaming> walReceive = WalStreaming.of(ctx, clock);
-        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog);
+        Optional<Watchdog> watchdog = watchdog(ctx, webhook, checks, clock, stopping, binlog, walReceive);
         MicrometerListener.Builder mb = MicrometerListener.builder().repository(ctx.keyedRepository()).clock(clock)
                 .tags(Tags.of("repository", Logging.repository(c)));
         if (c.wal().flatMap(BackstopConfig.Wal::systemId).isPresent()) {
@@ -262,16 +259,18 @@ final class Run extends Commands.Base {
      * with maxVerifiedAge, the WAL archive's RPO whenever {@code backup.wal.systemId} is set (for
      * the gauge; it alerts with maxRpo), the binlog stream whenever {@code backup.binlog} is set (it
      * alerts when the receiver stops, finds a gap, or lags more than maxRpo), the replicas with
-     * maxReplicaLag and {@code backup.replicas}.
+     * maxReplicaLag and {@code backup.replicas}, the WAL receiver whenever {@code backup.wal.receive} is set
+     * (it alerts when the receiver stops by itself).
      * Without a webhook the checks still log and measure; their alerts go nowhere else.
      */
     static Optional<Watchdog> watchdog(Context ctx, Optional<WebhookAlerts> webhook, ScheduledExecutorService checks,
-                                       Clock clock, BooleanSupplier stopping, Optional<BinlogStreaming> binlog) {
+                                       Clock clock, BooleanSupplier stopping, Optional<BinlogStreaming> binlog,
+                                       Optional<WalStreaming> walReceive) {
         BackstopConfig c = ctx.config();
         BackstopConfig.HealthChecks hc = c.observability().checks();
         Optional<BackstopConfig.Wal> wal = c.wal().filter(w -> w.systemId().isPresent());
         boolean replicas = hc.maxReplicaLag().isPresent() && !c.replicas().isEmpty();
-        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas && binlog.isEmpty()) {
+        if (hc.maxVerifiedAge().isEmpty() && wal.isEmpty() && !replicas && binlog.isEmpty() && walReceive.isEmpty()) {
             return Optional.empty();
         }
         Watchdog.Builder w = Watchdog.builder().clock(clock).executor(checks).every(hc.every()).alerts(a -> {
@@ -289,6 +288,7 @@ final class Run extends Commands.Base {
             });
         });
         // a receiver that stops (a gap, another server) alerts whatever the limits; maxRpo bounds its lag
+        walReceive.ifPresent(s -> w.walReceiver(s.subject(), s::reading));
         binlog.ifPresent(s -> w.binlog(hc.maxRpo(), s.subject(), s::reading));
         if (replicas) {
             Replication replication = ctx.replication();

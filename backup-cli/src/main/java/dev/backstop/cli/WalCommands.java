@@ -3,7 +3,6 @@ package dev.backstop.cli;
 import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.cli.config.ConfigException;
 import dev.backstop.core.BackupException;
-import dev.backstop.core.internal.concurrent.DaemonThreads;
 import dev.backstop.postgres.wal.RpoStatus;
 import dev.backstop.postgres.wal.WalArchive;
 import dev.backstop.postgres.wal.WalDrainer;
@@ -25,8 +24,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -318,21 +315,18 @@ final class WalCommands implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "--slot: " + e.getMessage());
             }
-            CountDownLatch stopped = new CountDownLatch(1);
-            Thread hook = DaemonThreads.named("backstop-wal-shutdown").newThread(() -> {
+            StopSignal signal = StopSignal.install("backstop-wal-shutdown", () -> {
                 // SIGTERM: stop receiving; the deltas stored up to now are in the repository, the slot holds the rest
                 receiver.close();
                 root.err.println("wal receive: stopped" + position(receiver));
                 root.err.flush();
-                stopped.countDown();
             });
-            Runtime.getRuntime().addShutdownHook(hook);
             try {
                 receiver.start();
                 root.err.println("wal receive: receiving " + ctx.endpoint() + " into " + archive.stream() + " over slot " + slot
                         + ", work directory " + workDir);
                 root.err.flush();
-                while (!stopped.await(LOOK_MS, TimeUnit.MILLISECONDS)) {
+                while (!signal.awaitStop(LOOK_MS)) {
                     if (!receiver.isRunning()) {
                         root.err.println("wal receive: stopped: " + receiver.status().lastError() + position(receiver));
                         return Backstop.FAILURE;
@@ -340,11 +334,7 @@ final class WalCommands implements Callable<Integer> {
                 }
                 return Backstop.OK;
             } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // the JVM is shutting down: the hook is running or has run
-                }
+                signal.close();
                 receiver.close();
             }
         }

@@ -90,6 +90,15 @@ final class WalStreaming implements LeasedCompanion.Service {
         return receiver;
     }
 
+    /** What the health checks read: whether it runs (standing by counts as running) and why it stopped. */
+    Watchdog.Streaming reading() {
+        WalReceiver r = receiver;
+        if (r == null) {
+            return new Watchdog.Streaming(!closed, null, null, Duration.ZERO);
+        }
+        return new Watchdog.Streaming(r.isRunning() || closed, r.status().lastError(), null, Duration.ZERO);
+    }
+
     /** What the log calls it: {@code wal receive wal/<systemId> over slot <slot>}. */
     String subject() {
         return "wal receive wal/" + Long.toUnsignedString(systemId()) + " over slot " + receive.slot();

@@ -24,9 +24,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's health checks, on a timer: no verified backup within the allowed age, the WAL
- * archive's RPO above its limit (archiving stopped or falling behind), binlog streaming stopped,
- * broken by a gap or behind its RPO limit, a replica behind by more than its limit. Each breach raises one alert through the alert handler, with the runbook of its
- * condition in the message.
+ * archive's RPO above its limit (archiving stopped or falling behind), the WAL receiver stopped by
+ * itself, binlog streaming stopped, broken by a gap or behind its RPO limit, a replica behind by
+ * more than its limit. Each breach raises one alert through the alert handler, with the runbook
+ * of its condition in the message.
  *
  * <p><b>Guarantees.</b> Failure-only and deduplicated by condition: an alert fires when a
  * condition starts to hold and not again while it holds; when it clears, nothing is sent (the
@@ -58,6 +59,8 @@ final class Watchdog implements Daemon.Companion {
     private final Duration maxBinlogRpo;
     private final String binlogSubject;
     private final Callable<Streaming> binlog;
+    private final String receiverSubject;
+    private final Callable<Streaming> receiver;
     private final Set<String> holding = new HashSet<>();
     private final AtomicReference<Optional<Duration>> lastRpo = new AtomicReference<>(Optional.empty());
     private volatile Instant since;
@@ -80,6 +83,8 @@ final class Watchdog implements Daemon.Companion {
         this.maxBinlogRpo = b.maxBinlogRpo;
         this.binlogSubject = b.binlogSubject;
         this.binlog = b.binlog;
+        this.receiverSubject = b.receiverSubject;
+        this.receiver = b.receiver;
         this.since = clock.instant();
     }
 
@@ -159,6 +164,9 @@ final class Watchdog implements Daemon.Companion {
                 LOG.warn("could not read the RPO of {}: {}", walSubject, e.toString());
             }
         }
+        if (receiver != null) {
+            checkReceiver(now, raised);
+        }
         if (binlog != null) {
             checkBinlog(now, raised);
         }
@@ -169,6 +177,20 @@ final class Watchdog implements Daemon.Companion {
                             + ". Runbook: " + link("runbook-replica-behind"), now)));
         }
         return raised;
+    }
+
+    // a receiver that stopped by itself cannot come back: alert now rather than when the RPO limit is passed
+    private void checkReceiver(Instant now, List<Alerts.Alert> raised) {
+        Streaming s;
+        try {
+            s = receiver.call();
+        } catch (Exception e) {
+            LOG.warn("could not read the state of {}: {}", receiverSubject, e.toString());
+            return;
+        }
+        condition("wal receiver stopped", !s.running(), now, raised, () -> new Alerts.Alert(Alerts.Kind.WAL_RPO, receiverSubject,
+                null, receiverSubject + ": WAL streaming stopped: " + (s.failure() == null ? "(no reason given)" : s.failure())
+                + ". Runbook: " + link(Alerts.Kind.WAL_RPO.runbookAnchor()), now));
     }
 
     private void checkBinlog(Instant now, List<Alerts.Alert> raised) {
@@ -233,6 +255,8 @@ final class Watchdog implements Daemon.Companion {
         private Duration maxBinlogRpo;
         private String binlogSubject;
         private Callable<Streaming> binlog;
+        private String receiverSubject;
+        private Callable<Streaming> receiver;
 
         private Builder() {
         }
@@ -296,6 +320,17 @@ final class Watchdog implements Daemon.Companion {
             this.maxBinlogRpo = max.map(d -> positive("maxRpo", d)).orElse(null);
             this.binlogSubject = Objects.requireNonNull(subject, "subject");
             this.binlog = Objects.requireNonNull(reading, "reading");
+            return this;
+        }
+
+        /**
+         * Reads the WAL receiver named {@code subject} with {@code reading} on each check and
+         * alerts once when it stopped by itself (its lag is the WAL archive's RPO, which {@link
+         * #walRpo} checks).
+         */
+        Builder walReceiver(String subject, Callable<Streaming> reading) {
+            this.receiverSubject = Objects.requireNonNull(subject, "subject");
+            this.receiver = Objects.requireNonNull(reading, "reading");
             return this;
         }
 

@@ -136,6 +136,36 @@ class CliCommandsIT {
     }
 
     @Test
+    void keysRewrapFromTheOldKeyset_movesTheRepositoryAndItsReplicaToTheNewKek_soTheOldKeysetNoLongerOpensThem() throws Exception {
+        Map<String, String> old = env();
+        String cfg = config();
+        assertThat(CliIT.run(old, "keys", "create", "--config", cfg).code()).isZero();
+        String id = json(old, "backup", "--config", cfg).get("id").asText();
+        json(old, "copy", "--latest", "--config", cfg);
+        Map<String, String> moved = new HashMap<>(old);
+        moved.put("KEK_FILE", tmp.resolve("new-kek.json").toString());
+        String newKek = json(moved, "keys", "create", "--config", cfg).get("created").asText();
+        assertThat(CliIT.run(moved, "verify", "--full", "--latest", "--config", cfg).code()).as("before the move").isNotZero();
+
+        JsonNode r = json(moved, "keys", "rewrap", "--from-keyset", tmp.resolve("kek.json").toString(), "--config", cfg);
+
+        assertThat(r.get("rewrapped").toString()).isEqualTo("[\"" + id + "\"]");
+        assertThat(r.get("kek").asText()).isEqualTo(newKek);
+        assertThat(r.get("from").asText()).startsWith("local:").isNotEqualTo(newKek);
+        assertThat(r.get("replicas").get("dr").toString()).isEqualTo("[\"" + id + "\"]");
+        assertThat(json(moved, "verify", "--full", "--latest", "--config", cfg).get("passed").asBoolean()).isTrue();
+        assertThat(json(moved, "copy", "--latest", "--config", cfg).get("outcomes"))
+                .allSatisfy(o -> assertThat(o.get("findings")).as("the replica opens with the new KEK").isEmpty());
+        assertThat(CliIT.run(old, "verify", "--full", "--latest", "--config", cfg).code()).as("the old KEK").isNotZero();
+        assertThat(json(moved, "keys", "rewrap", "--from-keyset", tmp.resolve("kek.json").toString(), "--config", cfg)
+                .get("rewrapped")).as("finished: nothing left to move").isEmpty();
+
+        Result same = CliIT.run(moved, "keys", "rewrap", "--from-keyset", tmp.resolve("new-kek.json").toString(), "--config", cfg);
+        assertThat(same.code()).as("%s", same).isEqualTo(2);
+        assertThat(same.err()).contains("--from-keyset", "the same key-encryption key");
+    }
+
+    @Test
     void expireDryRun_printsEachBackupsDecisionWithItsReason_andDeletesNothing() throws Exception {
         Map<String, String> env = env();
         String cfg = config();

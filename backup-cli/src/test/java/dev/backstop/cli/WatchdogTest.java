@@ -206,6 +206,27 @@ class WatchdogTest {
     }
 
     @Test
+    void aWalReceiverThatStopsByItself_alertsOnceWithItsReason_beforeTheRpoLimitIsReached() throws Exception {
+        AtomicReference<Watchdog.Streaming> state = new AtomicReference<>(new Watchdog.Streaming(true, null, null, Duration.ZERO));
+        Watchdog w = watchdog().walRpo(Optional.of(Duration.ofHours(1)), "WAL archive of system 42", () -> Duration.ofMinutes(6))
+                .walReceiver("wal receive wal/42 over slot backstop", state::get).build();
+        w.start();
+
+        timer.advance(clock, EVERY);
+        assertThat(delivered()).isEmpty();
+        state.set(new Watchdog.Streaming(false, "server of system 43, not 42", null, Duration.ZERO));
+        timer.advance(clock, EVERY);
+        timer.advance(clock, EVERY);
+
+        List<JsonNode> alerts = delivered();
+        assertThat(alerts).hasSize(1);
+        assertThat(alerts.get(0).get("kind").asText()).isEqualTo("WAL_RPO");
+        assertThat(alerts.get(0).get("subject").asText()).isEqualTo("wal receive wal/42 over slot backstop");
+        assertThat(alerts.get(0).get("message").asText()).contains("WAL streaming stopped: server of system 43, not 42",
+                "#runbook-wal-rpo");
+    }
+
+    @Test
     void binlogRpoAboveTheLimit_alertsOnce_andAGapTheReceiverWentPast_alertsOnceOfItsOwn() throws Exception {
         AtomicReference<Watchdog.Streaming> state = new AtomicReference<>(new Watchdog.Streaming(true, null, null, Duration.ZERO));
         Watchdog w = watchdog().binlog(Optional.of(Duration.ofMinutes(15)), "binlog stream server-1", state::get).build();

@@ -4,12 +4,10 @@ import dev.backstop.core.BackupException;
 import dev.backstop.core.Fingerprints;
 import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
-import dev.backstop.core.Stage;
 import dev.backstop.core.StorageException;
 import dev.backstop.core.ValidationResult;
 import dev.backstop.core.Validator;
 import dev.backstop.core.internal.builder.Settings;
-import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.internal.validate.DrillRun;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -93,12 +91,7 @@ public final class MariaDbRestoreDrill implements Validator {
 
     @Override
     public ValidationResult validate(Manifest m, Restore restore) throws IOException {
-        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(m.id()).stage(Stage.VERIFY);
-        try {
-            return drill(m, restore);
-        } finally {
-            log.close();
-        }
+        return DrillRun.inLogContext(m, restore, () -> drill(m, restore));
     }
 
     private ValidationResult drill(Manifest m, Restore restore) throws IOException {

@@ -25,4 +25,17 @@ public interface KeyEncryptionKey {
 
     /** Decrypts a wrapped key; fails if it was bound to another context or wrapped by an unknown key. */
     byte[] unwrap(byte[] wrapped, byte[] context) throws GeneralSecurityException, IOException;
+
+    /**
+     * A KEK for moving a repository from {@code from} to another KEK {@code to} (a local keyset
+     * to a KMS key, one KMS key to another): it wraps with {@code to}, has {@code to}'s {@link
+     * #id()}, and unwraps with {@code to}, or with {@code from} when {@code to} refuses the
+     * wrapped key as not its own. {@code Encryption.with(migrating(to, from)).rewrap(repository)}
+     * then re-wraps every stored key under {@code to}; a re-wrap cut short is finished by running
+     * it again, and the repository opens with this KEK at every moment in between. An I/O failure
+     * of {@code to} (a KMS that cannot be reached) is thrown, never answered with {@code from}.
+     */
+    static KeyEncryptionKey migrating(KeyEncryptionKey to, KeyEncryptionKey from) {
+        return new MigratingKek(to, from);
+    }
 }

@@ -1,8 +1,11 @@
 package dev.backstop.core.internal.validate;
 
 import dev.backstop.core.Restore;
+import dev.backstop.core.Stage;
 import dev.backstop.core.ValidationResult;
+import dev.backstop.core.internal.concurrent.LogContext;
 import dev.backstop.core.manifest.Manifest;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -60,6 +63,26 @@ public final class DrillRun {
      */
     public static DrillRun start(String validator, Manifest manifest, Restore restore, Clock clock, boolean record, Logger log) {
         return new DrillRun(validator, manifest, restore, clock, record, log);
+    }
+
+    /** A drill's body, run by {@link #inLogContext}. */
+    @FunctionalInterface
+    public interface Body {
+        ValidationResult run() throws IOException;
+    }
+
+    /**
+     * Runs {@code body} with the log context of {@code manifest}'s backup in the verify stage on
+     * this thread (and on the threads it propagates to), as a drill called outside a scheduler
+     * needs; the previous context is back when it returns or throws.
+     */
+    public static ValidationResult inLogContext(Manifest manifest, Restore restore, Body body) throws IOException {
+        LogContext.Scope log = LogContext.open(restore.repository().sink()).backupId(manifest.id()).stage(Stage.VERIFY);
+        try {
+            return body.run();
+        } finally {
+            log.close();
+        }
     }
 
     /** The run's findings, for the drill to add to. */
