@@ -184,12 +184,9 @@ public final class MariaDbBackupSource implements CaptureSource {
         try (OutputStream out = streams.open(STREAM);
              InputStream in = new PipelinedInputStream(p.getInputStream(), executor, READ_CHUNK, READ_AHEAD_DEPTH)) {
             tap = new XbstreamTap(out, keep);
-            byte[] buf = new byte[READ_CHUNK];
-            int n;
             try {
-                while ((n = in.read(buf)) >= 0) {
-                    tap.write(buf, 0, n);
-                }
+                // each read-ahead chunk goes to the tap as it is, without a copy into a buffer of ours
+                in.transferTo(tap);
             } catch (IOException | RuntimeException e) {
                 // before the read-ahead stops: its thread may be inside a read of the tool's output
                 p.destroyForcibly();
