@@ -51,7 +51,8 @@ import java.util.stream.Stream;
  *
  * <p><b>Restrictions.</b> Needs {@code mariadb-backup} of the backup's
  * MariaDB major version, and disk for the whole data directory next to the target (the copy is
- * extracted there and then moved, so it must be the same file system to move instantly). The
+ * extracted there and then moved, so it must be the same file system to move instantly); files are
+ * written whole, so page-compressed tables take their uncompressed size on disk. The
  * server of a target data directory must be stopped. A failure during the move itself (disk full)
  * leaves the target partly filled: empty it before trying again. The files belong to the user
  * running Backstop: hand them to the server's user ({@code chown -R mysql:mysql}) before starting

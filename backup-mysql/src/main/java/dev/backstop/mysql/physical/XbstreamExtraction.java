@@ -19,7 +19,9 @@ import java.util.Set;
  * Writes the files of an xbstream into a directory, as {@code mbstream -x} does: a file is created
  * when its first chunk arrives (so an empty file exists too), each payload chunk must continue its
  * file where the one before ended, and the file is closed at its end chunk. Unlike {@code mbstream},
- * it leaves the written pages in the page cache, where {@code --prepare} reads them next.
+ * it leaves the written pages in the page cache, where {@code --prepare} reads them next, and it
+ * writes every file whole: {@code mbstream} leaves the unused tails of page-compressed tables'
+ * pages as holes, here they are written as the zeros they read as.
  *
  * <p>Every path must name a place inside the directory: relative, without {@code .} or {@code ..}
  * segments or empty ones; a path that would leave it, a file the stream creates twice and a chunk
