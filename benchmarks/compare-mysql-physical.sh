@@ -6,8 +6,8 @@
 #            coordinates read from the stream -> zstd-3 on as many workers as cores -> SHA-256 ->
 #            AES-GCM -> local repository), fresh JVM
 #            vs mariadb-backup --backup --stream=xbstream | zstd -3 -T0 > file
-#   restore: Backstop (MariaDbPhysicalRestore.toDataDirectory: verified fetch into mbstream -x,
-#            mariadb-backup --prepare, --move-back into a fresh data directory), fresh JVM
+#   restore: Backstop (MariaDbPhysicalRestore.toDataDirectory: verified fetch, the xbstream extracted
+#            in the JVM, mariadb-backup --prepare, --move-back into a fresh data directory), fresh JVM
 #            vs zstd -d | mbstream -x, mariadb-backup --prepare, --move-back into a fresh data directory
 #            Both place the prepared copy with --move-back from a directory on the target's file
 #            system, as Backstop does: --copy-back would add a whole copy of the data to the shell's

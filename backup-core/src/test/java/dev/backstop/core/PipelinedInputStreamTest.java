@@ -72,6 +72,36 @@ class PipelinedInputStreamTest {
     }
 
     @Test
+    void transferTo_afterReadsInsideAChunk_writesExactlyTheRest_inWholeChunksAtMost() throws IOException {
+        byte[] data = TestSources.random(7 * CHUNK + 11, 3);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int[] largest = new int[1];
+        java.io.OutputStream counting = new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                out.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                largest[0] = Math.max(largest[0], len);
+                out.write(b, off, len);
+            }
+        };
+        try (PipelinedInputStream in = pipe(new Source(data, null, null))) {
+            byte[] head = in.readNBytes(CHUNK + 17);
+
+            assertThat(in.transferTo(counting)).isEqualTo(data.length - head.length);
+            assertThat(in.read()).isEqualTo(-1);
+            byte[] all = new byte[data.length];
+            System.arraycopy(head, 0, all, 0, head.length);
+            System.arraycopy(out.toByteArray(), 0, all, head.length, data.length - head.length);
+            assertThat(all).isEqualTo(data);
+        }
+        assertThat(largest[0]).isLessThanOrEqualTo(CHUNK);
+    }
+
+    @Test
     void uncheckedFailure_reachesTheReader_asTheSameInstance_afterTheBytesBeforeIt() {
         IntegrityException bad = new IntegrityException("k", "stored SHA-256", "a", "b", null, null);
         byte[] data = TestSources.random(5 * CHUNK + 3, 1);

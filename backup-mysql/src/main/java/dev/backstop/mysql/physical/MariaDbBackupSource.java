@@ -39,6 +39,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -83,9 +85,10 @@ import org.slf4j.LoggerFactory;
  * without a binary log ({@code log_bin=OFF}) is refused: such a backup has no point to be
  * recovered forward from. Restore needs the same MariaDB major version's mariadb-backup.
  *
- * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread, with one executor
- * task that reads the tool's output ahead of the pipeline (stderr is drained on a daemon thread
- * of its own).
+ * <p><b>Threading.</b> Immutable; {@link #capture} runs on the calling thread, with two executor
+ * tasks: one reads the tool's output ahead of the pipeline, one reads the server's id and version
+ * on a connection of its own while the tool runs (stderr is drained on a daemon thread of its
+ * own).
  *
  * <p>Past 400 lines because the tool's run, the read-ahead of its stream, the coordinates read
  * from it and the fingerprints at that point are one capture whose failure paths must agree;
@@ -156,8 +159,11 @@ public final class MariaDbBackupSource implements CaptureSource {
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             LOG.atInfo().addKeyValue("event", "tool.started").addKeyValue("tool", "mariadb-backup").addKeyValue("pid", p.pid())
                     .addKeyValue("args", cmd.subList(1, cmd.size())).log("mariadb-backup started");
+            // the server's own facts, read while the tool runs: a fresh JVM loads the driver and
+            // connects then, not after the stream, when everything else waits for it
+            CompletableFuture<ServerFacts> facts = CompletableFuture.supplyAsync(this::serverFacts, executor);
             try {
-                return stream(p, streams);
+                return stream(p, streams, facts);
             } finally {
                 if (p.isAlive()) {
                     p.destroyForcibly();
@@ -168,7 +174,7 @@ public final class MariaDbBackupSource implements CaptureSource {
         }
     }
 
-    private CaptureResult stream(Process p, Streams streams) throws IOException {
+    private CaptureResult stream(Process p, Streams streams, CompletableFuture<ServerFacts> facts) throws IOException {
         // mariadb-backup reports its progress on stderr: a line there is news, not a warning
         StderrTail stderr = StderrTail.loggedAtDebug(p.getErrorStream(), "mariadb-backup");
         Set<String> keep = new HashSet<>(BINLOG_INFO);
@@ -178,12 +184,9 @@ public final class MariaDbBackupSource implements CaptureSource {
         try (OutputStream out = streams.open(STREAM);
              InputStream in = new PipelinedInputStream(p.getInputStream(), executor, READ_CHUNK, READ_AHEAD_DEPTH)) {
             tap = new XbstreamTap(out, keep);
-            byte[] buf = new byte[READ_CHUNK];
-            int n;
             try {
-                while ((n = in.read(buf)) >= 0) {
-                    tap.write(buf, 0, n);
-                }
+                // each read-ahead chunk goes to the tap as it is, without a copy into a buffer of ours
+                in.transferTo(tap);
             } catch (IOException | RuntimeException e) {
                 // before the read-ahead stops: its thread may be inside a read of the tool's output
                 p.destroyForcibly();
@@ -219,49 +222,94 @@ public final class MariaDbBackupSource implements CaptureSource {
         }
         Map<String, String> info = keyValues(first(tap, INFO).orElse(""));
         Map<String, String> checkpoints = keyValues(first(tap, CHECKPOINTS).orElse(""));
-        return result(point, info, checkpoints);
+        return result(point, info, checkpoints, facts);
     }
 
-    private CaptureResult result(BinlogPoint point, Map<String, String> info, Map<String, String> checkpoints)
-            throws CaptureFailedException {
-        String serverId;
-        String version;
-        Fingerprints prints = null;
-        String fingerprintNote;
+    /** The server's id and version. */
+    private record ServerFacts(String serverId, String version) {
+    }
+
+    /** Reads the server's facts on a connection of its own; an unchecked failure carries the SQLException. */
+    private ServerFacts serverFacts() {
         try (Connection c = endpoint.connect(null); Statement st = c.createStatement()) {
-            try (ResultSet rs = st.executeQuery("SELECT @@server_id, VERSION()")) {
-                rs.next();
-                serverId = rs.getString(1);
-                version = rs.getString(2);
-            }
-            if (fingerprintDatabases.isEmpty()) {
-                fingerprintNote = "none requested";
-            } else {
-                String snapshot = ServerFingerprints.startSnapshot(c);
-                String backupAt = point.file() + ":" + point.position();
-                if (snapshot.equals(backupAt)) {
-                    prints = ServerFingerprints.compute(c, fingerprintDatabases);
-                    fingerprintNote = "consistent-snapshot at the backup's binlog position";
-                } else {
-                    fingerprintNote = "not taken: the source committed after the backup's point (backup at " + backupAt
-                            + ", first snapshot after it at " + snapshot + ")";
-                }
-                st.execute("ROLLBACK");
-            }
+            return serverFacts(st);
         } catch (SQLException e) {
-            throw new CaptureFailedException("mariadb-backup of " + endpoint + " succeeded, but reading the server's facts "
-                    + "afterwards failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", null, null, e,
-                    e.getSQLState() != null && e.getSQLState().startsWith("08"));
+            throw new FactsFailed(e);
+        }
+    }
+
+    private static ServerFacts serverFacts(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT @@server_id, VERSION()")) {
+            rs.next();
+            return new ServerFacts(rs.getString(1), rs.getString(2));
+        }
+    }
+
+    /** Carries a failed read of the server's facts out of its task. */
+    private static final class FactsFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FactsFailed(SQLException cause) {
+            super(cause);
+        }
+    }
+
+    /**
+     * The facts read while the tool ran, or null if that read failed (the server may have been
+     * restarting then): the caller reads them again.
+     */
+    private static ServerFacts early(CompletableFuture<ServerFacts> facts) throws CaptureFailedException {
+        try {
+            return facts.get();
+        } catch (ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CaptureFailedException("interrupted while reading the server's facts", null, null, e);
+        }
+    }
+
+    /**
+     * The capture's result at {@code point}; fingerprints (if asked for) on a connection opened now,
+     * after the tool finished, so that their snapshot can be compared with the backup's point.
+     */
+    private CaptureResult result(BinlogPoint point, Map<String, String> info, Map<String, String> checkpoints,
+                                 CompletableFuture<ServerFacts> early) throws CaptureFailedException {
+        ServerFacts facts = early(early);
+        Fingerprints prints = null;
+        String fingerprintNote = "none requested";
+        if (facts == null || !fingerprintDatabases.isEmpty()) {
+            try (Connection c = endpoint.connect(null); Statement st = c.createStatement()) {
+                if (facts == null) {
+                    facts = serverFacts(st);
+                }
+                if (!fingerprintDatabases.isEmpty()) {
+                    String snapshot = ServerFingerprints.startSnapshot(c);
+                    String backupAt = point.file() + ":" + point.position();
+                    if (snapshot.equals(backupAt)) {
+                        prints = ServerFingerprints.compute(c, fingerprintDatabases);
+                        fingerprintNote = "consistent-snapshot at the backup's binlog position";
+                    } else {
+                        fingerprintNote = "not taken: the source committed after the backup's point (backup at " + backupAt
+                                + ", first snapshot after it at " + snapshot + ")";
+                    }
+                    st.execute("ROLLBACK");
+                }
+            } catch (SQLException e) {
+                throw new CaptureFailedException("mariadb-backup of " + endpoint + " succeeded, but reading the server's facts "
+                        + "afterwards failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", null, null, e,
+                        e.getSQLState() != null && e.getSQLState().startsWith("08"));
+            }
         }
         Map<String, String> consistency = new LinkedHashMap<>();
         consistency.put("binlog_file", point.file());
         consistency.put("binlog_position", Long.toString(point.position()));
         consistency.put("gtid", point.gtid());
-        consistency.put("server_id", serverId);
+        consistency.put("server_id", facts.serverId());
         if (checkpoints.containsKey("to_lsn")) {
             consistency.put("innodb_lsn", checkpoints.get("to_lsn"));
         }
-        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo("mariadb", info.getOrDefault("server_version", version),
+        CaptureResult.Builder r = CaptureResult.builder(new SourceInfo("mariadb", info.getOrDefault("server_version", facts.version()),
                         Map.of("host", endpoint.host() + ":" + endpoint.port())))
                 .consistency(ConsistencyPoint.of(consistency))
                 .attribute("mariadb.format", FORMAT)
@@ -418,9 +466,10 @@ public final class MariaDbBackupSource implements CaptureSource {
         }
 
         /**
-         * Runs the task that reads the tool's output ahead of the pipeline, one per capture for
-         * its whole length, on a thread other than the capturing one (default: a new daemon
-         * thread per task); never shut down by the source.
+         * Runs the tasks of a capture, on threads other than the capturing one (default: a new
+         * daemon thread per task): the one that reads the tool's output ahead of the pipeline for
+         * the capture's whole length, and a short one that reads the server's id and version while
+         * the tool runs; never shut down by the source.
          */
         public Builder executor(Executor executor) {
             this.executor = given.once("executor", "the default executor", executor);

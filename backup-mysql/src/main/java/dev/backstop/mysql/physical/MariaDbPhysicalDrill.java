@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * ValidationResult r = MariaDbPhysicalDrill.builder().build().validate(manifest, restore);
  * }</pre>
  *
- * <p><b>What a passed drill proves.</b> Always: the stored stream verified end to end, {@code
- * mbstream} extracted it, {@code --prepare} applied the redo log, a server started on the copy,
+ * <p><b>What a passed drill proves.</b> Always: the stored stream verified end to end, its
+ * xbstream extracted whole, {@code --prepare} applied the redo log, a server started on the copy,
  * {@code CHECK TABLE} passed on every table of every user database, and every table could be
  * read (its rows counted). The recovery time is measured ({@code rto_ms}: fetch, verify, extract,
  * prepare and start; also {@code extract_ms}, {@code prepare_ms}, {@code start_ms}), and {@code

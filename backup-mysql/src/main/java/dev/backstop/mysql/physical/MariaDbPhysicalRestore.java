@@ -5,6 +5,9 @@ import dev.backstop.core.manifest.Manifest;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.internal.builder.Settings;
+import dev.backstop.core.internal.concurrent.DaemonThreads;
+import dev.backstop.core.internal.concurrent.LogContext;
+import dev.backstop.core.internal.stream.PipelinedOutputStream;
 import dev.backstop.core.source.CommandSource.StderrTail;
 import dev.backstop.mysql.EphemeralMariaDb;
 import dev.backstop.mysql.MariaDbTools;
@@ -20,12 +23,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Restores a physical MariaDB backup ({@link MariaDbBackupSource}): verified fetch, {@code
- * mbstream -x} into a fresh directory, {@code mariadb-backup --prepare}, then either a throwaway
+ * Restores a physical MariaDB backup ({@link MariaDbBackupSource}): verified fetch, extraction of
+ * its xbstream into a fresh directory, {@code mariadb-backup --prepare}, then either a throwaway
  * server on the prepared copy ({@link #start}) or {@code --move-back} into a data directory
  * ({@link #toDataDirectory}).
  *
@@ -34,34 +39,43 @@ import java.util.stream.Stream;
  * physical.toDataDirectory(restore.latest(), Path.of("/var/lib/mysql"));   // empty, server stopped
  * }</pre>
  *
- * <p><b>Guarantees.</b> The decoded stream goes straight into {@code mbstream}'s standard input,
- * never into a temporary copy; it is verified as it passes (stored SHA-256, AEAD, plaintext
- * SHA-256), and nothing is prepared, started or moved unless the whole stream passed and {@code
- * mbstream} exited 0. A corrupted, truncated or wrongly keyed backup is an {@link
- * dev.backstop.core.IntegrityException} (a failing tool a {@link BackupException} with its stderr
- * tail), and the extracted files are deleted. A target data directory holding anything is
+ * <p><b>Guarantees.</b> The decoded stream is extracted as it passes, as {@code mbstream -x} would
+ * (every chunk's CRC-32 checked, each file's chunks in order, no path leaving the directory),
+ * never through a temporary copy of the stream; it is verified as it passes (stored SHA-256, AEAD,
+ * plaintext SHA-256), and nothing is prepared, started or moved unless the whole stream passed
+ * and ended on a chunk boundary. A corrupted, truncated or wrongly keyed backup is an {@link
+ * dev.backstop.core.IntegrityException} (a malformed stream or a failing tool a {@link
+ * BackupException}, with the tool's stderr tail), and the extracted files are deleted. A target data directory holding anything is
  * refused before any byte is fetched, unless {@link Builder#allowNonEmptyTarget()} was called.
  * The prepared copy is consistent at the backup's {@link BinlogPoint}.
  *
- * <p><b>Restrictions.</b> Needs {@code mbstream} and {@code mariadb-backup} of the backup's
+ * <p><b>Restrictions.</b> Needs {@code mariadb-backup} of the backup's
  * MariaDB major version, and disk for the whole data directory next to the target (the copy is
- * extracted there and then moved, so it must be the same file system to move instantly). The
+ * extracted there and then moved, so it must be the same file system to move instantly); files are
+ * written whole, so page-compressed tables take their uncompressed size on disk. The
  * server of a target data directory must be stopped. A failure during the move itself (disk full)
  * leaves the target partly filled: empty it before trying again. The files belong to the user
  * running Backstop: hand them to the server's user ({@code chown -R mysql:mysql}) before starting
  * it. The restored server keeps the source's
  * users and settings stored in the data directory; binlogs are not part of a physical backup.
  *
- * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets.
+ * <p><b>Threading.</b> Immutable; calls may run concurrently for different targets. Each
+ * extraction runs one task on the {@link Builder#executor} that writes the files while the
+ * calling thread reads and verifies the stream.
  */
 public final class MariaDbPhysicalRestore {
-    private static final int COPY_CHUNK = 256 * 1024;
+    /** The pieces the verified stream is handed to the extracting thread in, and how many may wait. */
+    private static final int HANDOFF_CHUNK = 1 << 20;
+    private static final int HANDOFF_DEPTH = 8;
+    /** How long a failed extraction waits for the extracting thread to stop. */
+    private static final long HANDOFF_STOP_MILLIS = 60_000;
 
     private final Restore restore;
     private final MariaDbTools tools;
     private final Path workDir;
     private final boolean allowNonEmptyTarget;
     private final String useMemory;
+    private final Executor executor;
 
     private MariaDbPhysicalRestore(Builder b) {
         this.restore = b.restore;
@@ -69,6 +83,7 @@ public final class MariaDbPhysicalRestore {
         this.workDir = b.workDir;
         this.allowNonEmptyTarget = b.allowNonEmptyTarget;
         this.useMemory = b.useMemory;
+        this.executor = LogContext.propagating(b.executor);
     }
 
     /** Restores backups read through {@code restore}. */
@@ -197,44 +212,62 @@ public final class MariaDbPhysicalRestore {
         }
     }
 
-    /** Streams the verified backup into {@code mbstream -x}; returns the bytes it was given. */
+    /**
+     * Extracts the verified backup into {@code dir}: this thread reads and verifies the stream (the
+     * decoding chain's own threads decrypt and decompress), a thread of the executor follows its
+     * xbstream chunks and writes the files, at most {@value #HANDOFF_DEPTH} pieces of {@value
+     * #HANDOFF_CHUNK} bytes behind. Returns the stream's bytes.
+     */
     private long extract(Manifest m, Path dir) {
-        Path mbstream = tool(m, "mbstream");
-        Process p;
-        try {
-            p = new ProcessBuilder(mbstream.toString(), "-x", "-C", dir.toString()).directory(dir.toFile())
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        XbstreamExtraction files = new XbstreamExtraction(dir);
+        XbstreamTap tap = new XbstreamTap(OutputStream.nullOutputStream(), Set.of(), files);
+        long bytes = 0;
+        boolean extracted = false;
+        try (InputStream in = restore.open(m, MariaDbBackupSource.STREAM)) {
+            PipelinedOutputStream out = new PipelinedOutputStream(tap, executor, HANDOFF_CHUNK, HANDOFF_DEPTH);
+            boolean handedOver = false;
+            try {
+                bytes = copy(in, out);
+                handedOver = true;
+            } finally {
+                if (handedOver) {
+                    out.close();
+                } else {
+                    // a failed read (an IntegrityException among them): the writing thread stops
+                    // before the files are closed and the caller deletes them, so nothing is
+                    // written after the deletion
+                    out.cancel();
+                    out.awaitStopped(HANDOFF_STOP_MILLIS);
+                }
+            }
+            extracted = true;
         } catch (IOException e) {
-            throw new BackupException(Stage.RESTORE, "could not start " + mbstream + ": " + e, e, false, m.id());
-        }
-        StderrTail stderr = StderrTail.logged(p.getErrorStream(), "mbstream");
-        long bytes;
-        try (InputStream in = restore.open(m, MariaDbBackupSource.STREAM); OutputStream out = p.getOutputStream()) {
-            bytes = copy(in, out);
-        } catch (IOException e) {
-            p.destroyForcibly();
-            String tail = stderr.await();
             throw new BackupException(Stage.RESTORE, "could not extract " + MariaDbBackupSource.STREAM + " of " + m.id()
-                    + " with mbstream: " + e.getMessage() + (tail.isBlank() ? "" : "; mbstream: " + tail.strip()), e, false, m.id());
-        } catch (RuntimeException e) {
-            // an IntegrityException from the verifying stream: what was extracted must not be used
-            p.destroyForcibly();
-            throw e;
+                    + " after " + bytes + " bytes: " + e.getMessage(), e, false, m.id());
+        } finally {
+            try {
+                files.close();
+            } catch (IOException e) {
+                // after a failure, that failure is what the caller needs to see; the files are deleted either way
+                if (extracted) {
+                    throw new BackupException(Stage.RESTORE, "could not close the files extracted from " + m.id() + ": " + e,
+                            e, false, m.id());
+                }
+            }
         }
-        int exit = waitFor(m, p, "mbstream");
-        if (exit != 0) {
-            throw new BackupException(Stage.RESTORE, "mbstream -x of " + m.id() + " exited " + exit + ": " + stderr.await().strip(),
-                    null, false, m.id());
+        if (!tap.complete()) {
+            throw new BackupException(Stage.RESTORE, MariaDbBackupSource.STREAM + " of " + m.id() + " ends inside an xbstream "
+                    + "chunk after " + tap.bytes() + " bytes", null, false, m.id());
         }
         return bytes;
     }
 
     /**
-     * Copies in {@value #COPY_CHUNK}-byte pieces rather than {@code transferTo}'s 8 KiB: each piece
-     * is one write into mbstream's pipe and one read through every decoding stage.
+     * Copies in {@value #HANDOFF_CHUNK}-byte pieces rather than {@code transferTo}'s 8 KiB: each
+     * piece is one read through every decoding stage and one hand-off to the writing thread.
      */
     private static long copy(InputStream in, OutputStream out) throws IOException {
-        byte[] buf = new byte[COPY_CHUNK];
+        byte[] buf = new byte[HANDOFF_CHUNK];
         long total = 0;
         int n;
         while ((n = in.read(buf)) >= 0) {
@@ -298,12 +331,13 @@ public final class MariaDbPhysicalRestore {
         private Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
         private boolean allowNonEmptyTarget;
         private String useMemory;
+        private Executor executor = DaemonThreads.threadPerTask(DaemonThreads.named("backstop-mariadb-extract"));
 
         private Builder(Restore restore) {
             this.restore = Objects.requireNonNull(restore, "restore");
         }
 
-        /** Where {@code mbstream} and {@code mariadb-backup} are found. */
+        /** Where {@code mariadb-backup} is found. */
         public Builder tools(MariaDbTools tools) {
             this.tools = given.once("tools", this.tools, tools);
             return this;
@@ -334,6 +368,16 @@ public final class MariaDbPhysicalRestore {
                 throw new IllegalArgumentException("prepareMemoryMiB: got " + mib + ", must be 16..1048576");
             }
             this.useMemory = given.once("prepareMemoryMiB", this.useMemory, mib + "M");
+            return this;
+        }
+
+        /**
+         * Runs the task that writes the extracted files, one per restore for the length of its
+         * stream, on a thread other than the restoring one (default: a new daemon thread per
+         * task); never shut down by the restore.
+         */
+        public Builder executor(Executor executor) {
+            this.executor = given.once("executor", "the default executor", executor);
             return this;
         }
 

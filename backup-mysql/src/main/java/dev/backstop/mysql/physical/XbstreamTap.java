@@ -23,6 +23,9 @@ import java.util.zip.CRC32;
  * {@code --prepare} and a later recovery read, without a second pass or a copy. A kept file's
  * CRC-32 is checked. Anything that is not this structure fails the write, naming the offset.
  *
+ * <p>Given {@link Files}, the tap also hands every file's bytes to it as they pass, and checks the
+ * CRC-32 of every chunk, as {@code mbstream -x} does: that is how a restore extracts the stream.
+ *
  * <p>{@link #close()} closes nothing: the stream it writes to belongs to the caller.
  */
 final class XbstreamTap extends FilterOutputStream {
@@ -33,7 +36,23 @@ final class XbstreamTap extends FilterOutputStream {
 
     private enum State { FIXED_HEADER, PATH, LENGTHS, CHECKSUM, PAYLOAD }
 
+    /**
+     * Receives the files of the stream as they pass, in stream order. A failure it throws fails the
+     * tap's write.
+     */
+    interface Files {
+        /** A payload chunk of {@code path} starts, holding the file's bytes from {@code offset} on (it may be empty). */
+        void chunk(String path, long offset) throws IOException;
+
+        /** The next bytes of the current chunk's payload. */
+        void data(byte[] b, int off, int len) throws IOException;
+
+        /** The stream says {@code path} ends here. */
+        void end(String path) throws IOException;
+    }
+
     private final Set<String> keep;
+    private final Files files;
     private final Map<String, ByteArrayOutputStream> kept = new HashMap<>();
     private final byte[] header = new byte[16];
     private final ByteArrayOutputStream pathBytes = new ByteArrayOutputStream();
@@ -43,15 +62,23 @@ final class XbstreamTap extends FilterOutputStream {
     private byte chunkType;
     private String path;
     private long checksum;
-    /** The running CRC-32 of the current chunk's payload when its file is kept, else null. */
+    /** The running CRC-32 of the current chunk's payload when its file is kept or files are extracted, else null. */
     private CRC32 crc;
     private long remaining;
+    /** Where in its file the current chunk's payload goes. */
+    private long fileOffset;
     private long offset;
     private long chunks;
 
     XbstreamTap(OutputStream out, Set<String> keep) {
+        this(out, keep, null);
+    }
+
+    /** A tap that also gives every file's bytes to {@code files} (unless null), with every chunk's CRC-32 checked. */
+    XbstreamTap(OutputStream out, Set<String> keep, Files files) {
         super(out);
         this.keep = Set.copyOf(keep);
+        this.files = files;
     }
 
     @Override
@@ -73,7 +100,12 @@ final class XbstreamTap extends FilterOutputStream {
                         throw new IOException("xbstream: file " + path + " is larger than " + MAX_KEPT + " bytes");
                     }
                     k.write(b, i, n);
+                }
+                if (crc != null) {
                     crc.update(b, i, n);
+                }
+                if (files != null) {
+                    files.data(b, i, n);
                 }
                 i += n;
                 offset += n;
@@ -127,8 +159,9 @@ final class XbstreamTap extends FilterOutputStream {
             case PATH -> afterPath();
             case LENGTHS -> {
                 remaining = le(0, 8);
-                if (remaining < 0) {
-                    throw new IOException("xbstream: negative payload length at offset " + (offset - 16));
+                fileOffset = le(8, 8);
+                if (remaining < 0 || fileOffset < 0) {
+                    throw new IOException("xbstream: negative payload length or file offset at offset " + (offset - 16));
                 }
                 expect(State.CHECKSUM, 4);
             }
@@ -138,6 +171,10 @@ final class XbstreamTap extends FilterOutputStream {
                 if (keep.contains(path)) {
                     kept.computeIfAbsent(path, p -> new ByteArrayOutputStream());
                     crc = new CRC32();
+                }
+                if (files != null) {
+                    crc = crc == null ? new CRC32() : crc;
+                    files.chunk(path, fileOffset);
                 }
                 if (remaining == 0) {
                     endPayload();
@@ -155,6 +192,9 @@ final class XbstreamTap extends FilterOutputStream {
         if (chunkType == 'P') {
             expect(State.LENGTHS, 16);
         } else {
+            if (chunkType == 'E' && files != null) {
+                files.end(path);
+            }
             chunks++;
             expect(State.FIXED_HEADER, 14);
         }

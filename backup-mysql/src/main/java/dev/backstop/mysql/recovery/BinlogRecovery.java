@@ -48,7 +48,7 @@ import java.util.Objects;
  * replayed ({@code mariadb-binlog --database}).
  *
  * <p><b>Restrictions.</b> Needs {@code mariadb-binlog} and {@code mariadb}, and for a throwaway
- * server {@code mariadbd} and {@code mariadb-install-db} (physical: {@code mbstream} and {@code
+ * server {@code mariadbd} and {@code mariadb-install-db} (physical: {@code
  * mariadb-backup}), all of the backup's major version. The binlogs must be in a format {@code
  * mariadb-binlog} reads (MariaDB's); a logical backup's statements are replayed with the
  * {@code --database} filter, so a statement logged with another default database that changes

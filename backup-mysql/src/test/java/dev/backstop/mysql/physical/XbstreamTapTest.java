@@ -45,7 +45,7 @@ class XbstreamTapTest {
         return new Stream(out.toByteArray(), ends);
     }
 
-    private static void header(ByteArrayOutputStream out, char type, String path) {
+    static void header(ByteArrayOutputStream out, char type, String path) {
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         out.writeBytes("XBSTCK01".getBytes(StandardCharsets.US_ASCII));
         out.write(0);
@@ -54,7 +54,7 @@ class XbstreamTapTest {
         out.writeBytes(p);
     }
 
-    private static void payload(ByteArrayOutputStream out, String path, byte[] data, long offset, boolean badCrc) {
+    static void payload(ByteArrayOutputStream out, String path, byte[] data, long offset, boolean badCrc) {
         header(out, 'P', path);
         CRC32 crc = new CRC32();
         crc.update(data);
@@ -63,7 +63,7 @@ class XbstreamTapTest {
         out.writeBytes(data);
     }
 
-    private static void eof(ByteArrayOutputStream out, String path) {
+    static void eof(ByteArrayOutputStream out, String path) {
         header(out, 'E', path);
     }
 

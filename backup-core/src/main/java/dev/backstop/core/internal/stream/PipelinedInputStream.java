@@ -4,6 +4,8 @@ import dev.backstop.core.internal.concurrent.LogContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -133,9 +135,44 @@ public final class PipelinedInputStream extends BulkInputStream {
         if (len == 0) {
             return 0;
         }
-        if (current == null || pos == current.length) {
+        if (!nextChunk()) {
+            return -1;
+        }
+        int n = Math.min(len, current.length - pos);
+        System.arraycopy(current.data, pos, b, off, n);
+        pos += n;
+        return n;
+    }
+
+    /**
+     * Writes every remaining byte to {@code out} straight from the read-ahead chunks, without the
+     * copy into a caller's array that {@link #read} makes; a worker's failure is thrown as {@link
+     * #read} throws it, after the bytes before it were written.
+     */
+    @Override
+    public long transferTo(OutputStream out) throws IOException {
+        Objects.requireNonNull(out, "out");
+        if (closed) {
+            throw new IOException("stream closed");
+        }
+        long total = 0;
+        while (nextChunk()) {
+            int n = current.length - pos;
+            out.write(current.data, pos, n);
+            pos += n;
+            total += n;
+        }
+        return total;
+    }
+
+    /**
+     * Makes {@code current} a chunk with bytes left to read; false at the end of the stream (a
+     * worker's failure is thrown there instead).
+     */
+    private boolean nextChunk() throws IOException {
+        while (current == null || pos == current.length) {
             if (ended) {
-                return endOrFailure();
+                return endOrFailure() >= 0;
             }
             if (current != null) {
                 free.add(current);
@@ -150,15 +187,12 @@ public final class PipelinedInputStream extends BulkInputStream {
             }
             if (c == END) {
                 ended = true;
-                return endOrFailure();
+                return endOrFailure() >= 0;
             }
             current = c;
             pos = 0;
         }
-        int n = Math.min(len, current.length - pos);
-        System.arraycopy(current.data, pos, b, off, n);
-        pos += n;
-        return n;
+        return true;
     }
 
     private int endOrFailure() throws IOException {
