@@ -22,17 +22,18 @@ final class DumpProcess {
     }
 
     /** The stdio output buffer a dump program is given through {@code stdbuf}. */
-    static final String OUTPUT_BUFFER = "1M";
+    static final String OUTPUT_BUFFER = "64K";
     /** How long the check that {@code stdbuf} works may take before the dump runs without it. */
     private static final long PROBE_SECONDS = 10;
 
     /**
-     * {@code cmd} ({@code program} and its arguments) under {@code stdbuf -o 1M} when {@code tools}
+     * {@code cmd} ({@code program} and its arguments) under {@code stdbuf -o 64K} when {@code tools}
      * find a {@code stdbuf} that runs the program; else {@code cmd} as it is. The dump programs write
      * through stdio, whose buffer on a pipe is one page: every 4 KiB of the dump costs a write on
      * their side and a read with a wake-up on this side, which adds up to more CPU than the plaintext
-     * SHA-256. With a larger buffer both sides move the dump a pipe's capacity at a time; the bytes
-     * are the same. {@code stdbuf} replaces itself with the program, so the process is the
+     * SHA-256. With a buffer of a pipe's capacity both sides move the dump 64 KiB at a time, while the
+     * program still finds room for its next write as soon as the previous one is read (a larger
+     * buffer would make it wait for the reader to drain each write whole); the bytes are the same. {@code stdbuf} replaces itself with the program, so the process is the
      * program's (its pid, exit code and stderr).
      */
     static List<String> withOutputBuffer(List<String> cmd, MariaDbTools tools) {

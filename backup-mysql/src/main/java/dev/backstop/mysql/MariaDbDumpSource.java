@@ -57,10 +57,10 @@ import java.util.concurrent.Executor;
  * a private option file given as {@code --defaults-file} (so no other option file is read),
  * deleted when it exits; never through argv or the environment. Where coreutils' {@code stdbuf}
  * is found ({@link MariaDbTools}) and runs the program, the program runs under {@code stdbuf -o
- * 1M}: a larger output buffer than stdio's one page on a pipe, so that the dump crosses the pipe in
- * fewer, larger writes and reads. If the program exits non-zero or
- * dies, or its rows cannot be read, capture throws {@link CaptureFailedException} with its exit
- * code and stderr tail, and the pipeline publishes nothing.
+ * 64K}: an output buffer of a pipe's capacity instead of stdio's one page, so that the dump
+ * crosses the pipe in fewer, larger writes and reads. If the program exits non-zero or dies, or
+ * its rows cannot be read, capture throws {@link CaptureFailedException} with its exit code and
+ * stderr tail, and the pipeline publishes nothing.
  *
  * <p><b>Restrictions.</b> The server must write a binary log ({@code log_bin=ON}): without one
  * the dump has no position to be replayed from. DDL during the dump breaks {@code
