@@ -8,11 +8,15 @@ final class ByteArray {
     private int size;
 
     void write(byte[] b) {
-        if (size + b.length > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + b.length));
+        write(b, 0, b.length);
+    }
+
+    void write(byte[] b, int off, int len) {
+        if (size + len > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + len));
         }
-        System.arraycopy(b, 0, buf, size, b.length);
-        size += b.length;
+        System.arraycopy(b, off, buf, size, len);
+        size += len;
     }
 
     int size() {
@@ -21,6 +25,11 @@ final class ByteArray {
 
     byte[] toArray() {
         return Arrays.copyOf(buf, size);
+    }
+
+    /** Empties the buffer and keeps its memory, for one that is reused line after line. */
+    void clear() {
+        size = 0;
     }
 
     void reset() {

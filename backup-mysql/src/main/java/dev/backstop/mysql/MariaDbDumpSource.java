@@ -55,9 +55,12 @@ import java.util.concurrent.Executor;
  * non-transactional engines (anything but InnoDB) are refused, naming them, unless {@link
  * Builder#allowNonTransactional()} was called. The password reaches the dump program only through
  * a private option file given as {@code --defaults-file} (so no other option file is read),
- * deleted when it exits; never through argv or the environment. If the program exits non-zero or
- * dies, or its rows cannot be read, capture throws {@link CaptureFailedException} with its exit
- * code and stderr tail, and the pipeline publishes nothing.
+ * deleted when it exits; never through argv or the environment. Where coreutils' {@code stdbuf}
+ * is found ({@link MariaDbTools}) and runs the program, the program runs under {@code stdbuf -o
+ * 64K}: an output buffer of a pipe's capacity instead of stdio's one page, so that the dump
+ * crosses the pipe in fewer, larger writes and reads. If the program exits non-zero or dies, or
+ * its rows cannot be read, capture throws {@link CaptureFailedException} with its exit code and
+ * stderr tail, and the pipeline publishes nothing.
  *
  * <p><b>Restrictions.</b> The server must write a binary log ({@code log_bin=ON}): without one
  * the dump has no position to be replayed from. DDL during the dump breaks {@code
@@ -174,7 +177,7 @@ public final class MariaDbDumpSource implements CaptureSource {
         cmd.addAll(flavor.dumpArguments(options.argument(), database, extraArgs));
         // DDL is not transactional: definitions are read just before the dump starts, rows from the dump itself
         Map<String, String> objects = withFingerprints ? MariaDbFingerprints.definitions(c, database) : Map.of();
-        Process p = DumpProcess.start(cmd, program);
+        Process p = DumpProcess.start(DumpProcess.withOutputBuffer(cmd, tools), program);
         StderrTail stderr = StderrTail.logged(p.getErrorStream(), program.getFileName().toString());
         try (InputStream in = new PipelinedInputStream(p.getInputStream(), executor, TAP_CHUNK, READ_AHEAD_DEPTH)) {
             DumpProcess.Head h = DumpProcess.readHead(in, HEAD_LIMIT);

@@ -9,10 +9,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Finds the MariaDB/MySQL programs: {@code mariadb-dump} (or {@code mysqldump}), {@code mariadb}
- * (or {@code mysql}), {@code mariadb-install-db} and {@code mariadbd}.
+ * (or {@code mysql}), {@code mariadb-install-db} and {@code mariadbd}; and coreutils' {@code
+ * stdbuf}, which a dump runs under when it is there (see {@link MariaDbDumpSource}).
  *
  * <p><b>Search order</b> for each program: a path configured with {@link #with(String, Path)}
  * (only that); otherwise each directory on {@code PATH}, then {@code /usr/bin}, {@code /usr/sbin},
@@ -74,6 +76,15 @@ public final class MariaDbTools {
         throw new NoSuchFileException(name, null, name + " not found; looked for " + names + " in " + dirs
                 + "; install the MariaDB client and server programs (Debian: mariadb-client, mariadb-server) or configure "
                 + "MariaDbTools.locate().with(\"" + name + "\", <path>)");
+    }
+
+    /** The path of program {@code name} as {@link #tool} finds it; empty where it finds none. */
+    Optional<Path> find(String name) {
+        try {
+            return Optional.of(tool(name));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
     }
 
     private static List<Path> searchDirs() {

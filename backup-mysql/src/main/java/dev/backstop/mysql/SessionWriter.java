@@ -58,7 +58,17 @@ final class SessionWriter {
         }
     }
 
+    /**
+     * Sends {@code line} after the lines before it, batched up to {@link ParallelLoad#CHUNK} bytes;
+     * a line of that size or more (an extended INSERT) goes as it is, without a copy, so it must
+     * not change after this call.
+     */
     void append(byte[] line) throws IOException {
+        if (line.length >= ParallelLoad.CHUNK) {
+            flushPending();
+            put(line);
+            return;
+        }
         given += line.length;
         pending.write(line);
         if (pending.size() >= ParallelLoad.CHUNK) {
