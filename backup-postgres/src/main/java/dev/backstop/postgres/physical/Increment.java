@@ -1,7 +1,8 @@
 package dev.backstop.postgres.physical;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.backstop.core.BackupId;
 import dev.backstop.core.CaptureFailedException;
 import dev.backstop.core.CaptureResult;
@@ -83,15 +84,49 @@ final class Increment {
         return new Increment(checked, hints, readSizes(parents, admitted));
     }
 
-    /** Path to size of every file the parent's backup_manifest lists. */
+    /**
+     * Path to size of every file the parent's backup_manifest lists: read as a stream of tokens,
+     * without a tree of the whole manifest, since only two fields of each file are needed.
+     */
     private static Map<String, Long> readSizes(Restore parents, Manifest parent) throws IOException {
-        JsonNode files;
         try (InputStream in = parents.open(parent, ChainPlanner.MANIFEST_STREAM)) {
-            files = new ObjectMapper().readTree(in.readAllBytes()).path("Files");
+            return sizes(in);
         }
+    }
+
+    /** The {@code Path} and {@code Size} of each object of the top-level {@code Files} array of a backup_manifest. */
+    static Map<String, Long> sizes(InputStream manifest) throws IOException {
         Map<String, Long> sizes = new HashMap<>();
-        for (JsonNode f : files) {
-            sizes.put(f.path("Path").asText(), f.path("Size").asLong());
+        try (JsonParser p = new JsonFactory().createParser(manifest)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("backup_manifest is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                boolean files = "Files".equals(p.currentName());
+                if (p.nextToken() != JsonToken.START_ARRAY || !files) {
+                    p.skipChildren();
+                    continue;
+                }
+                while (p.nextToken() == JsonToken.START_OBJECT) {
+                    String path = null;
+                    long size = -1;
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String field = p.currentName();
+                        JsonToken value = p.nextToken();
+                        if ("Path".equals(field) && value == JsonToken.VALUE_STRING) {
+                            path = p.getText();
+                        } else if ("Size".equals(field) && value == JsonToken.VALUE_NUMBER_INT) {
+                            size = p.getLongValue();
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                    if (path == null || size < 0) {
+                        throw new IOException("backup_manifest lists a file without a path or size" + (path == null ? "" : ": " + path));
+                    }
+                    sizes.put(path, size);
+                }
+            }
         }
         return sizes;
     }
