@@ -28,7 +28,7 @@ class LauncherScriptsTest {
         Path app = distribution("backstop.aot", "backstop.jsa");
         List<String> args = run(app, "bin/backstop", jdk("25.0.3"), "");
 
-        assertThat(args).contains("-XX:AOTCache=" + app.resolve("lib/backstop.aot"), "-Xlog:aot=off",
+        assertThat(args).contains("-XX:AOTCache=" + app.resolve("lib/backstop.aot"), "-Xlog:aot*=off",
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
         assertThat(args).noneMatch(a -> a.startsWith("-Xshare") || a.startsWith("-XX:SharedArchiveFile"));
         assertThat(args).endsWith("dev.backstop.cli.Backstop", "--version");
