@@ -71,18 +71,32 @@ build_testkit() {
 # Class-data sharing for the fresh JVMs, as a packaged command line would ship it (JDK 19+ can
 # make one on first use with -XX:+AutoCreateSharedArchive): one untimed run per command records
 # the classes it loads, parsed and verified, and the timed runs map them instead of loading ~3,000
-# classes from 150 jars (here: 1.2 s -> 0.65 s and half the CPU for a tiny backup). --no-cds
-# measures without. The JIT still starts cold: compiled code is not archived.
-# cds_train NAME MAIN ARGS...: runs MAIN once, recording $WORK/NAME.jsa
+# classes from 150 jars (here: 1.2 s -> 0.65 s and half the CPU for a tiny backup). On JDK 25 and
+# later, as bin/backstop-cds does there, the record is an AOT cache (JEP 483/515): the classes also
+# linked, and the training run's method profiles, so the JIT starts from them instead of from
+# nothing. --no-cds measures without. Compiled code is not archived.
+# JAVA_RELEASE: the feature release of the `java` on PATH that every fresh JVM runs on
+JAVA_RELEASE=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p')
+JAVA_RELEASE=${JAVA_RELEASE:-0}
+# as bin/backstop: JDK 24+ grants zstd-jni native access and protobuf sun.misc.Unsafe, instead of warning
+ACCESS_OPTS=""
+[ "$JAVA_RELEASE" -lt 24 ] || ACCESS_OPTS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+# cds_train NAME MAIN ARGS...: runs MAIN once, recording $WORK/NAME.aot (JDK 25+) or $WORK/NAME.jsa
 cds_train() {
   local name=$1; shift
   [ "$CDS" = 1 ] || return 0
-  java -XX:ArchiveClassesAtExit="$WORK/$name.jsa" -cp "$CP" "$@" >/dev/null 2>"$WORK/$name-cds.log" \
+  local record="-XX:ArchiveClassesAtExit=$WORK/$name.jsa"
+  [ "$JAVA_RELEASE" -lt 25 ] || record="-XX:AOTCacheOutput=$WORK/$name.aot"
+  java $record $ACCESS_OPTS -cp "$CP" "$@" >/dev/null 2>"$WORK/$name-cds.log" \
     || { echo "error: class-data training run '$name' failed: $(tail -3 "$WORK/$name-cds.log")" >&2; exit 1; }
 }
-# cds NAME: the JVM option that maps $WORK/NAME.jsa, if it was recorded
+# cds NAME: the JVM options that map what cds_train recorded for NAME, if it did, and ACCESS_OPTS
+# (the AOT cache's warnings, e.g. about a stub it cannot reuse, would otherwise land on stdout, in the key=value lines)
 cds() {
-  if [ "$CDS" = 1 ] && [ -f "$WORK/$1.jsa" ]; then echo "-XX:SharedArchiveFile=$WORK/$1.jsa"; fi
+  if [ "$CDS" = 1 ] && [ "$JAVA_RELEASE" -ge 25 ] && [ -f "$WORK/$1.aot" ]; then
+    echo "-XX:AOTCache=$WORK/$1.aot -Xlog:aot*=off -Xlog:cds*=off"
+  elif [ "$CDS" = 1 ] && [ -f "$WORK/$1.jsa" ]; then echo "-XX:SharedArchiveFile=$WORK/$1.jsa"; fi
+  echo "$ACCESS_OPTS"
 }
 
 # free_port: sets PORT to a loopback port nothing listens on
@@ -152,6 +166,10 @@ results_begin() {
   echo "# run of $(date -u +%F): benchmarks/$1.sh $ARGS ($(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -h | awk '/^Mem:/ { print $2 }') memory)" >"$OUT"
   exec 3>&1 > >(tee -a "$OUT" >&3)
   TEE_PID=$!
+  # which JVM runs the fresh JVMs, and with which archive (cds_train)
+  echo "jvm=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.vm\.version = //p')"
+  if [ "$CDS" != 1 ]; then echo class_archive=none; elif [ "$JAVA_RELEASE" -ge 25 ]; then echo class_archive=aot
+  else echo class_archive=cds; fi
 }
 # results_end [--no-chart]: closes $OUT and draws it next to itself as a PNG (ComparisonChart, module
 # benchmarks), unless the results are no comparison of contenders

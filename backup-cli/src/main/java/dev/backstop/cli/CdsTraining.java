@@ -23,8 +23,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The training run of {@code bin/backstop-cds}: the class-data sharing archive holds the classes
- * this one JVM loads, so it goes through what a fresh JVM pays for before its first byte moves:
+ * The training run of {@code bin/backstop-cds}: the class-data sharing archive (or, on JDK 25 and
+ * later, the AOT cache, which also keeps the method profiles) holds the classes this one JVM loads,
+ * so it goes through what a fresh JVM pays for before its first byte moves:
  * every command's picocli model, the configuration, the repository, the local keyset and the
  * backup and restore pipelines (zstd, AES-GCM, manifests), then the restore-side commands. It
  * works in a temporary directory that it deletes, and contacts no database: no engine's classes
