@@ -8,12 +8,14 @@ import dev.backstop.core.IntegrityException;
 import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.manifest.Manifest;
+import dev.backstop.core.manifest.StoredObject;
 import dev.backstop.postgres.PgTools;
 import dev.backstop.postgres.internal.ReadAhead;
 import dev.backstop.postgres.internal.RoleThreads;
 import dev.backstop.postgres.wal.WalFile;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -22,12 +24,18 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -36,15 +44,20 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * PointInTimeRecovery}. The chain is resolved first, every manifest authenticated, so a missing
  * (expired) or untrusted parent fails before anything is written. The backups are then read
  * newest first: the newest gives every file it holds whole, the directories, the WAL, {@code
- * backup_label} and {@code backup_manifest}; older ones only the pages still missing of the
- * relation files the newest holds as page maps ({@link PageAssembly}); a backup is not read at
- * all once nothing is missing. Every backup read is verified as it streams (digests, AEAD) and a
- * failure names it. The rebuilt files are then checked against the newest {@code
+ * backup_label} and {@code backup_manifest}. The older ones are then read at the same time, on as
+ * many threads as there are cores, for the pages of the relation files the newest holds as page
+ * maps; each page lands from the newest backup that holds it, whatever order the reads reach it
+ * in ({@link PageAssembly}); an older backup is not read at all if it can no longer give a page.
+ * Every backup read is verified as it streams (digests, AEAD) and read to its end, and a failure
+ * names it and stops the other reads. The rebuilt files are then checked against the newest {@code
  * backup_manifest}'s CRC-32Cs and by {@code pg_verifybackup}. All of it happens in a sibling
  * directory that is renamed to the target only when everything passed, so a failed restore never
  * leaves the target behind.
  */
 final class ChainRestore {
+    /** What an older backup's reader skips is read in pieces of this size. */
+    private static final int SKIP_BUFFER = 1 << 16;
+
     private final Restore restore;
     private final Manifest newest;
     private final PgTools tools;
@@ -134,43 +147,43 @@ final class ChainRestore {
     }
 
     private int assemble(List<Manifest> chain, Path root) throws IOException {
-        Map<String, long[]> crcs = new HashMap<>();
-        int files = 0;
-        try (FileSyncer syncer = new FileSyncer(threads.named("backstop-fsync")); PageAssembly pages = new PageAssembly(root)) {
-            for (int k = 0; k < chain.size(); k++) {
-                Manifest m = chain.get(k);
-                if (k > 0 && !pages.anyPending()) {
-                    break; // everything older is superseded: not read at all
-                }
-                try (InputStream in = ReadAhead.of(restore.open(m, BaseBackupSource.STREAM), 1 << 20, 16,
-                        threads.named("backstop-readahead-base-backup"))) {
-                    files += k == 0 ? readNewest(in, root, pages, crcs, syncer) : readOlder(in, root, pages, crcs, syncer);
-                } catch (IOException | RuntimeException e) {
-                    throw named(m, k, chain.size(), e);
-                }
-                if (k == 0) {
-                    expectSizes(root, pages, crcs.keySet());
-                }
+        Map<String, long[]> crcs = new ConcurrentHashMap<>();
+        AtomicInteger files = new AtomicInteger();
+        try (FileSyncer syncer = new FileSyncer(threads.named("backstop-fsync"))) {
+            PageAssembly pages = new PageAssembly(root, (path, size, crc) -> {
+                crcs.put(path, new long[] {size, crc});
+                Path f = root.resolve(path);
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+                syncer.sync(f);
+                files.incrementAndGet();
+            });
+            Manifest first = chain.get(0);
+            try (InputStream in = open(first); PageAssembly.Reader reader = pages.reader(0)) {
+                files.addAndGet(readNewest(in, root, pages, reader, crcs, syncer));
+                expectSizes(root, pages, crcs.keySet());
+                pages.finishedReading(0);
+            } catch (IOException | RuntimeException e) {
+                throw named(first, 0, chain.size(), e);
             }
+            readOlder(chain, pages);
             if (pages.anyPending()) {
                 Manifest oldest = chain.get(chain.size() - 1);
                 throw new IntegrityException(BaseBackupSource.STREAM, "chain of " + newest.id(), "every page of every file",
                         "pages missing after the oldest backup " + oldest.id() + " was read: " + pages.missing(), null, oldest.id());
             }
-            for (String path : pages.paths()) {
-                if (!crcs.containsKey(path)) {
-                    files += complete(root, path, pages, crcs, syncer);
-                }
-            }
             new BackupManifestCheck(newest, tools).verify(root, crcs);
             syncer.finish(root);
         }
-        return files;
+        return files.get();
+    }
+
+    private InputStream open(Manifest m) {
+        return ReadAhead.of(restore.open(m, BaseBackupSource.STREAM), 1 << 20, 16, threads.named("backstop-readahead-base-backup"));
     }
 
     /** Everything of the newest backup: directories and whole files as they are, page maps into the assembly. */
-    private int readNewest(InputStream in, Path root, PageAssembly pages, Map<String, long[]> crcs, FileSyncer syncer)
-            throws IOException {
+    private int readNewest(InputStream in, Path root, PageAssembly pages, PageAssembly.Reader reader, Map<String, long[]> crcs,
+            FileSyncer syncer) throws IOException {
         TarArchiveInputStream tar = new TarArchiveInputStream(in);
         DirectFileWriter writer = new DirectFileWriter(root, directIo);
         int n = 0;
@@ -185,7 +198,7 @@ final class ChainRestore {
             } else if (paged != null) {
                 inside(root, paged, false);
                 pages.begin(paged);
-                pages.pages(paged, PageMap.read(tar, name), tar, name);
+                reader.pages(paged, PageMap.read(tar, name), tar, name);
             } else if (e.isFile()) {
                 Files.createDirectories(p.getParent());
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
@@ -203,45 +216,90 @@ final class ChainRestore {
     }
 
     /**
-     * Of an older backup, only pages of files still pending; a file it completes is finished at
-     * once ({@link #complete}), so its fsync overlaps the rest of the reading. Reads to the end,
-     * so the object is verified whole. Returns the number of files completed.
+     * Reads the older backups of the chain at once, on as many threads as there are cores (at
+     * most one per backup), the biggest first so that the longest read starts at once and the
+     * smaller ones share the other threads; the assembly keeps each page from the newest backup
+     * that holds it whatever order they land in. The first failure stops the other reads and is
+     * thrown naming its backup; the staging directory is then deleted by the caller.
      */
-    private static int readOlder(InputStream in, Path root, PageAssembly pages, Map<String, long[]> crcs, FileSyncer syncer)
-            throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
-        TarArchiveEntry e;
-        int n = 0;
-        while ((e = tar.getNextEntry()) != null) {
-            if (!e.isFile()) {
-                continue;
-            }
-            String name = e.getName();
-            String paged = PageMap.pathOf(name);
-            String path = null;
-            if (paged != null && pages.pending(paged)) {
-                pages.pages(paged, PageMap.read(tar, name), tar, name);
-                path = paged;
-            } else if (paged == null && pages.pending(name)) {
-                pages.whole(name, e.getSize(), tar, name);
-                path = name;
-            }
-            if (path != null && !pages.pending(path)) {
-                n += complete(root, path, pages, crcs, syncer);
-            }
+    private void readOlder(List<Manifest> chain, PageAssembly pages) throws IOException {
+        List<Integer> order = new ArrayList<>();
+        for (int k = 1; k < chain.size(); k++) {
+            order.add(k);
         }
-        in.transferTo(OutputStream.nullOutputStream());
-        return n;
+        if (order.isEmpty()) {
+            return;
+        }
+        order.sort(Comparator.comparingLong((Integer k) -> -plaintextSize(chain.get(k))).thenComparingInt(k -> k));
+        int workers = Math.min(order.size(), Math.max(1, Runtime.getRuntime().availableProcessors()));
+        AtomicReference<BackupException> failure = new AtomicReference<>();
+        ExecutorService pool = Executors.newFixedThreadPool(workers, threads.numbered("backstop-chain-read"));
+        try {
+            for (int k : order) {
+                pool.execute(() -> {
+                    if (failure.get() != null) {
+                        return;
+                    }
+                    Manifest m = chain.get(k);
+                    try {
+                        if (pages.wantedBy(k)) {
+                            try (InputStream in = open(m); PageAssembly.Reader reader = pages.reader(k)) {
+                                readOlder(in, pages, reader);
+                            }
+                        }
+                        pages.finishedReading(k);
+                    } catch (IOException | RuntimeException e) {
+                        if (failure.compareAndSet(null, named(m, k, chain.size(), e))) {
+                            pool.shutdownNow(); // the other reads stop at their next read
+                        }
+                    }
+                });
+            }
+            pool.shutdown();
+            while (!pool.awaitTermination(1, TimeUnit.MINUTES)) {
+                // the reads bound the wait: each ends, fails or is interrupted
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while restoring the chain of " + newest.id());
+        } finally {
+            pool.shutdownNow();
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
     }
 
-    /** Takes the size and CRC-32C of a rebuilt file, makes it private to its owner and hands it to the syncer. */
-    private static int complete(Path root, String path, PageAssembly pages, Map<String, long[]> crcs, FileSyncer syncer)
-            throws IOException {
-        crcs.put(path, pages.crc(path));
-        Path f = root.resolve(path);
-        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
-        syncer.sync(f);
-        return 1;
+    private static long plaintextSize(Manifest m) {
+        return m.object(BaseBackupSource.STREAM).map(StoredObject::plaintextSize).orElse(0L);
+    }
+
+    /**
+     * Of an older backup, only pages of files still being rebuilt; reads to the end, so the
+     * object is verified whole. What is not taken is read through one buffer here: the tar
+     * stream's own skip allocates a buffer per 8 KiB skipped, and most of an older backup is skipped.
+     */
+    private static void readOlder(InputStream in, PageAssembly pages, PageAssembly.Reader reader) throws IOException {
+        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        byte[] skipped = new byte[SKIP_BUFFER];
+        TarArchiveEntry e;
+        while ((e = tar.getNextEntry()) != null) {
+            if (e.isFile()) {
+                String name = e.getName();
+                String paged = PageMap.pathOf(name);
+                if (paged != null && pages.rebuilding(paged)) {
+                    reader.pages(paged, PageMap.read(tar, name), tar, name);
+                } else if (paged == null && pages.rebuilding(name)) {
+                    reader.whole(name, e.getSize(), tar, name);
+                }
+            }
+            while (tar.read(skipped, 0, skipped.length) >= 0) {
+                // the rest of the entry, hashed and authenticated by the stream beneath
+            }
+        }
+        while (in.read(skipped, 0, skipped.length) >= 0) {
+            // the tar's end blocks and anything after them, so the object is verified whole
+        }
     }
 
     /** Every file of the newest backup_manifest that the newest backup did not hold whole is rebuilt to its listed size. */

@@ -228,6 +228,46 @@ class IncrementalBackupIT {
     }
 
     @Test
+    void restore_ofAChainWhoseFullBackupIsTamperedNearItsEnd_failsNamingIt_whileTheIncrementsAreReadAlongside() throws Exception {
+        Path copy = copyRepository();
+        Manifest full = points.get(0).backup();
+        Path object = ((dev.backstop.core.fs.FileSystemSink) Repository.filesystem(copy).sink())
+                .pathOf(Repository.dataKey(full.id(), BaseBackupSource.STREAM));
+        byte[] b = Files.readAllBytes(object);
+        int at = b.length - b.length / 20;
+        b[at] = (byte) (b[at] ^ 0x40);
+        Files.write(object, b);
+        Restore tampered = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+        Path target = newDir("backstop-incr-tampered-full-");
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(tampered, points.get(4).backup()).build()
+                .restoreTo(target.resolve("data")))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(full.id()))
+                .hasMessageContaining("backup " + full.id()).hasMessageContaining("integrity");
+        try (Stream<Path> left = Files.list(target)) {
+            assertThat(left).as("neither the target nor a partial directory").isEmpty();
+        }
+    }
+
+    @Test
+    void restore_ofAChainWhoseMiddleObjectIsGone_failsNamingIt_andLeavesNoTarget() throws Exception {
+        Path copy = copyRepository();
+        Manifest diff = points.get(2).backup();
+        Files.delete(((dev.backstop.core.fs.FileSystemSink) Repository.filesystem(copy).sink())
+                .pathOf(Repository.dataKey(diff.id(), BaseBackupSource.STREAM)));
+        Restore missing = Restore.builder().repository(Repository.filesystem(copy)).keys(kek).build();
+        Path target = newDir("backstop-incr-missing-");
+
+        assertThatThrownBy(() -> PointInTimeRecovery.builder(missing, points.get(4).backup()).build()
+                .restoreTo(target.resolve("data")))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(diff.id()))
+                .hasMessageContaining("backup " + diff.id()).hasMessageContaining("missing");
+        try (Stream<Path> left = Files.list(target)) {
+            assertThat(left).as("neither the target nor a partial directory").isEmpty();
+        }
+    }
+
+    @Test
     void restore_ofAChainWithAnEditedMiddleManifest_failsNamingItBeforeWritingAnything() throws Exception {
         Path copy = copyRepository();
         Manifest diff = points.get(2).backup();
