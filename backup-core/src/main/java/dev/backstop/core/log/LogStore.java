@@ -180,6 +180,18 @@ public final class LogStore implements LogArchive {
         }
     }
 
+    /** The authenticated metadata of the delta object {@code delta}; empty if its metadata is not stored. */
+    public Optional<LogObject> metadata(LogDelta delta) {
+        if (!delta.key().startsWith(keys.prefix())) {
+            throw new IllegalArgumentException("delta " + delta.key() + " is not in log stream " + keys.stream());
+        }
+        try {
+            return objects.readMeta(delta.key());
+        } catch (IOException e) {
+            throw StorageException.of(LogKeys.metaOf(delta.key()), "could not read metadata: " + e, e, null);
+        }
+    }
+
     /** Whether {@code file} is archived whole (its metadata is stored; it is not read). */
     public boolean contains(LogFile file) {
         String meta = LogKeys.metaOf(keys.keyOf(file));

@@ -1,11 +1,16 @@
 package dev.backstop.postgres.wal;
 
+import dev.backstop.core.log.DeltaRun;
+import dev.backstop.core.log.LogDelta;
+import dev.backstop.core.log.LogObject;
 import dev.backstop.core.log.LogStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /** Finds the last commit time before a position from the archive's metadata, for the RPO view. */
 final class LastCommits {
@@ -13,13 +18,19 @@ final class LastCommits {
     }
 
     /**
-     * The commit time of the last commit in {@code files} (archived in {@code logs}) among segments
-     * ending at or before {@code lsn}, newest first; looks back at most 64 segments.
+     * The commit time of the last commit archived at or before {@code lsn}: from the metadata of
+     * the segments in {@code restorable} archived whole ({@code whole}) and ending at or before
+     * it, and of the deltas of those held only as deltas, up to the last delta of the gap-free run
+     * ending at or before it. Newest segment first; looks back at most 64 segments.
      */
-    static Optional<Instant> before(LogStore logs, List<WalFile> files, long lsn) {
+    static Optional<Instant> before(LogStore logs, List<WalFile> restorable, List<WalFile> whole, long lsn) {
+        Set<String> archivedWhole = new HashSet<>();
+        for (WalFile f : whole) {
+            archivedWhole.add(f.name());
+        }
         List<WalFile> candidates = new ArrayList<>();
-        for (WalFile f : files) {
-            if (f.kind() == WalFile.Kind.SEGMENT && Long.compareUnsigned(f.endLsn(), lsn) <= 0) {
+        for (WalFile f : restorable) {
+            if (f.kind() == WalFile.Kind.SEGMENT && Long.compareUnsigned(f.startLsn(), lsn) < 0) {
                 candidates.add(f);
             }
         }
@@ -34,11 +45,32 @@ final class LastCommits {
             if (looked++ == 64) {
                 break;
             }
-            Optional<String> t = logs.metadata(f.logFile()).map(m -> m.attributes().get(WalArchive.LAST_COMMIT));
+            Optional<Instant> t = archivedWhole.contains(f.name())
+                    ? Long.compareUnsigned(f.endLsn(), lsn) <= 0 ? lastCommit(logs.metadata(f.logFile())) : Optional.empty()
+                    : inDeltas(logs, f, lsn);
             if (t.isPresent()) {
-                return Optional.of(Instant.parse(t.get()));
+                return t;
             }
         }
         return Optional.empty();
+    }
+
+    /** A delta records the last commit the receiver had seen when it went out, in it or before it. */
+    private static Optional<Instant> inDeltas(LogStore logs, WalFile segment, long lsn) {
+        List<LogDelta> chain = DeltaRun.of(logs.deltas(segment.logFile())).chain();
+        for (int i = chain.size() - 1; i >= 0; i--) {
+            LogDelta d = chain.get(i);
+            if (Long.compareUnsigned(segment.startLsn() + d.to(), lsn) <= 0) {
+                Optional<Instant> t = lastCommit(logs.metadata(d));
+                if (t.isPresent()) {
+                    return t;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Instant> lastCommit(Optional<LogObject> meta) {
+        return meta.map(m -> m.attributes().get(WalArchive.LAST_COMMIT)).map(Instant::parse);
     }
 }

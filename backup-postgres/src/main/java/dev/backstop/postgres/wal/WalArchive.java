@@ -290,12 +290,12 @@ public final class WalArchive implements LogArchive {
     }
 
     /**
-     * The commit time of the last commit in the archived segments ending at or before {@code lsn}
-     * (newest timeline first), from their metadata; looks back at most 64 segments. Empty if none
-     * of those holds a commit.
+     * The commit time of the last archived commit ending at or before {@code lsn} (newest timeline
+     * first), from the metadata of whole segments and of the deltas of unfinished ones; looks back
+     * at most 64 segments. Empty if none of those holds a commit.
      */
     Optional<Instant> lastCommitBefore(long lsn) {
-        return LastCommits.before(logs, files(), lsn);
+        return LastCommits.before(logs, restorable(), files(), lsn);
     }
 
     /**

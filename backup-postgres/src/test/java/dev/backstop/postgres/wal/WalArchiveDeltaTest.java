@@ -69,6 +69,33 @@ class WalArchiveDeltaTest {
     }
 
     @Test
+    void lastCommitBefore_readsTheDeltasOfAnUnfinishedSegment_upToTheGivenPosition() throws Exception {
+        Instant first = Instant.parse("2026-01-01T00:00:01.000001Z");
+        Instant second = Instant.parse("2026-01-01T00:00:02.000002Z");
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+            archive.putDelta(FILE, 0, 8192, ch, first);
+            archive.putDelta(FILE, 8192, 16384, ch, second);
+            archive.putDelta(FILE, 16384, 24576, ch, null); // no commit seen yet by a restarted writer
+        }
+
+        assertThat(archive.lastCommitBefore(Long.MAX_VALUE)).contains(second);
+        assertThat(archive.lastCommitBefore(FILE.startLsn() + 16384)).contains(second);
+        assertThat(archive.lastCommitBefore(FILE.startLsn() + 16383)).contains(first);
+        assertThat(archive.lastCommitBefore(FILE.startLsn() + 8191)).isEmpty();
+    }
+
+    @Test
+    void lastCommitBefore_prefersTheWholeSegment_overItsLeftoverDeltas() throws Exception {
+        Instant early = Instant.parse("2026-01-01T00:00:01Z");
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+            archive.putDelta(FILE, 0, 8192, ch, early);
+        }
+        archive.put(segment, SEG); // the synthetic segment holds no commit record
+
+        assertThat(archive.lastCommitBefore(Long.MAX_VALUE)).isEmpty();
+    }
+
+    @Test
     void deltas_areNotWholeFiles_butAreRestorable() throws Exception {
         putDelta(archive, 0, 8192);
 
