@@ -5,15 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupId;
-import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.Repository;
-import dev.backstop.core.Restore;
 import dev.backstop.core.Stage;
 import dev.backstop.core.TestSources;
 import dev.backstop.core.crypto.LocalKeysetKek;
 import dev.backstop.core.manifest.Manifest;
-import dev.backstop.core.transform.ZstdTransform;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,14 +32,11 @@ class KeyRotationTest {
     }
 
     Manifest backup(KeyEncryptionKey kek) {
-        return BackupPipeline.builder().source(TestSources.bytes(data)).repository(repo)
-                .compress(ZstdTransform.level(3)).encrypt(Encryption.with(kek)).build().run();
+        return new EncryptedRoundTrip(repo, data).backup(kek);
     }
 
     byte[] restore(KeyEncryptionKey kek, Manifest m) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Restore.builder().repository(repo).keys(kek).build().copyTo(m, "data", out);
-        return out.toByteArray();
+        return new EncryptedRoundTrip(repo, data).restore(kek, m);
     }
 
     @Test
