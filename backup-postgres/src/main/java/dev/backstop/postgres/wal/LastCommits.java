@@ -7,10 +7,8 @@ import dev.backstop.core.log.LogStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /** Finds the last commit time before a position from the archive's metadata, for the RPO view. */
 final class LastCommits {
@@ -19,15 +17,12 @@ final class LastCommits {
 
     /**
      * The commit time of the last commit archived at or before {@code lsn}: from the metadata of
-     * the segments in {@code restorable} archived whole ({@code whole}) and ending at or before
-     * it, and of the deltas of those held only as deltas, up to the last delta of the gap-free run
-     * ending at or before it. Newest segment first; looks back at most 64 segments.
+     * the segments in {@code restorable} archived whole and ending at or before it, and of the
+     * deltas of those held only as deltas, up to the last delta of the gap-free run ending at or
+     * before it. Newest segment first; looks back at most 64 segments. A segment's metadata is
+     * what tells whether it is archived whole, so one listing serves.
      */
-    static Optional<Instant> before(LogStore logs, List<WalFile> restorable, List<WalFile> whole, long lsn) {
-        Set<String> archivedWhole = new HashSet<>();
-        for (WalFile f : whole) {
-            archivedWhole.add(f.name());
-        }
+    static Optional<Instant> before(LogStore logs, List<WalFile> restorable, long lsn) {
         List<WalFile> candidates = new ArrayList<>();
         for (WalFile f : restorable) {
             if (f.kind() == WalFile.Kind.SEGMENT && Long.compareUnsigned(f.startLsn(), lsn) < 0) {
@@ -45,9 +40,9 @@ final class LastCommits {
             if (looked++ == 64) {
                 break;
             }
-            Optional<Instant> t = archivedWhole.contains(f.name())
-                    ? Long.compareUnsigned(f.endLsn(), lsn) <= 0 ? lastCommit(logs.metadata(f.logFile())) : Optional.empty()
-                    : inDeltas(logs, f, lsn);
+            Optional<LogObject> whole = logs.metadata(f.logFile());
+            Optional<Instant> t = whole.isEmpty() ? inDeltas(logs, f, lsn)
+                    : Long.compareUnsigned(f.endLsn(), lsn) <= 0 ? lastCommit(whole) : Optional.empty();
             if (t.isPresent()) {
                 return t;
             }

@@ -295,7 +295,7 @@ public final class WalArchive implements LogArchive {
      * at most 64 segments. Empty if none of those holds a commit.
      */
     Optional<Instant> lastCommitBefore(long lsn) {
-        return LastCommits.before(logs, restorable(), files(), lsn);
+        return LastCommits.before(logs, restorable(), lsn);
     }
 
     /**
