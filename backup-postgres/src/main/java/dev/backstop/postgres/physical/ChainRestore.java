@@ -28,12 +28,12 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -220,7 +220,8 @@ final class ChainRestore {
      * most one per backup), the biggest first so that the longest read starts at once and the
      * smaller ones share the other threads; the assembly keeps each page from the newest backup
      * that holds it whatever order they land in. The first failure stops the other reads and is
-     * thrown naming its backup; the staging directory is then deleted by the caller.
+     * thrown naming its backup; the staging directory is then deleted by the caller. Every thread
+     * exists before any starts, so a read that fails at once cannot race the start of the others.
      */
     private void readOlder(List<Manifest> chain, PageAssembly pages) throws IOException {
         List<Integer> order = new ArrayList<>();
@@ -231,15 +232,15 @@ final class ChainRestore {
             return;
         }
         order.sort(Comparator.comparingLong((Integer k) -> -plaintextSize(chain.get(k))).thenComparingInt(k -> k));
+        Queue<Integer> todo = new ConcurrentLinkedQueue<>(order);
         int workers = Math.min(order.size(), Math.max(1, Runtime.getRuntime().availableProcessors()));
         AtomicReference<BackupException> failure = new AtomicReference<>();
-        ExecutorService pool = Executors.newFixedThreadPool(workers, threads.numbered("backstop-chain-read"));
-        try {
-            for (int k : order) {
-                pool.execute(() -> {
-                    if (failure.get() != null) {
-                        return;
-                    }
+        List<Thread> readers = new ArrayList<>(workers);
+        ThreadFactory factory = threads.numbered("backstop-chain-read");
+        for (int w = 0; w < workers; w++) {
+            readers.add(factory.newThread(() -> {
+                Integer k;
+                while (failure.get() == null && (k = todo.poll()) != null) {
                     Manifest m = chain.get(k);
                     try {
                         if (pages.wantedBy(k)) {
@@ -250,20 +251,23 @@ final class ChainRestore {
                         pages.finishedReading(k);
                     } catch (IOException | RuntimeException e) {
                         if (failure.compareAndSet(null, named(m, k, chain.size(), e))) {
-                            pool.shutdownNow(); // the other reads stop at their next read
+                            // the other reads stop at their next read
+                            readers.stream().filter(t -> t != Thread.currentThread()).forEach(Thread::interrupt);
                         }
+                        return;
                     }
-                });
-            }
-            pool.shutdown();
-            while (!pool.awaitTermination(1, TimeUnit.MINUTES)) {
-                // the reads bound the wait: each ends, fails or is interrupted
+                }
+            }));
+        }
+        readers.forEach(Thread::start);
+        try {
+            for (Thread t : readers) {
+                t.join();
             }
         } catch (InterruptedException e) {
+            readers.forEach(Thread::interrupt);
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while restoring the chain of " + newest.id());
-        } finally {
-            pool.shutdownNow();
         }
         if (failure.get() != null) {
             throw failure.get();

@@ -220,7 +220,7 @@ class IncrementalBackupIT {
         Manifest newest = points.get(4).backup();
 
         assertThatThrownBy(() -> PointInTimeRecovery.builder(tampered, newest).build().restoreTo(target.resolve("data")))
-                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(diff.id()))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).as("%s", e).contains(diff.id()))
                 .hasMessageContaining("backup " + diff.id()).hasMessageContaining("integrity");
         try (Stream<Path> left = Files.list(target)) {
             assertThat(left).as("neither the target nor a partial directory").isEmpty();
@@ -242,7 +242,7 @@ class IncrementalBackupIT {
 
         assertThatThrownBy(() -> PointInTimeRecovery.builder(tampered, points.get(4).backup()).build()
                 .restoreTo(target.resolve("data")))
-                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(full.id()))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).as("%s", e).contains(full.id()))
                 .hasMessageContaining("backup " + full.id()).hasMessageContaining("integrity");
         try (Stream<Path> left = Files.list(target)) {
             assertThat(left).as("neither the target nor a partial directory").isEmpty();
@@ -260,7 +260,7 @@ class IncrementalBackupIT {
 
         assertThatThrownBy(() -> PointInTimeRecovery.builder(missing, points.get(4).backup()).build()
                 .restoreTo(target.resolve("data")))
-                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(diff.id()))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).as("%s", e).contains(diff.id()))
                 .hasMessageContaining("backup " + diff.id()).hasMessageContaining("missing");
         try (Stream<Path> left = Files.list(target)) {
             assertThat(left).as("neither the target nor a partial directory").isEmpty();
@@ -280,7 +280,7 @@ class IncrementalBackupIT {
         Path target = newDir("backstop-incr-edited-");
 
         assertThatThrownBy(() -> PointInTimeRecovery.builder(tampered, points.get(4).backup()).build().restoreTo(target.resolve("data")))
-                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).contains(diff.id()))
+                .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.backupId()).as("%s", e).contains(diff.id()))
                 .hasMessageContaining(diff.id().value()).hasMessageContaining("cannot be trusted");
         try (Stream<Path> left = Files.list(target)) {
             assertThat(left).isEmpty();
