@@ -2,7 +2,9 @@ package dev.backstop.postgres.physical;
 
 import static dev.backstop.postgres.physical.PageFilter.PAGE;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -29,15 +31,19 @@ import java.util.zip.CRC32C;
  * yet (its {@code backup_manifest} comes last), so every page is taken; {@link #expect} then fixes
  * each file's size. A file is final once every page below its size is written and every reader
  * that could still overwrite one of its pages (a newer one than the backup whose copy is there)
- * has {@link #finishedReading finished}; it is then read back once for its CRC-32C and handed to
- * the {@link Finished} callback, on the thread that made it final. After that no reader writes
- * to it.
+ * has {@link #finishedReading finished}; its CRC-32C is then put together from those of its
+ * pages, taken as each page was written ({@link PageCrcs}), and handed to the {@link Finished}
+ * callback, on the thread that made it final. After that no reader writes to it.
+ *
+ * <p>Pages are written with direct I/O ({@code O_DIRECT}) where asked for and the file system
+ * takes it, as {@link DirectFileWriter} writes whole files: on virtual machines the copy into
+ * fresh page-cache pages and its write-back cost more than the decoding of the pages.
  *
  * <p>Pages arrive in ascending order within a backup, so consecutive pages a reader writes go
  * with one positional write, not one per page.
  *
- * <p>Memory: one byte per page of the files being rebuilt (which backup's copy is there) and,
- * per reader, two buffers of {@link #RUN_PAGES} pages. Thread-safe: readers of different ranks
+ * <p>Memory: five bytes per page of the files being rebuilt (which backup's copy is there, and
+ * its CRC-32C) and, per reader, three buffers of {@link #RUN_PAGES} pages, one outside the heap. Thread-safe: readers of different ranks
  * may run at once; each {@link Reader} is used by one thread.
  */
 final class PageAssembly {
@@ -54,6 +60,8 @@ final class PageAssembly {
 
     private final Path root;
     private final Finished finished;
+    /** The file system's block size when pages are written with direct I/O; 0 for none (not asked, refused). */
+    private volatile int directBlock;
     private final Map<String, Rebuilt> files = new ConcurrentHashMap<>();
     /** Ranks of the readers that finished; guarded by itself. */
     private final BitSet done = new BitSet();
@@ -62,6 +70,8 @@ final class PageAssembly {
     private static final class Rebuilt {
         /** Per page, 1 + the rank of the backup whose copy is written; 0 for none yet. */
         byte[] owner = new byte[0];
+        /** Per page, the CRC-32C of the copy written. */
+        int[] crcs = new int[0];
         int filledCount;
         /** The size in pages from the newest backup_manifest, -1 until {@link #expect}. */
         int size = -1;
@@ -84,6 +94,7 @@ final class PageAssembly {
         void take(int first, int count, int mark) {
             if (first + count > owner.length) {
                 owner = Arrays.copyOf(owner, Math.max(first + count, owner.length * 2));
+                crcs = Arrays.copyOf(crcs, owner.length);
             }
             for (int p = first; p < first + count; p++) {
                 if (owner[p] == 0) {
@@ -95,9 +106,25 @@ final class PageAssembly {
         }
     }
 
+    /** An assembly writing through the page cache. */
     PageAssembly(Path root, Finished finished) {
+        this(root, finished, false);
+    }
+
+    /** An assembly writing with direct I/O if {@code direct} and the file system under {@code root} takes it. */
+    PageAssembly(Path root, Finished finished, boolean direct) {
         this.root = root;
         this.finished = finished;
+        int block = 0;
+        if (direct) {
+            try {
+                long size = Files.getFileStore(root).getBlockSize();
+                block = size > 0 && PAGE % size == 0 ? (int) size : 0;
+            } catch (IOException | UnsupportedOperationException e) {
+                // no block size known: no direct I/O
+            }
+        }
+        this.directBlock = block;
     }
 
     /** A reader for the backup of {@code rank} in the chain, 0 being the newest; for one thread. */
@@ -182,6 +209,7 @@ final class PageAssembly {
         Rebuilt r = files.computeIfAbsent(path, p -> new Rebuilt());
         synchronized (r) {
             r.owner = Arrays.copyOf(r.owner, n);
+            r.crcs = Arrays.copyOf(r.crcs, n);
             int count = 0;
             int oldest = 0;
             for (byte o : r.owner) {
@@ -194,12 +222,9 @@ final class PageAssembly {
             r.oldestMark = oldest;
             r.size = n;
         }
-        try (FileChannel ch = openFile(path)) {
-            ch.truncate(bytes);
-            if (ch.size() < bytes) {
-                // sparse until the older backups fill it
-                ch.write(ByteBuffer.wrap(new byte[1]), bytes - 1);
-            }
+        // sparse until the older backups fill it; no byte of it goes through the page cache
+        try (RandomAccessFile f = new RandomAccessFile(file(path).toFile(), "rw")) {
+            f.setLength(bytes);
         }
     }
 
@@ -224,41 +249,45 @@ final class PageAssembly {
 
     private void finishIfFinal(String path, Rebuilt r) throws IOException {
         int size;
+        int crc;
         synchronized (r) {
             if (r.isFinal || r.pending() || !doneBelow(r.oldestMark)) {
                 return;
             }
             r.isFinal = true;
             size = r.size;
+            crc = PageCrcs.of(r.crcs, size);
         }
-        CRC32C crc = new CRC32C();
-        ByteBuffer buffer = ByteBuffer.allocate(Math.max(PAGE, Math.min(RUN_PAGES, size) * PAGE));
-        long at = 0;
-        try (FileChannel ch = openFile(path)) {
-            long length = ch.size();
-            while (at < length) {
-                int n = ch.read(buffer.clear(), at);
-                if (n <= 0) {
-                    break;
-                }
-                crc.update(buffer.array(), 0, n);
-                at += n;
-            }
-        }
+        long at = Files.size(file(path));
         if (at != (long) size * PAGE) {
             throw new IOException("file " + path + " has " + at + " bytes after it was rebuilt, not the " + (long) size * PAGE
                     + " its backup_manifest lists");
         }
-        finished.finished(path, at, crc.getValue());
+        finished.finished(path, at, Integer.toUnsignedLong(crc));
     }
 
-    private FileChannel openFile(String path) throws IOException {
+    /** The file of {@code path} under the root, its directories created. */
+    private Path file(String path) throws IOException {
         Path file = root.resolve(path).normalize();
         if (!file.startsWith(root)) {
             throw new IOException("file " + path + " lies outside the data directory; refusing it");
         }
         Files.createDirectories(file.getParent());
-        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        return file;
+    }
+
+    /** Opens {@code path} for writing pages: with direct I/O while the file system takes it. */
+    private FileChannel openFile(String path) throws IOException {
+        Path file = file(path);
+        if (directBlock > 0) {
+            try {
+                return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+            } catch (UnsupportedOperationException | IOException refused) {
+                // EINVAL from a file system without O_DIRECT: through the page cache from now on
+                directBlock = 0;
+            }
+        }
+        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     }
 
     /** Places the pages of one backup; used by one thread. */
@@ -266,8 +295,12 @@ final class PageAssembly {
         private final int mark;
         private final byte[] batch = new byte[RUN_PAGES * PAGE];
         private final int[] numbers = new int[RUN_PAGES];
+        private final CRC32C pageCrc = new CRC32C();
+        /** Aligned for direct I/O; allocated with the first direct write. */
+        private ByteBuffer aligned;
         private String openPath;
         private FileChannel open;
+        private boolean openDirect;
 
         private Reader(int rank) {
             this.mark = rank + 1;
@@ -326,12 +359,17 @@ final class PageAssembly {
                         j++;
                     }
                     FileChannel ch = channel(path);
-                    ByteBuffer src = ByteBuffer.wrap(batch, i * PAGE, (j - i) * PAGE);
+                    ByteBuffer src = source(i, j - i);
                     long at = (long) first * PAGE;
                     while (src.hasRemaining()) {
                         at += ch.write(src, at);
                     }
                     r.take(first, j - i, mark);
+                    for (int k = i; k < j; k++) {
+                        pageCrc.reset();
+                        pageCrc.update(batch, k * PAGE, PAGE);
+                        r.crcs[first + k - i] = (int) pageCrc.getValue();
+                    }
                     i = j;
                 }
             }
@@ -350,8 +388,21 @@ final class PageAssembly {
                 close();
                 open = openFile(path);
                 openPath = path;
+                openDirect = directBlock > 0;
             }
             return open;
+        }
+
+        /** Pages {@code from..from+count-1} of the batch, as the open file's writes need them. */
+        private ByteBuffer source(int from, int count) {
+            if (!openDirect) {
+                return ByteBuffer.wrap(batch, from * PAGE, count * PAGE);
+            }
+            if (aligned == null) {
+                int block = Math.max(directBlock, PAGE);
+                aligned = ByteBuffer.allocateDirect(RUN_PAGES * PAGE + block).alignedSlice(block);
+            }
+            return aligned.clear().put(batch, from * PAGE, count * PAGE).flip();
         }
 
         @Override
