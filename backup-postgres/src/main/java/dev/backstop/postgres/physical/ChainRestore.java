@@ -156,7 +156,7 @@ final class ChainRestore {
                 Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
                 syncer.sync(f);
                 files.incrementAndGet();
-            }, directIo);
+            });
             Manifest first = chain.get(0);
             try (InputStream in = open(first); PageAssembly.Reader reader = pages.reader(0)) {
                 files.addAndGet(readNewest(in, root, pages, reader, crcs, syncer));

@@ -2,10 +2,9 @@ package dev.backstop.postgres.physical;
 
 import static dev.backstop.postgres.physical.PageFilter.PAGE;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.io.InputStream;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -35,16 +34,12 @@ import java.util.zip.CRC32C;
  * pages, taken as each page was written ({@link PageCrcs}), and handed to the {@link Finished}
  * callback, on the thread that made it final. After that no reader writes to it.
  *
- * <p>Pages are written with direct I/O ({@code O_DIRECT}) where asked for and the file system
- * takes it, as {@link DirectFileWriter} writes whole files: on virtual machines the copy into
- * fresh page-cache pages and its write-back cost more than the decoding of the pages.
- *
  * <p>Pages arrive in ascending order within a backup, so consecutive pages a reader writes go
  * with one positional write, not one per page.
  *
  * <p>Memory: five bytes per page of the files being rebuilt (which backup's copy is there, and
- * its CRC-32C) and, per reader, three buffers of {@link #RUN_PAGES} pages, one outside the heap. Thread-safe: readers of different ranks
- * may run at once; each {@link Reader} is used by one thread.
+ * its CRC-32C) and, per reader, two buffers of {@link #RUN_PAGES} pages. Thread-safe: readers of
+ * different ranks may run at once; each {@link Reader} is used by one thread.
  */
 final class PageAssembly {
     /** Pages taken from a stream, written and checksummed together: 1 MiB, a page map's window. */
@@ -60,8 +55,6 @@ final class PageAssembly {
 
     private final Path root;
     private final Finished finished;
-    /** The file system's block size when pages are written with direct I/O; 0 for none (not asked, refused). */
-    private volatile int directBlock;
     private final Map<String, Rebuilt> files = new ConcurrentHashMap<>();
     /** Ranks of the readers that finished; guarded by itself. */
     private final BitSet done = new BitSet();
@@ -106,25 +99,9 @@ final class PageAssembly {
         }
     }
 
-    /** An assembly writing through the page cache. */
     PageAssembly(Path root, Finished finished) {
-        this(root, finished, false);
-    }
-
-    /** An assembly writing with direct I/O if {@code direct} and the file system under {@code root} takes it. */
-    PageAssembly(Path root, Finished finished, boolean direct) {
         this.root = root;
         this.finished = finished;
-        int block = 0;
-        if (direct) {
-            try {
-                long size = Files.getFileStore(root).getBlockSize();
-                block = size > 0 && PAGE % size == 0 ? (int) size : 0;
-            } catch (IOException | UnsupportedOperationException e) {
-                // no block size known: no direct I/O
-            }
-        }
-        this.directBlock = block;
     }
 
     /** A reader for the backup of {@code rank} in the chain, 0 being the newest; for one thread. */
@@ -222,7 +199,7 @@ final class PageAssembly {
             r.oldestMark = oldest;
             r.size = n;
         }
-        // sparse until the older backups fill it; no byte of it goes through the page cache
+        // sparse until the older backups fill it
         try (RandomAccessFile f = new RandomAccessFile(file(path).toFile(), "rw")) {
             f.setLength(bytes);
         }
@@ -276,18 +253,8 @@ final class PageAssembly {
         return file;
     }
 
-    /** Opens {@code path} for writing pages: with direct I/O while the file system takes it. */
     private FileChannel openFile(String path) throws IOException {
-        Path file = file(path);
-        if (directBlock > 0) {
-            try {
-                return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-            } catch (UnsupportedOperationException | IOException refused) {
-                // EINVAL from a file system without O_DIRECT: through the page cache from now on
-                directBlock = 0;
-            }
-        }
-        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        return FileChannel.open(file(path), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     }
 
     /** Places the pages of one backup; used by one thread. */
@@ -296,11 +263,8 @@ final class PageAssembly {
         private final byte[] batch = new byte[RUN_PAGES * PAGE];
         private final int[] numbers = new int[RUN_PAGES];
         private final CRC32C pageCrc = new CRC32C();
-        /** Aligned for direct I/O; allocated with the first direct write. */
-        private ByteBuffer aligned;
         private String openPath;
         private FileChannel open;
-        private boolean openDirect;
 
         private Reader(int rank) {
             this.mark = rank + 1;
@@ -359,7 +323,7 @@ final class PageAssembly {
                         j++;
                     }
                     FileChannel ch = channel(path);
-                    ByteBuffer src = source(i, j - i);
+                    ByteBuffer src = ByteBuffer.wrap(batch, i * PAGE, (j - i) * PAGE);
                     long at = (long) first * PAGE;
                     while (src.hasRemaining()) {
                         at += ch.write(src, at);
@@ -388,21 +352,8 @@ final class PageAssembly {
                 close();
                 open = openFile(path);
                 openPath = path;
-                openDirect = directBlock > 0;
             }
             return open;
-        }
-
-        /** Pages {@code from..from+count-1} of the batch, as the open file's writes need them. */
-        private ByteBuffer source(int from, int count) {
-            if (!openDirect) {
-                return ByteBuffer.wrap(batch, from * PAGE, count * PAGE);
-            }
-            if (aligned == null) {
-                int block = Math.max(directBlock, PAGE);
-                aligned = ByteBuffer.allocateDirect(RUN_PAGES * PAGE + block).alignedSlice(block);
-            }
-            return aligned.clear().put(batch, from * PAGE, count * PAGE).flip();
         }
 
         @Override
