@@ -260,12 +260,19 @@ final class ChainRestore {
             }));
         }
         readers.forEach(Thread::start);
-        try {
-            for (Thread t : readers) {
-                t.join();
+        boolean interrupted = false;
+        for (Thread t : readers) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    // stop the reads, but wait for them: the caller deletes the directory they write into
+                    interrupted = true;
+                    readers.forEach(Thread::interrupt);
+                }
             }
-        } catch (InterruptedException e) {
-            readers.forEach(Thread::interrupt);
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while restoring the chain of " + newest.id());
         }

@@ -268,6 +268,41 @@ class IncrementalBackupIT {
     }
 
     @Test
+    void restore_interruptedWhileTheOlderBackupsAreRead_waitsForEveryReadToStop_andLeavesNoDirectory() throws Exception {
+        Path target = newDir("backstop-incr-interrupted-");
+        Thread caller = Thread.currentThread();
+        List<Thread> chainReaders = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // the threads the chain restore creates for the older backups interrupt the caller as they start
+        java.util.concurrent.ThreadFactory threads = r -> {
+            boolean chainRead = StackWalker.getInstance().walk(frames -> frames.anyMatch(f -> f.getMethodName().equals("readOlder")));
+            Thread t = new Thread(chainRead ? () -> {
+                caller.interrupt();
+                r.run();
+            } : r);
+            t.setDaemon(true);
+            if (chainRead) {
+                chainReaders.add(t);
+            }
+            return t;
+        };
+
+        boolean stillInterrupted;
+        try {
+            assertThatThrownBy(() -> PointInTimeRecovery.builder(restore, points.get(4).backup()).threadFactory(threads).build()
+                    .restoreTo(target.resolve("data")))
+                    .isInstanceOf(BackupException.class).hasMessageContaining("interrupted");
+        } finally {
+            stillInterrupted = Thread.interrupted();
+        }
+
+        assertThat(stillInterrupted).as("the caller's interrupt status is kept").isTrue();
+        assertThat(chainReaders).isNotEmpty().allSatisfy(t -> assertThat(t.isAlive()).as(t.getName()).isFalse());
+        try (Stream<Path> left = Files.list(target)) {
+            assertThat(left).as("neither the target nor a partial directory").isEmpty();
+        }
+    }
+
+    @Test
     void restore_ofAChainWithAnEditedMiddleManifest_failsNamingItBeforeWritingAnything() throws Exception {
         Path copy = copyRepository();
         Manifest diff = points.get(2).backup();
