@@ -303,6 +303,7 @@ final class ChainRestore {
                 } else if (paged == null && pages.rebuilding(name)) {
                     reader.whole(name, e.getSize(), tar, name);
                 }
+                reader.finishCompleted();
             }
             while (tar.read(skipped, 0, skipped.length) >= 0) {
                 // the rest of the entry, hashed and authenticated by the stream beneath

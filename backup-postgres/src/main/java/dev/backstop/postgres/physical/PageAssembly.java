@@ -10,9 +10,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -32,7 +34,9 @@ import java.util.zip.CRC32C;
  * that could still overwrite one of its pages (a newer one than the backup whose copy is there)
  * has {@link #finishedReading finished}; its CRC-32C is then put together from those of its
  * pages, taken as each page was written ({@link PageCrcs}), and handed to the {@link Finished}
- * callback, on the thread that made it final. After that no reader writes to it.
+ * callback, on the thread that made it final: the reader that wrote its last page, at its next
+ * {@link Reader#finishCompleted}, or the reader whose {@link #finishedReading} released it.
+ * After that no reader writes to it.
  *
  * <p>Pages arrive in ascending order within a backup, so consecutive pages a reader writes go
  * with one positional write, not one per page.
@@ -263,6 +267,8 @@ final class PageAssembly {
         private final byte[] batch = new byte[RUN_PAGES * PAGE];
         private final int[] numbers = new int[RUN_PAGES];
         private final CRC32C pageCrc = new CRC32C();
+        /** Files whose every page this reader's last entries wrote or found written: candidates to finish. */
+        private final List<String> completed = new ArrayList<>();
         private String openPath;
         private FileChannel open;
 
@@ -336,8 +342,24 @@ final class PageAssembly {
                     }
                     i = j;
                 }
+                if (!r.pending() && (completed.isEmpty() || !completed.get(completed.size() - 1).equals(path))) {
+                    completed.add(path);
+                }
             }
-            finishIfFinal(path, r);
+        }
+
+        /**
+         * Makes final the files this reader completed since the last call, if no newer reader can
+         * still overwrite one of their pages (else {@link #finishedReading} does, later). Kept out
+         * of the per-page path and called once per tar entry: inlined into the page loop, the
+         * finishing code (CRC, file checks, the callback) made its compiled code ten times larger
+         * and cost seconds of the JIT compiler's CPU.
+         */
+        void finishCompleted() throws IOException {
+            for (String path : completed) {
+                finishIfFinal(path, files.get(path));
+            }
+            completed.clear();
         }
 
         private void readPages(InputStream in, int count, String entry) throws IOException {

@@ -195,7 +195,19 @@ class PageAssemblyTest {
         void run() throws IOException;
     }
 
+    /** The tar entries of {@code h}, each followed by {@code finishCompleted} as a chain restore calls it. */
     private static List<Step> steps(PageAssembly.Reader reader, String path, Held h) {
+        List<Step> out = new ArrayList<>();
+        for (Step s : entries(reader, path, h)) {
+            out.add(() -> {
+                s.run();
+                reader.finishCompleted();
+            });
+        }
+        return out;
+    }
+
+    private static List<Step> entries(PageAssembly.Reader reader, String path, Held h) {
         List<Step> out = new ArrayList<>();
         if (h.whole()) {
             out.add(() -> {
