@@ -127,13 +127,15 @@ public final class BaseBackupSource implements CaptureSource {
         }
         Map<String, String> facts;
         Increment increment;
-        try (Connection c = endpoint.connect("postgres")) {
+        // the parent's manifests are read from the repository while the server is connected to and checked
+        try (ParentRead parentRead = Increment.readParent(endpoint, level, parent, parents);
+                Connection c = endpoint.connect("postgres")) {
             c.setAutoCommit(true);
             facts = PhysicalFacts.inspect(c, endpoint, "BaseBackupSource");
             if (level != BackupLevel.FULL) {
                 checkDataChecksums(c);
             }
-            increment = Increment.prepare(c, endpoint, facts.get(SYSTEM_IDENTIFIER), level, parent, maxChainLength, parents);
+            increment = Increment.prepare(c, endpoint, facts.get(SYSTEM_IDENTIFIER), level, parent, maxChainLength, parentRead);
         } catch (SQLException e) {
             throw new CaptureFailedException("could not inspect the cluster at " + endpoint + ": " + e.getMessage()
                     + " (SQLSTATE " + e.getSQLState() + ")", null, null, e, ServerFailures.retryable(e));

@@ -52,31 +52,12 @@ final class ChainPlanner {
         if (level == BackupLevel.FULL) {
             return new Plan(BackupLevel.FULL, null, 1, "full backup requested");
         }
-        Manifest p;
-        if (parent != null) {
-            p = all.stream().filter(m -> m.id().equals(parent)).findFirst().orElseThrow(() -> new CaptureFailedException(
-                    "the parent " + parent + " of this " + level.label() + " backup is not in the repository (expired or never taken)",
-                    null, null, null));
-            if (!usable(p)) {
-                throw new CaptureFailedException("the parent " + parent + " of this " + level.label() + " backup has no '"
-                        + MANIFEST_STREAM + "' object beside its tar (it is not a physical backup of DataDirectorySource or "
-                        + "BaseBackupSource), so no increment can build on it", null, null, null);
-            }
-            if (level == BackupLevel.DIFF && levelOf(p) != BackupLevel.FULL) {
-                throw new CaptureFailedException("the parent " + parent + " of a diff backup must be a full backup; it is "
-                        + levelOf(p).label(), null, null, null);
-            }
-        } else {
-            // backups of the same cluster from another server (a standby) are never built on
-            Optional<Manifest> newest = all.stream().filter(ChainPlanner::usable).filter(m -> server.equals(serverOf(m)))
-                    .filter(m -> level == BackupLevel.INCR || levelOf(m) == BackupLevel.FULL)
-                    .max(Comparator.comparing(Manifest::startedAt).thenComparing(m -> m.id().value()));
-            if (newest.isEmpty()) {
-                return new Plan(BackupLevel.FULL, null, 1, "no earlier " + (level == BackupLevel.DIFF ? "full " : "")
-                        + "physical backup of this server to build a " + level.label() + " backup on");
-            }
-            p = newest.get();
+        Optional<Manifest> candidate = candidate(all, level, parent, server);
+        if (candidate.isEmpty()) {
+            return new Plan(BackupLevel.FULL, null, 1, "no earlier " + (level == BackupLevel.DIFF ? "full " : "")
+                    + "physical backup of this server to build a " + level.label() + " backup on");
         }
+        Manifest p = candidate.get();
         String parentSystem = p.consistency().properties().get(BaseBackupSource.SYSTEM_IDENTIFIER);
         if (!systemId.equals(parentSystem)) {
             throw new CaptureFailedException("the parent " + p.id() + " is a backup of the cluster with system identifier "
@@ -109,6 +90,35 @@ final class ChainPlanner {
         }
         return new Plan(level, p, chain, parent != null ? "parent " + p.id() + " given" : "parent " + p.id()
                 + (level == BackupLevel.DIFF ? ", the newest full backup" : ", the newest backup"));
+    }
+
+    /**
+     * The backup an increment of {@code level} (not full) builds on by the rule above, before the
+     * cluster is checked against it: {@code parent} if given (refused if missing, not built on by
+     * increments, or not full for a diff), else the newest usable backup of {@code server}; empty
+     * when there is none.
+     */
+    static Optional<Manifest> candidate(List<Manifest> all, BackupLevel level, BackupId parent, String server)
+            throws CaptureFailedException {
+        if (parent == null) {
+            // backups of the same cluster from another server (a standby) are never built on
+            return all.stream().filter(ChainPlanner::usable).filter(m -> server.equals(serverOf(m)))
+                    .filter(m -> level == BackupLevel.INCR || levelOf(m) == BackupLevel.FULL)
+                    .max(Comparator.comparing(Manifest::startedAt).thenComparing(m -> m.id().value()));
+        }
+        Manifest p = all.stream().filter(m -> m.id().equals(parent)).findFirst().orElseThrow(() -> new CaptureFailedException(
+                "the parent " + parent + " of this " + level.label() + " backup is not in the repository (expired or never taken)",
+                null, null, null));
+        if (!usable(p)) {
+            throw new CaptureFailedException("the parent " + parent + " of this " + level.label() + " backup has no '"
+                    + MANIFEST_STREAM + "' object beside its tar (it is not a physical backup of DataDirectorySource or "
+                    + "BaseBackupSource), so no increment can build on it", null, null, null);
+        }
+        if (level == BackupLevel.DIFF && levelOf(p) != BackupLevel.FULL) {
+            throw new CaptureFailedException("the parent " + parent + " of a diff backup must be a full backup; it is "
+                    + levelOf(p).label(), null, null, null);
+        }
+        return Optional.of(p);
     }
 
     /** Whether {@code m} can be a parent: a physical backup with its backup_manifest stored beside the tar. */

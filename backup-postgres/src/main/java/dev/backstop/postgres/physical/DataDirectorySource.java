@@ -140,7 +140,9 @@ public final class DataDirectorySource implements CaptureSource {
 
     @Override
     public CaptureResult capture(Streams streams) throws IOException {
-        try (Connection c = endpoint.connect("postgres")) {
+        // the parent's manifests are read from the repository while the server is connected to and checked
+        try (ParentRead parentRead = Increment.readParent(endpoint, level, parent, parents);
+                Connection c = endpoint.connect("postgres")) {
             c.setAutoCommit(true);
             Map<String, String> facts = PhysicalFacts.inspect(c, endpoint, "DataDirectorySource");
             int version = Integer.parseInt(facts.get("server_version_num"));
@@ -149,7 +151,7 @@ public final class DataDirectorySource implements CaptureSource {
                         + "; DataDirectorySource needs 10 or newer (non-exclusive backups and temporary slots)", null, null, null);
             }
             ServerChecks.check(c, endpoint, version, dataDirectory, facts.get(SYSTEM_IDENTIFIER));
-            Increment increment = Increment.prepare(c, endpoint, facts.get(SYSTEM_IDENTIFIER), level, parent, maxChainLength, parents);
+            Increment increment = Increment.prepare(c, endpoint, facts.get(SYSTEM_IDENTIFIER), level, parent, maxChainLength, parentRead);
             try (Statement st = c.createStatement()) {
                 String slot = "backstop_datadir_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
                 // reserves WAL from now on and dies with this connection: the segments read after the stop are still there

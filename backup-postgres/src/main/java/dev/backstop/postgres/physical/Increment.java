@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The part of a physical backup that depends on its level, shared by {@link DataDirectorySource}
@@ -45,11 +46,20 @@ final class Increment {
     }
 
     /**
-     * Checks the server and plans the backup on connection {@code c}; for an increment, reads the
-     * parent's {@code backup_manifest} through {@code parents}.
+     * Starts reading, through {@code parents}, what a backup of {@code level} from {@code endpoint}
+     * builds on, for {@link #prepare}; null for a full backup, which reads nothing.
+     */
+    static ParentRead readParent(PgEndpoint endpoint, BackupLevel level, BackupId parent, Restore parents) {
+        return level == BackupLevel.FULL ? null : ParentRead.start(level, parent, parents, server(endpoint));
+    }
+
+    /**
+     * Checks the server and plans the backup on connection {@code c}; for an increment, takes the
+     * parent and its {@code backup_manifest}'s file sizes from {@code read} (from {@link
+     * #readParent}, null for a full backup), which the caller closes.
      */
     static Increment prepare(Connection c, PgEndpoint endpoint, String systemId, BackupLevel level, BackupId parent,
-            int maxChainLength, Restore parents) throws SQLException, IOException {
+            int maxChainLength, ParentRead read) throws SQLException, IOException {
         boolean hints;
         int blockSize;
         int timeline;
@@ -64,6 +74,7 @@ final class Increment {
         if (level == BackupLevel.FULL) {
             return new Increment(ChainPlanner.plan(List.of(), level, null, maxChainLength, systemId, timeline, ""), hints, Map.of());
         }
+        ParentRead parentRead = Objects.requireNonNull(read, "read");
         if (!hints) {
             throw new CaptureFailedException("cluster at " + endpoint + " has neither data checksums nor wal_log_hints on: a "
                     + level.label() + " backup cannot tell pages changed only by hint bits; set wal_log_hints = on (a restart), "
@@ -73,22 +84,29 @@ final class Increment {
             throw new CaptureFailedException("cluster at " + endpoint + " has a block size of " + blockSize + " bytes; "
                     + level.label() + " backups need " + PageFilter.PAGE, null, null, null);
         }
-        ChainPlanner.Plan plan = ChainPlanner.plan(parents.repository().catalog().list(), level, parent, maxChainLength,
-                systemId, timeline, endpoint.host() + ":" + endpoint.port());
+        ParentRead.Result got = parentRead.await();
+        ChainPlanner.Plan plan = ChainPlanner.plan(got.all(), level, parent, maxChainLength, systemId, timeline, server(endpoint));
         if (plan.parent() == null) {
             return new Increment(plan, hints, Map.of());
         }
-        // authenticated before anything is read from it
-        Manifest admitted = parents.manifest(plan.parent().id());
+        // the same rule picked it from the same list; what was read of it was authenticated first
+        Manifest admitted = got.parentOrThrow();
+        if (admitted == null || !plan.parent().id().equals(admitted.id())) {
+            throw new IllegalStateException("planned parent " + plan.parent().id() + " is not the one read: " + admitted);
+        }
         ChainPlanner.Plan checked = new ChainPlanner.Plan(plan.level(), admitted, plan.chainLength(), plan.reason());
-        return new Increment(checked, hints, readSizes(parents, admitted));
+        return new Increment(checked, hints, got.sizes());
+    }
+
+    private static String server(PgEndpoint endpoint) {
+        return endpoint.host() + ":" + endpoint.port();
     }
 
     /**
      * Path to size of every file the parent's backup_manifest lists: read as a stream of tokens,
      * without a tree of the whole manifest, since only two fields of each file are needed.
      */
-    private static Map<String, Long> readSizes(Restore parents, Manifest parent) throws IOException {
+    static Map<String, Long> readSizes(Restore parents, Manifest parent) throws IOException {
         try (InputStream in = parents.open(parent, ChainPlanner.MANIFEST_STREAM)) {
             return sizes(in);
         }
