@@ -110,10 +110,12 @@ final class Run extends Commands.Base {
             say(ctx, "run: stopped");
             root.err.flush();
         });
-        daemon.start();
         if (backupNow) {
+            // queued before the schedules' first ticks: a tick due at start (an incr every few
+            // seconds, a catch-up) would otherwise run first and find no backup to build on
             executor.execute(() -> daemon.runTick(backupJob, Instant.now().truncatedTo(ChronoUnit.SECONDS)));
         }
+        daemon.start();
         daemon.jobs().values().forEach(j -> say(ctx, "run: " + j.name() + " on \"" + j.schedule() + "\""));
         root.err.flush();
         signal.awaitStop();
