@@ -27,7 +27,7 @@ import java.util.TreeMap;
  * structure for table} or {@code -- Dumping data for table} comment is reported, empty ones
  * with no rows; views and sequences have comments of their own and are not. Text the reader
  * does not expect where a row should be fails the stream, naming the table and the offset.
- * Memory is one row's values and one line's first 64 KiB outside rows.
+ * Memory is one row's values (or one write's bytes, if more) and one line's first 64 KiB outside rows.
  *
  * <p><b>Threading.</b> Not thread-safe: one thread writes, then calls {@link #finish()}.
  *
@@ -47,6 +47,7 @@ final class DumpRows {
     private static final byte[] COMMENT = ascii("-- ");
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final byte[] NIBBLES = new byte[256];
 
     static {
@@ -67,6 +68,7 @@ final class DumpRows {
     private static final int AFTER_ROW = 7;
     private static final int EXPECT_ROW = 8;
     private static final int ZERO = 9;
+    private static final int NUMBER = 10;
 
     private final Map<String, long[]> tables = new LinkedHashMap<>();
     private final RowHash row = new RowHash();
@@ -76,6 +78,8 @@ final class DumpRows {
     private boolean dataSection;
     private boolean delimited;
     private int tokenLength;
+    /** Bytes of the number literal read so far. */
+    private int numberLength;
     private int highNibble = -1;
     private String table;
     private long[] current;
@@ -88,28 +92,7 @@ final class DumpRows {
         while (i < end) {
             switch (state) {
                 case STRING -> {
-                    while (true) {
-                        int start = i;
-                        i = stringEnd(b, i, end);
-                        row.append(b, start, i - start);
-                        if (i == end) {
-                            break;
-                        }
-                        if (b[i] == '\'') {
-                            row.endValue();
-                            state = AFTER_VALUE;
-                            i++;
-                            break;
-                        }
-                        if (i + 1 == end) {
-                            // the escaped byte comes with the next write
-                            state = ESCAPE;
-                            i++;
-                            break;
-                        }
-                        row.appendByte(unescape(b[i + 1]));
-                        i += 2;
-                    }
+                    i = string(b, i, end);
                     continue;
                 }
                 case ESCAPE -> {
@@ -118,20 +101,7 @@ final class DumpRows {
                 }
                 case HEX -> {
                     if (highNibble < 0) {
-                        long four;
-                        while (i + 8 <= end && (four = hex8((long) LONGS.get(b, i))) >= 0) {
-                            row.appendInt((int) four);
-                            i += 8;
-                        }
-                        while (i + 1 < end) {
-                            int high = NIBBLES[b[i] & 0xff];
-                            int low = NIBBLES[b[i + 1] & 0xff];
-                            if ((high | low) < 0) {
-                                break;
-                            }
-                            row.appendByte(high << 4 | low);
-                            i += 2;
-                        }
+                        i = hexDigits(b, i, end);
                     }
                     while (i < end && b[i] != ',' && b[i] != ')') {
                         int nibble = NIBBLES[b[i] & 0xff];
@@ -150,6 +120,25 @@ final class DumpRows {
                         if (highNibble >= 0) {
                             throw unexpected(b[i], offset + (i - off), "an even number of hex digits");
                         }
+                        row.endValue();
+                        endValue(b[i]);
+                        i++;
+                    }
+                    continue;
+                }
+                case NUMBER -> {
+                    int start = i;
+                    while (i < end && b[i] != ',' && b[i] != ')') {
+                        i++;
+                    }
+                    int n = i - start;
+                    if (numberLength + n > TOKEN_MAX) {
+                        throw unexpected(b[start], offset + (start - off), "a literal of at most " + TOKEN_MAX + " bytes");
+                    }
+                    // a number goes into the row as written, straight from the dump
+                    row.append(b, start, n);
+                    numberLength += n;
+                    if (i < end) {
                         row.endValue();
                         endValue(b[i]);
                         i++;
@@ -182,9 +171,7 @@ final class DumpRows {
                         i++;
                     } else {
                         // a number starting with 0: this byte belongs to it
-                        token[0] = '0';
-                        tokenLength = 1;
-                        state = BARE;
+                        startNumber((byte) '0');
                     }
                     continue;
                 }
@@ -195,7 +182,9 @@ final class DumpRows {
                         state = STRING;
                     } else if (c == '0') {
                         state = ZERO;
-                    } else if (c == 'N' || c == '-' || c == '+' || c == '.' || (c >= '1' && c <= '9')) {
+                    } else if (c == '-' || c == '+' || c == '.' || (c >= '1' && c <= '9')) {
+                        startNumber(c);
+                    } else if (c == 'N') {
                         token[0] = c;
                         tokenLength = 1;
                         state = BARE;
@@ -236,6 +225,82 @@ final class DumpRows {
         offset += len;
     }
 
+    /**
+     * Copies the bytes of a quoted string from {@code b[i..end)} into the row, unescaped, up to
+     * its closing quote (then the value ends) or {@code end}; returns where it stopped. Written
+     * into the row's buffer in place: JSON text comes with an escaped quote every few bytes, and
+     * a call and a capacity check per piece cost more than the copying.
+     */
+    private int string(byte[] b, int i, int end) {
+        // unescaped, the string is never longer than it is in the dump
+        byte[] dst = row.reserve(end - i);
+        int d = row.length();
+        while (true) {
+            int stop = stringEnd(b, i, end);
+            int n = stop - i;
+            if (n > 16) {
+                System.arraycopy(b, i, dst, d, n);
+            } else if (i + 16 <= end) {
+                // a short piece as two words; the bytes copied past it are overwritten next (the
+                // buffer has room: the dump's bytes left are never fewer than those still to copy)
+                LONGS.set(dst, d, (long) LONGS.get(b, i));
+                LONGS.set(dst, d + 8, (long) LONGS.get(b, i + 8));
+            } else {
+                for (int k = 0; k < n; k++) {
+                    dst[d + k] = b[i + k];
+                }
+            }
+            d += n;
+            i = stop;
+            if (i == end) {
+                break;
+            }
+            if (b[i] == '\'') {
+                row.setLength(d);
+                row.endValue();
+                state = AFTER_VALUE;
+                return i + 1;
+            }
+            if (i + 1 == end) {
+                // the escaped byte comes with the next write
+                state = ESCAPE;
+                i++;
+                break;
+            }
+            dst[d++] = unescape(b[i + 1]);
+            i += 2;
+        }
+        row.setLength(d);
+        return i;
+    }
+
+    /**
+     * Decodes the whole pairs of hex digits from {@code b[i..end)} into the row, eight digits at
+     * a time while it can, written in place; returns the index of the first byte not decoded
+     * (a lone digit, the byte ending the literal, or {@code end}).
+     */
+    private int hexDigits(byte[] b, int i, int end) {
+        byte[] dst = row.reserve((end - i) / 2 + 4);
+        int d = row.length();
+        long four;
+        while (i + 8 <= end && (four = hex8((long) LONGS.get(b, i))) >= 0) {
+            INTS.set(dst, d, (int) four);
+            d += 4;
+            i += 8;
+        }
+        while (i + 1 < end) {
+            int high = NIBBLES[b[i] & 0xff];
+            int low = NIBBLES[b[i + 1] & 0xff];
+            if ((high | low) < 0) {
+                break;
+            }
+            dst[d++] = (byte) (high << 4 | low);
+            i += 2;
+        }
+        row.setLength(d);
+        return i;
+    }
+
     /** The fingerprints of every table seen, keyed by table name; fails if the dump ended inside a statement. */
     Map<String, TableFingerprint> finish() throws IOException {
         if (state != LINE || insertHeaderPending()) {
@@ -258,15 +323,19 @@ final class DumpRows {
         }
     }
 
+    private void startNumber(byte first) {
+        row.beginValue();
+        row.appendByte(first);
+        numberLength = 1;
+        state = NUMBER;
+    }
+
+    /** Ends a bare word: the reader takes only NULL for one. */
     private void bareValue(byte c, long at) throws IOException {
         if (tokenLength == 4 && token[0] == 'N' && token[1] == 'U' && token[2] == 'L' && token[3] == 'L') {
             row.nullValue();
-        } else if (token[0] == 'N') {
-            throw unexpected(c, at, "NULL");
         } else {
-            row.beginValue();
-            row.append(token, 0, tokenLength);
-            row.endValue();
+            throw unexpected(c, at, "NULL");
         }
     }
 

@@ -59,6 +59,26 @@ final class RowHash {
         length += len;
     }
 
+    /**
+     * The row's buffer, with room for {@code more} bytes from {@link #length()} on, for a caller
+     * that writes a value's bytes in place and then sets {@link #setLength}: one capacity check
+     * for a run of bytes instead of one per byte.
+     */
+    byte[] reserve(int more) {
+        ensure(more);
+        return row;
+    }
+
+    /** The length of the row's encoding so far. */
+    int length() {
+        return length;
+    }
+
+    /** Sets the length after bytes were written in place into the buffer {@link #reserve} returned. */
+    void setLength(int length) {
+        this.length = length;
+    }
+
     void appendByte(int b) {
         ensure(1);
         row[length++] = (byte) b;

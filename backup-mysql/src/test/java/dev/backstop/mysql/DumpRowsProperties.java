@@ -39,6 +39,11 @@ class DumpRowsProperties {
                 .withChars("aZ '\"\\\0\n\r\t\u001a(),;`%_-0x\u00e9\u03b1\ud83d\ude00")
                 .ofMaxLength(12)
                 .map(s -> new Value(s.getBytes(StandardCharsets.UTF_8), "'" + escape(s) + "'"));
+        // long runs between escapes, as in text and JSON: copied whole, not byte by byte
+        Arbitrary<String> run = Arbitraries.strings().withCharRange('a', 'z').ofMinLength(17).ofMaxLength(50);
+        Arbitrary<Value> longStrings = Combinators.combine(run, Arbitraries.of("'", "\"", "\\", "\n", "\u00e9"), run)
+                .as((x, special, y) -> x + special + y)
+                .map(s -> new Value(s.getBytes(StandardCharsets.UTF_8), "'" + escape(s) + "'"));
         // up to 40 bytes: 80 hex digits, several blocks of the eight-digit decoder and a remainder
         Arbitrary<Value> binaries = Arbitraries.bytes().array(byte[].class).ofMaxSize(40)
                 .map(b -> new Value(b, b.length == 0 ? "''" : "0x" + HexFormat.of().withUpperCase().formatHex(b)));
@@ -46,7 +51,7 @@ class DumpRowsProperties {
                         "18446744073709551615", "0.000", "-1", "1.7976931348623157e308")
                 .map(n -> new Value(n.getBytes(StandardCharsets.US_ASCII), n));
         return Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(1, nulls), net.jqwik.api.Tuple.of(4, strings),
+                net.jqwik.api.Tuple.of(1, nulls), net.jqwik.api.Tuple.of(4, strings), net.jqwik.api.Tuple.of(1, longStrings),
                 net.jqwik.api.Tuple.of(2, binaries), net.jqwik.api.Tuple.of(2, numbers));
     }
 
