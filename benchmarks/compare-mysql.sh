@@ -14,6 +14,14 @@
 #            as the command line is)
 #   restore: Backstop (MariaDbRestore: verified stream into a staging database, then moved), fresh JVM
 #            and long-lived JVM, vs mariadb < dump.sql   vs   myloader -t 2
+#   physical (part "physical", before the logical rounds): compare-mysql-physical.sh with the same
+#            --rounds, --realistic-size, --sysbench-rows: Backstop's mariadb-backup backup vs
+#            mariadb-backup --backup --stream=xbstream | zstd -3 -T0, its restore vs zstd -d | mbstream -x,
+#            --prepare and --move-back; its lines prefixed physical_ (physical_ratio_backup_vs_shell,
+#            physical_ratio_restore_vs_shell, target <= 1.0 each), its own results file and chart besides
+#   binlog RPO (part "binlog-rpo", before the logical rounds): measure-binlog-rpo.sh --seconds=
+#            --rpo-seconds: the lag from a commit to the archive holding it under a write load,
+#            binlog_rpo_p50_ms and binlog_rpo_p99_ms (target p99 < 1000)
 #
 # The binary log during restores: myloader 0.10 writes none by default (myloader --help:
 # "-e, --enable-binlog  Enable binary logging of the restore data", off unless given), so every
@@ -37,8 +45,10 @@
 # JVMs start with class-data sharing, as the packaged command line has it (--no-cds: without).
 #
 # Usage: benchmarks/compare-mysql.sh [--rounds=3] [--realistic-size=1536MiB] [--sysbench-rows=2000000]
+#                                    [--parts=logical,physical,binlog-rpo] [--rpo-seconds=60]
 #                                    [--work=DIR] [--keep] [--no-cds] [--out=FILE]
-# Quick check (a few minutes): benchmarks/compare-mysql.sh --rounds=1 --realistic-size=30MiB --sysbench-rows=20000
+# Quick check (a few minutes): benchmarks/compare-mysql.sh --rounds=1 --realistic-size=30MiB --sysbench-rows=20000 --rpo-seconds=10
+# Logical only: --parts=logical
 set -euo pipefail
 
 # lib.sh's results file, chart and arithmetic; sourced without arguments: the options differ
@@ -46,7 +56,23 @@ load_lib() { source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; }
 load_lib
 # the options above, the server, its fixtures and the exactness check
 source "$(dirname "${BASH_SOURCE[0]}")/lib-mariadb.sh" "$@"
-[ "${#MORE_ARGS[@]}" = 0 ] || { echo "unknown option '${MORE_ARGS[0]}' (see the header of $0)" >&2; exit 2; }
+PARTS=logical,physical,binlog-rpo
+RPO_SECONDS=60
+for a in "${MORE_ARGS[@]}"; do
+  case "$a" in
+    --parts=*) PARTS=${a#*=} ;;
+    --rpo-seconds=*) RPO_SECONDS=${a#*=} ;;
+    *) echo "unknown option '$a' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+for p in ${PARTS//,/ }; do
+  case "$p" in
+    logical|physical|binlog-rpo) ;;
+    *) echo "--parts: got '$p' in '$PARTS', allowed: logical, physical, binlog-rpo (comma-separated)" >&2; exit 2 ;;
+  esac
+done
+[[ "$RPO_SECONDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rpo-seconds: got '$RPO_SECONDS', expected a whole number of seconds > 0" >&2; exit 2; }
+part() { [[ ",$PARTS," == *",$1,"* ]]; }
 
 if ! command -v mydumper >/dev/null || ! command -v myloader >/dev/null; then
   echo "# installing mydumper" >&2
@@ -63,14 +89,29 @@ mariadb_work /tmp/backstop-mysqlbench-XXXXXX
 build_bench
 echo "# load average before: $(uptime)" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)
+results_begin compare-mysql
+echo "load_average_before=$LOAD_BEFORE"
+echo "parts=$PARTS"
+# the other parts first, each with its own server, work directory, results file and chart beside this one's
+if part physical; then
+  echo "# part physical: benchmarks/compare-mysql-physical.sh" >&2
+  env -u WORK "$ROOT/benchmarks/compare-mysql-physical.sh" --rounds="$ROUNDS" --realistic-size="$RSIZE" --sysbench-rows="$SROWS" \
+      $([ "$CDS" = 1 ] || echo --no-cds) --out="${OUT%.txt}-physical.txt" | sed -u 's/^/physical_/'
+fi
+if part binlog-rpo; then
+  echo "# part binlog-rpo: benchmarks/measure-binlog-rpo.sh" >&2
+  env -u WORK "$ROOT/benchmarks/measure-binlog-rpo.sh" --seconds="$RPO_SECONDS" --out="${OUT%.txt}-binlog-rpo.txt" \
+      | sed -u 's/^load_average/binlog_rpo_load_average/'
+fi
+if ! part logical; then
+  results_end --no-chart
+  exit 0
+fi
 start_server
 echo "# loading fixtures ($RROWS customers, 4 x $SROWS sbtest rows)" >&2
 load_realistic
 load_sysbench
 cds_mariadb
-results_begin compare-mysql
-echo "load_average_before=$LOAD_BEFORE"
-
 start_warm
 
 RATIO_LAST=""; RATIO_LL=""

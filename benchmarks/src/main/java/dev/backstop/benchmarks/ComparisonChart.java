@@ -35,6 +35,8 @@ import org.jfree.data.category.DefaultCategoryDataset;
  * <p>Usage: {@code ComparisonChart <key=value file> <png file>}. The kind of comparison (logical or
  * physical PostgreSQL, MariaDB logical or physical) is read from the keys; fixtures are the prefixes of {@code *_backstop_backup_median_s}.
  * Lines starting with {@code #} are comments; the first one, if any, becomes the chart's subtitle.
+ * Lines starting with {@code physical_} (compare-mysql.sh's physical part, drawn from its own
+ * results file) are left out.
  */
 public final class ComparisonChart {
     private static final int PANEL_WIDTH = 560;
@@ -44,6 +46,9 @@ public final class ComparisonChart {
     private static final Color BACKSTOP = new Color(0x1565c0);
     private static final Color BACKSTOP_2 = new Color(0x64b5f6);
     private static final Color BACKSTOP_3 = new Color(0x0d2f6e);
+
+    /** The prefix of the lines of a comparison run as a part of another one. */
+    private static final String OTHER_PART = "physical_";
 
     /** One contender: the key suffix of its median, the label a reader sees, its colour. */
     private record Series(String key, String label, Color color) {
@@ -113,7 +118,8 @@ public final class ComparisonChart {
                 continue;
             }
             int eq = l.indexOf('=');
-            if (eq > 0 && l.indexOf(' ') < 0) {
+            // a part run inside another comparison (compare-mysql.sh's physical_ lines) has a chart of its own
+            if (eq > 0 && l.indexOf(' ') < 0 && !l.startsWith(OTHER_PART)) {
                 values.put(l.substring(0, eq), l.substring(eq + 1));
             }
         }
