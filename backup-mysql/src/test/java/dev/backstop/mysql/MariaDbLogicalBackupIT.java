@@ -229,6 +229,32 @@ class MariaDbLogicalBackupIT {
         }
     }
 
+    @Test
+    void restore_ofADumpWithoutItsSetNames_stillLoadsTextBeyondAsciiExactly() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        // --skip-set-charset: the dump no longer sets its character set; the load sessions must
+        Manifest m = BackupPipeline.builder()
+                .source(MariaDbDumpSource.builder(source.endpoint(), "shop").dumpOption("--skip-set-charset").build())
+                .repository(repo).encrypt(Encryption.with(kek)).build().run();
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        for (int jobs : new int[] {1, 2}) {
+            String target = "shop_no_set_names_" + jobs;
+            MariaDbRestore.builder(restore, source.endpoint(), target).jobs(jobs).build().run(m);
+            try (Connection c = source.connect(target); Statement st = c.createStatement()) {
+                st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+                MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, target);
+                st.execute("ROLLBACK");
+                assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
+                try (ResultSet rs = st.executeQuery("SELECT name FROM customer WHERE id = 4")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("customer 4 \u00e9\u4e2d\ud83d\ude00'\\");
+                }
+            }
+        }
+    }
+
     private static String binlogPosition() throws Exception {
         try (Connection c = source.connect(null); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SHOW MASTER STATUS")) {

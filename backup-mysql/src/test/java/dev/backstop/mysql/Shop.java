@@ -28,7 +28,9 @@ final class Shop {
                     + "'\u03b1\u03b2\u03b3'), (2, NULL, NULL, ''), (3, 9.99, '\u00ff', NULL)");
             st.execute("CREATE SEQUENCE invoice_numbers START WITH 1000 INCREMENT BY 10");
             st.execute("SELECT NEXTVAL(invoice_numbers)");
-            st.execute("INSERT INTO customer (name, balance, score, created, note) SELECT CONCAT('customer ', seq), "
+            st.execute("INSERT INTO customer (name, balance, score, created, note) SELECT CONCAT('customer ', seq, "
+                    // text beyond ASCII: two-, three- and four-byte UTF-8, and a quote and a backslash after them
+                    + "IF(seq % 4 = 0, ' \u00e9\u4e2d\ud83d\ude00''\\\\', '')), "
                     + "seq * 1.25, seq / 7, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND, "
                     + "IF(seq % 3 = 0, NULL, REPEAT('note ', seq % 5)) FROM seq_1_to_" + customers);
             st.execute("INSERT INTO orders (customer_id, total, payload, receipt, placed) SELECT 1 + seq % " + customers + ", "
