@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +73,10 @@ public final class MariaDbRestore {
     /** The character set every load session starts with: the dump's, set by the capture's --default-character-set. */
     private static final String SESSION_CHARSET = "SET NAMES utf8mb4";
     private static final SecureRandom STAGING_IDS = new SecureRandom();
+    /** Loads into a staging database before a transient server error fails the restore. */
+    private static final int LOAD_ATTEMPTS = 3;
+    /** A client's report of a deadlock (1213) or a lock wait timeout (1205). */
+    private static final Pattern TRANSIENT_LOAD_ERROR = Pattern.compile("\\bERROR 12(13|05) \\(");
 
     private final Restore restore;
     private final MariaDbEndpoint target;
@@ -147,10 +152,34 @@ public final class MariaDbRestore {
             throw new BackupException(Stage.CONFIGURE, e.getReason(), e, false, m.id());
         }
         boolean exists = checkTarget(m);
-        String staging = stagingName();
         String charset = m.attributes().getOrDefault("mariadb.database_charset", "utf8mb4");
         String collation = m.attributes().get("mariadb.database_collation");
         long start = System.nanoTime();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return loadAndMove(m, client, exists, charset, collation, start);
+            } catch (BackupException e) {
+                if (attempt >= LOAD_ATTEMPTS || !(e.getCause() instanceof IOException) || !transientLoadFailure(e.getMessage())) {
+                    throw e;
+                }
+                LOG.atWarn().addKeyValue("event", "restore.load_retried").addKeyValue("backup.id", m.id().value())
+                        .addKeyValue("attempt", attempt).log("the load of {} into a staging database failed on a transient "
+                                + "server error, loading it again into a new one: {}", m.id(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Whether a load session ended on a server error that a second load can avoid: a deadlock or
+     * a lock wait timeout between the sessions inserting into the same table. The failed load
+     * changed nothing but its own staging database, which is dropped.
+     */
+    static boolean transientLoadFailure(String message) {
+        return message != null && TRANSIENT_LOAD_ERROR.matcher(message).find();
+    }
+
+    private Report loadAndMove(Manifest m, Path client, boolean exists, String charset, String collation, long start) {
+        String staging = stagingName();
         boolean stagingCreated = false;
         try {
             execute(null, "CREATE DATABASE " + Sql.ident(staging) + defaults(charset, collation));
