@@ -1,5 +1,6 @@
 package dev.backstop.cli;
 
+import dev.backstop.cli.config.BackstopConfig;
 import dev.backstop.core.BackupException;
 import dev.backstop.core.BackupPipeline;
 import dev.backstop.core.DataSize;
@@ -80,7 +81,10 @@ final class Demo implements Callable<Integer> {
         if (jobs < 1 || jobs > 64) {
             throw new ParameterException(spec.commandLine(), "--jobs: got '" + jobs + "', expected a number of sessions from 1 to 64");
         }
-        PrintWriter out = ((Backstop) spec.root().userObject()).out;
+        Backstop root = (Backstop) spec.root().userObject();
+        PrintWriter out = root.out;
+        // as every command: warnings on stderr, not the drivers' and tools' debug lines between the report's
+        Logging.configure(BackstopConfig.LogFormat.TEXT, root.err);
         Path where = (dir != null ? dir : Path.of("backstop-demo-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss")
                 .withZone(ZoneOffset.UTC).format(Instant.now()))).toAbsolutePath();
         try {

@@ -35,6 +35,9 @@ class DemoIT {
         assertThat(code).as(out + "\n" + err).isZero();
         assertThat(out.toString()).contains("throwaway MariaDB", "at binlog", "ratio", "RTO", "in 3 session(s)", "4 tables",
                 "CHECK TABLE EXTENDED passed", "VERIFIED: the backup restores exactly");
+        // the demo logs as every command does: warnings to its stderr, not the JDBC driver's and tools' debug and info lines
+        org.slf4j.LoggerFactory.getLogger(DemoIT.class).warn("after the demo");
+        assertThat(err.toString()).contains("after the demo").doesNotContain(" DEBUG ", " INFO ");
     }
 
     @Test
