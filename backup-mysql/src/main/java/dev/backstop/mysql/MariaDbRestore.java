@@ -41,10 +41,11 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p><b>Guarantees.</b> The decoded dump streams into {@link Builder#jobs} {@code mariadb} client
- * sessions (table by table: each table's section goes whole to one session; with more than one
- * session an InnoDB table with a primary key loads into that key alone and gets its secondary
- * indexes, then its foreign keys, once every table is loaded; views, routines and events load
- * last) loading a new staging database {@code <target>__bs_<random>}
+ * sessions (an InnoDB table's rows spread over every session, statement by statement; any other
+ * table whole in one; with more than one session an InnoDB table with a primary key loads into
+ * that key alone and gets its secondary indexes, then its foreign keys, once every table is
+ * loaded; views, routines and events load last) loading a new staging database {@code
+ * <target>__bs_<random>}
  * while the stream is verified (stored
  * SHA-256, AEAD authentication, plaintext SHA-256, all checked by the time the stream ends).
  * Only once the stream ended verified and the client exited 0 is anything moved into the
@@ -60,7 +61,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Restrictions.</b> Needs the right to create and drop databases, and to create objects
  * with other definers (the dump keeps them). Between the table rename and the last re-created
  * object, the target has its tables without all of their triggers (a moment; the target is new).
- * One table's rows load in one session. With {@code jobs(1)} the dump loads exactly as written,
+ * Sessions inserting into one table can deadlock or time out waiting for a lock on the server
+ * (errors 1213 and 1205); such a load, which changed nothing but its staging database, is
+ * dropped with it and run again into a new one, three times in all. With {@code jobs(1)} the
+ * dump loads exactly as written,
  * secondary indexes maintained as rows arrive.
  * MariaDB has no {@code RENAME DATABASE}, hence the move.
  *
@@ -382,10 +386,10 @@ public final class MariaDbRestore {
         }
 
         /**
-         * How many client sessions load tables at once (default 2, 1..64): each table's section of
-         * the dump goes whole to one session; secondary indexes and foreign keys are added after
-         * all rows, indexes spread over the same number of sessions; views, routines and events
-         * load after all tables. 1 loads the dump as written, in one session.
+         * How many client sessions load tables at once (default 2, 1..64): an InnoDB table's rows
+         * are spread over them, any other table goes whole to one; secondary indexes and foreign
+         * keys are added after all rows, indexes spread over the same number of sessions; views,
+         * routines and events load after all tables. 1 loads the dump as written, in one session.
          */
         public Builder jobs(int jobs) {
             if (jobs < 1 || jobs > 64) {

@@ -15,7 +15,13 @@ import dev.backstop.core.transform.ZstdTransform;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -199,14 +205,20 @@ class MariaDbLogicalBackupIT {
         for (int jobs : new int[] {1, 3}) {
             String target = "shop_jobs_" + jobs;
             MariaDbRestore.builder(restore, source.endpoint(), target).jobs(jobs).build().run(m);
-            try (Connection c = source.connect(target); Statement st = c.createStatement()) {
-                st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
-                MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, target);
-                st.execute("ROLLBACK");
-                assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
-                assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects()))
-                        .as("jobs %d", jobs).isEmpty();
-            }
+            MariaDbFingerprints.Result copy = fingerprints(target);
+            assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
+            assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects()))
+                    .as("jobs %d", jobs).isEmpty();
+        }
+    }
+
+    /** The fingerprints of {@code database} on the source server, from one consistent snapshot. */
+    private static MariaDbFingerprints.Result fingerprints(String database) throws Exception {
+        try (Connection c = source.connect(database); Statement st = c.createStatement()) {
+            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            MariaDbFingerprints.Result result = MariaDbFingerprints.compute(c, database);
+            st.execute("ROLLBACK");
+            return result;
         }
     }
 
@@ -221,12 +233,7 @@ class MariaDbLogicalBackupIT {
         MariaDbRestore.builder(restore, source.endpoint(), "shop_unlogged").writeBinlog(false).build().run(m);
 
         assertThat(binlogPosition()).isEqualTo(before);
-        try (Connection c = source.connect("shop_unlogged"); Statement st = c.createStatement()) {
-            st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
-            MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, "shop_unlogged");
-            st.execute("ROLLBACK");
-            assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).isEmpty();
-        }
+        assertThat(m.fingerprints().get().differencesFrom(fingerprints("shop_unlogged").fingerprints())).isEmpty();
     }
 
     @Test
@@ -242,11 +249,8 @@ class MariaDbLogicalBackupIT {
         for (int jobs : new int[] {1, 2}) {
             String target = "shop_no_set_names_" + jobs;
             MariaDbRestore.builder(restore, source.endpoint(), target).jobs(jobs).build().run(m);
+            assertThat(m.fingerprints().get().differencesFrom(fingerprints(target).fingerprints())).as("jobs %d", jobs).isEmpty();
             try (Connection c = source.connect(target); Statement st = c.createStatement()) {
-                st.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
-                MariaDbFingerprints.Result copy = MariaDbFingerprints.compute(c, target);
-                st.execute("ROLLBACK");
-                assertThat(m.fingerprints().get().differencesFrom(copy.fingerprints())).as("jobs %d", jobs).isEmpty();
                 try (ResultSet rs = st.executeQuery("SELECT name FROM customer WHERE id = 4")) {
                     rs.next();
                     assertThat(rs.getString(1)).isEqualTo("customer 4 \u00e9\u4e2d\ud83d\ude00'\\");
@@ -297,6 +301,79 @@ class MariaDbLogicalBackupIT {
              ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'occupied'")) {
             rs.next();
             assertThat(rs.getInt(1)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void restore_whoseLoadTimesOutOnALock_dropsItsStagingDatabaseAndLoadsAgainIntoANewOne() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        // a view of the backed-up database reads a table of another one: a lock held on that table
+        // makes the load's CREATE VIEW wait, and time out
+        try (Connection c = source.connect(null); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE rates");
+            st.execute("CREATE TABLE rates.rate (id INT PRIMARY KEY, percent INT NOT NULL) ENGINE=InnoDB");
+            st.execute("INSERT INTO rates.rate VALUES (1, 7), (2, 19)");
+            st.execute("CREATE DATABASE priced");
+            st.execute("CREATE TABLE priced.item (id INT PRIMARY KEY, rate_id INT NOT NULL, KEY rate (rate_id)) ENGINE=InnoDB");
+            st.execute("USE priced");
+            st.execute("INSERT INTO item SELECT seq, 1 + seq % 2 FROM seq_1_to_500");
+            st.execute("CREATE VIEW priced.with_rate AS SELECT i.id, r.percent FROM priced.item i JOIN rates.rate r ON r.id = i.rate_id");
+        }
+        Manifest m = backup("priced", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+        Set<String> stagings = ConcurrentHashMap.newKeySet();
+
+        try (Connection admin = source.connect(null); Statement settings = admin.createStatement();
+             Connection blocker = source.connect(null); Statement lock = blocker.createStatement()) {
+            settings.execute("SET GLOBAL lock_wait_timeout = 1");
+            try {
+                lock.execute("LOCK TABLES rates.rate WRITE");
+                AtomicBoolean unlocked = new AtomicBoolean();
+                // asked for a thread before each load session starts: once a second staging database
+                // exists, the first load has failed, and the lock goes
+                ThreadFactory threads = task -> {
+                    stagings.addAll(stagingDatabases("priced_copy"));
+                    if (stagings.size() > 1 && unlocked.compareAndSet(false, true)) {
+                        try {
+                            lock.execute("UNLOCK TABLES");
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    Thread t = new Thread(task);
+                    t.setDaemon(true);
+                    return t;
+                };
+
+                MariaDbRestore.builder(restore, source.endpoint(), "priced_copy").jobs(2).threads(threads).build().run(m);
+            } finally {
+                settings.execute("SET GLOBAL lock_wait_timeout = DEFAULT");
+            }
+        }
+
+        assertThat(stagings).hasSize(2);
+        assertThat(stagingDatabases("priced_copy")).isEmpty();
+        assertThat(m.fingerprints().get().differencesFrom(fingerprints("priced_copy").fingerprints())).isEmpty();
+        try (Connection c = source.connect("priced_copy"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*), SUM(percent) FROM with_rate")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(500);
+            assertThat(rs.getInt(2)).isEqualTo(250 * 7 + 250 * 19);
+        }
+    }
+
+    private static Set<String> stagingDatabases(String target) {
+        try (Connection c = source.connect(null); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '"
+                     + target + "\\_\\_bs\\_%'")) {
+            Set<String> names = new HashSet<>();
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+            return names;
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
         }
     }
 }
