@@ -241,7 +241,9 @@ public final class MariaDbFingerprints {
                 + "ORDER BY TABLE_NAME", database)) {
             if ("VIEW".equals(t[1])) {
                 String[] v = Sql.showCreate(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
-                out.put("view:" + t[0], hash(v[1]));
+                // without the database's own name: a view that reads another database names its own
+                // too, and a restore may give the database another name
+                out.put("view:" + t[0], hash(Sql.requalify(v[1], database, "")));
             } else if ("SEQUENCE".equals(t[1])) {
                 out.put("sequence:" + t[0], hash(Sql.showCreate(c, "SHOW CREATE SEQUENCE " + Sql.ident(t[0]))[1]));
             } else {

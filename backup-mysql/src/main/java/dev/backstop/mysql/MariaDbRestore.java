@@ -191,7 +191,7 @@ public final class MariaDbRestore {
             long bytes = load(m, client, staging);
             Duration loaded = Duration.ofNanos(System.nanoTime() - start);
             long moveStart = System.nanoTime();
-            new StagingMove(target, staging, database, writeBinlog).run(!exists, defaults(charset, collation));
+            new StagingMove(target, staging, database, m.attributes().get("mariadb.database"), writeBinlog).run(!exists, defaults(charset, collation));
             return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart));
         } catch (SQLException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target

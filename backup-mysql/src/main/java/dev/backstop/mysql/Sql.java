@@ -23,6 +23,77 @@ final class Sql {
         return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
     }
 
+    /**
+     * {@code statement} with every qualifier naming database {@code from} (a back-quoted name
+     * followed by a dot) naming {@code to} instead; string literals and every other identifier
+     * are left as they are. For view definitions as the server prints them: a view that reads
+     * another database has every table it reads qualified, its own database's too.
+     */
+    static String requalify(String statement, String from, String to) {
+        String quoted = ident(from);
+        if (!statement.contains(quoted + ".")) {
+            return statement;
+        }
+        StringBuilder out = new StringBuilder(statement.length() + 16);
+        int i = 0;
+        int n = statement.length();
+        while (i < n) {
+            char c = statement.charAt(i);
+            int end;
+            if (c == '\'' || c == '"') {
+                end = literalEnd(statement, i);
+                out.append(statement, i, end);
+            } else if (c == '`') {
+                end = identEnd(statement, i);
+                boolean qualifier = end < n && statement.charAt(end) == '.' && statement.regionMatches(i, quoted, 0, end - i)
+                        && end - i == quoted.length();
+                out.append(qualifier ? ident(to) : statement.substring(i, end));
+            } else {
+                end = i + 1;
+                out.append(c);
+            }
+            i = end;
+        }
+        return out.toString();
+    }
+
+    /** The index just past the back-quoted identifier starting at {@code start} (a doubled back quote is part of it). */
+    private static int identEnd(String s, int start) {
+        int i = start + 1;
+        while (i < s.length()) {
+            if (s.charAt(i) == '`') {
+                if (i + 1 < s.length() && s.charAt(i + 1) == '`') {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            }
+            i++;
+        }
+        return s.length();
+    }
+
+    /** The index just past the string literal starting at {@code start}: backslash escapes and doubled quotes inside. */
+    private static int literalEnd(String s, int start) {
+        char quote = s.charAt(start);
+        int i = start + 1;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (c == '\\') {
+                i += 2;
+            } else if (c == quote) {
+                if (i + 1 < s.length() && s.charAt(i + 1) == quote) {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            } else {
+                i++;
+            }
+        }
+        return s.length();
+    }
+
     /** The first two columns of every row {@code sql} returns for {@code database} (its one parameter). */
     static List<String[]> pairs(Connection c, String sql, String database) throws SQLException {
         List<String[]> out = new ArrayList<>();

@@ -12,18 +12,24 @@ import java.util.Locale;
  * {@code RENAME DATABASE}. Tables move together in one atomic {@code RENAME TABLE}; views and
  * triggers cannot move across databases, so they are dropped in staging first and re-created in
  * the target, as are routines and events, each with the SQL mode, character set, collation and
- * time zone it was created under. A target this move created is dropped again if a step fails.
+ * time zone it was created under. A view that reads another database names every table it
+ * reads with its database, its own too: into a target named otherwise than the backed-up
+ * database, such a view is re-created reading the target's tables, not the source's. A target
+ * this move created is dropped again if a step fails.
  */
 final class StagingMove {
     private final MariaDbEndpoint target;
     private final String staging;
     private final String database;
+    private final String source;
     private final boolean writeBinlog;
 
-    StagingMove(MariaDbEndpoint target, String staging, String database, boolean writeBinlog) {
+    /** {@code source}: the name of the database the backup was taken of, null if unknown. */
+    StagingMove(MariaDbEndpoint target, String staging, String database, String source, boolean writeBinlog) {
         this.target = target;
         this.staging = staging;
         this.database = database;
+        this.source = source;
         this.writeBinlog = writeBinlog;
     }
 
@@ -55,7 +61,8 @@ final class StagingMove {
                     + "ORDER BY TABLE_NAME", staging)) {
                 if ("VIEW".equals(t[1])) {
                     String[] v = Sql.showCreate(c, "SHOW CREATE VIEW " + Sql.ident(t[0]));
-                    views.add(new Definition("view", t[0], null, v[2], v[3], null, v[1]));
+                    String statement = source == null || source.equals(database) ? v[1] : Sql.requalify(v[1], source, database);
+                    views.add(new Definition("view", t[0], null, v[2], v[3], null, statement));
                 } else {
                     tables.add(t[0]);
                 }

@@ -363,6 +363,43 @@ class MariaDbLogicalBackupIT {
         }
     }
 
+    @Test
+    void restore_underAnotherName_makesAViewThatAlsoReadsAnotherDatabaseReadTheRestoredTables() throws Exception {
+        Repository repo = Repository.filesystem(tmp.resolve("repo"));
+        KeyEncryptionKey kek = LocalKeysetKek.create(tmp.resolve("kek.json"));
+        try (Connection c = source.connect(null); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE units");
+            st.execute("CREATE TABLE units.unit (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL) ENGINE=InnoDB");
+            st.execute("INSERT INTO units.unit VALUES (1, 'kg'), (2, 'm')");
+            st.execute("CREATE DATABASE stock");
+            st.execute("USE stock");
+            st.execute("CREATE TABLE part (id INT PRIMARY KEY, unit_id INT NOT NULL, name VARCHAR(20) NOT NULL) ENGINE=InnoDB");
+            st.execute("INSERT INTO part SELECT seq, 1 + seq % 2, CONCAT('`stock`.', seq) FROM seq_1_to_40");
+            // the server keeps this view as reading `stock`.`part`: it names another database
+            st.execute("CREATE VIEW measured AS SELECT p.id, p.name, u.name AS unit FROM part p JOIN units.unit u ON u.id = p.unit_id");
+        }
+        Manifest m = backup("stock", repo, kek);
+        Restore restore = Restore.builder().repository(repo).keys(kek).build();
+
+        MariaDbRestore.builder(restore, source.endpoint(), "stock_copy").build().run(m);
+        try (Connection c = source.connect(null); Statement st = c.createStatement()) {
+            st.execute("DELETE FROM stock.part WHERE id > 10");
+        }
+
+        try (Connection c = source.connect("stock_copy"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*), SUM(unit = 'kg'), MAX(name = '`stock`.7'), "
+                     + "(SELECT VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'stock_copy') FROM measured")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(40);
+            assertThat(rs.getInt(2)).isEqualTo(20);
+            assertThat(rs.getInt(3)).isEqualTo(1);
+            assertThat(rs.getString(4)).contains("`stock_copy`.`part`").contains("`units`.`unit`").doesNotContain("`stock`.`part`");
+        }
+        // the view's definition hash leaves its own database's name out
+        MariaDbFingerprints.Result copy = fingerprints("stock_copy");
+        assertThat(MariaDbFingerprints.differences(MariaDbFingerprints.objectsOf(m.attributes()), copy.objects())).isEmpty();
+    }
+
     private static Set<String> stagingDatabases(String target) {
         try (Connection c = source.connect(null); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '"
