@@ -130,6 +130,9 @@ final class Engines {
         done.put("database", r.database());
         done.put("bytes", r.plaintextBytes());
         done.put("elapsedMs", r.total().toMillis());
+        if (!r.warnings().isEmpty()) {
+            done.put("warnings", r.warnings());
+        }
         return "restored " + m.id() + " into database " + r.database() + " (" + Commands.size(r.plaintextBytes()) + ") in "
                 + r.total().toMillis() + " ms";
     }

@@ -109,9 +109,16 @@ public final class MariaDbRestore {
 
     /**
      * What one restore did: the plaintext bytes loaded, the time to fetch, verify and load
-     * (overlapping), and the time to move the verified objects into the target.
+     * (overlapping), the time to move the verified objects into the target, and warnings: each
+     * trigger, routine or event that names the backed-up database in its body, restored into a
+     * database of another name (it still reads or writes the backed-up one; also logged as {@code
+     * restore.names_source}).
      */
-    public record Report(String database, long plaintextBytes, Duration fetchVerifyAndLoad, Duration move) {
+    public record Report(String database, long plaintextBytes, Duration fetchVerifyAndLoad, Duration move, List<String> warnings) {
+        public Report {
+            warnings = List.copyOf(warnings);
+        }
+
         /** The recovery time. */
         public Duration total() {
             return fetchVerifyAndLoad.plus(move);
@@ -191,8 +198,12 @@ public final class MariaDbRestore {
             long bytes = load(m, client, staging);
             Duration loaded = Duration.ofNanos(System.nanoTime() - start);
             long moveStart = System.nanoTime();
-            new StagingMove(target, staging, database, m.attributes().get("mariadb.database"), writeBinlog).run(!exists, defaults(charset, collation));
-            return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart));
+            List<String> warnings = new StagingMove(target, staging, database, m.attributes().get("mariadb.database"), writeBinlog)
+                    .run(!exists, defaults(charset, collation));
+            for (String w : warnings) {
+                LOG.atWarn().addKeyValue("event", "restore.names_source").addKeyValue("backup.id", m.id().value()).log(w);
+            }
+            return new Report(database, bytes, loaded, Duration.ofNanos(System.nanoTime() - moveStart), warnings);
         } catch (SQLException e) {
             throw new BackupException(Stage.RESTORE, "restoring " + m.id() + " into database '" + database + "' at " + target
                     + " failed: " + e.getMessage() + " (error " + e.getErrorCode() + ")", e, ServerErrors.retryable(e), m.id());

@@ -57,6 +57,47 @@ final class Sql {
         return out.toString();
     }
 
+    /**
+     * Whether {@code statement} qualifies a name with database {@code database}, back-quoted or
+     * not ({@code `shop`.t}, {@code shop.t}), outside string literals: SQL a user wrote (a
+     * trigger's or routine's body) that names its own database explicitly.
+     */
+    static boolean qualifiesWith(String statement, String database) {
+        if (!statement.contains(database)) {
+            return false;
+        }
+        int n = statement.length();
+        int i = 0;
+        while (i < n) {
+            char c = statement.charAt(i);
+            int end;
+            String name = null;
+            if (c == '\'' || c == '"') {
+                end = literalEnd(statement, i);
+            } else if (c == '`') {
+                end = identEnd(statement, i);
+                name = statement.substring(i + 1, end - 1).replace("``", "`");
+            } else if (identifierPart(c)) {
+                end = i + 1;
+                while (end < n && identifierPart(statement.charAt(end))) {
+                    end++;
+                }
+                name = statement.substring(i, end);
+            } else {
+                end = i + 1;
+            }
+            if (database.equals(name) && end < n && statement.charAt(end) == '.') {
+                return true;
+            }
+            i = end;
+        }
+        return false;
+    }
+
+    private static boolean identifierPart(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
+    }
+
     /** The index just past the back-quoted identifier starting at {@code start} (a doubled back quote is part of it). */
     private static int identEnd(String s, int start) {
         int i = start + 1;

@@ -14,8 +14,10 @@ import java.util.Locale;
  * the target, as are routines and events, each with the SQL mode, character set, collation and
  * time zone it was created under. A view that reads another database names every table it
  * reads with its database, its own too: into a target named otherwise than the backed-up
- * database, such a view is re-created reading the target's tables, not the source's. A target
- * this move created is dropped again if a step fails.
+ * database, such a view is re-created reading the target's tables, not the source's. A
+ * trigger, routine or event whose body names the backed-up database is re-created as written (it
+ * is code: it may build statements, quote the name in strings), and {@link #run} returns a
+ * warning naming it. A target this move created is dropped again if a step fails.
  */
 final class StagingMove {
     private final MariaDbEndpoint target;
@@ -51,8 +53,11 @@ final class StagingMove {
                               String timeZone, String statement) {
     }
 
-    /** Moves every object from {@code staging} into the target. */
-    void run(boolean create, String defaults) throws SQLException {
+    /**
+     * Moves every object from {@code staging} into the target; returns a warning for each object
+     * re-created as written that names the backed-up database (into a target of another name).
+     */
+    List<String> run(boolean create, String defaults) throws SQLException {
         List<Definition> views = new ArrayList<>();
         List<Definition> others = new ArrayList<>();
         List<String> tables = new ArrayList<>();
@@ -113,12 +118,27 @@ final class StagingMove {
                     recreate(c, d);
                 }
             }
+            return sourceNamedBy(others);
         } catch (SQLException | RuntimeException e) {
             if (created) {
                 dropQuietly(database);
             }
             throw e;
         }
+    }
+
+    private List<String> sourceNamedBy(List<Definition> definitions) {
+        List<String> warnings = new ArrayList<>();
+        if (source == null || source.equals(database)) {
+            return warnings;
+        }
+        for (Definition d : definitions) {
+            if (Sql.qualifiesWith(d.statement(), source)) {
+                warnings.add(d.kind() + " " + d.name() + " names database " + source + " in its body; restored into " + database
+                        + ", it still reads or writes " + source + " there");
+            }
+        }
+        return warnings;
     }
 
     /** Creates views in an order their dependencies allow: each pass creates what it can. */

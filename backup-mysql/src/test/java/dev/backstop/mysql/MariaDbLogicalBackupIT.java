@@ -377,11 +377,18 @@ class MariaDbLogicalBackupIT {
             st.execute("INSERT INTO part SELECT seq, 1 + seq % 2, CONCAT('`stock`.', seq) FROM seq_1_to_40");
             // the server keeps this view as reading `stock`.`part`: it names another database
             st.execute("CREATE VIEW measured AS SELECT p.id, p.name, u.name AS unit FROM part p JOIN units.unit u ON u.id = p.unit_id");
+            // code naming its own database is restored as written, with a warning
+            st.execute("CREATE TABLE audit (part_id INT NOT NULL) ENGINE=InnoDB");
+            st.execute("CREATE TRIGGER part_audit AFTER INSERT ON part FOR EACH ROW INSERT INTO stock.audit VALUES (NEW.id)");
+            st.execute("CREATE PROCEDURE add_part(IN n VARCHAR(20)) INSERT INTO part SELECT MAX(id) + 1, 1, n FROM part");
         }
         Manifest m = backup("stock", repo, kek);
         Restore restore = Restore.builder().repository(repo).keys(kek).build();
 
-        MariaDbRestore.builder(restore, source.endpoint(), "stock_copy").build().run(m);
+        MariaDbRestore.Report report = MariaDbRestore.builder(restore, source.endpoint(), "stock_copy").build().run(m);
+
+        assertThat(report.warnings()).singleElement().asString()
+                .startsWith("trigger part_audit names database stock in its body; restored into stock_copy");
         try (Connection c = source.connect(null); Statement st = c.createStatement()) {
             st.execute("DELETE FROM stock.part WHERE id > 10");
         }

@@ -33,4 +33,14 @@ class SqlTest {
         assertThat(Sql.requalify("from `a``b`.`t` join `a`.`t`", "a`b", "c`d")).isEqualTo("from `c``d`.`t` join `a`.`t`");
         assertThat(Sql.requalify("select `shop` from `t`", "shop", "x")).isEqualTo("select `shop` from `t`");
     }
+
+    @Test
+    void qualifiesWith_findsTheDatabaseQualifyingANameQuotedOrNot_butNotInLiteralsOrLongerNames() {
+        assertThat(Sql.qualifiesWith("INSERT INTO shop.audit VALUES (NEW.id)", "shop")).isTrue();
+        assertThat(Sql.qualifiesWith("INSERT INTO `shop`.`audit` VALUES (NEW.id)", "shop")).isTrue();
+        assertThat(Sql.qualifiesWith("INSERT INTO shop . audit VALUES (1)", "shop")).isFalse();
+        assertThat(Sql.qualifiesWith("INSERT INTO audit VALUES ('shop.audit', \"shop.x\")", "shop")).isFalse();
+        assertThat(Sql.qualifiesWith("INSERT INTO myshop.audit SELECT shop FROM shop_2.t", "shop")).isFalse();
+        assertThat(Sql.qualifiesWith("SET @n = 'it''s'; INSERT INTO shop.t VALUES (@n)", "shop")).isTrue();
+    }
 }
