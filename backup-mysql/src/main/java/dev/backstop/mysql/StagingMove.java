@@ -135,7 +135,7 @@ final class StagingMove {
         for (Definition d : definitions) {
             if (Sql.qualifiesWith(d.statement(), source)) {
                 warnings.add(d.kind() + " " + d.name() + " names database " + source + " in its body; restored into " + database
-                        + ", it still reads or writes " + source + " there");
+                        + ", it still reads or writes " + source);
             }
         }
         return warnings;
