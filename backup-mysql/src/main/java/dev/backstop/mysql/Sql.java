@@ -24,35 +24,19 @@ final class Sql {
     }
 
     /**
-     * {@code statement} with every qualifier naming database {@code from} (a back-quoted name
-     * followed by a dot) naming {@code to} instead; string literals and every other identifier
-     * are left as they are. For view definitions as the server prints them: a view that reads
-     * another database has every table it reads qualified, its own database's too.
+     * {@code statement} with every qualifier naming database {@code from} (a name followed by a
+     * dot) naming {@code to} instead; string literals and every other identifier are left as they
+     * are. For view definitions as the server prints them: a view that reads another database has
+     * every table it reads qualified, its own database's too.
      */
     static String requalify(String statement, String from, String to) {
-        String quoted = ident(from);
-        if (!statement.contains(quoted + ".")) {
+        if (!qualifiesWith(statement, from)) {
             return statement;
         }
         StringBuilder out = new StringBuilder(statement.length() + 16);
-        int i = 0;
-        int n = statement.length();
-        while (i < n) {
-            char c = statement.charAt(i);
-            int end;
-            if (c == '\'' || c == '"') {
-                end = literalEnd(statement, i);
-                out.append(statement, i, end);
-            } else if (c == '`') {
-                end = identEnd(statement, i);
-                boolean qualifier = end < n && statement.charAt(end) == '.' && statement.regionMatches(i, quoted, 0, end - i)
-                        && end - i == quoted.length();
-                out.append(qualifier ? ident(to) : statement.substring(i, end));
-            } else {
-                end = i + 1;
-                out.append(c);
-            }
-            i = end;
+        for (int i = 0, end; i < statement.length(); i = end) {
+            end = tokenEnd(statement, i);
+            out.append(qualifier(statement, i, end, from) ? ident(to) : statement.substring(i, end));
         }
         return out.toString();
     }
@@ -63,35 +47,44 @@ final class Sql {
      * trigger's or routine's body) that names its own database explicitly.
      */
     static boolean qualifiesWith(String statement, String database) {
-        if (!statement.contains(database)) {
+        // a quick way out for the statement that cannot name it: back-quoted, a back quote in a name is doubled
+        if (!statement.contains(database) && !statement.contains(database.replace("`", "``"))) {
             return false;
         }
-        int n = statement.length();
-        int i = 0;
-        while (i < n) {
-            char c = statement.charAt(i);
-            int end;
-            String name = null;
-            if (c == '\'' || c == '"') {
-                end = literalEnd(statement, i);
-            } else if (c == '`') {
-                end = identEnd(statement, i);
-                name = statement.substring(i + 1, end - 1).replace("``", "`");
-            } else if (identifierPart(c)) {
-                end = i + 1;
-                while (end < n && identifierPart(statement.charAt(end))) {
-                    end++;
-                }
-                name = statement.substring(i, end);
-            } else {
-                end = i + 1;
-            }
-            if (database.equals(name) && end < n && statement.charAt(end) == '.') {
+        for (int i = 0, end; i < statement.length(); i = end) {
+            end = tokenEnd(statement, i);
+            if (qualifier(statement, i, end, database)) {
                 return true;
             }
-            i = end;
         }
         return false;
+    }
+
+    /** Whether the token from {@code start} to {@code end} names {@code database} and a dot follows it. */
+    private static boolean qualifier(String s, int start, int end, String database) {
+        if (end >= s.length() || s.charAt(end) != '.') {
+            return false;
+        }
+        char c = s.charAt(start);
+        String name = c == '`' ? s.substring(start + 1, end - 1).replace("``", "`")
+                : identifierPart(c) ? s.substring(start, end) : null;
+        return database.equals(name);
+    }
+
+    /** The index just past the token at {@code i}: a string literal, a back-quoted identifier, a bare word or one other character. */
+    private static int tokenEnd(String s, int i) {
+        char c = s.charAt(i);
+        if (c == '\'' || c == '"') {
+            return literalEnd(s, i);
+        }
+        if (c == '`') {
+            return identEnd(s, i);
+        }
+        int end = i + 1;
+        while (identifierPart(c) && end < s.length() && identifierPart(s.charAt(end))) {
+            end++;
+        }
+        return end;
     }
 
     private static boolean identifierPart(char c) {
